@@ -1,0 +1,1 @@
+"""Hand-written helpers shared by the course modules (not generated)."""

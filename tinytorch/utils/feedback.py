@@ -1,0 +1,40 @@
+"""Friendly feedback printed by the inline ``test_unit_*`` functions of every module.
+
+One small helper so that every module's tests speak with the same voice::
+
+    unit_test("Conv2D implementation")   # 🔬 Unit Test: Conv2D implementation...
+    passed("Output shapes match")        # ✅ Output shapes match
+    progress("Conv2D")                   # 📈 Progress: Conv2D ✓
+
+Output goes through Rich, which prints plain text when ``NO_COLOR`` is set or
+stdout is not a terminal, so logs stay readable.
+"""
+
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def unit_test(title: str) -> None:
+    """Announce a unit test: ``🔬 Unit Test: <title>...``."""
+    _console().print(f"[bold cyan]🔬 Unit Test: {title}...[/]")
+
+
+def passed(message: str) -> None:
+    """Report one check that passed: ``✅ <message>``."""
+    _console().print(f"[green]✅ {message}[/]")
+
+
+def progress(component: str) -> None:
+    """Mark a component as done: ``📈 Progress: <component> ✓``."""
+    _console().print(f"[bold magenta]📈 Progress: {component} ✓[/]")
+
+
+def info(message: str, icon: str = "📊") -> None:
+    """Print an explanatory line, e.g. ``📊 Visualizing convolution operation...``."""
+    _console().print(f"{icon} {message}")

@@ -1,0 +1,3 @@
+"""tito: the TinyTorch course toolkit (export, test, status, ...)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,71 @@
+"""The ``tito`` command line: a Click group whose commands load lazily.
+
+Each command lives in its own file under ``tito/commands/`` and is imported only
+when it runs, so ``tito --help`` stays fast.
+"""
+
+import importlib
+import importlib.util
+
+import click
+
+from tito import __version__
+
+COMMANDS = {
+    "export": "tito.commands.export",
+    "test": "tito.commands.test",
+    "status": "tito.commands.status",
+    "info": "tito.commands.info",
+    "doctor": "tito.commands.doctor",
+    "milestone": "tito.commands.milestone",
+    "release": "tito.commands.release",
+    "notebooks": "tito.commands.notebooks",
+    "module": "tito.commands.module",
+    "grade": "tito.commands.grade",
+}
+
+SUMMARIES = {
+    "export": "Export module sources into the tinytorch package.",
+    "test": "Run a module's inline and pytest tests and record progress.",
+    "status": "Show every module's export and test status.",
+    "info": "Show a module's metadata, prerequisites and exports.",
+    "doctor": "Check that this machine and course are ready to work.",
+    "milestone": "Run a course milestone (e.g. train the CNN on digits).",
+    "release": "Write a student edition of the course without solutions.",
+    "notebooks": "Convert module sources to notebooks and back.",
+    "module": "Manage a student's module (e.g. reset it).",
+    "grade": "Grade student submissions in an isolated copy of the course.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's file only when that command is used."""
+
+    def list_commands(self, ctx):
+        return [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name]) is not None]
+
+    def get_command(self, ctx, name):
+        path = COMMANDS.get(name)
+        if path is None or importlib.util.find_spec(path) is None:
+            return None
+        return importlib.import_module(path).command
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SUMMARIES[name]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tito")
+def cli():
+    """tito: the TinyTorch course toolkit.
+
+    Students: edit a module, then `tito test --module cnn`.
+    Instructors: `tito test --all`, `tito release`, `tito grade`.
+    """
+
+
+def main():
+    cli(prog_name="tito")

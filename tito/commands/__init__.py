@@ -1,0 +1,1 @@
+"""One file per tito command; each exposes a Click command named ``command``."""

@@ -1,0 +1,62 @@
+"""tito export: write modules' #| export cells into the tinytorch package."""
+
+import click
+
+from tito.console import console, table
+from tito.course import Course
+from tito.errors import TitoError
+from tito.options import chosen_modules, module_choice
+
+
+@click.command("export")
+@module_choice
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated file is out of step.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+def command(module_name, all_modules, check, force):
+    """Export module sources into the tinytorch package.
+
+    Each `#| export` cell of modules/source/NN_name/name_dev.py goes into the file
+    named by its `#| default_exp` line, e.g. tinytorch/core/cnn.py.
+
+    \b
+    Examples:
+      tito export --module cnn
+      tito export --all
+      tito export --check
+    """
+    course = Course.here()
+    modules = chosen_modules(course, module_name, all_modules, required=not check)
+    if check:
+        _check(modules)
+    else:
+        _export(modules, force)
+
+
+def _export(modules, force):
+    from tito.exporter import export
+
+    for module in modules:
+        generated, before = export(module, force=force)
+        rel = module.relative(generated.target)
+        verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
+        console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
+
+
+def _check(modules):
+    from tito.exporter import render, state_of
+
+    out = table("Module", "Generated file", "State")
+    problems = []
+    for module in modules:
+        generated = render(module)
+        state = state_of(generated)
+        out.add_row(module.dirname, module.relative(generated.target), state)
+        if state != "fresh":
+            problems.append(f"{module.relative(generated.target)} ({state})")
+    console().print(out)
+    if problems:
+        raise TitoError(
+            "Generated files out of step with their sources: " + ", ".join(problems),
+            hint="Run `tito export --all` (stale or missing); for a hand edit, move it into the source first.",
+        )
+    console().print(f"[green]All {len(modules)} generated files match their sources.[/]")

@@ -1,0 +1,49 @@
+"""Rich consoles shared by every command: colour on a terminal, plain text in CI logs or with NO_COLOR."""
+
+import os
+import sys
+from functools import lru_cache
+
+
+def plain_output(stream=None) -> bool:
+    """True when output should be plain text: NO_COLOR is set or the stream is not a terminal."""
+    stream = stream or sys.stdout
+    return "NO_COLOR" in os.environ or not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def _make(stderr: bool):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if plain_output(stream):
+        return Console(stderr=stderr, no_color=True, highlight=False, emoji=False, width=100,
+                       force_terminal=False, color_system=None)
+    return Console(stderr=stderr, highlight=False)
+
+
+@lru_cache(maxsize=None)
+def console():
+    """The console for normal output (stdout)."""
+    return _make(stderr=False)
+
+
+@lru_cache(maxsize=None)
+def err_console():
+    """The console for errors and warnings (stderr)."""
+    return _make(stderr=True)
+
+
+def table(*columns: str, title: str = ""):
+    """A Rich table that stays ASCII in plain mode so CI logs read well."""
+    from rich import box
+    from rich.table import Table
+
+    style = box.ASCII if plain_output() else box.ROUNDED
+    t = Table(title=title or None, box=style, title_justify="left")
+    for name in columns:
+        t.add_column(name)
+    return t
+
+
+def warn(message: str) -> None:
+    err_console().print(f"[yellow]Warning:[/] {message}", highlight=False)

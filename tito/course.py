@@ -1,0 +1,164 @@
+"""The course on disk: its root folder, its modules and their metadata.
+
+A course root is the folder that holds ``modules/source``. Every module lives in
+``modules/source/NN_name/`` with ``name_dev.py``, ``module.yaml`` and ``README.md``;
+its pytest tests live in ``tests/NN_name/``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.errors import TitoError, UnknownModuleError
+
+MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """Walk up from ``start`` (default: the current directory) to the folder holding modules/source."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "modules" / "source").is_dir():
+            return folder
+    raise TitoError(
+        f"No TinyTorch course found at {here} or any folder above it.",
+        hint="Run tito inside a course folder (one that holds modules/source).",
+    )
+
+
+@dataclass
+class Module:
+    """One course module, e.g. number '06', name 'cnn', folder modules/source/06_cnn."""
+
+    number: str
+    name: str
+    folder: Path
+    root: Path
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def dirname(self) -> str:
+        return f"{self.number}_{self.name}"
+
+    @property
+    def dev_file(self) -> Path:
+        return self.folder / f"{self.name}_dev.py"
+
+    @property
+    def notebook(self) -> Path:
+        return self.folder / f"{self.name}_dev.ipynb"
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests" / self.dirname
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.name.replace("_", " ").title())
+
+    @property
+    def prerequisites(self) -> list[str]:
+        return [str(p) for p in (self.meta.get("prerequisites") or [])]
+
+    def relative(self, path: Path) -> str:
+        """A path shown relative to the course root, the way a student sees it."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def _load_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise TitoError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise TitoError(f"{path} must be a mapping of keys to values, got {type(data).__name__}.")
+    return data
+
+
+class Course:
+    """The modules of one course root, found on disk and ordered by number."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.source_dir = self.root / "modules" / "source"
+        self.modules = self._discover()
+
+    @classmethod
+    def here(cls) -> "Course":
+        return cls(find_course_root())
+
+    def _discover(self) -> list[Module]:
+        found = []
+        for folder in sorted(self.source_dir.iterdir()):
+            match = MODULE_DIR.match(folder.name)
+            if folder.is_dir() and match:
+                number, name = match.groups()
+                meta = _load_yaml(folder / "module.yaml")
+                found.append(Module(number, name, folder, self.root, meta))
+        return found
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.modules]
+
+    def get(self, spec: str) -> Module:
+        """Find a module named as 'cnn', '06', '6' or '06_cnn'; unknown names exit 2 with suggestions."""
+        wanted = str(spec).strip().lower()
+        for module in self.modules:
+            if wanted in (module.name, module.number, module.dirname) or (
+                wanted.isdigit() and int(wanted) == int(module.number)
+            ):
+                return module
+        raise self._unknown(spec)
+
+    def _unknown(self, spec: str) -> UnknownModuleError:
+        choices = self.names() + [m.dirname for m in self.modules]
+        close = difflib.get_close_matches(str(spec).lower(), choices, n=3, cutoff=0.5)
+        listing = ", ".join(m.dirname for m in self.modules) or "(none)"
+        message = f"Unknown module '{spec}'."
+        if close:
+            message += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        return UnknownModuleError(message, hint=f"Modules in this course: {listing}")
+
+    def in_prerequisite_order(self, modules: list[Module] | None = None) -> list[Module]:
+        """Modules sorted so that each comes after its prerequisites (ties broken by number).
+
+        An unknown prerequisite or a cycle is an error that names it.
+        """
+        from graphlib import CycleError, TopologicalSorter
+
+        by_name = {m.name: m for m in self.modules}
+        sorter = TopologicalSorter()
+        for module in self.modules:
+            for prereq in module.prerequisites:
+                if prereq not in by_name:
+                    raise TitoError(
+                        f"Module '{module.dirname}' lists an unknown prerequisite '{prereq}' "
+                        f"in {module.relative(module.folder / 'module.yaml')}.",
+                        hint=f"Known modules: {', '.join(by_name)}",
+                    )
+            sorter.add(module.name, *module.prerequisites)
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            cycle = " -> ".join(exc.args[1])
+            raise TitoError(f"Module prerequisites form a cycle: {cycle}.") from None
+        ordered = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=lambda n: by_name[n].number)
+            ordered.extend(by_name[n] for n in ready)
+            sorter.done(*ready)
+        if modules is not None:
+            chosen = {m.name for m in modules}
+            ordered = [m for m in ordered if m.name in chosen]
+        return ordered

@@ -1,0 +1,229 @@
+"""Turn a module's literate source into its generated package file.
+
+The source ``modules/source/NN_name/name_dev.py`` is a Jupytext percent-format
+file. Its code cells may carry nbdev-style directives on their own lines:
+
+* ``#| default_exp core.cnn`` (once per file): the target, here ``tinytorch/core/cnn.py``;
+* ``#| export``: the cell goes into the package.
+
+The generated file starts with a header naming its source and a hash of its
+body. The hash tells a file that is merely *stale* (the source changed since the
+last export) from one that was *edited by hand* (the body no longer matches its
+own hash), which ``export`` refuses to overwrite without ``--force``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito.course import Module
+from tito.errors import TitoError
+
+DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
+SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
+TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+HASH_LINE = re.compile(r"^# body-sha256: ([0-9a-f]{64})$", re.MULTILINE)
+RULE = "# " + "=" * 78
+
+
+@dataclass
+class SourceCell:
+    """A code cell of the dev file: its index, first source line, code and directives."""
+
+    index: int
+    line: int
+    code: str
+    directives: dict
+
+
+@dataclass
+class Generated:
+    """What a module's source produces now: the target path and the full file text."""
+
+    module: Module
+    target: Path
+    text: str
+
+
+def read_cells(dev_file: Path) -> list[SourceCell]:
+    """The code cells of a percent-format dev file, with the line each starts on."""
+    try:
+        import jupytext
+    except ImportError:  # pragma: no cover - jupytext is a declared dependency
+        raise TitoError("jupytext is not installed.", hint="Install it: pip install jupytext") from None
+    text = dev_file.read_text(encoding="utf-8")
+    notebook = jupytext.reads(text, fmt="py:percent")
+    cells, position = [], 0
+    for index, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        found = text.find(cell.source, position) if cell.source else -1
+        line = text.count("\n", 0, found) + 1 if found >= 0 else 0
+        if found >= 0:
+            position = found + len(cell.source)
+        cells.append(SourceCell(index, line, cell.source, _directives(cell.source)))
+    return cells
+
+
+def _directives(code: str) -> dict:
+    found = {}
+    for raw in code.splitlines():
+        match = DIRECTIVE.match(raw.strip())
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def _exported_code(cell: SourceCell) -> str:
+    """The cell's code without its directive lines and without the solution marker lines."""
+    kept = [
+        raw for raw in cell.code.splitlines()
+        if not DIRECTIVE.match(raw.strip()) and raw.strip() not in SOLUTION_MARKERS
+    ]
+    return "\n".join(kept).strip("\n")
+
+
+def _compile_in_place(module: Module, cell: SourceCell) -> None:
+    """Compile a cell so that a syntax error names the dev file and its real line."""
+    padding = "\n" * max(cell.line - 1, 0)
+    try:
+        compile(padding + cell.code, str(module.dev_file), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise TitoError(
+            f"{module.relative(module.dev_file)}, line {exc.lineno}: {exc.msg}",
+            hint="Fix the source and export again; the generated file was left as it was.",
+        ) from None
+
+
+def target_of(module: Module, cells: list[SourceCell]) -> Path:
+    names = [c.directives["default_exp"] for c in cells if "default_exp" in c.directives]
+    where = module.relative(module.dev_file)
+    if not names:
+        raise TitoError(
+            f"{where} has no '#| default_exp' line, so tito does not know where to export it.",
+            hint="Add a code cell with a line like '#| default_exp core.cnn' near the top.",
+        )
+    if len(set(names)) > 1:
+        raise TitoError(f"{where} names more than one '#| default_exp': {', '.join(names)}.")
+    if not TARGET_NAME.match(names[0]):
+        raise TitoError(f"{where}: '#| default_exp {names[0]}' is not a dotted module name like core.cnn.")
+    return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
+
+
+def public_names(code: str) -> list[str]:
+    """Top-level functions, classes and assignments not starting with '_', in order."""
+    names = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return [n for n in dict.fromkeys(names) if not n.startswith("_") and n != "__all__"]
+
+
+def _body_hash(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def render(module: Module) -> Generated:
+    """Build the generated file's text for a module (nothing is written)."""
+    cells = read_cells(module.dev_file)
+    target = target_of(module, cells)
+    source = module.relative(module.dev_file)
+    chunks = []
+    for cell in cells:
+        if "export" not in cell.directives:
+            continue
+        _compile_in_place(module, cell)
+        code = _exported_code(cell)
+        if code:
+            chunks.append(f"# %% {source} (cell {cell.index}, line {cell.line})\n{code}\n")
+    code = "\n\n".join(chunks)
+    names = public_names(code)
+    listing = "".join(f"    {name!r},\n" for name in names)
+    body = "\n" + code + "\n\n__all__ = [\n" + listing + "]\n"
+    header = "\n".join([
+        RULE,
+        f"# GENERATED by `tito export` from {source}.",
+        f"# DO NOT EDIT: change the source and run `tito export --module {module.name}`.",
+        f"# body-sha256: {_body_hash(body)}",
+        RULE,
+    ]) + "\n"
+    text = header + body
+    try:
+        compile(text, str(target), "exec", dont_inherit=True)
+    except SyntaxError as exc:  # a cell that only compiles together with another
+        raise TitoError(f"The export of {source} does not compile: {exc.msg} (line {exc.lineno}).") from None
+    return Generated(module, target, text)
+
+
+def state_of(generated: Generated) -> str:
+    """'fresh', 'stale', 'missing' or 'edited' (changed by hand since tito wrote it)."""
+    if not generated.target.exists():
+        return "missing"
+    current = generated.target.read_text(encoding="utf-8")
+    if current == generated.text:
+        return "fresh"
+    return "stale" if _untouched(current) else "edited"
+
+
+def _untouched(text: str) -> bool:
+    """True when a generated file's body still matches the hash tito wrote into its header."""
+    match = HASH_LINE.search(text)
+    if not match:
+        return False
+    _, separator, body = text.partition(RULE + "\n")
+    body = body.partition(RULE + "\n")[2]
+    return bool(separator) and _body_hash(body) == match.group(1)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _ensure_packages(root: Path, target: Path) -> None:
+    """Every folder between tinytorch/ and the target needs an __init__.py to be importable."""
+    folder = target.parent
+    while folder != root and folder.name:
+        init = folder / "__init__.py"
+        if not init.exists():
+            write_atomically(init, "")
+        folder = folder.parent
+
+
+def export(module: Module, force: bool = False) -> tuple[Generated, str]:
+    """Write a module's generated file; returns it with its state before writing.
+
+    A file edited by hand is refused unless ``force``; the old file is never touched on error.
+    """
+    generated = render(module)
+    state = state_of(generated)
+    if state == "edited" and not force:
+        rel = module.relative(generated.target)
+        raise TitoError(
+            f"{rel} was edited by hand since it was last exported; not overwriting it.",
+            hint=(
+                f"To keep the edit, move it into {module.relative(module.dev_file)} and export again.\n"
+                f"To discard it, run: tito export --module {module.name} --force"
+            ),
+        )
+    if state != "fresh":
+        _ensure_packages(module.root / "tinytorch", generated.target)
+        write_atomically(generated.target, generated.text)
+    return generated, state
