@@ -7,7 +7,12 @@ when it runs, so ``tito --help`` stays fast.
 import importlib
 import importlib.util
 
-import click
+try:
+    import click
+except ModuleNotFoundError as missing:  # pragma: no cover - click is a declared dependency
+    from tito.deps import exit_for_missing
+
+    exit_for_missing(missing)
 
 from tito import __version__
 
@@ -68,4 +73,9 @@ def cli():
 
 
 def main():
-    cli(prog_name="tito")
+    try:
+        cli(prog_name="tito")
+    except ModuleNotFoundError as missing:
+        from tito.deps import exit_for_missing
+
+        exit_for_missing(missing)

@@ -19,11 +19,17 @@ MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
 
 
 def find_course_root(start: Path | None = None) -> Path:
-    """Walk up from ``start`` (default: the current directory) to the folder holding modules/source."""
+    """Walk up from ``start`` (default: the current directory) to the folder holding modules/source.
+
+    Outside any course, ``$TITO_ROOT`` (set by bin/tito) names the course to use.
+    """
     here = Path(start or os.getcwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "modules" / "source").is_dir():
             return folder
+    fallback = os.environ.get("TITO_ROOT")
+    if fallback and (Path(fallback) / "modules" / "source").is_dir():
+        return Path(fallback).resolve()
     raise TitoError(
         f"No TinyTorch course found at {here} or any folder above it.",
         hint="Run tito inside a course folder (one that holds modules/source).",

@@ -1,0 +1,141 @@
+"""tito doctor: check that this machine and this course are ready, and say how to fix what is not."""
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from tito.console import console, plain_output, table
+from tito.course import Course
+
+MIN_PYTHON = (3, 9)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # a failed optional check is shown but does not fail the doctor
+
+
+@click.command("doctor")
+def command():
+    """Check that this machine and course are ready to work.
+
+    Python version, required packages, that `import tinytorch` finds this course's
+    package, that generated files match their sources, module metadata and the
+    progress file. Exits 1 when something needs fixing, and says how.
+    """
+    course = Course.here()
+    checks = [check_python(), *check_packages(), check_tinytorch(course.root),
+              *check_modules(course), check_progress(course.root)]
+    view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
+    for check in checks:
+        view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
+    console().print(view)
+    problems = [c for c in checks if not c.ok and c.required]
+    if problems:
+        console().print(f"{len(problems)} problem(s) found: {', '.join(c.name for c in problems)}.")
+        sys.exit(1)
+    console().print("Everything looks ready.")
+
+
+def _status(check: Check) -> str:
+    word = "ok" if check.ok else ("PROBLEM" if check.required else "note")
+    if plain_output():
+        return word
+    return {"ok": "[green]ok[/]", "PROBLEM": "[red]PROBLEM[/]", "note": "[yellow]note[/]"}[word]
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    wanted = ".".join(map(str, MIN_PYTHON))
+    return Check("python", sys.version_info[:2] >= MIN_PYTHON, f"Python {version} at {sys.executable}",
+                 "" if sys.version_info[:2] >= MIN_PYTHON else f"Use Python {wanted} or newer.")
+
+
+def check_packages() -> list:
+    from tito.deps import FOR_TESTS, OPTIONAL, REQUIRED, install_hint
+
+    checks = []
+    for group, required in ((REQUIRED, True), (FOR_TESTS, True), (OPTIONAL, False)):
+        for module_name, pip_name in group.items():
+            version = _version_of(module_name)
+            if version is None:
+                checks.append(Check(f"package {pip_name}", False, "not installed", install_hint(pip_name), required))
+            else:
+                checks.append(Check(f"package {pip_name}", True, version))
+    return checks
+
+
+def _version_of(module_name: str):
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tito.deps import FOR_TESTS, OPTIONAL, REQUIRED
+
+    pip_name = {**REQUIRED, **FOR_TESTS, **OPTIONAL}[module_name]
+    try:
+        return version(pip_name)
+    except PackageNotFoundError:
+        return "installed"
+
+
+def check_tinytorch(root: Path) -> Check:
+    """`import tinytorch` in this Python must find this course root's package."""
+    expected = (root / "tinytorch" / "__init__.py").resolve()
+    spec = importlib.util.find_spec("tinytorch")
+    fix = ("Run `make install` (pip install -e .) in the course folder, or "
+           "`source bin/activate-tinytorch.sh`. (`tito test` always uses this root either way.)")
+    if spec is None or spec.origin is None:
+        return Check("tinytorch import", False, "`import tinytorch` fails in this Python", fix)
+    found = Path(spec.origin).resolve()
+    if found != expected:
+        return Check("tinytorch import", False, f"`import tinytorch` finds {found}, not {expected}", fix)
+    return Check("tinytorch import", True, f"from {found.parent}")
+
+
+def check_modules(course) -> list:
+    from tito.commands.status import export_state
+    from tito.errors import TitoError
+
+    checks = []
+    missing = [f"{m.dirname}/{f}" for m in course.modules
+               for f in (m.dev_file.name, "module.yaml", "README.md") if not (m.folder / f).exists()]
+    checks.append(Check("module files", not missing,
+                        f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
+                        "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+    try:
+        order = course.in_prerequisite_order()
+        checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
+    except TitoError as exc:
+        checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
+    states = {m.dirname: export_state(m) for m in course.modules if m.dev_file.exists()}
+    out_of_step = [f"{name} ({state})" for name, (state, _) in states.items() if state != "fresh"]
+    errors = [f"{name}: {error}" for name, (_, error) in states.items() if error]
+    fix = "Run `tito export --all`; for a hand edit, move it into the source first."
+    if errors:
+        fix = "Fix the source: " + "; ".join(errors)
+    checks.append(Check("generated files", not out_of_step,
+                        "all fresh" if not out_of_step else "out of step: " + ", ".join(out_of_step),
+                        "" if not out_of_step else fix))
+    return checks
+
+
+def check_progress(root: Path) -> Check:
+    from tito.progress import ProgressStore, problem_with
+
+    path = ProgressStore(root).path
+    if not path.exists():
+        return Check("progress file", True, "none yet (created by the first `tito test`)")
+    problem = problem_with(path.read_text(encoding="utf-8", errors="replace"))
+    if problem:
+        return Check("progress file", False, f"{path} is invalid: {problem}",
+                     "Run `tito status`: it keeps a copy of the bad file and starts a fresh record.")
+    return Check("progress file", True, str(path))

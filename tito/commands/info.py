@@ -1,0 +1,79 @@
+"""tito info NAME: a module's metadata, prerequisites, export target and components."""
+
+import json
+
+import click
+
+from tito.console import console, table
+from tito.course import Course
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the information as JSON.")
+def command(name, as_json):
+    """Show a module's metadata, prerequisites and exports.
+
+    NAME is a module, e.g. cnn, 06 or 06_cnn.
+    """
+    course = Course.here()
+    module = course.get(name)
+    facts = module_facts(course, module)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    view = table("Field", "Value", title=f"{module.dirname}: {module.title}")
+    for key, value in facts.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "(none)"
+        view.add_row(key.replace("_", " "), str(value) if value not in (None, "") else "-")
+    console().print(view)
+
+
+def module_facts(course, module) -> dict:
+    """Everything tito knows about a module, as plain data."""
+    from tito.commands.status import export_state
+    from tito.progress import ProgressStore
+
+    meta = module.meta
+    state, error = export_state(module)
+    last = ProgressStore(course.root).last(module.name)
+    tests = sorted(p.name for p in module.tests_dir.glob("test_*.py")) if module.tests_dir.is_dir() else []
+    return {
+        "module": module.dirname,
+        "title": module.title,
+        "description": str(meta.get("description", "")).strip(),
+        "difficulty": meta.get("difficulty"),
+        "time_estimate": meta.get("time_estimate"),
+        "prerequisites": module.prerequisites,
+        "required_by": [m.name for m in course.modules if module.name in m.prerequisites],
+        "exports_to": meta.get("exports_to"),
+        "generated_file": _target(module),
+        "exported_names": _exported_names(module),
+        "export_state": state + (f" ({error})" if error else ""),
+        "components": [str(c) for c in (meta.get("components") or [])],
+        "source": module.relative(module.dev_file),
+        "tests": [f"{module.relative(module.tests_dir)}/{t}" for t in tests],
+        "last_test": None if last is None else
+        f"{'passed' if last.get('passed') else 'failed'} at {last.get('when', '?')}",
+    }
+
+
+def _target(module):
+    from tito.errors import TitoError
+    from tito.exporter import read_cells, target_of
+
+    try:
+        return module.relative(target_of(module, read_cells(module.dev_file)))
+    except (TitoError, OSError):
+        return None
+
+
+def _exported_names(module) -> list:
+    from tito.errors import TitoError
+    from tito.exporter import public_names, render
+
+    try:
+        return public_names(render(module).text)
+    except (TitoError, OSError, SyntaxError):
+        return []

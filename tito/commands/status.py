@@ -1,0 +1,102 @@
+"""tito status: every module's export state and last test result, with an overall progress bar."""
+
+import json
+
+import click
+
+from tito.console import console, plain_output, table
+from tito.course import Course
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON instead of a table.")
+def command(as_json):
+    """Show every module's export and test status.
+
+    \b
+    exported: fresh (matches its source), stale (source changed since the
+              last export), missing, edited (changed by hand) or error
+    last test: the result and time of the last `tito test` of the module
+    """
+    course = Course.here()
+    rows = module_rows(course)
+    passed = sum(1 for row in rows if row["last_result"] == "passed")
+    if as_json:
+        click.echo(json.dumps({"root": str(course.root), "modules": rows,
+                               "passed": passed, "total": len(rows)}, indent=2))
+        return
+    out = console()
+    view = table("Module", "Title", "Exported", "Last test", "When", title="TinyTorch course status")
+    for row in rows:
+        view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
+                     _styled(row["last_result"]), _when(row["last_run"]))
+    out.print(view)
+    out.print(progress_bar(passed, len(rows)))
+
+
+def module_rows(course) -> list:
+    """One dict per module: number, name, title, exported, export_error, last_result, last_run."""
+    from tito.progress import ProgressStore
+
+    records = ProgressStore(course.root).load()["modules"]
+    rows = []
+    for module in course.modules:
+        exported, error = export_state(module)
+        last = records.get(module.name)
+        rows.append({
+            "number": module.number,
+            "name": module.name,
+            "title": module.title,
+            "exported": exported,
+            "export_error": error,
+            "last_result": "never" if last is None else ("passed" if last.get("passed") else "failed"),
+            "last_run": None if last is None else last.get("when"),
+        })
+    return rows
+
+
+def export_state(module) -> tuple:
+    """('fresh' | 'stale' | 'missing' | 'edited' | 'error', error message)."""
+    from tito.errors import TitoError
+    from tito.exporter import render, state_of
+
+    if not module.dev_file.exists():
+        return "error", f"{module.relative(module.dev_file)} does not exist"
+    try:
+        return state_of(render(module)), ""
+    except TitoError as exc:
+        return "error", exc.message
+
+
+STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim",
+          "missing": "yellow", "edited": "red", "error": "red", "failed": "red"}
+
+
+def _styled(word: str) -> str:
+    if plain_output():
+        return word
+    return f"[{STYLES.get(word, 'white')}]{word}[/]"
+
+
+def _when(stamp) -> str:
+    if not stamp:
+        return "-"
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(stamp)
+
+
+def progress_bar(done: int, total: int, width: int = 30):
+    """'[#########-----] 3/6 modules passed' in plain mode, a Rich bar on a terminal."""
+    label = f"{done}/{total} modules passed"
+    if plain_output():
+        filled = round(width * done / total) if total else 0
+        return f"[{'#' * filled}{'-' * (width - filled)}] {label}"
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.text import Text
+
+    return Group(ProgressBar(total=max(total, 1), completed=done, width=width), Text(label))

@@ -1,0 +1,219 @@
+"""tito test: run a module's inline tests, export it, run its pytest tests, record the result."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from tito.console import console, plain_output, table, warn
+from tito.course import Course
+from tito.options import chosen_modules, module_choice
+
+SHOWN_FAILURES = 3
+
+
+@click.command("test")
+@module_choice
+@click.option("--keep-going", is_flag=True, help="With --all: test every module even after a failure.")
+@click.option("-k", "keyword", metavar="EXPR", help="Only pytest tests matching EXPR (passed to pytest -k).")
+@click.option("-v", "--verbose", is_flag=True, help="Show pytest's own output and every inline test's output.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the results as JSON to this file.")
+def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
+    """Run a module's tests: inline tests, export, pytest; record the result.
+
+    \b
+    1. inline: run modules/source/NN_name/name_dev.py's test_unit_* functions
+    2. export: write the module into the tinytorch package
+    3. pytest: run tests/NN_name/ against this course's package
+    The module passes only if every step passes and tests ran in 1 and 3.
+
+    \b
+    Examples:
+      tito test --module cnn
+      tito test --module cnn -k pool -v
+      tito test --all --keep-going
+    """
+    from tito.progress import ProgressStore
+
+    course = Course.here()
+    modules = chosen_modules(course, module_name, all_modules)
+    store = ProgressStore(course.root)
+    if all_modules:
+        results = _test_all(course, modules, store, keep_going, keyword, verbose)
+        payload = {"passed": all(r.passed for r in results) and len(results) == len(modules),
+                   "modules": [r.to_json() for r in results]}
+    else:
+        results = [_test_one(course, modules[0], store, keyword, verbose)]
+        payload = results[0].to_json()
+    if json_file:
+        Path(json_file).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    if not payload["passed"]:
+        sys.exit(1)
+
+
+def _test_one(course, module, store, keyword, verbose):
+    from tito.runner import run_module, unmet_prerequisites
+
+    for message in unmet_prerequisites(course, module, store):
+        warn(f"{message} Testing {module.name} anyway.")
+    out = console()
+    out.rule(f"tito test {module.dirname}") if not plain_output() else out.print(f"== tito test {module.dirname} ==")
+    if plain_output():
+        result = run_module(module, keyword, verbose,
+                            on_step=lambda step: out.print(f"-- {step} ..."))
+    else:
+        with out.status("") as status:
+            result = run_module(module, keyword, verbose,
+                                on_step=lambda step: status.update(f"{module.name}: {step} ..."))
+    store.record(module.name, result.progress_entry())
+    show_result(result, verbose)
+    return result
+
+
+def _test_all(course, modules, store, keep_going, keyword, verbose):
+    from tito.runner import run_module
+
+    out, results = console(), []
+    if plain_output():
+        for number, module in enumerate(modules, start=1):
+            out.print(f"[{number}/{len(modules)}] {module.dirname}")
+            result = run_module(module, keyword, verbose)
+            if _finish(store, result, verbose, results) and not keep_going:
+                break
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=out) as bar:
+            task = bar.add_task("modules", total=len(modules))
+            for module in modules:
+                bar.update(task, description=f"{module.dirname}")
+                result = run_module(module, keyword, verbose,
+                                    on_step=lambda step, m=module: bar.update(task, description=f"{m.dirname}: {step}"))
+                stop = _finish(store, result, verbose, results)
+                bar.advance(task)
+                if stop and not keep_going:
+                    break
+    _show_overview(results, modules, keep_going)
+    return results
+
+
+def _finish(store, result, verbose, results) -> bool:
+    """Record and show one module's result; True when it failed."""
+    store.record(result.module.name, result.progress_entry())
+    results.append(result)
+    show_result(result, verbose)
+    return not result.passed
+
+
+def _show_overview(results, modules, keep_going):
+    out = console()
+    overview = table("Module", "Result", "Inline", "Pytest", title="tito test --all")
+    for result in results:
+        overview.add_row(result.module.dirname, _verdict(result.passed),
+                         _count(result.step("inline")), _count(result.step("pytest")))
+    skipped = modules[len(results):]
+    for module in skipped:
+        overview.add_row(module.dirname, "not run", "", "")
+    out.print(overview)
+    passed = sum(r.passed for r in results)
+    out.print(f"{passed}/{len(modules)} modules passed.")
+    if skipped and not keep_going:
+        out.print(f"Stopped at the first failing module; {len(skipped)} not run (use --keep-going to run them).")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _verdict(ok: bool) -> str:
+    if plain_output():
+        return "PASS" if ok else "FAIL"
+    return "[green]✓ pass[/]" if ok else "[red]✗ FAIL[/]"
+
+
+def _count(step) -> str:
+    if step is None or step.step == "export":
+        return "-"
+    return f"{step.passed_count}/{step.ran}"
+
+
+def show_result(result, verbose=False) -> None:
+    """Print one module's per-test lines, failure details, stubs and summary table."""
+    out = console()
+    for step in result.steps:
+        _show_step(step, verbose)
+    failures = [(step, t) for step in result.steps for t in step.failures]
+    for step, test in failures[:SHOWN_FAILURES]:
+        _show_failure(step, test)
+    if len(failures) > SHOWN_FAILURES:
+        out.print(f"... and {len(failures) - SHOWN_FAILURES} more failure(s); "
+                  "the names are listed above.")
+    if result.not_implemented:
+        out.print(f"Not implemented yet: {', '.join(result.not_implemented)}", highlight=False)
+    summary = table("Step", "Result", "Tests", "Note", title=f"{result.module.dirname}: {result.module.title}")
+    for step in result.steps:
+        note = step.note or (step.error.splitlines()[0] if step.error else "")
+        summary.add_row(step.step, _verdict(step.ok), _count(step), note)
+    out.print(summary)
+    word = "PASSED" if result.passed else "FAILED"
+    style = "bold green" if result.passed else "bold red"
+    out.print(f"[{style}]Module {result.module.name} {word}[/]")
+
+
+def _show_step(step, verbose) -> None:
+    out = console()
+    ok_mark, bad_mark = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
+    if step.step == "export":
+        mark = ok_mark if step.ok else bad_mark
+        out.print(f"{mark} export: {step.note or step.error}", highlight=False)
+        return
+    if step.tests or step.error:
+        out.print(f"[bold]{step.step}[/] tests:")
+    for test in step.tests:
+        if test.skipped:
+            out.print(f"  skip {test.name}  {test.message}", highlight=False, markup=False)
+            continue
+        mark = ok_mark if test.passed else bad_mark
+        tail = "" if test.passed else f"  {test.message.splitlines()[0] if test.message else ''}"
+        out.print(f"  {mark} {_escape(test.name)}{_escape(tail)}", highlight=False)
+        if verbose and step.step == "inline" and test.output.strip():
+            out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False)
+    if verbose and step.step == "pytest" and step.output.strip():
+        out.print(step.output.rstrip(), markup=False, highlight=False)
+    if step.error and not step.failures:
+        out.print(f"  {bad_mark} {_escape(step.error)}", highlight=False)
+        if step.output.strip() and not verbose:
+            out.print(_indent("\n".join(step.output.rstrip().splitlines()[-15:]), 4),
+                      markup=False, highlight=False)
+
+
+def _show_failure(step, test) -> None:
+    out = console()
+    where = f" at {test.location}" if test.location else ""
+    header = f"--- {step.step} failure: {test.name}{where}"
+    out.print(header if plain_output() else f"[red]{_escape(header)}[/]", highlight=False)
+    out.print(_indent(test.message or "(no message)", 4), markup=False, highlight=False)
+    details = _short(test.details)
+    if details:
+        out.print(_indent(details, 4), markup=False, highlight=False)
+    if step.step == "inline" and test.output.strip():
+        out.print("    output before the failure:", highlight=False)
+        out.print(_indent("\n".join(test.output.rstrip().splitlines()[-8:]), 6), markup=False, highlight=False)
+
+
+def _short(details: str, lines: int = 12) -> str:
+    """The last lines of a traceback: where it failed, without the harness's own frames."""
+    return "\n".join(details.rstrip().splitlines()[-lines:])
+
+
+def _indent(text: str, width: int) -> str:
+    pad = " " * width
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,219 @@
+"""Run a dev file's code cells and its inline ``test_unit_*`` tests in a fresh process.
+
+``tito.runner`` starts this file as a script::
+
+    python inline_harness.py SPEC.json
+
+SPEC names the dev file, the course root, the module folder, the code cells
+(index, first line, code) and a RESULTS file. Every cell runs, in order, in one
+``__main__`` namespace, so ``if __name__ == "__main__":`` blocks run as they do with
+``python name_dev.py``. Each top-level call ``test_unit_x()`` (also inside a top-level
+``if``) is rewritten to ``__tito_run_test__("test_unit_x", lambda: test_unit_x())``,
+which runs it, records its outcome and carries on, so one failing test never hides
+the next. An exception in any other statement is recorded as a cell error naming
+the line, and the rest of that cell is skipped, as in a notebook.
+
+Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
+leaves what ran before it. This file imports nothing from tito: it runs with the
+course root first on ``sys.path``.
+"""
+
+import ast
+import builtins
+import io
+import json
+import linecache
+import re
+import sys
+import time
+import traceback
+import types
+
+RUNNER = "__tito_run_test__"
+TEST_PREFIX = "test_unit_"
+STUB_MESSAGE = re.compile(r"TODO: implement ([\w.<>]+)")
+
+
+class _Tee(io.TextIOBase):
+    """Write to the real stream and keep a copy, to attach a test's output to its result."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.copy = io.StringIO()
+
+    def write(self, text):
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return getattr(self.stream, "encoding", "utf-8")
+
+
+def _is_test_call(node) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith(TEST_PREFIX)
+    )
+
+
+def _wrap(statement):
+    """Turn ``test_unit_x(...)`` into ``__tito_run_test__("test_unit_x", lambda: test_unit_x(...))``."""
+    if isinstance(statement, ast.Expr) and _is_test_call(statement.value):
+        no_args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                kw_defaults=[], kwarg=None, defaults=[])
+        call = ast.Call(
+            func=ast.Name(id=RUNNER, ctx=ast.Load()),
+            args=[ast.Constant(statement.value.func.id), ast.Lambda(args=no_args, body=statement.value)],
+            keywords=[],
+        )
+        wrapped = ast.Expr(value=call)
+        ast.copy_location(wrapped, statement)
+        return ast.fix_missing_locations(wrapped)
+    if isinstance(statement, ast.If):
+        statement.body = [_wrap(s) for s in statement.body]
+        statement.orelse = [_wrap(s) for s in statement.orelse]
+    return statement
+
+
+def instrument(code: str, first_line: int, filename: str) -> list:
+    """The cell's top-level statements, test calls wrapped, line numbers those of the dev file."""
+    tree = ast.parse(code, filename=filename)
+    ast.increment_lineno(tree, max(first_line - 1, 0))
+    return [_wrap(statement) for statement in tree.body]
+
+
+def _where(exc, filename: str):
+    """(file, line, function) of the innermost frame in the dev file, else the innermost frame."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [f for f in frames if f.filename == filename] or frames
+    if not inside:
+        return filename, getattr(exc, "lineno", 0) or 0, ""
+    frame = inside[-1]
+    return frame.filename, frame.lineno, frame.name
+
+
+def _stub_name(exc):
+    """The qualified name of a student stub that raised NotImplementedError, else None."""
+    if not isinstance(exc, NotImplementedError):
+        return None
+    match = STUB_MESSAGE.search(str(exc))
+    if match:
+        return match.group(1)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    code = tb.tb_frame.f_code
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _format(exc) -> str:
+    """The traceback without this harness's own frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def _describe(exc, filename: str) -> dict:
+    file, line, function = _where(exc, filename)
+    if str(exc):
+        message = f"{type(exc).__name__}: {exc}"
+    else:  # a bare `assert x == y` says nothing: show the line that failed
+        source = linecache.getline(file, line).strip()
+        message = f"{type(exc).__name__}: {source}" if source else type(exc).__name__
+    return {
+        "message": message,
+        "file": file,
+        "line": line,
+        "function": function,
+        "traceback": _format(exc),
+        "not_implemented": _stub_name(exc),
+    }
+
+
+class Harness:
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.filename = spec["dev_file"]
+        self.results = open(spec["results"], "a", encoding="utf-8")
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__.update({
+            "__file__": self.filename,
+            "__builtins__": builtins,
+            RUNNER: self.run_test,
+        })
+
+    def emit(self, event: dict) -> None:
+        self.results.write(json.dumps(event) + "\n")
+        self.results.flush()
+
+    def run_test(self, name, call) -> None:
+        self.emit({"event": "start", "name": name})
+        tee = _Tee(sys.stdout)
+        real, sys.stdout = sys.stdout, tee
+        started = time.perf_counter()
+        outcome = {"event": "test", "name": name, "passed": True, "message": ""}
+        try:
+            call()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a test's sys.exit() is a failure too, not the end of the run
+            outcome.update(passed=False, **_describe(exc, self.filename))
+        finally:
+            sys.stdout = real
+        outcome["seconds"] = round(time.perf_counter() - started, 4)
+        outcome["output"] = tee.copy.getvalue()[-4000:]
+        self.emit(outcome)
+
+    def run_cell(self, cell: dict) -> None:
+        try:
+            statements = instrument(cell["code"], cell["line"], self.filename)
+        except SyntaxError as exc:
+            line = (exc.lineno or 1) + max(cell["line"] - 1, 0)
+            self.emit({"event": "cell_error", "cell": cell["index"], "line": line, "file": self.filename,
+                       "message": f"SyntaxError: {exc.msg}", "traceback": "", "not_implemented": None})
+            return
+        for statement in statements:
+            code = compile(ast.Module(body=[statement], type_ignores=[]), self.filename, "exec")
+            try:
+                exec(code, self.module.__dict__)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                error = _describe(exc, self.filename)
+                error.update(event="cell_error", cell=cell["index"], statement_line=statement.lineno)
+                self.emit(error)
+                return
+
+    def run(self) -> None:
+        sys.modules["__main__"] = self.module
+        for cell in self.spec["cells"]:
+            self.run_cell(cell)
+        self.emit({"event": "done"})
+        self.results.close()
+
+
+def main(argv) -> int:
+    with open(argv[1], encoding="utf-8") as handle:
+        spec = json.load(handle)
+    # Run like `python name_dev.py` would, but with the course root first so that
+    # `import tinytorch` is always this course's package.
+    sys.path[0:1] = [spec["root"], spec["module_folder"]]
+    sys.argv = [spec["dev_file"]]
+    Harness(spec).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

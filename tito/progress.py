@@ -1,0 +1,120 @@
+"""The record of each module's last test run: ``<course root>/.tito/progress.json``.
+
+Several ``tito test`` runs may finish at the same moment (two terminals, ``make -j``),
+so every read-modify-write happens under an exclusive ``fcntl.flock`` on a separate
+lock file, and the new content is written to a temporary file that is then renamed
+over the old one: a reader sees either the old file or the new one, never half.
+
+A file that is not valid JSON (or not the expected shape) is moved aside to
+``progress.json.corrupt-<timestamp>`` with a warning, and the record starts fresh.
+
+Shape::
+
+    {"version": 1,
+     "modules": {"cnn": {"passed": true, "when": "2026-11-25T07:50:01+00:00",
+                         "inline": [5, 5], "pytest": [12, 12], "not_implemented": []}}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tito.exporter import write_atomically
+
+VERSION = 1
+
+
+def _empty() -> dict:
+    return {"version": VERSION, "modules": {}}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class ProgressStore:
+    """Read and update ``.tito/progress.json`` of one course root."""
+
+    def __init__(self, root: Path, warn=None):
+        self.folder = Path(root) / ".tito"
+        self.path = self.folder / "progress.json"
+        self.lock_path = self.folder / "progress.lock"
+        self._warn = warn
+
+    @contextlib.contextmanager
+    def _locked(self):
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def load(self) -> dict:
+        """The whole record; a corrupt file is moved aside (with a warning) and an empty record returned."""
+        if not self.path.exists():
+            return _empty()
+        with self._locked():
+            return self._read_unlocked()
+
+    def _read_unlocked(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return _empty()
+        problem = problem_with(text)
+        if problem is None:
+            return json.loads(text)
+        kept = self._move_aside()
+        self._say(
+            f"{self.path} was not valid ({problem}); kept a copy as {kept.name} and started a fresh record."
+        )
+        return _empty()
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        kept = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        os.replace(self.path, kept)
+        return kept
+
+    def _say(self, message: str) -> None:
+        if self._warn is not None:
+            self._warn(message)
+        else:
+            from tito.console import warn
+
+            warn(message)
+
+    def record(self, module_name: str, entry: dict) -> dict:
+        """Store ``entry`` (plus a 'when' stamp if it has none) as the module's last result."""
+        entry = {"when": now_iso(), **entry}
+        with self._locked():
+            data = self._read_unlocked()
+            data["modules"][module_name] = entry
+            write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return entry
+
+    def last(self, module_name: str) -> dict | None:
+        """The module's last recorded result, or None if it was never tested."""
+        return self.load()["modules"].get(module_name)
+
+
+def problem_with(text: str) -> str | None:
+    """Why ``text`` is not a valid progress record, or None when it is."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    if not isinstance(data, dict) or not isinstance(data.get("modules"), dict):
+        return "expected an object with a 'modules' mapping"
+    for name, entry in data["modules"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("passed"), bool):
+            return f"module '{name}' has no boolean 'passed'"
+    return None
