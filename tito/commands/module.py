@@ -1,0 +1,38 @@
+"""tito module: manage a student's module (reset it to its released stub)."""
+
+import click
+
+from tito.console import console
+from tito.course import Course
+
+
+@click.group("module")
+def command():
+    """Manage a student's module.
+
+    \b
+    Examples:
+      tito module reset cnn
+    """
+
+
+@command.command("reset")
+@click.argument("name")
+def reset(name):
+    """Restore module NAME to the stub it was released with.
+
+    Your current name_dev.py (and name_dev.ipynb) are first copied to
+    .tito/backups/name_dev.<time>.py, so no work is lost.
+    """
+    from tito.release import reset_module
+
+    course = Course.here()
+    module = course.get(name)
+    result = reset_module(course, module)
+    for path in result.backups:
+        console().print(f"Backed up your work: {module.relative(path)}")
+    if result.changed:
+        console().print(f"[green]✓[/] {module.dirname}: {module.relative(result.restored)} is back to its released stub.")
+        console().print(f"Run `tito export --module {module.name}` so tinytorch/ follows it.")
+    else:
+        console().print(f"{module.dirname}: already the released stub; nothing to do.")

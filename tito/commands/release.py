@@ -1,0 +1,49 @@
+"""tito release: write a student edition of the course, without solutions."""
+
+from pathlib import Path
+
+import click
+
+from tito.console import console, table, warn
+from tito.course import Course
+from tito.options import chosen_modules, module_choice
+
+
+@click.command("release")
+@module_choice
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Folder for the student edition (must be empty unless --force).")
+@click.option("--force", is_flag=True, help="Write into a non-empty DIR (students' changed sources are backed up).")
+def command(module_name, all_modules, out, force):
+    """Write a student edition of the course, without solutions.
+
+    Every `### BEGIN SOLUTION` ... `### END SOLUTION` block becomes
+    `raise NotImplementedError("TODO: implement <function>")`, hidden tests are removed,
+    each module also becomes a notebook, and no solved tinytorch/core file is copied.
+    `--module NAME` releases that module with its prerequisites.
+
+    \b
+    Examples:
+      tito release --all --out ../tinytorch-student
+      tito release --module cnn --out /tmp/cnn-edition
+    """
+    from tito.release import release
+
+    course = Course.here()
+    modules = chosen_modules(course, module_name, all_modules)
+    report = release(course, modules, out, force=force)
+    rows = table("Module", "Stubbed functions", "Hidden test blocks removed", "Notebook", title=f"Student edition: {report.out}")
+    for item in report.modules:
+        rows.add_row(item.module.dirname, ", ".join(item.stubs) or "-", str(item.hidden_blocks),
+                     item.module.notebook.name)
+    console().print(rows)
+    for path in report.backups:
+        console().print(f"Backed up a student's work: {path}")
+    for path in report.removed:
+        console().print(f"Removed a solved generated file: {path}")
+    for message in report.warnings:
+        warn(message)
+    stubs = sum(len(item.stubs) for item in report.modules)
+    console().print(f"[green]✓[/] Wrote {report.files} files: {len(report.modules)} modules, {stubs} stubs, "
+                    f"no solutions. Students start with: cd {report.out} && pip install -e . && tito test --module "
+                    f"{report.modules[0].module.name if report.modules else 'NAME'}")
