@@ -854,6 +854,8 @@ def test_unit_digits_pipeline():
     X, y = next(iter(train_loader))
     assert X.dtype == np.float32 and y.dtype == np.int64
     passed(f"1437 training digits -> {len(train_loader)} batches of (32, 1, 8, 8), last one 29")
+    assert X.data.nbytes == 32 * 1 * 8 * 8 * 4 == 8192
+    passed(f"one input batch holds {X.data.nbytes:,} bytes (32 × 64 float32 values)")
     progress("digits pipeline")
 
 
