@@ -37,8 +37,6 @@
 
 # %%
 #| export
-import math
-
 import numpy as np
 
 from tinytorch.core.activations import ReLU
