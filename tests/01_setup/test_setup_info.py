@@ -1,0 +1,83 @@
+"""Module 01: personal_info() and system_info() return complete, correct dictionaries."""
+
+import os
+import platform
+import sys
+
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.core import setup
+from tinytorch.core.setup import EMAIL_PATTERN, PERSONAL_INFO_KEYS, personal_info, system_info
+
+
+def test_personal_info_has_exactly_the_documented_keys():
+    assert tuple(personal_info()) == PERSONAL_INFO_KEYS
+    assert PERSONAL_INFO_KEYS == ("developer", "email", "institution", "system_name", "version")
+
+
+def test_personal_info_values_are_non_empty_strings():
+    for key, value in personal_info().items():
+        assert isinstance(value, str) and value.strip(), f"{key} is {value!r}"
+
+
+def test_personal_info_email_is_valid_and_version_is_the_package_version():
+    details = personal_info()
+    assert EMAIL_PATTERN.match(details["email"])
+    assert details["version"] == tinytorch.__version__
+
+
+@pytest.mark.parametrize("email", ["ada@example.org", "a.b+c@uni.edu.au"])
+def test_email_pattern_accepts_addresses(email):
+    assert EMAIL_PATTERN.match(email)
+
+
+@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.org", "ada@example", "a da@x.org", "a@b@c.org"])
+def test_email_pattern_rejects_non_addresses(email):
+    assert not EMAIL_PATTERN.match(email)
+
+
+def test_personal_info_returns_a_fresh_dict():
+    first = personal_info()
+    first["developer"] = "changed"
+    assert personal_info()["developer"] != "changed"
+
+
+def test_system_info_keys():
+    assert set(system_info()) == {
+        "python_version", "platform", "architecture", "cpu_count", "memory_gb", "numpy_version",
+    }
+
+
+def test_system_info_matches_the_standard_library():
+    facts = system_info()
+    assert facts["python_version"] == "%d.%d.%d" % sys.version_info[:3]
+    assert facts["platform"] == platform.system()
+    assert facts["architecture"] == platform.machine()
+    assert facts["cpu_count"] == (os.cpu_count() or 1)
+    assert facts["numpy_version"] == np.__version__
+
+
+def test_system_info_memory_is_positive_or_unknown():
+    memory = system_info()["memory_gb"]
+    assert memory is None or (isinstance(memory, float) and memory > 0)
+
+
+def test_cpu_count_falls_back_to_one(monkeypatch):
+    monkeypatch.setattr(setup.os, "cpu_count", lambda: None)
+    assert system_info()["cpu_count"] == 1
+
+
+def test_memory_unknown_when_sysconf_is_missing(monkeypatch):
+    def missing(name):
+        raise ValueError(f"unrecognized configuration name: {name}")
+
+    monkeypatch.setattr(setup.os, "sysconf", missing)
+    assert system_info()["memory_gb"] is None
+
+
+def test_memory_is_page_size_times_pages(monkeypatch):
+    sizes = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2 * 1024**3 // 4096}
+    monkeypatch.setattr(setup.os, "sysconf", sizes.__getitem__)
+    assert system_info()["memory_gb"] == 2.0
