@@ -1,0 +1,1457 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 06: CNN
+#
+# A 32×32 colour image is 3·32·32 = 3,072 numbers. A `Dense` layer that maps it to 16 maps of
+# 30×30 needs 3,072 × 14,400 ≈ 44 million weights, and it treats the pixel in the top-left corner
+# as unrelated to its neighbour. A **convolutional layer** does the same job with 16 small
+# 3×3×3 filters — 448 parameters — because it builds in two facts about images:
+#
+# - **Local connectivity**: a pixel's meaning depends on its neighbours, so each output looks
+#   only at a small window of the input;
+# - **Weight sharing**: an edge is an edge wherever it appears, so the same filter slides over
+#   every position.
+#
+# In this module you **build** the operation (first with your own loops, then fast), wrap it in
+# layers, **use** them in a complete CNN, and **analyze** what it costs and what it sees:
+#
+# 1. `conv2d_naive`: one channel, one filter, four loops — the sliding window you can see;
+# 2. `conv2d_reference`: batches, channels, filters, stride and padding, still with loops; you
+#    time it and meet the problem;
+# 3. `im2col` + `conv2d_forward`: the same numbers from **one matrix multiply**;
+# 4. `Conv2D`, `MaxPool2D`, `AvgPool2D`, `Flatten`: layers that compose in `Sequential`;
+# 5. a complete CNN for 32×32 images; its receptive fields, parameters, MACs and memory;
+#    pictures of its filters and feature maps in your terminal.
+#
+# ```
+#   02 tensor ──► 03 activations ──► 04 layers ──► 05 networks ──► 06 cnn ──► 07 dataloader ...
+#                                                                 (you are here)
+# ```
+#
+# Prerequisites: `tinytorch.core.tensor`, `.activations`, `.layers`, `.networks`, exported with
+# `tito export --module NAME`.
+
+# %%
+#| default_exp core.cnn
+
+# %%
+#| export
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.layers import Layer
+
+# %%
+import time
+
+from tinytorch.core.activations import ReLU, Sigmoid
+from tinytorch.core.layers import Dense
+from tinytorch.core.networks import Sequential, count_parameters, summary
+from tinytorch.utils.feedback import info, passed, progress, unit_test
+
+# %% [markdown]
+# ## Step 1: The sliding window
+#
+# ### The concept
+#
+# Put a small grid of weights, the **kernel** (or filter), on the top-left corner of the image.
+# Multiply each weight by the pixel under it and add the products: that sum is one output
+# pixel. Slide the kernel one step right and repeat; at the end of the row, go down one step.
+#
+# ```
+#   input (3×3)          kernel (2×2)        output (2×2)
+#   ┌───┬───┬───┐
+#   │ 1 │ 2 │ 3 │        ┌───┬───┐          ┌────┬────┐
+#   ├───┼───┼───┤        │ 1 │ 0 │          │ -4 │ -4 │   out[0,0] = 1·1 + 2·0
+#   │ 4 │ 5 │ 6 │   ⋆    ├───┼───┤    =     ├────┼────┤            + 4·0 + 5·(-1) = -4
+#   ├───┼───┼───┤        │ 0 │-1 │          │ -4 │ -4 │
+#   │ 7 │ 8 │ 9 │        └───┴───┘          └────┴────┘
+#   └───┴───┴───┘
+#    [1 2]            the window at (0, 0) covers 1 2 / 4 5;
+#    [4 5]            at (0, 1) it covers 2 3 / 5 6, and so on.
+# ```
+#
+# For an `(H, W)` input and a `(kH, kW)` kernel the window fits in `H − kH + 1` rows and
+# `W − kW + 1` columns of positions, so that is the output's shape.
+#
+# Deep-learning libraries call this *convolution*, but strictly it is **cross-correlation**: a
+# mathematician's convolution flips the kernel first. Since the kernel is learned, the flip
+# makes no difference to what a network can do, and PyTorch, TensorFlow and TinyTorch all skip it.
+#
+# ### The cost
+#
+# Every output pixel takes `kH·kW` multiply-accumulates (MACs), so one filter on one channel
+# costs `(H−kH+1)·(W−kW+1)·kH·kW` MACs: 30·30·3·3 = 8,100 for a 32×32 image and a 3×3 kernel.
+# The kernel itself is only `kH·kW` numbers, whatever the image size.
+
+# %%
+#| export
+def _as_array(x):
+    """The ndarray behind a Tensor, or ``x`` itself as an ndarray."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def conv2d_naive(input, kernel):
+    """Single-channel 2-D cross-correlation with explicit loops: (H, W) ⋆ (kH, kW) -> (H-kH+1, W-kW+1).
+
+    TODO: Slide the kernel over every position of the input and sum the products.
+
+    APPROACH:
+    1. Read the shapes `H, W = input.shape` and `kH, kW = kernel.shape`.
+    2. Create the output `np.zeros((H - kH + 1, W - kW + 1))`.
+    3. For every output position (i, j), loop over the kernel rows di and columns dj and add
+       `input[i + di, j + dj] * kernel[di, dj]` to `output[i, j]`.
+    4. Return the output.
+
+    EXAMPLE:
+    >>> conv2d_naive(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), np.array([[1, 0], [0, -1]]))
+    array([[-4., -4.],
+           [-4., -4.]])
+
+    HINTS:
+    - Four nested `for` loops: two over output positions, two over kernel positions.
+    - Do not flip the kernel: `input[i + di, j + dj]` pairs with `kernel[di, dj]`.
+    """
+    ### BEGIN SOLUTION
+    image, kernel = _as_array(input), _as_array(kernel)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(
+            f"conv2d_naive expects a 2-D input (H, W) and a 2-D kernel (kH, kW), "
+            f"got shapes {image.shape} and {kernel.shape}."
+        )
+    H, W = image.shape
+    kH, kW = kernel.shape
+    if kH > H or kW > W:
+        raise ValueError(f"conv2d_naive: kernel {kernel.shape} is larger than the input {image.shape}.")
+    output = np.zeros((H - kH + 1, W - kW + 1))
+    for i in range(H - kH + 1):
+        for j in range(W - kW + 1):
+            for di in range(kH):
+                for dj in range(kW):
+                    output[i, j] += image[i + di, j + dj] * kernel[di, dj]
+    return output
+    ### END SOLUTION
+
+
+# %%
+def test_unit_conv2d_naive():
+    unit_test("conv2d_naive")
+    image = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    result = conv2d_naive(image, np.array([[1, 0], [0, -1]]))
+    assert result.shape == (2, 2), f"3×3 input, 2×2 kernel -> (2, 2), got {result.shape}"
+    assert np.array_equal(result, [[-4, -4], [-4, -4]]), f"worked example: got {result.tolist()}"
+    passed("Worked example: 3×3 input ⋆ 2×2 kernel = (-4, -4 / -4, -4)")
+
+    asymmetric = conv2d_naive(image, np.array([[1, 2], [3, 4]]))
+    assert np.array_equal(asymmetric, [[37, 47], [67, 77]]), (
+        f"expected [[37, 47], [67, 77]], got {asymmetric.tolist()} (is the kernel flipped?)"
+    )
+    passed("Kernel is not flipped (cross-correlation, as in PyTorch)")
+
+    rng = np.random.default_rng(0)
+    big, kernel = rng.standard_normal((6, 5)), rng.standard_normal((3, 2))
+    expected = [[np.sum(big[i:i + 3, j:j + 2] * kernel) for j in range(4)] for i in range(4)]
+    assert np.allclose(conv2d_naive(big, kernel), expected)
+    passed("Rectangular input and kernel give (H-kH+1, W-kW+1)")
+    progress("conv2d_naive")
+
+
+if __name__ == "__main__":
+    test_unit_conv2d_naive()
+
+# %% [markdown]
+# ## Step 2: Batches, channels, filters, stride and padding — still with loops
+#
+# ### The concept
+#
+# Real images have **channels** (red, green, blue), and a layer learns **many filters** at once.
+# A filter spans all input channels: with `C` input channels it is a `(C, kH, kW)` block, and
+# its output pixel is the sum over channels of the single-channel results. `F` filters make `F`
+# output channels, the **feature maps**. We process a **batch** of `N` images at once:
+#
+# ```
+#   input x (N, C, H, W)     weight (F, C, kH, kW)     bias (F,)     output (N, F, H', W')
+#
+#   image n:  C planes       filter f: C planes                      map f of image n:
+#   ┌─────────┐              ┌───┐                                   ┌───────┐
+#   │ ┌─────────┐            │ ┌───┐          out[n, f, i, j] =      │       │
+#   │ │ ┌─────────┐    ⋆     │ │ ┌───┐   ──►    Σ_c Σ_di Σ_dj        │       │
+#   └─│ │         │          └─│ │   │            x[n, c, i·s+di, j·s+dj]
+#     └─│         │            └─│   │            · w[f, c, di, dj]  └───────┘
+#       └─────────┘              └───┘          + b[f]
+# ```
+#
+# Two more knobs shape the output:
+#
+# - **Padding** `p` adds `p` rows/columns of zeros around the image, so border pixels are seen
+#   by as many windows as the centre, and a 3×3 kernel with `p = 1` keeps the size.
+# - **Stride** `s` moves the window `s` pixels at a time, shrinking the output by about `s`.
+#
+# ```
+#   padding 1 around a 3×3 image            stride 2: windows start at 0, 2, 4, ...
+#   0 0 0 0 0                              [x x x] x x x x        (kernel 3)
+#   0 a b c 0                               x x [x x x] x x
+#   0 d e f 0                               x x x x [x x x]
+#   0 g h i 0
+#   0 0 0 0 0
+# ```
+#
+# Per axis, the output size is
+#
+# ```
+#   H' = ⌊(H + 2p − kH) / s⌋ + 1          e.g. 32 + 2·0 − 5 = 27, 27/1 + 1 = 28
+# ```
+#
+# `kernel_size`, `stride` and `padding` may each be one number or an `(h, w)` pair, as in
+# PyTorch, so rectangular kernels and different strides per axis work too.
+#
+# ### The cost
+#
+# `N·F·H'·W'·C·kH·kW` MACs. For a CIFAR-sized batch (128, 3, 32, 32) through 32 filters of
+# 5×5 that is 128·32·28·28·3·5·5 ≈ **241 million** MACs for one forward pass of one layer.
+
+# %%
+#| export
+def to_pair(value, name, minimum=1):
+    """An int or an (h, w) pair as a tuple of two ints, each at least ``minimum``.
+
+    >>> to_pair(3, "kernel_size")
+    (3, 3)
+    >>> to_pair((3, 5), "kernel_size")
+    (3, 5)
+    """
+    if isinstance(value, (bool, np.bool_)):
+        pair = None
+    elif isinstance(value, (int, np.integer)):
+        pair = (int(value), int(value))
+    else:
+        try:
+            pair = tuple(value)
+        except TypeError:
+            pair = None
+        if pair is not None and (
+            len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in pair)
+        ):
+            pair = None
+    kind = "positive" if minimum == 1 else f"at least {minimum}"
+    if pair is None or min(pair) < minimum:
+        raise ValueError(
+            f"{name} must be an int or an (h, w) pair of ints, each {kind}; got {value!r}."
+        )
+    return (int(pair[0]), int(pair[1]))
+
+
+def conv_output_size(size, kernel, stride=1, padding=0):
+    """Output length along one axis: ⌊(size + 2·padding − kernel) / stride⌋ + 1.
+
+    TODO: Compute how many window positions fit along an axis.
+
+    APPROACH:
+    1. The padded length is `size + 2 * padding`.
+    2. If the kernel is longer than that, no window fits: raise ValueError saying so.
+    3. Otherwise return `(padded - kernel) // stride + 1`.
+
+    EXAMPLE:
+    >>> conv_output_size(32, 5)
+    28
+    >>> conv_output_size(8, 3, stride=1, padding=1)
+    8
+
+    HINTS:
+    - `//` is floor division: windows that would run off the end are dropped.
+    """
+    ### BEGIN SOLUTION
+    padded = size + 2 * padding
+    if kernel > padded:
+        raise ValueError(
+            f"kernel size {kernel} is larger than the padded input size {padded} "
+            f"(input {size} + 2·padding {padding})."
+        )
+    return (padded - kernel) // stride + 1
+    ### END SOLUTION
+
+
+def conv2d_reference(x, weight, bias=None, stride=1, padding=0):
+    """Batched multi-channel 2-D cross-correlation with loops: (N, C, H, W) -> (N, F, H', W').
+
+    ``weight`` is (F, C, kH, kW), ``bias`` (F,) or None; H' = ⌊(H + 2p − kH)/s⌋ + 1 and
+    likewise W'. Computed in float64, so it can serve as the yardstick for the fast version.
+
+    TODO: Loop over images, filters and output positions; each output pixel is the sum of
+    a (C, kH, kW) window times the filter, plus the filter's bias.
+
+    APPROACH:
+    1. Turn `stride` and `padding` into (h, w) pairs with `to_pair`.
+    2. Zero-pad the input's last two axes: `np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))`.
+    3. Compute H' and W' with `conv_output_size` and create a float64 output (N, F, H', W').
+    4. For n, f, i, j: take the window `xp[n, :, i*sh : i*sh + kH, j*sw : j*sw + kW]`,
+       set `out[n, f, i, j] = np.sum(window * weight[f])`, plus `bias[f]` if there is a bias.
+
+    EXAMPLE:
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> conv2d_reference(x, np.ones((1, 1, 2, 2)), padding=1).shape
+    (1, 1, 4, 4)
+
+    HINTS:
+    - This is conv2d_naive's two inner loops replaced by one `np.sum` over the whole
+      (C, kH, kW) window.
+    - `window * weight[f]` multiplies element by element; both are (C, kH, kW).
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(_as_array(x), dtype=np.float64)
+    weight = np.asarray(_as_array(weight), dtype=np.float64)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d_reference expects x (N, C, H, W) and weight (F, C, kH, kW) with the same C, "
+            f"got shapes {x.shape} and {weight.shape}."
+        )
+    sh, sw = to_pair(stride, "stride")
+    ph, pw = to_pair(padding, "padding", minimum=0)
+    N, _, H, W = x.shape
+    F, _, kH, kW = weight.shape
+    H_out = conv_output_size(H, kH, sh, ph)
+    W_out = conv_output_size(W, kW, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = xp[n, :, i * sh:i * sh + kH, j * sw:j * sw + kW]
+                    out[n, f, i, j] = np.sum(window * weight[f])
+                    if bias is not None:
+                        out[n, f, i, j] += _as_array(bias)[f]
+    return out
+    ### END SOLUTION
+
+
+# %%
+def test_unit_conv_output_size():
+    unit_test("conv_output_size")
+    assert conv_output_size(32, 5) == 28
+    assert conv_output_size(32, 3, stride=1, padding=1) == 32
+    assert conv_output_size(7, 3, stride=2) == 3
+    assert conv_output_size(8, 3, stride=2, padding=1) == 4
+    passed("⌊(H + 2p − k)/s⌋ + 1 for stride and padding")
+    try:
+        conv_output_size(2, 3)
+    except ValueError as error:
+        assert "larger than the padded input" in str(error)
+    else:
+        raise AssertionError("a kernel larger than the padded input must raise ValueError")
+    passed("A kernel that does not fit raises ValueError")
+    assert to_pair(3, "kernel_size") == (3, 3) and to_pair((2, 5), "stride") == (2, 5)
+    assert to_pair(0, "padding", minimum=0) == (0, 0)
+    for bad in (0, -1, (3,), (3, 0), 2.5, "3", True):
+        try:
+            to_pair(bad, "kernel_size")
+        except ValueError as error:
+            assert "kernel_size" in str(error) and repr(bad) in str(error)
+        else:
+            raise AssertionError(f"to_pair({bad!r}) must raise ValueError")
+    passed("Sizes are ints or (h, w) pairs; anything else raises ValueError")
+    progress("conv_output_size")
+
+
+if __name__ == "__main__":
+    test_unit_conv_output_size()
+
+
+# %%
+def test_unit_conv2d_reference():
+    unit_test("conv2d_reference")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 6, 5))
+    weight = rng.standard_normal((4, 3, 3, 2))
+    bias = rng.standard_normal(4)
+    out = conv2d_reference(x, weight, bias)
+    assert out.shape == (2, 4, 4, 4), out.shape
+    for n in range(2):
+        for f in range(4):
+            expected = sum(conv2d_naive(x[n, c], weight[f, c]) for c in range(3)) + bias[f]
+            assert np.allclose(out[n, f], expected)
+    passed("Each map is the sum over channels of conv2d_naive, plus the filter's bias")
+
+    strided = conv2d_reference(x, weight, bias, stride=2)
+    assert np.allclose(strided, out[:, :, ::2, ::2])
+    passed("Stride 2 keeps every other window of stride 1")
+
+    padded = conv2d_reference(x, weight, None, padding=(1, 2))
+    x_padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
+    assert padded.shape == (2, 4, 6, 8)
+    assert np.allclose(padded, conv2d_reference(x_padded, weight))
+    passed("Padding equals convolving the zero-padded image")
+    progress("conv2d_reference")
+
+
+if __name__ == "__main__":
+    test_unit_conv2d_reference()
+
+# %% [markdown]
+# ### Measure it
+#
+# Time the loop version on two images of the CIFAR-sized case and scale up to a batch of 128.
+# Four Python loops make 128·32·28·28 ≈ 3.2 million trips through `np.sum`, each a few
+# microseconds: tens of seconds for one forward pass of one layer. (The paper behind the
+# original course timed its pure-Python Conv2D at 97 s on this batch; PyTorch takes
+# milliseconds.) Training needs thousands of such passes, so we need another way.
+
+# %%
+def measure_loop_reference(images=2, repeats=3):
+    """Time conv2d_reference on a slice of the (128, 3, 32, 32) ⋆ 32×(5×5) case; return seconds per 128 images."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
+    weight = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        conv2d_reference(x, weight)
+        times.append(time.perf_counter() - start)
+    per_batch = sorted(times)[len(times) // 2] * 128 / images
+    info(f"Loop reference: {per_batch / 128 * 1e3:.0f} ms per image, ≈ {per_batch:.1f} s per batch of 128", icon="⏱️")
+    return per_batch
+
+
+if __name__ == "__main__":
+    measure_loop_reference()
+
+# %% [markdown]
+# ## Step 3: From loops to one matrix multiply (im2col)
+#
+# ### The concept
+#
+# Look at what the loops do for one output pixel: a dot product between a filter, flattened
+# to `C·kH·kW` numbers, and the window under it, flattened the same way. So:
+#
+# 1. copy every window into a **column** of a matrix (*im2col*, "image to columns"):
+#    `cols` has `C·kH·kW` rows and one column per output position;
+# 2. flatten the filters into the rows of a matrix `W` of shape `(F, C·kH·kW)`;
+# 3. then **all** outputs are one matrix product, `W @ cols`, which NumPy hands to an optimised
+#    BLAS routine that uses every vector unit and core of the machine.
+#
+# ```
+#   image (C=1, 3×3)        cols (kH·kW = 4 rows, H'·W' = 4 columns)     W (F=1, 4)
+#   ┌───┬───┬───┐           window: (0,0) (0,1) (1,0) (1,1)
+#   │ 1 │ 2 │ 3 │            row 0:   1     2     4     5               [ 1  0  0 -1 ]
+#   │ 4 │ 5 │ 6 │   ──►      row 1:   2     3     5     6
+#   │ 7 │ 8 │ 9 │            row 2:   4     5     7     8          W @ cols = [-4 -4 -4 -4]
+#   └───┴───┴───┘            row 3:   5     6     8     9          reshape -> (2, 2)
+# ```
+#
+# We never write a copy loop: `numpy.lib.stride_tricks.sliding_window_view` returns a **view**
+# of shape `(N, C, H−kH+1, W−kW+1, kH, kW)` — every window, with no data copied, just clever
+# strides. Slicing `[:, :, ::sh, ::sw]` applies the stride. One `np.ascontiguousarray` turns the
+# windows into the `cols` matrix, laid out `(N, C·kH·kW, H'·W')` so that the batched product
+# `W @ cols` lands directly in the `(N, F, H'·W')` layout we return.
+#
+# ### The cost
+#
+# The MACs are the same; what changes is *who* performs them. The price is memory: `cols` holds
+# every input pixel `kH·kW / (sh·sw)` times. For (128, 3, 32, 32) with 5×5 kernels that is
+# 128 · 75 · 784 float32 numbers = **30 MB** of columns for a 1.5 MB input. Every framework that
+# uses im2col pays this; it is the classic speed-for-memory trade.
+
+# %%
+#| export
+def _floating(x):
+    """Integer and boolean arrays become float32; floating arrays are kept as they are."""
+    return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+
+def pad2d(x, padding, value=0.0):
+    """Pad the last two axes: (..., H, W) -> (..., H + 2·ph, W + 2·pw), filled with ``value``.
+
+    ``padding`` is an int or an (h, w) pair. Returns ``x`` itself when there is no padding.
+    """
+    ph, pw = to_pair(padding, "padding", minimum=0)
+    if ph == 0 and pw == 0:
+        return x
+    *lead, H, W = x.shape
+    out = np.full((*lead, H + 2 * ph, W + 2 * pw), value, dtype=x.dtype)
+    out[..., ph:ph + H, pw:pw + W] = x
+    return out
+
+
+def sliding_windows(x, kernel_size, stride=1):
+    """Every (kH, kW) window of x as a read-only view: (N, C, H, W) -> (N, C, H', W', kH, kW).
+
+    ``windows[n, c, i, j]`` is ``x[n, c, i·sh : i·sh + kH, j·sw : j·sw + kW]``; no data is copied.
+    The caller pads first; H' = ⌊(H − kH)/sh⌋ + 1.
+    """
+    kH, kW = to_pair(kernel_size, "kernel_size")
+    sh, sw = to_pair(stride, "stride")
+    return sliding_window_view(x, (kH, kW), axis=(-2, -1))[..., ::sh, ::sw, :, :]
+
+
+def _check_fits(x_shape, kernel, padding, who):
+    """ValueError when a (kH, kW) kernel is larger than the padded input's (H, W)."""
+    H, W = x_shape[-2:]
+    (kH, kW), (ph, pw) = kernel, padding
+    if kH > H + 2 * ph or kW > W + 2 * pw:
+        raise ValueError(
+            f"{who}: kernel {(kH, kW)} is larger than the padded input "
+            f"{(H + 2 * ph, W + 2 * pw)} (input {(H, W)} + padding {(ph, pw)} on each side)."
+        )
+
+
+def im2col(x, kernel_size, stride=1, padding=0):
+    """Windows as columns: (N, C, H, W) -> cols (N, C·kH·kW, H'·W'), C-contiguous.
+
+    Row ``c·kH·kW + di·kW + dj`` of ``cols[n]`` holds pixel (di, dj) of channel c of every
+    window, so ``weight.reshape(F, -1) @ cols[n]`` is the convolution of image n.
+
+    TODO: Pad, take the sliding windows, and copy them into the column layout.
+
+    APPROACH:
+    1. `xp = pad2d(x, padding)` (zeros).
+    2. `windows = sliding_windows(xp, kernel_size, stride)` -> (N, C, H', W', kH, kW) view.
+    3. Move the kernel axes next to the channel axis: `windows.transpose(0, 1, 4, 5, 2, 3)`
+       -> (N, C, kH, kW, H', W').
+    4. Copy once with `np.ascontiguousarray` and reshape to (N, C·kH·kW, H'·W').
+
+    EXAMPLE:
+    >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)[0]
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+
+    HINTS:
+    - The transpose is free (a view); the single copy happens in `np.ascontiguousarray`.
+    - `reshape` of a contiguous array is free too.
+    """
+    ### BEGIN SOLUTION
+    kH, kW = to_pair(kernel_size, "kernel_size")
+    padding = to_pair(padding, "padding", minimum=0)
+    _check_fits(x.shape, (kH, kW), padding, "im2col")
+    windows = sliding_windows(pad2d(x, padding), (kH, kW), stride)
+    N, C, H_out, W_out = windows.shape[:4]
+    cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(N, C * kH * kW, H_out * W_out)
+    ### END SOLUTION
+
+
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
+    """Fast 2-D cross-correlation on ndarrays: (N, C, H, W) ⋆ (F, C, kH, kW) -> (N, F, H', W').
+
+    ``bias`` is (F,) or None; integer input is computed in float32, and the result has the
+    dtype of ``x`` and ``weight`` combined (float32 for float32). Same numbers as
+    ``conv2d_reference``, from im2col and one batched matrix multiply.
+
+    TODO: Build the columns, multiply by the flattened filters, add the bias, reshape.
+
+    APPROACH:
+    1. Make integer input float32 (`_floating`); check that x is 4-D and its channels match
+       the weight's (ValueError naming both shapes).
+    2. `cols = im2col(x, (kH, kW), stride, padding)`                  -> (N, C·kH·kW, H'·W')
+    3. `out = weight.reshape(F, -1) @ cols`  (batched over N)         -> (N, F, H'·W')
+    4. Add `bias[:, None]` in place if there is a bias.
+    5. Reshape to (N, F, H', W'), computing H', W' with `conv_output_size`.
+
+    EXAMPLE:
+    >>> conv2d_forward(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), padding=1).shape
+    (2, 4, 8, 8)
+
+    HINTS:
+    - `np.matmul` broadcasts a (F, K) matrix against a stack (N, K, P) -> (N, F, P).
+    - `out += bias[:, None]` avoids a second output-sized array.
+    """
+    ### BEGIN SOLUTION
+    x = _floating(np.asarray(x))
+    weight = np.asarray(weight)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW) with the same C, "
+            f"got shapes {x.shape} and {weight.shape}."
+        )
+    F, _, kH, kW = weight.shape
+    sh, sw = to_pair(stride, "stride")
+    ph, pw = to_pair(padding, "padding", minimum=0)
+    _check_fits(x.shape, (kH, kW), (ph, pw), "conv2d_forward")
+    cols = im2col(x.astype(np.result_type(x, weight), copy=False), (kH, kW), (sh, sw), (ph, pw))
+    out = np.matmul(weight.reshape(F, -1).astype(cols.dtype, copy=False), cols)
+    if bias is not None:
+        out += np.asarray(bias, dtype=out.dtype)[:, None]
+    H_out = conv_output_size(x.shape[2], kH, sh, ph)
+    W_out = conv_output_size(x.shape[3], kW, sw, pw)
+    return out.reshape(x.shape[0], F, H_out, W_out)
+    ### END SOLUTION
+
+
+# %%
+def test_unit_im2col():
+    unit_test("sliding_windows and im2col")
+    x = np.arange(2 * 3 * 5 * 6, dtype=np.float32).reshape(2, 3, 5, 6)
+    windows = sliding_windows(x, (2, 3), stride=(2, 1))
+    assert windows.shape == (2, 3, 2, 4, 2, 3), windows.shape
+    assert np.array_equal(windows[1, 2, 1, 3], x[1, 2, 2:4, 3:6])
+    assert np.shares_memory(windows, x)
+    passed("sliding_windows is a view: window (i, j) is the kH×kW patch at (i·sh, j·sw)")
+
+    example = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)[0]
+    assert np.array_equal(example, [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
+    cols = im2col(x, (2, 3), stride=1, padding=1)
+    assert cols.shape == (2, 3 * 2 * 3, 6 * 6) and cols.flags["C_CONTIGUOUS"]
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    row = 2 * 6 + 1 * 3 + 2                                  # channel 2, di = 1, dj = 2
+    assert np.array_equal(cols[0, row].reshape(6, 6), padded[0, 2, 1:7, 2:8])
+    passed("im2col rows are (c, di, dj), columns are output positions")
+    progress("im2col")
+
+
+if __name__ == "__main__":
+    test_unit_im2col()
+
+
+# %%
+def test_unit_conv2d_forward():
+    unit_test("conv2d_forward (im2col + matmul)")
+    rng = np.random.default_rng(2)
+    for N, C, H, W, F, kernel, stride, padding in [
+        (2, 3, 7, 6, 4, (3, 3), (1, 1), (0, 0)),
+        (1, 2, 9, 8, 3, (3, 2), (2, 1), (1, 0)),
+        (3, 1, 5, 5, 2, (5, 5), (1, 1), (2, 2)),
+        (2, 4, 10, 7, 5, (1, 3), (3, 2), (0, 1)),
+    ]:
+        x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+        weight = rng.standard_normal((F, C, *kernel)).astype(np.float32)
+        bias = rng.standard_normal(F).astype(np.float32)
+        fast = conv2d_forward(x, weight, bias, stride, padding)
+        slow = conv2d_reference(x, weight, bias, stride, padding)
+        assert fast.shape == slow.shape and fast.dtype == np.float32
+        assert np.allclose(fast, slow, atol=1e-4), np.abs(fast - slow).max()
+    passed("Equal to the loop reference for strides, padding and rectangular kernels")
+    ints = conv2d_forward(np.arange(16).reshape(1, 1, 4, 4), np.ones((1, 1, 2, 2), np.float32))
+    assert ints.dtype == np.float32 and ints[0, 0, 0, 0] == 0 + 1 + 4 + 5
+    passed("Integer input is computed in float32")
+    progress("conv2d_forward")
+
+
+if __name__ == "__main__":
+    test_unit_conv2d_forward()
+
+# %% [markdown]
+# ### Measure it again
+#
+# The same two images, now through `conv2d_forward`. Expect a speed-up of three to four orders
+# of magnitude: the arithmetic is identical, but it runs in compiled, vectorised BLAS code
+# instead of the Python interpreter. (`benchmarks/bench_conv.py` compares the exported layer
+# with PyTorch side by side.)
+
+# %%
+def measure_speedup(images=2, repeats=9):
+    """Median times of the loop reference and conv2d_forward on the same slice; returns the ratio."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
+    weight = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
+
+    def median_seconds(function, count):
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        return sorted(times)[len(times) // 2]
+
+    for _ in range(3):                       # warm up: BLAS threads, caches, allocator
+        conv2d_forward(x, weight)
+    slow = median_seconds(lambda: conv2d_reference(x, weight), 1)
+    fast = median_seconds(lambda: conv2d_forward(x, weight), repeats)
+    info(f"Loops {slow * 1e3:.0f} ms, im2col {fast * 1e3:.2f} ms: {slow / fast:,.0f}× faster", icon="⏱️")
+    return slow / fast
+
+
+if __name__ == "__main__":
+    measure_speedup()
+
+# %% [markdown]
+# ## Step 4: The Conv2D layer
+#
+# ### The concept
+#
+# `Conv2D` owns the filters and the bias as trainable tensors and calls `conv2d_forward`:
+#
+# | argument | meaning | stored as |
+# | --- | --- | --- |
+# | `in_channels` | C, channels of the input | int |
+# | `out_channels` | F, number of filters = feature maps | int |
+# | `kernel_size` | `k` or `(kH, kW)` | `(kH, kW)` tuple |
+# | `stride`, `padding` | int or `(h, w)` | `(h, w)` tuples |
+# | `bias` | add a learned offset per filter | `.bias` Tensor `(F,)` or None |
+#
+# `.weight` is a Tensor `(F, C, kH, kW)`. Like PyTorch, weight and bias start uniform in
+# `±1/√(C·kH·kW)`: the bound keeps the output's variance roughly independent of how many
+# inputs each output sums (its *fan-in*). The layer takes a batch `(N, C, H, W)`, or a single
+# image `(C, H, W)` for which it returns `(F, H', W')`.
+#
+# ### The cost
+#
+# Parameters: `F·C·kH·kW + F` — independent of the image size. MACs: `N·F·H'·W'·C·kH·kW`,
+# reported by `macs(input_shape)` so that `summary()` from module 05 can show them.
+
+# %%
+#| export
+def _batched(x, who):
+    """x as a 4-D ndarray (N, C, H, W) and whether it came unbatched as (C, H, W)."""
+    data = _as_array(x)
+    if data.ndim == 4:
+        return data, False
+    if data.ndim == 3:
+        return data[np.newaxis], True
+    raise ValueError(
+        f"{who} expects input of shape (N, C, H, W) or (C, H, W), "
+        f"got shape {data.shape} with {data.ndim} dimension(s)."
+    )
+
+
+def _check_size(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
+
+
+class Conv2D(Layer):
+    """2-D convolution layer: (N, C, H, W) -> (N, F, H', W'), or (C, H, W) -> (F, H', W').
+
+    H' = ⌊(H + 2·ph − kH)/sh⌋ + 1, W' likewise. ``weight`` is a Tensor (F, C, kH, kW) and
+    ``bias`` a Tensor (F,) or None, both uniform in ±1/√(C·kH·kW); ``kernel_size``, ``stride``
+    and ``padding`` are stored as (h, w) tuples.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        """Store the sizes and create the filters and bias.
+
+        TODO: Validate and store the hyper-parameters, then initialise weight and bias.
+
+        APPROACH:
+        1. `in_channels`, `out_channels` must be positive ints (ValueError otherwise).
+        2. Store `kernel_size`, `stride`, `padding` as pairs with `to_pair` (padding may be 0).
+        3. `bound = 1 / sqrt(in_channels * kH * kW)`.
+        4. `self.weight = Tensor(np.random.uniform(-bound, bound, (F, C, kH, kW)), requires_grad=True)`.
+        5. `self.bias` the same with shape (F,), or None when `bias=False`.
+
+        EXAMPLE:
+        >>> Conv2D(3, 16, 3).weight.shape
+        (16, 3, 3, 3)
+
+        HINTS:
+        - Tensor stores floating data as float32.
+        """
+        ### BEGIN SOLUTION
+        self.in_channels = _check_size("in_channels", in_channels)
+        self.out_channels = _check_size("out_channels", out_channels)
+        self.kernel_size = to_pair(kernel_size, "kernel_size")
+        self.stride = to_pair(stride, "stride")
+        self.padding = to_pair(padding, "padding", minimum=0)
+        kH, kW = self.kernel_size
+        bound = 1.0 / np.sqrt(self.in_channels * kH * kW)
+        shape = (self.out_channels, self.in_channels, kH, kW)
+        self.weight = Tensor(np.random.uniform(-bound, bound, shape), requires_grad=True)
+        self.bias = (
+            Tensor(np.random.uniform(-bound, bound, self.out_channels), requires_grad=True)
+            if bias else None
+        )
+        ### END SOLUTION
+
+    def forward(self, x):
+        """Convolve a batch (N, C, H, W) or one image (C, H, W) with every filter.
+
+        TODO: Check the input, call conv2d_forward on the arrays, wrap the result in a Tensor.
+
+        APPROACH:
+        1. `data, unbatched = _batched(x, "Conv2D")` gives a 4-D array.
+        2. If `data.shape[1] != self.in_channels` raise ValueError naming both.
+        3. `out = conv2d_forward(data, self.weight.data, bias_data, self.stride, self.padding)`.
+        4. Return `Tensor(out[0] if unbatched else out)`.
+
+        EXAMPLE:
+        >>> Conv2D(3, 16, kernel_size=3)(Tensor(np.zeros((1, 3, 32, 32)))).shape
+        (1, 16, 30, 30)
+
+        HINTS:
+        - `self.bias` may be None.
+        """
+        ### BEGIN SOLUTION
+        data, unbatched = _batched(x, "Conv2D")
+        if data.shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2D expected {self.in_channels} input channel(s), i.e. input of shape "
+                f"(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W), "
+                f"got {data.shape[1]} channel(s) in input of shape {_as_array(x).shape}."
+            )
+        bias = None if self.bias is None else self.bias.data
+        out = conv2d_forward(data, self.weight.data, bias, self.stride, self.padding)
+        return Tensor(out[0] if unbatched else out)
+        ### END SOLUTION
+
+    def output_shape(self, input_shape):
+        """The output shape for an input shape (N, C, H, W) or (C, H, W)."""
+        *lead, C, H, W = _shape_of(input_shape, "Conv2D")
+        if C != self.in_channels:
+            raise ValueError(
+                f"Conv2D expected {self.in_channels} input channel(s), got input shape {tuple(input_shape)}."
+            )
+        H_out = conv_output_size(H, self.kernel_size[0], self.stride[0], self.padding[0])
+        W_out = conv_output_size(W, self.kernel_size[1], self.stride[1], self.padding[1])
+        return (*lead, self.out_channels, H_out, W_out)
+
+    def macs(self, input_shape):
+        """Multiply-accumulates of one forward pass: N·F·H'·W'·C·kH·kW."""
+        *lead, F, H_out, W_out = self.output_shape(input_shape)
+        batch = lead[0] if lead else 1
+        return int(batch * F * H_out * W_out * self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+
+    def __repr__(self):
+        return (
+            f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None})"
+        )
+
+
+def _shape_of(input_shape, who):
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{who} expects an input shape (N, C, H, W) or (C, H, W), got {shape}.")
+    return shape
+
+
+# %%
+def test_unit_conv2d_layer():
+    unit_test("Conv2D implementation")
+    np.random.seed(0)
+    conv = Conv2D(in_channels=1, out_channels=2, kernel_size=2, bias=False)
+    conv.weight.data[0, 0] = [[1, 0], [0, -1]]
+    conv.weight.data[1, 0] = [[1, 2], [3, 4]]
+    image = Tensor([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]])
+    out = conv(image)
+    assert np.array_equal(out.data[0, 0], [[-4, -4], [-4, -4]])
+    assert np.array_equal(out.data[0, 1], [[37, 47], [67, 77]])
+    passed("Convolution sliding window works correctly")
+
+    shifted = np.zeros((1, 1, 6, 6), np.float32)
+    shifted[0, 0, 1, 1] = 1.0
+    moved = np.roll(shifted, (2, 3), axis=(2, 3))
+    a, b = conv(Tensor(shifted)).data, conv(Tensor(moved)).data
+    assert np.allclose(np.roll(a, (2, 3), axis=(2, 3)), b)
+    passed("Weight sharing applied consistently")
+
+    conv = Conv2D(3, 16, kernel_size=3)
+    assert conv.weight.shape == (16, 3, 3, 3) and conv.bias.shape == (16,)
+    assert conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.padding == (0, 0)
+    bound = 1 / np.sqrt(27)
+    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.weight.data).max() > 0.8 * bound
+    assert conv.parameters() == [conv.weight, conv.bias]
+    batch = conv(Tensor(np.random.rand(2, 3, 32, 32)))
+    assert batch.shape == (2, 16, 30, 30) and batch.dtype == np.float32
+    single = conv(Tensor(np.random.rand(3, 32, 32)))
+    assert single.shape == (16, 30, 30)
+    strided = Conv2D(3, 8, kernel_size=(3, 5), stride=2, padding=(1, 2))(Tensor(np.zeros((1, 3, 9, 10))))
+    assert strided.shape == (1, 8, 5, 5)
+    assert conv.macs((2, 3, 32, 32)) == 2 * 16 * 30 * 30 * 3 * 3 * 3
+    passed("Output shapes match expected dimensions")
+
+    for bad_input, words in [
+        (np.zeros((1, 1, 32, 32)), "expected 3 input channel"),
+        (np.zeros((32, 32)), "(N, C, H, W) or (C, H, W)"),
+        (np.zeros((1, 3, 2, 2)), "larger than the padded input"),
+    ]:
+        try:
+            conv(Tensor(bad_input))
+        except ValueError as error:
+            assert words in str(error), str(error)
+        else:
+            raise AssertionError(f"input of shape {bad_input.shape} must raise ValueError")
+    passed("Bad input raises ValueError saying what was expected")
+    progress("Conv2D")
+
+
+if __name__ == "__main__":
+    test_unit_conv2d_layer()
+
+# %% [markdown]
+# ## Step 5: Pooling
+#
+# ### The concept
+#
+# After a convolution, neighbouring outputs carry nearly the same information. **Pooling**
+# summarises each `k×k` window by one number and, with the default stride `s = k`, shrinks each
+# side by `k`:
+#
+# ```
+#   feature map (4×4)             MaxPool2D(2)      AvgPool2D(2)
+#   ┌───┬───┬───┬───┐
+#   │ 1 │ 3 │ 2 │ 0 │            ┌───┬───┐          ┌─────┬─────┐
+#   │ 5 │ 4 │ 1 │ 1 │    ──►     │ 5 │ 2 │          │ 3.25│ 1.0 │
+#   ├───┼───┼───┼───┤            ├───┼───┤          ├─────┼─────┤
+#   │ 0 │ 0 │ 7 │ 8 │            │ 2 │ 9 │          │ 0.75│ 8.0 │
+#   │ 2 │ 1 │ 9 │ 8 │            └───┴───┘          └─────┴─────┘
+#   └───┴───┴───┴───┘
+# ```
+#
+# - **Max pooling** keeps the strongest response: "is the feature somewhere in this window?"
+#   It makes the network tolerant to small shifts.
+# - **Average pooling** keeps the mean response.
+#
+# Padding follows PyTorch: for max pooling the border counts as −∞ (it never wins); for average
+# pooling it counts as zeros in the average (`count_include_pad=True`). Padding may be at most
+# half the kernel, so every window holds at least one real pixel.
+#
+# ### The cost
+#
+# No parameters at all, and about `k²` comparisons or additions per output; but the next layer
+# sees `k²` times fewer positions, so pooling cuts the MACs and activation memory of everything
+# after it. We compute it without Python loops over positions: one vectorised array operation per
+# kernel offset (`k²` of them), each on the whole batch at once.
+
+# %%
+#| export
+def _pool_setup(x, kernel_size, stride, padding, who):
+    """Checked (kH, kW), (sh, sw), (ph, pw) and output size for a pooling of a 4-D x."""
+    if x.ndim != 4:
+        raise ValueError(f"{who} expects input of shape (N, C, H, W), got shape {x.shape}.")
+    kernel = to_pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else to_pair(stride, "stride")
+    padding = to_pair(padding, "padding", minimum=0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(
+            f"{who}: padding {padding} must be at most half the kernel size {kernel}."
+        )
+    _check_fits(x.shape, kernel, padding, who)
+    H_out = conv_output_size(x.shape[2], kernel[0], stride[0], padding[0])
+    W_out = conv_output_size(x.shape[3], kernel[1], stride[1], padding[1])
+    return kernel, stride, padding, (H_out, W_out)
+
+
+def _offset_views(xp, kernel, stride, out_size):
+    """For each kernel offset (di, dj), the strided view of xp that it sees: all (N, C, H', W')."""
+    (kH, kW), (sh, sw), (H_out, W_out) = kernel, stride, out_size
+    for di in range(kH):
+        for dj in range(kW):
+            yield xp[:, :, di:di + sh * (H_out - 1) + 1:sh, dj:dj + sw * (W_out - 1) + 1:sw]
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=False):
+    """Max over each window: (N, C, H, W) -> (N, C, H', W'); padding counts as −∞.
+
+    ``stride`` defaults to ``kernel_size``. Integer input is computed in float32. With
+    ``return_argmax=True`` also returns, for each output, the position of the maximum inside
+    its window as ``di·kW + dj`` (int64, (N, C, H', W')) — what a backward pass needs.
+
+    TODO: Take the running maximum over the kernel offsets.
+
+    APPROACH:
+    1. `kernel, stride, padding, out_size = _pool_setup(x, ...)` checks and computes sizes.
+    2. `xp = pad2d(x, padding, value=-np.inf)`.
+    3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
+       (`_offset_views` yields them).
+
+    EXAMPLE:
+    >>> max_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+
+    HINTS:
+    - Each view is a whole (N, C, H', W') array, so the only loop is over the k² offsets.
+    """
+    ### BEGIN SOLUTION
+    x = _floating(np.asarray(x))
+    kernel, stride, padding, out_size = _pool_setup(x, kernel_size, stride, padding, "max_pool2d")
+    xp = pad2d(x, padding, value=-np.inf)
+    views = _offset_views(xp, kernel, stride, out_size)
+    out = np.array(next(views))
+    for view in views:
+        np.maximum(out, view, out=out)
+    if not return_argmax:
+        return out
+    windows = sliding_windows(xp, kernel, stride)[:, :, :out_size[0], :out_size[1]]
+    flat = windows.reshape(*windows.shape[:4], kernel[0] * kernel[1])
+    return out, np.argmax(flat, axis=-1)
+    ### END SOLUTION
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
+    """Mean over each window: (N, C, H, W) -> (N, C, H', W'); zero padding counts in the mean.
+
+    ``stride`` defaults to ``kernel_size``; integer input is computed in float32.
+
+    TODO: Sum the kernel-offset views and divide by the window size.
+
+    APPROACH:
+    1. Same setup as max pooling, but pad with zeros.
+    2. Add up the `_offset_views`, then divide by `kH * kW`.
+
+    EXAMPLE:
+    >>> avg_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+
+    HINTS:
+    - Divide by the full window size even where it overlaps the padding (PyTorch's default).
+    """
+    ### BEGIN SOLUTION
+    x = _floating(np.asarray(x))
+    kernel, stride, padding, out_size = _pool_setup(x, kernel_size, stride, padding, "avg_pool2d")
+    views = _offset_views(pad2d(x, padding), kernel, stride, out_size)
+    out = np.array(next(views))
+    for view in views:
+        out += view
+    out /= kernel[0] * kernel[1]
+    return out
+    ### END SOLUTION
+
+
+class _Pool2D(Layer):
+    """Shared parts of MaxPool2D and AvgPool2D: sizes, unbatched input, output shape, repr."""
+
+    _forward = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = to_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else to_pair(stride, "stride")
+        self.padding = to_pair(padding, "padding", minimum=0)
+        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
+            raise ValueError(
+                f"{type(self).__name__}: padding {self.padding} must be at most half "
+                f"the kernel size {self.kernel_size}."
+            )
+
+    def forward(self, x):
+        """Pool a batch (N, C, H, W) -> (N, C, H', W'), or one image (C, H, W) -> (C, H', W')."""
+        data, unbatched = _batched(x, type(self).__name__)
+        out = type(self)._forward(data, self.kernel_size, self.stride, self.padding)
+        return Tensor(out[0] if unbatched else out)
+
+    def output_shape(self, input_shape):
+        *lead, C, H, W = _shape_of(input_shape, type(self).__name__)
+        H_out = conv_output_size(H, self.kernel_size[0], self.stride[0], self.padding[0])
+        W_out = conv_output_size(W, self.kernel_size[1], self.stride[1], self.padding[1])
+        return (*lead, C, H_out, W_out)
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding})"
+        )
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling: (N, C, H, W) -> (N, C, H', W'); stride defaults to kernel_size; pads with −∞."""
+
+    _forward = staticmethod(max_pool2d_forward)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling: (N, C, H, W) -> (N, C, H', W'); zero padding is counted in the average."""
+
+    _forward = staticmethod(avg_pool2d_forward)
+
+
+# %%
+def test_unit_pooling():
+    unit_test("MaxPool2D and AvgPool2D")
+    fmap = np.array([[1, 3, 2, 0], [5, 4, 1, 1], [0, 0, 7, 8], [2, 1, 9, 8]], np.float32)
+    x = fmap.reshape(1, 1, 4, 4)
+    assert np.array_equal(MaxPool2D(2)(Tensor(x)).data[0, 0], [[5, 2], [2, 9]])
+    assert np.allclose(AvgPool2D(2)(Tensor(x)).data[0, 0], [[3.25, 1.0], [0.75, 8.0]])
+    passed("2×2 pooling of the worked example")
+
+    padded_max = max_pool2d_forward(-np.ones((1, 1, 2, 2)), 3, stride=1, padding=1)
+    assert np.array_equal(padded_max, -np.ones((1, 1, 2, 2))), "max padding must act as −∞"
+    padded_avg = avg_pool2d_forward(np.ones((1, 1, 2, 2)), 3, stride=1, padding=1)
+    assert np.allclose(padded_avg, 4 / 9), "avg padding counts as zeros in a window of 9"
+    passed("Padding: −∞ for max, zeros counted for average (as PyTorch)")
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    out, argmax = max_pool2d_forward(x, (3, 2), stride=(2, 1), return_argmax=True)
+    assert out.shape == (2, 3, 3, 5) and argmax.shape == out.shape
+    for i in range(3):
+        for j in range(5):
+            window = x[:, :, 2 * i:2 * i + 3, j:j + 2].reshape(2, 3, -1)
+            assert np.array_equal(out[:, :, i, j], window.max(axis=-1))
+            assert np.array_equal(argmax[:, :, i, j], window.argmax(axis=-1))
+    passed("Rectangular windows and strides match a loop over windows")
+
+    assert MaxPool2D(2)(Tensor(np.zeros((3, 8, 8)))).shape == (3, 4, 4)
+    assert MaxPool2D(2).parameters() == []
+    for make, words in [
+        (lambda: MaxPool2D(0), "kernel_size"),
+        (lambda: MaxPool2D(2, padding=2), "at most half"),
+        (lambda: MaxPool2D(3)(Tensor(np.zeros((1, 1, 2, 2)))), "larger than the padded input"),
+        (lambda: AvgPool2D(2)(Tensor(np.zeros((4, 4)))), "(N, C, H, W) or (C, H, W)"),
+    ]:
+        try:
+            make()
+        except ValueError as error:
+            assert words in str(error), str(error)
+        else:
+            raise AssertionError(f"expected ValueError mentioning {words!r}")
+    passed("Unbatched input works; bad sizes raise ValueError")
+    progress("Pooling")
+
+
+if __name__ == "__main__":
+    test_unit_pooling()
+
+# %% [markdown]
+# ## Step 6: Flatten
+#
+# ### The concept
+#
+# Convolutions keep the picture's layout; a `Dense` layer wants one row of numbers per image.
+# `Flatten` keeps the batch axis and lays out everything else in one row:
+#
+# ```
+#   (N, C, H, W) = (2, 32, 13, 13)   ──►   (N, C·H·W) = (2, 5408)
+# ```
+#
+# It copies no numbers and learns nothing: it is `reshape(N, -1)`. Like PyTorch's `nn.Flatten`,
+# it always keeps the first axis, so an unbatched `(C, H, W)` becomes `(C, H·W)`.
+
+# %%
+#| export
+def flatten(x):
+    """Keep the first (batch) axis, flatten the rest: (N, d1, d2, ...) -> (N, d1·d2·...).
+
+    TODO: Reshape the tensor to (N, everything else).
+
+    APPROACH:
+    1. Wrap ndarrays in a Tensor; a tensor with fewer than 2 axes has nothing to flatten:
+       raise ValueError.
+    2. Return `x.reshape(N, rest)` with `rest` the product of the other axes.
+
+    EXAMPLE:
+    >>> flatten(Tensor(np.zeros((2, 32, 13, 13)))).shape
+    (2, 5408)
+
+    HINTS:
+    - Use the Tensor's own `reshape`, so that autograd (module 08) can follow it.
+    """
+    ### BEGIN SOLUTION
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim < 2:
+        raise ValueError(
+            f"flatten expects input of shape (N, ...) with at least 2 dimensions, got shape {x.shape}."
+        )
+    rest = int(np.prod(x.shape[1:]))
+    return x.reshape(x.shape[0], rest)
+    ### END SOLUTION
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1·d2·...): the bridge from feature maps to Dense layers."""
+
+    def forward(self, x):
+        return flatten(x)
+
+    def output_shape(self, input_shape):
+        shape = tuple(int(n) for n in input_shape)
+        return (shape[0], int(np.prod(shape[1:])))
+
+    def __repr__(self):
+        return "Flatten()"
+
+
+# %%
+def test_unit_flatten():
+    unit_test("Flatten")
+    x = Tensor(np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5))
+    out = Flatten()(x)
+    assert out.shape == (2, 60)
+    assert np.array_equal(out.data[1], np.arange(60, 120))
+    assert flatten(np.zeros((3, 16, 2, 2))).shape == (3, 64)
+    assert flatten(Tensor(np.zeros((4, 7)))).shape == (4, 7)
+    passed("Batch axis kept, the rest laid out row by row")
+    try:
+        flatten(Tensor([1.0, 2.0]))
+    except ValueError as error:
+        assert "at least 2 dimensions" in str(error)
+    else:
+        raise AssertionError("flatten of a 1-D tensor must raise ValueError")
+    passed("A 1-D input raises ValueError")
+    progress("Flatten")
+
+
+if __name__ == "__main__":
+    test_unit_flatten()
+
+# %% [markdown]
+# # Use: a complete CNN
+#
+# Stack the pieces: convolution + ReLU extract features, pooling halves the resolution, a second
+# convolution combines features into larger ones, `Flatten` hands them to a dense classifier.
+#
+# ```
+#   (N, 3, 32, 32) ─Conv2D(3,16,3)─► (N,16,30,30) ─ReLU─► ─MaxPool2D(2)─► (N,16,15,15)
+#        ─Conv2D(16,32,3)─► (N,32,13,13) ─ReLU─► ─Flatten─► (N,5408)
+#        ─Dense(5408,128)─► (N,128) ─ReLU─► ─Dense(128,10)─► (N,10) ─Sigmoid─► probabilities
+# ```
+
+# %%
+def course_cnn():
+    """The course's CNN for (N, 3, 32, 32) images: 10 sigmoid outputs per image."""
+    return Sequential([
+        Conv2D(3, 16, kernel_size=3),    # Feature extraction
+        ReLU(),                          # Nonlinearity
+        MaxPool2D(kernel_size=2),        # Dimensionality reduction
+        Conv2D(16, 32, kernel_size=3),   # Higher-level features
+        ReLU(),                          # More nonlinearity
+        Flatten(),                       # Prepare for dense layers
+        Dense(32 * 13 * 13, 128),        # Feature integration
+        ReLU(),
+        Dense(128, 10),                  # Classification head
+        Sigmoid(),                       # Probability outputs
+    ])
+
+
+def test_unit_complete_cnn():
+    unit_test("Complete CNN")
+    np.random.seed(1)
+    cnn = course_cnn()
+    images = Tensor(np.random.rand(4, 3, 32, 32))
+    predictions = cnn(images)
+    assert predictions.shape == (4, 10), predictions.shape
+    assert np.all((predictions.data > 0) & (predictions.data < 1))
+    passed("(4, 3, 32, 32) images -> (4, 10) probabilities")
+    expected = 16 * 27 + 16 + 32 * 144 + 32 + 5408 * 128 + 128 + 128 * 10 + 10
+    assert count_parameters(cnn) == expected, count_parameters(cnn)
+    passed(f"{expected:,} parameters, {5408 * 128 / expected:.0%} of them in the first Dense layer")
+    progress("Complete CNN")
+
+
+if __name__ == "__main__":
+    test_unit_complete_cnn()
+
+# %% [markdown]
+# # Analyze
+#
+# ## Receptive fields: how much of the image does one output see?
+#
+# One output of a 3×3 convolution sees 3×3 input pixels. Stack a second 3×3 convolution and each
+# of its outputs sees 3×3 outputs of the first, which together cover 5×5 pixels. Pooling and
+# strides multiply the step (*jump*) between neighbouring outputs, so later layers grow faster:
+#
+# ```
+#   r_out = r_in + (k − 1) · j_in          j_out = j_in · s          (start: r = 1, j = 1)
+#
+#   layer            k  s   r    j
+#   input            -  -   1    1
+#   Conv2D 3×3       3  1   3    1
+#   MaxPool2D 2      2  2   4    2
+#   Conv2D 3×3       3  1   8    2
+# ```
+#
+# After the course CNN's second convolution, each feature sees an 8×8 patch of the 32×32 image:
+# deeper networks see more, which is how they go from edges to parts to objects.
+
+# %%
+#| export
+def receptive_field(layers):
+    """Receptive field and jump after each layer of a model or list of layers.
+
+    Returns one dict per layer: ``{"layer": repr, "receptive_field": (rh, rw), "jump": (jh, jw)}``.
+    Layers without a ``kernel_size`` (activations, Flatten, Dense) leave both unchanged.
+    """
+    field, jump, rows = (1, 1), (1, 1), []
+    for layer in getattr(layers, "layers", layers):
+        kernel = getattr(layer, "kernel_size", None)
+        if kernel is not None:
+            stride = getattr(layer, "stride", (1, 1))
+            field = tuple(r + (k - 1) * j for r, k, j in zip(field, kernel, jump))
+            jump = tuple(j * s for j, s in zip(jump, stride))
+        rows.append({"layer": repr(layer), "receptive_field": field, "jump": jump})
+    return rows
+
+
+# %%
+def test_unit_receptive_field():
+    unit_test("Receptive field")
+    rows = receptive_field(course_cnn())
+    fields = [row["receptive_field"][0] for row in rows]
+    assert fields[:4] == [3, 3, 4, 8], fields
+    assert rows[-1]["receptive_field"] == (8, 8) and rows[-1]["jump"] == (2, 2)
+    deep = receptive_field([Conv2D(1, 1, 3), Conv2D(1, 1, 3), Conv2D(1, 1, 3)])
+    assert [row["receptive_field"] for row in deep] == [(3, 3), (5, 5), (7, 7)]
+    strided = receptive_field([Conv2D(1, 1, (3, 5), stride=2), Conv2D(1, 1, 3)])
+    assert strided[-1]["receptive_field"] == (7, 9) and strided[-1]["jump"] == (2, 2)
+    passed("Three 3×3 convolutions see 7×7; the course CNN's features see 8×8")
+    progress("Receptive field")
+
+
+if __name__ == "__main__":
+    test_unit_receptive_field()
+
+# %% [markdown]
+# ## Parameters: Conv2D versus Dense on the same image
+#
+# Produce the same (16, 30, 30) output from a (3, 32, 32) image, once with a convolution and
+# once with a dense layer that connects every input to every output:
+#
+# | layer | parameters | float32 memory |
+# | --- | --- | --- |
+# | `Conv2D(3, 16, 3)` | 16·3·3·3 + 16 = **448** | 1.8 KB |
+# | `Dense(3·32·32, 16·30·30)` | 3,072·14,400 + 14,400 = **44,251,200** | 177 MB |
+#
+# That is about 100,000 times fewer parameters for the convolution, and the saving grows with
+# the image: the convolution's count does not depend on the image size at all. The arithmetic
+# shrinks too: per image the dense layer does 3,072 · 14,400 ≈ 44 million MACs, the convolution
+# 16·30·30·27 = 388,800. Locality and weight sharing save both memory and compute.
+
+# %%
+def compare_conv_dense(image_shape=(3, 32, 32), out_channels=16, kernel_size=3):
+    """Parameters and MACs of a Conv2D and of a Dense layer producing the same output size."""
+    C, H, W = image_shape
+    conv = Conv2D(C, out_channels, kernel_size)
+    out_shape = conv.output_shape(image_shape)
+    inputs, outputs = C * H * W, int(np.prod(out_shape))
+    rows = {
+        "conv": {"params": count_parameters(conv), "macs": conv.macs(image_shape)},
+        "dense": {"params": inputs * outputs + outputs, "macs": inputs * outputs},
+    }
+    ratio = rows["dense"]["params"] / rows["conv"]["params"]
+    info(
+        f"Conv2D({C}, {out_channels}, {kernel_size}): {rows['conv']['params']:,} parameters; "
+        f"Dense({inputs}, {outputs}): {rows['dense']['params']:,} ({ratio:,.0f}× more)"
+    )
+    return rows
+
+
+def test_unit_conv_vs_dense():
+    unit_test("Conv2D versus Dense parameters")
+    rows = compare_conv_dense()
+    assert rows["conv"] == {"params": 448, "macs": 388_800}
+    assert rows["dense"] == {"params": 44_251_200, "macs": 44_236_800}
+    small = Dense(3 * 4 * 4, 2 * 2 * 2)
+    assert count_parameters(small) == 48 * 8 + 8   # the formula above, checked on a real Dense
+    passed("448 parameters for the convolution, 44,251,200 for the dense layer")
+    progress("Conv2D versus Dense")
+
+
+if __name__ == "__main__":
+    test_unit_conv_vs_dense()
+
+# %% [markdown]
+# ## Summary: where do the MACs and the memory go?
+#
+# `summary()` from module 05 runs the model once and reports, per layer, the output shape, the
+# parameters, the multiply-accumulates (from each layer's `macs()`) and the activation memory
+# (output elements × 4 bytes). For the course CNN on one image the two convolutions do most of
+# the arithmetic while the first dense layer holds almost all of the parameters — a pattern that
+# pushed later architectures (e.g. global average pooling) to drop big dense heads.
+
+# %%
+def test_unit_cnn_summary():
+    unit_test("CNN summary")
+    np.random.seed(2)
+    rows = summary(course_cnn(), (1, 3, 32, 32), show=__name__ == "__main__")
+    assert [row["output_shape"] for row in rows][:6] == [
+        (1, 16, 30, 30), (1, 16, 30, 30), (1, 16, 15, 15), (1, 32, 13, 13), (1, 32, 13, 13), (1, 5408),
+    ]
+    assert rows[0]["macs"] == 16 * 30 * 30 * 27 and rows[3]["macs"] == 32 * 13 * 13 * 144
+    assert rows[0]["memory_bytes"] == 16 * 30 * 30 * 4
+    assert rows[6]["params"] == 5408 * 128 + 128
+    conv_macs = rows[0]["macs"] + rows[3]["macs"]
+    total_macs = sum(row["macs"] for row in rows)
+    passed(f"Convolutions: {conv_macs / total_macs:.0%} of {total_macs:,} MACs per image")
+    progress("CNN summary")
+
+
+if __name__ == "__main__":
+    test_unit_cnn_summary()
+
+# %% [markdown]
+# ## Seeing what a CNN sees
+#
+# Numbers in arrays are hard to read; pictures are easy. `tinytorch.utils.visualize` draws
+# arrays as heatmaps in the terminal with Rich (and as PNG files when matplotlib is installed;
+# nothing ever opens a window). First the filter sliding across an input, then the 16 feature
+# maps that a `Conv2D(3, 16, 3)` makes from a 3-channel image. We set four of the filters by
+# hand — vertical edges, horizontal edges, a blur and a centre-surround spot detector — so you
+# can tell what each one responds to; the other twelve keep their random initialisation, as
+# before training.
+
+# %%
+def handmade_filters(conv):
+    """Set the first four filters of a Conv2D(C, F>=4, 3) to edge, blur and spot detectors."""
+    vertical = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], np.float32)
+    spot = -np.ones((3, 3), np.float32)
+    spot[1, 1] = 8
+    for f, kernel in enumerate([vertical, vertical.T, np.full((3, 3), 1 / 9, np.float32), spot]):
+        conv.weight.data[f] = kernel / conv.in_channels
+        conv.bias.data[f] = 0.0
+    return conv
+
+
+def demo_image(size=12):
+    """A (3, size, size) test image: a bright square on a dark background, red-tinted."""
+    image = np.zeros((3, size, size), np.float32)
+    image[:, size // 4:3 * size // 4, size // 4:3 * size // 4] = 1.0
+    image[0] += 0.2
+    return image
+
+
+def test_unit_visualize_feature_maps():
+    from tinytorch.utils.visualize import filter_sliding, render, show_feature_maps
+
+    unit_test("Feature map visualisation")
+    info("Visualizing convolution operation...")
+    image = np.arange(1, 26, dtype=np.float32).reshape(5, 5)
+    kernel = np.array([[1, 0], [0, -1]], np.float32)
+    picture = filter_sliding(image, kernel, position=(1, 2))
+    text = render(picture)
+    info("Showing filter sliding across input", icon="📈")
+    if __name__ == "__main__":
+        print(text)
+    assert f"= {image[1, 2] - image[2, 3]:g}" in text, text
+    passed("Filter window drawn with its output value")
+
+    np.random.seed(3)
+    conv = handmade_filters(Conv2D(3, 16, kernel_size=3))
+    maps = conv(Tensor(demo_image())).data
+    assert maps.shape == (16, 10, 10)
+    info("Feature map generation: 3→16 channels")
+    grid = show_feature_maps(maps, title="Conv2D(3, 16, 3) feature maps", show=__name__ == "__main__")
+    assert len(grid) == 16
+    vertical_edges = maps[0]
+    assert np.abs(vertical_edges[:, 4:6]).max() < 1e-6 < np.abs(vertical_edges[:, 1]).max()
+    passed("Edge filters respond at the square's borders and nowhere else")
+    progress("Visualisation")
+
+
+if __name__ == "__main__":
+    test_unit_visualize_feature_maps()
+
+# %% [markdown]
+# # Closing note
+#
+# You built convolution three times: four loops you can follow by hand, a batched loop reference
+# you could time in seconds, and an im2col version that turns the whole layer into one matrix
+# multiply. Then you wrapped it in `Conv2D`, added pooling and `Flatten`, composed a complete
+# CNN, and measured what it costs.
+#
+# How fast is "fast"? `benchmarks/bench_conv.py` times the exported `Conv2D` forward against
+# PyTorch's `nn.Conv2d` on the CPU, alternating runs in one process (median of 21 rounds each; 2
+# shared cores, numpy 2.4 with OpenBLAS, torch 2.13.0):
+#
+# BENCHMARK-TABLE
+#
+# The fast path is nothing but NumPy: stride tricks make the windows free to describe, one
+# contiguous copy builds the columns, and BLAS does the 241 million MACs. The price is the 30 MB
+# column matrix; PyTorch avoids it with direct convolution kernels, which is why it wins on
+# small layers where the fixed per-call cost dominates.
+#
+# **Next**: module 07 feeds real images to this network in batches, and module 08 (autograd)
+# reuses `im2col`, `sliding_windows` and the pooling forwards here to compute gradients, so the
+# CNN can learn its filters instead of being handed them.

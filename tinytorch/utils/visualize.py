@@ -1,0 +1,189 @@
+"""Pictures of arrays: terminal heatmaps with Rich, PNG files with matplotlib when installed.
+
+Nothing here opens a window or blocks, so the functions are safe in tests and CI::
+
+    from tinytorch.utils.visualize import show_heatmap, show_feature_maps, filter_sliding, save_png
+
+    show_heatmap(image)                          # one (H, W) array in the terminal
+    show_feature_maps(conv(x).data[0])           # (C, H, W): a grid of C small heatmaps
+    print(render(filter_sliding(image, kernel, position=(1, 2))))
+    save_png(feature_maps, "maps.png")           # a PNG if matplotlib is there, else None
+
+Every cell of a terminal heatmap is two characters from a ramp of ten shades
+(`` .:-=+*#%@``), coloured from blue (low) to red (high) when the terminal has
+colour, so the picture survives ``NO_COLOR`` and plain log files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+RAMP = " .:-=+*#%@"
+PALETTE = [
+    "#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8",
+    "#fee090", "#fdae61", "#f46d43", "#d73027", "#a50026",
+]
+
+
+def _as_2d(array, name="array") -> np.ndarray:
+    data = np.asarray(getattr(array, "data", array), dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (H, W), got shape {data.shape}.")
+    return data
+
+
+def _levels(data: np.ndarray, value_range=None) -> np.ndarray:
+    """Each value's shade 0..9, scaled from value_range (default: the array's min and max)."""
+    low, high = value_range if value_range is not None else (np.nanmin(data), np.nanmax(data))
+    if not np.isfinite(low) or not np.isfinite(high) or high <= low:
+        return np.zeros(data.shape, dtype=int)
+    scaled = (np.clip(data, low, high) - low) / (high - low)
+    return np.minimum((scaled * len(RAMP)).astype(int), len(RAMP) - 1)
+
+
+def heatmap(array, title=None, value_range=None):
+    """A Rich ``Text`` drawing of a 2-D array (H, W): H lines of 2·W shade characters."""
+    from rich.text import Text
+
+    data = _as_2d(array)
+    levels = _levels(data, value_range)
+    text = Text()
+    if title:
+        text.append(f"{title}\n", style="bold")
+    for r, row in enumerate(levels):
+        for level in row:
+            text.append(RAMP[level] * 2, style=f"{PALETTE[level]} on {PALETTE[level]}" if level else "")
+        if r < len(levels) - 1:
+            text.append("\n")
+    if data.size:
+        text.append(f"\n{np.nanmin(data):.2g} … {np.nanmax(data):.2g}", style="dim")
+    return text
+
+
+def render(renderable, width: int = 120) -> str:
+    """Plain text of a Rich renderable (no colour codes), e.g. to test or log a picture."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, no_color=True, color_system=None, highlight=False).print(renderable)
+    return buffer.getvalue()
+
+
+def _print(renderable, console=None):
+    if console is None:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+    console.print(renderable)
+
+
+def show_heatmap(array, title=None, value_range=None, console=None):
+    """Print a 2-D array as a terminal heatmap; returns the Rich Text."""
+    text = heatmap(array, title, value_range)
+    _print(text, console)
+    return text
+
+
+def show_feature_maps(maps, title=None, columns=4, shared_range=False, show=True, console=None, limit=None):
+    """Heatmaps of the feature maps of one image, (C, H, W), printed as a grid.
+
+    Each map is scaled to its own range unless ``shared_range``. Returns the list of heatmaps
+    (one Rich Text per map, at most ``limit``); prints them only if ``show``.
+    """
+    from rich.table import Table
+
+    data = np.asarray(getattr(maps, "data", maps), dtype=np.float64)
+    if data.ndim != 3:
+        raise ValueError(f"feature maps must be (C, H, W) for one image, got shape {data.shape}.")
+    if columns < 1:
+        raise ValueError(f"columns must be a positive int, got {columns!r}.")
+    value_range = (data.min(), data.max()) if shared_range and data.size else None
+    count = data.shape[0] if limit is None else min(limit, data.shape[0])
+    pictures = [heatmap(data[c], f"map {c}", value_range) for c in range(count)]
+    if show:
+        if console is None:
+            from rich.console import Console
+
+            console = Console(highlight=False)
+        columns = max(1, min(columns, console.width // (2 * data.shape[2] + 2)))
+        grid = Table.grid(padding=(0, 2))
+        for _ in range(min(columns, len(pictures)) or 1):
+            grid.add_column()
+        for start in range(0, len(pictures), columns):
+            row = pictures[start:start + columns]
+            grid.add_row(*row, *[""] * (min(columns, len(pictures)) - len(row)))
+            grid.add_row(*[""] * min(columns, len(pictures)))
+        if title:
+            _print(f"[bold]{title}[/]  ({data.shape[0]} maps of {data.shape[1]}×{data.shape[2]})", console)
+        _print(grid, console)
+    return pictures
+
+
+def filter_sliding(image, kernel, position=(0, 0), stride=1):
+    """A picture of a (kH, kW) kernel over a 2-D image at output ``position`` and its result.
+
+    The window is drawn in brackets (and highlighted in colour) inside the image's numbers; below
+    it, the products and ``out[i, j] = value``. Returns a Rich Text.
+    """
+    from rich.text import Text
+
+    data, weights = _as_2d(image, "image"), _as_2d(kernel, "kernel")
+    (H, W), (kH, kW) = data.shape, weights.shape
+    i, j = position
+    top, left = i * stride, j * stride
+    if i < 0 or j < 0 or top + kH > H or left + kW > W:
+        raise ValueError(
+            f"position {tuple(position)} puts the {kH}×{kW} kernel outside the {H}×{W} image "
+            f"(valid: 0..{(H - kH) // stride} × 0..{(W - kW) // stride})."
+        )
+    width = max(len(f"{v:g}") for v in data.ravel()) + 2
+    text = Text()
+    text.append(f"kernel {kH}×{kW} at output ({i}, {j}), stride {stride}\n", style="bold")
+    for r in range(H):
+        for c in range(W):
+            inside = top <= r < top + kH and left <= c < left + kW
+            cell = f"[{data[r, c]:g}]" if inside else f" {data[r, c]:g} "
+            text.append(cell.rjust(width + 1), style="bold black on yellow" if inside else "")
+        text.append("\n")
+    window = data[top:top + kH, left:left + kW]
+    terms = " + ".join(f"{a:g}·{b:g}" for a, b in zip(window.ravel(), weights.ravel()))
+    value = float(np.sum(window * weights))
+    text.append(f"out[{i}, {j}] = {terms} = {value:g}", style="green")
+    return text
+
+
+def save_png(arrays, path, title=None, columns=4, cmap="viridis"):
+    """Save one (H, W) array or a stack (K, H, W) as a grid of images in a PNG file.
+
+    Uses matplotlib's Agg canvas directly (never pyplot, never a window). Returns the Path,
+    or None when matplotlib is not installed.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    data = np.asarray(getattr(arrays, "data", arrays), dtype=np.float64)
+    if data.ndim == 2:
+        data = data[np.newaxis]
+    if data.ndim != 3:
+        raise ValueError(f"save_png expects (H, W) or (K, H, W), got shape {data.shape}.")
+    count = data.shape[0]
+    cols = max(1, min(columns, count))
+    rows = -(-count // cols)
+    figure = Figure(figsize=(2 * cols, 2 * rows + (0.4 if title else 0)))
+    FigureCanvasAgg(figure)
+    for k in range(count):
+        axes = figure.add_subplot(rows, cols, k + 1)
+        axes.imshow(data[k], cmap=cmap)
+        axes.set_title(f"{k}", fontsize=8)
+        axes.set_axis_off()
+    if title:
+        figure.suptitle(title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    return path
