@@ -67,8 +67,10 @@ class LazyGroup(click.Group):
 def cli():
     """tito: the TinyTorch course toolkit.
 
-    Students: edit a module, then `tito test --module cnn`.
-    Instructors: `tito test --all`, `tito release`, `tito grade`.
+    \b
+    Students:    edit modules/source/06_cnn/cnn_dev.py, then `tito test --module cnn`
+    Instructors: `tito test --all`, `tito release`, `tito grade`
+    Everything:  `tito status`; is this machine ready? `tito doctor`
     """
 
 

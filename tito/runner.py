@@ -264,7 +264,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     tests_dir = module.tests_dir
     rel = module.relative(tests_dir)
     if not tests_dir.is_dir():
-        return StepResult("pytest", False, f"No pytest tests: {rel}/ does not exist.")
+        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
         report = Path(scratch) / "report.xml"
         command = [

@@ -151,3 +151,16 @@ def course(tmp_path, monkeypatch):
     monkeypatch.chdir(built.root)
     monkeypatch.delenv("TITO_ROOT", raising=False)
     return built
+
+
+@pytest.fixture
+def tito():
+    """Invoke the CLI in-process: tito("export", "--all") -> click Result."""
+    from click.testing import CliRunner
+
+    from tito.cli import cli
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke

@@ -31,7 +31,8 @@ def command(as_json):
         view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
                      _styled(row["last_result"]), _when(row["last_run"]))
     out.print(view)
-    out.print(progress_bar(passed, len(rows)))
+    bar = progress_bar(passed, len(rows))
+    out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 
 
 def module_rows(course) -> list:

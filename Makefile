@@ -1,0 +1,36 @@
+# TinyTorch: set up, test and demo the course on a fresh machine.
+#   make demo   install if needed, export every module, run the CNN demo
+#   make test   install if needed, check generated files, test every module, test tito
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TITO   := $(VENV)/bin/tito
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test demo lint clean
+
+install: $(STAMP)
+
+# Re-installs only when pyproject.toml changes (or .venv is gone).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(TITO) export --check
+	$(TITO) test --all
+	$(PY) -m pytest tests/tito -q
+
+demo: $(STAMP)
+	$(TITO) export --all
+	$(TITO) test --module cnn
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tito tinytorch tests benchmarks modules/source
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache outputs
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf

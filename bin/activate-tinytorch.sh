@@ -1,0 +1,30 @@
+# Source me (bash or zsh):  source bin/activate-tinytorch.sh
+# Activates .venv and puts the course root and every modules/source/NN_name folder on
+# PYTHONPATH, so `import tinytorch` is this checkout's and `from cnn_dev import Conv2D` works.
+
+if [ -n "${BASH_SOURCE:-}" ]; then
+    _tt_script="${BASH_SOURCE[0]}"
+elif [ -n "${ZSH_VERSION:-}" ]; then
+    _tt_script="${(%):-%x}"
+else
+    _tt_script="$0"
+fi
+TINYTORCH_ROOT="$(cd "$(dirname "$_tt_script")/.." && pwd)"
+export TINYTORCH_ROOT
+unset _tt_script
+
+if [ -f "$TINYTORCH_ROOT/.venv/bin/activate" ]; then
+    . "$TINYTORCH_ROOT/.venv/bin/activate"
+else
+    echo "activate-tinytorch: no .venv yet; run 'make install' in $TINYTORCH_ROOT first." >&2
+fi
+
+_tt_path="$TINYTORCH_ROOT"
+for _tt_dir in "$TINYTORCH_ROOT"/modules/source/[0-9][0-9]_*/; do
+    [ -d "$_tt_dir" ] && _tt_path="$_tt_path:${_tt_dir%/}"
+done
+export PYTHONPATH="$_tt_path${PYTHONPATH:+:$PYTHONPATH}"
+export TITO_ROOT="$TINYTORCH_ROOT"
+unset _tt_path _tt_dir
+
+echo "TinyTorch ready: $TINYTORCH_ROOT (try: tito status)"

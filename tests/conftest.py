@@ -1,0 +1,37 @@
+"""Make every test import this course root's ``tinytorch``, never another installed copy.
+
+The course root (the folder above ``tests/``) goes first on ``sys.path``. If
+``tinytorch`` was already imported from somewhere else, or would still resolve to
+another folder, the run stops at once with a message saying where it came from.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = ROOT / "tinytorch" / "__init__.py"
+
+if str(ROOT) in sys.path:
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT))
+
+
+def _tinytorch_origin():
+    loaded = sys.modules.get("tinytorch")
+    if loaded is not None:
+        return getattr(loaded, "__file__", None)
+    spec = importlib.util.find_spec("tinytorch")
+    return spec.origin if spec else None
+
+
+_origin = _tinytorch_origin()
+if _origin is None or Path(_origin).resolve() != EXPECTED:
+    pytest.exit(
+        f"tests must import tinytorch from this course root ({EXPECTED}), "
+        f"but it comes from {_origin}. Run the tests from {ROOT} (tito test, or "
+        f"python -m pytest tests/), or unset PYTHONPATH entries that point at another copy.",
+        returncode=4,
+    )

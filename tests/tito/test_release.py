@@ -1,0 +1,242 @@
+"""tito release and tito module reset on a small course: stubs, hidden tests, the edition's
+contents, refusing a non-empty folder, and the student's round trip (stub fails, solution passes)."""
+
+import json
+import shutil
+
+import pytest
+from test_release_support import ALPHA_DEV, build_course, run_tito, test_json
+
+from tito.errors import TitoError
+from tito.release import MARKER_LINE, strip_solutions, stub_names
+
+
+# --------------------------------------------------------------------------- stripping
+
+
+def test_solution_blocks_become_named_stubs_at_their_indentation():
+    stripped = strip_solutions(ALPHA_DEV, "alpha_dev.py")
+    assert stripped.stubs == ["double", "Scaler.__call__"]
+    assert '    raise NotImplementedError("TODO: implement double")\n' in stripped.text
+    assert '        raise NotImplementedError("TODO: implement Scaler.__call__")\n' in stripped.text
+    assert stub_names(stripped.text) == ["double", "Scaler.__call__"]
+    # signature, docstring with TODO/HINTS, the rest of the source stay; the answers go
+    assert 'def double(x):\n    """Twice x, as a NumPy value: () -> ().\n\n    TODO: Multiply by two.' in stripped.text
+    assert "HINTS:\n    - np.asarray first." in stripped.text
+    assert "doubled_value_of_the_input" not in stripped.text
+    assert "scaled_by_the_stored_factor" not in stripped.text
+    assert not MARKER_LINE.search(stripped.text)
+    assert stripped.solution_lines == [
+        "doubled_value_of_the_input = np.asarray(x) * 2", "return doubled_value_of_the_input",
+        "scaled_by_the_stored_factor = x * self.factor", "return scaled_by_the_stored_factor"]
+
+
+def test_hidden_tests_are_removed_and_visible_ones_kept():
+    stripped = strip_solutions(ALPHA_DEV)
+    assert stripped.hidden_blocks == 1
+    assert "secret negative case" not in stripped.text
+    assert "def test_unit_double():\n    assert double(3) == 6\n\nif __name__" in stripped.text
+
+
+def test_only_the_solution_lines_change():
+    stripped = strip_solutions(ALPHA_DEV)
+    removed = len(ALPHA_DEV.splitlines()) - len(stripped.text.splitlines())
+    assert removed == (4 - 1) * 2 + 4  # two 4-line solution blocks become 1 line; a 4-line hidden block goes
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "line 2: '### BEGIN SOLUTION' is never closed"),
+    ("def f():\n    return 1\n    ### END SOLUTION\n", "line 3: '### END SOLUTION' without a matching"),
+    ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n",
+     "line 3: '### BEGIN SOLUTION' inside the block opened at line 2"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "line 1: this '### BEGIN SOLUTION' block is outside any function"),
+    ("def f():\n    ### BEGIN HIDDEN TESTS\n    assert 1\n    ### END SOLUTION\n", "line 4: '### END SOLUTION' without"),
+    ("def f(:\n    pass\n", "x.py, line 1"),
+])
+def test_broken_markers_are_errors_naming_the_line(source, message):
+    with pytest.raises(TitoError) as caught:
+        strip_solutions(source, "x.py")
+    assert message in caught.value.message
+
+
+def test_a_marker_inside_a_string_is_not_a_marker():
+    source = 'def f():\n    """\n    ### BEGIN SOLUTION\n    """\n    return 1\n'
+    assert strip_solutions(source).text == source
+
+
+def test_nested_function_and_code_outside_the_block_warn():
+    source = ("class A:\n    def g(self):\n        x = 1\n        ### BEGIN SOLUTION\n        return x\n"
+              "        ### END SOLUTION\n")
+    stripped = strip_solutions(source, "a.py")
+    assert stripped.text == 'class A:\n    def g(self):\n        x = 1\n        raise NotImplementedError("TODO: implement A.g")\n'
+    assert stripped.warnings == ["a.py: A.g keeps code outside its solution block (line 2); students will see it."]
+
+
+def test_a_hidden_block_that_was_a_whole_body_is_an_error():
+    source = "def test_unit_x():\n    ### BEGIN HIDDEN TESTS\n    assert 1\n    ### END HIDDEN TESTS\n"
+    with pytest.raises(TitoError, match="does not compile"):
+        strip_solutions(source, "x.py")
+
+
+# --------------------------------------------------------------------------- the edition
+
+
+@pytest.fixture(scope="module")
+def instructor(tmp_path_factory):
+    return build_course(tmp_path_factory.mktemp("instructor") / "course")
+
+
+@pytest.fixture(scope="module")
+def edition(instructor, tmp_path_factory):
+    """A released student edition of the whole course (made once; copy it before changing it)."""
+    out = tmp_path_factory.mktemp("editions") / "student"
+    proc = run_tito(instructor, "export", "--all")  # the instructor has solved exports lying around
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_tito(instructor, "release", "--all", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Scaler.__call__" in proc.stdout and "no solutions" in proc.stdout
+    return out
+
+
+def files_of(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_edition_tree_is_self_contained_and_holds_no_solutions(edition, instructor):
+    files = files_of(edition)
+    for expected in ("Makefile", "README.md", "pyproject.toml", "bin/hello", "tito/cli.py", "tito/release.py",
+                     "modules/README.md", "modules/source/01_alpha/alpha_dev.py", "modules/source/01_alpha/alpha_dev.ipynb",
+                     "modules/source/01_alpha/module.yaml", "modules/source/02_beta/beta_dev.py",
+                     "tests/01_alpha/test_alpha_ops.py", "tests/02_beta/test_beta_ops.py",
+                     "tinytorch/__init__.py", "tinytorch/core/__init__.py", "tinytorch/utils/feedback.py",
+                     ".tito/release/manifest.json", ".tito/release/01_alpha/alpha_dev.py"):
+        assert expected in files
+    assert sorted(p.name for p in (edition / "tinytorch" / "core").iterdir()) == ["__init__.py"]
+    assert (instructor / "tinytorch" / "core" / "alpha.py").exists()  # the solved export stayed home
+    assert not any("__pycache__" in f for f in files)
+    everything = "\n".join((edition / f).read_text(encoding="utf-8", errors="replace") for f in files)
+    for secret in ("doubled_value_of_the_input", "scaled_by_the_stored_factor", "secret negative case",
+                   "return double(double(x))"):
+        assert secret not in everything
+    assert "GENERATED by `tito export`" not in everything
+
+
+def test_edition_sources_are_the_stubs_and_the_manifest_says_so(edition):
+    dev = (edition / "modules/source/01_alpha/alpha_dev.py").read_text()
+    assert dev == strip_solutions(ALPHA_DEV).text
+    assert (edition / ".tito/release/01_alpha/alpha_dev.py").read_text() == dev
+    manifest = json.loads((edition / ".tito/release/manifest.json").read_text())
+    assert manifest["modules"]["alpha"]["stubs"] == ["double", "Scaler.__call__"]
+    assert manifest["modules"]["beta"]["stubs"] == ["quadruple"]
+    assert "| 01_alpha | Alpha | double, Scaler.__call__ |" in (edition / "README.md").read_text()
+
+
+def test_edition_notebook_marks_solution_and_test_cells(edition):
+    notebook = json.loads((edition / "modules/source/01_alpha/alpha_dev.ipynb").read_text())
+    graded = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]
+              for c in notebook["cells"] if "nbgrader" in c["metadata"]}
+    assert graded["solution-double"] == {"grade": False, "grade_id": "solution-double", "locked": False,
+                                         "schema_version": 3, "solution": True, "task": False}
+    assert graded["solution-Scaler-__call__"]["solution"] is True
+    assert graded["test_unit_double"]["grade"] is True and graded["test_unit_double"]["points"] == 3
+    assert graded["test_unit_scaler"]["points"] == 1
+    sources = ["".join(c["source"]) for c in notebook["cells"]]
+    assert any('raise NotImplementedError("TODO: implement double")' in s for s in sources)
+    teach = [c for c in notebook["cells"] if "teach" in c["metadata"].get("tags", [])]
+    assert len(teach) == 1 and "def double" in "".join(teach[0]["source"])
+
+
+def test_release_of_one_module_brings_its_prerequisites(instructor, tmp_path):
+    out = tmp_path / "beta-only"
+    proc = run_tito(instructor, "release", "--module", "beta", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (out / "modules" / "source").iterdir()) == ["01_alpha", "02_beta"]
+
+
+def test_release_into_a_non_empty_folder_is_refused_without_force(instructor, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    proc = run_tito(instructor, "release", "--all", "--out", str(out))
+    assert proc.returncode == 1
+    assert f"{out} is not empty; not writing a student edition over it." in proc.stderr
+    assert files_of(out) == ["notes.txt"]
+    proc = run_tito(instructor, "release", "--all", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "modules/source/01_alpha/alpha_dev.py").exists()
+
+
+def test_release_force_over_an_edition_backs_up_the_students_work(instructor, edition, tmp_path):
+    out = tmp_path / "again"
+    shutil.copytree(edition, out)
+    dev = out / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text() + "\n# my own notes\n")
+    proc = run_tito(instructor, "release", "--all", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    backups = list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
+    assert len(backups) == 1 and backups[0].read_text().endswith("# my own notes\n")
+    assert dev.read_text() == strip_solutions(ALPHA_DEV).text
+
+
+def test_release_into_the_course_itself_is_refused(instructor):
+    proc = run_tito(instructor, "release", "--all", "--out", str(instructor / "student"))
+    assert proc.returncode == 1 and "cannot be written into the course itself" in proc.stderr
+
+
+def test_release_that_would_leak_a_solution_writes_nothing(instructor, tmp_path):
+    course = tmp_path / "leaky"
+    shutil.copytree(instructor, course)
+    (course / "tinytorch" / "utils" / "cheat.py").write_text(
+        "doubled_value_of_the_input = np.asarray(x) * 2\n")
+    proc = run_tito(course, "release", "--all", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1
+    assert "tinytorch/utils/cheat.py: holds solution text" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- the student's loop
+
+
+def test_stub_fails_naming_functions_even_with_a_solved_tinytorch_behind_then_passes(instructor, edition, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    # a solved tinytorch is importable from PYTHONPATH, behind the student's own course root
+    proc, report = test_json(student, "alpha", pythonpath=[instructor])
+    assert proc.returncode == 1
+    assert report["passed"] is False
+    assert set(report["not_implemented"]) == {"double", "Scaler.__call__"}
+    assert "Not implemented yet: double, Scaler.__call__" in proc.stdout
+    shutil.copy2(instructor / "modules/source/01_alpha/alpha_dev.py", student / "modules/source/01_alpha/alpha_dev.py")
+    proc, report = test_json(student, "alpha", pythonpath=[instructor])
+    assert proc.returncode == 0, proc.stdout
+    assert report["passed"] is True and report["not_implemented"] == []
+
+
+def test_module_reset_restores_the_stub_and_backs_up_the_work(instructor, edition, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    dev = student / "modules/source/01_alpha/alpha_dev.py"
+    notebook = dev.with_suffix(".ipynb")
+    stub, stub_notebook = dev.read_text(), notebook.read_text()
+    dev.write_text(stub.replace('raise NotImplementedError("TODO: implement double")', "return x + x"))
+    notebook.write_text(stub_notebook.replace("TODO: Multiply by two.", "TODO: done!"))
+    proc = run_tito(student, "module", "reset", "alpha")
+    assert proc.returncode == 0, proc.stderr
+    assert dev.read_text() == stub and notebook.read_text() == stub_notebook
+    backups = sorted((student / ".tito" / "backups").iterdir())
+    assert [b.suffix for b in backups] == [".ipynb", ".py"]
+    assert "return x + x" in backups[1].read_text() and "TODO: done!" in backups[0].read_text()
+    assert "Backed up your work: .tito/backups/alpha_dev." in proc.stdout
+    proc = run_tito(student, "module", "reset", "alpha")
+    assert proc.returncode == 0 and "already the released stub; nothing to do" in proc.stdout
+    assert len(list((student / ".tito" / "backups").iterdir())) == 2
+
+
+def test_module_reset_refuses_the_instructors_course(instructor):
+    before = (instructor / "modules/source/01_alpha/alpha_dev.py").read_text()
+    proc = run_tito(instructor, "module", "reset", "alpha")
+    assert proc.returncode == 1
+    assert "No released stub of module 'alpha'" in proc.stderr
+    assert "resetting them would erase the solutions" in proc.stderr
+    assert (instructor / "modules/source/01_alpha/alpha_dev.py").read_text() == before

@@ -1,0 +1,190 @@
+"""A small self-contained instructor course for the release, notebook and grading tests.
+
+Unlike the in-process ``course`` fixture, this course carries its own copy of ``tito/``,
+``pyproject.toml`` and ``tinytorch/utils``, because a student edition and a grading copy
+run ``python -m tito`` inside themselves. No tests here; the other files import it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REAL_ROOT = Path(__file__).resolve().parents[2]
+
+ALPHA_DEV = '''\
+# %% [markdown]
+# # Module 01: Alpha
+# Doubling numbers.
+
+# %%
+#| default_exp core.alpha
+
+# %%
+#| export
+import numpy as np
+
+# %% tags=["teach"]
+#| export
+def double(x):
+    """Twice x, as a NumPy value: () -> ().
+
+    TODO: Multiply by two.
+
+    HINTS:
+    - np.asarray first.
+    """
+    ### BEGIN SOLUTION
+    doubled_value_of_the_input = np.asarray(x) * 2
+    return doubled_value_of_the_input
+    ### END SOLUTION
+
+# %%
+def test_unit_double():
+    assert double(3) == 6
+    ### BEGIN HIDDEN TESTS
+    assert double(-1.5) == -3.0, "secret negative case"
+    ### END HIDDEN TESTS
+
+if __name__ == "__main__":
+    test_unit_double()
+
+# %%
+#| export
+class Scaler:
+    """Multiply by a fixed factor."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, x):
+        """x * factor.
+
+        TODO: scale x.
+        """
+        ### BEGIN SOLUTION
+        scaled_by_the_stored_factor = x * self.factor
+        return scaled_by_the_stored_factor
+        ### END SOLUTION
+
+# %%
+def test_unit_scaler():
+    assert Scaler(3)(2) == 6
+
+if __name__ == "__main__":
+    test_unit_scaler()
+'''
+
+ALPHA_TEST = '''\
+from tinytorch.core.alpha import Scaler, double
+
+
+def test_double():
+    assert double(4) == 8
+
+
+class TestScaler:
+    def test_scale(self):
+        assert Scaler(2)(5) == 10
+'''
+
+ALPHA_YAML = """\
+name: alpha
+title: Alpha
+description: Doubling.
+prerequisites: []
+exports_to: tinytorch.core.alpha
+points:
+  test_unit_double: 3
+  test_alpha_ops.py::test_double: 2
+"""
+
+BETA_DEV = '''\
+# %%
+#| default_exp core.beta
+
+# %%
+#| export
+from tinytorch.core.alpha import double
+
+def quadruple(x):
+    """Four times x.
+
+    TODO: double twice.
+    """
+    ### BEGIN SOLUTION
+    return double(double(x))
+    ### END SOLUTION
+
+# %%
+def test_unit_quadruple():
+    assert quadruple(1) == 4
+
+if __name__ == "__main__":
+    test_unit_quadruple()
+'''
+
+BETA_TEST = '''\
+from tinytorch.core.beta import quadruple
+
+
+def test_quadruple():
+    assert quadruple(2) == 8
+'''
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def ignore_caches(folder, names):
+    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
+
+
+def build_course(root: Path) -> Path:
+    """An instructor course with solutions: modules alpha and beta (beta needs alpha)."""
+    shutil.copytree(REAL_ROOT / "tito", root / "tito", ignore=ignore_caches)
+    shutil.copy2(REAL_ROOT / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REAL_ROOT / "tinytorch" / "utils", root / "tinytorch" / "utils", ignore=ignore_caches)
+    write(root, "tinytorch/__init__.py", '"""tiny"""\n')
+    write(root, "tinytorch/core/__init__.py", "")
+    write(root, "Makefile", "test:\n\ttito test --all\n")
+    write(root, "bin/hello", "#!/bin/sh\necho hello\n")
+    write(root, "modules/README.md", "# Modules\n")
+    for dirname, dev, yaml_text, test_name, test_text in (
+        ("01_alpha", ALPHA_DEV, ALPHA_YAML, "test_alpha_ops.py", ALPHA_TEST),
+        ("02_beta", BETA_DEV, "name: beta\ntitle: Beta\nprerequisites: [alpha]\n", "test_beta_ops.py", BETA_TEST),
+    ):
+        name = dirname.split("_", 1)[1]
+        write(root, f"modules/source/{dirname}/{name}_dev.py", dev)
+        write(root, f"modules/source/{dirname}/module.yaml", yaml_text)
+        write(root, f"modules/source/{dirname}/README.md", f"# {name}\n")
+        write(root, f"tests/{dirname}/{test_name}", test_text)
+    return root
+
+
+def run_tito(cwd: Path, *args, pythonpath=(), timeout=120) -> subprocess.CompletedProcess:
+    """``python -m tito ARGS`` in ``cwd`` (which comes first on sys.path), plain output."""
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("PYTHONPATH", None)
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_json(cwd: Path, module: str, pythonpath=()) -> tuple[subprocess.CompletedProcess, dict]:
+    """``tito test --module NAME --json`` in ``cwd``: the process and its JSON report."""
+    report = cwd / ".tito-test-report.json"
+    report.unlink(missing_ok=True)
+    proc = run_tito(cwd, "test", "--module", module, "--json", str(report), pythonpath=pythonpath)
+    assert report.exists(), proc.stdout + proc.stderr
+    return proc, json.loads(report.read_text(encoding="utf-8"))
+
+
+test_json.__test__ = False

@@ -1,0 +1,201 @@
+"""tito test on a temporary course: the three steps, names, zero tests, failures, stubs, --all."""
+
+import json
+
+import pytest
+
+
+def run(tito, course, *args):
+    """tito test ... --json; returns (click result, parsed JSON)."""
+    report = course.root / "report.json"
+    result = tito("test", *args, "--json", str(report))
+    return result, json.loads(report.read_text())
+
+
+def named_tests(payload, step):
+    found = next(s for s in payload["steps"] if s["step"] == step)
+    return {t["name"]: t for t in found["tests"]}
+
+
+def step_of(payload, step):
+    return next(s for s in payload["steps"] if s["step"] == step)
+
+
+def test_passing_module_reports_every_test_by_name(course, tito):
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    assert payload["module"] == "alpha" and payload["passed"] is True
+    assert [s["step"] for s in payload["steps"]] == ["inline", "export", "pytest"]
+    assert list(named_tests(payload, "inline")) == ["test_unit_double", "test_unit_scaler"]
+    assert set(named_tests(payload, "pytest")) == {
+        "tests/01_alpha/test_alpha_basic.py::test_double",
+        "tests/01_alpha/test_alpha_basic.py::TestScaler::test_scale",
+    }
+    assert course.generated("alpha").exists()
+    assert "Module alpha PASSED" in result.output
+    progress = json.loads((course.root / ".tito" / "progress.json").read_text())
+    assert progress["modules"]["alpha"]["passed"] is True
+    assert progress["modules"]["alpha"]["inline"] == [2, 2]
+
+
+def test_tests_use_this_course_roots_package(course, tito):
+    check = "import tinytorch, pathlib\nROOT = pathlib.Path({root!r})\n"
+    course.write("tests/01_alpha/test_alpha_where.py", check.format(root=str(course.root)) + (
+        "def test_package_is_this_roots():\n"
+        "    assert pathlib.Path(tinytorch.__file__).resolve() == ROOT / 'tinytorch' / '__init__.py'\n"))
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + (
+        "\n# %%\nimport tinytorch, pathlib\n"
+        "def test_unit_where():\n"
+        f"    assert pathlib.Path(tinytorch.__file__).resolve() == pathlib.Path({str(course.root)!r}) / 'tinytorch' / '__init__.py'\n"
+        "\ntest_unit_where()\n"))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    assert named_tests(payload, "inline")["test_unit_where"]["passed"]
+    assert named_tests(payload, "pytest")["tests/01_alpha/test_alpha_where.py::test_package_is_this_roots"]["passed"]
+
+
+def test_inline_failure_is_named_and_later_tests_still_run(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("assert double(3) == 6", "assert double(3) == 7"))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    inline = named_tests(payload, "inline")
+    assert inline["test_unit_double"]["passed"] is False
+    assert inline["test_unit_double"]["message"] == "AssertionError: assert double(3) == 7"
+    assert inline["test_unit_double"]["location"] == "modules/source/01_alpha/alpha_dev.py:26"
+    assert inline["test_unit_scaler"]["passed"] is True  # ran after the failure
+    assert "test_unit_double" in step_of(payload, "inline")["error"]
+    # the real error is shown without any extra flag
+    assert "modules/source/01_alpha/alpha_dev.py:26" in result.output
+    assert "assert double(3) == 7" in result.output
+    assert "checking double" in result.output  # what the test printed before failing
+    assert "Module alpha FAILED" in result.output
+
+
+def test_error_in_a_plain_cell_is_a_failure_naming_its_line(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(
+        "# %%\ndef test_unit_scaler", "# %%\nx = 1 / 0\n\n# %%\ndef test_unit_scaler"))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    failures = [t for t in step_of(payload, "inline")["tests"] if not t["passed"]]
+    assert [t["name"] for t in failures] == ["cell 7 (line 48)"]
+    assert failures[0]["message"].startswith("ZeroDivisionError: division by zero")
+    assert named_tests(payload, "inline")["test_unit_scaler"]["passed"]
+
+
+def test_stubs_are_listed_as_not_implemented(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(
+        "        return x * self.factor\n",
+        '        raise NotImplementedError("TODO: implement Scaler.__call__")\n'))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    assert payload["not_implemented"] == ["Scaler.__call__"]
+    assert "Not implemented yet: Scaler.__call__" in result.output
+    pytest_tests = named_tests(payload, "pytest")
+    assert not pytest_tests["tests/01_alpha/test_alpha_basic.py::TestScaler::test_scale"]["passed"]
+    assert pytest_tests["tests/01_alpha/test_alpha_basic.py::test_double"]["passed"]
+
+
+def test_pytest_failure_shows_file_line_and_message(course, tito):
+    course.write("tests/01_alpha/test_alpha_basic.py",
+                 "from tinytorch.core.alpha import double\n\n\ndef test_double():\n    assert double(4) == 9\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    failed = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_basic.py::test_double"]
+    assert failed["passed"] is False
+    assert failed["location"] == "tests/01_alpha/test_alpha_basic.py:5"
+    assert "where np.int64(8) = double(4)" in failed["message"]
+    assert "tests/01_alpha/test_alpha_basic.py:5" in result.output and "== 9" in result.output
+
+
+def test_zero_inline_tests_is_a_failure(course, tito):
+    dev = course.dev("beta")
+    dev.write_text(dev.read_text().replace("    test_unit_quadruple()\n", "    pass\n"))
+    tito("export", "--module", "alpha")
+    result, payload = run(tito, course, "--module", "beta")
+    assert result.exit_code == 1
+    inline = step_of(payload, "inline")
+    assert inline["ok"] is False and inline["tests"] == []
+    assert "No inline tests ran" in inline["error"]
+    assert step_of(payload, "pytest")["ok"] is True
+
+
+@pytest.mark.parametrize("how", ["no tests folder", "-k selects none"])
+def test_zero_pytest_tests_is_a_failure(course, tito, how):
+    if how == "no tests folder":
+        for path in (course.root / "tests" / "01_alpha").iterdir():
+            path.unlink()
+        (course.root / "tests" / "01_alpha").rmdir()
+        result, payload = run(tito, course, "--module", "alpha")
+    else:
+        result, payload = run(tito, course, "--module", "alpha", "-k", "nothing_matches_this")
+    assert result.exit_code == 1
+    pytest_step = step_of(payload, "pytest")
+    assert pytest_step["ok"] is False and "No tests ran" in pytest_step["error"]
+    assert step_of(payload, "inline")["ok"] is True
+
+
+def test_k_passes_through_to_pytest(course, tito):
+    result, payload = run(tito, course, "--module", "alpha", "-k", "scale")
+    assert result.exit_code == 0, result.output
+    assert list(named_tests(payload, "pytest")) == ["tests/01_alpha/test_alpha_basic.py::TestScaler::test_scale"]
+
+
+def test_crash_of_the_inline_process_names_the_running_test(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace('    print("checking double")\n',
+                                           '    import os\n    os._exit(3)\n'))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    inline = step_of(payload, "inline")
+    assert "stopped early while running test_unit_double (exit code 3)" in inline["error"]
+
+
+def test_failed_export_skips_pytest_and_keeps_old_file(course, tito):
+    tito("export", "--module", "alpha")
+    before = course.generated("alpha").read_bytes()
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("def double(x):", "def double(x)"))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    assert "alpha_dev.py, line 14" in step_of(payload, "export")["error"]
+    assert "Not run" in step_of(payload, "pytest")["error"]
+    assert course.generated("alpha").read_bytes() == before
+
+
+def test_prerequisite_without_a_pass_gives_a_warning_not_a_stop(course, tito):
+    tito("export", "--module", "alpha")
+    result = tito("test", "--module", "beta")
+    assert result.exit_code == 0, result.output
+    assert "prerequisite 'alpha' has never been tested" in result.stderr
+
+
+def test_all_runs_in_prerequisite_order_and_stops_at_first_failure(course, tito):
+    course.write("modules/source/00_zeta/zeta_dev.py", "# %%\n#| default_exp core.zeta\n\n# %%\n"
+                 "def test_unit_z():\n    assert False, 'zeta is broken'\n\ntest_unit_z()\n")
+    course.write("modules/source/00_zeta/module.yaml", "name: zeta\nprerequisites: [beta]\n")
+    report = course.root / "all.json"
+    result = tito("test", "--all", "--json", str(report))
+    payload = json.loads(report.read_text())
+    assert result.exit_code == 1
+    assert [m["module"] for m in payload["modules"]] == ["alpha", "beta", "zeta"]
+    assert [m["passed"] for m in payload["modules"]] == [True, True, False]
+    assert "zeta is broken" in result.output
+
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("assert double(3) == 6", "assert double(3) == 7"))
+    stopped = tito("test", "--all", "--json", str(report))
+    assert stopped.exit_code == 1
+    assert [m["module"] for m in json.loads(report.read_text())["modules"]] == ["alpha"]
+    assert "2 not run" in stopped.output
+    kept_going = tito("test", "--all", "--keep-going", "--json", str(report))
+    assert [m["module"] for m in json.loads(report.read_text())["modules"]] == ["alpha", "beta", "zeta"]
+    assert kept_going.exit_code == 1
+
+
+def test_module_or_all_is_required(course, tito):
+    result = tito("test")
+    assert result.exit_code == 2 and "--module NAME" in result.output
