@@ -63,6 +63,18 @@ def test_sub_layers_lists_and_tuples_in_definition_order():
     assert ids(block.parameters()) == ids(expected)
 
 
+def test_private_attributes_are_not_searched():
+    class Cached(Scale):
+        def forward(self, x):
+            self._input = x                    # kept for a backward pass
+            self._helpers = [Scale()]
+            return super().forward(x)
+
+    layer = Cached()
+    layer(Tensor([1.0], requires_grad=True))
+    assert ids(layer.parameters()) == [id(layer.factor)]
+
+
 def test_a_shared_tensor_is_listed_once():
     class Tied(Layer):
         def __init__(self):

@@ -261,6 +261,10 @@ if __name__ == "__main__":
 # once. Anything with a `parameters()` method counts as a layer here, so the activations of
 # module 03 (which own no parameters) sit in the same lists.
 #
+# Attributes whose name starts with `_` are private and never searched. A layer that keeps its
+# last input for the backward pass (`self._input = x`) must not have that tensor mistaken for a
+# parameter, and once autograd is on (module 08), that input may well have `requires_grad=True`.
+#
 # This class is given: read it, because modules 05 to 08 build on exactly this behaviour.
 
 # %%
@@ -280,9 +284,14 @@ class Layer:
         return self.forward(*args, **kwargs)
 
     def parameters(self):
-        """Trainable tensors of this layer and its sub-layers, in definition order, each once."""
+        """Trainable tensors of this layer and its sub-layers, in definition order, each once.
+
+        Private attributes (names starting with ``_``, e.g. a cached input) are skipped.
+        """
         found, seen = [], set()
-        for value in vars(self).values():
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
             for param in _parameters_in(value):
                 if id(param) not in seen:
                     seen.add(id(param))
@@ -316,6 +325,7 @@ def test_unit_layer_base():
         def __init__(self):
             self.factor = Tensor([2.0], requires_grad=True)
             self.constant = Tensor([1.0])              # requires_grad=False: not a parameter
+            self._cache = Tensor([0.0], requires_grad=True)  # private: not a parameter
 
         def forward(self, x):
             return x * self.factor
@@ -330,7 +340,7 @@ def test_unit_layer_base():
     passed("layer(x) calls forward(x)")
 
     assert scale.parameters() == [scale.factor]
-    passed("parameters() lists Tensors with requires_grad=True, and only those")
+    passed("parameters() lists public Tensors with requires_grad=True, and only those")
 
     pair = Pair()
     expected = [pair.first.factor, pair.rest[0].factor, pair.rest[1].factor]
