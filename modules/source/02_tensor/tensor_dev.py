@@ -552,9 +552,9 @@ class Tensor:
 
     def __rmatmul__(self, other):
         """`other @ self` when `other` is an array or list."""
-        other = _operand_array(other)
-        _check_matmul(other.shape, self.shape)
-        return _result(other @ self.data, self.data, other)
+        left = _operand_array(other)
+        _check_matmul(left.shape, self.shape)
+        return _result(left @ self.data, self.data, left)
 
     def matmul(self, other):
         """Same as `self @ other`."""

@@ -55,18 +55,25 @@ from tinytorch.core.tensor import Tensor
 # `Sequential` network (module 05) ask *every* layer for its parameters without
 # special cases.
 #
-# Two given helpers keep each `forward` down to the one line of maths:
+# Three given helpers keep each `forward` down to the one line of maths:
 #
-# - `_float_input(x)` returns the ndarray behind `x`; integer data becomes float32
+# - `_input(x)` returns the ndarray behind `x` (a Tensor, or a list/array turned
+#   into one, so bad input gets the Tensor constructor's clear errors).
+# - `_float_input(x)` is the same, except that integer data becomes float32
 #   (an activation of integers is not an integer), floating data keeps its dtype.
 # - `_output(array)` wraps the result as a Tensor **keeping its dtype** (float64 in,
 #   float64 out), because the Tensor constructor alone would turn float64 into float32.
 
 # %%
 #| export
+def _input(x):
+    """The ndarray behind `x`, a Tensor or anything `Tensor(...)` accepts."""
+    return x.data if isinstance(x, Tensor) else Tensor(x).data
+
+
 def _float_input(x):
-    """The ndarray behind `x` (a Tensor or array-like); integers and bools become float32."""
-    data = x.data if isinstance(x, Tensor) else Tensor(x).data
+    """The ndarray behind `x`; integers and bools become float32, floats keep their dtype."""
+    data = _input(x)
     return data if data.dtype.kind == "f" else data.astype(np.float32)
 
 
@@ -122,7 +129,7 @@ class ReLU(Activation):
         TODO: Replace every negative element by 0, keep the rest.
 
         APPROACH:
-        1. Get the array: `data = x.data` (accept array-likes with `Tensor(x)`).
+        1. Get the array with `data = _input(x)` (it accepts Tensors and array-likes).
         2. `np.maximum(data, 0)` compares element by element.
         3. Wrap with `_output(...)` so the dtype is kept.
 
@@ -135,7 +142,7 @@ class ReLU(Activation):
         - Integer tensors stay integer: ReLU of an int is an int.
         """
         ### BEGIN SOLUTION
-        data = x.data if isinstance(x, Tensor) else Tensor(x).data
+        data = _input(x)
         return _output(np.maximum(data, 0).astype(data.dtype, copy=False))
         ### END SOLUTION
 
