@@ -394,9 +394,11 @@ def with_prerequisites(course: Course, modules: list[Module]) -> list[Module]:
 
 
 def is_generated(path: Path) -> bool:
+    """True for a file written by `tito export` (its header says so)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return GENERATED_HEADER in handle.read(400)
+            head = handle.read(400)
+        return head.startswith("# ===") and GENERATED_HEADER in head
     except (UnicodeDecodeError, OSError):
         return False
 
@@ -558,7 +560,7 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> t
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.suffix == ".ipynb":
             text = _notebook_code(text)
-        if path.suffix in (".py", ".ipynb") and MARKER_LINE.search(text):
+        if path.suffix in (".py", ".ipynb") and has_markers(text):
             problems.append(f"{rel}: still holds '### BEGIN/END SOLUTION' or hidden-test markers")
         if path.parent == core and path.name != "__init__.py":
             problems.append(f"{rel}: tinytorch/core must hold only __init__.py in a fresh edition")
@@ -569,6 +571,16 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> t
             message = f"{rel}: holds solution text: {leaked[0]!r}" + (f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else "")
             (warnings if rel.parts[0] == "tests" else problems).append(message)
     return problems, warnings
+
+
+def has_markers(code: str) -> bool:
+    """True when Python code holds a solution or hidden-test marker as a comment (not in a string)."""
+    if not MARKER_LINE.search(code):
+        return False
+    try:
+        return bool(_marker_lines(code, "<code>"))
+    except TitoError:  # not tokenizable Python: judge by lines
+        return True
 
 
 def _notebook_code(text: str) -> str:

@@ -188,3 +188,8 @@ def test_json(cwd: Path, module: str, pythonpath=()) -> tuple[subprocess.Complet
 
 
 test_json.__test__ = False
+
+
+def flat(text: str) -> str:
+    """Console output with its line wrapping undone (plain output wraps at 100 columns)."""
+    return " ".join(text.split())
