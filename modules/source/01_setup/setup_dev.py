@@ -107,8 +107,8 @@ def personal_info():
     3. Use `tinytorch.__version__` for "version".
 
     EXAMPLE:
-    >>> personal_info()["developer"]
-    'Ada Lovelace'
+    >>> sorted(personal_info())
+    ['developer', 'email', 'institution', 'system_name', 'version']
 
     HINTS:
     - The e-mail must look like name@domain.tld (the test checks it).
@@ -201,8 +201,8 @@ def system_info():
     4. Use the given `_total_memory_gb()` for memory.
 
     EXAMPLE:
-    >>> system_info()["cpu_count"]
-    8
+    >>> system_info()["cpu_count"] >= 1
+    True
 
     HINTS:
     - `"{}.{}.{}".format(*sys.version_info[:3])` formats the version.

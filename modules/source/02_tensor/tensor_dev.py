@@ -27,7 +27,7 @@
 # x = Tensor([[1, 2, 3], [4, 5, 6]])     # integers stay integers
 # w = Tensor([[0.5], [1.0], [2.0]])      # floats are stored as float32
 # y = x @ w + 1                          # matmul, then broadcasting
-# print(y)                               # Tensor([[9.5], [18.]], shape=(2, 1), dtype=float32)
+# print(y)                               # Tensor([[ 9.5], [20. ]], shape=(2, 1), dtype=float32)
 # y.sum(), y.mean(axis=0), y.reshape(1, 2), y.T
 # ```
 #
