@@ -46,4 +46,6 @@ def table(*columns: str, title: str = ""):
 
 
 def warn(message: str) -> None:
-    err_console().print(f"[yellow]Warning:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    err_console().print(f"[yellow]Warning:[/] {escape(message)}", highlight=False, soft_wrap=True)

@@ -78,17 +78,18 @@ class Module:
             return str(path)
 
 
-def _load_yaml(path: Path) -> dict:
+def _load_yaml(path: Path, root: Path) -> dict:
     if not path.exists():
         return {}
     import yaml
 
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise TitoError(f"{path} is not valid YAML: {exc}") from None
+        raise TitoError(f"{shown} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise TitoError(f"{path} must be a mapping of keys to values, got {type(data).__name__}.")
+        raise TitoError(f"{shown} must be a mapping of keys to values, got {type(data).__name__}.")
     return data
 
 
@@ -110,7 +111,7 @@ class Course:
             match = MODULE_DIR.match(folder.name)
             if folder.is_dir() and match:
                 number, name = match.groups()
-                meta = _load_yaml(folder / "module.yaml")
+                meta = _load_yaml(folder / "module.yaml", self.root)
                 found.append(Module(number, name, folder, self.root, meta))
         return found
 

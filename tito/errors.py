@@ -15,9 +15,11 @@ class TitoError(click.ClickException):
         from tito.console import err_console
 
         console = err_console()
-        console.print(f"[bold red]Error:[/] {self.message}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[bold red]Error:[/] {escape(self.message)}", highlight=False, soft_wrap=True)
         if self.hint:
-            console.print(self.hint, highlight=False)
+            console.print(self.hint, highlight=False, markup=False, soft_wrap=True)
 
 
 class UnknownModuleError(TitoError):

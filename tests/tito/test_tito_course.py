@@ -1,0 +1,75 @@
+"""Course discovery, prerequisite order and the problems a course's metadata can have."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tito.course import Course, find_course_root
+from tito.errors import TitoError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tito_process(*args, cwd, **env):
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env}
+    environment.pop("TITO_ROOT", None)
+    environment.update(env)
+    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_root_is_found_from_a_subfolder(course):
+    deep = course.root / "modules" / "source" / "01_alpha"
+    assert find_course_root(deep) == course.root
+    result = tito_process("status", "--json", cwd=deep)
+    assert result.returncode == 0, result.stderr
+    assert f'"root": "{course.root}"' in result.stdout
+
+
+def test_outside_a_course_is_a_clear_error(tmp_path):
+    result = tito_process("status", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "No TinyTorch course found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tito_root_is_the_fallback_outside_a_course(course, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = tito_process("info", "beta", "--json", cwd=elsewhere, TITO_ROOT=str(course.root))
+    assert result.returncode == 0, result.stderr
+    assert '"prerequisites": [\n    "alpha"\n  ]' in result.stdout
+
+
+def test_prerequisite_order_is_topological_then_by_number(course):
+    course.write("modules/source/00_zeta/zeta_dev.py", "# %%\n#| default_exp core.zeta\n")
+    course.write("modules/source/00_zeta/module.yaml", "prerequisites: [beta]\n")
+    course.write("modules/source/03_gamma/gamma_dev.py", "# %%\n#| default_exp core.gamma\n")
+    order = [m.name for m in Course(course.root).in_prerequisite_order()]
+    assert order == ["alpha", "gamma", "beta", "zeta"]
+
+
+def test_prerequisite_cycle_is_named(course, tito):
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\nprerequisites: [beta]\n")
+    with pytest.raises(TitoError, match=r"cycle: (alpha -> beta -> alpha|beta -> alpha -> beta)"):
+        Course(course.root).in_prerequisite_order()
+    result = tito("test", "--all")
+    assert result.exit_code == 1 and "form a cycle" in result.output
+
+
+def test_unknown_prerequisite_is_named(course, tito):
+    course.write("modules/source/02_beta/module.yaml", "name: beta\nprerequisites: [alpha, tensr]\n")
+    result = tito("export", "--all")
+    assert result.exit_code == 1
+    assert "Module '02_beta' lists an unknown prerequisite 'tensr'" in result.output
+    assert "modules/source/02_beta/module.yaml" in result.output
+
+
+def test_invalid_module_yaml_is_a_clear_error(course, tito):
+    course.write("modules/source/02_beta/module.yaml", "name: [unclosed\n")
+    result = tito("status")
+    assert result.exit_code == 1
+    assert "02_beta/module.yaml is not valid YAML" in result.output
+    assert "Traceback" not in result.output

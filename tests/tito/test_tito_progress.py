@@ -1,0 +1,73 @@
+"""The .tito/progress.json store: corruption is survived, concurrent writers never lose entries."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tito.progress import ProgressStore, problem_with
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_record_and_read_back(tmp_path):
+    store = ProgressStore(tmp_path)
+    assert store.last("cnn") is None
+    store.record("cnn", {"passed": True, "inline": [3, 3]})
+    entry = store.last("cnn")
+    assert entry["passed"] is True and entry["inline"] == [3, 3] and "when" in entry
+    assert json.loads(store.path.read_text())["version"] == 1
+
+
+@pytest.mark.parametrize("bad", ["{not json", "[]", '{"modules": []}', '{"modules": {"cnn": {"passed": "yes"}}}'])
+def test_corrupt_file_is_kept_and_replaced_by_a_fresh_record(tmp_path, bad):
+    store_path = tmp_path / ".tito" / "progress.json"
+    store_path.parent.mkdir()
+    store_path.write_text(bad)
+    warnings = []
+    store = ProgressStore(tmp_path, warn=warnings.append)
+    assert store.load() == {"version": 1, "modules": {}}
+    copies = list(store_path.parent.glob("progress.json.corrupt-*"))
+    assert len(copies) == 1 and copies[0].read_text() == bad
+    assert len(warnings) == 1 and "kept a copy" in warnings[0] and copies[0].name in warnings[0]
+    store.record("cnn", {"passed": False})
+    assert problem_with(store_path.read_text()) is None
+    assert len(warnings) == 1  # the bad file was moved aside once, not warned about again
+
+
+def test_status_survives_a_corrupt_progress_file(course, tito):
+    (course.root / ".tito").mkdir()
+    (course.root / ".tito" / "progress.json").write_text("\x00garbage")
+    result = tito("status")
+    assert result.exit_code == 0
+    assert "kept a copy" in result.stderr
+    assert list((course.root / ".tito").glob("progress.json.corrupt-*"))
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from tito.progress import ProgressStore
+root, worker = Path(sys.argv[1]), sys.argv[2]
+store = ProgressStore(root, warn=lambda message: sys.exit("unexpected warning: " + message))
+for i in range(25):
+    store.record(f"m{worker}_{i}", {"passed": i % 2 == 0})
+    store.record("shared", {"passed": True, "by": worker})
+"""
+
+
+def test_concurrent_writers_never_corrupt_or_lose_entries(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(w)], env=env,
+                                stderr=subprocess.PIPE, text=True) for w in range(4)]
+    for writer in writers:
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+    data = json.loads((tmp_path / ".tito" / "progress.json").read_text())
+    assert set(data["modules"]) == {f"m{w}_{i}" for w in range(4) for i in range(25)} | {"shared"}
+    assert data["modules"]["m3_24"]["passed"] is True and data["modules"]["m3_23"]["passed"] is False
+    assert not list((tmp_path / ".tito").glob("progress.json.corrupt-*"))
+    assert not list((tmp_path / ".tito").glob(".progress.json.*.tmp"))
