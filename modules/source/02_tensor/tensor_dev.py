@@ -153,24 +153,34 @@ def _ragged_detail(data, depth=0):
     return None
 
 
-def _numeric_array(data):
-    """`data` as an ndarray of numbers (bool, int, float or complex); ValueError otherwise."""
+def _reject_placeholder(data):
+    """ValueError if `data` holds a literal `...`, copied from docs like `Tensor([[[[...]]]])`."""
     where = _ellipsis_path(data)
     if where is not None:
-        index = "".join(f"[{i}]" for i in where) or " itself"
+        index = "".join(f"[{i}]" for i in where)
         raise ValueError(
             f"Tensor data contains the literal `...` placeholder (Ellipsis) at data{index}. "
             "Replace the `...` placeholder with numbers, e.g. "
             "Tensor(np.random.rand(1, 3, 32, 32)) for a (batch, channels, height, width) image."
         )
+
+
+def _numeric_array(data):
+    """`data` as an ndarray of numbers (bool, int, float or complex); ValueError otherwise.
+
+    The nested lists are only walked in Python when NumPy could not make a numeric
+    array of them, so good data pays nothing for the friendly messages.
+    """
     try:
         array = np.asarray(data)
     except ValueError:
+        _reject_placeholder(data)
         detail = _ragged_detail(data) or "the nested lists are not rectangular"
         raise ValueError(
             f"Tensor data must be rectangular (every row the same length), but {detail}."
         ) from None
     if array.dtype.kind not in "biufc":
+        _reject_placeholder(data)
         raise ValueError(
             f"Tensor data must be numbers (bool, int or float), got {type(data).__name__} "
             f"holding {array.dtype} values."
