@@ -155,3 +155,14 @@ def test_len_and_asarray():
     np.testing.assert_array_equal(np.asarray(t), t.data)
     with pytest.raises(TypeError, match="0-d"):
         len(Tensor(1))
+
+
+def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
+    t = Tensor([1.0, 2.0])
+    copied = np.array(t)
+    copied[0] = 9.0
+    assert t.data[0] == 1.0
+    shared = np.asarray(t)
+    shared[1] = 7.0
+    assert t.data[1] == 7.0
+    assert np.array(t, dtype=np.float64).dtype == np.float64

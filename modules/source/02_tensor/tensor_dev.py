@@ -405,8 +405,10 @@ class Tensor:
         return self.data.item()
 
     def __array__(self, dtype=None, copy=None):
-        # Lets np.asarray(t) and np.testing work on Tensors.
-        return self.data if dtype is None else self.data.astype(dtype)
+        # Lets np.asarray(t) (shares .data) and np.array(t) (copies) work on Tensors.
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return np.asarray(self.data, dtype=dtype)
 
     def __len__(self):
         if self.data.ndim == 0:
