@@ -161,6 +161,6 @@ def tito():
     from tito.cli import cli
 
     def invoke(*args):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        return CliRunner().invoke(cli, list(args), prog_name="tito", catch_exceptions=False)
 
     return invoke
