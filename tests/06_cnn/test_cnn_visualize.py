@@ -1,0 +1,72 @@
+"""tinytorch.utils.visualize: terminal heatmaps, the filter-sliding picture, feature-map grids and
+PNG files (matplotlib's Agg canvas; never a window)."""
+
+import io
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from tinytorch.core.cnn import Conv2D
+from tinytorch.core.tensor import Tensor
+from tinytorch.utils.visualize import RAMP, filter_sliding, heatmap, render, save_png, show_feature_maps
+
+
+def test_heatmap_has_one_line_per_row_and_two_characters_per_value():
+    data = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 9.0]])
+    lines = render(heatmap(data)).splitlines()
+    assert lines[0] == RAMP[0] * 2 + RAMP[1] * 2 + RAMP[2] * 2
+    assert lines[1] == RAMP[3] * 2 + RAMP[4] * 2 + RAMP[9] * 2
+    assert lines[2] == "0 … 9"
+
+
+def test_heatmap_of_a_constant_array_and_a_fixed_range():
+    assert set(render(heatmap(np.full((2, 2), 5.0))).splitlines()[0]) == {RAMP[0]}
+    clipped = render(heatmap(np.array([[-10.0, 0.5, 10.0]]), value_range=(0.0, 1.0))).splitlines()[0]
+    assert clipped == RAMP[0] * 2 + RAMP[5] * 2 + RAMP[9] * 2
+
+
+def test_heatmap_rejects_non_2d():
+    with pytest.raises(ValueError, match=r"must be 2-D \(H, W\), got shape \(2, 2, 2\)"):
+        heatmap(np.zeros((2, 2, 2)))
+
+
+def test_filter_sliding_marks_the_window_and_its_value():
+    image = np.arange(1, 26).reshape(5, 5)
+    text = render(filter_sliding(image, [[1, 0], [0, -1]], position=(1, 2)))
+    assert "[8]" in text and "[9]" in text and "[13]" in text and "[14]" in text and "[7]" not in text
+    assert text.rstrip().endswith("out[1, 2] = 8·1 + 9·0 + 13·0 + 14·-1 = -6")
+    strided = render(filter_sliding(image, np.ones((3, 3)), position=(1, 1), stride=2))
+    assert strided.rstrip().endswith(f"= {image[2:5, 2:5].sum():g}")
+
+
+def test_filter_sliding_rejects_positions_outside_the_image():
+    with pytest.raises(ValueError, match=r"position \(3, 0\) puts the 3×3 kernel outside the 5×5 image"):
+        filter_sliding(np.zeros((5, 5)), np.zeros((3, 3)), position=(3, 0))
+
+
+def test_show_feature_maps_of_a_conv_layer():
+    np.random.seed(0)
+    maps = Conv2D(3, 16, 3)(Tensor(np.random.rand(3, 12, 12))).data
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, no_color=True)
+    pictures = show_feature_maps(maps, title="3→16", console=console)
+    assert len(pictures) == 16
+    assert all(len(render(p).splitlines()) == 10 + 2 for p in pictures)   # title, 10 rows, range
+    output = buffer.getvalue()
+    assert "16 maps of 10×10" in output and "map 15" in output
+    assert max(len(line) for line in output.splitlines()) <= 100
+    assert len(show_feature_maps(maps, show=False, limit=4)) == 4
+    with pytest.raises(ValueError, match=r"\(C, H, W\) for one image"):
+        show_feature_maps(maps[np.newaxis], show=False)
+
+
+def test_save_png_writes_a_png_without_pyplot(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = save_png(np.random.rand(5, 6, 6), tmp_path / "maps" / "f.png", title="maps")
+    assert path == tmp_path / "maps" / "f.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    single = save_png(np.eye(4), tmp_path / "one.png")
+    assert single.stat().st_size > 100
+    with pytest.raises(ValueError, match=r"\(H, W\) or \(K, H, W\)"):
+        save_png(np.zeros((1, 1, 2, 2)), tmp_path / "bad.png")
