@@ -163,41 +163,46 @@ def show_result(result, verbose=False) -> None:
 
 
 def _show_step(step, verbose) -> None:
+    """Inline tests one line each; pytest tests one line each with -v, else only the failures."""
     out = console()
     ok_mark, bad_mark = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
     if step.step == "export":
         mark = ok_mark if step.ok else bad_mark
-        out.print(f"{mark} export: {step.note or step.error}", highlight=False)
+        out.print(f"{mark} export: {_escape(step.note or step.error)}", highlight=False, soft_wrap=True)
         return
-    if step.tests or step.error:
-        out.print(f"[bold]{step.step}[/] tests:")
-    for test in step.tests:
+    every = verbose or step.step == "inline"
+    shown = [t for t in step.tests if every or not t.passed]
+    counts = f"{step.passed_count}/{step.ran} passed" + (
+        f", {len(step.tests) - step.ran} skipped" if len(step.tests) > step.ran else "")
+    out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
+              highlight=False)
+    for test in shown:
         if test.skipped:
-            out.print(f"  skip {test.name}  {test.message}", highlight=False, markup=False)
+            out.print(f"  skip {test.name}  {test.message}", highlight=False, markup=False, soft_wrap=True)
             continue
         mark = ok_mark if test.passed else bad_mark
         tail = "" if test.passed else f"  {test.message.splitlines()[0] if test.message else ''}"
-        out.print(f"  {mark} {_escape(test.name)}{_escape(tail)}", highlight=False)
+        out.print(f"  {mark} {_escape(test.name)}{_escape(tail)}", highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
-            out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False)
+            out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False, soft_wrap=True)
     if verbose and step.step == "pytest" and step.output.strip():
-        out.print(step.output.rstrip(), markup=False, highlight=False)
+        out.print(step.output.rstrip(), markup=False, highlight=False, soft_wrap=True)
     if step.error and not step.failures:
-        out.print(f"  {bad_mark} {_escape(step.error)}", highlight=False)
+        out.print(f"  {bad_mark} {_escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
             out.print(_indent("\n".join(step.output.rstrip().splitlines()[-15:]), 4),
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _show_failure(step, test) -> None:
     out = console()
     where = f" at {test.location}" if test.location else ""
     header = f"--- {step.step} failure: {test.name}{where}"
-    out.print(header if plain_output() else f"[red]{_escape(header)}[/]", highlight=False)
-    out.print(_indent(test.message or "(no message)", 4), markup=False, highlight=False)
+    out.print(header if plain_output() else f"[red]{_escape(header)}[/]", highlight=False, soft_wrap=True)
+    out.print(_indent(test.message or "(no message)", 4), markup=False, highlight=False, soft_wrap=True)
     details = _short(test.details)
     if details:
-        out.print(_indent(details, 4), markup=False, highlight=False)
+        out.print(_indent(details, 4), markup=False, highlight=False, soft_wrap=True)
     if step.step == "inline" and test.output.strip():
         out.print("    output before the failure:", highlight=False)
         out.print(_indent("\n".join(test.output.rstrip().splitlines()[-8:]), 6), markup=False, highlight=False)
