@@ -194,6 +194,7 @@ def test_all_runs_in_prerequisite_order_and_stops_at_first_failure(course, tito)
     kept_going = tito("test", "--all", "--keep-going", "--json", str(report))
     assert [m["module"] for m in json.loads(report.read_text())["modules"]] == ["alpha", "beta", "zeta"]
     assert kept_going.exit_code == 1
+    assert "prerequisite 'alpha' failed its last test run" in kept_going.stderr
 
 
 def test_module_or_all_is_required(course, tito):

@@ -54,10 +54,9 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
 
 
 def _test_one(course, module, store, keyword, verbose):
-    from tito.runner import run_module, unmet_prerequisites
+    from tito.runner import run_module
 
-    for message in unmet_prerequisites(course, module, store):
-        warn(f"{message} Testing {module.name} anyway.")
+    _warn_prerequisites(course, module, store)
     out = console()
     out.rule(f"tito test {module.dirname}") if not plain_output() else out.print(f"== tito test {module.dirname} ==")
     if plain_output():
@@ -72,13 +71,21 @@ def _test_one(course, module, store, keyword, verbose):
     return result
 
 
+def _warn_prerequisites(course, module, store, say=warn) -> None:
+    from tito.runner import unmet_prerequisites
+
+    for message in unmet_prerequisites(course, module, store):
+        say(f"{message} Testing {module.name} anyway.")
+
+
 def _test_all(course, modules, store, keep_going, keyword, verbose):
     from tito.runner import run_module
 
     out, results = console(), []
     if plain_output():
         for number, module in enumerate(modules, start=1):
-            out.print(f"[{number}/{len(modules)}] {module.dirname}")
+            out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
+            _warn_prerequisites(course, module, store)
             result = run_module(module, keyword, verbose)
             if _finish(store, result, verbose, results) and not keep_going:
                 break
@@ -90,6 +97,8 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
             task = bar.add_task("modules", total=len(modules))
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
+                _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
+                    f"[yellow]Warning:[/] {_escape(text)}", highlight=False))
                 result = run_module(module, keyword, verbose,
                                     on_step=lambda step, m=module: bar.update(task, description=f"{m.dirname}: {step}"))
                 stop = _finish(store, result, verbose, results)
