@@ -359,6 +359,58 @@ def _location(text: str, case) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- generated line -> source line
+
+CELL_MARKER = re.compile(r"^# %% (\S+) \(cell \d+, line (\d+)\)$")
+
+
+def source_of(root: Path, location: str) -> str:
+    """For 'tinytorch/core/cnn.py:120' in a generated file, 'modules/source/06_cnn/cnn_dev.py:345'; else ''.
+
+    Each exported cell starts with a '# %% <source> (cell N, line L)' comment; the lines
+    after it are the cell's lines from line L on, minus directive and solution-marker lines.
+    """
+    from tito.exporter import DIRECTIVE, SOLUTION_MARKERS
+
+    path, _, number = location.rpartition(":")
+    if not path.endswith(".py") or not number.isdigit():
+        return ""
+    generated = (root / path) if not Path(path).is_absolute() else Path(path)
+    try:
+        lines = generated.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    wanted = int(number)
+    for marker_at in range(min(wanted, len(lines)) - 1, -1, -1):
+        match = CELL_MARKER.match(lines[marker_at])
+        if match:
+            break
+    else:
+        return ""
+    source, first = root / match.group(1), int(match.group(2))
+    try:
+        source_lines = source.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    position, started = wanted - (marker_at + 1), False
+    for index in range(first - 1, len(source_lines)):
+        text = source_lines[index]
+        if DIRECTIVE.match(text.strip()) or text.strip() in SOLUTION_MARKERS or (not started and not text.strip()):
+            continue
+        started = True
+        position -= 1
+        if position == 0:
+            return f"{match.group(1)}:{index + 1}"
+    return ""
+
+
+def _add_sources(root: Path, step: StepResult) -> None:
+    for test in step.failures:
+        origin = source_of(root, test.location) if test.location else ""
+        if origin:
+            test.location += f" (source: {origin})"
+
+
 # --------------------------------------------------------------------------- the whole pipeline
 
 
@@ -375,6 +427,8 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     if exported.ok:
         announce("pytest")
         result.steps.append(run_pytest(module, keyword, verbose))
+    for step in result.steps:
+        _add_sources(module.root, step)
     else:
         result.steps.append(StepResult(
             "pytest", False, "Not run: the export failed, so the package would not be this source's."))

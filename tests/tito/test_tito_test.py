@@ -200,3 +200,27 @@ def test_all_runs_in_prerequisite_order_and_stops_at_first_failure(course, tito)
 def test_module_or_all_is_required(course, tito):
     result = tito("test")
     assert result.exit_code == 2 and "--module NAME" in result.output
+
+
+def line_of(path, text):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_failure_inside_the_package_points_back_to_the_source(course, tito):
+    from tito.runner import source_of
+
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(
+        "        return x * self.factor\n", "        ratio = 1 / 0\n        return x * self.factor * ratio\n"))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    generated_line = line_of(course.generated("alpha"), "ratio = 1 / 0")
+    source_line = line_of(dev, "ratio = 1 / 0")
+    assert generated_line != source_line
+    failed = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_basic.py::TestScaler::test_scale"]
+    assert failed["location"] == (f"tinytorch/core/alpha.py:{generated_line} "
+                                  f"(source: modules/source/01_alpha/alpha_dev.py:{source_line})")
+    for text in ("import numpy as np", "return np.asarray(x) * 2", "LIMIT = 10", "self.factor = factor"):
+        assert source_of(course.root, f"tinytorch/core/alpha.py:{line_of(course.generated('alpha'), text)}") \
+            == f"modules/source/01_alpha/alpha_dev.py:{line_of(dev, text)}"
+    assert source_of(course.root, "tests/01_alpha/test_alpha_basic.py:3") == ""
