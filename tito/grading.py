@@ -97,12 +97,15 @@ def read_submission(path: Path) -> str:
     return from_notebook(text, path.name) if path.suffix == ".ipynb" else text
 
 
-def _test_names(code: str) -> list[str]:
+def _test_names(code: str, calls: bool = False) -> set[str]:
+    """test_unit_* functions a cell defines (and, with ``calls``, calls at top level)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return re.findall(r"^def (test_unit_\w+)\s*\(", code, re.MULTILINE)
-    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_unit_")]
+        pattern = r"^(?:def )?(test_unit_\w+)\s*\(" if calls else r"^def (test_unit_\w+)\s*\("
+        return set(re.findall(pattern, code, re.MULTILINE))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_unit_")}
+    return names | set(_called_tests(tree)) if calls else names
 
 
 def restore_reference_tests(submission: str, reference: str) -> str:
@@ -115,11 +118,11 @@ def restore_reference_tests(submission: str, reference: str) -> str:
 
     sub = jupytext.reads(submission, fmt="py:percent")
     ref = jupytext.reads(reference, fmt="py:percent")
-    ref_cells = [(set(_test_names(c.source)), c) for c in ref.cells if c.cell_type == "code"]
+    ref_cells = [(_test_names(c.source), c) for c in ref.cells if c.cell_type == "code"]
     ref_cells = [(names, c) for names, c in ref_cells if names]
     used, cells = set(), []
     for cell in sub.cells:
-        names = set(_test_names(cell.source)) if cell.cell_type == "code" else set()
+        names = _test_names(cell.source, calls=True) if cell.cell_type == "code" else set()
         match = next((i for i, (ref_names, _) in enumerate(ref_cells) if names & ref_names), None)
         if match is None:
             cells.append(cell)
@@ -175,6 +178,7 @@ class Grader:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"tito-grade-{module.name}-"))
         self.workspace = self.scratch / "reference"
         self.expected: list[str] = []
+        self.import_name = ""  # e.g. tinytorch.core.cnn, set by prepare()
 
     def _points(self) -> dict:
         points = self.module.meta.get("points") or {}
@@ -224,6 +228,7 @@ class Grader:
         self.expected = self._expected_tests(copy)
         target = self._target(copy)
         target.unlink(missing_ok=True)
+        self.import_name = ".".join(target.relative_to(ws).with_suffix("").parts)
         if not self.expected:
             raise TitoError(f"Module '{self.module.name}' has no tests to grade with.",
                             hint=f"Add test_unit_* functions to its source or tests in tests/{self.module.dirname}/.")
@@ -277,6 +282,9 @@ class Grader:
         if name in results:
             passed, message = results[name]
             return TestScore(name, passed, points, message)
+        test_file = name.split("::")[0]
+        if "::" in name and test_file in results and not results[test_file][0]:  # could not even import
+            return TestScore(name, False, points, f"not run: {test_file}: {results[test_file][1]}")
         return TestScore(name, False, points, f"not run: {error}" if error else "not run")
 
     def _run(self, text: str) -> tuple[dict, str]:
@@ -294,9 +302,32 @@ class Grader:
                             "so it scores 0")
             if not report.exists():
                 return {}, f"tito test did not finish: {_tail(output)}"
-            return _results(json.loads(report.read_text(encoding="utf-8")))
+            payload = json.loads(report.read_text(encoding="utf-8"))
+            exported = next((s for s in payload.get("steps", []) if s.get("step") == "export"), {})
+            if not exported.get("ok"):
+                reason = (exported.get("error") or "no export step ran").splitlines()[0]
+                return {}, f"the submission does not export ({reason}), so it scores 0"
+            problem = self._import_problem(ws)
+            if problem:
+                return {}, problem
+            return _results(payload)
         finally:
             shutil.rmtree(copy_root, ignore_errors=True)
+
+    def _import_problem(self, ws: Path) -> str:
+        """Why the submission's exported module does not import ('' when it does): that scores 0."""
+        from tito.runner import subprocess_environment
+
+        command = [sys.executable, "-c", f"import {self.import_name}"]
+        try:
+            proc = subprocess.run(command, cwd=ws, env=subprocess_environment(ws), capture_output=True,
+                                  text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            return f"importing {self.import_name} timed out after {self.timeout:g} s, so it scores 0"
+        if proc.returncode == 0:
+            return ""
+        last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return f"the submission does not import ({self.import_name}: {last}), so it scores 0"
 
     def _test_process(self, ws: Path, report: Path) -> tuple[str, bool]:
         from tito.runner import subprocess_environment
@@ -323,10 +354,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.communicate()
 
 
-def _called_tests(text: str) -> list[str]:
-    """test_unit_* names the source calls at top level (directly or inside a top-level if)."""
+def _called_tests(source) -> list[str]:
+    """test_unit_* names a source (text or parsed tree) calls at top level (directly or in a top-level if)."""
     try:
-        tree = ast.parse(text)
+        tree = ast.parse(source) if isinstance(source, str) else source
     except SyntaxError as exc:
         raise TitoError(f"The reference source does not parse: line {exc.lineno}: {exc.msg}") from None
     names = []
@@ -355,13 +386,23 @@ def _results(payload: dict) -> tuple[dict, str]:
     results, error = {}, ""
     for step in payload.get("steps", []):
         for test in step.get("tests", []):
-            results.setdefault(test["name"], (bool(test.get("passed")), test.get("message", "")))
+            passed, message = bool(test.get("passed")), test.get("message", "")
+            earlier = results.get(test["name"])
+            if earlier is None or (earlier[0] and not passed):  # a test run twice passes only if both did
+                results[test["name"]] = (passed, message)
         if not step.get("ok") and not error:
             error = f"{step.get('step')}: {step.get('error', '')}".strip()
+    reasons = []
     missing = payload.get("not_implemented") or []
     if missing:
-        error = f"not implemented yet: {', '.join(missing)}" + (f"; {error}" if error else "")
-    return results, error
+        reasons.append(f"not implemented yet: {', '.join(missing)}")
+    crashed = next((f"{name}: {message}" for name, (passed, message) in results.items()
+                    if name.startswith("cell ") and not passed), "")
+    if crashed:  # a statement outside the tests failed, e.g. an import: usually the root cause
+        reasons.append(crashed.splitlines()[0])
+    if error:
+        reasons.append(error)
+    return results, "; ".join(reasons)
 
 
 def _tail(text: str, lines: int = 12) -> str:
