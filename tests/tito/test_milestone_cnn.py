@@ -1,0 +1,100 @@
+"""`tito milestone cnn`: the plumbing on a quick run, the output line, pictures and exit codes."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tito.milestones import cnn_digits
+
+REPO = Path(__file__).resolve().parents[2]
+LAST_LINE = re.compile(r"^test accuracy: (0\.\d{4}|1\.0000)$")
+
+
+def test_quick_run_end_to_end(tmp_path):
+    """One epoch on 200 digits: progress, the final line, both PNGs, and exit 1 (below 0.98)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tito", "milestone", "cnn", "--epochs", "1", "--limit", "200",
+         "--out", str(tmp_path / "pics")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert LAST_LINE.match(lines[-1]), done.stdout + done.stderr
+    accuracy = float(lines[-1].split(": ")[1])
+    assert "160 training and 40 test images" in done.stdout
+    assert any(line.startswith("epoch 1/1") and "5/5" in line and "val acc" in line for line in lines)
+    assert "Learned first-layer filters" in done.stdout and "feature maps" in done.stdout
+    assert done.returncode == (0 if accuracy >= 0.98 else 1)
+    assert accuracy < 0.98 and "below the goal of 0.98" in done.stderr
+    for name in ("cnn_filters.png", "cnn_feature_maps.png"):
+        assert (tmp_path / "pics" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("accuracy,code", [(0.98, 0), (0.9861, 0), (0.9799, 1), (0.5, 1)])
+def test_exit_code_follows_the_goal(tito, monkeypatch, accuracy, code):
+    calls = {}
+
+    def fake_run(**kwargs):
+        calls.update(kwargs)
+        return cnn_digits.Result(accuracy, 1.5)
+
+    monkeypatch.setattr(cnn_digits, "run", fake_run)
+    result = tito("milestone", "cnn", "--out", "somewhere", "--epochs", "3", "--seed", "7")
+    assert result.exit_code == code
+    assert result.output.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
+    assert calls["out_dir"] == "somewhere" and calls["epochs"] == 3 and calls["seed"] == 7
+
+
+def test_defaults_are_the_milestone_own(tito, monkeypatch):
+    calls = {}
+    monkeypatch.setattr(cnn_digits, "run", lambda **kw: calls.update(kw) or cnn_digits.Result(0.99, 1.0))
+    assert tito("milestone", "cnn").exit_code == 0
+    assert calls["out_dir"] == "outputs" and calls["limit"] is None
+    assert "epochs" not in calls and "seed" not in calls  # run() uses EPOCHS and SEED
+
+
+def test_unimplemented_student_code_is_a_clear_error(tito, monkeypatch):
+    def stub(**kwargs):
+        raise NotImplementedError("TODO: implement Conv2D.forward")
+
+    monkeypatch.setattr(cnn_digits, "run", stub)
+    result = tito("milestone", "cnn")
+    assert result.exit_code == 1
+    assert "not implemented yet: TODO: implement Conv2D.forward" in result.output
+
+
+def test_unknown_milestone_is_a_usage_error(tito):
+    result = tito("milestone", "rnn")
+    assert result.exit_code == 2 and "'rnn' is not 'cnn'" in result.output
+
+
+def test_the_network_is_the_lenet_of_the_issue():
+    from tinytorch.core.networks import count_parameters
+    from tinytorch.core.tensor import Tensor
+
+    model = cnn_digits.build_model()
+    assert [type(layer).__name__ for layer in model] == [
+        "Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense", "ReLU", "Dense",
+    ]
+    # 16·9+16 + 32·16·9+32 + 128·64+64 + 64·10+10
+    assert count_parameters(model) == 160 + 4640 + 8256 + 650
+    assert model(Tensor(np.zeros((3, 1, 8, 8)))).shape == (3, 10)
+
+
+def test_split_is_fixed_stratified_80_20():
+    X_train, X_test, y_train, y_test = cnn_digits.load_split()
+    again = cnn_digits.load_split()
+    assert X_train.shape == (1437, 1, 8, 8) and X_test.shape == (360, 1, 8, 8)
+    assert np.array_equal(y_test, again[3]) and np.array_equal(X_train, again[0])
+    assert np.bincount(y_test, minlength=10).min() >= 35
+
+
+def test_result_passes_at_the_goal():
+    assert cnn_digits.Result(cnn_digits.PASS_ACCURACY, 1.0).passed
+    assert not cnn_digits.Result(0.9799, 1.0).passed

@@ -1,0 +1,8 @@
+"""Course milestones: complete programs that use the student's tinytorch end to end.
+
+Each milestone is a module here with a ``run(...)`` function; ``tito milestone NAME`` runs it.
+"""
+
+MILESTONES = {
+    "cnn": "tito.milestones.cnn_digits",
+}
