@@ -427,11 +427,11 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     if exported.ok:
         announce("pytest")
         result.steps.append(run_pytest(module, keyword, verbose))
-    for step in result.steps:
-        _add_sources(module.root, step)
     else:
         result.steps.append(StepResult(
             "pytest", False, "Not run: the export failed, so the package would not be this source's."))
+    for step in result.steps:
+        _add_sources(module.root, step)
     return result
 
 
