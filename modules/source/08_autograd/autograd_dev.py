@@ -897,26 +897,27 @@ if __name__ == "__main__":
 #
 # ### Conv2D backward
 #
-# The forward of module 06 writes every receptive field of the input as a row (**im2col**) and
-# multiplies by the filters: `out = cols @ Wᵀ`. The backward is the matmul rule applied to that,
-# plus one new step:
+# The forward of module 06 copies every receptive field of the input into a column
+# (**im2col**) and multiplies by the flattened filters: `out = W @ cols`, with `W` of shape
+# `(F, C·kH·kW)` and `cols` of shape `(C·kH·kW, OH·OW)` per image. The backward is the matmul
+# rule applied to that, plus one new step:
 #
 # * `∂L/∂b = Σ g` over batch and positions: `(F,)`;
-# * `∂L/∂W = gᵀ @ cols`: each filter weight's gradient sums `g × the input pixel it saw`, over
-#   all `N·OH·OW` positions: `(F, C·kH·kW)`, reshaped to `(F, C, kH, kW)`;
-# * `∂L/∂cols = g @ W`: the gradient of every *copy* of every input pixel. A pixel appears in up
-#   to `kH·kW` receptive fields, so its gradient is the **sum over its copies**: **col2im**, the
-#   inverse of im2col, a scatter-add.
+# * `∂L/∂W = g @ colsᵀ`, summed over the batch: each filter weight's gradient sums
+#   `g × the input pixel it saw` over all `N·OH·OW` positions: `(F, C·kH·kW)` → `(F, C, kH, kW)`;
+# * `∂L/∂cols = Wᵀ @ g`: the gradient of every *copy* of every input pixel. A pixel appears in
+#   up to `kH·kW` receptive fields, so its gradient is the **sum over its copies**: **col2im**,
+#   the inverse of im2col, a scatter-add.
 #
 # ```
-#    input (padded)            receptive fields overlap         col2im: add each field's
-#   ┌──┬──┬──┬──┐             ┌──┬──┬──┐                       gradient back where it came from
-#   │a │b │c │d │             │a │b │c │ field (0,0)          ┌────┬──────┬──────┬────┐
-#   ├──┼──┼──┼──┤             ├──┼──┼──┤                      │ga  │gb+gb'│gc+gc'│gd' │
-#   │e │f │g │h │             │e │f │g │  ┌──┬──┬──┐          ├────┼──────┼──────┼────┤
-#   ├──┼──┼──┼──┤             └──┴──┴──┘  │b │c │d │ (0,1)    │ ... pixels in two fields get │
-#   │i │j │k │l │                          │f │g │h │          │     two contributions        │
-#   └──┴──┴──┴──┘                          └──┴──┴──┘          └──────────────────────────────┘
+#   input 3×4, kernel 2×2, stride 1       its six receptive fields (im2col rows)
+#
+#      a  b  c  d                         (0,0): a b e f    (0,1): b c f g    (0,2): c d g h
+#      e [f] g  h                         (1,0): e f i j    (1,1): f g j k    (1,2): g h k l
+#      i  j  k  l
+#                                         pixel f has 4 copies, so col2im adds 4 gradients:
+#   ∂L/∂f = ∂cols(0,0)[f] + ∂cols(0,1)[f] + ∂cols(1,0)[f] + ∂cols(1,1)[f]
+#   (a corner pixel like a has one copy; each pixel gets one term per field that saw it)
 # ```
 #
 # Instead of looping over `N·OH·OW` positions, col2im loops over the `kH·kW` kernel offsets
