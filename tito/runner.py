@@ -145,12 +145,12 @@ def run_inline(module: Module) -> StepResult:
             "root": str(module.root),
             "module_folder": str(module.folder),
             "results": str(results),
-            "cells": [{"index": c.index, "line": c.line, "code": c.code} for c in cells],
+            "cells": [{"index": c.index, "line": c.line, "code": _without_magics(c.code)} for c in cells],
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         try:
             proc = subprocess.run(
-                [sys.executable, str(HARNESS), str(spec_path)], cwd=module.root,
+                [sys.executable, str(HARNESS), str(spec_path)], cwd=module.root, stdin=subprocess.DEVNULL,
                 env=subprocess_environment(module.root), capture_output=True, text=True,
                 encoding="utf-8", errors="replace", timeout=timeout_seconds(),
             )
@@ -159,6 +159,15 @@ def run_inline(module: Module) -> StepResult:
             output, returncode, timed_out = _text(exc.stdout) + _text(exc.stderr), None, True
         events = _read_events(results)
     return _inline_result(module, events, output, returncode, timed_out)
+
+
+MAGIC = re.compile(r"^(\s*)[%!]")
+
+
+def _without_magics(code: str) -> str:
+    """Notebook magics (%matplotlib inline, !pip ...) are not Python: each becomes a `pass`."""
+    return "\n".join(MAGIC.sub(r"\1pass  # ", line) if MAGIC.match(line) else line
+                     for line in code.splitlines())
 
 
 def _text(data) -> str:
@@ -276,7 +285,8 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             command += ["-k", keyword]
         try:
             proc = subprocess.run(
-                command, cwd=module.root, env=subprocess_environment(module.root), capture_output=True,
+                command, cwd=module.root, env=subprocess_environment(module.root), stdin=subprocess.DEVNULL,
+                capture_output=True,
                 text=True, encoding="utf-8", errors="replace", timeout=timeout_seconds(),
             )
         except subprocess.TimeoutExpired as exc:

@@ -224,3 +224,14 @@ def test_failure_inside_the_package_points_back_to_the_source(course, tito):
         assert source_of(course.root, f"tinytorch/core/alpha.py:{line_of(course.generated('alpha'), text)}") \
             == f"modules/source/01_alpha/alpha_dev.py:{line_of(dev, text)}"
     assert source_of(course.root, "tests/01_alpha/test_alpha_basic.py:3") == ""
+
+
+def test_notebook_magics_and_input_do_not_break_or_hang_the_inline_run(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(
+        "# %%\ndef test_unit_double", "# %%\n# %matplotlib inline\n\n# %%\ndef test_unit_double").replace(
+        '    print("checking double")\n', '    print("checking double")\n    try:\n        input()\n'
+        '    except EOFError:\n        pass\n'))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    assert list(named_tests(payload, "inline")) == ["test_unit_double", "test_unit_scaler"]
