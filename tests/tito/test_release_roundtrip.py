@@ -1,0 +1,109 @@
+"""The student's round trip on every module of the real course, in a released edition.
+
+For each module, in its own copy of the edition with its prerequisites solved (the
+reference sources copied in and exported), while a solved tinytorch (the instructor's)
+sits on PYTHONPATH behind the copy's root:
+
+1. the untouched stubs fail the inline step with NotImplementedError naming the
+   functions not implemented;
+2. with the module's solution copied back, the inline step passes, it exports, and its
+   smallest pytest file passes (run with -x).
+
+``tito test --all`` runs every test of the instructor's course and test_release.py runs
+``tito test`` itself in an edition; this file samples to stay fast, and runs the modules
+two at a time.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tito.course import Course
+from tito.exporter import export
+from tito.release import release, with_prerequisites
+from tito.runner import run_inline, subprocess_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = Course(ROOT)
+MODULES = [m.name for m in COURSE.in_prerequisite_order()]
+SOLUTION_MARKER = re.compile(r"^\s*### BEGIN SOLUTION\s*$", re.MULTILINE)
+EXPORT_LOCK = threading.Lock()
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    """The whole course released once; the report says which functions became stubs."""
+    out = tmp_path_factory.mktemp("roundtrip") / "edition"
+    report = release(COURSE, COURSE.modules, out)
+    return out, {item.module.name: item.stubs for item in report.modules}
+
+
+def solve(root: Path, name: str) -> None:
+    """Copy a module's reference solution into a copy of the edition and export it."""
+    module = COURSE.get(name)
+    shutil.copy2(module.dev_file, root / module.dev_file.relative_to(ROOT))
+    with EXPORT_LOCK:
+        export(Course(root).get(name), force=True)
+
+
+def smallest_test_file(name: str) -> Path:
+    files = sorted(COURSE.get(name).tests_dir.glob("test_*.py"), key=lambda p: (p.stat().st_size, p.name))
+    assert files, f"module {name} has no pytest tests"
+    return files[0]
+
+
+def round_trip(edition_folder: Path, work: Path, name: str) -> dict:
+    root = work / name
+    shutil.copytree(edition_folder, root)
+    for prereq in with_prerequisites(COURSE, [COURSE.get(name)])[:-1]:
+        solve(root, prereq.name)
+    stubbed = run_inline(Course(root).get(name))
+    solve(root, name)
+    solved = run_inline(Course(root).get(name))
+    sample = smallest_test_file(name).relative_to(ROOT)
+    pytest_run = subprocess.run([sys.executable, "-m", "pytest", str(sample), "-x", "-q", "-p", "no:cacheprovider"],
+                                cwd=root, env=subprocess_environment(root), capture_output=True, text=True, timeout=300)
+    return {"stubbed": stubbed, "solved": solved, "pytest": pytest_run, "sample": sample}
+
+
+@pytest.fixture(scope="module")
+def trips(edition, tmp_path_factory):
+    """Every module's round trip, two at a time (each runs in its own processes)."""
+    work = tmp_path_factory.mktemp("trips")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(ROOT))  # a solved tinytorch, behind each copy's root
+        patch.setenv("NO_COLOR", "1")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(round_trip, edition[0], work, name) for name in MODULES}
+            return {name: future.result() for name, future in futures.items()}
+
+
+def test_every_module_is_released_with_its_stubs(edition):
+    folder, stubs = edition
+    for module in COURSE.modules:
+        markers = len(SOLUTION_MARKER.findall(module.dev_file.read_text(encoding="utf-8")))
+        assert len(stubs[module.name]) == markers, module.name
+        released = (folder / module.dev_file.relative_to(ROOT)).read_text(encoding="utf-8")
+        assert not SOLUTION_MARKER.search(released)
+        assert (folder / module.notebook.relative_to(ROOT)).exists()
+    assert sorted(p.name for p in (folder / "tinytorch" / "core").iterdir()) == ["__init__.py"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_stubs_fail_by_name_then_the_solution_passes(name, edition, trips):
+    stubs, trip = edition[1][name], trips[name]
+    stubbed, solved, pytest_run = trip["stubbed"], trip["solved"], trip["pytest"]
+    if stubs:
+        assert not stubbed.ok
+        assert stubbed.not_implemented and set(stubbed.not_implemented) <= set(stubs), (stubbed.not_implemented, stubs)
+        failures = [t.message for t in stubbed.tests if not t.passed]
+        assert any(m.startswith("NotImplementedError: TODO: implement ") for m in failures), failures
+    assert solved.ok, solved.error + "\n" + solved.output[-2000:]
+    assert solved.not_implemented == [] and solved.tests
+    assert pytest_run.returncode == 0, f"{trip['sample']}:\n{pytest_run.stdout[-2000:]}{pytest_run.stderr[-2000:]}"
