@@ -1,0 +1,100 @@
+"""tito notebooks: .py -> .ipynb with nbgrader metadata, --sync back, metadata kept, atomic writes."""
+
+import json
+
+import nbformat
+import pytest
+from test_release_support import ALPHA_DEV, BETA_DEV, flat
+
+from tito.release import from_notebook, notebook_json, strip_solutions, to_notebook
+
+ALPHA = "modules/source/01_alpha/alpha_dev"
+
+
+@pytest.fixture
+def course_dir(course):
+    """The in-process two-module course, with this file's alpha module (markers, tags, points)."""
+    course.write(f"{ALPHA}.py", ALPHA_DEV)
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\npoints:\n  test_unit_double: 3\n")
+    return course.root
+
+
+def graded_cells(notebook: dict) -> dict:
+    return {c["metadata"]["nbgrader"]["grade_id"]: c for c in notebook["cells"] if "nbgrader" in c["metadata"]}
+
+
+@pytest.mark.parametrize("source", [ALPHA_DEV, strip_solutions(ALPHA_DEV).text, BETA_DEV])
+def test_source_to_notebook_and_back_is_the_same_text(source):
+    assert from_notebook(notebook_json(to_notebook(source))) == source
+
+
+def test_notebook_is_valid_and_marks_solution_and_test_cells(course_dir, tito):
+    result = tito("notebooks", "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    assert "01_alpha: modules/source/01_alpha/alpha_dev.py -> modules/source/01_alpha/alpha_dev.ipynb" in flat(result.output)
+    path = course_dir / f"{ALPHA}.ipynb"
+    nbformat.validate(nbformat.read(path, as_version=4))
+    notebook = json.loads(path.read_text())
+    cells = graded_cells(notebook)
+    assert sorted(cells) == ["solution-Scaler-__call__", "solution-double", "test_unit_double", "test_unit_scaler"]
+    assert cells["solution-double"]["metadata"]["nbgrader"] == {
+        "grade": False, "grade_id": "solution-double", "locked": False, "schema_version": 3, "solution": True,
+        "task": False}
+    assert cells["test_unit_double"]["metadata"]["nbgrader"] == {
+        "grade": True, "grade_id": "test_unit_double", "locked": True, "points": 3, "schema_version": 3,
+        "solution": False, "task": False}
+    assert cells["test_unit_scaler"]["metadata"]["nbgrader"]["points"] == 1
+    assert "### BEGIN SOLUTION" in "".join(cells["solution-double"]["source"])  # the instructor's own notebook
+    assert cells["solution-double"]["metadata"]["tags"] == ["teach"]
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    assert [c["id"] for c in notebook["cells"][:2]] == ["alpha-000", "alpha-001"]
+
+
+def test_sync_writes_the_notebooks_edits_and_keeps_metadata(course_dir, tito):
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    path = course_dir / f"{ALPHA}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "def double" in c.source)
+    cell.source = cell.source.replace("return doubled_value_of_the_input", "return doubled_value_of_the_input  # mine")
+    cell.metadata["tags"] = ["teach", "edited"]
+    notebook.cells.append(nbformat.v4.new_markdown_cell("My notes.", id="notes"))
+    nbformat.write(notebook, path)
+    result = tito("notebooks", "--module", "alpha", "--sync")
+    assert result.exit_code == 0, result.output
+    text = (course_dir / f"{ALPHA}.py").read_text()
+    assert "return doubled_value_of_the_input  # mine" in text
+    assert '# %% tags=["teach", "edited"]\n#| export\ndef double(x):' in text
+    assert text.endswith("# %% [markdown]\n# My notes.\n")
+    assert "nbgrader" not in text  # derived again next time, never written into the source
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_own_nbgrader_metadata_in_the_source_survive_both_ways(course_dir, tito):
+    dev = course_dir / f"{ALPHA}.py"
+    own = '# %% nbgrader={"grade": true, "grade_id": "manual", "points": 5}\ndef test_unit_scaler'
+    dev.write_text(ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own))
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    cells = graded_cells(json.loads((course_dir / f"{ALPHA}.ipynb").read_text()))
+    assert cells["manual"]["metadata"]["nbgrader"] == {"grade": True, "grade_id": "manual", "points": 5}
+    assert "test_unit_double" in cells
+    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
+    assert dev.read_text() == ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own)
+
+
+def test_all_modules_and_a_missing_notebook(course_dir, tito):
+    result = tito("notebooks", "--module", "beta", "--sync")
+    assert result.exit_code == 1
+    assert "modules/source/02_beta/beta_dev.ipynb does not exist." in flat(result.output)
+    result = tito("notebooks", "--all")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in course_dir.glob("modules/source/*/*.ipynb")) == ["alpha_dev.ipynb", "beta_dev.ipynb"]
+    assert tito("notebooks", "--all", "--sync").exit_code == 0
+    assert (course_dir / f"{ALPHA}.py").read_text() == ALPHA_DEV
+
+
+def test_a_broken_notebook_is_refused_and_the_source_kept(course_dir, tito):
+    (course_dir / f"{ALPHA}.ipynb").write_text("{not json")
+    result = tito("notebooks", "--module", "alpha", "--sync")
+    assert result.exit_code == 1
+    assert "modules/source/01_alpha/alpha_dev.ipynb is not a readable notebook" in flat(result.output)
+    assert (course_dir / f"{ALPHA}.py").read_text() == ALPHA_DEV
