@@ -73,3 +73,22 @@ def test_invalid_module_yaml_is_a_clear_error(course, tito):
     assert result.exit_code == 1
     assert "02_beta/module.yaml is not valid YAML" in result.output
     assert "Traceback" not in result.output
+
+
+def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
+    course.write("tests/conftest.py", (REPO / "tests" / "conftest.py").read_text())
+    course.write("tests/01_alpha/test_alpha_where.py",
+                 "import tinytorch\n\ndef test_where():\n    assert tinytorch.__file__\n")
+    other = tmp_path / "other"
+    (other / "tinytorch").mkdir(parents=True)
+    (other / "tinytorch" / "__init__.py").write_text("")
+    run = "import sys, pytest; {setup}sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))"
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    clean = subprocess.run([sys.executable, "-c", run.format(setup="")], cwd=course.root,
+                           env=environment, capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stdout
+    imported_elsewhere = f"sys.path.insert(0, {str(other)!r}); import tinytorch; "
+    wrong = subprocess.run([sys.executable, "-c", run.format(setup=imported_elsewhere)], cwd=course.root,
+                           env=environment, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 4
+    assert f"but it comes from {other / 'tinytorch' / '__init__.py'}" in wrong.stdout + wrong.stderr
