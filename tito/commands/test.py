@@ -58,11 +58,12 @@ def _test_one(course, module, store, keyword, verbose):
 
     _warn_prerequisites(course, module, store)
     out = console()
-    out.rule(f"tito test {module.dirname}") if not plain_output() else out.print(f"== tito test {module.dirname} ==")
     if plain_output():
+        out.print(f"== tito test {module.dirname} ==", markup=False)
         result = run_module(module, keyword, verbose,
                             on_step=lambda step: out.print(f"-- {step} ..."))
     else:
+        out.rule(f"tito test {module.dirname}")
         with out.status("") as status:
             result = run_module(module, keyword, verbose,
                                 on_step=lambda step: status.update(f"{module.name}: {step} ..."))
