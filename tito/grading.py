@@ -14,6 +14,9 @@ the submission's, so editing a test earns nothing. There
 ``python -m tito test --module NAME --json FILE`` runs in its own process group
 under a time limit; a submission that hangs is killed and scores 0 with the reason.
 Points per test come from ``module.yaml``'s ``points: {test_name: n}`` (default 1).
+To calibrate, the released stub itself is graded once first: a test it already passes
+tests provided code rather than the student's, and earns 0 unless module.yaml gives it
+points (``--no-calibrate`` turns this off).
 """
 
 from __future__ import annotations
@@ -167,7 +170,7 @@ def _ignore(folder, names):
 class Grader:
     """Grades submissions of one module against the reference solutions of ``course``."""
 
-    def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT, calibrate: bool = True):
         if timeout <= 0:
             raise TitoError(f"--timeout must be a positive number of seconds, got {timeout:g}.", exit_code=2)
         self.course = course
@@ -179,6 +182,8 @@ class Grader:
         self.workspace = self.scratch / "reference"
         self.expected: list[str] = []
         self.import_name = ""  # e.g. tinytorch.core.cnn, set by prepare()
+        self.calibrate = calibrate
+        self.free: set[str] = set()  # tests the untouched stub passes already (calibration)
 
     def _points(self) -> dict:
         points = self.module.meta.get("points") or {}
@@ -236,6 +241,18 @@ class Grader:
         if unknown:
             raise TitoError(f"module.yaml of '{self.module.name}' gives points to unknown tests: {', '.join(unknown)}.",
                             hint="Points are keyed by test_unit_* names or pytest node ids (or test function names).")
+        if self.calibrate:
+            self.free = self._passing_on_the_stub()
+
+    def _passing_on_the_stub(self) -> set[str]:
+        """Tests the released stub passes (they test provided code, not the student's): worth 0
+        unless module.yaml gives them points."""
+        from tito.release import MARKER_LINE, strip_solutions
+
+        if not MARKER_LINE.search(self.reference):
+            return set()
+        results, _ = self._run(strip_solutions(self.reference).text)
+        return {name for name in self.expected if results.get(name, (False, ""))[0]}
 
     def _target(self, copy: Course) -> Path:
         from tito.exporter import read_cells, target_of
@@ -278,9 +295,12 @@ class Grader:
         return grade
 
     def _score(self, name: str, results: dict, error: str) -> TestScore:
-        points = next((self.points[a] for a in _aliases(name) if a in self.points), 1)
+        explicit = next((self.points[a] for a in _aliases(name) if a in self.points), None)
+        points = explicit if explicit is not None else (0 if name in self.free else 1)
         if name in results:
             passed, message = results[name]
+            if explicit is None and name in self.free and passed:
+                message = "passes on the untouched stub too, so it earns no points"
             return TestScore(name, passed, points, message)
         test_file = name.split("::")[0]
         if "::" in name and test_file in results and not results[test_file][0]:  # could not even import

@@ -60,7 +60,7 @@ COURSE_FILES = ("pyproject.toml", "Makefile", ".gitignore", "LICENSE")
 COURSE_DIRS = ("tito", "bin", "milestones")
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
 # Solution lines shorter than this are too common ("return out") to count as a leak.
-LEAK_MIN_CHARS = 25
+LEAK_MIN_CHARS = 40
 
 
 def stub_line(indent: str, name: str) -> str:

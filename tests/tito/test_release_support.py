@@ -88,6 +88,12 @@ def test_double():
 class TestScaler:
     def test_scale(self):
         assert Scaler(2)(5) == 10
+
+
+def test_numpy_is_provided():
+    from tinytorch.core import alpha
+
+    assert alpha.np.__name__ == "numpy"
 '''
 
 ALPHA_YAML = """\

@@ -20,14 +20,17 @@ from tito.errors import TitoError
               help="A folder: grade N submissions at a time.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="A folder: where gradebook.csv and the JSON reports go (default: grades/NAME).")
-def command(submission, module_name, json_file, timeout, jobs, out_dir):
+@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
+              help="Grade the released stub first; tests it already passes earn 0 unless module.yaml gives points.")
+def command(submission, module_name, json_file, timeout, jobs, out_dir, calibrate):
     """Grade student submissions in isolated copies of the course.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
     them (alice.py, bob.ipynb, or carol/name_dev.py). Each is tested in its own
     temporary copy of the course, with the prerequisites from the reference solutions
     and the reference's inline tests; points per test come from module.yaml
-    (`points: {test_name: n}`, default 1).
+    (`points: {test_name: n}`, default 1, but 0 for a test the untouched stub
+    already passes).
 
     \b
     Examples:
@@ -40,7 +43,7 @@ def command(submission, module_name, json_file, timeout, jobs, out_dir):
     module = course.get(module_name)
     if submission.is_dir() and json_file:
         raise TitoError("--json is for one submission; a folder's reports go to --out DIR.", exit_code=2)
-    with Grader(course, module, timeout=timeout) as grader:
+    with Grader(course, module, timeout=timeout, calibrate=calibrate) as grader:
         if submission.is_dir():
             _grade_folder(grader, submission, jobs, out_dir or Path("grades") / module.name)
         else:
@@ -89,6 +92,8 @@ def show_grade(grade) -> None:
     ok, bad = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
     rows = table("Test", "Result", "Points", "Message",
                  title=f"{grade.student}: module {grade.module} ({Path(grade.submission).name})")
+    for column in rows.columns:
+        column.overflow = "fold"  # a long pytest node id stays whole, across lines
     for test in grade.tests:
         rows.add_row(_escape(test.name), ok if test.passed else bad, f"{test.earned}/{test.points}",
                      _escape(_first_line(test.message)))
