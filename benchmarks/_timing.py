@@ -89,6 +89,31 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
+def _openblas():
+    """NumPy's bundled OpenBLAS (scipy_openblas) as a ctypes library and its symbol suffix, or (None, '')."""
+    import numpy
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "libscipy_openblas*.so*")):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("64_", ""):
+            if hasattr(library, f"scipy_openblas_get_corename{suffix}"):
+                return library, suffix
+    return None, ""
+
+
+def set_blas_threads(count: int) -> bool:
+    """Set NumPy's OpenBLAS thread count for this process; False when the library is not found."""
+    library, suffix = _openblas()
+    if library is None:
+        return False
+    getattr(library, f"scipy_openblas_set_num_threads{suffix}")(int(count))
+    return True
+
+
 def blas_info() -> dict:
     """Which OpenBLAS kernel NumPy runs here, and the environment that chose it.
 
@@ -104,18 +129,10 @@ def blas_info() -> dict:
         "threads": None,
         "numpy": numpy.__version__,
     }
-    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
-    for path in glob.glob(os.path.join(folder, "libscipy_openblas*.so*")):
-        try:
-            library = ctypes.CDLL(path)
-            for suffix in ("64_", ""):
-                corename = getattr(library, f"scipy_openblas_get_corename{suffix}", None)
-                threads = getattr(library, f"scipy_openblas_get_num_threads{suffix}", None)
-                if corename is not None:
-                    corename.restype = ctypes.c_char_p
-                    info["corename"] = corename().decode()
-                    info["threads"] = int(threads()) if threads is not None else None
-                    break
-        except OSError:
-            continue
+    library, suffix = _openblas()
+    if library is not None:
+        corename = getattr(library, f"scipy_openblas_get_corename{suffix}")
+        corename.restype = ctypes.c_char_p
+        info["corename"] = corename().decode()
+        info["threads"] = int(getattr(library, f"scipy_openblas_get_num_threads{suffix}")())
     return info

@@ -186,3 +186,38 @@ def test_fast_forward_rejects_bad_input(x_shape, w_shape, kwargs, words):
     with pytest.raises(ValueError) as error:
         conv2d_forward(np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32), **kwargs)
     assert words in str(error.value)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 3000, 1 << 30])
+def test_fast_forward_is_the_same_in_any_chunking(monkeypatch, chunk_bytes):
+    import tinytorch.core.cnn as cnn
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((7, 2, 6, 5)).astype(np.float32)
+    weight = rng.standard_normal((3, 2, 3, 2)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    expected = conv2d_reference(x, weight, bias, stride=(2, 1), padding=1)
+    monkeypatch.setattr(cnn, "COLUMN_CHUNK_BYTES", chunk_bytes)   # 1 byte: one image per chunk
+    for b in (bias, None):
+        out = cnn.conv2d_forward(x, weight, b, stride=(2, 1), padding=1)
+        reference = expected if b is not None else expected - bias[:, None, None]
+        np.testing.assert_allclose(out, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_float64_in_gives_float64_out():
+    rng = np.random.default_rng(9)
+    x, weight = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3))
+    out = conv2d_forward(x, weight, np.array([1.0, -1.0]))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, conv2d_reference(x, weight, np.array([1.0, -1.0])), rtol=1e-12, atol=1e-12)
+
+
+def test_im2col_writes_into_a_given_buffer_view():
+    x = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
+    buffer = np.full((2, 10, 9), -1.0, np.float32)
+    result = im2col(x, 3, padding=0, out=buffer[:, :9, :4])
+    assert result.base is not None and np.shares_memory(result, buffer)
+    np.testing.assert_array_equal(buffer[:, :9, :4], im2col(x, 3))
+    assert np.all(buffer[:, 9] == -1) and np.all(buffer[:, :, 4:] == -1)
+    with pytest.raises(ValueError, match=r"out must be an array view of shape \(2, 9, 4\), got shape \(2, 9, 5\)"):
+        im2col(x, 3, out=np.empty((2, 9, 5), np.float32))

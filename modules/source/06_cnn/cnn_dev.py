@@ -462,6 +462,22 @@ if __name__ == "__main__":
 # every input pixel `kH·kW / (sh·sw)` times. For (128, 3, 32, 32) with 5×5 kernels that is
 # 128 · 75 · 784 float32 numbers = **30 MB** of columns for a 1.5 MB input. Every framework that
 # uses im2col pays this; it is the classic speed-for-memory trade.
+#
+# Two refinements make `conv2d_forward` faster without changing a single number:
+#
+# - **Chunks that fit in cache.** Written all at once, the 30 MB of columns leave the CPU's
+#   caches before the multiply reads them back. Built a few images at a time (about 2 MB, the
+#   size of one core's L2 cache) into one reused buffer, they are still in cache when the
+#   multiply needs them, and the extra memory drops from 30 MB to 2 MB.
+# - **The bias as a weight.** `W @ cols + b` needs a second pass over the whole output just to
+#   add `b`. Append `b` as one more column of `W` and a row of ones to `cols`: the multiply adds
+#   the bias for free (`K` grows from 75 to 76).
+#
+# ```
+#   [ W | b ]  @  [ cols ]   =   W @ cols + b
+#    (F, K+1)     [ 1 1 1 ]        (F, H'·W')
+#                  (K+1, H'·W')
+# ```
 
 # %%
 #| export
@@ -506,11 +522,12 @@ def _check_fits(x_shape, kernel, padding, who):
         )
 
 
-def im2col(x, kernel_size, stride=1, padding=0):
+def im2col(x, kernel_size, stride=1, padding=0, out=None):
     """Windows as columns: (N, C, H, W) -> cols (N, C·kH·kW, H'·W'), C-contiguous.
 
     Row ``c·kH·kW + di·kW + dj`` of ``cols[n]`` holds pixel (di, dj) of channel c of every
-    window, so ``weight.reshape(F, -1) @ cols[n]`` is the convolution of image n.
+    window, so ``weight.reshape(F, -1) @ cols[n]`` is the convolution of image n. With ``out``
+    (an array of that shape, e.g. a slice of a reused buffer) the columns are written there.
 
     TODO: Pad, take the sliding windows, and copy them into the column layout.
 
@@ -538,9 +555,21 @@ def im2col(x, kernel_size, stride=1, padding=0):
     _check_fits(x.shape, (kH, kW), padding, "im2col")
     windows = sliding_windows(pad2d(x, padding), (kH, kW), stride)
     N, C, H_out, W_out = windows.shape[:4]
-    cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
-    return cols.reshape(N, C * kH * kW, H_out * W_out)
+    by_kernel_offset = windows.transpose(0, 1, 4, 5, 2, 3)       # (N, C, kH, kW, H', W'), a view
+    if out is None:
+        return np.ascontiguousarray(by_kernel_offset).reshape(N, C * kH * kW, H_out * W_out)
+    target = out.reshape(by_kernel_offset.shape) if out.shape == (N, C * kH * kW, H_out * W_out) else None
+    if target is None or not np.may_share_memory(target, out):
+        raise ValueError(
+            f"im2col: out must be an array view of shape {(N, C * kH * kW, H_out * W_out)}, "
+            f"got shape {out.shape}."
+        )
+    np.copyto(target, by_kernel_offset)
+    return out
     ### END SOLUTION
+
+
+COLUMN_CHUNK_BYTES = 2 << 20          # about one core's L2 cache
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
@@ -548,25 +577,29 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
 
     ``bias`` is (F,) or None; integer input is computed in float32, and the result has the
     dtype of ``x`` and ``weight`` combined (float32 for float32). Same numbers as
-    ``conv2d_reference``, from im2col and one batched matrix multiply.
+    ``conv2d_reference``, from im2col and a matrix multiply, a few images at a time so that
+    each chunk of columns (about ``COLUMN_CHUNK_BYTES``) stays in the CPU cache.
 
-    TODO: Build the columns, multiply by the flattened filters, add the bias, reshape.
+    TODO: Build the columns, multiply by the flattened filters (bias included), reshape.
 
     APPROACH:
     1. Make integer input float32 (`_floating`); check that x is 4-D and its channels match
        the weight's (ValueError naming both shapes).
-    2. `cols = im2col(x, (kH, kW), stride, padding)`                  -> (N, C·kH·kW, H'·W')
-    3. `out = weight.reshape(F, -1) @ cols`  (batched over N)         -> (N, F, H'·W')
-    4. Add `bias[:, None]` in place if there is a bias.
-    5. Reshape to (N, F, H', W'), computing H', W' with `conv_output_size`.
+    2. Compute H', W' with `conv_output_size`; allocate `out` as (N, F, H'·W').
+    3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
+       column: the bias is the weight of an input that is always 1.
+    4. Allocate one buffer `cols` of (chunk, rows of filters, H'·W'); fill its bias row with 1.
+    5. For each chunk of images: `im2col(chunk, ..., out=cols[:n, :K])`, then
+       `np.matmul(filters, cols[:n], out=out[start:start + n])`.
+    6. Reshape `out` to (N, F, H', W').
 
     EXAMPLE:
     >>> conv2d_forward(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), padding=1).shape
     (2, 4, 8, 8)
 
     HINTS:
-    - `np.matmul` broadcasts a (F, K) matrix against a stack (N, K, P) -> (N, F, P).
-    - `out += bias[:, None]` avoids a second output-sized array.
+    - `np.matmul` broadcasts a (F, K) matrix against a stack (n, K, P) -> (n, F, P).
+    - One chunk of all N images gives the same numbers; chunks only make it faster.
     """
     ### BEGIN SOLUTION
     x = _floating(np.asarray(x))
@@ -576,17 +609,26 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
             f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW) with the same C, "
             f"got shapes {x.shape} and {weight.shape}."
         )
-    F, _, kH, kW = weight.shape
-    sh, sw = to_pair(stride, "stride")
-    ph, pw = to_pair(padding, "padding", minimum=0)
-    _check_fits(x.shape, (kH, kW), (ph, pw), "conv2d_forward")
-    cols = im2col(x.astype(np.result_type(x, weight), copy=False), (kH, kW), (sh, sw), (ph, pw))
-    out = np.matmul(weight.reshape(F, -1).astype(cols.dtype, copy=False), cols)
+    F, C, kH, kW = weight.shape
+    stride, padding = to_pair(stride, "stride"), to_pair(padding, "padding", minimum=0)
+    _check_fits(x.shape, (kH, kW), padding, "conv2d_forward")
+    dtype = np.result_type(x, weight)
+    N, K = x.shape[0], C * kH * kW
+    H_out = conv_output_size(x.shape[2], kH, stride[0], padding[0])
+    W_out = conv_output_size(x.shape[3], kW, stride[1], padding[1])
+    filters = weight.reshape(F, K).astype(dtype, copy=False)
     if bias is not None:
-        out += np.asarray(bias, dtype=out.dtype)[:, None]
-    H_out = conv_output_size(x.shape[2], kH, sh, ph)
-    W_out = conv_output_size(x.shape[3], kW, sw, pw)
-    return out.reshape(x.shape[0], F, H_out, W_out)
+        filters = np.concatenate([filters, np.asarray(bias, dtype=dtype).reshape(F, 1)], axis=1)
+    chunk = max(1, min(N, COLUMN_CHUNK_BYTES // (filters.shape[1] * H_out * W_out * dtype.itemsize)))
+    cols = np.empty((chunk, filters.shape[1], H_out * W_out), dtype=dtype)
+    cols[:, K:] = 1                                  # the bias's constant input (no row without bias)
+    out = np.empty((N, F, H_out * W_out), dtype=dtype)
+    for start in range(0, N, chunk):
+        images = x[start:start + chunk].astype(dtype, copy=False)
+        n = images.shape[0]
+        im2col(images, (kH, kW), stride, padding, out=cols[:n, :K])
+        np.matmul(filters, cols[:n], out=out[start:start + n])
+    return out.reshape(N, F, H_out, W_out)
     ### END SOLUTION
 
 
@@ -716,6 +758,20 @@ def _batched(x, who):
     )
 
 
+def _wrap(array):
+    """A Tensor holding a freshly computed float32 array, without the copy that Tensor() makes.
+
+    ``Tensor(array)`` copies, which is right when the caller may keep changing ``array``. A layer's
+    result is a new array nobody else holds, and for a CIFAR batch that copy is 12.8 MB — about a
+    sixth of the whole convolution's time — so we hand the array over instead.
+    """
+    if array.dtype != np.float32:
+        return Tensor(array)
+    result = Tensor(array[:0])
+    result.data = array
+    return result
+
+
 def _check_size(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
@@ -774,7 +830,7 @@ class Conv2D(Layer):
         1. `data, unbatched = _batched(x, "Conv2D")` gives a 4-D array.
         2. If `data.shape[1] != self.in_channels` raise ValueError naming both.
         3. `out = conv2d_forward(data, self.weight.data, bias_data, self.stride, self.padding)`.
-        4. Return `Tensor(out[0] if unbatched else out)`.
+        4. Return `_wrap(out[0] if unbatched else out)` (a Tensor, without copying `out`).
 
         EXAMPLE:
         >>> Conv2D(3, 16, kernel_size=3)(Tensor(np.zeros((1, 3, 32, 32)))).shape
@@ -793,7 +849,7 @@ class Conv2D(Layer):
             )
         bias = None if self.bias is None else self.bias.data
         out = conv2d_forward(data, self.weight.data, bias, self.stride, self.padding)
-        return Tensor(out[0] if unbatched else out)
+        return _wrap(out[0] if unbatched else out)
         ### END SOLUTION
 
     def output_shape(self, input_shape):
@@ -1031,7 +1087,7 @@ class _Pool2D(Layer):
         """Pool a batch (N, C, H, W) -> (N, C, H', W'), or one image (C, H, W) -> (C, H', W')."""
         data, unbatched = _batched(x, type(self).__name__)
         out = type(self)._forward(data, self.kernel_size, self.stride, self.padding)
-        return Tensor(out[0] if unbatched else out)
+        return _wrap(out[0] if unbatched else out)
 
     def output_shape(self, input_shape):
         *lead, C, H, W = _shape_of(input_shape, type(self).__name__)
