@@ -56,7 +56,7 @@ BACKUP_DIR = Path(".tito") / "backups"
 MANIFEST = RELEASE_DIR / "manifest.json"
 
 # What a student edition holds besides the modules and their tests (copied when present).
-COURSE_FILES = ("pyproject.toml", "Makefile", ".gitignore", "LICENSE")
+COURSE_FILES = ("pyproject.toml", "LICENSE")
 COURSE_DIRS = ("tito", "bin", "milestones")
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
 # Solution lines shorter than this are too common ("return out") to count as a leak.
@@ -342,21 +342,39 @@ def from_notebook(json_text: str, where: str = "<notebook>") -> str:
     return jupytext.writes(notebook, fmt="py:percent")
 
 
-def write_notebook(module: Module) -> Path:
-    """Write ``name_dev.ipynb`` next to the module's source, atomically."""
+def write_notebook(module: Module) -> tuple[Path, Path | None]:
+    """Write ``name_dev.ipynb`` from the module's source, atomically: (notebook, backup or None).
+
+    A notebook changed after its source (edits not yet synced) is backed up before it is replaced.
+    """
     text = module.dev_file.read_text(encoding="utf-8")
-    write_atomically(module.notebook, notebook_json(to_notebook(text, module)))
-    return module.notebook
+    fresh = notebook_json(to_notebook(text, module))
+    saved = _backup_if_newer(module, module.notebook, than=module.dev_file, new_text=fresh)
+    write_atomically(module.notebook, fresh)
+    return module.notebook, saved
 
 
-def sync_notebook(module: Module) -> Path:
-    """Write the module's source from its notebook, atomically."""
+def sync_notebook(module: Module) -> tuple[Path, Path | None]:
+    """Write the module's source from its notebook, atomically: (source, backup or None).
+
+    A source changed after its notebook is backed up before it is replaced.
+    """
     if not module.notebook.exists():
         raise TitoError(f"{module.relative(module.notebook)} does not exist.",
                         hint=f"Create it first: tito notebooks --module {module.name}")
     text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook))
+    saved = _backup_if_newer(module, module.dev_file, than=module.notebook, new_text=text)
     write_atomically(module.dev_file, text)
-    return module.dev_file
+    return module.dev_file, saved
+
+
+def _backup_if_newer(module: Module, path: Path, than: Path, new_text: str) -> Path | None:
+    """Back up ``path`` when it was changed after ``than`` and is about to be overwritten."""
+    if not path.exists() or not than.exists() or path.stat().st_mtime <= than.stat().st_mtime:
+        return None
+    if path.read_text(encoding="utf-8", errors="replace") == new_text:
+        return None
+    return backup(module.root, path)
 
 
 # --------------------------------------------------------------------------- editions
@@ -426,6 +444,8 @@ def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[l
     for name in COURSE_FILES:
         if (root / name).is_file():
             shutil.copy2(root / name, stage / name)
+    (stage / "Makefile").write_text(STUDENT_MAKEFILE, encoding="utf-8")
+    (stage / ".gitignore").write_text(_student_gitignore(root / ".gitignore"), encoding="utf-8")
     for name in COURSE_DIRS:
         if (root / name).is_dir():
             shutil.copytree(root / name, stage / name, ignore=_ignore)
@@ -517,6 +537,57 @@ def _write_manifest(stage: Path, released: list[ModuleRelease]) -> None:
                 "released": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "modules": modules}
     (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+STUDENT_MAKEFILE = """\
+# TinyTorch, student edition.
+#   make install     create .venv and install this course into it (tito included)
+#   make test        test your modules in order; stops at the first one still to do
+#   make notebooks   write every module as a Jupyter notebook
+#   make sync        write your edited notebooks back into the module sources
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TITO   := $(VENV)/bin/tito
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test notebooks sync clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+\ttest -x $(PY) || $(PYTHON) -m venv $(VENV)
+\t$(PY) -m pip install --quiet --upgrade pip
+\t$(PY) -m pip install --quiet -e '.[dev]'
+\ttouch $(STAMP)
+
+test: $(STAMP)
+\t$(TITO) test --all
+
+notebooks: $(STAMP)
+\t$(TITO) notebooks --all
+
+sync: $(STAMP)
+\t$(TITO) notebooks --all --sync
+
+clean:
+\trm -rf build dist *.egg-info .pytest_cache .hypothesis
+\tfind . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+"""
+
+
+def _student_gitignore(source: Path) -> str:
+    """The course's .gitignore, except that the released stubs under .tito/release are kept
+    (``tito module reset`` needs them in every clone of a student's repository)."""
+    lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else [".venv/", "__pycache__/", ".tito/"]
+    out = []
+    for line in lines:
+        if line.strip() in (".tito/", ".tito", "/.tito/"):
+            out += [".tito/*", "!.tito/release/"]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def student_readme(released: list[ModuleRelease]) -> str:

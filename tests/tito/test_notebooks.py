@@ -1,6 +1,7 @@
 """tito notebooks: .py -> .ipynb with nbgrader metadata, --sync back, metadata kept, atomic writes."""
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -98,3 +99,24 @@ def test_a_broken_notebook_is_refused_and_the_source_kept(course_dir, tito):
     assert result.exit_code == 1
     assert "modules/source/01_alpha/alpha_dev.ipynb is not a readable notebook" in flat(result.output)
     assert (course_dir / f"{ALPHA}.py").read_text() == ALPHA_DEV
+
+
+def test_unsynced_work_is_backed_up_before_it_is_overwritten(course_dir, tito):
+    dev, path = course_dir / f"{ALPHA}.py", course_dir / f"{ALPHA}.ipynb"
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    path.write_text(path.read_text().replace("Doubling numbers.", "Doubling numbers, my notes."))
+    os.utime(path, (dev.stat().st_mtime + 10,) * 2)  # the notebook was edited after the source
+    result = tito("notebooks", "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    saved = list((course_dir / ".tito" / "backups").glob("alpha_dev.*.ipynb"))
+    assert len(saved) == 1 and "my notes" in saved[0].read_text()
+    assert "Backed up modules/source/01_alpha/alpha_dev.ipynb, changed after alpha_dev.py" in flat(result.output)
+
+    dev.write_text(ALPHA_DEV + "\n# %%\nmine = 1\n")
+    os.utime(dev, (path.stat().st_mtime + 10,) * 2)  # and now the source after the notebook
+    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
+    saved = list((course_dir / ".tito" / "backups").glob("alpha_dev.*.py"))
+    assert len(saved) == 1 and saved[0].read_text().endswith("mine = 1\n")
+    assert dev.read_text() == ALPHA_DEV
+    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0  # in step now: no new backup
+    assert len(list((course_dir / ".tito" / "backups").iterdir())) == 2

@@ -16,6 +16,8 @@ def command(module_name, all_modules, sync):
     Writes modules/source/NN_name/name_dev.ipynb from name_dev.py (jupytext), with
     nbgrader metadata on solution and test cells; `--sync` writes your edited notebook
     back into name_dev.py. Cell metadata survive both ways; files are written atomically.
+    A file about to be replaced that was changed after the other one (unsynced work) is
+    first copied to .tito/backups/.
 
     \b
     Examples:
@@ -31,8 +33,11 @@ def command(module_name, all_modules, sync):
             if not module.notebook.exists() and all_modules:
                 console().print(f"- {module.dirname}: no notebook, skipped")
                 continue
-            path = sync_notebook(module)
-            console().print(f"[green]✓[/] {module.dirname}: {module.relative(module.notebook)} -> {module.relative(path)}")
+            path, saved = sync_notebook(module)
+            source = module.notebook
         else:
-            path = write_notebook(module)
-            console().print(f"[green]✓[/] {module.dirname}: {module.relative(module.dev_file)} -> {module.relative(path)}")
+            path, saved = write_notebook(module)
+            source = module.dev_file
+        if saved:
+            console().print(f"Backed up {module.relative(path)}, changed after {source.name}: {module.relative(saved)}")
+        console().print(f"[green]✓[/] {module.dirname}: {module.relative(source)} -> {module.relative(path)}")
