@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,8 +129,11 @@ def subprocess_environment(root: Path) -> dict:
 # --------------------------------------------------------------------------- step 1: inline tests
 
 
-def run_inline(module: Module) -> StepResult:
-    """Run the dev file's cells and inline tests in a fresh interpreter."""
+def run_inline(module: Module, on_progress=None) -> StepResult:
+    """Run the dev file's cells and inline tests in a fresh interpreter.
+
+    ``on_progress(text)`` hears, while it runs, which test is running and how many are done.
+    """
     from tito.exporter import read_cells
 
     if not module.dev_file.exists():
@@ -148,17 +152,43 @@ def run_inline(module: Module) -> StepResult:
             "cells": [{"index": c.index, "line": c.line, "code": _without_magics(c.code)} for c in cells],
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        try:
-            proc = subprocess.run(
-                [sys.executable, str(HARNESS), str(spec_path)], cwd=module.root, stdin=subprocess.DEVNULL,
-                env=subprocess_environment(module.root), capture_output=True, text=True,
-                encoding="utf-8", errors="replace", timeout=timeout_seconds(),
-            )
-            output, returncode, timed_out = proc.stdout + proc.stderr, proc.returncode, False
-        except subprocess.TimeoutExpired as exc:
-            output, returncode, timed_out = _text(exc.stdout) + _text(exc.stderr), None, True
+        command = [sys.executable, str(HARNESS), str(spec_path)]
+        output, returncode, timed_out = _watch(command, module.root, Path(scratch) / "output.txt",
+                                               results, on_progress or (lambda text: None))
         events = _read_events(results)
     return _inline_result(module, events, output, returncode, timed_out)
+
+
+def _watch(command, root: Path, log: Path, results: Path, on_progress):
+    """Run the harness, reporting progress from its results file; (output, exit code, timed out)."""
+    deadline = time.monotonic() + timeout_seconds()
+    last = None
+    with open(log, "w+", encoding="utf-8", errors="replace") as out:
+        proc = subprocess.Popen(command, cwd=root, env=subprocess_environment(root),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        timed_out = False
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                timed_out = True
+                break
+            now = _progress_text(_read_events(results))
+            if now and now != last:
+                on_progress(now)
+                last = now
+            time.sleep(0.1)
+        returncode = proc.wait()
+        out.seek(0)
+        output = out.read()
+    return output, (None if timed_out else returncode), timed_out
+
+
+def _progress_text(events: list) -> str:
+    done = sum(1 for e in events if e.get("event") == "test")
+    running = [e["name"] for e in events if e.get("event") == "start"]
+    if len(running) > done:
+        return f"{running[-1]} ({done} done)"
+    return f"{done} done" if done else ""
 
 
 MAGIC = re.compile(r"^(\s*)[%!]")
@@ -425,12 +455,15 @@ def _add_sources(root: Path, step: StepResult) -> None:
 
 
 def run_module(module: Module, keyword: str | None = None, verbose: bool = False,
-               on_step=None) -> ModuleResult:
-    """Inline tests, export, pytest. ``on_step(name)`` is called as each step starts."""
+               on_step=None, on_progress=None) -> ModuleResult:
+    """Inline tests, export, pytest.
+
+    ``on_step(name)`` is called as each step starts; ``on_progress(text)`` as inline tests run.
+    """
     result = ModuleResult(module)
     announce = on_step or (lambda name: None)
     announce("inline")
-    result.steps.append(run_inline(module))
+    result.steps.append(run_inline(module, on_progress))
     announce("export")
     exported = run_export(module)
     result.steps.append(exported)

@@ -235,3 +235,28 @@ def test_notebook_magics_and_input_do_not_break_or_hang_the_inline_run(course, t
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 0, result.output
     assert list(named_tests(payload, "inline")) == ["test_unit_double", "test_unit_scaler"]
+
+
+def test_inline_progress_is_reported_while_tests_run(course):
+    from tito.course import Course
+    from tito.runner import run_inline
+
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace('    print("checking double")\n',
+                                           '    import time\n    time.sleep(0.6)\n'))
+    heard = []
+    step = run_inline(Course(course.root).get("alpha"), on_progress=heard.append)
+    assert step.ok, step.error
+    assert "test_unit_double (0 done)" in heard
+
+
+def test_a_hanging_inline_test_times_out_by_name(course, tito, monkeypatch):
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "1")
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace('    print("checking double")\n',
+                                           '    import time\n    time.sleep(30)\n'))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    inline = step_of(payload, "inline")
+    assert inline["error"] == ("The inline test process timed out after 1 s while running test_unit_double "
+                               "(set TITO_TEST_TIMEOUT to allow longer).")

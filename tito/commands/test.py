@@ -66,7 +66,8 @@ def _test_one(course, module, store, keyword, verbose):
         out.rule(f"tito test {module.dirname}")
         with out.status("") as status:
             result = run_module(module, keyword, verbose,
-                                on_step=lambda step: status.update(f"{module.name}: {step} ..."))
+                                on_step=lambda step: status.update(f"{module.name}: {step} ..."),
+                                on_progress=lambda text: status.update(f"{module.name}: inline: {text}"))
     store.record(module.name, result.progress_entry())
     show_result(result, verbose)
     return result
@@ -100,8 +101,11 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
                 bar.update(task, description=f"{module.dirname}")
                 _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {_escape(text)}", highlight=False))
-                result = run_module(module, keyword, verbose,
-                                    on_step=lambda step, m=module: bar.update(task, description=f"{m.dirname}: {step}"))
+                def describe(text, m=module):
+                    bar.update(task, description=f"{m.dirname}: {text}")
+
+                result = run_module(module, keyword, verbose, on_step=describe,
+                                    on_progress=lambda text, say=describe: say(f"inline: {text}"))
                 stop = _finish(store, result, verbose, results)
                 bar.advance(task)
                 if stop and not keep_going:
