@@ -147,6 +147,7 @@ class Harness:
         self.spec = spec
         self.filename = spec["dev_file"]
         self.results = open(spec["results"], "a", encoding="utf-8")
+        self.ran = set()
         self.module = types.ModuleType("__main__")
         self.module.__dict__.update({
             "__file__": self.filename,
@@ -158,7 +159,14 @@ class Harness:
         self.results.write(json.dumps(event) + "\n")
         self.results.flush()
 
+    def uncalled(self) -> list:
+        """test_unit_* functions of the dev file that no top-level call ran."""
+        return [name for name, value in self.module.__dict__.items()
+                if name.startswith(TEST_PREFIX) and name not in self.ran
+                and getattr(getattr(value, "__code__", None), "co_filename", None) == self.filename]
+
     def run_test(self, name, call) -> None:
+        self.ran.add(name)
         self.emit({"event": "start", "name": name})
         tee = _Tee(sys.stdout)
         real, sys.stdout = sys.stdout, tee
@@ -200,7 +208,7 @@ class Harness:
         sys.modules["__main__"] = self.module
         for cell in self.spec["cells"]:
             self.run_cell(cell)
-        self.emit({"event": "done"})
+        self.emit({"event": "done", "uncalled": self.uncalled()})
         self.results.close()
 
 

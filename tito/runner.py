@@ -231,8 +231,10 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
             step.tests.append(_cell_failure(module, event))
         if event.get("not_implemented"):
             step.not_implemented.append(event["not_implemented"])
-    finished = any(e.get("event") == "done" for e in events)
-    if not finished:
+    done = [e for e in events if e.get("event") == "done"]
+    if done and done[0].get("uncalled"):
+        step.note = "defined but never called: " + ", ".join(done[0]["uncalled"])
+    if not done:
         where = f" while running {running}" if running else ""
         if timed_out:
             reason = f"timed out after {timeout_seconds():.0f} s{where} (set TITO_TEST_TIMEOUT to allow longer)"

@@ -260,3 +260,12 @@ def test_a_hanging_inline_test_times_out_by_name(course, tito, monkeypatch):
     inline = step_of(payload, "inline")
     assert inline["error"] == ("The inline test process timed out after 1 s while running test_unit_double "
                                "(set TITO_TEST_TIMEOUT to allow longer).")
+
+
+def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# %%\ndef test_unit_forgotten():\n    assert False\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    assert "test_unit_forgotten" not in named_tests(payload, "inline")
+    assert "inline: defined but never called: test_unit_forgotten" in result.stderr

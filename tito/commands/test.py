@@ -168,7 +168,7 @@ def show_result(result, verbose=False) -> None:
         out.print(f"Not implemented yet: {', '.join(result.not_implemented)}", highlight=False)
     summary = table("Step", "Result", "Tests", "Note", title=f"{result.module.dirname}: {result.module.title}")
     for step in result.steps:
-        note = step.note or (step.error.splitlines()[0] if step.error else "")
+        note = step.error.splitlines()[0] if step.error else step.note
         summary.add_row(step.step, _verdict(step.ok), _count(step), note)
     out.print(summary)
     word = "PASSED" if result.passed else "FAILED"
@@ -201,6 +201,8 @@ def _show_step(step, verbose) -> None:
             out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False, soft_wrap=True)
     if verbose and step.step == "pytest" and step.output.strip():
         out.print(step.output.rstrip(), markup=False, highlight=False, soft_wrap=True)
+    if step.note:
+        warn(f"{step.step}: {step.note}")
     if step.error and not step.failures:
         out.print(f"  {bad_mark} {_escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
