@@ -393,7 +393,7 @@ class ReleaseReport:
     out: Path
     modules: list[ModuleRelease]
     files: int
-    backups: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # students' work left in place by --force
     removed: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -724,21 +724,44 @@ def backup(root: Path, path: Path) -> Path:
 
 
 def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: set[str], report: ReleaseReport):
-    """Copy an edition over an existing folder; a student's changed module files are backed up first."""
+    """Copy an edition over an existing folder.
+
+    In an earlier edition, a module the student has worked on (source or notebook no longer
+    its released stub) is left as it is: the new stub only replaces the pristine copy in
+    .tito/release, from where ``tito module reset`` takes it. Solved generated files go.
+    """
     old_manifest = _read_manifest(out)
-    for item in released:
-        rel_dev = item.module.dev_file.relative_to(item.module.root)
-        for rel in (rel_dev, rel_dev.with_suffix(".ipynb")):
-            current = out / rel
-            if current.exists() and old_manifest is not None and current.read_bytes() != (stage / rel).read_bytes():
-                report.backups.append(backup(out, current))
+    if old_manifest is not None:
+        for item in released:
+            if _students_work(out, item.module):
+                rel_dev = item.module.dev_file.relative_to(item.module.root)
+                (stage / rel_dev).unlink()
+                (stage / rel_dev.with_suffix(".ipynb")).unlink(missing_ok=True)
+                report.kept.append(out / rel_dev)
     core = out / "tinytorch" / "core"
     if core.is_dir():
         for path in core.glob("*.py"):
             if path.name != "__init__.py" and path.read_text(encoding="utf-8", errors="replace") in solved:
                 path.unlink()
                 report.removed.append(path)
+    new_manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
     shutil.copytree(stage, out, dirs_exist_ok=True)
+    if old_manifest is not None:  # a release of some modules keeps the others' entries
+        new_manifest["modules"] = {**(old_manifest.get("modules") or {}), **new_manifest["modules"]}
+        write_atomically(out / MANIFEST, json.dumps(new_manifest, indent=2) + "\n")
+
+
+def _students_work(out: Path, module: Module) -> bool:
+    """True when a module in an existing edition differs from the stub it was released with."""
+    rel_dev = module.dev_file.relative_to(module.root)
+    current, pristine = out / rel_dev, out / RELEASE_DIR / module.dirname / module.dev_file.name
+    if not current.exists() or not pristine.exists():
+        return False
+    stub = pristine.read_text(encoding="utf-8")
+    if current.read_text(encoding="utf-8") != stub:
+        return True
+    notebook = current.with_suffix(".ipynb")
+    return notebook.exists() and notebook.read_text(encoding="utf-8") != notebook_json(to_notebook(stub, module))
 
 
 def _read_manifest(root: Path) -> dict | None:

@@ -175,16 +175,28 @@ def test_release_into_a_non_empty_folder_is_refused_without_force(instructor, tm
     assert (out / "modules/source/01_alpha/alpha_dev.py").exists()
 
 
-def test_release_force_over_an_edition_backs_up_the_students_work(instructor, edition, tmp_path):
+def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_path):
     out = tmp_path / "again"
-    shutil.copytree(edition, out)
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
     dev = out / "modules/source/01_alpha/alpha_dev.py"
     dev.write_text(dev.read_text() + "\n# my own notes\n")
-    proc = run_tito(instructor, "release", "--all", "--out", str(out), "--force")
+    changed = instructor / "modules/source/01_alpha/alpha_dev.py"
+    original = changed.read_text()
+    changed.write_text(original.replace("TODO: Multiply by two.", "TODO: Multiply by 2."))
+    try:
+        proc = run_tito(instructor, "release", "--module", "beta", "--out", str(out), "--force")
+    finally:
+        changed.write_text(original)
     assert proc.returncode == 0, proc.stderr
-    backups = list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
-    assert len(backups) == 1 and backups[0].read_text().endswith("# my own notes\n")
-    assert dev.read_text() == strip_solutions(ALPHA_DEV).text
+    assert dev.read_text().endswith("# my own notes\n")  # the student's work stays
+    assert "Kept the student's work in" in flat(proc.stdout)
+    assert "TODO: Multiply by 2." in (out / ".tito/release/01_alpha/alpha_dev.py").read_text()
+    assert (out / "modules/source/02_beta/beta_dev.py").exists()  # the new module arrived
+    manifest = json.loads((out / ".tito/release/manifest.json").read_text())
+    assert sorted(manifest["modules"]) == ["alpha", "beta"]
+    assert run_tito(out, "module", "reset", "alpha").returncode == 0  # and reset brings the new stub
+    assert "TODO: Multiply by 2." in dev.read_text()
+    assert list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
 
 
 def test_release_into_the_course_itself_is_refused(instructor):

@@ -13,14 +13,16 @@ from tito.options import chosen_modules, module_choice
 @module_choice
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="Folder for the student edition (must be empty unless --force).")
-@click.option("--force", is_flag=True, help="Write into a non-empty DIR (students' changed sources are backed up).")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty DIR; in an earlier edition, modules a student has worked on stay as they are.")
 def command(module_name, all_modules, out, force):
     """Write a student edition of the course, without solutions.
 
     Every `### BEGIN SOLUTION` ... `### END SOLUTION` block becomes
     `raise NotImplementedError("TODO: implement <function>")`, hidden tests are removed,
     each module also becomes a notebook, and no solved tinytorch/core file is copied.
-    `--module NAME` releases that module with its prerequisites.
+    `--module NAME` releases that module with its prerequisites; with --force into a
+    student's earlier edition it adds the new modules and leaves their work alone.
 
     \b
     Examples:
@@ -37,8 +39,9 @@ def command(module_name, all_modules, out, force):
         rows.add_row(item.module.dirname, ", ".join(item.stubs) or "-", str(item.hidden_blocks),
                      item.module.notebook.name)
     console().print(rows)
-    for path in report.backups:
-        console().print(f"Backed up a student's work: {path}")
+    for path in report.kept:
+        console().print(f"Kept the student's work in {path}; its new stub is in .tito/release "
+                        f"(`tito module reset` takes it, backing the work up first).")
     for path in report.removed:
         console().print(f"Removed a solved generated file: {path}")
     for message in report.warnings:
