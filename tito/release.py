@@ -301,12 +301,14 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
     codes = [c.source if c.cell_type == "code" else None for c in stubbed_cells]
     derived = nbgrader_metadata(codes, solution_cells, module)
     prefix = _safe_id(module.name) if module else "cell"
+    applied = []
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"{prefix}-{index:03d}"
         if index in derived and "nbgrader" not in cell.metadata:
             cell.metadata["nbgrader"] = derived[index]
+            applied.append(derived[index]["grade_id"])
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    notebook.metadata["tito"] = {"derived_nbgrader": sorted(d["grade_id"] for d in derived.values())}
+    notebook.metadata["tito"] = {"derived_nbgrader": sorted(applied)}
     return notebook
 
 

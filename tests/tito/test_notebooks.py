@@ -72,11 +72,11 @@ def test_sync_writes_the_notebooks_edits_and_keeps_metadata(course_dir, tito):
 
 def test_own_nbgrader_metadata_in_the_source_survive_both_ways(course_dir, tito):
     dev = course_dir / f"{ALPHA}.py"
-    own = '# %% nbgrader={"grade": true, "grade_id": "manual", "points": 5}\ndef test_unit_scaler'
+    own = '# %% nbgrader={"grade": true, "grade_id": "test_unit_scaler", "points": 5}\ndef test_unit_scaler'
     dev.write_text(ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own))
     assert tito("notebooks", "--module", "alpha").exit_code == 0
     cells = graded_cells(json.loads((course_dir / f"{ALPHA}.ipynb").read_text()))
-    assert cells["manual"]["metadata"]["nbgrader"] == {"grade": True, "grade_id": "manual", "points": 5}
+    assert cells["test_unit_scaler"]["metadata"]["nbgrader"] == {"grade": True, "grade_id": "test_unit_scaler", "points": 5}
     assert "test_unit_double" in cells
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
     assert dev.read_text() == ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own)
