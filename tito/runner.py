@@ -108,8 +108,11 @@ class ModuleResult:
                 "steps": [s.to_json() for s in self.steps],
                 "not_implemented": self.not_implemented}
 
-    def progress_entry(self) -> dict:
+    def progress_entry(self, keyword: str | None = None) -> dict:
+        """What .tito/progress.json keeps; a run limited by -k is marked with its keyword."""
         entry = {"passed": self.passed, "not_implemented": self.not_implemented}
+        if keyword:
+            entry["keyword"] = keyword
         for step in self.steps:
             if step.step in ("inline", "pytest"):
                 entry[step.step] = [step.passed_count, step.ran]
@@ -498,4 +501,6 @@ def unmet_prerequisites(course, module: Module, store) -> list[str]:
                             f"(run: tito test --module {prereq.name}).")
         elif not last.get("passed"):
             messages.append(f"prerequisite '{prereq.name}' failed its last test run ({last.get('when', '?')}).")
+        elif last.get("keyword"):
+            messages.append(f"prerequisite '{prereq.name}' was last tested only with -k {last['keyword']!r}.")
     return messages

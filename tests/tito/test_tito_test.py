@@ -269,3 +269,12 @@ def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
     assert result.exit_code == 0, result.output  # a warning, not a failure
     assert "test_unit_forgotten" not in named_tests(payload, "inline")
     assert "inline: defined but never called: test_unit_forgotten" in result.stderr
+
+
+def test_a_run_limited_by_k_is_recorded_as_partial(course, tito):
+    assert tito("test", "--module", "alpha", "-k", "scale").exit_code == 0
+    rows = {row["name"]: row for row in json.loads(tito("status", "--json").output)["modules"]}
+    assert rows["alpha"]["last_result"] == "passed -k scale"
+    assert json.loads(tito("status", "--json").output)["passed"] == 0
+    beta = tito("test", "--module", "beta")
+    assert "prerequisite 'alpha' was last tested only with -k 'scale'" in beta.stderr

@@ -50,10 +50,19 @@ def module_rows(course) -> list:
             "title": module.title,
             "exported": exported,
             "export_error": error,
-            "last_result": "never" if last is None else ("passed" if last.get("passed") else "failed"),
+            "last_result": _result_word(last),
             "last_run": None if last is None else last.get("when"),
         })
     return rows
+
+
+def _result_word(last) -> str:
+    """'never', 'failed', 'passed', or 'passed -k EXPR' for a run limited to some pytest tests."""
+    if last is None:
+        return "never"
+    if not last.get("passed"):
+        return "failed"
+    return f"passed -k {last['keyword']}" if last.get("keyword") else "passed"
 
 
 def export_state(module) -> tuple:
@@ -76,7 +85,9 @@ STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim"
 def _styled(word: str) -> str:
     if plain_output():
         return word
-    return f"[{STYLES.get(word, 'white')}]{word}[/]"
+    from rich.markup import escape
+
+    return f"[{STYLES.get(word, 'yellow')}]{escape(word)}[/]"
 
 
 def _when(stamp) -> str:

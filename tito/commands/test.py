@@ -68,7 +68,7 @@ def _test_one(course, module, store, keyword, verbose):
             result = run_module(module, keyword, verbose,
                                 on_step=lambda step: status.update(f"{module.name}: {step} ..."),
                                 on_progress=lambda text: status.update(f"{module.name}: inline: {text}"))
-    store.record(module.name, result.progress_entry())
+    store.record(module.name, result.progress_entry(keyword))
     show_result(result, verbose)
     return result
 
@@ -89,7 +89,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
             result = run_module(module, keyword, verbose)
-            if _finish(store, result, verbose, results) and not keep_going:
+            if _finish(store, result, verbose, results, keyword) and not keep_going:
                 break
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -106,7 +106,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
 
                 result = run_module(module, keyword, verbose, on_step=describe,
                                     on_progress=lambda text, say=describe: say(f"inline: {text}"))
-                stop = _finish(store, result, verbose, results)
+                stop = _finish(store, result, verbose, results, keyword)
                 bar.advance(task)
                 if stop and not keep_going:
                     break
@@ -114,9 +114,9 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
     return results
 
 
-def _finish(store, result, verbose, results) -> bool:
+def _finish(store, result, verbose, results, keyword) -> bool:
     """Record and show one module's result; True when it failed."""
-    store.record(result.module.name, result.progress_entry())
+    store.record(result.module.name, result.progress_entry(keyword))
     results.append(result)
     show_result(result, verbose)
     return not result.passed
