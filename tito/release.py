@@ -604,17 +604,20 @@ HINTS docstring.
 
 ## Setup
 
-    python -m venv .venv && .venv/bin/pip install -e .
+    make install                       # .venv with this course installed (tito included)
+    source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
 
 ## The loop
 
+    tito status                        # where am I? module by module
     tito test --module tensor          # export your code into tinytorch/ and test it
     tito notebooks --module tensor     # name_dev.py -> name_dev.ipynb (open it in Jupyter)
     tito notebooks --module tensor --sync   # your edited notebook -> name_dev.py
     tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
 
-Modules build on each other: finish a module's prerequisites (`tito info --module NAME`)
-before you start it.
+Modules build on each other: finish a module's prerequisites (`tito info NAME` lists
+them) before you start it. `make test` tests your modules in order and stops at the
+first one still to do.
 
 | Module | Title | To implement |
 | --- | --- | --- |
