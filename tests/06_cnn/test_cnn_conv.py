@@ -110,13 +110,16 @@ def test_sliding_windows_is_a_strided_view():
 
 def test_im2col_layout_matches_weight_reshape():
     cols = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
-    assert cols.tolist() == [[[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]]
+    assert cols.tolist() == [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
     weight = rng.standard_normal((4, 3, 2, 3)).astype(np.float32)
     cols = im2col(x, (2, 3), stride=(1, 2), padding=(1, 0))
-    assert cols.shape == (2, 18, 6 * 2) and cols.flags["C_CONTIGUOUS"]
-    via_cols = (weight.reshape(4, -1) @ cols).reshape(2, 4, 6, 2)
+    assert cols.shape == (3 * 2 * 3, 2 * 6 * 2) and cols.flags["C_CONTIGUOUS"]
+    row, column = 2 * 6 + 1 * 3 + 2, 1 * 12 + 4 * 2 + 1           # (c=2, di=1, dj=2), (n=1, i=4, j=1)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
+    assert cols[row, column] == padded[1, 2, 4 + 1, 2 * 1 + 2]
+    via_cols = (weight.reshape(4, -1) @ cols).reshape(4, 2, 6, 2).transpose(1, 0, 2, 3)
     np.testing.assert_allclose(via_cols, conv2d_reference(x, weight, stride=(1, 2), padding=(1, 0)), atol=1e-4)
 
 
@@ -214,10 +217,10 @@ def test_float64_in_gives_float64_out():
 
 def test_im2col_writes_into_a_given_buffer_view():
     x = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
-    buffer = np.full((2, 10, 9), -1.0, np.float32)
-    result = im2col(x, 3, padding=0, out=buffer[:, :9, :4])
-    assert result.base is not None and np.shares_memory(result, buffer)
-    np.testing.assert_array_equal(buffer[:, :9, :4], im2col(x, 3))
-    assert np.all(buffer[:, 9] == -1) and np.all(buffer[:, :, 4:] == -1)
-    with pytest.raises(ValueError, match=r"out must be an array view of shape \(2, 9, 4\), got shape \(2, 9, 5\)"):
-        im2col(x, 3, out=np.empty((2, 9, 5), np.float32))
+    buffer = np.full((10, 12), -1.0, np.float32)
+    result = im2col(x, 3, padding=0, out=buffer[:9, :8])
+    assert np.shares_memory(result, buffer)
+    np.testing.assert_array_equal(buffer[:9, :8], im2col(x, 3))
+    assert np.all(buffer[9] == -1) and np.all(buffer[:, 8:] == -1)
+    with pytest.raises(ValueError, match=r"out must be an array view of shape \(9, 8\), got shape \(9, 9\)"):
+        im2col(x, 3, out=np.empty((9, 9), np.float32))

@@ -436,7 +436,7 @@ if __name__ == "__main__":
 # to `C·kH·kW` numbers, and the window under it, flattened the same way. So:
 #
 # 1. copy every window into a **column** of a matrix (*im2col*, "image to columns"):
-#    `cols` has `C·kH·kW` rows and one column per output position;
+#    `cols` has `C·kH·kW` rows and one column per output position of every image;
 # 2. flatten the filters into the rows of a matrix `W` of shape `(F, C·kH·kW)`;
 # 3. then **all** outputs are one matrix product, `W @ cols`, which NumPy hands to an optimised
 #    BLAS routine that uses every vector unit and core of the machine.
@@ -452,9 +452,10 @@ if __name__ == "__main__":
 #
 # We never write a copy loop: `numpy.lib.stride_tricks.sliding_window_view` returns a **view**
 # of shape `(N, C, H−kH+1, W−kW+1, kH, kW)` — every window, with no data copied, just clever
-# strides. Slicing `[:, :, ::sh, ::sw]` applies the stride. One `np.ascontiguousarray` turns the
-# windows into the `cols` matrix, laid out `(N, C·kH·kW, H'·W')` so that the batched product
-# `W @ cols` lands directly in the `(N, F, H'·W')` layout we return.
+# strides. Slicing `[:, :, ::sh, ::sw]` applies the stride. A transpose (free: another view)
+# puts the row axes `(C, kH, kW)` first and the column axes `(N, H', W')` last, and one
+# `np.ascontiguousarray` copies the windows into the `cols` matrix `(C·kH·kW, N·H'·W')`.
+# `W @ cols` is then `(F, N·H'·W')`: one row per filter; a last transpose gives `(N, F, H', W')`.
 #
 # ### The cost
 #
@@ -466,17 +467,18 @@ if __name__ == "__main__":
 # Two refinements make `conv2d_forward` faster without changing a single number:
 #
 # - **Chunks that fit in cache.** Written all at once, the 30 MB of columns leave the CPU's
-#   caches before the multiply reads them back. Built a few images at a time (about 2 MB, the
-#   size of one core's L2 cache) into one reused buffer, they are still in cache when the
-#   multiply needs them, and the extra memory drops from 30 MB to 2 MB.
+#   caches before the multiply reads them back. Built a few images at a time (about 4 MB) into
+#   one reused buffer, they are still in cache when the multiply needs them, and the extra
+#   memory drops from 30 MB to 4 MB. Each chunk is still one large multiply, so BLAS keeps
+#   its speed (many tiny multiplies would each pay a fixed start-up cost).
 # - **The bias as a weight.** `W @ cols + b` needs a second pass over the whole output just to
 #   add `b`. Append `b` as one more column of `W` and a row of ones to `cols`: the multiply adds
 #   the bias for free (`K` grows from 75 to 76).
 #
 # ```
 #   [ W | b ]  @  [ cols ]   =   W @ cols + b
-#    (F, K+1)     [ 1 1 1 ]        (F, H'·W')
-#                  (K+1, H'·W')
+#    (F, K+1)     [ 1 1 1 ]        (F, N·H'·W')
+#                  (K+1, N·H'·W')
 # ```
 
 # %%
@@ -523,23 +525,24 @@ def _check_fits(x_shape, kernel, padding, who):
 
 
 def im2col(x, kernel_size, stride=1, padding=0, out=None):
-    """Windows as columns: (N, C, H, W) -> cols (N, C·kH·kW, H'·W'), C-contiguous.
+    """Windows as columns: (N, C, H, W) -> cols (C·kH·kW, N·H'·W').
 
-    Row ``c·kH·kW + di·kW + dj`` of ``cols[n]`` holds pixel (di, dj) of channel c of every
-    window, so ``weight.reshape(F, -1) @ cols[n]`` is the convolution of image n. With ``out``
-    (an array of that shape, e.g. a slice of a reused buffer) the columns are written there.
+    Row ``c·kH·kW + di·kW + dj`` holds pixel (di, dj) of channel c of every window; column
+    ``n·H'·W' + i·W' + j`` is the window of output (i, j) of image n. So
+    ``weight.reshape(F, -1) @ cols`` is the whole convolution, as (F, N·H'·W'). With ``out`` (an
+    array of that shape, e.g. a slice of a reused buffer) the columns are written there.
 
     TODO: Pad, take the sliding windows, and copy them into the column layout.
 
     APPROACH:
     1. `xp = pad2d(x, padding)` (zeros).
     2. `windows = sliding_windows(xp, kernel_size, stride)` -> (N, C, H', W', kH, kW) view.
-    3. Move the kernel axes next to the channel axis: `windows.transpose(0, 1, 4, 5, 2, 3)`
-       -> (N, C, kH, kW, H', W').
-    4. Copy once with `np.ascontiguousarray` and reshape to (N, C·kH·kW, H'·W').
+    3. Put the row axes (C, kH, kW) first and the column axes (N, H', W') last:
+       `windows.transpose(1, 4, 5, 0, 2, 3)` -> (C, kH, kW, N, H', W'), still a view.
+    4. Copy once with `np.ascontiguousarray` and reshape to (C·kH·kW, N·H'·W').
 
     EXAMPLE:
-    >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)[0]
+    >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
     array([[0., 1., 3., 4.],
            [1., 2., 4., 5.],
            [3., 4., 6., 7.],
@@ -555,21 +558,19 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     _check_fits(x.shape, (kH, kW), padding, "im2col")
     windows = sliding_windows(pad2d(x, padding), (kH, kW), stride)
     N, C, H_out, W_out = windows.shape[:4]
-    by_kernel_offset = windows.transpose(0, 1, 4, 5, 2, 3)       # (N, C, kH, kW, H', W'), a view
+    rows_then_columns = windows.transpose(1, 4, 5, 0, 2, 3)      # (C, kH, kW, N, H', W'), a view
+    shape = (C * kH * kW, N * H_out * W_out)
     if out is None:
-        return np.ascontiguousarray(by_kernel_offset).reshape(N, C * kH * kW, H_out * W_out)
-    target = out.reshape(by_kernel_offset.shape) if out.shape == (N, C * kH * kW, H_out * W_out) else None
+        return np.ascontiguousarray(rows_then_columns).reshape(shape)
+    target = out.reshape(rows_then_columns.shape) if out.shape == shape else None
     if target is None or not np.may_share_memory(target, out):
-        raise ValueError(
-            f"im2col: out must be an array view of shape {(N, C * kH * kW, H_out * W_out)}, "
-            f"got shape {out.shape}."
-        )
-    np.copyto(target, by_kernel_offset)
+        raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")
+    np.copyto(target, rows_then_columns)
     return out
     ### END SOLUTION
 
 
-COLUMN_CHUNK_BYTES = 2 << 20          # about one core's L2 cache
+COLUMN_CHUNK_BYTES = 4 << 20
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
@@ -577,20 +578,21 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
 
     ``bias`` is (F,) or None; integer input is computed in float32, and the result has the
     dtype of ``x`` and ``weight`` combined (float32 for float32). Same numbers as
-    ``conv2d_reference``, from im2col and a matrix multiply, a few images at a time so that
-    each chunk of columns (about ``COLUMN_CHUNK_BYTES``) stays in the CPU cache.
+    ``conv2d_reference``, from im2col and one matrix multiply per chunk of images (each chunk's
+    columns about ``COLUMN_CHUNK_BYTES``, so they are still in the CPU cache when multiplied).
 
-    TODO: Build the columns, multiply by the flattened filters (bias included), reshape.
+    TODO: Build the columns, multiply by the flattened filters (bias included), rearrange.
 
     APPROACH:
     1. Make integer input float32 (`_floating`); check that x is 4-D and its channels match
        the weight's (ValueError naming both shapes).
-    2. Compute H', W' with `conv_output_size`; allocate `out` as (N, F, H'·W').
+    2. Compute H', W' (`conv_output_size`); P = H'·W'; allocate `out` as (N, F, P).
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
-    4. Allocate one buffer `cols` of (chunk, rows of filters, H'·W'); fill its bias row with 1.
-    5. For each chunk of images: `im2col(chunk, ..., out=cols[:n, :K])`, then
-       `np.matmul(filters, cols[:n], out=out[start:start + n])`.
+    4. Allocate one buffer `cols` of (rows of filters, chunk·P); fill its bias row with 1.
+    5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :n·P])`, then
+       `result = filters @ cols[:, :n·P]` -> (F, n·P), and store it image-major:
+       `out[start:start + n] = result.reshape(F, n, P).transpose(1, 0, 2)`.
     6. Reshape `out` to (N, F, H', W').
 
     EXAMPLE:
@@ -598,7 +600,6 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     (2, 4, 8, 8)
 
     HINTS:
-    - `np.matmul` broadcasts a (F, K) matrix against a stack (n, K, P) -> (n, F, P).
     - One chunk of all N images gives the same numbers; chunks only make it faster.
     """
     ### BEGIN SOLUTION
@@ -616,18 +617,20 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     N, K = x.shape[0], C * kH * kW
     H_out = conv_output_size(x.shape[2], kH, stride[0], padding[0])
     W_out = conv_output_size(x.shape[3], kW, stride[1], padding[1])
+    P = H_out * W_out
     filters = weight.reshape(F, K).astype(dtype, copy=False)
     if bias is not None:
         filters = np.concatenate([filters, np.asarray(bias, dtype=dtype).reshape(F, 1)], axis=1)
-    chunk = max(1, min(N, COLUMN_CHUNK_BYTES // (filters.shape[1] * H_out * W_out * dtype.itemsize)))
-    cols = np.empty((chunk, filters.shape[1], H_out * W_out), dtype=dtype)
-    cols[:, K:] = 1                                  # the bias's constant input (no row without bias)
-    out = np.empty((N, F, H_out * W_out), dtype=dtype)
+    chunk = max(1, min(N, COLUMN_CHUNK_BYTES // (filters.shape[1] * P * dtype.itemsize)))
+    cols = np.empty((filters.shape[1], chunk * P), dtype=dtype)
+    cols[K:] = 1                                      # the bias's constant input (no row without bias)
+    out = np.empty((N, F, P), dtype=dtype)
     for start in range(0, N, chunk):
         images = x[start:start + chunk].astype(dtype, copy=False)
         n = images.shape[0]
-        im2col(images, (kH, kW), stride, padding, out=cols[:n, :K])
-        np.matmul(filters, cols[:n], out=out[start:start + n])
+        im2col(images, (kH, kW), stride, padding, out=cols[:K, :n * P])
+        result = filters @ cols[:, :n * P]                               # (F, n·P)
+        out[start:start + n] = result.reshape(F, n, P).transpose(1, 0, 2)
     return out.reshape(N, F, H_out, W_out)
     ### END SOLUTION
 
@@ -642,14 +645,15 @@ def test_unit_im2col():
     assert np.shares_memory(windows, x)
     passed("sliding_windows is a view: window (i, j) is the kH×kW patch at (i·sh, j·sw)")
 
-    example = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)[0]
+    example = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
     assert np.array_equal(example, [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
     cols = im2col(x, (2, 3), stride=1, padding=1)
-    assert cols.shape == (2, 3 * 2 * 3, 6 * 6) and cols.flags["C_CONTIGUOUS"]
+    assert cols.shape == (3 * 2 * 3, 2 * 6 * 6) and cols.flags["C_CONTIGUOUS"]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     row = 2 * 6 + 1 * 3 + 2                                  # channel 2, di = 1, dj = 2
-    assert np.array_equal(cols[0, row].reshape(6, 6), padded[0, 2, 1:7, 2:8])
-    passed("im2col rows are (c, di, dj), columns are output positions")
+    image_1 = cols[row, 36:72].reshape(6, 6)                 # the columns of image 1
+    assert np.array_equal(image_1, padded[1, 2, 1:7, 2:8])
+    passed("im2col rows are (c, di, dj), columns are (image, i, j)")
     progress("im2col")
 
 
