@@ -341,11 +341,11 @@ def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
     if failed:
         names = [t.name for t in failed]
         step.error = f"{len(names)} pytest test(s) failed: {', '.join(names[:3])}" + (" ..." if len(names) > 3 else "")
+    elif returncode not in (0, 5, None):  # 2 interrupted, 3 internal error, 4 usage error
+        step.error = f"pytest exited with code {returncode}:\n{_tail(output)}"
     elif step.ran == 0:
         selected = f" matched -k {keyword!r}" if keyword else " were collected"
         step.error = f"No tests ran: no tests in {rel}/{selected}."
-    elif returncode not in (0, None):
-        step.error = f"pytest exited with code {returncode}:\n{_tail(output)}"
     step.ok = not step.error
     return step
 

@@ -278,3 +278,11 @@ def test_a_run_limited_by_k_is_recorded_as_partial(course, tito):
     assert json.loads(tito("status", "--json").output)["passed"] == 0
     beta = tito("test", "--module", "beta")
     assert "prerequisite 'alpha' was last tested only with -k 'scale'" in beta.stderr
+
+
+def test_a_pytest_usage_error_is_shown_not_mistaken_for_zero_tests(course, tito):
+    result, payload = run(tito, course, "--module", "alpha", "-k", "scale and")
+    assert result.exit_code == 1
+    error = step_of(payload, "pytest")["error"]
+    assert error.startswith("pytest exited with code 4:")
+    assert "scale and" in error and "scale and" in result.output
