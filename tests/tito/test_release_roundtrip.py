@@ -6,14 +6,16 @@ sits on PYTHONPATH behind the copy's root:
 
 1. the untouched stubs fail the inline step with NotImplementedError naming the
    functions not implemented;
-2. with the module's solution copied back, the inline step passes, it exports, and its
-   smallest pytest file passes (run with -x).
+2. with the module's solution copied back, the inline step passes and it exports;
+3. in a copy with every module solved, one pytest process runs a sample of each module's
+   tests: the first test function of its smallest test file that does not need PyTorch.
 
 ``tito test --all`` runs every test of the instructor's course and test_release.py runs
 ``tito test`` itself in an edition; this file samples to stay fast, and runs the modules
 two at a time.
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -27,13 +29,14 @@ import pytest
 from tito.course import Course
 from tito.exporter import export
 from tito.release import release, with_prerequisites
-from tito.runner import run_inline, subprocess_environment
+from tito.runner import parse_junit, run_inline, subprocess_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course(ROOT)
 MODULES = [m.name for m in COURSE.in_prerequisite_order()]
 SOLUTION_MARKER = re.compile(r"^\s*### BEGIN SOLUTION\s*$", re.MULTILINE)
 EXPORT_LOCK = threading.Lock()
+NEEDS_TORCH = re.compile(r"^\s*(import torch|from torch\b)|importorskip\(\s*[\"']torch", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +55,18 @@ def solve(root: Path, name: str) -> None:
         export(Course(root).get(name), force=True)
 
 
-def smallest_test_file(name: str) -> Path:
+def sample_test(name: str) -> str:
+    """Node id of the first test function in the module's smallest test file without torch."""
     files = sorted(COURSE.get(name).tests_dir.glob("test_*.py"), key=lambda p: (p.stat().st_size, p.name))
+    files = [p for p in files if not NEEDS_TORCH.search(p.read_text(encoding="utf-8"))] or files
     assert files, f"module {name} has no pytest tests"
-    return files[0]
+    for node in ast.parse(files[0].read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            return f"{files[0].relative_to(ROOT)}::{node.name}"
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            method = next(m.name for m in node.body if isinstance(m, ast.FunctionDef) and m.name.startswith("test"))
+            return f"{files[0].relative_to(ROOT)}::{node.name}::{method}"
+    raise AssertionError(f"no test function in {files[0]}")
 
 
 def round_trip(edition_folder: Path, work: Path, name: str) -> dict:
@@ -66,10 +77,25 @@ def round_trip(edition_folder: Path, work: Path, name: str) -> dict:
     stubbed = run_inline(Course(root).get(name))
     solve(root, name)
     solved = run_inline(Course(root).get(name))
-    sample = smallest_test_file(name).relative_to(ROOT)
-    pytest_run = subprocess.run([sys.executable, "-m", "pytest", str(sample), "-x", "-q", "-p", "no:cacheprovider"],
-                                cwd=root, env=subprocess_environment(root), capture_output=True, text=True, timeout=300)
-    return {"stubbed": stubbed, "solved": solved, "pytest": pytest_run, "sample": sample}
+    return {"stubbed": stubbed, "solved": solved}
+
+
+@pytest.fixture(scope="module")
+def samples(edition, tmp_path_factory):
+    """Each module's sample pytest test, all run by one pytest process in a fully solved copy."""
+    root = tmp_path_factory.mktemp("samples") / "solved"
+    shutil.copytree(edition[0], root)
+    for name in MODULES:
+        solve(root, name)
+    report = root / "report.xml"
+    nodes = {name: sample_test(name) for name in MODULES}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(ROOT))
+        proc = subprocess.run([sys.executable, "-m", "pytest", *nodes.values(), "-q", "-p", "no:cacheprovider",
+                               f"--junitxml={report}", "-o", "junit_family=xunit1"],
+                              cwd=root, env=subprocess_environment(root), capture_output=True, text=True, timeout=300)
+    outcomes = parse_junit(report) if report.exists() else []
+    return nodes, outcomes, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +122,9 @@ def test_every_module_is_released_with_its_stubs(edition):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_stubs_fail_by_name_then_the_solution_passes(name, edition, trips):
+def test_stubs_fail_by_name_then_the_solution_passes(name, edition, trips, samples):
     stubs, trip = edition[1][name], trips[name]
-    stubbed, solved, pytest_run = trip["stubbed"], trip["solved"], trip["pytest"]
+    stubbed, solved = trip["stubbed"], trip["solved"]
     if stubs:
         assert not stubbed.ok
         assert stubbed.not_implemented and set(stubbed.not_implemented) <= set(stubs), (stubbed.not_implemented, stubs)
@@ -106,4 +132,6 @@ def test_stubs_fail_by_name_then_the_solution_passes(name, edition, trips):
         assert any(m.startswith("NotImplementedError: TODO: implement ") for m in failures), failures
     assert solved.ok, solved.error + "\n" + solved.output[-2000:]
     assert solved.not_implemented == [] and solved.tests
-    assert pytest_run.returncode == 0, f"{trip['sample']}:\n{pytest_run.stdout[-2000:]}{pytest_run.stderr[-2000:]}"
+    nodes, outcomes, output = samples
+    mine = [t for t in outcomes if t.name == nodes[name] or t.name.startswith(nodes[name] + "[")]
+    assert mine and all(t.passed and not t.skipped for t in mine), f"{nodes[name]}:\n{output}"
