@@ -62,14 +62,6 @@ def test_solved_submission_scores_full_marks(instructor, tmp_path):
     assert not (instructor / ".tito").exists()  # grading ran in a copy, not in the course
 
 
-def test_calibrated_grader_gives_no_points_for_what_the_stub_passes(grader, submit):
-    assert grader.free == {NAMES[4]}
-    grade = grader.grade(submit("alice.py", ALPHA_DEV))
-    assert (grade.score, grade.max_score) == (7, 7)
-    assert [t.points for t in grade.tests] == POINTS
-    assert grade.tests[4].message == "passes on the untouched stub too, so it earns no points"
-
-
 def test_stubbed_submission_scores_zero_naming_what_is_missing(grader, submit):
     grade = grader.grade(submit("bob.py", STUB))
     assert (grade.score, grade.max_score) == (0, 7)
@@ -82,6 +74,9 @@ def test_stubbed_submission_scores_zero_naming_what_is_missing(grader, submit):
 def test_notebook_submission_with_partial_work_earns_the_points_it_passes(grader, submit):
     grade = grader.grade(submit("erin.ipynb", notebook_json(to_notebook(HALF_DONE))))
     assert grade.student == "erin"
+    assert grader.free == {NAMES[4]}  # calibration: the untouched stub passes this one already
+    assert [t.points for t in grade.tests] == POINTS
+    assert grade.tests[4].message == "passes on the untouched stub too, so it earns no points"
     assert [t.passed for t in grade.tests] == [True, False, True, False, True]
     assert (grade.score, grade.max_score) == (3 + 2, 7)
     assert grade.tests[1].message == "NotImplementedError: TODO: implement Scaler.__call__"
