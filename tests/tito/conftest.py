@@ -150,6 +150,8 @@ def course(tmp_path, monkeypatch):
     built = build_course(tmp_path / "course")
     monkeypatch.chdir(built.root)
     monkeypatch.delenv("TITO_ROOT", raising=False)
+    # The tiny course's tests need no pytest plugins; not importing hypothesis's saves ~1 s per run.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     return built
 
 
