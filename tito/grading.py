@@ -187,7 +187,8 @@ class Grader:
 
     def _points(self) -> dict:
         points = self.module.meta.get("points") or {}
-        if not isinstance(points, dict) or not all(isinstance(v, int) and v >= 0 for v in points.values()):
+        if not isinstance(points, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in points.values()):
             raise TitoError(f"{self.module.relative(self.module.folder / 'module.yaml')}: 'points' must map "
                             f"test names to whole numbers >= 0, got {points!r}.")
         return points

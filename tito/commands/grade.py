@@ -14,9 +14,10 @@ from tito.errors import TitoError
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="One submission: also write its report as JSON here.")
-@click.option("--timeout", default=120.0, show_default=True, type=float, metavar="S",
+@click.option("--timeout", default=120.0, show_default=True, metavar="S",
+              type=click.FloatRange(min=0, min_open=True),
               help="Seconds one submission may take; a slower one scores 0.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=int, metavar="N",
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1), metavar="N",
               help="A folder: grade N submissions at a time.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="A folder: where gradebook.csv and the JSON reports go (default: grades/NAME).")
@@ -43,6 +44,8 @@ def command(submission, module_name, json_file, timeout, jobs, out_dir, calibrat
     module = course.get(module_name)
     if submission.is_dir() and json_file:
         raise TitoError("--json is for one submission; a folder's reports go to --out DIR.", exit_code=2)
+    if submission.is_file() and submission.suffix not in (".py", ".ipynb"):
+        raise TitoError(f"{submission} is not a module source: expected a .py or .ipynb file.", exit_code=2)
     with Grader(course, module, timeout=timeout, calibrate=calibrate) as grader:
         if submission.is_dir():
             _grade_folder(grader, submission, jobs, out_dir or Path("grades") / module.name)
