@@ -18,6 +18,7 @@ leaves what ran before it. This file imports nothing from tito: it runs with the
 course root first on ``sys.path``.
 """
 
+import __future__
 import ast
 import builtins
 import io
@@ -142,12 +143,23 @@ def _describe(exc, filename: str) -> dict:
     }
 
 
+def _future_flags(statement) -> int:
+    if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__"):
+        return 0
+    flags = 0
+    for alias in statement.names:
+        feature = getattr(__future__, alias.name, None)
+        flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
 class Harness:
     def __init__(self, spec: dict):
         self.spec = spec
         self.filename = spec["dev_file"]
         self.results = open(spec["results"], "a", encoding="utf-8")
         self.ran = set()
+        self.future_flags = 0  # `from __future__ import ...` holds for the statements after it
         self.module = types.ModuleType("__main__")
         self.module.__dict__.update({
             "__file__": self.filename,
@@ -193,8 +205,10 @@ class Harness:
                        "message": f"SyntaxError: {exc.msg}", "traceback": "", "not_implemented": None})
             return
         for statement in statements:
-            code = compile(ast.Module(body=[statement], type_ignores=[]), self.filename, "exec")
             try:
+                code = compile(ast.Module(body=[statement], type_ignores=[]), self.filename, "exec",
+                               flags=self.future_flags, dont_inherit=True)
+                self.future_flags |= _future_flags(statement)
                 exec(code, self.module.__dict__)
             except KeyboardInterrupt:
                 raise

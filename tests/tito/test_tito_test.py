@@ -286,3 +286,16 @@ def test_a_pytest_usage_error_is_shown_not_mistaken_for_zero_tests(course, tito)
     error = step_of(payload, "pytest")["error"]
     assert error.startswith("pytest exited with code 4:")
     assert "scale and" in error and "scale and" in result.output
+
+
+def test_future_imports_hold_and_a_bad_statement_is_a_cell_failure(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(
+        "#| export\nimport numpy as np\n", "#| export\nfrom __future__ import annotations\nimport numpy as np\n"
+    ).replace("# %%\ndef test_unit_double():", "# %%\ndef later(x: NotDefinedYet) -> NotDefinedYet:\n"
+              "    return x\n\n# %%\nreturn 5\n\n# %%\ndef test_unit_double():"))
+    result, payload = run(tito, course, "--module", "alpha")
+    failures = [t for t in step_of(payload, "inline")["tests"] if not t["passed"]]
+    assert len(failures) == 1 and failures[0]["message"].startswith("SyntaxError: 'return' outside function")
+    assert named_tests(payload, "inline")["test_unit_scaler"]["passed"]
+    assert named_tests(payload, "inline")["test_unit_double"]["passed"]
