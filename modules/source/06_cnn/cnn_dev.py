@@ -182,15 +182,17 @@ if __name__ == "__main__":
 # output channels, the **feature maps**. We process a **batch** of `N` images at once:
 #
 # ```
-#   input x (N, C, H, W)     weight (F, C, kH, kW)     bias (F,)     output (N, F, H', W')
+#   input x (N, C, H, W)        weight (F, C, kH, kW)    bias (F,)    output (N, F, H', W')
 #
-#   image n:  C planes       filter f: C planes                      map f of image n:
-#   ┌─────────┐              ┌───┐                                   ┌───────┐
-#   │ ┌─────────┐            │ ┌───┐          out[n, f, i, j] =      │       │
-#   │ │ ┌─────────┐    ⋆     │ │ ┌───┐   ──►    Σ_c Σ_di Σ_dj        │       │
-#   └─│ │         │          └─│ │   │            x[n, c, i·s+di, j·s+dj]
-#     └─│         │            └─│   │            · w[f, c, di, dj]  └───────┘
-#       └─────────┘              └───┘          + b[f]
+#   x[n]: C planes of H×W        filter f: C planes       out[n, f]: one plane of H'×W'
+#      ┌────────┐                   ┌───┐                   ┌──────┐
+#     ┌┴───────┐│                  ┌┴──┐│                   │      │
+#    ┌┴───────┐││        ⋆        ┌┴──┐││       ──►         │      │
+#    │        │├┘                 │   │├┘                   └──────┘
+#    │        ├┘                  │   ├┘
+#    └────────┘                   └───┘
+#
+#   out[n, f, i, j] = b[f] + Σ_c Σ_di Σ_dj  x[n, c, i·s + di, j·s + dj] · w[f, c, di, dj]
 # ```
 #
 # Two more knobs shape the output:
@@ -745,7 +747,10 @@ if __name__ == "__main__":
 # ### The cost
 #
 # Parameters: `F·C·kH·kW + F` — independent of the image size. MACs: `N·F·H'·W'·C·kH·kW`,
-# reported by `macs(input_shape)` so that `summary()` from module 05 can show them.
+# reported by `macs(input_shape)` so that `summary()` from module 05 can show them. Memory: the
+# output holds `N·F·H'·W'` float32 numbers — for `Conv2D(3, 16, 3)` on a batch of 128 CIFAR
+# images that is 128·16·30·30·4 bytes = 7.4 MB, far more than its 1.8 KB of parameters, and a
+# training step keeps every layer's output until the backward pass (module 08) has used it.
 
 # %%
 #| export
