@@ -48,5 +48,5 @@ def command(module_name, all_modules, out, force):
         warn(message)
     stubs = sum(len(item.stubs) for item in report.modules)
     console().print(f"[green]✓[/] Wrote {report.files} files: {len(report.modules)} modules, {stubs} stubs, "
-                    f"no solutions. Students start with: cd {report.out} && pip install -e . && tito test --module "
+                    f"no solutions. Students start with: cd {report.out} && make install && tito test --module "
                     f"{report.modules[0].module.name if report.modules else 'NAME'}")
