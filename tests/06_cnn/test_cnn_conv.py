@@ -224,3 +224,13 @@ def test_im2col_writes_into_a_given_buffer_view():
     assert np.all(buffer[9] == -1) and np.all(buffer[:, 8:] == -1)
     with pytest.raises(ValueError, match=r"out must be an array view of shape \(9, 8\), got shape \(9, 9\)"):
         im2col(x, 3, out=np.empty((9, 9), np.float32))
+
+
+def test_non_contiguous_input_and_empty_batch():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((5, 6, 3, 2)).astype(np.float32).transpose(3, 2, 0, 1)   # (2, 3, 5, 6), strided
+    assert not x.flags["C_CONTIGUOUS"]
+    weight = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    np.testing.assert_allclose(conv2d_forward(x, weight, padding=1), conv2d_reference(x, weight, padding=1), atol=1e-4)
+    empty = conv2d_forward(np.zeros((0, 3, 5, 6), np.float32), weight, np.ones(4, np.float32))
+    assert empty.shape == (0, 4, 3, 4)
