@@ -115,7 +115,9 @@ def restore_reference_tests(submission: str, reference: str) -> str:
     """The submission with every test cell replaced by the reference's cell defining the same tests.
 
     Reference test cells the submission lacks are appended at its end; a student's own extra
-    tests stay but earn nothing, since only the reference's tests are scored.
+    tests stay but earn nothing, since only the reference's tests are scored. A test cell into
+    which the student also put code of their own stays, followed by the reference's cell: a test
+    then runs twice, and passes only if both runs pass.
     """
     import jupytext
 
@@ -127,14 +129,23 @@ def restore_reference_tests(submission: str, reference: str) -> str:
     for cell in sub.cells:
         names = _test_names(cell.source, calls=True) if cell.cell_type == "code" else set()
         match = next((i for i, (ref_names, _) in enumerate(ref_cells) if names & ref_names), None)
-        if match is None:
-            cells.append(cell)
-        elif match not in used:
+        if match is None or _defines_more_than_tests(cell.source):
+            cells.append(cell)  # a student's code merged into a test cell stays; the reference follows
+        if match is not None and match not in used:
             used.add(match)
             cells.append(ref_cells[match][1])
     cells.extend(c for i, (_, c) in enumerate(ref_cells) if i not in used)
     sub.cells = cells
     return jupytext.writes(sub, fmt="py:percent")
+
+
+def _defines_more_than_tests(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not n.name.startswith("test_unit_")
+               for n in tree.body)
 
 
 def find_submissions(folder: Path, module: Module) -> list[tuple[str, Path]]:

@@ -97,6 +97,13 @@ def test_edited_tests_are_restored_and_hidden_tests_count(grader, submit):
     assert "secret negative case" in grade.tests[0].message
 
 
+def test_student_code_merged_into_a_test_cell_is_kept_before_the_reference_test():
+    merged = HALF_DONE.replace("# %%\ndef test_unit_scaler():\n    assert Scaler(3)(2) == 6",
+                               "# %%\ndef helper():\n    return 2\n\ndef test_unit_scaler():\n    assert True")
+    restored = restore_reference_tests(merged, ALPHA_DEV)
+    assert restored.index("def helper():") < restored.index("assert True") < restored.index("assert Scaler(3)(2) == 6")
+
+
 def test_submission_that_does_not_import_scores_zero_with_the_reason(grader, submit):
     broken = ALPHA_DEV.replace("import numpy as np", "import numpy as np\nfrom nowhere import thing")
     grade = grader.grade(submit("gina.py", broken))
