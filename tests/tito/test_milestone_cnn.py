@@ -98,3 +98,11 @@ def test_split_is_fixed_stratified_80_20():
 def test_result_passes_at_the_goal():
     assert cnn_digits.Result(cnn_digits.PASS_ACCURACY, 1.0).passed
     assert not cnn_digits.Result(0.9799, 1.0).passed
+
+
+def test_standardize_uses_training_statistics_only():
+    X_train = np.array([[0.0, 2.0], [4.0, 6.0]], dtype=np.float32)
+    X_test = np.array([[3.0, 100.0]], dtype=np.float32)
+    train, test = cnn_digits.standardize(X_train, X_test)
+    assert train.mean() == pytest.approx(0.0) and train.std() == pytest.approx(1.0)
+    np.testing.assert_allclose(test, (X_test - 3.0) / np.sqrt(5.0), rtol=1e-6)

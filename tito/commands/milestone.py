@@ -15,7 +15,7 @@ from tito.errors import TitoError  # noqa: E402
 @click.command("milestone")
 @click.argument("name", type=click.Choice(["cnn"]), metavar="NAME")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Training epochs (default: the milestone's own, 30 for cnn).")
+              help="Training epochs (default: the milestone's own; cnn: 60).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs",
               show_default=True, help="Folder for the PNG pictures.")
 @click.option("--limit", type=click.IntRange(min=10), default=None,
