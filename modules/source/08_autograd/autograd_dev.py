@@ -67,7 +67,7 @@ import numpy as np
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.cnn import (
-    AvgPool2D, Conv2D, Flatten, MaxPool2D, max_pool2d_forward, pad2d, sliding_windows, to_pair,
+    AvgPool2D, Conv2D, Flatten, MaxPool2D, im2col, max_pool2d_forward, to_pair,
 )
 
 # %% [markdown]
@@ -932,13 +932,13 @@ if __name__ == "__main__":
 # %%
 #| export
 def col2im_add(target, pieces, stride):
-    """Scatter-add ``pieces`` (A, kH, kW, B, OH, OW) into ``target`` (A, B, Hp, Wp): the piece
+    """Scatter-add ``pieces`` (N, C, kH, kW, OH, OW) into ``target`` (N, C, Hp, Wp): the piece
     at kernel offset (i, j) of output position (oh, ow) lands on pixel (oh·sh + i, ow·sw + j)."""
     sh, sw = to_pair(stride, "stride")
-    _, kh, kw, _, oh, ow = pieces.shape
+    kh, kw, oh, ow = pieces.shape[2:]
     for i in range(kh):
         for j in range(kw):
-            target[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += pieces[:, i, j]
+            target[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += pieces[:, :, i, j]
     return target
 
 
@@ -957,14 +957,15 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     TODO: Compute the bias, weight and input gradients without Python loops over positions.
 
     APPROACH:
-    1. grad_bias = grad_out summed over axes (0, 2, 3).
-    2. fields = ``sliding_windows(pad2d(x, padding), (kH, kW), stride)`` (module 06), a view
-       (N, C, OH, OW, kH, kW); grad_weight = ``np.tensordot(grad_out, fields,
-       axes=([0, 2, 3], [0, 2, 3]))``: for each filter and weight, sum g × the pixel it saw.
-    3. If the input gradient is needed: pieces = ``np.tensordot(weight, grad_out,
-       axes=([0], [1]))`` has shape (C, kH, kW, N, OH, OW): every copy's gradient. Scatter-add
-       them with ``col2im_add`` into zeros (C, N, Hp, Wp), swap the first two axes back and
-       ``_unpad``.
+    1. g_rows = grad_out with the filter axis first, as a matrix (F, N·OH·OW):
+       ``np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(F, -1)``.
+       grad_bias = g_rows summed over axis 1.
+    2. cols = ``im2col(x, (kH, kW), stride, padding)`` (module 06): (C·kH·kW, N·OH·OW).
+       grad_weight = ``g_rows @ cols.T`` reshaped to the weight's shape.
+    3. If the input gradient is needed: pieces = ``np.matmul(W.T, grad_out.reshape(N, F, OH·OW))``
+       with W = weight.reshape(F, -1): (N, C·kH·kW, OH·OW), the gradient of every copy. Reshape
+       to (N, C, kH, kW, OH, OW), scatter-add with ``col2im_add`` into zeros of the padded
+       input's shape, and ``_unpad``.
 
     EXAMPLE:
     >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
@@ -975,21 +976,22 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 
     HINTS:
     - The centre pixel of a 3×3 input lies in all four 2×2 fields: gradient 4.
-    - In the (C, kH, kW, N, OH, OW) layout each ``pieces[:, i, j]`` is one contiguous block.
+    - Check each product's shapes: (F, N·OH·OW) @ (N·OH·OW, C·kH·kW) = (F, C·kH·kW).
     """
     ### BEGIN SOLUTION
-    padding = to_pair(padding, "padding", minimum=0)
-    kernel = weight.shape[2:]
-    grad_bias = grad_out.sum(axis=(0, 2, 3))
-    xp = pad2d(x, padding)
-    fields = sliding_windows(xp, kernel, stride)
-    grad_weight = np.tensordot(grad_out, fields, axes=([0, 2, 3], [0, 2, 3]))
+    n, f, oh, ow = grad_out.shape
+    c, kh, kw = weight.shape[1:]
+    ph, pw = to_pair(padding, "padding", minimum=0)
+    g_rows = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(f, -1)
+    grad_bias = g_rows.sum(axis=1)
+    cols = im2col(x, (kh, kw), stride, (ph, pw))
+    grad_weight = (g_rows @ cols.T).reshape(weight.shape)
     if not need_input_grad:
         return None, grad_weight, grad_bias
-    pieces = np.tensordot(weight, grad_out, axes=([0], [1]))
-    target = np.zeros((xp.shape[1], xp.shape[0]) + xp.shape[2:], dtype=pieces.dtype)
-    grad_x = col2im_add(target, pieces, stride).swapaxes(0, 1)
-    return _unpad(grad_x, padding), grad_weight, grad_bias
+    pieces = np.matmul(weight.reshape(f, -1).T, grad_out.reshape(n, f, oh * ow))
+    target = np.zeros((n, c, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), dtype=pieces.dtype)
+    col2im_add(target, pieces.reshape(n, c, kh, kw, oh, ow), stride)
+    return _unpad(target, (ph, pw)), grad_weight, grad_bias
     ### END SOLUTION
 
 
@@ -1055,10 +1057,10 @@ def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride=None, padding=0):
     stride = (kh, kw) if stride is None else stride
     ph, pw = to_pair(padding, "padding", minimum=0)
     n, c, h, w = x_shape
-    share = grad_out.transpose(1, 0, 2, 3) / (kh * kw)
-    pieces = np.broadcast_to(share[:, None, None], (c, kh, kw) + share.shape[1:])
-    target = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=share.dtype)
-    return _unpad(col2im_add(target, pieces, stride).swapaxes(0, 1), (ph, pw))
+    share = grad_out / (kh * kw)
+    pieces = np.broadcast_to(share[:, :, None, None], (n, c, kh, kw) + share.shape[2:])
+    target = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=share.dtype)
+    return _unpad(col2im_add(target, pieces, stride), (ph, pw))
 
 
 # %% [markdown]
