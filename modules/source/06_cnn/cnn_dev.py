@@ -1522,25 +1522,26 @@ if __name__ == "__main__":
 #
 # How fast is "fast"? `benchmarks/bench_conv.py` times the exported `Conv2D` forward against
 # PyTorch's `nn.Conv2d` on the CPU, alternating runs in one process (median of 21 rounds each; 2
-# shared cores, numpy 2.4 with OpenBLAS, torch 2.13.0):
+# cores shared with one other job, numpy 2.4 with OpenBLAS, torch 2.13.0):
 #
 # | case (median of 21 alternating rounds) | TinyTorch `Conv2D` | PyTorch `nn.Conv2d` | ratio | target |
 # | --- | ---: | ---: | ---: | --- |
-# | (128, 3, 32, 32) → 32 × 5×5, one thread each | 21.3 ms | 20.1 ms | 1.06× | ≤ 1.5× ✓ |
-# | (32, 16, 8, 8) → 32 × 3×3, pad 1, one thread each | 602 µs | 243 µs | 2.48× | ≤ 4× ✓ |
-# | (128, 3, 32, 32) → 32 × 5×5, default 2 threads, busy machine | 131 ms | 68.8 ms | 1.90× | ≤ 1.5× ✗ |
-# | (32, 16, 8, 8) → 32 × 3×3, pad 1, default 2 threads, busy machine | 25.7 ms | 1.14 ms | 22.6× | ≤ 4× ✗ |
-# | loop reference, 2 CIFAR images scaled to 128 | 17.3 s | | ≈ 800× the fast layer | |
+# | (128, 3, 32, 32) → 32 × 5×5, default 2 threads | 28.4 ms | 24.0 ms | 1.18× | ≤ 1.5× ✓ |
+# | (32, 16, 8, 8) → 32 × 3×3, pad 1, default 2 threads | 2.69 ms | 805 µs | 3.35× | ≤ 4× ✓ |
+# | (128, 3, 32, 32) → 32 × 5×5, one thread each | 13.9 ms | 9.9 ms | 1.40× | ≤ 1.5× ✓ |
+# | (32, 16, 8, 8) → 32 × 3×3, pad 1, one thread each | 578 µs | 227 µs | 2.54× | ≤ 4× ✓ |
+# | loop reference, 2 CIFAR images scaled to 128 | 13.2 s | | 465-914× the fast layer | |
 #
 # The fast path is nothing but NumPy: stride tricks make the windows free to describe, one
-# copy per chunk builds the columns, and BLAS does the 241 million MACs — from 17 seconds of
-# loops to about the speed of PyTorch on one core. What is left is structural: im2col turns the
-# convolution into a skinny matrix product (76 rows of columns) that BLAS runs below its peak,
+# copy per chunk builds the columns, and BLAS does the 241 million MACs — from 13 seconds of
+# loops to within 1.2-1.4× of PyTorch. What is left is structural: im2col turns the
+# convolution into a skinny matrix product (only K = 76 rows) that BLAS runs below its peak,
 # plus two full passes over memory (the column copy and the final transpose); PyTorch's direct
-# convolution kernels avoid both. The busy-machine rows show another systems lesson: a
+# convolution kernels avoid both. And a systems lesson from measuring on a shared machine: a
 # multi-threaded BLAS call waits for every one of its threads at each internal synchronisation,
-# so on cores shared with other jobs it can lose far more than it gains.
+# so when other jobs hold the cores it can lose far more than it gains (with several jobs
+# running, the same benchmark measured 1.9× and 23× at two threads; see `benchmarks/README.md`).
 #
 # **Next**: module 07 feeds real images to this network in batches, and module 08 (autograd)
-# reuses `im2col`, `sliding_windows` and the pooling forwards here to compute gradients, so the
-# CNN can learn its filters instead of being handed them.
+# reuses `sliding_windows`, `pad2d` and `max_pool2d_forward(..., return_argmax=True)` from here to
+# compute gradients, so the CNN can learn its filters instead of being handed them.
