@@ -164,7 +164,8 @@ def main(argv=None) -> int:
     if torch is None:
         print("torch not available: printing TinyTorch's absolute times only.")
     else:
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; cores: {os.cpu_count()}")
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"cores: {os.cpu_count()}, load average (1 min): {os.getloadavg()[0]:.2f} (other jobs slow multi-threaded runs)")
 
     rows = [time_case(name, spec, torch, args.rounds) for name, spec in CASES.items()]
     loops = {} if args.no_loops else {"cifar": time_loop_reference(CASES["cifar"])}
