@@ -1,6 +1,6 @@
 """Conv2D forward: TinyTorch's exported layer against PyTorch on the CPU, and the loop reference.
 
-    .venv/bin/python benchmarks/bench_conv.py [--rounds 21] [--threads N] [--no-torch]
+    .venv/bin/python benchmarks/bench_conv.py [--rounds 21] [--sample-ms 50] [--threads N] [--no-torch]
 
 Two cases from issue 4:
 
@@ -11,7 +11,10 @@ Two cases from issue 4:
 
 Both sides run the same weights on the same float32 data; outputs are checked to agree before any
 timing. Times are medians of alternating runs in this one process (see ``_timing.py``): the
-machine is shared, so only ratios from one run are meaningful. PyTorch runs under
+machine is shared, so only ratios from one run are meaningful. Each sample repeats one library's
+call for at least ``--sample-ms`` (50 ms): after a call, both OpenBLAS's and PyTorch's worker
+threads keep spinning for a while, on the cores the other library needs next, and long samples
+keep that hand-over cost from dominating the small case. PyTorch runs under
 ``torch.no_grad()`` (TinyTorch's forward builds no graph either), with its default thread count.
 Without torch the comparison is skipped and absolute times are printed. ``--threads N`` sets both
 libraries to N threads (OpenBLAS through ``set_blas_threads``, torch through
@@ -79,7 +82,7 @@ def macs(spec: dict) -> int:
     return N * spec["filters"] * out * C * k * k
 
 
-def time_case(name: str, spec: dict, torch, rounds: int) -> dict:
+def time_case(name: str, spec: dict, torch, rounds: int, sample_seconds: float) -> dict:
     layer, x, twin, tx = build_case(spec, torch)
     candidates = {"tinytorch": lambda: layer(x)}
     if twin is not None:
@@ -92,7 +95,7 @@ def time_case(name: str, spec: dict, torch, rounds: int) -> dict:
                 return twin(tx)
 
         candidates["torch"] = run_torch
-    times = medians(alternate(candidates, rounds=rounds))
+    times = medians(alternate(candidates, rounds=rounds, min_seconds=sample_seconds))
     row = {"case": name, "spec": spec, "macs": macs(spec), **times}
     if "torch" in times:
         row["ratio"] = times["tinytorch"] / times["torch"]
@@ -145,6 +148,8 @@ def report(rows: list[dict], loops: dict, torch) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=21, help="alternating samples per candidate (default 21)")
+    parser.add_argument("--sample-ms", type=float, default=50.0,
+                        help="each sample repeats a call back to back for at least this long (default 50)")
     parser.add_argument("--threads", type=int, default=None, help="threads for both OpenBLAS and torch (default: theirs)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--no-loops", action="store_true", help="skip timing the loop reference")
@@ -167,7 +172,7 @@ def main(argv=None) -> int:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"cores: {os.cpu_count()}, load average (1 min): {os.getloadavg()[0]:.2f} (other jobs slow multi-threaded runs)")
 
-    rows = [time_case(name, spec, torch, args.rounds) for name, spec in CASES.items()]
+    rows = [time_case(name, spec, torch, args.rounds, args.sample_ms / 1e3) for name, spec in CASES.items()]
     loops = {} if args.no_loops else {"cifar": time_loop_reference(CASES["cifar"])}
     print()
     print(report(rows, loops, torch))
