@@ -454,7 +454,17 @@ if __name__ == "__main__":
 #
 # We never write a copy loop: `numpy.lib.stride_tricks.sliding_window_view` returns a **view**
 # of shape `(N, C, H−kH+1, W−kW+1, kH, kW)` — every window, with no data copied, just clever
-# strides. Slicing `[:, :, ::sh, ::sw]` applies the stride. A transpose (free: another view)
+# strides. A stride is how many bytes to jump for +1 along an axis; the window axes simply reuse
+# the row and column strides, so neighbouring windows overlap in memory:
+#
+# ```
+#   x        (128, 3, 32, 32)              strides (12288, 4096, 128, 4)   bytes, float32
+#   windows  (128, 3, 28, 28, 5, 5)        strides (12288, 4096, 128, 4, 128, 4)
+#                                                                └─┬──┘  └─┬──┘
+#                                                         next window      next pixel of a window
+# ```
+#
+# Slicing `[:, :, ::sh, ::sw]` applies the stride. A transpose (free: another view)
 # puts the row axes `(C, kH, kW)` first and the column axes `(N, H', W')` last, and one
 # `np.ascontiguousarray` copies the windows into the `cols` matrix `(C·kH·kW, N·H'·W')`.
 # `W @ cols` is then `(F, N·H'·W')`: one row per filter; a last transpose gives `(N, F, H', W')`.
