@@ -12,6 +12,8 @@ stdout is not a terminal, so logs stay readable.
 
 from functools import lru_cache
 
+from rich.markup import escape
+
 
 @lru_cache(maxsize=1)
 def _console():
@@ -22,19 +24,19 @@ def _console():
 
 def unit_test(title: str) -> None:
     """Announce a unit test: ``🔬 Unit Test: <title>...``."""
-    _console().print(f"[bold cyan]🔬 Unit Test: {title}...[/]")
+    _console().print(f"[bold cyan]🔬 Unit Test: {escape(title)}...[/]")
 
 
 def passed(message: str) -> None:
     """Report one check that passed: ``✅ <message>``."""
-    _console().print(f"[green]✅ {message}[/]")
+    _console().print(f"[green]✅ {escape(message)}[/]")
 
 
 def progress(component: str) -> None:
     """Mark a component as done: ``📈 Progress: <component> ✓``."""
-    _console().print(f"[bold magenta]📈 Progress: {component} ✓[/]")
+    _console().print(f"[bold magenta]📈 Progress: {escape(component)} ✓[/]")
 
 
 def info(message: str, icon: str = "📊") -> None:
     """Print an explanatory line, e.g. ``📊 Visualizing convolution operation...``."""
-    _console().print(f"{icon} {message}")
+    _console().print(f"{icon} {escape(message)}")
