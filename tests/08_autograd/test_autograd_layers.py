@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.autograd import (
@@ -203,3 +205,23 @@ def test_lenet_gets_every_gradient():
     assert len(params) == 8
     for p in params:
         assert p.grad is not None and p.grad.shape == p.shape and p.grad.dtype == np.float32
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(1, 2), c=st.integers(1, 3), f=st.integers(1, 3),
+    kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 2),
+    ph=st.integers(0, 2), pw=st.integers(0, 1), extra_h=st.integers(0, 3), extra_w=st.integers(0, 3),
+    seed=st.integers(0, 10_000),
+)
+def test_conv2d_backward_any_geometry(n, c, f, kh, kw, sh, sw, ph, pw, extra_h, extra_w, seed):
+    """Random kernel, stride, padding and input sizes: all three gradients match central differences."""
+    r = rng(seed)
+    x = r.normal(size=(n, c, kh + extra_h, kw + extra_w))
+    w, b = r.normal(size=(f, c, kh, kw)), r.normal(size=f)
+    g = r.normal(size=conv2d_forward(x, w, b, (sh, sw), (ph, pw)).shape)
+    loss = lambda: float((conv2d_forward(x, w, b, (sh, sw), (ph, pw)) * g).sum())
+    gx, gw, gb = conv2d_backward(g, x, w, (sh, sw), (ph, pw))
+    np.testing.assert_allclose(gx, numerical_gradient(loss, x), atol=1e-7)
+    np.testing.assert_allclose(gw, numerical_gradient(loss, w), atol=1e-7)
+    np.testing.assert_allclose(gb, numerical_gradient(loss, b), atol=1e-7)
