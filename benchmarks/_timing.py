@@ -24,6 +24,12 @@ import statistics
 import time
 from typing import Callable
 
+# PyTorch's OpenMP workers spin-wait after every call by default, on the very cores that
+# NumPy's OpenBLAS threads need for the next, alternating call: measured here, that turned the
+# small conv case from ~2x into 2-9x at random. Passive workers sleep instead; PyTorch's own
+# times barely move (17-18 ms either way on the CIFAR case). Set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def calls_per_sample(function: Callable[[], object], min_seconds: float = 0.005, limit: int = 1000) -> int:
     """How many back-to-back calls make one sample last at least ``min_seconds``.

@@ -160,11 +160,13 @@ class Course:
         except CycleError as exc:
             cycle = " -> ".join(exc.args[1])
             raise TitoError(f"Module prerequisites form a cycle: {cycle}.") from None
-        ordered = []
+        ordered, ready = [], []
         while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=lambda n: by_name[n].number)
-            ordered.extend(by_name[n] for n in ready)
-            sorter.done(*ready)
+            ready.extend(sorter.get_ready())
+            ready.sort(key=lambda n: by_name[n].number)
+            name = ready.pop(0)  # the lowest-numbered module whose prerequisites are done
+            ordered.append(by_name[name])
+            sorter.done(name)
         if modules is not None:
             chosen = {m.name for m in modules}
             ordered = [m for m in ordered if m.name in chosen]

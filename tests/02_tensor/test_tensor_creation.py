@@ -178,3 +178,17 @@ def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
     shared[1] = 7.0
     assert t.data[1] == 7.0
     assert np.array(t, dtype=np.float64).dtype == np.float64
+
+
+def test_from_numpy_shares_memory_and_keeps_dtype():
+    array = np.arange(6, dtype=np.float64).reshape(2, 3)
+    tensor = Tensor.from_numpy(array)
+    array[0, 0] = 42.0
+    assert tensor.data[0, 0] == 42.0 and tensor.data is array
+    assert tensor.dtype == np.float64 and tensor.shape == (2, 3)
+    assert tensor.requires_grad is False and tensor.grad is None
+
+
+def test_from_numpy_refuses_a_list():
+    with pytest.raises(TypeError, match="expects a numpy.ndarray, got list"):
+        Tensor.from_numpy([1.0, 2.0])

@@ -43,12 +43,13 @@ def test_tito_root_is_the_fallback_outside_a_course(course, tmp_path):
     assert '"prerequisites": [\n    "alpha"\n  ]' in result.stdout
 
 
-def test_prerequisite_order_is_topological_then_by_number(course):
+def test_prerequisite_order_takes_the_lowest_numbered_ready_module_first(course):
     course.write("modules/source/00_zeta/zeta_dev.py", "# %%\n#| default_exp core.zeta\n")
     course.write("modules/source/00_zeta/module.yaml", "prerequisites: [beta]\n")
     course.write("modules/source/03_gamma/gamma_dev.py", "# %%\n#| default_exp core.gamma\n")
     order = [m.name for m in Course(course.root).in_prerequisite_order()]
-    assert order == ["alpha", "gamma", "beta", "zeta"]
+    # zeta (00) must wait for beta, and goes as soon as beta is done, before gamma (03)
+    assert order == ["alpha", "beta", "zeta", "gamma"]
 
 
 def test_prerequisite_cycle_is_named(course, tito):

@@ -373,6 +373,26 @@ class Tensor:
         self.grad = None
         ### END SOLUTION
 
+    @classmethod
+    def from_numpy(cls, array):
+        """A Tensor that shares ``array``'s memory instead of copying it, like ``torch.from_numpy``.
+
+        ``Tensor(array)`` copies, which is right when the caller may keep changing ``array``.
+        A layer's freshly computed result belongs to nobody else, and skipping the copy saves
+        a full pass over it (12.8 MB for a CIFAR batch through 32 filters). The dtype is kept.
+
+        >>> a = np.zeros(3, dtype=np.float32)
+        >>> t = Tensor.from_numpy(a); a[0] = 5.0; float(t.data[0])
+        5.0
+        """
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"Tensor.from_numpy expects a numpy.ndarray, got {type(array).__name__}.")
+        tensor = cls.__new__(cls)
+        tensor.data = array
+        tensor.requires_grad = False
+        tensor.grad = None
+        return tensor
+
     # ----------------------------------------------------------------- properties
     @property
     def shape(self):
