@@ -1,5 +1,5 @@
 # TinyTorch: set up, test and demo the course on a fresh machine.
-#   make demo   install if needed, export every module, run the CNN demo
+#   make demo   install if needed, export every module, train the CNN on handwritten digits
 #   make test   install if needed, check generated files, test every module, test tito
 SHELL  := /bin/bash
 PYTHON ?= python3
@@ -26,7 +26,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(TITO) export --all
-	$(TITO) test --module cnn
+	$(TITO) milestone cnn
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tito tinytorch tests benchmarks modules/source
