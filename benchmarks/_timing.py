@@ -142,3 +142,14 @@ def blas_info() -> dict:
         info["corename"] = corename().decode()
         info["threads"] = int(getattr(library, f"scipy_openblas_get_num_threads{suffix}")())
     return info
+
+
+def load_torch(disabled: bool = False):
+    """The torch module, or None when it is not installed or the comparison is ``disabled``."""
+    if disabled:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch

@@ -12,9 +12,10 @@ Two cases from issue 4:
 Both sides run the same weights on the same float32 data; outputs are checked to agree before any
 timing. Times are medians of alternating runs in this one process (see ``_timing.py``): the
 machine is shared, so only ratios from one run are meaningful. Each sample repeats one library's
-call for at least ``--sample-ms`` (50 ms): after a call, both OpenBLAS's and PyTorch's worker
-threads keep spinning for a while, on the cores the other library needs next, and long samples
-keep that hand-over cost from dominating the small case. PyTorch runs under
+call for at least ``--sample-ms`` (50 ms): after a call, worker threads keep spinning for a
+while on the cores the other library needs next, and long samples keep that hand-over cost from
+dominating the small case (``_timing`` also sets ``OMP_WAIT_POLICY=PASSIVE``, so PyTorch's
+OpenMP workers sleep instead of spinning). PyTorch runs under
 ``torch.no_grad()`` (TinyTorch's forward builds no graph either), with its default thread count.
 Without torch the comparison is skipped and absolute times are printed. ``--threads N`` sets both
 libraries to N threads (OpenBLAS through ``set_blas_threads``, torch through
@@ -38,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _timing import alternate, blas_info, format_seconds, medians, set_blas_threads  # noqa: E402
+from _timing import alternate, blas_info, format_seconds, load_torch, medians, set_blas_threads  # noqa: E402
 
 from tinytorch.core.cnn import Conv2D, conv2d_reference  # noqa: E402
 from tinytorch.core.tensor import Tensor  # noqa: E402
@@ -47,16 +48,6 @@ CASES = {
     "cifar": {"input": (128, 3, 32, 32), "filters": 32, "kernel": 5, "padding": 0, "target": 1.5},
     "small": {"input": (32, 16, 8, 8), "filters": 32, "kernel": 3, "padding": 1, "target": 4.0},
 }
-
-
-def load_torch(disabled: bool):
-    if disabled:
-        return None
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def build_case(spec: dict, torch):

@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _timing import alternate, blas_info, format_seconds, medians  # noqa: E402
+from _timing import alternate, blas_info, format_seconds, load_torch, medians  # noqa: E402
 
 import tinytorch.core.autograd  # noqa: E402,F401
 from tinytorch.core.activations import ReLU  # noqa: E402
@@ -51,16 +51,6 @@ from tinytorch.datasets import load_digits  # noqa: E402
 TARGETS = {"epoch": 3.0, "conv": 2.0}
 BATCH = 32
 LR = 0.01
-
-
-def load_torch(disabled):
-    if disabled:
-        return None
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 # ------------------------------------------------------------------ the milestone epoch

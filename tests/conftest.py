@@ -35,3 +35,22 @@ if _origin is None or Path(_origin).resolve() != EXPECTED:
         f"python -m pytest tests/), or unset PYTHONPATH entries that point at another copy.",
         returncode=4,
     )
+
+
+@pytest.fixture
+def docstring_examples_hold():
+    """Check that a module's docstring EXAMPLEs are true by running them as doctests.
+
+    Usage: ``def test_examples(docstring_examples_hold): docstring_examples_hold(module)``.
+    """
+    import doctest
+
+    import numpy as np
+
+    def check(module):
+        flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+        result = doctest.testmod(module, globs={**vars(module), "np": np}, optionflags=flags, report=True)
+        assert result.attempted > 0, f"{module.__name__} has no docstring examples to run"
+        assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed (see output)"
+
+    return check

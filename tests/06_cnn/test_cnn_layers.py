@@ -4,7 +4,8 @@ unbatched input, dtypes, MACs, pooling semantics, and bad input."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+
+from cnn_strategies import pool_cases
 
 from tinytorch.core.cnn import (
     AvgPool2D,
@@ -136,14 +137,9 @@ def loop_pool(x, kernel, stride, padding, reduce, fill):
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.data(), st.integers(0, 2**31 - 1))
-def test_pooling_equals_loops_with_and_without_padding(data, seed):
-    kernel = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
-    stride = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
-    padding = (data.draw(st.integers(0, kernel[0] // 2)), data.draw(st.integers(0, kernel[1] // 2)))
-    H = data.draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 9))
-    W = data.draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 9))
-    x = np.random.default_rng(seed).standard_normal((2, 3, H, W)).astype(np.float32)
+@given(pool_cases())
+def test_pooling_equals_loops_with_and_without_padding(case):
+    x, kernel, stride, padding = case
     maxed = max_pool2d_forward(x, kernel, stride, padding)
     np.testing.assert_array_equal(maxed, loop_pool(x, kernel, stride, padding, np.max, -np.inf))
     averaged = avg_pool2d_forward(x, kernel, stride, padding)

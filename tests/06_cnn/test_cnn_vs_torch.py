@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnn_strategies import pool_cases
+
 from tinytorch.core.cnn import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from tinytorch.core.tensor import Tensor
 
@@ -53,14 +55,9 @@ def test_unbatched_input_matches_torch():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.data(), st.integers(0, 2**31 - 1))
-def test_pooling_matches_torch(data, seed):
-    kernel = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
-    stride = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
-    padding = (data.draw(st.integers(0, kernel[0] // 2)), data.draw(st.integers(0, kernel[1] // 2)))
-    H = data.draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 9))
-    W = data.draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 9))
-    x = np.random.default_rng(seed).standard_normal((2, 3, H, W)).astype(np.float32)
+@given(pool_cases())
+def test_pooling_matches_torch(case):
+    x, kernel, stride, padding = case
     t = torch.from_numpy(x)
     np.testing.assert_array_equal(
         MaxPool2D(kernel, stride, padding)(Tensor(x)).data, F.max_pool2d(t, kernel, stride, padding).numpy())
