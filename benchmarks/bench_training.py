@@ -1,6 +1,6 @@
 """Training speed: TinyTorch against PyTorch on the CPU, the same network and loop in one run.
 
-    .venv/bin/python benchmarks/bench_training.py [--rounds 9] [--no-torch]
+    .venv/bin/python benchmarks/bench_training.py [--rounds 9] [--threads N] [--no-torch]
 
 Two cases from issue 5:
 
@@ -13,29 +13,26 @@ Both sides start from the same weights and see the same batches; the gradients a
 agree before any timing. Times are medians of alternating runs in this one process (see
 ``_timing.py``); the machine is shared and noisy, so only ratios from one run mean much.
 
-NumPy's OpenBLAS runs with one thread unless ``OPENBLAS_NUM_THREADS`` says otherwise (on this
-2-core machine its threads make the milestone's small matrices ~10× slower; ``tito milestone``
-makes the same choice). PyTorch keeps its default thread count unless ``--torch-threads`` is
-given. The TinyTorch epoch uses the
-course's ``DataLoader``; the PyTorch epoch slices preloaded tensors (PyTorch's fastest path).
+Both libraries run at their default thread counts (2 here) unless ``--threads N`` sets both to N
+(OpenBLAS through ``set_blas_threads``, torch through ``torch.set_num_threads``): comparing at
+equal thread counts keeps the ratio about the kernels, not about who got more cores. The
+TinyTorch epoch uses the course's ``DataLoader``; the PyTorch epoch slices preloaded tensors
+(PyTorch's fastest path).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy is imported
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _timing import alternate, blas_info, format_seconds, load_torch, medians  # noqa: E402
+from _timing import alternate, blas_info, format_seconds, load_torch, medians, set_blas_threads  # noqa: E402
 
 import tinytorch.core.autograd  # noqa: E402,F401
 from tinytorch.core.activations import ReLU  # noqa: E402
@@ -163,12 +160,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9, help="alternating samples per candidate")
     parser.add_argument("--no-torch", action="store_true", help="time TinyTorch alone")
-    parser.add_argument("--torch-threads", type=int, default=None,
-                        help="PyTorch intra-op threads (default: PyTorch's own choice)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both OpenBLAS and torch (default: theirs)")
     args = parser.parse_args(argv)
     torch = load_torch(args.no_torch)
-    if torch is not None and args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    if args.threads:
+        set_blas_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
 
     blas = blas_info()
     print(f"numpy {blas['numpy']}, OpenBLAS core {blas['corename']}, threads {blas['threads']}"
