@@ -320,9 +320,23 @@ def notebook_json(notebook) -> str:
     return jupytext.writes(notebook, fmt="ipynb")
 
 
-def from_notebook(json_text: str, where: str = "<notebook>") -> str:
+def jupytext_header(source: str) -> str:
+    """The ``# ---`` ... ``# ---`` metadata header a percent-format source starts with (and the
+    blank line after it), or "" when it has none."""
+    lines = source.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\n") != "# ---":
+        return ""
+    for end in range(1, len(lines)):
+        if lines[end].rstrip("\n") == "# ---":
+            stop = end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1
+            return "".join(lines[:stop])
+    return ""
+
+
+def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -> str:
     """An .ipynb (as text) back to a percent-format source; the nbgrader metadata tito derived is
-    dropped (it is derived again next time), any other cell metadata is kept."""
+    dropped (it is derived again next time), any other cell metadata is kept. ``header`` (the
+    source's own jupytext header, see ``jupytext_header``) is put back in front."""
     import jupytext
 
     try:
@@ -341,7 +355,7 @@ def from_notebook(json_text: str, where: str = "<notebook>") -> str:
     kept = sorted({key for cell in notebook.cells for key in cell.metadata
                    if key not in ("lines_to_next_cell", "execution", "collapsed", "scrolled")})
     jupytext_meta["cell_metadata_filter"] = ",".join(kept + ["-all"])
-    return jupytext.writes(notebook, fmt="py:percent")
+    return header + jupytext.writes(notebook, fmt="py:percent")
 
 
 def write_notebook(module: Module) -> tuple[Path, Path | None]:
@@ -364,7 +378,8 @@ def sync_notebook(module: Module) -> tuple[Path, Path | None]:
     if not module.notebook.exists():
         raise TitoError(f"{module.relative(module.notebook)} does not exist.",
                         hint=f"Create it first: tito notebooks --module {module.name}")
-    text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook))
+    header = jupytext_header(module.dev_file.read_text(encoding="utf-8")) if module.dev_file.exists() else ""
+    text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook), header)
     saved = _backup_if_newer(module, module.dev_file, than=module.notebook, new_text=text)
     write_atomically(module.dev_file, text)
     return module.dev_file, saved

@@ -120,3 +120,28 @@ def test_unsynced_work_is_backed_up_before_it_is_overwritten(course_dir, tito):
     assert dev.read_text() == ALPHA_DEV
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0  # in step now: no new backup
     assert len(list((course_dir / ".tito" / "backups").iterdir())) == 2
+
+
+JUPYTEXT_HEADER = """\
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+"""
+
+
+def test_sync_keeps_the_sources_jupytext_header(course_dir, tito):
+    source = course_dir / f"{ALPHA}.py"
+    source.write_text(JUPYTEXT_HEADER + ALPHA_DEV)
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    result = tito("notebooks", "--module", "alpha", "--sync")
+    assert result.exit_code == 0, result.output
+    assert source.read_text() == JUPYTEXT_HEADER + ALPHA_DEV
