@@ -207,21 +207,14 @@ if __name__ == "__main__":
 # %%
 def compare_matmul_speed(size=64, repeats=3):
     """Print the median time of matmul_naive and of NumPy's @ on (size, size) float32 matrices."""
-    import time
+    from tinytorch.utils.timing import median_seconds
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size)).astype(np.float32)
     b = rng.standard_normal((size, size)).astype(np.float32)
 
-    def median_seconds(function):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function(a, b)
-            times.append(time.perf_counter() - start)
-        return sorted(times)[len(times) // 2]
-
-    loops, blas = median_seconds(matmul_naive), median_seconds(np.matmul)
+    loops = median_seconds(lambda: matmul_naive(a, b), repeats)
+    blas = median_seconds(lambda: np.matmul(a, b), repeats)
     macs = size ** 3
     info(f"{size}×{size} @ {size}×{size} = {macs:,} MACs")
     info(f"matmul_naive: {loops * 1e3:9.2f} ms  ({loops / macs * 1e9:8.2f} ns per MAC)", icon="🐢")

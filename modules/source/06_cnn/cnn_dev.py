@@ -54,7 +54,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.layers import Layer
 
 # %%
-import time
+from tinytorch.utils.timing import median_seconds
 
 from tinytorch.core.activations import ReLU, Sigmoid
 from tinytorch.core.layers import Dense
@@ -416,12 +416,7 @@ def measure_loop_reference(images=2, repeats=3):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
     weight = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        conv2d_reference(x, weight)
-        times.append(time.perf_counter() - start)
-    per_batch = sorted(times)[len(times) // 2] * 128 / images
+    per_batch = median_seconds(lambda: conv2d_reference(x, weight), repeats) * 128 / images
     info(f"Loop reference: {per_batch / 128 * 1e3:.0f} ms per image, ≈ {per_batch:.1f} s per batch of 128", icon="⏱️")
     return per_batch
 
@@ -714,14 +709,6 @@ def measure_speedup(images=2, repeats=9):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
     weight = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
-
-    def median_seconds(function, count):
-        times = []
-        for _ in range(count):
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        return sorted(times)[len(times) // 2]
 
     for _ in range(3):                       # warm up: BLAS threads, caches, allocator
         conv2d_forward(x, weight)

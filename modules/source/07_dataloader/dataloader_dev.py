@@ -666,17 +666,7 @@ if __name__ == "__main__":
 # several repeats are quoted, and only the ratio is worth comparing between machines).
 
 # %%
-import time
-
-
-def median_seconds(run, repeats=7):
-    """Median wall time of ``run()`` over ``repeats`` calls (the median shrugs off noisy runs)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from tinytorch.utils.timing import median_seconds
 
 
 if __name__ == "__main__":
