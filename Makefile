@@ -7,6 +7,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 TITO   := $(VENV)/bin/tito
 STAMP  := $(VENV)/.installed
+# Every optional feature is installed so that every test runs: notebooks, cluster grading, the website.
+EXTRAS := dev,jupyter,cluster,book
 
 .PHONY: install test demo lint clean
 
@@ -14,9 +16,10 @@ install: $(STAMP)
 
 # Re-installs only when pyproject.toml changes (or .venv is gone).
 $(STAMP): pyproject.toml
+	@bash .ci/system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 test: $(STAMP)
