@@ -27,6 +27,7 @@ COMMANDS = {
     "notebooks": "tito.commands.notebooks",
     "module": "tito.commands.module",
     "grade": "tito.commands.grade",
+    "book": "tito.commands.book",
 }
 
 SUMMARIES = {
@@ -40,6 +41,7 @@ SUMMARIES = {
     "notebooks": "Convert module sources to notebooks and back.",
     "module": "Manage a student's module (e.g. reset it).",
     "grade": "Grade student submissions in an isolated copy of the course.",
+    "book": "Build the course website, or preview it locally.",
 }
 
 

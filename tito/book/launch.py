@@ -1,0 +1,88 @@
+"""Where a chapter's launch cards point: Binder, Colab and the source on the course's repository.
+
+The repository is a GitHub one (Binder and Colab open notebooks from GitHub), named by
+``Repository`` in ``pyproject.toml``'s ``[project.urls]`` unless the command line gives another,
+e.g. the public repository of the student edition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from tito.errors import TitoError
+
+GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+URL_KEYS = ("repository", "source", "source code", "code")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A GitHub repository and branch, e.g. mlsysbook/TinyTorch at main."""
+
+    owner: str
+    name: str
+    branch: str = "main"
+
+    @classmethod
+    def parse(cls, url: str, branch: str = "main") -> "Repository":
+        match = GITHUB_URL.match(url.strip())
+        if not match:
+            raise TitoError(
+                f"The course repository must be a GitHub URL like https://github.com/OWNER/NAME, got '{url}'.",
+                hint="Binder and Colab open notebooks from GitHub. Give another with --repository URL.",
+                exit_code=2)
+        if not branch.strip() or any(c.isspace() for c in branch):
+            raise TitoError(f"A branch name has no spaces and is not empty, got '{branch}'.", exit_code=2)
+        return cls(match.group(1), match.group(2), branch)
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/{self.owner}/{self.name}"
+
+    def source(self, path: str) -> str:
+        """The page of a file (or folder) of the repository, e.g. modules/source/06_cnn/cnn_dev.py."""
+        return f"{self.url}/blob/{quote(self.branch)}/{quote(path)}"
+
+    def binder(self, path: str) -> str:
+        return (f"https://mybinder.org/v2/gh/{self.owner}/{self.name}/{quote(self.branch)}"
+                f"?filepath={quote(path)}")
+
+    def colab(self, path: str) -> str:
+        return (f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/"
+                f"{quote(self.branch)}/{quote(path)}")
+
+
+def declared_repository(root: Path) -> str | None:
+    """The repository URL in ``pyproject.toml``'s ``[project.urls]`` (``Repository`` or ``Source``)."""
+    path = Path(root) / "pyproject.toml"
+    if not path.is_file():
+        return None
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11: Sphinx depends on tomli there
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TitoError(f"pyproject.toml is not valid TOML: {exc}") from None
+    urls = (data.get("project") or {}).get("urls") or {}
+    by_key = {str(key).strip().lower(): value for key, value in urls.items()}
+    for key in URL_KEYS:
+        if isinstance(by_key.get(key), str):
+            return by_key[key]
+    return None
+
+
+def course_repository(root: Path, url: str | None = None, branch: str = "main") -> Repository:
+    """The repository the launch cards open: ``url`` when given, else the one pyproject.toml declares."""
+    url = url or declared_repository(root)
+    if not url:
+        raise TitoError(
+            "No course repository to point the launch cards at.",
+            hint='Add Repository = "https://github.com/OWNER/NAME" under [project.urls] in '
+                 "pyproject.toml, or pass --repository URL.",
+            exit_code=2)
+    return Repository.parse(url, branch)
