@@ -79,15 +79,16 @@ def build_site(course: Course, out: Path, repository: Repository, execute: bool 
     with tempfile.TemporaryDirectory(prefix="tito-book-") as work:
         source = Path(work) / "source"
         problems = write_source_tree(course, source, repository, execute=execute)
+        # Staged beside ``out`` (so it moves by a rename), one level down: MyST-NB writes its own
+        # folder next to Sphinx's output folder, and that must not land in the course.
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
-            warnings = problems + run_sphinx(source, stage, Path(work) / "doctrees", jobs)
-            write_marker(stage, course, repository)
-            _as_umask_allows(stage)
-            replace_folder(stage, out)
-        except BaseException:
+            html = stage / "html"
+            warnings = problems + run_sphinx(source, html, Path(work) / "doctrees", jobs)
+            write_marker(html, course, repository)
+            replace_folder(html, out)
+        finally:
             shutil.rmtree(stage, ignore_errors=True)
-            raise
     pages = site_pages(out)
     return BuildResult(out, pages, warnings, time.perf_counter() - started)
 
@@ -130,13 +131,6 @@ def write_marker(folder: Path, course: Course, repository: Repository) -> None:
              "repository": repository.url, "branch": repository.branch,
              "modules": [m.dirname for m in course.in_prerequisite_order()]}
     (folder / MARKER).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-
-
-def _as_umask_allows(folder: Path) -> None:
-    """mkdtemp makes a private folder (0700); the site gets the modes any new folder would get."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(folder, 0o777 & ~mask)
 
 
 def replace_folder(new: Path, out: Path) -> None:
