@@ -1,0 +1,142 @@
+"""The parts of `tito book` on a small course: launch links, link rewriting, refusals, a build that
+runs its notebooks in a real kernel and a rebuild over it, and serve without a site."""
+
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tito.book.launch import Repository, course_repository, declared_repository
+from tito.book.pages import demote_headings, markdown_text
+from tito.errors import TitoError
+
+REPO = Path(__file__).resolve().parents[2]
+URL = "https://github.com/mlsysbook/TinyTorch"
+
+ALPHA_README = """\
+# Module 01: Alpha
+
+⭐ Easy | ⏱️ 5 minutes
+
+Next comes [beta](../02_beta/README.md); its tests are in
+[the test file](../../../tests/01_alpha/test_alpha_basic.py). ![a picture](picture.png)
+Inline code stays as written: `[beta](../02_beta/README.md)`.
+
+```python
+# A comment, not a heading
+```
+
+---
+
+← Previous: none · Next: [Beta](../02_beta/README.md) →
+"""
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000100e5270de40000000049454e44ae426082")
+
+
+def test_launch_urls_are_the_original_sites():
+    repository = Repository.parse(URL + ".git/")
+    notebook = "modules/source/06_cnn/cnn_dev.ipynb"
+    assert repository.binder(notebook) == f"https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?filepath={notebook}"
+    assert repository.colab(notebook) == f"https://colab.research.google.com/github/mlsysbook/TinyTorch/blob/main/{notebook}"
+    assert Repository.parse(URL, "fall-2025").source("a b.py") == f"{URL}/blob/fall-2025/a%20b.py"
+    assert declared_repository(REPO) == URL
+
+
+@pytest.mark.parametrize("url", ["https://gitlab.com/me/course", "github.com/me", "https://github.com/me"])
+def test_a_repository_that_is_not_on_github_is_refused(url):
+    with pytest.raises(TitoError) as error:
+        Repository.parse(url)
+    assert f"must be a GitHub URL like https://github.com/OWNER/NAME, got '{url}'" in error.value.message
+
+
+def test_without_a_repository_the_build_says_where_to_declare_it(course, tito):
+    with pytest.raises(TitoError) as error:
+        course_repository(course.root)
+    assert "[project.urls]" in error.value.hint
+    result = tito("book", "build")
+    assert result.exit_code == 2
+    assert "No course repository to point the launch cards at." in result.output
+    assert not (course.root / "_site").exists()
+
+
+def test_markdown_text_escapes_markup():
+    assert markdown_text("the __call__ | a*b\n  [x]") == r"the \_\_call\_\_ \| a\*b \[x\]"
+
+
+def test_headings_are_demoted_but_code_is_not():
+    text = "# Title\n\n```python\n# comment\n```\n\n## Step\n###### Deep"
+    assert demote_headings(text, by=2) == "### Title\n\n```python\n# comment\n```\n\n#### Step\n###### Deep"
+
+
+def test_a_folder_of_other_files_is_never_written_over(course, tito, tmp_path):
+    theirs = tmp_path / "notes"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("mine")
+    for out in (str(theirs), str(course.root), "modules"):
+        result = tito("book", "build", "--out", out, "--repository", URL)
+        assert result.exit_code == 2, result.output
+    assert (theirs / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in theirs.iterdir()) == ["keep.txt"]
+
+
+def test_serve_without_a_site_says_to_build_it(course, tito):
+    result = tito("book", "serve", "--out", "nothing-here")
+    assert result.exit_code == 1
+    assert "No site at nothing-here (no index.html there)." in result.output
+    assert "tito book build --out nothing-here" in result.output
+
+
+def text_of(page: str) -> str:
+    """What a reader sees of an HTML page, with straight quotes and single spaces."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", page)).replace("\u2018", "'").replace("\u2019", "'")
+    return " ".join(text.split())
+
+
+def build(course, *args):
+    environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    environment.pop("TITO_ROOT", None)
+    return subprocess.run([sys.executable, "-m", "tito", "book", "build", "--repository", URL, "--jobs", "1", *args],
+                          cwd=course.root, env=environment, capture_output=True, text=True, timeout=300)
+
+
+def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(course):
+    course.write("modules/source/01_alpha/README.md", ALPHA_README)
+    (course.root / "modules/source/01_alpha/picture.png").write_bytes(PNG)
+    before = sorted(p.name for p in course.root.iterdir())
+    executed = build(course, "--execute")
+    assert executed.returncode == 0, executed.stdout + executed.stderr
+    site = course.root / "_site"
+    alpha = (site / "chapters/01_alpha.html").read_text()
+    # a real kernel ran the student notebook: the stub's error is the output, in one line
+    assert "NotImplementedError: TODO: implement Scaler.__call__" in text_of(alpha)
+    assert "return np.asarray(x) * 2" not in alpha and "return x * self.factor" not in alpha
+    # links: another module's README -> its chapter; a course file -> the repository; an image -> copied
+    assert 'href="02_beta.html"' in alpha
+    assert f'href="{URL}/blob/main/tests/01_alpha/test_alpha_basic.py"' in alpha
+    image = re.search(r'<img alt="a picture" src="([^"]+)"', alpha).group(1)
+    assert (site / "chapters" / image).read_bytes() == PNG
+    assert "[beta](../02_beta/README.md)" in alpha.replace("<span class=\"pre\">", "").replace("</span>", "")
+    # the README's own difficulty line and previous / next line gave way to the chapter's
+    assert "5 minutes" not in alpha and "← Previous: none" not in alpha
+    assert "Next Module: 02 Beta →" in alpha
+    assert "### BEGIN" not in alpha
+    mask = os.umask(0)
+    os.umask(mask)
+    assert site.stat().st_mode & 0o777 == 0o777 & ~mask
+
+    # one broken module: the site is still rebuilt, and says what is wrong where
+    beta = course.dev("beta")
+    beta.write_text(beta.read_text().replace("    return double(double(x))", "    ### BEGIN SOLUTION\n    return double(double(x))"))
+    rebuilt = build(course)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "Built 7 pages from 2 modules" in rebuilt.stdout
+    problem = "modules/source/02_beta/beta_dev.py, line 9: '### BEGIN SOLUTION' is never closed with '### END SOLUTION'."
+    assert f"Warning: {problem}" in " ".join(rebuilt.stderr.split())
+    assert f"This notebook could not be rendered {problem}" in text_of((site / "chapters/02_beta.html").read_text())
+    assert "cell_output" in alpha and "cell_output" not in (site / "chapters/01_alpha.html").read_text()
+    assert sorted(p.name for p in course.root.iterdir()) == sorted(before + ["_site"])  # nothing else written
