@@ -15,7 +15,7 @@ def command():
 
     The site has an index with the module table, one chapter per module (its README,
     Binder / Colab / source launch cards, the student notebook read-only, previous /
-    next links), the milestones, this command reference, and search. It builds offline.
+    next links), the milestones, the command reference, and search. It builds offline.
 
     \b
     Examples:
@@ -39,9 +39,9 @@ def command():
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Parallel Sphinx processes (worth it only for a course of many modules).")
 def build(out_dir, repository_url, branch, execute, jobs):
-    """Build the course website as static HTML (Sphinx + MyST-NB, offline).
+    """Build the course website: static HTML, offline.
 
-    Chapters are written to chapters/NN_name.html in prerequisite order. Open
+    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design. Chapters are written to chapters/NN_name.html in prerequisite order. Open
     _site/index.html in a browser, or preview it with `tito book serve`.
     """
     from tito.book.build import DEFAULT_OUT, build_site
@@ -64,7 +64,7 @@ def build(out_dir, repository_url, branch, execute, jobs):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The built site [default: _site in the course folder].")
 def serve(port, out_dir):
-    """Serve the built site on http://127.0.0.1:PORT/ for a preview (Ctrl+C stops)."""
+    """Preview the built site on http://127.0.0.1:PORT/ (Ctrl+C stops)."""
     from tito.book.build import DEFAULT_OUT
     from tito.book.serve import make_server, url_of
 
