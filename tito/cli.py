@@ -4,8 +4,10 @@ Each command lives in its own file under ``tito/commands/`` and is imported only
 when it runs, so ``tito --help`` stays fast.
 """
 
+import errno
 import importlib
 import importlib.util
+import sys
 
 try:
     import click
@@ -25,6 +27,7 @@ COMMANDS = {
     "milestone": "tito.commands.milestone",
     "release": "tito.commands.release",
     "notebooks": "tito.commands.notebooks",
+    "lab": "tito.commands.lab",
     "module": "tito.commands.module",
     "grade": "tito.commands.grade",
     "book": "tito.commands.book",
@@ -39,6 +42,7 @@ SUMMARIES = {
     "milestone": "Run a course milestone (e.g. train the CNN on digits).",
     "release": "Write a student edition of the course without solutions.",
     "notebooks": "Convert module sources to notebooks and back.",
+    "lab": "Open JupyterLab on a module's notebook.",
     "module": "Manage a student's module (e.g. reset it).",
     "grade": "Grade student submissions in an isolated copy of the course.",
     "book": "Build the course website, or preview it locally.",
@@ -70,7 +74,7 @@ def cli():
     """tito: the TinyTorch course toolkit.
 
     \b
-    Students:    edit modules/source/06_cnn/cnn_dev.py, then `tito test --module cnn`
+    Students:    edit modules/source/06_cnn/cnn_dev.py (or `tito lab cnn`), then `tito test --module cnn`
     Instructors: `tito test --all`, `tito release`, `tito grade`
     Everything:  `tito status`; is this machine ready? `tito doctor`
     """
@@ -83,3 +87,21 @@ def main():
         from tito.deps import exit_for_missing
 
         exit_for_missing(missing)
+    except OSError as error:
+        if error.errno not in UNWRITABLE:
+            raise
+        _unwritable(error)
+
+
+UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _unwritable(error: OSError) -> None:
+    """A file tito may not write (a read-only course, a shared folder): say so, no traceback."""
+    from tito.errors import TitoError
+
+    where = f" {error.filename}" if error.filename else ""
+    TitoError(f"Cannot write{where}: {error.strerror or error}.",
+              hint="Is the course folder read-only? `tito doctor` checks; `tito test` still tests a "
+                   "read-only course, without recording the results.").show()
+    sys.exit(1)

@@ -30,8 +30,9 @@ import io
 import json
 import os
 import re
+import secrets
+import shlex
 import shutil
-import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -221,6 +222,40 @@ def stub_names(text: str) -> list[str]:
     return STUB_LINE.findall(text)
 
 
+def unimplemented(text: str) -> list[tuple[str, int]]:
+    """(name, line of its stub) for each function of a student's source that still raises its
+    released stub, in source order.
+
+    Read from the source, not found by running it, so the list is complete whatever runs first
+    or fails to import. A function counts as done once a ``return`` or ``raise`` of the
+    student's own comes before the stub line in its body. A source that does not parse is
+    judged line by line.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        lines = text.splitlines()
+        return [(name, next(i for i, line in enumerate(lines, 1) if f"TODO: implement {name}\"" in line))
+                for name in stub_names(text)]
+    found = []
+    functions = {node.lineno: node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    for first, _, name in sorted(_function_spans(tree)):
+        for statement in functions[first].body:
+            if _is_stub(statement, name):
+                found.append((name, statement.lineno))
+            if isinstance(statement, (ast.Return, ast.Raise)):
+                break
+    return found
+
+
+def _is_stub(statement, name: str) -> bool:
+    """True for ``raise NotImplementedError("TODO: implement <name>")``."""
+    call = statement.exc if isinstance(statement, ast.Raise) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "NotImplementedError" and len(call.args) == 1
+            and isinstance(call.args[0], ast.Constant) and call.args[0].value == f"TODO: implement {name}")
+
+
 # --------------------------------------------------------------------------- notebooks
 
 
@@ -356,42 +391,6 @@ def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -
                    if key not in ("lines_to_next_cell", "execution", "collapsed", "scrolled")})
     jupytext_meta["cell_metadata_filter"] = ",".join(kept + ["-all"])
     return header + jupytext.writes(notebook, fmt="py:percent")
-
-
-def write_notebook(module: Module) -> tuple[Path, Path | None]:
-    """Write ``name_dev.ipynb`` from the module's source, atomically: (notebook, backup or None).
-
-    A notebook changed after its source (edits not yet synced) is backed up before it is replaced.
-    """
-    text = module.dev_file.read_text(encoding="utf-8")
-    fresh = notebook_json(to_notebook(text, module))
-    saved = _backup_if_newer(module, module.notebook, than=module.dev_file, new_text=fresh)
-    write_atomically(module.notebook, fresh)
-    return module.notebook, saved
-
-
-def sync_notebook(module: Module) -> tuple[Path, Path | None]:
-    """Write the module's source from its notebook, atomically: (source, backup or None).
-
-    A source changed after its notebook is backed up before it is replaced.
-    """
-    if not module.notebook.exists():
-        raise TitoError(f"{module.relative(module.notebook)} does not exist.",
-                        hint=f"Create it first: tito notebooks --module {module.name}")
-    header = jupytext_header(module.dev_file.read_text(encoding="utf-8")) if module.dev_file.exists() else ""
-    text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook), header)
-    saved = _backup_if_newer(module, module.dev_file, than=module.notebook, new_text=text)
-    write_atomically(module.dev_file, text)
-    return module.dev_file, saved
-
-
-def _backup_if_newer(module: Module, path: Path, than: Path, new_text: str) -> Path | None:
-    """Back up ``path`` when it was changed after ``than`` and is about to be overwritten."""
-    if not path.exists() or not than.exists() or path.stat().st_mtime <= than.stat().st_mtime:
-        return None
-    if path.read_text(encoding="utf-8", errors="replace") == new_text:
-        return None
-    return backup(module.root, path)
 
 
 # --------------------------------------------------------------------------- editions
@@ -548,6 +547,7 @@ def _write_manifest(stage: Path, released: list[ModuleRelease]) -> None:
             "dirname": item.module.dirname,
             "source": str(rel_dev),
             "sha256": _sha256(stage / rel_dev),
+            "notebook_sha256": _sha256(stage / rel_dev.with_suffix(".ipynb")),
             "stubs": item.stubs,
         }
     manifest = {"tito_version": __version__,
@@ -558,8 +558,9 @@ def _write_manifest(stage: Path, released: list[ModuleRelease]) -> None:
 
 STUDENT_MAKEFILE = """\
 # TinyTorch, student edition.
-#   make install     create .venv and install this course into it (tito included)
+#   make install     create .venv and install this course into it (tito, JupyterLab and a kernel)
 #   make test        test your modules in order; stops at the first one still to do
+#   make lab         open JupyterLab on the course (tito lab NAME opens one module's notebook)
 #   make notebooks   write every module as a Jupyter notebook
 #   make sync        write your edited notebooks back into the module sources
 SHELL  := /bin/bash
@@ -569,18 +570,21 @@ PY     := $(VENV)/bin/python
 TITO   := $(VENV)/bin/tito
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test notebooks sync clean
+.PHONY: install test lab notebooks sync clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 \ttest -x $(PY) || $(PYTHON) -m venv $(VENV)
 \t$(PY) -m pip install --quiet --upgrade pip
-\t$(PY) -m pip install --quiet -e '.[dev]'
+\t$(PY) -m pip install --quiet -e '.[dev,jupyter]'
 \ttouch $(STAMP)
 
 test: $(STAMP)
 \t$(TITO) test --all
+
+lab: $(STAMP)
+\t$(TITO) lab
 
 notebooks: $(STAMP)
 \t$(TITO) notebooks --all
@@ -619,16 +623,21 @@ HINTS docstring.
 
 ## Setup
 
-    make install                       # .venv with this course installed (tito included)
+    make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
     source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
 
 ## The loop
 
     tito status                        # where am I? module by module
+    tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
     tito test --module tensor          # export your code into tinytorch/ and test it
-    tito notebooks --module tensor     # name_dev.py -> name_dev.ipynb (open it in Jupyter)
-    tito notebooks --module tensor --sync   # your edited notebook -> name_dev.py
     tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
+
+Work in the notebook or in the `.py`, whichever you like: `tito test` and `tito export`
+take the one you edited last (a notebook saved after the `.py` is synced into it, the old
+`.py` kept in `.tito/backups/`), and stop to ask if you changed both. `tito notebooks
+--module tensor` (keep the `.py`) and `tito notebooks --module tensor --sync` (keep the
+notebook) settle that.
 
 Modules build on each other: finish a module's prerequisites (`tito info NAME` lists
 them) before you start it. `make test` tests your modules in order and stops at the
@@ -687,6 +696,13 @@ def _notebook_code(text: str) -> str:
                      for c in cells)
 
 
+def start_line(report: ReleaseReport) -> str:
+    """The commands a student runs first in the edition, as one line to copy."""
+    first = report.modules[0].module.name if report.modules else "NAME"
+    return (f"cd {shlex.quote(str(report.out))} && make install && source bin/activate-tinytorch.sh "
+            f"&& tito test --module {first}")
+
+
 def release(course: Course, modules: list[Module], out: Path, force: bool = False) -> ReleaseReport:
     """Write the student edition of ``modules`` (with their prerequisites) into ``out``.
 
@@ -698,7 +714,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     modules = with_prerequisites(course, modules)
     solved = _solved_exports(course)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.release-", dir=out.parent))
+    stage = _new_folder(out.parent, prefix=f".{out.name}.release-")
     try:
         released, solution_lines = build_edition(course, modules, stage)
         problems, warnings = audit(stage, solution_lines, solved)
@@ -723,6 +739,19 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty folder in ``parent`` with the umask's mode (``tempfile.mkdtemp`` makes 0700,
+    and the edition is this folder renamed into place)."""
+    for _ in range(100):
+        folder = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            folder.mkdir(mode=0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary folder in {parent}")
 
 
 def _solved_exports(course: Course) -> set[str]:
@@ -767,7 +796,12 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
     new_manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
     shutil.copytree(stage, out, dirs_exist_ok=True)
     if old_manifest is not None:  # a release of some modules keeps the others' entries
-        new_manifest["modules"] = {**(old_manifest.get("modules") or {}), **new_manifest["modules"]}
+        old_entries = old_manifest.get("modules") or {}
+        for path in report.kept:  # and a kept module keeps the entry of the files the student has
+            name = next(item.module.name for item in released if item.module.dev_file.name == path.name)
+            if name in old_entries:
+                new_manifest["modules"][name] = old_entries[name]
+        new_manifest["modules"] = {**old_entries, **new_manifest["modules"]}
         write_atomically(out / MANIFEST, json.dumps(new_manifest, indent=2) + "\n")
 
 
@@ -828,4 +862,8 @@ def reset_module(course: Course, module: Module) -> ResetResult:
             backups.append(backup(course.root, module.notebook))
             write_atomically(module.notebook, fresh)
     write_atomically(module.dev_file, stub)
+    if module.notebook.exists():
+        from tito.notebook_sync import record
+
+        record(module)
     return ResetResult(module, module.dev_file, backups, changed or bool(backups))

@@ -16,7 +16,8 @@ def command(module_name, all_modules, check, force):
     """Export module sources into the tinytorch package.
 
     Each `#| export` cell of modules/source/NN_name/name_dev.py goes into the file
-    named by its `#| default_exp` line, e.g. tinytorch/core/cnn.py.
+    named by its `#| default_exp` line, e.g. tinytorch/core/cnn.py. A name_dev.ipynb
+    edited after name_dev.py is first synced into it (the .py backed up in .tito/backups/).
 
     \b
     Examples:
@@ -34,8 +35,12 @@ def command(module_name, all_modules, check, force):
 
 def _export(modules, force):
     from tito.exporter import export
+    from tito.notebook_sync import source_up_to_date
 
     for module in modules:
+        said = source_up_to_date(module)  # export what the student edited last
+        if said:
+            console().print(said, highlight=False, markup=False, soft_wrap=True)
         generated, before = export(module, force=force)
         rel = module.relative(generated.target)
         verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")

@@ -16,8 +16,9 @@ def command(module_name, all_modules, sync):
     Writes modules/source/NN_name/name_dev.ipynb from name_dev.py (jupytext), with
     nbgrader metadata on solution and test cells; `--sync` writes your edited notebook
     back into name_dev.py. Cell metadata survive both ways; files are written atomically.
-    A file about to be replaced that was changed after the other one (unsynced work) is
-    first copied to .tito/backups/.
+    A file about to be replaced that holds edits of its own (changed since the last sync)
+    is first copied to .tito/backups/. `tito test` and `tito export` sync a notebook edited
+    last by themselves; when both files changed, these two commands are how you choose.
 
     \b
     Examples:
@@ -25,7 +26,7 @@ def command(module_name, all_modules, sync):
       tito notebooks --module cnn --sync
       tito notebooks --all
     """
-    from tito.release import sync_notebook, write_notebook
+    from tito.notebook_sync import sync_notebook, write_notebook
 
     course = Course.here()
     for module in chosen_modules(course, module_name, all_modules):

@@ -16,6 +16,9 @@ def command(as_json):
     \b
     exported: fresh (matches its source), stale (source changed since the
               last export), missing, edited (changed by hand) or error
+    notebook: - (none), in step, ahead (name_dev.ipynb edited after
+              name_dev.py; tito test/export take it), behind (the .py edited
+              after it; tito lab updates it), both changed
     last test: the result and time of the last `tito test` of the module
     """
     course = Course.here()
@@ -26,17 +29,23 @@ def command(as_json):
                                "passed": passed, "total": len(rows)}, indent=2))
         return
     out = console()
-    view = table("Module", "Title", "Exported", "Last test", "When", title="TinyTorch course status")
+    view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
     for row in rows:
         view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
+                     _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
                      _styled(row["last_result"]), _when(row["last_run"]))
     out.print(view)
+    ahead = [row["name"] for row in rows if row["notebook"] in ("notebook ahead", "both changed")]
+    if ahead:
+        out.print(f"Notebook edits not yet in the .py: {', '.join(ahead)} "
+                  f"(`tito test --module {ahead[0]}` takes them).", highlight=False, markup=False, soft_wrap=True)
     bar = progress_bar(passed, len(rows))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 
 
 def module_rows(course) -> list:
     """One dict per module: number, name, title, exported, export_error, last_result, last_run."""
+    from tito.notebook_sync import state
     from tito.progress import ProgressStore
 
     records = ProgressStore(course.root).load()["modules"]
@@ -50,6 +59,7 @@ def module_rows(course) -> list:
             "title": module.title,
             "exported": exported,
             "export_error": error,
+            "notebook": state(module),
             "last_result": _result_word(last),
             "last_run": None if last is None else last.get("when"),
         })
@@ -79,7 +89,9 @@ def export_state(module) -> tuple:
 
 
 STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim",
-          "missing": "yellow", "edited": "red", "error": "red", "failed": "red"}
+          "missing": "yellow", "edited": "red", "error": "red", "failed": "red",
+          "in step": "green", "-": "dim", "ahead": "yellow", "behind": "yellow", "both changed": "red"}
+NOTEBOOK_WORDS = {"no notebook": "-", "notebook ahead": "ahead", "source ahead": "behind"}
 
 
 def _styled(word: str) -> str:

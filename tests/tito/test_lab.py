@@ -1,0 +1,116 @@
+"""`tito lab`: a real JupyterLab on a free port, whose kernels import the course's tinytorch."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("jupyterlab")
+websocket = pytest.importorskip("tornado.websocket")
+ioloop = pytest.importorskip("tornado.ioloop")
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "tito-lab-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(port, path, method="GET", body=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wait_for(port, server, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"tito lab exited with {server.returncode}:\n{server.stdout.read()}")
+        try:
+            return api(port, "status")
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("JupyterLab did not answer in time")
+
+
+def run_in_kernel(port, kernel_id, code, seconds=60) -> str:
+    """Execute ``code`` in a kernel of the server, over its websocket; returns what it printed."""
+    async def go():
+        url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={TOKEN}"
+        connection = await websocket.websocket_connect(url)
+        msg_id = uuid.uuid4().hex
+        await connection.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex, "msg_type": "execute_request",
+                       "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        printed = []
+        while True:
+            message = json.loads(await connection.read_message())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = message["header"]["msg_type"]
+            if kind == "stream":
+                printed.append(message["content"]["text"])
+            elif kind == "error":
+                printed.append(f"{message['content']['ename']}: {message['content']['evalue']}")
+            elif kind == "status" and message["content"]["execution_state"] == "idle":
+                connection.close()
+                return "".join(printed)
+
+    return ioloop.IOLoop.current().run_sync(go, timeout=seconds)
+
+
+def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(course, tmp_path):
+    dev = course.dev("alpha")
+    notebook = dev.with_suffix(".ipynb")
+    assert not notebook.exists()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1",
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    server = subprocess.Popen([sys.executable, "-m", "tito", "lab", "alpha", "--no-browser", "--port", str(port)],
+                              cwd=course.root / "tests", env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(port, server)
+        assert notebook.exists()  # written from the source, since it was missing
+        listed = api(port, "contents/modules/source/01_alpha")
+        assert "alpha_dev.ipynb" in [item["name"] for item in listed["content"]]
+        kernel = api(port, "kernels", "POST", {"name": "python3"})
+        printed = run_in_kernel(port, kernel["id"], (
+            "import os, tinytorch, alpha_dev\n"
+            "print(tinytorch.__file__)\nprint(alpha_dev.double(21))\nprint(os.environ['TITO_ROOT'])"))
+        assert printed.splitlines() == [str(course.root / "tinytorch" / "__init__.py"), "42", str(course.root)]
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert "Starting JupyterLab in" in server.stdout.read()
+
+
+def test_lab_without_jupyterlab_says_how_to_install_it(course):
+    code = "import sys; sys.modules['jupyterlab'] = None; from tito.cli import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "lab", "alpha"], cwd=course.root, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "JupyterLab is not installed" in done.stderr and "make install" in done.stderr

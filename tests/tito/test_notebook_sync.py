@@ -1,0 +1,132 @@
+"""A student who works in the notebook gets that work tested: the .py / .ipynb sync rule.
+
+In a released edition, name_dev.ipynb edited after name_dev.py is synced into it by
+`tito test` and `tito export` (the .py backed up, one line said); both changed stops with a
+choice and changes nothing; running a notebook (outputs only) changes no code; `tito status`
+shows a notebook ahead; `tito lab`'s side writes the notebook when the .py is ahead.
+"""
+
+import json
+import os
+
+import nbformat
+import pytest
+
+from tito.course import Course
+from tito.notebook_sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD,
+                                notebook_up_to_date, state)
+
+STUB = 'raise NotImplementedError("TODO: implement double")'
+DEV = "modules/source/01_alpha/alpha_dev.py"
+
+
+@pytest.fixture
+def edition(course, tito, tmp_path, monkeypatch):
+    """A student edition of the two-module course; the current directory is its root."""
+    out = tmp_path / "edition"
+    assert tito("release", "--all", "--out", str(out)).exit_code == 0
+    monkeypatch.chdir(out)
+    return out
+
+
+def edit_notebook(path, old, new, later=True):
+    """Change a code cell of the notebook the way Jupyter saves it (and after the .py)."""
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if old in c.source)
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(notebook, path)
+    if later:
+        os.utime(path, (path.stat().st_mtime + 5,) * 2)
+
+
+def test_work_done_only_in_the_notebook_is_what_gets_tested(edition, tito):
+    dev, notebook = edition / DEV, (edition / DEV).with_suffix(".ipynb")
+    stub = dev.read_text()
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2")
+    assert state(Course(edition).get("alpha")) == NOTEBOOK_AHEAD
+    result = tito("test", "--module", "alpha", "--json", "report.json")
+    said = [line for line in result.output.splitlines() if line.startswith("Synced ")]
+    assert len(said) == 1 and said[0].startswith(
+        "Synced modules/source/01_alpha/alpha_dev.ipynb -> alpha_dev.py (you edited the notebook last; "
+        "the previous alpha_dev.py is in .tito/backups/alpha_dev.")
+    report = json.loads((edition / "report.json").read_text())
+    inline = {t["name"]: t for t in report["steps"][0]["tests"]}
+    assert inline["test_unit_double"]["status"] == "passed"
+    assert report["not_implemented"] == ["Scaler.__call__"]
+    assert "return np.asarray(x) * 2" in dev.read_text() and STUB not in dev.read_text()
+    assert [p.read_text() for p in (edition / ".tito" / "backups").glob("alpha_dev.*.py")] == [stub]
+    assert state(Course(edition).get("alpha")) == IN_STEP
+    again = tito("test", "--module", "alpha")
+    assert "Synced" not in again.output  # in step now: nothing to take
+
+
+def test_export_takes_the_notebook_too(edition, tito):
+    edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 0 and "Synced modules/source/01_alpha/alpha_dev.ipynb" in result.output
+    assert "return np.asarray(x) * 2" in (edition / "tinytorch/core/alpha.py").read_text()
+
+
+def test_both_changed_stops_says_how_to_choose_and_changes_nothing(edition, tito):
+    dev, notebook = edition / DEV, (edition / DEV).with_suffix(".ipynb")
+    dev.write_text(dev.read_text().replace(STUB, "return x + x"))
+    edit_notebook(notebook, STUB, "return 2 * x")
+    before = dev.read_text(), notebook.read_text()
+    assert state(Course(edition).get("alpha")) == BOTH_CHANGED
+    result = tito("test", "--module", "alpha")
+    assert result.exit_code == 1
+    assert ("Both modules/source/01_alpha/alpha_dev.py and alpha_dev.ipynb changed since tito last synced "
+            "them; tito will not guess which to keep.") in result.output
+    assert "Keep the notebook's version: tito notebooks --module alpha --sync" in result.output
+    assert "Keep the .py's version:      tito notebooks --module alpha" in result.output
+    assert (dev.read_text(), notebook.read_text()) == before
+    assert not (edition / ".tito" / "progress.json").exists()  # nothing was tested
+    # choosing the notebook keeps the .py's version in a backup
+    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
+    assert "return 2 * x" in dev.read_text()
+    assert any("return x + x" in p.read_text() for p in (edition / ".tito" / "backups").glob("alpha_dev.*.py"))
+    assert state(Course(edition).get("alpha")) == IN_STEP
+
+
+def test_running_a_notebook_changes_no_code(edition, tito):
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    data = nbformat.read(notebook, as_version=4)
+    code = next(c for c in data.cells if c.cell_type == "code")
+    code.execution_count = 3
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nbformat.write(data, notebook)
+    os.utime(notebook, (notebook.stat().st_mtime + 5,) * 2)
+    assert state(Course(edition).get("alpha")) == IN_STEP
+    result = tito("test", "--module", "alpha")
+    assert "Synced" not in result.output and not (edition / ".tito" / "backups").exists()
+
+
+def test_status_shows_a_notebook_ahead(edition, tito):
+    edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
+    rows = {row["name"]: row for row in json.loads(tito("status", "--json").output)["modules"]}
+    assert rows["alpha"]["notebook"] == "notebook ahead" and rows["beta"]["notebook"] == "in step"
+    table = tito("status").output
+    assert "ahead" in table
+    assert "Notebook edits not yet in the .py: alpha (`tito test --module alpha` takes them)." in table
+
+
+def test_without_a_record_the_newer_differing_file_is_ahead(course, tito):
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    (course.root / RECORD).unlink()
+    module = Course(course.root).get("alpha")
+    assert state(module) == IN_STEP  # the same code: no record needed
+    edit_notebook(module.notebook, "return x * self.factor", "return self.factor * x")
+    assert state(module) == NOTEBOOK_AHEAD
+    os.utime(module.dev_file, (module.notebook.stat().st_mtime + 5,) * 2)
+    assert state(module) == SOURCE_AHEAD
+
+
+def test_the_notebook_follows_a_py_edited_last_and_is_created_when_missing(course):
+    module = Course(course.root).get("alpha")
+    assert notebook_up_to_date(module) == "Wrote modules/source/01_alpha/alpha_dev.ipynb from alpha_dev.py."
+    assert notebook_up_to_date(module) == ""
+    module.dev_file.write_text(module.dev_file.read_text().replace("LIMIT = 10", "LIMIT = 11"))
+    assert state(module) == SOURCE_AHEAD
+    said = notebook_up_to_date(module)
+    assert said == "Updated modules/source/01_alpha/alpha_dev.ipynb from alpha_dev.py, which you edited last."
+    assert "LIMIT = 11" in module.notebook.read_text() and state(module) == IN_STEP

@@ -1,0 +1,72 @@
+"""tito lab: open JupyterLab on a module's notebook, with this course's tinytorch importable."""
+
+import importlib.util
+import os
+import sys
+
+import click
+
+from tito.console import console
+from tito.course import Course
+from tito.errors import TitoError
+
+
+@click.command("lab")
+@click.argument("name", required=False)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser (on a server; open the printed URL).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for JupyterLab (default: its own, 8888).")
+def command(name, no_browser, port):
+    """Open JupyterLab on module NAME's notebook (or on the course, without NAME).
+
+    The notebook modules/source/NN_name/name_dev.ipynb is written from name_dev.py when it
+    is missing or when you edited the .py last. The notebook's kernel imports this course's
+    tinytorch (the course root and every module folder are on PYTHONPATH), and `tito test`
+    tests what you save there. Ctrl-C stops JupyterLab.
+
+    \b
+    Examples:
+      tito lab cnn
+      tito lab cnn --no-browser --port 8890     # on a server
+    """
+    course = Course.here()
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise TitoError(f"JupyterLab is not installed for {sys.executable}.",
+                        hint="Run `make install` in the course folder (it installs the `jupyter` extra), "
+                             "or `pip install -e '.[jupyter]'`.")
+    target = []
+    if name:
+        from tito.notebook_sync import notebook_up_to_date
+
+        module = course.get(name)
+        said = notebook_up_to_date(module)
+        if said:
+            console().print(said, highlight=False, markup=False, soft_wrap=True)
+        target = [module.relative(module.notebook)]
+    argv = [sys.executable, "-m", "jupyter", "lab", *target, f"--ServerApp.root_dir={course.root}"]
+    if no_browser:
+        argv.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Jupyter refuses it
+        argv.append("--allow-root")
+    if port:
+        argv += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    console().print(f"Starting JupyterLab in {course.root}" + (f" on {target[0]}" if target else "")
+                    + "; Ctrl-C stops it.", highlight=False, markup=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(course.root)
+    os.execve(sys.executable, argv, lab_environment(course))
+
+
+def lab_environment(course) -> dict:
+    """JupyterLab's environment, inherited by its kernels: the course root first on PYTHONPATH,
+    then every module folder (as bin/activate-tinytorch.sh does), so `import tinytorch` is this
+    course's and `from cnn_dev import Conv2D` works."""
+    from tito.runner import subprocess_environment
+
+    env = subprocess_environment(course.root)
+    env.pop("MPLBACKEND", None)  # inline plots in notebooks
+    folders = [str(m.folder) for m in course.modules]
+    parts = env["PYTHONPATH"].split(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([parts[0], *folders, *parts[1:]])
+    env["TITO_ROOT"] = str(course.root)
+    return env

@@ -1,0 +1,246 @@
+"""Which of a module's two files did the student edit last: ``name_dev.py`` or ``name_dev.ipynb``?
+
+A student edits a module as text (``name_dev.py``) or as a notebook (``name_dev.ipynb``, e.g. in
+``tito lab``). tito tests, exports and grades the ``.py``, so the notebook's edits must reach it
+first. This file is the one rule every command uses:
+
+* Each time tito brings the two files in step it records the sha256 of both in
+  ``.tito/notebooks.json``; before the first time, the pair a release wrote
+  (``.tito/release/manifest.json``) is the record.
+* Against that record a module is **in step** (neither changed, or both hold the same code),
+  **notebook ahead** (only the notebook changed), **source ahead** (only the ``.py`` changed)
+  or **both changed**. Without any record, the newer of two differing files is ahead.
+* ``source_up_to_date`` (``tito test``, ``tito export``) writes an ahead notebook's code into the
+  ``.py``, after copying the ``.py`` to ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``)
+  does the converse. Both change nothing and raise ``TitoError`` when both files changed: only
+  the student can say which to keep, and ``tito notebooks`` (keep the ``.py``) or
+  ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
+
+Two files "hold the same code" when the notebook converts back to exactly the ``.py``
+(``tito.release.from_notebook``): running a notebook changes its outputs, not its code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito.course import Module
+from tito.errors import TitoError
+from tito.exporter import write_atomically
+from tito.release import MANIFEST, backup, from_notebook, jupytext_header, notebook_json, to_notebook
+
+RECORD = Path(".tito") / "notebooks.json"
+
+IN_STEP, NOTEBOOK_AHEAD, SOURCE_AHEAD, BOTH_CHANGED, NO_NOTEBOOK = (
+    "in step", "notebook ahead", "source ahead", "both changed", "no notebook")
+
+
+@dataclass
+class Pair:
+    """A module's .py and notebook as they are now, and what the record says they were."""
+
+    module: Module
+    py: str
+    notebook: str
+    recorded: dict | None
+
+    @property
+    def py_changed(self) -> bool:
+        return self.recorded is not None and _sha(self.py) != self.recorded.get("py")
+
+    @property
+    def notebook_changed(self) -> bool:
+        return self.recorded is not None and _sha(self.notebook) != self.recorded.get("ipynb")
+
+    def notebook_as_source(self) -> str:
+        where = self.module.relative(self.module.notebook)
+        return from_notebook(self.notebook, where, jupytext_header(self.py))
+
+    def same_code(self) -> bool:
+        return self.notebook_as_source() == self.py
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _recorded(module: Module) -> dict | None:
+    """The hashes of the last sync, else those of the release, else None."""
+    entry = (_read(module.root / RECORD).get("modules") or {}).get(module.name)
+    if isinstance(entry, dict):
+        return entry
+    released = (_read(module.root / MANIFEST).get("modules") or {}).get(module.name) or {}
+    if released.get("sha256") and released.get("notebook_sha256"):
+        return {"py": released["sha256"], "ipynb": released["notebook_sha256"]}
+    return None
+
+
+def record(module: Module) -> None:
+    """Remember both files as they are now: the module is in step."""
+    path = module.root / RECORD
+    data = _read(path)
+    modules = data.get("modules") if isinstance(data.get("modules"), dict) else {}
+    modules[module.name] = {"py": _sha(module.dev_file.read_text(encoding="utf-8")),
+                            "ipynb": _sha(module.notebook.read_text(encoding="utf-8"))}
+    write_atomically(path, json.dumps({"version": 1, "modules": modules}, indent=2, sort_keys=True) + "\n")
+
+
+def _pair(module: Module) -> Pair | None:
+    if not module.notebook.exists() or not module.dev_file.exists():
+        return None
+    return Pair(module, module.dev_file.read_text(encoding="utf-8"),
+                module.notebook.read_text(encoding="utf-8"), _recorded(module))
+
+
+def _judge(pair: Pair) -> str:
+    """IN_STEP, NOTEBOOK_AHEAD, SOURCE_AHEAD or BOTH_CHANGED (reading the notebook only when needed)."""
+    if pair.recorded is not None:
+        py_changed, notebook_changed = pair.py_changed, pair.notebook_changed
+        if not py_changed and not notebook_changed:
+            return IN_STEP
+        if py_changed and not notebook_changed:
+            return SOURCE_AHEAD
+        if pair.same_code():
+            return IN_STEP
+        return BOTH_CHANGED if py_changed else NOTEBOOK_AHEAD
+    if pair.same_code():
+        return IN_STEP
+    module = pair.module
+    newer = module.notebook.stat().st_mtime > module.dev_file.stat().st_mtime
+    return NOTEBOOK_AHEAD if newer else SOURCE_AHEAD
+
+
+def state(module: Module) -> str:
+    """Where the module's two files stand, without changing anything (for ``tito status``).
+
+    A notebook that cannot be read is reported as 'unreadable notebook'.
+    """
+    pair = _pair(module)
+    if pair is None:
+        return NO_NOTEBOOK
+    try:
+        return _judge(pair)
+    except TitoError:
+        return "unreadable notebook"
+
+
+def _conflict(module: Module) -> TitoError:
+    py, notebook = module.relative(module.dev_file), module.notebook.name
+    return TitoError(
+        f"Both {py} and {notebook} changed since tito last synced them; tito will not guess which to keep.",
+        hint=(f"Keep the notebook's version: tito notebooks --module {module.name} --sync\n"
+              f"Keep the .py's version:      tito notebooks --module {module.name}\n"
+              "Either way the other file is first copied to .tito/backups/."),
+    )
+
+
+def source_up_to_date(module: Module) -> str:
+    """Bring the ``.py`` up to the notebook when the student edited the notebook last.
+
+    Returns one line saying what was done ('' when nothing was). Raises TitoError when both
+    files changed since the last sync, or for a notebook that cannot be read.
+    """
+    pair = _pair(module)
+    if pair is None:
+        return ""
+    verdict = _judge(pair)
+    if verdict == BOTH_CHANGED:
+        raise _conflict(module)
+    if verdict == IN_STEP:
+        _remember(pair)
+        return ""
+    if verdict == SOURCE_AHEAD:
+        return ""
+    saved = backup(module.root, module.dev_file)
+    write_atomically(module.dev_file, pair.notebook_as_source())
+    record(module)
+    return (f"Synced {module.relative(module.notebook)} -> {module.dev_file.name} (you edited the notebook "
+            f"last; the previous {module.dev_file.name} is in {module.relative(saved)}).")
+
+
+def notebook_up_to_date(module: Module) -> str:
+    """Write the notebook from the ``.py`` when it is missing or the ``.py`` was edited last.
+
+    Returns one line saying what was done ('' when nothing was); raises TitoError when both changed.
+    """
+    pair = _pair(module)
+    if pair is None:
+        write_notebook(module)
+        return f"Wrote {module.relative(module.notebook)} from {module.dev_file.name}."
+    verdict = _judge(pair)
+    if verdict == BOTH_CHANGED:
+        raise _conflict(module)
+    if verdict != SOURCE_AHEAD:
+        _remember(pair)
+        return ""
+    write_notebook(module)
+    return (f"Updated {module.relative(module.notebook)} from {module.dev_file.name}, "
+            "which you edited last.")
+
+
+def _remember(pair: Pair) -> None:
+    """Record an in-step pair whose hashes moved (e.g. a notebook run for its outputs), if we may."""
+    if pair.recorded is None or pair.py_changed or pair.notebook_changed:
+        try:
+            record(pair.module)
+        except OSError:  # a read-only course: nothing to remember it in, and nothing lost
+            pass
+
+
+# --------------------------------------------------------------------------- tito notebooks
+
+
+def write_notebook(module: Module) -> tuple[Path, Path | None]:
+    """Write ``name_dev.ipynb`` from the module's source, atomically: (notebook, backup or None).
+
+    A notebook holding edits the source does not have is backed up before it is replaced.
+    """
+    text = module.dev_file.read_text(encoding="utf-8")
+    fresh = notebook_json(to_notebook(text, module))
+    saved = _backup_own_edits(module, module.notebook, than=module.dev_file, new_text=fresh, key="ipynb")
+    write_atomically(module.notebook, fresh)
+    record(module)
+    return module.notebook, saved
+
+
+def sync_notebook(module: Module) -> tuple[Path, Path | None]:
+    """Write the module's source from its notebook, atomically: (source, backup or None).
+
+    A source holding edits the notebook does not have is backed up before it is replaced.
+    """
+    if not module.notebook.exists():
+        raise TitoError(f"{module.relative(module.notebook)} does not exist.",
+                        hint=f"Create it first: tito notebooks --module {module.name}")
+    header = jupytext_header(module.dev_file.read_text(encoding="utf-8")) if module.dev_file.exists() else ""
+    text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook), header)
+    saved = _backup_own_edits(module, module.dev_file, than=module.notebook, new_text=text, key="py")
+    write_atomically(module.dev_file, text)
+    record(module)
+    return module.dev_file, saved
+
+
+def _backup_own_edits(module: Module, path: Path, than: Path, new_text: str, key: str) -> Path | None:
+    """Back up ``path`` before it is overwritten when it holds edits of its own: it changed since
+    the last sync (without a record: it is newer than ``than``) and differs from ``new_text``."""
+    if not path.exists() or not than.exists():
+        return None
+    current = path.read_text(encoding="utf-8", errors="replace")
+    if current == new_text:
+        return None
+    recorded = _recorded(module)
+    if recorded is not None:
+        edited = _sha(current) != recorded.get(key)
+    else:
+        edited = path.stat().st_mtime > than.stat().st_mtime
+    return backup(module.root, path) if edited else None
