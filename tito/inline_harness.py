@@ -84,11 +84,29 @@ def _wrap(statement):
     return statement
 
 
-def instrument(code: str, first_line: int, filename: str) -> list:
-    """The cell's top-level statements, test calls wrapped, line numbers those of the dev file."""
+def instrument(code: str, first_line: int, filename: str, rewrite=None) -> list:
+    """The cell's top-level statements, test calls wrapped, line numbers those of the dev file.
+
+    ``rewrite(module)`` (pytest's assertion rewriting, see ``assertion_rewriter``) makes a
+    failing ``assert f(x) == 28`` say ``assert 27 == 28`` with ``where 27 = f(x)``, as pytest does.
+    """
     tree = ast.parse(code, filename=filename)
     ast.increment_lineno(tree, max(first_line - 1, 0))
-    return [_wrap(statement) for statement in tree.body]
+    tree.body = [_wrap(statement) for statement in tree.body]
+    if rewrite is not None:
+        rewrite(tree)
+    return tree.body
+
+
+def assertion_rewriter(filename: str):
+    """pytest's assertion rewriting applied to the dev file's own code, or None without pytest."""
+    try:
+        from _pytest.assertion.rewrite import rewrite_asserts
+        with open(filename, "rb") as handle:
+            source = handle.read()
+    except (ImportError, OSError):
+        return None
+    return lambda tree: rewrite_asserts(tree, source, filename)
 
 
 def _where(exc, filename: str):
@@ -160,6 +178,7 @@ class Harness:
         self.results = open(spec["results"], "a", encoding="utf-8")
         self.ran = set()
         self.future_flags = 0  # `from __future__ import ...` holds for the statements after it
+        self.rewrite = assertion_rewriter(self.filename)
         self.module = types.ModuleType("__main__")
         self.module.__dict__.update({
             "__file__": self.filename,
@@ -198,7 +217,7 @@ class Harness:
 
     def run_cell(self, cell: dict) -> None:
         try:
-            statements = instrument(cell["code"], cell["line"], self.filename)
+            statements = instrument(cell["code"], cell["line"], self.filename, self.rewrite)
         except SyntaxError as exc:
             line = (exc.lineno or 1) + max(cell["line"] - 1, 0)
             self.emit({"event": "cell_error", "cell": cell["index"], "line": line, "file": self.filename,

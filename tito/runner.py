@@ -51,11 +51,16 @@ class TestOutcome:
     location: str = ""  # "path:line" of the failure, relative to the course root
     details: str = ""  # traceback or captured output worth showing for a failure
     output: str = ""  # what the test printed (inline tests)
-    skipped: bool = False
+    skipped: bool = False  # a skipped test is neither passed nor failed
+
+    @property
+    def status(self) -> str:
+        """'passed', 'failed' or 'skipped'."""
+        return "skipped" if self.skipped else ("passed" if self.passed else "failed")
 
     def to_json(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "message": self.message,
-                "location": self.location}
+        return {"name": self.name, "status": self.status, "passed": self.passed, "skipped": self.skipped,
+                "message": self.message, "location": self.location}
 
 
 @dataclass
@@ -78,7 +83,11 @@ class StepResult:
 
     @property
     def failures(self) -> list:
-        return [t for t in self.tests if not t.passed]
+        return [t for t in self.tests if t.status == "failed"]
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(1 for t in self.tests if t.skipped)
 
     def to_json(self) -> dict:
         return {"step": self.step, "ok": self.ok, "error": self.error,
@@ -90,6 +99,7 @@ class ModuleResult:
     module: Module
     steps: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
 
     @property
     def passed(self) -> bool:
@@ -97,7 +107,8 @@ class ModuleResult:
 
     @property
     def not_implemented(self) -> list:
-        names = [n for step in self.steps for n in step.not_implemented]
+        """The source's stubs, then any other stub a test ran into (e.g. a prerequisite's)."""
+        names = [name for name, _ in self.stubs] + [n for step in self.steps for n in step.not_implemented]
         return list(dict.fromkeys(names))
 
     def step(self, name: str) -> StepResult | None:
@@ -296,6 +307,9 @@ def run_export(module: Module) -> StepResult:
     except TitoError as exc:
         error = exc.message + (f"\n{exc.hint}" if exc.hint else "")
         return StepResult("export", False, error)
+    except OSError as exc:  # e.g. a read-only course
+        where = module.relative(Path(exc.filename)) if exc.filename else "the package"
+        return StepResult("export", False, f"Cannot write {where}: {exc.strerror or exc}.")
     verb = "unchanged" if before == "fresh" else "written"
     return StepResult("export", True, note=f"{module.relative(generated.target)} ({verb})")
 
@@ -336,7 +350,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
 def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
     step = StepResult("pytest", True, tests=tests, output=output)
     step.not_implemented = list(dict.fromkeys(
-        m for t in tests if not t.passed for m in STUB_MESSAGE.findall(t.message + "\n" + t.details)))
+        m for t in tests if t.status == "failed" for m in STUB_MESSAGE.findall(t.message + "\n" + t.details)))
     failed = step.failures
     if failed:
         names = [t.name for t in failed]
@@ -367,18 +381,22 @@ def parse_junit(report: Path) -> list:
             outcomes.append(TestOutcome(name, False, message, location=_location(text, case),
                                         details=text))
         elif skipped is not None:
-            outcomes.append(TestOutcome(name, True, f"skipped: {skipped.get('message', '')}", skipped=True))
+            outcomes.append(TestOutcome(name, False, f"skipped: {skipped.get('message', '')}", skipped=True))
         else:
             outcomes.append(TestOutcome(name, True))
     return outcomes
 
 
+JUNIT_NOTE = re.compile(r"\n\[[^\]\n]*; full report in element text\]$")
+
+
 def _message(attribute: str, text: str) -> str:
-    """pytest's own message, unless it is a bare label such as 'collection failure'."""
+    """What went wrong, as pytest says it: its 'E' lines (the full assertion explanation), else
+    the report's message attribute without junitxml's note about shortening it."""
     raised = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
-    if raised and (not attribute or attribute in ("collection failure",) or attribute.startswith("failed on")):
+    if raised:
         return "\n".join(raised)
-    return attribute or _tail(text, 1)
+    return JUNIT_NOTE.sub("", attribute) or _tail(text, 1)
 
 
 def _node_id(case) -> str:
@@ -465,7 +483,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
 
     ``on_step(name)`` is called as each step starts; ``on_progress(text)`` as inline tests run.
     """
-    result = ModuleResult(module)
+    result = ModuleResult(module, stubs=stubs_of(module))
     announce = on_step or (lambda name: None)
     announce("inline")
     result.steps.append(run_inline(module, on_progress))
@@ -483,10 +501,21 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     return result
 
 
+def stubs_of(module: Module) -> list:
+    """(name, line) of each function the module's source still leaves as its released stub."""
+    from tito.release import unimplemented
+
+    try:
+        return unimplemented(module.dev_file.read_text(encoding="utf-8"))
+    except OSError:
+        return []
+
+
 def unmet_prerequisites(course, module: Module, store) -> list[str]:
-    """A warning for each (transitive) prerequisite whose last recorded test run is not a pass."""
+    """Warnings about (transitive) prerequisites whose last recorded test run is not a pass:
+    one line for those never tested, one for those that failed, one for runs limited by -k."""
     by_name = {m.name: m for m in course.modules}
-    seen, queue, messages = set(), list(module.prerequisites), []
+    seen, queue = set(), list(module.prerequisites)
     while queue:
         name = queue.pop(0)
         if name in seen or name not in by_name:
@@ -494,13 +523,28 @@ def unmet_prerequisites(course, module: Module, store) -> list[str]:
         seen.add(name)
         queue.extend(by_name[name].prerequisites)
     records = store.load()["modules"]
+    never, failed, partial = [], [], []
     for prereq in course.in_prerequisite_order([by_name[n] for n in seen]):
         last = records.get(prereq.name)
         if last is None:
-            messages.append(f"prerequisite '{prereq.name}' has never been tested "
-                            f"(run: tito test --module {prereq.name}).")
+            never.append(prereq.name)
         elif not last.get("passed"):
-            messages.append(f"prerequisite '{prereq.name}' failed its last test run ({last.get('when', '?')}).")
+            failed.append((prereq.name, last.get("when", "?")))
         elif last.get("keyword"):
-            messages.append(f"prerequisite '{prereq.name}' was last tested only with -k {last['keyword']!r}.")
+            partial.append((prereq.name, last["keyword"]))
+    messages = []
+    if never:
+        messages.append(f"{_prerequisites(never)} never been tested (run: tito test --module {never[0]}).")
+    if len(failed) == 1:
+        messages.append(f"prerequisite '{failed[0][0]}' failed its last test run ({failed[0][1]}).")
+    elif failed:
+        messages.append(f"{_prerequisites([n for n, _ in failed])} failed their last test runs.")
+    for name, keyword in partial:
+        messages.append(f"prerequisite '{name}' was last tested only with -k {keyword!r}.")
     return messages
+
+
+def _prerequisites(names: list) -> str:
+    """The subject of a warning: prerequisite 'a' has / prerequisites 'a', 'b' have."""
+    quoted = ", ".join(f"'{n}'" for n in names)
+    return f"prerequisite {quoted} has" if len(names) == 1 else f"prerequisites {quoted} have"

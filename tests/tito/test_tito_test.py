@@ -62,13 +62,15 @@ def test_inline_failure_is_named_and_later_tests_still_run(course, tito):
     assert result.exit_code == 1
     inline = named_tests(payload, "inline")
     assert inline["test_unit_double"]["passed"] is False
-    assert inline["test_unit_double"]["message"] == "AssertionError: assert double(3) == 7"
+    # pytest's assertion rewriting on the dev file's code: the value that came, and where from
+    assert inline["test_unit_double"]["message"] == (
+        "AssertionError: assert np.int64(6) == 7\n +  where np.int64(6) = double(3)")
     assert inline["test_unit_double"]["location"] == "modules/source/01_alpha/alpha_dev.py:26"
     assert inline["test_unit_scaler"]["passed"] is True  # ran after the failure
     assert "test_unit_double" in step_of(payload, "inline")["error"]
     # the real error is shown without any extra flag
     assert "modules/source/01_alpha/alpha_dev.py:26" in result.output
-    assert "assert double(3) == 7" in result.output
+    assert "assert np.int64(6) == 7" in result.output and "where np.int64(6) = double(3)" in result.output
     assert "checking double" in result.output  # what the test printed before failing
     assert "Module alpha FAILED" in result.output
 
@@ -93,7 +95,7 @@ def test_stubs_are_listed_as_not_implemented(course, tito):
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
     assert payload["not_implemented"] == ["Scaler.__call__"]
-    assert "Not implemented yet: Scaler.__call__" in result.output
+    assert "Not implemented yet (1): Scaler.__call__" in result.output
     pytest_tests = named_tests(payload, "pytest")
     assert not pytest_tests["tests/01_alpha/test_alpha_basic.py::TestScaler::test_scale"]["passed"]
     assert pytest_tests["tests/01_alpha/test_alpha_basic.py::test_double"]["passed"]
@@ -299,3 +301,57 @@ def test_future_imports_hold_and_a_bad_statement_is_a_cell_failure(course, tito)
     assert len(failures) == 1 and failures[0]["message"].startswith("SyntaxError: 'return' outside function")
     assert named_tests(payload, "inline")["test_unit_scaler"]["passed"]
     assert named_tests(payload, "inline")["test_unit_double"]["passed"]
+
+
+def test_a_stub_run_is_short_and_speaks_the_students_language(course, tito):
+    from tito.release import strip_solutions
+
+    dev = course.dev("alpha")
+    dev.write_text(strip_solutions(dev.read_text()).text)  # as released: double and Scaler.__call__ stubbed
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "  FAIL test_unit_double  not implemented yet: double" in lines
+    assert ("  FAIL 2 failed on functions not implemented yet: double (1), Scaler.__call__ (1)" in lines)
+    assert "Not implemented yet (2): double, Scaler.__call__" in lines
+    stub_line = line_of(course.dev("alpha"), "TODO: implement double")
+    assert f"  Next: double at modules/source/01_alpha/alpha_dev.py:{stub_line}" in lines
+    assert "Traceback" not in result.output and "NotImplementedError" not in result.output
+    assert len(lines) <= 25, result.output
+
+
+def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
+    """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
+    function still to write is listed, in source order."""
+    dev = course.dev("beta")
+    dev.write_text(dev.read_text().replace(
+        "def quadruple(x):\n    return double(double(x))\n",
+        'def quadruple(x):\n    raise NotImplementedError("TODO: implement quadruple")\n\n'
+        'def octuple(x):\n    """Done already."""\n    return 8 * x\n'
+        '    raise NotImplementedError("TODO: implement octuple")\n\n'
+        'class Halver:\n    def __call__(self, x):\n        raise NotImplementedError("TODO: implement Halver.__call__")\n'))
+    result, payload = run(tito, course, "--module", "beta")
+    assert result.exit_code == 1
+    assert "No module named 'tinytorch.core.alpha'" in result.output
+    assert payload["not_implemented"] == ["quadruple", "Halver.__call__"]  # octuple returns before its stub
+
+
+def test_long_pytest_failures_keep_their_full_explanation(course, tito):
+    course.write("tests/01_alpha/test_alpha_basic.py",
+                 "def test_long_lists():\n    assert list(range(300)) == list(range(1, 301))\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    message = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_basic.py::test_long_lists"]["message"]
+    assert message.startswith("assert [0, 1, 2, 3, 4, 5, ...] == [1, 2, 3, 4, 5, 6, ...]")
+    assert "full report in element text" not in result.output + message and "more line" not in message
+
+
+def test_a_skipped_test_is_shown_as_skipped_never_as_passed(course, tito):
+    course.write("tests/01_alpha/test_alpha_skip.py",
+                 "import pytest\n\n\ndef test_later():\n    pytest.skip('needs torch')\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 0, result.output
+    skipped = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_skip.py::test_later"]
+    assert (skipped["status"], skipped["passed"], skipped["skipped"]) == ("skipped", False, True)
+    assert "pytest tests: 2/2 passed, 1 skipped" in result.output
+    passed = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_basic.py::test_double"]
+    assert (passed["status"], passed["passed"], passed["skipped"]) == ("passed", True, False)

@@ -40,6 +40,11 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
     store = ProgressStore(course.root)
+    if not _read_only(course):
+        for module in modules:
+            _take_notebook_edits(module)
+    else:
+        store = None
     if all_modules:
         results = _test_all(course, modules, store, keep_going, keyword, verbose)
         payload = {"passed": all(r.passed for r in results) and len(results) == len(modules),
@@ -51,6 +56,34 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
         Path(json_file).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     if not payload["passed"]:
         sys.exit(1)
+
+
+def _read_only(course) -> bool:
+    """Say once that a read-only course is tested as it is (and notebooks ahead are not taken)."""
+    from tito.course import read_only_reason
+    from tito.notebook_sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
+
+    reason = read_only_reason(course.root)
+    if reason:
+        ahead = [m.notebook.name for m in course.modules if state(m) in (NOTEBOOK_AHEAD, BOTH_CHANGED)]
+        warn(f"This course is read-only ({reason} in {course.root}): tito tests it as it is, but cannot "
+             "export, sync notebooks or record the results."
+             + (f" Not tested: your newer {', '.join(ahead)}." if ahead else ""))
+    return bool(reason)
+
+
+def _take_notebook_edits(module) -> None:
+    """Test what the student edited last: a notebook edited after its .py is synced into it first."""
+    from tito.notebook_sync import source_up_to_date
+
+    said = source_up_to_date(module)
+    if said:
+        console().print(said, highlight=False, markup=False, soft_wrap=True)
+
+
+def _record(store, result, keyword) -> None:
+    if store is not None:
+        store.record(result.module.name, result.progress_entry(keyword))
 
 
 def _test_one(course, module, store, keyword, verbose):
@@ -68,15 +101,16 @@ def _test_one(course, module, store, keyword, verbose):
             result = run_module(module, keyword, verbose,
                                 on_step=lambda step: status.update(f"{module.name}: {step} ..."),
                                 on_progress=lambda text: status.update(f"{module.name}: inline: {text}"))
-    store.record(module.name, result.progress_entry(keyword))
+    _record(store, result, keyword)
     show_result(result, verbose)
     return result
 
 
 def _warn_prerequisites(course, module, store, say=warn) -> None:
+    from tito.progress import ProgressStore
     from tito.runner import unmet_prerequisites
 
-    for message in unmet_prerequisites(course, module, store):
+    for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         say(f"{message} Testing {module.name} anyway.")
 
 
@@ -116,7 +150,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
 
 def _finish(store, result, verbose, results, keyword) -> bool:
     """Record and show one module's result; True when it failed."""
-    store.record(result.module.name, result.progress_entry(keyword))
+    _record(store, result, keyword)
     results.append(result)
     show_result(result, verbose)
     return not result.passed
@@ -154,30 +188,64 @@ def _count(step) -> str:
 
 
 def show_result(result, verbose=False) -> None:
-    """Print one module's per-test lines, failure details, stubs and summary table."""
+    """Print one module's per-test lines, failure details, stubs and summary table.
+
+    A failure that only says a function is not implemented yet is told in one line (pytest's
+    are counted per function); tracebacks are shown for the other failures, the first few.
+    """
     out = console()
     for step in result.steps:
         _show_step(step, verbose)
-    failures = [(step, t) for step in result.steps for t in step.failures]
+    failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
     for step, test in failures[:SHOWN_FAILURES]:
         _show_failure(step, test)
     if len(failures) > SHOWN_FAILURES:
         out.print(f"... and {len(failures) - SHOWN_FAILURES} more failure(s); "
                   "the names are listed above.")
-    if result.not_implemented:
-        out.print(f"Not implemented yet: {', '.join(result.not_implemented)}", highlight=False)
+    _show_not_implemented(result)
     summary = table("Step", "Result", "Tests", "Note", title=f"{result.module.dirname}: {result.module.title}")
     for step in result.steps:
-        note = step.error.splitlines()[0] if step.error else step.note
-        summary.add_row(step.step, _verdict(step.ok), _count(step), note)
+        summary.add_row(step.step, _verdict(step.ok), _count(step), _note(step))
     out.print(summary)
     word = "PASSED" if result.passed else "FAILED"
     style = "bold green" if result.passed else "bold red"
     out.print(f"[{style}]Module {result.module.name} {word}[/]")
 
 
+def _stub_of(test) -> str:
+    """The function whose released stub made this test fail, or ''."""
+    from tito.runner import STUB_MESSAGE
+
+    found = STUB_MESSAGE.findall(test.message + "\n" + test.details)
+    return found[0] if found else ""
+
+
+def _note(step) -> str:
+    if not step.error:
+        return step.note
+    failed = step.failures
+    if not failed:
+        return step.error.splitlines()[0]
+    stubbed = sum(1 for t in failed if _stub_of(t))
+    return f"{len(failed)} failed" + (f", {stubbed} of them on functions not implemented yet" if stubbed else "")
+
+
+def _show_not_implemented(result) -> None:
+    names = result.not_implemented
+    if not names:
+        return
+    out = console()
+    out.print(f"Not implemented yet ({len(names)}): {', '.join(names)}", highlight=False, markup=False,
+              soft_wrap=True)
+    if result.stubs:
+        name, line = result.stubs[0]
+        where = f"{result.module.relative(result.module.dev_file)}:{line}"
+        out.print(f"  Next: {name} at {where}", highlight=False, markup=False, soft_wrap=True)
+
+
 def _show_step(step, verbose) -> None:
-    """Inline tests one line each; pytest tests one line each with -v, else only the failures."""
+    """Inline tests one line each; pytest tests one line each with -v, else only the failures,
+    with those that only hit a function not implemented yet counted per function."""
     out = console()
     ok_mark, bad_mark = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
     if step.step == "export":
@@ -185,9 +253,10 @@ def _show_step(step, verbose) -> None:
         out.print(f"{mark} export: {_escape(step.note or step.error)}", highlight=False, soft_wrap=True)
         return
     every = verbose or step.step == "inline"
-    shown = [t for t in step.tests if every or not t.passed]
+    stubbed = {} if every else _count_stubbed(step.failures)
+    shown = [t for t in step.tests if every or (t.status == "failed" and not _stub_of(t))]
     counts = f"{step.passed_count}/{step.ran} passed" + (
-        f", {len(step.tests) - step.ran} skipped" if len(step.tests) > step.ran else "")
+        f", {step.skipped_count} skipped" if step.skipped_count else "")
     out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
               highlight=False)
     for test in shown:
@@ -195,10 +264,14 @@ def _show_step(step, verbose) -> None:
             out.print(f"  skip {test.name}  {test.message}", highlight=False, markup=False, soft_wrap=True)
             continue
         mark = ok_mark if test.passed else bad_mark
-        tail = "" if test.passed else f"  {test.message.splitlines()[0] if test.message else ''}"
+        tail = "" if test.passed else f"  {_first_line(test)}"
         out.print(f"  {mark} {_escape(test.name)}{_escape(tail)}", highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
             out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False, soft_wrap=True)
+    if stubbed:
+        listing = ", ".join(f"{name} ({count})" for name, count in stubbed.items())
+        out.print(f"  {bad_mark} {sum(stubbed.values())} failed on functions not implemented yet: "
+                  f"{_escape(listing)}", highlight=False, soft_wrap=True)
     if verbose and step.step == "pytest" and step.output.strip():
         out.print(step.output.rstrip(), markup=False, highlight=False, soft_wrap=True)
     if step.note:
@@ -210,13 +283,33 @@ def _show_step(step, verbose) -> None:
                       markup=False, highlight=False, soft_wrap=True)
 
 
+def _count_stubbed(failures) -> dict:
+    counts = {}
+    for test in failures:
+        name = _stub_of(test)
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _first_line(test) -> str:
+    """A failure in one line: 'not implemented yet: NAME' for a stub, else the message's first line."""
+    name = _stub_of(test)
+    if name and test.message.startswith("NotImplementedError"):
+        return f"not implemented yet: {name}" + (" (the rest of this cell was skipped)"
+                                                 if test.name.startswith("cell ") else "")
+    return test.message.splitlines()[0] if test.message else ""
+
+
 def _show_failure(step, test) -> None:
+    """The message, where it happened (the traceback without what the message already says)
+    and, for an inline test, what it printed before it failed."""
     out = console()
     where = f" at {test.location}" if test.location else ""
     header = f"--- {step.step} failure: {test.name}{where}"
     out.print(header if plain_output() else f"[red]{_escape(header)}[/]", highlight=False, soft_wrap=True)
     out.print(_indent(test.message or "(no message)", 4), markup=False, highlight=False, soft_wrap=True)
-    details = _short(test.details)
+    details = _short(test.details, test.message)
     if details:
         out.print(_indent(details, 4), markup=False, highlight=False, soft_wrap=True)
     if step.step == "inline" and test.output.strip():
@@ -224,9 +317,12 @@ def _show_failure(step, test) -> None:
         out.print(_indent("\n".join(test.output.rstrip().splitlines()[-8:]), 6), markup=False, highlight=False)
 
 
-def _short(details: str, lines: int = 12) -> str:
-    """The last lines of a traceback: where it failed, without the harness's own frames."""
-    return "\n".join(details.rstrip().splitlines()[-lines:])
+def _short(details: str, message: str, lines: int = 10) -> str:
+    """The last lines of a traceback that the message does not already say."""
+    said = {line.strip() for line in message.splitlines() if line.strip()}
+    kept = [line for line in details.rstrip().splitlines()
+            if line.strip() and line.strip() not in said and line.lstrip("E ").strip() not in said]
+    return "\n".join(kept[-lines:])
 
 
 def _indent(text: str, width: int) -> str:
