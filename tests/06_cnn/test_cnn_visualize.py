@@ -2,6 +2,7 @@
 PNG files (matplotlib's Agg canvas; never a window)."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,3 +71,43 @@ def test_save_png_writes_a_png_without_pyplot(tmp_path):
     assert single.stat().st_size > 100
     with pytest.raises(ValueError, match=r"\(H, W\) or \(K, H, W\)"):
         save_png(np.zeros((1, 1, 2, 2)), tmp_path / "bad.png")
+
+
+def test_render_returns_the_picture_inside_jupyter_too(monkeypatch):
+    """In Jupyter, Rich displays in the notebook instead of writing to a file: render must not."""
+    import rich.console
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    text = render(filter_sliding(np.arange(1, 26).reshape(5, 5), [[1, 0], [0, -1]], position=(1, 2)))
+    assert text.rstrip().endswith("out[1, 2] = 8·1 + 9·0 + 13·0 + 14·-1 = -6")
+
+
+def test_png_panels_are_named_as_in_the_terminal_and_carry_colour_bars():
+    pytest.importorskip("matplotlib")
+    from tinytorch.utils.visualize import png_figure
+
+    np.random.seed(0)
+    maps = Conv2D(3, 16, 3)(Tensor(np.random.rand(3, 12, 12))).data
+    terminal = [render(p).splitlines()[0] for p in show_feature_maps(maps, show=False)]
+    figure = png_figure(maps, title="3→16")
+    titled = [axes for axes in figure.axes if axes.get_title()]
+    assert [axes.get_title() for axes in titled] == terminal == [f"map {k}" for k in range(16)]
+    assert len(figure.axes) == 2 * 16  # a colour bar beside every map
+    bar = figure.axes[1]
+    low, high = sorted(bar.get_ylim())
+    assert low == pytest.approx(maps[0].min()) and high == pytest.approx(maps[0].max())
+    named = png_figure(maps[:2], labels=["input", "map 0"])
+    assert [a.get_title() for a in named.axes if a.get_title()] == ["input", "map 0"]
+    with pytest.raises(ValueError, match="got 1 labels for 2 arrays"):
+        png_figure(maps[:2], labels=["one"])
+
+
+def test_pictures_go_to_the_outputs_folder_never_a_shared_fixed_name(monkeypatch, tmp_path):
+    from tinytorch.utils.visualize import output_folder
+
+    monkeypatch.setenv("TINYTORCH_OUTPUTS", str(tmp_path / "mine"))
+    assert output_folder() == tmp_path / "mine"
+    monkeypatch.delenv("TINYTORCH_OUTPUTS")
+    folder = output_folder()  # the course's outputs/, or a private folder when it is read-only
+    root = Path(__file__).resolve().parents[2]
+    assert folder == root / "outputs" or (folder.name.startswith("tinytorch-outputs-") and folder.stat().st_mode & 0o077 == 0)

@@ -1,5 +1,6 @@
 """`tito milestone cnn`: the plumbing on a quick run, the output line, pictures and exit codes."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -32,6 +33,9 @@ def test_quick_run_end_to_end(tmp_path):
     assert "Learned first-layer filters" in done.stdout and "feature maps" in done.stdout
     assert done.returncode == (0 if accuracy >= 0.98 else 1)
     assert accuracy < 0.98 and "below the goal of 0.98" in done.stderr
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "matplotlib is not installed: terminal pictures only" in done.stdout
+        return
     for name in ("cnn_filters.png", "cnn_feature_maps.png"):
         assert (tmp_path / "pics" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -59,14 +63,73 @@ def test_defaults_are_the_milestone_own(tito, monkeypatch):
     assert "epochs" not in calls and "seed" not in calls  # run() uses EPOCHS and SEED
 
 
-def test_unimplemented_student_code_is_a_clear_error(tito, monkeypatch):
+def test_unimplemented_student_code_is_a_clear_error(tito, monkeypatch, course):
+    from tito.release import strip_solutions
+
+    dev = course.dev("alpha")
+    dev.write_text(strip_solutions(dev.read_text()).text)
+
     def stub(**kwargs):
-        raise NotImplementedError("TODO: implement Conv2D.forward")
+        raise NotImplementedError("TODO: implement Scaler.__call__")
 
     monkeypatch.setattr(cnn_digits, "run", stub)
     result = tito("milestone", "cnn")
     assert result.exit_code == 1
-    assert "not implemented yet: TODO: implement Conv2D.forward" in result.output
+    assert "not implemented yet: TODO: implement Scaler.__call__" in result.output
+    assert ("Finish it in modules/source/01_alpha/alpha_dev.py; `tito test --module alpha` tests and "
+            "exports it.") in result.output
+
+
+def test_a_module_not_exported_yet_is_named_and_export_all_is_not_advised(tito, monkeypatch):
+    """`tito export --all` would export every module's stubs; the hint names the module to finish."""
+    import importlib
+
+    real = importlib.import_module
+
+    def missing_training(name, *args):
+        if name == "tinytorch.core.training":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *args)
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(importlib, "import_module", missing_training)
+    result = tito("milestone", "cnn")
+    assert result.exit_code == 1
+    assert "needs tinytorch module 'tinytorch.core.training', which cannot be imported" in result.output
+    assert "It comes from module 10_training" in result.output and "tito test --module training" in result.output
+    assert "export --all" not in result.output
+
+
+def test_the_feature_map_png_names_its_panels_as_the_terminal_does(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import io
+
+    from rich.console import Console
+
+    from tinytorch.utils import visualize
+
+    figures = {}
+
+    def keep(arrays, path, **kwargs):
+        figures[Path(path).name] = visualize.png_figure(arrays, kwargs.get("title"), kwargs.get("columns", 4),
+                                                        kwargs.get("cmap", "viridis"), kwargs.get("labels"),
+                                                        kwargs.get("label", "map"))
+        return path
+
+    monkeypatch.setattr(visualize, "save_png", keep)
+    np.random.seed(0)
+    model = cnn_digits.build_model()
+    image = np.random.rand(1, 8, 8)
+    buffer = io.StringIO()
+    cnn_digits.show_pictures(model, image, image, 7, tmp_path, Console(file=buffer, width=200, no_color=True))
+    terminal = buffer.getvalue()
+    maps = figures["cnn_feature_maps.png"]
+    titles = [axes.get_title() for axes in maps.axes if axes.get_title()]
+    assert titles == ["digit 7"] + [f"map {k}" for k in range(16)]
+    assert all(f"map {k}" in terminal for k in range(16)) and "map 16" not in terminal
+    assert len(maps.axes) == 2 * 17  # every panel has its colour bar
+    filters = [axes.get_title() for axes in figures["cnn_filters.png"].axes if axes.get_title()]
+    assert filters == [f"filter {k}" for k in range(16)] and "filter 15" in terminal
 
 
 def test_unknown_milestone_is_a_usage_error(tito):

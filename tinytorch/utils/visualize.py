@@ -7,16 +7,25 @@ Nothing here opens a window or blocks, so the functions are safe in tests and CI
     show_heatmap(image)                          # one (H, W) array in the terminal
     show_feature_maps(conv(x).data[0])           # (C, H, W): a grid of C small heatmaps
     print(render(filter_sliding(image, kernel, position=(1, 2))))
-    save_png(feature_maps, "maps.png")           # a PNG if matplotlib is there, else None
+    save_png(feature_maps, output_folder() / "maps.png")   # a PNG if matplotlib is there, else None
 
 Every cell of a terminal heatmap is two characters from a ramp of ten shades
 (`` .:-=+*#%@``), coloured from blue (low) to red (high) when the terminal has
-colour, so the picture survives ``NO_COLOR`` and plain log files.
+colour, so the picture survives ``NO_COLOR`` and plain log files. A PNG names its panels
+as the terminal does (``map 0``, ``map 1``, ...) and gives each its colour bar.
+
+Pictures go to ``output_folder()``: ``$TINYTORCH_OUTPUTS`` when set, else the course's
+``outputs/`` folder, else (a course that cannot be written) a private temporary folder —
+never a fixed name in a folder that every user of the machine shares.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import secrets
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +77,10 @@ def render(renderable, width: int = 120) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
-    Console(file=buffer, width=width, no_color=True, color_system=None, highlight=False).print(renderable)
+    # force_jupyter=False: inside Jupyter, Rich would otherwise display the picture in the
+    # notebook and leave the buffer empty.
+    Console(file=buffer, width=width, no_color=True, color_system=None, highlight=False,
+            force_jupyter=False).print(renderable)
     return buffer.getvalue()
 
 
@@ -87,11 +99,13 @@ def show_heatmap(array, title=None, value_range=None, console=None):
     return text
 
 
-def show_feature_maps(maps, title=None, columns=4, shared_range=False, show=True, console=None, limit=None):
+def show_feature_maps(maps, title=None, columns=4, shared_range=False, show=True, console=None, limit=None,
+                      label="map"):
     """Heatmaps of the feature maps of one image, (C, H, W), printed as a grid.
 
-    Each map is scaled to its own range unless ``shared_range``. Returns the list of heatmaps
-    (one Rich Text per map, at most ``limit``); prints them only if ``show``.
+    Each map is scaled to its own range unless ``shared_range`` and titled ``"{label} {c}"``.
+    Returns the list of heatmaps (one Rich Text per map, at most ``limit``); prints them only
+    if ``show``.
     """
     from rich.table import Table
 
@@ -102,7 +116,7 @@ def show_feature_maps(maps, title=None, columns=4, shared_range=False, show=True
         raise ValueError(f"columns must be a positive int, got {columns!r}.")
     value_range = (data.min(), data.max()) if shared_range and data.size else None
     count = data.shape[0] if limit is None else min(limit, data.shape[0])
-    pictures = [heatmap(data[c], f"map {c}", value_range) for c in range(count)]
+    pictures = [heatmap(data[c], f"{label} {c}", value_range) for c in range(count)]
     if show:
         if console is None:
             from rich.console import Console
@@ -155,11 +169,36 @@ def filter_sliding(image, kernel, position=(0, 0), stride=1):
     return text
 
 
-def save_png(arrays, path, title=None, columns=4, cmap="viridis"):
-    """Save one (H, W) array or a stack (K, H, W) as a grid of images in a PNG file.
+def output_folder() -> Path:
+    """Where pictures are saved: ``$TINYTORCH_OUTPUTS``, else ``outputs/`` of the course this
+    package belongs to, else (no course, or one that cannot be written) a private temporary
+    folder of this process."""
+    chosen = os.environ.get("TINYTORCH_OUTPUTS")
+    if chosen:
+        return Path(chosen)
+    root = Path(__file__).resolve().parents[2]
+    if (root / "modules" / "source").is_dir():
+        folder = root / "outputs"
+        try:
+            folder.mkdir(exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                return folder
+        except OSError:  # a read-only course
+            pass
+    return _private_folder()
 
-    Uses matplotlib's Agg canvas directly (never pyplot, never a window). Returns the Path,
-    or None when matplotlib is not installed.
+
+@lru_cache(maxsize=1)
+def _private_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tinytorch-outputs-"))
+
+
+def png_figure(arrays, title=None, columns=4, cmap="viridis", labels=None, label="map"):
+    """A matplotlib Figure (Agg canvas, never a window) of one (H, W) array or a stack (K, H, W).
+
+    Panel k is titled ``labels[k]``, by default ``"{label} {k}"`` as in ``show_feature_maps``
+    (a single array has no panel title), and has a colour bar of its own values. Returns None
+    when matplotlib is not installed.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -167,23 +206,52 @@ def save_png(arrays, path, title=None, columns=4, cmap="viridis"):
     except ImportError:
         return None
     data = np.asarray(getattr(arrays, "data", arrays), dtype=np.float64)
-    if data.ndim == 2:
+    single = data.ndim == 2
+    if single:
         data = data[np.newaxis]
     if data.ndim != 3:
         raise ValueError(f"save_png expects (H, W) or (K, H, W), got shape {data.shape}.")
     count = data.shape[0]
+    if labels is None:
+        labels = [""] if single else [f"{label} {k}" for k in range(count)]
+    if len(labels) != count:
+        raise ValueError(f"save_png got {len(labels)} labels for {count} arrays.")
     cols = max(1, min(columns, count))
     rows = -(-count // cols)
-    figure = Figure(figsize=(2 * cols, 2 * rows + (0.4 if title else 0)))
+    figure = Figure(figsize=(2.6 * cols, 2.2 * rows + (0.4 if title else 0)), layout="constrained")
     FigureCanvasAgg(figure)
     for k in range(count):
         axes = figure.add_subplot(rows, cols, k + 1)
-        axes.imshow(data[k], cmap=cmap)
-        axes.set_title(f"{k}", fontsize=8)
+        image = axes.imshow(data[k], cmap=cmap)
+        if labels[k]:
+            axes.set_title(labels[k], fontsize=8)
         axes.set_axis_off()
+        bar = figure.colorbar(image, ax=axes, shrink=0.8)
+        bar.ax.tick_params(labelsize=6)
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def save_png(arrays, path, title=None, columns=4, cmap="viridis", labels=None, label="map"):
+    """Save one (H, W) array or a stack (K, H, W) as a grid of images in a PNG file.
+
+    The panels are named and colour-barred as in ``png_figure``. The file is written whole (a
+    temporary file renamed into place, with the mode a plain ``open`` would give it). Returns
+    the Path, or None when matplotlib is not installed.
+    """
+    figure = png_figure(arrays, title, columns, cmap, labels, label)
+    if figure is None:
+        return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temporary, "xb") as out:
+            out.write(buffer.getvalue())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path

@@ -46,9 +46,12 @@ def command(name, epochs, out_dir, limit, seed):
     try:
         result = program.run(**kwargs)
     except NotImplementedError as error:
+        module = _module_with_stub(str(error))
         raise TitoError(
             f"The milestone reached code that is not implemented yet: {error}",
-            hint="Finish that module, then `tito export --all` and `tito test --all`.",
+            hint=(f"Finish it in {module.relative(module.dev_file)}; `tito test --module {module.name}` "
+                  "tests and exports it." if module else
+                  "Finish it; `tito test --module NAME` tests and exports the module that holds it."),
         ) from None
     console().print(f"trained and evaluated in {result.seconds:.1f} s")
     if not result.passed:
@@ -71,8 +74,46 @@ def _load(name):
         importlib.import_module("tinytorch.core.training")
         importlib.import_module("tinytorch.datasets")
     except ImportError as error:
+        module = _module_exporting(error.name or "")
+        if module is not None:
+            hint = (f"It comes from module {module.dirname}: finish it (and the modules before it; "
+                    f"`tito status` shows where you are), then `tito test --module {module.name}` "
+                    "tests and exports it.")
+        else:
+            hint = ("Finish the modules it builds on, in order, each with `tito test --module NAME` "
+                    "(which tests and exports it); `tito status` shows where you are.")
         raise TitoError(
             f"The '{name}' milestone needs tinytorch module '{error.name}', which cannot be imported.",
-            hint="Export every module first: tito export --all",
+            hint=hint,
         ) from None
     return program
+
+
+def _module_exporting(dotted: str):
+    """The course module whose export is ``dotted`` (e.g. tinytorch.core.training), or None.
+
+    Only a module a student can make: `tito export --all` would export stubs too.
+    """
+    from tito.course import Course
+
+    try:
+        course = Course.here()
+    except TitoError:
+        return None
+    return next((m for m in course.modules if m.meta.get("exports_to") == dotted), None)
+
+
+def _module_with_stub(message: str):
+    """The course module whose source holds the stub that raised ``message``, or None."""
+    from tito.course import Course
+    from tito.release import unimplemented
+
+    try:
+        course = Course.here()
+    except TitoError:
+        return None
+    for module in course.modules:
+        text = module.dev_file.read_text(encoding="utf-8") if module.dev_file.exists() else ""
+        if any(f"TODO: implement {name}" == message for name, _ in unimplemented(text)):
+            return module
+    return None

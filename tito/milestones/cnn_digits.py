@@ -110,14 +110,16 @@ def show_pictures(model, image, model_input, label, out_dir, console):
 
     filters, maps = first_layer_views(model, model_input)
     show_heatmap(image[0], title=f"A test digit (label {label})", console=console)
-    show_feature_maps(filters, title="Learned first-layer filters (3×3)", columns=8, console=console)
+    show_feature_maps(filters, title="Learned first-layer filters (3×3)", columns=8, console=console,
+                      label="filter")
     show_feature_maps(maps, title="Its 16 feature maps after Conv2D → ReLU", columns=8, console=console)
     out_dir = Path(out_dir)
-    saved = [
+    saved = [  # panels named as in the terminal: filter 0-15, map 0-15
         save_png(filters, out_dir / "cnn_filters.png", title="Learned first-layer filters (3×3)",
-                 columns=8, cmap="RdBu_r"),
+                 columns=8, cmap="RdBu_r", label="filter"),
         save_png(np.concatenate([image, maps]), out_dir / "cnn_feature_maps.png",
-                 title=f"Digit {label} (0) and its 16 feature maps (1-16)", columns=6),
+                 title=f"Digit {label} and its {len(maps)} feature maps after Conv2D → ReLU", columns=6,
+                 labels=[f"digit {label}"] + [f"map {k}" for k in range(len(maps))]),
     ]
     return [path for path in saved if path is not None]
 

@@ -109,11 +109,16 @@ def conv2d_naive(input, kernel):
     TODO: Slide the kernel over every position of the input and sum the products.
 
     APPROACH:
-    1. Read the shapes `H, W = input.shape` and `kH, kW = kernel.shape`.
-    2. Create the output `np.zeros((H - kH + 1, W - kW + 1))`.
-    3. For every output position (i, j), loop over the kernel rows di and columns dj and add
-       `input[i + di, j + dj] * kernel[di, dj]` to `output[i, j]`.
-    4. Return the output.
+    1. Take the arrays: `image, kernel = _as_array(input), _as_array(kernel)` (either may be a
+       Tensor). If one is not 2-D, raise `ValueError(f"conv2d_naive expects a 2-D input (H, W)
+       and a 2-D kernel (kH, kW), got shapes {image.shape} and {kernel.shape}.")`.
+    2. Read the shapes `H, W = image.shape` and `kH, kW = kernel.shape`. If the kernel is larger
+       than the image along either axis, raise
+       `ValueError(f"conv2d_naive: kernel {kernel.shape} is larger than the input {image.shape}.")`.
+    3. Create the output `np.zeros((H - kH + 1, W - kW + 1))`.
+    4. For every output position (i, j), loop over the kernel rows di and columns dj and add
+       `image[i + di, j + dj] * kernel[di, dj]` to `output[i, j]`.
+    5. Return the output.
 
     EXAMPLE:
     >>> conv2d_naive(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), np.array([[1, 0], [0, -1]]))
@@ -261,8 +266,9 @@ def conv_output_size(size, kernel, stride=1, padding=0):
     TODO: Compute how many window positions fit along an axis.
 
     APPROACH:
-    1. The padded length is `size + 2 * padding`.
-    2. If the kernel is longer than that, no window fits: raise ValueError saying so.
+    1. The padded length is `padded = size + 2 * padding`.
+    2. If the kernel is longer than that, no window fits:
+       `raise ValueError(f"kernel size {kernel} is larger than the padded input size {padded}")`.
     3. Otherwise return `(padded - kernel) // stride + 1`.
 
     EXAMPLE:
@@ -542,11 +548,19 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     TODO: Pad, take the sliding windows, and copy them into the column layout.
 
     APPROACH:
-    1. `xp = pad2d(x, padding)` (zeros).
-    2. `windows = sliding_windows(xp, kernel_size, stride)` -> (N, C, H', W', kH, kW) view.
-    3. Put the row axes (C, kH, kW) first and the column axes (N, H', W') last:
+    1. Sizes as pairs: `kH, kW = to_pair(kernel_size, "kernel_size")` and
+       `padding = to_pair(padding, "padding", minimum=0)`; `_check_fits(x.shape, (kH, kW),
+       padding, "im2col")` raises the ValueError for a kernel larger than the padded input.
+    2. `xp = pad2d(x, padding)` (zeros).
+    3. `windows = sliding_windows(xp, (kH, kW), stride)` -> (N, C, H', W', kH, kW) view.
+    4. Put the row axes (C, kH, kW) first and the column axes (N, H', W') last:
        `windows.transpose(1, 4, 5, 0, 2, 3)` -> (C, kH, kW, N, H', W'), still a view.
-    4. Copy once with `np.ascontiguousarray` and reshape to (C·kH·kW, N·H'·W').
+    5. Without `out`: copy once with `np.ascontiguousarray` and reshape to
+       `shape = (C·kH·kW, N·H'·W')`.
+    6. With `out`: it must have that `shape`, and `out.reshape(C, kH, kW, N, H', W')` must be a
+       view of it (`np.may_share_memory`), else
+       `raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")`.
+       Copy the windows into that view (`np.copyto`) and return `out`.
 
     EXAMPLE:
     >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
@@ -591,9 +605,12 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     TODO: Build the columns, multiply by the flattened filters (bias included), rearrange.
 
     APPROACH:
-    1. Make integer input float32 (`_floating`); check that x is 4-D and its channels match
-       the weight's (ValueError naming both shapes).
-    2. Compute H', W' (`conv_output_size`); P = H'·W'; allocate `out` as (N, F, P).
+    1. Make integer input float32 (`_floating`). If x or weight is not 4-D or their channels
+       differ, raise `ValueError(f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW)
+       with the same C, got shapes {x.shape} and {weight.shape}.")`.
+    2. `stride`, `padding` as pairs with `to_pair` (padding minimum 0), then
+       `_check_fits(x.shape, (kH, kW), padding, "conv2d_forward")`. Compute H', W'
+       (`conv_output_size`); P = H'·W'; allocate `out` as (N, F, P).
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
     4. Allocate one buffer `cols` of (rows of filters, chunk·P); fill its bias row with 1.
@@ -791,7 +808,9 @@ class Conv2D(Layer):
         TODO: Validate and store the hyper-parameters, then initialise weight and bias.
 
         APPROACH:
-        1. `in_channels`, `out_channels` must be positive ints (ValueError otherwise).
+        1. Store `in_channels`, `out_channels` through `_check_size("in_channels", in_channels)`
+           (likewise `out_channels`), which raises `ValueError("in_channels must be a positive
+           int, got 0.")` for anything but a positive int.
         2. Store `kernel_size`, `stride`, `padding` as pairs with `to_pair` (padding may be 0).
         3. `bound = 1 / sqrt(in_channels * kH * kW)`.
         4. `self.weight = Tensor(np.random.uniform(-bound, bound, (F, C, kH, kW)), requires_grad=True)`.
@@ -827,7 +846,10 @@ class Conv2D(Layer):
 
         APPROACH:
         1. `data, unbatched = _batched(x, "Conv2D")` gives a 4-D array.
-        2. If `data.shape[1] != self.in_channels` raise ValueError naming both.
+        2. If `data.shape[1] != self.in_channels`, raise `ValueError(f"Conv2D expected
+           {self.in_channels} input channel(s), i.e. input of shape (N, {self.in_channels}, H, W)
+           or ({self.in_channels}, H, W), got {data.shape[1]} channel(s) in input of shape
+           {_as_array(x).shape}.")`.
         3. `out = conv2d_forward(data, self.weight.data, bias_data, self.stride, self.padding)`.
         4. Return `_wrap(out[0] if unbatched else out)` (a Tensor, without copying `out`).
 
@@ -1011,6 +1033,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     2. `xp = pad2d(x, padding, value=-np.inf)`.
     3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
        (`_offset_views` yields them).
+    4. With `return_argmax`, also return `np.argmax` over each window, flattened to kH·kW
+       values: `sliding_windows(xp, kernel, stride)[:, :, :H', :W']` reshaped to
+       (N, C, H', W', kH·kW).
 
     EXAMPLE:
     >>> max_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
@@ -1184,7 +1209,8 @@ def flatten(x):
 
     APPROACH:
     1. Wrap ndarrays in a Tensor; a tensor with fewer than 2 axes has nothing to flatten:
-       raise ValueError.
+       `raise ValueError(f"flatten expects input of shape (N, ...) with at least 2 dimensions,
+       got shape {x.shape}.")`.
     2. Return `x.reshape(N, rest)` with `rest` the product of the other axes.
 
     EXAMPLE:
@@ -1430,12 +1456,13 @@ if __name__ == "__main__":
 # ## Seeing what a CNN sees
 #
 # Numbers in arrays are hard to read; pictures are easy. `tinytorch.utils.visualize` draws
-# arrays as heatmaps in the terminal with Rich (and as PNG files when matplotlib is installed;
-# nothing ever opens a window). First the filter sliding across an input, then the 16 feature
-# maps that a `Conv2D(3, 16, 3)` makes from a 3-channel image. We set four of the filters by
-# hand — vertical edges, horizontal edges, a blur and a centre-surround spot detector — so you
-# can tell what each one responds to; the other twelve keep their random initialisation, as
-# before training.
+# arrays as heatmaps in the terminal with Rich (in a notebook, right below the cell), and as PNG
+# files in the course's `outputs/` folder when matplotlib is installed, each map named as in the
+# terminal and with its colour bar; nothing ever opens a window. First the filter sliding across
+# an input, then the 16 feature maps that a `Conv2D(3, 16, 3)` makes from a 3-channel image. We
+# set four of the filters by hand — vertical edges, horizontal edges, a blur and a
+# centre-surround spot detector — so you can tell what each one responds to; the other twelve
+# keep their random initialisation, as before training.
 
 # %%
 def handmade_filters(conv):
@@ -1458,10 +1485,7 @@ def demo_image(size=12):
 
 
 def test_unit_visualize_feature_maps():
-    import tempfile
-    from pathlib import Path
-
-    from tinytorch.utils.visualize import filter_sliding, render, save_png, show_feature_maps
+    from tinytorch.utils.visualize import filter_sliding, output_folder, render, save_png, show_feature_maps
 
     unit_test("Feature map visualisation")
     info("Visualizing convolution operation...")
@@ -1490,8 +1514,7 @@ def test_unit_visualize_feature_maps():
     filters = show_feature_maps(conv.weight.data[:4, 0], title="The four hand-made filters (channel 0)",
                                 show=__name__ == "__main__")
     assert len(filters) == 4
-    folder = Path(tempfile.gettempdir()) if __name__ == "__main__" else Path(tempfile.mkdtemp())
-    png = save_png(maps, folder / "tinytorch_cnn_feature_maps.png", title="Conv2D(3, 16, 3) feature maps")
+    png = save_png(maps, output_folder() / "cnn_demo_feature_maps.png", title="Conv2D(3, 16, 3) feature maps")
     if png is not None:                       # None: matplotlib is not installed
         assert png.read_bytes()[:4] == b"\x89PNG"
         info(f"Feature maps saved as {png}", icon="🖼️")

@@ -1,0 +1,98 @@
+"""Where a test demands the wording of an error message, the function's TODO states it.
+
+The tests may only ask what the module text asks of the student. For each function a student
+writes, the messages its tests check (here with the test that checks them) must be spelled out
+in its docstring's APPROACH, or come from a given helper that the APPROACH says to call.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"
+
+STATED = {
+    "conv2d_naive": [  # test_naive_rejects_bad_shapes
+        'ValueError(f"conv2d_naive expects a 2-D input (H, W) and a 2-D kernel (kH, kW), got shapes '
+        '{image.shape} and {kernel.shape}.")',
+        'ValueError(f"conv2d_naive: kernel {kernel.shape} is larger than the input {image.shape}.")',
+        "_as_array(input)",  # test_naive_accepts_tensors
+    ],
+    "conv_output_size": [  # test_output_size_rejects_kernel_larger_than_padded_input, test_unit_conv_output_size
+        'raise ValueError(f"kernel size {kernel} is larger than the padded input size {padded}")',
+    ],
+    "im2col": [  # test_im2col_writes_into_a_given_buffer_view
+        'raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")',
+        '_check_fits(x.shape, (kH, kW), padding, "im2col")',
+    ],
+    "conv2d_forward": [  # test_fast_forward_rejects_bad_input
+        'ValueError(f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW) with the same C, '
+        'got shapes {x.shape} and {weight.shape}.")',
+        '_check_fits(x.shape, (kH, kW), padding, "conv2d_forward")',
+        "`to_pair`",
+    ],
+    "Conv2D.__init__": [  # test_conv2d_rejects_bad_sizes
+        '_check_size("in_channels", in_channels)',
+        'ValueError("in_channels must be a positive int, got 0.")',
+        "`to_pair`",
+    ],
+    "Conv2D.forward": [  # test_conv2d_rejects_bad_input, test_unit_conv2d_layer
+        '_batched(x, "Conv2D")',
+        'ValueError(f"Conv2D expected {self.in_channels} input channel(s), i.e. input of shape '
+        '(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W), got {data.shape[1]} channel(s) '
+        'in input of shape {_as_array(x).shape}.")',
+    ],
+    "max_pool2d_forward": [  # test_pools_reject_bad_input, test_max_pool_argmax_points_at_the_maximum...
+        "_pool_setup(x, ...)",
+        "With `return_argmax`",
+    ],
+    "flatten": [  # test_flatten_rejects_1d_input
+        'raise ValueError(f"flatten expects input of shape (N, ...) with at least 2 dimensions, '
+        'got shape {x.shape}.")',
+    ],
+}
+
+
+def docstrings(path: Path) -> dict:
+    """{qualified name: docstring with its whitespace runs made single spaces}."""
+    found = {}
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if isinstance(child, ast.FunctionDef):
+                    found[name] = " ".join((ast.get_docstring(child) or "").split())
+                visit(child, name + ".")
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    return found
+
+
+@pytest.mark.parametrize("function", sorted(STATED))
+def test_the_todo_states_the_wording_its_tests_demand(function):
+    text = docstrings(SOURCE)[function]
+    approach = text[text.index("APPROACH:"):]
+    for wording in STATED[function]:
+        assert " ".join(wording.split()) in approach, f"{function}'s APPROACH does not state: {wording}"
+
+
+def test_every_function_to_write_is_covered():
+    stubs = re.findall(r"TODO: implement ([\w.]+)", SOURCE.read_text(encoding="utf-8"))
+    solved = [name for name in docstrings(SOURCE) if "### BEGIN SOLUTION" in _body(name)]
+    written = stubs or solved
+    assert written and set(STATED) <= set(written)
+    assert set(written) - set(STATED) <= {"conv2d_reference", "avg_pool2d_forward"}  # no wording demanded
+
+
+def _body(qualified: str) -> str:
+    """The source text of a function, by its qualified name."""
+    lines = SOURCE.read_text(encoding="utf-8").splitlines()
+    tree = ast.parse("\n".join(lines))
+    node, parts = tree, qualified.split(".")
+    for part in parts:
+        node = next(child for child in ast.iter_child_nodes(node)
+                    if isinstance(child, (ast.FunctionDef, ast.ClassDef)) and child.name == part)
+    return "\n".join(lines[node.lineno - 1:node.end_lineno])
