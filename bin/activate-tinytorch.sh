@@ -13,10 +13,11 @@ TINYTORCH_ROOT="$(cd "$(dirname "$_tt_script")/.." && pwd)"
 export TINYTORCH_ROOT
 unset _tt_script
 
+_tt_ready=1
 if [ -f "$TINYTORCH_ROOT/.venv/bin/activate" ]; then
     . "$TINYTORCH_ROOT/.venv/bin/activate"
 else
-    echo "activate-tinytorch: no .venv yet; run 'make install' in $TINYTORCH_ROOT first." >&2
+    _tt_ready=0
 fi
 
 _tt_path="$TINYTORCH_ROOT"
@@ -27,4 +28,12 @@ export PYTHONPATH="$_tt_path${PYTHONPATH:+:$PYTHONPATH}"
 export TITO_ROOT="$TINYTORCH_ROOT"
 unset _tt_path _tt_dir
 
-echo "TinyTorch ready: $TINYTORCH_ROOT (try: tito status)"
+if [ "$_tt_ready" = 1 ]; then
+    unset _tt_ready
+    echo "TinyTorch ready: $TINYTORCH_ROOT (try: tito status)"
+else
+    unset _tt_ready
+    echo "activate-tinytorch: not ready: $TINYTORCH_ROOT has no .venv yet, so there is no tito command." >&2
+    echo "Run 'make install' there first, then source this script again." >&2
+    return 1 2>/dev/null || exit 1
+fi

@@ -3,6 +3,10 @@
 The course root (the folder above ``tests/``) goes first on ``sys.path``. If
 ``tinytorch`` was already imported from somewhere else, or would still resolve to
 another folder, the run stops at once with a message saying where it came from.
+
+``tests/tito/`` (the toolkit's own tests) is collected only when it is named:
+``python -m pytest tests/ -k cnn``, as the course text says, runs the cnn module's tests and
+nothing else; ``python -m pytest tests/tito`` (as ``make test`` does) runs the toolkit's.
 """
 
 import importlib.util
@@ -13,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = ROOT / "tinytorch" / "__init__.py"
+TOOLKIT_TESTS = ROOT / "tests" / "tito"
 
 if str(ROOT) in sys.path:
     sys.path.remove(str(ROOT))
@@ -54,3 +59,19 @@ def docstring_examples_hold():
         assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed (see output)"
 
     return check
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Leave tests/tito out unless an argument names it (or something inside it)."""
+    if Path(collection_path) == TOOLKIT_TESTS and not _names_toolkit_tests(config):
+        return True
+    return None
+
+
+def _names_toolkit_tests(config) -> bool:
+    here = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (here / arg.split("::")[0]).resolve()
+        if path == TOOLKIT_TESTS or TOOLKIT_TESTS in path.parents:
+            return True
+    return False

@@ -1,8 +1,15 @@
-"""Rich consoles shared by every command: colour on a terminal, plain text in CI logs or with NO_COLOR."""
+"""Rich consoles shared by every command: colour on a terminal, plain text in CI logs or with NO_COLOR.
+
+Plain text is never wrapped: people copy paths and commands out of logs, and a line broken at
+column 100 copies as two. A table in plain text is as wide as its widest cell.
+"""
 
 import os
 import sys
 from functools import lru_cache
+
+# Wide enough that no line of plain output is ever wrapped.
+PLAIN_WIDTH = 100_000
 
 
 def plain_output(stream=None) -> bool:
@@ -16,7 +23,7 @@ def _make(stderr: bool):
 
     stream = sys.stderr if stderr else sys.stdout
     if plain_output(stream):
-        return Console(stderr=stderr, no_color=True, highlight=False, emoji=False, width=100,
+        return Console(stderr=stderr, no_color=True, highlight=False, emoji=False, width=PLAIN_WIDTH,
                        force_terminal=False, color_system=None)
     return Console(stderr=stderr, highlight=False)
 

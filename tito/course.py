@@ -78,6 +78,23 @@ class Module:
             return str(path)
 
 
+def read_only_reason(root: Path) -> str:
+    """Why tito cannot write in a course (e.g. 'Read-only file system'), or '' when it can.
+
+    Tried for real, with a file created and removed in ``.tito/`` (or the root), since
+    permission bits say nothing on a read-only mount or for root.
+    """
+    import tempfile
+
+    folder = root / ".tito" if (root / ".tito").is_dir() else root
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
+
+
 def _load_yaml(path: Path, root: Path) -> dict:
     if not path.exists():
         return {}

@@ -61,8 +61,18 @@ class ProgressStore:
         """The whole record; a corrupt file is moved aside (with a warning) and an empty record returned."""
         if not self.path.exists():
             return _empty()
-        with self._locked():
-            return self._read_unlocked()
+        try:
+            with self._locked():
+                return self._read_unlocked()
+        except OSError:  # a read-only course: no lock to take, no bad file to move aside
+            return self._read_as_is()
+
+    def _read_as_is(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError:
+            return _empty()
+        return json.loads(text) if problem_with(text) is None else _empty()
 
     def _read_unlocked(self) -> dict:
         try:

@@ -2,7 +2,11 @@
 contents, refusing a non-empty folder, and the student's round trip (stub fails, solution passes)."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import sysconfig
 
 import pytest
 from test_release_support import ALPHA_DEV, build_course, flat, run_tito, test_json
@@ -226,11 +230,38 @@ def test_stub_fails_naming_functions_even_with_a_solved_tinytorch_behind_then_pa
     assert proc.returncode == 1
     assert report["passed"] is False
     assert set(report["not_implemented"]) == {"double", "Scaler.__call__"}
-    assert "Not implemented yet: double, Scaler.__call__" in flat(proc.stdout)
+    assert "Not implemented yet (2): double, Scaler.__call__" in flat(proc.stdout)
     shutil.copy2(instructor / "modules/source/01_alpha/alpha_dev.py", student / "modules/source/01_alpha/alpha_dev.py")
     proc, report = test_json(student, "alpha", pythonpath=[instructor])
     assert proc.returncode == 0, proc.stdout
     assert report["passed"] is True and report["not_implemented"] == []
+
+
+def test_the_start_line_runs_as_printed(instructor, tmp_path):
+    """`tito release` ends with the line a student copies; bash runs it exactly as printed.
+
+    `make install` really runs pip, offline: the edition's .venv is made beforehand from this
+    interpreter and sees this environment's packages (a .pth file), so that pip, with no index
+    and no build isolation, only installs the edition itself (editable, with its `tito`).
+    """
+    pytest.importorskip("wheel")  # setuptools before 70.1 needs it to build an editable install
+    out = tmp_path / "student edition"  # a space: the printed line must quote the folder
+    proc = run_tito(instructor, "release", "--all", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-2].endswith("no solutions. Students start with:")
+    line = lines[-1].strip()
+    assert line == f"cd '{out}' && make install && source bin/activate-tinytorch.sh && tito test --module alpha"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(out / ".venv")], check=True)
+    site = next((out / ".venv" / "lib").glob("python*/site-packages"))
+    (site / "this-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV", "TITO_ROOT")}
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1", NO_COLOR="1")
+    done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "== tito test 01_alpha ==" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 1  # it ran: the stubs are not implemented yet
+    assert "Not implemented yet (2): double, Scaler.__call__" in done.stdout
+    assert (out / ".venv" / "bin" / "tito").exists() and (out / ".venv" / ".installed").exists()
 
 
 def test_module_reset_restores_the_stub_and_backs_up_the_work(instructor, edition, tmp_path):

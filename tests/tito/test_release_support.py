@@ -161,6 +161,8 @@ def build_course(root: Path) -> Path:
     write(root, "tinytorch/core/__init__.py", "")
     write(root, "Makefile", "test:\n\ttito test --all\n")
     write(root, "bin/hello", "#!/bin/sh\necho hello\n")
+    for script in ("activate-tinytorch.sh", "tito"):
+        shutil.copy2(REAL_ROOT / "bin" / script, root / "bin" / script)
     write(root, "modules/README.md", "# Modules\n")
     for dirname, dev, yaml_text, test_name, test_text in (
         ("01_alpha", ALPHA_DEV, ALPHA_YAML, "test_alpha_ops.py", ALPHA_TEST),

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +84,8 @@ def test_doctor_passes_on_a_ready_course_and_names_problems_with_fixes(course):
     (course.root / ".tito" / "progress.json").write_text("{oops")
     sick = process(tito_cmd, course.root, **ready_env)
     assert sick.returncode == 1
-    assert "out of step: 01_alpha (stale)" in sick.stdout and "tito export --all" in sick.stdout
+    assert "changed since their export: alpha" in sick.stdout  # normal work: a note
+    assert "1 problem(s) found: progress file." in sick.stdout
     assert "progress file" in sick.stdout and "not JSON" in sick.stdout
     assert (course.root / ".tito" / "progress.json").read_text() == "{oops"  # doctor only looks
 
@@ -127,3 +129,111 @@ def test_activate_script_puts_root_and_module_folders_on_pythonpath():
     assert entries[0] == str(REPO)
     folders = sorted(str(p) for p in (REPO / "modules" / "source").glob("[0-9][0-9]_*") if p.is_dir())
     assert [e for e in entries if "/modules/source/" in e] == folders
+
+
+def test_plain_output_never_breaks_a_path_wherever_the_course_lives(tmp_path):
+    from conftest import build_course
+
+    course = build_course(tmp_path / ("long-folder-name-" * 6) / ("deeper-" * 8) / "course")
+    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    result = process([sys.executable, "-m", "tito", "doctor"], course.root, **env)
+    assert result.returncode == 0, result.stdout
+    assert len(str(course.root)) > 150
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| tinytorch import"))
+    assert f"from {course.root / 'tinytorch'}" in row
+    assert result.stdout.splitlines()[0].startswith(f"tito doctor: {course.root}")
+
+
+def test_pytest_k_cnn_selects_the_cnn_modules_tests_only():
+    result = process([sys.executable, "-m", "pytest", "tests/", "-k", "cnn", "--collect-only", "-q",
+                      "-p", "no:cacheprovider"], REPO)
+    nodes = [line for line in result.stdout.splitlines() if "::" in line]
+    assert len(nodes) > 50 and all(node.startswith("tests/06_cnn/") for node in nodes), result.stdout[-2000:]
+    # (named, tests/tito is collected: `make test` runs `pytest tests/tito`)
+
+
+def test_bin_tito_says_plainly_what_it_needs(tmp_path):
+    """A checkout without .venv and a Python without tito's packages (-S: no site-packages)."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "bin", checkout / "bin")
+    shutil.copytree(REPO / "tito", checkout / "tito", ignore=shutil.ignore_patterns("__pycache__"))
+    bare = tmp_path / "bare-python"
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    bare.chmod(0o755)
+    result = process([str(checkout / "bin" / "tito"), "status"], tmp_path, PYTHON=str(bare))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"bin/tito: {bare} lacks what tito needs: click rich numpy jupytext pytest PyYAML.",
+        f"Run 'make install' in {checkout} first: it creates .venv with everything tito needs,",
+        "and bin/tito uses it from then on (or set PYTHON to a Python that has them).",
+    ]
+
+
+def test_activate_script_without_a_venv_does_not_say_ready(tmp_path):
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "bin", checkout / "bin")
+    (checkout / "modules" / "source" / "01_alpha").mkdir(parents=True)
+    result = process(["bash", "-c", f"source {checkout / 'bin' / 'activate-tinytorch.sh'}; echo \"status=$?\""],
+                     tmp_path)
+    assert "TinyTorch ready" not in result.stdout + result.stderr
+    assert "status=1" in result.stdout
+    assert f"not ready: {checkout} has no .venv yet" in result.stderr and "make install" in result.stderr
+
+
+def test_doctor_on_a_fresh_student_edition_is_ready_with_a_hint(course, tito, tmp_path):
+    out = tmp_path / "edition"
+    assert tito("release", "--all", "--out", str(out)).exit_code == 0
+    env = {"PYTHONPATH": f"{out}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    fresh = process([sys.executable, "-m", "tito", "doctor"], out, **env)
+    assert fresh.returncode == 0, fresh.stdout
+    row = next(line for line in fresh.stdout.splitlines() if line.startswith("| course progress"))
+    assert "| note" in row and "functions still to write: alpha (2); not exported yet: all 2 modules" in row
+    assert "Next: `tito test --module alpha` tests a module and exports it" in fresh.stdout
+    assert "Everything looks ready." in fresh.stdout
+    # a real problem still fails: a generated file edited by hand
+    (out / "modules/source/02_beta/beta_dev.py").write_text(BETA_SOLVED)
+    process([sys.executable, "-m", "tito", "export", "--module", "beta"], out, **env)
+    generated = out / "tinytorch" / "core" / "beta.py"
+    generated.write_text(generated.read_text().replace("double(double(x))", "4 * x"))
+    sick = process([sys.executable, "-m", "tito", "doctor"], out, **env)
+    assert sick.returncode == 1 and "edited by hand: 02_beta" in sick.stdout
+
+
+BETA_SOLVED = "# %%\n#| default_exp core.beta\n\n# %%\n#| export\ndef quadruple(x):\n    return double(double(x))\n\n" \
+              "def double(x):\n    return 2 * x\n"
+
+
+def in_read_only_course(root, *args, **env):
+    """Run `python -m tito ARGS` with the course mounted read-only (bubblewrap): writes fail with
+    EROFS for every user, root included."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    probe = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(root), str(root), "true"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"bwrap cannot mount here: {probe.stderr.decode()[-200:]}")
+    return process(["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(root), str(root),
+                    sys.executable, "-m", "tito", *args], root, **env)
+
+
+def test_a_read_only_course_is_tested_with_one_clear_message(course):
+    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    process([sys.executable, "-m", "tito", "export", "--all"], course.root, **env)
+    tested = in_read_only_course(course.root, "test", "--module", "alpha", **env)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "Traceback" not in tested.stdout + tested.stderr
+    assert tested.stderr.count("read-only") == 1
+    assert (f"Warning: This course is read-only (Read-only file system in {course.root}): tito tests it as it "
+            "is, but cannot export, sync notebooks or record the results.") in tested.stderr
+    assert "inline tests: 2/2 passed" in tested.stdout and "Module alpha PASSED" in tested.stdout
+    assert not (course.root / ".tito" / "progress.json").exists()
+
+    notebooks = in_read_only_course(course.root, "notebooks", "--module", "alpha", **env)
+    assert notebooks.returncode == 1 and "Traceback" not in notebooks.stderr
+    assert (f"Error: Cannot write {course.root}/modules/source/01_alpha/alpha_dev.ipynb: Read-only file system."
+            in notebooks.stderr)
+
+    doctor = in_read_only_course(course.root, "doctor", **env)
+    assert doctor.returncode == 1
+    row = next(line for line in doctor.stdout.splitlines() if line.startswith("| course writable"))
+    assert "PROBLEM" in row and "Read-only file system" in row

@@ -28,12 +28,14 @@ def command():
     """Check that this machine and course are ready to work.
 
     Python version, required packages, that `import tinytorch` finds this course's
-    package, that generated files match their sources, module metadata and the
-    progress file. Exits 1 when something needs fixing, and says how.
+    package, module metadata, generated files not edited by hand, that the course can be
+    written, and the progress file. Exits 1 when something needs fixing, and says how.
+    Modules not yet exported or still holding stubs are normal progress: a note, not a problem.
     """
     course = Course.here()
-    checks = [check_python(), *check_packages(), check_tinytorch(course.root),
-              *check_modules(course), check_progress(course.root)]
+    checks = [check_python(), *check_packages(), *check_notebook_packages(), check_tinytorch(course.root),
+              *check_modules(course), check_course_progress(course), check_writable(course.root),
+              check_progress(course.root)]
     view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
     for check in checks:
         view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
@@ -102,7 +104,6 @@ def check_tinytorch(root: Path) -> Check:
 
 
 def check_modules(course) -> list:
-    from tito.commands.status import export_state
     from tito.errors import TitoError
 
     checks = []
@@ -116,16 +117,91 @@ def check_modules(course) -> list:
         checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
     except TitoError as exc:
         checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
-    states = {m.dirname: export_state(m) for m in course.modules if m.dev_file.exists()}
-    out_of_step = [f"{name} ({state})" for name, (state, _) in states.items() if state != "fresh"]
-    errors = [f"{name}: {error}" for name, (_, error) in states.items() if error]
-    fix = "Run `tito export --all`; for a hand edit, move it into the source first."
-    if errors:
-        fix = "Fix the source: " + "; ".join(errors)
-    checks.append(Check("generated files", not out_of_step,
-                        "all fresh" if not out_of_step else "out of step: " + ", ".join(out_of_step),
-                        "" if not out_of_step else fix))
+    checks.append(check_generated(course))
     return checks
+
+
+def check_generated(course) -> Check:
+    """Generated files edited by hand, and sources that cannot be exported, are problems.
+
+    A module not exported yet (missing) or changed since its export (stale) is normal
+    progress; ``check_course_progress`` notes it.
+    """
+    from tito.commands.status import export_state
+
+    states = {m.dirname: export_state(m) for m in course.modules if m.dev_file.exists()}
+    edited = [name for name, (state, _) in states.items() if state == "edited"]
+    errors = [f"{name}: {error}" for name, (state, error) in states.items() if state == "error"]
+    if errors:
+        return Check("generated files", False, "cannot export: " + "; ".join(errors), "Fix the source.")
+    if edited:
+        return Check("generated files", False, "edited by hand: " + ", ".join(edited),
+                     "Move the edit into the module's source, then `tito export --module NAME --force`.")
+    return Check("generated files", True, "none edited by hand")
+
+
+def check_course_progress(course) -> Check:
+    """Modules not exported yet, changed since their export, or still holding stubs: a note
+    with what to do next, never a problem (a student mid-course is not a broken machine)."""
+    from tito.commands.status import export_state
+    from tito.release import unimplemented
+
+    waiting, changed, stubbed = [], [], []
+    for module in course.in_prerequisite_order():
+        if not module.dev_file.exists():
+            continue
+        state, _ = export_state(module)
+        stubs = unimplemented(module.dev_file.read_text(encoding="utf-8"))
+        if stubs:
+            stubbed.append(f"{module.name} ({len(stubs)})")
+        if state == "missing":
+            waiting.append(module.name)
+        elif state == "stale":
+            changed.append(module.name)
+    if not (waiting or changed or stubbed):
+        return Check("course progress", True, "every module exported, no stubs left")
+    total = len(course.modules)
+    parts = [f"{label}: {f'all {total} modules' if len(names) == total else ', '.join(names)}"
+             for label, names in (("functions still to write", stubbed), ("not exported yet", waiting),
+                                  ("changed since their export", changed)) if names]
+    first = next(iter(stubbed or waiting or changed)).split(" ")[0]
+    return Check("course progress", False,
+                 "; ".join(parts) + f"\nNext: `tito test --module {first}` tests a module and exports it; "
+                 "`tito status` shows every module.", required=False)
+
+
+def check_writable(root: Path) -> Check:
+    """tito writes exports, progress and notebooks into the course: it must be writable."""
+    from tito.course import read_only_reason
+
+    reason = read_only_reason(root)
+    if reason:
+        return Check("course writable", False, f"cannot write in {root}: {reason}",
+                     "Work in a copy you own (e.g. `cp -r` the course), or ask for write access. "
+                     "`tito test` still tests it, without recording results.")
+    return Check("course writable", True, str(root))
+
+
+def check_notebook_packages() -> list:
+    """JupyterLab and a kernel, for `tito lab` and the notebooks (optional)."""
+    checks = []
+    for module_name, pip_name in (("jupyterlab", "jupyterlab"), ("ipykernel", "ipykernel"), ("nbclient", "nbclient")):
+        if importlib.util.find_spec(module_name) is None:
+            checks.append(Check(f"package {pip_name}", False, "not installed (needed by `tito lab` and notebooks)",
+                                "Run `make install` (it installs the `jupyter` extra), or "
+                                "`pip install -e '.[jupyter]'`.", required=False))
+        else:
+            checks.append(Check(f"package {pip_name}", True, _installed_version(pip_name)))
+    return checks
+
+
+def _installed_version(pip_name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(pip_name)
+    except PackageNotFoundError:
+        return "installed"
 
 
 def check_progress(root: Path) -> Check:

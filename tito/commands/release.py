@@ -29,7 +29,7 @@ def command(module_name, all_modules, out, force):
       tito release --all --out ../tinytorch-student
       tito release --module cnn --out /tmp/cnn-edition
     """
-    from tito.release import release
+    from tito.release import release, start_line
 
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
@@ -48,5 +48,5 @@ def command(module_name, all_modules, out, force):
         warn(message)
     stubs = sum(len(item.stubs) for item in report.modules)
     console().print(f"[green]✓[/] Wrote {report.files} files: {len(report.modules)} modules, {stubs} stubs, "
-                    f"no solutions. Students start with: cd {report.out} && make install && tito test --module "
-                    f"{report.modules[0].module.name if report.modules else 'NAME'}")
+                    "no solutions. Students start with:")
+    console().print(f"  {start_line(report)}", markup=False, highlight=False, soft_wrap=True)

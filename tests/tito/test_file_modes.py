@@ -1,0 +1,62 @@
+"""Files tito writes get the mode a plain open() would give them (0666 minus the umask), or keep
+an existing file's mode; a student edition is a folder of 0777 minus the umask. (A temporary
+file from tempfile.mkstemp is 0600 and a tempfile.mkdtemp folder 0700, whatever the umask,
+which breaks courses shared by a group and JupyterHub set-ups.)"""
+
+import os
+import stat
+
+import pytest
+
+from tito.exporter import write_atomically
+from tito.progress import ProgressStore
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask022", "umask002"])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_what_tito_writes_honours_the_umask(course, tito, umask, tmp_path):
+    file_mode, folder_mode = 0o666 & ~umask, 0o777 & ~umask
+    assert tito("export", "--module", "alpha").exit_code == 0
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    ProgressStore(course.root).record("alpha", {"passed": True})
+    written = [course.generated("alpha"), course.root / "tinytorch/core/__init__.py",
+               course.dev("alpha").with_suffix(".ipynb"), course.root / ".tito/notebooks.json",
+               course.root / ".tito/progress.json"]
+    assert {str(p.relative_to(course.root)): mode(p) for p in written} == {
+        str(p.relative_to(course.root)): file_mode for p in written}
+    out = tmp_path / "edition"
+    assert tito("release", "--all", "--out", str(out)).exit_code == 0
+    assert (mode(out), mode(out / "Makefile"), mode(out / ".tito/release/manifest.json")) == (
+        folder_mode, file_mode, file_mode)
+
+
+def test_a_file_written_again_keeps_its_mode(tmp_path, umask):
+    path = tmp_path / "grade.json"
+    write_atomically(path, "{}\n")
+    assert mode(path) == 0o666 & ~umask
+    path.chmod(0o640)
+    write_atomically(path, '{"points": 3}\n')
+    assert mode(path) == 0o640 and path.read_text() == '{"points": 3}\n'
+    path.chmod(0o664)
+    write_atomically(path, "{}\n")
+    assert mode(path) == 0o664  # even bits the umask would take away
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grade.json"]  # no temporary file left
+
+
+def test_a_generated_file_keeps_its_mode_when_exported_again(course, tito):
+    assert tito("export", "--module", "alpha").exit_code == 0
+    generated = course.generated("alpha")
+    generated.chmod(0o600)
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("LIMIT = 10", "LIMIT = 11"))
+    assert tito("export", "--module", "alpha").exit_code == 0
+    assert "LIMIT = 11" in generated.read_text() and mode(generated) == 0o600
