@@ -18,6 +18,7 @@ first. This file is the one rule every command uses:
 
 Two files "hold the same code" when the notebook converts back to exactly the ``.py``
 (``tito.release.from_notebook``): running a notebook changes its outputs, not its code.
+``last_edited`` applies the same rule to a pair outside a course (a submission to grade).
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ IN_STEP, NOTEBOOK_AHEAD, SOURCE_AHEAD, BOTH_CHANGED, NO_NOTEBOOK = (
 
 @dataclass
 class Pair:
-    """A module's .py and notebook as they are now, and what the record says they were."""
+    """A .py and its notebook as they are now, and what the record says they were."""
 
-    module: Module
+    py_path: Path
+    notebook_path: Path
+    where: str  # the notebook as named in messages
     py: str
     notebook: str
     recorded: dict | None
@@ -56,8 +59,7 @@ class Pair:
         return self.recorded is not None and _sha(self.notebook) != self.recorded.get("ipynb")
 
     def notebook_as_source(self) -> str:
-        where = self.module.relative(self.module.notebook)
-        return from_notebook(self.notebook, where, jupytext_header(self.py))
+        return from_notebook(self.notebook, self.where, jupytext_header(self.py))
 
     def same_code(self) -> bool:
         return self.notebook_as_source() == self.py
@@ -99,8 +101,23 @@ def record(module: Module) -> None:
 def _pair(module: Module) -> Pair | None:
     if not module.notebook.exists() or not module.dev_file.exists():
         return None
-    return Pair(module, module.dev_file.read_text(encoding="utf-8"),
-                module.notebook.read_text(encoding="utf-8"), _recorded(module))
+    return Pair(module.dev_file, module.notebook, module.relative(module.notebook),
+                module.dev_file.read_text(encoding="utf-8"), module.notebook.read_text(encoding="utf-8"),
+                _recorded(module))
+
+
+def last_edited(py_path: Path, notebook_path: Path, released: dict | None = None) -> str:
+    """The same rule for a .py and a notebook outside a course, e.g. one student's submission:
+    IN_STEP, NOTEBOOK_AHEAD, SOURCE_AHEAD or BOTH_CHANGED.
+
+    ``released`` is the pair as handed out, ``{"py": sha256, "ipynb": sha256}`` (the
+    ``sha256`` and ``notebook_sha256`` of the module in the edition's manifest); without
+    it, the newer of two differing files is ahead. Raises TitoError for an unreadable notebook.
+    """
+    pair = Pair(Path(py_path), Path(notebook_path), Path(notebook_path).name,
+                Path(py_path).read_text(encoding="utf-8"), Path(notebook_path).read_text(encoding="utf-8"),
+                released)
+    return _judge(pair)
 
 
 def _judge(pair: Pair) -> str:
@@ -116,8 +133,7 @@ def _judge(pair: Pair) -> str:
         return BOTH_CHANGED if py_changed else NOTEBOOK_AHEAD
     if pair.same_code():
         return IN_STEP
-    module = pair.module
-    newer = module.notebook.stat().st_mtime > module.dev_file.stat().st_mtime
+    newer = pair.notebook_path.stat().st_mtime > pair.py_path.stat().st_mtime
     return NOTEBOOK_AHEAD if newer else SOURCE_AHEAD
 
 
@@ -158,7 +174,7 @@ def source_up_to_date(module: Module) -> str:
     if verdict == BOTH_CHANGED:
         raise _conflict(module)
     if verdict == IN_STEP:
-        _remember(pair)
+        _remember(module, pair)
         return ""
     if verdict == SOURCE_AHEAD:
         return ""
@@ -182,18 +198,18 @@ def notebook_up_to_date(module: Module) -> str:
     if verdict == BOTH_CHANGED:
         raise _conflict(module)
     if verdict != SOURCE_AHEAD:
-        _remember(pair)
+        _remember(module, pair)
         return ""
     write_notebook(module)
     return (f"Updated {module.relative(module.notebook)} from {module.dev_file.name}, "
             "which you edited last.")
 
 
-def _remember(pair: Pair) -> None:
+def _remember(module: Module, pair: Pair) -> None:
     """Record an in-step pair whose hashes moved (e.g. a notebook run for its outputs), if we may."""
     if pair.recorded is None or pair.py_changed or pair.notebook_changed:
         try:
-            record(pair.module)
+            record(module)
         except OSError:  # a read-only course: nothing to remember it in, and nothing lost
             pass
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from tito.course import Course
-from tito.notebook_sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD,
+from tito.notebook_sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD, last_edited,
                                 notebook_up_to_date, state)
 
 STUB = 'raise NotImplementedError("TODO: implement double")'
@@ -130,3 +130,23 @@ def test_the_notebook_follows_a_py_edited_last_and_is_created_when_missing(cours
     said = notebook_up_to_date(module)
     assert said == "Updated modules/source/01_alpha/alpha_dev.ipynb from alpha_dev.py, which you edited last."
     assert "LIMIT = 11" in module.notebook.read_text() and state(module) == IN_STEP
+
+
+def test_a_submitted_pair_is_judged_by_the_same_rule(edition, tmp_path):
+    """For grading a folder that holds both files of a student: against the released pair."""
+    import hashlib
+    import shutil
+
+    manifest = json.loads((edition / ".tito/release/manifest.json").read_text())["modules"]["alpha"]
+    released = {"py": manifest["sha256"], "ipynb": manifest["notebook_sha256"]}
+    py, notebook = tmp_path / "alice_alpha_dev.py", tmp_path / "alice_alpha_dev.ipynb"
+    shutil.copy2(edition / DEV, py)
+    shutil.copy2((edition / DEV).with_suffix(".ipynb"), notebook)
+    assert hashlib.sha256(py.read_bytes()).hexdigest() == released["py"]
+    assert last_edited(py, notebook, released) == IN_STEP
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2", later=False)
+    assert last_edited(py, notebook, released) == NOTEBOOK_AHEAD
+    py.write_text(py.read_text().replace(STUB, "return x + x"))
+    assert last_edited(py, notebook, released) == BOTH_CHANGED
+    os.utime(py, (notebook.stat().st_mtime + 5,) * 2)
+    assert last_edited(py, notebook) == SOURCE_AHEAD  # without the released pair: the newer one

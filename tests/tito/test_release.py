@@ -129,6 +129,8 @@ def test_edition_tree_is_self_contained_and_holds_no_solutions(edition, instruct
 def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition):
     makefile = (edition / "Makefile").read_text()
     assert "test: $(STAMP)\n\t$(TITO) test --all\n" in makefile and "export --check" not in makefile
+    assert "pip install --quiet -e '.[dev,jupyter]'" in makefile  # JupyterLab and a kernel for students
+    assert "lab: $(STAMP)\n\t$(TITO) lab\n" in makefile
     gitignore = (edition / ".gitignore").read_text().splitlines()
     assert ".tito/*" in gitignore and "!.tito/release/" in gitignore
 

@@ -1,6 +1,7 @@
 """tito test: run a module's inline tests, export it, run its pytest tests, record the result."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -196,7 +197,14 @@ def show_result(result, verbose=False) -> None:
     out = console()
     for step in result.steps:
         _show_step(step, verbose)
+    missing = _missing_packages(result)
     failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
+    if missing:
+        out.print(f"Not exported yet: {', '.join(missing)}; the failures above follow from that. Finish "
+                  f"those modules first: `tito test --module {missing[0].rsplit('.', 1)[-1]}` tests and "
+                  "exports one (-v shows the tracebacks).", highlight=False, markup=False, soft_wrap=True)
+        if not verbose:  # everything else follows from it
+            failures = []
     for step, test in failures[:SHOWN_FAILURES]:
         _show_failure(step, test)
     if len(failures) > SHOWN_FAILURES:
@@ -210,6 +218,15 @@ def show_result(result, verbose=False) -> None:
     word = "PASSED" if result.passed else "FAILED"
     style = "bold green" if result.passed else "bold red"
     out.print(f"[{style}]Module {result.module.name} {word}[/]")
+
+
+MISSING_PACKAGE = re.compile(r"No module named '(tinytorch\.[\w.]+)'")
+
+
+def _missing_packages(result) -> list:
+    """The tinytorch modules the tests could not import (prerequisites not exported yet)."""
+    names = [m for step in result.steps for t in step.failures for m in MISSING_PACKAGE.findall(t.message)]
+    return list(dict.fromkeys(names))
 
 
 def _stub_of(test) -> str:
