@@ -11,7 +11,9 @@ SPEC names the dev file, the course root, the module folder, the code cells
 ``if``) is rewritten to ``__tito_run_test__("test_unit_x", lambda: test_unit_x())``,
 which runs it, records its outcome and carries on, so one failing test never hides
 the next. An exception in any other statement is recorded as a cell error naming
-the line, and the rest of that cell is skipped, as in a notebook.
+the line, and the rest of that cell is skipped, as in a notebook. The dev file's
+``assert`` statements are rewritten the way pytest rewrites a test module's, so a
+failure says which values came.
 
 Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
 leaves what ran before it. This file imports nothing from tito: it runs with the

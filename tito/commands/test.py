@@ -29,6 +29,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
     2. export: write the module into the tinytorch package
     3. pytest: run tests/NN_name/ against this course's package
     The module passes only if every step passes and tests ran in 1 and 3.
+    A name_dev.ipynb saved after name_dev.py is synced into it first (the .py is
+    backed up in .tito/backups/); if both changed, tito stops and asks which to keep.
 
     \b
     Examples:
