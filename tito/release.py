@@ -15,7 +15,8 @@ at the same indentation, by::
 
 naming the enclosing function qualified by its class (``Conv2D.forward``), which
 ``tito test`` reports as "Not implemented yet". Lines between ``### BEGIN HIDDEN
-TESTS`` and ``### END HIDDEN TESTS`` are removed. The edition is a self-contained
+TESTS`` and ``### END HIDDEN TESTS`` are removed, from the sources and from the graded
+checks (``tests/NN_name/checks.py``). The edition is a self-contained
 course tree (tito, modules, tests, bin, pyproject, Makefile, README) holding no
 solution text and no solved ``tinytorch/core`` file; it keeps a pristine copy of
 every released stub under ``.tito/release/`` so that ``tito module reset`` can
@@ -532,7 +533,17 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     shutil.copy2(dev, pristine / dev.name)
     if module.tests_dir.is_dir():
         shutil.copytree(module.tests_dir, stage / "tests" / module.dirname, ignore=_ignore)
+        _strip_hidden_checks(module, stage / "tests" / module.dirname / "checks.py")
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks, stripped.warnings)
+
+
+def _strip_hidden_checks(module: Module, checks: Path) -> None:
+    """The graded checks without their hidden ones (between the hidden-tests markers)."""
+    if checks.is_file():
+        text = checks.read_text(encoding="utf-8")
+        if MARKER_LINE.search(text):
+            checks.write_text(strip_solutions(text, module.relative(module.tests_dir / checks.name)).text,
+                              encoding="utf-8")
 
 
 def _sha256(path: Path) -> str:

@@ -105,7 +105,37 @@ exports_to: tinytorch.core.alpha
 points:
   test_unit_double: 3
   test_alpha_ops.py::test_double: 2
+checks:
+  double: 3
+  scaler: 2
+  double_negative: {points: 1, hidden: true}
+  numpy_is_provided: 1
 """
+
+# The graded checks: they call the student's module on inputs from the run's secret seed. The
+# last one tests provided code, so it passes on the released stub too and calibration makes it 0.
+ALPHA_CHECKS = '''\
+"""Graded checks of module alpha."""
+
+
+def check_double(alpha, rng):
+    return alpha.double(rng.standard_normal(5))
+
+
+def check_scaler(alpha, rng):
+    factor = int(rng.integers(2, 9))
+    return alpha.Scaler(factor)(rng.standard_normal(4))
+
+
+### BEGIN HIDDEN TESTS
+def check_double_negative(alpha, rng):
+    return alpha.double(-rng.random(3))
+### END HIDDEN TESTS
+
+
+def check_numpy_is_provided(alpha, rng):
+    return alpha.np.__name__
+'''
 
 BETA_DEV = '''\
 # %%
@@ -173,6 +203,7 @@ def build_course(root: Path) -> Path:
         write(root, f"modules/source/{dirname}/module.yaml", yaml_text)
         write(root, f"modules/source/{dirname}/README.md", f"# {name}\n")
         write(root, f"tests/{dirname}/{test_name}", test_text)
+    write(root, "tests/01_alpha/checks.py", ALPHA_CHECKS)
     return root
 
 

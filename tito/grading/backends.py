@@ -1,0 +1,293 @@
+"""The sandbox backends: bubblewrap, uid-drop and none (see ``tito.grading.sandbox``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tito.grading.sandbox import (UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, python_problem,
+                                  site_packages, which)
+
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
+# what in site-packages could lead to the instructor's course: .pth files run code and extend
+# sys.path, editable-install finders map package names to the repository, an installed copy of
+# the package holds the solutions
+MASKED_FILES = (".pth", ".egg-link")
+MASKED_DIRS = ("tinytorch", "tito")
+
+
+def _uid(slot: int) -> int:
+    return UID_BASE + slot
+
+
+def drop_to(uid: int) -> list[str]:
+    """setpriv arguments that make the rest of a command run as ``uid``, with no capabilities."""
+    return [which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
+
+
+class Bubblewrap(Sandbox):
+    name = "bubblewrap"
+    protects = (
+        "no network; its own PID, IPC and UTS namespaces",
+        "sees only the system, the Python installation (course package files masked) and its job, "
+        "read-only except its private scratch; a fresh /tmp",
+        "runs as an unprivileged uid when the grader is root",
+        "every process it starts (setsid or not) dies with it",
+        "limits: wall time, CPU, memory, processes, file size, open files, output")
+    lacks = (
+        "total memory and CPU across its processes are only bounded per process (no cgroup)",
+        "it can read anything the mounted Python installation holds (e.g. other installed libraries)")
+    full_copy = False
+
+    def __init__(self):
+        self.root = os.geteuid() == 0
+        self.bwrap = which("bwrap")
+
+    def problem(self) -> str:
+        if not self.bwrap:
+            return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        if self.root and not which("setpriv"):
+            return "setpriv (util-linux) is needed to drop root inside the sandbox"
+        prefix = self._argv(None) + ["--"] + (drop_to(_uid(0)) if self.root else [])
+        problem = python_problem(prefix)
+        return f"bwrap cannot start a sandbox here ({problem})" if problem else ""
+
+    def refusal(self, secrets: list[Path]) -> str:
+        for path in secrets:
+            real = Path(os.path.realpath(path))
+            for mounted in self._mounted():
+                if real == mounted or mounted in real.parents:
+                    return f"{real} would be visible in the sandbox, inside the mounted {mounted}"
+        return ""
+
+    def view(self, job: Job) -> View:
+        return View("/course", "/job", "/out", "/tmp")
+
+    def job_owner(self, slot: int) -> int | None:
+        return _uid(slot) if self.root else None
+
+    def command(self, job, inner, env, limits):
+        argv = self._argv(job, limits.tmp_size)
+        for name, value in env.items():
+            argv += ["--setenv", name, value]
+        argv += ["--chdir", "/course", "--"]
+        argv += (drop_to(_uid(job.slot)) if self.root else []) + inner
+        return argv, {"PATH": "/usr/bin:/bin"}, "/"
+
+    # ---- the mount table
+
+    def _mounted(self) -> list[Path]:
+        return [Path("/usr"), *(Path(p) for p in _python_trees())]
+
+    def _argv(self, job: Job | None, tmp_size: int = 64 << 20) -> list[str]:
+        argv = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--clearenv"]
+        if self.root:  # real root: no user namespace; the entry drops to the job's uid with setpriv
+            argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            argv += ["--unshare-user", "--disable-userns"]
+        made = _Tree(argv)
+        made.bind("/usr", "/usr")
+        for link in SYSTEM_LINKS:
+            if os.path.islink(link):
+                argv += ["--symlink", os.readlink(link), link]
+            elif os.path.isdir(link):
+                made.bind(link, link)
+        for path in ETC_FILES:
+            if os.path.exists(path):
+                made.bind(path, path)
+        for tree in _python_trees():
+            made.bind(tree, tree)
+        empty = _empty_file()
+        for masked in _masks():
+            if masked.is_dir():
+                argv += ["--tmpfs", str(masked)]
+            else:
+                argv += ["--ro-bind", empty, str(masked)]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+        if job is not None:
+            self._job_binds(made, argv, job)
+        return argv
+
+    def _job_binds(self, made, argv, job: Job) -> None:
+        made.bind(str(job.template), "/course")
+        for relative in job.writable:
+            argv += ["--bind", str(job.folder / "course" / relative), f"/course/{relative}"]
+        made.bind(str(job.folder / "inputs"), "/job")
+        argv += ["--bind", str(job.folder / "out"), "/out"]
+
+
+class _Tree:
+    """Read-only binds, each preceded by the folders above it (made 0755: bwrap would make 0700)."""
+
+    def __init__(self, argv):
+        self.argv = argv
+        self.made = {"/"}
+        self.mounted = []
+
+    def bind(self, source: str, dest: str) -> None:
+        source = os.path.realpath(source)
+        parents = list(Path(dest).parents)[::-1][1:]
+        for parent in parents:
+            if str(parent) in self.made or any(parent == m or m in parent.parents for m in self.mounted):
+                continue
+            self.argv += ["--perms", "0755", "--dir", str(parent)]
+            self.made.add(str(parent))
+        self.argv += ["--ro-bind", source, dest]
+        self.mounted.append(Path(dest))
+
+
+def _python_trees() -> list[str]:
+    """The folders of this Python installation: its prefixes and any package folder outside them."""
+    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    prefixes |= {os.path.realpath(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))}
+    trees = sorted(p for p in prefixes if not p.startswith("/usr/"))
+    for folder in site_packages():
+        real = os.path.realpath(folder)
+        if not any(real == t or real.startswith(t + "/") for t in trees) and not real.startswith("/usr/"):
+            trees.append(real)
+    return [t for t in trees if not any(t != o and t.startswith(o + "/") for o in trees)]
+
+
+def _masks() -> list[Path]:
+    found = []
+    for folder in site_packages():
+        for entry in sorted(Path(folder).iterdir()):
+            if entry.name.endswith(MASKED_FILES) or entry.name.startswith("__editable__"):
+                found.append(entry)
+            elif entry.name in MASKED_DIRS and entry.is_dir():
+                found.append(entry)
+    return found
+
+
+def _empty_file() -> str:
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"tito-sandbox-empty-{os.geteuid()}"
+    if not path.exists() or path.stat().st_size:
+        path.write_bytes(b"")
+    return str(path)
+
+
+# --------------------------------------------------------------------------- uid-drop
+
+
+class UidDrop(Sandbox):
+    name = "uid-drop"
+    protects = (
+        "runs as an unprivileged uid reserved for its job slot, with no capabilities",
+        "cannot read the course, the expected results or other jobs (checked before grading)",
+        "every process of that uid is killed when the job ends",
+        "limits: wall time, CPU, memory, processes, file size, open files, output")
+    lacks = (
+        "no network isolation",
+        "it sees the machine's filesystem: whatever other users may read, it may read",
+        "it may write where any user may (/tmp, /var/tmp, /dev/shm); the job's files there are removed "
+        "after it, but it can fill them while it runs",
+        "if the grader itself is killed, processes the submission started may live on until the "
+        "next tito grade")
+
+    def problem(self) -> str:
+        if os.geteuid() != 0:
+            return "needs the grader to run as root (to switch to an unprivileged uid)"
+        if not which("setpriv"):
+            return "setpriv (util-linux) is not installed"
+        return python_problem(drop_to(_uid(0)))
+
+    def refusal(self, secrets: list[Path]) -> str:
+        readable = [str(p) for p in secrets if _readable_by(_uid(0), p)]
+        if readable:
+            return (f"uid {_uid(0)} can read {', '.join(readable)}; the uid-drop backend needs the course "
+                    "in a folder other users cannot enter (chmod 700), with Python installed outside it")
+        return ""
+
+    def job_owner(self, slot: int) -> int | None:
+        return _uid(slot)
+
+    def command(self, job, inner, env, limits):
+        kill_uid(_uid(job.slot))  # nothing of an earlier job (or grader) may still run as this uid
+        argv = drop_to(_uid(job.slot))
+        argv.insert(-1, "--pdeathsig=KILL")
+        return argv + inner, env, str(job.folder / "course")
+
+    def kill(self, proc, job):
+        _kill_group(proc)
+        kill_uid(_uid(job.slot))
+
+    def cleanup(self, job):
+        kill_uid(_uid(job.slot))
+        for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+            _remove_owned(Path(shared), _uid(job.slot))
+
+
+def _readable_by(uid: int, path: Path) -> bool:
+    probe = "import os, sys; p = sys.argv[1]; os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(1)"
+    proc = subprocess.run([*drop_to(uid), sys.executable, "-I", "-S", "-c", probe, str(path)],
+                          capture_output=True, env={"PATH": "/usr/bin:/bin"})
+    return proc.returncode == 0
+
+
+def _remove_owned(folder: Path, uid: int) -> None:
+    """Remove what ``uid`` left directly in a shared folder (never following links)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid != uid:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+# --------------------------------------------------------------------------- none
+
+
+class Unsafe(Sandbox):
+    name = "none"
+    protects = ("limits: wall time, CPU, memory, processes, file size, open files, output",
+                "a private copy of the workspace per submission")
+    lacks = ("student code runs as you: it can read the solutions and every file you can, change them, "
+             "plant code in your Python environment, use the network, signal the grader, and leave "
+             "processes running after it",)
+
+    def command(self, job, inner, env, limits):
+        return inner, env, str(job.folder / "course")
+
+    def kill(self, proc, job):
+        _kill_group(proc)
+        for pid in _descendants(proc.pid):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+

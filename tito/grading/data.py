@@ -1,0 +1,220 @@
+"""Plain data across the sandbox wall: what a check returns, written inside, read back outside.
+
+A check's result is one *record*: ``{"value": V}`` or ``{"raised": {"type", "mro", "message"}}``.
+``V`` is plain data only — None, bool, int, float, str, lists/tuples, dicts with str keys,
+NumPy scalars and arrays of booleans, integers or floats. It is stored as two files:
+
+* ``NAME.json``: the structure, with each array replaced by ``{"$array": "a3"}`` and each dict
+  by ``{"$dict": {...}}``;
+* ``NAME.npz``: the arrays, uncompressed (``np.savez``), one ``a3.npy`` member each.
+
+``write_record`` runs in the sandbox, so nothing it writes is trusted. ``read_record`` runs in
+the grader and refuses anything that is not exactly that: a symbolic link, a file too large, a
+zip member that is compressed, unexpectedly named or declares more bytes than allowed (checked
+before anything is loaded), an array of another dtype; arrays load with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import stat
+from pathlib import Path
+
+MAX_JSON_BYTES = 1 << 20  # one record's structure
+MAX_ARRAY_BYTES = 64 << 20  # all arrays of one record together
+MAX_DEPTH = 32
+MAX_MESSAGE = 2000  # characters of an exception message kept
+ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
+MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
+
+
+class NotPlainData(TypeError):
+    """A check returned something that is not plain data (e.g. a Tensor object)."""
+
+
+class UnreadableRecord(ValueError):
+    """A record written in the sandbox that the grader refuses to read."""
+
+
+# --------------------------------------------------------------------------- writing (sandbox side)
+
+
+def raised(exc: BaseException) -> dict:
+    """The record of a check that raised ``exc``: its type, the names it inherits, its message."""
+    kind = type(exc)
+    return {"raised": {"type": kind.__name__, "mro": [k.__name__ for k in kind.__mro__],
+                       "message": str(exc)[:MAX_MESSAGE]}}
+
+
+def encode(value, arrays: dict, depth: int = 0):
+    """``value`` as JSON-able structure; arrays are moved into ``arrays`` (name -> ndarray)."""
+    import numpy as np
+
+    if depth > MAX_DEPTH:
+        raise NotPlainData(f"nested more than {MAX_DEPTH} levels deep")
+    if value is None or type(value) in (bool, str):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in ARRAY_KINDS:
+        return value.item()
+    if type(value) is np.ndarray:
+        if value.dtype.kind not in ARRAY_KINDS:
+            raise NotPlainData(f"an array of dtype {value.dtype} (only bool, int and float arrays are data)")
+        name = f"a{len(arrays)}"
+        arrays[name] = value
+        return {"$array": name}
+    if type(value) in (list, tuple):
+        return [encode(item, arrays, depth + 1) for item in value]
+    if type(value) is dict:
+        if not all(type(key) is str for key in value):
+            raise NotPlainData("a dict whose keys are not all strings")
+        return {"$dict": {key: encode(item, arrays, depth + 1) for key, item in value.items()}}
+    raise NotPlainData(f"an object of type {type(value).__name__}")
+
+
+def write_record(folder: Path, name: str, record: dict) -> None:
+    """Write ``NAME.npz`` (if it has arrays) then ``NAME.json``: the JSON appears last, whole."""
+    import numpy as np
+
+    arrays: dict = {}
+    if "value" in record:
+        try:
+            record = {"value": encode(record["value"], arrays)}
+        except NotPlainData as exc:
+            record, arrays = {"unplain": str(exc)}, {}
+    if arrays:
+        with open(folder / f".{name}.npz.tmp", "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(folder / f".{name}.npz.tmp", folder / f"{name}.npz")
+    text = json.dumps(record, allow_nan=True)
+    (folder / f".{name}.json.tmp").write_text(text, encoding="utf-8")
+    os.replace(folder / f".{name}.json.tmp", folder / f"{name}.json")
+
+
+# --------------------------------------------------------------------------- reading (grader side)
+
+
+def read_untrusted(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file written in the sandbox, or None when it does not exist.
+
+    Never follows a symbolic link, never blocks on a FIFO, refuses a hard link and a file
+    larger than ``limit`` bytes (UnreadableRecord).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UnreadableRecord(f"{path.name} cannot be opened ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableRecord(f"{path.name} is not a regular file")
+        if info.st_nlink != 1:
+            raise UnreadableRecord(f"{path.name} is a hard link")
+        if info.st_size > limit:
+            raise UnreadableRecord(f"{path.name} holds {info.st_size} bytes, more than the {limit} allowed")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > limit:
+                raise UnreadableRecord(f"{path.name} grew past the {limit} bytes allowed")
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES):
+    """A JSON document written in the sandbox (None when absent); UnreadableRecord if malformed."""
+    raw = read_untrusted(path, limit)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableRecord(f"{path.name} is not valid JSON ({type(exc).__name__})") from None
+
+
+def _load_arrays(raw: bytes) -> dict:
+    import zipfile
+
+    import numpy as np
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableRecord(f"the arrays are not an npz archive ({exc})") from None
+    declared = 0
+    for member in members:
+        if not MEMBER.match(member.filename):
+            raise UnreadableRecord(f"unexpected member {member.filename[:60]!r} in the arrays")
+        if member.compress_type != zipfile.ZIP_STORED:
+            raise UnreadableRecord("a compressed member in the arrays (they are written uncompressed)")
+        declared += member.file_size
+        if declared > MAX_ARRAY_BYTES:
+            raise UnreadableRecord(f"the arrays declare more than {MAX_ARRAY_BYTES} bytes")
+    arrays = {}
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            for name in npz.files:
+                array = npz[name]
+                if array.dtype.kind not in ARRAY_KINDS:
+                    raise UnreadableRecord(f"an array of dtype {array.dtype}")
+                arrays[name] = array
+    except UnreadableRecord:
+        raise
+    except Exception as exc:  # any malformed .npy header or truncated data
+        raise UnreadableRecord(f"the arrays cannot be loaded ({type(exc).__name__}: {exc})") from None
+    return arrays
+
+
+def decode(structure, arrays: dict, depth: int = 0):
+    """The value a structure describes, arrays put back; UnreadableRecord for anything else."""
+    if depth > MAX_DEPTH:
+        raise UnreadableRecord(f"nested more than {MAX_DEPTH} levels deep")
+    if structure is None or type(structure) in (bool, int, float, str):
+        return structure
+    if type(structure) is list:
+        return [decode(item, arrays, depth + 1) for item in structure]
+    if type(structure) is dict and set(structure) == {"$array"} and structure["$array"] in arrays:
+        return arrays[structure["$array"]]
+    if type(structure) is dict and set(structure) == {"$dict"} and type(structure["$dict"]) is dict:
+        return {str(k): decode(v, arrays, depth + 1) for k, v in structure["$dict"].items()}
+    raise UnreadableRecord(f"unexpected data {str(structure)[:60]!r}")
+
+
+def read_record(folder: Path, name: str) -> dict | None:
+    """The record of one check written in ``folder`` (None when it was never written).
+
+    The result is ``{"value": V}``, ``{"raised": {...}}`` or ``{"unplain": reason}``;
+    UnreadableRecord when the files are anything else.
+    """
+    record = read_json(folder / f"{name}.json")
+    if record is None:
+        return None
+    if type(record) is not dict or len(record) != 1:
+        raise UnreadableRecord("the record is not one of value / raised / unplain")
+    if "unplain" in record:
+        return {"unplain": str(record["unplain"])[:MAX_MESSAGE]}
+    if "raised" in record:
+        info = record["raised"]
+        if type(info) is not dict or not all(type(info.get(k)) is str for k in ("type", "message")):
+            raise UnreadableRecord("the raised exception is not described by type and message")
+        mro = info.get("mro")
+        mro = [str(m)[:100] for m in mro[:50]] if type(mro) is list else [info["type"]]
+        return {"raised": {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}}
+    if "value" not in record:
+        raise UnreadableRecord("the record is not one of value / raised / unplain")
+    raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20))
+    arrays = _load_arrays(raw) if raw is not None else {}
+    return {"value": decode(record["value"], arrays)}

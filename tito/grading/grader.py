@@ -1,0 +1,218 @@
+"""Grade one submission: run it in the sandbox, judge what it returned, outside.
+
+``grade_submission(data, filename, student, prepared, sandbox, limits, scratch)`` is the whole
+of it: the submission's bytes and a prepared folder in, a ``Grade`` out; it never raises for
+anything the submission does. ``Grader`` prepares once and grades many.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tito.course import Course, Module
+from tito.errors import TitoError
+from tito.grading.data import UnreadableRecord, read_json, read_record
+from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore
+from tito.grading.sandbox import Limits, Sandbox, choose
+from tito.grading.verdict import judge
+from tito.grading.workspace import Prepared, new_job, prepare, remove_job
+
+DEFAULT_TIMEOUT = 120.0
+SCRATCH_PREFIX = "tito-grade-"
+OWNER_FILE = "owner"
+
+
+def grade_submission(data: bytes, filename: str, student: str, prepared: Prepared, sandbox: Sandbox,
+                     limits: Limits, scratch: Path, slot: int = 0, label: str = "") -> Grade:
+    """The grade of one submission (``data``: the bytes of ``filename``, a .py or .ipynb)."""
+    started = time.monotonic()
+    grade = Grade(prepared.module, label or filename, student, sandbox={"backend": sandbox.name})
+    job, inner = new_job(prepared, Path(scratch), sandbox, slot, data, filename, limits)
+    try:
+        from tito.grading.sandbox import environment
+
+        outcome = sandbox.run(job, inner, environment(sandbox.view(job), inner[0]), limits)
+        out = job.folder / "out"
+        status = _status(out)
+        grade.tests = _check_scores(prepared, out / "checks", status, outcome.timed_out) + _feedback(status)
+        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks"))
+        grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
+                             output_kept=len(outcome.output), output_dropped=outcome.dropped,
+                             output_tail=outcome.output[-2000:].decode("utf-8", "replace"),
+                             steps={k: v.get("seconds") for k, v in status.get("steps", {}).items()
+                                    if isinstance(v, dict)})
+    finally:
+        remove_job(job)
+    grade.seconds = time.monotonic() - started
+    return grade
+
+
+def _status(out: Path) -> dict:
+    try:
+        status = read_json(out / "status.json")
+    except UnreadableRecord as exc:
+        return {"unreadable": str(exc)}
+    return status if isinstance(status, dict) else {}
+
+
+def _step(status: dict, name: str) -> dict:
+    steps = status.get("steps")
+    step = steps.get(name) if isinstance(steps, dict) else None
+    return step if isinstance(step, dict) else {}
+
+
+def _import_failure(folder: Path) -> str:
+    try:
+        record = read_record(folder, "_import")
+    except UnreadableRecord:
+        return ""
+    if record is None or "raised" not in record:
+        return ""
+    return f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
+
+
+def _check_scores(prepared: Prepared, folder: Path, status: dict, timed_out: bool) -> list[TestScore]:
+    expected, scores = prepared.expected(), []
+    not_run = "not run" + (": the submission's time ran out" if timed_out else "")
+    for spec in prepared.checks:
+        points = 0 if spec.name in prepared.free else spec.points
+        try:
+            actual = read_record(folder, spec.name)
+            passed, message = judge(spec, expected[spec.name], actual)
+        except UnreadableRecord as exc:
+            passed, message = False, f"the sandbox returned unreadable data: {exc}"
+        if message == "not run":
+            message = not_run
+        if spec.name in prepared.free and passed:
+            message = "passes on the untouched stub too, so it earns no points"
+        elif spec.hidden and not passed:
+            message = "failed (a hidden check: details are not shown)"
+        scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden))
+    return scores
+
+
+def _feedback(status: dict) -> list[TestScore]:
+    scores = []
+    for kind in (INLINE, PYTEST):
+        tests = _step(status, kind).get("tests")
+        for test in tests if isinstance(tests, list) else []:
+            if isinstance(test, dict) and not test.get("skipped"):
+                scores.append(TestScore(str(test.get("name", "?"))[:300], bool(test.get("passed")), 0,
+                                        str(test.get("message", ""))[:1000], kind))
+    return scores
+
+
+def _reason(status: dict, outcome, limits: Limits, import_failure: str) -> str:
+    """Why the submission lost points as a whole, or ''. (What the sandbox reported is only
+    used for these words; the points never depend on it.)"""
+    read, export = _step(status, "read"), _step(status, "export")
+    if read and not read.get("ok"):
+        return f"cannot read the submission: {str(read.get('error'))[:500]}; it scores 0"
+    if export and not export.get("ok"):
+        first = (str(export.get("error")) or "no reason given").splitlines()[0]
+        return f"the submission does not export ({first}), so it scores 0"
+    if import_failure:
+        return f"the submission does not import ({import_failure}), so it scores 0"
+    reasons = []
+    missing = [n for step in ("inline", "pytest") for n in (_step(status, step).get("not_implemented") or [])]
+    if missing:
+        reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(str(n) for n in missing)))
+    if outcome.timed_out:
+        running = status.get("running") or "its start"
+        reasons.append(f"timed out after {limits.seconds:g} s (in {running}): checks that had not "
+                       "finished score 0")
+    elif outcome.returncode != 0 or status.get("running"):
+        tail = outcome.output.decode("utf-8", "replace").strip().splitlines()[-2:]
+        where = f" in {status['running']}" if status.get("running") else ""
+        reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
+                       + (f": {' | '.join(tail)}" if tail else ""))
+    return "; ".join(reasons)
+
+
+# --------------------------------------------------------------------------- many submissions
+
+
+class Grader:
+    """Grades submissions of one module against the reference solutions of ``course``."""
+
+    def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT, calibrate: bool = True,
+                 sandbox: Sandbox | None = None, limits: Limits | None = None):
+        if timeout <= 0:
+            raise TitoError(f"--timeout must be a positive number of seconds, got {timeout:g}.", exit_code=2)
+        self.course, self.module, self.calibrate = course, module, calibrate
+        self.sandbox = sandbox or choose()
+        self.limits = limits or Limits(seconds=timeout)
+        self.scratch: Path | None = None
+        self.prepared: Prepared | None = None
+
+    def __enter__(self):
+        self.prepare()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def prepare(self) -> Prepared:
+        sweep_stale_scratch()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{self.module.name}-"))
+        os.chmod(self.scratch, 0o711)  # job folders inside belong to their sandbox users
+        (self.scratch / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+        try:
+            self.prepared = prepare(self.course, self.module, self.scratch / "prepared", self.calibrate)
+            refusal = self.sandbox.refusal([self.course.root, self.prepared.folder])
+            if refusal:
+                raise TitoError(f"The {self.sandbox.name} sandbox cannot keep the solutions from the "
+                                f"submissions here: {refusal}.")
+        except BaseException:
+            self.close()
+            raise
+        return self.prepared
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def grade(self, submission: Path, student: str | None = None, slot: int = 0) -> Grade:
+        """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception."""
+        from tito.grading.submission import SubmissionError, read_bytes
+
+        submission = Path(submission)
+        student = student or submission.stem
+        try:
+            data = read_bytes(submission)
+            return grade_submission(data, submission.name, student, self.prepared, self.sandbox, self.limits,
+                                    self.scratch, slot, label=str(submission))
+        except SubmissionError as exc:
+            return self._zero(submission, student, f"cannot read the submission: {exc}; it scores 0")
+        except Exception as exc:  # a bug of ours must not cost the batch
+            return self._zero(submission, student, f"grading failed ({type(exc).__name__}: {exc}); it scores 0")
+
+    def _zero(self, submission: Path, student: str, reason: str) -> Grade:
+        tests = [TestScore(c.name, False, 0 if c.name in self.prepared.free else c.points, "not run", CHECK, c.hidden)
+                 for c in self.prepared.checks]
+        return Grade(self.module.name, str(submission), student, tests, reason, sandbox={"backend": self.sandbox.name})
+
+
+def _process_id(pid: int) -> str:
+    """'pid start-time': a process, even after its pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return f"{pid} {handle.read().rsplit(')', 1)[1].split()[19]}"
+    except (OSError, IndexError):
+        return f"{pid} ?"
+
+
+def sweep_stale_scratch() -> None:
+    """Remove the scratch folders of graders that were killed (their process is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        try:
+            owner = (folder / OWNER_FILE).read_text(encoding="utf-8").split()
+            if folder.stat().st_uid != os.geteuid() or _process_id(int(owner[0])) == " ".join(owner):
+                continue
+        except (OSError, ValueError, IndexError):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,154 @@
+"""The first process in the sandbox: everything a submission runs, in order, under one deadline.
+
+Started by the grader as ``python -I -S -B tito/grading/inside.py SPEC.json`` (see
+``tito.grading.workspace.new_job`` for SPEC). Before anything of the submission is read it
+sets the limits (``resource.setrlimit``, soft = hard, so they cannot be raised again). Then:
+
+1. **read**: the submission's bytes become the module source (``to_source``: BOM, CRLF,
+   notebooks), its test cells are replaced by the reference's, and it is written as the module's
+   source in the private course;
+2. **export**: ``tito export`` of that source into ``tinytorch/core``;
+3. **checks**: ``probe.py`` runs the graded checks on the exported module in a subprocess and
+   writes their results to ``out/checks/`` — the only thing the points are computed from,
+   by the grader, outside;
+4. **inline** and **pytest**: the module's tests, for the report's feedback (no points).
+
+After each step the progress goes to ``out/status.json``, so a step that hangs or crashes
+loses nothing of the steps before it. Nothing written here is trusted by the grader.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MAX_TESTS = 500  # feedback tests reported
+MAX_MESSAGE = 1000  # characters of one feedback message
+
+
+def set_limits(limits: dict) -> None:
+    for name, value in limits.items():
+        kind = getattr(resource, name)
+        _, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value))
+
+
+def skip_slow_optional_imports() -> None:
+    """jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when installed, which
+    builds a grammar for 1 s; nbformat's schema never needs it. Only this process is affected."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+class Status:
+    """out/status.json: the step running now and what each finished step reported."""
+
+    def __init__(self, out: Path):
+        self.path = out / "status.json"
+        self.data = {"running": "", "steps": {}}
+        self.started = time.monotonic()
+
+    def begin(self, step: str) -> None:
+        self.data["running"] = step
+        self.started = time.monotonic()
+        self.save()
+
+    def end(self, step: str, **report) -> None:
+        self.data["steps"][step] = {"seconds": round(time.monotonic() - self.started, 3), **report}
+        self.data["running"] = ""
+        self.save()
+
+    def save(self) -> None:
+        temp = self.path.with_name(".status.json.tmp")
+        temp.write_text(json.dumps(self.data), encoding="utf-8")
+        os.replace(temp, self.path)
+
+
+def remaining(deadline: float) -> float:
+    return max(0.5, deadline - time.monotonic())
+
+
+def step_report(step) -> dict:
+    """A runner StepResult as plain JSON for the report (tests and messages truncated)."""
+    tests = [{"name": t.name[:300], "passed": bool(t.passed), "skipped": bool(t.skipped),
+              "message": (t.message or "")[:MAX_MESSAGE]} for t in step.tests[:MAX_TESTS]]
+    return {"ok": bool(step.ok), "error": (step.error or "")[:MAX_MESSAGE], "tests": tests,
+            "not_implemented": [str(n)[:100] for n in step.not_implemented[:50]]}
+
+
+def read_submission(spec: dict, status: Status) -> bool:
+    from tito.grading.submission import SubmissionError, restore_reference_tests, to_source
+
+    status.begin("read")
+    try:
+        text = to_source(Path(spec["submission"]).read_bytes(), spec["filename"])
+        text = restore_reference_tests(text, Path(spec["reference_tests"]).read_text(encoding="utf-8"))
+    except SubmissionError as exc:
+        status.end("read", ok=False, error=str(exc)[:MAX_MESSAGE])
+        return False
+    except Exception as exc:  # whatever else a malformed file raises
+        status.end("read", ok=False, error=f"{spec['filename']} cannot be read as a module source: "
+                                           f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE])
+        return False
+    Path(spec["course"], spec["dev_file"]).write_text(text, encoding="utf-8")
+    status.end("read", ok=True)
+    return True
+
+
+def run_checks(spec: dict, status: Status, deadline: float) -> None:
+    """probe.py on the student's export, in its own process group; its output goes to a file."""
+    status.begin("checks")
+    probe = {key: spec[key] for key in ("course", "site_packages", "import_name", "checks_file", "seed", "checks")}
+    probe["out"] = str(Path(spec["out"]) / "checks")
+    log = Path(spec["tmp"]) / "checks-output.txt"
+    command = [sys.executable, "-I", "-S", "-B", str(Path(spec["course"], "tito", "grading", "probe.py")),
+               json.dumps(probe)]
+    with open(log, "wb") as output:
+        proc = subprocess.Popen(command, cwd=spec["course"], stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = proc.wait(timeout=remaining(deadline) - 0.5)
+            report = {"ok": code == 0, "exit_code": code}
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            report = {"ok": False, "error": "the checks ran past the submission's time limit"}
+    status.end("checks", **report)
+
+
+def main(argv) -> int:
+    spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    set_limits(spec["rlimits"])
+    deadline = time.monotonic() + spec["seconds"]
+    sys.path[:0] = [spec["course"]]
+    sys.path.extend(spec["site_packages"])
+    skip_slow_optional_imports()
+    os.chdir(spec["course"])
+    status = Status(Path(spec["out"]))
+    if not read_submission(spec, status):
+        return 0
+    from tito.course import Course
+    from tito.runner import run_export, run_inline, run_pytest
+
+    module = Course(Path(spec["course"])).get(spec["module"])
+    status.begin("export")
+    exported = run_export(module)
+    status.end("export", **step_report(exported))
+    if exported.ok:
+        run_checks(spec, status, deadline)
+    status.begin("inline")
+    os.environ["TITO_TEST_TIMEOUT"] = str(remaining(deadline))
+    status.end("inline", **step_report(run_inline(module)))
+    if exported.ok:
+        status.begin("pytest")
+        os.environ["TITO_TEST_TIMEOUT"] = str(remaining(deadline))
+        status.end("pytest", **step_report(run_pytest(module)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,75 @@
+"""A submission's grade: its checks (the points), its tests (feedback, 0 points), the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CHECK, INLINE, PYTEST = "check", "inline", "pytest"
+
+
+@dataclass
+class TestScore:
+    """One line of a grade: a graded check, or a test run in the sandbox as feedback."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    passed: bool
+    points: int
+    message: str = ""
+    kind: str = CHECK
+    hidden: bool = False
+
+    @property
+    def earned(self) -> int:
+        return self.points if self.passed else 0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "passed": self.passed, "points": self.points,
+                "earned": self.earned, "hidden": self.hidden, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TestScore":
+        return cls(data["name"], bool(data["passed"]), int(data["points"]), data.get("message", ""),
+                   data.get("kind", CHECK), bool(data.get("hidden", False)))
+
+
+@dataclass
+class Grade:
+    """The outcome of one submission. ``error`` says why it lost points as a whole (or '')."""
+
+    module: str
+    submission: str
+    student: str
+    tests: list[TestScore] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+    sandbox: dict = field(default_factory=dict)  # backend, exit code, output kept/dropped, phase times
+
+    @property
+    def checks(self) -> list[TestScore]:
+        return [t for t in self.tests if t.kind == CHECK]
+
+    @property
+    def feedback(self) -> list[TestScore]:
+        return [t for t in self.tests if t.kind != CHECK]
+
+    @property
+    def score(self) -> int:
+        return sum(t.earned for t in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(t.points for t in self.checks)
+
+    def to_json(self) -> dict:
+        return {"module": self.module, "student": self.student, "submission": self.submission,
+                "score": self.score, "max_score": self.max_score, "error": self.error,
+                "seconds": round(self.seconds, 2), "tests": [t.to_json() for t in self.tests],
+                "sandbox": self.sandbox}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Grade":
+        return cls(data["module"], data["submission"], data["student"],
+                   [TestScore.from_json(t) for t in data.get("tests", [])], data.get("error", ""),
+                   float(data.get("seconds", 0.0)), data.get("sandbox", {}))

@@ -1,0 +1,306 @@
+"""Where student code runs: one sandboxed process tree per submission, under one deadline.
+
+A ``Sandbox`` starts a command (the entry in ``tito/grading/inside.py``) on a *job*: a
+private folder per submission prepared by the grader (``tito.grading.workspace``) with
+
+* ``course/``: the course the student's code sees — the read-only template (tito, tests,
+  package helpers, prerequisites exported from their reference) plus two writable folders, the
+  graded module's source folder and ``tinytorch/core``;
+* ``inputs/``: the submission and ``spec.json``, read-only;
+* ``out/``: where the sandbox writes its results (untrusted data); ``tmp/``.
+
+Backends, from the strongest (``detect`` picks the first that works here):
+
+* ``bubblewrap`` (``bwrap``): new mount, PID, network, IPC and UTS namespaces; only the system,
+  the Python installation and the job are mounted, read-only except the job's writable parts;
+  a fresh ``/tmp``; as root, the code runs as an unprivileged uid; everything dies with the
+  PID namespace when the entry ends or the deadline passes.
+* ``uid-drop`` (root without user namespaces, e.g. Gradescope's containers): the code runs as
+  an unprivileged uid reserved for this job slot; the course, the expected results and every
+  other job must be unreadable to it (checked before grading); its processes are killed by uid.
+* ``none``: no protection but the limits; only with ``tito grade --unsafe-no-sandbox``.
+
+Every backend applies the same limits (``Limits``): one wall-clock deadline for the whole
+submission, and, set by the entry before any student code runs, address space, CPU time,
+processes, file size and open files. The grader reads the sandbox's output itself, keeping
+the first ``Limits.output`` bytes and counting the rest, and never waits for a pipe past the
+deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tito.errors import TitoError
+
+UID_BASE = int(os.environ.get("TITO_SANDBOX_UID_BASE", "61000"))  # job slot n runs as uid UID_BASE + n
+# one thread per BLAS: jobs run side by side, and results do not depend on thread counts
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+GRACE = 2.0  # seconds to collect output and tear down after the process ends or is killed
+
+
+@dataclass(frozen=True)
+class Limits:
+    seconds: float = 120.0  # wall clock for the whole submission, parsing included
+    memory: int = 2 << 30  # address space per process (RLIMIT_AS)
+    processes: int = 128  # processes and threads of the sandbox's user (RLIMIT_NPROC)
+    file_size: int = 64 << 20  # largest file it may write (RLIMIT_FSIZE)
+    open_files: int = 256  # RLIMIT_NOFILE
+    output: int = 1 << 20  # stdout+stderr kept by the grader; the rest is counted and dropped
+    tmp_size: int = 256 << 20  # its /tmp (bubblewrap)
+
+    def rlimits(self) -> dict:
+        """What the entry sets with ``resource.setrlimit`` (soft = hard) before student code runs."""
+        return {"RLIMIT_AS": self.memory, "RLIMIT_CPU": int(self.seconds) + 1, "RLIMIT_NPROC": self.processes,
+                "RLIMIT_FSIZE": self.file_size, "RLIMIT_NOFILE": self.open_files, "RLIMIT_CORE": 0}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Job:
+    """One submission's run: its private folder, the shared read-only template, its slot."""
+
+    folder: Path  # inputs/, out/, tmp/ and course/ (the writable parts, or a full copy)
+    template: Path  # the read-only course the batch shares
+    writable: list  # folders of the course the code may write, relative to it
+    slot: int = 0  # job slots run side by side; under uid-drop and as root each has its own uid
+
+
+@dataclass
+class View:
+    """The job's folders as the code inside the sandbox sees them."""
+
+    course: str
+    inputs: str
+    out: str
+    tmp: str
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    timed_out: bool
+    seconds: float
+    output: bytes
+    dropped: int  # output bytes beyond Limits.output, counted and thrown away
+
+
+class Sandbox:
+    """A way to run the entry on a job. Subclasses say what they protect and what they do not."""
+
+    name = ""
+    protects: tuple = ()
+    lacks: tuple = ()
+    full_copy = True  # the job's course/ must hold the whole template (no read-only mounts)
+
+    def problem(self) -> str:
+        """Why this backend cannot run here ('' when it can)."""
+        return ""
+
+    def refusal(self, secrets: list[Path]) -> str:
+        """Why grading would expose one of ``secrets`` (the course, the expected results) ('' if not)."""
+        return ""
+
+    def view(self, job: Job) -> View:
+        folder = job.folder
+        return View(str(folder / "course"), str(folder / "inputs"), str(folder / "out"), str(folder / "tmp"))
+
+    def job_owner(self, slot: int) -> int | None:
+        """The uid that must own the job's writable folders (None: the grader's own)."""
+        return None
+
+    def command(self, job: Job, inner: list[str], env: dict, limits: Limits) -> tuple[list[str], dict, str]:
+        """(argv, environment, working folder) of the process that runs ``inner`` in the sandbox."""
+        raise NotImplementedError
+
+    def kill(self, proc: subprocess.Popen, job: Job) -> None:
+        _kill_group(proc)
+
+    def cleanup(self, job: Job) -> None:
+        """After a job: make sure nothing it started is left."""
+
+    def describe(self) -> str:
+        return f"{self.name}: protects {'; '.join(self.protects)}. Does not protect: {'; '.join(self.lacks)}."
+
+    def run(self, job: Job, inner: list[str], env: dict, limits: Limits) -> Outcome:
+        argv, environment, cwd = self.command(job, inner, env, limits)
+        try:
+            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job))
+        finally:
+            self.cleanup(job)
+
+
+def environment(view: View, python: str) -> dict:
+    """The whole environment of the code in the sandbox: nothing of the grader's leaks in."""
+    tmp = view.tmp
+    return {
+        "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp,
+        "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{tmp}/matplotlib",
+        **ONE_THREAD,
+        # the course's tests need no plugins; loading every installed one costs a second per run
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+
+
+# --------------------------------------------------------------------------- supervision
+
+
+def _supervise(argv, env, cwd, limits: Limits, kill) -> Outcome:
+    """Run ``argv`` until it ends or the deadline passes; keep its first output bytes."""
+    started = time.monotonic()
+    deadline = started + limits.seconds
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    kept, dropped, timed_out = bytearray(), 0, False
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        open_pipe, drain_until = True, None
+        while open_pipe:
+            now = time.monotonic()
+            if drain_until is None and proc.poll() is not None:
+                drain_until = now + GRACE  # it ended: collect what is still in the pipe, briefly
+            if drain_until is None and now >= deadline:
+                timed_out = True
+                kill(proc)
+                drain_until = now + GRACE
+            if drain_until is not None and now >= drain_until:
+                kill(proc)  # something still holds the pipe: it goes too, and we stop reading
+                break
+            limit = (drain_until if drain_until is not None else deadline) - now
+            for _ in selector.select(timeout=max(0.0, min(limit, 0.25))):
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    open_pipe = False
+                    break
+                room = max(0, limits.output - len(kept))
+                kept += chunk[:room]
+                dropped += len(chunk) - min(len(chunk), room)
+    proc.stdout.close()
+    try:
+        returncode = proc.wait(timeout=GRACE)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        returncode = proc.wait()
+    return Outcome(None if timed_out else returncode, timed_out, time.monotonic() - started, bytes(kept), dropped)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    """Processes whose real uid is ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/status", encoding="utf-8") as handle:
+                    for line in handle:
+                        if line.startswith("Uid:"):
+                            if int(line.split()[1]) == uid:
+                                found.append(int(entry.name))
+                            break
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid`` (as that uid, with kill(-1)), until none is left."""
+    for _ in range(20):
+        if not pids_of_uid(uid):
+            return
+        subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--",
+                        "kill", "-KILL", "-1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- choosing a backend
+
+
+BACKENDS = ("bubblewrap", "uid-drop")
+
+
+def backend(name: str) -> Sandbox:
+    from tito.grading.backends import Bubblewrap, UidDrop, Unsafe
+
+    return {"bubblewrap": Bubblewrap, "uid-drop": UidDrop, "none": Unsafe}[name]()
+
+
+def detect(choice: str = "auto") -> tuple[Sandbox | None, list[str]]:
+    """The sandbox to grade with: ``choice`` ('auto', 'bubblewrap', 'uid-drop', 'none'), and
+    for each backend that cannot run here, why (None when no sandbox can run)."""
+    reasons = []
+    for name in (BACKENDS if choice == "auto" else (choice,)):
+        sandbox = backend(name)
+        problem = sandbox.problem()
+        if not problem:
+            return sandbox, reasons
+        reasons.append(f"{name}: {problem}")
+    return None, reasons
+
+
+def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
+    """The sandbox ``tito grade`` uses; TitoError when none can run and ``unsafe`` is not given."""
+    if unsafe:
+        return backend("none")
+    sandbox, reasons = detect(choice)
+    if sandbox is None:
+        raise TitoError(
+            "No sandbox can run student code on this machine, so tito grade refuses to grade: "
+            "the submissions' code could read the solutions, change files and forge grades.\n  "
+            + "\n  ".join(reasons),
+            hint=("Install bubblewrap (apt-get install bubblewrap) on Linux with user namespaces, or run "
+                  "the grader as root for the uid-drop backend. To grade anyway, without protection, "
+                  "add --unsafe-no-sandbox."))
+    return sandbox
+
+
+def python_problem(argv_prefix: list[str], env: dict | None = None) -> str:
+    """'' when ``argv_prefix + [python, ...]`` can start Python and import numpy; else why not."""
+    command = [*argv_prefix, sys.executable, "-I", "-S", "-c",
+               "import sys; sys.path.extend(sys.argv[1:]); import numpy; print(sys.base_prefix)", *site_packages()]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env or {"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot start {command[0]}: {exc}"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines() or [f"exit code {proc.returncode}"]
+        return f"Python does not start in it: {lines[-1]}"
+    if proc.stdout.strip() != sys.base_prefix:  # it started, but cannot read its own installation
+        return (f"{sys.executable} cannot read its installation {sys.base_prefix} there "
+                f"(it found {proc.stdout.strip() or 'nothing'}); install Python where every user may read it")
+    return ""
+
+
+def site_packages() -> list[str]:
+    """The folders of installed packages this Python uses (the sandbox adds them to sys.path)."""
+    import site
+
+    folders = [*site.getsitepackages()]
+    folders += [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and p not in folders]
+    return [p for p in dict.fromkeys(folders) if os.path.isdir(p)]
+
+
+def which(program: str) -> str:
+    return shutil.which(program, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") or ""

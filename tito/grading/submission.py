@@ -1,0 +1,224 @@
+"""Submissions: finding them in a folder, reading their bytes, turning them into a module source.
+
+The grader only finds files and reads their bytes (``read_bytes``). Decoding and parsing —
+UTF-8 with or without a BOM, CRLF or LF, a ``.py`` source or an ``.ipynb`` notebook (nbformat 4,
+or 3 upgraded) — happen inside the sandbox (``to_source``), under its limits, because a
+crafted notebook can be slow to parse. Every failure is a ``SubmissionError`` whose message
+says what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+from tito.course import Module
+from tito.errors import TitoError
+
+SUFFIXES = (".py", ".ipynb")
+MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
+MAX_CELLS = 2000  # the cnn module has about 80
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be read as a module source; the message is the reason."""
+
+
+def find_submissions(folder: Path, module: Module) -> list[tuple[str, Path]]:
+    """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
+    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student (the newer one when both)."""
+    found = []
+    for path in sorted(Path(folder).iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_file() and path.suffix in SUFFIXES:
+            found.append((path.stem, path))
+        elif path.is_dir():
+            candidates = [path / f"{module.name}_dev{suffix}" for suffix in SUFFIXES]
+            candidates = [c for c in candidates if c.is_file()]
+            if candidates:
+                found.append((path.name, max(candidates, key=lambda c: c.stat().st_mtime)))
+    names = [student for student, _ in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise TitoError(f"Two submissions for the same student in {folder}: {', '.join(duplicates)}.",
+                        hint="Keep one file per student (alice.py or alice.ipynb, not both).")
+    return found
+
+
+def read_bytes(path: Path) -> bytes:
+    """A submission file's bytes; SubmissionError for a wrong suffix, a huge or unreadable file."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise SubmissionError(f"{path.name}: a submission is a .py or .ipynb file, got "
+                              f"'{path.suffix or 'no suffix'}'")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SubmissionError(f"{path.name} cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise SubmissionError(f"{path.name} is larger than {MAX_BYTES >> 20} MB; a module source is far smaller")
+    return data
+
+
+# --------------------------------------------------------------------------- inside the sandbox
+
+
+def to_source(data: bytes, name: str) -> str:
+    """The percent-format module source a submission holds (a notebook is converted)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+                              f"{exc.start})") from None
+    text = text.replace("\r\n", "\n")
+    if name.endswith(".ipynb"):
+        return _notebook_source(text, name)
+    cells = len(re.findall(r"^# %%", text, re.MULTILINE))
+    if cells > MAX_CELLS:
+        raise SubmissionError(f"{name} has {cells} cells; a module source has at most {MAX_CELLS}")
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        pass  # a syntax error is the export's to report, with its line
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SubmissionError(f"{name} cannot be parsed as Python ({type(exc).__name__})") from None
+    return text
+
+
+def _notebook_source(text: str, name: str) -> str:
+    from tito.release import from_notebook
+
+    try:
+        notebook = json.loads(text)
+    except ValueError as exc:
+        raise SubmissionError(f"{name} is not a readable notebook: not JSON ({exc})") from None
+    except RecursionError:
+        raise SubmissionError(f"{name} is not a readable notebook: nested too deeply") from None
+    if not isinstance(notebook, dict):
+        raise SubmissionError(f"{name} is not a readable notebook: expected a JSON object, got "
+                              f"{type(notebook).__name__}")
+    if notebook.get("nbformat") == 3:
+        text = _upgraded(text, name)
+        notebook = json.loads(text)
+    _check_structure(notebook, name)
+    try:
+        return from_notebook(text, name)
+    except TitoError as exc:
+        raise SubmissionError(exc.message) from None
+    except Exception as exc:  # jupytext and nbformat raise many kinds for a malformed file
+        raise SubmissionError(f"{name} is not a readable notebook: {type(exc).__name__}: {exc}") from None
+
+
+def _upgraded(text: str, name: str) -> str:
+    """An nbformat 3 notebook as nbformat 4 JSON (what Jupyter does when it opens one)."""
+    try:
+        import nbformat
+
+        return nbformat.writes(nbformat.reads(text, as_version=4))
+    except ImportError:
+        raise SubmissionError(f"{name} is an nbformat 3 notebook; save it with a current Jupyter "
+                              "(nbformat 4)") from None
+    except Exception as exc:
+        raise SubmissionError(f"{name} is an nbformat 3 notebook that cannot be upgraded: "
+                              f"{type(exc).__name__}: {exc}") from None
+
+
+def _check_structure(notebook: dict, name: str) -> None:
+    version = notebook.get("nbformat")
+    if version != 4:
+        raise SubmissionError(f"{name}: expected an nbformat 4 notebook, got nbformat {version!r}")
+    if not isinstance(notebook.get("metadata", {}), dict):
+        raise SubmissionError(f"{name}: the notebook's metadata must be a JSON object, got "
+                              f"{type(notebook['metadata']).__name__}")
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise SubmissionError(f"{name}: expected a list of cells, got {type(cells).__name__}")
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(f"{name} has {len(cells)} cells; a module notebook has at most {MAX_CELLS}")
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            raise SubmissionError(f"{name}: cell {number} is a {type(cell).__name__}, not a JSON object")
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise SubmissionError(f"{name}: the metadata of cell {number} must be a JSON object, got "
+                                  f"{type(cell['metadata']).__name__}")
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+            raise SubmissionError(f"{name}: the source of cell {number} must be text or a list of lines")
+
+
+# --------------------------------------------------------------------------- the reference's tests
+
+
+def test_cells(reference: str) -> str:
+    """Only the reference's test cells (defining ``test_unit_*``), as a percent-format source."""
+    import jupytext
+
+    notebook = jupytext.reads(reference, fmt="py:percent")
+    notebook.cells = [c for c in notebook.cells if c.cell_type == "code" and _test_names(c.source)]
+    return jupytext.writes(notebook, fmt="py:percent")
+
+
+def restore_reference_tests(submission: str, reference: str) -> str:
+    """The submission with every test cell replaced by the reference's cell defining the same tests.
+
+    Reference test cells the submission lacks are appended at its end; a student's own extra
+    tests stay. A test cell into which the student also put code of their own stays, followed
+    by the reference's cell. The tests are feedback: they carry no points.
+    """
+    import jupytext
+
+    sub = jupytext.reads(submission, fmt="py:percent")
+    ref = jupytext.reads(reference, fmt="py:percent")
+    ref_cells = [(_test_names(c.source), c) for c in ref.cells if c.cell_type == "code"]
+    ref_cells = [(names, c) for names, c in ref_cells if names]
+    used, cells = set(), []
+    for cell in sub.cells:
+        names = _test_names(cell.source, calls=True) if cell.cell_type == "code" else set()
+        match = next((i for i, (ref_names, _) in enumerate(ref_cells) if names & ref_names), None)
+        if match is None or _defines_more_than_tests(cell.source):
+            cells.append(cell)  # a student's code merged into a test cell stays; the reference follows
+        if match is not None and match not in used:
+            used.add(match)
+            cells.append(ref_cells[match][1])
+    cells.extend(c for i, (_, c) in enumerate(ref_cells) if i not in used)
+    sub.cells = cells
+    return jupytext.writes(sub, fmt="py:percent")
+
+
+def _test_names(code: str, calls: bool = False) -> set[str]:
+    """test_unit_* functions a cell defines (and, with ``calls``, calls at top level)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        pattern = r"^(?:def )?(test_unit_\w+)\s*\(" if calls else r"^def (test_unit_\w+)\s*\("
+        return set(re.findall(pattern, code, re.MULTILINE))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_unit_")}
+    return names | set(called_tests(tree)) if calls else names
+
+
+def called_tests(tree: ast.AST) -> list[str]:
+    """test_unit_* names a parsed source calls at top level (directly or in a top-level if)."""
+    names, statements = [], list(tree.body)
+    while statements:
+        node = statements.pop(0)
+        if isinstance(node, ast.If):
+            statements[:0] = node.body + node.orelse
+        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+              and isinstance(node.value.func, ast.Name) and node.value.func.id.startswith("test_unit_")):
+            names.append(node.value.func.id)
+    return list(dict.fromkeys(names))
+
+
+def _defines_more_than_tests(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not n.name.startswith("test_unit_")
+               for n in tree.body)

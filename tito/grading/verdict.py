@@ -1,0 +1,161 @@
+"""The verdict: the student's results against the reference's, compared in the grader.
+
+Both sides are records (``tito.grading.data``): the reference's computed by the grader
+outside any sandbox, the student's read back from the sandbox. A check passes when
+
+* the reference raised: the student raised the same exception type (or a subclass of it);
+* the reference returned a value: the student returned the same structure — the same dict
+  keys, sequence lengths (a list and a tuple are alike), shapes, strings, booleans and
+  integers exactly, and floats within ``rtol``/``atol`` (NaN equals NaN).
+
+Float tolerances default by precision: ``rtol=1e-6, atol=1e-9`` when both sides are float64,
+``rtol=1e-4, atol=1e-5`` when either is float32 or smaller; a check may set its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tito.grading.checks import CheckSpec
+
+TIGHT = (1e-6, 1e-9)
+LOOSE = (1e-4, 1e-5)
+
+
+class Mismatch(Exception):
+    """Where and how a value differs from the expected one."""
+
+
+def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
+    """(passed, message) for one check. ``actual`` is None when the sandbox wrote nothing."""
+    if actual is None:
+        return False, "not run"
+    if "unplain" in actual:
+        return False, f"returned {actual['unplain']}, not plain data"
+    if "raised" in expected:
+        want = expected["raised"]["type"]
+        if "raised" not in actual:
+            return False, f"expected {want} to be raised, but it returned a value"
+        got = actual["raised"]
+        if want in got["mro"]:
+            return True, f"raised {got['type']}: {got['message']}"
+        return False, f"expected {want}, got {got['type']}: {got['message']}"
+    if "raised" in actual:
+        got = actual["raised"]
+        return False, f"{got['type']}: {got['message']}"
+    try:
+        _compare(expected["value"], actual["value"], spec, "result")
+    except Mismatch as exc:
+        return False, str(exc)
+    return True, ""
+
+
+def _kind(value) -> str:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "sequence"
+    if isinstance(value, dict):
+        return "dict"
+    if isinstance(value, str):
+        return "str"
+    return "None"
+
+
+def _compare(expected, actual, spec: CheckSpec, where: str) -> None:
+    kind, other = _kind(expected), _kind(actual)
+    if kind == "array" and other in ("number", "bool", "sequence"):
+        actual, other = _as_array(actual, where), "array"
+    if kind != other:
+        raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
+    if kind == "array":
+        _compare_arrays(expected, actual, spec, where)
+    elif kind == "dict":
+        if set(expected) != set(actual):
+            raise Mismatch(f"{where}: expected keys {sorted(expected)}, got {sorted(actual)}")
+        for key in expected:
+            _compare(expected[key], actual[key], spec, f"{where}[{key!r}]")
+    elif kind == "sequence":
+        if len(expected) != len(actual):
+            raise Mismatch(f"{where}: expected {len(expected)} items, got {len(actual)}")
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            _compare(want, got, spec, f"{where}[{index}]")
+    elif kind == "number":
+        _compare_numbers(expected, actual, spec, where)
+    elif expected != actual:
+        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}"[:300])
+
+
+def _as_array(value, where):
+    import numpy as np
+
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise Mismatch(f"{where}: expected an array, got a ragged sequence") from None
+    if array.dtype.kind not in "biuf":
+        raise Mismatch(f"{where}: expected an array of numbers, got {_describe(value)}")
+    return array
+
+
+def _compare_numbers(expected, actual, spec, where):
+    if isinstance(expected, int) and isinstance(actual, int):
+        if expected != actual:
+            raise Mismatch(f"{where}: expected {expected}, got {actual}")
+        return
+    rtol, atol = _tolerance(spec, wide=True)
+    if math.isnan(expected) and math.isnan(actual):
+        return
+    if not math.isclose(expected, actual, rel_tol=rtol, abs_tol=atol):
+        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}")
+
+
+def _tolerance(spec: CheckSpec, wide: bool) -> tuple[float, float]:
+    rtol, atol = TIGHT if wide else LOOSE
+    return (spec.rtol if spec.rtol is not None else rtol, spec.atol if spec.atol is not None else atol)
+
+
+def _compare_arrays(expected, actual, spec, where):
+    import numpy as np
+
+    if expected.shape != actual.shape:
+        raise Mismatch(f"{where}: expected shape {expected.shape}, got {actual.shape}")
+    if expected.dtype.kind == "b" or actual.dtype.kind == "b":
+        if expected.dtype.kind != actual.dtype.kind or not np.array_equal(expected, actual):
+            raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
+        return
+    if expected.dtype.kind in "iu" and actual.dtype.kind in "iu":
+        if not np.array_equal(expected, actual):
+            raise Mismatch(f"{where}: {_first_difference(expected, actual)}")
+        return
+    wide = expected.dtype.itemsize >= 8 and actual.dtype.itemsize >= 8
+    rtol, atol = _tolerance(spec, wide)
+    with np.errstate(all="ignore"):
+        close = np.isclose(actual.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
+                           equal_nan=True)
+    if not close.all():
+        raise Mismatch(f"{where}: {_first_difference(expected, actual, close)} "
+                       f"({int((~close).sum())} of {close.size} values differ; rtol={rtol:g}, atol={atol:g})")
+
+
+def _first_difference(expected, actual, close=None) -> str:
+    import numpy as np
+
+    differs = ~close if close is not None else expected != actual
+    index = tuple(int(i) for i in np.argwhere(differs)[0])
+    return f"at index {index} expected {expected[index]!r}, got {actual[index]!r}"
+
+
+def _describe(value) -> str:
+    kind = _kind(value)
+    if kind == "array":
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if kind in ("dict", "sequence"):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"{value!r}"[:120]

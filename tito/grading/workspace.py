@@ -1,0 +1,290 @@
+"""The prepared grading folder, built once per batch, and one job folder per submission.
+
+``prepare(course, module, folder)`` writes a self-contained folder that grades any number of
+submissions of ``module`` without the instructor's repository, so it can be shipped (e.g. in
+an autograder bundle)::
+
+    folder/grading.json   module, checks and their points, the secret seed, calibration
+    folder/expected/      the reference's check results (tito.grading.data records)
+    folder/template/      the course the student's code sees: tito, the package's hand-written
+                          parts, the prerequisites exported from their reference solutions,
+                          tests/NN_name/ (checks included), the module's folder without its
+                          source, and .grading/reference_tests.py (the reference's test cells)
+
+The graded module's reference solution is never in ``template/``: it is exported and probed
+in a separate temporary folder that is removed before ``prepare`` returns, and the template is
+searched for its solution lines. ``folder`` is readable by the grader only; ``template/`` by
+everyone (the sandbox mounts it read-only, or copies it).
+"""
+
+from __future__ import annotations
+
+import compileall
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.course import Course, Module
+from tito.errors import TitoError
+from tito.grading.checks import CheckSpec, check_specs
+from tito.grading.sandbox import ONE_THREAD, Job, Limits, Sandbox, site_packages
+
+GRADING_JSON = "grading.json"
+REFERENCE_TESTS = ".grading/reference_tests.py"
+LEAK_MIN_CHARS = 40  # as tito release: shorter solution lines ("return out") are too common to count
+PROBE = Path(__file__).with_name("probe.py")
+
+
+@dataclass
+class Prepared:
+    """What grading one module needs, read from (or written to) a prepared folder."""
+
+    folder: Path
+    module: str
+    dirname: str
+    dev_file: str  # the module's source, relative to the course: modules/source/06_cnn/cnn_dev.py
+    import_name: str  # tinytorch.core.cnn
+    seed: int
+    checks: list[CheckSpec]
+    free: list[str] = field(default_factory=list)  # checks the released stub passes: worth 0
+    _expected: dict | None = None
+
+    @property
+    def template(self) -> Path:
+        return self.folder / "template"
+
+    @property
+    def writable(self) -> list[str]:
+        """The course folders the student's code may write: its module's folder and tinytorch/core."""
+        return [str(Path(self.dev_file).parent), "tinytorch/core"]
+
+    def expected(self) -> dict:
+        """Check name -> the reference's record."""
+        from tito.grading.data import read_record
+
+        if self._expected is None:
+            self._expected = {c.name: read_record(self.folder / "expected", c.name) for c in self.checks}
+        return self._expected
+
+    def save(self) -> None:
+        data = {"module": self.module, "dirname": self.dirname, "dev_file": self.dev_file,
+                "import_name": self.import_name, "seed": self.seed, "free": self.free,
+                "checks": [c.to_json() for c in self.checks]}
+        (self.folder / GRADING_JSON).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Prepared":
+        data = json.loads((Path(folder) / GRADING_JSON).read_text(encoding="utf-8"))
+        return cls(Path(folder), data["module"], data["dirname"], data["dev_file"], data["import_name"],
+                   data["seed"], [CheckSpec.from_json(c) for c in data["checks"]], data["free"])
+
+
+# --------------------------------------------------------------------------- building it
+
+
+def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True, seed: int | None = None) -> Prepared:
+    """Build the prepared folder for ``module`` (an empty or missing ``folder``)."""
+    from tito.exporter import read_cells, target_of
+    from tito.release import MARKER_LINE, strip_solutions
+
+    specs = check_specs(module)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    reference = module.dev_file.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="tito-reference-") as scratch:
+        solved = Path(scratch) / "reference"
+        exported = _reference_build(course, module, solved)
+        target = target_of(module, read_cells(module.dev_file))
+        prepared = Prepared(folder, module.name, module.dirname, str(module.dev_file.relative_to(course.root)),
+                            ".".join(target.relative_to(course.root).with_suffix("").parts),
+                            secrets.randbits(62) if seed is None else seed, specs)
+        _template(course, module, solved, exported, folder / "template", reference)
+        expected = _probe_build(prepared, solved, folder / "expected")
+        problems = [f"check_{c.name}: {_reference_problem(expected.get(c.name))}" for c in specs
+                    if _reference_problem(expected.get(c.name))]
+        if problems:
+            raise TitoError(f"The checks of '{module.name}' do not run on the reference solution:\n  "
+                            + "\n  ".join(problems), hint=f"Fix {module.relative(module.tests_dir / 'checks.py')}.")
+        if calibrate and MARKER_LINE.search(reference):
+            stub = Path(scratch) / "stub"
+            shutil.copytree(solved, stub, symlinks=True)
+            (stub / prepared.dev_file).write_text(strip_solutions(reference).text, encoding="utf-8")
+            _export(Course(stub), module.name)
+            prepared.free = _passing(prepared, expected, _probe_build(prepared, stub, Path(scratch) / "stub-out"))
+    prepared.save()
+    return prepared
+
+
+def _reference_build(course: Course, module: Module, target: Path) -> list[Path]:
+    """A course copy in ``target`` with the module and its prerequisites exported from their
+    reference solutions; returns the prerequisites' generated files."""
+    from tito.release import _copy_package, _copy_test_support, _ignore, with_prerequisites
+
+    root = course.root
+    target.mkdir(parents=True)
+    for name in ("pyproject.toml", "setup.cfg", "pytest.ini"):
+        if (root / name).is_file():
+            shutil.copy2(root / name, target / name)
+    shutil.copytree(root / "tito", target / "tito", ignore=_ignore)
+    _copy_package(root / "tinytorch", target / "tinytorch")
+    _copy_test_support(root / "tests", target / "tests")
+    if module.tests_dir.is_dir():
+        shutil.copytree(module.tests_dir, target / "tests" / module.dirname, ignore=_ignore)
+    needed = with_prerequisites(course, [module])
+    for each in needed:
+        shutil.copytree(each.folder, target / each.folder.relative_to(root), ignore=_ignore)
+    copy = Course(target)
+    prerequisites = [_export(copy, each.name) for each in needed if each.name != module.name]
+    _export(copy, module.name)
+    return prerequisites
+
+
+def _export(course: Course, name: str) -> Path:
+    from tito.exporter import export
+
+    generated, _ = export(course.get(name), force=True)
+    return generated.target
+
+
+def _template(course: Course, module: Module, solved: Path, prerequisites: list[Path], template: Path,
+              reference: str) -> None:
+    """The course the student's code sees: the reference build minus every module source."""
+    from tito.grading.submission import test_cells
+    from tito.release import _ignore, strip_solutions
+
+    def ignore(folder, names):
+        skipped = set(_ignore(folder, names))
+        if Path(folder) == solved / "modules" / "source":
+            skipped |= {n for n in names if n != module.dirname}
+        if Path(folder) == solved / "tinytorch" / "core":
+            kept = {p.name for p in prerequisites} | {"__init__.py"}
+            skipped |= {n for n in names if n.endswith(".py") and n not in kept}
+        if Path(folder) == solved / module.folder.relative_to(course.root):
+            skipped |= {n for n in names if n.endswith(("_dev.py", ".ipynb"))}
+        return list(skipped)
+
+    shutil.copytree(solved, template, ignore=ignore)
+    (template / REFERENCE_TESTS).parent.mkdir(parents=True, exist_ok=True)
+    (template / REFERENCE_TESTS).write_text(test_cells(reference), encoding="utf-8")
+    lines = {line.strip() for line in strip_solutions(reference).solution_lines if len(line.strip()) >= LEAK_MIN_CHARS}
+    for path in template.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml") and path.relative_to(template).parts[0] not in ("tests", ".grading"):
+            leaked = lines & {line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()}
+            if leaked:
+                raise TitoError(f"The grading workspace would hold solution text of '{module.name}' in "
+                                f"{path.relative_to(template)}: {sorted(leaked)[0]!r}",
+                                hint="That file is shown to the students' code; keep solutions in the module source.")
+    compileall.compile_dir(str(template), quiet=2, workers=1)
+    for path in [template, *template.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
+    """Run the checks on ``build`` in a trusted subprocess (no sandbox); name -> record."""
+    from tito.grading.data import UnreadableRecord, read_record
+
+    spec = {"course": str(build), "site_packages": site_packages(), "import_name": prepared.import_name,
+            "checks_file": str(build / "tests" / prepared.dirname / "checks.py"), "seed": prepared.seed,
+            "checks": [{"name": c.name, "seconds": c.seconds} for c in prepared.checks], "out": str(out)}
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", str(PROBE), json.dumps(spec)], cwd=build,
+                              env=dict(os.environ, **ONE_THREAD), capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise TitoError(f"The checks of '{prepared.module}' took more than 10 minutes on {build.name}.") from None
+    if proc.returncode != 0:
+        raise TitoError(f"The checks of '{prepared.module}' crashed on the {build.name} build.",
+                        hint=(proc.stdout + proc.stderr)[-2000:])
+    try:
+        failed = read_record(out, "_import")
+        if failed is not None:
+            raise TitoError(f"The {build.name} build of '{prepared.module}' does not import or its checks do "
+                            f"not load: {failed['raised']['type']}: {failed['raised']['message']}")
+        return {c.name: read_record(out, c.name) for c in prepared.checks}
+    except UnreadableRecord as exc:
+        raise TitoError(f"A check of '{prepared.module}' returned unreadable data on the {build.name} build: {exc}") from None
+
+
+def _reference_problem(record: dict | None) -> str:
+    if record is None:
+        return "wrote no result"
+    if "unplain" in record:
+        return f"returns {record['unplain']}, not plain data"
+    if "raised" in record and record["raised"]["type"] == "CheckTimedOut":
+        return "ran past its time limit"
+    return ""
+
+
+def _passing(prepared: Prepared, expected: dict, stub: dict) -> list[str]:
+    from tito.grading.verdict import judge
+
+    return [c.name for c in prepared.checks if stub.get(c.name) is not None and judge(c, expected[c.name], stub[c.name])[0]]
+
+
+# --------------------------------------------------------------------------- one job per submission
+
+
+def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data: bytes, filename: str,
+            limits: Limits) -> tuple[Job, list[str]]:
+    """A private job folder for one submission; returns it and the command the sandbox runs."""
+    folder = Path(tempfile.mkdtemp(prefix="job-", dir=parent))
+    job = Job(folder, prepared.template, prepared.writable, slot)
+    view = sandbox.view(job)
+    if sandbox.full_copy:
+        shutil.copytree(prepared.template, folder / "course", symlinks=True)
+    else:
+        for relative in job.writable:
+            shutil.copytree(prepared.template / relative, folder / "course" / relative)
+    for name in ("out", "tmp"):
+        (folder / name).mkdir()
+    inputs = folder / "inputs"
+    inputs.mkdir()
+    submission = "submission" + (".ipynb" if filename.endswith(".ipynb") else ".py")
+    (inputs / submission).write_bytes(data)
+    spec = {
+        "course": view.course, "out": view.out, "tmp": view.tmp, "submission": f"{view.inputs}/{submission}",
+        "filename": filename, "module": prepared.module, "dev_file": prepared.dev_file,
+        "import_name": prepared.import_name, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
+        "checks_file": f"{view.course}/tests/{prepared.dirname}/checks.py", "seed": prepared.seed,
+        "checks": [{"name": c.name, "seconds": c.seconds} for c in prepared.checks],
+        "site_packages": site_packages(), "rlimits": limits.rlimits(),
+        "seconds": max(1.0, limits.seconds - 3.0),  # the entry ends its own steps a little before the kill
+    }
+    (inputs / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    _hand_over(job, sandbox.job_owner(slot))
+    inner = [sys.executable, "-I", "-S", "-B", f"{view.course}/tito/grading/inside.py", f"{view.inputs}/spec.json"]
+    return job, inner
+
+
+def _hand_over(job: Job, owner: int | None) -> None:
+    """Make the job's writable parts the sandbox user's; the rest stays the grader's, read-only."""
+    folder = job.folder
+    for path in [folder / "inputs", *(folder / "inputs").iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    if owner is None:
+        return
+    writable = [folder / "out", folder / "tmp", *(folder / "course" / w for w in job.writable)]
+    for top in writable:
+        for path in [top, *top.rglob("*")]:
+            os.chown(path, owner, owner, follow_symlinks=False)
+    os.chown(folder, owner, owner)
+    os.chmod(folder, 0o700)
+
+
+def remove_job(job: Job) -> None:
+    """Delete a job folder, whatever modes the student's code left on it."""
+    def retry(function, path, _):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            function(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(job.folder, onerror=retry)
