@@ -166,3 +166,25 @@ def tito():
         return CliRunner().invoke(cli, list(args), prog_name="tito", catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def instructor_course(tmp_path_factory):
+    """The instructor course of test_release_support (solutions, checks), built once per session."""
+    from test_release_support import build_course as build_instructor_course
+
+    return build_instructor_course(tmp_path_factory.mktemp("instructor") / "course")
+
+
+@pytest.fixture(scope="session")
+def alpha_grader(instructor_course):
+    """A grader of module alpha, prepared once per session in the sandbox found here (else skip)."""
+    from tito.course import Course
+    from tito.grading import Grader, detect
+
+    sandbox, reasons = detect()
+    if sandbox is None:
+        pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
+    course = Course(instructor_course)
+    with Grader(course, course.get("alpha"), timeout=12, sandbox=sandbox) as grader:
+        yield grader

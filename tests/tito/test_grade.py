@@ -1,174 +1,356 @@
-"""tito grade on a small course: solved and stubbed submissions, a notebook, points from
-module.yaml, edited tests restored, broken and hanging submissions, a folder in parallel."""
+"""tito grade for honest submissions, on the small instructor course of test_release_support:
+points from the checks, the stub at 0, partial work in between, notebooks, BOM and CRLF, broken
+files scoring 0 with their reason, a folder graded into a gradebook; and the pieces that decide
+the points (the checks in module.yaml, the data read back from the sandbox, the verdict)."""
 
 import csv
+import io
 import json
-import time
+import os
+import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
-from test_release_support import ALPHA_DEV, build_course, flat, run_tito
+from test_release_support import ALPHA_DEV, flat, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
-from tito.grading import Grader, find_submissions, restore_reference_tests
+from tito.grading import grade_batch, restore_reference_tests
+from tito.grading.checks import CheckSpec, check_specs
+from tito.grading.data import UnreadableRecord, read_record, write_record
+from tito.grading.sandbox import PYTHON, Limits, _kill_group, _supervise, detect
+from tito.grading.submission import SubmissionError, to_source
+from tito.grading.verdict import judge
 from tito.release import notebook_json, strip_solutions, to_notebook
 
-NAMES = ["test_unit_double", "test_unit_scaler", "tests/01_alpha/test_alpha_ops.py::test_double",
-         "tests/01_alpha/test_alpha_ops.py::TestScaler::test_scale",
-         "tests/01_alpha/test_alpha_ops.py::test_numpy_is_provided"]
-# module.yaml gives test_unit_double 3 and test_alpha_ops.py::test_double 2; the last test passes
-# on the untouched stub as well (it tests provided code), so calibration makes it worth 0
-POINTS = [3, 1, 2, 1, 0]
+CHECKS = ["double", "scaler", "double_negative", "numpy_is_provided"]
+# module.yaml: double 3, scaler 2, double_negative 1 (hidden); numpy_is_provided passes on the
+# released stub too (it checks provided code), so calibration makes it worth 0
+POINTS = [3, 2, 1, 0]
 STUB = strip_solutions(ALPHA_DEV).text
 HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
 
 
-@pytest.fixture(scope="module")
-def instructor(tmp_path_factory):
-    return build_course(tmp_path_factory.mktemp("grading") / "course")
+def notebook(text: str) -> str:
+    return notebook_json(to_notebook(text))
 
 
 @pytest.fixture(scope="module")
-def grader(instructor):
-    course = Course(instructor)
-    with Grader(course, course.get("alpha"), timeout=60) as prepared:
-        yield prepared
+def honest(alpha_grader, tmp_path_factory):
+    """Honest and careless submissions, graded in one batch (two at a time): student -> Grade."""
+    folder = tmp_path_factory.mktemp("honest")
+    files = {
+        "alice.py": ALPHA_DEV.encode(),
+        "bob.py": STUB.encode(),
+        "erin.ipynb": notebook(HALF_DONE).encode(),
+        "bom_crlf.py": b"\xef\xbb\xbf" + ALPHA_DEV.replace("\n", "\r\n").encode(),
+        "bom_notebook.ipynb": b"\xef\xbb\xbf" + notebook(ALPHA_DEV).encode(),
+        "gina.py": ALPHA_DEV.replace("import numpy as np", "import numpy as np\nfrom nowhere import thing").encode(),
+        "hank.py": HALF_DONE.replace("def double(x):", "def double(x:").encode(),
+        "judy.ipynb": b"{not json",
+        "mallory.py": (HALF_DONE.replace("return np.asarray(x) * 2", "return abs(np.asarray(x)) * 2")
+                       .replace("assert Scaler(3)(2) == 6", "assert True")).encode(),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    submissions = [(name.split(".")[0], folder / name) for name in files]
+    grades = grade_batch(alpha_grader, submissions, tmp_path_factory.mktemp("honest-out"), jobs=2)
+    return {g.student: g for g in grades}
 
 
-@pytest.fixture
-def submit(tmp_path):
-    def write(name, text):
-        path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        return path
-    return write
+def scores(grade):
+    return [(t.name, t.passed, t.points) for t in grade.checks]
 
 
-def test_expected_tests_come_from_the_reference(grader):
-    assert grader.expected == NAMES
+def test_the_checks_come_from_module_yaml(alpha_grader):
+    assert [c.name for c in alpha_grader.prepared.checks] == CHECKS
+    assert alpha_grader.prepared.free == ["numpy_is_provided"]
 
 
-def test_solved_submission_scores_full_marks(instructor, tmp_path):
-    report = tmp_path / "alice.json"
-    proc = run_tito(instructor, "grade", str(instructor / "modules/source/01_alpha/alpha_dev.py"),
-                    "--module", "alpha", "--json", str(report), "--no-calibrate")
-    assert proc.returncode == 0, proc.stderr
-    assert "Score: 8/8" in proc.stdout
-    payload = json.loads(report.read_text())
-    assert {k: payload[k] for k in ("module", "score", "max_score")} == {"module": "alpha", "score": 8, "max_score": 8}
-    uncalibrated = POINTS[:4] + [1]
-    assert [(t["name"], t["passed"], t["points"]) for t in payload["tests"]] == list(zip(NAMES, [True] * 5, uncalibrated))
-    assert payload["error"] == ""
-    assert not (instructor / ".tito").exists()  # grading ran in a copy, not in the course
+def test_the_reference_scores_full_marks_and_its_tests_pass_as_feedback(honest):
+    alice = honest["alice"]
+    assert scores(alice) == list(zip(CHECKS, [True] * 4, POINTS))
+    assert (alice.score, alice.max_score, alice.error) == (6, 6, "")
+    assert alice.checks[3].message == "passes on the untouched stub too, so it earns no points"
+    assert [(t.name, t.kind, t.passed, t.points) for t in alice.feedback] == [
+        ("test_unit_double", "inline", True, 0), ("test_unit_scaler", "inline", True, 0),
+        ("tests/01_alpha/test_alpha_ops.py::test_double", "pytest", True, 0),
+        ("tests/01_alpha/test_alpha_ops.py::TestScaler::test_scale", "pytest", True, 0),
+        ("tests/01_alpha/test_alpha_ops.py::test_numpy_is_provided", "pytest", True, 0)]
+    assert alice.sandbox["backend"] in ("bubblewrap", "uid-drop") and alice.sandbox["exit_code"] == 0
 
 
-def test_stubbed_submission_scores_zero_naming_what_is_missing(grader, submit):
-    grade = grader.grade(submit("bob.py", STUB))
-    assert (grade.score, grade.max_score) == (0, 7)
-    assert grade.error.startswith("not implemented yet: double, Scaler.__call__")
-    assert [t.message for t in grade.tests[:4]] == [
-        f"NotImplementedError: TODO: implement {name}" for name in ("double", "Scaler.__call__") * 2]
-    assert grade.tests[4].passed and grade.tests[4].points == 0
+def test_the_stub_scores_zero_naming_what_is_missing(honest):
+    bob = honest["bob"]
+    assert (bob.score, bob.max_score) == (0, 6)
+    assert bob.error == "not implemented yet: double, Scaler.__call__"
+    assert [t.message for t in bob.checks[:2]] == [f"NotImplementedError: TODO: implement {name}"
+                                                  for name in ("double", "Scaler.__call__")]
+    assert bob.checks[2].message == "failed (a hidden check: details are not shown)"
 
 
-def test_notebook_submission_with_partial_work_earns_the_points_it_passes(grader, submit):
-    grade = grader.grade(submit("erin.ipynb", notebook_json(to_notebook(HALF_DONE))))
-    assert grade.student == "erin"
-    assert grader.free == {NAMES[4]}  # calibration: the untouched stub passes this one already
-    assert [t.points for t in grade.tests] == POINTS
-    assert grade.tests[4].message == "passes on the untouched stub too, so it earns no points"
-    assert [t.passed for t in grade.tests] == [True, False, True, False, True]
-    assert (grade.score, grade.max_score) == (3 + 2, 7)
-    assert grade.tests[1].message == "NotImplementedError: TODO: implement Scaler.__call__"
-    assert grade.error.startswith("not implemented yet: Scaler.__call__")
+def test_partial_work_in_a_notebook_earns_the_checks_it_passes(honest):
+    erin = honest["erin"]
+    assert scores(erin) == list(zip(CHECKS, [True, False, True, True], POINTS))
+    assert (erin.score, erin.max_score) == (4, 6)
+    assert erin.error == "not implemented yet: Scaler.__call__"
 
 
-def test_edited_tests_are_restored_and_hidden_tests_count(grader, submit):
-    cheat = (HALF_DONE.replace("return np.asarray(x) * 2", "return abs(np.asarray(x)) * 2")
-             .replace("assert Scaler(3)(2) == 6", "assert True")
-             .replace("def test_unit_double", "def test_unit_double_gone"))
-    cheat += "\n# %%\ndef test_unit_free_points():\n    pass\n\ntest_unit_free_points()\n"
-    restored = restore_reference_tests(cheat, ALPHA_DEV)
-    assert "assert True" not in restored and "secret negative case" in restored
-    assert "def test_unit_double_gone" not in restored and "def test_unit_free_points" in restored
-    grade = grader.grade(submit("mallory.py", cheat))
-    assert [t.name for t in grade.tests] == NAMES  # no points for a test of one's own
-    assert [t.passed for t in grade.tests] == [False, False, True, False, True]
-    assert "secret negative case" in grade.tests[0].message
+def test_a_bom_and_crlf_change_nothing(honest):
+    for student in ("bom_crlf", "bom_notebook"):
+        assert (honest[student].score, honest[student].error) == (6, "")
 
 
-def test_student_code_merged_into_a_test_cell_is_kept_before_the_reference_test():
+def test_editing_the_tests_only_changes_feedback(honest):
+    mallory = honest["mallory"]  # abs() breaks the negative case; the edited test said `assert True`
+    assert scores(mallory) == list(zip(CHECKS, [False, False, False, True], POINTS))
+    assert mallory.checks[0].message.startswith("result: at index")
+    scaler = next(t for t in mallory.feedback if t.name == "test_unit_scaler")
+    assert not scaler.passed and "TODO: implement Scaler.__call__" in scaler.message  # the reference's test ran
+
+
+def test_what_does_not_import_export_or_parse_scores_zero_with_the_reason(honest):
+    assert honest["gina"].score == 0
+    assert honest["gina"].error == ("the submission does not import (ModuleNotFoundError: No module named "
+                                    "'nowhere'), so it scores 0")
+    assert all(t.message == "not run" for t in honest["gina"].checks[:2])
+    assert honest["hank"].error == ("the submission does not export (modules/source/01_alpha/alpha_dev.py, "
+                                    "line 14: '(' was never closed), so it scores 0")
+    assert honest["judy"].score == 0
+    assert honest["judy"].error.startswith("cannot read the submission: judy.ipynb is not a readable notebook: not JSON")
+
+
+def test_restoring_tests_keeps_a_students_code_before_the_reference_test():
     merged = HALF_DONE.replace("# %%\ndef test_unit_scaler():\n    assert Scaler(3)(2) == 6",
                                "# %%\ndef helper():\n    return 2\n\ndef test_unit_scaler():\n    assert True")
     restored = restore_reference_tests(merged, ALPHA_DEV)
     assert restored.index("def helper():") < restored.index("assert True") < restored.index("assert Scaler(3)(2) == 6")
+    assert "secret negative case" in restore_reference_tests(STUB, ALPHA_DEV)
 
 
-def test_submission_that_does_not_import_scores_zero_with_the_reason(grader, submit):
-    broken = ALPHA_DEV.replace("import numpy as np", "import numpy as np\nfrom nowhere import thing")
-    grade = grader.grade(submit("gina.py", broken))
-    assert (grade.score, grade.max_score) == (0, 7)
-    assert grade.error == ("the submission does not import (tinytorch.core.alpha: ModuleNotFoundError: "
-                           "No module named 'nowhere'), so it scores 0")
-    assert all(t.message == "not run: " + grade.error for t in grade.tests)
-    grade = grader.grade(submit("hank.py", HALF_DONE.replace("def double(x):", "def double(x:")))
-    assert grade.score == 0
-    assert grade.error == ("the submission does not export (modules/source/01_alpha/alpha_dev.py, line 14: "
-                           "'(' was never closed), so it scores 0")
+def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course, tmp_path):
+    folder = tmp_path / "submissions"
+    (folder / "carol").mkdir(parents=True)
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    (folder / "carol" / "alpha_dev.ipynb").write_text(notebook(HALF_DONE))
+    (folder / "notes.txt").write_text("not a submission")
+    out = tmp_path / "grades"
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--jobs", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Sandbox: " in proc.stdout
+    with open(out / "gradebook.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["student"], r["score"], r["max_score"], r["percent"], r["double"], r["scaler"]) for r in rows] == [
+        ("alice", "6", "6", "100.0", "3", "2"), ("carol", "4", "6", "66.7", "3", "0")]
+    assert rows[1]["error"] == "not implemented yet: Scaler.__call__"
+    assert json.loads((out / "carol.json").read_text())["score"] == 4
+    assert sorted(p.name for p in out.iterdir()) == ["alice.json", "carol.json", "gradebook.csv"]
+    assert not (instructor_course / ".tito").exists()  # graded in the sandbox, not in the course
 
 
-def test_hanging_submission_is_stopped_at_its_limit(instructor, submit):
-    hang = HALF_DONE.replace("return np.asarray(x) * 2", "while True:\n        pass")
-    course = Course(instructor)
-    with Grader(course, course.get("alpha"), timeout=3, calibrate=False) as quick:
-        started = time.monotonic()
-        grade = quick.grade(submit("ivan.py", hang))
-        took = time.monotonic() - started
-    assert grade.score == 0 and grade.max_score == 8  # uncalibrated: every test is worth at least 1
-    assert grade.error.startswith("timed out after 3 s")
-    assert all(t.message.startswith("not run: timed out after 3 s") for t in grade.tests)
-    assert 3 <= took < 10
+def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp_path):
+    report = tmp_path / "alice.json"
+    proc = run_tito(instructor_course, "grade", str(instructor_course / "modules/source/01_alpha/alpha_dev.py"),
+                    "--module", "alpha", "--json", str(report), "--no-calibrate")
+    assert proc.returncode == 0, proc.stderr
+    assert "Score: 7/7" in proc.stdout and "Feedback (no points): 5/5" in flat(proc.stdout)
+    payload = json.loads(report.read_text())
+    assert [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"] == list(zip(CHECKS, [3, 2, 1, 1]))
 
 
-def test_unreadable_submissions_score_zero(grader, submit):
-    grade = grader.grade(submit("judy.ipynb", "{not json"))
-    assert grade.score == 0 and "judy.ipynb is not a readable notebook" in grade.error
-    grade = grader.grade(submit("kim.txt", "x"))
-    assert grade.score == 0 and "a submission is a .py or .ipynb file" in grade.error
+def test_json_is_for_one_submission(instructor_course, tmp_path):
+    proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--json", str(tmp_path / "x.json"))
+    assert proc.returncode == 2 and "--json is for one submission" in flat(proc.stderr)
 
 
-def test_points_for_an_unknown_test_are_refused(instructor, tmp_path):
-    course = Course(instructor)
-    module = course.get("alpha")
-    module.meta["points"] = {"test_unit_typo": 2}
-    with pytest.raises(TitoError, match="gives points to unknown tests: test_unit_typo"):
-        with Grader(course, module):
+# --------------------------------------------------------------------------- checks in module.yaml
+
+
+@pytest.mark.parametrize("checks, message", [
+    (None, "Module 'alpha' cannot be graded: it has no graded checks."),
+    ({"double": 3}, "tests/01_alpha/checks.py defines checks that modules/source/01_alpha/module.yaml gives no "
+                    "points: scaler, double_negative, numpy_is_provided."),
+    ({"double": 3, "typo": 1}, "lists checks that tests/01_alpha/checks.py does not define: check_typo."),
+    ({"double": -1}, "check 'double' needs whole points >= 0, got -1."),
+    ({"double": {"points": 1, "weight": 2}}, "check 'double' has unknown keys weight"),
+])
+def test_checks_in_module_yaml_are_validated(instructor_course, checks, message):
+    module = Course(instructor_course).get("alpha")
+    module.meta["checks"] = checks
+    with pytest.raises(TitoError) as caught:
+        check_specs(module)
+    assert message in caught.value.message
+
+
+# --------------------------------------------------------------------------- reading submissions
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("a.ipynb", json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []}),
+     "a.ipynb: the notebook's metadata must be a JSON object, got list"),
+    ("a.ipynb", json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                            "cells": [{"cell_type": "code", "source": "x", "metadata": "oops"}]}),
+     "a.ipynb: the metadata of cell 1 must be a JSON object, got str"),
+    ("a.ipynb", json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                            "cells": [{"cell_type": "code", "source": "", "metadata": {}}] * 40_000}),
+     "a.ipynb has 40000 cells; a module notebook has at most 2000"),
+    ("a.ipynb", "[1, 2]", "a.ipynb is not a readable notebook: expected a JSON object, got list"),
+    ("a.py", "# %%\n" * 3000, "a.py has 3000 cells; a module source has at most 2000"),
+    ("a.py", b"x = '\xff'", "a.py is not UTF-8 text (byte 0xff at position 5)"),
+])
+def test_broken_submissions_get_a_reason(name, data, reason):
+    with pytest.raises(SubmissionError) as caught:
+        to_source(data.encode() if isinstance(data, str) else data, name)
+    assert str(caught.value) == reason
+
+
+def test_an_nbformat_3_notebook_is_upgraded():
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "def double(x):\n    return 2 * x", "language": "python", "outputs": []}]}]}
+    assert "def double(x):\n    return 2 * x" in to_source(json.dumps(v3).encode(), "old.ipynb")
+
+
+# --------------------------------------------------------------------------- data across the wall
+
+
+def record_roundtrip(tmp_path, value):
+    write_record(tmp_path, "c", {"value": value})
+    return read_record(tmp_path, "c")
+
+
+def test_plain_data_crosses_the_wall(tmp_path):
+    value = {"out": np.arange(6, dtype=np.float32).reshape(2, 3), "shape": (2, 3), "ok": True, "name": "x",
+             "n": np.int64(7), "nested": [None, 1.5, [np.bool_(False)]]}
+    back = record_roundtrip(tmp_path, value)["value"]
+    assert back["out"].dtype == np.float32 and np.array_equal(back["out"], value["out"])
+    assert back["shape"] == [2, 3] and back["n"] == 7 and back["nested"] == [None, 1.5, [False]]
+    assert record_roundtrip(tmp_path, object()) == {"unplain": "an object of type object"}
+    assert record_roundtrip(tmp_path, np.array(["a"])) == {
+        "unplain": "an array of dtype <U1 (only bool, int and float arrays are data)"}
+
+
+def forge(tmp_path, json_text, npz=None):
+    (tmp_path / "c.json").write_text(json_text)
+    if npz is not None:
+        (tmp_path / "c.npz").write_bytes(npz)
+
+
+def npz_of(**members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, (data, compression) in members.items():
+            archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+    return buffer.getvalue()
+
+
+def npy(array, allow_pickle=False):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("setup, reason", [
+    (lambda p: (p / "c.json").symlink_to("/etc/hostname"), "c.json cannot be opened"),
+    (lambda p: forge(p, '{"value": 1, "extra": 2}'), "the record is not one of value / raised / unplain"),
+    (lambda p: forge(p, '{"value": {"$array": "a0"}}', npz_of(**{"a0.npy": (npy(np.zeros(2)), zipfile.ZIP_DEFLATED)})),
+     "a compressed member in the arrays"),
+    (lambda p: forge(p, '{"value": {"$array": "a0"}}', npz_of(**{"../x.npy": (b"", zipfile.ZIP_STORED)})),
+     "unexpected member '../x.npy'"),
+    (lambda p: forge(p, '{"value": {"$array": "a0"}}',
+                     npz_of(**{"a0.npy": (npy(np.array([object()]), allow_pickle=True), zipfile.ZIP_STORED)})),
+     "the arrays cannot be loaded (ValueError: Object arrays cannot be loaded when allow_pickle=False)"),
+    (lambda p: forge(p, '{"value": {"$array": "a9"}}'), "unexpected data"),
+    (lambda p: forge(p, "[" * 100_000), "c.json is not valid JSON (RecursionError)"),
+])
+def test_the_grader_refuses_anything_but_plain_data(tmp_path, setup, reason):
+    setup(tmp_path)
+    with pytest.raises(UnreadableRecord) as caught:
+        read_record(tmp_path, "c")
+    assert reason in str(caught.value)
+
+
+def test_declared_sizes_are_checked_before_loading(tmp_path, monkeypatch):
+    from tito.grading import data
+
+    monkeypatch.setattr(data, "MAX_ARRAY_BYTES", 1000)
+    forge(tmp_path, '{"value": {"$array": "a0"}}', npz_of(**{"a0.npy": (npy(np.zeros(200)), zipfile.ZIP_STORED)}))
+    with pytest.raises(UnreadableRecord, match="the arrays declare more than 1000 bytes"):
+        read_record(tmp_path, "c")
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+SPEC = CheckSpec("c", 1)
+
+
+def value(v):
+    return {"value": v}
+
+
+def raised(kind, mro=None, message="m"):
+    return {"raised": {"type": kind, "mro": mro or [kind, "Exception"], "message": message}}
+
+
+@pytest.mark.parametrize("expected, actual, passed, message", [
+    (value(np.float32([1, 2])), value(np.float32([1, 2.0001])), True, ""),
+    (value(np.float64([1, 2])), value(np.float64([1, 2.0001])), False,
+     "result: at index (1,) expected 2.0, got 2.0001 (1 of 2 values differ; rtol=1e-06, atol=1e-09)"),
+    (value(np.zeros((2, 3))), value(np.zeros((3, 2))), False, "result: expected shape (2, 3), got (3, 2)"),
+    (value({"a": [1, 2]}), value({"a": (1, 2)}), True, ""),
+    (value({"a": 1}), value({"b": 1}), False, "result: expected keys ['a'], got ['b']"),
+    (value([3, 4]), value([3, 5]), False, "result[1]: expected 4, got 5"),
+    (value(np.array([np.nan, 1.0])), value(np.array([np.nan, 1.0])), True, ""),
+    (raised("ValueError"), raised("BadSizeError", ["BadSizeError", "ValueError", "Exception"]), True,
+     "raised BadSizeError: m"),
+    (raised("ValueError"), raised("TypeError"), False, "expected ValueError, got TypeError: m"),
+    (raised("ValueError"), value(1), False, "expected ValueError to be raised, but it returned a value"),
+    (value(1), raised("NotImplementedError", message="TODO: implement f"), False,
+     "NotImplementedError: TODO: implement f"),
+    (value(1), {"unplain": "an object of type Tensor"}, False, "returned an object of type Tensor, not plain data"),
+    (value(1), None, False, "not run"),
+])
+def test_the_verdict_compares_with_the_reference(expected, actual, passed, message):
+    assert judge(SPEC, expected, actual) == (passed, message)
+
+
+def test_a_check_may_set_its_tolerance():
+    loose = CheckSpec("c", 1, rtol=1e-3)
+    assert judge(loose, value(np.float64([100.0])), value(np.float64([100.05])))[0]
+
+
+# --------------------------------------------------------------------------- the grader's side of the sandbox
+
+
+def test_the_grader_keeps_the_first_output_bytes_and_counts_the_rest():
+    flood = "import os\nfor _ in range(64): os.write(1, b'x' * 65536)\n"
+    outcome = _supervise([PYTHON, "-c", flood], {}, "/", Limits(seconds=60, output=1 << 20), _kill_group)
+    assert (len(outcome.output), outcome.dropped) == (1 << 20, 64 * 65536 - (1 << 20))
+    assert (outcome.returncode, outcome.timed_out) == (0, False)
+
+
+def test_a_setsid_process_holding_the_output_pipe_does_not_hold_the_grader():
+    holder = ("import subprocess, sys\n"
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True)\n"
+              "print('bye', flush=True)\n")
+    stray = []
+    outcome = _supervise([PYTHON, "-c", holder], {}, "/", Limits(seconds=60), lambda proc: stray.append(proc))
+    assert (outcome.output, outcome.returncode, outcome.timed_out) == (b"bye\n", 0, False)
+    assert outcome.seconds < 60  # read until it ended and a little more, not until the pipe closed
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):  # the sandbox would have killed it; here we do
+        try:
+            if b"time.sleep(60)" in cmdline.read_bytes() and int(cmdline.parent.name) != os.getpid():
+                os.kill(int(cmdline.parent.name), 9)
+        except OSError:
             pass
 
 
-def test_a_folder_is_graded_in_parallel_into_a_gradebook(instructor, tmp_path):
-    folder = tmp_path / "submissions"
-    folder.mkdir()
-    (folder / "alice.py").write_text(ALPHA_DEV)
-    (folder / "carol").mkdir()
-    (folder / "carol" / "alpha_dev.ipynb").write_text(notebook_json(to_notebook(HALF_DONE)))
-    (folder / "notes.txt").write_text("not a submission")
-    assert [s for s, _ in find_submissions(folder, Course(instructor).get("alpha"))] == ["alice", "carol"]
-    out = tmp_path / "grades"
-    proc = run_tito(instructor, "grade", str(folder), "--module", "alpha", "--jobs", "2", "--out", str(out),
-                    "--no-calibrate")
-    assert proc.returncode == 0, proc.stderr
-    with open(out / "gradebook.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [(r["student"], r["score"], r["max_score"], r["percent"]) for r in rows] == [
-        ("alice", "8", "8", "100.0"), ("carol", "6", "8", "75.0")]
-    assert rows[1]["tests/01_alpha/test_alpha_ops.py::test_double"] == "2"
-    assert rows[1]["test_unit_scaler"] == "0"
-    assert rows[1]["error"].startswith("not implemented yet: Scaler.__call__")
-    assert json.loads((out / "carol.json").read_text())["score"] == 6
-    assert sorted(p.name for p in out.iterdir()) == ["alice.json", "carol.json", "gradebook.csv"]
+def test_doctor_says_which_sandbox_grades_and_what_it_protects():
+    from tito.commands.doctor import check_grading_sandbox
 
-
-def test_json_is_for_one_submission(instructor, tmp_path):
-    proc = run_tito(instructor, "grade", str(tmp_path), "--module", "alpha", "--json", str(tmp_path / "x.json"))
-    assert proc.returncode == 2 and "--json is for one submission" in flat(proc.stderr)
+    check, (sandbox, reasons) = check_grading_sandbox(), detect()
+    assert not check.required and check.ok == (sandbox is not None)
+    assert check.detail == (sandbox.describe() if sandbox else
+                            "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
+                            + "; ".join(reasons))

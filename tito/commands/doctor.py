@@ -35,7 +35,7 @@ def command():
     course = Course.here()
     checks = [check_python(), *check_packages(), *check_notebook_packages(), check_tinytorch(course.root),
               *check_modules(course), check_course_progress(course), check_writable(course.root),
-              check_progress(course.root)]
+              check_progress(course.root), check_grading_sandbox()]
     view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
     for check in checks:
         view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
@@ -215,3 +215,17 @@ def check_progress(root: Path) -> Check:
         return Check("progress file", False, f"{path} is invalid: {problem}",
                      "Run `tito status`: it keeps a copy of the bad file and starts a fresh record.")
     return Check("progress file", True, str(path))
+
+
+def check_grading_sandbox() -> Check:
+    """Which sandbox `tito grade` would run student code in here, and what it protects."""
+    from tito.grading.sandbox import detect
+
+    sandbox, reasons = detect()
+    if sandbox is None:
+        return Check("grading sandbox", False,
+                     "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
+                     + "; ".join(reasons),
+                     "Install bubblewrap (apt-get install bubblewrap) on Linux with user namespaces, "
+                     "or grade as root for the uid-drop backend.", required=False)
+    return Check("grading sandbox", True, sandbox.describe(), required=False)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tito.grading.sandbox import (UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, python_problem,
+from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, python_problem,
                                   site_packages, which)
 
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -185,7 +185,8 @@ class UidDrop(Sandbox):
         "limits: wall time, CPU, memory, processes, file size, open files, output")
     lacks = (
         "no network isolation",
-        "it sees the machine's filesystem: whatever other users may read, it may read",
+        "it sees the machine's filesystem: whatever other users may read, it may read (so no copy of the "
+        "solutions may be readable by everyone anywhere on the machine)",
         "it may write where any user may (/tmp, /var/tmp, /dev/shm); the job's files there are removed "
         "after it, but it can fill them while it runs",
         "if the grader itself is killed, processes the submission started may live on until the "
@@ -199,7 +200,8 @@ class UidDrop(Sandbox):
         return python_problem(drop_to(_uid(0)))
 
     def refusal(self, secrets: list[Path]) -> str:
-        readable = [str(p) for p in secrets if _readable_by(_uid(0), p)]
+        installed = [m for m in _masks() if m.name == "tinytorch" and m.is_dir()]  # a copy with its solutions
+        readable = [str(p) for p in [*secrets, *installed] if _readable_by(_uid(0), p)]
         if readable:
             return (f"uid {_uid(0)} can read {', '.join(readable)}; the uid-drop backend needs the course "
                     "in a folder other users cannot enter (chmod 700), with Python installed outside it")
@@ -226,7 +228,7 @@ class UidDrop(Sandbox):
 
 def _readable_by(uid: int, path: Path) -> bool:
     probe = "import os, sys; p = sys.argv[1]; os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(1)"
-    proc = subprocess.run([*drop_to(uid), sys.executable, "-I", "-S", "-c", probe, str(path)],
+    proc = subprocess.run([*drop_to(uid), PYTHON, "-I", "-S", "-c", probe, str(path)],
                           capture_output=True, env={"PATH": "/usr/bin:/bin"})
     return proc.returncode == 0
 

@@ -43,8 +43,8 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
                              output_tail=outcome.output[-2000:].decode("utf-8", "replace"),
-                             steps={k: v.get("seconds") for k, v in status.get("steps", {}).items()
-                                    if isinstance(v, dict)})
+                             checks_output=str(_step(status, "checks").get("output", ""))[-2000:],
+                             steps={k: v.get("seconds") for k, v in _steps(status).items() if isinstance(v, dict)})
     finally:
         remove_job(job)
     grade.seconds = time.monotonic() - started
@@ -59,9 +59,13 @@ def _status(out: Path) -> dict:
     return status if isinstance(status, dict) else {}
 
 
-def _step(status: dict, name: str) -> dict:
+def _steps(status: dict) -> dict:
     steps = status.get("steps")
-    step = steps.get(name) if isinstance(steps, dict) else None
+    return steps if isinstance(steps, dict) else {}
+
+
+def _step(status: dict, name: str) -> dict:
+    step = _steps(status).get(name)
     return step if isinstance(step, dict) else {}
 
 
@@ -121,10 +125,13 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str) -> str:
     missing = [n for step in ("inline", "pytest") for n in (_step(status, step).get("not_implemented") or [])]
     if missing:
         reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(str(n) for n in missing)))
-    if outcome.timed_out:
-        running = status.get("running") or "its start"
-        reasons.append(f"timed out after {limits.seconds:g} s (in {running}): checks that had not "
-                       "finished score 0")
+    late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
+    if outcome.timed_out or late:
+        running = str(status.get("running") or (late[0] if late else "its start"))
+        after = _step(status, "checks") and running in ("inline", "pytest")
+        reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (
+            "its checks had finished; only feedback was cut short" if after
+            else "checks that had not finished score 0"))
     elif outcome.returncode != 0 or status.get("running"):
         tail = outcome.output.decode("utf-8", "replace").strip().splitlines()[-2:]
         where = f" in {status['running']}" if status.get("running") else ""

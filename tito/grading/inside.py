@@ -77,7 +77,8 @@ def step_report(step) -> dict:
     tests = [{"name": t.name[:300], "passed": bool(t.passed), "skipped": bool(t.skipped),
               "message": (t.message or "")[:MAX_MESSAGE]} for t in step.tests[:MAX_TESTS]]
     return {"ok": bool(step.ok), "error": (step.error or "")[:MAX_MESSAGE], "tests": tests,
-            "not_implemented": [str(n)[:100] for n in step.not_implemented[:50]]}
+            "not_implemented": [str(n)[:100] for n in step.not_implemented[:50]],
+            "timed_out": "timed out" in (step.error or "")}
 
 
 def read_submission(spec: dict, status: Status) -> bool:
@@ -116,8 +117,15 @@ def run_checks(spec: dict, status: Status, deadline: float) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()
-            report = {"ok": False, "error": "the checks ran past the submission's time limit"}
-    status.end("checks", **report)
+            report = {"ok": False, "timed_out": True, "error": "the checks ran past the submission's time limit"}
+    status.end("checks", output=tail(log), **report)
+
+
+def tail(path: Path, size: int = 2000) -> str:
+    """The end of what a step printed (its output goes to a file, bounded by RLIMIT_FSIZE)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+        return handle.read().decode("utf-8", "replace")
 
 
 def main(argv) -> int:

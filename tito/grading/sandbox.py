@@ -44,7 +44,10 @@ from tito.errors import TitoError
 UID_BASE = int(os.environ.get("TITO_SANDBOX_UID_BASE", "61000"))  # job slot n runs as uid UID_BASE + n
 # one thread per BLAS: jobs run side by side, and results do not depend on thread counts
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-GRACE = 2.0  # seconds to collect output and tear down after the process ends or is killed
+GRACE = 2.0
+# this Python, by a path without '..' that still goes through its virtual environment (a
+# resolved path would skip the venv; an unnormalised one may not exist in the sandbox)
+PYTHON = os.path.abspath(sys.executable)  # seconds to collect output and tear down after the process ends or is killed
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,7 @@ def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
 
 def python_problem(argv_prefix: list[str], env: dict | None = None) -> str:
     """'' when ``argv_prefix + [python, ...]`` can start Python and import numpy; else why not."""
-    command = [*argv_prefix, sys.executable, "-I", "-S", "-c",
+    command = [*argv_prefix, PYTHON, "-I", "-S", "-c",
                "import sys; sys.path.extend(sys.argv[1:]); import numpy; print(sys.base_prefix)", *site_packages()]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env or {"PATH": "/usr/bin:/bin"})
@@ -288,7 +291,7 @@ def python_problem(argv_prefix: list[str], env: dict | None = None) -> str:
         lines = (proc.stderr or proc.stdout).strip().splitlines() or [f"exit code {proc.returncode}"]
         return f"Python does not start in it: {lines[-1]}"
     if proc.stdout.strip() != sys.base_prefix:  # it started, but cannot read its own installation
-        return (f"{sys.executable} cannot read its installation {sys.base_prefix} there "
+        return (f"{PYTHON} cannot read its installation {sys.base_prefix} there "
                 f"(it found {proc.stdout.strip() or 'nothing'}); install Python where every user may read it")
     return ""
 

@@ -149,7 +149,7 @@ def _first_difference(expected, actual, close=None) -> str:
 
     differs = ~close if close is not None else expected != actual
     index = tuple(int(i) for i in np.argwhere(differs)[0])
-    return f"at index {index} expected {expected[index]!r}, got {actual[index]!r}"
+    return f"at index {index} expected {expected[index].item()!r}, got {actual[index].item()!r}"
 
 
 def _describe(value) -> str:

@@ -7,9 +7,10 @@ an autograder bundle)::
     folder/grading.json   module, checks and their points, the secret seed, calibration
     folder/expected/      the reference's check results (tito.grading.data records)
     folder/template/      the course the student's code sees: tito, the package's hand-written
-                          parts, the prerequisites exported from their reference solutions,
-                          tests/NN_name/ (checks included), the module's folder without its
-                          source, and .grading/reference_tests.py (the reference's test cells)
+                          parts, the prerequisites (sources and exports: their reference
+                          solutions), tests/NN_name/ (checks included), the module's folder
+                          without its source, and .grading/reference_tests.py (the
+                          reference's test cells)
 
 The graded module's reference solution is never in ``template/``: it is exported and probed
 in a separate temporary folder that is removed before ``prepare`` returns, and the template is
@@ -25,7 +26,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.checks import CheckSpec, check_specs
-from tito.grading.sandbox import ONE_THREAD, Job, Limits, Sandbox, site_packages
+from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
 
 GRADING_JSON = "grading.json"
 REFERENCE_TESTS = ".grading/reference_tests.py"
@@ -155,14 +155,13 @@ def _export(course: Course, name: str) -> Path:
 
 def _template(course: Course, module: Module, solved: Path, prerequisites: list[Path], template: Path,
               reference: str) -> None:
-    """The course the student's code sees: the reference build minus every module source."""
+    """The course the student's code sees: the reference build without the graded module's
+    source and export (the prerequisites' stay: their exports are in the package anyway)."""
     from tito.grading.submission import test_cells
     from tito.release import _ignore, strip_solutions
 
     def ignore(folder, names):
         skipped = set(_ignore(folder, names))
-        if Path(folder) == solved / "modules" / "source":
-            skipped |= {n for n in names if n != module.dirname}
         if Path(folder) == solved / "tinytorch" / "core":
             kept = {p.name for p in prerequisites} | {"__init__.py"}
             skipped |= {n for n in names if n.endswith(".py") and n not in kept}
@@ -194,7 +193,7 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
             "checks_file": str(build / "tests" / prepared.dirname / "checks.py"), "seed": prepared.seed,
             "checks": [{"name": c.name, "seconds": c.seconds} for c in prepared.checks], "out": str(out)}
     try:
-        proc = subprocess.run([sys.executable, "-I", "-S", str(PROBE), json.dumps(spec)], cwd=build,
+        proc = subprocess.run([PYTHON, "-I", "-S", str(PROBE), json.dumps(spec)], cwd=build,
                               env=dict(os.environ, **ONE_THREAD), capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         raise TitoError(f"The checks of '{prepared.module}' took more than 10 minutes on {build.name}.") from None
@@ -258,7 +257,7 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
     }
     (inputs / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     _hand_over(job, sandbox.job_owner(slot))
-    inner = [sys.executable, "-I", "-S", "-B", f"{view.course}/tito/grading/inside.py", f"{view.inputs}/spec.json"]
+    inner = [PYTHON, "-I", "-S", "-B", f"{view.course}/tito/grading/inside.py", f"{view.inputs}/spec.json"]
     return job, inner
 
 

@@ -1,0 +1,226 @@
+"""Graded checks of module 06 (cnn): what `tito grade` gives points for.
+
+Each check calls the student's exported `tinytorch.core.cnn` (the `cnn` argument) on inputs
+drawn from `rng`, seeded from the grading run's secret seed, and returns plain data. The grader
+runs the same check on the reference solution and compares the two outside the sandbox, so a
+check only asks what the module's text asks of the student. Points: `checks:` in
+modules/source/06_cnn/module.yaml. Format: modules/README.md, "Graded checks".
+"""
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+
+def _shape(rng, low, high, n):
+    return tuple(int(v) for v in rng.integers(low, high + 1, n))
+
+
+def _conv_case(rng, dtype=np.float64):
+    """A random conv problem: x (N, C, H, W), weight (F, C, kH, kW), bias (F,), stride, padding pairs."""
+    N, C, F = _shape(rng, 1, 3, 3)
+    kernel = _shape(rng, 1, 4, 2)
+    stride, padding = _shape(rng, 1, 3, 2), _shape(rng, 0, 2, 2)
+    H, W = (int(k + rng.integers(0, 6)) for k in kernel)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    weight = rng.standard_normal((F, C, *kernel)).astype(dtype)
+    bias = rng.standard_normal(F).astype(dtype)
+    return x, weight, bias, stride, padding
+
+
+def _pool_case(rng):
+    """A random pooling problem: x (N, C, H, W), kernel, stride and padding (at most half the kernel)."""
+    kernel = _shape(rng, 1, 4, 2)
+    stride = _shape(rng, 1, 3, 2)
+    padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+    H, W = (int(k + rng.integers(0, 6)) for k in kernel)
+    x = rng.standard_normal((int(rng.integers(1, 3)), int(rng.integers(1, 4)), H, W)).astype(np.float32)
+    return x, kernel, stride, padding
+
+
+# --------------------------------------------------------------------------- Step 1: conv2d_naive
+
+
+def check_conv2d_naive(cnn, rng):
+    """A random rectangular input and kernel: (H, W) ⋆ (kH, kW) -> (H-kH+1, W-kW+1), not flipped."""
+    kernel = rng.standard_normal(_shape(rng, 1, 4, 2))
+    image = rng.standard_normal((kernel.shape[0] + int(rng.integers(0, 5)), kernel.shape[1] + int(rng.integers(0, 5))))
+    return cnn.conv2d_naive(image, kernel)
+
+
+# --------------------------------------------------------------------------- Step 2: sizes and the loop reference
+
+
+def check_conv_output_size(cnn, rng):
+    """⌊(size + 2·padding − kernel) / stride⌋ + 1 for random sizes, strides and paddings."""
+    cases = []
+    for _ in range(6):
+        kernel, stride, padding = int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        size = int(rng.integers(max(1, kernel - 2 * padding), 40))
+        cases.append(cnn.conv_output_size(size, kernel, stride=stride, padding=padding))
+    return cases
+
+
+def check_conv_output_size_rejects_a_kernel_that_does_not_fit(cnn, rng):
+    """The TODO: a kernel longer than the padded input raises ValueError."""
+    size = int(rng.integers(1, 8))
+    return cnn.conv_output_size(size, size + 3, stride=1, padding=1)
+
+
+def check_conv2d_reference(cnn, rng):
+    """Batches, channels, filters, bias, and (h, w) strides and paddings, in float64."""
+    x, weight, bias, stride, padding = _conv_case(rng)
+    return {"with_bias": cnn.conv2d_reference(x, weight, bias, stride=stride, padding=padding),
+            "without_bias": cnn.conv2d_reference(x, weight, None, stride=stride[0], padding=padding[1])}
+
+
+# --------------------------------------------------------------------------- Step 3: im2col and conv2d_forward
+
+
+def check_im2col(cnn, rng):
+    """Windows as columns, (C·kH·kW, N·H'·W'), rows (c, di, dj), columns (n, i, j)."""
+    x, weight, _, stride, padding = _conv_case(rng)
+    return cnn.im2col(x, weight.shape[2:], stride=stride, padding=padding)
+
+
+def check_conv2d_forward(cnn, rng):
+    """The fast convolution in float32: values, shape and dtype as the loop reference's."""
+    x, weight, bias, stride, padding = _conv_case(rng, np.float32)
+    out = cnn.conv2d_forward(x, weight, bias, stride, padding)
+    return {"out": out, "dtype": str(out.dtype)}
+
+
+def check_conv2d_forward_integer_input(cnn, rng):
+    """Integer input is computed in float32."""
+    x = rng.integers(-5, 6, (1, 2, 5, 6))
+    weight = rng.standard_normal((3, 2, 2, 3)).astype(np.float32)
+    out = cnn.conv2d_forward(x, weight)
+    return {"out": out, "dtype": str(out.dtype)}
+
+
+def check_conv2d_forward_rejects_mismatched_channels(cnn, rng):
+    """The TODO: x's channels must match the weight's (ValueError)."""
+    C = int(rng.integers(1, 4))
+    return cnn.conv2d_forward(np.zeros((1, C, 6, 6), np.float32), np.zeros((2, C + 1, 3, 3), np.float32))
+
+
+### BEGIN HIDDEN TESTS
+def check_conv2d_forward_one_by_one_kernel(cnn, rng):
+    """A 1×1 kernel with stride 2: a strided channel mix."""
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    weight = rng.standard_normal((4, 3, 1, 1)).astype(np.float32)
+    return cnn.conv2d_forward(x, weight, None, 2, 0)
+### END HIDDEN TESTS
+
+
+# --------------------------------------------------------------------------- Step 4: the Conv2D layer
+
+
+def check_conv2d_layer_init(cnn, rng):
+    """Sizes stored as pairs, weight (F, C, kH, kW) and bias (F,) uniform in ±1/√(C·kH·kW), bias=False."""
+    C, F = _shape(rng, 1, 6, 2)
+    kernel, stride = _shape(rng, 1, 4, 2), int(rng.integers(1, 3))
+    conv = cnn.Conv2D(C, F, kernel_size=kernel, stride=stride, padding=0)
+    bound = 1 / np.sqrt(C * kernel[0] * kernel[1])
+    values = np.concatenate([conv.weight.data.ravel(), conv.bias.data.ravel()])
+    return {"kernel_size": conv.kernel_size, "stride": conv.stride, "padding": conv.padding,
+            "weight_shape": conv.weight.shape, "bias_shape": conv.bias.shape,
+            "within_bound": bool(np.abs(values).max() <= bound * (1 + 1e-6)),
+            "spread": bool(np.abs(values).max() > 0.4 * bound),
+            "without_bias": cnn.Conv2D(C, F, kernel_size=kernel, bias=False).bias is None}
+
+
+def check_conv2d_layer_rejects_bad_channel_counts(cnn, rng):
+    """The TODO: in_channels and out_channels must be positive ints (ValueError)."""
+    return cnn.Conv2D(0, int(rng.integers(1, 5)), kernel_size=3)
+
+
+def _layer(cnn, rng):
+    x, weight, bias, stride, padding = _conv_case(rng, np.float32)
+    conv = cnn.Conv2D(weight.shape[1], weight.shape[0], kernel_size=weight.shape[2:], stride=stride, padding=padding)
+    conv.weight.data[...] = weight
+    conv.bias.data[...] = bias
+    return conv, x
+
+
+def check_conv2d_layer_forward(cnn, rng):
+    """A batch (N, C, H, W) through Conv2D with stride and padding: a Tensor (N, F, H', W')."""
+    conv, x = _layer(cnn, rng)
+    out = conv(Tensor(x))
+    return {"is_tensor": isinstance(out, Tensor), "out": np.asarray(out.data)}
+
+
+def check_conv2d_layer_forward_unbatched(cnn, rng):
+    """One image (C, H, W) gives (F, H', W')."""
+    conv, x = _layer(cnn, rng)
+    return np.asarray(conv(Tensor(x[0])).data)
+
+
+def check_conv2d_layer_rejects_wrong_channels(cnn, rng):
+    """The TODO: input with another number of channels raises ValueError."""
+    C = int(rng.integers(1, 4))
+    return cnn.Conv2D(C, 2, kernel_size=3)(Tensor(np.zeros((1, C + 1, 8, 8), np.float32)))
+
+
+# --------------------------------------------------------------------------- Step 5: pooling
+
+
+def check_max_pool2d(cnn, rng):
+    """Max over each window, rectangular kernels and strides, padding counts as −∞."""
+    x, kernel, stride, padding = _pool_case(rng)
+    return cnn.max_pool2d_forward(x, kernel, stride, padding)
+
+
+def check_max_pool2d_argmax(cnn, rng):
+    """return_argmax=True: the position di·kW + dj of each window's maximum."""
+    x, kernel, stride, _ = _pool_case(rng)
+    out, argmax = cnn.max_pool2d_forward(x, kernel, stride, 0, return_argmax=True)
+    return {"out": out, "argmax": np.asarray(argmax)}
+
+
+def check_avg_pool2d(cnn, rng):
+    """Mean over each window; zero padding counts in the mean."""
+    x, kernel, stride, padding = _pool_case(rng)
+    return cnn.avg_pool2d_forward(x, kernel, stride, padding)
+
+
+def check_max_pool2d_layer(cnn, rng):
+    """MaxPool2D(k): stride k by default, batched and unbatched."""
+    x, kernel, _, _ = _pool_case(rng)
+    layer = cnn.MaxPool2D(kernel)
+    return {"batch": np.asarray(layer(Tensor(x)).data), "image": np.asarray(layer(Tensor(x[0])).data)}
+
+
+def check_avg_pool2d_layer(cnn, rng):
+    """AvgPool2D(k, stride, padding) on a batch."""
+    x, kernel, stride, padding = _pool_case(rng)
+    return np.asarray(cnn.AvgPool2D(kernel, stride, padding)(Tensor(x)).data)
+
+
+# --------------------------------------------------------------------------- Step 6: Flatten
+
+
+def check_flatten(cnn, rng):
+    """(N, d1, d2, ...) -> (N, d1·d2·...), by flatten and by the Flatten layer."""
+    x = rng.standard_normal((int(rng.integers(1, 4)), *_shape(rng, 1, 4, int(rng.integers(1, 4)))))
+    return {"function": np.asarray(cnn.flatten(Tensor(x)).data), "layer": np.asarray(cnn.Flatten()(Tensor(x)).data)}
+
+
+def check_flatten_rejects_1d(cnn, rng):
+    """The TODO: fewer than 2 axes raises ValueError."""
+    return cnn.flatten(Tensor(rng.standard_normal(int(rng.integers(1, 6)))))
+
+
+# --------------------------------------------------------------------------- Analyze: receptive fields
+
+
+def check_receptive_field(cnn, rng):
+    """Receptive field and jump after each layer of a random stack of Conv2D and MaxPool2D."""
+    layers = []
+    for position in range(int(rng.integers(2, 5))):
+        kernel = _shape(rng, 1, 4, 2)
+        if position == 0 or rng.random() < 0.6:
+            layers.append(cnn.Conv2D(1, 1, kernel_size=kernel, stride=_shape(rng, 1, 2, 2)))
+        else:
+            layers.append(cnn.MaxPool2D(kernel))
+    return [[row["receptive_field"], row["jump"]] for row in cnn.receptive_field(layers)]
