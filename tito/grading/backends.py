@@ -32,13 +32,6 @@ def drop_to(uid: int) -> list[str]:
 
 class Bubblewrap(Sandbox):
     name = "bubblewrap"
-    protects = (
-        "no network; its own PID, IPC and UTS namespaces",
-        "sees only the system, the Python installation (course package files masked) and its job, "
-        "read-only except its private scratch; a fresh /tmp",
-        "runs as an unprivileged uid when the grader is root",
-        "every process it starts (setsid or not) dies with it",
-        "limits: wall time, CPU, memory, processes, file size, open files, output")
     lacks = (
         "total memory and CPU across its processes are only bounded per process (no cgroup)",
         "it can read anything the mounted Python installation holds (e.g. other installed libraries)")
@@ -47,6 +40,14 @@ class Bubblewrap(Sandbox):
     def __init__(self):
         self.root = os.geteuid() == 0
         self.bwrap = which("bwrap")
+        self.protects = (
+            "no network; its own PID, IPC and UTS namespaces",
+            "sees only the system, the Python installation (course package files masked) and its job, "
+            "read-only except its private scratch; a fresh /tmp",
+            "runs as an unprivileged uid, one per job slot" if self.root else
+            "runs in its own user namespace, with no capabilities outside it",
+            "every process it starts (setsid or not) dies with it",
+            "limits: wall time, CPU, memory, processes, file size, open files, output")
 
     def problem(self) -> str:
         if not self.bwrap:

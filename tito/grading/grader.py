@@ -35,16 +35,20 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
     try:
         from tito.grading.sandbox import environment
 
+        copied = time.monotonic()
         outcome = sandbox.run(job, inner, environment(sandbox.view(job), inner[0]), limits)
+        ran = time.monotonic()
         out = job.folder / "out"
         status = _status(out)
         grade.tests = _check_scores(prepared, out / "checks", status, outcome.timed_out) + _feedback(status)
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks"))
+        steps = {k: v.get("seconds") for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
                              output_tail=outcome.output[-2000:].decode("utf-8", "replace"),
                              checks_output=str(_step(status, "checks").get("output", ""))[-2000:],
-                             steps={k: v.get("seconds") for k, v in _steps(status).items() if isinstance(v, dict)})
+                             steps=steps, job_seconds=round(copied - started, 3),
+                             sandbox_seconds=round(ran - copied, 3), verdict_seconds=round(time.monotonic() - ran, 3))
     finally:
         remove_job(job)
     grade.seconds = time.monotonic() - started

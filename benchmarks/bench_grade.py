@@ -1,0 +1,87 @@
+"""tito grade on the real cnn module: time per submission, step by step, in the sandbox found here.
+
+    .venv/bin/python benchmarks/bench_grade.py [--repeats 3] [--module cnn]
+
+Three submissions are built from the module's source: the reference (full marks), the released
+stub (0) and a partial one (the first four solution blocks solved, the rest stubbed). The grader
+is prepared once (timed), then each submission is graded ``--repeats`` times, one at a time,
+alternating. For each, the median of: the whole submission; the grader's job folder (copying
+the writable parts); the sandbox run, split into the steps it reports (read + parse, export,
+checks, inline tests, pytest) and the rest (bubblewrap, interpreter start, teardown); the
+verdict (reading and comparing the results). The load average is printed next to the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+STEPS = ("read", "export", "checks", "inline", "pytest")
+
+
+def partial(reference: str, solved_blocks: int = 4) -> str:
+    """The reference with its first ``solved_blocks`` solution blocks kept and the rest stubbed."""
+    from tito.release import strip_solutions
+
+    kept, solved = [], 0
+    for line in reference.splitlines(keepends=True):
+        if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION") and solved < solved_blocks:
+            solved += line.strip() == "### END SOLUTION"
+            continue
+        kept.append(line)
+    return strip_solutions("".join(kept)).text
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main(argv=None) -> int:
+    from tito.course import Course
+    from tito.grading import Grader
+    from tito.release import strip_solutions
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--module", default="cnn")
+    args = parser.parse_args(argv)
+    course = Course(HERE.parent)
+    module = course.get(args.module)
+    reference = module.dev_file.read_text(encoding="utf-8")
+    folder = Path(tempfile.mkdtemp(prefix="bench-grade-"))
+    submissions = {"reference": reference, "stub": strip_solutions(reference).text, "partial": partial(reference)}
+    for name, text in submissions.items():
+        (folder / f"{name}.py").write_text(text, encoding="utf-8")
+    print(f"load average before: {load()}")
+    started = time.monotonic()
+    with Grader(course, module) as grader:
+        print(f"prepare ({grader.sandbox.name}): {time.monotonic() - started:.1f} s")
+        samples = {name: [] for name in submissions}
+        for _ in range(args.repeats):
+            for name in submissions:
+                samples[name].append(grader.grade(folder / f"{name}.py"))
+    print(f"load average after:  {load()}")
+    header = ["submission", "score", "total", "job", *STEPS, "sandbox rest", "verdict"]
+    print(" | ".join(header))
+    for name, grades in samples.items():
+        def median(value):
+            return statistics.median(value(g) for g in grades)
+
+        steps = [median(lambda g, s=s: g.sandbox["steps"].get(s) or 0.0) for s in STEPS]
+        rest = median(lambda g: g.sandbox["sandbox_seconds"] - sum(v or 0.0 for v in g.sandbox["steps"].values()))
+        row = [name, f"{grades[0].score}/{grades[0].max_score}", f"{median(lambda g: g.seconds):.2f} s",
+               f"{median(lambda g: g.sandbox['job_seconds']):.2f}", *(f"{v:.2f}" for v in steps), f"{rest:.2f}",
+               f"{median(lambda g: g.sandbox['verdict_seconds']):.2f}"]
+        print(" | ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Hostile submissions for the grading tests (test_grade_attacks.py): each is the released stub of
+module alpha plus code that runs when the student's module is imported — in the checks' probe,
+the inline harness and pytest — and a cell that reports what it did as an inline feedback
+failure ("ATTACK-REPORT {...}"). Code that runs in the probe prints markers, which the grade
+shows as ``sandbox["checks_output"]``. No tests here.
+"""
+
+import json
+import site
+import textwrap
+import uuid
+from pathlib import Path
+
+from test_release_support import ALPHA_DEV, REAL_ROOT
+
+from tito.grading.grader import SCRATCH_PREFIX
+from tito.release import notebook_json, strip_solutions, to_notebook
+
+MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an attack makes
+STUB = strip_solutions(ALPHA_DEV).text
+HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
+SECRET = "doubled_value_of_the_input"  # in the reference solution (an attack spells it in two halves)
+
+PRELUDE = f'''
+import glob as _glob, json as _json, os as _os, signal as _signal, subprocess as _subprocess, sys as _sys, time as _time
+MARK = {MARK!r}
+_REPORT = {{}}
+IN_PROBE = _sys.argv[0].endswith("probe.py")  # the checks' probe: its output is in the grade's checks_output
+IN_PYTEST = "_pytest" in _sys.modules
+
+
+def _note(key, value):
+    _REPORT.setdefault(key, []).append(value)
+'''
+
+REPORT_CELL = '\n# %%\nraise AssertionError("ATTACK-REPORT " + _json.dumps(_REPORT, default=str))\n'
+
+
+def attack(body: str, first: bool = False) -> str:
+    """The stub, plus ``body`` in an exported cell — at its end (so it can replace the stubbed
+    functions), or ``first``, before the inline tests run — plus the reporting cell."""
+    cell = "# %%\n#| export\n" + PRELUDE + textwrap.dedent(body) + "\n"
+    if first:
+        head, imports, rest = STUB.partition("import numpy as np\n")
+        return head + imports + "\n" + cell + rest + REPORT_CELL
+    return STUB + "\n" + cell + REPORT_CELL
+
+
+READ_REFERENCE = '''
+roots = {{{instructor!r}, {real_root!r}, _os.getcwd(), _os.path.expanduser("~")}}
+roots |= {{v for v in _os.environ.values() if v.startswith("/")}}
+for start in (_sys.executable, _os.path.realpath(_sys.executable), _sys.prefix, _sys.base_prefix):
+    while start not in ("", "/"):
+        roots.add(start)
+        start = _os.path.dirname(start)
+for folder in [p for p in _sys.path if "-packages" in p]:
+    for name in _glob.glob(folder + "/*.pth") + _glob.glob(folder + "/__editable__*"):
+        try:
+            roots |= set(__import__("re").findall(r"['\\"](/[^'\\"]+)['\\"]", open(name).read()))
+            _note("finder_read", _os.path.basename(name))
+        except OSError as exc:
+            _note("finder_refused", _os.path.basename(name))
+for proc in _glob.glob("/proc/[0-9]*"):
+    try:
+        roots.add(_os.readlink(proc + "/cwd"))
+        roots |= {{v.split("=", 1)[1] for v in open(proc + "/environ").read().split("\\0") if "=/" in v}}
+    except OSError:
+        pass
+roots |= set(_glob.glob("/tmp/*")) | set(_glob.glob("/tmp/*/*")) | set(_glob.glob("/tmp/*/*/*"))
+found, expected = [], _glob.glob("/tmp/" + {prefix!r} + "*/prepared/expected/*.json")
+for root in sorted(roots):
+    for rel in ("modules/source/01_alpha/alpha_dev.py", "tinytorch/core/alpha.py", "course/modules/source/01_alpha/alpha_dev.py"):
+        try:
+            if {secret} in open(_os.path.join(root, rel)).read():
+                found.append(_os.path.join(root, rel))
+        except (OSError, UnicodeDecodeError):
+            pass
+for folder, _, files in _os.walk(_os.getcwd()):
+    for name in files:
+        try:
+            if {secret} in open(_os.path.join(folder, name), errors="replace").read():
+                found.append(_os.path.join(folder, name))
+        except OSError:
+            pass
+_REPORT.update(roots=len(roots), found=found, expected=expected)
+if found:  # the solution, exec'd here, would pass every check
+    exec(compile(open(found[0]).read(), "reference", "exec"), globals())
+if expected and IN_PROBE:  # the expected results, copied where the probe writes ours
+    out = _json.loads(_sys.argv[1])["out"]
+    for name in expected:
+        open(_os.path.join(out, _os.path.basename(name)), "w").write(open(name).read())
+'''
+
+FORGE = '''
+if IN_PROBE:
+    out = _json.loads(_sys.argv[1])["out"]
+    for name in ("double", "scaler", "double_negative", "numpy_is_provided"):
+        with open(_os.path.join(out, name + ".json"), "w") as forged:
+            forged.write(_json.dumps({"value": [0.0, 1.0, 2.0, 3.0, 4.0]}))
+    with open(_os.path.join(_os.path.dirname(out), "status.json"), "w") as forged:
+        forged.write(_json.dumps({"running": "", "steps": {"read": {"ok": True}}}))
+    print("ATTACK-FORGED", out, flush=True)
+    _os.kill(_os.getpid(), _signal.SIGKILL)  # nobody left to write the real results
+'''
+
+PATCH_HARNESS = '''
+if "__tito_run_test__" in globals():  # the inline harness: every test now "passes"
+    harness = globals()["__tito_run_test__"].__self__
+
+    def __tito_run_test__(name, call):
+        harness.ran.add(name)
+        harness.emit({"event": "test", "name": name, "passed": True, "message": ""})
+
+    _note("patched", "inline harness")
+if IN_PROBE:  # the probe: every result it writes is now "right"
+    real = _json.dumps
+    _json.dumps = lambda record, **options: real({"value": "PATCHED"} if "raised" in record else record, **options)
+    print("ATTACK-PATCHED-PROBE", flush=True)
+'''
+
+PYTEST_TAMPER = '''
+for path in ("tests/01_alpha/conftest.py", "tests/conftest.py", "conftest.py", "tinytorch/core/conftest.py"):
+    try:
+        with open(path, "w") as planted:
+            planted.write("def pytest_collection_modifyitems(items):\\n    items.clear()\\n")
+        _note("planted", path)
+    except OSError as exc:
+        _note("refused", path + ": " + exc.strerror)
+import gc as _gc
+for config in [o for o in _gc.get_objects() if type(o).__name__ == "Config" and hasattr(o, "pluginmanager")]:
+    import pytest as _pytest
+
+    class AllPass:
+        @_pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_makereport(self, item, call):
+            outcome = yield
+            outcome.get_result().outcome = "passed"
+
+    config.pluginmanager.register(AllPass(), "all-pass")
+    xml = getattr(config.option, "xmlpath", None)
+    if xml:
+        import atexit as _atexit
+        _atexit.register(lambda: open(xml, "w").write(
+            '<testsuites><testsuite><testcase classname="tests.01_alpha.test_alpha_ops" name="test_double" '
+            'file="tests/01_alpha/test_alpha_ops.py"/></testsuite></testsuites>'))
+'''
+
+WRITE_OUTSIDE = '''
+targets = [{dev!r}, {instructor!r} + "/" + MARK, {site!r} + "/zz-" + MARK + ".pth", _sys.prefix + "/" + MARK,
+           "tests/01_alpha/test_alpha_ops.py", "tito/cli.py", {real_root!r} + "/" + MARK, "/etc/" + MARK,
+           "/work/" + MARK, "/tmp/" + MARK]
+for target in targets + _glob.glob("/tmp/" + {prefix!r} + "*/prepared/template/tito/cli.py"):
+    try:
+        with open(target, "a") as handle:
+            handle.write("\\\\nimport os; open('/tmp/" + MARK + "-planted', 'w')\\\\n")
+        _note("written", target)
+    except OSError as exc:
+        _note("refused", target)
+'''
+
+DAEMON = '''
+body = ("import os, sys, time\\nif os.fork(): os._exit(0)\\nos.setsid()\\nif os.fork(): os._exit(0)\\n"
+        "time.sleep(1000)\\n")
+if IN_PROBE:  # a double-forked setsid daemon
+    _subprocess.Popen([_sys.executable, "-c", body, MARK], start_new_session=True, stdin=_subprocess.DEVNULL,
+                      stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+    print("ATTACK-DAEMON", flush=True)
+'''
+
+PIPE_HOLDER = DAEMON + '''
+if IN_PYTEST:  # one that keeps pytest's output pipes open: whoever waits for them waits for ever
+    pipes = []
+    for fd in _os.listdir("/proc/self/fd"):
+        try:
+            if _os.readlink("/proc/self/fd/" + fd).startswith("pipe:"):
+                pipes.append(int(fd))
+        except OSError:
+            pass
+    _subprocess.Popen([_sys.executable, "-c", body, MARK], start_new_session=True, pass_fds=pipes)
+'''
+
+SLEEPER = '''
+_subprocess.Popen([_sys.executable, "-c", "import time; time.sleep(1000)", MARK],
+                  stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+print("ATTACK-SLEEPING", flush=True)
+_time.sleep(1000)
+'''
+
+MEMORY_HOG = '''
+for size in (3 << 30, 1 << 40):
+    try:
+        hog = bytearray(size)
+        _note("allocated", size)
+    except MemoryError:
+        _note("refused", size)
+'''
+
+OUTPUT_FLOOD = '''
+chunk = "flood " * 170000
+try:
+    for _ in range(100):
+        _sys.stdout.write(chunk)
+    _note("printed", "100 MB")
+except OSError as exc:
+    _note("stopped", exc.strerror)
+'''
+
+FORK_BOMB = '''
+if IN_PROBE:
+    bomb = ("import os, sys, time\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        break\\n"
+            "procs = len([p for p in os.listdir('/proc') if p.isdigit() and os.stat('/proc/' + p).st_uid == os.getuid()])\\n"
+            "print('FORKBOMB-BLOCKED with %d processes of its uid' % procs, flush=True)\\n"
+            "time.sleep(1000)\\n")
+    _subprocess.Popen([_sys.executable, "-c", bomb, MARK], start_new_session=True)
+    _time.sleep(3)
+'''
+
+KILL_GRADER = '''
+killed, refused = [], []
+for pid in sorted(int(p) for p in _os.listdir("/proc") if p.isdigit()):
+    if pid != _os.getpid():
+        try:
+            _os.kill(pid, _signal.SIGKILL)
+            killed.append(pid)
+        except OSError:
+            refused.append(pid)
+if IN_PROBE:
+    print("ATTACK-KILLED %d processes, refused %d" % (len(killed), len(refused)), flush=True)
+'''
+
+
+def attack_submissions(instructor: Path, names: tuple = ()) -> dict:
+    """File name -> text of every attack (or those in ``names``) and of the honest alice and carol."""
+    dev = instructor / "modules/source/01_alpha/alpha_dev.py"
+    site_packages = site.getsitepackages()[0]
+    values = dict(instructor=str(instructor), real_root=str(REAL_ROOT), prefix=SCRATCH_PREFIX,
+                  secret=f"{SECRET[:7]!r} + {SECRET[7:]!r}",
+                  dev=str(dev), site=site_packages)
+    sources = {
+        "sleeper": SLEEPER, "read_reference": READ_REFERENCE, "forge": FORGE, "patch_harness": PATCH_HARNESS,
+        "pytest_tamper": PYTEST_TAMPER, "write_outside": WRITE_OUTSIDE, "daemons": PIPE_HOLDER,
+        "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
+    }
+    files = {f"{name}.py": attack(body.format(**values) if name in ("read_reference", "write_outside") else body,
+                                  first=name in ("patch_harness", "pytest_tamper"))
+             for name, body in sources.items() if not names or name in names}
+    files["nbformat3.ipynb"] = json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [
+        {"cells": [{"cell_type": "code", "input": cell, "language": "python", "outputs": []}
+                   for cell in HALF_DONE.split("# %%\n")[1:]]}]})
+    files["metadata_list.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []})
+    files["forty_thousand_cells.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None}] * 40_000})
+    files["alice.py"] = ALPHA_DEV
+    files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
+    return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}
