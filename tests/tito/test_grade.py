@@ -159,6 +159,21 @@ def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp
     assert [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"] == list(zip(CHECKS, [3, 2, 1, 1]))
 
 
+def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructor_course):
+    dev = str(instructor_course / "modules/source/01_alpha/alpha_dev.py")
+    sandbox, reasons = detect("uid-drop")
+    if sandbox is not None:
+        pytest.skip("the uid-drop backend can run here, so there is nothing to refuse")
+    refused = run_tito(instructor_course, "grade", dev, "--module", "alpha", "--sandbox", "uid-drop")
+    assert refused.returncode == 1
+    assert "No sandbox can run student code on this machine, so tito grade refuses" in flat(refused.stderr)
+    assert reasons[0] in flat(refused.stderr) and "add --unsafe-no-sandbox" in flat(refused.stderr)
+    unsafe = run_tito(instructor_course, "grade", dev, "--module", "alpha", "--unsafe-no-sandbox", "--no-calibrate")
+    assert unsafe.returncode == 0, unsafe.stderr
+    assert "WARNING: grading without a sandbox. student code runs as you" in flat(unsafe.stderr)
+    assert "Score: 7/7" in unsafe.stdout and "sandbox: none" in unsafe.stdout
+
+
 def test_json_is_for_one_submission(instructor_course, tmp_path):
     proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--json", str(tmp_path / "x.json"))
     assert proc.returncode == 2 and "--json is for one submission" in flat(proc.stderr)

@@ -28,6 +28,11 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
     """Grade every (student, file), ``jobs`` at a time, writing each report into ``out``; input order kept."""
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}.", exit_code=2)
+    names = [report_name(student) for student, _ in submissions]
+    clashes = sorted({name for name in names if names.count(name) > 1})
+    if clashes:
+        raise TitoError(f"Two students would share a report file: {', '.join(clashes)}.",
+                        hint="Rename one of their submissions (letters, digits, - . _ are kept as they are).")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     slots: queue.Queue = queue.Queue()
