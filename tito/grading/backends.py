@@ -167,11 +167,22 @@ def _masks() -> list[Path]:
     return found
 
 
+_EMPTY: list = []
+
+
 def _empty_file() -> str:
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"tito-sandbox-empty-{os.geteuid()}"
-    if not path.exists() or path.stat().st_size:
-        path.write_bytes(b"")
-    return str(path)
+    """A private empty file to mount over what must look empty (made with O_EXCL, removed at exit:
+    a fixed name in /tmp could be planted by another user as a link to a file we would truncate)."""
+    if not _EMPTY:
+        import atexit
+        import tempfile
+
+        handle, path = tempfile.mkstemp(prefix="tito-sandbox-empty-")
+        os.fchmod(handle, 0o444)
+        os.close(handle)
+        atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+        _EMPTY.append(path)
+    return _EMPTY[0]
 
 
 # --------------------------------------------------------------------------- uid-drop

@@ -221,9 +221,11 @@ def sweep_stale_scratch() -> None:
     """Remove the scratch folders of graders that were killed (their process is gone)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
         try:
+            if folder.is_symlink() or folder.lstat().st_uid != os.geteuid():
+                continue  # not ours
             owner = (folder / OWNER_FILE).read_text(encoding="utf-8").split()
-            if folder.stat().st_uid != os.geteuid() or _process_id(int(owner[0])) == " ".join(owner):
-                continue
+            if _process_id(int(owner[0])) == " ".join(owner):
+                continue  # its grader still runs
         except (OSError, ValueError, IndexError):
             continue
         shutil.rmtree(folder, ignore_errors=True)
