@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -177,6 +179,25 @@ def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructo
 def test_json_is_for_one_submission(instructor_course, tmp_path):
     proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--json", str(tmp_path / "x.json"))
     assert proc.returncode == 2 and "--json is for one submission" in flat(proc.stderr)
+
+
+def test_a_prepared_folder_grades_on_its_own_wherever_it_is_copied(alpha_grader, tmp_path):
+    from tito.grading import Prepared, grade_submission
+
+    shipped = tmp_path / "bundle" / "prepared"
+    shutil.copytree(alpha_grader.prepared.folder, shipped, symlinks=True)
+    prepared = Prepared.load(shipped)
+    assert (prepared.checks, prepared.free, prepared.seed) == (alpha_grader.prepared.checks, ["numpy_is_provided"],
+                                                              alpha_grader.prepared.seed)
+    scratch = Path(tempfile.mkdtemp(prefix="tito-grade-test-"))  # where any sandbox user may enter
+    scratch.chmod(0o711)
+    try:
+        grade = grade_submission(HALF_DONE.encode(), "erin.py", "erin", prepared, alpha_grader.sandbox,
+                                 alpha_grader.limits, scratch)
+        assert (grade.score, grade.max_score, grade.student) == (4, 6, "erin")
+        assert list(scratch.iterdir()) == []  # the job folder is gone
+    finally:
+        shutil.rmtree(scratch)
 
 
 # --------------------------------------------------------------------------- checks in module.yaml
