@@ -186,5 +186,5 @@ def alpha_grader(instructor_course):
     if sandbox is None:
         pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
     course = Course(instructor_course)
-    with Grader(course, course.get("alpha"), timeout=12, sandbox=sandbox) as grader:
+    with Grader(course, course.get("alpha"), timeout=15, sandbox=sandbox) as grader:
         yield grader

@@ -207,12 +207,19 @@ except OSError as exc:
 
 FORK_BOMB = '''
 if IN_PROBE:
+    import tempfile as _tempfile
+
+    blocked = _os.path.join(_tempfile.gettempdir(), MARK + "-blocked")
     bomb = ("import os, sys, time\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        break\\n"
             "procs = len([p for p in os.listdir('/proc') if p.isdigit() and os.stat('/proc/' + p).st_uid == os.getuid()])\\n"
             "print('FORKBOMB-BLOCKED with %d processes of its uid' % procs, flush=True)\\n"
+            "open(sys.argv[2], 'w').close()\\n"
             "time.sleep(1000)\\n")
-    _subprocess.Popen([_sys.executable, "-c", bomb, MARK], start_new_session=True)
-    _time.sleep(3)
+    _subprocess.Popen([_sys.executable, "-c", bomb, MARK, blocked], start_new_session=True)
+    for _ in range(100):  # until the bomb hits the limit (its message is then in our output)
+        if _os.path.exists(blocked):
+            break
+        _time.sleep(0.1)
 '''
 
 KILL_GRADER = '''
