@@ -44,7 +44,7 @@ SUMMARIES = {
     "notebooks": "Convert module sources to notebooks and back.",
     "lab": "Open JupyterLab on a module's notebook.",
     "module": "Manage a student's module (e.g. reset it).",
-    "grade": "Grade student submissions in an isolated copy of the course.",
+    "grade": "Grade submissions, each in a sandbox, by the module's checks.",
     "book": "Build the course website, or preview it locally.",
 }
 
