@@ -48,6 +48,24 @@ def check_conv2d_naive(cnn, rng):
     return cnn.conv2d_naive(image, kernel)
 
 
+def check_conv2d_naive_accepts_tensors(cnn, rng):
+    """The APPROACH: input and kernel may be Tensors."""
+    kernel = rng.standard_normal(_shape(rng, 1, 3, 2))
+    image = rng.standard_normal((kernel.shape[0] + 2, kernel.shape[1] + 3))
+    return np.asarray(cnn.conv2d_naive(Tensor(image), Tensor(kernel)))
+
+
+def check_conv2d_naive_rejects_a_3d_input(cnn, rng):
+    """The APPROACH: an input that is not 2-D raises ValueError (module.yaml: its words)."""
+    return cnn.conv2d_naive(rng.standard_normal((2, 5, 5)), np.ones((2, 2)))
+
+
+def check_conv2d_naive_rejects_a_kernel_larger_than_the_input(cnn, rng):
+    """The APPROACH: a kernel larger than the image raises ValueError."""
+    size = int(rng.integers(2, 6))
+    return cnn.conv2d_naive(rng.standard_normal((size, size)), np.ones((size + 1, 2)))
+
+
 # --------------------------------------------------------------------------- Step 2: sizes and the loop reference
 
 
@@ -81,6 +99,27 @@ def check_im2col(cnn, rng):
     """Windows as columns, (C·kH·kW, N·H'·W'), rows (c, di, dj), columns (n, i, j)."""
     x, weight, _, stride, padding = _conv_case(rng)
     return cnn.im2col(x, weight.shape[2:], stride=stride, padding=padding)
+
+
+def check_im2col_into_a_buffer(cnn, rng):
+    """The APPROACH: with `out` (a view of a larger buffer) the columns go there, and out is returned."""
+    x, weight, _, stride, padding = _conv_case(rng)
+    shape = cnn.im2col(x, weight.shape[2:], stride=stride, padding=padding).shape
+    buffer = np.full((shape[0] + 1, shape[1] + 2), -1.0)
+    returned = cnn.im2col(x, weight.shape[2:], stride=stride, padding=padding, out=buffer[:shape[0], :shape[1]])
+    return {"returned_the_buffer": bool(np.shares_memory(returned, buffer)), "buffer": buffer}
+
+
+def check_im2col_rejects_a_buffer_of_another_shape(cnn, rng):
+    """The APPROACH: an `out` of the wrong shape raises ValueError."""
+    x = rng.standard_normal((1, 1, 4, 4))
+    return cnn.im2col(x, 3, out=np.empty((9, int(rng.integers(5, 8)))))
+
+
+def check_im2col_rejects_a_kernel_that_does_not_fit(cnn, rng):
+    """The APPROACH: `_check_fits` raises ValueError for a kernel larger than the padded input."""
+    size = int(rng.integers(2, 5))
+    return cnn.im2col(rng.standard_normal((1, 1, size, size)), size + 3, padding=1)
 
 
 def check_conv2d_forward(cnn, rng):
@@ -169,6 +208,11 @@ def check_max_pool2d(cnn, rng):
     """Max over each window, rectangular kernels and strides, padding counts as −∞."""
     x, kernel, stride, padding = _pool_case(rng)
     return cnn.max_pool2d_forward(x, kernel, stride, padding)
+
+
+def check_max_pool2d_rejects_a_3d_input(cnn, rng):
+    """The APPROACH: `_pool_setup` checks the input: a 3-D one raises ValueError."""
+    return cnn.max_pool2d_forward(rng.standard_normal((2, 6, 6)), 2)
 
 
 def check_max_pool2d_argmax(cnn, rng):

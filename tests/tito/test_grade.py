@@ -351,6 +351,13 @@ def test_the_verdict_compares_with_the_reference(expected, actual, passed, messa
     assert judge(SPEC, expected, actual) == (passed, message)
 
 
+def test_a_check_may_ask_for_the_words_of_an_error():
+    worded = CheckSpec("c", 1, message="larger than the input")
+    assert judge(worded, raised("ValueError"), raised("ValueError", message="kernel (3, 3) is larger than the input"))[0]
+    assert judge(worded, raised("ValueError"), raised("ValueError", message="bad kernel")) == (
+        False, "raised ValueError, but its message does not say 'larger than the input': bad kernel")
+
+
 def test_a_check_may_set_its_tolerance():
     loose = CheckSpec("c", 1, rtol=1e-3)
     assert judge(loose, value(np.float64([100.0])), value(np.float64([100.05])))[0]

@@ -11,7 +11,9 @@ each is worth::
       conv2d_forward: {points: 3, rtol: 1.0e-4, atol: 1.0e-5}
       conv2d_naive_rejects_3d: {points: 1, hidden: true}
 
-``hidden: true`` keeps a check's details (what came, what was expected) out of the report,
+``message: "words"`` (for a check whose answer is an exception) also asks its message to say
+those words, where the module's text gives the wording. ``hidden: true`` keeps a check's
+details (what came, what was expected) out of the report,
 and ``tito release`` leaves its code out of the student edition when it sits between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in checks.py. ``rtol``/``atol`` set the
 tolerance of float comparisons (defaults in ``tito.grading.verdict``), ``seconds`` the time one
@@ -30,7 +32,7 @@ from tito.errors import TitoError
 CHECKS_FILE = "checks.py"
 PREFIX = "check_"
 DEFAULT_SECONDS = 10.0
-KEYS = {"points", "hidden", "rtol", "atol", "seconds"}
+KEYS = {"points", "hidden", "rtol", "atol", "seconds", "message"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class CheckSpec:
     rtol: float | None = None
     atol: float | None = None
     seconds: float = DEFAULT_SECONDS
+    message: str | None = None  # words the raised exception's message must contain
 
     @property
     def function(self) -> str:
@@ -53,7 +56,8 @@ class CheckSpec:
 
     @classmethod
     def from_json(cls, data: dict) -> "CheckSpec":
-        return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds")})
+        return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds", "message")
+                      if k in data})
 
 
 def checks_file(module: Module) -> Path:
@@ -121,8 +125,11 @@ def _spec(name, value, where: str) -> CheckSpec:
             raise TitoError(f"{where}: check '{name}': {key} must be a number >= 0, got {number!r}.")
     if not isinstance(fields.get("hidden", False), bool):
         raise TitoError(f"{where}: check '{name}': hidden must be true or false.")
+    if not isinstance(fields.get("message", ""), str):
+        raise TitoError(f"{where}: check '{name}': message must be the words the error must say.")
     return CheckSpec(name, points, bool(fields.get("hidden", False)), _float(fields.get("rtol")),
-                     _float(fields.get("atol")), float(fields.get("seconds") or DEFAULT_SECONDS))
+                     _float(fields.get("atol")), float(fields.get("seconds") or DEFAULT_SECONDS),
+                     fields.get("message") or None)
 
 
 def _float(value):

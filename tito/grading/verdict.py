@@ -3,7 +3,8 @@
 Both sides are records (``tito.grading.data``): the reference's computed by the grader
 outside any sandbox, the student's read back from the sandbox. A check passes when
 
-* the reference raised: the student raised the same exception type (or a subclass of it);
+* the reference raised: the student raised the same exception type (or a subclass of it), whose
+  message says the check's ``message`` words if it has some;
 * the reference returned a value: the student returned the same structure — the same dict
   keys, sequence lengths (a list and a tuple are alike), shapes, strings, booleans and
   integers exactly, and floats within ``rtol``/``atol`` (NaN equals NaN).
@@ -37,9 +38,11 @@ def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, s
         if "raised" not in actual:
             return False, f"expected {want} to be raised, but it returned a value"
         got = actual["raised"]
-        if want in got["mro"]:
-            return True, f"raised {got['type']}: {got['message']}"
-        return False, f"expected {want}, got {got['type']}: {got['message']}"
+        if want not in got["mro"]:
+            return False, f"expected {want}, got {got['type']}: {got['message']}"
+        if spec.message and spec.message not in got["message"]:
+            return False, f"raised {got['type']}, but its message does not say {spec.message!r}: {got['message']}"
+        return True, f"raised {got['type']}: {got['message']}"
     if "raised" in actual:
         got = actual["raised"]
         return False, f"{got['type']}: {got['message']}"

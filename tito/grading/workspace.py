@@ -107,8 +107,8 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
                             secrets.randbits(62) if seed is None else seed, specs)
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
-        problems = [f"check_{c.name}: {_reference_problem(expected.get(c.name))}" for c in specs
-                    if _reference_problem(expected.get(c.name))]
+        problems = [f"check_{c.name}: {_reference_problem(c, expected.get(c.name))}" for c in specs
+                    if _reference_problem(c, expected.get(c.name))]
         if problems:
             raise TitoError(f"The checks of '{module.name}' do not run on the reference solution:\n  "
                             + "\n  ".join(problems), hint=f"Fix {module.relative(module.tests_dir / 'checks.py')}.")
@@ -210,13 +210,15 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
         raise TitoError(f"A check of '{prepared.module}' returned unreadable data on the {build.name} build: {exc}") from None
 
 
-def _reference_problem(record: dict | None) -> str:
+def _reference_problem(spec: CheckSpec, record: dict | None) -> str:
     if record is None:
         return "wrote no result"
     if "unplain" in record:
         return f"returns {record['unplain']}, not plain data"
     if "raised" in record and record["raised"]["type"] == "CheckTimedOut":
         return "ran past its time limit"
+    if spec.message and spec.message not in record.get("raised", {}).get("message", ""):
+        return f"the reference's error does not say {spec.message!r}: {record}"[:300]
     return ""
 
 
