@@ -55,18 +55,19 @@ def main(argv=None) -> int:
     course = Course(HERE.parent)
     module = course.get(args.module)
     reference = module.dev_file.read_text(encoding="utf-8")
-    folder = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     submissions = {"reference": reference, "stub": strip_solutions(reference).text, "partial": partial(reference)}
-    for name, text in submissions.items():
-        (folder / f"{name}.py").write_text(text, encoding="utf-8")
     print(f"load average before: {load()}")
-    started = time.monotonic()
-    with Grader(course, module) as grader:
-        print(f"prepare ({grader.sandbox.name}): {time.monotonic() - started:.1f} s")
-        samples = {name: [] for name in submissions}
-        for _ in range(args.repeats):
-            for name in submissions:
-                samples[name].append(grader.grade(folder / f"{name}.py"))
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:  # 0700: it holds the solution
+        folder = Path(scratch)
+        for name, text in submissions.items():
+            (folder / f"{name}.py").write_text(text, encoding="utf-8")
+        started = time.monotonic()
+        with Grader(course, module) as grader:
+            print(f"prepare ({grader.sandbox.name}): {time.monotonic() - started:.1f} s")
+            samples = {name: [] for name in submissions}
+            for _ in range(args.repeats):
+                for name in submissions:
+                    samples[name].append(grader.grade(folder / f"{name}.py"))
     print(f"load average after:  {load()}")
     header = ["submission", "score", "total", "job", *STEPS, "sandbox rest", "verdict"]
     print(" | ".join(header))
