@@ -16,19 +16,11 @@ Speed is only ever measured here, never asserted in the test suite.
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import glob
 import os
 import statistics
 import time
 from typing import Callable
-
-# PyTorch's OpenMP workers spin-wait after every call by default, on the very cores that
-# NumPy's OpenBLAS threads need for the next, alternating call: measured here, that turned the
-# small conv case from ~2x into 2-9x at random. Passive workers sleep instead; PyTorch's own
-# times barely move (17-18 ms either way on the CIFAR case). Set before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def calls_per_sample(function: Callable[[], object], min_seconds: float = 0.005, limit: int = 1000) -> int:
@@ -95,59 +87,36 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
-def _openblas():
-    """NumPy's bundled OpenBLAS (scipy_openblas) as a ctypes library and its symbol suffix, or (None, '')."""
-    import numpy
-
-    folder = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
-    for path in glob.glob(os.path.join(folder, "libscipy_openblas*.so*")):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for suffix in ("64_", ""):
-            if hasattr(library, f"scipy_openblas_get_corename{suffix}"):
-                return library, suffix
-    return None, ""
-
-
-def set_blas_threads(count: int) -> bool:
-    """Set NumPy's OpenBLAS thread count for this process; False when the library is not found."""
-    library, suffix = _openblas()
-    if library is None:
-        return False
-    getattr(library, f"scipy_openblas_set_num_threads{suffix}")(int(count))
-    return True
-
-
 def blas_info() -> dict:
-    """Which OpenBLAS kernel NumPy runs here, and the environment that chose it.
+    """NumPy's BLAS library as threadpoolctl sees it: name, version, kernel and thread count.
 
-    Reads the core name from NumPy's bundled OpenBLAS (``scipy_openblas``) through
-    ctypes, so no extra package is needed; fields are None when it cannot be found.
+    Also the ``OPENBLAS_*`` variables that can change OpenBLAS's choice of kernel.
     """
     import numpy
+    from threadpoolctl import threadpool_info
 
-    info = {
+    blas = next((lib for lib in threadpool_info() if lib["user_api"] == "blas"), {})
+    return {
+        "numpy": numpy.__version__,
+        "library": f"{blas.get('internal_api')} {blas.get('version')}",
+        "corename": blas.get("architecture"),
+        "threads": blas.get("num_threads"),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
-        "corename": None,
-        "threads": None,
-        "numpy": numpy.__version__,
     }
-    library, suffix = _openblas()
-    if library is not None:
-        corename = getattr(library, f"scipy_openblas_get_corename{suffix}")
-        corename.restype = ctypes.c_char_p
-        info["corename"] = corename().decode()
-        info["threads"] = int(getattr(library, f"scipy_openblas_get_num_threads{suffix}")())
-    return info
 
 
 def load_torch(disabled: bool = False):
-    """The torch module, or None when it is not installed or the comparison is ``disabled``."""
+    """The torch module, or None when it is not installed or the comparison is ``disabled``.
+
+    For timing in one process, PyTorch's OpenMP workers are told to sleep between calls
+    (``OMP_WAIT_POLICY=PASSIVE``, set before the import): by default they spin-wait after every
+    call on the very cores that NumPy's threads need for the next, alternating call, which
+    turned the small conv case from ~2× into 2-9× at random. PyTorch's own times barely move.
+    """
     if disabled:
         return None
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError:

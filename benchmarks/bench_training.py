@@ -1,28 +1,30 @@
-"""Training speed: TinyTorch against PyTorch on the CPU, the same network and loop in one run.
+"""Training speed: TinyTorch against PyTorch on the CPU, the same network and loop.
 
-    .venv/bin/python benchmarks/bench_training.py [--rounds 9] [--threads N] [--no-torch]
+    .venv/bin/python benchmarks/bench_training.py                  # the whole table (own processes)
+    .venv/bin/python benchmarks/bench_training.py --load idle --threads default
+    .venv/bin/python benchmarks/bench_training.py --mode one-process [--threads 1]
 
-Two cases from issue 5:
+Two cases:
 
 * ``epoch``: one training epoch of the milestone CNN on the digits (1,437 training images,
-  batch 32, 45 steps of forward, cross-entropy, backward and Adam), target ≤ 3× PyTorch;
+  batch 32, 45 steps of forward, cross-entropy, backward and Adam);
 * ``conv``: Conv2D forward + backward on a CIFAR batch (128, 3, 32, 32) through 32 filters
-  5×5 (241 M MACs forward), the input requiring grad too, target ≤ 2× PyTorch.
+  5×5 (241 M MACs forward), the input requiring grad too.
 
-Both sides start from the same weights and see the same batches; the gradients are checked to
-agree before any timing. Times are medians of alternating runs in this one process (see
-``_timing.py``); the machine is shared and noisy, so only ratios from one run mean much.
+Targets (ratio to PyTorch, default threads, idle): epoch ≤ 1.0×, conv ≤ 1.0×.
 
-Both libraries run at their default thread counts (2 here) unless ``--threads N`` sets both to N
-(OpenBLAS through ``set_blas_threads``, torch through ``torch.set_num_threads``): comparing at
-equal thread counts keeps the ratio about the kernels, not about who got more cores. The
-TinyTorch epoch uses the course's ``DataLoader``; the PyTorch epoch slices preloaded tensors
-(PyTorch's fastest path).
+Both sides start from the same weights (drawn here with NumPy) and their gradients on the same
+batch are checked to agree before any timing. The modes are those of ``bench_conv.py``: by
+default each library in its own process at its own default threads, idle and with one core kept
+busy, then one thread each (``_processes.py``); ``--mode one-process`` alternates both in this
+process (``_timing.alternate``). The TinyTorch epoch uses the course's ``DataLoader``; the
+PyTorch epoch slices preloaded tensors (PyTorch's fastest path).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,35 +34,57 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _timing import alternate, blas_info, format_seconds, load_torch, medians, set_blas_threads  # noqa: E402
+import _processes  # noqa: E402
+from _timing import alternate, blas_info, load_torch, medians  # noqa: E402
 
-import tinytorch.core.autograd  # noqa: E402,F401
-from tinytorch.core.activations import ReLU  # noqa: E402
-from tinytorch.core.cnn import Conv2D, Flatten, MaxPool2D  # noqa: E402
-from tinytorch.core.dataloader import DataLoader, TensorDataset, train_test_split  # noqa: E402
-from tinytorch.core.layers import Dense  # noqa: E402
-from tinytorch.core.networks import Sequential  # noqa: E402
-from tinytorch.core.optimizers import Adam  # noqa: E402
-from tinytorch.core.tensor import Tensor  # noqa: E402
-from tinytorch.core.training import CrossEntropyLoss  # noqa: E402
-from tinytorch.datasets import load_digits  # noqa: E402
-
-TARGETS = {"epoch": 3.0, "conv": 2.0}
+TARGETS = {("epoch", "idle"): 1.0, ("conv", "idle"): 1.0}
 BATCH = 32
 LR = 0.01
+# The milestone CNN: (kind, in, out) per layer with parameters, in order.
+LENET = [("conv", 1, 16), ("conv", 16, 32), ("dense", 128, 64), ("dense", 64, 10)]
 
 
-# ------------------------------------------------------------------ the milestone epoch
-def lenet():
-    return Sequential([
+def digits():
+    """The milestone's training split: 1,437 images (N, 1, 8, 8) float32 and labels."""
+    from tinytorch.core.dataloader import train_test_split
+    from tinytorch.datasets import load_digits
+
+    images, labels = load_digits()
+    X_train, _, y_train, _ = train_test_split(images, labels, test_size=0.2, seed=0, stratify=True)
+    return X_train, y_train
+
+
+def lenet_weights(seed=0):
+    """Initial weights of the milestone CNN, uniform in ±1/√fan-in: TinyTorch's layouts
+    (conv (F, C, 3, 3); dense (in, out))."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for kind, fan_in, fan_out in LENET:
+        shape = (fan_out, fan_in, 3, 3) if kind == "conv" else (fan_in, fan_out)
+        bound = 1 / np.sqrt(fan_in * (9 if kind == "conv" else 1))
+        weights += [rng.uniform(-bound, bound, shape).astype(np.float32),
+                    rng.uniform(-bound, bound, fan_out).astype(np.float32)]
+    return weights
+
+
+def tinytorch_lenet():
+    import tinytorch.core.autograd  # noqa: F401  (gradients for every layer)
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.cnn import Conv2D, Flatten, MaxPool2D
+    from tinytorch.core.layers import Dense
+    from tinytorch.core.networks import Sequential
+
+    model = Sequential([
         Conv2D(1, 16, 3, padding=1), ReLU(), MaxPool2D(2),
         Conv2D(16, 32, 3, padding=1), ReLU(), MaxPool2D(2),
         Flatten(), Dense(128, 64), ReLU(), Dense(64, 10),
     ])
+    for parameter, value in zip(model.parameters(), lenet_weights()):
+        parameter.data[...] = value
+    return model
 
 
-def torch_lenet(torch, ours):
-    """The same network in PyTorch with the same weights (Linear stores (out, in))."""
+def torch_lenet(torch):
     nn = torch.nn
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -68,22 +92,23 @@ def torch_lenet(torch, ours):
         nn.Flatten(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10),
     )
     with torch.no_grad():
-        for p, tp in zip(ours.parameters(), model.parameters()):
-            tp.copy_(torch.tensor(p.data.T if p.ndim == 2 else p.data))
+        for parameter, value in zip(model.parameters(), lenet_weights()):
+            parameter.copy_(torch.from_numpy(value.T if value.ndim == 2 else value))
     return model
 
 
-def epoch_case(torch):
-    """Epoch functions for both libraries, after checking one step's gradients agree."""
-    images, labels = load_digits()
-    X_train, _, y_train, _ = train_test_split(images, labels, test_size=0.2, seed=0, stratify=True)
-    np.random.seed(0)
-    model = lenet()
-    loss_fn = CrossEntropyLoss()
+def epoch_tinytorch():
+    from tinytorch.core.dataloader import DataLoader, TensorDataset
+    from tinytorch.core.optimizers import Adam
+    from tinytorch.core.tensor import Tensor
+    from tinytorch.core.training import CrossEntropyLoss
+
+    X_train, y_train = digits()
+    model, loss_fn = tinytorch_lenet(), CrossEntropyLoss()
     optimizer = Adam(model.parameters(), lr=LR)
     loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH, shuffle=True, seed=0)
 
-    def ours():
+    def run():
         for X, y in loader:
             loss = loss_fn(model(X), y)
             optimizer.zero_grad()
@@ -91,99 +116,158 @@ def epoch_case(torch):
             optimizer.step()
         return loss.item()
 
-    candidates = {"tinytorch": ours}
-    if torch is not None:
-        theirs_model = torch_lenet(torch, model)
-        check_gradients(torch, model, theirs_model, X_train[:BATCH], y_train[:BATCH])
-        theirs_opt = torch.optim.Adam(theirs_model.parameters(), lr=LR)
-        tX, ty = torch.tensor(X_train), torch.tensor(y_train)
-        order = np.random.default_rng(0)
+    def gradients():
+        loss_fn(model(Tensor(X_train[:BATCH])), y_train[:BATCH]).backward()
+        grads = [p.grad.data for p in model.parameters()]
+        optimizer.zero_grad()
+        return grads
 
-        def theirs():
-            perm = torch.from_numpy(order.permutation(len(tX)))
-            for start in range(0, len(tX), BATCH):
-                index = perm[start:start + BATCH]
-                loss = torch.nn.functional.cross_entropy(theirs_model(tX[index]), ty[index])
-                theirs_opt.zero_grad()
-                loss.backward()
-                theirs_opt.step()
-            return loss.item()
-
-        candidates["torch"] = theirs
-    return candidates
+    return run, gradients
 
 
-def check_gradients(torch, ours, theirs, X, y):
-    loss = CrossEntropyLoss()(ours(Tensor(X)), y)
-    loss.backward()
-    torch.nn.functional.cross_entropy(theirs(torch.tensor(X)), torch.tensor(y)).backward()
-    for p, tp in zip(ours.parameters(), theirs.parameters()):
-        expected = tp.grad.numpy().T if p.ndim == 2 else tp.grad.numpy()
-        np.testing.assert_allclose(p.grad.data, expected, rtol=1e-3, atol=1e-5)
-        p.grad, tp.grad = None, None
+def epoch_torch():
+    import torch
+
+    X_train, y_train = digits()
+    model = torch_lenet(torch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    tX, ty = torch.from_numpy(X_train), torch.from_numpy(y_train)
+    order = np.random.default_rng(0)
+
+    def run():
+        perm = torch.from_numpy(order.permutation(len(tX)))
+        for start in range(0, len(tX), BATCH):
+            index = perm[start:start + BATCH]
+            loss = torch.nn.functional.cross_entropy(model(tX[index]), ty[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return loss.item()
+
+    def gradients():
+        torch.nn.functional.cross_entropy(model(tX[:BATCH]), ty[:BATCH]).backward()
+        grads = [p.grad.numpy().T.copy() if p.ndim == 2 else p.grad.numpy().copy() for p in model.parameters()]
+        optimizer.zero_grad()
+        return grads
+
+    return run, gradients
 
 
-# ------------------------------------------------------------------ Conv2D forward + backward
-def conv_case(torch):
+def conv_data():
     rng = np.random.default_rng(0)
-    np.random.seed(0)
-    conv = Conv2D(3, 32, 5)
-    x = Tensor(rng.normal(size=(128, 3, 32, 32)).astype(np.float32), requires_grad=True)
+    bound = 1 / np.sqrt(3 * 5 * 5)
+    weight = rng.uniform(-bound, bound, (32, 3, 5, 5)).astype(np.float32)
+    bias = rng.uniform(-bound, bound, 32).astype(np.float32)
+    x = rng.normal(size=(128, 3, 32, 32)).astype(np.float32)
     g = rng.normal(size=(128, 32, 28, 28)).astype(np.float32)
-
-    def ours():
-        x.grad = conv.weight.grad = conv.bias.grad = None
-        conv(x).backward(g)
-
-    candidates = {"tinytorch": ours}
-    if torch is not None:
-        tconv = torch.nn.Conv2d(3, 32, 5)
-        with torch.no_grad():
-            tconv.weight.copy_(torch.tensor(conv.weight.data))
-            tconv.bias.copy_(torch.tensor(conv.bias.data))
-        tx = torch.tensor(x.data, requires_grad=True)
-        tg = torch.tensor(g)
-
-        def theirs():
-            tx.grad = tconv.weight.grad = tconv.bias.grad = None
-            tconv(tx).backward(tg)
-
-        ours()
-        theirs()
-        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-3, atol=1e-3)
-        np.testing.assert_allclose(conv.weight.grad.data, tconv.weight.grad.numpy(), rtol=1e-3, atol=1e-2)
-        candidates["torch"] = theirs
-    return candidates
+    return x, weight, bias, g
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9, help="alternating samples per candidate")
-    parser.add_argument("--no-torch", action="store_true", help="time TinyTorch alone")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for both OpenBLAS and torch (default: theirs)")
-    args = parser.parse_args(argv)
+def conv_tinytorch():
+    import tinytorch.core.autograd  # noqa: F401
+    from tinytorch.core.cnn import Conv2D
+    from tinytorch.core.tensor import Tensor
+
+    x, weight, bias, g = conv_data()
+    conv = Conv2D(3, 32, 5)
+    conv.weight.data[...], conv.bias.data[...] = weight, bias
+    tx = Tensor(x, requires_grad=True)
+
+    def run():
+        tx.grad = conv.weight.grad = conv.bias.grad = None
+        conv(tx).backward(g)
+
+    def gradients():
+        run()
+        return [tx.grad.data, conv.weight.grad.data, conv.bias.grad.data]
+
+    return run, gradients
+
+
+def conv_torch():
+    import torch
+
+    x, weight, bias, g = conv_data()
+    conv = torch.nn.Conv2d(3, 32, 5)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(weight))
+        conv.bias.copy_(torch.from_numpy(bias))
+    tx, tg = torch.tensor(x, requires_grad=True), torch.from_numpy(g)
+
+    def run():
+        tx.grad = conv.weight.grad = conv.bias.grad = None
+        conv(tx).backward(tg)
+
+    def gradients():
+        run()
+        return [tx.grad.numpy(), conv.weight.grad.numpy(), conv.bias.grad.numpy()]
+
+    return run, gradients
+
+
+BUILDERS = {("epoch", "tinytorch"): epoch_tinytorch, ("epoch", "torch"): epoch_torch,
+            ("conv", "tinytorch"): conv_tinytorch, ("conv", "torch"): conv_torch}
+DESCRIPTIONS = {"epoch": "epoch (45 steps, batch 32)", "conv": "conv fwd + bwd (128, 3, 32, 32) → 32 × 5×5"}
+
+
+def build(library: str, case: str):
+    """``(run, gradients)`` for one case in one library."""
+    return BUILDERS[case, library]()
+
+
+def target(row: dict):
+    return TARGETS.get((row["case"], row["load"])) if row["threads"] == "default" else None
+
+
+def one_process(args, threads) -> list[dict]:
+    from tinytorch.utils import threads as tinytorch_threads
+
     torch = load_torch(args.no_torch)
-    if args.threads:
-        set_blas_threads(args.threads)
+    if threads is not None:
+        tinytorch_threads.set_num_threads(threads)
         if torch is not None:
-            torch.set_num_threads(args.threads)
-
-    blas = blas_info()
-    print(f"numpy {blas['numpy']}, OpenBLAS core {blas['corename']}, threads {blas['threads']}"
-          + (f"; torch {torch.__version__}, threads {torch.get_num_threads()}" if torch else "; torch: not used"))
-    print(f"{'case':<6} {'tinytorch':>11} {'torch':>11} {'ratio':>7} {'target':>7}")
-    for name, build in (("epoch", epoch_case), ("conv", conv_case)):
-        times = medians(alternate(build(torch), rounds=args.rounds, warmup=1, min_seconds=0.0))
-        ours = times["tinytorch"]
+            torch.set_num_threads(threads)
+    rows = []
+    for case in ("epoch", "conv"):
+        ours, our_gradients = build("tinytorch", case)
+        candidates = {"tinytorch": ours}
+        if torch is not None:
+            theirs, their_gradients = build("torch", case)
+            for mine, expected in zip(our_gradients(), their_gradients()):
+                np.testing.assert_allclose(mine, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+            candidates["torch"] = theirs
+        times = medians(alternate(candidates, rounds=args.rounds, warmup=1, min_seconds=args.sample_ms / 1e3))
+        row = {"case": case, "load": "as found", "threads": threads or "default", **times,
+               "loadavg": _processes.loadavg()}
         if "torch" in times:
-            ratio = ours / times["torch"]
-            verdict = "ok" if ratio <= TARGETS[name] else "MISSED"
-            print(f"{name:<6} {format_seconds(ours):>11} {format_seconds(times['torch']):>11} "
-                  f"{ratio:>6.2f}× {'≤' + format(TARGETS[name], 'g') + '×':>7} {verdict}")
-        else:
-            print(f"{name:<6} {format_seconds(ours):>11} {'-':>11}")
+            row["ratio"] = times["tinytorch"] / times["torch"]
+        rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _processes.add_arguments(parser, rounds=9, sample_ms=0.0)
+    args = parser.parse_args(argv)
+    if args.worker:
+        _processes.serve(build, args.worker, int(args.threads) if args.threads else None)
+        return 0
+    modes = _processes.thread_modes(args.threads, args.mode)
+    print(f"{args.mode}, cores: {os.cpu_count()}, loadavg {_processes.loadavg()}")
+    if args.mode == "one-process":
+        rows = one_process(args, modes[0])
+    else:
+        libraries = ["tinytorch"] if args.no_torch else ["tinytorch", "torch"]
+        rows = _processes.own_processes(
+            __file__, ["epoch", "conv"], libraries, args.load.split(","), modes, args.rounds,
+            args.sample_ms / 1e3, args.gap_ms / 1e3, tolerance=(1e-3, 1e-4))
+    print()
+    print(_processes.table(rows, DESCRIPTIONS.get, target))
+    blas = blas_info()
+    print(f"numpy {blas['numpy']}, {blas['library']} kernel {blas['corename']}; "
+          f"OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

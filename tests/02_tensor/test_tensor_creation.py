@@ -115,10 +115,19 @@ def test_ellipsis_among_numbers():
         Tensor([[1, 2], [..., 4]])
 
 
-@pytest.mark.parametrize("bad", [["a", "b"], None, [1, None], {"a": 1}])
-def test_non_numeric_data_is_a_value_error(bad):
-    with pytest.raises(ValueError, match="must be numbers"):
+@pytest.mark.parametrize("bad", ["text", ["a", "b"], None, [1, None], {"a": 1}])
+def test_non_numeric_data_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="must be numbers") as error:
         Tensor(bad)
+    assert not isinstance(error.value, ValueError)
+
+
+def test_text_is_a_type_error_as_in_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.tensor("text")
+    with pytest.raises(TypeError, match=r"must be numbers \(bool, int or float\), got str holding <U4"):
+        Tensor("text")
 
 
 def test_requires_grad_and_grad_start_dormant():

@@ -116,10 +116,11 @@ def test_im2col_layout_matches_weight_reshape():
     weight = rng.standard_normal((4, 3, 2, 3)).astype(np.float32)
     cols = im2col(x, (2, 3), stride=(1, 2), padding=(1, 0))
     assert cols.shape == (3 * 2 * 3, 2 * 6 * 2) and cols.flags["C_CONTIGUOUS"]
-    row, column = 2 * 6 + 1 * 3 + 2, 1 * 12 + 4 * 2 + 1           # (c=2, di=1, dj=2), (n=1, i=4, j=1)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
-    assert cols[row, column] == padded[1, 2, 4 + 1, 2 * 1 + 2]
-    via_cols = (weight.reshape(4, -1) @ cols).reshape(4, 2, 6, 2).transpose(1, 0, 2, 3)
+    for (c, di, dj), (i, j, n) in [((2, 1, 2), (4, 1, 1)), ((0, 0, 0), (0, 0, 0)), ((1, 1, 0), (5, 0, 1))]:
+        row, column = c * 6 + di * 3 + dj, (i * 2 + j) * 2 + n     # rows (c, di, dj); columns (i, j, n)
+        assert cols[row, column] == padded[n, c, i + di, 2 * j + dj]
+    via_cols = (weight.reshape(4, -1) @ cols).reshape(4, 6, 2, 2).transpose(3, 0, 1, 2)
     np.testing.assert_allclose(via_cols, conv2d_reference(x, weight, stride=(1, 2), padding=(1, 0)), atol=1e-4)
 
 

@@ -48,6 +48,8 @@ import numbers
 
 import numpy as np
 
+from tinytorch.utils.threads import matmul
+
 # %% [markdown]
 # ## 1. What is a tensor?
 #
@@ -113,13 +115,16 @@ import numpy as np
 # ## 2. Turning Python data into an array
 #
 # `Tensor(data)` must accept a scalar, a (nested) list, a NumPy array or another
-# `Tensor`. Two kinds of bad input deserve a clear message instead of NumPy's
+# `Tensor`. Three kinds of bad input deserve a clear message instead of NumPy's
 # cryptic one:
 #
-# - **ragged lists** such as `[[1, 2], [3]]` — a tensor is a *rectangular* grid;
+# - **ragged lists** such as `[[1, 2], [3]]` — a tensor is a *rectangular* grid
+#   (a `ValueError`: the right kind of data, in the wrong shape);
 # - the **`...` placeholder** copied from documentation, e.g. `Tensor([[[[...]]]])`
 #   in the CNN module's overview, which NumPy would happily turn into an array of
-#   `Ellipsis` objects.
+#   `Ellipsis` objects (a `ValueError` asking for numbers in its place);
+# - **data that is not numbers**, such as `Tensor("text")`, `None` or a dict: a
+#   `TypeError`, Python's error for a value of the wrong type, as in PyTorch.
 #
 # These helpers are given to you; read them, then build the class.
 
@@ -166,7 +171,10 @@ def _reject_placeholder(data):
 
 
 def _numeric_array(data):
-    """`data` as an ndarray of numbers (bool, int, float or complex); ValueError otherwise.
+    """`data` as an ndarray of numbers (bool, int, float or complex).
+
+    ValueError for ragged lists and the `...` placeholder; TypeError for anything that is
+    not numbers (strings, None, dicts, other objects).
 
     The nested lists are only walked in Python when NumPy could not make a numeric
     array of them, so good data pays nothing for the friendly messages.
@@ -181,7 +189,7 @@ def _numeric_array(data):
         ) from None
     if array.dtype.kind not in "biufc":
         _reject_placeholder(data)
-        raise ValueError(
+        raise TypeError(
             f"Tensor data must be numbers (bool, int or float), got {type(data).__name__} "
             f"holding {array.dtype} values."
         )
@@ -566,7 +574,7 @@ class Tensor:
         2. Scalars (0-d) are not matrices: raise ValueError.
         3. The inner sizes must agree: `self.shape[-1]` and `other.shape[-2]`
            (or `other.shape[0]` when other is 1-D); raise ValueError naming both shapes.
-        4. Return `_result(self.data @ other, self.data, other)`.
+        4. Return `_result(matmul(self.data, other), self.data, other)`.
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) @ Tensor([[5], [6]])
@@ -575,18 +583,20 @@ class Tensor:
         HINTS:
         - `_operand_array(other)` (below the class) does step 1.
         - `_check_matmul(a_shape, b_shape)` (below the class) does steps 2-3.
+        - `matmul(a, b)` (from `tinytorch.utils.threads`) is NumPy's `a @ b`, run on one
+          thread when the product is small or the machine is busy (module 06 measures why).
         """
         ### BEGIN SOLUTION
         other = _operand_array(other)
         _check_matmul(self.shape, other.shape)
-        return _result(self.data @ other, self.data, other)
+        return _result(matmul(self.data, other), self.data, other)
         ### END SOLUTION
 
     def __rmatmul__(self, other):
         """`other @ self` when `other` is an array or list."""
         left = _operand_array(other)
         _check_matmul(left.shape, self.shape)
-        return _result(left @ self.data, self.data, left)
+        return _result(matmul(left, self.data), self.data, left)
 
     def matmul(self, other):
         """Same as `self @ other`."""
@@ -801,14 +811,21 @@ def test_unit_tensor_creation():
     assert t.numpy()[1] == 7.0
     passed("Data is copied in, and .data is writable in place")
 
-    for bad in ([[1, 2], [3]], [[[[...]]]], ["a", "b"]):
+    for bad in ([[1, 2], [3]], [[[[...]]]]):
         try:
             Tensor(bad)
         except ValueError as error:
-            assert "rectangular" in str(error) or "placeholder" in str(error) or "numbers" in str(error)
+            assert "rectangular" in str(error) or "placeholder" in str(error)
         else:
             raise AssertionError(f"Tensor({bad!r}) should raise ValueError")
-    passed("Ragged lists, `...` placeholders and strings are rejected clearly")
+    for bad in ("text", ["a", "b"], None):
+        try:
+            Tensor(bad)
+        except TypeError as error:
+            assert "must be numbers" in str(error)
+        else:
+            raise AssertionError(f"Tensor({bad!r}) should raise TypeError (not numbers)")
+    passed("Ragged lists and `...` placeholders raise ValueError; strings raise TypeError")
     progress("Tensor creation")
 
 

@@ -52,6 +52,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.layers import Layer
+from tinytorch.utils.threads import matmul
 
 # %%
 from tinytorch.utils.timing import median_seconds
@@ -115,7 +116,9 @@ def conv2d_naive(input, kernel):
     2. Read the shapes `H, W = image.shape` and `kH, kW = kernel.shape`. If the kernel is larger
        than the image along either axis, raise
        `ValueError(f"conv2d_naive: kernel {kernel.shape} is larger than the input {image.shape}.")`.
-    3. Create the output `np.zeros((H - kH + 1, W - kW + 1))`.
+    3. Create the output `np.zeros((H - kH + 1, W - kW + 1), dtype)` in the inputs' floating
+       dtype, as PyTorch keeps it: `dtype = np.result_type(image, kernel)`, or float64 when
+       that is not a floating type (integer or boolean inputs).
     4. For every output position (i, j), loop over the kernel rows di and columns dj and add
        `image[i + di, j + dj] * kernel[di, dj]` to `output[i, j]`.
     5. Return the output.
@@ -124,9 +127,12 @@ def conv2d_naive(input, kernel):
     >>> conv2d_naive(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), np.array([[1, 0], [0, -1]]))
     array([[-4., -4.],
            [-4., -4.]])
+    >>> conv2d_naive(np.ones((3, 3), np.float32), np.ones((2, 2), np.float32)).dtype
+    dtype('float32')
 
     HINTS:
     - Four nested `for` loops: two over output positions, two over kernel positions.
+    - `np.result_type(a, b).kind == "f"` tells whether the combined dtype is floating.
     - Do not flip the kernel: `input[i + di, j + dj]` pairs with `kernel[di, dj]`.
     """
     ### BEGIN SOLUTION
@@ -140,7 +146,8 @@ def conv2d_naive(input, kernel):
     kH, kW = kernel.shape
     if kH > H or kW > W:
         raise ValueError(f"conv2d_naive: kernel {kernel.shape} is larger than the input {image.shape}.")
-    output = np.zeros((H - kH + 1, W - kW + 1))
+    dtype = np.result_type(image, kernel)
+    output = np.zeros((H - kH + 1, W - kW + 1), dtype if dtype.kind == "f" else np.float64)
     for i in range(H - kH + 1):
         for j in range(W - kW + 1):
             for di in range(kH):
@@ -222,7 +229,18 @@ if __name__ == "__main__":
 # ```
 #
 # `kernel_size`, `stride` and `padding` may each be one number or an `(h, w)` pair, as in
-# PyTorch, so rectangular kernels and different strides per axis work too.
+# PyTorch, so rectangular kernels and different strides per axis work too. Like
+# `torch.nn.Conv2d`, `padding` may also be a word:
+#
+# - `"valid"`: no padding, only windows that lie entirely inside the image (`p = 0`);
+# - `"same"`: the output keeps the input's size, which needs stride 1 and `k − 1` zeros per
+#   axis. An odd kernel gets `(k − 1)/2` on each side; for an even kernel the zeros cannot be
+#   split evenly, and the extra one goes to the bottom and the right, as in PyTorch:
+#
+# ```
+#   kernel 3, "same": 1 before, 1 after          kernel 4, "same": 1 before, 2 after
+#   0 a b c 0                                    0 a b c 0 0
+# ```
 #
 # ### The cost
 #
@@ -239,6 +257,9 @@ def to_pair(value, name, minimum=1):
     >>> to_pair((3, 5), "kernel_size")
     (3, 5)
     """
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        if min(value) >= minimum:                     # the common case, checked first: it is cheap
+            return value
     if isinstance(value, (bool, np.bool_)):
         pair = None
     elif isinstance(value, (int, np.integer)):
@@ -260,32 +281,76 @@ def to_pair(value, name, minimum=1):
     return (int(pair[0]), int(pair[1]))
 
 
+PADDING_WORDS = ("valid", "same")
+
+
+def padding_sides(padding, kernel_size, stride=1):
+    """Zeros on each side of the image, ``((top, bottom), (left, right))``, for a conv padding.
+
+    ``padding`` is an int or an (h, w) pair (that many on both sides), ``"valid"`` (none),
+    ``"same"`` (stride 1 only: ``k − 1`` per axis, ``(k − 1) // 2`` before and the rest after, as
+    PyTorch does), or already ``((top, bottom), (left, right))``.
+
+    >>> padding_sides("same", 4)
+    ((1, 2), (1, 2))
+    >>> padding_sides((1, 2), 3)
+    ((1, 1), (2, 2))
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            if to_pair(stride, "stride") != (1, 1):
+                raise ValueError(
+                    f"padding='same' needs stride 1 (the output keeps the input's size), "
+                    f"got stride {stride!r}; use a number for the padding of a strided convolution."
+                )
+            kH, kW = to_pair(kernel_size, "kernel_size")
+            return (((kH - 1) // 2, kH // 2), ((kW - 1) // 2, kW // 2))
+        raise ValueError(
+            f"padding must be an int, an (h, w) pair, 'valid' or 'same'; got {padding!r}."
+        )
+    if isinstance(padding, tuple) and len(padding) == 2 and isinstance(padding[0], tuple):
+        return (to_pair(padding[0], "padding", minimum=0), to_pair(padding[1], "padding", minimum=0))
+    ph, pw = to_pair(padding, "padding", minimum=0)
+    return ((ph, ph), (pw, pw))
+
+
 def conv_output_size(size, kernel, stride=1, padding=0):
     """Output length along one axis: ⌊(size + 2·padding − kernel) / stride⌋ + 1.
+
+    ``padding`` is a number of zeros on each side, or ``"valid"`` (0) or ``"same"`` (the output
+    length is ``size``; stride must be 1).
 
     TODO: Compute how many window positions fit along an axis.
 
     APPROACH:
-    1. The padded length is `padded = size + 2 * padding`.
-    2. If the kernel is longer than that, no window fits:
+    1. Turn the words into numbers: "valid" is 0 on each side; "same" is `kernel - 1` zeros in
+       total (raise ValueError if the stride is not 1). Otherwise there are `2 * padding`.
+    2. The padded length `padded` is `size` plus those zeros.
+    3. If the kernel is longer than that, no window fits:
        `raise ValueError(f"kernel size {kernel} is larger than the padded input size {padded}")`.
-    3. Otherwise return `(padded - kernel) // stride + 1`.
+    4. Otherwise return `(padded - kernel) // stride + 1`.
 
     EXAMPLE:
     >>> conv_output_size(32, 5)
     28
     >>> conv_output_size(8, 3, stride=1, padding=1)
     8
+    >>> conv_output_size(8, 4, padding="same")
+    8
 
     HINTS:
     - `//` is floor division: windows that would run off the end are dropped.
+    - `padding_sides(padding, kernel, stride)` turns every form of padding into numbers.
     """
     ### BEGIN SOLUTION
-    padded = size + 2 * padding
+    (before, after), _ = padding_sides(padding, kernel, stride)
+    padded = size + before + after
     if kernel > padded:
         raise ValueError(
             f"kernel size {kernel} is larger than the padded input size {padded} "
-            f"(input {size} + 2·padding {padding})."
+            f"(input {size} + padding {before} before and {after} after)."
         )
     return (padded - kernel) // stride + 1
     ### END SOLUTION
@@ -295,15 +360,18 @@ def conv2d_reference(x, weight, bias=None, stride=1, padding=0):
     """Batched multi-channel 2-D cross-correlation with loops: (N, C, H, W) -> (N, F, H', W').
 
     ``weight`` is (F, C, kH, kW), ``bias`` (F,) or None; H' = ⌊(H + 2p − kH)/s⌋ + 1 and
-    likewise W'. Computed in float64, so it can serve as the yardstick for the fast version.
+    likewise W'; ``padding`` may also be "valid" or "same". Computed in float64, so it can
+    serve as the yardstick for the fast version.
 
     TODO: Loop over images, filters and output positions; each output pixel is the sum of
     a (C, kH, kW) window times the filter, plus the filter's bias.
 
     APPROACH:
-    1. Turn `stride` and `padding` into (h, w) pairs with `to_pair`.
-    2. Zero-pad the input's last two axes: `np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))`.
-    3. Compute H' and W' with `conv_output_size` and create a float64 output (N, F, H', W').
+    1. Turn `stride` into an (h, w) pair with `to_pair`, and `padding` into the zeros on each
+       side with `(top, bottom), (left, right) = padding_sides(padding, (kH, kW), stride)`.
+    2. Zero-pad the input's last two axes: `np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))`.
+    3. Compute H' and W' with `conv_output_size` on the padded size and create a float64
+       output (N, F, H', W').
     4. For n, f, i, j: take the window `xp[n, :, i*sh : i*sh + kH, j*sw : j*sw + kW]`,
        set `out[n, f, i, j] = np.sum(window * weight[f])`, plus `bias[f]` if there is a bias.
 
@@ -326,12 +394,12 @@ def conv2d_reference(x, weight, bias=None, stride=1, padding=0):
             f"got shapes {x.shape} and {weight.shape}."
         )
     sh, sw = to_pair(stride, "stride")
-    ph, pw = to_pair(padding, "padding", minimum=0)
     N, _, H, W = x.shape
     F, _, kH, kW = weight.shape
-    H_out = conv_output_size(H, kH, sh, ph)
-    W_out = conv_output_size(W, kW, sw, pw)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    (top, bottom), (left, right) = padding_sides(padding, (kH, kW), stride)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    H_out = conv_output_size(xp.shape[2], kH, sh)
+    W_out = conv_output_size(xp.shape[3], kW, sw)
     out = np.zeros((N, F, H_out, W_out))
     for n in range(N):
         for f in range(F):
@@ -454,21 +522,31 @@ if __name__ == "__main__":
 # ```
 #
 # We never write a copy loop: `numpy.lib.stride_tricks.sliding_window_view` returns a **view**
-# of shape `(N, C, H−kH+1, W−kW+1, kH, kW)` — every window, with no data copied, just clever
-# strides. A stride is how many bytes to jump for +1 along an axis; the window axes simply reuse
-# the row and column strides, so neighbouring windows overlap in memory:
+# of every window, with no data copied, just clever strides. A stride is how many bytes to jump
+# for +1 along an axis; the window axes simply reuse the row and column strides, so
+# neighbouring windows overlap in memory.
+#
+# **Which order the columns come in matters for speed**, not for the result. The copy into
+# `cols` moves, at a time, the numbers that lie next to each other both in the image and in
+# `cols`, and NumPy pays a fixed cost for each such run. In `(N, C, H, W)` order a window row
+# of one image is a run of `W'` numbers — only 8 for the 8×8 images of the digits CNN, so the
+# copy would spend its time on bookkeeping. So we first copy the (padded) batch once into
+# **batch-last** order `(C, H, W, N)`: the same window row of *every* image is then one run of
+# `W'·N` numbers (256 for 32 images of 8×8), and the columns come in the order
+# `(i, j, n)` — position first, image last:
 #
 # ```
-#   x        (128, 3, 32, 32)              strides (12288, 4096, 128, 4)   bytes, float32
-#   windows  (128, 3, 28, 28, 5, 5)        strides (12288, 4096, 128, 4, 128, 4)
-#                                                                └─┬──┘  └─┬──┘
-#                                                         next window      next pixel of a window
+#   xt       (3, 32, 32, 128)              strides (524288, 16384, 512, 4)      bytes, float32
+#   windows  (3, 28, 28, 128, 5, 5)        strides (524288, 16384, 512, 4, 16384, 512)
+#                                                           └─┬─┘  └┬┘  └────┬─────┘
+#                                                  next window  next image  next pixel of a window
 # ```
 #
-# Slicing `[:, :, ::sh, ::sw]` applies the stride. A transpose (free: another view)
-# puts the row axes `(C, kH, kW)` first and the column axes `(N, H', W')` last, and one
-# `np.ascontiguousarray` copies the windows into the `cols` matrix `(C·kH·kW, N·H'·W')`.
-# `W @ cols` is then `(F, N·H'·W')`: one row per filter; a last transpose gives `(N, F, H', W')`.
+# Slicing `[:, ::sh, ::sw]` applies the stride. A transpose (free: another view) puts the row
+# axes `(C, kH, kW)` first and the column axes `(H', W', N)` last, and one copy moves the
+# windows into the `cols` matrix `(C·kH·kW, H'·W'·N)`. `W @ cols` is then `(F, H'·W'·N)`: one
+# row per filter; a last transpose gives `(N, F, H', W')`. (PyTorch calls the order of the axes
+# in memory its *memory format*; `torch.channels_last` is the same idea for the channels.)
 #
 # ### The cost
 #
@@ -490,9 +568,23 @@ if __name__ == "__main__":
 #
 # ```
 #   [ W | b ]  @  [ cols ]   =   W @ cols + b
-#    (F, K+1)     [ 1 1 1 ]        (F, N·H'·W')
-#                  (K+1, N·H'·W')
+#    (F, K+1)     [ 1 1 1 ]        (F, H'·W'·N)
+#                  (K+1, H'·W'·N)
 # ```
+#
+# ### Threads: when a second core pays
+#
+# BLAS can split one matrix product across every core. That pays for a large product on an
+# idle machine, and loses in two cases, both measured (`benchmarks/README.md`): a small or
+# skinny product, where starting and synchronising the threads costs more than the second core
+# saves, and a **busy machine**: a multi-threaded product waits at every synchronisation point
+# for a core that another program holds, and with one core kept busy two-thread products ran
+# several times slower than one thread. Students rarely run on an idle machine, so TinyTorch
+# decides per product, in one place (`tinytorch/utils/threads.py`): `matmul(a, b)` is NumPy's
+# `a @ b` on **one thread** unless the product is large and not skinny *and* the cores are free
+# (measured from the operating system's CPU counters every quarter second). Set the
+# environment variable `TINYTORCH_NUM_THREADS=N` to fix the count yourself (`auto` is the
+# default), like `torch.set_num_threads`.
 
 # %%
 #| export
@@ -502,62 +594,96 @@ def _floating(x):
 
 
 def pad2d(x, padding, value=0.0):
-    """Pad the last two axes: (..., H, W) -> (..., H + 2·ph, W + 2·pw), filled with ``value``.
+    """Pad the last two axes: (..., H, W) -> (..., top + H + bottom, left + W + right).
 
-    ``padding`` is an int or an (h, w) pair. Returns ``x`` itself when there is no padding.
+    ``padding`` is an int or an (h, w) pair (the same on both sides) or
+    ``((top, bottom), (left, right))``; the border is filled with ``value``. Returns ``x``
+    itself when there is no padding.
     """
-    ph, pw = to_pair(padding, "padding", minimum=0)
-    if ph == 0 and pw == 0:
+    (top, bottom), (left, right) = padding_sides(padding, 1)
+    if top == bottom == left == right == 0:
         return x
     *lead, H, W = x.shape
-    out = np.full((*lead, H + 2 * ph, W + 2 * pw), value, dtype=x.dtype)
-    out[..., ph:ph + H, pw:pw + W] = x
+    shape = (*lead, top + H + bottom, left + W + right)
+    out = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    out[..., top:top + H, left:left + W] = x
     return out
 
 
-def sliding_windows(x, kernel_size, stride=1):
-    """Every (kH, kW) window of x as a read-only view: (N, C, H, W) -> (N, C, H', W', kH, kW).
+def sliding_windows(x, kernel_size, stride=1, axes=(-2, -1)):
+    """Every (kH, kW) window of x over two ``axes`` as a read-only view, the window last.
 
-    ``windows[n, c, i, j]`` is ``x[n, c, i·sh : i·sh + kH, j·sw : j·sw + kW]``; no data is copied.
-    The caller pads first; H' = ⌊(H − kH)/sh⌋ + 1.
+    Default (N, C, H, W) -> (N, C, H', W', kH, kW): ``windows[n, c, i, j]`` is
+    ``x[n, c, i·sh : i·sh + kH, j·sw : j·sw + kW]``. With ``axes=(1, 2)`` a batch-last
+    (C, H, W, N) gives (C, H', W', N, kH, kW). No data is copied. The caller pads first;
+    H' = ⌊(H − kH)/sh⌋ + 1.
     """
     kH, kW = to_pair(kernel_size, "kernel_size")
     sh, sw = to_pair(stride, "stride")
-    return sliding_window_view(x, (kH, kW), axis=(-2, -1))[..., ::sh, ::sw, :, :]
+    windows = sliding_window_view(x, (kH, kW), axis=axes)
+    strided = [slice(None)] * x.ndim
+    strided[axes[0]], strided[axes[1]] = slice(None, None, sh), slice(None, None, sw)
+    return windows[tuple(strided)]
 
 
-def _check_fits(x_shape, kernel, padding, who):
-    """ValueError when a (kH, kW) kernel is larger than the padded input's (H, W)."""
+def to_batch_last(x, padding=0, dtype=None):
+    """(N, C, H, W) -> (C, top + H + bottom, left + W + right, N), zero-padded, in one copy.
+
+    ``padding`` as in ``pad2d``; ``dtype`` defaults to x's. The batch becomes the innermost axis:
+    the same pixel of consecutive images lies side by side in memory.
+    """
+    (top, bottom), (left, right) = padding_sides(padding, 1)
+    N, C, H, W = x.shape
+    out = np.zeros((C, top + H + bottom, left + W + right, N), dtype or x.dtype)
+    out[:, top:top + H, left:left + W, :] = x.transpose(1, 2, 3, 0)
+    return out
+
+
+def to_batch_first(x_last, padding=0):
+    """(C, Hp, Wp, N) -> (N, C, H, W): ``to_batch_last`` undone, its padding dropped, in one copy."""
+    (top, bottom), (left, right) = padding_sides(padding, 1)
+    Hp, Wp = x_last.shape[1:3]
+    inside = x_last[:, top:Hp - bottom, left:Wp - right]
+    return np.ascontiguousarray(inside.transpose(3, 0, 1, 2))
+
+
+def _check_fits(x_shape, kernel, sides, who):
+    """ValueError when a (kH, kW) kernel is larger than the input's (H, W) padded by ``sides``,
+    ((top, bottom), (left, right))."""
     H, W = x_shape[-2:]
-    (kH, kW), (ph, pw) = kernel, padding
-    if kH > H + 2 * ph or kW > W + 2 * pw:
+    (kH, kW), ((top, bottom), (left, right)) = kernel, sides
+    padded = (top + H + bottom, left + W + right)
+    if kH > padded[0] or kW > padded[1]:
+        shown = (top, left) if (top, left) == (bottom, right) else ((top, bottom), (left, right))
         raise ValueError(
             f"{who}: kernel {(kH, kW)} is larger than the padded input "
-            f"{(H + 2 * ph, W + 2 * pw)} (input {(H, W)} + padding {(ph, pw)} on each side)."
+            f"{padded} (input {(H, W)} + padding {shown} on each side)."
         )
 
 
 def im2col(x, kernel_size, stride=1, padding=0, out=None):
-    """Windows as columns: (N, C, H, W) -> cols (C·kH·kW, N·H'·W').
+    """Windows as columns: (N, C, H, W) -> cols (C·kH·kW, H'·W'·N), the batch innermost.
 
     Row ``c·kH·kW + di·kW + dj`` holds pixel (di, dj) of channel c of every window; column
-    ``n·H'·W' + i·W' + j`` is the window of output (i, j) of image n. So
-    ``weight.reshape(F, -1) @ cols`` is the whole convolution, as (F, N·H'·W'). With ``out`` (an
+    ``(i·W' + j)·N + n`` is the window of output (i, j) of image n. So
+    ``weight.reshape(F, -1) @ cols`` is the whole convolution, as (F, H'·W'·N). ``padding`` is
+    an int, an (h, w) pair, "valid", "same" or ((top, bottom), (left, right)). With ``out`` (an
     array of that shape, e.g. a slice of a reused buffer) the columns are written there.
 
-    TODO: Pad, take the sliding windows, and copy them into the column layout.
+    TODO: Pad and move the batch last, take the sliding windows, copy them into columns.
 
     APPROACH:
-    1. Sizes as pairs: `kH, kW = to_pair(kernel_size, "kernel_size")` and
-       `padding = to_pair(padding, "padding", minimum=0)`; `_check_fits(x.shape, (kH, kW),
+    1. Sizes: `kH, kW = to_pair(kernel_size, "kernel_size")`, and the zeros on each side,
+       `padding = padding_sides(padding, (kH, kW), stride)`; `_check_fits(x.shape, (kH, kW),
        padding, "im2col")` raises the ValueError for a kernel larger than the padded input.
-    2. `xp = pad2d(x, padding)` (zeros).
-    3. `windows = sliding_windows(xp, (kH, kW), stride)` -> (N, C, H', W', kH, kW) view.
-    4. Put the row axes (C, kH, kW) first and the column axes (N, H', W') last:
-       `windows.transpose(1, 4, 5, 0, 2, 3)` -> (C, kH, kW, N, H', W'), still a view.
+    2. `xt = to_batch_last(x, padding)`: (C, Hp, Wp, N), zero-padded, the batch last.
+    3. `windows = sliding_windows(xt, (kH, kW), stride, axes=(1, 2))` -> (C, H', W', N, kH, kW)
+       view.
+    4. Put the row axes (C, kH, kW) first and the column axes (H', W', N) last:
+       `windows.transpose(0, 4, 5, 1, 2, 3)` -> (C, kH, kW, H', W', N), still a view.
     5. Without `out`: copy once with `np.ascontiguousarray` and reshape to
-       `shape = (C·kH·kW, N·H'·W')`.
-    6. With `out`: it must have that `shape`, and `out.reshape(C, kH, kW, N, H', W')` must be a
+       `shape = (C·kH·kW, H'·W'·N)`.
+    6. With `out`: it must have that `shape`, and `out.reshape(C, kH, kW, H', W', N)` must be a
        view of it (`np.may_share_memory`), else
        `raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")`.
        Copy the windows into that view (`np.copyto`) and return `out`.
@@ -570,17 +696,18 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
            [4., 5., 7., 8.]])
 
     HINTS:
-    - The transpose is free (a view); the single copy happens in `np.ascontiguousarray`.
+    - The transpose is free (a view); the copy happens in `np.ascontiguousarray`.
     - `reshape` of a contiguous array is free too.
+    - Why batch last: see "Which order the columns come in" above.
     """
     ### BEGIN SOLUTION
     kH, kW = to_pair(kernel_size, "kernel_size")
-    padding = to_pair(padding, "padding", minimum=0)
+    padding = padding_sides(padding, (kH, kW), stride)
     _check_fits(x.shape, (kH, kW), padding, "im2col")
-    windows = sliding_windows(pad2d(x, padding), (kH, kW), stride)
-    N, C, H_out, W_out = windows.shape[:4]
-    rows_then_columns = windows.transpose(1, 4, 5, 0, 2, 3)      # (C, kH, kW, N, H', W'), a view
-    shape = (C * kH * kW, N * H_out * W_out)
+    windows = sliding_windows(to_batch_last(x, padding), (kH, kW), stride, axes=(1, 2))
+    C, H_out, W_out, N = windows.shape[:4]
+    rows_then_columns = windows.transpose(0, 4, 5, 1, 2, 3)      # (C, kH, kW, H', W', N), a view
+    shape = (C * kH * kW, H_out * W_out * N)
     if out is None:
         return np.ascontiguousarray(rows_then_columns).reshape(shape)
     target = out.reshape(rows_then_columns.shape) if out.shape == shape else None
@@ -591,16 +718,17 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     ### END SOLUTION
 
 
-COLUMN_CHUNK_BYTES = 4 << 20
+COLUMN_CHUNK_BYTES = 2 << 20
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     """Fast 2-D cross-correlation on ndarrays: (N, C, H, W) ⋆ (F, C, kH, kW) -> (N, F, H', W').
 
-    ``bias`` is (F,) or None; integer input is computed in float32, and the result has the
-    dtype of ``x`` and ``weight`` combined (float32 for float32). Same numbers as
-    ``conv2d_reference``, from im2col and one matrix multiply per chunk of images (each chunk's
-    columns about ``COLUMN_CHUNK_BYTES``, so they are still in the CPU cache when multiplied).
+    ``bias`` is (F,) or None; ``padding`` an int, an (h, w) pair, "valid" or "same". Integer
+    input is computed in float32, and the result has the dtype of ``x`` and ``weight`` combined
+    (float32 for float32). Same numbers as ``conv2d_reference``, from im2col and one matrix
+    multiply per chunk of images (each chunk's columns about ``COLUMN_CHUNK_BYTES``, so they
+    are still in the CPU cache when multiplied).
 
     TODO: Build the columns, multiply by the flattened filters (bias included), rearrange.
 
@@ -608,15 +736,16 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     1. Make integer input float32 (`_floating`). If x or weight is not 4-D or their channels
        differ, raise `ValueError(f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW)
        with the same C, got shapes {x.shape} and {weight.shape}.")`.
-    2. `stride`, `padding` as pairs with `to_pair` (padding minimum 0), then
+    2. `stride` as a pair with `to_pair`; resolve the padding once into the zeros on each side,
+       `padding = padding_sides(padding, (kH, kW), stride)`, then
        `_check_fits(x.shape, (kH, kW), padding, "conv2d_forward")`. Compute H', W'
-       (`conv_output_size`); P = H'·W'; allocate `out` as (N, F, P).
+       (`conv_output_size` of the padded sizes); P = H'·W'; allocate `out` as (N, F, P).
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
     4. Allocate one buffer `cols` of (rows of filters, chunk·P); fill its bias row with 1.
-    5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :n·P])`, then
-       `result = filters @ cols[:, :n·P]` -> (F, n·P), and store it image-major:
-       `out[start:start + n] = result.reshape(F, n, P).transpose(1, 0, 2)`.
+    5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :P·n])`, then
+       `result = matmul(filters, cols[:, :P·n])` -> (F, P·n), and store it image-major:
+       `out[start:start + n] = result.reshape(F, P, n).transpose(2, 0, 1)`.
     6. Reshape `out` to (N, F, H', W').
 
     EXAMPLE:
@@ -625,6 +754,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
 
     HINTS:
     - One chunk of all N images gives the same numbers; chunks only make it faster.
+    - `matmul` (from `tinytorch.utils.threads`) is NumPy's `@` on the number of threads that
+      pays for this size and this machine's load; `@` gives the same numbers.
     """
     ### BEGIN SOLUTION
     x = _floating(np.asarray(x))
@@ -635,12 +766,14 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
             f"got shapes {x.shape} and {weight.shape}."
         )
     F, C, kH, kW = weight.shape
-    stride, padding = to_pair(stride, "stride"), to_pair(padding, "padding", minimum=0)
+    stride = to_pair(stride, "stride")
+    padding = padding_sides(padding, (kH, kW), stride)
     _check_fits(x.shape, (kH, kW), padding, "conv2d_forward")
     dtype = np.result_type(x, weight)
     N, K = x.shape[0], C * kH * kW
-    H_out = conv_output_size(x.shape[2], kH, stride[0], padding[0])
-    W_out = conv_output_size(x.shape[3], kW, stride[1], padding[1])
+    (top, bottom), (left, right) = padding
+    H_out = conv_output_size(top + x.shape[2] + bottom, kH, stride[0])
+    W_out = conv_output_size(left + x.shape[3] + right, kW, stride[1])
     P = H_out * W_out
     filters = weight.reshape(F, K).astype(dtype, copy=False)
     if bias is not None:
@@ -652,9 +785,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     for start in range(0, N, chunk):
         images = x[start:start + chunk].astype(dtype, copy=False)
         n = images.shape[0]
-        im2col(images, (kH, kW), stride, padding, out=cols[:K, :n * P])
-        result = filters @ cols[:, :n * P]                               # (F, n·P)
-        out[start:start + n] = result.reshape(F, n, P).transpose(1, 0, 2)
+        im2col(images, (kH, kW), stride, padding, out=cols[:K, :P * n])
+        result = matmul(filters, cols[:, :P * n])                        # (F, P·n), batch last
+        out[start:start + n] = result.reshape(F, P, n).transpose(2, 0, 1)
     return out.reshape(N, F, H_out, W_out)
     ### END SOLUTION
 
@@ -672,12 +805,12 @@ def test_unit_im2col():
     example = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
     assert np.array_equal(example, [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
     cols = im2col(x, (2, 3), stride=1, padding=1)
-    assert cols.shape == (3 * 2 * 3, 2 * 6 * 6) and cols.flags["C_CONTIGUOUS"]
+    assert cols.shape == (3 * 2 * 3, 6 * 6 * 2) and cols.flags["C_CONTIGUOUS"]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     row = 2 * 6 + 1 * 3 + 2                                  # channel 2, di = 1, dj = 2
-    image_1 = cols[row, 36:72].reshape(6, 6)                 # the columns of image 1
+    image_1 = cols[row, 1::2].reshape(6, 6)                  # every 2nd column: image 1
     assert np.array_equal(image_1, padded[1, 2, 1:7, 2:8])
-    passed("im2col rows are (c, di, dj), columns are (image, i, j)")
+    passed("im2col rows are (c, di, dj), columns are (i, j, image): the batch innermost")
     progress("im2col")
 
 
@@ -750,7 +883,8 @@ if __name__ == "__main__":
 # | `in_channels` | C, channels of the input | int |
 # | `out_channels` | F, number of filters = feature maps | int |
 # | `kernel_size` | `k` or `(kH, kW)` | `(kH, kW)` tuple |
-# | `stride`, `padding` | int or `(h, w)` | `(h, w)` tuples |
+# | `stride` | int or `(h, w)` | `(h, w)` tuple |
+# | `padding` | int, `(h, w)`, `"valid"` or `"same"` | `(h, w)` tuple, or the word |
 # | `bias` | add a learned offset per filter | `.bias` Tensor `(F,)` or None |
 #
 # `.weight` is a Tensor `(F, C, kH, kW)`. Like PyTorch, weight and bias start uniform in
@@ -799,7 +933,9 @@ class Conv2D(Layer):
 
     H' = ⌊(H + 2·ph − kH)/sh⌋ + 1, W' likewise. ``weight`` is a Tensor (F, C, kH, kW) and
     ``bias`` a Tensor (F,) or None, both uniform in ±1/√(C·kH·kW); ``kernel_size``, ``stride``
-    and ``padding`` are stored as (h, w) tuples.
+    and a numeric ``padding`` are stored as (h, w) tuples. ``padding="valid"`` is no padding;
+    ``padding="same"`` keeps H' = H and W' = W (stride 1; for an even kernel the extra zero goes
+    to the bottom and right), both stored as the word, as in ``torch.nn.Conv2d``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
@@ -811,7 +947,9 @@ class Conv2D(Layer):
         1. Store `in_channels`, `out_channels` through `_check_size("in_channels", in_channels)`
            (likewise `out_channels`), which raises `ValueError("in_channels must be a positive
            int, got 0.")` for anything but a positive int.
-        2. Store `kernel_size`, `stride`, `padding` as pairs with `to_pair` (padding may be 0).
+        2. Store `kernel_size`, `stride` as pairs with `to_pair`; store `padding` as a pair
+           too (it may be 0), or as the word "valid" or "same" (check it with `padding_sides`,
+           which raises ValueError for another word, or for "same" with a stride above 1).
         3. `bound = 1 / sqrt(in_channels * kH * kW)`.
         4. `self.weight = Tensor(np.random.uniform(-bound, bound, (F, C, kH, kW)), requires_grad=True)`.
         5. `self.bias` the same with shape (F,), or None when `bias=False`.
@@ -828,7 +966,8 @@ class Conv2D(Layer):
         self.out_channels = _check_size("out_channels", out_channels)
         self.kernel_size = to_pair(kernel_size, "kernel_size")
         self.stride = to_pair(stride, "stride")
-        self.padding = to_pair(padding, "padding", minimum=0)
+        padding_sides(padding, self.kernel_size, self.stride)            # raises on bad padding
+        self.padding = padding if isinstance(padding, str) else to_pair(padding, "padding", minimum=0)
         kH, kW = self.kernel_size
         bound = 1.0 / np.sqrt(self.in_channels * kH * kW)
         shape = (self.out_channels, self.in_channels, kH, kW)
@@ -880,8 +1019,9 @@ class Conv2D(Layer):
             raise ValueError(
                 f"Conv2D expected {self.in_channels} input channel(s), got input shape {tuple(input_shape)}."
             )
-        H_out = conv_output_size(H, self.kernel_size[0], self.stride[0], self.padding[0])
-        W_out = conv_output_size(W, self.kernel_size[1], self.stride[1], self.padding[1])
+        (top, bottom), (left, right) = padding_sides(self.padding, self.kernel_size, self.stride)
+        H_out = conv_output_size(top + H + bottom, self.kernel_size[0], self.stride[0])
+        W_out = conv_output_size(left + W + right, self.kernel_size[1], self.stride[1])
         return (*lead, self.out_channels, H_out, W_out)
 
     def macs(self, input_shape):
@@ -893,7 +1033,7 @@ class Conv2D(Layer):
     def __repr__(self):
         return (
             f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None})"
+            f"stride={self.stride}, padding={self.padding!r}, bias={self.bias is not None})"
         )
 
 
@@ -1005,7 +1145,7 @@ def _pool_setup(x, kernel_size, stride, padding, who):
         raise ValueError(
             f"{who}: padding {padding} must be at most half the kernel size {kernel}."
         )
-    _check_fits(x.shape, kernel, padding, who)
+    _check_fits(x.shape, kernel, padding_sides(padding, kernel), who)
     H_out = conv_output_size(x.shape[2], kernel[0], stride[0], padding[0])
     W_out = conv_output_size(x.shape[3], kernel[1], stride[1], padding[1])
     return kernel, stride, padding, (H_out, W_out)
@@ -1033,9 +1173,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     2. `xp = pad2d(x, padding, value=-np.inf)`.
     3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
        (`_offset_views` yields them).
-    4. With `return_argmax`, also return `np.argmax` over each window, flattened to kH·kW
-       values: `sliding_windows(xp, kernel, stride)[:, :, :H', :W']` reshaped to
-       (N, C, H', W', kH·kW).
+    4. With `return_argmax`, keep `best` (zeros, int64) alongside: before each maximum, the
+       offset number goes where the view is strictly greater than the running maximum
+       (`np.copyto(best, index, where=view > out)`), so ties keep the first maximum.
 
     EXAMPLE:
     >>> max_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
@@ -1051,13 +1191,12 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     xp = pad2d(x, padding, value=-np.inf)
     views = _offset_views(xp, kernel, stride, out_size)
     out = np.array(next(views))
-    for view in views:
+    best = np.zeros(out.shape, np.int64) if return_argmax else None
+    for index, view in enumerate(views, start=1):
+        if return_argmax:
+            np.copyto(best, index, where=view > out)
         np.maximum(out, view, out=out)
-    if not return_argmax:
-        return out
-    windows = sliding_windows(xp, kernel, stride)[:, :, :out_size[0], :out_size[1]]
-    flat = windows.reshape(*windows.shape[:4], kernel[0] * kernel[1])
-    return out, np.argmax(flat, axis=-1)
+    return (out, best) if return_argmax else out
     ### END SOLUTION
 
 

@@ -66,8 +66,10 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.utils.threads import matmul
 from tinytorch.core.cnn import (
-    AvgPool2D, Conv2D, Flatten, MaxPool2D, im2col, max_pool2d_forward, to_pair,
+    AvgPool2D, Conv2D, Flatten, MaxPool2D, im2col, max_pool2d_forward, padding_sides,
+    to_batch_first, to_batch_last, to_pair,
 )
 
 # %% [markdown]
@@ -439,7 +441,8 @@ def matmul_grads(g, a, b):
     1. a2 = a[None, :] if a is 1-D; b2 = b[:, None] if b is 1-D; give g the same axes:
        (1, 1) when both are 1-D, else ``np.expand_dims(g, -2)`` for a 1-D a or
        ``np.expand_dims(g, -1)`` for a 1-D b.
-    2. ga = g2 @ b2ᵀ and gb = a2ᵀ @ g2, where ᵀ swaps the last two axes (``np.swapaxes``).
+    2. ga = g2 @ b2ᵀ and gb = a2ᵀ @ g2, where ᵀ swaps the last two axes (``np.swapaxes``);
+       multiply with ``matmul`` (``tinytorch.utils.threads``: ``@`` on the right thread count).
     3. Unbroadcast ga to a2.shape and gb to b2.shape, then reshape to a.shape and b.shape.
 
     EXAMPLE:
@@ -459,8 +462,8 @@ def matmul_grads(g, a, b):
         g2 = np.expand_dims(g, -2 if a.ndim == 1 else -1)
     else:
         g2 = g
-    ga = g2 @ np.swapaxes(b2, -1, -2)
-    gb = np.swapaxes(a2, -1, -2) @ g2
+    ga = matmul(g2, np.swapaxes(b2, -1, -2))
+    gb = matmul(np.swapaxes(a2, -1, -2), g2)
     return unbroadcast(ga, a2.shape).reshape(a.shape), unbroadcast(gb, b2.shape).reshape(b.shape)
     ### END SOLUTION
 
@@ -922,50 +925,69 @@ if __name__ == "__main__":
 #
 # Instead of looping over `N·OH·OW` positions, col2im loops over the `kH·kW` kernel offsets
 # `(i, j)`: offset `(i, j)` of every field maps to the strided slice
-# `x[:, :, i : i + stride·OH : stride, j : j + stride·OW : stride]` — one vectorised `+=` of a
-# whole `(N, C, OH, OW)` block. Nine `+=` for a 3×3 kernel, whatever the image size.
+# `x[i : i + stride·OH : stride, j : j + stride·OW : stride]` — one vectorised `+=` of a whole
+# block per offset. Nine `+=` for a 3×3 kernel, whatever the image size.
+#
+# **Memory layout matters here.** NumPy pays a fixed cost for every contiguous run of numbers
+# it adds, and in `(N, C, H, W)` order a window row of one image is only `OW` numbers long —
+# 4 in the digits CNN, so the `+=` would spend its time on bookkeeping. So col2im works with the
+# **batch last**, `(C, H, W, N)`: the same window row of all `N` images is then one run of
+# `OW·N` numbers (128 for a batch of 32). The pieces come out of one matmul already in that
+# order, and one transposed copy at the end gives the `(N, C, H, W)` gradient:
+#
+# ```
+#   pieces (kH·kW·C, OH·OW·N) = W_rows (kH·kW·C, F) @ g (F, OH·OW·N)      g: grad_out, batch last
+#   target (C, Hp, Wp, N):   target[:, i:i+OH, j:j+OW, :] += pieces[i, j]     for each offset
+#   grad_x (N, C, H, W) = target without its padding, batch first again
+# ```
 #
 # **Cost**: two matmuls of the forward's size (`N·OH·OW·F·C·kH·kW` MACs each), so backward is
 # about twice the forward, plus the im2col copy (`N·OH·OW·C·kH·kW` numbers, 4 bytes each:
-# 30 MB for a (128, 3, 32, 32) batch through 5×5 filters).
+# 30 MB for a (128, 3, 32, 32) batch through 5×5 filters) and two transposed copies of the
+# size of the output and the input. Padding is the forward's: a number, `"valid"`, or `"same"`
+# (`padding_sides` of module 06 turns each into the zeros on each side, which col2im's target
+# has and the gradient drops).
 
 # %%
 #| export
 def col2im_add(target, pieces, stride):
-    """Scatter-add ``pieces`` (N, C, kH, kW, OH, OW) into ``target`` (N, C, Hp, Wp): the piece
-    at kernel offset (i, j) of output position (oh, ow) lands on pixel (oh·sh + i, ow·sw + j)."""
+    """Scatter-add ``pieces`` (kH, kW, C, OH, OW, N) into ``target`` (C, Hp, Wp, N), batch last:
+    the piece at kernel offset (i, j) of output position (oh, ow) lands on pixel
+    (oh·sh + i, ow·sw + j). Returns ``target``."""
     sh, sw = to_pair(stride, "stride")
-    kh, kw, oh, ow = pieces.shape[2:]
+    kh, kw, _, oh, ow, _ = pieces.shape
     for i in range(kh):
         for j in range(kw):
-            target[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += pieces[:, :, i, j]
+            target[:, i:i + sh * oh:sh, j:j + sw * ow:sw] += pieces[i, j]
     return target
 
 
-def _unpad(x, padding):
-    """Drop (ph, pw) rows and columns of padding from each side of (N, C, Hp, Wp)."""
-    ph, pw = padding
-    return x[:, :, ph:x.shape[2] - ph, pw:x.shape[3] - pw]
+def _padded_zeros(x_shape, sides, dtype):
+    """Zeros (C, top + H + bottom, left + W + right, N) for an input (N, C, H, W): col2im's target."""
+    (top, bottom), (left, right) = sides
+    n, c, h, w = x_shape
+    return np.zeros((c, top + h + bottom, left + w + right, n), dtype=dtype)
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=True):
     """Gradients of a batched convolution for the upstream gradient of its output.
 
-    grad_out (N, F, OH, OW), x (N, C, H, W), weight (F, C, kH, kW)
+    grad_out (N, F, OH, OW), x (N, C, H, W), weight (F, C, kH, kW); ``padding`` as in the
+    forward (a number, an (h, w) pair, "valid" or "same")
     -> (grad_x (N, C, H, W) or None, grad_weight (F, C, kH, kW), grad_bias (F,)).
 
     TODO: Compute the bias, weight and input gradients without Python loops over positions.
 
     APPROACH:
-    1. g_rows = grad_out with the filter axis first, as a matrix (F, N·OH·OW):
-       ``np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(F, -1)``.
-       grad_bias = g_rows summed over axis 1.
-    2. cols = ``im2col(x, (kH, kW), stride, padding)`` (module 06): (C·kH·kW, N·OH·OW).
-       grad_weight = ``g_rows @ cols.T`` reshaped to the weight's shape.
-    3. If the input gradient is needed: pieces = ``np.matmul(W.T, grad_out.reshape(N, F, OH·OW))``
-       with W = weight.reshape(F, -1): (N, C·kH·kW, OH·OW), the gradient of every copy. Reshape
-       to (N, C, kH, kW, OH, OW), scatter-add with ``col2im_add`` into zeros of the padded
-       input's shape, and ``_unpad``.
+    1. ``sides = padding_sides(padding, (kH, kW), stride)`` (module 06).
+    2. g = grad_out batch last, as a matrix (F, OH·OW·N) — the column order of im2col:
+       ``to_batch_last(grad_out).reshape(F, -1)`` (module 06). grad_bias = g summed over axis 1.
+    3. cols = ``im2col(x, (kH, kW), stride, sides)`` (module 06): (C·kH·kW, OH·OW·N).
+       grad_weight = ``matmul(g, cols.T)`` reshaped to the weight's shape.
+    4. If the input gradient is needed: ``W_rows = weight.transpose(2, 3, 1, 0).reshape(kH·kW·C, F)``;
+       ``pieces = matmul(W_rows, g)`` reshaped to (kH, kW, C, OH, OW, N): the gradient of every
+       copy. Scatter-add them with ``col2im_add`` into ``_padded_zeros(x.shape, sides, dtype)``
+       and return ``to_batch_first(target, sides)`` (module 06).
 
     EXAMPLE:
     >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
@@ -976,22 +998,23 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 
     HINTS:
     - The centre pixel of a 3×3 input lies in all four 2×2 fields: gradient 4.
-    - Check each product's shapes: (F, N·OH·OW) @ (N·OH·OW, C·kH·kW) = (F, C·kH·kW).
+    - Check each product's shapes: (F, OH·OW·N) @ (OH·OW·N, C·kH·kW) = (F, C·kH·kW).
+    - ``matmul`` (``tinytorch.utils.threads``) is ``@`` on the thread count that pays.
     """
     ### BEGIN SOLUTION
     n, f, oh, ow = grad_out.shape
     c, kh, kw = weight.shape[1:]
-    ph, pw = to_pair(padding, "padding", minimum=0)
-    g_rows = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(f, -1)
-    grad_bias = g_rows.sum(axis=1)
-    cols = im2col(x, (kh, kw), stride, (ph, pw))
-    grad_weight = (g_rows @ cols.T).reshape(weight.shape)
+    sides = padding_sides(padding, (kh, kw), stride)
+    g = to_batch_last(grad_out).reshape(f, -1)                         # (F, OH·OW·N)
+    grad_bias = g.sum(axis=1)
+    cols = im2col(x, (kh, kw), stride, sides)                           # (C·kH·kW, OH·OW·N)
+    grad_weight = matmul(g, cols.T).reshape(weight.shape)
     if not need_input_grad:
         return None, grad_weight, grad_bias
-    pieces = np.matmul(weight.reshape(f, -1).T, grad_out.reshape(n, f, oh * ow))
-    target = np.zeros((n, c, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), dtype=pieces.dtype)
-    col2im_add(target, pieces.reshape(n, c, kh, kw, oh, ow), stride)
-    return _unpad(target, (ph, pw)), grad_weight, grad_bias
+    w_rows = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
+    pieces = matmul(w_rows, g).reshape(kh, kw, c, oh, ow, n)
+    target = col2im_add(_padded_zeros(x.shape, sides, pieces.dtype), pieces, stride)
+    return to_batch_first(target, sides), grad_weight, grad_bias
     ### END SOLUTION
 
 
@@ -999,11 +1022,13 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 # ### Pooling and Flatten
 #
 # **Max pooling** passes each window's gradient to the one input that was the maximum (the
-# first one on a tie, as PyTorch does); the others get 0. `argmax` over each window finds it;
-# then one fancy-indexed scatter-add puts `g` there.
+# first one on a tie, as PyTorch does); the others get 0. The forward of module 06 tells
+# which (`return_argmax=True`: the offset `di·kW + dj` of each window's maximum), so the
+# pieces of col2im are `g` where the offset is the maximum's and 0 elsewhere: the same
+# scatter-add as Conv2D, batch last.
 #
 # **Average pooling** spreads each window's gradient evenly: `g / (kH·kW)` to each of its
-# `kH·kW` inputs: the same col2im scatter-add as Conv2D, with all pieces equal.
+# `kH·kW` inputs: col2im again, with all pieces equal.
 #
 # **Flatten** only reshapes: the gradient is reshaped back.
 #
@@ -1021,9 +1046,11 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     APPROACH:
     1. ``_, best = max_pool2d_forward(x, kernel_size, stride, padding, return_argmax=True)``
        (module 06) gives, per output, the maximum's offset ``di·kW + dj`` in its window.
-    2. Its row and column in the padded input: ``oh·sh + best // kW`` and ``ow·sw + best % kW``.
-    3. ``np.add.at(grad_xp, (n, c, rows, cols), grad_out)`` with n, c broadcastable index
-       arrays (``np.arange(N)[:, None, None, None]``, ...), then ``_unpad``.
+    2. Batch last (``to_batch_last``, module 06) for both g and best: (C, OH, OW, N).
+    3. pieces (kH, kW, C, OH, OW, N): g where ``best == di·kW + dj``, else 0 — compare best
+       with ``np.arange(kH·kW).reshape(kH, kW, 1, 1, 1, 1)``.
+    4. ``col2im_add`` them into ``_padded_zeros(x.shape, sides, dtype)`` and return
+       ``to_batch_first(target, sides)``, with ``sides = padding_sides(padding, kernel_size)``.
 
     EXAMPLE:
     >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), np.array([[[[1.0, 3.0], [2.0, 0.0]]]]), 2)
@@ -1031,22 +1058,17 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0., 0.]]]])
 
     HINTS:
-    - ``np.add.at`` adds up repeated positions; windows overlap when stride < kernel size.
+    - Overlapping windows (stride < kernel size) add up in col2im, as they must.
     """
     ### BEGIN SOLUTION
     kh, kw = to_pair(kernel_size, "kernel_size")
-    sh, sw = (kh, kw) if stride is None else to_pair(stride, "stride")
-    padding = to_pair(padding, "padding", minimum=0)
-    _, best = max_pool2d_forward(x, (kh, kw), (sh, sw), padding, return_argmax=True)
-    n, c, oh, ow = grad_out.shape
-    rows = np.arange(oh)[:, None] * sh + best // kw
-    cols = np.arange(ow)[None, :] * sw + best % kw
-    batch = np.arange(n)[:, None, None, None]
-    channel = np.arange(c)[None, :, None, None]
-    grad_xp = np.zeros((n, c, x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]),
-                       dtype=grad_out.dtype)
-    np.add.at(grad_xp, (batch, channel, rows, cols), grad_out)
-    return _unpad(grad_xp, padding)
+    stride = (kh, kw) if stride is None else to_pair(stride, "stride")
+    sides = padding_sides(padding, (kh, kw))
+    _, best = max_pool2d_forward(x, (kh, kw), stride, padding, return_argmax=True)
+    offsets = np.arange(kh * kw).reshape(kh, kw, 1, 1, 1, 1)
+    pieces = np.where(to_batch_last(best) == offsets, to_batch_last(grad_out), 0)
+    target = col2im_add(_padded_zeros(x.shape, sides, grad_out.dtype), pieces, stride)
+    return to_batch_first(target, sides)
     ### END SOLUTION
 
 
@@ -1055,12 +1077,11 @@ def avg_pool2d_backward(grad_out, x_shape, kernel_size, stride=None, padding=0):
     to every input of each window. grad_out (N, C, OH, OW) -> grad_x of ``x_shape``."""
     kh, kw = to_pair(kernel_size, "kernel_size")
     stride = (kh, kw) if stride is None else stride
-    ph, pw = to_pair(padding, "padding", minimum=0)
-    n, c, h, w = x_shape
-    share = grad_out / (kh * kw)
-    pieces = np.broadcast_to(share[:, :, None, None], (n, c, kh, kw) + share.shape[2:])
-    target = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=share.dtype)
-    return _unpad(col2im_add(target, pieces, stride), (ph, pw))
+    sides = padding_sides(padding, (kh, kw))
+    share = to_batch_last(grad_out / (kh * kw))
+    pieces = np.broadcast_to(share, (kh, kw) + share.shape)
+    target = col2im_add(_padded_zeros(x_shape, sides, share.dtype), pieces, stride)
+    return to_batch_first(target, sides)
 
 
 # %% [markdown]

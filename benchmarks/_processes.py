@@ -1,0 +1,288 @@
+"""The "own processes" mode of the benchmarks: each library alone in its own process.
+
+Students run one library at a time, at its default thread count, on a machine that is rarely
+idle. Timing two libraries in one process measures something else: each one's worker threads
+keep spinning after a call, on the cores the other one needs next. So here the parent process
+starts one *worker* per library (``python SCRIPT --worker LIBRARY``), which imports only that
+library and builds every case, and then asks the workers in turn for one timed sample each:
+
+    round 1:  tinytorch, torch      round 2:  torch, tinytorch      ...   (order flipped)
+
+Only one worker computes at a time; the other waits on a pipe. Before each sample the parent
+pauses ``gap`` seconds, so the threads of the previous sample have gone to sleep (OpenBLAS's
+spin for ~0.1 s after a multi-threaded product). A sample repeats the call back to back for at
+least ``sample_seconds``; the medians of ``rounds`` samples and their ratio come from one run.
+
+``load="busy"`` starts a process that spins on one core for the whole measurement (the
+benchmark's own, stopped afterwards); ``load="idle"`` adds nothing. ``threads=1`` starts the
+workers with one thread each (TinyTorch: ``TINYTORCH_NUM_THREADS=1``; PyTorch:
+``torch.set_num_threads(1)``); ``threads=None`` leaves both at their defaults.
+
+A benchmark script provides ``build(library, case) -> (run, result)``: ``run()`` is the timed
+call, ``result()`` an ndarray (or a list of them) that must agree between the libraries; and it
+calls :func:`serve` when started with ``--worker``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from _timing import calls_per_sample, format_seconds
+
+
+# ------------------------------------------------------------------ the worker side
+def serve(build: Callable, library: str, threads: int | None = None) -> None:
+    """Answer the parent's requests on stdin/stdout until it says ``quit``.
+
+    ``threads`` (PyTorch only; TinyTorch reads ``TINYTORCH_NUM_THREADS``, set by the parent)
+    fixes the library's thread count.
+
+    Requests, one JSON list per line: ``["info"]``, ``["check", case, path]`` (save the case's
+    result as .npz at path), ``["time", case, seconds]`` (one sample: seconds per call).
+    """
+    if library == "torch" and threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    channel = sys.stdout
+    sys.stdout = sys.stderr                     # anything the libraries print stays off the pipe
+    built: dict[str, tuple] = {}
+    calls: dict[str, int] = {}
+
+    def case(name):
+        if name not in built:
+            built[name] = build(library, name)
+        return built[name]
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request[0] == "quit":
+            break
+        if request[0] == "info":
+            answer = worker_info(library)
+        elif request[0] == "check":
+            result = case(request[1])[1]()
+            arrays = result if isinstance(result, (list, tuple)) else [result]
+            np.savez(request[2], *[np.asarray(array) for array in arrays])
+            answer = "ok"
+        else:
+            _, name, seconds = request
+            run = case(name)[0]
+            if name not in calls:
+                run()                           # warm-up: caches, allocator, thread start
+                calls[name] = calls_per_sample(run, seconds, limit=10_000)
+            start = time.perf_counter()
+            for _ in range(calls[name]):
+                run()
+            answer = (time.perf_counter() - start) / calls[name]
+        channel.write(json.dumps(answer) + "\n")
+        channel.flush()
+
+
+def worker_info(library: str) -> dict:
+    """Versions and thread counts as this worker sees them."""
+    if library == "torch":
+        import torch
+
+        return {"library": "torch", "version": torch.__version__, "threads": torch.get_num_threads()}
+    from threadpoolctl import threadpool_info
+
+    from tinytorch.utils import threads
+
+    blas = [f"{lib['internal_api']} {lib['version']} {lib.get('architecture', '')}, "
+            f"{lib['num_threads']} threads" for lib in threadpool_info() if lib["user_api"] == "blas"]
+    fixed = threads.get_num_threads()
+    return {"library": "tinytorch", "version": f"numpy {np.__version__}", "blas": blas,
+            "threads": f"{fixed} (fixed)" if fixed else "auto (tinytorch.utils.threads)"}
+
+
+# ------------------------------------------------------------------ the parent side
+class Worker:
+    """One library's worker process, spoken to through its stdin and stdout."""
+
+    def __init__(self, script: Path, library: str, threads: int | None):
+        env = dict(os.environ)
+        args = [sys.executable, str(script), "--worker", library]
+        if threads is not None:
+            env["TINYTORCH_NUM_THREADS"] = str(threads)
+            args += ["--threads", str(threads)]
+        self.library = library
+        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, env=env, cwd=script.parent)
+
+    def ask(self, *request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            raise RuntimeError(f"the {self.library} worker stopped (exit code {code}); see its errors above")
+        return json.loads(line)
+
+    def close(self):
+        if self.process.poll() is None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.process.stdin.write(json.dumps(["quit"]) + "\n")
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def workers(script: Path, libraries, threads: int | None):
+    started = []
+    try:
+        for library in libraries:
+            started.append(Worker(script, library, threads))
+        yield started
+    finally:
+        for worker in started:
+            worker.close()
+
+
+@contextlib.contextmanager
+def machine_load(load: str):
+    """``idle``: nothing; ``busy``: a process spinning on one core while the block runs."""
+    if load == "idle":
+        yield
+        return
+    if load != "busy":
+        raise ValueError(f"load must be 'idle' or 'busy', got {load!r}")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)                         # running, and seen by load measurements
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def check_agreement(pool, case: str, rtol: float, atol: float) -> None:
+    """Every worker's result for ``case`` equals the first one's: within ``rtol``, or within
+    ``atol`` times the largest magnitude of that result (float32 sums of 100,000 products
+    cancel to small numbers with large relative errors)."""
+    with tempfile.TemporaryDirectory() as folder:
+        results = []
+        for worker in pool:
+            path = Path(folder) / f"{worker.library}.npz"
+            worker.ask("check", case, str(path))
+            with np.load(path) as saved:
+                results.append([saved[key] for key in sorted(saved.files, key=lambda k: int(k.split("_")[1]))])
+    for worker, arrays in zip(pool[1:], results[1:]):
+        for index, (ours, theirs) in enumerate(zip(results[0], arrays)):
+            np.testing.assert_allclose(
+                ours, theirs, rtol=rtol, atol=atol * max(1.0, float(np.abs(theirs).max(initial=0))),
+                err_msg=f"{case}: result {index} of {pool[0].library} and {worker.library} differ")
+
+
+def time_side_by_side(pool, case: str, rounds: int, sample_seconds: float, gap: float) -> dict:
+    """Median seconds per call of every worker on ``case``, sampled in alternating rounds."""
+    samples = {worker.library: [] for worker in pool}
+    for worker in pool:                          # warm-up, and the calls per sample
+        worker.ask("time", case, sample_seconds)
+    for round_index in range(rounds):
+        order = pool if round_index % 2 == 0 else pool[::-1]
+        for worker in order:
+            time.sleep(gap)
+            samples[worker.library].append(worker.ask("time", case, sample_seconds))
+    return {library: statistics.median(values) for library, values in samples.items()}
+
+
+def loadavg() -> str:
+    """The first three fields of /proc/loadavg ('1.02 0.87 0.61'), or os.getloadavg() elsewhere."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def own_processes(script, cases, libraries, loads, thread_modes, rounds, sample_seconds, gap,
+                  tolerance=(1e-3, 1e-4), log=print) -> list[dict]:
+    """Rows ``{case, load, threads, <library>: seconds, ratio, loadavg}`` for every combination.
+
+    The results are checked to agree once per worker start, before any timing.
+    """
+    rows = []
+    for threads in thread_modes:
+        with workers(Path(script), libraries, threads) as pool:
+            for worker in pool:
+                log(f"  {worker.library} worker: {worker.ask('info')}")
+            if len(pool) > 1:
+                for case in cases:
+                    check_agreement(pool, case, *tolerance)
+            for load in loads:
+                with machine_load(load):
+                    before = loadavg()
+                    for case in cases:
+                        times = time_side_by_side(pool, case, rounds, sample_seconds, gap)
+                        row = {"case": case, "load": load, "threads": threads or "default",
+                               **times, "loadavg": f"{before} → {loadavg()}"}
+                        if len(pool) > 1:
+                            row["ratio"] = times[pool[0].library] / times[pool[1].library]
+                        rows.append(row)
+                        log(f"  {case}, {load}, threads {row['threads']}: " + ", ".join(
+                            f"{name} {times[name] * 1e3:.3f} ms" for name in times)
+                            + (f", ratio {row['ratio']:.2f}×" if "ratio" in row else "")
+                            + f"  (loadavg {row['loadavg']})")
+    return rows
+
+
+# ------------------------------------------------------------------ shared command line and table
+def add_arguments(parser, rounds: int, sample_ms: float) -> None:
+    """The options every benchmark script shares (mode, load, threads, sampling, worker)."""
+    parser.add_argument("--mode", choices=["own-processes", "one-process"], default="own-processes",
+                        help="each library in its own process (default) or both in this one")
+    parser.add_argument("--load", default="idle,busy",
+                        help="own-processes: comma list of idle, busy (a core kept busy) (default: idle,busy)")
+    parser.add_argument("--threads", default=None,
+                        help="comma list of 'default' and thread counts, e.g. default,1 "
+                             "(own-processes default: default,1; one-process: one value, default: default)")
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"alternating samples per library (default {rounds})")
+    parser.add_argument("--sample-ms", type=float, default=sample_ms,
+                        help=f"each sample repeats the call back to back for at least this long (default {sample_ms:g})")
+    parser.add_argument("--gap-ms", type=float, default=200.0,
+                        help="own-processes: pause before each sample, so the other library's threads sleep (default 200)")
+    parser.add_argument("--no-torch", action="store_true", help="time TinyTorch alone")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+
+
+def thread_modes(text: str | None, mode: str) -> list:
+    """'default,1' -> [None, 1]; the default depends on the mode."""
+    text = text or ("default,1" if mode == "own-processes" else "default")
+    modes = [None if item.strip() == "default" else int(item) for item in text.split(",")]
+    if mode == "one-process" and len(modes) != 1:
+        raise SystemExit("--mode one-process takes one --threads value")
+    return modes
+
+
+def table(rows: list[dict], describe: Callable[[str], str], target: Callable[[dict], float | None]) -> str:
+    """The rows as a Markdown table with medians, ratios, targets and the load average."""
+    lines = ["| case | load | threads | TinyTorch | PyTorch | ratio | target | loadavg (1, 5, 15 min) |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- | --- |"]
+    for row in rows:
+        goal = target(row)
+        ratio = row.get("ratio")
+        verdict = "" if goal is None or ratio is None else (" ✓" if ratio <= goal else " ✗")
+        lines.append(
+            f"| {describe(row['case'])} | {row['load']} | {row['threads']} | "
+            f"{format_seconds(row['tinytorch'])} | "
+            f"{format_seconds(row['torch']) if 'torch' in row else '—'} | "
+            f"{f'{ratio:.2f}×' if ratio is not None else '—'} | "
+            f"{f'≤ {goal:g}×' if goal is not None else '—'}{verdict} | {row['loadavg']} |")
+    return "\n".join(lines)
+
