@@ -161,3 +161,14 @@ def test_macs_refuses_the_wrong_width():
 def test_repr():
     assert repr(Dense(4, 8)) == "Dense(4, 8)"
     assert repr(Dense(4, 8, use_bias=False)) == "Dense(4, 8, use_bias=False)"
+
+
+def test_float64_parameters_make_a_float64_layer():
+    layer = hand_layer()
+    for param in layer.parameters():
+        param.data = param.data.astype(np.float64)
+    x = Tensor([[1.0, 2.0]], dtype=np.float64) / 3              # not representable in float32
+    y = layer(x)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, x.data @ layer.weight.data + layer.bias.data)
+    assert layer(np.array([[1, 2]])).dtype == np.float64        # other dtypes: the weight's

@@ -13,6 +13,7 @@ from tinytorch.core.cnn import (
     conv_output_size,
     im2col,
     pad2d,
+    padding_sides,
     sliding_windows,
     to_pair,
 )
@@ -235,3 +236,52 @@ def test_non_contiguous_input_and_empty_batch():
     np.testing.assert_allclose(conv2d_forward(x, weight, padding=1), conv2d_reference(x, weight, padding=1), atol=1e-4)
     empty = conv2d_forward(np.zeros((0, 3, 5, 6), np.float32), weight, np.ones(4, np.float32))
     assert empty.shape == (0, 4, 3, 4)
+
+
+@pytest.mark.parametrize("image_dtype, kernel_dtype, expected", [
+    (np.float32, np.float32, np.float32), (np.float64, np.float64, np.float64),
+    (np.float32, np.float64, np.float64), (np.int64, np.int64, np.float64), (np.uint8, np.int8, np.float64),
+])
+def test_naive_keeps_the_floating_dtype(image_dtype, kernel_dtype, expected):
+    out = conv2d_naive(IMAGE.astype(image_dtype), np.array([[1, 0], [0, 1]], kernel_dtype))
+    assert out.dtype == expected and out.tolist() == [[6.0, 8.0], [12.0, 14.0]]
+
+
+@pytest.mark.parametrize("padding, kernel, stride, expected", [
+    ("valid", 3, 1, ((0, 0), (0, 0))), ("same", 3, 1, ((1, 1), (1, 1))), ("same", 4, 1, ((1, 2), (1, 2))),
+    ("same", (2, 5), 1, ((0, 1), (2, 2))), ("same", 1, (1, 1), ((0, 0), (0, 0))),
+    (2, 3, 2, ((2, 2), (2, 2))), ((1, 0), 3, 1, ((1, 1), (0, 0))), (((0, 1), (2, 3)), 3, 1, ((0, 1), (2, 3))),
+])
+def test_padding_sides_of_every_form(padding, kernel, stride, expected):
+    assert padding_sides(padding, kernel, stride) == expected
+
+
+@pytest.mark.parametrize("padding, stride, words", [
+    ("same", 2, "padding='same' needs stride 1"), ("same", (1, 2), "got stride (1, 2)"),
+    ("full", 1, "'valid' or 'same'; got 'full'"), (-1, 1, "padding must be an int"),
+])
+def test_padding_sides_rejects_bad_padding(padding, stride, words):
+    with pytest.raises(ValueError) as error:
+        padding_sides(padding, 3, stride)
+    assert words in str(error.value)
+
+
+@pytest.mark.parametrize("size, kernel", [(8, 3), (8, 4), (5, 5), (7, 2), (1, 1)])
+def test_output_size_of_the_padding_words(size, kernel):
+    assert conv_output_size(size, kernel, padding="same") == size
+    assert conv_output_size(size, kernel, padding="valid") == size - kernel + 1
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 3), (4, 4), (2, 5), (4, 1)])
+def test_same_padding_is_the_asymmetric_zero_pad(kernel):
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 3, 6, 7))
+    weight = rng.standard_normal((2, 3, *kernel))
+    (top, bottom), (left, right) = padding_sides("same", kernel)
+    assert (top + bottom, left + right) == (kernel[0] - 1, kernel[1] - 1) and bottom - top in (0, 1)
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    expected = conv2d_reference(padded, weight)
+    assert expected.shape[2:] == x.shape[2:]
+    np.testing.assert_allclose(conv2d_reference(x, weight, padding="same"), expected, rtol=1e-12)
+    np.testing.assert_allclose(conv2d_forward(x, weight, padding="same"), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(conv2d_forward(x, weight, padding="valid"), conv2d_reference(x, weight), rtol=1e-10)

@@ -1,4 +1,5 @@
-"""PyTorch as the yardstick: Conv2D, pooling and Flatten against torch on the CPU.
+"""PyTorch as the yardstick: Conv2D, pooling and Flatten against torch on the CPU; padding="same"
+and "valid", conv_output_size, summary and conv2d_naive's dtype as PyTorch has them.
 
 Skipped when torch is not installed (it is never a requirement of TinyTorch).
 """
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from cnn_strategies import pool_cases
 
-from tinytorch.core.cnn import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from tinytorch.core.cnn import AvgPool2D, Conv2D, Flatten, MaxPool2D, conv2d_naive, conv_output_size
 from tinytorch.core.tensor import Tensor
 
 torch = pytest.importorskip("torch")
@@ -69,3 +70,78 @@ def test_pooling_matches_torch(case):
 def test_flatten_matches_torch():
     x = np.random.default_rng(2).standard_normal((3, 4, 5, 6)).astype(np.float32)
     np.testing.assert_array_equal(Flatten()(Tensor(x)).data, torch.nn.Flatten()(torch.from_numpy(x)).numpy())
+
+
+# ------------------------------------------------------------------ numerics as PyTorch users expect
+SAME_KERNELS = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (4, 3)]
+
+
+def twin_of(conv):
+    """torch.nn.Conv2d with the same sizes, padding and parameters as a TinyTorch Conv2D."""
+    twin = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                           padding=conv.padding, bias=conv.bias is not None)
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(conv.weight.data))
+        if conv.bias is not None:
+            twin.bias.copy_(torch.from_numpy(conv.bias.data))
+    return twin
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("kernel", SAME_KERNELS)
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_padding_words_match_torch(kernel, padding):
+    conv = Conv2D(2, 3, kernel, padding=padding)
+    x = np.random.default_rng(11).standard_normal((2, 2, 6, 7)).astype(np.float32)
+    expected = twin_of(conv)(torch.from_numpy(x)).detach().numpy()
+    out = conv(Tensor(x))
+    assert out.shape == expected.shape == conv.output_shape(x.shape)
+    if padding == "same":
+        assert out.shape[2:] == x.shape[2:]
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-6)
+    assert conv.padding == padding and f"padding={padding!r}" in repr(conv)
+
+
+@pytest.mark.parametrize("size, kernel", [(8, 3), (8, 4), (5, 1), (7, 2), (4, 4)])
+def test_conv_output_size_words_match_torch(size, kernel):
+    x = torch.zeros(1, 1, size, size)
+    for padding in ("same", "valid"):
+        expected = torch.nn.functional.conv2d(x, torch.zeros(1, 1, kernel, kernel), padding=padding).shape[-1]
+        assert conv_output_size(size, kernel, padding=padding) == expected
+
+
+def test_same_padding_with_a_stride_is_refused_as_in_torch():
+    with pytest.raises(ValueError, match="strided"):
+        torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1 .* got stride \(2, 2\)"):
+        Conv2D(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="'valid' or 'same'; got 'full'"):
+        Conv2D(1, 1, 3, padding="full")
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_summary_of_same_padded_network_matches_torch_shapes():
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.networks import Sequential, summary
+
+    np.random.seed(12)
+    model = Sequential([Conv2D(3, 8, 4, padding="same"), ReLU(), MaxPool2D(2), Conv2D(8, 4, 3, padding="valid")])
+    twins = torch.nn.Sequential(twin_of(model[0]), torch.nn.ReLU(), torch.nn.MaxPool2d(2), twin_of(model[3]))
+    rows = summary(model, (2, 3, 10, 10), show=False)
+    x = torch.zeros(2, 3, 10, 10)
+    for row, layer in zip(rows, twins):
+        x = layer(x)
+        assert row["output_shape"] == tuple(x.shape)
+    assert rows[0]["layer"].endswith("padding='same', bias=True)")
+    assert rows[0]["macs"] == 2 * 8 * 10 * 10 * 3 * 4 * 4          # N·F·H'·W'·C·kH·kW, H' = H
+    assert rows[3]["macs"] == 2 * 4 * 3 * 3 * 8 * 3 * 3            # (5 − 3 + 1)² positions
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_naive_keeps_the_float_dtype_as_torch_does(dtype):
+    rng = np.random.default_rng(13)
+    image, kernel = rng.standard_normal((6, 5)).astype(dtype), rng.standard_normal((3, 2)).astype(dtype)
+    expected = F.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None])[0, 0]
+    out = conv2d_naive(image, kernel)
+    assert out.dtype == dtype and expected.numpy().dtype == dtype
+    np.testing.assert_allclose(out, expected.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -46,12 +46,15 @@ def test_softmax_cross_entropy_style_graph_matches_torch():
     close(z, tz)
 
 
-@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 1), (2, 2)])
-def test_conv2d_matches_torch(stride, padding):
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("kernel,stride,padding", [
+    (3, 1, 0), (3, 1, 1), (3, 2, 1), (3, 2, 2), (3, 1, "same"), (4, 1, "same"), ((2, 3), 1, "same"), (4, 1, "valid"),
+])
+def test_conv2d_matches_torch(kernel, stride, padding):
     np.random.seed(0)
-    conv = Conv2D(3, 4, kernel_size=3, stride=stride, padding=padding)
+    conv = Conv2D(3, 4, kernel_size=kernel, stride=stride, padding=padding)
     x, tx = both(np.random.default_rng(2).normal(size=(2, 3, 7, 7)))
-    tconv = torch.nn.Conv2d(3, 4, 3, stride=stride, padding=padding)
+    tconv = torch.nn.Conv2d(3, 4, kernel, stride=stride, padding=padding)
     with torch.no_grad():
         tconv.weight.copy_(torch.tensor(conv.weight.data))
         tconv.bias.copy_(torch.tensor(conv.bias.data))
@@ -102,3 +105,37 @@ def test_milestone_network_gradients_match_torch():
     for p, tp in zip(ours_params, theirs_params):
         expected = tp.grad.numpy().T if p.ndim == 2 else tp.grad.numpy()
         np.testing.assert_allclose(p.grad.data, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_milestone_network_in_float64_matches_torch_double():
+    """Parameters converted to float64 (PyTorch's .double()): every layer, gradient and the loss
+    stay float64 and agree with PyTorch to float64 precision."""
+    from tinytorch.core.training import CrossEntropyLoss
+
+    np.random.seed(8)
+    ours = Sequential([
+        Conv2D(1, 16, 3, padding="same"), ReLU(), MaxPool2D(2),
+        Conv2D(16, 32, 3, padding=1), ReLU(), MaxPool2D(2),
+        Flatten(), Dense(128, 64), ReLU(), Dense(64, 10),
+    ])
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding="same"), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10),
+    ).double()
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        p.data = p.data.astype(np.float64)
+        with torch.no_grad():
+            tp.copy_(torch.from_numpy(p.data.T if p.ndim == 2 else p.data))
+    x = np.random.default_rng(9).normal(size=(8, 1, 8, 8))
+    labels = np.arange(8) % 10
+    loss = CrossEntropyLoss()(ours(Tensor(x, dtype=np.float64)), labels)
+    expected = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(x)), torch.from_numpy(labels))
+    assert loss.dtype == np.float64
+    np.testing.assert_allclose(loss.data, expected.item(), rtol=1e-13)
+    loss.backward()
+    expected.backward()
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        assert p.grad.dtype == np.float64
+        wanted = tp.grad.numpy().T if p.ndim == 2 else tp.grad.numpy()
+        np.testing.assert_allclose(p.grad.data, wanted, rtol=1e-10, atol=1e-13)

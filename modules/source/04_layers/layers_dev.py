@@ -411,10 +411,12 @@ if __name__ == "__main__":
 # ### Dtypes
 #
 # Parameters are float32, like PyTorch's default. An input of another dtype (NumPy's default
-# float64, or integers) is **cast to float32** before the multiplication, so the output is always
-# float32. PyTorch would refuse a float64 input to a float32 layer with a dtype-mismatch error; we
-# accept it because NumPy hands out float64 arrays by default and the cast loses nothing a float32
-# layer could use.
+# float64, or integers) is **cast to the weight's dtype** — float32 — before the multiplication,
+# so the output is float32. PyTorch would refuse a float64 input to a float32 layer with a
+# dtype-mismatch error; we accept it because NumPy hands out float64 arrays by default and the
+# cast loses nothing a float32 layer could use. Convert the parameters themselves (as
+# `model.double()` does in PyTorch: `p.data = p.data.astype(np.float64)` for each parameter)
+# and the whole layer computes in float64.
 
 # %%
 #| export
@@ -487,12 +489,13 @@ class Dense(Layer):
     def forward(self, x):
         """y = x @ W + b: (N, input_size) -> (N, output_size), or (input_size,) -> (output_size,).
 
-        TODO: Check the input width, make the input float32, multiply by the weight, add the bias.
+        TODO: Check the input width, give the input the weight's dtype, multiply, add the bias.
 
         APPROACH:
         1. If x is not a Tensor (an array or a list), wrap it: x = Tensor(x).
         2. Validate with the given helper: _check_features("Dense", x.shape, self.input_size).
-        3. If x.data.dtype is not float32, x = Tensor(x.data.astype(np.float32)).
+        3. If x.data.dtype is not the weight's (float32 by default),
+           x = Tensor(x.data.astype(self.weight.dtype), dtype=self.weight.dtype).
         4. y = x @ self.weight, then y = y + self.bias unless the bias is None.
 
         EXAMPLE:
@@ -510,8 +513,8 @@ class Dense(Layer):
         if not isinstance(x, Tensor):
             x = Tensor(x)
         _check_features("Dense", x.shape, self.input_size)
-        if x.data.dtype != np.float32:
-            x = Tensor(x.data.astype(np.float32))
+        if x.data.dtype != self.weight.dtype:
+            x = Tensor(x.data.astype(self.weight.dtype), dtype=self.weight.dtype)
         y = x @ self.weight
         if self.bias is not None:
             y = y + self.bias

@@ -916,9 +916,11 @@ def _batched(x, who):
 
 
 def _wrap(array):
-    """A layer's freshly computed result as a float32 Tensor, handed over without a copy."""
-    if array.dtype != np.float32:
-        return Tensor(array)
+    """A layer's freshly computed (floating) result as a Tensor of its dtype, without a copy.
+
+    float32 from float32 parameters and input; float64 when both are float64 (a network whose
+    parameters were converted, like PyTorch's ``model.double()``).
+    """
     return Tensor.from_numpy(array)
 
 
@@ -989,8 +991,10 @@ class Conv2D(Layer):
            {self.in_channels} input channel(s), i.e. input of shape (N, {self.in_channels}, H, W)
            or ({self.in_channels}, H, W), got {data.shape[1]} channel(s) in input of shape
            {_as_array(x).shape}.")`.
-        3. `out = conv2d_forward(data, self.weight.data, bias_data, self.stride, self.padding)`.
-        4. Return `_wrap(out[0] if unbatched else out)` (a Tensor, without copying `out`).
+        3. Give the input the weight's dtype, as Dense does (float32, unless the parameters were
+           converted): `data = data.astype(self.weight.dtype, copy=False)`.
+        4. `out = conv2d_forward(data, self.weight.data, bias_data, self.stride, self.padding)`.
+        5. Return `_wrap(out[0] if unbatched else out)` (a Tensor of out's dtype, not copied).
 
         EXAMPLE:
         >>> Conv2D(3, 16, kernel_size=3)(Tensor(np.zeros((1, 3, 32, 32)))).shape
@@ -1007,6 +1011,7 @@ class Conv2D(Layer):
                 f"(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W), "
                 f"got {data.shape[1]} channel(s) in input of shape {_as_array(x).shape}."
             )
+        data = data.astype(self.weight.dtype, copy=False)
         bias = None if self.bias is None else self.bias.data
         out = conv2d_forward(data, self.weight.data, bias, self.stride, self.padding)
         return _wrap(out[0] if unbatched else out)
