@@ -558,9 +558,9 @@ if __name__ == "__main__":
 # Two refinements make `conv2d_forward` faster without changing a single number:
 #
 # - **Chunks that fit in cache.** Written all at once, the 30 MB of columns leave the CPU's
-#   caches before the multiply reads them back. Built a few images at a time (about 4 MB) into
+#   caches before the multiply reads them back. Built a few images at a time (about 2 MB) into
 #   one reused buffer, they are still in cache when the multiply needs them, and the extra
-#   memory drops from 30 MB to 4 MB. Each chunk is still one large multiply, so BLAS keeps
+#   memory drops from 30 MB to 2 MB. Each chunk is still one large multiply, so BLAS keeps
 #   its speed (many tiny multiplies would each pay a fixed start-up cost).
 # - **The bias as a weight.** `W @ cols + b` needs a second pass over the whole output just to
 #   add `b`. Append `b` as one more column of `W` and a row of ones to `cols`: the multiply adds
@@ -1678,27 +1678,23 @@ if __name__ == "__main__":
 # CNN, and measured what it costs.
 #
 # How fast is "fast"? `benchmarks/bench_conv.py` times the exported `Conv2D` forward against
-# PyTorch's `nn.Conv2d` on the CPU, alternating runs in one process (median of 21 rounds each; 2
-# cores shared with one other job, numpy 2.4 with OpenBLAS, torch 2.13.0):
-#
-# | case (median of 21 alternating rounds) | TinyTorch `Conv2D` | PyTorch `nn.Conv2d` | ratio | target |
-# | --- | ---: | ---: | ---: | --- |
-# | (128, 3, 32, 32) → 32 × 5×5, default 2 threads | 28.4 ms | 24.0 ms | 1.18× | ≤ 1.5× ✓ |
-# | (32, 16, 8, 8) → 32 × 3×3, pad 1, default 2 threads | 2.69 ms | 805 µs | 3.35× | ≤ 4× ✓ |
-# | (128, 3, 32, 32) → 32 × 5×5, one thread each | 13.9 ms | 9.9 ms | 1.40× | ≤ 1.5× ✓ |
-# | (32, 16, 8, 8) → 32 × 3×3, pad 1, one thread each | 578 µs | 227 µs | 2.54× | ≤ 4× ✓ |
-# | loop reference, 2 CIFAR images scaled to 128 | 13.2 s | | 465-914× the fast layer | |
+# PyTorch's `nn.Conv2d` on the CPU, each library in its own process at its own default
+# threads, on an idle machine and with one core kept busy by another program, then on one
+# thread each; `benchmarks/bench_training.py` does the same for a training epoch of the digits
+# CNN and for forward + backward. The tables, with the load they were measured under, live in
+# one place, `benchmarks/README.md`; run `python benchmarks/bench_conv.py` to get your own.
 #
 # The fast path is nothing but NumPy: stride tricks make the windows free to describe, one
-# copy per chunk builds the columns, and BLAS does the 241 million MACs — from 13 seconds of
-# loops to within 1.2-1.4× of PyTorch. What is left is structural: im2col turns the
-# convolution into a skinny matrix product (only K = 76 rows) that BLAS runs below its peak,
-# plus two full passes over memory (the column copy and the final transpose); PyTorch's direct
-# convolution kernels avoid both. And a systems lesson from measuring on a shared machine: a
-# multi-threaded BLAS call waits for every one of its threads at each internal synchronisation,
-# so when other jobs hold the cores it can lose far more than it gains (with several jobs
-# running, the same benchmark measured 1.9× and 23× at two threads; see `benchmarks/README.md`).
+# copy per chunk builds the columns, and BLAS does the 241 million MACs — from seconds of
+# loops to milliseconds, in the range of PyTorch. What is left is structural: im2col turns the
+# convolution into a skinny matrix product (only K = 76 rows for the CIFAR layer) that BLAS
+# runs below its peak, plus passes over memory (the column copy and the final transpose) that
+# PyTorch's direct convolution kernels avoid. And two systems lessons: **memory order** — the
+# same copy is several times faster when what it moves lies in long contiguous runs, which is
+# why the batch goes last — and **threads** — a multi-threaded product waits for every one of
+# its threads at each internal synchronisation, so on a machine where other programs hold the
+# cores it can lose far more than it gains; TinyTorch takes one thread unless it pays.
 #
 # **Next**: module 07 feeds real images to this network in batches, and module 08 (autograd)
-# reuses `sliding_windows`, `pad2d` and `max_pool2d_forward(..., return_argmax=True)` from here to
-# compute gradients, so the CNN can learn its filters instead of being handed them.
+# reuses `im2col`, `to_batch_last`, `padding_sides` and `max_pool2d_forward(..., return_argmax=True)`
+# from here to compute gradients, so the CNN can learn its filters instead of being handed them.
