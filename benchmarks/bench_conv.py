@@ -119,6 +119,74 @@ def time_loop_reference(spec: dict, images: int = 2, repeats: int = 3) -> float:
     return sorted(samples)[len(samples) // 2] * spec["input"][0] / images
 
 
+def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
+    """CPU seconds per forward (one thread, ``time.thread_time``) of each step of Conv2D on a
+    case: the steps of one chunk of images timed one by one with the library's own helpers and
+    scaled to the batch, and what is left of the whole layer call (Python, argument checks,
+    allocations, the bias row)."""
+    import statistics
+
+    from threadpoolctl import threadpool_limits
+
+    from tinytorch.core import cnn
+    from tinytorch.core.tensor import Tensor
+    from tinytorch.utils import threads
+
+    threads.set_num_threads(1)
+    spec = CASES[name]
+    x, weight, bias = case_data(spec)
+    layer = cnn.Conv2D(spec["input"][1], spec["filters"], spec["kernel"], padding=spec["padding"])
+    layer.weight.data[...], layer.bias.data[...] = weight, bias
+    k, F, (N, C, H, W) = spec["kernel"], spec["filters"], spec["input"]
+    sides = cnn.padding_sides(spec["padding"], k)
+    P = cnn.conv_output_size(H, k, 1, spec["padding"]) * cnn.conv_output_size(W, k, 1, spec["padding"])
+    K = C * k * k
+    n = max(1, min(N, cnn.COLUMN_CHUNK_BYTES // ((K + 1) * P * 4)))     # conv2d_forward's chunk
+    images = x[:n]
+    xt = cnn.to_batch_last(images, sides)
+    view = cnn.sliding_windows(xt, k, 1, axes=(1, 2)).transpose(0, 4, 5, 1, 2, 3)
+    cols = np.ones((K + 1, P * n), np.float32)
+    target = cols[:K].reshape(view.shape)
+    filters = np.concatenate([weight.reshape(F, K), bias[:, None]], axis=1)
+    result = filters @ cols
+    out = np.empty((n, F, P), np.float32)
+    tx = Tensor(x)
+    chunks = N / n
+    steps = {
+        "pad + batch-last copy of the input": lambda: cnn.to_batch_last(images, sides),
+        "window view (sliding_window_view, transpose)":
+            lambda: cnn.sliding_windows(xt, k, 1, axes=(1, 2)).transpose(0, 4, 5, 1, 2, 3),
+        "im2col copy of the windows": lambda: np.copyto(target, view),
+        "the matrix product (one thread)": lambda: filters @ cols,
+        "output transpose to (N, F, H', W')":
+            lambda: np.copyto(out, result.reshape(F, P, n).transpose(2, 0, 1)),
+    }
+    times = {}
+    with threadpool_limits(limits=1, user_api="blas"):        # the bare product too
+        for label, step in [*steps.items(), ("whole Conv2D call", lambda: layer(tx))]:
+            step()
+            repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
+            scale = 1 if label == "whole Conv2D call" else chunks
+            times[label] = scale * statistics.median(_cpu(step, repeat) for _ in range(rounds))
+    whole = times.pop("whole Conv2D call")
+    rows = list(times.items())
+    rows.append(("rest: Python, checks, allocations, bias row, caches", whole - sum(times.values())))
+    tiny_layer, tiny = cnn.Conv2D(1, 1, 3, padding=1), Tensor(np.ones((1, 1, 3, 3), np.float32))
+    with threadpool_limits(limits=1, user_api="blas"):
+        fixed = statistics.median(_cpu(lambda: tiny_layer(tiny), 2000) for _ in range(rounds))
+    rows.append(("  of which the fixed cost of a call (Conv2D(1, 1, 3, padding=1) on 1×1×3×3)", fixed))
+    rows.append((f"whole Conv2D call ({N // n if N % n == 0 else chunks:g} chunk(s) of {n} images)", whole))
+    return rows
+
+
+def _cpu(function, repeat=1) -> float:
+    """CPU seconds of this thread per call of ``function``."""
+    start = time.thread_time()
+    for _ in range(repeat):
+        function()
+    return (time.thread_time() - start) / repeat
+
+
 def one_process(args, threads) -> list[dict]:
     """Both libraries alternating in this process (``_timing.alternate``)."""
     from tinytorch.utils import threads as tinytorch_threads
@@ -149,9 +217,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     _processes.add_arguments(parser, rounds=21, sample_ms=50.0)
     parser.add_argument("--no-loops", action="store_true", help="skip timing the loop reference")
+    parser.add_argument("--breakdown", choices=list(CASES),
+                        help="instead: where one forward of this case spends its CPU time, step by step")
     args = parser.parse_args(argv)
     if args.worker:
         _processes.serve(build, args.worker, int(args.threads) if args.threads else None)
+        return 0
+    if args.breakdown:
+        print(f"{describe(args.breakdown)}: CPU time per forward, one thread, loadavg {_processes.loadavg()}\n")
+        print("| step | time |\n| --- | ---: |")
+        for label, seconds in breakdown(args.breakdown, args.rounds):
+            print(f"| {label} | {format_seconds(seconds)} |")
         return 0
     modes = _processes.thread_modes(args.threads, args.mode)
     print(f"{args.mode}, cores: {os.cpu_count()}, loadavg {_processes.loadavg()}")

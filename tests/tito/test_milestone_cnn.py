@@ -17,7 +17,8 @@ LAST_LINE = re.compile(r"^test accuracy: (0\.\d{4}|1\.0000)$")
 
 
 def test_quick_run_end_to_end(tmp_path):
-    """One epoch on 200 digits: progress, the final line, both PNGs, and exit 1 (below 0.98)."""
+    """One epoch per fold on 200 digits: progress, the folds, the final line, both PNGs, and
+    exit 1 (below 0.98)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     env.pop("OPENBLAS_NUM_THREADS", None)
     done = subprocess.run(
@@ -28,8 +29,13 @@ def test_quick_run_end_to_end(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert LAST_LINE.match(lines[-1]), done.stdout + done.stderr
     accuracy = float(lines[-1].split(": ")[1])
-    assert "160 training and 40 test images" in done.stdout
+    assert "5-fold cross-validation" in done.stdout and "fold 1/5: 160 training and 40 test images" in lines
     assert any(line.startswith("epoch 1/1") and "5/5" in line and "val acc" in line for line in lines)
+    fold_lines = [line for line in lines if re.match(r"fold \d/5: test accuracy 0\.\d{4} \(\d+/40\)", line)]
+    assert len(fold_lines) == 5
+    correct = sum(int(re.search(r"\((\d+)/40\)", line).group(1)) for line in fold_lines)
+    assert f"cross-validated: {correct}/200 digits" in done.stdout
+    assert accuracy == round(correct / 200, 4)
     assert "Learned first-layer filters" in done.stdout and "feature maps" in done.stdout
     assert done.returncode == (0 if accuracy >= 0.98 else 1)
     assert accuracy < 0.98 and "below the goal of 0.98" in done.stderr
@@ -150,12 +156,43 @@ def test_the_network_is_the_lenet_of_the_issue():
     assert model(Tensor(np.zeros((3, 1, 8, 8)))).shape == (3, 10)
 
 
-def test_split_is_fixed_stratified_80_20():
-    X_train, X_test, y_train, y_test = cnn_digits.load_split()
-    again = cnn_digits.load_split()
-    assert X_train.shape == (1437, 1, 8, 8) and X_test.shape == (360, 1, 8, 8)
-    assert np.array_equal(y_test, again[3]) and np.array_equal(X_train, again[0])
-    assert np.bincount(y_test, minlength=10).min() >= 35
+def test_folds_are_stratified_and_test_every_digit_once():
+    images, labels = cnn_digits.load()
+    fold = cnn_digits.fold_of(labels)
+    assert images.shape == (1797, 1, 8, 8) and fold.shape == (1797,)
+    assert sorted(np.bincount(fold)) == [359, 359, 359, 360, 360]     # each digit in exactly one fold
+    per_class = np.array([np.bincount(labels[fold == k], minlength=10) for k in range(5)])
+    assert (per_class.max(axis=0) - per_class.min(axis=0)).max() <= 1  # every class's share, ±1
+    assert np.array_equal(fold, cnn_digits.fold_of(labels, seed=0))
+    assert not np.array_equal(fold, cnn_digits.fold_of(labels, seed=1))
+
+
+def test_float64_networks_compute_in_float64():
+    from tinytorch.core.tensor import Tensor
+    from tinytorch.core.training import CrossEntropyLoss
+    import tinytorch.core.autograd  # noqa: F401
+
+    model = cnn_digits.convert(cnn_digits.build_model(), np.float64)
+    images, labels = cnn_digits.load(limit=16)
+    loss = CrossEntropyLoss()(model(Tensor(images)), labels)     # float32 images, cast on the way in
+    loss.backward()
+    assert loss.dtype == np.float64
+    assert all(p.data.dtype == np.float64 and p.grad.dtype == np.float64 for p in model.parameters())
+    assert cnn_digits.count_correct(model, images, labels, np.float64) == int(
+        np.sum(model(Tensor(images, dtype=np.float64)).data.argmax(axis=1) == labels))
+
+
+def test_run_pools_the_folds(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    monkeypatch.setattr(cnn_digits, "show_pictures", lambda *args: [])    # the end-to-end run draws them
+    result = cnn_digits.run(epochs=1, limit=100, out_dir=tmp_path, dtype=np.float64,
+                            console=Console(file=io.StringIO(), width=100))
+    assert [tested for _, tested in result.folds] == [20] * 5 and len(result.history) == 5
+    assert result.accuracy == sum(correct for correct, _ in result.folds) / 100
+    assert [len(history) for history in result.history] == [1] * 5
 
 
 def test_result_passes_at_the_goal():
