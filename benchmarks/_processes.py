@@ -96,7 +96,8 @@ def worker_info(library: str) -> dict:
     if library == "torch":
         import torch
 
-        return {"library": "torch", "version": torch.__version__, "threads": torch.get_num_threads()}
+        return {"library": "torch", "version": torch.__version__, "threads": torch.get_num_threads(),
+                "cpu capability": torch.backends.cpu.get_cpu_capability()}
     from threadpoolctl import threadpool_info
 
     from tinytorch.utils import threads

@@ -7,8 +7,8 @@ splits any product above a small size across every core it sees. Measured on a 2
 - **small or skinny products**: starting and synchronising the threads costs more than the
   second core saves (a product with 10 rows ran 2× slower on two threads than on one);
 - **a loaded machine**: a multi-threaded product waits, at every synchronisation point, for a
-  core that another process holds. With one core kept busy by another program, two-thread
-  products ran 4-50× slower than on one thread.
+  core that another process holds. With one core taken by other jobs, two-thread products ran
+  1.8-220× slower than on one thread.
 
 So every product in TinyTorch goes through :func:`matmul` (or :func:`blas_threads`), which runs
 it on one thread unless it is large, not skinny, and the cores are free:
@@ -19,7 +19,8 @@ it on one thread unless it is large, not skinny, and the cores are free:
 
 "Usable cores" honours the CPU affinity and a container's CPU quota (Binder, Docker); "free"
 is measured, on Linux, from ``/proc/stat``: the CPU time other processes used over the last
-quarter of a second or more. Elsewhere, or before the first measurement, a busy core is assumed.
+quarter of a second or more. Elsewhere, and before the first measurement, products run on one
+thread.
 
 Override with the environment variable ``TINYTORCH_NUM_THREADS`` (read when this module is
 imported) or :func:`set_num_threads` (like ``torch.set_num_threads``): a positive number fixes
@@ -36,7 +37,7 @@ import numpy as np
 
 ENV_VARIABLE = "TINYTORCH_NUM_THREADS"
 
-# Measured with benchmarks/bench_threads.py on a quiet 2-core AMD EPYC (OpenBLAS 0.3.31):
+# Measured with benchmarks/bench_threads.py on a 2-core AMD EPYC (OpenBLAS 0.3.31), cores free:
 # below ~1 M multiply-accumulates, or with fewer than 16 rows or columns, a second thread
 # never saved time. OpenBLAS itself keeps products under 262,144 MACs on one thread.
 MIN_PARALLEL_MACS = 1 << 20
@@ -117,7 +118,7 @@ def free_cores():
     """Cores other processes have left idle over the last measurement window (≥ LOAD_INTERVAL).
 
     Re-measured at most every ``LOAD_INTERVAL`` seconds. Before the first window is complete,
-    or where ``/proc/stat`` does not exist, one core is assumed busy.
+    or where ``/proc/stat`` does not exist, the answer is 1.
     """
     now = time.monotonic()
     stamp = _load["stamp"]
