@@ -1,5 +1,5 @@
 """PyTorch as the yardstick: Conv2D, pooling and Flatten against torch on the CPU; padding="same"
-and "valid", conv_output_size, summary and conv2d_naive's dtype as PyTorch has them.
+and "valid", conv_output_size, summary, conv2d_naive's dtype and Tensor's TypeError as PyTorch has them.
 
 Skipped when torch is not installed (it is never a requirement of TinyTorch).
 """
@@ -145,3 +145,10 @@ def test_conv2d_naive_keeps_the_float_dtype_as_torch_does(dtype):
     out = conv2d_naive(image, kernel)
     assert out.dtype == dtype and expected.numpy().dtype == dtype
     np.testing.assert_allclose(out, expected.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_text_is_a_type_error_as_in_torch():
+    with pytest.raises(TypeError):
+        torch.tensor("text")
+    with pytest.raises(TypeError, match="must be numbers"):
+        Tensor("text")
