@@ -39,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from _timing import calls_per_sample, format_seconds
+from _timing import alternate, calls_per_sample, format_seconds, load_torch, medians
 
 
 # ------------------------------------------------------------------ the worker side
@@ -185,10 +185,18 @@ def check_agreement(pool, case: str, rtol: float, atol: float) -> None:
             with np.load(path) as saved:
                 results.append([saved[key] for key in sorted(saved.files, key=lambda k: int(k.split("_")[1]))])
     for worker, arrays in zip(pool[1:], results[1:]):
-        for index, (ours, theirs) in enumerate(zip(results[0], arrays)):
-            np.testing.assert_allclose(
-                ours, theirs, rtol=rtol, atol=atol * max(1.0, float(np.abs(theirs).max(initial=0))),
-                err_msg=f"{case}: result {index} of {pool[0].library} and {worker.library} differ")
+        assert_agree(results[0], arrays, rtol, atol, f"{case}: {pool[0].library} and {worker.library}")
+
+
+def assert_agree(ours, theirs, rtol: float, atol: float, label: str) -> None:
+    """Results (an array or a list of arrays) equal within ``rtol``, or within ``atol`` times the
+    largest magnitude of each expected array."""
+    ours = ours if isinstance(ours, (list, tuple)) else [ours]
+    theirs = theirs if isinstance(theirs, (list, tuple)) else [theirs]
+    for index, (mine, expected) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(
+            mine, expected, rtol=rtol, atol=atol * max(1.0, float(np.abs(expected).max(initial=0))),
+            err_msg=f"{label}: result {index} differs")
 
 
 def time_side_by_side(pool, case: str, rounds: int, sample_seconds: float, gap: float) -> dict:
@@ -287,3 +295,39 @@ def table(rows: list[dict], describe: Callable[[str], str], target: Callable[[di
             f"{f'≤ {goal:g}×' if goal is not None else '—'}{verdict} | {row['loadavg']} |")
     return "\n".join(lines)
 
+
+
+def one_process(build: Callable, cases, args, threads: int | None, tolerance) -> list[dict]:
+    """Both libraries alternating in this process (``_timing.alternate``), results checked first."""
+    from tinytorch.utils import threads as tinytorch_threads
+
+    torch = load_torch(args.no_torch)
+    if threads is not None:
+        tinytorch_threads.set_num_threads(threads)
+        if torch is not None:
+            torch.set_num_threads(threads)
+    rows = []
+    for case in cases:
+        ours, our_result = build("tinytorch", case)
+        candidates = {"tinytorch": ours}
+        if torch is not None:
+            theirs, their_result = build("torch", case)
+            assert_agree(our_result(), their_result(), *tolerance, f"{case}: tinytorch and torch")
+            candidates["torch"] = theirs
+        times = medians(alternate(candidates, rounds=args.rounds, min_seconds=args.sample_ms / 1e3))
+        row = {"case": case, "load": "as found", "threads": threads or "default", **times, "loadavg": loadavg()}
+        if "torch" in times:
+            row["ratio"] = times["tinytorch"] / times["torch"]
+        rows.append(row)
+    return rows
+
+
+def rows_for(args, script, build: Callable, cases, tolerance) -> list[dict]:
+    """The table's rows, in the mode the command line chose; prints the mode and the load first."""
+    modes = thread_modes(args.threads, args.mode)
+    print(f"{args.mode}, cores: {os.cpu_count()}, loadavg {loadavg()}")
+    if args.mode == "one-process":
+        return one_process(build, cases, args, modes[0], tolerance)
+    libraries = ["tinytorch"] if args.no_torch else ["tinytorch", "torch"]
+    return own_processes(script, cases, libraries, args.load.split(","), modes, args.rounds,
+                         args.sample_ms / 1e3, args.gap_ms / 1e3, tolerance)

@@ -27,7 +27,6 @@ reference (``conv2d_reference``) is timed on a slice of 2 images and scaled to t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import alternate, blas_info, format_seconds, load_torch, medians  # noqa: E402
+from _timing import blas_info, format_seconds  # noqa: E402
 
 CASES = {
     "cifar": {"input": (128, 3, 32, 32), "filters": 32, "kernel": 5, "padding": 0},
@@ -187,32 +186,6 @@ def _cpu(function, repeat=1) -> float:
     return (time.thread_time() - start) / repeat
 
 
-def one_process(args, threads) -> list[dict]:
-    """Both libraries alternating in this process (``_timing.alternate``)."""
-    from tinytorch.utils import threads as tinytorch_threads
-
-    torch = load_torch(args.no_torch)
-    if threads is not None:
-        tinytorch_threads.set_num_threads(threads)
-        if torch is not None:
-            torch.set_num_threads(threads)
-    rows = []
-    for name in CASES:
-        ours, ours_result = build("tinytorch", name)
-        candidates = {"tinytorch": ours}
-        if torch is not None:
-            theirs, theirs_result = build("torch", name)
-            np.testing.assert_allclose(ours_result(), theirs_result(), rtol=1e-4, atol=1e-4)
-            candidates["torch"] = theirs
-        times = medians(alternate(candidates, rounds=args.rounds, min_seconds=args.sample_ms / 1e3))
-        row = {"case": name, "load": "as found", "threads": threads or "default", **times,
-               "loadavg": _processes.loadavg()}
-        if "torch" in times:
-            row["ratio"] = times["tinytorch"] / times["torch"]
-        rows.append(row)
-    return rows
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     _processes.add_arguments(parser, rounds=21, sample_ms=50.0)
@@ -229,15 +202,7 @@ def main(argv=None) -> int:
         for label, seconds in breakdown(args.breakdown, args.rounds):
             print(f"| {label} | {format_seconds(seconds)} |")
         return 0
-    modes = _processes.thread_modes(args.threads, args.mode)
-    print(f"{args.mode}, cores: {os.cpu_count()}, loadavg {_processes.loadavg()}")
-    if args.mode == "one-process":
-        rows = one_process(args, modes[0])
-    else:
-        libraries = ["tinytorch"] if args.no_torch else ["tinytorch", "torch"]
-        rows = _processes.own_processes(
-            __file__, list(CASES), libraries, args.load.split(","), modes, args.rounds,
-            args.sample_ms / 1e3, args.gap_ms / 1e3, tolerance=(1e-4, 1e-4))
+    rows = _processes.rows_for(args, __file__, build, list(CASES), tolerance=(1e-4, 1e-4))
     print()
     print(_processes.table(rows, describe, target))
     if not args.no_loops:

@@ -24,7 +24,6 @@ PyTorch epoch slices preloaded tensors (PyTorch's fastest path).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -35,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import alternate, blas_info, load_torch, medians  # noqa: E402
+from _timing import blas_info  # noqa: E402
 
 TARGETS = {("epoch", "idle"): 1.0, ("conv", "idle"): 1.0}
 BATCH = 32
@@ -219,32 +218,6 @@ def target(row: dict):
     return TARGETS.get((row["case"], row["load"])) if row["threads"] == "default" else None
 
 
-def one_process(args, threads) -> list[dict]:
-    from tinytorch.utils import threads as tinytorch_threads
-
-    torch = load_torch(args.no_torch)
-    if threads is not None:
-        tinytorch_threads.set_num_threads(threads)
-        if torch is not None:
-            torch.set_num_threads(threads)
-    rows = []
-    for case in ("epoch", "conv"):
-        ours, our_gradients = build("tinytorch", case)
-        candidates = {"tinytorch": ours}
-        if torch is not None:
-            theirs, their_gradients = build("torch", case)
-            for mine, expected in zip(our_gradients(), their_gradients()):
-                np.testing.assert_allclose(mine, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
-            candidates["torch"] = theirs
-        times = medians(alternate(candidates, rounds=args.rounds, warmup=1, min_seconds=args.sample_ms / 1e3))
-        row = {"case": case, "load": "as found", "threads": threads or "default", **times,
-               "loadavg": _processes.loadavg()}
-        if "torch" in times:
-            row["ratio"] = times["tinytorch"] / times["torch"]
-        rows.append(row)
-    return rows
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _processes.add_arguments(parser, rounds=9, sample_ms=0.0)
@@ -252,15 +225,7 @@ def main(argv=None) -> int:
     if args.worker:
         _processes.serve(build, args.worker, int(args.threads) if args.threads else None)
         return 0
-    modes = _processes.thread_modes(args.threads, args.mode)
-    print(f"{args.mode}, cores: {os.cpu_count()}, loadavg {_processes.loadavg()}")
-    if args.mode == "one-process":
-        rows = one_process(args, modes[0])
-    else:
-        libraries = ["tinytorch"] if args.no_torch else ["tinytorch", "torch"]
-        rows = _processes.own_processes(
-            __file__, ["epoch", "conv"], libraries, args.load.split(","), modes, args.rounds,
-            args.sample_ms / 1e3, args.gap_ms / 1e3, tolerance=(1e-3, 1e-4))
+    rows = _processes.rows_for(args, __file__, build, ["epoch", "conv"], tolerance=(1e-3, 1e-4))
     print()
     print(_processes.table(rows, DESCRIPTIONS.get, target))
     blas = blas_info()
