@@ -359,6 +359,9 @@ class Tensor:
         dtype('float32')
         >>> Tensor([1, 2]).dtype
         dtype('int64')
+        >>> Tensor("text")
+        Traceback (most recent call last):
+        TypeError: Tensor data must be numbers (bool, int or float), got str holding <U4 values.
 
         HINTS:
         - `np.array(x, dtype=None)` copies and keeps x's dtype.

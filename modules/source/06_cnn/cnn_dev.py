@@ -999,6 +999,8 @@ class Conv2D(Layer):
         EXAMPLE:
         >>> Conv2D(3, 16, kernel_size=3)(Tensor(np.zeros((1, 3, 32, 32)))).shape
         (1, 16, 30, 30)
+        >>> Conv2D(3, 16, kernel_size=4, padding="same")(Tensor(np.zeros((1, 3, 32, 32)))).shape
+        (1, 16, 32, 32)
 
         HINTS:
         - `self.bias` may be None.
