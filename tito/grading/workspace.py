@@ -173,6 +173,7 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
     (template / REFERENCE_TESTS).parent.mkdir(parents=True, exist_ok=True)
     (template / REFERENCE_TESTS).write_text(test_cells(reference), encoding="utf-8")
     lines = {line.strip() for line in strip_solutions(reference).solution_lines if len(line.strip()) >= LEAK_MIN_CHARS}
+    lines -= _released_lines(course, module)
     for path in template.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml") and path.relative_to(template).parts[0] not in ("tests", ".grading"):
             leaked = lines & {line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()}
@@ -183,6 +184,21 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
     compileall.compile_dir(str(template), quiet=2, workers=1)
     for path in [template, *template.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _released_lines(course: Course, module: Module) -> set[str]:
+    """Lines every student has anyway: the student editions of the module's prerequisites.
+
+    A solution line that a prerequisite gives away as provided code (e.g. autograd's
+    ``padding = to_pair(padding, "padding", minimum=0)``, written out in cnn) leaks nothing.
+    """
+    from tito.release import strip_solutions, with_prerequisites
+
+    public = set()
+    for each in with_prerequisites(course, [module]):
+        if each.name != module.name:
+            public |= {line.strip() for line in strip_solutions(each.dev_file.read_text(encoding="utf-8")).text.splitlines()}
+    return public
 
 
 def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
