@@ -1,28 +1,123 @@
 """The course's graded checks (tests/NN_name/checks.py, points in module.yaml), module by module:
 each runs on the reference solution and returns plain data (only a check named ..._rejects_...
-may raise, and that is its expected answer), and the released stub passes none of them — a
-check measures the student's work, never code the module provides."""
+may raise, and that is its expected answer), gives the same data when the reference is probed
+again in another process (so the reference scores full), and the released stub passes none of
+them — a check measures the student's work, never code the module provides. A partial solution
+earns exactly the checks of what it solved.
+
+The checks run directly, as ``tito grade`` runs them outside its sandbox (``prepare`` and the
+probe), not through a sandboxed grade: one module's checks take well under a second."""
+
+import re
+import shutil
 
 import pytest
 from test_release_support import REAL_ROOT
 
 from tito.course import Course
+from tito.exporter import export
 from tito.grading import prepare
+from tito.grading.verdict import judge
+from tito.grading.workspace import _probe_build
+from tito.release import strip_solutions
 
 COURSE = Course(REAL_ROOT)
 GRADED = [m.name for m in COURSE.modules if m.meta.get("checks")]
+SEED = 1234
+SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n", re.S | re.M)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """name -> the module's prepared grading folder (checks run on the reference and the stub)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = prepare(COURSE, COURSE.get(name), tmp_path_factory.mktemp(name) / "prepared", seed=SEED)
+        return cache[name]
+    return get
+
+
+def passing(prepared, records) -> list[str]:
+    expected = prepared.expected()
+    return [c.name for c in prepared.checks if judge(c, expected[c.name], records[c.name])[0]]
+
+
+def score(prepared, records) -> int:
+    return sum(c.points for c in prepared.checks if c.name in passing(prepared, records))
 
 
 @pytest.mark.parametrize("name", GRADED)
-def test_checks_run_on_the_reference_and_the_stub_passes_none(name, tmp_path):
-    prepared = prepare(COURSE, COURSE.get(name), tmp_path / "prepared", seed=1234)
-    expected = prepared.expected()
-    assert list(expected) == [c.name for c in prepared.checks]
+def test_the_reference_scores_full_and_the_stub_passes_none(name, prepared, tmp_path):
+    grading = prepared(name)
+    expected = grading.expected()
+    assert list(expected) == [c.name for c in grading.checks]
     raised = {n: r["raised"]["type"] for n, r in expected.items() if "raised" in r}
     assert all("rejects" in n for n in raised), f"only ..._rejects_... checks may raise: {raised}"
-    assert prepared.free == []
-    assert not (prepared.template / prepared.dev_file).exists()  # no solution where students' code runs
+    assert grading.free == []
+    assert not (grading.template / grading.dev_file).exists()  # no solution where students' code runs
+    again = _probe_build(grading, REAL_ROOT, tmp_path / "again")  # the course's own export: the reference
+    assert passing(grading, again) == [c.name for c in grading.checks]
 
 
-def test_the_cnn_module_is_graded():
-    assert "cnn" in GRADED
+def test_every_module_is_graded():
+    assert GRADED == [m.name for m in COURSE.modules]
+
+
+# --------------------------------------------------------------------------- partial solutions
+
+
+def solved_only(reference: str, solved: set[str]) -> str:
+    """The student edition of ``reference`` with the solutions of the functions in ``solved`` kept."""
+    stripped = strip_solutions(reference)
+    text = stripped.text
+    for name, body in zip(stripped.stubs, SOLUTION.findall(reference)):
+        if name in solved:
+            stub = re.compile(rf'^[ \t]*raise NotImplementedError\("TODO: implement {re.escape(name)}"\)\n', re.M)
+            text = stub.sub(lambda _: body, text, count=1)
+    return text
+
+
+def swap_mul_rule(reference: str) -> str:
+    """Autograd with a mul_rule whose forward is untouched but whose gradients are swapped."""
+    right = "return _grad_or_none(x, lambda: g * b), _grad_or_none(y, lambda: g * a)"
+    assert right in reference
+    return reference.replace(right, "return _grad_or_none(x, lambda: g * a), _grad_or_none(y, lambda: g * b)")
+
+
+def probe_source(grading, source: str, folder) -> dict:
+    """Export ``source`` as the module into a copy of the grading template and run the checks."""
+    build = folder / "build"
+    shutil.copytree(grading.template, build)
+    (build / grading.dev_file).write_text(source, encoding="utf-8")
+    export(Course(build).get(grading.module), force=True)
+    return _probe_build(grading, build, folder / "out")
+
+
+TENSOR_BASICS = {"Tensor.__init__", "Tensor.__add__", "Tensor.__sub__", "Tensor.__mul__", "Tensor.__truediv__"}
+AUTOGRAD_WITHOUT_CONV = {"unbroadcast", "mul_rule", "matmul_grads", "sum_rule", "topological_order", "backward",
+                         "relu_rule"}
+CONV_CHECKS = {"conv2d_backward", "conv2d_backward_with_int_sizes", "conv2d_backward_without_the_input_gradient",
+               "max_pool2d_backward", "conv_network_gradients", "numerical_gradient"}
+LOADER = {"collate", "DataLoader.__len__", "DataLoader.epoch_order", "DataLoader.__iter__"}
+
+
+@pytest.mark.parametrize("name, make, earned", [
+    pytest.param("tensor", lambda ref: solved_only(ref, TENSOR_BASICS),
+                 lambda check: check.startswith(("creation", "arithmetic")), id="tensor-construction-and-arithmetic"),
+    pytest.param("dataloader", lambda ref: solved_only(ref, LOADER),
+                 lambda check: check.startswith(("collate", "dataloader")) and check != "dataloader_over_a_tensor_dataset",
+                 id="dataloader-without-TensorDataset"),
+    pytest.param("autograd", lambda ref: solved_only(ref, AUTOGRAD_WITHOUT_CONV), lambda check: check not in CONV_CHECKS,
+                 id="autograd-without-conv-and-pool-backward"),
+    pytest.param("autograd", swap_mul_rule,
+                 lambda check: check not in {"mul_rule", "tensor_operation_gradients"}, id="autograd-with-a-wrong-mul-rule"),
+    pytest.param("training", lambda ref: solved_only(ref, {"Trainer.train_step"}),
+                 lambda check: check in {"train_step", "train_step_without_a_metric"}, id="training-step-without-losses"),
+])
+def test_a_partial_solution_earns_the_checks_of_what_it_solved(name, make, earned, prepared, tmp_path):
+    grading = prepared(name)
+    records = probe_source(grading, make(COURSE.get(name).dev_file.read_text(encoding="utf-8")), tmp_path)
+    assert passing(grading, records) == [c.name for c in grading.checks if earned(c.name)]
+    assert 0 < score(grading, records) < sum(c.points for c in grading.checks)

@@ -18,7 +18,7 @@ from test_release_support import ALPHA_DEV, flat, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
-from tito.grading import grade_batch, restore_reference_tests
+from tito.grading import grade_batch, prepare, restore_reference_tests
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
 from tito.grading.sandbox import PYTHON, Limits, _kill_group, _supervise, detect
@@ -217,6 +217,27 @@ def test_checks_in_module_yaml_are_validated(instructor_course, checks, message)
     with pytest.raises(TitoError) as caught:
         check_specs(module)
     assert message in caught.value.message
+
+
+def test_a_solution_line_leaks_into_the_workspace_unless_a_prerequisite_shows_it(instructor_course, tmp_path):
+    """prepare refuses a workspace holding a line of the graded module's solution, except one that
+    a prerequisite's student edition gives away anyway (autograd repeats a line of cnn's)."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    shown, secret = "ratio_of_the_two_sides_of_the_window = 1 / 2", "secret_ratio_of_the_two_sides_of_the_window = 2"
+    beta = root / "modules/source/02_beta/beta_dev.py"
+    beta.write_text(beta.read_text().replace("    return double(double(x))",
+                                             f"    {shown}\n    {secret}\n    return double(double(x))"))
+    (root / "modules/source/02_beta/module.yaml").write_text(
+        "name: beta\ntitle: Beta\nprerequisites: [alpha]\nchecks:\n  quadruple: 1\n")
+    (root / "tests/02_beta/checks.py").write_text("def check_quadruple(beta, rng):\n    return beta.quadruple(3)\n")
+    alpha = root / "modules/source/01_alpha/alpha_dev.py"
+    alpha.write_text(alpha.read_text().replace("class Scaler:", f"def _halve():\n    {shown}\n\n\nclass Scaler:"))
+    course = Course(root)
+    prepare(course, course.get("beta"), tmp_path / "shown", calibrate=False)
+    (root / "tinytorch/utils/notes.py").write_text(f"{shown}\n{secret}\n")
+    with pytest.raises(TitoError, match="would hold solution text of 'beta' in tinytorch/utils/notes.py: 'secret_"):
+        prepare(course, course.get("beta"), tmp_path / "leaked", calibrate=False)
 
 
 # --------------------------------------------------------------------------- reading submissions
