@@ -71,6 +71,11 @@ def check_creation_rejects_ragged_lists(tensor, rng):
     return tensor.Tensor([[1.0] * (short + 1), [2.0] * short])
 
 
+def check_creation_rejects_data_that_is_not_numbers(tensor, rng):
+    """Section 2: strings (and other non-numbers) raise TypeError through `_numeric_array`."""
+    return tensor.Tensor(["x" * int(rng.integers(1, 5)), "y"])
+
+
 def check_creation_rejects_integers_requiring_grad(tensor, rng):
     """The APPROACH: only floating tensors may require gradients (ValueError)."""
     return tensor.Tensor(rng.integers(0, 9, int(rng.integers(1, 5))), requires_grad=True)

@@ -136,12 +136,22 @@ def check_dense_forward_shapes(layers, rng):
 
 
 def check_dense_forward_converts_its_input(layers, rng):
-    """The APPROACH: arrays and lists are wrapped; float64 and integer inputs become float32."""
+    """The APPROACH: arrays and lists are wrapped; float64 and integer inputs take the weight's float32."""
     layer = _dense(layers, rng)
     x = rng.standard_normal((3, layer.weight.shape[0]))
     return {"float64_array": _described(layer(x)), "list": _described(layer(x.tolist())),
             "float64_tensor": _described(layer(Tensor(x, dtype=np.float64))),
             "integer_tensor": _described(layer(Tensor(rng.integers(-3, 4, x.shape))))}
+
+
+def check_dense_forward_in_the_weights_dtype(layers, rng):
+    """The APPROACH: the input takes the weight's dtype, so float64 parameters compute in float64."""
+    layer = _dense(layers, rng)
+    for p in layer.parameters():
+        p.data = p.data.astype(np.float64)
+    x = rng.standard_normal((3, layer.weight.shape[0]))
+    return {"float32_input": _described(layer(Tensor(x))), "float64_input": _described(layer(Tensor(x, dtype=np.float64))),
+            "integer_input": _described(layer(Tensor(rng.integers(-3, 4, x.shape))))}
 
 
 def check_dense_forward_without_bias(layers, rng):

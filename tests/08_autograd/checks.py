@@ -298,6 +298,15 @@ def check_conv2d_backward_with_int_sizes(autograd, rng):
             "defaults": list(autograd.conv2d_backward(rng.standard_normal((N, F, H - k + 1, H - k + 1)), x, weight))}
 
 
+def check_conv2d_backward_with_same_padding(autograd, rng):
+    """padding "same" (as in the forward, stride 1): uneven sides for an even kernel."""
+    N, C, F = _shape(rng, 1, 3, 3)
+    kernel = _shape(rng, 1, 4, 2)
+    x = rng.standard_normal((N, C, int(kernel[0] + rng.integers(0, 4)), int(kernel[1] + rng.integers(0, 4))))
+    weight = rng.standard_normal((F, C, *kernel))
+    return list(autograd.conv2d_backward(rng.standard_normal((N, F, *x.shape[2:])), x, weight, 1, "same"))
+
+
 ### BEGIN HIDDEN TESTS
 def check_conv2d_backward_without_the_input_gradient(autograd, rng):
     """need_input_grad=False: (None, grad_weight, grad_bias)."""
