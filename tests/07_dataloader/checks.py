@@ -132,14 +132,12 @@ def check_collate_rejects_an_empty_list(dataloader, rng):
     return dataloader.collate([])
 
 
-### BEGIN HIDDEN TESTS
 def check_collate_rejects_an_item_that_is_not_a_pair(dataloader, rng):
     """The APPROACH: an item that is not an (x, y) pair is refused with a ValueError."""
     X, y = _examples(rng, 2, 5)
     items = [(X[i], int(y[i])) for i in range(len(X))]
     items[int(rng.integers(0, len(items)))] = (X[0], 1, 2)
     return dataloader.collate(items)
-### END HIDDEN TESTS
 
 
 # --------------------------------------------------------------------------- DataLoader
