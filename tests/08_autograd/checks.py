@@ -167,7 +167,7 @@ def check_backward(autograd, rng):
 
 def check_backward_accumulates(autograd, rng):
     """A second backward() adds to .grad, also through another graph sharing the leaves."""
-    root, leaves, _, named, _ = _graph(autograd, rng)
+    root, leaves, _, _, _ = _graph(autograd, rng)
     autograd.backward(root)
     first = [_grad(t) for t in leaves]
     autograd.backward(root)
