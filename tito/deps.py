@@ -28,3 +28,16 @@ def exit_for_missing(error: ModuleNotFoundError) -> None:
     sys.stderr.write(f"Error: tito needs the Python package '{known[top]}', which is not installed "
                      f"for {sys.executable}.\n{install_hint(known[top])}\n")
     sys.exit(1)
+
+
+def load_jupytext():
+    """jupytext, imported without ``rfc3987_syntax``.
+
+    jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when it is installed,
+    which builds a grammar for about a second of CPU; nbformat's schema never checks IRIs, so
+    tito's processes skip it. A process that imported it already keeps it.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+    import jupytext
+
+    return jupytext
