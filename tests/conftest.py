@@ -4,6 +4,10 @@ The course root (the folder above ``tests/``) goes first on ``sys.path``. If
 ``tinytorch`` was already imported from somewhere else, or would still resolve to
 another folder, the run stops at once with a message saying where it came from.
 
+A test that compares with PyTorch takes the ``torch`` fixture (skipped when torch is not
+installed, imported once per session) and is marked ``slow`` by that: ``tito test`` leaves the
+slow tests out unless ``--full``; plain pytest and ``make test`` run them.
+
 ``tests/tito/`` (the toolkit's own tests) is collected only when it is named:
 ``python -m pytest tests/ -k cnn``, as the course text says, runs the cnn module's tests and
 nothing else; ``python -m pytest tests/tito`` (as ``make test`` does) runs the toolkit's.
@@ -59,6 +63,20 @@ def docstring_examples_hold():
         assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed (see output)"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, the yardstick (skipped when it is not installed: it is never a requirement)."""
+    return pytest.importorskip("torch")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marks
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for torch is slow: importing torch alone costs more than most modules' tests."""
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -188,3 +188,19 @@ class Course:
             chosen = {m.name for m in modules}
             ordered = [m for m in ordered if m.name in chosen]
         return ordered
+
+    def with_prerequisites(self, modules: list[Module]) -> list[Module]:
+        """The modules and everything they need, directly or not, in prerequisite order."""
+        wanted = {m.name for m in modules}
+        by_name = {m.name: m for m in self.modules}
+        pending = list(wanted)
+        while pending:
+            for prereq in by_name[pending.pop()].prerequisites:
+                if prereq not in wanted and prereq in by_name:
+                    wanted.add(prereq)
+                    pending.append(prereq)
+        return self.in_prerequisite_order([m for m in self.modules if m.name in wanted])
+
+    def prerequisites_of(self, module: Module) -> list[Module]:
+        """Everything ``module`` needs, directly or not, in prerequisite order (not itself)."""
+        return [m for m in self.with_prerequisites([module]) if m.name != module.name]

@@ -1,15 +1,13 @@
 """Turn a module's literate source into its generated package file.
 
-The source ``modules/source/NN_name/name_dev.py`` is a Jupytext percent-format
-file. Its code cells may carry nbdev-style directives on their own lines:
+The source format (directives, markers, the generated header and cell markers) is
+``tito.format``'s; this file reads a source with it and writes the package file:
+``render`` builds the text, ``state_of`` compares it with the file on disk, ``export``
+writes it.
 
-* ``#| default_exp core.cnn`` (once per file): the target, here ``tinytorch/core/cnn.py``;
-* ``#| export``: the cell goes into the package.
-
-The generated file starts with a header naming its source and a hash of its
-body. The hash tells a file that is merely *stale* (the source changed since the
-last export) from one that was *edited by hand* (the body no longer matches its
-own hash), which ``export`` refuses to overwrite without ``--force``.
+The header's hash of the body tells a file that is merely *stale* (the source changed
+since the last export) from one that was *edited by hand* (the body no longer matches
+its own hash), which ``export`` refuses to overwrite without ``--force``.
 """
 
 from __future__ import annotations
@@ -17,29 +15,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from tito import format
 from tito.course import Module
 from tito.errors import TitoError
-
-DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
-SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
-TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
-HASH_LINE = re.compile(r"^# body-sha256: ([0-9a-f]{64})$", re.MULTILINE)
-RULE = "# " + "=" * 78
-
-
-@dataclass
-class SourceCell:
-    """A code cell of the dev file: its index, first source line, code and directives."""
-
-    index: int
-    line: int
-    code: str
-    directives: dict
+from tito.format import SourceCell, read_cells
 
 
 @dataclass
@@ -51,42 +34,17 @@ class Generated:
     text: str
 
 
-def read_cells(dev_file: Path) -> list[SourceCell]:
-    """The code cells of a percent-format dev file, with the line each starts on."""
-    try:
-        import jupytext
-    except ImportError:  # pragma: no cover - jupytext is a declared dependency
-        raise TitoError("jupytext is not installed.", hint="Install it: pip install jupytext") from None
-    text = dev_file.read_text(encoding="utf-8")
-    notebook = jupytext.reads(text, fmt="py:percent")
-    cells, position = [], 0
-    for index, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        found = text.find(cell.source, position) if cell.source else -1
-        line = text.count("\n", 0, found) + 1 if found >= 0 else 0
-        if found >= 0:
-            position = found + len(cell.source)
-        cells.append(SourceCell(index, line, cell.source, _directives(cell.source)))
-    return cells
-
-
-def _directives(code: str) -> dict:
-    found = {}
-    for raw in code.splitlines():
-        match = DIRECTIVE.match(raw.strip())
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
-
-
-def _exported_code(cell: SourceCell) -> str:
+def exported_code(cell: SourceCell) -> str:
     """The cell's code without its directive lines and without the solution marker lines."""
-    kept = [
-        raw for raw in cell.code.splitlines()
-        if not DIRECTIVE.match(raw.strip()) and raw.strip() not in SOLUTION_MARKERS
-    ]
+    kept = [raw for raw in cell.code.splitlines() if not format.is_directive(raw) and not format.is_marker(raw)]
     return "\n".join(kept).strip("\n")
+
+
+def exported_cells(cells: list[SourceCell]) -> list[tuple[SourceCell, str]]:
+    """(cell, its exported code) of the cells that put code into the package, numbered from 1
+    in the generated file's cell markers."""
+    found = [(cell, exported_code(cell)) for cell in cells if cell.exported]
+    return [(cell, code) for cell, code in found if code]
 
 
 def _compile_in_place(module: Module, cell: SourceCell) -> None:
@@ -102,17 +60,18 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
 
 
 def target_of(module: Module, cells: list[SourceCell]) -> Path:
-    names = [c.directives["default_exp"] for c in cells if "default_exp" in c.directives]
+    """tinytorch/core/cnn.py for a source whose cells say '#| default_exp core.cnn' (once)."""
+    names = [c.directives[format.DEFAULT_EXP] for c in cells if format.DEFAULT_EXP in c.directives]
     where = module.relative(module.dev_file)
     if not names:
         raise TitoError(
-            f"{where} has no '#| default_exp' line, so tito does not know where to export it.",
-            hint="Add a code cell with a line like '#| default_exp core.cnn' near the top.",
+            f"{where} has no '#| {format.DEFAULT_EXP}' line, so tito does not know where to export it.",
+            hint=f"Add a code cell with a line like '#| {format.DEFAULT_EXP} core.cnn' near the top.",
         )
     if len(set(names)) > 1:
-        raise TitoError(f"{where} names more than one '#| default_exp': {', '.join(names)}.")
-    if not TARGET_NAME.match(names[0]):
-        raise TitoError(f"{where}: '#| default_exp {names[0]}' is not a dotted module name like core.cnn.")
+        raise TitoError(f"{where} names more than one '#| {format.DEFAULT_EXP}': {', '.join(names)}.")
+    if not format.TARGET_NAME.match(names[0]):
+        raise TitoError(f"{where}: '#| {format.DEFAULT_EXP} {names[0]}' is not a dotted module name like core.cnn.")
     return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
 
 
@@ -137,26 +96,16 @@ def render(module: Module) -> Generated:
     cells = read_cells(module.dev_file)
     target = target_of(module, cells)
     source = module.relative(module.dev_file)
-    chunks = []
     for cell in cells:
-        if "export" not in cell.directives:
-            continue
-        _compile_in_place(module, cell)
-        code = _exported_code(cell)
-        if code:
-            chunks.append(f"# %% {source} (cell {cell.index}, line {cell.line})\n{code}\n")
+        if cell.exported:
+            _compile_in_place(module, cell)
+    chunks = [f"{format.cell_marker(source, number)}\n{code}\n"
+              for number, (_, code) in enumerate(exported_cells(cells), start=1)]
     code = "\n\n".join(chunks)
     names = public_names(code)
     listing = "".join(f"    {name!r},\n" for name in names)
     body = "\n" + code + "\n\n__all__ = [\n" + listing + "]\n"
-    header = "\n".join([
-        RULE,
-        f"# GENERATED by `tito export` from {source}.",
-        f"# DO NOT EDIT: change the source and run `tito export --module {module.name}`.",
-        f"# body-sha256: {_body_hash(body)}",
-        RULE,
-    ]) + "\n"
-    text = header + body
+    text = format.generated_header(source, module.name, _body_hash(body)) + body
     try:
         compile(text, str(target), "exec", dont_inherit=True)
     except SyntaxError as exc:  # a cell that only compiles together with another
@@ -176,12 +125,27 @@ def state_of(generated: Generated) -> str:
 
 def _untouched(text: str) -> bool:
     """True when a generated file's body still matches the hash tito wrote into its header."""
-    match = HASH_LINE.search(text)
-    if not match:
+    found = format.split_generated(text)
+    return found is not None and _body_hash(found[1]) == found[0]
+
+
+def export_state(module: Module) -> tuple[str, str]:
+    """('fresh' | 'stale' | 'missing' | 'edited' | 'error', the error's message or '')."""
+    if not module.dev_file.exists():
+        return "error", f"{module.relative(module.dev_file)} does not exist"
+    try:
+        return state_of(render(module)), ""
+    except TitoError as exc:
+        return "error", exc.message
+
+
+def is_generated(path: Path) -> bool:
+    """True for a file written by `tito export` (its header says so)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return format.is_generated(handle.read(400))
+    except (UnicodeDecodeError, OSError):
         return False
-    _, separator, body = text.partition(RULE + "\n")
-    body = body.partition(RULE + "\n")[2]
-    return bool(separator) and _body_hash(body) == match.group(1)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -27,8 +27,9 @@ at its indentation, by the **stub**::
         raise NotImplementedError("TODO: implement conv2d_naive")
 
 naming the function qualified by its class (``Conv2D.forward``). ``STUB_MESSAGE`` finds that
-name in an error message. Lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN
-TESTS`` are for instructors only: the edition drops them (also from ``tests/NN_name/checks.py``).
+name in the exception's message, ``STUB_RAISED`` in a traceback. Lines between ``### BEGIN
+HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are for instructors only: the edition drops them
+(also from ``tests/NN_name/checks.py``).
 A marker inside a string is not a marker.
 
 **Tests.** An inline test is a top-level function whose name starts with ``test_unit_``, in a
@@ -94,6 +95,12 @@ def code_cells(text: str) -> list[SourceCell]:
             position = found + len(cell.source)
         cells.append(SourceCell(index, line, cell.source, directives(cell.source)))
     return cells
+
+
+def read_cells(path) -> list[SourceCell]:
+    """The code cells of a source file."""
+    with open(path, encoding="utf-8") as handle:
+        return code_cells(handle.read())
 
 
 def is_directive(line: str) -> bool:
@@ -186,7 +193,8 @@ def marker_blocks(text: str, where: str = "<source>") -> list[tuple[int, int, st
 # --------------------------------------------------------------------------- stubs
 
 STUB_NAME = r"[\w.<>]+"  # a qualified function name, e.g. Conv2D.forward (or a frame's <locals>)
-STUB_MESSAGE = re.compile(rf"TODO: implement ({STUB_NAME})")
+STUB_MESSAGE = re.compile(rf"TODO: implement ({STUB_NAME})")  # the stub's exception message
+STUB_RAISED = re.compile(rf"NotImplementedError: TODO: implement ({STUB_NAME})")  # in a traceback
 STUB_LINE = re.compile(rf'^\s*raise NotImplementedError\("TODO: implement ({STUB_NAME})"\)\s*$', re.MULTILINE)
 
 
@@ -205,9 +213,9 @@ def stub_names(text: str) -> list[str]:
     return STUB_LINE.findall(text)
 
 
-def stubs_named_in(message: str) -> list[str]:
-    """The functions whose stubs raised in an error message or traceback, in order, once each."""
-    return list(dict.fromkeys(STUB_MESSAGE.findall(message)))
+def stubs_named_in(report: str) -> list[str]:
+    """The functions whose stubs raised, in an error report or traceback, in order, once each."""
+    return list(dict.fromkeys(STUB_RAISED.findall(report)))
 
 
 def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:

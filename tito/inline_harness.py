@@ -16,25 +16,37 @@ the line, and the rest of that cell is skipped, as in a notebook. The dev file's
 failure says which values came.
 
 Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
-leaves what ran before it. This file imports nothing from tito: it runs with the
-course root first on ``sys.path``.
+leaves what ran before it. What a test is and what a stub says come from ``tito/format.py``,
+loaded by its path beside this file: the package ``tito`` is not imported, since the course
+root comes first on ``sys.path``.
 """
 
 import __future__
 import ast
 import builtins
+import importlib.util
 import io
 import json
 import linecache
-import re
+import os
 import sys
 import time
 import traceback
 import types
 
 RUNNER = "__tito_run_test__"
-TEST_PREFIX = "test_unit_"
-STUB_MESSAGE = re.compile(r"TODO: implement ([\w.<>]+)")
+
+
+def _load_format():
+    """tito/format.py as a module of its own (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location("_tito_format", os.path.join(os.path.dirname(__file__), "format.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it runs
+    spec.loader.exec_module(module)
+    return module
+
+
+source_format = _load_format()
 
 
 class _Tee(io.TextIOBase):
@@ -59,17 +71,9 @@ class _Tee(io.TextIOBase):
         return getattr(self.stream, "encoding", "utf-8")
 
 
-def _is_test_call(node) -> bool:
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id.startswith(TEST_PREFIX)
-    )
-
-
 def _wrap(statement):
     """Turn ``test_unit_x(...)`` into ``__tito_run_test__("test_unit_x", lambda: test_unit_x(...))``."""
-    if isinstance(statement, ast.Expr) and _is_test_call(statement.value):
+    if isinstance(statement, ast.Expr) and source_format.is_test_call(statement.value):
         no_args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
                                 kw_defaults=[], kwarg=None, defaults=[])
         call = ast.Call(
@@ -125,7 +129,7 @@ def _stub_name(exc):
     """The qualified name of a student stub that raised NotImplementedError, else None."""
     if not isinstance(exc, NotImplementedError):
         return None
-    match = STUB_MESSAGE.search(str(exc))
+    match = source_format.STUB_MESSAGE.search(str(exc))
     if match:
         return match.group(1)
     tb = exc.__traceback__
@@ -195,7 +199,7 @@ class Harness:
     def uncalled(self) -> list:
         """test_unit_* functions of the dev file that no top-level call ran."""
         return [name for name, value in self.module.__dict__.items()
-                if name.startswith(TEST_PREFIX) and name not in self.ran
+                if source_format.is_test_name(name) and name not in self.ran
                 and getattr(getattr(value, "__code__", None), "co_filename", None) == self.filename]
 
     def run_test(self, name, call) -> None:

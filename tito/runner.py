@@ -5,139 +5,32 @@
 1. **inline**: the dev file's code cells run in a fresh subprocess
    (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name;
 2. **export**: ``tito.exporter.export`` writes the generated package file;
-3. **pytest**: ``tests/NN_name/`` runs in a subprocess with the course root first on
-   ``PYTHONPATH``; per-test results come from its ``--junitxml`` report.
+3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.pytest_step``).
 
-A module passes only when every step passed and steps 1 and 3 each ran at least
-one test: zero tests is a failure, never a pass. Nothing here prints; the
-``test`` command renders the results.
+Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
+as long as its longer half. A module passes only when every step passed and steps 1 and 3
+each ran at least one test: zero tests is a failure, never a pass. Nothing here prints; the
+``test`` command renders the results (``tito.outcomes``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tito import format
 from tito.course import Module
 from tito.errors import TitoError
+from tito.outcomes import ModuleResult, StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
+from tito.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
-STUB_MESSAGE = re.compile(r"NotImplementedError: TODO: implement ([\w.<>]+)")
-LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
-
-
-def timeout_seconds() -> float:
-    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 15 minutes)."""
-    try:
-        return float(os.environ.get("TITO_TEST_TIMEOUT", "900"))
-    except ValueError:
-        return 900.0
-
-
-@dataclass
-class TestOutcome:
-    __test__ = False  # not a pytest test class
-
-    name: str
-    passed: bool
-    message: str = ""
-    location: str = ""  # "path:line" of the failure, relative to the course root
-    details: str = ""  # traceback or captured output worth showing for a failure
-    output: str = ""  # what the test printed (inline tests)
-    skipped: bool = False  # a skipped test is neither passed nor failed
-
-    @property
-    def status(self) -> str:
-        """'passed', 'failed' or 'skipped'."""
-        return "skipped" if self.skipped else ("passed" if self.passed else "failed")
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "status": self.status, "passed": self.passed, "skipped": self.skipped,
-                "message": self.message, "location": self.location}
-
-
-@dataclass
-class StepResult:
-    step: str  # "inline" | "export" | "pytest"
-    ok: bool
-    error: str = ""
-    tests: list = field(default_factory=list)
-    output: str = ""  # the subprocess's own output (shown with -v or when it failed oddly)
-    not_implemented: list = field(default_factory=list)
-    note: str = ""  # one line for the summary table, e.g. the generated file
-
-    @property
-    def ran(self) -> int:
-        return sum(1 for t in self.tests if not t.skipped)
-
-    @property
-    def passed_count(self) -> int:
-        return sum(1 for t in self.tests if t.passed and not t.skipped)
-
-    @property
-    def failures(self) -> list:
-        return [t for t in self.tests if t.status == "failed"]
-
-    @property
-    def skipped_count(self) -> int:
-        return sum(1 for t in self.tests if t.skipped)
-
-    def to_json(self) -> dict:
-        return {"step": self.step, "ok": self.ok, "error": self.error,
-                "tests": [t.to_json() for t in self.tests]}
-
-
-@dataclass
-class ModuleResult:
-    module: Module
-    steps: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.steps) and all(step.ok for step in self.steps)
-
-    @property
-    def not_implemented(self) -> list:
-        """The source's stubs, then any other stub a test ran into (e.g. a prerequisite's)."""
-        names = [name for name, _ in self.stubs] + [n for step in self.steps for n in step.not_implemented]
-        return list(dict.fromkeys(names))
-
-    def step(self, name: str) -> StepResult | None:
-        return next((s for s in self.steps if s.step == name), None)
-
-    def to_json(self) -> dict:
-        return {"module": self.module.name, "passed": self.passed,
-                "steps": [s.to_json() for s in self.steps],
-                "not_implemented": self.not_implemented}
-
-    def progress_entry(self, keyword: str | None = None) -> dict:
-        """What .tito/progress.json keeps; a run limited by -k is marked with its keyword."""
-        entry = {"passed": self.passed, "not_implemented": self.not_implemented}
-        if keyword:
-            entry["keyword"] = keyword
-        for step in self.steps:
-            if step.step in ("inline", "pytest"):
-                entry[step.step] = [step.passed_count, step.ran]
-        return entry
-
-
-def subprocess_environment(root: Path) -> dict:
-    """The environment of a test subprocess: this course root first on PYTHONPATH, no windows."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    env["MPLBACKEND"] = "Agg"
-    env["PYTHONIOENCODING"] = "utf-8"
-    env.pop("PYTHONSTARTUP", None)
-    return env
 
 
 # --------------------------------------------------------------------------- step 1: inline tests
@@ -148,12 +41,10 @@ def run_inline(module: Module, on_progress=None) -> StepResult:
 
     ``on_progress(text)`` hears, while it runs, which test is running and how many are done.
     """
-    from tito.exporter import read_cells
-
     if not module.dev_file.exists():
         return StepResult("inline", False, f"{module.relative(module.dev_file)} does not exist.")
     try:
-        cells = read_cells(module.dev_file)
+        cells = format.read_cells(module.dev_file)
     except Exception as exc:  # jupytext could not read it
         return StepResult("inline", False, f"Could not read {module.relative(module.dev_file)}: {exc}")
     with tempfile.TemporaryDirectory(prefix="tito-inline-") as scratch:
@@ -214,12 +105,6 @@ def _without_magics(code: str) -> str:
                      for line in code.splitlines())
 
 
-def _text(data) -> str:
-    if data is None:
-        return ""
-    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-
-
 def _read_events(path: Path) -> list:
     events = []
     if path.exists():
@@ -256,7 +141,7 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
             reason = f"stopped early{where} (exit code {returncode})"
         step.error = f"The inline test process {reason}."
         if running:
-            step.tests.append(TestOutcome(running, False, step.error, details=_tail(output)))
+            step.tests.append(TestOutcome(running, False, step.error, details=tail(output)))
     elif not any(_is_test(t) for t in step.tests):
         step.error = (f"No inline tests ran: {module.relative(module.dev_file)} has no top-level "
                       "test_unit_*() calls.")
@@ -292,10 +177,6 @@ def _cell_failure(module, event) -> TestOutcome:
     )
 
 
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
 # --------------------------------------------------------------------------- step 2: export
 
 
@@ -314,199 +195,65 @@ def run_export(module: Module) -> StepResult:
     return StepResult("export", True, note=f"{module.relative(generated.target)} ({verb})")
 
 
-# --------------------------------------------------------------------------- step 3: pytest
-
-
-def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False) -> StepResult:
-    """Run tests/NN_name/ against this course root's package; one TestOutcome per test."""
-    tests_dir = module.tests_dir
-    rel = module.relative(tests_dir)
-    if not tests_dir.is_dir():
-        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
-    with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
-        report = Path(scratch) / "report.xml"
-        command = [
-            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider",
-            f"--junitxml={report}", "-o", "junit_family=xunit1", "--tb=short",
-            "-v" if verbose else "-q", "--color=no",
-        ]
-        if keyword:
-            command += ["-k", keyword]
-        try:
-            proc = subprocess.run(
-                command, cwd=module.root, env=subprocess_environment(module.root), stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True, encoding="utf-8", errors="replace", timeout=timeout_seconds(),
-            )
-        except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stdout) + _text(exc.stderr)
-            return StepResult("pytest", False, f"pytest timed out after {timeout_seconds():.0f} s "
-                              "(set TITO_TEST_TIMEOUT to allow longer).", output=output)
-        output = proc.stdout + proc.stderr
-        tests = parse_junit(report) if report.exists() else []
-    return _pytest_result(rel, tests, proc.returncode, output, keyword)
-
-
-def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
-    step = StepResult("pytest", True, tests=tests, output=output)
-    step.not_implemented = list(dict.fromkeys(
-        m for t in tests if t.status == "failed" for m in STUB_MESSAGE.findall(t.message + "\n" + t.details)))
-    failed = step.failures
-    if failed:
-        names = [t.name for t in failed]
-        step.error = f"{len(names)} pytest test(s) failed: {', '.join(names[:3])}" + (" ..." if len(names) > 3 else "")
-    elif returncode not in (0, 5, None):  # 2 interrupted, 3 internal error, 4 usage error
-        step.error = f"pytest exited with code {returncode}:\n{_tail(output)}"
-    elif step.ran == 0:
-        selected = f" matched -k {keyword!r}" if keyword else " were collected"
-        step.error = f"No tests ran: no tests in {rel}/{selected}."
-    step.ok = not step.error
-    return step
-
-
-def parse_junit(report: Path) -> list:
-    """TestOutcomes from a pytest ``--junitxml`` report (junit_family=xunit1), named by node id."""
-    import xml.etree.ElementTree as ET
-
-    outcomes = []
-    for case in ET.parse(report).getroot().iter("testcase"):
-        name = _node_id(case)
-        problem = case.find("failure")
-        if problem is None:
-            problem = case.find("error")
-        skipped = case.find("skipped")
-        if problem is not None:
-            text = problem.text or ""
-            message = _message(problem.get("message", ""), text)
-            outcomes.append(TestOutcome(name, False, message, location=_location(text, case),
-                                        details=text))
-        elif skipped is not None:
-            outcomes.append(TestOutcome(name, False, f"skipped: {skipped.get('message', '')}", skipped=True))
-        else:
-            outcomes.append(TestOutcome(name, True))
-    return outcomes
-
-
-JUNIT_NOTE = re.compile(r"\n\[[^\]\n]*; full report in element text\]$")
-
-
-def _message(attribute: str, text: str) -> str:
-    """What went wrong, as pytest says it: its 'E' lines (the full assertion explanation), else
-    the report's message attribute without junitxml's note about shortening it."""
-    raised = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
-    if raised:
-        return "\n".join(raised)
-    return JUNIT_NOTE.sub("", attribute) or _tail(text, 1)
-
-
-def _node_id(case) -> str:
-    """tests/06_cnn/test_cnn_conv.py::TestConv::test_shape from junit's file/classname/name."""
-    file, classname, name = case.get("file"), case.get("classname", ""), case.get("name", "")
-    if not file:
-        return f"{classname}::{name}" if classname else name
-    dotted = file[:-3].replace("/", ".").replace(os.sep, ".") if file.endswith(".py") else file
-    if not classname and name == dotted:  # a file that failed to import
-        return file
-    classes = classname[len(dotted) + 1:] if classname.startswith(dotted + ".") else ""
-    return "::".join(part for part in (file, *classes.split(".")) if part) + f"::{name}"
-
-
-def _location(text: str, case) -> str:
-    """The innermost 'path:line' of a failure's traceback (or the test's own line)."""
-    found = LOCATION.findall(text)
-    if found:
-        path, line = found[-1]
-        return f"{path}:{line}"
-    if case.get("file") and case.get("line"):
-        return f"{case.get('file')}:{int(case.get('line')) + 1}"
-    return ""
-
-
-# --------------------------------------------------------------------------- generated line -> source line
-
-CELL_MARKER = re.compile(r"^# %% (\S+) \(cell \d+, line (\d+)\)$")
-
-
-def source_of(root: Path, location: str) -> str:
-    """For 'tinytorch/core/cnn.py:120' in a generated file, 'modules/source/06_cnn/cnn_dev.py:345'; else ''.
-
-    Each exported cell starts with a '# %% <source> (cell N, line L)' comment; the lines
-    after it are the cell's lines from line L on, minus directive and solution-marker lines.
-    """
-    from tito.exporter import DIRECTIVE, SOLUTION_MARKERS
-
-    path, _, number = location.rpartition(":")
-    if not path.endswith(".py") or not number.isdigit():
-        return ""
-    generated = (root / path) if not Path(path).is_absolute() else Path(path)
-    try:
-        lines = generated.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return ""
-    wanted = int(number)
-    for marker_at in range(min(wanted, len(lines)) - 1, -1, -1):
-        match = CELL_MARKER.match(lines[marker_at])
-        if match:
-            break
-    else:
-        return ""
-    source, first = root / match.group(1), int(match.group(2))
-    try:
-        source_lines = source.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return ""
-    position, started = wanted - (marker_at + 1), False
-    for index in range(first - 1, len(source_lines)):
-        text = source_lines[index]
-        if DIRECTIVE.match(text.strip()) or text.strip() in SOLUTION_MARKERS or (not started and not text.strip()):
-            continue
-        started = True
-        position -= 1
-        if position == 0:
-            return f"{match.group(1)}:{index + 1}"
-    return ""
-
-
-def _add_sources(root: Path, step: StepResult) -> None:
-    for test in step.failures:
-        origin = source_of(root, test.location) if test.location else ""
-        if origin:
-            test.location += f" (source: {origin})"
-
-
 # --------------------------------------------------------------------------- the whole pipeline
 
 
-def run_module(module: Module, keyword: str | None = None, verbose: bool = False,
+def run_module(module: Module, keyword: str | None = None, verbose: bool = False, full: bool = False,
                on_step=None, on_progress=None) -> ModuleResult:
-    """Inline tests, export, pytest.
+    """Inline tests, and meanwhile export and pytest; the steps in that order in the result.
 
-    ``on_step(name)`` is called as each step starts; ``on_progress(text)`` as inline tests run.
+    ``on_step(names)`` is called with the steps running whenever they change, e.g.
+    ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
+    marked slow too.
     """
+    from tito.source_map import add_sources
+
     result = ModuleResult(module, stubs=stubs_of(module))
-    announce = on_step or (lambda name: None)
-    announce("inline")
-    result.steps.append(run_inline(module, on_progress))
-    announce("export")
-    exported = run_export(module)
-    result.steps.append(exported)
-    if exported.ok:
-        announce("pytest")
-        result.steps.append(run_pytest(module, keyword, verbose))
-    else:
-        result.steps.append(StepResult(
-            "pytest", False, "Not run: the export failed, so the package would not be this source's."))
+    running = Running(on_step or (lambda names: None))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running.start("inline")
+        inline = pool.submit(_finish, running, "inline", run_inline, module, on_progress)
+        running.start("export")
+        exported = _finish(running, "export", run_export, module)
+        if exported.ok:
+            running.start("pytest")
+            tested = _finish(running, "pytest", run_pytest, module, keyword, verbose, full)
+        else:
+            tested = StepResult("pytest", False, "Not run: the export failed, so the package would not be "
+                                "this source's.")
+        result.steps = [inline.result(), exported, tested]
     for step in result.steps:
-        _add_sources(module.root, step)
+        add_sources(module.root, step)
     return result
+
+
+class Running:
+    """The steps running now, told to a listener whenever they change."""
+
+    def __init__(self, listener):
+        self.names, self.listener = [], listener
+
+    def start(self, name: str) -> None:
+        self.names.append(name)
+        self.listener(list(self.names))
+
+    def end(self, name: str) -> None:
+        self.names.remove(name)
+        if self.names:
+            self.listener(list(self.names))
+
+
+def _finish(running: Running, name: str, step, *args) -> StepResult:
+    try:
+        return step(*args)
+    finally:
+        running.end(name)
 
 
 def stubs_of(module: Module) -> list:
     """(name, line) of each function the module's source still leaves as its released stub."""
-    from tito.release import unimplemented
-
     try:
-        return unimplemented(module.dev_file.read_text(encoding="utf-8"))
+        return format.unimplemented(module.dev_file.read_text(encoding="utf-8"))
     except OSError:
         return []
 
@@ -514,17 +261,9 @@ def stubs_of(module: Module) -> list:
 def unmet_prerequisites(course, module: Module, store) -> list[str]:
     """Warnings about (transitive) prerequisites whose last recorded test run is not a pass:
     one line for those never tested, one for those that failed, one for runs limited by -k."""
-    by_name = {m.name: m for m in course.modules}
-    seen, queue = set(), list(module.prerequisites)
-    while queue:
-        name = queue.pop(0)
-        if name in seen or name not in by_name:
-            continue
-        seen.add(name)
-        queue.extend(by_name[name].prerequisites)
     records = store.load()["modules"]
     never, failed, partial = [], [], []
-    for prereq in course.in_prerequisite_order([by_name[n] for n in seen]):
+    for prereq in course.prerequisites_of(module):
         last = records.get(prereq.name)
         if last is None:
             never.append(prereq.name)

@@ -1,4 +1,5 @@
-"""Dense against PyTorch's nn.Linear, the yardstick (skipped when torch is not installed)."""
+"""Dense against PyTorch's nn.Linear, the yardstick (the ``torch`` fixture: skipped when torch is not
+installed, marked slow)."""
 
 import math
 
@@ -8,10 +9,8 @@ import pytest
 from tinytorch.core.layers import Dense
 from tinytorch.core.tensor import Tensor
 
-torch = pytest.importorskip("torch")
 
-
-def test_same_weights_give_the_same_outputs_as_linear():
+def test_same_weights_give_the_same_outputs_as_linear(torch):
     torch.manual_seed(0)
     linear = torch.nn.Linear(7, 5)
     layer = Dense(7, 5)
@@ -23,12 +22,12 @@ def test_same_weights_give_the_same_outputs_as_linear():
     np.testing.assert_allclose(layer(Tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_single_sample_shape_matches_linear():
+def test_single_sample_shape_matches_linear(torch):
     linear, layer = torch.nn.Linear(3, 2), Dense(3, 2)
     assert tuple(linear(torch.zeros(3)).shape) == layer(Tensor(np.zeros(3))).shape == (2,)
 
 
-def test_init_bound_matches_linear():
+def test_init_bound_matches_linear(torch):
     torch.manual_seed(0)
     fan_in = 400
     linear = torch.nn.Linear(fan_in, 300)
@@ -43,6 +42,6 @@ def test_init_bound_matches_linear():
     assert ours_var == pytest.approx(torch_var, rel=0.05)
 
 
-def test_parameter_count_matches_linear():
+def test_parameter_count_matches_linear(torch):
     linear, layer = torch.nn.Linear(784, 128), Dense(784, 128)
     assert sum(p.numel() for p in linear.parameters()) == sum(p.size for p in layer.parameters())

@@ -1,6 +1,7 @@
 """tinytorch.utils.threads: the one place that decides how many threads a matrix product uses
 (module 06, "Threads: when a second core pays")."""
 
+import json
 import os
 import subprocess
 import sys
@@ -51,12 +52,32 @@ def test_set_num_threads_overrides_the_policy(monkeypatch, policy):
         threads.set_num_threads(0)
 
 
-@pytest.mark.parametrize("value, expected", [("2", "2"), ("auto", "None"), ("", "None"), (" 1 ", "1")])
-def test_the_environment_variable_is_read_on_import(value, expected):
-    env = {**os.environ, "TINYTORCH_NUM_THREADS": value, "PYTHONPATH": str(ROOT)}
-    code = "from tinytorch.utils import threads; print(threads.get_num_threads())"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.stdout.strip() == expected, done.stderr
+ENVIRONMENT_VALUES = [("2", "2"), ("auto", "None"), ("", "None"), (" 1 ", "1")]
+READ_ON_IMPORT = """\
+import importlib, json, os, sys
+seen = {}
+for value in json.loads(sys.argv[1]):
+    os.environ["TINYTORCH_NUM_THREADS"] = value
+    sys.modules.pop("tinytorch.utils.threads", None)
+    seen[value] = str(importlib.import_module("tinytorch.utils.threads").get_num_threads())
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def read_on_import():
+    """{TINYTORCH_NUM_THREADS value: get_num_threads() after a fresh import}, in one new process."""
+    values = json.dumps([value for value, _ in ENVIRONMENT_VALUES])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", READ_ON_IMPORT, values], env=env, capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("value, expected", ENVIRONMENT_VALUES)
+def test_the_environment_variable_is_read_on_import(read_on_import, value, expected):
+    assert read_on_import[value] == expected
 
 
 def test_a_bad_environment_variable_names_itself():

@@ -6,10 +6,12 @@ in its docstring's APPROACH, or come from a given helper that the APPROACH says 
 """
 
 import ast
-import re
+import functools
 from pathlib import Path
 
 import pytest
+
+from tito.format import BEGIN_SOLUTION, stub_names
 
 SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"
 
@@ -55,44 +57,36 @@ STATED = {
 }
 
 
-def docstrings(path: Path) -> dict:
-    """{qualified name: docstring with its whitespace runs made single spaces}."""
-    found = {}
+@functools.lru_cache(maxsize=None)
+def functions(path: Path) -> dict:
+    """{qualified name: (docstring with its whitespace runs made single spaces, source text)}."""
+    text = path.read_text(encoding="utf-8")
+    lines, found = text.splitlines(), {}
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
                 name = prefix + child.name
                 if isinstance(child, ast.FunctionDef):
-                    found[name] = " ".join((ast.get_docstring(child) or "").split())
+                    found[name] = (" ".join((ast.get_docstring(child) or "").split()),
+                                   "\n".join(lines[child.lineno - 1:child.end_lineno]))
                 visit(child, name + ".")
 
-    visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    visit(ast.parse(text), "")
     return found
 
 
 @pytest.mark.parametrize("function", sorted(STATED))
 def test_the_todo_states_the_wording_its_tests_demand(function):
-    text = docstrings(SOURCE)[function]
+    text = functions(SOURCE)[function][0]
     approach = text[text.index("APPROACH:"):]
     for wording in STATED[function]:
         assert " ".join(wording.split()) in approach, f"{function}'s APPROACH does not state: {wording}"
 
 
 def test_every_function_to_write_is_covered():
-    stubs = re.findall(r"TODO: implement ([\w.]+)", SOURCE.read_text(encoding="utf-8"))
-    solved = [name for name in docstrings(SOURCE) if "### BEGIN SOLUTION" in _body(name)]
+    stubs = stub_names(SOURCE.read_text(encoding="utf-8"))
+    solved = [name for name, (_, body) in functions(SOURCE).items() if BEGIN_SOLUTION in body]
     written = stubs or solved
     assert written and set(STATED) <= set(written)
     assert set(written) - set(STATED) <= {"conv2d_reference", "avg_pool2d_forward"}  # no wording demanded
-
-
-def _body(qualified: str) -> str:
-    """The source text of a function, by its qualified name."""
-    lines = SOURCE.read_text(encoding="utf-8").splitlines()
-    tree = ast.parse("\n".join(lines))
-    node, parts = tree, qualified.split(".")
-    for part in parts:
-        node = next(child for child in ast.iter_child_nodes(node)
-                    if isinstance(child, (ast.FunctionDef, ast.ClassDef)) and child.name == part)
-    return "\n".join(lines[node.lineno - 1:node.end_lineno])

@@ -100,8 +100,7 @@ def test_adam_weight_decay_adds_to_gradient():
     ("Adam", {"lr": 0.01}),
     ("Adam", {"lr": 0.02, "betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.1}),
 ])
-def test_matches_torch_on_a_quadratic(name, kwargs):
-    torch = pytest.importorskip("torch")
+def test_matches_torch_on_a_quadratic(name, kwargs, torch):
     start = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
     target = np.array([[0.0, 1.0], [2.0, -1.0]], dtype=np.float32)
     p = param(start)

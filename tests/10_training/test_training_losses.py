@@ -77,8 +77,7 @@ def test_cross_entropy_targets_as_tensor_and_list():
     assert a == b == pytest.approx(np.log(1 + np.e ** -1))
 
 
-def test_cross_entropy_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_cross_entropy_matches_torch(torch):
     rng = np.random.default_rng(2)
     data = rng.normal(scale=4, size=(8, 10)).astype(np.float32)
     t = rng.integers(0, 10, size=8)

@@ -30,7 +30,9 @@ import pytest
 from tito.course import Course
 from tito.exporter import export
 from tito.release import release, with_prerequisites
-from tito.runner import parse_junit, run_inline, subprocess_environment
+from tito.outcomes import subprocess_environment
+from tito.pytest_step import parse_junit
+from tito.runner import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course(ROOT)

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from tito.course import Course
 from tito.exporter import export
-from tito.runner import CELL_MARKER, source_of
+from tito.format import parse_cell_marker
+from tito.source_map import source_of
 
 CODE_LINE = st.sampled_from(["x = 1", "y = [1,\n     2]", "", "# note", "z = 1  # same", "if x:\n    w = 3"])
 DECORATION = st.sampled_from(["### BEGIN SOLUTION", "### END SOLUTION", "", "#| export"])
@@ -37,7 +38,7 @@ def test_every_exported_line_maps_to_the_same_source_line(cells, plain):
         source_lines = dev.read_text().splitlines()
         in_cell = False
         for number, text in enumerate(generated.target.read_text().splitlines(), start=1):
-            if CELL_MARKER.match(text):
+            if parse_cell_marker(text):
                 in_cell = True
                 continue
             if text.startswith("__all__"):

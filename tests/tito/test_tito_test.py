@@ -209,7 +209,7 @@ def line_of(path, text):
 
 
 def test_failure_inside_the_package_points_back_to_the_source(course, tito):
-    from tito.runner import source_of
+    from tito.source_map import source_of
 
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace(

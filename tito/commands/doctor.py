@@ -127,7 +127,7 @@ def check_generated(course) -> Check:
     A module not exported yet (missing) or changed since its export (stale) is normal
     progress; ``check_course_progress`` notes it.
     """
-    from tito.commands.status import export_state
+    from tito.exporter import export_state
 
     states = {m.dirname: export_state(m) for m in course.modules if m.dev_file.exists()}
     edited = [name for name, (state, _) in states.items() if state == "edited"]
@@ -143,7 +143,7 @@ def check_generated(course) -> Check:
 def check_course_progress(course) -> Check:
     """Modules not exported yet, changed since their export, or still holding stubs: a note
     with what to do next, never a problem (a student mid-course is not a broken machine)."""
-    from tito.commands.status import export_state
+    from tito.exporter import export_state
     from tito.release import unimplemented
 
     waiting, changed, stubbed = [], [], []

@@ -32,7 +32,7 @@ def command(name, as_json):
 
 def module_facts(course, module) -> dict:
     """Everything tito knows about a module, as plain data."""
-    from tito.commands.status import export_state
+    from tito.exporter import export_state
     from tito.progress import ProgressStore
 
     meta = module.meta
@@ -61,7 +61,8 @@ def module_facts(course, module) -> dict:
 
 def _target(module):
     from tito.errors import TitoError
-    from tito.exporter import read_cells, target_of
+    from tito.exporter import target_of
+    from tito.format import read_cells
 
     try:
         return module.relative(target_of(module, read_cells(module.dev_file)))

@@ -45,6 +45,7 @@ def command(as_json):
 
 def module_rows(course) -> list:
     """One dict per module: number, name, title, exported, export_error, last_result, last_run."""
+    from tito.exporter import export_state
     from tito.notebook_sync import state
     from tito.progress import ProgressStore
 
@@ -73,19 +74,6 @@ def _result_word(last) -> str:
     if not last.get("passed"):
         return "failed"
     return f"passed -k {last['keyword']}" if last.get("keyword") else "passed"
-
-
-def export_state(module) -> tuple:
-    """('fresh' | 'stale' | 'missing' | 'edited' | 'error', error message)."""
-    from tito.errors import TitoError
-    from tito.exporter import render, state_of
-
-    if not module.dev_file.exists():
-        return "error", f"{module.relative(module.dev_file)} does not exist"
-    try:
-        return state_of(render(module)), ""
-    except TitoError as exc:
-        return "error", exc.message
 
 
 STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim",

@@ -19,15 +19,18 @@ SHOWN_FAILURES = 3
 @click.option("--keep-going", is_flag=True, help="With --all: test every module even after a failure.")
 @click.option("-k", "keyword", metavar="EXPR", help="Only pytest tests matching EXPR (passed to pytest -k).")
 @click.option("-v", "--verbose", is_flag=True, help="Show pytest's own output and every inline test's output.")
+@click.option("--full", is_flag=True, help="Also run the pytest tests marked slow (PyTorch comparisons, long "
+              "property tests).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
               help="Also write the results as JSON to this file.")
-def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
+def command(module_name, all_modules, keep_going, keyword, verbose, full, json_file):
     """Run a module's tests: inline tests, export, pytest; record the result.
 
     \b
     1. inline: run modules/source/NN_name/name_dev.py's test_unit_* functions
     2. export: write the module into the tinytorch package
-    3. pytest: run tests/NN_name/ against this course's package
+    3. pytest: run tests/NN_name/ against this course's package (the tests
+       marked slow only with --full or -k)
     The module passes only if every step passes and tests ran in 1 and 3.
     A name_dev.ipynb saved after name_dev.py is synced into it first (the .py is
     backed up in .tito/backups/); if both changed, tito stops and asks which to keep.
@@ -37,6 +40,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
       tito test --module cnn
       tito test --module cnn -k pool -v
       tito test --all --keep-going
+      tito test --module cnn --full
     """
     from tito.progress import ProgressStore
 
@@ -49,11 +53,11 @@ def command(module_name, all_modules, keep_going, keyword, verbose, json_file):
     else:
         store = None
     if all_modules:
-        results = _test_all(course, modules, store, keep_going, keyword, verbose)
+        results = _test_all(course, modules, store, keep_going, keyword, verbose, full)
         payload = {"passed": all(r.passed for r in results) and len(results) == len(modules),
                    "modules": [r.to_json() for r in results]}
     else:
-        results = [_test_one(course, modules[0], store, keyword, verbose)]
+        results = [_test_one(course, modules[0], store, keyword, verbose, full)]
         payload = results[0].to_json()
     if json_file:
         Path(json_file).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
@@ -89,24 +93,50 @@ def _record(store, result, keyword) -> None:
         store.record(result.module.name, result.progress_entry(keyword))
 
 
-def _test_one(course, module, store, keyword, verbose):
+def _test_one(course, module, store, keyword, verbose, full):
     from tito.runner import run_module
 
     _warn_prerequisites(course, module, store)
     out = console()
     if plain_output():
         out.print(f"== tito test {module.dirname} ==", markup=False)
-        result = run_module(module, keyword, verbose,
-                            on_step=lambda step: out.print(f"-- {step} ..."))
+        started = []
+
+        def announce(steps):
+            for name in steps:
+                if name not in started:
+                    started.append(name)
+                    out.print(f"-- {name} ...")
+
+        result = run_module(module, keyword, verbose, full, on_step=announce)
     else:
         out.rule(f"tito test {module.dirname}")
         with out.status("") as status:
-            result = run_module(module, keyword, verbose,
-                                on_step=lambda step: status.update(f"{module.name}: {step} ..."),
-                                on_progress=lambda text: status.update(f"{module.name}: inline: {text}"))
+            shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
+            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
     _record(store, result, keyword)
     show_result(result, verbose)
     return result
+
+
+class Shown:
+    """One status line for the steps running side by side: 'pytest ... | inline: test_x (3 done)'."""
+
+    def __init__(self, show):
+        self.show, self.running, self.progress = show, [], ""
+
+    def steps(self, names) -> None:
+        self.running = names
+        self._update()
+
+    def inline(self, text) -> None:
+        self.progress = text
+        self._update()
+
+    def _update(self) -> None:
+        parts = [f"inline: {self.progress}" if name == "inline" and self.progress else f"{name} ..."
+                 for name in self.running]
+        self.show(" | ".join(parts))
 
 
 def _warn_prerequisites(course, module, store, say=warn) -> None:
@@ -117,7 +147,7 @@ def _warn_prerequisites(course, module, store, say=warn) -> None:
         say(f"{message} Testing {module.name} anyway.")
 
 
-def _test_all(course, modules, store, keep_going, keyword, verbose):
+def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     from tito.runner import run_module
 
     out, results = console(), []
@@ -125,7 +155,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
-            result = run_module(module, keyword, verbose)
+            result = run_module(module, keyword, verbose, full)
             if _finish(store, result, verbose, results, keyword) and not keep_going:
                 break
     else:
@@ -138,11 +168,8 @@ def _test_all(course, modules, store, keep_going, keyword, verbose):
                 bar.update(task, description=f"{module.dirname}")
                 _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {_escape(text)}", highlight=False))
-                def describe(text, m=module):
-                    bar.update(task, description=f"{m.dirname}: {text}")
-
-                result = run_module(module, keyword, verbose, on_step=describe,
-                                    on_progress=lambda text, say=describe: say(f"inline: {text}"))
+                shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
+                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
                 stop = _finish(store, result, verbose, results, keyword)
                 bar.advance(task)
                 if stop and not keep_going:
@@ -233,9 +260,9 @@ def _missing_packages(result) -> list:
 
 def _stub_of(test) -> str:
     """The function whose released stub made this test fail, or ''."""
-    from tito.runner import STUB_MESSAGE
+    from tito.format import stubs_named_in
 
-    found = STUB_MESSAGE.findall(test.message + "\n" + test.details)
+    found = stubs_named_in(test.message + "\n" + test.details)
     return found[0] if found else ""
 
 
@@ -275,7 +302,8 @@ def _show_step(step, verbose) -> None:
     stubbed = {} if every else _count_stubbed(step.failures)
     shown = [t for t in step.tests if every or (t.status == "failed" and not _stub_of(t))]
     counts = f"{step.passed_count}/{step.ran} passed" + (
-        f", {step.skipped_count} skipped" if step.skipped_count else "")
+        f", {step.skipped_count} skipped" if step.skipped_count else "") + (
+        f"; {step.left_out} marked slow not run (--full runs them)" if step.left_out else "")
     out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
               highlight=False)
     for test in shown:

@@ -1,0 +1,126 @@
+"""What a ``tito test`` run produces: a TestOutcome per test, a StepResult per step, a
+ModuleResult per module; and how each step's subprocess is started (environment, time limit).
+
+Nothing here prints: the ``test`` command renders these, ``tito.progress`` keeps a summary.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.course import Module
+
+
+def timeout_seconds() -> float:
+    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 15 minutes)."""
+    try:
+        return float(os.environ.get("TITO_TEST_TIMEOUT", "900"))
+    except ValueError:
+        return 900.0
+
+
+@dataclass
+class TestOutcome:
+    __test__ = False  # not a pytest test class
+
+    name: str
+    passed: bool
+    message: str = ""
+    location: str = ""  # "path:line" of the failure, relative to the course root
+    details: str = ""  # traceback or captured output worth showing for a failure
+    output: str = ""  # what the test printed (inline tests)
+    skipped: bool = False  # a skipped test is neither passed nor failed
+
+    @property
+    def status(self) -> str:
+        """'passed', 'failed' or 'skipped'."""
+        return "skipped" if self.skipped else ("passed" if self.passed else "failed")
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "status": self.status, "passed": self.passed, "skipped": self.skipped,
+                "message": self.message, "location": self.location}
+
+
+@dataclass
+class StepResult:
+    step: str  # "inline" | "export" | "pytest"
+    ok: bool
+    error: str = ""
+    tests: list = field(default_factory=list)
+    output: str = ""  # the subprocess's own output (shown with -v or when it failed oddly)
+    not_implemented: list = field(default_factory=list)
+    note: str = ""  # one line for the summary table, e.g. the generated file
+    left_out: int = 0  # tests marked slow that this run left out (tito test --full runs them)
+
+    @property
+    def ran(self) -> int:
+        return sum(1 for t in self.tests if not t.skipped)
+
+    @property
+    def passed_count(self) -> int:
+        return sum(1 for t in self.tests if t.passed and not t.skipped)
+
+    @property
+    def failures(self) -> list:
+        return [t for t in self.tests if t.status == "failed"]
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(1 for t in self.tests if t.skipped)
+
+    def to_json(self) -> dict:
+        return {"step": self.step, "ok": self.ok, "error": self.error,
+                "tests": [t.to_json() for t in self.tests]}
+
+
+@dataclass
+class ModuleResult:
+    module: Module
+    steps: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+    @property
+    def not_implemented(self) -> list:
+        """The source's stubs, then any other stub a test ran into (e.g. a prerequisite's)."""
+        names = [name for name, _ in self.stubs] + [n for step in self.steps for n in step.not_implemented]
+        return list(dict.fromkeys(names))
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.step == name), None)
+
+    def to_json(self) -> dict:
+        return {"module": self.module.name, "passed": self.passed,
+                "steps": [s.to_json() for s in self.steps],
+                "not_implemented": self.not_implemented}
+
+    def progress_entry(self, keyword: str | None = None) -> dict:
+        """What .tito/progress.json keeps; a run limited by -k is marked with its keyword."""
+        entry = {"passed": self.passed, "not_implemented": self.not_implemented}
+        if keyword:
+            entry["keyword"] = keyword
+        for step in self.steps:
+            if step.step in ("inline", "pytest"):
+                entry[step.step] = [step.passed_count, step.ran]
+        return entry
+
+
+def subprocess_environment(root: Path) -> dict:
+    """The environment of a test subprocess: this course root first on PYTHONPATH, no windows."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def tail(text: str, lines: int = 15) -> str:
+    """The last lines of a subprocess's output."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])

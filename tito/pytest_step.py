@@ -1,0 +1,146 @@
+"""Step 3 of ``tito test``: a module's pytest tests, run in a subprocess, read from its junit report.
+
+``tests/NN_name/`` runs with the course root first on ``PYTHONPATH`` (``tests/conftest.py``
+refuses any other ``tinytorch``), without auto-loaded pytest plugins (the course's tests need
+none, and loading every installed one costs half a second), and, unless ``full``, without the
+tests marked ``slow`` (comparisons with PyTorch, long property tests: ``tito test --full`` and
+``make test`` run them). Each test becomes a ``TestOutcome`` named by its pytest node id.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tito import format
+from tito.course import Module
+from tito.runner import StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
+
+LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
+DESELECTED = re.compile(r"\b(\d+) deselected\b")
+SLOW = "slow"  # the pytest mark of the tests only --full runs
+
+
+def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False, full: bool = False) -> StepResult:
+    """Run tests/NN_name/ against this course root's package; one TestOutcome per test.
+
+    Tests marked slow are left out unless ``full`` or ``keyword`` (``-k`` picks tests by name,
+    slow or not).
+    """
+    tests_dir = module.tests_dir
+    rel = module.relative(tests_dir)
+    if not tests_dir.is_dir():
+        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
+    with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
+        report = Path(scratch) / "report.xml"
+        command = [
+            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider",
+            f"--junitxml={report}", "-o", "junit_family=xunit1", "--tb=short",
+            "-v" if verbose else "-q", "--color=no",
+        ]
+        if keyword:
+            command += ["-k", keyword]
+        elif not full:
+            command += ["-m", f"not {SLOW}"]
+        environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        try:
+            proc = subprocess.run(
+                command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
+                text=True, encoding="utf-8", errors="replace", timeout=timeout_seconds(),
+            )
+        except subprocess.TimeoutExpired as exc:
+            output = _text(exc.stdout) + _text(exc.stderr)
+            return StepResult("pytest", False, f"pytest timed out after {timeout_seconds():.0f} s "
+                              "(set TITO_TEST_TIMEOUT to allow longer).", output=output)
+        output = proc.stdout + proc.stderr
+        tests = parse_junit(report) if report.exists() else []
+    step = _pytest_result(rel, tests, proc.returncode, output, keyword)
+    if not (keyword or full):
+        left_out = DESELECTED.findall(output)
+        step.left_out = int(left_out[-1]) if left_out else 0
+    return step
+
+
+def _text(data) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
+    step = StepResult("pytest", True, tests=tests, output=output)
+    step.not_implemented = list(dict.fromkeys(
+        name for t in tests if t.status == "failed" for name in format.stubs_named_in(t.message + "\n" + t.details)))
+    failed = step.failures
+    if failed:
+        names = [t.name for t in failed]
+        step.error = f"{len(names)} pytest test(s) failed: {', '.join(names[:3])}" + (" ..." if len(names) > 3 else "")
+    elif returncode not in (0, 5, None):  # 2 interrupted, 3 internal error, 4 usage error
+        step.error = f"pytest exited with code {returncode}:\n{tail(output)}"
+    elif step.ran == 0:
+        selected = f" matched -k {keyword!r}" if keyword else " were collected"
+        step.error = f"No tests ran: no tests in {rel}/{selected}."
+    step.ok = not step.error
+    return step
+
+
+def parse_junit(report: Path) -> list:
+    """TestOutcomes from a pytest ``--junitxml`` report (junit_family=xunit1), named by node id."""
+    import xml.etree.ElementTree as ET
+
+    outcomes = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = _node_id(case)
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        skipped = case.find("skipped")
+        if problem is not None:
+            text = problem.text or ""
+            message = _message(problem.get("message", ""), text)
+            outcomes.append(TestOutcome(name, False, message, location=_location(text, case),
+                                        details=text))
+        elif skipped is not None:
+            outcomes.append(TestOutcome(name, False, f"skipped: {skipped.get('message', '')}", skipped=True))
+        else:
+            outcomes.append(TestOutcome(name, True))
+    return outcomes
+
+
+JUNIT_NOTE = re.compile(r"\n\[[^\]\n]*; full report in element text\]$")
+
+
+def _message(attribute: str, text: str) -> str:
+    """What went wrong, as pytest says it: its 'E' lines (the full assertion explanation), else
+    the report's message attribute without junitxml's note about shortening it."""
+    raised = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    if raised:
+        return "\n".join(raised)
+    return JUNIT_NOTE.sub("", attribute) or tail(text, 1)
+
+
+def _node_id(case) -> str:
+    """tests/06_cnn/test_cnn_conv.py::TestConv::test_shape from junit's file/classname/name."""
+    file, classname, name = case.get("file"), case.get("classname", ""), case.get("name", "")
+    if not file:
+        return f"{classname}::{name}" if classname else name
+    dotted = file[:-3].replace("/", ".").replace(os.sep, ".") if file.endswith(".py") else file
+    if not classname and name == dotted:  # a file that failed to import
+        return file
+    classes = classname[len(dotted) + 1:] if classname.startswith(dotted + ".") else ""
+    return "::".join(part for part in (file, *classes.split(".")) if part) + f"::{name}"
+
+
+def _location(text: str, case) -> str:
+    """The innermost 'path:line' of a failure's traceback (or the test's own line)."""
+    found = LOCATION.findall(text)
+    if found:
+        path, line = found[-1]
+        return f"{path}:{line}"
+    if case.get("file") and case.get("line"):
+        return f"{case.get('file')}:{int(case.get('line')) + 1}"
+    return ""
