@@ -28,7 +28,7 @@ STEPS = ("read", "export", "checks", "inline", "pytest")
 
 def partial(reference: str, solved_blocks: int = 4) -> str:
     """The reference with its first ``solved_blocks`` solution blocks kept and the rest stubbed."""
-    from tito.release import strip_solutions
+    from tito.editions.strip import strip_solutions
 
     kept, solved = [], 0
     for line in reference.splitlines(keepends=True):
@@ -46,7 +46,7 @@ def load() -> str:
 def main(argv=None) -> int:
     from tito.course import Course
     from tito.grading import Grader
-    from tito.release import strip_solutions
+    from tito.editions.strip import strip_solutions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)

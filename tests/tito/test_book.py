@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tito.course import Course
-from tito.release import strip_solutions
+from tito.editions.strip import strip_solutions
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)

@@ -70,7 +70,7 @@ def test_defaults_are_the_milestone_own(tito, monkeypatch):
 
 
 def test_unimplemented_student_code_is_a_clear_error(tito, monkeypatch, course):
-    from tito.release import strip_solutions
+    from tito.editions.strip import strip_solutions
 
     dev = course.dev("alpha")
     dev.write_text(strip_solutions(dev.read_text()).text)

@@ -31,7 +31,9 @@ from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellExecutionError  # noqa: E402
 
 from tito.course import Course  # noqa: E402
-from tito.release import release, to_notebook, unimplemented  # noqa: E402
+from tito.editions.notebooks import to_notebook  # noqa: E402
+from tito.editions.release import release  # noqa: E402
+from tito.format import unimplemented  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course(ROOT)

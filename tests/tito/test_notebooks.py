@@ -7,7 +7,8 @@ import nbformat
 import pytest
 from test_release_support import ALPHA_DEV, BETA_DEV, flat
 
-from tito.release import from_notebook, notebook_json, strip_solutions, to_notebook
+from tito.editions.notebooks import from_notebook, notebook_json, to_notebook
+from tito.editions.strip import strip_solutions
 
 ALPHA = "modules/source/01_alpha/alpha_dev"
 

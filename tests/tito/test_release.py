@@ -12,7 +12,8 @@ import pytest
 from test_release_support import ALPHA_DEV, build_course, flat, run_tito, test_json
 
 from tito.errors import TitoError
-from tito.release import MARKER_LINE, strip_solutions, stub_names
+from tito.editions.strip import strip_solutions
+from tito.format import MARKER_LINE, stub_names
 
 
 # --------------------------------------------------------------------------- stripping
@@ -108,7 +109,7 @@ def files_of(folder):
 
 def test_edition_tree_is_self_contained_and_holds_no_solutions(edition, instructor):
     files = files_of(edition)
-    for expected in ("Makefile", "README.md", "pyproject.toml", "bin/hello", "tito/cli.py", "tito/release.py",
+    for expected in ("Makefile", "README.md", "pyproject.toml", "bin/hello", "tito/cli.py", "tito/editions/release.py",
                      "modules/README.md", "modules/source/01_alpha/alpha_dev.py", "modules/source/01_alpha/alpha_dev.ipynb",
                      "modules/source/01_alpha/module.yaml", "modules/source/02_beta/beta_dev.py",
                      "tests/01_alpha/test_alpha_ops.py", "tests/02_beta/test_beta_ops.py",
@@ -225,6 +226,19 @@ def test_release_that_would_leak_a_solution_writes_nothing(instructor, tmp_path)
     assert proc.returncode == 1
     assert "tinytorch/utils/cheat.py: holds solution text" in flat(proc.stderr)
     assert not (tmp_path / "out").exists()
+
+
+def test_bad_points_in_module_yaml_are_refused_before_anything_is_built(instructor, tmp_path):
+    from tito.course import Course
+    from tito.editions.release import release
+
+    course = Course(instructor)
+    course.get("alpha").meta["points"] = {"test_unit_double": "three"}
+    with pytest.raises(TitoError) as refused:
+        release(course, course.modules, tmp_path / "out")
+    assert refused.value.message == ("modules/source/01_alpha/module.yaml: points of 'test_unit_double' must be "
+                                     "a whole number >= 0, got 'three'.")
+    assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- the student's loop

@@ -29,7 +29,7 @@ import pytest
 
 from tito.course import Course
 from tito.exporter import export
-from tito.release import release, with_prerequisites
+from tito.editions.release import release
 from tito.outcomes import subprocess_environment
 from tito.pytest_step import parse_junit
 from tito.runner import run_inline
@@ -75,7 +75,7 @@ def sample_test(name: str) -> str:
 def round_trip(edition_folder: Path, work: Path, name: str) -> dict:
     root = work / name
     shutil.copytree(edition_folder, root)
-    for prereq in with_prerequisites(COURSE, [COURSE.get(name)])[:-1]:
+    for prereq in COURSE.prerequisites_of(COURSE.get(name)):
         solve(root, prereq.name)
     stubbed = run_inline(Course(root).get(name))
     solve(root, name)

@@ -304,7 +304,7 @@ def test_future_imports_hold_and_a_bad_statement_is_a_cell_failure(course, tito)
 
 
 def test_a_stub_run_is_short_and_speaks_the_students_language(course, tito):
-    from tito.release import strip_solutions
+    from tito.editions.strip import strip_solutions
 
     dev = course.dev("alpha")
     dev.write_text(strip_solutions(dev.read_text()).text)  # as released: double and Scaler.__call__ stubbed

@@ -270,7 +270,8 @@ def _relative(site_path: str, page_dir: str) -> str:
 
 def student_notebook(module: Module):
     """The notebook a student receives for ``module``: solutions stubbed by the release transform."""
-    from tito.release import strip_solutions, to_notebook
+    from tito.editions.notebooks import to_notebook
+    from tito.editions.strip import strip_solutions
 
     original = module.dev_file.read_text(encoding="utf-8")
     stripped = strip_solutions(original, module.relative(module.dev_file))
@@ -322,7 +323,7 @@ def notebook_cells(module: Module, target: Path, links: LinkRewriter, execute: b
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    from tito.release import notebook_json
+    from tito.editions.notebooks import notebook_json
 
     student = student_notebook(module)
     download = target / NOTEBOOKS / module.notebook.name

@@ -144,7 +144,7 @@ def check_course_progress(course) -> Check:
     """Modules not exported yet, changed since their export, or still holding stubs: a note
     with what to do next, never a problem (a student mid-course is not a broken machine)."""
     from tito.exporter import export_state
-    from tito.release import unimplemented
+    from tito.format import unimplemented
 
     waiting, changed, stubbed = [], [], []
     for module in course.in_prerequisite_order():

@@ -106,7 +106,7 @@ def _module_exporting(dotted: str):
 def _module_with_stub(message: str):
     """The course module whose source holds the stub that raised ``message``, or None."""
     from tito.course import Course
-    from tito.release import unimplemented
+    from tito.format import stub_message, unimplemented
 
     try:
         course = Course.here()
@@ -114,6 +114,6 @@ def _module_with_stub(message: str):
         return None
     for module in course.modules:
         text = module.dev_file.read_text(encoding="utf-8") if module.dev_file.exists() else ""
-        if any(f"TODO: implement {name}" == message for name, _ in unimplemented(text)):
+        if any(stub_message(name) == message for name, _ in unimplemented(text)):
             return module
     return None

@@ -24,7 +24,7 @@ def reset(name):
     Your current name_dev.py (and name_dev.ipynb) are first copied to
     .tito/backups/name_dev.<time>.py, so no work is lost.
     """
-    from tito.release import reset_module
+    from tito.editions.reset import reset_module
 
     course = Course.here()
     module = course.get(name)

@@ -29,7 +29,7 @@ def command(module_name, all_modules, out, force):
       tito release --all --out ../tinytorch-student
       tito release --module cnn --out /tmp/cnn-edition
     """
-    from tito.release import release, start_line
+    from tito.editions.release import release, start_line
 
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)

@@ -1,0 +1,46 @@
+"""Student editions: the course as students get it, without solutions.
+
+``tito release`` writes one (``release.py``); each job has its own file:
+
+* ``strip.py`` — a source's solution blocks become stubs, hidden tests vanish;
+* ``notebooks.py`` — sources to notebooks with nbgrader metadata, and back;
+* ``course_copy.py`` — what of a course is copied, for an edition and for a grading folder;
+* ``build.py`` — an edition's tree: the copy, the stubbed sources, notebooks, manifest;
+* ``student_files.py`` — the edition's own Makefile, README and .gitignore;
+* ``release.py`` — the audited, atomic release into a folder, and the merge into an earlier one;
+* ``reset.py`` — ``tito module reset``: a module back to its released stub.
+
+An edition keeps a pristine copy of every released stub and a manifest under
+``.tito/release/``; students' files that tito replaces are copied to ``.tito/backups/`` first.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+RELEASE_DIR = Path(".tito") / "release"
+BACKUP_DIR = Path(".tito") / "backups"
+MANIFEST = RELEASE_DIR / "manifest.json"
+
+
+def read_manifest(root: Path) -> dict | None:
+    """The manifest of the edition at ``root``, or None (not an edition, or unreadable)."""
+    path = root / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+def backup(root: Path, path: Path) -> Path:
+    """Copy a student's file to ``.tito/backups/<name>.<UTC timestamp><suffix>`` and return the copy."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = root / BACKUP_DIR / f"{path.stem}.{stamp}{path.suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, target)
+    return target

@@ -1,0 +1,88 @@
+"""An edition's tree, built in an empty folder: the course copy, each module's stubbed source
+and notebook, a pristine copy of each stub, the hidden checks removed, the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tito import __version__
+from tito.course import Course, Module
+from tito.editions import MANIFEST, RELEASE_DIR
+from tito.editions.course_copy import copy_course
+from tito.editions.notebooks import notebook_json, to_notebook
+from tito.editions.strip import strip_solutions, without_hidden_tests
+from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme
+
+# Solution lines shorter than this are too common ("return out") to count as a leak.
+LEAK_MIN_CHARS = 40
+
+
+@dataclass
+class ModuleRelease:
+    module: Module
+    stubs: list[str]
+    hidden_blocks: int
+    warnings: list[str]
+
+
+def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[list[ModuleRelease], set[str]]:
+    """Write the student edition of ``modules`` into the empty folder ``stage``; returns what each
+    module released and the solution lines long enough to count as a leak if found."""
+    copy_course(course, stage, modules)
+    (stage / "Makefile").write_text(STUDENT_MAKEFILE, encoding="utf-8")
+    (stage / ".gitignore").write_text(student_gitignore(course.root / ".gitignore"), encoding="utf-8")
+    released, solution_lines, public = [], set(), set()
+    for module in modules:
+        released.append(_release_module(module, stage, solution_lines, public))
+    # a line a student sees outside the blocks anyway (e.g. the same argument check in two
+    # methods, one stubbed, one not) is no leak
+    solution_lines -= public
+    (stage / "README.md").write_text(student_readme(released), encoding="utf-8")
+    _write_manifest(stage, released)
+    return released, solution_lines
+
+
+def _release_module(module: Module, stage: Path, solution_lines: set, public: set) -> ModuleRelease:
+    """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
+    original = module.dev_file.read_text(encoding="utf-8")
+    stripped = strip_solutions(original, module.relative(module.dev_file))
+    solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
+    public.update(line.strip() for line in stripped.text.splitlines())
+    dev = stage / module.dev_file.relative_to(module.root)
+    dev.write_text(stripped.text, encoding="utf-8")
+    notebook = to_notebook(stripped.text, module, original=original)
+    dev.with_name(module.notebook.name).write_text(notebook_json(notebook), encoding="utf-8")
+    pristine = stage / RELEASE_DIR / module.dirname
+    pristine.mkdir(parents=True)
+    shutil.copy2(dev, pristine / dev.name)
+    checks = stage / module.tests_dir.relative_to(module.root) / "checks.py"
+    if checks.is_file():
+        where = module.relative(module.tests_dir / checks.name)
+        checks.write_text(without_hidden_tests(checks.read_text(encoding="utf-8"), where), encoding="utf-8")
+    return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks, stripped.warnings)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_manifest(stage: Path, released: list[ModuleRelease]) -> None:
+    modules = {}
+    for item in released:
+        rel_dev = item.module.dev_file.relative_to(item.module.root)
+        modules[item.module.name] = {
+            "dirname": item.module.dirname,
+            "source": str(rel_dev),
+            "sha256": _sha256(stage / rel_dev),
+            "notebook_sha256": _sha256(stage / rel_dev.with_suffix(".ipynb")),
+            "stubs": item.stubs,
+        }
+    manifest = {"tito_version": __version__,
+                "released": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "modules": modules}
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,154 @@
+"""Module sources as Jupyter notebooks, with nbgrader metadata, and notebooks back to sources.
+
+``to_notebook`` converts a percent-format source with jupytext and marks its solution cells
+(markers, or the stubs that replaced them) and its test cells (defining ``test_unit_*``) for
+nbgrader, the points of a test cell coming from ``points:`` in module.yaml (1 per test by
+default). ``from_notebook`` is the way back: the metadata tito derived is dropped, any other is
+kept, so a source survives the round trip unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tito import format
+from tito.course import Module
+from tito.deps import load_jupytext
+from tito.errors import TitoError
+
+
+def _safe_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "cell"
+
+
+def points_of(module: Module | None) -> dict:
+    """``points:`` of module.yaml (test name -> whole points >= 0), checked: a TitoError names
+    the first bad entry."""
+    points = (module.meta.get("points") if module else None) or {}
+    where = module.relative(module.folder / "module.yaml") if module else "module.yaml"
+    if not isinstance(points, dict):
+        raise TitoError(f"{where}: 'points' must map test names to points, got {type(points).__name__}.")
+    for name, value in points.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TitoError(f"{where}: points of {name!r} must be a whole number >= 0, got {value!r}.")
+    return points
+
+
+def nbgrader_metadata(cells_code: list[str | None], solution_cells: set[int], module: Module | None) -> dict[int, dict]:
+    """Cell index -> nbgrader metadata for the solution cells and the test cells.
+
+    ``cells_code`` is the stubbed code of each cell (None for markdown), so a solution cell is
+    named by the function its stub names, e.g. grade_id 'solution-Conv2D-forward'.
+    """
+    points = points_of(module)
+    found, used = {}, set()
+
+    def unique(base):
+        grade_id, n = _safe_id(base), 2
+        while grade_id in used:
+            grade_id, n = f"{_safe_id(base)}-{n}", n + 1
+        used.add(grade_id)
+        return grade_id
+
+    for index, code in enumerate(cells_code):
+        if code is None:
+            continue
+        tests = format.defined_tests(code)
+        if index in solution_cells:
+            names = format.stub_names(code) or _defined_names(code)
+            found[index] = {"grade": False, "grade_id": unique("solution-" + (names[0] if names else str(index))),
+                            "locked": False, "schema_version": 3, "solution": True, "task": False}
+        elif tests:
+            total = sum(points.get(name, 1) for name in tests)
+            found[index] = {"grade": True, "grade_id": unique(tests[0]), "locked": True,
+                            "points": total, "schema_version": 3, "solution": False, "task": False}
+    return found
+
+
+def _defined_names(code: str) -> list[str]:
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+
+def to_notebook(text: str, module: Module | None = None, original: str | None = None):
+    """A percent-format source as an nbformat notebook with nbgrader metadata.
+
+    ``original`` is the instructor's text when ``text`` is its student edition. Solution cells
+    are those with solution markers (instructor) or stubs (student); they and the test cells
+    (defining ``test_unit_*``) get nbgrader metadata, unless the source gave them their own.
+    """
+    from tito.editions.strip import strip_solutions
+
+    jupytext = load_jupytext()
+    marked = original if original is not None else text
+    stubbed = strip_solutions(marked).text if format.MARKER_LINE.search(marked) else marked
+    notebook = jupytext.reads(text, fmt="py:percent")
+    marked_cells = jupytext.reads(marked, fmt="py:percent").cells
+    stubbed_cells = jupytext.reads(stubbed, fmt="py:percent").cells
+    if not len(notebook.cells) == len(marked_cells) == len(stubbed_cells):
+        raise TitoError("The stubbed source no longer has the cells of its original; cannot mark them.")
+    solution_cells = {i for i, c in enumerate(marked_cells) if c.cell_type == "code" and (
+        format.BEGIN_SOLUTION_LINE.search(c.source) or format.STUB_LINE.search(c.source))}
+    codes = [c.source if c.cell_type == "code" else None for c in stubbed_cells]
+    derived = nbgrader_metadata(codes, solution_cells, module)
+    prefix = _safe_id(module.name) if module else "cell"
+    applied = []
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"{prefix}-{index:03d}"
+        if index in derived and "nbgrader" not in cell.metadata:
+            cell.metadata["nbgrader"] = derived[index]
+            applied.append(derived[index]["grade_id"])
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.metadata["tito"] = {"derived_nbgrader": sorted(applied)}
+    return notebook
+
+
+def notebook_json(notebook) -> str:
+    """A notebook as the text of its .ipynb file (validated first)."""
+    jupytext = load_jupytext()  # before nbformat: see load_jupytext
+    import nbformat
+
+    nbformat.validate(notebook)
+    return jupytext.writes(notebook, fmt="ipynb")
+
+
+def jupytext_header(source: str) -> str:
+    """The ``# ---`` ... ``# ---`` metadata header a percent-format source starts with (and the
+    blank line after it), or "" when it has none."""
+    lines = source.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\n") != "# ---":
+        return ""
+    for end in range(1, len(lines)):
+        if lines[end].rstrip("\n") == "# ---":
+            stop = end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1
+            return "".join(lines[:stop])
+    return ""
+
+
+def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -> str:
+    """An .ipynb (as text) back to a percent-format source; the nbgrader metadata tito derived is
+    dropped (it is derived again next time), any other cell metadata is kept. ``header`` (the
+    source's own jupytext header, see ``jupytext_header``) is put back in front."""
+    jupytext = load_jupytext()
+    try:
+        notebook = jupytext.reads(json_text, fmt="ipynb")
+    except Exception as exc:  # nbformat raises several kinds for a broken file
+        raise TitoError(f"{where} is not a readable notebook: {exc}") from None
+    derived = set((notebook.metadata.get("tito") or {}).get("derived_nbgrader") or [])
+    for cell in notebook.cells:
+        grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+        if grade_id in derived:
+            del cell.metadata["nbgrader"]
+    notebook.metadata.pop("tito", None)
+    notebook.metadata.pop("kernelspec", None)
+    jupytext_meta = notebook.metadata.setdefault("jupytext", {})
+    jupytext_meta.setdefault("notebook_metadata_filter", "-all")
+    kept = sorted({key for cell in notebook.cells for key in cell.metadata
+                   if key not in ("lines_to_next_cell", "execution", "collapsed", "scrolled")})
+    jupytext_meta["cell_metadata_filter"] = ",".join(kept + ["-all"])
+    return header + jupytext.writes(notebook, fmt="py:percent")

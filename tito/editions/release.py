@@ -1,0 +1,200 @@
+"""``tito release``: a student edition written into a folder, audited, atomically.
+
+The edition is built in a temporary folder beside the destination (``build.py``) and searched
+for anything of the solutions (``audit``) before it is moved into place; a failed release
+leaves the destination as it was. With ``--force`` into an earlier edition, a module the
+student has worked on stays as it is (its new stub goes to ``.tito/release`` only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito import format
+from tito.course import Course, Module
+from tito.editions import MANIFEST, RELEASE_DIR, read_manifest
+from tito.editions.build import ModuleRelease, build_edition
+from tito.editions.notebooks import notebook_json, points_of, to_notebook
+from tito.errors import TitoError
+from tito.exporter import is_generated, write_atomically
+
+
+@dataclass
+class ReleaseReport:
+    out: Path
+    modules: list[ModuleRelease]
+    files: int
+    kept: list[Path] = field(default_factory=list)  # students' work left in place by --force
+    removed: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_destination(course: Course, out: Path, force: bool) -> None:
+    root = course.root
+    if out == root or root in out.parents or out in root.parents:
+        raise TitoError(f"The edition cannot be written into the course itself ({out}).",
+                        hint="Give a folder outside the course: tito release --all --out ../student")
+    if out.exists() and not out.is_dir():
+        raise TitoError(f"{out} is a file, not a folder.")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise TitoError(f"{out} is not empty; not writing a student edition over it.",
+                        hint="Choose an empty folder, or add --force to write over it "
+                             "(students' module sources there are backed up first).")
+
+
+def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> tuple[list[str], list[str]]:
+    """Problems (solution markers, solved generated files, solution text) and warnings in an edition.
+
+    Solution text found under tests/ is only a warning: a test may spell out an expected
+    expression the same way. ``.tito/backups`` holds students' own work and is not searched.
+    """
+    problems, warnings = [], []
+    core = folder / "tinytorch" / "core"
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or rel.parts[:2] == (".tito", "backups") or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".yaml"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.suffix == ".ipynb":
+            text = _notebook_code(text)
+        if path.suffix in (".py", ".ipynb") and format.has_markers(text):
+            problems.append(f"{rel}: still holds '### BEGIN/END SOLUTION' or hidden-test markers")
+        if path.parent == core and path.name != "__init__.py":
+            problems.append(f"{rel}: tinytorch/core must hold only __init__.py in a fresh edition")
+        elif path.suffix == ".py" and text in solved_exports:
+            problems.append(f"{rel}: is a solved generated file")
+        leaked = sorted({line.strip() for line in text.splitlines()} & solution_lines)
+        if leaked:
+            message = f"{rel}: holds solution text: {leaked[0]!r}" + (f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else "")
+            (warnings if rel.parts[0] == "tests" else problems).append(message)
+    return problems, warnings
+
+
+def _notebook_code(text: str) -> str:
+    try:
+        cells = json.loads(text).get("cells", [])
+    except ValueError:
+        return text
+    return "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                     for c in cells)
+
+
+def start_line(report: ReleaseReport) -> str:
+    """The commands a student runs first in the edition, as one line to copy."""
+    first = report.modules[0].module.name if report.modules else "NAME"
+    return (f"cd {shlex.quote(str(report.out))} && make install && source bin/activate-tinytorch.sh "
+            f"&& tito test --module {first}")
+
+
+def release(course: Course, modules: list[Module], out: Path, force: bool = False) -> ReleaseReport:
+    """Write the student edition of ``modules`` (with their prerequisites) into ``out``.
+
+    The edition is built in a temporary folder beside ``out`` and audited before it is moved
+    (or, with ``force``, copied) into place, so a failed release leaves ``out`` untouched.
+    """
+    out = Path(out).expanduser().resolve()
+    _check_destination(course, out, force)
+    modules = course.with_prerequisites(modules)
+    for module in modules:  # module.yaml's mistakes before any work
+        points_of(module)
+    solved = _solved_exports(course)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = _new_folder(out.parent, prefix=f".{out.name}.release-")
+    try:
+        released, solution_lines = build_edition(course, modules, stage)
+        problems, warnings = audit(stage, solution_lines, solved)
+        if problems:
+            raise TitoError("The student edition would leak solutions:\n  " + "\n  ".join(problems),
+                            hint="Nothing was written. Fix the sources (markers, exports) and release again.")
+        files = sum(1 for p in stage.rglob("*") if p.is_file())
+        report = ReleaseReport(out, released, files, warnings=warnings)
+        for item in released:
+            report.warnings.extend(item.warnings)
+        if not out.exists() or not any(out.iterdir()):
+            if out.exists():
+                out.rmdir()
+            os.replace(stage, out)
+        else:
+            _merge_into(stage, out, released, solved, report)
+            problems, _ = audit(out, solution_lines, solved)
+            if problems:
+                raise TitoError(f"{out} still holds solutions after the release:\n  " + "\n  ".join(problems),
+                                hint="These files were there before; remove them by hand.")
+        return report
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty folder in ``parent`` with the umask's mode (``tempfile.mkdtemp`` makes 0700,
+    and the edition is this folder renamed into place)."""
+    for _ in range(100):
+        folder = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            folder.mkdir(mode=0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary folder in {parent}")
+
+
+def _solved_exports(course: Course) -> set[str]:
+    """The text of every generated file the instructor's course holds (these are solutions)."""
+    found = set()
+    for path in (course.root / "tinytorch").rglob("*.py"):
+        if is_generated(path):
+            found.add(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: set[str], report: ReleaseReport):
+    """Copy an edition over an existing folder.
+
+    In an earlier edition, a module the student has worked on (source or notebook no longer
+    its released stub) is left as it is: the new stub only replaces the pristine copy in
+    .tito/release, from where ``tito module reset`` takes it. Solved generated files go.
+    """
+    old_manifest = read_manifest(out)
+    if old_manifest is not None:
+        for item in released:
+            if _students_work(out, item.module):
+                rel_dev = item.module.dev_file.relative_to(item.module.root)
+                (stage / rel_dev).unlink()
+                (stage / rel_dev.with_suffix(".ipynb")).unlink(missing_ok=True)
+                report.kept.append(out / rel_dev)
+    core = out / "tinytorch" / "core"
+    if core.is_dir():
+        for path in core.glob("*.py"):
+            if path.name != "__init__.py" and path.read_text(encoding="utf-8", errors="replace") in solved:
+                path.unlink()
+                report.removed.append(path)
+    new_manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
+    shutil.copytree(stage, out, dirs_exist_ok=True)
+    if old_manifest is not None:  # a release of some modules keeps the others' entries
+        old_entries = old_manifest.get("modules") or {}
+        for path in report.kept:  # and a kept module keeps the entry of the files the student has
+            name = next(item.module.name for item in released if item.module.dev_file.name == path.name)
+            if name in old_entries:
+                new_manifest["modules"][name] = old_entries[name]
+        new_manifest["modules"] = {**old_entries, **new_manifest["modules"]}
+        write_atomically(out / MANIFEST, json.dumps(new_manifest, indent=2) + "\n")
+
+
+def _students_work(out: Path, module: Module) -> bool:
+    """True when a module in an existing edition differs from the stub it was released with."""
+    rel_dev = module.dev_file.relative_to(module.root)
+    current, pristine = out / rel_dev, out / RELEASE_DIR / module.dirname / module.dev_file.name
+    if not current.exists() or not pristine.exists():
+        return False
+    stub = pristine.read_text(encoding="utf-8")
+    if current.read_text(encoding="utf-8") != stub:
+        return True
+    notebook = current.with_suffix(".ipynb")
+    return notebook.exists() and notebook.read_text(encoding="utf-8") != notebook_json(to_notebook(stub, module))

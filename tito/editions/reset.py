@@ -1,0 +1,50 @@
+"""``tito module reset``: a student's module back to the stub it was released with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito.course import Course, Module
+from tito.editions import RELEASE_DIR, backup, read_manifest
+from tito.editions.notebooks import notebook_json, to_notebook
+from tito.errors import TitoError
+from tito.exporter import write_atomically
+
+
+@dataclass
+class ResetResult:
+    module: Module
+    restored: Path
+    backups: list[Path]
+    changed: bool
+
+
+def reset_module(course: Course, module: Module) -> ResetResult:
+    """Put a student's module source (and notebook, if any) back to the released stub.
+
+    The student's current files are copied to ``.tito/backups`` first; nothing is lost.
+    """
+    pristine = course.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    if not pristine.exists():
+        hint = ("This course has no released copy of it: `tito module reset` works in a student edition "
+                "written by `tito release`.")
+        if read_manifest(course.root) is None:
+            hint += " Here are the instructor's sources; resetting them would erase the solutions."
+        raise TitoError(f"No released stub of module '{module.name}' at {module.relative(pristine)}.", hint=hint)
+    stub = pristine.read_text(encoding="utf-8")
+    backups = []
+    changed = not module.dev_file.exists() or module.dev_file.read_text(encoding="utf-8") != stub
+    if module.dev_file.exists() and changed:
+        backups.append(backup(course.root, module.dev_file))
+    if module.notebook.exists():
+        fresh = notebook_json(to_notebook(stub, module))
+        if module.notebook.read_text(encoding="utf-8") != fresh:
+            backups.append(backup(course.root, module.notebook))
+            write_atomically(module.notebook, fresh)
+    write_atomically(module.dev_file, stub)
+    if module.notebook.exists():
+        from tito.notebook_sync import record
+
+        record(module)
+    return ResetResult(module, module.dev_file, backups, changed or bool(backups))

@@ -1,0 +1,115 @@
+"""A source with its solutions stubbed and its hidden tests removed (the format: ``tito.format``).
+
+Each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block becomes, at its indentation, the stub
+naming its function (``raise NotImplementedError("TODO: implement Conv2D.forward")``); each
+``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` block goes, markers and all. Nothing
+else changes, so every other line keeps its number and text.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from tito import format
+from tito.errors import TitoError
+
+
+@dataclass
+class Stripped:
+    """A source with its solutions stubbed: the text, the stubbed functions, what was removed."""
+
+    text: str
+    stubs: list[str] = field(default_factory=list)
+    hidden_blocks: int = 0
+    solution_lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def strip_solutions(text: str, where: str = "<source>") -> Stripped:
+    """Replace solution blocks by NotImplementedError stubs and drop hidden tests.
+
+    ``where`` names the file in error messages. Raises TitoError for a marker outside
+    a function, unbalanced markers, or a result that no longer compiles.
+    """
+    try:
+        tree = ast.parse(text)
+        blocks = format.marker_blocks(text, where)
+    except SyntaxError as exc:
+        raise TitoError(f"{where}, line {exc.lineno}: {exc.msg}") from None
+    except format.FormatError as exc:
+        raise TitoError(str(exc)) from None
+    spans = format.function_spans(tree)
+    lines = text.splitlines()
+    result = Stripped(text="")
+    replacements = {}  # begin line -> (end line, replacement lines)
+    for begin, end, kind in blocks:
+        body = lines[begin:end - 1]
+        if kind == format.HIDDEN_TESTS:
+            replacements[begin] = (end, [])
+            result.hidden_blocks += 1
+            continue
+        name = _enclosing_function(spans, begin)
+        if name is None or not any(s.strip() for s in body):
+            problem = "is outside any function" if name is None else "holds no code"
+            raise TitoError(f"{where}, line {begin}: this '{format.BEGIN_SOLUTION}' block {problem}.",
+                            hint="A solution block is the body of a function or method, after its docstring.")
+        indent = lines[begin - 1][: len(lines[begin - 1]) - len(lines[begin - 1].lstrip())]
+        replacements[begin] = (end, [format.stub_line(indent, name)])
+        result.stubs.append(name)
+        result.solution_lines.extend(s.strip() for s in body if s.strip())
+    result.text = _replaced(lines, replacements) + ("\n" if text.endswith("\n") else "")
+    try:
+        stubbed_tree = ast.parse(result.text)
+    except SyntaxError as exc:
+        raise TitoError(f"{where}: the student edition does not compile ({exc.msg}, line {exc.lineno} "
+                        f"of the stubbed file).",
+                        hint="A hidden-tests block may have been the whole body of a function.") from None
+    result.warnings = _extra_code_warnings(stubbed_tree, set(result.stubs), where)
+    return result
+
+
+def _enclosing_function(spans, line: int) -> str | None:
+    inside = [s for s in spans if s[0] < line <= s[1]]
+    return max(inside, key=lambda s: s[0])[2] if inside else None
+
+
+def _replaced(lines: list[str], replacements: dict) -> str:
+    out, number = [], 1
+    while number <= len(lines):
+        if number in replacements:
+            end, new = replacements[number]
+            out.extend(new)
+            number = end + 1
+        else:
+            out.append(lines[number - 1])
+            number += 1
+    return "\n".join(out)
+
+
+def _extra_code_warnings(tree: ast.AST, stubbed: set[str], where: str) -> list[str]:
+    """Stubbed functions that keep code besides their docstring: students will see that code."""
+    warnings = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                if name in stubbed:
+                    body = list(child.body)
+                    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+                        body = body[1:]
+                    if len(body) > 1:
+                        warnings.append(f"{where}: {name} keeps code outside its solution block "
+                                        f"(line {child.lineno}); students will see it.")
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return warnings
+
+
+def without_hidden_tests(text: str, where: str) -> str:
+    """A file (e.g. tests/NN_name/checks.py) without its hidden-test blocks; as it was without any."""
+    return strip_solutions(text, where).text if format.MARKER_LINE.search(text) else text
