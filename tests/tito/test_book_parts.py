@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tito.book.launch import Repository, course_repository, declared_repository
-from tito.book.pages import demote_headings, markdown_text
+from tito.book.markdown import demote_headings, markdown_text
 from tito.errors import TitoError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from tito.book.pages import markdown_text
+from tito.book.markdown import markdown_text
 
 HELP_WIDTH = 80  # what a chapter's code block shows without scrolling
 
