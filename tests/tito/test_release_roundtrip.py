@@ -6,21 +6,19 @@ sits on PYTHONPATH behind the copy's root:
 
 1. the untouched stubs fail the inline step with NotImplementedError naming the
    functions not implemented;
-2. with the module's solution copied back, the inline step passes and it exports;
-3. in a copy with every module solved, one pytest process runs a sample of each module's
-   tests: the first test function of its smallest test file that does not need PyTorch.
+2. with the module's solution copied back, it exports;
+3. in a copy with every module solved, every module's package imports and every test of
+   ``tests/NN_name/`` is collected (the edition holds all they need).
 
-``tito test --all`` runs every test of the instructor's course and test_release.py runs
-``tito test`` itself in an edition; this file samples to stay fast, and runs the modules
-two at a time.
+The tests themselves run once, in ``tito test --all`` (``make test``) on the instructor's
+course; test_release.py runs ``tito test`` in an edition of the small course. The modules
+run two at a time.
 """
 
-import ast
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,15 +29,12 @@ from tito.course import Course
 from tito.exporter import export
 from tito.editions.release import release
 from tito.outcomes import subprocess_environment
-from tito.pytest_step import parse_junit
 from tito.runner import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course(ROOT)
 MODULES = [m.name for m in COURSE.in_prerequisite_order()]
 SOLUTION_MARKER = re.compile(r"^\s*### BEGIN SOLUTION\s*$", re.MULTILINE)
-EXPORT_LOCK = threading.Lock()
-NEEDS_TORCH = re.compile(r"^\s*(import torch|from torch\b)|importorskip\(\s*[\"']torch", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -50,69 +45,66 @@ def edition(tmp_path_factory):
     return out, {item.module.name: item.stubs for item in report.modules}
 
 
-def solve(root: Path, name: str) -> None:
-    """Copy a module's reference solution into a copy of the edition and export it."""
-    module = COURSE.get(name)
-    shutil.copy2(module.dev_file, root / module.dev_file.relative_to(ROOT))
-    with EXPORT_LOCK:
-        export(Course(root).get(name), force=True)
+@pytest.fixture(scope="module")
+def solved(edition, tmp_path_factory):
+    """A copy of the edition with every module's reference solution copied back and exported:
+    (its root, {module: its generated file, or the error that stopped its export})."""
+    root = tmp_path_factory.mktemp("solved") / "edition"
+    shutil.copytree(edition[0], root)
+    exported = {}
+    for name in MODULES:
+        module = COURSE.get(name)
+        shutil.copy2(module.dev_file, root / module.dev_file.relative_to(ROOT))
+        try:
+            exported[name] = export(Course(root).get(name), force=True)[0].target
+        except Exception:  # noqa: BLE001 - reported by that module's test
+            exported[name] = traceback.format_exc()
+    return root, exported
 
 
-def sample_test(name: str) -> str:
-    """Node id of the first test function in the module's smallest test file without torch."""
-    files = sorted(COURSE.get(name).tests_dir.glob("test_*.py"), key=lambda p: (p.stat().st_size, p.name))
-    files = [p for p in files if not NEEDS_TORCH.search(p.read_text(encoding="utf-8"))] or files
-    assert files, f"module {name} has no pytest tests"
-    for node in ast.parse(files[0].read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
-            return f"{files[0].relative_to(ROOT)}::{node.name}"
-        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            method = next(m.name for m in node.body if isinstance(m, ast.FunctionDef) and m.name.startswith("test"))
-            return f"{files[0].relative_to(ROOT)}::{node.name}::{method}"
-    raise AssertionError(f"no test function in {files[0]}")
-
-
-def round_trip(edition_folder: Path, work: Path, name: str) -> dict:
+def round_trip(edition_folder: Path, solved: tuple, work: Path, name: str) -> dict:
+    """The module's stubs run in a copy of the edition whose prerequisites are solved."""
     root = work / name
     shutil.copytree(edition_folder, root)
+    solved_root, exported = solved
     for prereq in COURSE.prerequisites_of(COURSE.get(name)):
-        solve(root, prereq.name)
-    stubbed = run_inline(Course(root).get(name))
-    solve(root, name)
-    solved = run_inline(Course(root).get(name))
-    return {"stubbed": stubbed, "solved": solved}
+        shutil.copy2(prereq.dev_file, root / prereq.dev_file.relative_to(ROOT))
+        shutil.copy2(exported[prereq.name], root / exported[prereq.name].relative_to(solved_root))
+    return {"stubbed": run_inline(Course(root).get(name))}
+
+
+COLLECT = """\
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+"""
 
 
 @pytest.fixture(scope="module")
-def samples(edition, tmp_path_factory):
-    """Each module's sample pytest test, all run by one pytest process in a fully solved copy."""
-    root = tmp_path_factory.mktemp("samples") / "solved"
-    shutil.copytree(edition[0], root)
-    for name in MODULES:
-        try:
-            solve(root, name)
-        except Exception:  # noqa: BLE001 - that module's round trip reports it
-            pass
-    report = root / "report.xml"
-    nodes = {name: sample_test(name) for name in MODULES}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", str(ROOT))
-        proc = subprocess.run([sys.executable, "-m", "pytest", *nodes.values(), "-q", "-p", "no:cacheprovider",
-                               f"--junitxml={report}", "-o", "junit_family=xunit1"],
-                              cwd=root, env=subprocess_environment(root), capture_output=True, text=True, timeout=300)
-    outcomes = parse_junit(report) if report.exists() else []
-    return nodes, outcomes, proc.stdout[-3000:] + proc.stderr[-2000:]
+def solved_copy(solved):
+    """In the solved copy: (every package imported, pytest collecting every module's tests)."""
+    root, exported = solved
+    packages = [".".join(path.relative_to(root).with_suffix("").parts) for path in exported.values()
+                if isinstance(path, Path)]
+    env = subprocess_environment(root)
+    imported = subprocess.run([sys.executable, "-c", COLLECT, *packages], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=300)
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                *(f"tests/{COURSE.get(name).dirname}" for name in MODULES)],
+                               cwd=root, env=dict(env, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"), capture_output=True,
+                               text=True, timeout=300)
+    return imported, collected
 
 
 @pytest.fixture(scope="module")
-def trips(edition, tmp_path_factory):
+def trips(edition, solved, tmp_path_factory):
     """Every module's round trip, two at a time (each runs in its own processes)."""
     work = tmp_path_factory.mktemp("trips")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", str(ROOT))  # a solved tinytorch, behind each copy's root
         patch.setenv("NO_COLOR", "1")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {name: pool.submit(round_trip, edition[0], work, name) for name in MODULES}
+            futures = {name: pool.submit(round_trip, edition[0], solved, work, name) for name in MODULES}
             return {name: _outcome(future) for name, future in futures.items()}
 
 
@@ -136,17 +128,26 @@ def test_every_module_is_released_with_its_stubs(edition):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_stubs_fail_by_name_then_the_solution_passes(name, edition, trips, samples):
+def test_stubs_fail_by_name_then_the_solution_exports(name, edition, trips, solved):
     stubs, trip = edition[1][name], trips[name]
     assert "error" not in trip, trip.get("error")
-    stubbed, solved = trip["stubbed"], trip["solved"]
+    stubbed = trip["stubbed"]
     if stubs:
         assert not stubbed.ok
         assert stubbed.not_implemented and set(stubbed.not_implemented) <= set(stubs), (stubbed.not_implemented, stubs)
         failures = [t.message for t in stubbed.tests if not t.passed]
         assert any(m.startswith("NotImplementedError: TODO: implement ") for m in failures), failures
-    assert solved.ok, solved.error + "\n" + solved.output[-2000:]
-    assert solved.not_implemented == [] and solved.tests
-    nodes, outcomes, output = samples
-    mine = [t for t in outcomes if t.name == nodes[name] or t.name.startswith(nodes[name] + "[")]
-    assert mine and all(t.passed and not t.skipped for t in mine), f"{nodes[name]}:\n{output}"
+    exported = solved[1][name]
+    assert isinstance(exported, Path) and exported.is_file(), exported
+
+
+def test_a_solved_edition_imports_and_collects_every_test(solved_copy):
+    imported, collected = solved_copy
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-2000:]
+    expected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                               *(f"tests/{COURSE.get(name).dirname}" for name in MODULES)],
+                              cwd=ROOT, env=dict(subprocess_environment(ROOT), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"),
+                              capture_output=True, text=True, timeout=300)
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert ids and ids == [line for line in expected.stdout.splitlines() if "::" in line]
