@@ -1,6 +1,6 @@
 # TinyTorch: set up, test and demo the course on a fresh machine.
 #   make demo   install if needed, export every module, train the CNN on handwritten digits
-#   make test   install if needed, check generated files, test every module, test tito
+#   make test   install if needed, check generated files, test every module (its slow tests too), test tito
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
@@ -22,10 +22,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+# Each test runs once: `tito test --all` leaves the tests marked slow (PyTorch comparisons) to
+# the one pytest run after it, which imports torch once; tests/tito run on every core.
 test: $(STAMP)
 	$(TITO) export --check
 	$(TITO) test --all
-	$(PY) -m pytest tests/tito -q
+	$(PY) -m pytest tests -m slow -q
+	$(PY) -m pytest tests/tito -q -n auto --maxprocesses 4 --dist loadfile
 
 demo: $(STAMP)
 	$(TITO) export --all

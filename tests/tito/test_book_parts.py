@@ -23,7 +23,7 @@ ALPHA_README = """\
 ⭐ Easy | ⏱️ 5 minutes
 
 Next comes [beta](../02_beta/README.md); its tests are in
-[the test file](../../../tests/01_alpha/test_alpha_basic.py). ![a picture](picture.png)
+[the test file](../../../tests/01_alpha/test_alpha_ops.py). ![a picture](picture.png)
 Inline code stays as written: `[beta](../02_beta/README.md)`.
 
 ```python
@@ -114,10 +114,10 @@ def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(cours
     alpha = (site / "chapters/01_alpha.html").read_text()
     # a real kernel ran the student notebook: the stub's error is the output, in one line
     assert "NotImplementedError: TODO: implement Scaler.__call__" in text_of(alpha)
-    assert "return np.asarray(x) * 2" not in alpha and "return x * self.factor" not in alpha
+    assert "doubled_value_of_the_input" not in alpha and "scaled_by_the_stored_factor" not in alpha
     # links: another module's README -> its chapter; a course file -> the repository; an image -> copied
     assert 'href="02_beta.html"' in alpha
-    assert f'href="{URL}/blob/main/tests/01_alpha/test_alpha_basic.py"' in alpha
+    assert f'href="{URL}/blob/main/tests/01_alpha/test_alpha_ops.py"' in alpha
     image = re.search(r'<img alt="a picture" src="([^"]+)"', alpha).group(1)
     assert (site / "chapters" / image).read_bytes() == PNG
     assert "[beta](../02_beta/README.md)" in alpha.replace("<span class=\"pre\">", "").replace("</span>", "")
@@ -131,11 +131,11 @@ def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(cours
 
     # one broken module: the site is still rebuilt, and says what is wrong where
     beta = course.dev("beta")
-    beta.write_text(beta.read_text().replace("    return double(double(x))", "    ### BEGIN SOLUTION\n    return double(double(x))"))
+    beta.write_text(beta.read_text().replace("    ### END SOLUTION\n", ""))
     rebuilt = build(course)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "Built 7 pages from 2 modules" in rebuilt.stdout
-    problem = "modules/source/02_beta/beta_dev.py, line 9: '### BEGIN SOLUTION' is never closed with '### END SOLUTION'."
+    problem = "modules/source/02_beta/beta_dev.py, line 13: '### BEGIN SOLUTION' is never closed with '### END SOLUTION'."
     assert f"Warning: {problem}" in " ".join(rebuilt.stderr.split())
     assert f"This notebook could not be rendered {problem}" in text_of((site / "chapters/02_beta.html").read_text())
     assert "cell_output" in alpha and "cell_output" not in (site / "chapters/01_alpha.html").read_text()

@@ -115,7 +115,7 @@ def test_without_a_record_the_newer_differing_file_is_ahead(course, tito):
     (course.root / RECORD).unlink()
     module = Course(course.root).get("alpha")
     assert state(module) == IN_STEP  # the same code: no record needed
-    edit_notebook(module.notebook, "return x * self.factor", "return self.factor * x")
+    edit_notebook(module.notebook, "= x * self.factor", "= self.factor * x")
     assert state(module) == NOTEBOOK_AHEAD
     os.utime(module.dev_file, (module.notebook.stat().st_mtime + 5,) * 2)
     assert state(module) == SOURCE_AHEAD

@@ -40,7 +40,7 @@ def test_hidden_tests_are_removed_and_visible_ones_kept():
     stripped = strip_solutions(ALPHA_DEV)
     assert stripped.hidden_blocks == 1
     assert "secret negative case" not in stripped.text
-    assert "def test_unit_double():\n    assert double(3) == 6\n\nif __name__" in stripped.text
+    assert 'def test_unit_double():\n    print("checking double")\n    assert double(3) == 6\n\nif __name__' in stripped.text
 
 
 def test_only_the_solution_lines_change():
@@ -88,7 +88,7 @@ def test_a_hidden_block_that_was_a_whole_body_is_an_error():
 
 @pytest.fixture(scope="module")
 def instructor(tmp_path_factory):
-    return build_course(tmp_path_factory.mktemp("instructor") / "course")
+    return build_course(tmp_path_factory.mktemp("instructor") / "course", tooling=True).root
 
 
 @pytest.fixture(scope="module")

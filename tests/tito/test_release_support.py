@@ -1,8 +1,9 @@
-"""A small self-contained instructor course for the release, notebook and grading tests.
+"""The small course every toolkit test works on: two modules (beta needs alpha), their tests,
+solutions, hidden tests and graded checks; and helpers to run tito on it.
 
-Unlike the in-process ``course`` fixture, this course carries its own copy of ``tito/``,
-``pyproject.toml`` and ``tinytorch/utils``, because a student edition and a grading copy
-run ``python -m tito`` inside themselves. No tests here; the other files import it.
+``build_course(root)`` writes it; ``tooling=True`` adds its own copy of ``tito/``,
+``pyproject.toml``, ``bin/`` and ``tinytorch/utils`` (a student edition and a grading copy run
+``python -m tito`` inside themselves). No tests here; conftest.py and the test files import it.
 """
 
 import json
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REAL_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,7 @@ def double(x):
 
 # %%
 def test_unit_double():
+    print("checking double")
     assert double(3) == 6
     ### BEGIN HIDDEN TESTS
     assert double(-1.5) == -3.0, "secret negative case"
@@ -68,6 +71,9 @@ class Scaler:
         scaled_by_the_stored_factor = x * self.factor
         return scaled_by_the_stored_factor
         ### END SOLUTION
+
+_helper = 1
+LIMIT = 10
 
 # %%
 def test_unit_scaler():
@@ -102,6 +108,7 @@ title: Alpha
 description: Doubling.
 prerequisites: []
 exports_to: tinytorch.core.alpha
+components: [double, Scaler]
 points:
   test_unit_double: 3
   test_alpha_ops.py::test_double: 2
@@ -170,41 +177,58 @@ def test_quadruple():
     assert quadruple(2) == 8
 '''
 
+BETA_YAML = "name: beta\ntitle: Beta\nprerequisites: [alpha]\nexports_to: tinytorch.core.beta\n"
 
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+
+class TinyCourse:
+    """A course root in a temporary folder, with helpers to change it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, encoding="utf-8")
+        return path
+
+    def dev(self, name: str) -> Path:
+        return next(self.root.glob(f"modules/source/*_{name}/{name}_dev.py"))
+
+    def generated(self, name: str) -> Path:
+        return self.root / "tinytorch" / "core" / f"{name}.py"
 
 
 def ignore_caches(folder, names):
     return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
 
 
-def build_course(root: Path) -> Path:
-    """An instructor course with solutions: modules alpha and beta (beta needs alpha)."""
-    shutil.copytree(REAL_ROOT / "tito", root / "tito", ignore=ignore_caches)
-    shutil.copy2(REAL_ROOT / "pyproject.toml", root / "pyproject.toml")
-    shutil.copytree(REAL_ROOT / "tinytorch" / "utils", root / "tinytorch" / "utils", ignore=ignore_caches)
-    write(root, "tinytorch/__init__.py", '"""tiny"""\n')
-    write(root, "tinytorch/core/__init__.py", "")
-    write(root, "Makefile", "test:\n\ttito test --all\n")
-    write(root, "bin/hello", "#!/bin/sh\necho hello\n")
-    for script in ("activate-tinytorch.sh", "tito"):
-        shutil.copy2(REAL_ROOT / "bin" / script, root / "bin" / script)
-    write(root, "modules/README.md", "# Modules\n")
+def build_course(root: Path, tooling: bool = False) -> TinyCourse:
+    """The small course at ``root``: modules alpha and beta with solutions, their tests, alpha's
+    checks; with ``tooling``, the course's own tito, pyproject.toml, bin/ and tinytorch/utils."""
+    course = TinyCourse(root)
+    course.write("tinytorch/__init__.py", '"""tiny"""\n')
+    course.write("modules/README.md", "# Modules\n")
     for dirname, dev, yaml_text, test_name, test_text in (
         ("01_alpha", ALPHA_DEV, ALPHA_YAML, "test_alpha_ops.py", ALPHA_TEST),
-        ("02_beta", BETA_DEV, "name: beta\ntitle: Beta\nprerequisites: [alpha]\n", "test_beta_ops.py", BETA_TEST),
+        ("02_beta", BETA_DEV, BETA_YAML, "test_beta_ops.py", BETA_TEST),
     ):
         name = dirname.split("_", 1)[1]
-        write(root, f"modules/source/{dirname}/{name}_dev.py", dev)
-        write(root, f"modules/source/{dirname}/module.yaml", yaml_text)
-        write(root, f"modules/source/{dirname}/README.md", f"# {name}\n")
-        write(root, f"tests/{dirname}/{test_name}", test_text)
-    write(root, "tests/01_alpha/checks.py", ALPHA_CHECKS)
-    return root
+        course.write(f"modules/source/{dirname}/{name}_dev.py", dev)
+        course.write(f"modules/source/{dirname}/module.yaml", yaml_text)
+        course.write(f"modules/source/{dirname}/README.md", f"# {name}\n")
+        course.write(f"tests/{dirname}/{test_name}", test_text)
+    course.write("tests/01_alpha/checks.py", ALPHA_CHECKS)
+    if tooling:
+        shutil.copytree(REAL_ROOT / "tito", root / "tito", ignore=ignore_caches)
+        shutil.copy2(REAL_ROOT / "pyproject.toml", root / "pyproject.toml")
+        shutil.copytree(REAL_ROOT / "tinytorch" / "utils", root / "tinytorch" / "utils", ignore=ignore_caches)
+        course.write("tinytorch/core/__init__.py", "")
+        course.write("Makefile", "test:\n\ttito test --all\n")
+        course.write("bin/hello", "#!/bin/sh\necho hello\n")
+        for script in ("activate-tinytorch.sh", "tito"):
+            shutil.copy2(REAL_ROOT / "bin" / script, root / "bin" / script)
+    return course
 
 
 def run_tito(cwd: Path, *args, pythonpath=(), timeout=120) -> subprocess.CompletedProcess:
