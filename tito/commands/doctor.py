@@ -32,9 +32,12 @@ def command():
     written, and the progress file. Exits 1 when something needs fixing, and says how.
     Modules not yet exported or still holding stubs are normal progress: a note, not a problem.
     """
+    from tito.exporter import export_state
+
     course = Course.here()
+    states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
     checks = [check_python(), *check_packages(), *check_notebook_packages(), check_tinytorch(course.root),
-              *check_modules(course), check_course_progress(course), check_writable(course.root),
+              *check_modules(course, states), check_course_progress(course, states), check_writable(course.root),
               check_progress(course.root), check_grading_sandbox()]
     view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
     for check in checks:
@@ -103,7 +106,7 @@ def check_tinytorch(root: Path) -> Check:
     return Check("tinytorch import", True, f"from {found.parent}")
 
 
-def check_modules(course) -> list:
+def check_modules(course, states: dict) -> list:
     from tito.errors import TitoError
 
     checks = []
@@ -117,21 +120,19 @@ def check_modules(course) -> list:
         checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
     except TitoError as exc:
         checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
-    checks.append(check_generated(course))
+    checks.append(check_generated(course, states))
     return checks
 
 
-def check_generated(course) -> Check:
+def check_generated(course, states: dict) -> Check:
     """Generated files edited by hand, and sources that cannot be exported, are problems.
 
     A module not exported yet (missing) or changed since its export (stale) is normal
-    progress; ``check_course_progress`` notes it.
+    progress; ``check_course_progress`` notes it. ``states``: module name -> ``export_state``.
     """
-    from tito.exporter import export_state
-
-    states = {m.dirname: export_state(m) for m in course.modules if m.dev_file.exists()}
-    edited = [name for name, (state, _) in states.items() if state == "edited"]
-    errors = [f"{name}: {error}" for name, (state, error) in states.items() if state == "error"]
+    dirnames = {m.name: m.dirname for m in course.modules}
+    edited = [dirnames[name] for name, (state, _) in states.items() if state == "edited"]
+    errors = [f"{dirnames[name]}: {error}" for name, (state, error) in states.items() if state == "error"]
     if errors:
         return Check("generated files", False, "cannot export: " + "; ".join(errors), "Fix the source.")
     if edited:
@@ -140,17 +141,16 @@ def check_generated(course) -> Check:
     return Check("generated files", True, "none edited by hand")
 
 
-def check_course_progress(course) -> Check:
+def check_course_progress(course, states: dict) -> Check:
     """Modules not exported yet, changed since their export, or still holding stubs: a note
     with what to do next, never a problem (a student mid-course is not a broken machine)."""
-    from tito.exporter import export_state
     from tito.format import unimplemented
 
     waiting, changed, stubbed = [], [], []
     for module in course.in_prerequisite_order():
         if not module.dev_file.exists():
             continue
-        state, _ = export_state(module)
+        state, _ = states[module.name]
         stubs = unimplemented(module.dev_file.read_text(encoding="utf-8"))
         if stubs:
             stubbed.append(f"{module.name} ({len(stubs)})")
