@@ -30,14 +30,16 @@ def exit_for_missing(error: ModuleNotFoundError) -> None:
     sys.exit(1)
 
 
-def load_jupytext():
-    """jupytext, imported without ``rfc3987_syntax``.
-
-    jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when it is installed,
+def skip_slow_optional_imports() -> None:
+    """jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when it is installed,
     which builds a grammar for about a second of CPU; nbformat's schema never checks IRIs, so
-    tito's processes skip it. A process that imported it already keeps it.
-    """
+    tito's processes skip it. A process that imported it already keeps it."""
     sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def load_jupytext():
+    """jupytext, imported without the slow optional imports under it."""
+    skip_slow_optional_imports()
     import jupytext
 
     return jupytext

@@ -1,4 +1,4 @@
-"""Fixtures of the toolkit's tests: the small course (test_release_support.py) in a temporary
+"""Fixtures of the toolkit's tests: the small course (tiny_course.py) in a temporary
 folder, the CLI in-process, and a grader of that course prepared once per session.
 
 ``make test`` runs these files in parallel (pytest-xdist, one file per worker at a time); each
@@ -9,7 +9,7 @@ sandbox processes never see another's.
 import os
 
 import pytest
-from test_release_support import build_course
+from tiny_course import build_course
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest-xdist
 if _WORKER[2:].isdigit():  # before tito.grading.sandbox reads it

@@ -11,10 +11,11 @@ import textwrap
 import uuid
 from pathlib import Path
 
-from test_release_support import ALPHA_DEV, REAL_ROOT
+from tiny_course import ALPHA_DEV, REAL_ROOT
 
 from tito.grading.grader import SCRATCH_PREFIX
-from tito.release import notebook_json, strip_solutions, to_notebook
+from tito.editions.notebooks import notebook_json, to_notebook
+from tito.editions.strip import strip_solutions
 
 MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an attack makes
 STUB = strip_solutions(ALPHA_DEV).text

@@ -12,7 +12,7 @@ import re
 import shutil
 
 import pytest
-from test_release_support import REAL_ROOT
+from tiny_course import REAL_ROOT
 
 from tito.course import Course
 from tito.exporter import export

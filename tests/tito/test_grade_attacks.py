@@ -1,4 +1,4 @@
-"""Hostile submissions against tito grade, on the small instructor course of test_release_support.
+"""Hostile submissions against tito grade, on the small instructor course of tiny_course.
 
 Every attack starts from the released stub (which scores 0) and adds code that runs when the
 student's module is imported — in the checks' probe, the inline harness and pytest — plus a
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions
-from test_release_support import ALPHA_DEV, REAL_ROOT
+from tiny_course import ALPHA_DEV, REAL_ROOT
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch

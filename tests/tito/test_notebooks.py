@@ -5,7 +5,7 @@ import os
 
 import nbformat
 import pytest
-from test_release_support import ALPHA_DEV, BETA_DEV, flat
+from tiny_course import ALPHA_DEV, BETA_DEV, flat
 
 from tito.editions.notebooks import from_notebook, notebook_json, to_notebook
 from tito.editions.strip import strip_solutions

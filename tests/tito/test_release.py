@@ -9,7 +9,7 @@ import sys
 import sysconfig
 
 import pytest
-from test_release_support import ALPHA_DEV, build_course, flat, run_tito, test_json
+from tiny_course import ALPHA_DEV, build_course, flat, run_tito, test_json
 
 from tito.errors import TitoError
 from tito.editions.strip import strip_solutions

@@ -132,7 +132,7 @@ def test_activate_script_puts_root_and_module_folders_on_pythonpath():
 
 
 def test_plain_output_never_breaks_a_path_wherever_the_course_lives(tmp_path):
-    from test_release_support import build_course
+    from tiny_course import build_course
 
     course = build_course(tmp_path / ("long-folder-name-" * 6) / ("deeper-" * 8) / "course")
     env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}

@@ -38,12 +38,6 @@ def set_limits(limits: dict) -> None:
         resource.setrlimit(kind, (value, value))
 
 
-def skip_slow_optional_imports() -> None:
-    """jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when installed, which
-    builds a grammar for 1 s; nbformat's schema never needs it. Only this process is affected."""
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
 class Status:
     """out/status.json: the step running now and what each finished step reported."""
 
@@ -134,6 +128,8 @@ def main(argv) -> int:
     deadline = time.monotonic() + spec["seconds"]
     sys.path[:0] = [spec["course"]]
     sys.path.extend(spec["site_packages"])
+    from tito.deps import skip_slow_optional_imports
+
     skip_slow_optional_imports()
     os.chdir(spec["course"])
     status = Status(Path(spec["out"]))
@@ -154,7 +150,7 @@ def main(argv) -> int:
     if exported.ok:
         status.begin("pytest")
         os.environ["TITO_TEST_TIMEOUT"] = str(remaining(deadline))
-        status.end("pytest", **step_report(run_pytest(module)))
+        status.end("pytest", **step_report(run_pytest(module, full=True)))
     return 0
 
 

@@ -14,7 +14,9 @@ import json
 import re
 from pathlib import Path
 
+from tito import format
 from tito.course import Module
+from tito.deps import load_jupytext
 from tito.errors import TitoError
 
 SUFFIXES = (".py", ".ipynb")
@@ -92,7 +94,7 @@ def to_source(data: bytes, name: str) -> str:
 
 
 def _notebook_source(text: str, name: str) -> str:
-    from tito.release import from_notebook
+    from tito.editions.notebooks import from_notebook
 
     try:
         notebook = json.loads(text)
@@ -157,10 +159,9 @@ def _check_structure(notebook: dict, name: str) -> None:
 
 def test_cells(reference: str) -> str:
     """Only the reference's test cells (defining ``test_unit_*``), as a percent-format source."""
-    import jupytext
-
+    jupytext = load_jupytext()
     notebook = jupytext.reads(reference, fmt="py:percent")
-    notebook.cells = [c for c in notebook.cells if c.cell_type == "code" and _test_names(c.source)]
+    notebook.cells = [c for c in notebook.cells if c.cell_type == "code" and format.defined_tests(c.source)]
     return jupytext.writes(notebook, fmt="py:percent")
 
 
@@ -171,17 +172,16 @@ def restore_reference_tests(submission: str, reference: str) -> str:
     tests stay. A test cell into which the student also put code of their own stays, followed
     by the reference's cell. The tests are feedback: they carry no points.
     """
-    import jupytext
-
+    jupytext = load_jupytext()
     sub = jupytext.reads(submission, fmt="py:percent")
     ref = jupytext.reads(reference, fmt="py:percent")
-    ref_cells = [(_test_names(c.source), c) for c in ref.cells if c.cell_type == "code"]
+    ref_cells = [(set(format.defined_tests(c.source)), c) for c in ref.cells if c.cell_type == "code"]
     ref_cells = [(names, c) for names, c in ref_cells if names]
     used, cells = set(), []
     for cell in sub.cells:
-        names = _test_names(cell.source, calls=True) if cell.cell_type == "code" else set()
+        names = format.tests_in(cell.source) if cell.cell_type == "code" else set()
         match = next((i for i, (ref_names, _) in enumerate(ref_cells) if names & ref_names), None)
-        if match is None or _defines_more_than_tests(cell.source):
+        if match is None or format.defines_more_than_tests(cell.source):
             cells.append(cell)  # a student's code merged into a test cell stays; the reference follows
         if match is not None and match not in used:
             used.add(match)
@@ -189,36 +189,3 @@ def restore_reference_tests(submission: str, reference: str) -> str:
     cells.extend(c for i, (_, c) in enumerate(ref_cells) if i not in used)
     sub.cells = cells
     return jupytext.writes(sub, fmt="py:percent")
-
-
-def _test_names(code: str, calls: bool = False) -> set[str]:
-    """test_unit_* functions a cell defines (and, with ``calls``, calls at top level)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        pattern = r"^(?:def )?(test_unit_\w+)\s*\(" if calls else r"^def (test_unit_\w+)\s*\("
-        return set(re.findall(pattern, code, re.MULTILINE))
-    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_unit_")}
-    return names | set(called_tests(tree)) if calls else names
-
-
-def called_tests(tree: ast.AST) -> list[str]:
-    """test_unit_* names a parsed source calls at top level (directly or in a top-level if)."""
-    names, statements = [], list(tree.body)
-    while statements:
-        node = statements.pop(0)
-        if isinstance(node, ast.If):
-            statements[:0] = node.body + node.orelse
-        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-              and isinstance(node.value.func, ast.Name) and node.value.func.id.startswith("test_unit_")):
-            names.append(node.value.func.id)
-    return list(dict.fromkeys(names))
-
-
-def _defines_more_than_tests(code: str) -> bool:
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not n.name.startswith("test_unit_")
-               for n in tree.body)

@@ -6,8 +6,9 @@ an autograder bundle)::
 
     folder/grading.json   module, checks and their points, the secret seed, calibration
     folder/expected/      the reference's check results (tito.grading.data records)
-    folder/template/      the course the student's code sees: tito, the package's hand-written
-                          parts, the prerequisites (sources and exports: their reference
+    folder/template/      the course the student's code sees: a course copy
+                          (tito.editions.course_copy: tito, the package's hand-written parts)
+                          with the prerequisites (sources and exports: their reference
                           solutions), tests/NN_name/ (checks included), the module's folder
                           without its source, and .grading/reference_tests.py (the
                           reference's test cells)
@@ -30,14 +31,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito import format
 from tito.course import Course, Module
+from tito.editions.build import LEAK_MIN_CHARS
+from tito.editions.course_copy import copy_course
+from tito.editions.course_copy import ignore as ignore_caches
+from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
 
 GRADING_JSON = "grading.json"
 REFERENCE_TESTS = ".grading/reference_tests.py"
-LEAK_MIN_CHARS = 40  # as tito release: shorter solution lines ("return out") are too common to count
 PROBE = Path(__file__).with_name("probe.py")
 
 
@@ -90,8 +95,8 @@ class Prepared:
 
 def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True, seed: int | None = None) -> Prepared:
     """Build the prepared folder for ``module`` (an empty or missing ``folder``)."""
-    from tito.exporter import read_cells, target_of
-    from tito.release import MARKER_LINE, strip_solutions
+    from tito.exporter import target_of
+    from tito.format import read_cells
 
     specs = check_specs(module)
     folder = Path(folder)
@@ -112,7 +117,7 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
         if problems:
             raise TitoError(f"The checks of '{module.name}' do not run on the reference solution:\n  "
                             + "\n  ".join(problems), hint=f"Fix {module.relative(module.tests_dir / 'checks.py')}.")
-        if calibrate and MARKER_LINE.search(reference):
+        if calibrate and format.MARKER_LINE.search(reference):
             stub = Path(scratch) / "stub"
             shutil.copytree(solved, stub, symlinks=True)
             (stub / prepared.dev_file).write_text(strip_solutions(reference).text, encoding="utf-8")
@@ -124,22 +129,10 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
 
 def _reference_build(course: Course, module: Module, target: Path) -> list[Path]:
     """A course copy in ``target`` with the module and its prerequisites exported from their
-    reference solutions; returns the prerequisites' generated files."""
-    from tito.release import _copy_package, _copy_test_support, _ignore, with_prerequisites
-
-    root = course.root
-    target.mkdir(parents=True)
-    for name in ("pyproject.toml", "setup.cfg", "pytest.ini"):
-        if (root / name).is_file():
-            shutil.copy2(root / name, target / name)
-    shutil.copytree(root / "tito", target / "tito", ignore=_ignore)
-    _copy_package(root / "tinytorch", target / "tinytorch")
-    _copy_test_support(root / "tests", target / "tests")
-    if module.tests_dir.is_dir():
-        shutil.copytree(module.tests_dir, target / "tests" / module.dirname, ignore=_ignore)
-    needed = with_prerequisites(course, [module])
-    for each in needed:
-        shutil.copytree(each.folder, target / each.folder.relative_to(root), ignore=_ignore)
+    reference solutions (only the graded module's tests come along); returns the prerequisites'
+    generated files."""
+    needed = course.with_prerequisites([module])
+    copy_course(course, target, needed, tests_of=[module])
     copy = Course(target)
     prerequisites = [_export(copy, each.name) for each in needed if each.name != module.name]
     _export(copy, module.name)
@@ -158,10 +151,9 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
     """The course the student's code sees: the reference build without the graded module's
     source and export (the prerequisites' stay: their exports are in the package anyway)."""
     from tito.grading.submission import test_cells
-    from tito.release import _ignore, strip_solutions
 
     def ignore(folder, names):
-        skipped = set(_ignore(folder, names))
+        skipped = set(ignore_caches(folder, names))
         if Path(folder) == solved / "tinytorch" / "core":
             kept = {p.name for p in prerequisites} | {"__init__.py"}
             skipped |= {n for n in names if n.endswith(".py") and n not in kept}
