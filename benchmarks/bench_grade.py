@@ -29,11 +29,12 @@ STEPS = ("read", "export", "checks", "inline", "pytest")
 def partial(reference: str, solved_blocks: int = 4) -> str:
     """The reference with its first ``solved_blocks`` solution blocks kept and the rest stubbed."""
     from tito.editions.strip import strip_solutions
+    from tito.format import BEGIN_SOLUTION, END_SOLUTION
 
     kept, solved = [], 0
     for line in reference.splitlines(keepends=True):
-        if line.strip() in ("### BEGIN SOLUTION", "### END SOLUTION") and solved < solved_blocks:
-            solved += line.strip() == "### END SOLUTION"
+        if line.strip() in (BEGIN_SOLUTION, END_SOLUTION) and solved < solved_blocks:
+            solved += line.strip() == END_SOLUTION
             continue
         kept.append(line)
     return strip_solutions("".join(kept)).text

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 
 # --------------------------------------------------------------------------- cells and directives
 
+CELL_START = re.compile(r"^# %%", re.MULTILINE)  # the line that opens a cell
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
 DEFAULT_EXP = "default_exp"  # #| default_exp core.cnn
 EXPORT = "export"  # #| export

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from pathlib import Path
 
 from tito import format
@@ -81,7 +80,7 @@ def to_source(data: bytes, name: str) -> str:
     text = text.replace("\r\n", "\n")
     if name.endswith(".ipynb"):
         return _notebook_source(text, name)
-    cells = len(re.findall(r"^# %%", text, re.MULTILINE))
+    cells = len(format.CELL_START.findall(text))
     if cells > MAX_CELLS:
         raise SubmissionError(f"{name} has {cells} cells; a module source has at most {MAX_CELLS}")
     try:
