@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -228,19 +229,21 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
 
 
 class Running:
-    """The steps running now, told to a listener whenever they change."""
+    """The steps running now, told to a listener whenever they change (from either thread)."""
 
     def __init__(self, listener):
-        self.names, self.listener = [], listener
+        self.names, self.listener, self.lock = [], listener, threading.Lock()
 
     def start(self, name: str) -> None:
-        self.names.append(name)
-        self.listener(list(self.names))
+        with self.lock:
+            self.names.append(name)
+            self.listener(list(self.names))
 
     def end(self, name: str) -> None:
-        self.names.remove(name)
-        if self.names:
-            self.listener(list(self.names))
+        with self.lock:
+            self.names.remove(name)
+            if self.names:
+                self.listener(list(self.names))
 
 
 def _finish(running: Running, name: str, step, *args) -> StepResult:
