@@ -49,3 +49,18 @@ def test_every_exported_line_maps_to_the_same_source_line(cells, plain):
             path, _, line = origin.rpartition(":")
             assert path == "modules/source/01_gamma/gamma_dev.py"
             assert source_lines[int(line) - 1] == text
+
+
+def test_lines_map_by_content_when_the_package_drops_some_of_a_cells_lines(course, tito):
+    """The package may leave docstring lines out (its teaching sections): the code after them
+    still maps to its own source line."""
+    assert tito("export", "--module", "alpha").exit_code == 0
+    generated = course.generated("alpha")
+    lines = [line for line in generated.read_text().splitlines() if "TODO: Multiply by two." not in line
+             and "HINTS:" not in line and "np.asarray first" not in line]
+    generated.write_text("\n".join(lines) + "\n")
+    source = course.dev("alpha").read_text().splitlines()
+    for text in ("    doubled_value_of_the_input = np.asarray(x) * 2", "    return doubled_value_of_the_input",
+                 "def double(x):", "        return scaled_by_the_stored_factor"):
+        where = source_of(course.root, f"tinytorch/core/alpha.py:{lines.index(text) + 1}")
+        assert where == f"modules/source/01_alpha/alpha_dev.py:{source.index(text) + 1}"
