@@ -19,7 +19,7 @@ from tito.exporter import export
 from tito.grading import prepare
 from tito.grading.verdict import judge
 from tito.grading.workspace import _probe_build
-from tito.release import strip_solutions
+from tito.editions.strip import strip_solutions
 
 COURSE = Course(REAL_ROOT)
 GRADED = [m.name for m in COURSE.modules if m.meta.get("checks")]

@@ -186,12 +186,9 @@ def _released_lines(course: Course, module: Module) -> set[str]:
     A solution line that a prerequisite gives away as provided code (e.g. autograd's
     ``padding = to_pair(padding, "padding", minimum=0)``, written out in cnn) leaks nothing.
     """
-    from tito.release import strip_solutions, with_prerequisites
-
     public = set()
-    for each in with_prerequisites(course, [module]):
-        if each.name != module.name:
-            public |= {line.strip() for line in strip_solutions(each.dev_file.read_text(encoding="utf-8")).text.splitlines()}
+    for each in course.prerequisites_of(module):
+        public |= {line.strip() for line in strip_solutions(each.dev_file.read_text(encoding="utf-8")).text.splitlines()}
     return public
 
 
