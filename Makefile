@@ -1,6 +1,7 @@
 # TinyTorch: set up, test and demo the course on a fresh machine.
 #   make demo   install if needed, export every module, train the CNN on handwritten digits
-#   make test   install if needed, check generated files, test every module, test tito
+#   make test   install if needed, check generated files, test every module, the package's
+#               docstring examples and tito
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
@@ -25,7 +26,7 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(TITO) export --check
 	$(TITO) test --all
-	$(PY) -m pytest tests/tito -q
+	$(PY) -m pytest tests/test_package_examples.py tests/tito -q
 
 demo: $(STAMP)
 	$(TITO) export --all

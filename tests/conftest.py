@@ -42,25 +42,6 @@ if _origin is None or Path(_origin).resolve() != EXPECTED:
     )
 
 
-@pytest.fixture
-def docstring_examples_hold():
-    """Check that a module's docstring EXAMPLEs are true by running them as doctests.
-
-    Usage: ``def test_examples(docstring_examples_hold): docstring_examples_hold(module)``.
-    """
-    import doctest
-
-    import numpy as np
-
-    def check(module):
-        flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
-        result = doctest.testmod(module, globs={**vars(module), "np": np}, optionflags=flags, report=True)
-        assert result.attempted > 0, f"{module.__name__} has no docstring examples to run"
-        assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed (see output)"
-
-    return check
-
-
 def pytest_ignore_collect(collection_path, config):
     """Leave tests/tito out unless an argument names it (or something inside it)."""
     if Path(collection_path) == TOOLKIT_TESTS and not _names_toolkit_tests(config):

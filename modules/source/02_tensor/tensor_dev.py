@@ -526,7 +526,8 @@ class Tensor:
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) + Tensor([10, 20])
-        Tensor([[11, 22], [13, 24]], shape=(2, 2), dtype=int64)
+        Tensor([[11, 22],
+                [13, 24]], shape=(2, 2), dtype=int64)
 
         HINTS:
         - Every binary operation below follows the same three lines.
@@ -653,7 +654,8 @@ class Tensor:
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) @ Tensor([[5], [6]])
-        Tensor([[17], [39]], shape=(2, 1), dtype=int64)
+        Tensor([[17],
+                [39]], shape=(2, 1), dtype=int64)
 
         HINTS:
         - `_operand_array(other)` (below the class) does step 1.

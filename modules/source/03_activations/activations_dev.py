@@ -204,7 +204,7 @@ class LeakyReLU(Activation):
 
         EXAMPLE:
         >>> LeakyReLU(0.1)(Tensor([-10.0, 5.0]))
-        Tensor([-1., 5.], shape=(2,), dtype=float32)
+        Tensor([-1.,  5.], shape=(2,), dtype=float32)
 
         HINTS:
         - `np.where(data > 0, data, slope * data)` also works but is several times
@@ -443,7 +443,8 @@ class Softmax(Activation):
 
         EXAMPLE:
         >>> Softmax()(Tensor([[1000.0, -1000.0], [0.0, 0.0]]))
-        Tensor([[1. , 0. ], [0.5, 0.5]], shape=(2, 2), dtype=float32)
+        Tensor([[1. , 0. ],
+                [0.5, 0.5]], shape=(2, 2), dtype=float32)
 
         HINTS:
         - `keepdims=True` keeps the reduced axis with size 1, so the result broadcasts
