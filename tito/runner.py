@@ -431,10 +431,10 @@ def source_of(root: Path, location: str) -> str:
     """For 'tinytorch/core/cnn.py:120' in a generated file, 'modules/source/06_cnn/cnn_dev.py:345'; else ''.
 
     Each exported cell starts with a '# %% <source> (cell N, line L)' comment; the lines
-    after it are the cell's lines from line L on, minus directive and solution-marker lines.
+    after it are some of the cell's lines from line L on, in order and unchanged (the export
+    leaves out directive and solution-marker lines and the docstrings' teaching sections), so
+    each generated line is matched with the next source line of the same text.
     """
-    from tito.exporter import DIRECTIVE, SOLUTION_MARKERS
-
     path, _, number = location.rpartition(":")
     if not path.endswith(".py") or not number.isdigit():
         return ""
@@ -455,16 +455,16 @@ def source_of(root: Path, location: str) -> str:
         source_lines = source.read_text(encoding="utf-8").splitlines()
     except OSError:
         return ""
-    position, started = wanted - (marker_at + 1), False
-    for index in range(first - 1, len(source_lines)):
-        text = source_lines[index]
-        if DIRECTIVE.match(text.strip()) or text.strip() in SOLUTION_MARKERS or (not started and not text.strip()):
-            continue
-        started = True
-        position -= 1
-        if position == 0:
-            return f"{match.group(1)}:{index + 1}"
-    return ""
+    if not marker_at + 1 < wanted <= len(lines):
+        return ""
+    index = first - 1
+    for text in lines[marker_at + 1:wanted]:
+        while index < len(source_lines) and source_lines[index] != text:
+            index += 1
+        if index == len(source_lines):
+            return ""
+        index += 1
+    return f"{match.group(1)}:{index}"
 
 
 def _add_sources(root: Path, step: StepResult) -> None:

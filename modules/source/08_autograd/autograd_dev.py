@@ -1500,6 +1500,23 @@ if __name__ == "__main__":
     test_unit_gradcheck()
 
 # %% [markdown]
+# ## The package's API
+#
+# The rules, `RULES` and the engine are autograd's insides: only the engine calls them. So
+# `__all__`, what `from tinytorch.core.autograd import *` and `help()` show a library user,
+# names the graph, the backward pass, the array-level gradients and the checks; the rules stay
+# importable by name (the tests call them) without being advertised.
+
+# %%
+#| export
+__all__ = [
+    "no_grad", "is_grad_enabled", "Node", "record", "unbroadcast", "matmul_grads",
+    "topological_order", "backward", "col2im_add", "conv2d_backward", "max_pool2d_backward",
+    "avg_pool2d_backward", "enable_autograd", "disable_autograd", "is_autograd_enabled",
+    "numerical_gradient", "gradcheck",
+]
+
+# %% [markdown]
 # ## Putting it together: one gradient-descent step by hand
 #
 # With autograd, training is three lines in a loop: compute the loss, call `backward()`, move
