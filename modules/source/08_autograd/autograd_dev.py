@@ -1236,6 +1236,12 @@ if __name__ == "__main__":
 # And since rules are found by the operation's name, not its class, the `Conv2D` you import
 # from your own `cnn_dev.py` gets the same rule as the package's.
 #
+# What the engine cannot follow is arithmetic on `.data` arrays: a layer whose `forward` works
+# on arrays and wraps the result in a new `Tensor` cuts its parameters out of the graph, and the
+# network would train every layer but that one. So module 04's `Layer.__call__` shows each
+# layer's result to the engine, and `check_layer_output` refuses a floating result without a
+# graph from a layer whose parameters require grad, with a `RuntimeError` that says what to do.
+#
 # `enable_autograd()` installs a fresh engine (a re-run notebook cell picks up your edited
 # rules); `disable_autograd()` empties the slot: operations only compute again, and
 # `backward()` is dormant, as module 02 wrote it.
