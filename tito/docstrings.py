@@ -36,7 +36,7 @@ import ast
 import re
 
 TEACHING_SECTIONS = ("TODO", "APPROACH", "HINTS")
-LIBRARY_SECTIONS = ("Args", "Shape", "Shapes", "Returns", "Raises", "EXAMPLE", "EXAMPLES")
+LIBRARY_SECTIONS = ("Args", "Returns", "Shape", "EXAMPLE")
 SECTIONS = TEACHING_SECTIONS + LIBRARY_SECTIONS
 _HEADER = re.compile(rf"^(?P<indent>[ \t]*)(?P<name>{'|'.join(SECTIONS)}):(\s|$)")
 
