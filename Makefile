@@ -1,6 +1,7 @@
 # TinyTorch: set up, test and demo the course on a fresh machine.
 #   make demo   install if needed, export every module, train the CNN on handwritten digits
-#   make test   install if needed, check generated files, test every module (its slow tests too), test tito
+#   make test   install if needed, check generated files, test every module (its slow tests too),
+#               the package's docstring examples, and tito
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
@@ -28,7 +29,7 @@ test: $(STAMP)
 	$(TITO) export --check
 	$(TITO) test --all
 	$(PY) -m pytest tests -m slow -q
-	$(PY) -m pytest tests/tito -q -n auto --maxprocesses 4 --dist loadfile
+	$(PY) -m pytest tests/test_package_examples.py tests/tito -q -n auto --maxprocesses 4 --dist loadfile
 
 demo: $(STAMP)
 	$(TITO) export --all

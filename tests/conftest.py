@@ -46,25 +46,6 @@ if _origin is None or Path(_origin).resolve() != EXPECTED:
     )
 
 
-@pytest.fixture
-def docstring_examples_hold():
-    """Check that a module's docstring EXAMPLEs are true by running them as doctests.
-
-    Usage: ``def test_examples(docstring_examples_hold): docstring_examples_hold(module)``.
-    """
-    import doctest
-
-    import numpy as np
-
-    def check(module):
-        flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
-        result = doctest.testmod(module, globs={**vars(module), "np": np}, optionflags=flags, report=True)
-        assert result.attempted > 0, f"{module.__name__} has no docstring examples to run"
-        assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples failed (see output)"
-
-    return check
-
-
 @pytest.fixture(scope="session")
 def torch():
     """PyTorch, the yardstick (skipped when it is not installed: it is never a requirement)."""

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from tito import format
+from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
 from tito.format import SourceCell, read_cells
@@ -43,7 +43,7 @@ def exported_code(cell: SourceCell) -> str:
 def exported_cells(cells: list[SourceCell]) -> list[tuple[SourceCell, str]]:
     """(cell, its exported code) of the cells that put code into the package, numbered from 1
     in the generated file's cell markers."""
-    found = [(cell, exported_code(cell)) for cell in cells if cell.exported]
+    found = [(cell, docstrings.for_package(exported_code(cell))) for cell in cells if cell.exported]
     return [(cell, code) for cell, code in found if code]
 
 
@@ -76,7 +76,16 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
 
 
 def public_names(code: str) -> list[str]:
-    """Top-level functions, classes and assignments not starting with '_', in order."""
+    """The module's public API: the list its code assigns to ``__all__``, if it does; else its
+    top-level functions, classes and assignments not starting with '_', in order."""
+    declared = declared_all(code)
+    if declared is not None:
+        return declared
+    return [n for n in _top_level_names(code) if not n.startswith("_") and n != "__all__"]
+
+
+def _top_level_names(code: str, imported: bool = False) -> list[str]:
+    """Names the code's top level defines (with ``imported``, also the names it imports)."""
     names = []
     for node in ast.parse(code).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -84,7 +93,35 @@ def public_names(code: str) -> list[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names.extend(t.id for t in targets if isinstance(t, ast.Name))
-    return [n for n in dict.fromkeys(names) if not n.startswith("_") and n != "__all__"]
+        elif imported and isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return list(dict.fromkeys(names))
+
+
+def declared_all(code: str) -> list[str] | None:
+    """The names a top-level ``__all__ = [...]`` of string literals lists, or None without one."""
+    for node in ast.parse(code).body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                and isinstance(node.value, (ast.List, ast.Tuple))
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts)):
+            return [e.value for e in node.value.elts]
+    return None
+
+
+def _all_listing(module: Module, code: str) -> str:
+    """The ``__all__`` the exporter appends: none when the source declares its own (each name
+    must then be defined), else every public top-level name."""
+    declared = declared_all(code)
+    if declared is None:
+        listing = "".join(f"    {name!r},\n" for name in public_names(code))
+        return "\n\n__all__ = [\n" + listing + "]\n"
+    unknown = [name for name in declared if name not in _top_level_names(code, imported=True)]
+    if unknown:
+        raise TitoError(
+            f"{module.relative(module.dev_file)}: __all__ names {', '.join(map(repr, unknown))}, "
+            "which its exported cells do not define."
+        )
+    return ""
 
 
 def _body_hash(body: str) -> str:
@@ -102,9 +139,7 @@ def render(module: Module) -> Generated:
     chunks = [f"{format.cell_marker(source, number)}\n{code}\n"
               for number, (_, code) in enumerate(exported_cells(cells), start=1)]
     code = "\n\n".join(chunks)
-    names = public_names(code)
-    listing = "".join(f"    {name!r},\n" for name in names)
-    body = "\n" + code + "\n\n__all__ = [\n" + listing + "]\n"
+    body = "\n" + code + _all_listing(module, code)
     text = format.generated_header(source, module.name, _body_hash(body)) + body
     try:
         compile(text, str(target), "exec", dont_inherit=True)

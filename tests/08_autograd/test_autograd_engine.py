@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinytorch.core.autograd as autograd
+import tinytorch.core.tensor as tensor_module
 from tinytorch.core.activations import ReLU, Sigmoid
 from tinytorch.core.autograd import backward, is_grad_enabled, no_grad, topological_order
 from tinytorch.core.cnn import Conv2D, Flatten, MaxPool2D, AvgPool2D
@@ -160,7 +161,7 @@ def test_forward_values_are_bit_identical_without_autograd():
     autograd.disable_autograd()
     try:
         plain = [model(x), (a * 3 - 1) / 7 @ a.T, a.max(axis=0), a.mean(), a[1:, ::2] ** 2]
-        assert not hasattr(plain[0], "_node")
+        assert all(t.grad_fn is None and not t.requires_grad for t in plain)
         with pytest.raises(RuntimeError, match="module 08"):
             plain[0].backward()
     finally:
@@ -173,13 +174,11 @@ def test_forward_values_are_bit_identical_without_autograd():
 def test_enable_autograd_is_idempotent():
     autograd.enable_autograd()
     autograd.enable_autograd()
-    add = Tensor.__add__
-    assert add.__wrapped__ is Tensor._autograd_originals["__add__"]
-    assert not hasattr(add.__wrapped__, "autograd_rule")
-    assert Conv2D.forward.__wrapped__ is Conv2D._autograd_originals["forward"]
+    assert isinstance(tensor_module.get_autograd(), autograd.Autograd) and autograd.is_autograd_enabled()
     x = Tensor([1.0], requires_grad=True)
     (x + x).backward()
     np.testing.assert_array_equal(x.grad.data, [2.0])  # one node, not a doubled one
+    assert [t is x for t in topological_order(x + x)] == [True, False]
 
 
 def test_layer_forward_records_one_node():

@@ -148,6 +148,9 @@ def test_pytest_k_cnn_selects_the_cnn_modules_tests_only():
     result = process([sys.executable, "-m", "pytest", "tests/", "-k", "cnn", "--collect-only", "-q",
                       "-p", "no:cacheprovider"], REPO)
     nodes = [line for line in result.stdout.splitlines() if "::" in line]
+    examples = "tests/test_package_examples.py::test_docstring_examples_hold[core.cnn]"  # cnn's EXAMPLEs
+    assert examples in nodes, result.stdout[-2000:]
+    nodes.remove(examples)
     assert len(nodes) > 50 and all(node.startswith("tests/06_cnn/") for node in nodes), result.stdout[-2000:]
     # (named, tests/tito is collected: `make test` runs `pytest tests/tito`)
 

@@ -133,8 +133,21 @@ def test_unknown_module_exits_2_with_suggestion_and_list(course, tito):
 
 
 def test_public_names_in_definition_order():
-    code = "import os\nX = 1\n_y = 2\ndef f(): pass\nclass C: pass\na: int = 3\n__all__ = []\n"
+    code = "import os\nX = 1\n_y = 2\ndef f(): pass\nclass C: pass\na: int = 3\n"
     assert public_names(code) == ["X", "f", "C", "a"]
+
+
+def test_a_declared_all_is_the_public_api(course, tito):
+    """A source that assigns __all__ keeps it (and gets no second one); every name must exist."""
+    dev = course.root / "modules" / "source" / "01_alpha" / "alpha_dev.py"
+    dev.write_text(dev.read_text() + '\n# %%\n#| export\n__all__ = ["double", "np"]\n')
+    assert public_names("import os\nX = 1\n__all__ = ['X']\n") == ["X"]
+    assert tito("export", "--module", "alpha").exit_code == 0
+    text = course.generated("alpha").read_text()
+    assert text.count("__all__") == 1 and load(course.generated("alpha")).__all__ == ["double", "np"]
+    dev.write_text(dev.read_text().replace('"np"]', '"np", "triple"]'))
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code != 0 and "__all__ names 'triple', which its exported cells do not define" in result.output
 
 
 def test_course_lists_modules_by_number(course):

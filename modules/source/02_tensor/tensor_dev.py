@@ -44,6 +44,7 @@
 
 # %%
 #| export
+import functools
 import numbers
 
 import numpy as np
@@ -108,7 +109,7 @@ from tinytorch.utils.threads import matmul
 # NumPy already gives us fast n-dimensional arrays. `Tensor` wraps one (`.data`)
 # and adds what a deep-learning framework needs on top: PyTorch's dtype rules,
 # clear errors, and — in module 08 — `requires_grad`, `.grad` and `backward()`.
-# Those three exist already now, dormant, so that the class a student writes here
+# Those exist already now, dormant, so that the class a student writes here
 # never changes its interface later.
 
 # %% [markdown]
@@ -312,11 +313,71 @@ def _result(array, *inputs):
 # a result never shares memory with its input; PyTorch keeps views, an
 # optimisation we skip to keep the class simple and safe.
 #
-# ### 3.6 Dormant autograd
+# ### 3.6 Dormant autograd, and the one place it plugs in
 #
-# `requires_grad`, `grad` and `backward()` are part of the interface now. Until
-# module 08 (autograd) is imported, `backward()` explains that instead of doing
-# something half-right.
+# `requires_grad`, `grad` and `backward()` are part of the interface now, with the
+# graph's `grad_fn`, `is_leaf` and `detach()`. Until module 08 (autograd) is
+# imported, `backward()` explains that instead of doing something half-right.
+#
+# Module 08 needs every operation to write down what it did, so that `backward()`
+# can walk back through it. The Tensor does not know how, and does not need to:
+# each primitive operation carries the decorator `@differentiable` (given below),
+# which only calls the operation — until module 08 installs its engine with
+# `set_autograd(...)`. From then on the decorator hands every call to the engine,
+# which computes exactly the same value and records a graph node with the
+# operation's gradient rule, found by the operation's name:
+#
+# ```
+#   t + u ──► @differentiable ──► no engine (modules 02-07):  Tensor.__add__(t, u)
+#                             └─► engine (module 08 imported): engine.run("Tensor.__add__", ...)
+#                                     = Tensor.__add__(t, u), plus a node "AddBackward"
+# ```
+#
+# The activations (module 03) and Conv2D and pooling (module 06) mark their
+# `forward` the same way. The slot `_autograd` is the only place autograd plugs
+# in: nothing of this class is replaced later, so a subclass, or a layer class
+# you import from your own `*_dev.py`, records its gradients like any other.
+#
+# Cost: one extra Python call per operation (about 0.1 µs) — nothing next to the
+# array work of even a small tensor.
+
+# %%
+#| export
+_autograd = None  # module 08's engine once set_autograd() installed it; None until then
+
+
+def set_autograd(engine):
+    """Install module 08's autograd engine (None removes it); returns the one installed before.
+
+    The engine has ``run(name, operation, args, kwargs)``, called for every ``@differentiable``
+    operation, and ``backward(tensor, gradient)``, called by ``Tensor.backward``.
+    """
+    global _autograd
+    previous, _autograd = _autograd, engine
+    return previous
+
+
+def get_autograd():
+    """The installed autograd engine, or None (before module 08 is imported)."""
+    return _autograd
+
+
+def differentiable(operation):
+    """Mark ``operation`` (a Tensor method or a layer's ``forward``) as one step autograd records.
+
+    Without an engine, calling it just calls ``operation``. With one, the engine runs it under
+    its qualified name, e.g. ``"Tensor.__add__"`` or ``"Conv2D.forward"``: the name module 08
+    files its gradient rule under.
+    """
+    name = operation.__qualname__
+
+    @functools.wraps(operation)
+    def run(*args, **kwargs):
+        if _autograd is None:
+            return operation(*args, **kwargs)
+        return _autograd.run(name, operation, args, kwargs)
+    return run
+
 
 # %%
 #| export
@@ -330,10 +391,10 @@ class Tensor:
         requires_grad: whether autograd (module 08) should track this tensor.
 
     Operations are plain methods that compute one ndarray and wrap it with
-    `Tensor(...)`. The primitive ones are `__add__ __radd__ __sub__ __rsub__
-    __mul__ __rmul__ __truediv__ __rtruediv__ __pow__ __neg__ __matmul__
-    __rmatmul__ sum mean max reshape transpose __getitem__`; `matmul`, `T` and
-    `flatten` call `__matmul__`, `transpose` and `reshape`.
+    `Tensor(...)`. The primitive ones, marked `@differentiable`, are `__add__
+    __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __pow__
+    __neg__ __matmul__ __rmatmul__ sum mean max reshape transpose __getitem__`;
+    `matmul`, `T` and `flatten` call `__matmul__`, `transpose` and `reshape`.
     """
 
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy treating the
@@ -452,6 +513,7 @@ class Tensor:
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{grad})"
 
     # ----------------------------------------------------------------- arithmetic
+    @differentiable
     def __add__(self, other):
         """Element-wise `self + other` with broadcasting: shapes (A) + (B) -> broadcast(A, B).
 
@@ -464,7 +526,8 @@ class Tensor:
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) + Tensor([10, 20])
-        Tensor([[11, 22], [13, 24]], shape=(2, 2), dtype=int64)
+        Tensor([[11, 22],
+                [13, 24]], shape=(2, 2), dtype=int64)
 
         HINTS:
         - Every binary operation below follows the same three lines.
@@ -474,11 +537,13 @@ class Tensor:
         return _result(self.data + other, self.data, other)
         ### END SOLUTION
 
+    @differentiable
     def __radd__(self, other):
         """`other + self` when `other` is not a Tensor (e.g. `1 + t`)."""
         other = _operand(other)
         return _result(other + self.data, self.data, other)
 
+    @differentiable
     def __sub__(self, other):
         """Element-wise `self - other` with broadcasting.
 
@@ -500,11 +565,13 @@ class Tensor:
         return _result(self.data - other, self.data, other)
         ### END SOLUTION
 
+    @differentiable
     def __rsub__(self, other):
         """`other - self` (e.g. `1 - t`)."""
         other = _operand(other)
         return _result(other - self.data, self.data, other)
 
+    @differentiable
     def __mul__(self, other):
         """Element-wise `self * other` with broadcasting (not matrix multiplication).
 
@@ -526,11 +593,13 @@ class Tensor:
         return _result(self.data * other, self.data, other)
         ### END SOLUTION
 
+    @differentiable
     def __rmul__(self, other):
         """`other * self` (e.g. `2 * t`)."""
         other = _operand(other)
         return _result(other * self.data, self.data, other)
 
+    @differentiable
     def __truediv__(self, other):
         """Element-wise true division `self / other`; integer tensors give float32.
 
@@ -552,21 +621,25 @@ class Tensor:
         return _result(self.data / other, self.data, other)
         ### END SOLUTION
 
+    @differentiable
     def __rtruediv__(self, other):
         """`other / self` (e.g. `1 / t`)."""
         other = _operand(other)
         return _result(other / self.data, self.data, other)
 
+    @differentiable
     def __pow__(self, exponent):
         """Element-wise power `self ** exponent` (a number or a broadcastable tensor)."""
         exponent = _operand(exponent)
         return _result(self.data ** exponent, self.data, exponent)
 
+    @differentiable
     def __neg__(self):
         """Element-wise `-self`."""
         return _result(-self.data, self.data)
 
     # ------------------------------------------------------------- matrix product
+    @differentiable
     def __matmul__(self, other):
         """Matrix product `self @ other`: (M, K) @ (K, N) -> (M, N), with NumPy's batch rules.
 
@@ -581,7 +654,8 @@ class Tensor:
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) @ Tensor([[5], [6]])
-        Tensor([[17], [39]], shape=(2, 1), dtype=int64)
+        Tensor([[17],
+                [39]], shape=(2, 1), dtype=int64)
 
         HINTS:
         - `_operand_array(other)` (below the class) does step 1.
@@ -595,6 +669,7 @@ class Tensor:
         return _result(matmul(self.data, other), self.data, other)
         ### END SOLUTION
 
+    @differentiable
     def __rmatmul__(self, other):
         """`other @ self` when `other` is an array or list."""
         left = _operand_array(other)
@@ -606,6 +681,7 @@ class Tensor:
         return self.__matmul__(other)
 
     # ----------------------------------------------------------------- reductions
+    @differentiable
     def sum(self, axis=None, keepdims=False):
         """Sum over `axis` (None: all; an int or a tuple of ints; () reduces nothing).
 
@@ -628,6 +704,7 @@ class Tensor:
         return _result(self.data.sum(axis=axis, keepdims=keepdims), self.data)
         ### END SOLUTION
 
+    @differentiable
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over `axis`; integer tensors give float32. Shapes as in `sum`.
 
@@ -648,6 +725,7 @@ class Tensor:
         return _result(self.data.mean(axis=axis, keepdims=keepdims), self.data)
         ### END SOLUTION
 
+    @differentiable
     def max(self, axis=None, keepdims=False):
         """Largest element over `axis`. Shapes as in `sum`; an empty tensor has no max.
 
@@ -671,6 +749,7 @@ class Tensor:
         ### END SOLUTION
 
     # ----------------------------------------------------------- shape operations
+    @differentiable
     def reshape(self, *shape):
         """The same elements with a new shape: `reshape(2, 3)` or `reshape((2, 3))`; one -1 allowed.
 
@@ -702,6 +781,7 @@ class Tensor:
         return _result(array, self.data)
         ### END SOLUTION
 
+    @differentiable
     def transpose(self, *axes):
         """Permute the axes (NumPy style): no axes reverses them; else a full permutation.
 
@@ -747,6 +827,7 @@ class Tensor:
         """All elements in one axis, row-major: (d0, d1, ...) -> (d0*d1*...,)."""
         return self.reshape(-1)
 
+    @differentiable
     def __getitem__(self, key):
         """NumPy indexing and slicing: `t[0]`, `t[:, 1:3]`, `t[mask]`, `t[index_tensor]`."""
         if isinstance(key, Tensor):
@@ -757,11 +838,31 @@ class Tensor:
 
     # ----------------------------------------------------------- dormant autograd
     def backward(self, gradient=None):
-        """Compute gradients — available once module 08 (autograd) is imported."""
-        raise RuntimeError(
-            "backward() needs autograd, which arrives in module 08 (autograd). "
-            "After completing it, `import tinytorch.core.autograd` brings backward() to life."
-        )
+        """Fill ``.grad`` of every tensor this one was computed from (autograd, module 08).
+
+        Call it on a scalar loss, or pass ``gradient`` of this tensor's shape; gradients
+        add up in ``.grad`` until you reset them.
+        """
+        if _autograd is None:
+            raise RuntimeError(
+                "backward() needs autograd, which arrives in module 08 (autograd). "
+                "After completing it, `import tinytorch.core.autograd` brings backward() to life."
+            )
+        _autograd.backward(self, gradient)
+
+    @property
+    def grad_fn(self):
+        """The graph node of the operation that produced this tensor (module 08); None for a leaf."""
+        return getattr(self, "_node", None)
+
+    @property
+    def is_leaf(self):
+        """True for a tensor that no recorded operation produced: inputs and parameters."""
+        return self.grad_fn is None
+
+    def detach(self):
+        """A new tensor with the same values, cut off from the graph (requires_grad=False)."""
+        return Tensor(self.data, dtype=self.data.dtype)
 
 
 def _operand_array(other):
@@ -935,6 +1036,7 @@ def test_unit_tensor_dormant_autograd():
     w = Tensor([1.0, 2.0], requires_grad=True)
     assert w.requires_grad is True and w.grad is None
     assert "requires_grad=True" in repr(w)
+    assert w.grad_fn is None and w.is_leaf and not w.detach().requires_grad
     try:
         w.sum().backward()
     except RuntimeError as error:
@@ -1002,7 +1104,7 @@ if __name__ == "__main__":
 # | linear algebra | `@`, `matmul` |
 # | reductions | `sum`, `mean`, `max` with `axis` and `keepdims` |
 # | shapes | `reshape`, `transpose`, `T`, `flatten`, indexing |
-# | autograd (dormant) | `requires_grad`, `grad`, `backward()` — alive after module 08 |
+# | autograd (dormant) | `requires_grad`, `grad`, `backward()`, `grad_fn`, `is_leaf`, `detach()` — alive after module 08 |
 #
 # Next, module 03 (activations) uses these operations to build the non-linear
 # functions that make neural networks more than one big matrix multiply:

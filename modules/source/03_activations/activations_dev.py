@@ -44,7 +44,7 @@
 #| export
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, differentiable
 
 # %% [markdown]
 # ## 1. The shared shape of an activation
@@ -54,6 +54,10 @@ from tinytorch.core.tensor import Tensor
 # no learnable parameters, so `parameters()` is an empty list — that lets a
 # `Sequential` network (module 05) ask *every* layer for its parameters without
 # special cases.
+#
+# Each activation's `forward` is marked `@differentiable` (module 02): it changes
+# nothing now, and in module 08 it lets autograd record each activation as one
+# step of the graph, with its own gradient rule.
 #
 # Three given helpers keep each `forward` down to the one line of maths:
 #
@@ -123,6 +127,7 @@ class Activation:
 class ReLU(Activation):
     """Rectified linear unit, element-wise `max(0, x)`: any shape -> same shape, same dtype."""
 
+    @differentiable
     def forward(self, x):
         """Apply `max(0, x)` to every element.
 
@@ -185,6 +190,7 @@ class LeakyReLU(Activation):
     def __init__(self, negative_slope=0.01):
         self.negative_slope = float(negative_slope)
 
+    @differentiable
     def forward(self, x):
         """Apply the leaky ReLU to every element.
 
@@ -198,7 +204,7 @@ class LeakyReLU(Activation):
 
         EXAMPLE:
         >>> LeakyReLU(0.1)(Tensor([-10.0, 5.0]))
-        Tensor([-1., 5.], shape=(2,), dtype=float32)
+        Tensor([-1.,  5.], shape=(2,), dtype=float32)
 
         HINTS:
         - `np.where(data > 0, data, slope * data)` also works but is several times
@@ -282,6 +288,7 @@ if __name__ == "__main__":
 class Sigmoid(Activation):
     """Logistic sigmoid `1 / (1 + exp(-x))`, stable for any input: any shape -> same shape, in [0, 1]."""
 
+    @differentiable
     def forward(self, x):
         """Apply the sigmoid to every element without ever overflowing.
 
@@ -348,6 +355,7 @@ if __name__ == "__main__":
 class Tanh(Activation):
     """Hyperbolic tangent, element-wise, in [-1, 1]: any shape -> same shape."""
 
+    @differentiable
     def forward(self, x):
         """Apply tanh to every element.
 
@@ -422,6 +430,7 @@ class Softmax(Activation):
     def __init__(self, axis=-1):
         self.axis = axis
 
+    @differentiable
     def forward(self, x):
         """Apply softmax along `self.axis`, stable for any finite input.
 
@@ -434,7 +443,8 @@ class Softmax(Activation):
 
         EXAMPLE:
         >>> Softmax()(Tensor([[1000.0, -1000.0], [0.0, 0.0]]))
-        Tensor([[1. , 0. ], [0.5, 0.5]], shape=(2, 2), dtype=float32)
+        Tensor([[1. , 0. ],
+                [0.5, 0.5]], shape=(2, 2), dtype=float32)
 
         HINTS:
         - `keepdims=True` keeps the reduced axis with size 1, so the result broadcasts

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, get_autograd
 
 # %% [markdown]
 # ## Step 1: Matrix multiplication with loops
@@ -234,7 +234,7 @@ if __name__ == "__main__":
 # | member | what it does |
 # | --- | --- |
 # | `forward(x)` | the computation; each layer overrides it |
-# | `layer(x)` | `__call__`, so a layer is used like a function; it calls `forward` |
+# | `layer(x)` | `__call__`, so a layer is used like a function; it calls `forward` (and, once autograd is on, lets it check the result) |
 # | `parameters()` | the tensors training will update, in the order they were defined |
 # | `macs(input_shape)` | multiply-accumulates of one forward pass on an input of that shape |
 #
@@ -258,6 +258,11 @@ if __name__ == "__main__":
 # last input for the backward pass (`self._input = x`) must not have that tensor mistaken for a
 # parameter, and once autograd is on (module 08), that input may well have `requires_grad=True`.
 #
+# Once autograd is on, `__call__` also shows the result to autograd's engine (module 02's
+# `get_autograd()`), which refuses a result it cannot trace back to the layer's parameters: a
+# `forward` that computes on `.data` arrays would otherwise leave them without gradients, and
+# the network would train everything but that layer, silently.
+#
 # This class is given: read it, because modules 05 to 08 build on exactly this behaviour.
 
 # %%
@@ -274,7 +279,9 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        engine = get_autograd()  # None until module 08 (autograd) is imported
+        return out if engine is None else engine.check_layer_output(self, out)
 
     def parameters(self):
         """Trainable tensors of this layer and its sub-layers, in definition order, each once.

@@ -50,7 +50,7 @@
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, differentiable
 from tinytorch.core.layers import Layer
 from tinytorch.utils.threads import matmul
 
@@ -899,6 +899,11 @@ if __name__ == "__main__":
 # output holds `N·F·H'·W'` float32 numbers — for `Conv2D(3, 16, 3)` on a batch of 128 CIFAR
 # images that is 128·16·30·30·4 bytes = 7.4 MB, far more than its 1.8 KB of parameters, and a
 # training step keeps every layer's output until the backward pass (module 08) has used it.
+#
+# `forward` computes on NumPy arrays, which autograd cannot follow on its own, so it is marked
+# `@differentiable` (module 02): that changes nothing here, and in module 08 it makes the whole
+# convolution one step of the graph, with its own vectorised gradient rule. The pooling layers
+# below are marked the same way.
 
 # %%
 #| export
@@ -980,6 +985,7 @@ class Conv2D(Layer):
         )
         ### END SOLUTION
 
+    @differentiable
     def forward(self, x):
         """Convolve a batch (N, C, H, W) or one image (C, H, W) with every filter.
 
@@ -1253,6 +1259,7 @@ class _Pool2D(Layer):
                 f"the kernel size {self.kernel_size}."
             )
 
+    @differentiable
     def forward(self, x):
         """Pool a batch (N, C, H, W) -> (N, C, H', W'), or one image (C, H, W) -> (C, H', W')."""
         data, unbatched = _batched(x, type(self).__name__)

@@ -197,7 +197,8 @@ class TensorDataset(Dataset):
         >>> ds.X.shape, ds.y.shape
         ((5, 2), (5,))
         >>> TensorDataset(np.zeros((5, 2)), np.arange(4))
-        ValueError: X and y must hold the same number of samples: X has 5 (shape (5, 2)), y has 4 ...
+        Traceback (most recent call last):
+        ValueError: X and y must hold the same number of samples: X has 5 (shape (5, 2)), y has 4 (shape (4,))
 
         HINTS:
         - A Tensor's ndarray is ``.data``; ``len`` of the data set is its first axis.
@@ -240,9 +241,11 @@ class TensorDataset(Dataset):
 
         EXAMPLE:
         >>> ds = TensorDataset(np.array([[1., 2.], [3., 4.]]), np.array([7, 9]))
-        >>> ds[1]
-        (Tensor([3., 4.]), Tensor(9))
+        >>> x, y = ds[1]
+        >>> x, y
+        (Tensor([3., 4.], shape=(2,), dtype=float32), Tensor(9, shape=(), dtype=int64))
         >>> ds[2]
+        Traceback (most recent call last):
         IndexError: index 2 is out of range for a data set of 2 samples
 
         HINTS:
@@ -267,8 +270,12 @@ class TensorDataset(Dataset):
 
         EXAMPLE:
         >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
-        >>> ds.get_batch([4, 0])
-        (Tensor([[8., 9.], [0., 1.]]), Tensor([4, 0]))
+        >>> X, y = ds.get_batch([4, 0])
+        >>> X
+        Tensor([[8., 9.],
+                [0., 1.]], shape=(2, 2), dtype=float32)
+        >>> y
+        Tensor([4, 0], shape=(2,), dtype=int64)
 
         HINTS:
         - NumPy indexing with an integer array copies the selected rows in C, in order;
@@ -383,8 +390,12 @@ def collate(items):
     3. Return ``Tensor(X), Tensor(y)``.
 
     EXAMPLE:
-    >>> collate([(np.array([1., 2.]), 0), (np.array([3., 4.]), 1)])
-    (Tensor([[1., 2.], [3., 4.]]), Tensor([0, 1]))
+    >>> X, y = collate([(np.array([1., 2.]), 0), (np.array([3., 4.]), 1)])
+    >>> X
+    Tensor([[1., 2.],
+            [3., 4.]], shape=(2, 2), dtype=float32)
+    >>> y
+    Tensor([0, 1], shape=(2,), dtype=int64)
 
     HINTS:
     - ``_data(value)`` gives the ndarray behind a Tensor (or turns a number into an array).
@@ -495,11 +506,13 @@ class DataLoader:
     Shapes: for a ``TensorDataset`` of X (N, C, H, W) and y (N,), each batch is
     X (B, C, H, W) and y (B,) with B = batch_size (smaller for the last batch).
 
+    >>> from tinytorch.datasets import load_digits
+    >>> images, labels = load_digits()      # (1797, 1, 8, 8) and (1797,)
     >>> loader = DataLoader(TensorDataset(images, labels), batch_size=32, shuffle=True, seed=0)
-    >>> len(loader)             # ceil(1797 / 32)
+    >>> len(loader)                         # ceil(1797 / 32)
     57
-    >>> for X, y in loader:     # one epoch
-    ...     ...
+    >>> [X.shape for X, y in loader][-2:]   # one epoch: 56 full batches, then the 5 left over
+    [(32, 1, 8, 8), (5, 1, 8, 8)]
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, seed=None):
@@ -545,9 +558,11 @@ class DataLoader:
            call gives the next, different, permutation.
 
         EXAMPLE:
+        >>> ds_of_5 = TensorDataset(np.zeros((5, 1)), np.arange(5))
         >>> DataLoader(ds_of_5, shuffle=False).epoch_order()
         array([0, 1, 2, 3, 4])
-        >>> DataLoader(ds_of_5, shuffle=True, seed=0).epoch_order()   # some permutation of 0..4
+        >>> sorted(DataLoader(ds_of_5, shuffle=True, seed=0).epoch_order().tolist())   # a permutation
+        [0, 1, 2, 3, 4]
 
         HINTS:
         - Never create a new Generator here: re-seeding would repeat the same order each epoch.

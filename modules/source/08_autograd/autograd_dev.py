@@ -28,11 +28,13 @@
 #    operation turns the gradient of its output into gradients of its inputs with the
 #    **chain rule**.
 #
-# Module 02 gave the `Tensor` three dormant pieces: `requires_grad`, `grad` and a `backward()`
-# that so far only says "autograd arrives in module 08". Here they come alive. When
-# `tinytorch.core.autograd` is imported, `enable_autograd()` wraps every tensor operation and
-# the forward of every layer so that their results remember their inputs and how to send a
-# gradient back. The forward values do not change by a single bit.
+# Module 02 gave the `Tensor` dormant pieces: `requires_grad`, `grad` and a `backward()`
+# that so far only says "autograd arrives in module 08". Here they come alive. Module 02 also
+# left autograd one slot: every primitive tensor operation, and the `forward` of every
+# activation, Conv2D and pooling layer, is marked `@differentiable`. When
+# `tinytorch.core.autograd` is imported, `enable_autograd()` puts this module's engine in
+# that slot, and from then on every marked operation's result remembers its inputs and how to
+# send a gradient back. The forward values do not change by a single bit.
 #
 # ```
 #   02 tensor ─► 03 activations ─► 04 layers ─► 05 networks ─► 06 cnn ─► 07 dataloader
@@ -50,8 +52,8 @@
 # 3. the **gradient rules** of the tensor operations (add, mul, matmul, sum, ...);
 # 4. the **backward pass**: topological order, the chain rule, accumulation in `.grad`;
 # 5. the rules of the **activations**;
-# 6. the vectorised backward of **Conv2D** (col2im), **MaxPool2D**, **AvgPool2D** and **Flatten**;
-# 7. `enable_autograd()`, which wires all of it into the Tensor and the layers;
+# 6. the vectorised backward of **Conv2D** (col2im), **MaxPool2D** and **AvgPool2D**;
+# 7. the **engine** in module 02's slot: one table from each operation to its rule;
 # 8. **gradient checking** with central finite differences: how you know every rule is right.
 
 # %%
@@ -60,16 +62,13 @@
 # %%
 #| export
 import contextlib
-import functools
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.tensor import Tensor, get_autograd, set_autograd
 from tinytorch.utils.threads import matmul
 from tinytorch.core.cnn import (
-    COLUMN_CHUNK_BYTES, AvgPool2D, Conv2D, Flatten, MaxPool2D, im2col, max_pool2d_forward, padding_sides,
-    to_batch_first, to_batch_last, to_pair,
+    COLUMN_CHUNK_BYTES, im2col, max_pool2d_forward, padding_sides, to_batch_first, to_batch_last, to_pair,
 )
 
 # %% [markdown]
@@ -191,6 +190,7 @@ def _value(x):
 
 
 # %%
+from tinytorch.core.activations import ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.utils.feedback import passed, progress, unit_test
 
 
@@ -841,6 +841,7 @@ def relu_rule(out, layer, x):
     1. backward(g) returns ``(g * (x.data > 0),)``: multiplying by a boolean mask keeps g's dtype.
 
     EXAMPLE:
+    >>> from tinytorch.core.activations import ReLU
     >>> relu_rule(None, ReLU(), Tensor([-1.0, 2.0]))[1](np.array([5.0, 5.0]))
     (array([0., 5.]),)
 
@@ -1038,7 +1039,7 @@ def _backward_chunk(rows, positions, dtype):
 
 
 # %% [markdown]
-# ### Pooling and Flatten
+# ### Pooling
 #
 # **Max pooling** passes each window's gradient to the one input that was the maximum (the
 # first one on a tie, as PyTorch does); the others get 0. The forward of module 06 tells
@@ -1049,7 +1050,8 @@ def _backward_chunk(rows, positions, dtype):
 # **Average pooling** spreads each window's gradient evenly: `g / (kH·kW)` to each of its
 # `kH·kW` inputs: col2im again, with all pieces equal.
 #
-# **Flatten** only reshapes: the gradient is reshaped back.
+# **Flatten** needs no rule of its own: it calls the Tensor's `reshape` (module 06's HINT), and
+# `reshape_rule` sends the gradient back in the input's shape.
 #
 # Cost: one pass over the `N·C·OH·OW·kH·kW` window elements, no multiplications worth counting.
 
@@ -1156,9 +1158,13 @@ def avg_pool2d_rule(out, layer, x):
     return (x,), backward
 
 
-def flatten_rule(out, layer, x):
-    """Flatten: g reshaped back to the input's shape."""
-    return (x,), lambda g: (np.reshape(g, np.shape(_value(x))),)
+POOL_RULES = {"max_pool2d_forward": max_pool2d_rule, "avg_pool2d_forward": avg_pool2d_rule}
+
+
+def pool2d_rule(out, layer, x):
+    """MaxPool2D and AvgPool2D share one forward in module 06: the pooling function the layer
+    calls (its ``_forward``) picks the rule."""
+    return POOL_RULES[layer._forward.__name__](out, layer, x)
 
 
 # %%
@@ -1204,149 +1210,134 @@ if __name__ == "__main__":
 #
 # ### The concept
 #
-# Module 02's `Tensor.__add__` computes an ndarray and wraps it; it knows nothing of graphs.
-# Rather than rewrite it, `enable_autograd()` **wraps** it: the new `__add__` calls the
-# original (so the value is bit-for-bit the same), then calls `add_rule` and `record`s a node.
-# The same wrapping goes around every primitive operation and the `forward` of every
-# activation and CNN layer:
+# Module 02 left autograd one slot. Every primitive operation of the Tensor is marked
+# `@differentiable`, and so is the `forward` of every activation (module 03) and of Conv2D and
+# the pooling layers (module 06). Without an engine in the slot, the mark only calls the
+# operation. The engine below is what `enable_autograd()` puts there. For each marked call it
+#
+# 1. looks up the operation's rule by the operation's name in `RULES`: one table, the complete
+#    list of what autograd knows how to differentiate;
+# 2. runs the operation with recording **off**, so the value is module 02's bit for bit, and an
+#    operation built from other operations (a layer's forward) records one node, not many;
+# 3. calls the rule and `record`s the node.
 #
 # ```
-#   Tensor.__add__  ──►  recorded(self, other):
-#                            out = original_add(self, other)      # exactly module 02's value
-#                            inputs, backward = add_rule(out, self, other)
-#                            return record(out, inputs, backward, "AddBackward")
+#   t + u ─► @differentiable ─► engine.run("Tensor.__add__", Tensor.__add__, (t, u), {}):
+#                                   out = Tensor.__add__(t, u)            # recording off
+#                                   inputs, backward = add_rule(out, t, u)
+#                                   return record(out, inputs, backward, "AddBackward")
 # ```
 #
-# `matmul`, `.T` and `flatten` call `__matmul__`, `transpose` and `reshape`, so they are
-# covered. `Dense` computes `x @ W + b` with tensor operations and `Sequential` just calls its
-# layers: both get gradients without any code here. The original runs with recording *off*, so
-# an operation built from other operations (a layer forward) records one node, not many.
+# Everything else is plain Python that calls marked operations, and those record themselves:
+# `Dense` computes `x @ W + b` with tensor operations, `Sequential` calls its layers, `flatten`
+# calls `reshape`, and `matmul`, `.T` and `flatten()` of the Tensor call `__matmul__`,
+# `transpose` and `reshape`. None of them needs a line here. Neither does a subclass that
+# overrides `forward`: `super().forward(x) * 2` records the parent's node, then a `MulBackward`.
+# And since rules are found by the operation's name, not its class, the `Conv2D` you import
+# from your own `cnn_dev.py` gets the same rule as the package's.
 #
-# The wrapping is **idempotent**: the originals are kept on the class, and calling
-# `enable_autograd()` again re-wraps from them (a re-run notebook cell picks up your edited
-# rules). `disable_autograd()` puts the originals back.
+# What the engine cannot follow is arithmetic on `.data` arrays: a layer whose `forward` works
+# on arrays and wraps the result in a new `Tensor` cuts its parameters out of the graph, and the
+# network would train every layer but that one. So module 04's `Layer.__call__` shows each
+# layer's result to the engine, and `check_layer_output` refuses a floating result without a
+# graph from a layer whose parameters require grad, with a `RuntimeError` that says what to do.
+#
+# `enable_autograd()` installs a fresh engine (a re-run notebook cell picks up your edited
+# rules); `disable_autograd()` empties the slot: operations only compute again, and
+# `backward()` is dormant, as module 02 wrote it.
 #
 # This is the **define-by-run** design of PyTorch: there is no separate graph-building step;
 # the graph *is* the record of what your Python code happened to do, loops and ifs included.
 
 # %%
 #| export
-TENSOR_RULES = {
-    "__add__": (add_rule, "AddBackward"),
-    "__radd__": (add_rule, "AddBackward"),
-    "__sub__": (sub_rule, "SubBackward"),
-    "__rsub__": (rsub_rule, "SubBackward"),
-    "__mul__": (mul_rule, "MulBackward"),
-    "__rmul__": (mul_rule, "MulBackward"),
-    "__truediv__": (truediv_rule, "DivBackward"),
-    "__rtruediv__": (rtruediv_rule, "DivBackward"),
-    "__pow__": (pow_rule, "PowBackward"),
-    "__neg__": (neg_rule, "NegBackward"),
-    "__matmul__": (matmul_rule, "MatMulBackward"),
-    "__rmatmul__": (rmatmul_rule, "MatMulBackward"),
-    "sum": (sum_rule, "SumBackward"),
-    "mean": (mean_rule, "MeanBackward"),
-    "max": (max_rule, "MaxBackward"),
-    "reshape": (reshape_rule, "ReshapeBackward"),
-    "transpose": (transpose_rule, "TransposeBackward"),
-    "__getitem__": (getitem_rule, "IndexBackward"),
+RULES = {  # an operation's name (what @differentiable calls it) -> (its rule, its node's name)
+    "Tensor.__add__": (add_rule, "AddBackward"),
+    "Tensor.__radd__": (add_rule, "AddBackward"),
+    "Tensor.__sub__": (sub_rule, "SubBackward"),
+    "Tensor.__rsub__": (rsub_rule, "SubBackward"),
+    "Tensor.__mul__": (mul_rule, "MulBackward"),
+    "Tensor.__rmul__": (mul_rule, "MulBackward"),
+    "Tensor.__truediv__": (truediv_rule, "DivBackward"),
+    "Tensor.__rtruediv__": (rtruediv_rule, "DivBackward"),
+    "Tensor.__pow__": (pow_rule, "PowBackward"),
+    "Tensor.__neg__": (neg_rule, "NegBackward"),
+    "Tensor.__matmul__": (matmul_rule, "MatMulBackward"),
+    "Tensor.__rmatmul__": (rmatmul_rule, "MatMulBackward"),
+    "Tensor.sum": (sum_rule, "SumBackward"),
+    "Tensor.mean": (mean_rule, "MeanBackward"),
+    "Tensor.max": (max_rule, "MaxBackward"),
+    "Tensor.reshape": (reshape_rule, "ReshapeBackward"),
+    "Tensor.transpose": (transpose_rule, "TransposeBackward"),
+    "Tensor.__getitem__": (getitem_rule, "IndexBackward"),
+    "ReLU.forward": (relu_rule, "ReLUBackward"),
+    "LeakyReLU.forward": (leaky_relu_rule, "LeakyReLUBackward"),
+    "Sigmoid.forward": (sigmoid_rule, "SigmoidBackward"),
+    "Tanh.forward": (tanh_rule, "TanhBackward"),
+    "Softmax.forward": (softmax_rule, "SoftmaxBackward"),
+    "Conv2D.forward": (conv2d_rule, "Conv2DBackward"),
+    "_Pool2D.forward": (pool2d_rule, "Pool2DBackward"),
 }
 
-LAYER_RULES = [
-    (ReLU, relu_rule),
-    (LeakyReLU, leaky_relu_rule),
-    (Sigmoid, sigmoid_rule),
-    (Tanh, tanh_rule),
-    (Softmax, softmax_rule),
-    (Conv2D, conv2d_rule),
-    (MaxPool2D, max_pool2d_rule),
-    (AvgPool2D, avg_pool2d_rule),
-    (Flatten, flatten_rule),
-]
 
+class Autograd:
+    """The engine in module 02's slot: it runs every ``@differentiable`` operation and records
+    a graph node for it, runs ``Tensor.backward``, and checks what layers return."""
 
-def recorded(original, rule, name):
-    """``original`` (a method) wrapped so that its result records a graph node built by ``rule``."""
-    @functools.wraps(original)
-    def method(self, *args, **kwargs):
-        if not GRAD_MODE.enabled:
-            return original(self, *args, **kwargs)
+    def run(self, name, operation, args, kwargs):
+        """``operation(*args, **kwargs)``, recorded with its rule ``RULES[name]``.
+
+        Without a rule, or under ``no_grad()``, the operation just runs (with recording on,
+        the marked operations inside it record themselves).
+        """
+        entry = RULES.get(name)
+        if entry is None or not GRAD_MODE.enabled:
+            return operation(*args, **kwargs)
         GRAD_MODE.enabled = False  # one node for this call, none for the operations inside it
         try:
-            out = original(self, *args, **kwargs)
+            out = operation(*args, **kwargs)
         finally:
             GRAD_MODE.enabled = True
         if not isinstance(out, Tensor):
             return out
-        inputs, backward = rule(out, self, *args, **kwargs)
-        return record(out, inputs, backward, name)
-    method.autograd_rule = rule
-    return method
+        rule, node_name = entry
+        inputs, backward_fn = rule(out, *args, **kwargs)
+        return record(out, inputs, backward_fn, node_name)
 
+    def backward(self, tensor, gradient=None):
+        """``tensor.backward(gradient)``: the backward pass of Step 4."""
+        backward(tensor, gradient)
 
-def _install(cls, name, rule, node_name):
-    """Wrap ``cls.name``, starting from the original method kept on the class."""
-    originals = cls.__dict__.get("_autograd_originals")
-    if originals is None:
-        originals = {}
-        setattr(cls, "_autograd_originals", originals)
-    original = originals.setdefault(name, getattr(cls, name))
-    setattr(cls, name, recorded(original, rule, node_name))
+    def check_layer_output(self, layer, out):
+        """``out``, what ``layer(...)`` returned (module 04's ``Layer.__call__`` asks).
 
-
-def _tensor_backward(self, gradient=None):
-    """Compute the gradient of this tensor with respect to every leaf that requires grad.
-
-    Call it on a scalar loss (``loss.backward()``) or pass ``gradient`` of this tensor's shape.
-    Gradients accumulate in each leaf's ``.grad`` (a Tensor) until you zero them.
-    """
-    backward(self, gradient)
-
-
-def _detach(self):
-    """A new tensor with the same values, cut off from the graph (requires_grad=False)."""
-    return Tensor(self.data, dtype=self.data.dtype)
-
-
-TENSOR_EXTRAS = {
-    "backward": _tensor_backward,
-    "detach": _detach,
-    "grad_fn": property(lambda self: getattr(self, "_node", None),
-                        doc="The node that produced this tensor (None for a leaf)."),
-    "is_leaf": property(lambda self: getattr(self, "_node", None) is None,
-                        doc="True for a tensor not produced by a recorded operation."),
-}
+        While recording, a floating result with no graph from a layer whose parameters require
+        grad means its forward computed on arrays: those parameters would silently get no
+        gradient, so that is a RuntimeError.
+        """
+        if (not GRAD_MODE.enabled or not isinstance(out, Tensor) or out.requires_grad
+                or out.data.dtype.kind != "f" or not layer.parameters()):
+            return out
+        raise RuntimeError(
+            f"{type(layer).__name__}.forward returned a tensor that autograd cannot trace back to "
+            f"the layer's parameters, so they would get no gradient. Compute it with tensor "
+            f"operations and layer calls (e.g. super().forward(x)), not on .data arrays."
+        )
 
 
 def enable_autograd():
-    """Wire autograd into the Tensor operations and layer forwards. Safe to call again."""
-    for name, (rule, node_name) in TENSOR_RULES.items():
-        _install(Tensor, name, rule, node_name)
-    for cls, rule in LAYER_RULES:
-        _install(cls, "forward", rule, f"{cls.__name__}Backward")
-    originals = Tensor.__dict__["_autograd_originals"]
-    for name, extra in TENSOR_EXTRAS.items():
-        originals.setdefault(name, Tensor.__dict__.get(name))
-        setattr(Tensor, name, extra)
+    """Put a fresh engine in module 02's slot: from now on operations record. Safe to call again."""
+    set_autograd(Autograd())
 
 
 def disable_autograd():
-    """Put every wrapped method back as module 02-06 wrote it (backward() is dormant again)."""
-    for cls in [Tensor] + [cls for cls, _ in LAYER_RULES]:
-        originals = cls.__dict__.get("_autograd_originals")
-        if originals is None:
-            continue
-        for name, original in originals.items():
-            if original is None:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, original)
-        delattr(cls, "_autograd_originals")
+    """Empty module 02's slot: operations only compute, and backward() is dormant again."""
+    set_autograd(None)
 
 
 def is_autograd_enabled():
-    """True when the Tensor operations record the graph (``enable_autograd()`` has run)."""
-    return "_autograd_originals" in Tensor.__dict__
+    """True when an autograd engine is in module 02's slot."""
+    return get_autograd() is not None
 
 
 enable_autograd()
@@ -1364,11 +1355,20 @@ def test_unit_enable_autograd():
     np.testing.assert_array_equal(w.grad.data, [[1.0], [-2.0]])
     passed("x @ w -> ReLU -> sum gives the hand-computed gradients")
 
+    class DoubledReLU(ReLU):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    z = Tensor([-1.0, 3.0], requires_grad=True)
+    DoubledReLU()(z).sum().backward()
+    np.testing.assert_array_equal(z.grad.data, [0.0, 2.0])
+    passed("a subclass that overrides forward records what it calls: ReLU, then * 2")
+
     enable_autograd()
     before = (x * 3 + 1).data.copy()
     disable_autograd()
     after = (x * 3 + 1)
-    assert not hasattr(after, "_node") and np.array_equal(before, after.data)
+    assert after.grad_fn is None and np.array_equal(before, after.data)
     enable_autograd()
     passed("enabling is idempotent, disabling restores module 02, values are identical")
 
@@ -1504,6 +1504,23 @@ def test_unit_gradcheck():
 
 if __name__ == "__main__":
     test_unit_gradcheck()
+
+# %% [markdown]
+# ## The package's API
+#
+# The rules, `RULES` and the engine are autograd's insides: only the engine calls them. So
+# `__all__`, what `from tinytorch.core.autograd import *` and `help()` show a library user,
+# names the graph, the backward pass, the array-level gradients and the checks; the rules stay
+# importable by name (the tests call them) without being advertised.
+
+# %%
+#| export
+__all__ = [
+    "no_grad", "is_grad_enabled", "Node", "record", "unbroadcast", "matmul_grads",
+    "topological_order", "backward", "col2im_add", "conv2d_backward", "max_pool2d_backward",
+    "avg_pool2d_backward", "enable_autograd", "disable_autograd", "is_autograd_enabled",
+    "numerical_gradient", "gradcheck",
+]
 
 # %% [markdown]
 # ## Putting it together: one gradient-descent step by hand

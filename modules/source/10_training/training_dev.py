@@ -386,9 +386,16 @@ class Trainer:
     """Train ``model`` with ``loss_fn`` and ``optimizer``; ``metric`` (default accuracy, or None)
     is reported next to the loss.
 
-    >>> trainer = Trainer(model, CrossEntropyLoss(), Adam(model.parameters(), lr=3e-3))
-    >>> history = trainer.fit(train_loader, epochs=10, val_loader=test_loader)
-    >>> trainer.evaluate(test_loader)["accuracy"]
+    >>> from tinytorch.core.dataloader import DataLoader, TensorDataset
+    >>> from tinytorch.core.layers import Dense
+    >>> from tinytorch.core.optimizers import Adam
+    >>> X = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    >>> y = (X[:, 0] > X[:, 1]).astype(np.int64)     # class 1 where the first coordinate is larger
+    >>> np.random.seed(0); model = Dense(2, 2)
+    >>> trainer = Trainer(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.1))
+    >>> history = trainer.fit(DataLoader(TensorDataset(X, y), batch_size=16), epochs=20, show=False)
+    >>> len(history), trainer.evaluate(DataLoader(TensorDataset(X, y), batch_size=64))["accuracy"] > 0.9
+    (20, True)
     """
 
     def __init__(self, model, loss_fn, optimizer, metric=accuracy, console=None):
@@ -410,8 +417,13 @@ class Trainer:
         3. Return ``loss.item()`` and ``self.metric(output, y)`` (None without a metric).
 
         EXAMPLE:
-        >>> trainer.train_step(X_batch, y_batch)
-        (2.2931, 0.125)
+        >>> from tinytorch.core.layers import Dense
+        >>> from tinytorch.core.optimizers import SGD
+        >>> model = Dense(2, 3); model.weight.data[...] = 0.0; model.bias.data[...] = 0.0
+        >>> trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1))
+        >>> loss, score = trainer.train_step(Tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 2]))
+        >>> round(loss, 4), score       # loss log 3 (all classes equal), argmax 0: one of two right
+        (1.0986, 0.5)
 
         HINTS:
         - Call the metric on the output computed *before* the step: that is what the loss saw.
