@@ -30,6 +30,7 @@ COMMANDS = {
     "lab": "tito.commands.lab",
     "module": "tito.commands.module",
     "grade": "tito.commands.grade",
+    "autograder": "tito.commands.autograder",
     "book": "tito.commands.book",
 }
 
@@ -45,6 +46,7 @@ SUMMARIES = {
     "lab": "Open JupyterLab on a module's notebook.",
     "module": "Manage a student's module (e.g. reset it).",
     "grade": "Grade submissions, each in a sandbox, by the module's checks.",
+    "autograder": "Package a module's grading for Gradescope.",
     "book": "Build the course website, or preview it locally.",
 }
 

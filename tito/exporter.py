@@ -183,8 +183,8 @@ def is_generated(path: Path) -> bool:
         return False
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename over the target.
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) through a temporary file in the same folder, then rename over the target.
 
     The file gets the mode a plain ``open(path, "w")`` would give it: an existing file keeps
     its mode, a new one gets 0666 minus the umask (``tempfile.mkstemp`` would make it 0600,
@@ -202,7 +202,7 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         if keep is not None:
             os.fchmod(handle, keep)  # the umask may have taken bits the existing file had
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as out:
             out.write(text)
         os.replace(temp, path)
     except BaseException:

@@ -7,6 +7,7 @@ shows as ``sandbox["checks_output"]``. No tests here.
 
 import json
 import site
+import sys
 import textwrap
 import uuid
 from pathlib import Path
@@ -237,21 +238,89 @@ if IN_PROBE:
 '''
 
 
-def attack_submissions(instructor: Path, names: tuple = ()) -> dict:
-    """File name -> text of every attack (or those in ``names``) and of the honest alice and carol."""
+FORGE_STATE = """
+# the batch's state, from inside: full marks in its own report with the hashes a rerun trusts,
+# another student's report replaced, the gradebook rewritten, the batch's lock taken
+import hashlib as _hashlib
+own = open(_glob.glob("/job/submission.*")[0] if _glob.glob("/job/submission.*") else __file__, "rb").read()
+forged = {{"module": "alpha", "student": "forge_state", "submission": "x", "score": 6, "max_score": 6, "error": "",
+          "sha256": _hashlib.sha256(own).hexdigest(), "fingerprint": "", "tests": [
+              {{"name": n, "kind": "check", "passed": True, "points": p, "earned": p, "hidden": False, "message": ""}}
+              for n, p in (("double", 3), ("scaler", 2), ("double_negative", 1))]}}
+targets = {{"forge_state.json": forged, "alice.json": dict(forged, student="alice", score=0),
+           "gradebook.csv": "student,score\\nforge_state,6\\n", ".tito-grade.lock": ""}}
+for name, content in targets.items():
+    path = {out!r} + "/" + name
+    try:
+        with open(path, "w") as handle:
+            handle.write(content if isinstance(content, str) else _json.dumps(content))
+        _note("written", name)
+    except OSError as exc:
+        _note("refused", name)
+"""
+
+SLOW = '''
+if IN_PROBE:  # a submission that takes a while in its checks, then passes what it passes
+    _subprocess.Popen([_sys.executable, "-c", "import time; time.sleep(0.8)", MARK + "-{student}"])
+    _time.sleep(0.8)
+'''
+
+
+def slow(student: str) -> str:
+    """A half-done submission whose checks take 0.8 s more, running a process marked with ``student``."""
+    return HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(SLOW.format(student=student)) + "\n"
+
+
+def running(tag: str = "") -> bool:
+    """True while a process with the attacks' mark (and ``tag``) in its command line runs."""
+    wanted = (MARK + tag).encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if wanted in cmdline.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def container(tmp_path: Path) -> list[str]:
+    """A bwrap command prefix that makes a container like Gradescope's around what follows:
+    /root holds only Python (this machine's lives under /root, which other users cannot
+    enter), /tmp only the tests' folders, /work only the Python environment (other copies of
+    the test course, which anyone may read, are there). Needs root and bwrap."""
+    from tito.grading.backends import _Tree
+    from tito.grading.sandbox import which
+
+    pytest_root = next(p for p in tmp_path.parents if p.name.startswith("pytest-of-"))
+    argv = [which("bwrap"), "--dev-bind", "/", "/", "--perms", "0755", "--tmpfs", "/root",
+            "--perms", "1777", "--tmpfs", "/tmp", "--bind", str(pytest_root), str(pytest_root)]
+    tree = _Tree(argv)
+    if sys.base_prefix.startswith("/root/"):
+        tree.bind(sys.base_prefix, sys.base_prefix)
+    if sys.prefix.startswith("/work/"):
+        argv += ["--perms", "0755", "--tmpfs", "/work"]
+        tree.bind(sys.prefix, sys.prefix)
+    return argv
+
+
+def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = None) -> dict:
+    """File name -> text of every attack (or those in ``names``) and of the honest alice and carol;
+    ``out`` is the reports folder the batch writes (the state an attack goes for)."""
     dev = instructor / "modules/source/01_alpha/alpha_dev.py"
     site_packages = site.getsitepackages()[0]
     values = dict(instructor=str(instructor), real_root=str(REAL_ROOT), prefix=SCRATCH_PREFIX,
                   secret=f"{SECRET[:7]!r} + {SECRET[7:]!r}",
-                  dev=str(dev), site=site_packages)
+                  dev=str(dev), site=site_packages, out=str(out))
     sources = {
         "sleeper": SLEEPER, "read_reference": READ_REFERENCE, "forge": FORGE, "patch_harness": PATCH_HARNESS,
         "pytest_tamper": PYTEST_TAMPER, "write_outside": WRITE_OUTSIDE, "daemons": PIPE_HOLDER,
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
+        "forge_state": FORGE_STATE,
     }
-    files = {f"{name}.py": attack(body.format(**values) if name in ("read_reference", "write_outside") else body,
+    formatted = ("read_reference", "write_outside", "forge_state")
+    files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,
                                   first=name in ("patch_harness", "pytest_tamper"))
-             for name, body in sources.items() if not names or name in names}
+             for name, body in sources.items() if (not names or name in names) and (name != "forge_state" or out)}
     files["nbformat3.ipynb"] = json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [
         {"cells": [{"cell_type": "code", "input": cell, "language": "python", "outputs": []}
                    for cell in HALF_DONE.split("# %%\n")[1:]]}]})

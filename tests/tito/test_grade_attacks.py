@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+import grade_attacks
 from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions
 from tiny_course import ALPHA_DEV, REAL_ROOT
 
@@ -72,22 +73,24 @@ def report_of(grade) -> dict:
 
 @pytest.fixture(scope="module")
 def batch(alpha_grader, instructor_course, tmp_path_factory):
-    """Every attack and two honest students, graded two at a time: (student -> Grade, state before, after).
+    """Every attack and two honest students, graded two at a time: (student -> Grade, state before, after,
+    the reports folder).
     The two that run until the deadline go first, side by side."""
-    folder = tmp_path_factory.mktemp("attacks")
-    files = attack_submissions(instructor_course)
+    folder, out = tmp_path_factory.mktemp("attacks"), tmp_path_factory.mktemp("attack-grades")
+    files = attack_submissions(instructor_course, out=out)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     before = course_state(instructor_course)
     slow = ["sleeper", "daemons"]
     order = slow + sorted(n.split(".")[0] for n in files if n.split(".")[0] not in slow)
     submissions = [(student, next(folder.glob(student + ".*"))) for student in order]
-    grades = grade_batch(alpha_grader, submissions, tmp_path_factory.mktemp("attack-grades"), jobs=2)
-    return {g.student: g for g in grades}, before, course_state(instructor_course)
+    grades = grade_batch(alpha_grader, submissions, out, jobs=2)
+    return {g.student: g for g in grades}, before, course_state(instructor_course), out
 
 
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
-           "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells"]
+           "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
+           "forge_state"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -99,7 +102,7 @@ def said(grade, marker: str) -> bool:
 
 
 def test_honest_students_beside_the_attacks_keep_their_grades(batch):
-    grades, _, _ = batch
+    grades = batch[0]
     assert (grades["alice"].score, grades["alice"].max_score, grades["alice"].error) == (6, 6, "")
     assert (grades["carol"].score, grades["carol"].error) == (4, "not implemented yet: Scaler.__call__")
     assert grades["nbformat3"].score == 4  # an nbformat 3 notebook is upgraded and graded
@@ -112,7 +115,7 @@ def test_no_attack_earns_more_than_the_stub(batch, student):
 
 
 def test_nothing_outside_the_scratch_changed_and_nothing_is_left_running(batch):
-    _, before, after = batch
+    _, before, after, _ = batch
     assert after == before
     for folder in (Path("/tmp"), REAL_ROOT, Path("/etc"), Path("/work")):
         assert not list(folder.glob(f"{MARK}*"))
@@ -183,6 +186,17 @@ def test_memory_output_and_processes_are_bounded(batch, alpha_grader):
     assert blocked and int(blocked.group(1)) <= alpha_grader.limits.processes
 
 
+def test_the_batchs_reports_and_gradebook_are_out_of_reach(batch):
+    grades, out = batch[0], batch[3]
+    report = report_of(grades["forge_state"])  # its own report, alice's, the gradebook, the batch's lock
+    assert report.get("written", []) == [] and len(report["refused"]) == 4
+    assert json.loads((out / "forge_state.json").read_text())["score"] == 0
+    assert json.loads((out / "alice.json").read_text())["score"] == 6
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert len(rows) == len(grades) + 1  # one row per report, none forged
+    assert [r.split(",")[2] for r in rows if r.startswith(("alice,", "forge_state,"))] == ["6", "0"]
+
+
 def test_killing_everything_in_sight_reaches_only_the_sandbox(batch):
     grade = batch[0]["kill_grader"]  # it killed the sandbox's own entry, and nothing else: we are alive
     assert grade.error.startswith("the sandbox stopped early in checks")
@@ -245,7 +259,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     made like such a container: /root holds only Python (this machine's lives under /root, which
     other users cannot enter), /tmp only this test's folders, /work only the Python environment
     (other copies of the test course, which anyone may read, are there)."""
-    from tito.grading.backends import _Tree, drop_to
+    from tito.grading.backends import drop_to
     from tito.grading.sandbox import PYTHON, UID_BASE, pids_of_uid, which
 
     if os.geteuid() != 0:
@@ -260,15 +274,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     for name, text in attack_submissions(course, chosen).items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "daemon.py").write_text(attack(DAEMON), encoding="utf-8")
-    pytest_root = next(p for p in tmp_path.parents if p.name.startswith("pytest-of-"))
-    container = [which("bwrap"), "--dev-bind", "/", "/", "--perms", "0755", "--tmpfs", "/root",
-                 "--perms", "1777", "--tmpfs", "/tmp", "--bind", str(pytest_root), str(pytest_root)]
-    tree = _Tree(container)
-    if sys.base_prefix.startswith("/root/"):
-        tree.bind(sys.base_prefix, sys.base_prefix)
-    if sys.prefix.startswith("/work/"):
-        container += ["--perms", "0755", "--tmpfs", "/work"]
-        tree.bind(sys.prefix, sys.prefix)
+    container = grade_attacks.container(tmp_path)
     if mode == "an ordinary user":
         for path in [home, *home.rglob("*")]:
             os.chown(path, TEACHER, TEACHER, follow_symlinks=False)

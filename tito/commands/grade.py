@@ -1,5 +1,9 @@
 """tito grade: grade student submissions, each in a sandbox, with points from the module's checks."""
 
+import contextlib
+import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -7,6 +11,7 @@ import click
 from tito.console import console, err_console, plain_output, table
 from tito.course import Course
 from tito.errors import TitoError
+from tito.grading.sandbox import choose
 
 
 @click.command("grade")
@@ -14,20 +19,29 @@ from tito.errors import TitoError
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="One submission: also write its report as JSON here.")
+@click.option("--format", "form", default="tito", show_default=True,
+              type=click.Choice(["tito", "gradescope", "prairielearn"]),
+              help="One submission: the --json file's format (Gradescope's or PrairieLearn's results.json).")
 @click.option("--timeout", default=120.0, show_default=True, metavar="S",
               type=click.FloatRange(min=0, min_open=True),
               help="Seconds one submission may take, everything included; checks unfinished then score 0.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1), metavar="N",
-              help="A folder: grade N submissions at a time.")
+              help="A folder: grade N submissions at a time (dask: a LocalCluster of N workers).")
+@click.option("--executor", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="A folder: grade here, or on a dask cluster (the `cluster` extra).")
+@click.option("--scheduler", metavar="ADDRESS", help="With --executor dask: a running cluster, e.g. tcp://host:8786.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="A folder: where gradebook.csv and the JSON reports go (default: grades/NAME).")
+@click.option("--regrade", multiple=True, is_flag=False, flag_value="*", metavar="[STUDENT]",
+              help="A folder: grade again even if unchanged: everyone, or this student (repeatable).")
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Run the checks on the released stub first; a check it already passes earns 0.")
 @click.option("--sandbox", "sandbox_name", default="auto", show_default=True,
               type=click.Choice(["auto", "bubblewrap", "uid-drop"]), help="Which sandbox runs student code.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without any sandbox (student code runs as you). Only for code you trust.")
-def command(submission, module_name, json_file, timeout, jobs, out_dir, calibrate, sandbox_name, unsafe_no_sandbox):
+def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
+            calibrate, sandbox_name, unsafe_no_sandbox):
     """Grade student submissions, each in a sandbox, with points from the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
@@ -37,26 +51,40 @@ def command(submission, module_name, json_file, timeout, jobs, out_dir, calibrat
     tests/NN_name/checks.py, listed with their points under `checks:` in module.yaml,
     compared outside the sandbox with the reference solution's results.
 
+    A folder's batch resumes: each student's report records the hash of the graded file, so
+    running the same command again grades only new or changed submissions (or all of them
+    after the module's grading changed), and an interrupted batch continues where it stopped.
+
     \b
     Examples:
       tito grade alice_cnn_dev.py --module cnn --json alice.json
+      tito grade alice_cnn_dev.py --module cnn --format gradescope --json results.json
       tito grade submissions/ --module cnn --jobs 2 --out grades/cnn
+      tito grade submissions/ --module cnn --executor dask --scheduler tcp://head:8786
+      tito grade submissions/ --module cnn --regrade alice
     """
-    from tito.grading import Grader, choose
+    from tito.grading import Grader
+    from tito.grading.executors import create
 
     course = Course.here()
     module = course.get(module_name)
-    if submission.is_dir() and json_file:
-        raise TitoError("--json is for one submission; a folder's reports go to --out DIR.", exit_code=2)
-    if submission.is_file() and submission.suffix not in (".py", ".ipynb"):
+    if submission.is_dir():
+        if json_file or form != "tito":
+            raise TitoError("--json is for one submission (and so is --format); a folder's reports go to --out DIR.",
+                            exit_code=2)
+        grader_executor = create(executor, jobs, scheduler, sandbox_name, unsafe_no_sandbox)
+        announce_sandbox(grader_executor.sandbox)
+        _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
+                      timeout, calibrate, regrade)
+        return
+    if submission.suffix not in (".py", ".ipynb"):
         raise TitoError(f"{submission} is not a module source: expected a .py or .ipynb file.", exit_code=2)
+    if regrade or executor != "local" or scheduler:
+        raise TitoError("--regrade, --executor and --scheduler are for a folder of submissions.", exit_code=2)
     sandbox = choose(sandbox_name, unsafe=unsafe_no_sandbox)
     announce_sandbox(sandbox)
     with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox) as grader:
-        if submission.is_dir():
-            _grade_folder(grader, submission, jobs, out_dir or Path("grades") / module.name)
-        else:
-            _grade_one(grader, submission, json_file)
+        _grade_one(grader, submission, json_file, form)
 
 
 def announce_sandbox(sandbox) -> None:
@@ -68,37 +96,58 @@ def announce_sandbox(sandbox) -> None:
                         highlight=False, markup=False, soft_wrap=True)
 
 
-def _grade_one(grader, submission, json_file):
-    from tito.grading import write_json
+def _grade_one(grader, submission, json_file, form):
+    from tito.exporter import write_atomically
+    from tito.grading.formats import render
 
     grade = grader.grade(submission)
     show_grade(grade)
     if json_file:
-        write_json(grade, json_file)
-        console().print(f"Report: {json_file}")
+        write_atomically(json_file, json.dumps(render(grade, form), indent=2, ensure_ascii=False) + "\n")
+        console().print(f"Report: {json_file}" + (f" ({form} format)" if form != "tito" else ""), markup=False)
 
 
-def _grade_folder(grader, folder, jobs, out_dir):
-    from tito.grading import find_submissions, grade_batch
+def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade):
+    from tito.grading import find_submissions, grade_folder
+    from tito.grading.progress_bar import BatchProgress
 
-    submissions = find_submissions(folder, grader.module)
+    submissions = find_submissions(folder, module)
     if not submissions:
-        raise TitoError(f"No submissions in {folder}: expected alice.py, bob.ipynb or carol/"
-                        f"{grader.module.name}_dev.py.")
+        raise TitoError(f"No submissions in {folder}: expected alice.py, bob.ipynb or carol/{module.name}_dev.py.")
     out = console()
-    done = []
-
-    def report(grade):
-        done.append(grade)
-        out.print(f"[{len(done)}/{len(submissions)}] {grade.student}: {grade.score}/{grade.max_score}"
-                  f" ({grade.seconds:.1f} s)", highlight=False, markup=False)
-
-    grades = grade_batch(grader, submissions, out_dir, jobs, on_done=report)
-    book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {grader.module.dirname}")
-    for grade in grades:
+    out.print(f"Executor: {executor.describe()}", highlight=False, markup=False)
+    progress = BatchProgress(f"Grading {module.dirname}")
+    try:
+        with _terminate_as_interrupt():
+            batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
+                                 regrade=tuple(regrade), on_start=progress.start, on_done=progress.done)
+    except KeyboardInterrupt:
+        progress.stop()
+        err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: their reports "
+                            f"and {out_dir / 'gradebook.csv'} are written. Run the same command again to grade the "
+                            "rest.", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(130)
+    finally:
+        progress.stop()
+    book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
+    for grade in batch.grades:
         book.add_row(_escape(grade.student), str(grade.score), str(grade.max_score), _escape(_first_line(grade.error)))
     out.print(book)
-    out.print(f"Wrote {out_dir / 'gradebook.csv'} and {len(grades)} JSON reports in {out_dir}/", markup=False)
+    out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
+              f"graded now, {len(batch.kept)} kept)", markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a scheduler cancelling the job, `kill`) stops a batch as cleanly as Ctrl-C."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def show_grade(grade) -> None:

@@ -21,16 +21,23 @@ How ``tito grade`` turns a student's ``cnn_dev.py`` (or ``.ipynb``) into points:
    expected results, with tolerances. Only this decides the points. Whatever the submission
    does inside — monkeypatching the harness or pytest, forging files — changes only the data
    it returns, and the feedback tests, which carry no points.
-4. **Record, as it goes** (``batch``). One JSON report per student, written atomically when
-   known; ``gradebook.csv`` rebuilt from them after each. One bad submission scores 0 with
-   the reason; a killed grader loses nothing already graded.
+4. **Record, as it goes** (``gradebook``, ``batch``, ``state``). One JSON report per student,
+   written atomically when known, with the hash of the graded bytes and of the grading;
+   ``gradebook.csv`` rebuilt from them (spreadsheet-safe). One bad submission scores 0 with
+   the reason; an interrupted or killed batch loses nothing already graded, and the same
+   command continues: it grades only what is new or changed (``--regrade`` forces).
+5. **Anywhere** (``executors``, ``archive``, ``dask_worker``). A batch runs N at a time here,
+   or on a dask cluster that receives the prepared folder as one content-hashed archive.
+   ``formats`` writes a grade as Gradescope's or PrairieLearn's result file, and ``bundle`` /
+   ``gradescope`` make and run a Gradescope autograder that carries no reference solution.
 
 ``grade_submission(bytes, filename, student, prepared, sandbox, limits, scratch)`` is the pure
 step in the middle: a prepared folder (buildable once, shippable) and a submission in, a
 ``Grade`` out.
 """
 
-from tito.grading.batch import grade_batch, read_grades, write_gradebook, write_json
+from tito.grading.batch import grade_batch, grade_folder
+from tito.grading.gradebook import read_grades, write_gradebook, write_json
 from tito.grading.grader import DEFAULT_TIMEOUT, Grader, grade_submission
 from tito.grading.report import Grade, TestScore
 from tito.grading.sandbox import Limits, choose, detect
@@ -38,5 +45,5 @@ from tito.grading.submission import find_submissions, restore_reference_tests
 from tito.grading.workspace import Prepared, prepare
 
 __all__ = ["DEFAULT_TIMEOUT", "Grade", "Grader", "Limits", "Prepared", "TestScore", "choose", "detect",
-           "find_submissions", "grade_batch", "grade_submission", "prepare", "read_grades",
+           "find_submissions", "grade_batch", "grade_folder", "grade_submission", "prepare", "read_grades",
            "restore_reference_tests", "write_gradebook", "write_json"]

@@ -1,98 +1,100 @@
-"""A folder of submissions: graded N at a time, and nothing already graded is ever lost.
+"""A folder of submissions: graded where an executor runs them; nothing graded is lost or done twice.
 
-Each outcome — a grade, or a 0 with the reason — is written as ``<student>.json`` the moment
-it is known (atomically), and ``gradebook.csv`` is rebuilt from the JSON files in the folder
-after each one. If one submission breaks anything, it scores 0 with the reason and the batch
-goes on; if the grader itself is killed, every JSON written so far and the CSV stay.
+``grade_folder`` is a whole ``tito grade DIR``: under the reports folder's lock it decides what
+still needs a grade (``tito.grading.state.plan``: new or changed submissions, a changed
+grading, ``--regrade``), prepares the grader only if anything does, grades those with the
+executor (``tito.grading.executors``) and rebuilds ``gradebook.csv`` from the reports.
+
+``grade_batch`` grades a list of (student, file): each outcome — a grade, or a 0 with the
+reason — is written as ``<student>.json`` the moment it is known (atomically) and the CSV is
+rebuilt from the reports every few seconds and when the batch ends, however it ends. If one
+submission breaks anything, it scores 0 with the reason and the batch goes on; if the grader
+itself is interrupted or killed, every report written so far stays, and the same command
+continues where it stopped.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import queue
-import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.exporter import write_atomically
+from tito.grading.gradebook import Gradebook, report_name, same_file, write_gradebook
 from tito.grading.report import Grade
 
-GRADEBOOK = "gradebook.csv"
+
+def check_report_names(submissions: list[tuple[str, Path]]) -> None:
+    """TitoError when two students would write the same report (also on a case-insensitive disk)."""
+    seen: dict[str, str] = {}
+    clashes = set()
+    for student, _ in submissions:
+        key = same_file(report_name(student))
+        if key in seen:
+            clashes |= {seen[key], student}
+        seen[key] = student
+    if clashes:
+        raise TitoError(f"Two students would share a report file: {', '.join(sorted(clashes))}.",
+                        hint="Rename one of their submissions (letters, digits, - . _ are kept as they are).")
 
 
-def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: int = 1, on_done=None) -> list[Grade]:
-    """Grade every (student, file), ``jobs`` at a time, writing each report into ``out``; input order kept."""
+def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: int = 1, on_done=None,
+                executor=None) -> list[Grade]:
+    """Grade every (student, file) with ``executor`` (default: here, ``jobs`` at a time), writing each
+    report into ``out``; returns the grades in input order."""
+    from tito.grading.executors import LocalExecutor
+
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}.", exit_code=2)
-    names = [report_name(student) for student, _ in submissions]
-    clashes = sorted({name for name in names if names.count(name) > 1})
-    if clashes:
-        raise TitoError(f"Two students would share a report file: {', '.join(clashes)}.",
-                        hint="Rename one of their submissions (letters, digits, - . _ are kept as they are).")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    slots: queue.Queue = queue.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
-    lock = threading.Lock()
+    check_report_names(submissions)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    book = Gradebook(out, grader.module.name)
+    graded: dict[str, Grade] = {}
 
-    def one(item):
-        student, path = item
-        slot = slots.get()
-        try:
-            grade = grader.grade(path, student, slot)
-        finally:
-            slots.put(slot)
-        with lock:
-            write_json(grade, out / report_name(student))
-            write_gradebook(out, grade.module)
-            if on_done:
-                on_done(grade)
-        return grade
+    def done(grade: Grade) -> None:
+        book.add(grade)
+        graded[grade.student] = grade
+        if on_done:
+            on_done(grade)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, submissions))
+    try:
+        (executor or LocalExecutor(jobs, grader.sandbox)).run(grader, submissions, done)
+    finally:
+        book.flush()
+    return [graded[student] for student, _ in submissions if student in graded]
 
 
-def report_name(student: str) -> str:
-    """The JSON file of a student's grade: the name with anything but letters, digits, - . _ replaced."""
-    return re.sub(r"[^\w.-]", "_", student).lstrip(".") + ".json"
+@dataclass
+class Batch:
+    """What one ``tito grade DIR`` did."""
+
+    graded: list = field(default_factory=list)  # graded in this run
+    kept: list = field(default_factory=list)  # already graded, unchanged
+    gradebook: Path | None = None
+
+    @property
+    def grades(self) -> list[Grade]:
+        return sorted(self.graded + self.kept, key=lambda g: g.student)
 
 
-def write_json(grade: Grade, path: Path) -> None:
-    write_atomically(Path(path), json.dumps(grade.to_json(), indent=2) + "\n")
+def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
+                 calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None) -> Batch:
+    """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
+    ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
+    ``on_done(grade)`` as each grade is written.
+    """
+    from tito.grading.grader import Grader
+    from tito.grading.state import fingerprint, locked, plan
 
-def read_grades(folder: Path, module: str) -> list[Grade]:
-    """Every grade of ``module`` in a folder of JSON reports, by student (unreadable files skipped)."""
-    grades = []
-    for path in sorted(Path(folder).glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("module") == module:
-                grades.append(Grade.from_json(data))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return sorted(grades, key=lambda g: g.student)
-
-
-def write_gradebook(folder: Path, module: str) -> Path:
-    """Rebuild ``gradebook.csv`` from the folder's JSON reports: a row per student, then the
-    points earned per check."""
-    grades = read_grades(folder, module)
-    checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["student", "submission", "score", "max_score", "percent", "error", *checks])
-    for grade in grades:
-        earned = {t.name: t.earned for t in grade.checks}
-        percent = round(100 * grade.score / grade.max_score, 1) if grade.max_score else 0.0
-        writer.writerow([grade.student, grade.submission, grade.score, grade.max_score, percent,
-                         grade.error.splitlines()[0] if grade.error else "", *(earned.get(c, 0) for c in checks)])
-    path = Path(folder) / GRADEBOOK
-    write_atomically(path, text.getvalue())
-    return path
+    check_report_names(submissions)
+    with locked(out):
+        todo = plan(submissions, out, module.name, fingerprint(course, module, calibrate), regrade)
+        if on_start:
+            on_start(todo)
+        batch = Batch(kept=todo.kept)
+        if todo.todo:
+            with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox) as grader:
+                batch.graded = grade_batch(grader, [(s, p) for s, p, _ in todo.todo], out, on_done=on_done,
+                                           executor=executor)
+        batch.gradebook = write_gradebook(out, module.name)
+    return batch

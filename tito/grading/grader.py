@@ -18,6 +18,7 @@ from tito.errors import TitoError
 from tito.grading.data import UnreadableRecord, read_json, read_record
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore
 from tito.grading.sandbox import Limits, Sandbox, choose
+from tito.grading.state import digest
 from tito.grading.verdict import judge
 from tito.grading.workspace import Prepared, new_job, prepare, remove_job
 
@@ -26,17 +27,28 @@ SCRATCH_PREFIX = "tito-grade-"
 OWNER_FILE = "owner"
 
 
+class Cancelled(Exception):
+    """The batch was interrupted while this submission ran: it has no grade (the next batch grades it)."""
+
+
 def grade_submission(data: bytes, filename: str, student: str, prepared: Prepared, sandbox: Sandbox,
-                     limits: Limits, scratch: Path, slot: int = 0, label: str = "") -> Grade:
-    """The grade of one submission (``data``: the bytes of ``filename``, a .py or .ipynb)."""
+                     limits: Limits, scratch: Path, slot: int = 0, label: str = "", cancel=None) -> Grade:
+    """The grade of one submission (``data``: the bytes of ``filename``, a .py or .ipynb).
+
+    The grade records the sha256 of exactly these bytes. ``cancel`` (a threading.Event), when
+    set, kills the sandbox and raises ``Cancelled``.
+    """
     started = time.monotonic()
-    grade = Grade(prepared.module, label or filename, student, sandbox={"backend": sandbox.name})
+    grade = Grade(prepared.module, label or filename, student, sandbox={"backend": sandbox.name},
+                  sha256=digest(data), fingerprint=prepared.fingerprint)
     job, inner = new_job(prepared, Path(scratch), sandbox, slot, data, filename, limits)
     try:
         from tito.grading.sandbox import environment
 
         copied = time.monotonic()
-        outcome = sandbox.run(job, inner, environment(sandbox.view(job), inner[0]), limits)
+        outcome = sandbox.run(job, inner, environment(sandbox.view(job), inner[0]), limits, cancel)
+        if outcome.cancelled:
+            raise Cancelled(student)
         ran = time.monotonic()
         out = job.folder / "out"
         status = _status(out)
@@ -187,25 +199,43 @@ class Grader:
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def grade(self, submission: Path, student: str | None = None, slot: int = 0) -> Grade:
-        """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception."""
+    def grade(self, submission: Path, student: str | None = None, slot: int = 0, cancel=None) -> Grade:
+        """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception
+        (but ``Cancelled`` when ``cancel`` is set while it runs)."""
         from tito.grading.submission import SubmissionError, read_bytes
 
         submission = Path(submission)
         student = student or submission.stem
         try:
             data = read_bytes(submission)
-            return grade_submission(data, submission.name, student, self.prepared, self.sandbox, self.limits,
-                                    self.scratch, slot, label=str(submission))
         except SubmissionError as exc:
-            return self._zero(submission, student, f"cannot read the submission: {exc}; it scores 0")
-        except Exception as exc:  # a bug of ours must not cost the batch
-            return self._zero(submission, student, f"grading failed ({type(exc).__name__}: {exc}); it scores 0")
+            return zero_grade(self.prepared, str(submission), student, f"cannot read the submission: {exc}; it "
+                              "scores 0", self.sandbox.name)
+        return grade_safely(data, submission.name, student, self.prepared, self.sandbox, self.limits, self.scratch,
+                            slot, str(submission), cancel)
 
-    def _zero(self, submission: Path, student: str, reason: str) -> Grade:
-        tests = [TestScore(c.name, False, 0 if c.name in self.prepared.free else c.points, "not run", CHECK, c.hidden)
-                 for c in self.prepared.checks]
-        return Grade(self.module.name, str(submission), student, tests, reason, sandbox={"backend": self.sandbox.name})
+
+def grade_safely(data: bytes, filename: str, student: str, prepared: Prepared, sandbox: Sandbox, limits: Limits,
+                 scratch: Path, slot: int, label: str, cancel=None) -> Grade:
+    """``grade_submission``, with a failure of the grader's own a 0 marked incomplete (graded again next batch)."""
+    try:
+        return grade_submission(data, filename, student, prepared, sandbox, limits, scratch, slot, label, cancel)
+    except Cancelled:
+        raise
+    except Exception as exc:  # a bug of ours must not cost the batch
+        grade = zero_grade(prepared, label, student, f"grading failed ({type(exc).__name__}: {exc}); it scores 0",
+                           sandbox.name, incomplete=True)
+        grade.sha256 = digest(data)
+        return grade
+
+
+def zero_grade(prepared: Prepared, label: str, student: str, reason: str, backend: str,
+               incomplete: bool = False) -> Grade:
+    """A 0 for every check, with the reason (the submission never ran, or its grading failed)."""
+    tests = [TestScore(c.name, False, 0 if c.name in prepared.free else c.points, "not run", CHECK, c.hidden)
+             for c in prepared.checks]
+    return Grade(prepared.module, label, student, tests, reason, sandbox={"backend": backend},
+                 fingerprint=prepared.fingerprint, incomplete=incomplete)
 
 
 def _process_id(pid: int) -> str:

@@ -36,7 +36,13 @@ class TestScore:
 
 @dataclass
 class Grade:
-    """The outcome of one submission. ``error`` says why it lost points as a whole (or '')."""
+    """The outcome of one submission. ``error`` says why it lost points as a whole (or '').
+
+    ``sha256`` is the hash of the bytes that were graded and ``fingerprint`` that of the grading
+    (``tito.grading.state``): a later batch keeps this grade while both still match.
+    ``incomplete`` marks a 0 that is not the submission's doing (the grader or a worker failed):
+    the next batch grades it again.
+    """
 
     module: str
     submission: str
@@ -45,6 +51,9 @@ class Grade:
     error: str = ""
     seconds: float = 0.0
     sandbox: dict = field(default_factory=dict)  # backend, exit code, output kept/dropped, phase times
+    sha256: str = ""
+    fingerprint: str = ""
+    incomplete: bool = False
 
     @property
     def checks(self) -> list[TestScore]:
@@ -66,10 +75,12 @@ class Grade:
         return {"module": self.module, "student": self.student, "submission": self.submission,
                 "score": self.score, "max_score": self.max_score, "error": self.error,
                 "seconds": round(self.seconds, 2), "tests": [t.to_json() for t in self.tests],
-                "sandbox": self.sandbox}
+                "sandbox": self.sandbox, "sha256": self.sha256, "fingerprint": self.fingerprint,
+                "incomplete": self.incomplete}
 
     @classmethod
     def from_json(cls, data: dict) -> "Grade":
         return cls(data["module"], data["submission"], data["student"],
                    [TestScore.from_json(t) for t in data.get("tests", [])], data.get("error", ""),
-                   float(data.get("seconds", 0.0)), data.get("sandbox", {}))
+                   float(data.get("seconds", 0.0)), data.get("sandbox", {}), str(data.get("sha256", "")),
+                   str(data.get("fingerprint", "")), bool(data.get("incomplete", False)))

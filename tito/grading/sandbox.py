@@ -96,6 +96,7 @@ class Outcome:
     seconds: float
     output: bytes
     dropped: int  # output bytes beyond Limits.output, counted and thrown away
+    cancelled: bool = False  # the batch was interrupted: killed, and no grade
 
 
 class Sandbox:
@@ -135,10 +136,11 @@ class Sandbox:
     def describe(self) -> str:
         return f"{self.name}: protects {'; '.join(self.protects)}. Does not protect: {'; '.join(self.lacks)}."
 
-    def run(self, job: Job, inner: list[str], env: dict, limits: Limits) -> Outcome:
+    def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
+        """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
         argv, environment, cwd = self.command(job, inner, env, limits)
         try:
-            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job))
+            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel)
         finally:
             self.cleanup(job)
 
@@ -160,13 +162,13 @@ def environment(view: View, python: str) -> dict:
 # --------------------------------------------------------------------------- supervision
 
 
-def _supervise(argv, env, cwd, limits: Limits, kill) -> Outcome:
-    """Run ``argv`` until it ends or the deadline passes; keep its first output bytes."""
+def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
+    """Run ``argv`` until it ends, the deadline passes or ``cancel`` is set; keep its first output bytes."""
     started = time.monotonic()
     deadline = started + limits.seconds
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    kept, dropped, timed_out = bytearray(), 0, False
+    kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     with selectors.DefaultSelector() as selector:
@@ -180,6 +182,10 @@ def _supervise(argv, env, cwd, limits: Limits, kill) -> Outcome:
                 timed_out = True
                 kill(proc)
                 drain_until = now + GRACE
+            if drain_until is None and cancel is not None and cancel.is_set():
+                cancelled = True
+                kill(proc)
+                drain_until = now
             if drain_until is not None and now >= drain_until:
                 kill(proc)  # something still holds the pipe: it goes too, and we stop reading
                 break
@@ -201,7 +207,8 @@ def _supervise(argv, env, cwd, limits: Limits, kill) -> Outcome:
     except subprocess.TimeoutExpired:
         kill(proc)
         returncode = proc.wait()
-    return Outcome(None if timed_out else returncode, timed_out, time.monotonic() - started, bytes(kept), dropped)
+    return Outcome(None if timed_out else returncode, timed_out, time.monotonic() - started, bytes(kept), dropped,
+                   cancelled)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

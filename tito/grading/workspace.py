@@ -40,6 +40,7 @@ from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
+from tito.grading.state import fingerprint
 
 GRADING_JSON = "grading.json"
 REFERENCE_TESTS = ".grading/reference_tests.py"
@@ -58,6 +59,7 @@ class Prepared:
     seed: int
     checks: list[CheckSpec]
     free: list[str] = field(default_factory=list)  # checks the released stub passes: worth 0
+    fingerprint: str = ""  # of the grading (tito.grading.state): reports keep it
     _expected: dict | None = None
 
     @property
@@ -80,14 +82,15 @@ class Prepared:
     def save(self) -> None:
         data = {"module": self.module, "dirname": self.dirname, "dev_file": self.dev_file,
                 "import_name": self.import_name, "seed": self.seed, "free": self.free,
-                "checks": [c.to_json() for c in self.checks]}
+                "fingerprint": self.fingerprint, "checks": [c.to_json() for c in self.checks]}
         (self.folder / GRADING_JSON).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "Prepared":
         data = json.loads((Path(folder) / GRADING_JSON).read_text(encoding="utf-8"))
         return cls(Path(folder), data["module"], data["dirname"], data["dev_file"], data["import_name"],
-                   data["seed"], [CheckSpec.from_json(c) for c in data["checks"]], data["free"])
+                   data["seed"], [CheckSpec.from_json(c) for c in data["checks"]], data["free"],
+                   data.get("fingerprint", ""))
 
 
 # --------------------------------------------------------------------------- building it
@@ -109,7 +112,8 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
         target = target_of(module, read_cells(module.dev_file))
         prepared = Prepared(folder, module.name, module.dirname, str(module.dev_file.relative_to(course.root)),
                             ".".join(target.relative_to(course.root).with_suffix("").parts),
-                            secrets.randbits(62) if seed is None else seed, specs)
+                            secrets.randbits(62) if seed is None else seed, specs,
+                            fingerprint=fingerprint(course, module, calibrate))
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
         problems = [f"check_{c.name}: {_reference_problem(c, expected.get(c.name))}" for c in specs

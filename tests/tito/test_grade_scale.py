@@ -1,0 +1,369 @@
+"""Grading at course scale, on the small instructor course of test_release_support: the dask
+executor against the local one (a real LocalCluster, shared by the tests here), a batch that
+resumes after Ctrl-C and SIGKILL, the report's resumable state and its attacks, Gradescope's and
+PrairieLearn's result formats, and a spreadsheet-safe gradebook."""
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from grade_attacks import HALF_DONE, STUB, attack_submissions, running, slow
+from test_release_support import ALPHA_DEV, flat, run_tito
+
+from tito.errors import TitoError
+from tito.grading import Grade, TestScore, grade_batch
+from tito.grading.batch import check_report_names
+from tito.grading.gradebook import Gradebook, read_grades, write_gradebook
+from tito.grading.report import CHECK, INLINE
+from tito.grading.state import digest, plan
+from tito.release import notebook_json, to_notebook
+
+# the documented fields (see tito/grading/formats.py for the sources)
+GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+                  "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
+                   "tags", "visibility", "extra_data"}
+GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+PRAIRIELEARN_TOP = {"gradable", "score", "message", "output", "images", "tests", "format_errors"}
+PRAIRIELEARN_TEST = {"name", "description", "points", "max_points", "message", "output", "images"}
+
+
+@pytest.fixture(scope="module")
+def folder(instructor_course, tmp_path_factory):
+    """Five submissions: solved, stub, a half-done notebook, a broken notebook, an attack."""
+    folder = tmp_path_factory.mktemp("scale")
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    (folder / "bob.py").write_text(STUB)
+    (folder / "erin.ipynb").write_text(notebook_json(to_notebook(HALF_DONE)))
+    (folder / "judy.ipynb").write_text("{not json")
+    (folder / "read_reference.py").write_text(attack_submissions(instructor_course, ("read_reference",))[
+        "read_reference.py"])
+    return folder
+
+
+def submissions_in(folder):
+    return [(p.name.split(".")[0], p) for p in sorted(folder.iterdir())]
+
+
+@pytest.fixture(scope="module")
+def local(alpha_grader, folder, tmp_path_factory):
+    """The folder graded here, two at a time: (student -> Grade, reports folder)."""
+    out = tmp_path_factory.mktemp("local-grades")
+    return {g.student: g for g in grade_batch(alpha_grader, submissions_in(folder), out, jobs=2)}, out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One real LocalCluster (two worker processes) for the dask tests."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
+    import logging
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as made:
+        yield made
+
+
+def comparable(grade: Grade) -> dict:
+    """A report without what differs from run to run: times, the sandbox's details, what the attack saw."""
+    report = grade.to_json()
+    for varying in ("seconds", "sandbox"):
+        report.pop(varying)
+    for test in report["tests"]:
+        if "ATTACK-REPORT" in test["message"]:
+            test["message"] = "ATTACK-REPORT"
+    return report
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def test_dask_workers_give_the_same_gradebook_without_the_graders_files(alpha_grader, folder, local, cluster,
+                                                                         tmp_path, monkeypatch):
+    from distributed import Client
+
+    from tito.grading import archive
+    from tito.grading.executors import DaskExecutor
+
+    prepared = alpha_grader.prepared.folder
+    real_pack, hidden = archive.pack, prepared.with_name("hidden-while-dask-grades")
+
+    def pack_then_hide(path):  # once packed, the workers have no way to the grader's folder
+        packed = real_pack(path)
+        path.rename(hidden)
+        return packed
+
+    monkeypatch.setattr(archive, "pack", pack_then_hide)
+    out = tmp_path / "dask-grades"
+    try:
+        grades = grade_batch(alpha_grader, submissions_in(folder), out,
+                             executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    finally:
+        if hidden.exists():
+            hidden.rename(prepared)
+    expected, local_out = local
+    assert (out / "gradebook.csv").read_bytes() == (local_out / "gradebook.csv").read_bytes()
+    assert {g.student: comparable(g) for g in grades} == {s: comparable(g) for s, g in expected.items()}
+    assert [(g.student, g.score) for g in grades] == [("alice", 6), ("bob", 0), ("erin", 4), ("judy", 0),
+                                                      ("read_reference", 0)]
+    assert {g.sandbox["backend"] for g in grades} == {alpha_grader.sandbox.name}
+    attack = next(t.message for t in grades[-1].feedback if "ATTACK-REPORT" in t.message)
+    assert '"found": [], "expected": []' in attack  # on a worker too: no reference, no expected results
+    with Client(cluster) as client:  # each worker removed its copy of the grading when the batch ended
+        pids = set(client.run(os.getpid).values())
+    left = [p for p in Path("/tmp").glob("tito-grade-worker-*") if int(_owner(p) or 0) in pids]
+    assert left == []
+
+
+def _owner(folder: Path) -> str:
+    try:
+        return (folder / "owner").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def test_a_worker_without_a_sandbox_refuses_and_says_why(alpha_grader, folder, cluster, tmp_path):
+    from tito.grading.executors import DaskExecutor
+    from tito.grading.sandbox import detect
+
+    if detect("uid-drop")[0] is not None:
+        pytest.skip("the uid-drop sandbox can run here, so a worker asked for it would not refuse")
+    out = tmp_path / "grades"
+    [grade] = grade_batch(alpha_grader, [("alice", folder / "alice.py")], out,
+                          executor=DaskExecutor(scheduler=cluster.scheduler_address, sandbox="uid-drop"))
+    assert (grade.score, grade.incomplete) == (0, True)
+    assert grade.error.startswith("worker tcp://127.0.0.1:")
+    assert "refused to grade: it has no sandbox that can run here (uid-drop: " in grade.error
+    assert grade.error.endswith("; it scores 0")
+    # its report is there, and the next batch grades it again
+    assert plan([("alice", folder / "alice.py")], out, "alpha", grade.fingerprint).todo[0][2] == \
+        "its last grading did not finish"
+
+
+# --------------------------------------------------------------------------- resuming
+
+
+def test_an_interrupted_then_killed_batch_continues_where_it_stopped(instructor_course, tmp_path):
+    """The same `tito grade` four times over one folder (one at a time, in file order): Ctrl-C
+    (SIGINT) while the second submission runs, SIGKILL while the third runs, then to the end;
+    then `--regrade` of one student on a dask LocalCluster. Nothing graded is graded again."""
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    files = {"a_alice.py": ALPHA_DEV, "b_slow.py": slow("b_slow"), "c_slow.py": slow("c_slow"), "d_bob.py": STUB}
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    command = ["grade", str(folder), "--module", "alpha", "--out", str(out), "--no-calibrate", "--timeout", "30"]
+
+    first = stop_when_running(instructor_course, command, "-b_slow", signal.SIGINT)
+    assert first.returncode == 130, first.stdout + first.stderr
+    assert "Interrupted after 1 of 4 submissions" in flat(first.stderr) and "Traceback" not in first.stderr
+    assert sorted(p.name for p in out.glob("*.json")) == ["a_alice.json"]
+    assert [r.split(",")[0] for r in (out / "gradebook.csv").read_text().splitlines()] == ["student", "a_alice"]
+    assert settled(lambda: running("-b_slow")) is False  # its sandbox was stopped, not left behind
+    alice = (out / "a_alice.json").stat().st_mtime_ns
+
+    second = stop_when_running(instructor_course, command, "-c_slow", signal.SIGKILL)
+    assert second.returncode == -signal.SIGKILL
+    assert "1 already graded and unchanged; grading 3 (3 new)." in second.stdout
+    assert sorted(p.name for p in out.glob("*.json")) == ["a_alice.json", "b_slow.json"]
+    assert settled(lambda: running("-c_slow")) is False  # the sandbox died with its grader
+
+    third = run_tito(instructor_course, *command)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "2 already graded and unchanged; grading 2 (2 new)." in third.stdout
+    assert "(2 graded now, 2 kept)" in third.stdout
+    scores = {p.stem: json.loads(p.read_text())["score"] for p in out.glob("*.json")}
+    assert scores == {"a_alice": 7, "b_slow": 5, "c_slow": 5, "d_bob": 1}  # uncalibrated: 1 point for numpy
+    assert (out / "a_alice.json").stat().st_mtime_ns == alice  # graded once, in the first run
+
+    fourth = run_tito(instructor_course, *command, "--regrade", "d_bob", "--executor", "dask")
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    assert "Executor: dask, on a LocalCluster of 1 worker" in fourth.stdout
+    assert "3 already graded and unchanged; grading 1 (1 asked to regrade)." in fourth.stdout
+    with open(out / "gradebook.csv", newline="") as handle:
+        assert [(r["student"], r["score"]) for r in csv.DictReader(handle)] == [
+            ("a_alice", "7"), ("b_slow", "5"), ("c_slow", "5"), ("d_bob", "1")]
+    assert (out / "a_alice.json").stat().st_mtime_ns == alice
+
+
+def stop_when_running(cwd, command, tag, signum, seconds=60) -> subprocess.CompletedProcess:
+    """Start ``python -m tito COMMAND``, send ``signum`` once a process marked ``tag`` runs."""
+    env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")  # what it printed survives a SIGKILL
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tito", *command], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + seconds
+        while not running(tag) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert running(tag), f"{tag} never ran"
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def settled(check, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while check() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return check()
+
+
+def report(out: Path, student: str, **fields) -> Grade:
+    grade = Grade("alpha", f"{student}.py", student, [TestScore("double", True, 3)], **fields)
+    Gradebook(out, "alpha").add(grade)
+    return grade
+
+
+def test_a_report_is_kept_only_while_its_submission_and_the_grading_are_unchanged(tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    names = ["same", "edited", "regraded", "broken", "new", "other_grading", "forged", "alias"]
+    for name in names:
+        (folder / f"{name}.py").write_text(f"# {name}\n")
+    sha = {name: digest(f"# {name}\n".encode()) for name in names}
+    for name in ("same", "regraded", "other_grading", "alias"):
+        report(out, name, sha256=sha[name], fingerprint="other" if name == "other_grading" else "F")
+    report(out, "edited", sha256=digest(b"the first version"), fingerprint="F")
+    report(out, "broken", sha256=sha["broken"], fingerprint="F", incomplete=True)
+    (out / "forged.json").write_text("{not a report")
+    # a report that names another student than its file: it counts for nobody
+    (out / "alias.json").write_text(json.dumps(dict(json.loads((out / "alias.json").read_text()), student="same")))
+    submissions = [(name, folder / f"{name}.py") for name in names]
+    done = plan(submissions, out, "alpha", "F", regrade=("regraded",))
+    assert [(student, why) for student, _, why in done.todo] == [
+        ("edited", "changed"), ("regraded", "asked to regrade"), ("broken", "its last grading did not finish"),
+        ("new", "new"), ("other_grading", "the grading changed"), ("forged", "new"), ("alias", "new")]
+    assert [g.student for g in done.kept] == ["same"]
+    assert [g.student for g in read_grades(out, "alpha")] == ["broken", "edited", "other_grading", "regraded", "same"]
+    assert [student for student, _, _ in plan(submissions, out, "alpha", "F", regrade=("*",)).todo] == names
+    with pytest.raises(TitoError, match="--regrade names no submission: zed."):
+        plan(submissions, out, "alpha", "F", regrade=("zed",))
+
+
+def test_the_hash_is_of_the_bytes_graded_even_if_the_file_changes_meanwhile(alpha_grader, tmp_path, monkeypatch):
+    from tito.grading import submission
+
+    (tmp_path / "mallory.py").write_text(STUB)
+    real = submission.read_bytes
+
+    def read_then_swap(path):  # the file is replaced by a solution right after the grader read it
+        data = real(path)
+        Path(path).write_text(ALPHA_DEV)
+        return data
+
+    monkeypatch.setattr(submission, "read_bytes", read_then_swap)
+    [grade] = grade_batch(alpha_grader, [("mallory", tmp_path / "mallory.py")], tmp_path / "out")
+    assert (grade.score, grade.sha256) == (0, digest(STUB.encode()))  # the stub's grade, the stub's hash
+    later = plan([("mallory", tmp_path / "mallory.py")], tmp_path / "out", "alpha", grade.fingerprint)
+    assert [why for _, _, why in later.todo] == ["changed"]  # so the solution is graded next time
+
+
+def test_student_names_stay_inside_the_reports_folder(tmp_path):
+    out = tmp_path / "grades"
+    names = ["../../escape", "/etc/passwd", ".hidden", "...", "名前", "José Ñ", "a\nb"]
+    for name in names:
+        report(out, name)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["_.._escape.json", "_etc_passwd.json", "hidden.json", "_.json", "名前.json", "José_Ñ.json", "a_b.json",
+         "gradebook.csv"])
+    assert not (tmp_path / "escape.json").exists() and not Path("/etc/passwd.json").exists()
+    assert sorted(g.student for g in read_grades(out, "alpha")) == sorted(names)
+    for clash in ([("Alice", None), ("alice", None)], [("a/b", None), ("a_b", None)], [("é", None), ("e\u0301", None)]):
+        with pytest.raises(TitoError, match="Two students would share a report file"):
+            check_report_names(clash)
+
+
+# --------------------------------------------------------------------------- the gradebook and the formats
+
+
+def test_the_gradebook_is_safe_in_a_spreadsheet_and_keeps_unicode(tmp_path):
+    students = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "José", "名前", "plain"]
+    grades = [Grade("alpha", f"subs/{s}.py", s, [TestScore("double", True, 3)], error="=1+1 in the error" if
+                    s == "plain" else "") for s in students]
+    path = write_gradebook(tmp_path, "alpha", grades)
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+    cells = {row[0]: row for row in rows[1:]}
+    for student in students[:6]:
+        assert f"'{student}" in cells and cells[f"'{student}"][1] == f"subs/{student}.py"
+    assert cells["José"][:5] == ["José", "subs/José.py", "3", "3", "100.0"] and "名前" in cells
+    assert cells["plain"][5] == "'=1+1 in the error"
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+def test_gradescope_results_follow_its_specification(local):
+    from tito.grading.formats import gradescope
+
+    grades = local[0]
+    for grade in grades.values():
+        result = json.loads(json.dumps(gradescope(grade)))
+        assert set(result) <= GRADESCOPE_TOP and result["tests"]
+        assert result["score"] == grade.score == sum(t["score"] for t in result["tests"])
+        assert isinstance(result["execution_time"], int) and result["output"].startswith("Module alpha: ")
+        for test in result["tests"]:
+            assert set(test) <= GRADESCOPE_TEST and test["status"] in ("passed", "failed")
+            assert test["visibility"] in GRADESCOPE_VISIBILITY and 0 <= test["score"] <= test["max_score"]
+    erin = gradescope(grades["erin"])
+    assert [(t["name"], t["score"], t["max_score"], t["status"], t["visibility"]) for t in erin["tests"][:4]] == [
+        ("double", 3, 3, "passed", "visible"), ("scaler", 0, 2, "failed", "visible"),
+        ("double_negative", 1, 1, "passed", "after_published"), ("numpy_is_provided", 0, 0, "passed", "visible")]
+    assert erin["tests"][1]["output"] == "NotImplementedError: TODO: implement Scaler.__call__"
+    assert erin["tests"][4]["name"] == "feedback: test_unit_double" and erin["tests"][4]["max_score"] == 0
+    assert erin["output"].splitlines()[:2] == ["Module alpha: 4/6 points from 4 graded checks.",
+                                               "not implemented yet: Scaler.__call__"]
+
+
+def test_prairielearn_results_follow_its_specification(local):
+    from tito.grading.formats import prairielearn
+
+    grades = local[0]
+    for grade in grades.values():
+        result = json.loads(json.dumps(prairielearn(grade)))
+        assert set(result) <= PRAIRIELEARN_TOP and 0.0 <= result["score"] <= 1.0
+        assert all(set(t) <= PRAIRIELEARN_TEST and 0 <= t["points"] <= t["max_points"] for t in result["tests"])
+    assert prairielearn(grades["alice"])["score"] == 1.0 and prairielearn(grades["alice"])["gradable"] is True
+    erin = prairielearn(grades["erin"])
+    assert erin["score"] == pytest.approx(4 / 6)
+    assert [(t["name"], t["points"], t["max_points"]) for t in erin["tests"][:2]] == [("double", 3, 3), ("scaler", 0, 2)]
+    judy = prairielearn(grades["judy"])  # not a notebook: PrairieLearn does not count the attempt
+    assert judy["gradable"] is False
+    assert judy["format_errors"][0].startswith("cannot read the submission: judy.ipynb is not a readable notebook")
+
+
+def test_one_submission_written_for_prairielearn(instructor_course, folder, tmp_path):
+    result = tmp_path / "results.json"
+    proc = run_tito(instructor_course, "grade", str(folder / "erin.ipynb"), "--module", "alpha", "--format",
+                    "prairielearn", "--json", str(result), "--no-calibrate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Report: {result} (prairielearn format)" in flat(proc.stdout)
+    data = json.loads(result.read_text())
+    assert (data["gradable"], data["score"]) == (True, pytest.approx(5 / 7))  # uncalibrated: numpy_is_provided 1 point
+
+
+def test_the_progress_bar_counts_done_and_failed(monkeypatch):
+    from rich.console import Console
+
+    from tito.grading import progress_bar
+    from tito.grading.state import Plan
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress_bar, "console", lambda: Console(file=screen, force_terminal=True, width=120))
+    monkeypatch.setattr(progress_bar, "plain_output", lambda: False)
+    bar = progress_bar.BatchProgress("Grading 01_alpha")
+    bar.start(Plan(todo=[("a", None, "new"), ("b", None, "changed")], kept=[object()]))
+    bar.done(Grade("alpha", "a.py", "a", [TestScore("double", True, 3, kind=CHECK)]))
+    bar.done(Grade("alpha", "b.py", "b", [TestScore("double", False, 3), TestScore("t", False, 0, kind=INLINE)],
+                   error="the submission does not export (x), so it scores 0"))
+    bar.stop()
+    text = screen.getvalue()
+    assert "1 already graded and unchanged; grading 2 (1 new, 1 changed)." in text
+    assert "[2/2] b: 0/3 (0.0 s) - the submission does not export (x), so it scores 0" in text
+    assert "2/2" in text and "1 failed" in text and "ETA" in text

@@ -1,0 +1,78 @@
+"""The worker side of ``tito grade --executor dask`` (imported only where dask.distributed is).
+
+``PreparedOnWorker`` is a WorkerPlugin that carries the prepared folder's archive: the client
+registers it once per batch and dask hands it to every worker, present or joining later.
+``setup`` checks the archive's sha256, unpacks it once into a private temporary folder (0700
+for the expected results; job folders beside it) and detects the worker's own sandbox;
+``teardown`` (the batch ended, or the worker closes) removes the folder, and if the worker is
+killed instead, the next ``tito grade`` on that machine sweeps it (its owner file names the
+worker process). ``grade_on_worker`` is the task: one submission's bytes in, its grade as JSON
+out, or ``Refused`` when this worker cannot grade safely (no sandbox, or the archive did not
+unpack): the client turns that into a 0 with the reason, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from distributed import WorkerPlugin, get_worker
+
+from tito.grading.grader import OWNER_FILE, SCRATCH_PREFIX, _process_id, grade_safely, sweep_stale_scratch
+from tito.grading.sandbox import backend, detect
+from tito.grading.slots import job_slot
+
+
+class Refused(Exception):
+    """This worker cannot grade safely; the message says why."""
+
+
+def grade_on_worker(plugin_name: str, data: bytes, filename: str, student: str, label: str) -> dict:
+    """One submission's grade, as JSON, graded with the prepared folder of plugin ``plugin_name``."""
+    return get_worker().plugins[plugin_name].grade(data, filename, student, label).to_json()
+
+
+class PreparedOnWorker(WorkerPlugin):
+    idempotent = False
+
+    def __init__(self, archive, choice: str, unsafe: bool, limits):
+        self.archive, self.choice, self.unsafe, self.limits = archive, choice, unsafe, limits
+        self.folder = self.prepared = self.sandbox = None
+        self.problem, self.address = "", "?"
+
+    def setup(self, worker=None):
+        from tito.grading.archive import unpack
+        from tito.grading.workspace import Prepared
+
+        self.address = getattr(worker, "address", "?")
+        try:
+            sweep_stale_scratch()
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}worker-"))
+            os.chmod(self.folder, 0o711)  # job folders inside belong to their sandbox users
+            (self.folder / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+            self.prepared = Prepared.load(unpack(self.archive, self.folder / "prepared"))
+        except Exception as exc:  # noqa: BLE001 - said in each grade, never a crash of the worker
+            self.problem = f"it could not unpack the grading ({type(exc).__name__}: {exc})"
+            return
+        finally:
+            self.archive = None
+        self.sandbox, reasons = (backend("none"), []) if self.unsafe else detect(self.choice)
+        if self.sandbox is None:
+            self.problem = "it has no sandbox that can run here (" + "; ".join(reasons) + ")"
+            return
+        refusal = self.sandbox.refusal([self.folder])
+        if refusal:
+            self.problem = f"its {self.sandbox.name} sandbox could read the expected results ({refusal})"
+
+    def teardown(self, worker=None):
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def grade(self, data: bytes, filename: str, student: str, label: str):
+        if self.problem or self.prepared is None:
+            raise Refused(f"worker {self.address} refused to grade: {self.problem or 'it was not set up'}")
+        with job_slot() as slot:
+            return grade_safely(data, filename, student, self.prepared, self.sandbox, self.limits, self.folder,
+                                slot, label)

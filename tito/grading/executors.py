@@ -1,0 +1,214 @@
+"""Where a batch's gradings run: here, N at a time, or on a dask cluster.
+
+An executor takes the prepared grader and the (student, file) pairs to grade, and calls
+``on_done(grade)`` in the calling thread as each grade is known, in completion order. Each
+grading is already its own sandboxed process tree (``tito.grading.grader.grade_submission``);
+the executors only decide where it runs:
+
+* ``LocalExecutor``: a pool of N threads on this machine, each supervising one sandbox.
+* ``DaskExecutor``: dask.distributed, on a ``LocalCluster`` of N worker processes or on a
+  running cluster (``--scheduler tcp://host:8786``). The prepared folder travels as one
+  archive (``tito.grading.archive``), inside a worker plugin: every worker, including one
+  that joins later, unpacks it once into a private temporary folder and removes it when the
+  batch ends — no shared file system is assumed. Each worker detects its own sandbox; a
+  worker that has none gives each submission it receives a 0 that says why, marked
+  incomplete so that the next batch grades it again. Workers need tito installed (the course's
+  package: ``pip install -e '.[cluster]'``), nothing else of the course.
+
+Both stop cleanly on Ctrl-C: no new grading starts, the running sandboxes are killed (dask:
+the LocalCluster's workers are closed; on a remote cluster, running gradings finish and are
+dropped), and ``KeyboardInterrupt`` goes on to the caller. Grades not yet known are simply
+not written: the next batch grades them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tito.errors import TitoError
+from tito.grading.grader import Cancelled, zero_grade
+from tito.grading.report import Grade
+from tito.grading.sandbox import Sandbox
+from tito.grading.slots import job_slot
+
+EXECUTORS = ("local", "dask")
+IN_FLIGHT_PER_WORKER = 2  # dask: submissions sent ahead per worker thread (their bytes wait there)
+
+
+class Executor:
+    name = ""
+    sandbox: Sandbox  # the one the grader is prepared for
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def run(self, grader, todo: list[tuple[str, Path]], on_done) -> None:
+        raise NotImplementedError
+
+
+def create(name: str, jobs: int, scheduler: str | None, sandbox: str = "auto", unsafe: bool = False) -> Executor:
+    """The executor ``tito grade`` asked for (TitoError for a combination that cannot work)."""
+    from tito.grading.sandbox import choose
+
+    if jobs < 1:
+        raise TitoError(f"--jobs must be at least 1, got {jobs}.", exit_code=2)
+    if name == "local":
+        if scheduler:
+            raise TitoError("--scheduler is for --executor dask.", exit_code=2)
+        return LocalExecutor(jobs, choose(sandbox, unsafe))
+    if name == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise TitoError("--executor dask needs dask.distributed, which is not installed.",
+                            hint="pip install -e '.[cluster]' (make install does).") from None
+        return DaskExecutor(jobs, scheduler, sandbox, unsafe)
+    raise TitoError(f"Unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}.", exit_code=2)
+
+
+# --------------------------------------------------------------------------- here
+
+
+class LocalExecutor(Executor):
+    name = "local"
+
+    def __init__(self, jobs: int = 1, sandbox: Sandbox | None = None):
+        self.jobs = jobs
+        self.sandbox = sandbox
+
+    def describe(self) -> str:
+        return f"local, {self.jobs} at a time"
+
+    def run(self, grader, todo, on_done) -> None:
+        cancel = threading.Event()
+
+        def one(student, path):
+            with job_slot() as slot:
+                return grader.grade(path, student, slot, cancel)
+
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="tito-grade")
+        try:
+            futures = {pool.submit(one, student, path): (student, path) for student, path in todo}
+            for future in as_completed(futures):
+                try:
+                    grade = future.result()
+                except Cancelled:
+                    continue
+                except Exception as exc:  # a slot could not be taken: ours, not the submission's
+                    student, path = futures[future]
+                    grade = zero_grade(grader.prepared, str(path), student,
+                                       f"grading failed ({type(exc).__name__}: {exc}); it scores 0",
+                                       grader.sandbox.name, incomplete=True)
+                on_done(grade)
+        except BaseException:
+            cancel.set()  # the running sandboxes are killed within a quarter of a second
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- dask
+
+
+class OnWorkers(Sandbox):
+    """Stands for the sandboxes of a dask cluster: each worker detects and uses its own."""
+
+    name = "each worker's own"
+
+    def __init__(self, choice: str = "auto", unsafe: bool = False):
+        self.choice, self.unsafe = choice, unsafe
+        self.protects = (f"each dask worker detects its own sandbox ({'none: --unsafe-no-sandbox' if unsafe else choice})"
+                         " and refuses to grade without one",)
+        self.lacks = ("what the worker's sandbox lacks: see each report's sandbox",)
+
+    def run(self, job, inner, env, limits, cancel=None):
+        raise TitoError("A dask batch runs its sandboxes on the workers, not here.")
+
+
+class DaskExecutor(Executor):
+    name = "dask"
+
+    def __init__(self, jobs: int = 1, scheduler: str | None = None, sandbox: str = "auto", unsafe: bool = False):
+        self.jobs, self.scheduler = jobs, scheduler
+        self.sandbox = OnWorkers(sandbox, unsafe)
+
+    def describe(self) -> str:
+        where = (f"the cluster at {self.scheduler}" if self.scheduler else
+                 f"a LocalCluster of {self.jobs} worker{'s' if self.jobs > 1 else ''}")
+        return f"dask, on {where}"
+
+    def run(self, grader, todo, on_done) -> None:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as completed
+
+        from tito.grading.archive import pack
+        from tito.grading.dask_worker import PreparedOnWorker
+
+        archive = pack(grader.prepared.folder)
+        plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits)
+        cluster = None
+        if not self.scheduler:
+            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        client = Client(cluster or self.scheduler, timeout="60s")
+        name = f"tito-grade-{archive.sha256[:16]}"
+        futures, pending, running = {}, iter(todo), completed()
+
+        def send(count: int) -> None:
+            """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0)."""
+            while count > 0:
+                student, path = next(pending, (None, None))
+                if student is None:
+                    return
+                future = self._submit(client, name, grader, student, path, on_done)
+                if future is not None:
+                    futures[future] = (student, path)
+                    running.add(future)
+                    count -= 1
+
+        try:
+            client.register_plugin(plugin, name=name)
+            send(IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
+            for future in running:
+                student, path = futures.pop(future)
+                on_done(self._result(grader, future, student, path))
+                send(1)
+        finally:
+            client.cancel(list(futures))
+            try:
+                client.unregister_worker_plugin(name)  # each worker removes its copy
+            except Exception:  # noqa: BLE001 - the workers may be gone already
+                pass
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    @staticmethod
+    def _submit(client, name, grader, student, path, on_done):
+        from tito.grading.dask_worker import grade_on_worker
+        from tito.grading.submission import SubmissionError, read_bytes
+
+        try:
+            data = read_bytes(path)
+        except SubmissionError as exc:
+            on_done(zero_grade(grader.prepared, str(path), student, f"cannot read the submission: {exc}; it "
+                               "scores 0", grader.sandbox.name))
+            return None
+        return client.submit(grade_on_worker, name, data, path.name, student, str(path), pure=False,
+                             key=f"grade-{os.urandom(8).hex()}")
+
+    @staticmethod
+    def _result(grader, future, student, path) -> Grade:
+        from tito.grading.dask_worker import Refused
+
+        try:
+            return Grade.from_json(future.result())
+        except Refused as exc:
+            reason = f"{exc}; it scores 0"
+        except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
+            reason = f"grading failed on the cluster ({type(exc).__name__}: {exc}); it scores 0"
+        return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)

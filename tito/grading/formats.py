@@ -1,0 +1,66 @@
+"""A grade as the result file of a learning platform: tito's own JSON, Gradescope's, PrairieLearn's.
+
+* ``tito``: ``Grade.to_json()`` — everything, including what the sandbox reported; the
+  reports of a batch are always this (they are its resumable state).
+* ``gradescope``: the ``results.json`` of Gradescope's autograder specification,
+  https://gradescope-autograders.readthedocs.io/en/latest/specs/ ("Output format"). Top level
+  ``score``, ``execution_time`` (seconds), ``output``, ``stdout_visibility``, ``extra_data``,
+  ``tests``; each test ``name``, ``score``, ``max_score``, ``status`` (``passed``/``failed``),
+  ``output``, ``tags`` and ``visibility`` (``visible``; a check marked ``hidden`` in
+  module.yaml is ``after_published``: its result shows once the instructor publishes grades).
+* ``prairielearn``: the ``results.json`` of PrairieLearn's external grading,
+  https://github.com/PrairieLearn/PrairieLearn/blob/master/docs/externalGrading.md ("Grading
+  results"). ``gradable``, ``score`` in [0, 1], ``message``, ``output``, ``tests`` with
+  ``name``, ``description``, ``points``, ``max_points``, ``message``, ``output``. A submission
+  that cannot be read or exported (a syntax error) is ``gradable: false`` with its
+  ``format_errors``: PrairieLearn then does not count the attempt, as its documentation
+  describes for input that does not compile.
+
+The checks carry the points; the inline and pytest tests come after them as feedback worth 0.
+"""
+
+from __future__ import annotations
+
+from tito.grading.report import Grade, TestScore
+
+FORMATS = ("tito", "gradescope", "prairielearn")
+UNGRADABLE = ("cannot read the submission", "the submission does not export")  # see grader._reason
+FEEDBACK = "feedback: "  # before the names of tests that carry no points
+
+
+def render(grade: Grade, form: str) -> dict:
+    return {"tito": Grade.to_json, "gradescope": gradescope, "prairielearn": prairielearn}[form](grade)
+
+
+def summary(grade: Grade) -> str:
+    """The lines shown above the tests: the score, and why points were lost as a whole."""
+    lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {len(grade.checks)} graded checks."]
+    if grade.error:
+        lines.append(grade.error)
+    if grade.feedback:
+        passed = sum(t.passed for t in grade.feedback)
+        lines.append(f"Feedback (no points): {passed}/{len(grade.feedback)} of the module's tests passed.")
+    return "\n".join(lines)
+
+
+def _name(test: TestScore) -> str:
+    return test.name if test.kind == "check" else FEEDBACK + test.name
+
+
+def gradescope(grade: Grade) -> dict:
+    tests = [{"name": _name(t), "score": t.earned, "max_score": t.points, "status": "passed" if t.passed else "failed",
+              "output": t.message, "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
+             for t in grade.tests]
+    return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade),
+            "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"module": grade.module, "sha256": grade.sha256, "sandbox": grade.sandbox.get("backend", "")}}
+
+
+def prairielearn(grade: Grade) -> dict:
+    tests = [{"name": _name(t), "description": "graded check" if t.kind == "check" else f"{t.kind} test (no points)",
+              "points": t.earned, "max_points": t.points, "message": t.message, "output": ""} for t in grade.tests]
+    result = {"gradable": True, "score": grade.score / grade.max_score if grade.max_score else 0.0,
+              "message": summary(grade), "output": "", "tests": tests}
+    if grade.error.startswith(UNGRADABLE):
+        result.update(gradable=False, format_errors=[grade.error])
+    return result

@@ -1,0 +1,58 @@
+"""What ``tito grade DIR`` shows while it grades: a Rich progress bar on a terminal, lines otherwise.
+
+On a terminal (and without NO_COLOR): a bar with done/total, how many failed (scored 0 with a
+reason), the time elapsed and the estimated time left, with one line per grade printed above
+it. In a log or with NO_COLOR: the same lines, plain, one per grade as it is known.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tito.console import console, plain_output
+
+
+def failed(grade) -> bool:
+    return bool(grade.error) and grade.score == 0
+
+
+class BatchProgress:
+    def __init__(self, title: str):
+        self.title = title
+        self.total = self.done_count = self.failures = 0
+        self.out = console()
+        self.bar = self.task = None
+
+    def start(self, plan) -> None:
+        """Say what the batch will do (``plan``: tito.grading.state.Plan) and start the bar."""
+        self.total = len(plan.todo)
+        why = Counter(reason for _, _, reason in plan.todo)
+        kept = f"{len(plan.kept)} already graded and unchanged; " if plan.kept else ""
+        reasons = f" ({', '.join(f'{n} {r}' for r, n in why.items())})" if why else ""
+        self.out.print(f"{kept}grading {self.total}{reasons}.", highlight=False, markup=False)
+        if self.total and not plain_output():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(),
+                                TextColumn("ETA"), TimeRemainingColumn(), console=self.out, transient=False)
+            self.task = self.bar.add_task(self.title, total=self.total, failed=0)
+            self.bar.start()
+
+    def done(self, grade) -> None:
+        self.done_count += 1
+        self.failures += failed(grade)
+        note = f" - {grade.error.splitlines()[0][:120]}" if grade.error else ""
+        line = (f"[{self.done_count}/{self.total}] {grade.student}: {grade.score}/{grade.max_score}"
+                f" ({grade.seconds:.1f} s){note}")
+        if self.bar is not None:
+            self.bar.console.print(line, highlight=False, markup=False)
+            self.bar.update(self.task, advance=1, failed=self.failures)
+        else:
+            self.out.print(line, highlight=False, markup=False)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

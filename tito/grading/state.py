@@ -1,0 +1,114 @@
+"""A batch that resumes: which submissions still need a grade, judged from the reports on disk.
+
+The reports folder (``grades/cnn/``) is the whole state of a batch. Each student's report
+records the sha256 of the bytes that were graded and the *fingerprint* of the grading: a hash
+of what decides a grade besides the submission — the module, its reference solution and
+tests (checks included), the prerequisites' reference solutions, the checks' points and
+tolerances, calibration, and tito's version. The secret seed is not part of it: it changes on
+every run by design, and a correct implementation passes on any seed.
+
+``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
+grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
+everything else is graded. A report that cannot be read, belongs to another module or
+student, or is not tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
+grades again regardless.
+
+``locked`` holds an exclusive lock on the reports folder for one batch: two ``tito grade``
+runs writing the same gradebook would grade everything twice and race on the CSV.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.course import Course, Module
+from tito.errors import TitoError
+from tito.grading.gradebook import read_report, report_name
+
+ALL = "*"  # --regrade given without a name
+LOCK_FILE = ".tito-grade.lock"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint(course: Course, module: Module, calibrate: bool) -> str:
+    """The hash of everything besides the submission that decides its grade (see above)."""
+    from tito import __version__
+    from tito.grading.checks import check_specs
+    from tito.release import with_prerequisites
+
+    parts = {"tito": __version__, "module": module.name, "calibrate": calibrate,
+             "checks": [c.to_json() for c in check_specs(module)]}
+    files = [m.dev_file for m in with_prerequisites(course, [module])]
+    if module.tests_dir.is_dir():
+        files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    parts["files"] = {str(p.relative_to(course.root)): digest(p.read_bytes()) for p in files}
+    return digest(json.dumps(parts, sort_keys=True).encode("utf-8"))
+
+
+@dataclass
+class Plan:
+    """What a batch does: grade ``todo`` (student, file, why), keep the grades in ``kept``."""
+
+    todo: list = field(default_factory=list)
+    kept: list = field(default_factory=list)
+
+
+def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: str,
+         regrade: tuple = ()) -> Plan:
+    """Which submissions to grade, given the reports already in ``out`` (see the module's text)."""
+    students = {student for student, _ in submissions}
+    unknown = sorted(set(regrade) - students - {ALL})
+    if unknown:
+        raise TitoError(f"--regrade names no submission: {', '.join(unknown)}.",
+                        hint="Students are named after their file or folder: " + ", ".join(sorted(students)[:20]))
+    result = Plan()
+    for student, path in submissions:
+        why = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade)
+        if why:
+            result.todo.append((student, path, why))
+        else:
+            result.kept.append(read_report(Path(out) / report_name(student)))
+    return result
+
+
+def _why_grade(student: str, path: Path, report: Path, module: str, grading: str, regrade: tuple) -> str:
+    if ALL in regrade or student in regrade:
+        return "asked to regrade"
+    grade = read_report(report)
+    if grade is None or grade.module != module or grade.student != student:
+        return "new"
+    if grade.incomplete:
+        return "its last grading did not finish"
+    if grade.fingerprint != grading:
+        return "the grading changed"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return "changed"  # grading it says why it cannot be read
+    return "" if digest(data) == grade.sha256 else "changed"
+
+
+@contextlib.contextmanager
+def locked(out: Path):
+    """Hold the reports folder for one batch; TitoError if another batch holds it."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TitoError(f"Another tito grade is writing to {out} right now.",
+                            hint="Wait for it to finish, or give this one another --out folder.") from None
+        yield out
+    finally:
+        os.close(fd)
