@@ -1,6 +1,7 @@
-"""tito grade on the real cnn module: time per submission, step by step, in the sandbox found here.
+"""tito grade on the real cnn module: time per submission, step by step, and batch throughput.
 
     .venv/bin/python benchmarks/bench_grade.py [--repeats 3] [--module cnn]
+    .venv/bin/python benchmarks/bench_grade.py --throughput 20 [--jobs 2] [--rounds 1]
 
 Three submissions are built from the module's source: the reference (full marks), the released
 stub (0) and a partial one (the first four solution blocks solved, the rest stubbed). The grader
@@ -9,11 +10,17 @@ alternating. For each, the median of: the whole submission; the grader's job fol
 the writable parts); the sandbox run, split into the steps it reports (read + parse, export,
 checks, inline tests, pytest) and the rest (bubblewrap, interpreter start, teardown); the
 verdict (reading and comparing the results). The load average is printed next to the results.
+
+``--throughput N`` grades a folder of N submissions (the three kinds in turn) as one batch
+with ``--jobs`` at a time, with each executor in turn (local, then dask on a LocalCluster of
+``--jobs`` workers, ``--rounds`` times), from one prepared grader, and prints submissions per
+minute: the dask figure includes starting the cluster and shipping the prepared folder.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import statistics
 import sys
 import tempfile
@@ -44,6 +51,33 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def throughput(grader, texts: dict, count: int, jobs: int, rounds: int) -> None:
+    """Submissions per minute for a batch of ``count``, local and dask, alternating."""
+    from tito.grading import grade_batch
+    from tito.grading.executors import DaskExecutor, LocalExecutor
+
+    kinds = list(texts)
+    with tempfile.TemporaryDirectory(prefix="bench-grade-batch-") as scratch:  # 0700: it holds the solution
+        folder = Path(scratch) / "submissions"
+        folder.mkdir()
+        submissions = []
+        for number in range(count):
+            kind = kinds[number % len(kinds)]
+            (folder / f"s{number:02d}_{kind}.py").write_text(texts[kind], encoding="utf-8")
+            submissions.append((f"s{number:02d}_{kind}", folder / f"s{number:02d}_{kind}.py"))
+        executors = {"local": lambda: LocalExecutor(jobs, grader.sandbox), "dask": lambda: DaskExecutor(jobs)}
+        for round_number in range(rounds):
+            for name, make in executors.items():
+                before = load()
+                started = time.monotonic()
+                grades = grade_batch(grader, submissions, Path(scratch) / f"{name}-{round_number}", executor=make())
+                seconds = time.monotonic() - started
+                scores = Counter((g.student.split("_")[1], g.score, g.error.split(":")[0]) for g in grades)
+                print(f"{name:5} --jobs {jobs}: {count} submissions in {seconds:.1f} s = "
+                      f"{60 * count / seconds:.1f} per minute; load {before} -> {load()}")
+                print("       (kind, score, reason): " + "; ".join(f"{k} x{n}" for k, n in sorted(scores.items())))
+
+
 def main(argv=None) -> int:
     from tito.course import Course
     from tito.grading import Grader
@@ -52,11 +86,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--module", default="cnn")
+    parser.add_argument("--throughput", type=int, metavar="N", help="grade a batch of N, local and dask")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args(argv)
     course = Course(HERE.parent)
     module = course.get(args.module)
     reference = module.dev_file.read_text(encoding="utf-8")
     submissions = {"reference": reference, "stub": strip_solutions(reference).text, "partial": partial(reference)}
+    if args.throughput:
+        with Grader(course, module) as grader:
+            print(f"sandbox {grader.sandbox.name}; load average before: {load()}")
+            throughput(grader, submissions, args.throughput, args.jobs, args.rounds)
+        return 0
     print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:  # 0700: it holds the solution
         folder = Path(scratch)

@@ -240,7 +240,7 @@ if IN_PROBE:
 
 FORGE_STATE = """
 # the batch's state, from inside: full marks in its own report with the hashes a rerun trusts,
-# another student's report replaced, the gradebook rewritten, the batch's lock taken
+# another student's report replaced, the gradebook rewritten, a student added
 import hashlib as _hashlib
 own = open(_glob.glob("/job/submission.*")[0] if _glob.glob("/job/submission.*") else __file__, "rb").read()
 forged = {{"module": "alpha", "student": "forge_state", "submission": "x", "score": 6, "max_score": 6, "error": "",
@@ -248,7 +248,7 @@ forged = {{"module": "alpha", "student": "forge_state", "submission": "x", "scor
               {{"name": n, "kind": "check", "passed": True, "points": p, "earned": p, "hidden": False, "message": ""}}
               for n, p in (("double", 3), ("scaler", 2), ("double_negative", 1))]}}
 targets = {{"forge_state.json": forged, "alice.json": dict(forged, student="alice", score=0),
-           "gradebook.csv": "student,score\\nforge_state,6\\n", ".tito-grade.lock": ""}}
+           "gradebook.csv": "student,score\\nforge_state,6\\n", "zed.json": dict(forged, student="zed")}}
 for name, content in targets.items():
     path = {out!r} + "/" + name
     try:

@@ -188,12 +188,12 @@ def test_memory_output_and_processes_are_bounded(batch, alpha_grader):
 
 def test_the_batchs_reports_and_gradebook_are_out_of_reach(batch):
     grades, out = batch[0], batch[3]
-    report = report_of(grades["forge_state"])  # its own report, alice's, the gradebook, the batch's lock
+    report = report_of(grades["forge_state"])  # its own report, alice's, the gradebook, a new student's
     assert report.get("written", []) == [] and len(report["refused"]) == 4
     assert json.loads((out / "forge_state.json").read_text())["score"] == 0
     assert json.loads((out / "alice.json").read_text())["score"] == 6
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert len(rows) == len(grades) + 1  # one row per report, none forged
+    assert len(rows) == len(grades) + 1 and not (out / "zed.json").exists()  # one row per report, none forged
     assert [r.split(",")[2] for r in rows if r.startswith(("alice,", "forge_state,"))] == ["6", "0"]
 
 

@@ -367,3 +367,15 @@ def test_the_progress_bar_counts_done_and_failed(monkeypatch):
     assert "1 already graded and unchanged; grading 2 (1 new, 1 changed)." in text
     assert "[2/2] b: 0/3 (0.0 s) - the submission does not export (x), so it scores 0" in text
     assert "2/2" in text and "1 failed" in text and "ETA" in text
+
+
+def test_two_batches_may_not_write_one_reports_folder(tmp_path):
+    from tito.grading.state import locked
+
+    with locked(tmp_path / "grades"):
+        with pytest.raises(TitoError, match="Another tito grade is writing to .*grades right now"):
+            with locked(tmp_path / "grades"):
+                pass
+    with locked(tmp_path / "grades"):  # released when the batch ends
+        pass
+    assert [p.name for p in (tmp_path / "grades").iterdir()] == []

@@ -13,8 +13,8 @@ everything else is graded. A report that cannot be read, belongs to another modu
 student, or is not tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
 grades again regardless.
 
-``locked`` holds an exclusive lock on the reports folder for one batch: two ``tito grade``
-runs writing the same gradebook would grade everything twice and race on the CSV.
+``locked`` holds an exclusive ``flock`` on the reports folder itself for one batch: two
+``tito grade`` runs writing the same gradebook would grade everything twice and race on the CSV.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from tito.errors import TitoError
 from tito.grading.gradebook import read_report, report_name
 
 ALL = "*"  # --regrade given without a name
-LOCK_FILE = ".tito-grade.lock"
 
 
 def digest(data: bytes) -> str:
@@ -102,7 +101,7 @@ def locked(out: Path):
     """Hold the reports folder for one batch; TitoError if another batch holds it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))  # the folder itself: no lock file
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
