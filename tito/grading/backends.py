@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, python_problem,
                                   site_packages, which)
+from tito.grading.slots import job_slot
 
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
@@ -54,8 +55,8 @@ class Bubblewrap(Sandbox):
             return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
         if self.root and not which("setpriv"):
             return "setpriv (util-linux) is needed to drop root inside the sandbox"
-        prefix = self._argv(None) + ["--"] + (drop_to(_uid(0)) if self.root else [])
-        problem = python_problem(prefix)
+        with job_slot() as slot:  # its uid: no other grader's job may kill the probe
+            problem = python_problem(self._argv(None) + ["--"] + (drop_to(_uid(slot)) if self.root else []))
         return f"bwrap cannot start a sandbox here ({problem})" if problem else ""
 
     def refusal(self, secrets: list[Path]) -> str:
@@ -209,13 +210,15 @@ class UidDrop(Sandbox):
             return "needs the grader to run as root (to switch to an unprivileged uid)"
         if not which("setpriv"):
             return "setpriv (util-linux) is not installed"
-        return python_problem(drop_to(_uid(0)))
+        with job_slot() as slot:
+            return python_problem(drop_to(_uid(slot)))
 
     def refusal(self, secrets: list[Path]) -> str:
         installed = [m for m in _masks() if m.name == "tinytorch" and m.is_dir()]  # a copy with its solutions
-        readable = [str(p) for p in [*secrets, *installed] if _readable_by(_uid(0), p)]
+        with job_slot() as slot:  # every sandbox uid has the same rights; this one is free now
+            readable = [str(p) for p in [*secrets, *installed] if _readable_by(_uid(slot), p)]
         if readable:
-            return (f"uid {_uid(0)} can read {', '.join(readable)}; the uid-drop backend needs the course "
+            return (f"uid {_uid(slot)} can read {', '.join(readable)}; the uid-drop backend needs the course "
                     "in a folder other users cannot enter (chmod 700), with Python installed outside it")
         return ""
 

@@ -151,8 +151,8 @@ class DaskExecutor(Executor):
         archive = pack(grader.prepared.folder)
         plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits)
         cluster = None
-        if not self.scheduler:
-            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+        if not self.scheduler:  # its HTTP server on a free port (None would still try 8787 first)
+            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
         client = Client(cluster or self.scheduler, timeout="60s")
         name = f"tito-grade-{archive.sha256[:16]}"
