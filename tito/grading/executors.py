@@ -154,7 +154,13 @@ class DaskExecutor(Executor):
         if not self.scheduler:  # its HTTP server on a free port (None would still try 8787 first)
             cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
-        client = Client(cluster or self.scheduler, timeout="60s")
+        try:
+            client = Client(cluster or self.scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            if cluster is not None:
+                cluster.close()
+            raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
+                            hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
         name = f"tito-grade-{archive.sha256[:16]}"
         futures, pending, running = {}, iter(todo), completed()
 
