@@ -151,9 +151,15 @@ class DaskExecutor(Executor):
         archive = pack(grader.prepared.folder)
         plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits)
         cluster = None
-        if not self.scheduler:  # its HTTP server on a free port (None would still try 8787 first)
-            cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   silence_logs=logging.ERROR)
+        if not self.scheduler:
+            import dask
+
+            # the workers only wait on sandboxes: their statistical profiler (every 10 ms) would cost
+            # about a third of an idle cluster's CPU; the HTTP server goes on a free port (None would
+            # still try 8787 first)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
         try:
             client = Client(cluster or self.scheduler, timeout="30s")
         except (OSError, TimeoutError) as exc:
