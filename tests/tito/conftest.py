@@ -3,7 +3,9 @@ folder, the CLI in-process, and a grader of that course prepared once per sessio
 
 ``make test`` runs these files in parallel (pytest-xdist, one file per worker at a time); each
 worker's sandboxed jobs run as uids of their own, so that one worker's checks for leftover
-sandbox processes never see another's.
+sandbox processes never see another's. Each test run takes its own range of them too: the
+uid-drop backend kills every process of its uid when a job starts, so two test runs on one
+machine (or a test run beside a grader) must not share uids.
 """
 
 import os
@@ -12,8 +14,9 @@ import pytest
 from tiny_course import build_course
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest-xdist
-if _WORKER[2:].isdigit():  # before tito.grading.sandbox reads it
-    os.environ["TITO_SANDBOX_UID_BASE"] = str(61000 + 100 * int(_WORKER[2:]))
+_RUN = int(os.environ.setdefault("TITO_TEST_UID_RANGE", str(62000 + 500 * (os.getpid() % 5))))  # workers inherit it
+os.environ["TITO_SANDBOX_UID_BASE"] = str(  # before tito.grading.sandbox reads it
+    _RUN + 100 * (int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0))
 
 
 @pytest.fixture
