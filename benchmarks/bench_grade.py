@@ -20,11 +20,11 @@ minute: the dask figure includes starting the cluster and shipping the prepared 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from grade_attacks import SECRET, attack, container
-from test_release_support import ALPHA_DEV, run_tito
+from tiny_course import ALPHA_DEV, run_tito
 
-from tito.release import notebook_json, to_notebook
+from tito.editions.notebooks import notebook_json, to_notebook
 
 NAMES = ["setup.sh", "run_autograder", "requirements.txt", "grading.tar.gz", "grading.tar.gz.sha256",
          "autograder.json", "README.md"]

@@ -1,4 +1,4 @@
-"""Grading at course scale, on the small instructor course of test_release_support: the dask
+"""Grading at course scale, on the small course of tiny_course.py: the dask
 executor against the local one (on real LocalClusters), a batch that
 resumes after Ctrl-C and SIGKILL, the report's resumable state and its attacks, Gradescope's and
 PrairieLearn's result formats, and a spreadsheet-safe gradebook."""
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from grade_attacks import HALF_DONE, STUB, attack_submissions, running, slow
-from test_release_support import ALPHA_DEV, flat, run_tito
+from tiny_course import ALPHA_DEV, flat, run_tito
 
 from tito.errors import TitoError
 from tito.grading import Grade, TestScore, grade_batch
@@ -23,7 +23,7 @@ from tito.grading.batch import check_report_names
 from tito.grading.gradebook import Gradebook, read_grades, write_gradebook
 from tito.grading.report import CHECK, INLINE
 from tito.grading.state import digest, plan
-from tito.release import notebook_json, to_notebook
+from tito.editions.notebooks import notebook_json, to_notebook
 
 # the documented fields (see tito/grading/formats.py for the sources)
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",

@@ -42,11 +42,10 @@ def fingerprint(course: Course, module: Module, calibrate: bool) -> str:
     """The hash of everything besides the submission that decides its grade (see above)."""
     from tito import __version__
     from tito.grading.checks import check_specs
-    from tito.release import with_prerequisites
 
     parts = {"tito": __version__, "module": module.name, "calibrate": calibrate,
              "checks": [c.to_json() for c in check_specs(module)]}
-    files = [m.dev_file for m in with_prerequisites(course, [module])]
+    files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
         files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     parts["files"] = {str(p.relative_to(course.root)): digest(p.read_bytes()) for p in files}
