@@ -8,8 +8,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 TITO   := $(VENV)/bin/tito
 STAMP  := $(VENV)/.installed
-# Every optional feature is installed so that every test runs: notebooks, cluster grading, the website.
-EXTRAS := dev,jupyter,cluster,book
+# Every optional feature is installed so that every test runs: notebooks, cluster grading, the
+# website, and PyTorch (the yardstick of the numerics tests; never a requirement of the package).
+EXTRAS := dev,jupyter,cluster,book,bench
 
 .PHONY: install test demo lint clean
 

@@ -1,4 +1,7 @@
-"""The same gradients as PyTorch, when PyTorch is installed (skipped otherwise)."""
+"""The same gradients as PyTorch, when PyTorch is installed (skipped otherwise).
+
+Every test takes the ``torch`` fixture (tests/conftest.py): torch is imported only when these
+tests run, and they are marked slow by that (`tito test --full`, `make test`)."""
 
 import numpy as np
 import pytest
@@ -10,10 +13,7 @@ from tinytorch.core.networks import Sequential
 from tinytorch.core.tensor import Tensor
 import tinytorch.core.autograd  # noqa: F401
 
-torch = pytest.importorskip("torch")
-
-
-def both(data):
+def both(torch, data):
     """The same float32 data as a tinytorch leaf and a torch leaf."""
     data = np.asarray(data, dtype=np.float32)
     return Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
@@ -23,10 +23,10 @@ def close(ours, theirs, rtol=1e-4, atol=1e-5):
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=rtol, atol=atol)
 
 
-def test_elementwise_and_reductions_match_torch():
+def test_elementwise_and_reductions_match_torch(torch):
     r = np.random.default_rng(0)
-    a, ta = both(r.uniform(0.5, 2, size=(3, 4)))
-    b, tb = both(r.uniform(0.5, 2, size=(4,)))
+    a, ta = both(torch, r.uniform(0.5, 2, size=(3, 4)))
+    b, tb = both(torch, r.uniform(0.5, 2, size=(4,)))
     ours = ((a * b - a / b) ** 2).mean(axis=0).sum() + (a @ b).max() - Tanh()(a).sum()
     theirs = ((ta * tb - ta / tb) ** 2).mean(dim=0).sum() + (ta @ tb).max() - torch.tanh(ta).sum()
     ours.backward()
@@ -36,9 +36,9 @@ def test_elementwise_and_reductions_match_torch():
     close(b, tb)
 
 
-def test_softmax_cross_entropy_style_graph_matches_torch():
+def test_softmax_cross_entropy_style_graph_matches_torch(torch):
     r = np.random.default_rng(1)
-    z, tz = both(r.normal(size=(5, 3)))
+    z, tz = both(torch, r.normal(size=(5, 3)))
     ours = (Softmax()(z)[np.arange(5), [0, 2, 1, 1, 0]]).sum()
     theirs = torch.softmax(tz, dim=-1)[torch.arange(5), torch.tensor([0, 2, 1, 1, 0])].sum()
     ours.backward()
@@ -50,10 +50,10 @@ def test_softmax_cross_entropy_style_graph_matches_torch():
 @pytest.mark.parametrize("kernel,stride,padding", [
     (3, 1, 0), (3, 1, 1), (3, 2, 1), (3, 2, 2), (3, 1, "same"), (4, 1, "same"), ((2, 3), 1, "same"), (4, 1, "valid"),
 ])
-def test_conv2d_matches_torch(kernel, stride, padding):
+def test_conv2d_matches_torch(torch, kernel, stride, padding):
     np.random.seed(0)
     conv = Conv2D(3, 4, kernel_size=kernel, stride=stride, padding=padding)
-    x, tx = both(np.random.default_rng(2).normal(size=(2, 3, 7, 7)))
+    x, tx = both(torch, np.random.default_rng(2).normal(size=(2, 3, 7, 7)))
     tconv = torch.nn.Conv2d(3, 4, kernel, stride=stride, padding=padding)
     with torch.no_grad():
         tconv.weight.copy_(torch.tensor(conv.weight.data))
@@ -67,11 +67,11 @@ def test_conv2d_matches_torch(kernel, stride, padding):
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 1, 1), (3, 2, 1)])
-def test_pooling_matches_torch(kernel, stride, padding):
+def test_pooling_matches_torch(torch, kernel, stride, padding):
     data = np.random.default_rng(4).normal(size=(2, 3, 6, 6))
     for ours_cls, theirs_fn in [(MaxPool2D, torch.nn.functional.max_pool2d),
                                 (AvgPool2D, torch.nn.functional.avg_pool2d)]:
-        x, tx = both(data)
+        x, tx = both(torch, data)
         out = ours_cls(kernel, stride, padding)(x)
         g = np.random.default_rng(5).normal(size=out.shape).astype(np.float32)
         out.backward(g)
@@ -79,7 +79,7 @@ def test_pooling_matches_torch(kernel, stride, padding):
         close(x, tx, rtol=1e-5, atol=1e-6)
 
 
-def test_milestone_network_gradients_match_torch():
+def test_milestone_network_gradients_match_torch(torch):
     np.random.seed(6)
     ours = Sequential([
         Conv2D(1, 16, 3, padding=1), ReLU(), MaxPool2D(2),
@@ -107,7 +107,7 @@ def test_milestone_network_gradients_match_torch():
         np.testing.assert_allclose(p.grad.data, expected, rtol=1e-3, atol=1e-5)
 
 
-def test_milestone_network_in_float64_matches_torch_double():
+def test_milestone_network_in_float64_matches_torch_double(torch):
     """Parameters converted to float64 (PyTorch's .double()): every layer, gradient and the loss
     stay float64 and agree with PyTorch to float64 precision."""
     from tinytorch.core.training import CrossEntropyLoss
