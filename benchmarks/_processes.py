@@ -83,12 +83,30 @@ def serve(build: Callable, library: str, threads: int | None = None) -> None:
             if name not in calls:
                 run()                           # warm-up: caches, allocator, thread start
                 calls[name] = calls_per_sample(run, seconds, limit=10_000)
+            if library == "tinytorch":
+                _measure_the_load_afresh()
             start = time.perf_counter()
             for _ in range(calls[name]):
                 run()
             answer = (time.perf_counter() - start) / calls[name]
         channel.write(json.dumps(answer) + "\n")
         channel.flush()
+
+
+def _measure_the_load_afresh() -> None:
+    """Start TinyTorch's load window after the other worker's sample, not before it.
+
+    ``tinytorch.utils.threads`` counts the cores other processes used over its last window
+    (at least ``LOAD_INTERVAL``); left alone, that window would span the PyTorch worker's
+    sample that just ran, load which this benchmark adds and a student running TinyTorch alone
+    never has. Closing the window now and waiting one interval makes the first product of the
+    sample see the machine as it is: idle, or with the spinner of ``load="busy"`` on one core.
+    """
+    from tinytorch.utils import threads
+
+    time.sleep(threads.LOAD_INTERVAL)
+    threads.free_cores()
+    time.sleep(threads.LOAD_INTERVAL * 1.1)
 
 
 def worker_info(library: str) -> dict:
