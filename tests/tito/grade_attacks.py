@@ -286,19 +286,22 @@ def running(tag: str = "") -> bool:
 def container(tmp_path: Path) -> list[str]:
     """A bwrap command prefix that makes a container like Gradescope's around what follows:
     /root holds only Python (this machine's lives under /root, which other users cannot
-    enter), /tmp only the tests' folders, /work only the Python environment (other copies of
-    the test course, which anyone may read, are there). Needs root and bwrap."""
+    enter), /tmp only the tests' folders (and the Python environment when the course was cloned
+    under /tmp), /work only the Python environment (other copies of the test course, which
+    anyone may read, are there). Needs root and bwrap."""
     from tito.grading.backends import _Tree
     from tito.grading.sandbox import which
 
     pytest_root = next(p for p in tmp_path.parents if p.name.startswith("pytest-of-"))
     argv = [which("bwrap"), "--dev-bind", "/", "/", "--perms", "0755", "--tmpfs", "/root",
             "--perms", "1777", "--tmpfs", "/tmp", "--bind", str(pytest_root), str(pytest_root)]
-    tree = _Tree(argv)
+    tree = _Tree(argv, made={"/", "/tmp"})
     if sys.base_prefix.startswith("/root/"):
         tree.bind(sys.base_prefix, sys.base_prefix)
     if sys.prefix.startswith("/work/"):
         argv += ["--perms", "0755", "--tmpfs", "/work"]
+        tree.bind(sys.prefix, sys.prefix)
+    elif sys.prefix.startswith("/tmp/"):  # a clone under /tmp (CI): its venv, not the course
         tree.bind(sys.prefix, sys.prefix)
     return argv
 

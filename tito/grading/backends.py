@@ -94,7 +94,9 @@ class Bubblewrap(Sandbox):
             argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             argv += ["--unshare-user", "--disable-userns"]
-        made = _Tree(argv)
+        # A fresh /tmp first: a course or venv that lives under /tmp is bound on top of it, not hidden.
+        argv += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+        made = _Tree(argv, made={"/", "/tmp"})
         made.bind("/usr", "/usr")
         for link in SYSTEM_LINKS:
             if os.path.islink(link):
@@ -112,7 +114,7 @@ class Bubblewrap(Sandbox):
                 argv += ["--tmpfs", str(masked)]
             else:
                 argv += ["--ro-bind", empty, str(masked)]
-        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
         if job is not None:
             self._job_binds(made, argv, job)
         return argv
@@ -128,9 +130,9 @@ class Bubblewrap(Sandbox):
 class _Tree:
     """Read-only binds, each preceded by the folders above it (made 0755: bwrap would make 0700)."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, made=("/",)):
         self.argv = argv
-        self.made = {"/"}
+        self.made = set(made)
         self.mounted = []
 
     def bind(self, source: str, dest: str) -> None:
