@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tito import format
 from tito.course import Module
-from tito.runner import StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
+from tito.outcomes import StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
 DESELECTED = re.compile(r"\b(\d+) deselected\b")

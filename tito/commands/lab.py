@@ -61,7 +61,7 @@ def lab_environment(course) -> dict:
     """JupyterLab's environment, inherited by its kernels: the course root first on PYTHONPATH,
     then every module folder (as bin/activate-tinytorch.sh does), so `import tinytorch` is this
     course's and `from cnn_dev import Conv2D` works."""
-    from tito.runner import subprocess_environment
+    from tito.outcomes import subprocess_environment
 
     env = subprocess_environment(course.root)
     env.pop("MPLBACKEND", None)  # inline plots in notebooks
