@@ -721,6 +721,12 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
 COLUMN_CHUNK_BYTES = 2 << 20
 
 
+def images_per_chunk(rows, positions, dtype):
+    """How many images' columns, (rows, positions·n) of ``dtype``, fit in about
+    ``COLUMN_CHUNK_BYTES`` (at least one): the chunk of the forward here and of the backward."""
+    return max(1, COLUMN_CHUNK_BYTES // (rows * positions * np.dtype(dtype).itemsize))
+
+
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     """Fast 2-D cross-correlation on ndarrays: (N, C, H, W) ⋆ (F, C, kH, kW) -> (N, F, H', W').
 
@@ -742,7 +748,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
        (`conv_output_size` of the padded sizes); P = H'·W'; allocate `out` as (N, F, P).
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
-    4. Allocate one buffer `cols` of (rows of filters, chunk·P); fill its bias row with 1.
+    4. Allocate one buffer `cols` of (rows of filters, chunk·P), with
+       `chunk = min(N, images_per_chunk(rows of filters, P, dtype))` (given above); fill its
+       bias row with 1.
     5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :P·n])`, then
        `result = matmul(filters, cols[:, :P·n])` -> (F, P·n), and store it image-major:
        `out[start:start + n] = result.reshape(F, P, n).transpose(2, 0, 1)`.
@@ -778,7 +786,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     filters = weight.reshape(F, K).astype(dtype, copy=False)
     if bias is not None:
         filters = np.concatenate([filters, np.asarray(bias, dtype=dtype).reshape(F, 1)], axis=1)
-    chunk = max(1, min(N, COLUMN_CHUNK_BYTES // (filters.shape[1] * P * dtype.itemsize)))
+    chunk = max(1, min(N, images_per_chunk(filters.shape[1], P, dtype)))
     cols = np.empty((filters.shape[1], chunk * P), dtype=dtype)
     cols[K:] = 1                                      # the bias's constant input (no row without bias)
     out = np.empty((N, F, P), dtype=dtype)

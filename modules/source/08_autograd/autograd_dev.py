@@ -68,7 +68,7 @@ import numpy as np
 from tinytorch.core.tensor import Tensor, get_autograd, set_autograd
 from tinytorch.utils.threads import matmul
 from tinytorch.core.cnn import (
-    COLUMN_CHUNK_BYTES, im2col, max_pool2d_forward, padding_sides, to_batch_first, to_batch_last, to_pair,
+    images_per_chunk, im2col, max_pool2d_forward, padding_sides, to_batch_first, to_batch_last, to_pair,
 )
 
 # %% [markdown]
@@ -984,8 +984,8 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
        grad_bias = grad_out summed over axes (0, 2, 3); grad_weight starts as zeros (F, C·kH·kW)
        and grad_x as an empty array of x's shape; ``W_rows = weight.transpose(2, 3, 1, 0)
        .reshape(kH·kW·C, F)``.
-    2. Work through the batch in chunks of n images (``_backward_chunk``: columns of about
-       ``COLUMN_CHUNK_BYTES``, as in the forward). For each chunk:
+    2. Work through the batch in chunks of n images (``images_per_chunk`` of module 06: columns
+       of about ``COLUMN_CHUNK_BYTES``, as in the forward). For each chunk:
        - g = its grad_out batch last, as a matrix (F, OH·OW·n) — the column order of im2col:
          ``to_batch_last(grad_out[part]).reshape(F, -1)`` (module 06);
        - cols = ``im2col(x[part], (kH, kW), stride, sides)`` (module 06): (C·kH·kW, OH·OW·n);
@@ -1019,7 +1019,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     grad_weight = np.zeros((f, c * kh * kw), dtype)
     grad_x = np.empty(x.shape, dtype) if need_input_grad else None
     w_rows = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
-    chunk = _backward_chunk(c * kh * kw, oh * ow, dtype)
+    chunk = images_per_chunk(c * kh * kw, oh * ow, dtype)
     for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         g = to_batch_last(grad_out[part]).reshape(f, -1)               # (F, OH·OW·n)
@@ -1031,11 +1031,6 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
             grad_x[part] = to_batch_first(target, sides)
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
     ### END SOLUTION
-
-
-def _backward_chunk(rows, positions, dtype):
-    """Images per chunk of the backward: columns (rows, positions·n) of about COLUMN_CHUNK_BYTES."""
-    return max(1, COLUMN_CHUNK_BYTES // (rows * positions * np.dtype(dtype).itemsize))
 
 
 # %% [markdown]
