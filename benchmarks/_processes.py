@@ -39,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from _timing import alternate, calls_per_sample, format_seconds, load_torch, medians
+from _timing import alternate, blas_info, calls_per_sample, format_seconds, load_torch, medians
 
 
 # ------------------------------------------------------------------ the worker side
@@ -116,12 +116,10 @@ def worker_info(library: str) -> dict:
 
         return {"library": "torch", "version": torch.__version__, "threads": torch.get_num_threads(),
                 "cpu capability": torch.backends.cpu.get_cpu_capability()}
-    from threadpoolctl import threadpool_info
-
     from tinytorch.utils import threads
 
-    blas = [f"{lib['internal_api']} {lib['version']} {lib.get('architecture', '')}, "
-            f"{lib['num_threads']} threads" for lib in threadpool_info() if lib["user_api"] == "blas"]
+    info = blas_info()
+    blas = f"{info['library']} {info['corename']}, {info['threads']} threads"
     fixed = threads.get_num_threads()
     return {"library": "tinytorch", "version": f"numpy {np.__version__}", "blas": blas,
             "threads": f"{fixed} (fixed)" if fixed else "auto (tinytorch.utils.threads)"}
@@ -239,7 +237,7 @@ def loadavg() -> str:
 
 
 def own_processes(script, cases, libraries, loads, thread_modes, rounds, sample_seconds, gap,
-                  tolerance=(1e-3, 1e-4), log=print) -> list[dict]:
+                  tolerance) -> list[dict]:
     """Rows ``{case, load, threads, <library>: seconds, ratio, loadavg}`` for every combination.
 
     The results are checked to agree once per worker start, before any timing.
@@ -248,7 +246,7 @@ def own_processes(script, cases, libraries, loads, thread_modes, rounds, sample_
     for threads in thread_modes:
         with workers(Path(script), libraries, threads) as pool:
             for worker in pool:
-                log(f"  {worker.library} worker: {worker.ask('info')}")
+                print(f"  {worker.library} worker: {worker.ask('info')}")
             if len(pool) > 1:
                 for case in cases:
                     check_agreement(pool, case, *tolerance)
@@ -262,7 +260,7 @@ def own_processes(script, cases, libraries, loads, thread_modes, rounds, sample_
                         if len(pool) > 1:
                             row["ratio"] = times[pool[0].library] / times[pool[1].library]
                         rows.append(row)
-                        log(f"  {case}, {load}, threads {row['threads']}: " + ", ".join(
+                        print(f"  {case}, {load}, threads {row['threads']}: " + ", ".join(
                             f"{name} {times[name] * 1e3:.3f} ms" for name in times)
                             + (f", ratio {row['ratio']:.2f}×" if "ratio" in row else "")
                             + f"  (loadavg {row['loadavg']})")

@@ -67,7 +67,7 @@ def main(argv=None) -> int:
 
         times = medians(alternate({"one": on(1), "all": on(most)}, rounds=args.rounds,
                                   min_seconds=args.sample_ms / 1e3))
-        small = m * k * n < threads.MIN_PARALLEL_MACS or min(m, n) < threads.MIN_PARALLEL_SIDE
+        small = threads.too_small_to_split(m, k, n)
         print(f"| {m} × {k} × {n} | {m * k * n / 1e6:.2f} M | {format_seconds(times['one'])} | "
               f"{format_seconds(times['all'])} | {times['all'] / times['one']:.2f} | "
               f"{'1 thread' if small else 'free cores'} |")

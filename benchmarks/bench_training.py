@@ -67,17 +67,11 @@ def lenet_weights(seed=0):
 
 
 def tinytorch_lenet():
+    """The milestone's own network (tito.milestones.cnn_digits.build_model), with lenet_weights()."""
     import tinytorch.core.autograd  # noqa: F401  (gradients for every layer)
-    from tinytorch.core.activations import ReLU
-    from tinytorch.core.cnn import Conv2D, Flatten, MaxPool2D
-    from tinytorch.core.layers import Dense
-    from tinytorch.core.networks import Sequential
+    from tito.milestones.cnn_digits import build_model
 
-    model = Sequential([
-        Conv2D(1, 16, 3, padding=1), ReLU(), MaxPool2D(2),
-        Conv2D(16, 32, 3, padding=1), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(128, 64), ReLU(), Dense(64, 10),
-    ])
+    model = build_model()
     for parameter, value in zip(model.parameters(), lenet_weights()):
         parameter.data[...] = value
     return model

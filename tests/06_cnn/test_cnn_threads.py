@@ -42,8 +42,7 @@ def test_a_busy_machine_gets_only_its_free_cores(policy):
     assert threads.threads_for(512, 512, 512) == 4
 
 
-def test_set_num_threads_overrides_the_policy(monkeypatch, policy):
-    monkeypatch.setattr(threads, "_fixed_threads", None)
+def test_set_num_threads_overrides_the_policy(policy):
     threads.set_num_threads(3)
     assert threads.get_num_threads() == 3 and threads.threads_for(2, 2, 2) == 3
     threads.set_num_threads("auto")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tito.format import BEGIN_SOLUTION, stub_names
+from tito.format import BEGIN_SOLUTION, function_spans, stub_names
 
 SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"
 
@@ -61,19 +61,10 @@ STATED = {
 def functions(path: Path) -> dict:
     """{qualified name: (docstring with its whitespace runs made single spaces, source text)}."""
     text = path.read_text(encoding="utf-8")
-    lines, found = text.splitlines(), {}
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
-                name = prefix + child.name
-                if isinstance(child, ast.FunctionDef):
-                    found[name] = (" ".join((ast.get_docstring(child) or "").split()),
-                                   "\n".join(lines[child.lineno - 1:child.end_lineno]))
-                visit(child, name + ".")
-
-    visit(ast.parse(text), "")
-    return found
+    lines, tree = text.splitlines(), ast.parse(text)
+    nodes = {node.lineno: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    return {name: (" ".join((ast.get_docstring(nodes[first]) or "").split()), "\n".join(lines[first - 1:last]))
+            for first, last, name in function_spans(tree) if first in nodes}
 
 
 @pytest.mark.parametrize("function", sorted(STATED))

@@ -79,23 +79,33 @@ def test_pooling_matches_torch(torch, kernel, stride, padding):
         close(x, tx, rtol=1e-5, atol=1e-6)
 
 
-def test_milestone_network_gradients_match_torch(torch):
-    np.random.seed(6)
+def milestone_twins(torch, first_padding=1, dtype=np.float32):
+    """The milestone network in TinyTorch and in PyTorch, with the same parameters in ``dtype``
+    (TinyTorch's drawn from NumPy's global generator)."""
     ours = Sequential([
-        Conv2D(1, 16, 3, padding=1), ReLU(), MaxPool2D(2),
+        Conv2D(1, 16, 3, padding=first_padding), ReLU(), MaxPool2D(2),
         Conv2D(16, 32, 3, padding=1), ReLU(), MaxPool2D(2),
         Flatten(), Dense(128, 64), ReLU(), Dense(64, 10),
     ])
     theirs = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(1, 16, 3, padding=first_padding), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10),
     )
+    if dtype == np.float64:
+        theirs = theirs.double()
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        p.data = p.data.astype(dtype, copy=False)
+        with torch.no_grad():
+            tp.copy_(torch.tensor(p.data.T if p.ndim == 2 else p.data))  # Linear stores (out, in)
+    return ours, theirs
+
+
+def test_milestone_network_gradients_match_torch(torch):
+    np.random.seed(6)
+    ours, theirs = milestone_twins(torch)
     ours_params = ours.parameters()
     theirs_params = list(theirs.parameters())
-    with torch.no_grad():
-        for p, tp in zip(ours_params, theirs_params):
-            tp.copy_(torch.tensor(p.data.T if p.ndim == 2 else p.data))  # Linear stores (out, in)
     x = np.random.default_rng(7).uniform(size=(8, 1, 8, 8)).astype(np.float32)
     out = ours(Tensor(x))
     tout = theirs(torch.tensor(x))
@@ -113,20 +123,7 @@ def test_milestone_network_in_float64_matches_torch_double(torch):
     from tinytorch.core.training import CrossEntropyLoss
 
     np.random.seed(8)
-    ours = Sequential([
-        Conv2D(1, 16, 3, padding="same"), ReLU(), MaxPool2D(2),
-        Conv2D(16, 32, 3, padding=1), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(128, 64), ReLU(), Dense(64, 10),
-    ])
-    theirs = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 16, 3, padding="same"), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10),
-    ).double()
-    for p, tp in zip(ours.parameters(), theirs.parameters()):
-        p.data = p.data.astype(np.float64)
-        with torch.no_grad():
-            tp.copy_(torch.from_numpy(p.data.T if p.ndim == 2 else p.data))
+    ours, theirs = milestone_twins(torch, first_padding="same", dtype=np.float64)
     x = np.random.default_rng(9).normal(size=(8, 1, 8, 8))
     labels = np.arange(8) % 10
     loss = CrossEntropyLoss()(ours(Tensor(x, dtype=np.float64)), labels)

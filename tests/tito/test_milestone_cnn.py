@@ -117,9 +117,7 @@ def test_the_feature_map_png_names_its_panels_as_the_terminal_does(monkeypatch, 
     figures = {}
 
     def keep(arrays, path, **kwargs):
-        figures[Path(path).name] = visualize.png_figure(arrays, kwargs.get("title"), kwargs.get("columns", 4),
-                                                        kwargs.get("cmap", "viridis"), kwargs.get("labels"),
-                                                        kwargs.get("label", "map"))
+        figures[Path(path).name] = visualize.png_figure(arrays, **kwargs)
         return path
 
     monkeypatch.setattr(visualize, "save_png", keep)

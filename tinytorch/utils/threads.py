@@ -134,6 +134,12 @@ def free_cores():
 
 
 # ----------------------------------------------------------------- the policy
+def too_small_to_split(m, k, n):
+    """Whether an (m, k) @ (k, n) product always runs on one thread: too few multiply-accumulates
+    or too few rows or columns for a second thread to pay."""
+    return m * k * n < MIN_PARALLEL_MACS or min(m, n) < MIN_PARALLEL_SIDE
+
+
 def threads_for(m, k, n):
     """Threads for one (m, k) @ (k, n) product: 1 when small, skinny or the machine is busy.
 
@@ -142,7 +148,7 @@ def threads_for(m, k, n):
     """
     if _fixed_threads is not None:
         return _fixed_threads
-    if m * k * n < MIN_PARALLEL_MACS or min(m, n) < MIN_PARALLEL_SIDE:
+    if too_small_to_split(m, k, n):
         return 1
     _libraries()
     return max(1, min(_blas["ceiling"], free_cores()))
