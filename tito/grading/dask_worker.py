@@ -13,14 +13,11 @@ unpack): the client turns that into a 0 with the reason, marked incomplete.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
-from pathlib import Path
 
 from distributed import WorkerPlugin, get_worker
 
-from tito.grading.grader import OWNER_FILE, SCRATCH_PREFIX, _process_id, grade_safely, sweep_stale_scratch
+from tito.grading.grader import grade_safely, new_scratch
 from tito.grading.sandbox import backend, detect
 from tito.grading.slots import job_slot
 
@@ -48,10 +45,7 @@ class PreparedOnWorker(WorkerPlugin):
 
         self.address = getattr(worker, "address", "?")
         try:
-            sweep_stale_scratch()
-            self.folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}worker-"))
-            os.chmod(self.folder, 0o711)  # job folders inside belong to their sandbox users
-            (self.folder / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+            self.folder = new_scratch("worker")
             self.prepared = Prepared.load(unpack(self.archive, self.folder / "prepared"))
         except Exception as exc:  # noqa: BLE001 - said in each grade, never a crash of the worker
             self.problem = f"it could not unpack the grading ({type(exc).__name__}: {exc})"

@@ -180,10 +180,7 @@ class Grader:
         self.close()
 
     def prepare(self) -> Prepared:
-        sweep_stale_scratch()
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{self.module.name}-"))
-        os.chmod(self.scratch, 0o711)  # job folders inside belong to their sandbox users
-        (self.scratch / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+        self.scratch = new_scratch(self.module.name)
         try:
             self.prepared = prepare(self.course, self.module, self.scratch / "prepared", self.calibrate)
             refusal = self.sandbox.refusal([self.course.root, self.prepared.folder])
@@ -236,6 +233,20 @@ def zero_grade(prepared: Prepared, label: str, student: str, reason: str, backen
              for c in prepared.checks]
     return Grade(prepared.module, label, student, tests, reason, sandbox={"backend": backend},
                  fingerprint=prepared.fingerprint, incomplete=incomplete)
+
+
+def new_scratch(label: str) -> Path:
+    """A private temporary folder for a grader's job folders (``tito-grade-<label>-*``), marked with
+    this process so that a later grader sweeps it if this one is killed (stale ones are swept first)."""
+    sweep_stale_scratch()
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{label}-"))
+    try:
+        os.chmod(folder, 0o711)  # job folders inside belong to their sandbox users
+        (folder / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
 
 
 def _process_id(pid: int) -> str:

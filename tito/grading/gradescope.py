@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from tito.grading.submission import SUFFIXES
@@ -51,7 +50,7 @@ def find_submission(folder: Path, module: str) -> Path:
 
 def grade(root: Path):
     """The submission's Grade (NotGraded when it could not be graded)."""
-    from tito.grading.grader import OWNER_FILE, SCRATCH_PREFIX, _process_id, grade_safely
+    from tito.grading.grader import grade_safely, new_scratch
     from tito.grading.sandbox import Limits, detect
     from tito.grading.slots import job_slot
     from tito.grading.submission import SubmissionError, read_bytes
@@ -73,10 +72,8 @@ def grade(root: Path):
         data = read_bytes(submission)
     except SubmissionError as exc:
         raise NotGraded(f"Cannot read your submission: {exc}.") from None
-    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{prepared.module}-"))
+    scratch = new_scratch(prepared.module)
     try:
-        os.chmod(scratch, 0o711)  # job folders inside belong to the sandbox user
-        (scratch / OWNER_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
         with job_slot() as slot:
             return grade_safely(data, submission.name, "submission", prepared, sandbox,
                                 Limits(seconds=float(config["timeout"])), scratch, slot, submission.name)
