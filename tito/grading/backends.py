@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, python_problem,
-                                  site_packages, which)
+from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, process_ids,
+                                  process_stat, python_problem, site_packages, which)
 from tito.grading.slots import job_slot
 
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -294,14 +294,11 @@ class Unsafe(Sandbox):
 
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
+    for pid in process_ids():
+        try:
+            children.setdefault(int(process_stat(pid)[1]), []).append(pid)
+        except (OSError, ValueError, IndexError):
+            continue
     found, queue = [], [root]
     while queue:
         for child in children.get(queue.pop(), []):

@@ -17,7 +17,7 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.data import UnreadableRecord, read_json, read_record
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore
-from tito.grading.sandbox import Limits, Sandbox, choose
+from tito.grading.sandbox import Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
 from tito.grading.verdict import judge
 from tito.grading.workspace import Prepared, new_job, prepare, remove_job
@@ -252,8 +252,7 @@ def new_scratch(label: str) -> Path:
 def _process_id(pid: int) -> str:
     """'pid start-time': a process, even after its pid is reused."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return f"{pid} {handle.read().rsplit(')', 1)[1].split()[19]}"
+        return f"{pid} {process_stat(pid)[19]}"
     except (OSError, IndexError):
         return f"{pid} ?"
 

@@ -36,7 +36,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from tito.errors import TitoError
@@ -65,9 +65,6 @@ class Limits:
         return {"RLIMIT_AS": self.memory, "RLIMIT_CPU": int(self.seconds) + 1, "RLIMIT_NPROC": self.processes,
                 "RLIMIT_FSIZE": self.file_size, "RLIMIT_NOFILE": self.open_files, "RLIMIT_CORE": 0}
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
 class Job:
@@ -93,7 +90,6 @@ class View:
 class Outcome:
     returncode: int | None
     timed_out: bool
-    seconds: float
     output: bytes
     dropped: int  # output bytes beyond Limits.output, counted and thrown away
     cancelled: bool = False  # the batch was interrupted: killed, and no grade
@@ -164,8 +160,7 @@ def environment(view: View, python: str) -> dict:
 
 def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
     """Run ``argv`` until it ends, the deadline passes or ``cancel`` is set; keep its first output bytes."""
-    started = time.monotonic()
-    deadline = started + limits.seconds
+    deadline = time.monotonic() + limits.seconds
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
@@ -207,8 +202,7 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
     except subprocess.TimeoutExpired:
         kill(proc)
         returncode = proc.wait()
-    return Outcome(None if timed_out else returncode, timed_out, time.monotonic() - started, bytes(kept), dropped,
-                   cancelled)
+    return Outcome(None if timed_out else returncode, timed_out, bytes(kept), dropped, cancelled)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -218,20 +212,31 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+def process_ids() -> list[int]:
+    """Every process id in /proc (some may be gone by the time they are read)."""
+    return [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+
+
+def process_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name: [state, ppid, ...] (``proc(5)``
+    numbers them from 3); OSError when the process is gone."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+        return handle.read().rsplit(")", 1)[1].split()
+
+
 def pids_of_uid(uid: int) -> list[int]:
     """Processes whose real uid is ``uid``."""
     found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/status", encoding="utf-8") as handle:
-                    for line in handle:
-                        if line.startswith("Uid:"):
-                            if int(line.split()[1]) == uid:
-                                found.append(int(entry.name))
-                            break
-            except (OSError, ValueError):
-                continue
+    for pid in process_ids():
+        try:
+            with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            found.append(pid)
+                        break
+        except (OSError, ValueError):
+            continue
     return found
 
 
