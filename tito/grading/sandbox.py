@@ -44,10 +44,10 @@ from tito.errors import TitoError
 UID_BASE = int(os.environ.get("TITO_SANDBOX_UID_BASE", "61000"))  # job slot n runs as uid UID_BASE + n
 # one thread per BLAS: jobs run side by side, and results do not depend on thread counts
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-GRACE = 2.0
+GRACE = 2.0  # seconds to collect output and tear down after the process ends or is killed
 # this Python, by a path without '..' that still goes through its virtual environment (a
 # resolved path would skip the venv; an unnormalised one may not exist in the sandbox)
-PYTHON = os.path.abspath(sys.executable)  # seconds to collect output and tear down after the process ends or is killed
+PYTHON = os.path.abspath(sys.executable)
 
 
 @dataclass(frozen=True)
