@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tito.errors import TitoError
 from tito.grading.grader import Cancelled, zero_grade
-from tito.grading.report import Grade
+from tito.grading.report import Grade, grading_failed, unreadable
 from tito.grading.sandbox import Sandbox
 from tito.grading.slots import job_slot
 
@@ -100,8 +100,7 @@ class LocalExecutor(Executor):
                     continue
                 except Exception as exc:  # a slot could not be taken: ours, not the submission's
                     student, path = futures[future]
-                    grade = zero_grade(grader.prepared, str(path), student,
-                                       f"grading failed ({type(exc).__name__}: {exc}); it scores 0",
+                    grade = zero_grade(grader.prepared, str(path), student, grading_failed(exc),
                                        grader.sandbox.name, incomplete=True)
                 on_done(grade)
         except BaseException:
@@ -207,8 +206,7 @@ class DaskExecutor(Executor):
         try:
             data = read_bytes(path)
         except SubmissionError as exc:
-            on_done(zero_grade(grader.prepared, str(path), student, f"cannot read the submission: {exc}; it "
-                               "scores 0", grader.sandbox.name))
+            on_done(zero_grade(grader.prepared, str(path), student, unreadable(exc), grader.sandbox.name))
             return None
         return client.submit(grade_on_worker, name, data, path.name, student, str(path), pure=False,
                              key=f"grade-{os.urandom(8).hex()}")
@@ -222,5 +220,5 @@ class DaskExecutor(Executor):
         except Refused as exc:
             reason = f"{exc}; it scores 0"
         except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
-            reason = f"grading failed on the cluster ({type(exc).__name__}: {exc}); it scores 0"
+            reason = grading_failed(exc, " on the cluster")
         return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)

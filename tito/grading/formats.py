@@ -21,10 +21,10 @@ The checks carry the points; the inline and pytest tests come after them as feed
 
 from __future__ import annotations
 
-from tito.grading.report import Grade, TestScore
+from tito.grading.report import NOT_EXPORTED, UNREADABLE, Grade, TestScore
 
 FORMATS = ("tito", "gradescope", "prairielearn")
-UNGRADABLE = ("cannot read the submission", "the submission does not export")  # see grader._reason
+UNGRADABLE = (UNREADABLE, NOT_EXPORTED)  # how the reason starts when nothing could be graded
 FEEDBACK = "feedback: "  # before the names of tests that carry no points
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.data import UnreadableRecord, read_json, read_record
-from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore
+from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
 from tito.grading.verdict import judge
@@ -131,10 +131,10 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str) -> str:
     used for these words; the points never depend on it.)"""
     read, export = _step(status, "read"), _step(status, "export")
     if read and not read.get("ok"):
-        return f"cannot read the submission: {str(read.get('error'))[:500]}; it scores 0"
+        return unreadable(str(read.get("error"))[:500])
     if export and not export.get("ok"):
         first = (str(export.get("error")) or "no reason given").splitlines()[0]
-        return f"the submission does not export ({first}), so it scores 0"
+        return not_exported(first)
     if import_failure:
         return f"the submission does not import ({import_failure}), so it scores 0"
     reasons = []
@@ -206,8 +206,7 @@ class Grader:
         try:
             data = read_bytes(submission)
         except SubmissionError as exc:
-            return zero_grade(self.prepared, str(submission), student, f"cannot read the submission: {exc}; it "
-                              "scores 0", self.sandbox.name)
+            return zero_grade(self.prepared, str(submission), student, unreadable(exc), self.sandbox.name)
         return grade_safely(data, submission.name, student, self.prepared, self.sandbox, self.limits, self.scratch,
                             slot, str(submission), cancel)
 
@@ -220,8 +219,7 @@ def grade_safely(data: bytes, filename: str, student: str, prepared: Prepared, s
     except Cancelled:
         raise
     except Exception as exc:  # a bug of ours must not cost the batch
-        grade = zero_grade(prepared, label, student, f"grading failed ({type(exc).__name__}: {exc}); it scores 0",
-                           sandbox.name, incomplete=True)
+        grade = zero_grade(prepared, label, student, grading_failed(exc), sandbox.name, incomplete=True)
         grade.sha256 = digest(data)
         return grade
 

@@ -5,6 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 CHECK, INLINE, PYTEST = "check", "inline", "pytest"
+# how the reason of a submission that could not be graded at all starts (tito.grading.formats
+# tells a platform so)
+UNREADABLE = "cannot read the submission"
+NOT_EXPORTED = "the submission does not export"
+
+
+def unreadable(detail) -> str:
+    """The reason of a 0 for a submission that cannot be read (``detail`` says why)."""
+    return f"{UNREADABLE}: {detail}; it scores 0"
+
+
+def not_exported(detail: str) -> str:
+    """The reason of a 0 for a submission whose source does not export (``detail``: the first line of why)."""
+    return f"{NOT_EXPORTED} ({detail}), so it scores 0"
+
+
+def grading_failed(exc: BaseException, where: str = "") -> str:
+    """The reason of a 0 that is the grader's failure (``where``: e.g. ' on the cluster'), not the submission's."""
+    return f"grading failed{where} ({type(exc).__name__}: {exc}); it scores 0"
 
 
 @dataclass
