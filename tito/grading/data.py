@@ -28,6 +28,7 @@ MAX_ARRAY_BYTES = 64 << 20  # all arrays of one record together
 MAX_DEPTH = 32
 MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
+IMPORT_RECORD = "_import"  # the record probe.py writes when the module under test cannot be imported
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
 
 

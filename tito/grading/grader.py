@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
-from tito.grading.data import UnreadableRecord, read_json, read_record
+from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
@@ -87,7 +87,7 @@ def _step(status: dict, name: str) -> dict:
 
 def _import_failure(folder: Path) -> str:
     try:
-        record = read_record(folder, "_import")
+        record = read_record(folder, IMPORT_RECORD)
     except UnreadableRecord:
         return ""
     if record is None or "raised" not in record:

@@ -22,8 +22,6 @@ import sys
 import zlib
 from pathlib import Path
 
-IMPORT_RECORD = "_import"  # written when the module under test cannot be imported
-
 
 class CheckTimedOut(BaseException):
     """A check ran past its time (a BaseException, so `except Exception` in student code lets it through)."""
@@ -59,7 +57,7 @@ def _load_checks(path: str):
 
 
 def run(spec: dict) -> None:
-    from tito.grading.data import raised, write_record
+    from tito.grading.data import IMPORT_RECORD, raised, write_record
 
     out = Path(spec["out"])
     out.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,12 @@ class Prepared:
         """The course folders the student's code may write: its module's folder and tinytorch/core."""
         return [str(Path(self.dev_file).parent), "tinytorch/core"]
 
+    def probe_spec(self, course: str) -> dict:
+        """What probe.py needs to run the checks on the build in ``course`` (but ``out``, where the records go)."""
+        return {"course": course, "site_packages": site_packages(), "import_name": self.import_name,
+                "checks_file": f"{course}/tests/{self.dirname}/checks.py", "seed": self.seed,
+                "checks": [{"name": c.name, "seconds": c.seconds} for c in self.checks]}
+
     def expected(self) -> dict:
         """Check name -> the reference's record."""
         from tito.grading.data import read_record
@@ -198,11 +204,9 @@ def _released_lines(course: Course, module: Module) -> set[str]:
 
 def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
     """Run the checks on ``build`` in a trusted subprocess (no sandbox); name -> record."""
-    from tito.grading.data import UnreadableRecord, read_record
+    from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_record
 
-    spec = {"course": str(build), "site_packages": site_packages(), "import_name": prepared.import_name,
-            "checks_file": str(build / "tests" / prepared.dirname / "checks.py"), "seed": prepared.seed,
-            "checks": [{"name": c.name, "seconds": c.seconds} for c in prepared.checks], "out": str(out)}
+    spec = {**prepared.probe_spec(str(build)), "out": str(out)}
     try:
         proc = subprocess.run([PYTHON, "-I", "-S", str(PROBE), json.dumps(spec)], cwd=build,
                               env=dict(os.environ, **ONE_THREAD), capture_output=True, text=True, timeout=600)
@@ -212,7 +216,7 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
         raise TitoError(f"The checks of '{prepared.module}' crashed on the {build.name} build.",
                         hint=(proc.stdout + proc.stderr)[-2000:])
     try:
-        failed = read_record(out, "_import")
+        failed = read_record(out, IMPORT_RECORD)
         if failed is not None:
             raise TitoError(f"The {build.name} build of '{prepared.module}' does not import or its checks do "
                             f"not load: {failed['raised']['type']}: {failed['raised']['message']}")
@@ -260,12 +264,10 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
     submission = "submission" + (".ipynb" if filename.endswith(".ipynb") else ".py")
     (inputs / submission).write_bytes(data)
     spec = {
-        "course": view.course, "out": view.out, "tmp": view.tmp, "submission": f"{view.inputs}/{submission}",
-        "filename": filename, "module": prepared.module, "dev_file": prepared.dev_file,
-        "import_name": prepared.import_name, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
-        "checks_file": f"{view.course}/tests/{prepared.dirname}/checks.py", "seed": prepared.seed,
-        "checks": [{"name": c.name, "seconds": c.seconds} for c in prepared.checks],
-        "site_packages": site_packages(), "rlimits": limits.rlimits(),
+        **prepared.probe_spec(view.course), "out": view.out, "tmp": view.tmp,
+        "submission": f"{view.inputs}/{submission}", "filename": filename, "module": prepared.module,
+        "dev_file": prepared.dev_file, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
+        "rlimits": limits.rlimits(),
         "seconds": max(1.0, limits.seconds - 3.0),  # the entry ends its own steps a little before the kill
     }
     (inputs / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
