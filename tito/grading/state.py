@@ -30,6 +30,7 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.gradebook import read_report, report_name
+from tito.grading.report import Grade
 
 ALL = "*"  # --regrade given without a name
 
@@ -70,29 +71,31 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
                         hint="Students are named after their file or folder: " + ", ".join(sorted(students)[:20]))
     result = Plan()
     for student, path in submissions:
-        why = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade)
+        why, grade = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade)
         if why:
             result.todo.append((student, path, why))
         else:
-            result.kept.append(read_report(Path(out) / report_name(student)))
+            result.kept.append(grade)
     return result
 
 
-def _why_grade(student: str, path: Path, report: Path, module: str, grading: str, regrade: tuple) -> str:
+def _why_grade(student: str, path: Path, report: Path, module: str, grading: str,
+               regrade: tuple) -> tuple[str, Grade | None]:
+    """Why ``student`` is graded ('' when not), and the grade in their report (None if not read)."""
     if ALL in regrade or student in regrade:
-        return "asked to regrade"
+        return "asked to regrade", None
     grade = read_report(report)
     if grade is None or grade.module != module or grade.student != student:
-        return "new"
+        return "new", grade
     if grade.incomplete:
-        return "its last grading did not finish"
+        return "its last grading did not finish", grade
     if grade.fingerprint != grading:
-        return "the grading changed"
+        return "the grading changed", grade
     try:
         data = path.read_bytes()
     except OSError:
-        return "changed"  # grading it says why it cannot be read
-    return "" if digest(data) == grade.sha256 else "changed"
+        return "changed", grade  # grading it says why it cannot be read
+    return ("" if digest(data) == grade.sha256 else "changed"), grade
 
 
 @contextlib.contextmanager
