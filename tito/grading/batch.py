@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import Gradebook, report_name, same_file, write_gradebook
+from tito.grading.gradebook import GRADEBOOK, Gradebook, report_name, same_file, write_gradebook
 from tito.grading.report import Grade
 
 
@@ -40,12 +40,17 @@ def check_report_names(submissions: list[tuple[str, Path]]) -> None:
 def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: int = 1, on_done=None,
                 executor=None) -> list[Grade]:
     """Grade every (student, file) with ``executor`` (default: here, ``jobs`` at a time), writing each
-    report into ``out``; returns the grades in input order."""
+    report into ``out`` and then gradebook.csv; returns the grades in input order."""
     from tito.grading.executors import LocalExecutor
 
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}.", exit_code=2)
     check_report_names(submissions)
+    return _grade_checked(grader, submissions, out, executor or LocalExecutor(jobs, grader.sandbox), on_done)
+
+
+def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None) -> list[Grade]:
+    """``grade_batch`` once the report names are known not to clash."""
     Path(out).mkdir(parents=True, exist_ok=True)
     book = Gradebook(out, grader.module.name)
     graded: dict[str, Grade] = {}
@@ -57,7 +62,7 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
             on_done(grade)
 
     try:
-        (executor or LocalExecutor(jobs, grader.sandbox)).run(grader, submissions, done)
+        executor.run(grader, submissions, done)
     finally:
         book.flush()
     return [graded[student] for student, _ in submissions if student in graded]
@@ -88,13 +93,15 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
 
     check_report_names(submissions)
     with locked(out):
-        todo = plan(submissions, out, module.name, fingerprint(course, module, calibrate), regrade)
+        grading = fingerprint(course, module, calibrate)
+        todo = plan(submissions, out, module.name, grading, regrade)
         if on_start:
             on_start(todo)
-        batch = Batch(kept=todo.kept)
+        batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK)
         if todo.todo:
-            with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox) as grader:
-                batch.graded = grade_batch(grader, [(s, p) for s, p, _ in todo.todo], out, on_done=on_done,
-                                           executor=executor)
-        batch.gradebook = write_gradebook(out, module.name)
+            with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
+                        fingerprint=grading) as grader:
+                batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done)
+        else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
+            write_gradebook(out, module.name)
     return batch

@@ -163,10 +163,10 @@ class Grader:
     """Grades submissions of one module against the reference solutions of ``course``."""
 
     def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT, calibrate: bool = True,
-                 sandbox: Sandbox | None = None, limits: Limits | None = None):
+                 sandbox: Sandbox | None = None, limits: Limits | None = None, fingerprint: str | None = None):
         if timeout <= 0:
             raise TitoError(f"--timeout must be a positive number of seconds, got {timeout:g}.", exit_code=2)
-        self.course, self.module, self.calibrate = course, module, calibrate
+        self.course, self.module, self.calibrate, self.fingerprint = course, module, calibrate, fingerprint
         self.sandbox = sandbox or choose()
         self.limits = limits or Limits(seconds=timeout)
         self.scratch: Path | None = None
@@ -182,7 +182,8 @@ class Grader:
     def prepare(self) -> Prepared:
         self.scratch = new_scratch(self.module.name)
         try:
-            self.prepared = prepare(self.course, self.module, self.scratch / "prepared", self.calibrate)
+            self.prepared = prepare(self.course, self.module, self.scratch / "prepared", self.calibrate,
+                                    fingerprint=self.fingerprint)
             refusal = self.sandbox.refusal([self.course.root, self.prepared.folder])
             if refusal:
                 raise TitoError(f"The {self.sandbox.name} sandbox cannot keep the solutions from the "

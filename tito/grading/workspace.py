@@ -40,7 +40,7 @@ from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
-from tito.grading.state import fingerprint
+from tito.grading import state
 
 GRADING_JSON = "grading.json"
 REFERENCE_TESTS = ".grading/reference_tests.py"
@@ -102,8 +102,10 @@ class Prepared:
 # --------------------------------------------------------------------------- building it
 
 
-def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True, seed: int | None = None) -> Prepared:
-    """Build the prepared folder for ``module`` (an empty or missing ``folder``)."""
+def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True, seed: int | None = None,
+            fingerprint: str | None = None) -> Prepared:
+    """Build the prepared folder for ``module`` (an empty or missing ``folder``); ``fingerprint``:
+    the grading's (``tito.grading.state.fingerprint``), when the caller has it already."""
     from tito.exporter import target_of
     from tito.format import read_cells
 
@@ -119,7 +121,7 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
         prepared = Prepared(folder, module.name, module.dirname, str(module.dev_file.relative_to(course.root)),
                             ".".join(target.relative_to(course.root).with_suffix("").parts),
                             secrets.randbits(62) if seed is None else seed, specs,
-                            fingerprint=fingerprint(course, module, calibrate))
+                            fingerprint=fingerprint or state.fingerprint(course, module, calibrate))
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
         problems = [f"check_{c.name}: {_reference_problem(c, expected.get(c.name))}" for c in specs
