@@ -1,7 +1,6 @@
 """tito grade: grade student submissions, each in a sandbox, with points from the module's checks."""
 
 import contextlib
-import json
 import signal
 import sys
 from pathlib import Path
@@ -97,13 +96,13 @@ def announce_sandbox(sandbox) -> None:
 
 
 def _grade_one(grader, submission, json_file, form):
-    from tito.exporter import write_atomically
     from tito.grading.formats import render
+    from tito.grading.gradebook import write_json
 
     grade = grader.grade(submission)
     show_grade(grade)
     if json_file:
-        write_atomically(json_file, json.dumps(render(grade, form), indent=2, ensure_ascii=False) + "\n")
+        write_json(render(grade, form), json_file)
         console().print(f"Report: {json_file}" + (f" ({form} format)" if form != "tito" else ""), markup=False)
 
 

@@ -137,8 +137,6 @@ def build_gradescope(course: Course, module: Module, out: Path, timeout: float =
             info.external_attr = (0o100000 | mode) << 16  # a regular file with its Unix mode
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{module.name}-autograder.zip"
+    target = Path(out) / f"{module.name}-autograder.zip"
     write_atomically(target, buffer.getvalue())
     return target, [name for name, _, _ in files]

@@ -39,8 +39,9 @@ def same_file(name: str) -> str:
     return name.casefold()
 
 
-def write_json(grade: Grade, path: Path) -> None:
-    write_atomically(Path(path), json.dumps(grade.to_json(), indent=2, ensure_ascii=False) + "\n")
+def write_json(data, path: Path) -> None:
+    """Write ``data`` as indented UTF-8 JSON, atomically (a report, or a platform's results file)."""
+    write_atomically(Path(path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_report(path: Path) -> Grade | None:
@@ -100,7 +101,7 @@ class Gradebook:
         self.written = float("-inf")
 
     def add(self, grade: Grade) -> None:
-        write_json(grade, self.folder / report_name(grade.student))
+        write_json(grade.to_json(), self.folder / report_name(grade.student))
         self.grades[grade.student] = grade
         if time.monotonic() - self.written >= REWRITE_SECONDS:
             self.flush()

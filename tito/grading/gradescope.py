@@ -82,8 +82,8 @@ def grade(root: Path):
 
 
 def main(argv: list[str]) -> int:
-    from tito.exporter import write_atomically
     from tito.grading.formats import gradescope
+    from tito.grading.gradebook import write_json
 
     root = Path(argv[1] if len(argv) > 1 else os.environ.get("AUTOGRADER_ROOT", "/autograder")).resolve()
     code = 0
@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
                                         "instructor.", "tests": []}
         code = 1
     (root / "results").mkdir(mode=0o755, exist_ok=True)
-    write_atomically(root / "results" / "results.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_json(result, root / "results" / "results.json")
     print(f"score {result['score']}: {result['output'].splitlines()[0] if result['output'] else ''}")
     return code
 
