@@ -28,7 +28,10 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+from _processes import loadavg  # noqa: E402
 
 STEPS = ("read", "export", "checks", "inline", "pytest")
 
@@ -45,10 +48,6 @@ def partial(reference: str, solved_blocks: int = 4) -> str:
             continue
         kept.append(line)
     return strip_solutions("".join(kept)).text
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def throughput(grader, texts: dict, count: int, jobs: int, rounds: int) -> None:
@@ -68,13 +67,13 @@ def throughput(grader, texts: dict, count: int, jobs: int, rounds: int) -> None:
         executors = {"local": lambda: LocalExecutor(jobs, grader.sandbox), "dask": lambda: DaskExecutor(jobs)}
         for round_number in range(rounds):
             for name, make in executors.items():
-                before = load()
+                before = loadavg()
                 started = time.monotonic()
                 grades = grade_batch(grader, submissions, Path(scratch) / f"{name}-{round_number}", executor=make())
                 seconds = time.monotonic() - started
                 scores = Counter((g.student.split("_")[1], g.score, g.error.split(":")[0]) for g in grades)
                 print(f"{name:5} --jobs {jobs}: {count} submissions in {seconds:.1f} s = "
-                      f"{60 * count / seconds:.1f} per minute; load {before} -> {load()}")
+                      f"{60 * count / seconds:.1f} per minute; load {before} -> {loadavg()}")
                 print("       (kind, score, reason): " + "; ".join(f"{k} x{n}" for k, n in sorted(scores.items())))
 
 
@@ -96,10 +95,10 @@ def main(argv=None) -> int:
     submissions = {"reference": reference, "stub": strip_solutions(reference).text, "partial": partial(reference)}
     if args.throughput:
         with Grader(course, module) as grader:
-            print(f"sandbox {grader.sandbox.name}; load average before: {load()}")
+            print(f"sandbox {grader.sandbox.name}; load average before: {loadavg()}")
             throughput(grader, submissions, args.throughput, args.jobs, args.rounds)
         return 0
-    print(f"load average before: {load()}")
+    print(f"load average before: {loadavg()}")
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:  # 0700: it holds the solution
         folder = Path(scratch)
         for name, text in submissions.items():
@@ -111,7 +110,7 @@ def main(argv=None) -> int:
             for _ in range(args.repeats):
                 for name in submissions:
                     samples[name].append(grader.grade(folder / f"{name}.py"))
-    print(f"load average after:  {load()}")
+    print(f"load average after:  {loadavg()}")
     header = ["submission", "score", "total", "job", *STEPS, "sandbox rest", "verdict"]
     print(" | ".join(header))
     for name, grades in samples.items():
