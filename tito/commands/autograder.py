@@ -6,6 +6,7 @@ import click
 
 from tito.console import console
 from tito.course import Course
+from tito.grading.sandbox import DEFAULT_TIMEOUT
 
 
 @click.group("autograder")
@@ -22,7 +23,7 @@ def command():
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder for NAME-autograder.zip (a previous one there is replaced).")
-@click.option("--timeout", default=120.0, show_default=True, metavar="S", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S", type=click.FloatRange(min=0, min_open=True),
               help="Seconds one submission may take, everything included.")
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Run the checks on the released stub first; a check it already passes earns 0.")
@@ -34,11 +35,11 @@ def gradescope(module_name, out, timeout, calibrate):
     bundle; in the container, each submission runs in a sandbox (bubblewrap, or an
     unprivileged uid) and is compared with them. Upload it as the assignment's autograder.
     """
-    from tito.grading.bundle import build_gradescope
+    from tito.grading.bundle import build_gradescope, bundle_path
 
     course = Course.here()
     module = course.get(module_name)
-    replaced = (out / f"{module.name}-autograder.zip").exists()
+    replaced = bundle_path(out, module.name).exists()
     target, names = build_gradescope(course, module, out, timeout=timeout, calibrate=calibrate)
     console().print(f"Wrote {target} ({target.stat().st_size // 1024} KB{', replaced the previous one' if replaced else ''}): "
                     f"{', '.join(names)}. No reference solution of '{module.name}' is in it.",

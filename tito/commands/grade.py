@@ -10,7 +10,9 @@ import click
 from tito.console import console, err_console, plain_output, table
 from tito.course import Course
 from tito.errors import TitoError
-from tito.grading.sandbox import choose
+from tito.grading.executors import EXECUTORS
+from tito.grading.formats import FORMATS
+from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
 
 
 @click.command("grade")
@@ -19,14 +21,14 @@ from tito.grading.sandbox import choose
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="One submission: also write its report as JSON here.")
 @click.option("--format", "form", default="tito", show_default=True,
-              type=click.Choice(["tito", "gradescope", "prairielearn"]),
+              type=click.Choice(FORMATS),
               help="One submission: the --json file's format (Gradescope's or PrairieLearn's results.json).")
-@click.option("--timeout", default=120.0, show_default=True, metavar="S",
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
               type=click.FloatRange(min=0, min_open=True),
               help="Seconds one submission may take, everything included; checks unfinished then score 0.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1), metavar="N",
               help="A folder: grade N submissions at a time (dask: a LocalCluster of N workers).")
-@click.option("--executor", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+@click.option("--executor", default="local", show_default=True, type=click.Choice(EXECUTORS),
               help="A folder: grade here, or on a dask cluster (the `cluster` extra).")
 @click.option("--scheduler", metavar="ADDRESS", help="With --executor dask: a running cluster, e.g. tcp://host:8786.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -36,7 +38,7 @@ from tito.grading.sandbox import choose
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Run the checks on the released stub first; a check it already passes earns 0.")
 @click.option("--sandbox", "sandbox_name", default="auto", show_default=True,
-              type=click.Choice(["auto", "bubblewrap", "uid-drop"]), help="Which sandbox runs student code.")
+              type=click.Choice(["auto", *BACKENDS]), help="Which sandbox runs student code.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without any sandbox (student code runs as you). Only for code you trust.")
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
+from tito.grading.sandbox import DEFAULT_TIMEOUT
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -108,7 +109,12 @@ def requirements(course: Course) -> list[str]:
     return list(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"])
 
 
-def build_gradescope(course: Course, module: Module, out: Path, timeout: float = 120.0,
+def bundle_path(out: Path, module: str) -> Path:
+    """Where ``build_gradescope`` writes the bundle of ``module``: ``out/<module>-autograder.zip``."""
+    return Path(out) / f"{module}-autograder.zip"
+
+
+def build_gradescope(course: Course, module: Module, out: Path, timeout: float = DEFAULT_TIMEOUT,
                      calibrate: bool = True) -> tuple[Path, list[str]]:
     """Write ``out/<module>-autograder.zip``; returns its path and the names it holds."""
     from tito import __version__
@@ -137,6 +143,6 @@ def build_gradescope(course: Course, module: Module, out: Path, timeout: float =
             info.external_attr = (0o100000 | mode) << 16  # a regular file with its Unix mode
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
-    target = Path(out) / f"{module.name}-autograder.zip"
+    target = bundle_path(out, module.name)
     write_atomically(target, buffer.getvalue())
     return target, [name for name, _, _ in files]

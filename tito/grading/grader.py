@@ -17,12 +17,11 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
-from tito.grading.sandbox import Limits, Sandbox, choose, process_stat
+from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
 from tito.grading.verdict import judge
 from tito.grading.workspace import Prepared, new_job, prepare, remove_job
 
-DEFAULT_TIMEOUT = 120.0
 SCRATCH_PREFIX = "tito-grade-"
 OWNER_FILE = "owner"
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from tito.errors import TitoError
 
+DEFAULT_TIMEOUT = 120.0  # seconds one submission may take, everything included
 UID_BASE = int(os.environ.get("TITO_SANDBOX_UID_BASE", "61000"))  # job slot n runs as uid UID_BASE + n
 # one thread per BLAS: jobs run side by side, and results do not depend on thread counts
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -52,7 +53,7 @@ PYTHON = os.path.abspath(sys.executable)
 
 @dataclass(frozen=True)
 class Limits:
-    seconds: float = 120.0  # wall clock for the whole submission, parsing included
+    seconds: float = DEFAULT_TIMEOUT  # wall clock for the whole submission, parsing included
     memory: int = 2 << 30  # address space per process (RLIMIT_AS)
     processes: int = 128  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_size: int = 64 << 20  # largest file it may write (RLIMIT_FSIZE)
