@@ -37,13 +37,11 @@ step in the middle: a prepared folder (buildable once, shippable) and a submissi
 """
 
 from tito.grading.batch import grade_batch, grade_folder
-from tito.grading.gradebook import read_grades, write_gradebook, write_json
-from tito.grading.grader import DEFAULT_TIMEOUT, Grader, grade_submission
+from tito.grading.grader import Grader, grade_submission
 from tito.grading.report import Grade, TestScore
-from tito.grading.sandbox import Limits, choose, detect
+from tito.grading.sandbox import detect
 from tito.grading.submission import find_submissions, restore_reference_tests
 from tito.grading.workspace import Prepared, prepare
 
-__all__ = ["DEFAULT_TIMEOUT", "Grade", "Grader", "Limits", "Prepared", "TestScore", "choose", "detect",
-           "find_submissions", "grade_batch", "grade_folder", "grade_submission", "prepare", "read_grades",
-           "restore_reference_tests", "write_gradebook", "write_json"]
+__all__ = ["Grade", "Grader", "Prepared", "TestScore", "detect", "find_submissions", "grade_batch", "grade_folder",
+           "grade_submission", "prepare", "restore_reference_tests"]
