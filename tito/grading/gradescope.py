@@ -26,7 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from tito.grading.submission import SUFFIXES
+from tito.grading.submission import SUFFIXES, newest, source_names
 
 SUBMISSION_LIMIT = 200  # files looked at in the submission folder
 
@@ -39,10 +39,10 @@ def find_submission(folder: Path, module: str) -> Path:
     """The file to grade in a submission folder (NotGraded when there is none, or no single one)."""
     files = [p for p in sorted(folder.rglob("*"))[:SUBMISSION_LIMIT]
              if p.is_file() and not any(part.startswith((".", "__")) for part in p.relative_to(folder).parts)]
-    named = [p for p in files if p.name in (f"{module}_dev{s}" for s in SUFFIXES)]
+    named = [p for p in files if p.name in source_names(module)]
     sources = named or [p for p in files if p.suffix in SUFFIXES]
     if len(sources) == 1 or named:
-        return max(sources, key=lambda p: p.stat().st_mtime)
+        return newest(sources)
     found = ", ".join(str(p.relative_to(folder)) for p in files[:10]) or "no files"
     raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
                     f"this submission has {found}.")

@@ -37,16 +37,25 @@ def find_submissions(folder: Path, module: Module) -> list[tuple[str, Path]]:
         if path.is_file() and path.suffix in SUFFIXES:
             found.append((path.stem, path))
         elif path.is_dir():
-            candidates = [path / f"{module.name}_dev{suffix}" for suffix in SUFFIXES]
-            candidates = [c for c in candidates if c.is_file()]
+            candidates = [path / name for name in source_names(module.name) if (path / name).is_file()]
             if candidates:
-                found.append((path.name, max(candidates, key=lambda c: c.stat().st_mtime)))
+                found.append((path.name, newest(candidates)))
     names = [student for student, _ in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise TitoError(f"Two submissions for the same student in {folder}: {', '.join(duplicates)}.",
                         hint="Keep one file per student (alice.py or alice.ipynb, not both).")
     return found
+
+
+def source_names(module: str) -> tuple[str, ...]:
+    """The names a submission of ``module`` has: ``cnn_dev.py``, ``cnn_dev.ipynb``."""
+    return tuple(f"{module}_dev{suffix}" for suffix in SUFFIXES)
+
+
+def newest(paths: list[Path]) -> Path:
+    """The most recently modified of ``paths``: the one graded when a student left both a .py and an .ipynb."""
+    return max(paths, key=lambda p: p.stat().st_mtime)
 
 
 def read_bytes(path: Path) -> bytes:
