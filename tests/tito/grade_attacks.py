@@ -9,12 +9,13 @@ import json
 import site
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
 from tiny_course import ALPHA_DEV, REAL_ROOT
 
-from tito.grading.grader import SCRATCH_PREFIX
+from tito.grading.grader import OWNER_FILE, SCRATCH_PREFIX
 from tito.editions.notebooks import notebook_json, to_notebook
 from tito.editions.strip import strip_solutions
 
@@ -22,6 +23,22 @@ MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an at
 STUB = strip_solutions(ALPHA_DEV).text
 HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
 SECRET = "doubled_value_of_the_input"  # in the reference solution (an attack spells it in two halves)
+
+
+def settled(check, seconds=5.0):
+    """check() after the kernel has had up to ``seconds`` to reap what was killed."""
+    deadline = time.monotonic() + seconds
+    while check() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return check()
+
+
+def owner_pid(folder: Path) -> int | None:
+    """The pid of the grader that made a scratch folder (its owner file: "pid start-time")."""
+    try:
+        return int((folder / OWNER_FILE).read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 PRELUDE = f'''
 import glob as _glob, json as _json, os as _os, signal as _signal, subprocess as _subprocess, sys as _sys, time as _time

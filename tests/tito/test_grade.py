@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grade_attacks import HALF_DONE, STUB
 from tiny_course import ALPHA_DEV, flat, run_tito
 
 from tito.course import Course
@@ -25,14 +26,11 @@ from tito.grading.sandbox import PYTHON, Limits, _kill_group, _supervise, detect
 from tito.grading.submission import SubmissionError, to_source
 from tito.grading.verdict import judge
 from tito.editions.notebooks import notebook_json, to_notebook
-from tito.editions.strip import strip_solutions
 
 CHECKS = ["double", "scaler", "double_negative", "numpy_is_provided"]
 # module.yaml: double 3, scaler 2, double_negative 1 (hidden); numpy_is_provided passes on the
 # released stub too (it checks provided code), so calibration makes it worth 0
 POINTS = [3, 2, 1, 0]
-STUB = strip_solutions(ALPHA_DEV).text
-HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
 
 
 def notebook(text: str) -> str:

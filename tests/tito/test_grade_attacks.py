@@ -18,12 +18,11 @@ import signal
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import grade_attacks
-from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions
+from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled
 from tiny_course import ALPHA_DEV, REAL_ROOT
 
 from tito.grading import grade_batch
@@ -53,14 +52,6 @@ def leftovers() -> list[str]:
         if MARK in text and str(os.getpid()) != cmdline.parent.name:
             found.append(text[:120])
     return found
-
-
-def settled(check, seconds=5.0):
-    """check() after the kernel has had up to ``seconds`` to reap what was killed."""
-    deadline = time.monotonic() + seconds
-    while check() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return check()
 
 
 def report_of(grade) -> dict:
@@ -232,17 +223,10 @@ def test_a_killed_grader_loses_no_grade_already_written(instructor_course, tmp_p
     assert json.loads((out / "alice.json").read_text())["score"] == 6
     assert (out / "gradebook.csv").read_text().splitlines()[1].startswith("alice,")
     assert settled(leftovers) == []  # the sandbox died with its grader
-    stale = [p for p in Path("/tmp").glob(f"{SCRATCH_PREFIX}alpha-*") if f"{proc.pid} " in _owner(p)]
+    stale = [p for p in Path("/tmp").glob(f"{SCRATCH_PREFIX}alpha-*") if owner_pid(p) == proc.pid]
     assert stale  # it could not clean up after itself ...
     sweep_stale_scratch()
     assert not any(p.exists() for p in stale)  # ... so the next tito grade does
-
-
-def _owner(folder: Path) -> str:
-    try:
-        return (folder / "owner").read_text() + " "
-    except OSError:
-        return ""
 
 
 # --------------------------------------------------------------------------- other ways of running

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from grade_attacks import HALF_DONE, STUB, attack_submissions, running, slow
+from grade_attacks import HALF_DONE, STUB, attack_submissions, owner_pid, running, settled, slow
 from tiny_course import ALPHA_DEV, flat, run_tito
 
 from tito.errors import TitoError
@@ -115,15 +115,8 @@ def test_dask_workers_give_the_same_gradebook_without_the_graders_files(alpha_gr
     assert '"found": [], "expected": []' in attack  # on a worker too: no reference, no expected results
     with Client(cluster) as client:  # each worker removed its copy of the grading when the batch ended
         pids = set(client.run(os.getpid).values())
-    left = [p for p in Path("/tmp").glob("tito-grade-worker-*") if int(_owner(p) or 0) in pids]
+    left = [p for p in Path("/tmp").glob("tito-grade-worker-*") if owner_pid(p) in pids]
     assert left == []
-
-
-def _owner(folder: Path) -> str:
-    try:
-        return (folder / "owner").read_text().split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def test_a_worker_without_a_sandbox_refuses_and_says_why(alpha_grader, folder, tmp_path):
@@ -206,13 +199,6 @@ def stop_when_running(cwd, command, tag, signum, seconds=60) -> subprocess.Compl
     finally:
         proc.kill()
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-
-
-def settled(check, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while check() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return check()
 
 
 def report(out: Path, student: str, **fields) -> Grade:
