@@ -32,11 +32,8 @@ The section names belong to the source format: ``tito.format`` defines them.
 from __future__ import annotations
 
 import ast
-import re
 
-from tito.format import SECTIONS, TEACHING_SECTIONS
-
-_HEADER = re.compile(rf"^(?P<indent>[ \t]*)(?P<name>{'|'.join(SECTIONS)}):(\s|$)")
+from tito.format import SECTION_HEADING, TEACHING_SECTIONS
 
 
 def for_package(code: str) -> str:
@@ -71,7 +68,7 @@ def _teaching_lines(lines: list[str], first: int, last: int) -> set[int]:
     """
     inner = range(first + 1, last)
     headers = [(number, match.group("name")) for number in inner
-               if (match := _HEADER.match(lines[number - 1].rstrip("\n")))]
+               if (match := SECTION_HEADING.match(lines[number - 1].rstrip("\n")))]
     if not headers:
         return set()
     base = min(len(lines[number - 1]) - len(lines[number - 1].lstrip()) for number, _ in headers)

@@ -339,13 +339,8 @@ ARGS, RETURNS, SHAPE, EXAMPLE = "Args", "Returns", "Shape", "EXAMPLE"
 TEACHING_SECTIONS = (TODO, APPROACH, HINTS)  # for the student: in the source and the notebook
 LIBRARY_SECTIONS = (ARGS, RETURNS, SHAPE, EXAMPLE)  # for a user of the package
 SECTIONS = TEACHING_SECTIONS + LIBRARY_SECTIONS
-SECTION_HEADING = re.compile(rf"^(\s*)({'|'.join(SECTIONS)}):(.*)$")
-
-
-def section_heading(line: str) -> tuple[str, str] | None:
-    """(section name, text after the colon) when a docstring line opens a section, else None."""
-    match = SECTION_HEADING.match(line)
-    return (match.group(2), match.group(3).strip()) if match else None
+# A docstring line that opens a section: its indentation, the name, a colon, then a space or the end.
+SECTION_HEADING = re.compile(rf"^(?P<indent>[ \t]*)(?P<name>{'|'.join(SECTIONS)}):(\s|$)")
 
 
 # --------------------------------------------------------------------------- generated files
