@@ -179,16 +179,6 @@ def _toctree(caption: str, entries: list[str]) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
-def student_notebook(module: Module):
-    """The notebook a student receives for ``module``: solutions stubbed by the release transform."""
-    from tito.editions.notebooks import to_notebook
-    from tito.editions.strip import strip_solutions
-
-    original = module.dev_file.read_text(encoding="utf-8")
-    stripped = strip_solutions(original, module.relative(module.dev_file))
-    return to_notebook(stripped.text, module, original=original)
-
-
 def write_chapter(course: Course, module: Module, target: Path, repository: Repository,
                   previous: Module | None, following: Module | None, execute: bool = False) -> str | None:
     """chapters/NN_name.ipynb, a notebook page: README, launch cards, the student notebook, neighbours.
@@ -234,7 +224,7 @@ def notebook_cells(module: Module, target: Path, links: LinkRewriter, execute: b
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    from tito.editions.notebooks import notebook_json
+    from tito.editions.notebooks import notebook_json, student_notebook
 
     student = student_notebook(module)
     download = target / NOTEBOOKS / module.notebook.name

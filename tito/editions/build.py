@@ -14,8 +14,8 @@ from tito import __version__
 from tito.course import Course, Module
 from tito.editions import MANIFEST, RELEASE_DIR
 from tito.editions.course_copy import copy_course
-from tito.editions.notebooks import notebook_json, to_notebook
-from tito.editions.strip import strip_solutions, without_hidden_tests
+from tito.editions.notebooks import notebook_json, student_edition
+from tito.editions.strip import without_hidden_tests
 from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
@@ -49,13 +49,11 @@ def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[l
 
 def _release_module(module: Module, stage: Path, solution_lines: set, public: set) -> ModuleRelease:
     """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
-    original = module.dev_file.read_text(encoding="utf-8")
-    stripped = strip_solutions(original, module.relative(module.dev_file))
+    stripped, notebook = student_edition(module)
     solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
     public.update(line.strip() for line in stripped.text.splitlines())
     dev = stage / module.dev_file.relative_to(module.root)
     dev.write_text(stripped.text, encoding="utf-8")
-    notebook = to_notebook(stripped.text, module, original=original)
     dev.with_name(module.notebook.name).write_text(notebook_json(notebook), encoding="utf-8")
     pristine = stage / RELEASE_DIR / module.dirname
     pristine.mkdir(parents=True)

@@ -14,6 +14,7 @@ import re
 from tito import format
 from tito.course import Module
 from tito.deps import load_jupytext
+from tito.editions.strip import Stripped, strip_solutions
 from tito.errors import TitoError
 
 
@@ -78,18 +79,25 @@ def _defined_names(code: str) -> list[str]:
 def to_notebook(text: str, module: Module | None = None, original: str | None = None):
     """A percent-format source as an nbformat notebook with nbgrader metadata.
 
-    ``original`` is the instructor's text when ``text`` is its student edition. Solution cells
-    are those with solution markers (instructor) or stubs (student); they and the test cells
-    (defining ``test_unit_*``) get nbgrader metadata, unless the source gave them their own.
+    ``original`` is the instructor's text when ``text`` is its student edition
+    (``strip_solutions(original).text``). Solution cells are those with solution markers
+    (instructor) or stubs (student); they and the test cells (defining ``test_unit_*``) get
+    nbgrader metadata, unless the source gave them their own.
     """
-    from tito.editions.strip import strip_solutions
-
     jupytext = load_jupytext()
     marked = original if original is not None else text
-    stubbed = strip_solutions(marked).text if format.MARKER_LINE.search(marked) else marked
+    if not format.MARKER_LINE.search(marked):
+        stubbed = marked
+    elif original is not None:
+        stubbed = text
+    else:
+        stubbed = strip_solutions(marked).text
     notebook = jupytext.reads(text, fmt="py:percent")
-    marked_cells = jupytext.reads(marked, fmt="py:percent").cells
-    stubbed_cells = jupytext.reads(stubbed, fmt="py:percent").cells
+    read = {text: notebook}  # each distinct text is read once
+    for source in (marked, stubbed):
+        if source not in read:
+            read[source] = jupytext.reads(source, fmt="py:percent")
+    marked_cells, stubbed_cells = read[marked].cells, read[stubbed].cells
     if not len(notebook.cells) == len(marked_cells) == len(stubbed_cells):
         raise TitoError("The stubbed source no longer has the cells of its original; cannot mark them.")
     solution_cells = {i for i, c in enumerate(marked_cells) if c.cell_type == "code" and (
@@ -106,6 +114,19 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     notebook.metadata["tito"] = {"derived_nbgrader": sorted(applied)}
     return notebook
+
+
+def student_edition(module: Module) -> tuple[Stripped, object]:
+    """What a student receives of ``module``: its source with the solutions stubbed, and that
+    source as a notebook (nbgrader metadata from the instructor's markers)."""
+    original = module.dev_file.read_text(encoding="utf-8")
+    stripped = strip_solutions(original, module.relative(module.dev_file))
+    return stripped, to_notebook(stripped.text, module, original=original)
+
+
+def student_notebook(module: Module):
+    """The notebook a student receives for ``module``: solutions stubbed by the release transform."""
+    return student_edition(module)[1]
 
 
 def notebook_json(notebook) -> str:
