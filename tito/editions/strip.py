@@ -89,24 +89,18 @@ def _replaced(lines: list[str], replacements: dict) -> str:
 
 def _extra_code_warnings(tree: ast.AST, stubbed: set[str], where: str) -> list[str]:
     """Stubbed functions that keep code besides their docstring: students will see that code."""
+    functions = {node.lineno: node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     warnings = []
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = f"{prefix}{child.name}"
-                if name in stubbed:
-                    body = list(child.body)
-                    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-                        body = body[1:]
-                    if len(body) > 1:
-                        warnings.append(f"{where}: {name} keeps code outside its solution block "
-                                        f"(line {child.lineno}); students will see it.")
-                visit(child, name + ".")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
+    for first, _, name in format.function_spans(tree):
+        if name not in stubbed:
+            continue
+        body = list(functions[first].body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            body = body[1:]
+        if len(body) > 1:
+            warnings.append(f"{where}: {name} keeps code outside its solution block "
+                            f"(line {first}); students will see it.")
     return warnings
 
 
