@@ -12,11 +12,28 @@ REQUIRED = {  # import name -> pip name
 }
 FOR_TESTS = {"hypothesis": "hypothesis"}
 OPTIONAL = {"matplotlib": "matplotlib"}
+JUPYTER = {"jupyterlab": "jupyterlab", "ipykernel": "ipykernel", "nbclient": "nbclient"}  # `tito lab`, notebooks
+JUPYTER_HINT = ("Run `make install` in the course folder (it installs the `jupyter` extra), "
+                "or `pip install -e '.[jupyter]'`.")
 
 
 def install_hint(pip_name: str) -> str:
     return (f"Install it with `make install` (or `pip install -e '.[dev]'` in the course folder), "
             f"or just `pip install {pip_name}`.")
+
+
+def installed_version(module_name: str, pip_name: str) -> str | None:
+    """The installed version of a package (by its import and pip names), "installed" when its
+    metadata does not say, None when it cannot be imported."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    try:
+        return version(pip_name)
+    except PackageNotFoundError:
+        return "installed"
 
 
 def exit_for_missing(error: ModuleNotFoundError) -> None:

@@ -36,7 +36,7 @@ def command():
 
     course = Course.here()
     states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
-    checks = [check_python(), *check_packages(), *check_notebook_packages(), check_tinytorch(course.root),
+    checks = [check_python(), *check_packages(), check_tinytorch(course.root),
               *check_modules(course, states), check_course_progress(course, states), check_writable(course.root),
               check_progress(course.root), check_grading_sandbox()]
     view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
@@ -65,31 +65,22 @@ def check_python() -> Check:
 
 
 def check_packages() -> list:
-    from tito.deps import FOR_TESTS, OPTIONAL, REQUIRED, install_hint
+    """The required packages, then the optional ones: matplotlib, and the `jupyter` extra for
+    `tito lab` and the notebooks."""
+    from tito.deps import FOR_TESTS, JUPYTER, JUPYTER_HINT, OPTIONAL, REQUIRED, install_hint, installed_version
 
     checks = []
-    for group, required in ((REQUIRED, True), (FOR_TESTS, True), (OPTIONAL, False)):
+    for group, required in ((REQUIRED, True), (FOR_TESTS, True), (OPTIONAL, False), (JUPYTER, False)):
         for module_name, pip_name in group.items():
-            version = _version_of(module_name)
-            if version is None:
-                checks.append(Check(f"package {pip_name}", False, "not installed", install_hint(pip_name), required))
-            else:
+            version = installed_version(module_name, pip_name)
+            if version is not None:
                 checks.append(Check(f"package {pip_name}", True, version))
+            elif group is JUPYTER:
+                checks.append(Check(f"package {pip_name}", False, "not installed (needed by `tito lab` and notebooks)",
+                                    JUPYTER_HINT, required))
+            else:
+                checks.append(Check(f"package {pip_name}", False, "not installed", install_hint(pip_name), required))
     return checks
-
-
-def _version_of(module_name: str):
-    if importlib.util.find_spec(module_name) is None:
-        return None
-    from importlib.metadata import PackageNotFoundError, version
-
-    from tito.deps import FOR_TESTS, OPTIONAL, REQUIRED
-
-    pip_name = {**REQUIRED, **FOR_TESTS, **OPTIONAL}[module_name]
-    try:
-        return version(pip_name)
-    except PackageNotFoundError:
-        return "installed"
 
 
 def check_tinytorch(root: Path) -> Check:
@@ -180,28 +171,6 @@ def check_writable(root: Path) -> Check:
                      "Work in a copy you own (e.g. `cp -r` the course), or ask for write access. "
                      "`tito test` still tests it, without recording results.")
     return Check("course writable", True, str(root))
-
-
-def check_notebook_packages() -> list:
-    """JupyterLab and a kernel, for `tito lab` and the notebooks (optional)."""
-    checks = []
-    for module_name, pip_name in (("jupyterlab", "jupyterlab"), ("ipykernel", "ipykernel"), ("nbclient", "nbclient")):
-        if importlib.util.find_spec(module_name) is None:
-            checks.append(Check(f"package {pip_name}", False, "not installed (needed by `tito lab` and notebooks)",
-                                "Run `make install` (it installs the `jupyter` extra), or "
-                                "`pip install -e '.[jupyter]'`.", required=False))
-        else:
-            checks.append(Check(f"package {pip_name}", True, _installed_version(pip_name)))
-    return checks
-
-
-def _installed_version(pip_name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(pip_name)
-    except PackageNotFoundError:
-        return "installed"
 
 
 def check_progress(root: Path) -> Check:

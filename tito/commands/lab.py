@@ -8,6 +8,7 @@ import click
 
 from tito.console import console
 from tito.course import Course
+from tito.deps import JUPYTER_HINT
 from tito.errors import TitoError
 
 
@@ -31,8 +32,7 @@ def command(name, no_browser, port):
     course = Course.here()
     if importlib.util.find_spec("jupyterlab") is None:
         raise TitoError(f"JupyterLab is not installed for {sys.executable}.",
-                        hint="Run `make install` in the course folder (it installs the `jupyter` extra), "
-                             "or `pip install -e '.[jupyter]'`.")
+                        hint=JUPYTER_HINT)
     target = []
     if name:
         from tito.notebook_sync import notebook_up_to_date
