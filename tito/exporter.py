@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
+from tito.files import write_atomically  # noqa: F401 - also imported from here by tito.grading, until it moves
 from tito.format import SourceCell, read_cells
 
 
@@ -181,44 +180,6 @@ def is_generated(path: Path) -> bool:
             return format.is_generated(handle.read(400))
     except (UnicodeDecodeError, OSError):
         return False
-
-
-def write_atomically(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (or bytes) through a temporary file in the same folder, then rename over the target.
-
-    The file gets the mode a plain ``open(path, "w")`` would give it: an existing file keeps
-    its mode, a new one gets 0666 minus the umask (``tempfile.mkstemp`` would make it 0600,
-    which breaks shared courses and JupyterHub set-ups).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        keep = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        keep = None
-    try:
-        handle, temp = _new_temporary(path, 0o666 if keep is None else keep)
-    except OSError as exc:  # name the file the user knows, not the temporary one
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        if keep is not None:
-            os.fchmod(handle, keep)  # the umask may have taken bits the existing file had
-        with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _new_temporary(path: Path, mode: int) -> tuple[int, str]:
-    """A new, exclusively created file beside ``path``, created with ``mode`` (the umask applies)."""
-    for _ in range(100):
-        temp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), temp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
 def _ensure_packages(root: Path, target: Path) -> None:

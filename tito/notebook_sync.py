@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tito.course import Module
 from tito.errors import TitoError
-from tito.exporter import write_atomically
+from tito.files import write_atomically
 from tito.editions import MANIFEST, backup
 from tito.editions.notebooks import from_notebook, jupytext_header, notebook_json, to_notebook
 

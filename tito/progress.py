@@ -23,7 +23,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tito.exporter import write_atomically
+from tito.files import write_atomically
 
 VERSION = 1
 

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from tito.exporter import write_atomically
+from tito.files import write_atomically
 from tito.progress import ProgressStore
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from tito.editions import MANIFEST, RELEASE_DIR, read_manifest
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.notebooks import notebook_json, points_of, to_notebook
 from tito.errors import TitoError
-from tito.exporter import is_generated, write_atomically
+from tito.exporter import is_generated
+from tito.files import new_folder, write_atomically
 
 
 @dataclass
@@ -105,7 +105,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
         points_of(module)
     solved = _solved_exports(course)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = _new_folder(out.parent, prefix=f".{out.name}.release-")
+    stage = new_folder(out.parent, prefix=f".{out.name}.release-")
     try:
         released, solution_lines = build_edition(course, modules, stage)
         problems, warnings = audit(stage, solution_lines, solved)
@@ -130,19 +130,6 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
-
-
-def _new_folder(parent: Path, prefix: str) -> Path:
-    """A new, empty folder in ``parent`` with the umask's mode (``tempfile.mkdtemp`` makes 0700,
-    and the edition is this folder renamed into place)."""
-    for _ in range(100):
-        folder = parent / f"{prefix}{secrets.token_hex(6)}"
-        try:
-            folder.mkdir(mode=0o777)
-            return folder
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary folder in {parent}")
 
 
 def _solved_exports(course: Course) -> set[str]:

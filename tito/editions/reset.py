@@ -9,7 +9,7 @@ from tito.course import Course, Module
 from tito.editions import RELEASE_DIR, backup, read_manifest
 from tito.editions.notebooks import notebook_json, to_notebook
 from tito.errors import TitoError
-from tito.exporter import write_atomically
+from tito.files import write_atomically
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""Writing files so that a crash or a full disk never leaves half of one, keeping the umask's modes.
+
+``write_atomically`` writes beside the target and renames over it; ``new_folder`` makes a fresh
+folder to fill and rename into place. Both make their new name with ``_create_unused``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) through a temporary file in the same folder, then rename over the target.
+
+    The file gets the mode a plain ``open(path, "w")`` would give it: an existing file keeps
+    its mode, a new one gets 0666 minus the umask (``tempfile.mkstemp`` would make it 0600,
+    which breaks shared courses and JupyterHub set-ups).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        keep = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        keep = None
+    try:
+        handle, temp = _new_temporary(path, 0o666 if keep is None else keep)
+    except OSError as exc:  # name the file the user knows, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        if keep is not None:
+            os.fchmod(handle, keep)  # the umask may have taken bits the existing file had
+        with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def new_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty folder in ``parent`` with the umask's mode (``tempfile.mkdtemp`` makes 0700,
+    which a folder renamed into place would keep)."""
+    def make(folder: Path) -> Path:
+        folder.mkdir(mode=0o777)
+        return folder
+
+    return _create_unused(parent, prefix, "", make, f"a temporary folder in {parent}")
+
+
+def _new_temporary(path: Path, mode: int) -> tuple[int, str]:
+    """A new, exclusively created file beside ``path``, created with ``mode`` (the umask applies)."""
+    def make(temp: Path) -> tuple[int, str]:
+        return os.open(str(temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), str(temp)
+
+    return _create_unused(path.parent, f".{path.name}.", ".tmp", make, f"a temporary file beside {path}")
+
+
+def _create_unused(parent: Path, prefix: str, suffix: str, make, what: str):
+    """``make(parent / name)`` for the first random name it does not find taken (FileExistsError)."""
+    for _ in range(100):
+        try:
+            return make(parent / f"{prefix}{secrets.token_hex(6)}{suffix}")
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create {what}")
