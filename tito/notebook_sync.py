@@ -26,13 +26,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from tito.course import Module
 from tito.errors import TitoError
-from tito.files import write_atomically
 from tito.editions import MANIFEST, backup
 from tito.editions.notebooks import from_notebook, jupytext_header, notebook_json, to_notebook
+from tito.files import write_atomically
 
 RECORD = Path(".tito") / "notebooks.json"
 
@@ -53,21 +54,28 @@ class Pair:
 
     @property
     def py_changed(self) -> bool:
-        return self.recorded is not None and _sha(self.py) != self.recorded.get("py")
+        return _changed(self.py, self.recorded, "py")
 
     @property
     def notebook_changed(self) -> bool:
-        return self.recorded is not None and _sha(self.notebook) != self.recorded.get("ipynb")
+        return _changed(self.notebook, self.recorded, "ipynb")
 
+    @cached_property
     def notebook_as_source(self) -> str:
+        """The notebook converted to a percent-format source (once: it is the slow part)."""
         return from_notebook(self.notebook, self.where, jupytext_header(self.py))
 
     def same_code(self) -> bool:
-        return self.notebook_as_source() == self.py
+        return self.notebook_as_source == self.py
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _changed(text: str, recorded: dict | None, key: str) -> bool:
+    """True when a record exists and ``text`` no longer has the hash it records under ``key``."""
+    return recorded is not None and _sha(text) != recorded.get(key)
 
 
 def _read(path: Path) -> dict:
@@ -180,7 +188,7 @@ def source_up_to_date(module: Module) -> str:
     if verdict == SOURCE_AHEAD:
         return ""
     saved = backup(module.root, module.dev_file)
-    write_atomically(module.dev_file, pair.notebook_as_source())
+    write_atomically(module.dev_file, pair.notebook_as_source)
     record(module)
     return (f"Synced {module.relative(module.notebook)} -> {module.dev_file.name} (you edited the notebook "
             f"last; the previous {module.dev_file.name} is in {module.relative(saved)}).")
@@ -257,7 +265,7 @@ def _backup_own_edits(module: Module, path: Path, than: Path, new_text: str, key
         return None
     recorded = _recorded(module)
     if recorded is not None:
-        edited = _sha(current) != recorded.get(key)
+        edited = _changed(current, recorded, key)
     else:
         edited = path.stat().st_mtime > than.stat().st_mtime
     return backup(module.root, path) if edited else None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tito import format
 from tito.course import Course, Module
-from tito.editions import MANIFEST, RELEASE_DIR, read_manifest
+from tito.editions import BACKUP_DIR, MANIFEST, RELEASE_DIR, read_manifest
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.notebooks import notebook_json, points_of, to_notebook
 from tito.errors import TitoError
@@ -58,7 +58,7 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> t
     core = folder / "tinytorch" / "core"
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_dir() or rel.parts[:2] == (".tito", "backups") or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".yaml"):
+        if path.is_dir() or rel.parts[:2] == BACKUP_DIR.parts or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".yaml"):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.suffix == ".ipynb":
