@@ -78,8 +78,11 @@ def public_names(code: str) -> list[str]:
     """The module's public API: the list its code assigns to ``__all__``, if it does; else its
     top-level functions, classes and assignments not starting with '_', in order."""
     declared = declared_all(code)
-    if declared is not None:
-        return declared
+    return declared if declared is not None else _public_top_level(code)
+
+
+def _public_top_level(code: str) -> list[str]:
+    """The code's top-level functions, classes and assignments not starting with '_', in order."""
     return [n for n in _top_level_names(code) if not n.startswith("_") and n != "__all__"]
 
 
@@ -112,7 +115,7 @@ def _all_listing(module: Module, code: str) -> str:
     must then be defined), else every public top-level name."""
     declared = declared_all(code)
     if declared is None:
-        listing = "".join(f"    {name!r},\n" for name in public_names(code))
+        listing = "".join(f"    {name!r},\n" for name in _public_top_level(code))
         return "\n\n__all__ = [\n" + listing + "]\n"
     unknown = [name for name in declared if name not in _top_level_names(code, imported=True)]
     if unknown:
@@ -165,12 +168,19 @@ def _untouched(text: str) -> bool:
 
 def export_state(module: Module) -> tuple[str, str]:
     """('fresh' | 'stale' | 'missing' | 'edited' | 'error', the error's message or '')."""
+    _, state, error = rendered_state(module)
+    return state, error
+
+
+def rendered_state(module: Module) -> tuple[Generated | None, str, str]:
+    """``export_state`` with what ``render`` made of the module (None when it could not)."""
     if not module.dev_file.exists():
-        return "error", f"{module.relative(module.dev_file)} does not exist"
+        return None, "error", f"{module.relative(module.dev_file)} does not exist"
     try:
-        return state_of(render(module)), ""
+        generated = render(module)
     except TitoError as exc:
-        return "error", exc.message
+        return None, "error", exc.message
+    return generated, state_of(generated), ""
 
 
 def is_generated(path: Path) -> bool:

@@ -32,11 +32,11 @@ def command(name, as_json):
 
 def module_facts(course, module) -> dict:
     """Everything tito knows about a module, as plain data."""
-    from tito.exporter import export_state
+    from tito.exporter import rendered_state
     from tito.progress import ProgressStore
 
     meta = module.meta
-    state, error = export_state(module)
+    generated, state, error = rendered_state(module)
     last = ProgressStore(course.root).last(module.name)
     tests = sorted(p.name for p in module.tests_dir.glob("test_*.py")) if module.tests_dir.is_dir() else []
     return {
@@ -48,8 +48,8 @@ def module_facts(course, module) -> dict:
         "prerequisites": module.prerequisites,
         "required_by": [m.name for m in course.modules if module.name in m.prerequisites],
         "exports_to": meta.get("exports_to"),
-        "generated_file": _target(module),
-        "exported_names": _exported_names(module),
+        "generated_file": module.relative(generated.target) if generated else _target(module),
+        "exported_names": _exported_names(generated.text) if generated else [],
         "export_state": state + (f" ({error})" if error else ""),
         "components": [str(c) for c in (meta.get("components") or [])],
         "source": module.relative(module.dev_file),
@@ -60,6 +60,7 @@ def module_facts(course, module) -> dict:
 
 
 def _target(module):
+    """The generated file's path from the source's cells, for a source that does not render."""
     from tito.errors import TitoError
     from tito.exporter import target_of
     from tito.format import read_cells
@@ -70,11 +71,10 @@ def _target(module):
         return None
 
 
-def _exported_names(module) -> list:
-    from tito.errors import TitoError
-    from tito.exporter import public_names, render
+def _exported_names(text: str) -> list:
+    from tito.exporter import public_names
 
     try:
-        return public_names(render(module).text)
-    except (TitoError, OSError, SyntaxError):
+        return public_names(text)
+    except SyntaxError:
         return []
