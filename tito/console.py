@@ -52,7 +52,17 @@ def table(*columns: str, title: str = ""):
     return t
 
 
-def warn(message: str) -> None:
-    from rich.markup import escape
+def say(text: str) -> None:
+    """Print ``text`` to stdout as it is: no markup, no highlighting, never wrapped."""
+    console().print(text, highlight=False, markup=False, soft_wrap=True)
 
+
+def escape(text: str) -> str:
+    """``text`` with its Rich markup escaped, to print inside a markup string."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
+
+
+def warn(message: str) -> None:
     err_console().print(f"[yellow]Warning:[/] {escape(message)}", highlight=False, soft_wrap=True)

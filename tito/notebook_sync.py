@@ -214,6 +214,15 @@ def notebook_up_to_date(module: Module) -> str:
             "which you edited last.")
 
 
+def sync_and_say(sync, module: Module) -> None:
+    """Run ``source_up_to_date`` or ``notebook_up_to_date`` on ``module`` and print what it did."""
+    from tito.console import say
+
+    said = sync(module)
+    if said:
+        say(said)
+
+
 def _remember(module: Module, pair: Pair) -> None:
     """Record an in-step pair whose hashes moved (e.g. a notebook run for its outputs), if we may."""
     if pair.recorded is None or pair.py_changed or pair.notebook_changed:

@@ -35,12 +35,10 @@ def command(module_name, all_modules, check, force):
 
 def _export(modules, force):
     from tito.exporter import export
-    from tito.notebook_sync import source_up_to_date
+    from tito.notebook_sync import source_up_to_date, sync_and_say
 
     for module in modules:
-        said = source_up_to_date(module)  # export what the student edited last
-        if said:
-            console().print(said, highlight=False, markup=False, soft_wrap=True)
+        sync_and_say(source_up_to_date, module)  # export what the student edited last
         generated, before = export(module, force=force)
         rel = module.relative(generated.target)
         verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tito.console import console
+from tito.console import say
 from tito.course import Course
 from tito.deps import JUPYTER_HINT
 from tito.errors import TitoError
@@ -35,12 +35,10 @@ def command(name, no_browser, port):
                         hint=JUPYTER_HINT)
     target = []
     if name:
-        from tito.notebook_sync import notebook_up_to_date
+        from tito.notebook_sync import notebook_up_to_date, sync_and_say
 
         module = course.get(name)
-        said = notebook_up_to_date(module)
-        if said:
-            console().print(said, highlight=False, markup=False, soft_wrap=True)
+        sync_and_say(notebook_up_to_date, module)
         target = [module.relative(module.notebook)]
     argv = [sys.executable, "-m", "jupyter", "lab", *target, f"--ServerApp.root_dir={course.root}"]
     if no_browser:
@@ -49,8 +47,7 @@ def command(name, no_browser, port):
         argv.append("--allow-root")
     if port:
         argv += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
-    console().print(f"Starting JupyterLab in {course.root}" + (f" on {target[0]}" if target else "")
-                    + "; Ctrl-C stops it.", highlight=False, markup=False, soft_wrap=True)
+    say(f"Starting JupyterLab in {course.root}" + (f" on {target[0]}" if target else "") + "; Ctrl-C stops it.")
     sys.stdout.flush()
     sys.stderr.flush()
     os.chdir(course.root)

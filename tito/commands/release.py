@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from tito.console import console, table, warn
+from tito.console import console, say, table, warn
 from tito.course import Course
 from tito.options import chosen_modules, module_choice
 
@@ -49,4 +49,4 @@ def command(module_name, all_modules, out, force):
     stubs = sum(len(item.stubs) for item in report.modules)
     console().print(f"[green]✓[/] Wrote {report.files} files: {len(report.modules)} modules, {stubs} stubs, "
                     "no solutions. Students start with:")
-    console().print(f"  {start_line(report)}", markup=False, highlight=False, soft_wrap=True)
+    say(f"  {start_line(report)}")

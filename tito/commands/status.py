@@ -4,7 +4,7 @@ import json
 
 import click
 
-from tito.console import console, plain_output, table
+from tito.console import console, plain_output, say, table
 from tito.course import Course
 
 
@@ -37,8 +37,8 @@ def command(as_json):
     out.print(view)
     ahead = [row["name"] for row in rows if row["notebook"] in ("notebook ahead", "both changed")]
     if ahead:
-        out.print(f"Notebook edits not yet in the .py: {', '.join(ahead)} "
-                  f"(`tito test --module {ahead[0]}` takes them).", highlight=False, markup=False, soft_wrap=True)
+        say(f"Notebook edits not yet in the .py: {', '.join(ahead)} "
+            f"(`tito test --module {ahead[0]}` takes them).")
     bar = progress_bar(passed, len(rows))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from tito.console import console, plain_output, table, warn
+from tito.console import console, escape, plain_output, say, table, warn
 from tito.course import Course
 from tito.options import chosen_modules, module_choice
+from tito.outcomes import tail
 
 SHOWN_FAILURES = 3
 
@@ -81,16 +82,9 @@ def _read_only(course) -> bool:
 
 def _take_notebook_edits(module) -> None:
     """Test what the student edited last: a notebook edited after its .py is synced into it first."""
-    from tito.notebook_sync import source_up_to_date
+    from tito.notebook_sync import source_up_to_date, sync_and_say
 
-    said = source_up_to_date(module)
-    if said:
-        console().print(said, highlight=False, markup=False, soft_wrap=True)
-
-
-def _record(store, result, keyword) -> None:
-    if store is not None:
-        store.record(result.module.name, result.progress_entry(keyword))
+    sync_and_say(source_up_to_date, module)
 
 
 def _test_one(course, module, store, keyword, verbose, full):
@@ -114,8 +108,7 @@ def _test_one(course, module, store, keyword, verbose, full):
         with out.status("") as status:
             shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
             result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-    _record(store, result, keyword)
-    show_result(result, verbose)
+    _finish(store, result, verbose, keyword)
     return result
 
 
@@ -156,7 +149,9 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
             result = run_module(module, keyword, verbose, full)
-            if _finish(store, result, verbose, results, keyword) and not keep_going:
+            _finish(store, result, verbose, keyword)
+            results.append(result)
+            if not result.passed and not keep_going:
                 break
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -167,23 +162,23 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
                 _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
-                    f"[yellow]Warning:[/] {_escape(text)}", highlight=False))
+                    f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
                 result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-                stop = _finish(store, result, verbose, results, keyword)
+                _finish(store, result, verbose, keyword)
+                results.append(result)
                 bar.advance(task)
-                if stop and not keep_going:
+                if not result.passed and not keep_going:
                     break
     _show_overview(results, modules, keep_going)
     return results
 
 
-def _finish(store, result, verbose, results, keyword) -> bool:
-    """Record and show one module's result; True when it failed."""
-    _record(store, result, keyword)
-    results.append(result)
+def _finish(store, result, verbose, keyword) -> None:
+    """Record (unless the course is read-only) and show one module's result."""
+    if store is not None:
+        store.record(result.module.name, result.progress_entry(keyword))
     show_result(result, verbose)
-    return not result.passed
 
 
 def _show_overview(results, modules, keep_going):
@@ -229,9 +224,9 @@ def show_result(result, verbose=False) -> None:
     missing = _missing_packages(result)
     failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
     if missing:
-        out.print(f"Not exported yet: {', '.join(missing)}; the failures above follow from that. Finish "
-                  f"those modules first: `tito test --module {missing[0].rsplit('.', 1)[-1]}` tests and "
-                  "exports one (-v shows the tracebacks).", highlight=False, markup=False, soft_wrap=True)
+        say(f"Not exported yet: {', '.join(missing)}; the failures above follow from that. Finish "
+            f"those modules first: `tito test --module {missing[0].rsplit('.', 1)[-1]}` tests and "
+            "exports one (-v shows the tracebacks).")
         if not verbose:  # everything else follows from it
             failures = []
     for step, test in failures[:SHOWN_FAILURES]:
@@ -280,13 +275,11 @@ def _show_not_implemented(result) -> None:
     names = result.not_implemented
     if not names:
         return
-    out = console()
-    out.print(f"Not implemented yet ({len(names)}): {', '.join(names)}", highlight=False, markup=False,
-              soft_wrap=True)
+    say(f"Not implemented yet ({len(names)}): {', '.join(names)}")
     if result.stubs:
         name, line = result.stubs[0]
         where = f"{result.module.relative(result.module.dev_file)}:{line}"
-        out.print(f"  Next: {name} at {where}", highlight=False, markup=False, soft_wrap=True)
+        say(f"  Next: {name} at {where}")
 
 
 def _show_step(step, verbose) -> None:
@@ -296,7 +289,7 @@ def _show_step(step, verbose) -> None:
     ok_mark, bad_mark = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
     if step.step == "export":
         mark = ok_mark if step.ok else bad_mark
-        out.print(f"{mark} export: {_escape(step.note or step.error)}", highlight=False, soft_wrap=True)
+        out.print(f"{mark} export: {escape(step.note or step.error)}", highlight=False, soft_wrap=True)
         return
     every = verbose or step.step == "inline"
     stubbed = {} if every else _count_stubbed(step.failures)
@@ -308,26 +301,25 @@ def _show_step(step, verbose) -> None:
               highlight=False)
     for test in shown:
         if test.skipped:
-            out.print(f"  skip {test.name}  {test.message}", highlight=False, markup=False, soft_wrap=True)
+            say(f"  skip {test.name}  {test.message}")
             continue
         mark = ok_mark if test.passed else bad_mark
-        tail = "" if test.passed else f"  {_first_line(test)}"
-        out.print(f"  {mark} {_escape(test.name)}{_escape(tail)}", highlight=False, soft_wrap=True)
+        failure = "" if test.passed else f"  {_first_line(test)}"
+        out.print(f"  {mark} {escape(test.name)}{escape(failure)}", highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
-            out.print(_indent(test.output.rstrip(), 6), markup=False, highlight=False, soft_wrap=True)
+            say(_indent(test.output.rstrip(), 6))
     if stubbed:
         listing = ", ".join(f"{name} ({count})" for name, count in stubbed.items())
         out.print(f"  {bad_mark} {sum(stubbed.values())} failed on functions not implemented yet: "
-                  f"{_escape(listing)}", highlight=False, soft_wrap=True)
+                  f"{escape(listing)}", highlight=False, soft_wrap=True)
     if verbose and step.step == "pytest" and step.output.strip():
-        out.print(step.output.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        say(step.output.rstrip())
     if step.note:
         warn(f"{step.step}: {step.note}")
     if step.error and not step.failures:
-        out.print(f"  {bad_mark} {_escape(step.error)}", highlight=False, soft_wrap=True)
+        out.print(f"  {bad_mark} {escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
-            out.print(_indent("\n".join(step.output.rstrip().splitlines()[-15:]), 4),
-                      markup=False, highlight=False, soft_wrap=True)
+            say(_indent(tail(step.output, 15), 4))
 
 
 def _count_stubbed(failures) -> dict:
@@ -354,14 +346,14 @@ def _show_failure(step, test) -> None:
     out = console()
     where = f" at {test.location}" if test.location else ""
     header = f"--- {step.step} failure: {test.name}{where}"
-    out.print(header if plain_output() else f"[red]{_escape(header)}[/]", highlight=False, soft_wrap=True)
-    out.print(_indent(test.message or "(no message)", 4), markup=False, highlight=False, soft_wrap=True)
+    out.print(header if plain_output() else f"[red]{escape(header)}[/]", highlight=False, soft_wrap=True)
+    say(_indent(test.message or "(no message)", 4))
     details = _short(test.details, test.message)
     if details:
-        out.print(_indent(details, 4), markup=False, highlight=False, soft_wrap=True)
+        say(_indent(details, 4))
     if step.step == "inline" and test.output.strip():
         out.print("    output before the failure:", highlight=False)
-        out.print(_indent("\n".join(test.output.rstrip().splitlines()[-8:]), 6), markup=False, highlight=False)
+        out.print(_indent(tail(test.output, 8), 6), markup=False, highlight=False)
 
 
 def _short(details: str, message: str, lines: int = 10) -> str:
@@ -376,8 +368,3 @@ def _indent(text: str, width: int) -> str:
     pad = " " * width
     return "\n".join(pad + line for line in text.splitlines())
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
