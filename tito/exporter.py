@@ -20,7 +20,7 @@ from pathlib import Path
 from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.files import write_atomically  # noqa: F401 - also imported from here by tito.grading, until it moves
+from tito.files import write_atomically
 from tito.format import SourceCell, read_cells
 
 

@@ -118,7 +118,7 @@ def build_gradescope(course: Course, module: Module, out: Path, timeout: float =
                      calibrate: bool = True) -> tuple[Path, list[str]]:
     """Write ``out/<module>-autograder.zip``; returns its path and the names it holds."""
     from tito import __version__
-    from tito.exporter import write_atomically
+    from tito.files import write_atomically
     from tito.grading.archive import pack
     from tito.grading.workspace import prepare
 

@@ -19,7 +19,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from tito.exporter import write_atomically
+from tito.files import write_atomically
 from tito.grading.report import Grade
 
 GRADEBOOK = "gradebook.csv"
