@@ -68,7 +68,8 @@ import numpy as np
 from tinytorch.core.tensor import Tensor, get_autograd, set_autograd
 from tinytorch.utils.threads import matmul
 from tinytorch.core.cnn import (
-    images_per_chunk, im2col, max_pool2d_forward, padding_sides, to_batch_first, to_batch_last, to_pair,
+    images_per_chunk, im2col, max_pool2d_forward, pad2d, padding_sides, to_batch_first, to_batch_last,
+    to_pair,
 )
 
 # %% [markdown]
@@ -1037,10 +1038,22 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 # ### Pooling
 #
 # **Max pooling** passes each window's gradient to the one input that was the maximum (the
-# first one on a tie, as PyTorch does); the others get 0. The forward of module 06 tells
-# which (`return_argmax=True`: the offset `di·kW + dj` of each window's maximum), so the
-# pieces of col2im are `g` where the offset is the maximum's and 0 elsewhere: the same
-# scatter-add as Conv2D, batch last.
+# first one on a tie, as PyTorch does); the others get 0. The forward's output tells which: in
+# each window, the first pixel equal to it. Which pixel of the input that is needs one idea:
+# **number every pixel** of the padded input, `0 … size−1`. Window `(i, j)` starts at pixel
+# number `corner = (i·sh)·Wp + j·sw` of its image and channel, and its offset `(di, dj)` lies
+# `di·Wp + dj` further. So each window's maximum has a pixel number, and
+# `np.bincount(numbers, weights=g)` adds every window's `g` at its number: a scatter-add in one
+# call, where windows that overlap (stride < kernel) add up, as they must.
+#
+# ```
+#   padded input (Wp = 4), numbered    a window's maximum     its g lands there
+#    0  1 | 2  3                        at offset (1, 0):      (bincount)
+#    4  5 | 6  7                        corner 0 + 1·4 + 0
+#   ------+------                       = pixel 4
+#    8  9 |10 11
+#   12 13 |14 15
+# ```
 #
 # **Average pooling** spreads each window's gradient evenly: `g / (kH·kW)` to each of its
 # `kH·kW` inputs: col2im again, with all pieces equal.
@@ -1048,25 +1061,33 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 # **Flatten** needs no rule of its own: it calls the Tensor's `reshape` (module 06's HINT), and
 # `reshape_rule` sends the gradient back in the input's shape.
 #
-# Cost: one pass over the `N·C·OH·OW·kH·kW` window elements, no multiplications worth counting.
+# Cost: `kH·kW` comparisons per output for max pooling and one scatter; one pass over the
+# `N·C·OH·OW·kH·kW` window elements for average pooling; no multiplications worth counting.
 
 # %%
 #| export
-def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, out=None):
     """Gradient of max pooling: each window's g goes to its (first) maximum.
 
-    grad_out (N, C, OH, OW), x (N, C, H, W) -> grad_x (N, C, H, W).
+    grad_out (N, C, OH, OW), x (N, C, H, W) -> grad_x (N, C, H, W), grad_out's dtype. ``out``
+    is the forward's result (N, C, OH, OW) when the caller has it; otherwise it is recomputed.
 
-    TODO: Find each window's maximum and scatter-add the gradient there.
+    TODO: Find the pixel number of each window's first maximum and add the window's g there.
 
     APPROACH:
-    1. ``_, best = max_pool2d_forward(x, kernel_size, stride, padding, return_argmax=True)``
-       (module 06) gives, per output, the maximum's offset ``di·kW + dj`` in its window.
-    2. Batch last (``to_batch_last``, module 06) for both g and best: (C, OH, OW, N).
-    3. pieces (kH, kW, C, OH, OW, N): g where ``best == di·kW + dj``, else 0 — compare best
-       with ``np.arange(kH·kW).reshape(kH, kW, 1, 1, 1, 1)``.
-    4. ``col2im_add`` them into ``_padded_zeros(x.shape, sides, dtype)`` and return
-       ``to_batch_first(target, sides)``, with ``sides = padding_sides(padding, kernel_size)``.
+    1. ``kernel = to_pair(kernel_size, ...)``, ``stride`` (the kernel when None),
+       ``sides = padding_sides(padding, kernel)``; ``out = max_pool2d_forward(x, kernel,
+       stride, padding)`` (module 06) unless it was given; ``xp = pad2d(x, sides,
+       value=-np.inf)``.
+    2. Number the pixels of xp, ``np.arange(xp.size).reshape(xp.shape)``: the windows'
+       corners are ``numbers[:, :, :OH·sh:sh, :OW·sw:sw]``; copy them into ``at``.
+    3. For each offset (di, dj) in order, the offset's pixel of every window is
+       ``xp[:, :, di:di + OH·sh:sh, dj:dj + OW·sw:sw]``. Where it equals ``out`` in a window
+       that has no maximum yet (keep an ``unclaimed`` mask, all True at first), that is the
+       window's first maximum: ``at += first * (di·Wp + dj)`` and take it out of ``unclaimed``.
+    4. ``np.bincount(at.ravel(), weights=grad_out.ravel(), minlength=xp.size)`` adds every g
+       at its pixel number; reshape it to xp's shape, drop the padding, and return it as
+       grad_out's dtype.
 
     EXAMPLE:
     >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), np.array([[[[1.0, 3.0], [2.0, 0.0]]]]), 2)
@@ -1074,17 +1095,31 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0., 0.]]]])
 
     HINTS:
-    - Overlapping windows (stride < kernel size) add up in col2im, as they must.
+    - ``np.bincount`` adds up the weights of a repeated number: windows that overlap (stride <
+      kernel size) and share a maximum both send their g to it.
+    - The padding is −∞, so it never equals a window's maximum.
     """
     ### BEGIN SOLUTION
-    kh, kw = to_pair(kernel_size, "kernel_size")
-    stride = (kh, kw) if stride is None else to_pair(stride, "stride")
-    sides = padding_sides(padding, (kh, kw))
-    _, best = max_pool2d_forward(x, (kh, kw), stride, padding, return_argmax=True)
-    offsets = np.arange(kh * kw).reshape(kh, kw, 1, 1, 1, 1)
-    pieces = np.where(to_batch_last(best) == offsets, to_batch_last(grad_out), 0)
-    target = col2im_add(_padded_zeros(x.shape, sides, grad_out.dtype), pieces, stride)
-    return to_batch_first(target, sides)
+    kernel = to_pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else to_pair(stride, "stride")
+    sides = padding_sides(padding, kernel)
+    if out is None:
+        out = max_pool2d_forward(x, kernel, stride, padding)
+    xp = pad2d(np.asarray(x, dtype=out.dtype), sides, value=-np.inf)
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out.shape[2:]
+    Hp, Wp = xp.shape[2:]
+    numbers = np.arange(xp.size).reshape(xp.shape)
+    at = numbers[:, :, :oh * sh:sh, :ow * sw:sw].copy()
+    unclaimed = np.ones(out.shape, bool)
+    for di in range(kh):
+        for dj in range(kw):
+            first = xp[:, :, di:di + oh * sh:sh, dj:dj + ow * sw:sw] == out
+            first &= unclaimed
+            unclaimed ^= first
+            at += first * (di * Wp + dj)
+    grad = np.bincount(at.ravel(), weights=grad_out.ravel(), minlength=xp.size).reshape(xp.shape)
+    (top, bottom), (left, right) = sides
+    return grad[:, :, top:Hp - bottom, left:Wp - right].astype(grad_out.dtype)
     ### END SOLUTION
 
 
@@ -1137,8 +1172,8 @@ def conv2d_rule(out, layer, x):
 def max_pool2d_rule(out, layer, x):
     """MaxPool2D: the input gets g at each window's maximum."""
     def backward(g):
-        grad = max_pool2d_backward(_batched(g), _batched(np.asarray(_value(x))),
-                                   layer.kernel_size, layer.stride, layer.padding)
+        grad = max_pool2d_backward(_batched(g), _batched(np.asarray(_value(x))), layer.kernel_size,
+                                   layer.stride, layer.padding, out=_batched(out.data))
         return (_like_input(grad, x),)
     return (x,), backward
 
