@@ -39,9 +39,13 @@ ENV_VARIABLE = "TINYTORCH_NUM_THREADS"
 
 # Measured with benchmarks/bench_threads.py on a 2-core AMD EPYC (OpenBLAS 0.3.31), cores free:
 # below ~1 M multiply-accumulates, or with fewer than 16 rows or columns, a second thread
-# never saved time. OpenBLAS itself keeps products under 262,144 MACs on one thread.
+# never saved time.
 MIN_PARALLEL_MACS = 1 << 20
 MIN_PARALLEL_SIDE = 16
+# OpenBLAS runs products of at most this many MACs on one thread whatever its setting
+# (interface/gemm.c: 65,536 × GEMM_MULTITHREAD_THRESHOLD 4), so :func:`matmul` does not change
+# the thread count for them: most products of a small network, a few µs saved on each.
+BLAS_ONE_THREAD_MACS = 1 << 18
 
 # A core counts as free when other processes used less than this share of it.
 BUSY_SHARE = 0.25
@@ -197,6 +201,8 @@ def matmul(a, b):
     m = a.shape[-2] if a.ndim > 1 else 1
     k = a.shape[-1]
     n = b.shape[-1] if b.ndim > 1 else 1
+    if m * k * n <= BLAS_ONE_THREAD_MACS:
+        return np.matmul(a, b)
     with blas_threads(m, k, n):
         return np.matmul(a, b)
 

@@ -982,13 +982,14 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 
     APPROACH:
     1. ``sides = padding_sides(padding, (kH, kW), stride)`` (module 06);
-       grad_bias = grad_out summed over axes (0, 2, 3); grad_weight starts as zeros (F, C·kH·kW)
-       and grad_x as an empty array of x's shape; ``W_rows = weight.transpose(2, 3, 1, 0)
+       grad_bias starts as zeros (F,), grad_weight as zeros (F, C·kH·kW) and grad_x as an
+       empty array of x's shape; ``W_rows = weight.transpose(2, 3, 1, 0)
        .reshape(kH·kW·C, F)``.
     2. Work through the batch in chunks of n images (``images_per_chunk`` of module 06: columns
        of about ``COLUMN_CHUNK_BYTES``, as in the forward). For each chunk:
        - g = its grad_out batch last, as a matrix (F, OH·OW·n) — the column order of im2col:
-         ``to_batch_last(grad_out[part]).reshape(F, -1)`` (module 06);
+         ``to_batch_last(grad_out[part]).reshape(F, -1)`` (module 06); add its row sums
+         (``g.sum(axis=1)``) to grad_bias;
        - cols = ``im2col(x[part], (kH, kW), stride, sides)`` (module 06): (C·kH·kW, OH·OW·n);
          add ``matmul(g, cols.T)`` to grad_weight;
        - if the input gradient is needed: ``pieces = matmul(W_rows, g)`` reshaped to
@@ -1016,7 +1017,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     c, kh, kw = weight.shape[1:]
     sides = padding_sides(padding, (kh, kw), stride)
     dtype = np.result_type(grad_out, x, weight)
-    grad_bias = grad_out.sum(axis=(0, 2, 3))
+    grad_bias = np.zeros(f, dtype)
     grad_weight = np.zeros((f, c * kh * kw), dtype)
     grad_x = np.empty(x.shape, dtype) if need_input_grad else None
     w_rows = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
@@ -1024,6 +1025,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         g = to_batch_last(grad_out[part]).reshape(f, -1)               # (F, OH·OW·n)
+        grad_bias += g.sum(axis=1)
         cols = im2col(x[part], (kh, kw), stride, sides)                 # (C·kH·kW, OH·OW·n)
         grad_weight += matmul(g, cols.T)
         if need_input_grad:
