@@ -907,7 +907,9 @@ if __name__ == "__main__":
 # `(F, C·kH·kW)` and `cols` of shape `(C·kH·kW, OH·OW)` per image. The backward is the matmul
 # rule applied to that, plus one new step:
 #
-# * `∂L/∂b = Σ g` over batch and positions: `(F,)`;
+# * `∂L/∂b = Σ g` over batch and positions: `(F,)`. The forward made the bias the weight of a
+#   row of ones in `cols`; keep that row in the backward and `∂L/∂b` comes out of the next
+#   product as its last column, with no extra pass over `g`;
 # * `∂L/∂W = g @ colsᵀ`, summed over the batch: each filter weight's gradient sums
 #   `g × the input pixel it saw` over all `N·OH·OW` positions: `(F, C·kH·kW)` → `(F, C, kH, kW)`;
 # * `∂L/∂cols = Wᵀ @ g`: the gradient of every *copy* of every input pixel. A pixel appears in
@@ -982,21 +984,23 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
 
     APPROACH:
     1. ``sides = padding_sides(padding, (kH, kW), stride)`` (module 06);
-       grad_bias starts as zeros (F,), grad_weight as zeros (F, C·kH·kW) and grad_x as an
-       empty array of x's shape; ``W_rows = weight.transpose(2, 3, 1, 0)
+       ``grads`` starts as zeros (F, C·kH·kW + 1): the weight gradient and, as its last
+       column, the bias gradient (the bias is the weight of a row of ones, as in the forward);
+       grad_x is an empty array of x's shape; ``W_rows = weight.transpose(2, 3, 1, 0)
        .reshape(kH·kW·C, F)``.
     2. Work through the batch in chunks of n images (``images_per_chunk`` of module 06: columns
-       of about ``COLUMN_CHUNK_BYTES``, as in the forward). For each chunk:
+       of about ``COLUMN_CHUNK_BYTES``, as in the forward), with one buffer for the columns,
+       ``cols`` (C·kH·kW + 1, OH·OW·chunk), its last row ones. For each chunk:
        - g = its grad_out batch last, as a matrix (F, OH·OW·n) — the column order of im2col:
-         ``to_batch_last(grad_out[part]).reshape(F, -1)`` (module 06); add its row sums
-         (``g.sum(axis=1)``) to grad_bias;
-       - cols = ``im2col(x[part], (kH, kW), stride, sides)`` (module 06): (C·kH·kW, OH·OW·n);
-         add ``matmul(g, cols.T)`` to grad_weight;
+         ``to_batch_last(grad_out[part]).reshape(F, -1)`` (module 06);
+       - ``im2col(x[part], (kH, kW), stride, sides, out=cols[:-1, :OH·OW·n])`` (module 06) and
+         add ``matmul(g, cols[:, :OH·OW·n].T)`` to grads;
        - if the input gradient is needed: ``pieces = matmul(W_rows, g)`` reshaped to
          (kH, kW, C, OH, OW, n): the gradient of every copy. Scatter-add them with
          ``col2im_add`` into ``_padded_zeros(x[part].shape, sides, dtype)`` and store
          ``to_batch_first(target, sides)`` (module 06) in ``grad_x[part]``.
-    3. Return grad_x (None if not needed), grad_weight reshaped to the weight's shape, grad_bias.
+    3. Return grad_x (None if not needed), grads[:, :-1] reshaped to the weight's shape, and
+       grads[:, -1].
 
     EXAMPLE:
     >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
@@ -1017,22 +1021,24 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     c, kh, kw = weight.shape[1:]
     sides = padding_sides(padding, (kh, kw), stride)
     dtype = np.result_type(grad_out, x, weight)
-    grad_bias = np.zeros(f, dtype)
-    grad_weight = np.zeros((f, c * kh * kw), dtype)
+    rows = c * kh * kw
+    grads = np.zeros((f, rows + 1), dtype)                   # weight gradient | bias gradient
     grad_x = np.empty(x.shape, dtype) if need_input_grad else None
     w_rows = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
-    chunk = images_per_chunk(c * kh * kw, oh * ow, dtype)
+    chunk = min(n, images_per_chunk(rows + 1, oh * ow, dtype))
+    cols = np.empty((rows + 1, oh * ow * chunk), dtype)
+    cols[rows:] = 1                                          # the bias's constant input
     for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         g = to_batch_last(grad_out[part]).reshape(f, -1)               # (F, OH·OW·n)
-        grad_bias += g.sum(axis=1)
-        cols = im2col(x[part], (kh, kw), stride, sides)                 # (C·kH·kW, OH·OW·n)
-        grad_weight += matmul(g, cols.T)
+        width = g.shape[1]
+        im2col(x[part], (kh, kw), stride, sides, out=cols[:rows, :width])
+        grads += matmul(g, cols[:, :width].T)
         if need_input_grad:
             pieces = matmul(w_rows, g).reshape(kh, kw, c, oh, ow, -1)
             target = col2im_add(_padded_zeros(x[part].shape, sides, dtype), pieces, stride)
             grad_x[part] = to_batch_first(target, sides)
-    return grad_x, grad_weight.reshape(weight.shape), grad_bias
+    return grad_x, grads[:, :rows].reshape(weight.shape), grads[:, rows].copy()
     ### END SOLUTION
 
 
