@@ -181,6 +181,31 @@ def test_max_pool_tie_goes_to_the_first_maximum():
     np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0], [0, 0]])
 
 
+
+def _max_pool_backward_loop(g, x, kernel, stride, padding):
+    """The definition, one window at a time: g to the first maximum of the padded window."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    grad = np.zeros_like(xp)
+    for n, c, i, j in np.ndindex(*g.shape):
+        window = xp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+        di, dj = np.unravel_index(np.argmax(window), window.shape)     # argmax: the first maximum
+        grad[n, c, i * sh + di, j * sw + dj] += g[n, c, i, j]
+    return grad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)),
+                                                   ((3, 2), (2, 1), (1, 0))])
+def test_max_pool_backward_with_ties_and_overlap_equals_the_loop(kernel, stride, padding):
+    x = rng(15).integers(0, 3, size=(2, 3, 6, 5)).astype(np.float32)     # many ties
+    out = max_pool2d_forward(x, kernel, stride, padding)
+    g = rng(16).normal(size=out.shape).astype(np.float32)
+    expected = _max_pool_backward_loop(g, x, kernel, stride, padding)
+    got = max_pool2d_backward(g, x, kernel, stride, padding)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(max_pool2d_backward(g, x, kernel, stride, padding, out=out), got)
+
 def test_pool_layers_hand_computed_and_unbatched():
     x = Tensor([[[1.0, 2.0], [4.0, 3.0]]], requires_grad=True)  # (C, H, W)
     MaxPool2D(2)(x).sum().backward()
