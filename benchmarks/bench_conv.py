@@ -153,7 +153,7 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
     chunks = N / n
     steps = {
         "pad + batch-last copy of the input": lambda: cnn.to_batch_last(images, sides),
-        "window view (sliding_window_view, transpose)":
+        "window view (as_strided, transpose)":
             lambda: cnn.sliding_windows(xt, k, 1, axes=(1, 2)).transpose(0, 4, 5, 1, 2, 3),
         "im2col copy of the windows": lambda: np.copyto(target, view),
         "the matrix product (one thread)": lambda: filters @ cols,
