@@ -182,6 +182,13 @@ def test_max_pool_tie_goes_to_the_first_maximum():
 
 
 
+
+def test_conv2d_backward_of_an_empty_batch_is_zero_gradients_of_the_right_shapes():
+    gx, gw, gb = conv2d_backward(np.zeros((0, 4, 3, 3), np.float32), np.zeros((0, 2, 5, 5), np.float32),
+                                 np.ones((4, 2, 3, 3), np.float32))
+    assert (gx.shape, gw.shape, gb.shape) == ((0, 2, 5, 5), (4, 2, 3, 3), (4,))
+    assert not gw.any() and not gb.any()
+
 def _max_pool_backward_loop(g, x, kernel, stride, padding):
     """The definition, one window at a time: g to the first maximum of the padded window."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
