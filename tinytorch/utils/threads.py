@@ -39,10 +39,11 @@ ENV_VARIABLE = "TINYTORCH_NUM_THREADS"
 
 # Measured with benchmarks/bench_threads.py on a 2-core AMD EPYC (OpenBLAS 0.3.31), cores free:
 # below ~1 M multiply-accumulates, or with fewer than 16 rows or columns, a second thread
-# never saved time alone. Inside a training loop (``bench_threads.py --epoch``) the digits
-# CNN's 2.4 M-MAC products on two threads gave the same mean epoch but a long tail (90th
-# percentile 50-62 ms against 46-48 ms on one thread): OpenBLAS's woken thread competes with
-# everything around the product. So products below 4 M MACs stay on one thread.
+# never saved time alone. Inside a training loop (``bench_threads.py --epoch``, results in
+# benchmarks/README.md) the digits CNN's 2.4 M-MAC products on two threads made the mean epoch
+# slower in six of seven runs, with a long tail (90th percentile up to 62 ms against at most
+# 48 ms on one thread): OpenBLAS's woken thread competes with everything around the product.
+# So products below 4 M MACs stay on one thread.
 MIN_PARALLEL_MACS = 1 << 22
 MIN_PARALLEL_SIDE = 16
 # OpenBLAS runs products of at most this many MACs on one thread whatever its setting
