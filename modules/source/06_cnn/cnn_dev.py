@@ -1177,7 +1177,7 @@ def _pool_setup(x, kernel_size, stride, padding, who):
     return kernel, stride, padding, (H_out, W_out)
 
 
-def _offset_views(xp, kernel, stride, out_size):
+def offset_views(xp, kernel, stride, out_size):
     """For each kernel offset (di, dj), the strided view of xp that it sees: all (N, C, H', W')."""
     (kH, kW), (sh, sw), (H_out, W_out) = kernel, stride, out_size
     for di in range(kH):
@@ -1198,7 +1198,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     1. `kernel, stride, padding, out_size = _pool_setup(x, ...)` checks and computes sizes.
     2. `xp = pad2d(x, padding, value=-np.inf)`.
     3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
-       (`_offset_views` yields them).
+       (`offset_views` yields them).
     4. With `return_argmax`, keep `best` (zeros, int64) alongside: before each maximum, the
        offset number goes where the view is strictly greater than the running maximum
        (`np.copyto(best, index, where=view > out)`), so ties keep the first maximum.
@@ -1215,7 +1215,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     x = _floating(np.asarray(x))
     kernel, stride, padding, out_size = _pool_setup(x, kernel_size, stride, padding, "max_pool2d")
     xp = pad2d(x, padding, value=-np.inf)
-    views = _offset_views(xp, kernel, stride, out_size)
+    views = offset_views(xp, kernel, stride, out_size)
     out = np.array(next(views))
     best = np.zeros(out.shape, np.int64) if return_argmax else None
     for index, view in enumerate(views, start=1):
@@ -1235,7 +1235,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
 
     APPROACH:
     1. Same setup as max pooling, but pad with zeros.
-    2. Add up the `_offset_views`, then divide by `kH * kW`.
+    2. Add up the `offset_views`, then divide by `kH * kW`.
 
     EXAMPLE:
     >>> avg_pool2d_forward(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
@@ -1248,7 +1248,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
     ### BEGIN SOLUTION
     x = _floating(np.asarray(x))
     kernel, stride, padding, out_size = _pool_setup(x, kernel_size, stride, padding, "avg_pool2d")
-    views = _offset_views(pad2d(x, padding), kernel, stride, out_size)
+    views = offset_views(pad2d(x, padding), kernel, stride, out_size)
     out = np.array(next(views))
     for view in views:
         out += view

@@ -68,8 +68,8 @@ import numpy as np
 from tinytorch.core.tensor import Tensor, get_autograd, set_autograd
 from tinytorch.utils.threads import matmul
 from tinytorch.core.cnn import (
-    images_per_chunk, im2col, max_pool2d_forward, pad2d, padding_sides, to_batch_first, to_batch_last,
-    to_pair,
+    images_per_chunk, im2col, max_pool2d_forward, offset_views, pad2d, padding_sides, to_batch_first,
+    to_batch_last, to_pair,
 )
 
 # %% [markdown]
@@ -1088,9 +1088,9 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, out=No
        stride, padding)`` (module 06) unless it was given; ``xp = pad2d(x, sides,
        value=-np.inf)``.
     2. Number the pixels of xp, ``np.arange(xp.size).reshape(xp.shape)``: the windows'
-       corners are ``numbers[:, :, :OH·sh:sh, :OW·sw:sw]``; copy them into ``at``.
-    3. For each offset (di, dj) in order, the offset's pixel of every window is
-       ``xp[:, :, di:di + OH·sh:sh, dj:dj + OW·sw:sw]``. Where it equals ``out`` in a window
+       corners are the first of its ``offset_views`` (module 06); copy them into ``at``.
+    3. ``offset_views(xp, kernel, stride, (OH, OW))`` yields, offset by offset in order
+       (index ``di·kW + dj``), that pixel of every window. Where it equals ``out`` in a window
        that has no maximum yet (keep an ``unclaimed`` mask, all True at first), that is the
        window's first maximum: ``at += first * (di·Wp + dj)`` and take it out of ``unclaimed``.
     4. ``np.bincount(at.ravel(), weights=grad_out.ravel(), minlength=xp.size)`` adds every g
@@ -1114,17 +1114,17 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, out=No
     if out is None:
         out = max_pool2d_forward(x, kernel, stride, padding)
     xp = pad2d(np.asarray(x, dtype=out.dtype), sides, value=-np.inf)
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out.shape[2:]
+    out_size, kw = out.shape[2:], kernel[1]
     Hp, Wp = xp.shape[2:]
     numbers = np.arange(xp.size).reshape(xp.shape)
-    at = numbers[:, :, :oh * sh:sh, :ow * sw:sw].copy()
+    at = np.array(next(offset_views(numbers, kernel, stride, out_size)))      # the corners
     unclaimed = np.ones(out.shape, bool)
-    for di in range(kh):
-        for dj in range(kw):
-            first = xp[:, :, di:di + oh * sh:sh, dj:dj + ow * sw:sw] == out
-            first &= unclaimed
-            unclaimed ^= first
-            at += first * (di * Wp + dj)
+    for index, view in enumerate(offset_views(xp, kernel, stride, out_size)):
+        first = view == out
+        first &= unclaimed
+        unclaimed ^= first
+        di, dj = divmod(index, kw)
+        at += first * (di * Wp + dj)
     grad = np.bincount(at.ravel(), weights=grad_out.ravel(), minlength=xp.size).reshape(xp.shape)
     (top, bottom), (left, right) = sides
     return grad[:, :, top:Hp - bottom, left:Wp - right].astype(grad_out.dtype)
