@@ -175,7 +175,24 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
         fixed = statistics.median(_cpu(lambda: tiny_layer(tiny), 2000) for _ in range(rounds))
     rows.append(("  of which the fixed cost of a call (Conv2D(1, 1, 3, padding=1) on 1×1×3×3)", fixed))
     rows.append((f"whole Conv2D call ({N // n if N % n == 0 else chunks:g} chunk(s) of {n} images)", whole))
+    rows.append(("for comparison, not in the layer: the same product the other way round, "
+                 "patches @ filters.T", chunks * _product_other_way_round(cols, filters, rounds)))
     return rows
+
+
+def _product_other_way_round(cols, filters, rounds):
+    """CPU seconds of ``patches @ filters.T``, patches = cols.T made contiguous: the product
+    OpenBLAS runs fastest for a few filters and many windows (benchmarks/README.md)."""
+    import statistics
+
+    from threadpoolctl import threadpool_limits
+
+    patches, filters_t = np.ascontiguousarray(cols.T), np.ascontiguousarray(filters.T)
+    with threadpool_limits(limits=1, user_api="blas"):
+        step = lambda: patches @ filters_t  # noqa: E731
+        step()
+        repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
+        return statistics.median(_cpu(step, repeat) for _ in range(rounds))
 
 
 def _cpu(function, repeat=1) -> float:
