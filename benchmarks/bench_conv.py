@@ -163,10 +163,8 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
     times = {}
     with threadpool_limits(limits=1, user_api="blas"):        # the bare product too
         for label, step in [*steps.items(), ("whole Conv2D call", lambda: layer(tx))]:
-            step()
-            repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
             scale = 1 if label == "whole Conv2D call" else chunks
-            times[label] = scale * statistics.median(_cpu(step, repeat) for _ in range(rounds))
+            times[label] = scale * _median_cpu(step, rounds)
     whole = times.pop("whole Conv2D call")
     rows = list(times.items())
     rows.append(("rest: Python, checks, allocations, bias row, caches", whole - sum(times.values())))
@@ -183,16 +181,20 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
 def _product_other_way_round(cols, filters, rounds):
     """CPU seconds of ``patches @ filters.T``, patches = cols.T made contiguous: the product
     OpenBLAS runs fastest for a few filters and many windows (benchmarks/README.md)."""
-    import statistics
-
     from threadpoolctl import threadpool_limits
 
     patches, filters_t = np.ascontiguousarray(cols.T), np.ascontiguousarray(filters.T)
     with threadpool_limits(limits=1, user_api="blas"):
-        step = lambda: patches @ filters_t  # noqa: E731
-        step()
-        repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
-        return statistics.median(_cpu(step, repeat) for _ in range(rounds))
+        return _median_cpu(lambda: patches @ filters_t, rounds)
+
+
+def _median_cpu(step, rounds) -> float:
+    """Median CPU seconds per call of ``step`` over ``rounds`` samples of about 20 ms each."""
+    import statistics
+
+    step()
+    repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
+    return statistics.median(_cpu(step, repeat) for _ in range(rounds))
 
 
 def _cpu(function, repeat=1) -> float:
