@@ -140,7 +140,7 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
     sides = cnn.padding_sides(spec["padding"], k)
     P = cnn.conv_output_size(H, k, 1, spec["padding"]) * cnn.conv_output_size(W, k, 1, spec["padding"])
     K = C * k * k
-    n = min(N, cnn.images_per_chunk(K + 1, P, np.float32))              # conv2d_forward's chunk
+    n = cnn.images_per_chunk(N, K + 1, P, np.float32)                   # conv2d_forward's chunk
     images = x[:n]
     xt = cnn.to_batch_last(images, sides)
     view = cnn.sliding_windows(xt, k, 1, axes=(1, 2)).transpose(0, 4, 5, 1, 2, 3)

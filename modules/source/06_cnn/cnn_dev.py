@@ -726,10 +726,13 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
 COLUMN_CHUNK_BYTES = 2 << 20
 
 
-def images_per_chunk(rows, positions, dtype):
-    """How many images' columns, (rows, positions·n) of ``dtype``, fit in about
-    ``COLUMN_CHUNK_BYTES`` (at least one): the chunk of the forward here and of the backward."""
-    return max(1, COLUMN_CHUNK_BYTES // (rows * positions * np.dtype(dtype).itemsize))
+def images_per_chunk(images, rows, positions, dtype):
+    """How many of a batch's ``images`` go in one chunk: as many as have columns, (rows,
+    positions·n) of ``dtype``, that fit in about ``COLUMN_CHUNK_BYTES``; at most the batch, and
+    at least one (an empty batch too, so that ``range(0, N, chunk)`` can step). The chunk of
+    the forward here and of the backward."""
+    fit = COLUMN_CHUNK_BYTES // (rows * positions * np.dtype(dtype).itemsize)
+    return max(1, min(images, fit))
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
@@ -754,7 +757,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
     4. Allocate one buffer `cols` of (rows of filters, chunk·P), with
-       `chunk = min(N, images_per_chunk(rows of filters, P, dtype))` (given above); fill its
+       `chunk = images_per_chunk(N, rows of filters, P, dtype)` (given above); fill its
        bias row with 1.
     5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :P·n])`, then
        `result = matmul(filters, cols[:, :P·n])` -> (F, P·n), and store it image-major:
@@ -791,7 +794,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     filters = weight.reshape(F, K).astype(dtype, copy=False)
     if bias is not None:
         filters = np.concatenate([filters, np.asarray(bias, dtype=dtype).reshape(F, 1)], axis=1)
-    chunk = max(1, min(N, images_per_chunk(filters.shape[1], P, dtype)))
+    chunk = images_per_chunk(N, filters.shape[1], P, dtype)
     cols = np.empty((filters.shape[1], chunk * P), dtype=dtype)
     cols[K:] = 1                                      # the bias's constant input (no row without bias)
     out = np.empty((N, F, P), dtype=dtype)

@@ -1025,7 +1025,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, need_input_grad=Tr
     grads = np.zeros((f, rows + 1), dtype)                   # weight gradient | bias gradient
     grad_x = np.empty(x.shape, dtype) if need_input_grad else None
     w_rows = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
-    chunk = max(1, min(n, images_per_chunk(rows + 1, oh * ow, dtype)))
+    chunk = images_per_chunk(n, rows + 1, oh * ow, dtype)
     cols = np.empty((rows + 1, oh * ow * chunk), dtype)
     cols[rows:] = 1                                          # the bias's constant input
     for start in range(0, n, chunk):
