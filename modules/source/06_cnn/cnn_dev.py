@@ -1721,5 +1721,5 @@ if __name__ == "__main__":
 # cores it can lose far more than it gains; TinyTorch takes one thread unless it pays.
 #
 # **Next**: module 07 feeds real images to this network in batches, and module 08 (autograd)
-# reuses `im2col`, `to_batch_last`, `padding_sides` and `max_pool2d_forward(..., return_argmax=True)`
+# reuses `im2col`, `to_batch_last`, `padding_sides`, `offset_views` and `max_pool2d_forward`
 # from here to compute gradients, so the CNN can learn its filters instead of being handed them.
