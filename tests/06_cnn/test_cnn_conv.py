@@ -109,7 +109,6 @@ def test_sliding_windows_is_a_strided_view():
             np.testing.assert_array_equal(windows[1, 1, i, j], x[1, 1, 2 * i:2 * i + 3, 3 * j:3 * j + 2])
 
 
-
 def test_sliding_windows_over_batch_last_axes_equal_numpy_and_are_read_only():
     x = np.arange(3 * 7 * 6 * 4, dtype=np.float64).reshape(3, 7, 6, 4)          # (C, H, W, N)
     windows = sliding_windows(x, (3, 2), stride=(2, 1), axes=(1, 2))
@@ -122,6 +121,7 @@ def test_sliding_windows_over_batch_last_axes_equal_numpy_and_are_read_only():
 def test_sliding_windows_larger_than_the_input_is_a_clear_error():
     with pytest.raises(ValueError, match=r"window \(4, 2\) is larger than the input's \(3, 5\)"):
         sliding_windows(np.zeros((1, 1, 3, 5)), (4, 2))
+
 
 def test_im2col_layout_matches_weight_reshape():
     cols = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)

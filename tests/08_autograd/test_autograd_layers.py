@@ -181,13 +181,12 @@ def test_max_pool_tie_goes_to_the_first_maximum():
     np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0], [0, 0]])
 
 
-
-
 def test_conv2d_backward_of_an_empty_batch_is_zero_gradients_of_the_right_shapes():
     gx, gw, gb = conv2d_backward(np.zeros((0, 4, 3, 3), np.float32), np.zeros((0, 2, 5, 5), np.float32),
                                  np.ones((4, 2, 3, 3), np.float32))
     assert (gx.shape, gw.shape, gb.shape) == ((0, 2, 5, 5), (4, 2, 3, 3), (4,))
     assert not gw.any() and not gb.any()
+
 
 def _max_pool_backward_loop(g, x, kernel, stride, padding):
     """The definition, one window at a time: g to the first maximum of the padded window."""
@@ -212,6 +211,7 @@ def test_max_pool_backward_with_ties_and_overlap_equals_the_loop(kernel, stride,
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(max_pool2d_backward(g, x, kernel, stride, padding, out=out), got)
+
 
 def test_pool_layers_hand_computed_and_unbatched():
     x = Tensor([[[1.0, 2.0], [4.0, 3.0]]], requires_grad=True)  # (C, H, W)
