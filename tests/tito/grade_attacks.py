@@ -278,14 +278,15 @@ for name, content in targets.items():
 
 SLOW = '''
 if IN_PROBE:  # a submission that takes a while in its checks, then passes what it passes
-    _subprocess.Popen([_sys.executable, "-c", "import time; time.sleep(0.8)", MARK + "-{student}"])
-    _time.sleep(0.8)
+    _subprocess.Popen([_sys.executable, "-c", "import time; time.sleep({seconds})", MARK + "-{student}"])
+    _time.sleep({seconds})
 '''
 
 
-def slow(student: str) -> str:
-    """A half-done submission whose checks take 0.8 s more, running a process marked with ``student``."""
-    return HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(SLOW.format(student=student)) + "\n"
+def slow(student: str, seconds: float = 0.8) -> str:
+    """A half-done submission whose checks take ``seconds`` more, running a process marked with ``student``."""
+    code = SLOW.format(student=student, seconds=seconds)
+    return HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(code) + "\n"
 
 
 def running(tag: str = "") -> bool:

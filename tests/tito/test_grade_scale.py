@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -138,6 +139,32 @@ def test_a_worker_without_a_sandbox_refuses_and_says_why(alpha_grader, folder, t
     # its report is there, and the next batch grades it again
     assert plan([("alice", folder / "alice.py")], out, "alpha", grade.fingerprint).todo[0][2] == \
         "its last grading did not finish"
+
+
+def test_ctrl_c_stops_the_gradings_running_on_a_cluster_tito_did_not_start(alpha_grader, cluster, tmp_path):
+    """`tito grade --executor dask --scheduler ADDRESS`, then Ctrl-C (a real SIGINT) while a
+    submission's checks run for a minute: its sandbox on the worker is killed, not left to run."""
+    from tito.grading.executors import DaskExecutor
+
+    hang = tmp_path / "hang.py"
+    hang.write_text(slow("hang", seconds=60))
+
+    def press_ctrl_c_once_it_runs():
+        deadline = time.monotonic() + 60
+        while not running("-hang") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c_once_it_runs)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            grade_batch(alpha_grader, [("hang", hang)], tmp_path / "grades",
+                        executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    finally:
+        presser.join()
+    assert settled(lambda: running("-hang")) is False
+    assert not (tmp_path / "grades" / "hang.json").exists()
 
 
 # --------------------------------------------------------------------------- resuming

@@ -6,20 +6,30 @@ registers it once per batch and dask hands it to every worker, present or joinin
 for the expected results; job folders beside it) and detects the worker's own sandbox;
 ``teardown`` (the batch ended, or the worker closes) removes the folder, and if the worker is
 killed instead, the next ``tito grade`` on that machine sweeps it (its owner file names the
-worker process). ``grade_on_worker`` is the task: one submission's bytes in, its grade as JSON
+worker process). Removing the plugin also stops the gradings still running on that worker
+(the client removes it when the batch ends or is interrupted, so Ctrl-C stops a remote
+cluster's sandboxes too): their sandboxes are killed and the folder goes only after they have
+ended. ``grade_on_worker`` is the task: one submission's bytes in, its grade as JSON
 out, or ``Refused`` when this worker cannot grade safely (no sandbox, or the archive did not
 unpack): the client turns that into a 0 with the reason, marked incomplete.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
+import time
+from contextlib import contextmanager
 
 from distributed import WorkerPlugin, get_worker
 
 from tito.grading.grader import grade_safely, new_scratch
 from tito.grading.sandbox import backend, detect
 from tito.grading.slots import job_slot
+
+
+STOP_WAIT_SECONDS = 10  # teardown waits at most this long for the killed gradings to end
 
 
 class Refused(Exception):
@@ -44,6 +54,8 @@ class PreparedOnWorker(WorkerPlugin):
         from tito.grading.workspace import Prepared
 
         self.address = getattr(worker, "address", "?")
+        self.stopping = threading.Event()  # set by teardown: kills the running sandboxes
+        self.lock, self.running = threading.Lock(), 0
         try:
             self.folder = new_scratch("worker")
             self.prepared = Prepared.load(unpack(self.archive, self.folder / "prepared"))
@@ -60,13 +72,29 @@ class PreparedOnWorker(WorkerPlugin):
         if refusal:
             self.problem = f"its {self.sandbox.name} sandbox could read the expected results ({refusal})"
 
-    def teardown(self, worker=None):
+    async def teardown(self, worker=None):
+        self.stopping.set()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while self.running and time.monotonic() < deadline:  # each sandbox dies within a quarter second
+            await asyncio.sleep(0.05)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def grade(self, data: bytes, filename: str, student: str, label: str):
+        """One submission's Grade; ``Cancelled`` when the plugin is removed while it runs."""
         if self.problem or self.prepared is None:
             raise Refused(f"worker {self.address} refused to grade: {self.problem or 'it was not set up'}")
-        with job_slot() as slot:
+        with self._counted(), job_slot() as slot:
             return grade_safely(data, filename, student, self.prepared, self.sandbox, self.limits, self.folder,
-                                slot, label)
+                                slot, label, self.stopping)
+
+    @contextmanager
+    def _counted(self):
+        """Count this grading among those teardown waits for."""
+        with self.lock:
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1

@@ -16,9 +16,9 @@ the executors only decide where it runs:
   package: ``pip install -e '.[cluster]'``), nothing else of the course.
 
 Both stop cleanly on Ctrl-C: no new grading starts, the running sandboxes are killed (dask:
-the LocalCluster's workers are closed; on a remote cluster, running gradings finish and are
-dropped), and ``KeyboardInterrupt`` goes on to the caller. Grades not yet known are simply
-not written: the next batch grades them.
+removing the batch's worker plugin makes each worker kill its own, on a LocalCluster or a
+remote cluster alike), and ``KeyboardInterrupt`` goes on to the caller. Grades not yet known
+are simply not written: the next batch grades them.
 """
 
 from __future__ import annotations
