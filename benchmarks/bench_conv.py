@@ -27,11 +27,13 @@ reference (``conv2d_reference``) is timed on a slice of 2 images and scaled to t
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -123,10 +125,6 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
     case: the steps of one chunk of images timed one by one with the library's own helpers and
     scaled to the batch, and what is left of the whole layer call (Python, argument checks,
     allocations, the bias row)."""
-    import statistics
-
-    from threadpoolctl import threadpool_limits
-
     from tinytorch.core import cnn
     from tinytorch.core.tensor import Tensor
     from tinytorch.utils import threads
@@ -181,8 +179,6 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
 def _product_other_way_round(cols, filters, rounds):
     """CPU seconds of ``patches @ filters.T``, patches = cols.T made contiguous: the product
     OpenBLAS runs fastest for a few filters and many windows (benchmarks/README.md)."""
-    from threadpoolctl import threadpool_limits
-
     patches, filters_t = np.ascontiguousarray(cols.T), np.ascontiguousarray(filters.T)
     with threadpool_limits(limits=1, user_api="blas"):
         return _median_cpu(lambda: patches @ filters_t, rounds)
@@ -190,8 +186,6 @@ def _product_other_way_round(cols, filters, rounds):
 
 def _median_cpu(step, rounds) -> float:
     """Median CPU seconds per call of ``step`` over ``rounds`` samples of about 20 ms each."""
-    import statistics
-
     step()
     repeat = max(1, int(0.02 / max(_cpu(step), 1e-7)))
     return statistics.median(_cpu(step, repeat) for _ in range(rounds))

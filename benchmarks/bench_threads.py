@@ -3,7 +3,6 @@
     .venv/bin/python benchmarks/bench_threads.py [--rounds 9] [--sample-ms 20]
     .venv/bin/python benchmarks/bench_threads.py --epoch [--rounds 40]
 
-
 Times float32 products (m, k) @ (k, n) of the shapes TinyTorch's layers make (the convolutions'
 im2col products, their gradients, Dense layers), on one and on all of NumPy's BLAS threads,
 alternating in this process (``_timing.alternate``), and prints the ratio. Run it on an idle

@@ -40,6 +40,7 @@ def owner_pid(folder: Path) -> int | None:
     except (OSError, IndexError, ValueError):
         return None
 
+
 PRELUDE = f'''
 import glob as _glob, json as _json, os as _os, signal as _signal, subprocess as _subprocess, sys as _sys, time as _time
 MARK = {MARK!r}
