@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,6 @@ def main(argv=None) -> int:
 
 def epoch_under_thresholds(thresholds, rounds, pause=0.2) -> int:
     """Milestone epochs alternating between ``MIN_PARALLEL_MACS`` values: a table of times."""
-    import time
-
     from bench_training import epoch_tinytorch
     from tinytorch.utils import threads
 
