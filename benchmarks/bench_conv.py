@@ -159,20 +159,20 @@ def breakdown(name: str = "small", rounds: int = 9) -> list[tuple[str, float]]:
             lambda: np.copyto(out, result.reshape(F, P, n).transpose(2, 0, 1)),
     }
     times = {}
-    with threadpool_limits(limits=1, user_api="blas"):        # the bare product too
+    tiny_layer, tiny = cnn.Conv2D(1, 1, 3, padding=1), Tensor(np.ones((1, 1, 3, 3), np.float32))
+    with threadpool_limits(limits=1, user_api="blas"):        # the bare products too
         for label, step in [*steps.items(), ("whole Conv2D call", lambda: layer(tx))]:
             scale = 1 if label == "whole Conv2D call" else chunks
             times[label] = scale * _median_cpu(step, rounds)
+        fixed = _median_cpu(lambda: tiny_layer(tiny), rounds)
+        other_way = chunks * _product_other_way_round(cols, filters, rounds)
     whole = times.pop("whole Conv2D call")
     rows = list(times.items())
     rows.append(("rest: Python, checks, allocations, bias row, caches", whole - sum(times.values())))
-    tiny_layer, tiny = cnn.Conv2D(1, 1, 3, padding=1), Tensor(np.ones((1, 1, 3, 3), np.float32))
-    with threadpool_limits(limits=1, user_api="blas"):
-        fixed = statistics.median(_cpu(lambda: tiny_layer(tiny), 2000) for _ in range(rounds))
     rows.append(("  of which the fixed cost of a call (Conv2D(1, 1, 3, padding=1) on 1×1×3×3)", fixed))
     rows.append((f"whole Conv2D call ({N // n if N % n == 0 else chunks:g} chunk(s) of {n} images)", whole))
     rows.append(("for comparison, not in the layer: the same product the other way round, "
-                 "patches @ filters.T", chunks * _product_other_way_round(cols, filters, rounds)))
+                 "patches @ filters.T", other_way))
     return rows
 
 
@@ -180,8 +180,7 @@ def _product_other_way_round(cols, filters, rounds):
     """CPU seconds of ``patches @ filters.T``, patches = cols.T made contiguous: the product
     OpenBLAS runs fastest for a few filters and many windows (benchmarks/README.md)."""
     patches, filters_t = np.ascontiguousarray(cols.T), np.ascontiguousarray(filters.T)
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _median_cpu(lambda: patches @ filters_t, rounds)
+    return _median_cpu(lambda: patches @ filters_t, rounds)
 
 
 def _median_cpu(step, rounds) -> float:
