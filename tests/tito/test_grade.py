@@ -8,6 +8,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grade_attacks import HALF_DONE, STUB
-from tiny_course import ALPHA_DEV, flat, run_tito
+from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
 from tito.grading import grade_batch, prepare, restore_reference_tests
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
-from tito.grading.sandbox import PYTHON, Limits, _kill_group, _supervise, detect
+from tito.grading.sandbox import HOW_TO_GET_ONE, PYTHON, Limits, _kill_group, _supervise, detect
 from tito.grading.submission import SubmissionError, to_source
 from tito.grading.verdict import judge
 from tito.editions.notebooks import notebook_json, to_notebook
@@ -417,3 +419,28 @@ def test_doctor_says_which_sandbox_grades_and_what_it_protects():
     assert check.detail == (sandbox.describe() if sandbox else
                             "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
                             + "; ".join(reasons))
+    assert check.fix == ("" if sandbox else HOW_TO_GET_ONE)
+
+
+LINKED_PYTHON_PROBE = """
+import os, sys
+from tito.grading.backends import _masks
+from tito.grading.sandbox import backend
+print(sys.prefix)
+print(backend("bubblewrap").problem() or "starts")
+print(all(os.path.realpath(m.parent) == str(m.parent) for m in _masks()))
+"""
+
+
+def test_a_venv_reached_through_a_symbolic_link_starts_in_bubblewrap(tmp_path):
+    """A venv behind a link (or a /home linked to another disk): the installation is bound at its
+    real path, and the sandbox needs the link too, since Python is started by the linked path."""
+    if os.path.realpath(sys.prefix) == os.path.realpath(sys.base_prefix):
+        pytest.skip("the tests run outside a venv")
+    if detect("bubblewrap")[0] is None:
+        pytest.skip("bubblewrap cannot run here")
+    link = tmp_path / "linked-venv"
+    link.symlink_to(os.path.realpath(sys.prefix))
+    probe = subprocess.run([str(link / "bin" / "python"), "-c", LINKED_PYTHON_PROBE], capture_output=True,
+                           text=True, env={**os.environ, "PYTHONPATH": str(REAL_ROOT)}, timeout=120)
+    assert probe.stdout.splitlines() == [str(link), "starts", "True"], probe.stderr

@@ -188,13 +188,12 @@ def check_progress(root: Path) -> Check:
 
 def check_grading_sandbox() -> Check:
     """Which sandbox `tito grade` would run student code in here, and what it protects."""
-    from tito.grading.sandbox import detect
+    from tito.grading.sandbox import HOW_TO_GET_ONE, detect
 
     sandbox, reasons = detect()
     if sandbox is None:
         return Check("grading sandbox", False,
                      "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
                      + "; ".join(reasons),
-                     "Install bubblewrap (apt-get install bubblewrap) on Linux with user namespaces, "
-                     "or grade as root for the uid-drop backend.", required=False)
+                     HOW_TO_GET_ONE, required=False)
     return Check("grading sandbox", True, sandbox.describe(), required=False)

@@ -108,6 +108,9 @@ class Bubblewrap(Sandbox):
                 made.bind(path, path)
         for tree in _python_trees():
             made.bind(tree, tree)
+        link = _link_on_the_way_to_python()
+        if link:
+            made.link(*link)
         empty = _empty_file()
         for masked in _masks():
             if masked.is_dir():
@@ -136,15 +139,20 @@ class _Tree:
         self.mounted = []
 
     def bind(self, source: str, dest: str) -> None:
-        source = os.path.realpath(source)
-        parents = list(Path(dest).parents)[::-1][1:]
-        for parent in parents:
+        self._make_parents(dest)
+        self.argv += ["--ro-bind", os.path.realpath(source), dest]
+        self.mounted.append(Path(dest))
+
+    def link(self, target: str, dest: str) -> None:
+        self._make_parents(dest)
+        self.argv += ["--symlink", target, dest]
+
+    def _make_parents(self, dest: str) -> None:
+        for parent in list(Path(dest).parents)[::-1][1:]:
             if str(parent) in self.made or any(parent == m or m in parent.parents for m in self.mounted):
                 continue
             self.argv += ["--perms", "0755", "--dir", str(parent)]
             self.made.add(str(parent))
-        self.argv += ["--ro-bind", source, dest]
-        self.mounted.append(Path(dest))
 
 
 def _python_trees() -> list[str]:
@@ -159,14 +167,31 @@ def _python_trees() -> list[str]:
     return [t for t in trees if not any(t != o and t.startswith(o + "/") for o in trees)]
 
 
+def _link_on_the_way_to_python() -> tuple[str, str] | None:
+    """(real path, link) for the first symbolic link among the folders above PYTHON, if any.
+
+    The installation is bound at its real path, but the sandbox starts Python by the path it was
+    started by here, which then needs the same link: a venv reached through a link, or a /home
+    that links to another disk."""
+    bin_folder = Path(PYTHON).parent
+    for folder in [*reversed(bin_folder.parents), bin_folder]:
+        if str(folder).startswith("/usr/") or str(folder) in SYSTEM_LINKS:
+            return None
+        if folder.is_symlink():
+            return os.path.realpath(folder), str(folder)
+    return None
+
+
 def _masks() -> list[Path]:
+    """What to hide in the package folders, by the real path of its folder (that is where it is bound)."""
     found = []
     for folder in site_packages():
+        real = Path(os.path.realpath(folder))
         for entry in sorted(Path(folder).iterdir()):
             if entry.name.endswith(MASKED_FILES) or entry.name.startswith("__editable__"):
-                found.append(entry)
+                found.append(real / entry.name)
             elif entry.name in MASKED_DIRS and entry.is_dir():
-                found.append(entry)
+                found.append(real / entry.name)
     return found
 
 

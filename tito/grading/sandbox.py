@@ -276,6 +276,10 @@ def detect(choice: str = "auto") -> tuple[Sandbox | None, list[str]]:
     return None, reasons
 
 
+HOW_TO_GET_ONE = ("Fix what a line above names. bubblewrap needs `bwrap` (apt-get install bubblewrap) and user "
+                  "namespaces or root; uid-drop needs a grader running as root and a Python every user may read.")
+
+
 def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
     """The sandbox ``tito grade`` uses; TitoError when none can run and ``unsafe`` is not given."""
     if unsafe:
@@ -286,9 +290,7 @@ def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
             "No sandbox can run student code on this machine, so tito grade refuses to grade: "
             "the submissions' code could read the solutions, change files and forge grades.\n  "
             + "\n  ".join(reasons),
-            hint=("Install bubblewrap (apt-get install bubblewrap) on Linux with user namespaces, or run "
-                  "the grader as root for the uid-drop backend. To grade anyway, without protection, "
-                  "add --unsafe-no-sandbox."))
+            hint=HOW_TO_GET_ONE + " To grade anyway, without protection, add --unsafe-no-sandbox.")
     return sandbox
 
 
