@@ -161,7 +161,7 @@ def test_every_internal_link_and_image_resolves_and_nothing_is_remote(site, pars
 def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     page = parsed[CNN]
     text = plain(page.text)
-    assert page.title.startswith("Module: CNN")
+    assert page.title.startswith("Module 06: CNN")
     for words in ("Build → Use → Analyze", "Implement the core building block of modern computer vision",
                   "tito test --module cnn", "Choose your preferred way to engage with this module"):
         assert words in text
@@ -255,11 +255,11 @@ def browse(url: str, extra=()) -> str:
 
 def test_chromium_renders_the_cnn_chapter(site):
     dom = Page(browse((site / CNN).as_uri()))
-    assert dom.title.startswith("Module: CNN")
+    assert dom.title.startswith("Module 06: CNN")
     hrefs = {href for _, _, href in dom.links}
     assert CNN_LAUNCH <= hrefs
     assert {"05_networks.html", "07_dataloader.html"} <= hrefs
-    assert "Module: CNN" in dom.text and "Launch Binder" in dom.text
+    assert "Module 06: CNN" in dom.text and "Launch Binder" in dom.text
 
 
 def test_search_finds_the_cnn_chapter_in_a_browser(site):
@@ -281,7 +281,7 @@ def test_serve_answers_on_a_port(site):
             pytest.fail(f"no URL in {line!r}; stderr: {server.communicate()[1]}")
         with urllib.request.urlopen(url.group(0) + CNN, timeout=30) as response:
             assert response.status == 200
-            assert "<title>Module: CNN" in response.read().decode()
+            assert "<title>Module 06: CNN" in response.read().decode()
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(url.group(0) + "chapters/99_none.html", timeout=30)
         assert missing.value.code == 404

@@ -287,7 +287,7 @@ def launch_cards(module: Module, repository: Repository) -> str:
         ("🚀 Launch Binder", repository.binder(notebook),
          "Run this module interactively in your browser. No installation required!"),
         ("⚡ Open in Colab", repository.colab(notebook),
-         "Use Google Colab for GPU access and cloud compute power."),
+         "Run this module in Google Colab, nothing to install."),
         ("📖 View Source", repository.source(source),
          "Browse the Python source code and understand the implementation."),
     ]

@@ -210,8 +210,9 @@ if __name__ == "__main__":
 # Two more knobs shape the output:
 #
 # - **Padding** `p` adds `p` rows/columns of zeros around the image, so border pixels are seen
-#   by as many windows as the centre, and a 3×3 kernel with `p = 1` keeps the size.
-# - **Stride** `s` moves the window `s` pixels at a time, shrinking the output by about `s`.
+#   by more windows (with a 3×3 kernel, a corner pixel by 4 instead of 1, the centre by 9), and a
+#   3×3 kernel with `p = 1` keeps the size.
+# - **Stride** `s` moves the window `s` pixels at a time, dividing each output side by about `s`.
 #
 # ```
 #   padding 1 around a 3×3 image            stride 2: windows start at 0, 2, 4, ...
@@ -480,7 +481,8 @@ if __name__ == "__main__":
 #
 # Time the loop version on two images of the CIFAR-sized case and scale up to a batch of 128.
 # Four Python loops make 128·32·28·28 ≈ 3.2 million trips through `np.sum`, each a few
-# microseconds: tens of seconds for one forward pass of one layer. (The paper behind the
+# microseconds: seconds for one forward pass of one layer (the measured time is in
+# `benchmarks/README.md`). (The paper behind the
 # original course timed its pure-Python Conv2D at 97 s on this batch; PyTorch takes
 # milliseconds.) Training needs thousands of such passes, so we need another way.
 
@@ -552,8 +554,9 @@ if __name__ == "__main__":
 # ### The cost
 #
 # The MACs are the same; what changes is *who* performs them. The price is memory: `cols` holds
-# every input pixel `kH·kW / (sh·sw)` times. For (128, 3, 32, 32) with 5×5 kernels that is
-# 128 · 75 · 784 float32 numbers = **30 MB** of columns for a 1.5 MB input. Every framework that
+# every input pixel up to `kH·kW / (sh·sw)` times (fewer at the borders). For (128, 3, 32, 32)
+# with 5×5 kernels that is 128 · 75 · 784 float32 numbers = **30 MB** of columns for a 1.5 MB
+# input, about 19 copies of each pixel. Every framework that
 # uses im2col pays this; it is the classic speed-for-memory trade.
 #
 # Two refinements make `conv2d_forward` faster without changing a single number:
@@ -756,8 +759,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
        (`conv_output_size` of the padded sizes); P = H'·W'; allocate `out` as (N, F, P).
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
-    4. Allocate one buffer `cols` of (rows of filters, chunk·P), with
-       `chunk = images_per_chunk(N, rows of filters, P, dtype)` (given above); fill its
+    4. Allocate one buffer `cols` of (R, chunk·P), where R = `filters.shape[1]` (K, plus 1
+       with a bias), with `chunk = images_per_chunk(N, R, P, dtype)` (given above); fill its
        bias row with 1.
     5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :P·n])`, then
        `result = matmul(filters, cols[:, :P·n])` -> (F, P·n), and store it image-major:
@@ -1132,7 +1135,7 @@ if __name__ == "__main__":
 # ### The concept
 #
 # After a convolution, neighbouring outputs carry nearly the same information. **Pooling**
-# summarises each `k×k` window by one number and, with the default stride `s = k`, shrinks each
+# summarises each `k×k` window by one number and, with the default stride `s = k`, divides each
 # side by `k`:
 #
 # ```
