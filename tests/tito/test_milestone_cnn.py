@@ -19,11 +19,10 @@ LAST_LINE = re.compile(r"^test accuracy: (0\.\d{4}|1\.0000)$")
 def test_quick_run_end_to_end(tmp_path):
     """One epoch per fold on 200 digits: progress, the folds, the final line, both PNGs, and
     exit 1 (below 0.98)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "TINYTORCH_OUTPUTS": str(tmp_path / "pics")}
     env.pop("OPENBLAS_NUM_THREADS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "tito", "milestone", "cnn", "--epochs", "1", "--limit", "200",
-         "--out", str(tmp_path / "pics")],
+        [sys.executable, "-m", "tito", "milestone", "cnn", "--epochs", "1", "--limit", "200"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     lines = done.stdout.strip().splitlines()
@@ -65,7 +64,7 @@ def test_defaults_are_the_milestone_own(tito, monkeypatch):
     calls = {}
     monkeypatch.setattr(cnn_digits, "run", lambda **kw: calls.update(kw) or cnn_digits.Result(0.99, 1.0))
     assert tito("milestone", "cnn").exit_code == 0
-    assert calls["out_dir"] == "outputs" and calls["limit"] is None
+    assert calls["out_dir"] is None and calls["limit"] is None  # the pictures go where visualize says
     assert "epochs" not in calls and "seed" not in calls  # run() uses EPOCHS and SEED
 
 

@@ -18,8 +18,8 @@ from tito.errors import TitoError  # noqa: E402
 @click.argument("name", type=click.Choice(["cnn"]), metavar="NAME")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Training epochs (default: the milestone's own; cnn: 60).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs",
-              show_default=True, help="Folder for the PNG pictures.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the PNG pictures [default: $TINYTORCH_OUTPUTS, else the course's outputs/].")
 @click.option("--limit", type=click.IntRange(min=10), default=None,
               help="Use only the first N examples (a quick check; accuracy will be lower).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the milestone's own).")

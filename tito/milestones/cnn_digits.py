@@ -13,10 +13,11 @@ training images' mean and standard deviation.
 five networks are trained, each on four folds (1,437-1,438 images) and tested on the fifth
 (359-360), so every digit is a test digit exactly once, for a network that never saw it. The
 accuracy printed is over all 1,797 of them. One 80/20 split would test on 360 images, where one
-image is 0.28 % and the five folds of one run already range from 97.8 % to 99.7 %: too coarse to
+image is 0.28 % and the five folds of one run differ by about a percentage point: too coarse to
 tell whether a recipe (or a student's implementation that rounds differently) clears 98.5 %.
-Pooled over 1,797 digits the recipe reaches 98.8-98.9 % for every seed measured, in float32
-and in float64 (``benchmarks/bench_milestone.py``, results in ``benchmarks/README.md``).
+Pooled over 1,797 digits the recipe clears 98.5 % for every seed measured, in float32, in
+float64 and summed in another order (``benchmarks/bench_milestone.py``; the accuracies are in
+``benchmarks/README.md``).
 
 It then shows what the first network learned: its 3×3 filters and the 16 feature maps they
 make of one test digit, as terminal heatmaps and (with matplotlib) PNG files.
@@ -146,18 +147,19 @@ def first_layer_views(model, image):
 
 
 def show_pictures(model, image, model_input, label, out_dir, console):
-    """Terminal heatmaps always; PNG files in ``out_dir`` when matplotlib is installed.
+    """Terminal heatmaps always; PNG files in ``out_dir`` (None: ``$TINYTORCH_OUTPUTS``, else the
+    course's ``outputs/``) when matplotlib is installed.
 
     ``image`` is the digit as stored (pixels in [0, 1]); ``model_input`` what the network sees.
     """
-    from tinytorch.utils.visualize import save_png, show_feature_maps, show_heatmap
+    from tinytorch.utils.visualize import output_folder, save_png, show_feature_maps, show_heatmap
 
     filters, maps = first_layer_views(model, model_input)
     show_heatmap(image[0], title=f"A test digit (label {label})", console=console)
     show_feature_maps(filters, title="Learned first-layer filters (3×3)", columns=8, console=console,
                       label="filter")
     show_feature_maps(maps, title="Its 16 feature maps after Conv2D → ReLU", columns=8, console=console)
-    out_dir = Path(out_dir)
+    out_dir = output_folder() if out_dir is None else Path(out_dir)
     saved = [  # panels named as in the terminal: filter 0-15, map 0-15
         save_png(filters, out_dir / "cnn_filters.png", title="Learned first-layer filters (3×3)",
                  columns=8, cmap="RdBu_r", label="filter"),
@@ -168,7 +170,7 @@ def show_pictures(model, image, model_input, label, out_dir, console):
     return [path for path in saved if path is not None]
 
 
-def run(epochs=EPOCHS, out_dir="outputs", limit=None, seed=SEED, console=None, folds=FOLDS,
+def run(epochs=EPOCHS, out_dir=None, limit=None, seed=SEED, console=None, folds=FOLDS,
         dtype=np.float32):
     """Cross-validate, then picture the first fold's network; returns a ``Result``.
 
