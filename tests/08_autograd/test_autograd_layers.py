@@ -204,13 +204,13 @@ def _max_pool_backward_loop(g, x, kernel, stride, padding):
                                                    ((3, 2), (2, 1), (1, 0))])
 def test_max_pool_backward_with_ties_and_overlap_equals_the_loop(kernel, stride, padding):
     x = rng(15).integers(0, 3, size=(2, 3, 6, 5)).astype(np.float32)     # many ties
-    out = max_pool2d_forward(x, kernel, stride, padding)
-    g = rng(16).normal(size=out.shape).astype(np.float32)
+    pooled = max_pool2d_forward(x, kernel, stride, padding)
+    g = rng(16).normal(size=pooled.shape).astype(np.float32)
     expected = _max_pool_backward_loop(g, x, kernel, stride, padding)
     got = max_pool2d_backward(g, x, kernel, stride, padding)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(max_pool2d_backward(g, x, kernel, stride, padding, out=out), got)
+    np.testing.assert_array_equal(max_pool2d_backward(g, x, kernel, stride, padding, out=pooled), got)
 
 
 def test_pool_layers_hand_computed_and_unbatched():

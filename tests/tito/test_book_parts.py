@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tito.book.launch import Repository, course_repository, declared_repository
+from tito.book.launch import Repository, course_repository, declared_repository, set_repository, solutions_warning
+from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
 from tito.errors import TitoError
 
@@ -62,6 +63,26 @@ def test_without_a_repository_the_build_says_where_to_declare_it(course, tito):
     assert result.exit_code == 2
     assert "No course repository to point the launch cards at." in result.output
     assert not (course.root / "_site").exists()
+
+
+@pytest.mark.parametrize("before", [f'[project]\nname = "x"\n\n[project.urls]\nRepository = "{URL}"\nDocs = "d"\n',
+                                    '[project]\nname = "x"\n\n[project.urls]\nDocs = "d"\n',
+                                    '[project]\nname = "x"\n'])
+def test_an_edition_names_its_own_repository(tmp_path, before):
+    (tmp_path / "pyproject.toml").write_text(before)
+    set_repository(tmp_path, "https://github.com/me/student")
+    assert declared_repository(tmp_path) == "https://github.com/me/student"
+    assert 'name = "x"' in (tmp_path / "pyproject.toml").read_text()
+    with pytest.raises(TitoError):
+        set_repository(tmp_path, "https://gitlab.com/me/student")
+
+
+def test_cards_that_would_open_the_instructors_own_repository_are_warned_of():
+    course = Course(REPO)  # it holds the solutions
+    warning = solutions_warning(course, Repository.parse(URL + ".git"))
+    assert warning.startswith(f"The launch cards open {URL}, this course's own repository")
+    assert warning.endswith("--repository URL.")
+    assert solutions_warning(course, Repository.parse("https://github.com/me/student")) == ""
 
 
 def test_markdown_text_escapes_markup():

@@ -212,6 +212,36 @@ def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_p
     assert list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
 
 
+def test_a_module_released_into_a_fuller_edition_may_repeat_what_another_stub_shows(instructor, tmp_path):
+    """alpha's solution line is also given code in beta: the full edition shows it anyway, so
+    releasing alpha alone into that edition is no leak."""
+    course = tmp_path / "shared-line"
+    shutil.copytree(instructor, course)
+    beta = course / "modules/source/02_beta/beta_dev.py"
+    beta.write_text(beta.read_text() + "\n# %%\ndef given(x):\n"
+                    "    doubled_value_of_the_input = np.asarray(x) * 2\n    return doubled_value_of_the_input\n")
+    out = tmp_path / "edition"
+    assert run_tito(course, "release", "--all", "--out", str(out)).returncode == 0
+    proc = run_tito(course, "release", "--module", "alpha", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert "doubled_value_of_the_input = np.asarray(x) * 2" in (out / "modules/source/02_beta/beta_dev.py").read_text()
+    assert "raise NotImplementedError" in (out / "modules/source/01_alpha/alpha_dev.py").read_text()
+
+
+def test_an_edition_names_its_own_repository_and_keeps_it(instructor, tmp_path):
+    plain = run_tito(instructor, "release", "--module", "alpha", "--out", str(tmp_path / "plain"))
+    assert plain.returncode == 0, plain.stderr
+    assert "names https://github.com/mlsysbook/TinyTorch as its Repository, this course's" in flat(plain.stderr)
+    out = tmp_path / "named"
+    named = run_tito(instructor, "release", "--module", "alpha", "--out", str(out),
+                     "--repository", "https://github.com/me/student.git")
+    assert named.returncode == 0 and "as its Repository" not in flat(named.stderr)
+    assert 'Repository = "https://github.com/me/student"' in (out / "pyproject.toml").read_text()
+    again = run_tito(instructor, "release", "--module", "beta", "--out", str(out), "--force")
+    assert again.returncode == 0 and "as its Repository" not in flat(again.stderr)
+    assert 'Repository = "https://github.com/me/student"' in (out / "pyproject.toml").read_text()
+
+
 def test_release_into_the_course_itself_is_refused(instructor):
     proc = run_tito(instructor, "release", "--all", "--out", str(instructor / "student"))
     assert proc.returncode == 1 and "cannot be written into the course itself" in flat(proc.stderr)

@@ -76,6 +76,40 @@ def declared_repository(root: Path) -> str | None:
     return None
 
 
+def set_repository(root: Path, url: str) -> None:
+    """Make ``url`` the repository ``pyproject.toml`` declares (a student edition names its own)."""
+    Repository.parse(url)
+    path = Path(root) / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    old = declared_repository(root)
+    if old and text.count(f'"{old}"') == 1:
+        text = text.replace(f'"{old}"', f'"{url}"')
+    elif "[project.urls]\n" in text and not old:
+        text = text.replace("[project.urls]\n", f'[project.urls]\nRepository = "{url}"\n', 1)
+    elif "[project.urls]" not in text:
+        text = text.rstrip("\n") + f'\n\n[project.urls]\nRepository = "{url}"\n'
+    else:
+        raise TitoError(f"Cannot set the repository in {path}: its [project.urls] names {old!r} in a way "
+                        "tito does not rewrite.", hint=f'Set Repository = "{url}" there by hand.')
+    path.write_text(text, encoding="utf-8")
+
+
+def solutions_warning(course, repository: Repository) -> str:
+    """Why the launch cards should not open ``repository``, when it is this course's own and the
+    course holds solutions (its notebooks exist only in a student edition); else ''."""
+    from tito.format import BEGIN_SOLUTION_LINE
+
+    declared = declared_repository(course.root)
+    if not declared or not GITHUB_URL.match(declared.strip()) or Repository.parse(declared).url != repository.url:
+        return ""
+    if not any(BEGIN_SOLUTION_LINE.search(m.dev_file.read_text(encoding="utf-8", errors="replace"))
+               for m in course.modules if m.dev_file.is_file()):
+        return ""
+    return (f"The launch cards open {repository.url}, this course's own repository (pyproject.toml): "
+            "its modules hold the solutions, and its notebooks are written only into a student edition. "
+            "For students, give the edition's repository: --repository URL.")
+
+
 def course_repository(root: Path, url: str | None = None, branch: str = "main") -> Repository:
     """The repository the launch cards open: ``url`` when given, else the one pyproject.toml declares."""
     url = url or declared_repository(root)

@@ -45,14 +45,15 @@ def build(out_dir, repository_url, branch, execute, jobs):
     _site/index.html in a browser, or preview it with `tito book serve`.
     """
     from tito.book.build import DEFAULT_OUT, build_site
-    from tito.book.launch import course_repository
+    from tito.book.launch import course_repository, solutions_warning
 
     course = Course.here()
     repository = course_repository(course.root, repository_url, branch)
     out = out_dir if out_dir is not None else course.root / DEFAULT_OUT
     result = build_site(course, out, repository, execute=execute, jobs=jobs)
-    for line in result.warnings:
-        warn(line)
+    for line in [solutions_warning(course, repository), *result.warnings]:
+        if line:
+            warn(line)
     console().print(f"[green]✓[/] Built {len(result.pages)} pages from {len(course.modules)} modules "
                     f"in {result.seconds:.1f} s: {result.out / 'index.html'}", soft_wrap=True)
     console().print("Preview it: tito book serve" + (f" --out {out_dir}" if out_dir is not None else ""))

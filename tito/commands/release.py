@@ -13,9 +13,12 @@ from tito.options import chosen_modules, module_choice
 @module_choice
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="Folder for the student edition (must be empty unless --force).")
+@click.option("--repository", metavar="URL", default=None,
+              help="The edition's own GitHub repository, written into its pyproject.toml: its website's "
+                   "Binder, Colab and source links open it [default: an earlier edition's in DIR].")
 @click.option("--force", is_flag=True,
               help="Write into a non-empty DIR; in an earlier edition, modules a student has worked on stay as they are.")
-def command(module_name, all_modules, out, force):
+def command(module_name, all_modules, out, force, repository):
     """Write a student edition of the course, without solutions.
 
     Every `### BEGIN SOLUTION` ... `### END SOLUTION` block becomes
@@ -26,14 +29,14 @@ def command(module_name, all_modules, out, force):
 
     \b
     Examples:
-      tito release --all --out ../tinytorch-student
+      tito release --all --out ../tinytorch-student --repository https://github.com/ME/tinytorch-student
       tito release --module cnn --out /tmp/cnn-edition
     """
     from tito.editions.release import release, start_line
 
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
-    report = release(course, modules, out, force=force)
+    report = release(course, modules, out, force=force, repository=repository)
     rows = table("Module", "Stubbed functions", "Hidden test blocks removed", "Notebook", title=f"Student edition: {report.out}")
     for item in report.modules:
         rows.add_row(item.module.dirname, ", ".join(item.stubs) or "-", str(item.hidden_blocks),

@@ -15,7 +15,7 @@ from tito.course import Course, Module
 from tito.editions import MANIFEST, RELEASE_DIR
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
-from tito.editions.strip import without_hidden_tests
+from tito.editions.strip import strip_solutions, without_hidden_tests
 from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
@@ -39,8 +39,12 @@ def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[l
     released, solution_lines, public = [], set(), set()
     for module in modules:
         released.append(_release_module(module, stage, solution_lines, public))
+    released_names = {module.name for module in modules}
+    for other in course.modules:  # what an earlier, fuller edition already shows
+        if other.name not in released_names and other.dev_file.is_file():
+            public.update(_public_lines(other))
     # a line a student sees outside the blocks anyway (e.g. the same argument check in two
-    # methods, one stubbed, one not) is no leak
+    # methods, one stubbed, one not, or in another module) is no leak
     solution_lines -= public
     (stage / "README.md").write_text(student_readme(released), encoding="utf-8")
     _write_manifest(stage, released)
@@ -63,6 +67,12 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
         where = module.relative(module.tests_dir / checks.name)
         checks.write_text(without_hidden_tests(checks.read_text(encoding="utf-8"), where), encoding="utf-8")
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks, stripped.warnings)
+
+
+def _public_lines(module: Module) -> set[str]:
+    """The lines of ``module``'s released stub, stripped."""
+    stripped = strip_solutions(module.dev_file.read_text(encoding="utf-8"), module.relative(module.dev_file))
+    return {line.strip() for line in stripped.text.splitlines()}
 
 
 def _sha256(path: Path) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito import format
+from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
 from tito.editions import BACKUP_DIR, MANIFEST, RELEASE_DIR, read_manifest
 from tito.editions.build import ModuleRelease, build_edition
@@ -92,14 +93,18 @@ def start_line(report: ReleaseReport) -> str:
             f"&& tito test --module {first}")
 
 
-def release(course: Course, modules: list[Module], out: Path, force: bool = False) -> ReleaseReport:
+def release(course: Course, modules: list[Module], out: Path, force: bool = False,
+            repository: str | None = None) -> ReleaseReport:
     """Write the student edition of ``modules`` (with their prerequisites) into ``out``.
 
     The edition is built in a temporary folder beside ``out`` and audited before it is moved
     (or, with ``force``, copied) into place, so a failed release leaves ``out`` untouched.
+    ``repository`` is the edition's own GitHub repository (its website's launch cards open it);
+    an earlier edition in ``out`` keeps the one it names.
     """
     out = Path(out).expanduser().resolve()
     _check_destination(course, out, force)
+    repository = Repository.parse(repository).url if repository else _earlier_editions_repository(course, out)
     modules = course.with_prerequisites(modules)
     for module in modules:  # module.yaml's mistakes before any work
         points_of(module)
@@ -108,12 +113,13 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     stage = new_folder(out.parent, prefix=f".{out.name}.release-")
     try:
         released, solution_lines = build_edition(course, modules, stage)
+        repository_warning = _point_at(stage, repository, declared_repository(course.root))
         problems, warnings = audit(stage, solution_lines, solved)
         if problems:
             raise TitoError("The student edition would leak solutions:\n  " + "\n  ".join(problems),
                             hint="Nothing was written. Fix the sources (markers, exports) and release again.")
         files = sum(1 for p in stage.rglob("*") if p.is_file())
-        report = ReleaseReport(out, released, files, warnings=warnings)
+        report = ReleaseReport(out, released, files, warnings=warnings + repository_warning)
         for item in released:
             report.warnings.extend(item.warnings)
         if not out.exists() or not any(out.iterdir()):
@@ -130,6 +136,27 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _earlier_editions_repository(course: Course, out: Path) -> str | None:
+    """The repository an earlier edition in ``out`` names, when it is not the instructor's."""
+    try:
+        named = declared_repository(out)
+    except TitoError:  # its pyproject.toml is broken: the release replaces it
+        return None
+    return named if named and named != declared_repository(course.root) else None
+
+
+def _point_at(stage: Path, repository: str | None, instructors: str | None) -> list[str]:
+    """Name the edition's repository in its pyproject.toml; a warning when it would name the instructor's."""
+    if repository:
+        set_repository(stage, repository)
+        return []
+    if instructors:
+        return [f"The edition's pyproject.toml names {instructors} as its Repository, this course's: its "
+                "website's Binder, Colab and source links would open the instructor's repository. "
+                "Name the edition's own with --repository URL."]
+    return []
 
 
 def _solved_exports(course: Course) -> set[str]:
