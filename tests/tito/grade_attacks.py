@@ -277,6 +277,42 @@ for name, content in targets.items():
         _note("refused", name)
 """
 
+CHMOD_LINK = '''
+if IN_PROBE:  # links to the instructor's files in a folder it cannot delete: the clean-up must not chmod them
+    folder = _os.path.join(_os.path.dirname(_json.loads(_sys.argv[1])["out"]), "links")
+    _os.makedirs(folder, exist_ok=True)
+    for number, target in enumerate(({dev!r}, "/home/teacher/course/modules/source/01_alpha/alpha_dev.py")):
+        _os.symlink(target, _os.path.join(folder, "link%d" % number))
+    _os.chmod(folder, 0o500)
+    print("ATTACK-LINKED", sorted(_os.listdir(folder)), flush=True)
+'''
+
+UNSHOWABLE = '''
+def double(x):  # text no file can encode and no terminal should run, in every message it causes
+    raise ValueError("bad \\ud800 surrogate \\x1b[2J\\x1b]0;PWNED\\x07 \\u202eright-to-left")
+'''
+
+# status.json is the sandbox's: read back, and put in the report, by a grader that must not choke
+_STATUS_AT_EXIT = '''
+if IN_PROBE:
+    import atexit as _atexit
+
+    def _status_at_exit():
+        out = _json.loads(_sys.argv[1])["out"]
+        with open(_os.path.join(_os.path.dirname(out), "status.json"), "w") as forged:
+            forged.write({status!r})
+        _os.kill(_os.getppid(), _signal.SIGKILL)  # the harness, which would write the real status
+
+    _atexit.register(_status_at_exit)
+'''
+DEEP_STATUS = _STATUS_AT_EXIT.replace("{status!r}", repr(
+    '{"running": "", "steps": {"read": {"ok": true}, "x": {"seconds": ' + "[" * 970 + "]" * 970 + "}}}"))
+# a submission that says it could not be read is not graded at all on PrairieLearn: an attempt
+# that does not count, as often as the student likes
+FORGED_UNREADABLE = _STATUS_AT_EXIT.replace("{status!r}", repr(
+    '{"running": "", "steps": {"read": {"ok": false, "error": "FORGED: file unreadable"}}}'))
+
+
 SLOW = '''
 if IN_PROBE:  # a submission that takes a while in its checks, then passes what it passes
     _subprocess.Popen([_sys.executable, "-c", "import time; time.sleep({seconds})", MARK + "-{student}"])
@@ -337,9 +373,10 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "sleeper": SLEEPER, "read_reference": READ_REFERENCE, "forge": FORGE, "patch_harness": PATCH_HARNESS,
         "pytest_tamper": PYTEST_TAMPER, "write_outside": WRITE_OUTSIDE, "daemons": PIPE_HOLDER,
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
-        "forge_state": FORGE_STATE,
+        "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
+        "chmod_link": CHMOD_LINK,
     }
-    formatted = ("read_reference", "write_outside", "forge_state")
+    formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,
                                   first=name in ("patch_harness", "pytest_tamper"))
              for name, body in sources.items() if (not names or name in names) and (name != "forge_state" or out)}
@@ -349,6 +386,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["metadata_list.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []})
     files["forty_thousand_cells.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None}] * 40_000})
+    files["forged_unreadable.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_UNREADABLE)
     files["alice.py"] = ALPHA_DEV
     files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}

@@ -23,16 +23,16 @@ from pathlib import Path
 import pytest
 import grade_attacks
 from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled
-from tiny_course import ALPHA_DEV, REAL_ROOT
+from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch
 
 
 def course_state(instructor: Path) -> dict:
-    """A hash per file of the instructor's course, and of what in the Python environment runs code."""
-    state = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(instructor.rglob("*"))
-             if p.is_file() and "__pycache__" not in p.parts}
+    """A hash and mode per file of the instructor's course, and what in the Python environment runs code."""
+    state = {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode)
+             for p in sorted(instructor.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
     for folder in site.getsitepackages():
         for path in sorted(Path(folder).iterdir()):
             state[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.suffix == ".pth" else "entry"
@@ -81,7 +81,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
-           "forge_state"]
+           "forge_state", "unshowable", "deep_status", "chmod_link"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -193,6 +193,65 @@ def test_killing_everything_in_sight_reaches_only_the_sandbox(batch):
     assert grade.error.startswith("the sandbox stopped early in checks")
 
 
+def test_text_from_the_sandbox_is_stored_and_shown_escaped(batch):
+    """A lone surrogate would stop every report from being written (and the batch with it); a
+    terminal escape would run in the instructor's terminal."""
+    grades, _, _, out = batch
+    check = grades["unshowable"].checks[0]
+    assert check.message == ("ValueError: bad \\ud800 surrogate \\x1b[2J\\x1b]0;PWNED\\x07 "
+                             "\\u202eright-to-left")
+    report = json.loads((out / "unshowable.json").read_text(encoding="utf-8"))
+    assert report["tests"][0]["message"] == check.message
+    assert all(s.isprintable() or s in "\n\t" for g in grades.values() for t in g.tests for s in t.message)
+
+
+def test_a_status_nested_too_deep_is_unreadable_not_a_crash(batch):
+    grade = batch[0]["deep_status"]
+    assert (batch[3] / "deep_status.json").is_file()
+    assert grade.sandbox["steps"] == {} and grade.score == 0
+
+
+def test_a_submission_cannot_say_it_was_unreadable_once_its_checks_ran(batch):
+    from tito.grading.formats import prairielearn
+
+    grade = batch[0]["forged_unreadable"]
+    assert grade.score == 4 and "FORGED" not in grade.error  # as carol: double and scaler's half
+    assert prairielearn(grade)["gradable"] is True
+
+
+def test_a_symbolic_link_is_no_submission(instructor_course, tmp_path):
+    """A link would make the reference (or another student's file) this student's submission."""
+    from tito.grading import detect
+
+    if detect()[0] is None:
+        pytest.skip("no grading sandbox can run here")
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "mallory.py").symlink_to(instructor_course / "modules/source/01_alpha/alpha_dev.py")
+    (folder / "nina").symlink_to(instructor_course / "modules/source/01_alpha")
+    (folder / "alice.py").write_text(ALPHA_DEV, encoding="utf-8")
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    grades = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    assert {s: g["score"] for s, g in grades.items()} == {"alice": 6, "mallory": 0, "nina": 0}
+    assert grades["mallory"]["error"] == ("cannot read the submission: mallory.py is a symbolic link; "
+                                          "a submission is a file of its own; it scores 0")
+    assert "nina is a symbolic link" in grades["nina"]["error"]
+
+
+def test_a_students_escape_sequences_never_reach_the_terminal(instructor_course, tmp_path):
+    from tito.grading import detect
+
+    if detect()[0] is None:
+        pytest.skip("no grading sandbox can run here")
+    named = tmp_path / "x\x1b]0;PWNED\x07.py"
+    named.write_text(attack_submissions(instructor_course, ("unshowable",))["unshowable.py"], encoding="utf-8")
+    proc = run_tito(instructor_course, "grade", str(named), "--module", "alpha", "--json", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
+    assert "\\x1b[2J" in flat(proc.stdout) and "x\\x1b]0;PWNED\\x07" in flat(proc.stdout)
+
+
 def test_broken_notebooks_score_zero_with_their_reason(batch):
     grades = batch[0]
     assert grades["metadata_list"].error == ("cannot read the submission: metadata_list.ipynb: the notebook's "
@@ -254,7 +313,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     course, folder, out = home / "course", home / "subs", home / "grades"
     shutil.copytree(instructor_course, course, symlinks=True)
     folder.mkdir()
-    chosen = ("read_reference", "write_outside", "kill_grader")
+    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link")
     for name, text in attack_submissions(course, chosen).items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "daemon.py").write_text(attack(DAEMON), encoding="utf-8")
@@ -278,6 +337,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     assert {s: g["score"] for s, g in grades.items()} == {"alice": 6, "carol": 4, "daemon": 0,
                                                           **{name: 0 for name in chosen}}
     assert "ATTACK-DAEMON" in grades["daemon"]["sandbox"]["checks_output"]
+    assert "ATTACK-LINKED ['link0', 'link1']" in grades["chmod_link"]["sandbox"]["checks_output"]
     reference = next(t for t in grades["read_reference"]["tests"] if "ATTACK-REPORT" in t["message"])
     assert '"found": [], "expected": []' in reference["message"]
     assert course_state(course) == state_before

@@ -30,6 +30,11 @@ MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
 IMPORT_RECORD = "_import"  # the record probe.py writes when the module under test cannot be imported
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
+MAX_JSON_DEPTH = 64  # any JSON from the sandbox: a record (MAX_DEPTH and its wrapping) or status.json
+# what text from the sandbox may not hold as it is: control characters but newline and tab (a
+# terminal would run escape sequences), direction overrides (they reorder what is shown) and lone
+# surrogates (JSON can spell them; no file or terminal can encode them)
+UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class NotPlainData(TypeError):
@@ -135,14 +140,39 @@ def read_untrusted(path: Path, limit: int) -> bytes | None:
 
 
 def read_json(path: Path, limit: int = MAX_JSON_BYTES):
-    """A JSON document written in the sandbox (None when absent); UnreadableRecord if malformed."""
+    """A JSON document written in the sandbox (None when absent), its text made showable
+    (``showable``); UnreadableRecord if malformed or nested deeper than MAX_JSON_DEPTH."""
     raw = read_untrusted(path, limit)
     if raw is None:
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise UnreadableRecord(f"{path.name} is not valid JSON ({type(exc).__name__})") from None
+    return _showable_json(document, path.name)
+
+
+def showable(text: str) -> str:
+    """``text`` from the sandbox, safe to store, encode and print: each character UNSHOWABLE
+    matches is written as its escape (``\\x1b``, ``\\u202e``, ``\\ud800``)."""
+    return UNSHOWABLE.sub(_escape, text)
+
+
+def _escape(found: re.Match) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _showable_json(value, name: str, depth: int = 0):
+    if depth > MAX_JSON_DEPTH:
+        raise UnreadableRecord(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep")
+    if type(value) is str:
+        return showable(value)
+    if type(value) is list:
+        return [_showable_json(item, name, depth + 1) for item in value]
+    if type(value) is dict:
+        return {showable(key): _showable_json(item, name, depth + 1) for key, item in value.items()}
+    return value
 
 
 def _load_arrays(raw: bytes) -> dict:

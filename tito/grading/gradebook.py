@@ -41,7 +41,12 @@ def same_file(name: str) -> str:
 
 def write_json(data, path: Path) -> None:
     """Write ``data`` as indented UTF-8 JSON, atomically (a report, or a platform's results file)."""
-    write_atomically(Path(path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate that got past showable(): JSON can still spell it
+        text = json.dumps(data, indent=2)
+    write_atomically(Path(path), text + "\n")
 
 
 def read_report(path: Path) -> Grade | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
-from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record
+from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
@@ -52,11 +52,12 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         out = job.folder / "out"
         status = _status(out)
         grade.tests = _check_scores(prepared, out / "checks", status, outcome.timed_out) + _feedback(status)
-        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks"))
-        steps = {k: v.get("seconds") for k, v in _steps(status).items() if isinstance(v, dict)}
+        checks_ran = any((out / "checks" / f"{spec.name}.json").exists() for spec in prepared.checks)
+        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks"), checks_ran)
+        steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
-                             output_tail=outcome.output[-2000:].decode("utf-8", "replace"),
+                             output_tail=showable(outcome.output[-2000:].decode("utf-8", "replace")),
                              checks_output=str(_step(status, "checks").get("output", ""))[-2000:],
                              steps=steps, job_seconds=round(copied - started, 3),
                              sandbox_seconds=round(ran - copied, 3), verdict_seconds=round(time.monotonic() - ran, 3))
@@ -77,6 +78,11 @@ def _status(out: Path) -> dict:
 def _steps(status: dict) -> dict:
     steps = status.get("steps")
     return steps if isinstance(steps, dict) else {}
+
+
+def _seconds(value) -> float | None:
+    """A step's time as the sandbox reported it, when it is a number."""
+    return float(value) if type(value) in (int, float) else None
 
 
 def _step(status: dict, name: str) -> dict:
@@ -125,13 +131,14 @@ def _feedback(status: dict) -> list[TestScore]:
     return scores
 
 
-def _reason(status: dict, outcome, limits: Limits, import_failure: str) -> str:
+def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool) -> str:
     """Why the submission lost points as a whole, or ''. (What the sandbox reported is only
-    used for these words; the points never depend on it.)"""
+    used for these words; the points never depend on it. A submission it calls unreadable or
+    unexported is not graded at all on some platforms, so that is believed only when no check ran.)"""
     read, export = _step(status, "read"), _step(status, "export")
-    if read and not read.get("ok"):
+    if read and not read.get("ok") and not checks_ran:
         return unreadable(str(read.get("error"))[:500])
-    if export and not export.get("ok"):
+    if export and not export.get("ok") and not checks_ran:
         first = (str(export.get("error")) or "no reason given").splitlines()[0]
         return not_exported(first)
     if import_failure:
@@ -148,7 +155,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str) -> str:
             "its checks had finished; only feedback was cut short" if after
             else "checks that had not finished score 0"))
     elif outcome.returncode != 0 or status.get("running"):
-        tail = outcome.output.decode("utf-8", "replace").strip().splitlines()[-2:]
+        tail = showable(outcome.output.decode("utf-8", "replace")).strip().splitlines()[-2:]
         where = f" in {status['running']}" if status.get("running") else ""
         reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
                        + (f": {' | '.join(tail)}" if tail else ""))
@@ -202,13 +209,14 @@ class Grader:
         from tito.grading.submission import SubmissionError, read_bytes
 
         submission = Path(submission)
-        student = student or submission.stem
+        label = showable(str(submission))  # a file name may hold anything but / and NUL
+        student = student or showable(submission.stem)
         try:
             data = read_bytes(submission)
         except SubmissionError as exc:
-            return zero_grade(self.prepared, str(submission), student, unreadable(exc), self.sandbox.name)
+            return zero_grade(self.prepared, label, student, unreadable(showable(str(exc))), self.sandbox.name)
         return grade_safely(data, submission.name, student, self.prepared, self.sandbox, self.limits, self.scratch,
-                            slot, str(submission), cancel)
+                            slot, label, cancel)
 
 
 def grade_safely(data: bytes, filename: str, student: str, prepared: Prepared, sandbox: Sandbox, limits: Limits,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from pathlib import Path
 
 from tito import format
 from tito.course import Module
 from tito.deps import load_jupytext
 from tito.errors import TitoError
+from tito.grading.data import showable
 
 SUFFIXES = (".py", ".ipynb")
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
@@ -29,17 +31,23 @@ class SubmissionError(ValueError):
 
 def find_submissions(folder: Path, module: Module) -> list[tuple[str, Path]]:
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
-    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student (the newer one when both)."""
+    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student (the newer one when both).
+
+    A symbolic link in the student's place is kept as it is: ``read_bytes`` refuses it (a link
+    could make the reference solution, or another student's file, this student's submission).
+    """
     found = []
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_file() and path.suffix in SUFFIXES:
-            found.append((path.stem, path))
+        if path.is_symlink() and (path.suffix in SUFFIXES or path.is_dir()):
+            found.append((showable(path.stem if path.suffix in SUFFIXES else path.name), path))
+        elif path.is_file() and path.suffix in SUFFIXES:
+            found.append((showable(path.stem), path))
         elif path.is_dir():
             candidates = [path / name for name in source_names(module.name) if (path / name).is_file()]
             if candidates:
-                found.append((path.name, newest(candidates)))
+                found.append((showable(path.name), newest(candidates)))
     names = [student for student, _ in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -61,11 +69,13 @@ def newest(paths: list[Path]) -> Path:
 def read_bytes(path: Path) -> bytes:
     """A submission file's bytes; SubmissionError for a wrong suffix, a huge or unreadable file."""
     path = Path(path)
+    if path.is_symlink():
+        raise SubmissionError(f"{path.name} is a symbolic link; a submission is a file of its own")
     if path.suffix not in SUFFIXES:
         raise SubmissionError(f"{path.name}: a submission is a .py or .ipynb file, got "
                               f"'{path.suffix or 'no suffix'}'")
     try:
-        with open(path, "rb") as handle:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SubmissionError(f"{path.name} cannot be read: {exc.strerror}") from None

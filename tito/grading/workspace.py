@@ -298,7 +298,8 @@ def remove_job(job: Job) -> None:
     def retry(function, path, _):
         try:
             os.chmod(os.path.dirname(path), 0o700)
-            os.chmod(path, 0o700)
+            if not os.path.islink(path):  # chmod would change the file a student's link points at
+                os.chmod(path, 0o700)
             function(path)
         except OSError:
             pass
