@@ -150,3 +150,14 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
     (tmp_path / "__MACOSX" / "alpha_dev.py").write_text("")
     (tmp_path / "alpha_dev.py").write_text("# mine")
     assert find_submission(tmp_path, "alpha") == tmp_path / "alpha_dev.py"
+
+
+def test_a_linked_submission_is_refused_not_read(tmp_path):
+    """Root reads the submission before the sandbox: a link must not hand it another file."""
+    from tito.grading.gradescope import find_submission
+    from tito.grading.submission import SubmissionError, read_bytes
+
+    (tmp_path / "alpha_dev.py").symlink_to("/etc/shadow")
+    linked = find_submission(tmp_path, "alpha")
+    with pytest.raises(SubmissionError, match=r"^alpha_dev.py is a symbolic link; a submission is a file of its own$"):
+        read_bytes(linked)
