@@ -11,9 +11,12 @@ slow tests out unless ``--full``; plain pytest and ``make test`` run them.
 ``tests/tito/`` (the toolkit's own tests) is collected only when it is named:
 ``python -m pytest tests/ -k cnn``, as the course text says, runs the cnn module's tests and
 nothing else; ``python -m pytest tests/tito`` (as ``make test`` does) runs the toolkit's.
+The tests of a module whose generated file is not there yet are not collected either; the run's
+summary names them and the command that exports them.
 """
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -61,10 +64,36 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_ignore_collect(collection_path, config):
-    """Leave tests/tito out unless an argument names it (or something inside it)."""
-    if Path(collection_path) == TOOLKIT_TESTS and not _names_toolkit_tests(config):
+    """Leave tests/tito out unless an argument names it (or something inside it), and the tests of
+    a module not exported yet (a student at module 06 has no tinytorch/core/dataloader.py: its
+    tests could only fail to import, and that would stop the whole run)."""
+    path = Path(collection_path)
+    if path == TOOLKIT_TESTS and not _names_toolkit_tests(config):
+        return True
+    generated = _generated_file(path)
+    if generated is not None and not generated.exists():
+        NOT_EXPORTED.setdefault(path.name, generated)
         return True
     return None
+
+
+NOT_EXPORTED: dict = {}  # tests/NN_name folder -> the generated file it waits for
+MODULE_TESTS = re.compile(r"^\d\d_(\w+)$")
+
+
+def _generated_file(path: Path):
+    """tinytorch/core/NAME.py for tests/NN_NAME of a module in modules/source, else None."""
+    found = MODULE_TESTS.match(path.name)
+    if path.parent != ROOT / "tests" or not found or not (ROOT / "modules" / "source" / path.name).is_dir():
+        return None
+    return ROOT / "tinytorch" / "core" / f"{found.group(1)}.py"
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder, generated in sorted(NOT_EXPORTED.items()):
+        name = MODULE_TESTS.match(folder).group(1)
+        terminalreporter.write_line(f"not collected: tests/{folder} ({generated.relative_to(ROOT)} is not exported "
+                                    f"yet: tito export --module {name})")
 
 
 def _names_toolkit_tests(config) -> bool:

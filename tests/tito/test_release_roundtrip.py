@@ -151,3 +151,33 @@ def test_a_solved_edition_imports_and_collects_every_test(solved_copy):
                               capture_output=True, text=True, timeout=300)
     ids = [line for line in collected.stdout.splitlines() if "::" in line]
     assert ids and ids == [line for line in expected.stdout.splitlines() if "::" in line]
+
+
+def test_pytest_k_runs_a_students_module_before_the_later_ones_exist(edition, tmp_path):
+    """The course page's `python -m pytest tests/ -k NAME`, at the first module: the tests of modules
+    not exported yet are not collected (their imports would stop the run) and the summary says so."""
+    root = tmp_path / "edition"
+    shutil.copytree(edition[0], root)
+    first = COURSE.in_prerequisite_order()[0]
+    shutil.copy2(first.dev_file, root / first.dev_file.relative_to(ROOT))
+    export(Course(root).get(first.name))
+    env = dict(subprocess_environment(root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/", "-k", first.name, "-q", "-p", "no:cacheprovider"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert re.search(r"^\d+ passed", run.stdout.splitlines()[-1])
+    later = [m for m in COURSE.in_prerequisite_order() if m.name != first.name]
+    assert [line for line in run.stdout.splitlines() if line.startswith("not collected:")] == [
+        f"not collected: tests/{m.dirname} (tinytorch/core/{m.name}.py is not exported yet: "
+        f"tito export --module {m.name})" for m in later]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_a_modules_tests_ask_only_what_a_student_has(name):
+    """tests/NN_name/ is released: its tests may use the student's package and the module's README,
+    not the instructor's source text (a student's has no solution blocks) nor tito itself."""
+    module = COURSE.get(name)
+    for path in sorted(module.tests_dir.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import) tito\b", text, re.M), f"{path.name} imports tito"
+        assert "_dev.py" not in text and "BEGIN SOLUTION" not in text, f"{path.name} reads a module source"

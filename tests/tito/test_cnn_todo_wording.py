@@ -3,6 +3,9 @@
 The tests may only ask what the module text asks of the student. For each function a student
 writes, the messages its tests check (here with the test that checks them) must be spelled out
 in its docstring's APPROACH, or come from a given helper that the APPROACH says to call.
+
+It reads the instructor's module text (a student's source has no solution blocks), so it is a
+test of the course, here, and never released with the module's tests.
 """
 
 import ast
@@ -13,7 +16,7 @@ import pytest
 
 from tito.format import BEGIN_SOLUTION, function_spans, stub_names
 
-SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"
+SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"  # the instructor's text
 
 STATED = {
     "conv2d_naive": [  # test_naive_rejects_bad_shapes
