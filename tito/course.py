@@ -70,6 +70,36 @@ class Module:
     def prerequisites(self) -> list[str]:
         return [str(p) for p in (self.meta.get("prerequisites") or [])]
 
+    def source(self) -> str:
+        """The text of ``dev_file``; TitoError when it is missing or not UTF-8."""
+        return self.read_text(self.dev_file)
+
+    def notebook_text(self) -> str:
+        """The text of ``notebook``; TitoError when it is missing or not UTF-8."""
+        return self.read_text(self.notebook)
+
+    def read_text(self, path: Path) -> str:
+        """A module file's text (UTF-8, as tito writes it); TitoError, naming the file, when it
+        is missing or was saved in another encoding."""
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise TitoError(f"{self.relative(path)} is missing.",
+                            hint=f"Get it back: from git, with `tito notebooks --module {self.name} --sync` (from "
+                                 f"the other of .py/.ipynb), or in a student edition `tito module reset {self.name}`.",
+                            ) from None
+        except OSError as exc:
+            raise TitoError(f"Cannot read {self.relative(path)}: {exc.strerror}.") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise TitoError(
+                f"{self.relative(path)} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line}.",
+                hint="Save it as UTF-8 (in most editors: Save with Encoding, UTF-8); tito reads and writes "
+                     f"module files as UTF-8. `tito module reset {self.name}` in a student edition starts it "
+                     "over, keeping this file in .tito/backups.") from None
+
     def relative(self, path: Path) -> str:
         """A path shown relative to the course root, the way a student sees it."""
         try:

@@ -21,7 +21,7 @@ from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.format import SourceCell, read_cells
+from tito.format import SourceCell, code_cells
 
 
 @dataclass
@@ -132,7 +132,7 @@ def _body_hash(body: str) -> str:
 
 def render(module: Module) -> Generated:
     """Build the generated file's text for a module (nothing is written)."""
-    cells = read_cells(module.dev_file)
+    cells = code_cells(module.source())
     target = target_of(module, cells)
     source = module.relative(module.dev_file)
     for cell in cells:

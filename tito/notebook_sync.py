@@ -102,8 +102,8 @@ def record(module: Module) -> None:
     path = module.root / RECORD
     data = _read(path)
     modules = data.get("modules") if isinstance(data.get("modules"), dict) else {}
-    modules[module.name] = {"py": _sha(module.dev_file.read_text(encoding="utf-8")),
-                            "ipynb": _sha(module.notebook.read_text(encoding="utf-8"))}
+    modules[module.name] = {"py": _sha(module.source()),
+                            "ipynb": _sha(module.notebook_text())}
     write_atomically(path, json.dumps({"version": 1, "modules": modules}, indent=2, sort_keys=True) + "\n")
 
 
@@ -111,7 +111,7 @@ def _pair(module: Module) -> Pair | None:
     if not module.notebook.exists() or not module.dev_file.exists():
         return None
     return Pair(module.dev_file, module.notebook, module.relative(module.notebook),
-                module.dev_file.read_text(encoding="utf-8"), module.notebook.read_text(encoding="utf-8"),
+                module.source(), module.notebook_text(),
                 _recorded(module))
 
 
@@ -240,7 +240,7 @@ def write_notebook(module: Module) -> tuple[Path, Path | None]:
 
     A notebook holding edits the source does not have is backed up before it is replaced.
     """
-    text = module.dev_file.read_text(encoding="utf-8")
+    text = module.source()
     fresh = notebook_json(to_notebook(text, module))
     saved = _backup_own_edits(module, module.notebook, than=module.dev_file, new_text=fresh, key="ipynb")
     write_atomically(module.notebook, fresh)
@@ -256,8 +256,8 @@ def sync_notebook(module: Module) -> tuple[Path, Path | None]:
     if not module.notebook.exists():
         raise TitoError(f"{module.relative(module.notebook)} does not exist.",
                         hint=f"Create it first: tito notebooks --module {module.name}")
-    header = jupytext_header(module.dev_file.read_text(encoding="utf-8")) if module.dev_file.exists() else ""
-    text = from_notebook(module.notebook.read_text(encoding="utf-8"), module.relative(module.notebook), header)
+    header = jupytext_header(module.source()) if module.dev_file.exists() else ""
+    text = from_notebook(module.notebook_text(), module.relative(module.notebook), header)
     saved = _backup_own_edits(module, module.dev_file, than=module.notebook, new_text=text, key="py")
     write_atomically(module.dev_file, text)
     record(module)

@@ -45,7 +45,7 @@ def run_inline(module: Module, on_progress=None) -> StepResult:
     if not module.dev_file.exists():
         return StepResult("inline", False, f"{module.relative(module.dev_file)} does not exist.")
     try:
-        cells = format.read_cells(module.dev_file)
+        cells = format.code_cells(module.source())
     except Exception as exc:  # jupytext could not read it
         return StepResult("inline", False, f"Could not read {module.relative(module.dev_file)}: {exc}")
     with tempfile.TemporaryDirectory(prefix="tito-inline-") as scratch:
@@ -256,7 +256,7 @@ def _finish(running: Running, name: str, step, *args) -> StepResult:
 def stubs_of(module: Module) -> list:
     """(name, line) of each function the module's source still leaves as its released stub."""
     try:
-        return format.unimplemented(module.dev_file.read_text(encoding="utf-8"))
+        return format.unimplemented(module.source())
     except OSError:
         return []
 

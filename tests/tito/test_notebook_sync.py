@@ -11,6 +11,7 @@ import os
 
 import nbformat
 import pytest
+from tiny_course import flat
 
 from tito.course import Course
 from tito.notebook_sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD, last_edited,
@@ -81,6 +82,9 @@ def test_both_changed_stops_says_how_to_choose_and_changes_nothing(edition, tito
     assert "Keep the .py's version:      tito notebooks --module alpha" in result.output
     assert (dev.read_text(), notebook.read_text()) == before
     assert not (edition / ".tito" / "progress.json").exists()  # nothing was tested
+    assert ("Both the notebook and the .py changed: alpha. Keep one: `tito notebooks --module alpha --sync` keeps "
+            "the notebook, `tito notebooks --module alpha` the .py (the other is backed up).") in flat(tito("status").output)
+    assert "takes them" not in tito("status").output
     # choosing the notebook keeps the .py's version in a backup
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
     assert "return 2 * x" in dev.read_text()

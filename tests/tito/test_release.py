@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 import pytest
 from tiny_course import ALPHA_DEV, build_course, flat, run_tito, test_json
@@ -334,6 +335,44 @@ def test_module_reset_restores_the_stub_and_backs_up_the_work(instructor, editio
     proc = run_tito(student, "module", "reset", "alpha")
     assert proc.returncode == 0 and "already the released stub; nothing to do" in flat(proc.stdout)
     assert len(list((student / ".tito" / "backups").iterdir())) == 2
+
+
+def test_module_reset_starts_over_a_source_saved_in_another_encoding(edition, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    dev = student / "modules/source/01_alpha/alpha_dev.py"
+    stub = dev.read_text()
+    dev.write_bytes(dev.read_bytes() + b"# caf\xe9\n")
+    proc = run_tito(student, "module", "reset", "alpha")
+    assert proc.returncode == 0, proc.stderr
+    assert dev.read_text() == stub
+    assert [p.read_bytes()[-7:] for p in (student / ".tito" / "backups").glob("alpha_dev.*.py")] == [b"# caf\xe9\n"]
+
+
+@pytest.mark.parametrize("unwritable", [".py", ".ipynb"])
+def test_a_reset_that_cannot_write_one_file_changes_neither(unwritable, edition, tmp_path, monkeypatch):
+    from tito.course import Course
+    from tito.editions import reset
+
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    dev = student / "modules/source/01_alpha/alpha_dev.py"
+    notebook = dev.with_suffix(".ipynb")
+    dev.write_text(dev.read_text().replace('raise NotImplementedError("TODO: implement double")', "return x + x"))
+    notebook.write_text(notebook.read_text() + "\n")
+    work = dev.read_text(), notebook.read_text()
+    real_write = reset.write_atomically
+
+    def refusing(path, text):
+        if Path(path).suffix == unwritable:
+            raise PermissionError(1, "Operation not permitted", str(path))
+        real_write(path, text)
+
+    monkeypatch.setattr(reset, "write_atomically", refusing)
+    course = Course(student)
+    with pytest.raises(PermissionError):
+        reset.reset_module(course, course.get("alpha"))
+    assert (dev.read_text(), notebook.read_text()) == work
 
 
 def test_module_reset_refuses_the_instructors_course(instructor):

@@ -363,3 +363,39 @@ def test_a_skipped_test_is_shown_as_skipped_never_as_passed(course, tito):
     assert "pytest tests: 3/3 passed, 1 skipped" in result.output
     passed = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_ops.py::test_double"]
     assert (passed["status"], passed["passed"], passed["skipped"]) == ("passed", True, False)
+
+
+def test_a_source_saved_in_another_encoding_is_named_by_every_command(course, tito):
+    """An editor that saves Latin-1: each command says which file, which byte and line, and keeps it."""
+    from tiny_course import flat
+
+    dev = course.dev("alpha")
+    dev.write_bytes(dev.read_bytes() + b"# caf\xe9\n")
+    line = dev.read_bytes().count(b"\n")
+    said = f"modules/source/01_alpha/alpha_dev.py is not UTF-8 text: byte 0xe9 on line {line}."
+    for args in (("test", "--module", "alpha"), ("export", "--module", "alpha"), ("notebooks", "--module", "alpha")):
+        result = tito(*args)
+        assert result.exit_code == 1 and f"Error: {said}" in flat(result.output), (args, result.output)
+        assert "Save it as UTF-8" in flat(result.output)
+    assert f"01_alpha cannot be exported: {said}" in flat(tito("status").output)
+    assert f"cannot export: 01_alpha: {said}" in flat(tito("doctor").output)
+    assert f"error ({said})" in flat(tito("info", "alpha").output)
+    assert dev.read_bytes().endswith(b"# caf\xe9\n")  # nothing lost
+
+
+def test_a_missing_source_says_how_to_get_it_back(course, tito):
+    from tiny_course import flat
+
+    course.dev("alpha").unlink()
+    for args in (("test", "--module", "alpha"), ("export", "--module", "alpha")):
+        result = tito(*args)
+        assert result.exit_code == 1
+        assert "Error: modules/source/01_alpha/alpha_dev.py is missing. Get it back: from git" in flat(result.output)
+
+
+def test_json_into_a_folder_that_does_not_exist_is_refused_before_testing(course, tito):
+    result = tito("test", "--module", "alpha", "--json", str(course.root / "nowhere" / "r.json"))
+    assert result.exit_code == 2
+    assert f"--json {course.root / 'nowhere' / 'r.json'}: its folder {course.root / 'nowhere'} does not exist." \
+        in " ".join(result.output.split())
+    assert not (course.root / ".tito" / "progress.json").exists()

@@ -63,10 +63,10 @@ def _target(module):
     """The generated file's path from the source's cells, for a source that does not render."""
     from tito.errors import TitoError
     from tito.exporter import target_of
-    from tito.format import read_cells
+    from tito.format import code_cells
 
     try:
-        return module.relative(target_of(module, read_cells(module.dev_file)))
+        return module.relative(target_of(module, code_cells(module.source())))
     except (TitoError, OSError):
         return None
 

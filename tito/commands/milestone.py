@@ -117,7 +117,7 @@ def _module_with_stub(message: str):
     except TitoError:
         return None
     for module in course.modules:
-        text = module.dev_file.read_text(encoding="utf-8") if module.dev_file.exists() else ""
+        text = module.source() if module.dev_file.exists() else ""
         if any(stub_message(name) == message for name, _ in unimplemented(text)):
             return module
     return None

@@ -35,10 +35,18 @@ def command(as_json):
                      _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
                      _styled(row["last_result"]), _when(row["last_run"]))
     out.print(view)
-    ahead = [row["name"] for row in rows if row["notebook"] in ("notebook ahead", "both changed")]
+    for row in rows:
+        if row["exported"] == "error":
+            say(f"{row['number']}_{row['name']} cannot be exported: {row['export_error']}")
+    ahead = [row["name"] for row in rows if row["notebook"] == "notebook ahead"]
     if ahead:
         say(f"Notebook edits not yet in the .py: {', '.join(ahead)} "
             f"(`tito test --module {ahead[0]}` takes them).")
+    both = [row["name"] for row in rows if row["notebook"] == "both changed"]
+    if both:
+        say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
+            f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
+            "the .py (the other is backed up).")
     bar = progress_bar(passed, len(rows))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 

@@ -9,6 +9,8 @@ import click
 
 from tito.console import console, escape, plain_output, say, table, warn
 from tito.course import Course
+from tito.errors import TitoError
+from tito.files import write_atomically
 from tito.options import chosen_modules, module_choice
 from tito.outcomes import tail
 
@@ -47,6 +49,9 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
 
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
+    if json_file and not Path(json_file).absolute().parent.is_dir():
+        raise TitoError(f"--json {json_file}: its folder {Path(json_file).absolute().parent} does not exist.",
+                        hint="Give a file in an existing folder (the tests have not run).", exit_code=2)
     store = ProgressStore(course.root)
     if not _read_only(course):
         for module in modules:
@@ -61,7 +66,10 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
         results = [_test_one(course, modules[0], store, keyword, verbose, full)]
         payload = results[0].to_json()
     if json_file:
-        Path(json_file).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        try:
+            write_atomically(Path(json_file), json.dumps(payload, indent=2) + "\n")
+        except OSError as exc:
+            raise TitoError(f"Cannot write the results to {json_file}: {exc.strerror}.") from None
     if not payload["passed"]:
         sys.exit(1)
 

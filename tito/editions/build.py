@@ -71,7 +71,7 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
 
 def _public_lines(module: Module) -> set[str]:
     """The lines of ``module``'s released stub, stripped."""
-    stripped = strip_solutions(module.dev_file.read_text(encoding="utf-8"), module.relative(module.dev_file))
+    stripped = strip_solutions(module.source(), module.relative(module.dev_file))
     return {line.strip() for line in stripped.text.splitlines()}
 
 

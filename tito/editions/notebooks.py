@@ -119,7 +119,7 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
 def student_edition(module: Module) -> tuple[Stripped, object]:
     """What a student receives of ``module``: its source with the solutions stubbed, and that
     source as a notebook (nbgrader metadata from the instructor's markers)."""
-    original = module.dev_file.read_text(encoding="utf-8")
+    original = module.source()
     stripped = strip_solutions(original, module.relative(module.dev_file))
     return stripped, to_notebook(stripped.text, module, original=original)
 

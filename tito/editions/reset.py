@@ -34,16 +34,24 @@ def reset_module(course: Course, module: Module) -> ResetResult:
         raise TitoError(f"No released stub of module '{module.name}' at {module.relative(pristine)}.", hint=hint)
     stub = pristine.read_text(encoding="utf-8")
     backups = []
-    changed = not module.dev_file.exists() or module.dev_file.read_text(encoding="utf-8") != stub
-    if module.dev_file.exists() and changed:
+    # bytes, not text: a source saved in another encoding is what a reset is for
+    current = module.dev_file.read_bytes() if module.dev_file.exists() else None
+    changed = current != stub.encode("utf-8")
+    if current is not None and changed:
         backups.append(backup(course.root, module.dev_file))
-    if module.notebook.exists():
-        fresh = notebook_json(to_notebook(stub, module))
-        if module.notebook.read_text(encoding="utf-8") != fresh:
-            backups.append(backup(course.root, module.notebook))
-            write_atomically(module.notebook, fresh)
+    fresh = notebook_json(to_notebook(stub, module)) if module.notebook.exists() else None
+    notebook_changed = fresh is not None and module.notebook.read_bytes() != fresh.encode("utf-8")
+    if notebook_changed:
+        backups.append(backup(course.root, module.notebook))
     write_atomically(module.dev_file, stub)
-    if module.notebook.exists():
+    if notebook_changed:
+        try:
+            write_atomically(module.notebook, fresh)
+        except BaseException:  # both files or neither: the notebook would otherwise look newer than the stub
+            if current is not None:
+                write_atomically(module.dev_file, current)
+            raise
+    if fresh is not None:
         from tito.notebook_sync import record
 
         record(module)

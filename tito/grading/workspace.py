@@ -107,17 +107,17 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
     """Build the prepared folder for ``module`` (an empty or missing ``folder``); ``fingerprint``:
     the grading's (``tito.grading.state.fingerprint``), when the caller has it already."""
     from tito.exporter import target_of
-    from tito.format import read_cells
+    from tito.format import code_cells
 
     specs = check_specs(module)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    reference = module.dev_file.read_text(encoding="utf-8")
+    reference = module.source()
     with tempfile.TemporaryDirectory(prefix="tito-reference-") as scratch:
         solved = Path(scratch) / "reference"
         exported = _reference_build(course, module, solved)
-        target = target_of(module, read_cells(module.dev_file))
+        target = target_of(module, code_cells(module.source()))
         prepared = Prepared(folder, module.name, module.dirname, str(module.dev_file.relative_to(course.root)),
                             ".".join(target.relative_to(course.root).with_suffix("").parts),
                             secrets.randbits(62) if seed is None else seed, specs,
@@ -200,7 +200,7 @@ def _released_lines(course: Course, module: Module) -> set[str]:
     """
     public = set()
     for each in course.prerequisites_of(module):
-        public |= {line.strip() for line in strip_solutions(each.dev_file.read_text(encoding="utf-8")).text.splitlines()}
+        public |= {line.strip() for line in strip_solutions(each.source()).text.splitlines()}
     return public
 
 
