@@ -58,11 +58,51 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
                               "(set TITO_TEST_TIMEOUT to allow longer).", output=output)
         output = proc.stdout + proc.stderr
         tests = parse_junit(report) if report.exists() else []
+    _explain_unexported_names(module, tests)
     step = _pytest_result(rel, tests, proc.returncode, output, keyword)
     if not (keyword or full):
         left_out = DESELECTED.findall(output)
         step.left_out = int(left_out[-1]) if left_out else 0
     return step
+
+
+CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from 'tinytorch\.")
+
+
+def _explain_unexported_names(module: Module, tests: list) -> None:
+    """A test that cannot import a name the student wrote in a cell without ``#| export`` (easy
+    to lose in Jupyter) says so, with the line to add."""
+    wanted = {name for t in tests if t.status == "failed" for name in CANNOT_IMPORT.findall(t.message)}
+    if not wanted:
+        return
+    try:
+        cells = format.code_cells(module.source())
+    except Exception:  # noqa: BLE001 - the export step reports an unreadable source
+        return
+    where = {name: cell.line for cell in cells if not cell.exported for name in _defined(cell.code) & wanted}
+    for test in tests:
+        for name in CANNOT_IMPORT.findall(test.message):
+            if name in where:
+                test.message += (f"\n{name} is defined in {module.relative(module.dev_file)} (cell at line "
+                                 f"{where[name]}), but that cell is not exported: make `#| export` its first line.")
+
+
+def _defined(code: str) -> set:
+    """The names a cell defines at its top level (functions, classes, assignments)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
 
 
 def _text(data) -> str:

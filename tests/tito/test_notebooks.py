@@ -98,8 +98,12 @@ def test_a_broken_notebook_is_refused_and_the_source_kept(course_dir, tito):
     (course_dir / f"{ALPHA}.ipynb").write_text("{not json")
     result = tito("notebooks", "--module", "alpha", "--sync")
     assert result.exit_code == 1
-    assert "modules/source/01_alpha/alpha_dev.ipynb is not a readable notebook" in flat(result.output)
+    assert ("modules/source/01_alpha/alpha_dev.ipynb is not a readable notebook: not JSON at line 1, column 2 "
+            "(Expecting property name enclosed in double quotes)") in flat(result.output)
+    assert "`tito notebooks --module alpha` writes it again from the .py" in flat(result.output)
     assert (course_dir / f"{ALPHA}.py").read_text() == ALPHA_DEV
+    assert tito("notebooks", "--module", "alpha").exit_code == 0  # the way out it names
+    assert json.loads((course_dir / f"{ALPHA}.ipynb").read_text())["cells"]
 
 
 def test_unsynced_work_is_backed_up_before_it_is_overwritten(course_dir, tito):

@@ -399,3 +399,16 @@ def test_json_into_a_folder_that_does_not_exist_is_refused_before_testing(course
     assert f"--json {course.root / 'nowhere' / 'r.json'}: its folder {course.root / 'nowhere'} does not exist." \
         in " ".join(result.output.split())
     assert not (course.root / ".tito" / "progress.json").exists()
+
+
+def test_a_function_whose_cell_lost_its_export_line_is_named(course, tito):
+    dev = course.dev("alpha")
+    text = dev.read_text()
+    dev.write_text(text.replace('# %% tags=["teach"]\n#| export\ndef double', '# %% tags=["teach"]\ndef double', 1))
+    line = text[:text.index('# %% tags=["teach"]\n#| export\ndef double')].count("\n") + 1
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    messages = [t["message"] for t in named_tests(payload, "pytest").values() if not t["passed"]]
+    assert messages and all(
+        f"double is defined in modules/source/01_alpha/alpha_dev.py (cell at line {line + 1}), but that cell is "
+        "not exported: make `#| export` its first line." in m for m in messages), messages

@@ -10,6 +10,7 @@ kept, so a source survives the round trip unchanged.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tito import format
 from tito.course import Module
@@ -151,6 +152,19 @@ def jupytext_header(source: str) -> str:
     return ""
 
 
+def _json_problem(text: str) -> str:
+    """Where ``text`` stops being JSON ('' when it is JSON): the line and column, as an editor shows them."""
+    import json
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+    except (ValueError, RecursionError):
+        return ""
+    return ""
+
+
 def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -> str:
     """An .ipynb (as text) back to a percent-format source; the nbgrader metadata tito derived is
     dropped (it is derived again next time), any other cell metadata is kept. ``header`` (the
@@ -159,7 +173,10 @@ def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -
     try:
         notebook = jupytext.reads(json_text, fmt="ipynb")
     except Exception as exc:  # nbformat raises several kinds for a broken file
-        raise TitoError(f"{where} is not a readable notebook: {exc}") from None
+        name = Path(where).stem.removesuffix("_dev")
+        raise TitoError(f"{where} is not a readable notebook: {_json_problem(json_text) or exc}",
+                        hint=f"`tito notebooks --module {name}` writes it again from the .py (this one is kept "
+                             "in .tito/backups); or fix it by hand.") from None
     derived = set((notebook.metadata.get("tito") or {}).get("derived_nbgrader") or [])
     for cell in notebook.cells:
         grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")

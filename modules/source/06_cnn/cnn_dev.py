@@ -163,19 +163,18 @@ def test_unit_conv2d_naive():
     image = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
     result = conv2d_naive(image, np.array([[1, 0], [0, -1]]))
     assert result.shape == (2, 2), f"3×3 input, 2×2 kernel -> (2, 2), got {result.shape}"
-    assert np.array_equal(result, [[-4, -4], [-4, -4]]), f"worked example: got {result.tolist()}"
+    np.testing.assert_array_equal(result, [[-4, -4], [-4, -4]], err_msg="the worked example")
     passed("Worked example: 3×3 input ⋆ 2×2 kernel = (-4, -4 / -4, -4)")
 
     asymmetric = conv2d_naive(image, np.array([[1, 2], [3, 4]]))
-    assert np.array_equal(asymmetric, [[37, 47], [67, 77]]), (
-        f"expected [[37, 47], [67, 77]], got {asymmetric.tolist()} (is the kernel flipped?)"
-    )
+    np.testing.assert_array_equal(asymmetric, [[37, 47], [67, 77]],
+                                  err_msg="an asymmetric kernel (is it flipped?)")
     passed("Kernel is not flipped (cross-correlation, as in PyTorch)")
 
     rng = np.random.default_rng(0)
     big, kernel = rng.standard_normal((6, 5)), rng.standard_normal((3, 2))
     expected = [[np.sum(big[i:i + 3, j:j + 2] * kernel) for j in range(4)] for i in range(4)]
-    assert np.allclose(conv2d_naive(big, kernel), expected)
+    np.testing.assert_allclose(conv2d_naive(big, kernel), expected, atol=1e-6)
     passed("Rectangular input and kernel give (H-kH+1, W-kW+1)")
     progress("conv2d_naive")
 
@@ -454,21 +453,21 @@ def test_unit_conv2d_reference():
     weight = rng.standard_normal((4, 3, 3, 2))
     bias = rng.standard_normal(4)
     out = conv2d_reference(x, weight, bias)
-    assert out.shape == (2, 4, 4, 4), out.shape
+    assert out.shape == (2, 4, 4, 4)
     for n in range(2):
         for f in range(4):
             expected = sum(conv2d_naive(x[n, c], weight[f, c]) for c in range(3)) + bias[f]
-            assert np.allclose(out[n, f], expected)
+            np.testing.assert_allclose(out[n, f], expected, atol=1e-6)
     passed("Each map is the sum over channels of conv2d_naive, plus the filter's bias")
 
     strided = conv2d_reference(x, weight, bias, stride=2)
-    assert np.allclose(strided, out[:, :, ::2, ::2])
+    np.testing.assert_allclose(strided, out[:, :, ::2, ::2], atol=1e-6)
     passed("Stride 2 keeps every other window of stride 1")
 
     padded = conv2d_reference(x, weight, None, padding=(1, 2))
     x_padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
     assert padded.shape == (2, 4, 6, 8)
-    assert np.allclose(padded, conv2d_reference(x_padded, weight))
+    np.testing.assert_allclose(padded, conv2d_reference(x_padded, weight), atol=1e-6)
     passed("Padding equals convolving the zero-padded image")
     progress("conv2d_reference")
 
@@ -817,18 +816,18 @@ def test_unit_im2col():
     x = np.arange(2 * 3 * 5 * 6, dtype=np.float32).reshape(2, 3, 5, 6)
     windows = sliding_windows(x, (2, 3), stride=(2, 1))
     assert windows.shape == (2, 3, 2, 4, 2, 3), windows.shape
-    assert np.array_equal(windows[1, 2, 1, 3], x[1, 2, 2:4, 3:6])
+    np.testing.assert_array_equal(windows[1, 2, 1, 3], x[1, 2, 2:4, 3:6])
     assert np.shares_memory(windows, x)
     passed("sliding_windows is a view: window (i, j) is the kH×kW patch at (i·sh, j·sw)")
 
     example = im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
-    assert np.array_equal(example, [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
+    np.testing.assert_array_equal(example, [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
     cols = im2col(x, (2, 3), stride=1, padding=1)
     assert cols.shape == (3 * 2 * 3, 6 * 6 * 2) and cols.flags["C_CONTIGUOUS"]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     row = 2 * 6 + 1 * 3 + 2                                  # channel 2, di = 1, dj = 2
     image_1 = cols[row, 1::2].reshape(6, 6)                  # every 2nd column: image 1
-    assert np.array_equal(image_1, padded[1, 2, 1:7, 2:8])
+    np.testing.assert_array_equal(image_1, padded[1, 2, 1:7, 2:8])
     passed("im2col rows are (c, di, dj), columns are (i, j, image): the batch innermost")
     progress("im2col")
 
@@ -853,7 +852,7 @@ def test_unit_conv2d_forward():
         fast = conv2d_forward(x, weight, bias, stride, padding)
         slow = conv2d_reference(x, weight, bias, stride, padding)
         assert fast.shape == slow.shape and fast.dtype == np.float32
-        assert np.allclose(fast, slow, atol=1e-4), np.abs(fast - slow).max()
+        np.testing.assert_allclose(fast, slow, atol=1e-4, rtol=1e-5)
     passed("Equal to the loop reference for strides, padding and rectangular kernels")
     ints = conv2d_forward(np.arange(16).reshape(1, 1, 4, 4), np.ones((1, 1, 2, 2), np.float32))
     assert ints.dtype == np.float32 and ints[0, 0, 0, 0] == 0 + 1 + 4 + 5
@@ -1085,15 +1084,15 @@ def test_unit_conv2d_layer():
     conv.weight.data[1, 0] = [[1, 2], [3, 4]]
     image = Tensor([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]])
     out = conv(image)
-    assert np.array_equal(out.data[0, 0], [[-4, -4], [-4, -4]])
-    assert np.array_equal(out.data[0, 1], [[37, 47], [67, 77]])
+    np.testing.assert_array_equal(out.data[0, 0], [[-4, -4], [-4, -4]])
+    np.testing.assert_array_equal(out.data[0, 1], [[37, 47], [67, 77]])
     passed("Convolution sliding window works correctly")
 
     shifted = np.zeros((1, 1, 6, 6), np.float32)
     shifted[0, 0, 1, 1] = 1.0
     moved = np.roll(shifted, (2, 3), axis=(2, 3))
     a, b = conv(Tensor(shifted)).data, conv(Tensor(moved)).data
-    assert np.allclose(np.roll(a, (2, 3), axis=(2, 3)), b)
+    np.testing.assert_allclose(np.roll(a, (2, 3), axis=(2, 3)), b, atol=1e-6)
     passed("Weight sharing applied consistently")
 
     conv = Conv2D(3, 16, kernel_size=3)
@@ -1315,14 +1314,17 @@ def test_unit_pooling():
     unit_test("MaxPool2D and AvgPool2D")
     fmap = np.array([[1, 3, 2, 0], [5, 4, 1, 1], [0, 0, 7, 8], [2, 1, 9, 8]], np.float32)
     x = fmap.reshape(1, 1, 4, 4)
-    assert np.array_equal(MaxPool2D(2)(Tensor(x)).data[0, 0], [[5, 2], [2, 9]])
-    assert np.allclose(AvgPool2D(2)(Tensor(x)).data[0, 0], [[3.25, 1.0], [0.75, 8.0]])
+    np.testing.assert_array_equal(MaxPool2D(2)(Tensor(x)).data[0, 0], [[5, 2], [2, 9]])
+    np.testing.assert_allclose(AvgPool2D(2)(Tensor(x)).data[0, 0], [[3.25, 1.0], [0.75, 8.0]],
+                               atol=1e-6)
     passed("2×2 pooling of the worked example")
 
     padded_max = max_pool2d_forward(-np.ones((1, 1, 2, 2)), 3, stride=1, padding=1)
-    assert np.array_equal(padded_max, -np.ones((1, 1, 2, 2))), "max padding must act as −∞"
+    np.testing.assert_array_equal(padded_max, -np.ones((1, 1, 2, 2)),
+                                  err_msg="max padding must act as −∞")
     padded_avg = avg_pool2d_forward(np.ones((1, 1, 2, 2)), 3, stride=1, padding=1)
-    assert np.allclose(padded_avg, 4 / 9), "avg padding counts as zeros in a window of 9"
+    np.testing.assert_allclose(padded_avg, 4 / 9, atol=1e-6,
+                               err_msg="avg padding counts as zeros in a window of 9")
     passed("Padding: −∞ for max, zeros counted for average (as PyTorch)")
 
     rng = np.random.default_rng(3)
@@ -1332,8 +1334,8 @@ def test_unit_pooling():
     for i in range(3):
         for j in range(5):
             window = x[:, :, 2 * i:2 * i + 3, j:j + 2].reshape(2, 3, -1)
-            assert np.array_equal(out[:, :, i, j], window.max(axis=-1))
-            assert np.array_equal(argmax[:, :, i, j], window.argmax(axis=-1))
+            np.testing.assert_array_equal(out[:, :, i, j], window.max(axis=-1))
+            np.testing.assert_array_equal(argmax[:, :, i, j], window.argmax(axis=-1))
     passed("Rectangular windows and strides match a loop over windows")
 
     assert MaxPool2D(2)(Tensor(np.zeros((3, 8, 8)))).shape == (3, 4, 4)
@@ -1423,7 +1425,7 @@ def test_unit_flatten():
     x = Tensor(np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5))
     out = Flatten()(x)
     assert out.shape == (2, 60)
-    assert np.array_equal(out.data[1], np.arange(60, 120))
+    np.testing.assert_array_equal(out.data[1], np.arange(60, 120))
     assert flatten(np.zeros((3, 16, 2, 2))).shape == (3, 64)
     assert flatten(Tensor(np.zeros((4, 7)))).shape == (4, 7)
     passed("Batch axis kept, the rest laid out row by row")
