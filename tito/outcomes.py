@@ -14,11 +14,12 @@ from tito.course import Module
 
 
 def timeout_seconds() -> float:
-    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 15 minutes)."""
+    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 5 minutes: a module's
+    slowest step, its tests with --full on a busy laptop, takes well under one)."""
     try:
-        return float(os.environ.get("TITO_TEST_TIMEOUT", "900"))
+        return float(os.environ.get("TITO_TEST_TIMEOUT", "300"))
     except ValueError:
-        return 900.0
+        return 300.0
 
 
 @dataclass

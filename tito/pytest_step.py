@@ -36,9 +36,9 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     if not tests_dir.is_dir():
         return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
-        report = Path(scratch) / "report.xml"
+        report, running = Path(scratch) / "report.xml", Path(scratch) / "running"
         command = [
-            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider",
+            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.pytest_running",
             f"--junitxml={report}", "-o", "junit_family=xunit1", "--tb=short",
             "-v" if verbose else "-q", "--color=no",
         ]
@@ -46,7 +46,8 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             command += ["-k", keyword]
         elif not full:
             command += ["-m", f"not {SLOW}"]
-        environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+                           TITO_PYTEST_RUNNING=str(running))
         try:
             proc = subprocess.run(
                 command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
@@ -54,7 +55,8 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             )
         except subprocess.TimeoutExpired as exc:
             output = _text(exc.stdout) + _text(exc.stderr)
-            return StepResult("pytest", False, f"pytest timed out after {timeout_seconds():.0f} s "
+            where = f" in {running.read_text(encoding='utf-8')}" if running.exists() else ""
+            return StepResult("pytest", False, f"pytest timed out after {timeout_seconds():.0f} s{where} "
                               "(set TITO_TEST_TIMEOUT to allow longer).", output=output)
         output = proc.stdout + proc.stderr
         tests = parse_junit(report) if report.exists() else []

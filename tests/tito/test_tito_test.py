@@ -268,6 +268,16 @@ def test_a_hanging_inline_test_times_out_by_name(course, tito, monkeypatch):
                                "(set TITO_TEST_TIMEOUT to allow longer).")
 
 
+def test_a_hanging_pytest_test_times_out_by_name(course, tito, monkeypatch):
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "8")  # time enough to reach the test on a busy machine
+    course.write("tests/01_alpha/test_hang.py", "import time\n\n\ndef test_endless_loop():\n    time.sleep(60)\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    assert step_of(payload, "pytest")["error"] == (
+        "pytest timed out after 8 s in tests/01_alpha/test_hang.py::test_endless_loop "
+        "(set TITO_TEST_TIMEOUT to allow longer).")
+
+
 def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
     dev = course.dev("alpha")
     dev.write_text(dev.read_text() + "\n# %%\ndef test_unit_forgotten():\n    assert False\n")
