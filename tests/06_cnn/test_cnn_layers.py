@@ -200,3 +200,5 @@ def test_flatten_keeps_batch_dimension():
 def test_flatten_rejects_1d_input():
     with pytest.raises(ValueError, match=r"at least 2 dimensions, got shape \(3,\)"):
         Flatten()(Tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"at least 2 dimensions, got shape \(5,\)"):
+        Flatten().output_shape((5,))  # as the layer itself

@@ -179,6 +179,11 @@ class TestBadInput:
         with pytest.raises(ValueError, match="dataset must support len\\(\\) and indexing.*got"):
             DataLoader(dataset)
 
+    @pytest.mark.parametrize("seed", ["a", -1, 2.5])
+    def test_seed_must_be_none_or_a_non_negative_integer(self, seed):
+        with pytest.raises(ValueError, match=f"seed must be None or a non-negative integer, got {seed!r}"):
+            DataLoader(numbered(4), seed=seed)
+
     def test_repr_shows_the_settings(self):
         loader = DataLoader(numbered(3), batch_size=2, shuffle=True, seed=9)
         assert repr(loader) == (

@@ -261,3 +261,13 @@ def test_conv2d_backward_any_geometry(n, c, f, kh, kw, sh, sw, ph, pw, extra_h, 
     np.testing.assert_allclose(gx, numerical_gradient(loss, x), atol=1e-7)
     np.testing.assert_allclose(gw, numerical_gradient(loss, w), atol=1e-7)
     np.testing.assert_allclose(gb, numerical_gradient(loss, b), atol=1e-7)
+
+
+def test_dense_keeps_an_input_of_another_dtype_in_the_graph():
+    """A float64 input that requires grad is not copied into float32 (that would cut it out)."""
+    layer = Dense(3, 2)
+    x = Tensor(np.arange(12.0).reshape(4, 3), dtype=np.float64, requires_grad=True)
+    layer(x).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.ones((4, 2)) @ layer.weight.data.T.astype(np.float64), rtol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad.data, x.data.T @ np.ones((4, 2)), rtol=1e-6)

@@ -144,3 +144,10 @@ def test_bad_parameter_lists_are_value_errors():
 def test_base_class_step_is_abstract():
     with pytest.raises(NotImplementedError):
         Optimizer([param([1.0])], lr=0.1).step()
+
+
+def test_one_tensor_instead_of_a_list_is_refused():
+    """list(w) would give its rows: new tensors that step() updates while w never changes."""
+    with pytest.raises(TypeError, match=r"takes an iterable of Tensors .*got one Tensor of shape \(2,\)"):
+        SGD(param([1.0, 2.0]), lr=0.1)
+

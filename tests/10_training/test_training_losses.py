@@ -116,3 +116,10 @@ def test_accuracy_bad_input():
         accuracy(np.zeros((2, 3)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="empty"):
         accuracy(np.zeros((0, 3)), np.array([], dtype=np.int64))
+
+
+def test_integer_logits_give_a_float32_loss():
+    """A loss is a fraction: integer logits must not truncate it (Tensor([[0, 1]]) is int64)."""
+    loss = CrossEntropyLoss()(Tensor([[0, 1]]), np.array([1]))
+    assert loss.data.dtype == np.float32
+    assert loss.item() == pytest.approx(np.log1p(np.exp(-1.0)), rel=1e-6)

@@ -501,8 +501,10 @@ class Dense(Layer):
         APPROACH:
         1. If x is not a Tensor (an array or a list), wrap it: x = Tensor(x).
         2. Validate with the given helper: _check_features("Dense", x.shape, self.input_size).
-        3. If x.data.dtype is not the weight's (float32 by default),
-           x = Tensor(x.data.astype(self.weight.dtype), dtype=self.weight.dtype).
+        3. If x.data.dtype is not the weight's (float32 by default) and x does not require grad,
+           x = Tensor(x.data.astype(self.weight.dtype), dtype=self.weight.dtype). (A new Tensor
+           would cut an x that requires grad out of the graph; such an x keeps its dtype, and @
+           computes in the wider one.)
         4. y = x @ self.weight, then y = y + self.bias unless the bias is None.
 
         EXAMPLE:
@@ -520,7 +522,7 @@ class Dense(Layer):
         if not isinstance(x, Tensor):
             x = Tensor(x)
         _check_features("Dense", x.shape, self.input_size)
-        if x.data.dtype != self.weight.dtype:
+        if x.data.dtype != self.weight.dtype and not x.requires_grad:
             x = Tensor(x.data.astype(self.weight.dtype), dtype=self.weight.dtype)
         y = x @ self.weight
         if self.bias is not None:

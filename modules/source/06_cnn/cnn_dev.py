@@ -1413,6 +1413,9 @@ class Flatten(Layer):
 
     def output_shape(self, input_shape):
         shape = tuple(int(n) for n in input_shape)
+        if len(shape) < 2:  # as flatten(x) refuses it
+            raise ValueError(f"Flatten expects input of shape (N, ...) with at least 2 dimensions, "
+                             f"got shape {shape}.")
         return (shape[0], int(np.prod(shape[1:])))
 
     def __repr__(self):

@@ -526,7 +526,10 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        try:
+            self._rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}") from None
 
     def __len__(self):
         """The number of batches per epoch: ceil(N / batch_size).

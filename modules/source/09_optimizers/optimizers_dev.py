@@ -83,6 +83,9 @@ class Optimizer:
     """
 
     def __init__(self, params, lr):
+        if isinstance(params, Tensor):  # list() would iterate its rows: new tensors, never updated
+            raise TypeError(f"the optimizer takes an iterable of Tensors (e.g. model.parameters() or "
+                            f"[w]), got one Tensor of shape {params.shape}.")
         self.params = list(params)
         if not self.params:
             raise ValueError("the optimizer got an empty parameter list; pass model.parameters().")

@@ -218,7 +218,8 @@ class CrossEntropyLoss:
         APPROACH:
         1. ``logits = Tensor(...)`` if needed; ``t = class_targets(targets, logits.shape)``.
         2. ``log_probs = log_softmax(logits.data)``; loss = ``-log_probs[arange(N), t].mean()``.
-        3. ``out = Tensor(loss, dtype=logits.dtype)``.
+        3. ``out = Tensor(loss, dtype=logits.dtype)``, or float32 for integer logits (a loss is
+           a fraction: an integer dtype would truncate it).
         4. backward(g): ``probs = exp(log_probs)``, subtract 1 at ``[arange(N), t]``,
            multiply by ``g / N``; return it as a 1-tuple.
         5. ``return record(out, (logits,), backward, "CrossEntropyBackward")``.
@@ -236,7 +237,8 @@ class CrossEntropyLoss:
         n = len(t)
         rows = np.arange(n)
         log_probs = log_softmax(logits.data)
-        out = Tensor(-log_probs[rows, t].mean(), dtype=logits.dtype)
+        dtype = logits.dtype if logits.dtype.kind == "f" else np.float32
+        out = Tensor(-log_probs[rows, t].mean(), dtype=dtype)
 
         def backward(g):
             grad = np.exp(log_probs)
