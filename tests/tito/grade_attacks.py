@@ -287,6 +287,36 @@ if IN_PROBE:  # links to the instructor's files in a folder it cannot delete: th
     print("ATTACK-LINKED", sorted(_os.listdir(folder)), flush=True)
 '''
 
+LINK_CHECKS = '''
+if IN_PROBE:  # the checks folder replaced by a link to the expected results: they would be judged against themselves
+    out = _json.loads(_sys.argv[1])["out"]
+    target = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.dirname(out))), "prepared", "expected")
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        if fields[4] == "/course":  # bubblewrap: the host folder of the template, beside the expected results
+            target = _os.path.join(_os.path.dirname(fields[3]), "expected")
+    for name in _os.listdir(out):
+        _os.unlink(_os.path.join(out, name))
+    _os.rmdir(out)
+    _os.symlink(target, out)
+    print("ATTACK-LINKED-CHECKS", _os.path.exists(_os.path.join(out, "double.json")), flush=True)
+    _os._exit(0)
+'''
+
+MANY_MEMBERS = '''
+if IN_PROBE:  # one record whose archive holds thousands of arrays: minutes for the grader to parse
+    import io as _io, zipfile as _zipfile
+    out = _json.loads(_sys.argv[1])["out"]
+    for name in ("double", "scaler"):
+        buffer = _io.BytesIO()
+        with _zipfile.ZipFile(buffer, "w", _zipfile.ZIP_STORED) as archive:
+            for number in range(5000):
+                archive.writestr("a%d.npy" % number, b"")
+        open(_os.path.join(out, name + ".npz"), "wb").write(buffer.getvalue())
+        open(_os.path.join(out, name + ".json"), "w").write(_json.dumps({"value": {"$array": "a0"}}))
+    _os._exit(0)
+'''
+
 UNSHOWABLE = '''
 def double(x):  # text no file can encode and no terminal should run, in every message it causes
     raise ValueError("bad \\ud800 surrogate \\x1b[2J\\x1b]0;PWNED\\x07 \\u202eright-to-left")
@@ -374,7 +404,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "pytest_tamper": PYTEST_TAMPER, "write_outside": WRITE_OUTSIDE, "daemons": PIPE_HOLDER,
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
-        "chmod_link": CHMOD_LINK,
+        "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

@@ -81,7 +81,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
-           "forge_state", "unshowable", "deep_status", "chmod_link"]
+           "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -205,6 +205,19 @@ def test_text_from_the_sandbox_is_stored_and_shown_escaped(batch):
     assert all(s.isprintable() or s in "\n\t" for g in grades.values() for t in g.tests for s in t.message)
 
 
+def test_a_checks_folder_linked_to_the_expected_results_is_not_read(batch):
+    grade = batch[0]["link_checks"]
+    assert said(grade, "ATTACK-LINKED-CHECKS")  # the link was made (it resolves on the host, not inside)
+    assert {t.message for t in grade.checks if not t.hidden} == {
+        "the sandbox returned unreadable data: out/checks is not a folder of the sandbox's own (a symbolic link?)"}
+
+
+def test_an_archive_of_thousands_of_arrays_is_refused_before_it_is_parsed(batch):
+    grade = batch[0]["many_members"]
+    assert [t.message for t in grade.checks[:2]] == [
+        "the sandbox returned unreadable data: the arrays hold 5000 members, more than the 1024 allowed"] * 2
+
+
 def test_a_status_nested_too_deep_is_unreadable_not_a_crash(batch):
     grade = batch[0]["deep_status"]
     assert (batch[3] / "deep_status.json").is_file()
@@ -313,7 +326,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     course, folder, out = home / "course", home / "subs", home / "grades"
     shutil.copytree(instructor_course, course, symlinks=True)
     folder.mkdir()
-    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link")
+    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link", "link_checks")
     for name, text in attack_submissions(course, chosen).items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "daemon.py").write_text(attack(DAEMON), encoding="utf-8")

@@ -26,6 +26,7 @@ from pathlib import Path
 MAX_JSON_BYTES = 1 << 20  # one record's structure
 MAX_ARRAY_BYTES = 64 << 20  # all arrays of one record together
 MAX_DEPTH = 32
+MAX_MEMBERS = 1024  # arrays in one record's archive (each a zip member the grader must look at)
 MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
 IMPORT_RECORD = "_import"  # the record probe.py writes when the module under test cannot be imported
@@ -106,18 +107,28 @@ def write_record(folder: Path, name: str, record: dict) -> None:
 # --------------------------------------------------------------------------- reading (grader side)
 
 
-def read_untrusted(path: Path, limit: int) -> bytes | None:
+def read_untrusted(path: Path, limit: int, below: Path | None = None) -> bytes | None:
     """The bytes of a regular file written in the sandbox, or None when it does not exist.
 
     Never follows a symbolic link, never blocks on a FIFO, refuses a hard link and a file
-    larger than ``limit`` bytes (UnreadableRecord).
+    larger than ``limit`` bytes (UnreadableRecord). ``below`` is a folder of the grader's above
+    ``path``: no folder between the two may be a link either (the sandbox could have replaced
+    its ``checks`` folder by a link to the expected results).
     """
+    path = Path(path)
+    folder = _folder(below, path.parent) if below is not None else None
+    if folder == -1:
+        return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path.name if folder is not None else path,
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), dir_fd=folder)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise UnreadableRecord(f"{path.name} cannot be opened ({exc.strerror})") from None
+    finally:
+        if folder is not None:
+            os.close(folder)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -139,10 +150,30 @@ def read_untrusted(path: Path, limit: int) -> bytes | None:
         os.close(fd)
 
 
-def read_json(path: Path, limit: int = MAX_JSON_BYTES):
+def _folder(anchor: Path, folder: Path) -> int:
+    """A descriptor of ``folder``, reached from ``anchor`` without following a link (-1: absent)."""
+    fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for part in Path(folder).relative_to(anchor).parts:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                            dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except FileNotFoundError:
+        os.close(fd)
+        return -1
+    except OSError:
+        os.close(fd)
+        raise UnreadableRecord(f"{Path(folder).relative_to(anchor)} is not a folder of the sandbox's "
+                               "own (a symbolic link?)") from None
+    return fd
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES, below: Path | None = None):
     """A JSON document written in the sandbox (None when absent), its text made showable
-    (``showable``); UnreadableRecord if malformed or nested deeper than MAX_JSON_DEPTH."""
-    raw = read_untrusted(path, limit)
+    (``showable``); UnreadableRecord if malformed or nested deeper than MAX_JSON_DEPTH.
+    ``below``: as for ``read_untrusted``."""
+    raw = read_untrusted(path, limit, below)
     if raw is None:
         return None
     try:
@@ -180,6 +211,7 @@ def _load_arrays(raw: bytes) -> dict:
 
     import numpy as np
 
+    _check_member_count(raw)
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
@@ -209,6 +241,19 @@ def _load_arrays(raw: bytes) -> dict:
     return arrays
 
 
+def _check_member_count(raw: bytes) -> None:
+    """Refuse an archive of more than MAX_MEMBERS arrays from its end record, before parsing it:
+    parsing and loading 279,000 empty members took the grader minutes, outside any deadline."""
+    import struct
+
+    end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - (1 << 16) - 22))
+    if end < 0 or end + 22 > len(raw):
+        raise UnreadableRecord("the arrays are not an npz archive (no end record)")
+    members = struct.unpack("<H", raw[end + 10:end + 12])[0]
+    if members > MAX_MEMBERS:  # 0xFFFF (zip64) included
+        raise UnreadableRecord(f"the arrays hold {members} members, more than the {MAX_MEMBERS} allowed")
+
+
 def decode(structure, arrays: dict, depth: int = 0):
     """The value a structure describes, arrays put back; UnreadableRecord for anything else."""
     if depth > MAX_DEPTH:
@@ -224,13 +269,13 @@ def decode(structure, arrays: dict, depth: int = 0):
     raise UnreadableRecord(f"unexpected data {str(structure)[:60]!r}")
 
 
-def read_record(folder: Path, name: str) -> dict | None:
+def read_record(folder: Path, name: str, below: Path | None = None) -> dict | None:
     """The record of one check written in ``folder`` (None when it was never written).
 
     The result is ``{"value": V}``, ``{"raised": {...}}`` or ``{"unplain": reason}``;
-    UnreadableRecord when the files are anything else.
+    UnreadableRecord when the files are anything else. ``below``: as for ``read_untrusted``.
     """
-    record = read_json(folder / f"{name}.json")
+    record = read_json(folder / f"{name}.json", below=below)
     if record is None:
         return None
     if type(record) is not dict or len(record) != 1:
@@ -246,6 +291,6 @@ def read_record(folder: Path, name: str) -> dict | None:
         return {"raised": {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}}
     if "value" not in record:
         raise UnreadableRecord("the record is not one of value / raised / unplain")
-    raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20))
+    raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20), below)
     arrays = _load_arrays(raw) if raw is not None else {}
     return {"value": decode(record["value"], arrays)}

@@ -49,11 +49,12 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         if outcome.cancelled:
             raise Cancelled(student)
         ran = time.monotonic()
+        # what the sandbox wrote is read from below the job folder, never through a link it made
         out = job.folder / "out"
-        status = _status(out)
-        grade.tests = _check_scores(prepared, out / "checks", status, outcome.timed_out) + _feedback(status)
-        checks_ran = any((out / "checks" / f"{spec.name}.json").exists() for spec in prepared.checks)
-        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks"), checks_ran)
+        status = _status(out, job.folder)
+        checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
+        grade.tests = checks + _feedback(status)
+        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran)
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
@@ -67,9 +68,9 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
     return grade
 
 
-def _status(out: Path) -> dict:
+def _status(out: Path, job_folder: Path) -> dict:
     try:
-        status = read_json(out / "status.json")
+        status = read_json(out / "status.json", below=job_folder)
     except UnreadableRecord as exc:
         return {"unreadable": str(exc)}
     return status if isinstance(status, dict) else {}
@@ -90,9 +91,9 @@ def _step(status: dict, name: str) -> dict:
     return step if isinstance(step, dict) else {}
 
 
-def _import_failure(folder: Path) -> str:
+def _import_failure(folder: Path, job_folder: Path) -> str:
     try:
-        record = read_record(folder, IMPORT_RECORD)
+        record = read_record(folder, IMPORT_RECORD, below=job_folder)
     except UnreadableRecord:
         return ""
     if record is None or "raised" not in record:
@@ -100,16 +101,18 @@ def _import_failure(folder: Path) -> str:
     return f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
 
 
-def _check_scores(prepared: Prepared, folder: Path, status: dict, timed_out: bool) -> list[TestScore]:
-    expected, scores = prepared.expected(), []
+def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out: bool) -> tuple[list[TestScore], bool]:
+    """Each check's score, judged outside the sandbox; and whether any check wrote a record."""
+    expected, scores, ran = prepared.expected(), [], False
     not_run = "not run" + (": the submission's time ran out" if timed_out else "")
     for spec in prepared.checks:
         points = 0 if spec.name in prepared.free else spec.points
         try:
-            actual = read_record(folder, spec.name)
+            actual = read_record(folder, spec.name, below=job_folder)
+            ran = ran or actual is not None
             passed, message = judge(spec, expected[spec.name], actual)
         except UnreadableRecord as exc:
-            passed, message = False, f"the sandbox returned unreadable data: {exc}"
+            ran, passed, message = True, False, f"the sandbox returned unreadable data: {exc}"
         if message == "not run":
             message = not_run
         if spec.name in prepared.free and passed:
@@ -117,7 +120,7 @@ def _check_scores(prepared: Prepared, folder: Path, status: dict, timed_out: boo
         elif spec.hidden and not passed:
             message = "failed (a hidden check: details are not shown)"
         scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden))
-    return scores
+    return scores, ran
 
 
 def _feedback(status: dict) -> list[TestScore]:
