@@ -317,6 +317,16 @@ if IN_PROBE:  # one record whose archive holds thousands of arrays: minutes for 
     _os._exit(0)
 '''
 
+MANY_FILES = '''
+if IN_PROBE:  # the job folder is on the grader's disk: files without end would fill it for everyone
+    folder = _os.path.join(_os.path.dirname(_json.loads(_sys.argv[1])["out"]), "fill")
+    _os.makedirs(folder, exist_ok=True)
+    for number in range(30000):
+        open(_os.path.join(folder, str(number)), "w").close()
+    print("ATTACK-FILLED", flush=True)
+    _time.sleep(60)
+'''
+
 UNSHOWABLE = '''
 def double(x):  # text no file can encode and no terminal should run, in every message it causes
     raise ValueError("bad \\ud800 surrogate \\x1b[2J\\x1b]0;PWNED\\x07 \\u202eright-to-left")
@@ -405,6 +415,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
+        "many_files": MANY_FILES,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

@@ -81,7 +81,8 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
-           "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members"]
+           "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
+           "many_files"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -216,6 +217,12 @@ def test_an_archive_of_thousands_of_arrays_is_refused_before_it_is_parsed(batch)
     grade = batch[0]["many_members"]
     assert [t.message for t in grade.checks[:2]] == [
         "the sandbox returned unreadable data: the arrays hold 5000 members, more than the 1024 allowed"] * 2
+
+
+def test_writing_without_end_into_the_job_folder_is_stopped(batch):
+    grade = batch[0]["many_files"]
+    assert grade.error.startswith("stopped by the grader: it wrote more than 20000 files (its limit)"), grade.error
+    assert not grade.sandbox["timed_out"]  # stopped at the limit, long before its deadline
 
 
 def test_a_status_nested_too_deep_is_unreadable_not_a_crash(batch):

@@ -261,6 +261,33 @@ def test_a_report_is_kept_only_while_its_submission_and_the_grading_are_unchange
         plan(submissions, out, "alpha", "F", regrade=("zed",))
 
 
+def test_the_grading_changes_with_its_deadline_its_sandbox_and_the_graders_own_code(instructor_course, tmp_path):
+    """A 0 for a time-out under --timeout 2 is not kept under --timeout 120; a grade made without
+    a sandbox (it could have been forged) is not kept once a sandbox runs; nor one made by a
+    grader since fixed."""
+    import shutil
+
+    from tito.course import Course
+    from tito.grading.state import fingerprint
+
+    course = Course(instructor_course)
+    module = course.get("alpha")
+    base = fingerprint(course, module, True, 120.0, True)
+    assert base == fingerprint(course, module, True, 120.0, True)
+    assert len({base, fingerprint(course, module, True, 2.0, True), fingerprint(course, module, True, 120.0, False),
+                fingerprint(course, module, False, 120.0, True)}) == 4
+    fixed = tmp_path / "fixed"
+    shutil.copytree(instructor_course, fixed, ignore=shutil.ignore_patterns("__pycache__"))
+    (fixed / "tito" / "grading" / "verdict.py").write_text((fixed / "tito/grading/verdict.py").read_text() + "\n# a fix\n")
+    probe = ("import sys; from tito.course import Course; from tito.grading.state import fingerprint; "
+             "c = Course(sys.argv[1]); print(fingerprint(c, c.get('alpha'), True, 120.0, True))")
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    printed = {subprocess.run([sys.executable, "-c", probe, str(root)], cwd=root, env=env, capture_output=True,
+                              text=True, check=True).stdout.strip() for root in (instructor_course, fixed)}
+    assert len(printed) == 2 and base in printed
+
+
 def test_the_hash_is_of_the_bytes_graded_even_if_the_file_changes_meanwhile(alpha_grader, tmp_path, monkeypatch):
     from tito.grading import submission
 

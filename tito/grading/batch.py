@@ -93,7 +93,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
 
     check_report_names(submissions)
     with locked(out):
-        grading = fingerprint(course, module, calibrate)
+        sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
+        grading = fingerprint(course, module, calibrate, timeout, sandboxed)
         todo = plan(submissions, out, module.name, grading, regrade)
         if on_start:
             on_start(todo)

@@ -151,7 +151,10 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     if missing:
         reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(str(n) for n in missing)))
     late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
-    if outcome.timed_out or late:
+    if outcome.stopped:
+        reasons.append(f"stopped by the grader: {outcome.stopped} (its limit); checks that had not finished "
+                       "score 0")
+    elif outcome.timed_out or late:
         running = str(status.get("running") or (late[0] if late else "its start"))
         after = _step(status, "checks") and running in ("inline", "pytest")
         reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (

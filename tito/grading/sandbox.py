@@ -60,6 +60,10 @@ class Limits:
     open_files: int = 256  # RLIMIT_NOFILE
     output: int = 1 << 20  # stdout+stderr kept by the grader; the rest is counted and dropped
     tmp_size: int = 256 << 20  # its /tmp (bubblewrap)
+    # all it writes into its job folder, which is on the grader's disk: RLIMIT_FSIZE bounds one
+    # file only, so the grader measures the folder as it runs and stops the job past either
+    disk: int = 1 << 30
+    files: int = 20_000
 
     def rlimits(self) -> dict:
         """What the entry sets with ``resource.setrlimit`` (soft = hard) before student code runs."""
@@ -94,6 +98,7 @@ class Outcome:
     output: bytes
     dropped: int  # output bytes beyond Limits.output, counted and thrown away
     cancelled: bool = False  # the batch was interrupted: killed, and no grade
+    stopped: str = ""  # why the grader stopped it before its deadline (a limit it went past)
 
 
 class Sandbox:
@@ -137,7 +142,8 @@ class Sandbox:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
         argv, environment, cwd = self.command(job, inner, env, limits)
         try:
-            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel)
+            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
+                              lambda: over_disk_limits(job.folder, limits))
         finally:
             self.cleanup(job)
 
@@ -159,9 +165,39 @@ def environment(view: View, python: str) -> dict:
 # --------------------------------------------------------------------------- supervision
 
 
-def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
-    """Run ``argv`` until it ends, the deadline passes or ``cancel`` is set; keep its first output bytes."""
+DISK_CHECK_SECONDS = 1.0  # how often the job folder is measured
+
+
+def over_disk_limits(folder: Path, limits: Limits) -> str:
+    """Why what the job wrote into ``folder`` is past ``limits`` ('' when it is not). The walk
+    stops at the limits, so its cost is bounded whatever the job wrote."""
+    size, files, folders = 0, 0, [str(folder)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            files += 1
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            size += info.st_blocks * 512
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+            if files > limits.files:
+                return f"it wrote more than {limits.files} files"
+            if size > limits.disk:
+                return f"it wrote more than {limits.disk >> 20} MB"
+    return ""
+
+
+def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None) -> Outcome:
+    """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set or ``over_limits()``
+    says why it must stop; keep its first output bytes."""
     deadline = time.monotonic() + limits.seconds
+    next_check, stopped = time.monotonic() + DISK_CHECK_SECONDS, ""
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
@@ -182,6 +218,11 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
                 cancelled = True
                 kill(proc)
                 drain_until = now
+            if drain_until is None and over_limits is not None and now >= next_check:
+                next_check, stopped = now + DISK_CHECK_SECONDS, over_limits()
+                if stopped:
+                    kill(proc)
+                    drain_until = now + GRACE
             if drain_until is not None and now >= drain_until:
                 kill(proc)  # something still holds the pipe: it goes too, and we stop reading
                 break
@@ -203,7 +244,8 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None) -> Outcome:
     except subprocess.TimeoutExpired:
         kill(proc)
         returncode = proc.wait()
-    return Outcome(None if timed_out else returncode, timed_out, bytes(kept), dropped, cancelled)
+    return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
+                   stopped)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -3,9 +3,11 @@
 The reports folder (``grades/cnn/``) is the whole state of a batch. Each student's report
 records the sha256 of the bytes that were graded and the *fingerprint* of the grading: a hash
 of what decides a grade besides the submission — the module, its reference solution and
-tests (checks included), the prerequisites' reference solutions, the checks' points and
-tolerances, calibration, and tito's version. The secret seed is not part of it: it changes on
-every run by design, and a correct implementation passes on any seed.
+tests (checks included), the prerequisites' reference solutions, the hand-written parts of
+``tinytorch``, the checks' points and tolerances, calibration, the deadline, whether a sandbox
+ran the code, and tito's own source (a grade made before a fix of the grader is not kept).
+The secret seed is not part of it: it changes on every run by design, and a correct
+implementation passes on any seed.
 
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
 grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
@@ -39,18 +41,29 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def fingerprint(course: Course, module: Module, calibrate: bool) -> str:
+def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
+                sandboxed: bool = True) -> str:
     """The hash of everything besides the submission that decides its grade (see above)."""
     from tito import __version__
     from tito.grading.checks import check_specs
 
-    parts = {"tito": __version__, "module": module.name, "calibrate": calibrate,
-             "checks": [c.to_json() for c in check_specs(module)]}
+    parts = {"tito": __version__, "module": module.name, "calibrate": calibrate, "timeout": timeout,
+             "sandboxed": sandboxed, "checks": [c.to_json() for c in check_specs(module)],
+             "tito_source": _source_digest(Path(__file__).resolve().parents[1])}
     files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
         files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    package = course.root / "tinytorch"
+    files += sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts and "core" not in
+                    p.relative_to(package).parts) if package.is_dir() else []
     parts["files"] = {str(p.relative_to(course.root)): digest(p.read_bytes()) for p in files}
     return digest(json.dumps(parts, sort_keys=True).encode("utf-8"))
+
+
+def _source_digest(folder: Path) -> str:
+    """One hash of every .py file of a package folder, by relative path."""
+    files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    return digest(json.dumps({str(p.relative_to(folder)): digest(p.read_bytes()) for p in files}).encode("utf-8"))
 
 
 @dataclass
