@@ -368,6 +368,7 @@ def raised(kind, mro=None, message="m"):
      "NotImplementedError: TODO: implement f"),
     (value(1), {"unplain": "an object of type Tensor"}, False, "returned an object of type Tensor, not plain data"),
     (value(1), None, False, "not run"),
+    (value(1.5), value(10 ** 400), False, ("result: expected 1.5, got " + str(10 ** 400))[:300]),  # no OverflowError
 ])
 def test_the_verdict_compares_with_the_reference(expected, actual, passed, message):
     assert judge(SPEC, expected, actual) == (passed, message)

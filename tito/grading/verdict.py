@@ -113,10 +113,14 @@ def _compare_numbers(expected, actual, spec, where):
             raise Mismatch(f"{where}: expected {expected}, got {actual}")
         return
     rtol, atol = _tolerance(spec, wide=True)
-    if math.isnan(expected) and math.isnan(actual):
-        return
-    if not math.isclose(expected, actual, rel_tol=rtol, abs_tol=atol):
-        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}")
+    try:
+        if math.isnan(expected) and math.isnan(actual):
+            return
+        close = math.isclose(expected, actual, rel_tol=rtol, abs_tol=atol)
+    except OverflowError:  # an int past any float (10**400): it was graded again on every run
+        close = False
+    if not close:
+        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}"[:300])
 
 
 def _tolerance(spec: CheckSpec, wide: bool) -> tuple[float, float]:
