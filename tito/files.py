@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import stat
 from pathlib import Path
 
 
@@ -64,3 +66,21 @@ def _create_unused(parent: Path, prefix: str, suffix: str, make, what: str):
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create {what}")
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete ``folder`` whatever modes were left on what it holds (a folder made 0300 cannot be
+    walked, even by its owner), never following a link. Each real folder is made 0700 before it
+    is walked; call it once nothing can write into ``folder`` any more."""
+    pending = [str(folder)]
+    while pending:
+        current = pending.pop()
+        try:
+            if not stat.S_ISDIR(os.lstat(current).st_mode):
+                continue
+            os.chmod(current, 0o700)  # a real folder (lstat): chmod does not pass through a link
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        pending += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    shutil.rmtree(folder, ignore_errors=True)

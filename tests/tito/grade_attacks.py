@@ -327,6 +327,25 @@ if IN_PROBE:  # the job folder is on the grader's disk: files without end would 
     _time.sleep(60)
 '''
 
+LEAVE_BEHIND = '''
+if IN_PROBE:  # what could outlive the job: System V memory, a lock file, folders made 0300 to stop a clean-up
+    import ctypes as _ctypes
+    libc = _ctypes.CDLL(None, use_errno=True)
+    print("ATTACK-SHMGET", libc.shmget(0, 1 << 20, 0o1000 | 0o600) >= 0, flush=True)  # IPC_PRIVATE, IPC_CREAT
+    try:
+        open("/run/lock/" + MARK + "-left", "w").close()
+    except OSError:
+        pass
+    stat = _os.statvfs("/dev/shm")
+    print("ATTACK-SHM-MB", stat.f_blocks * stat.f_frsize >> 20, flush=True)
+    locked = _os.path.join(_os.path.dirname(_json.loads(_sys.argv[1])["out"]), "a", "b")
+    _os.makedirs(locked)
+    open(_os.path.join(locked, "kept"), "wb").write(b"x" * (1 << 20))
+    _os.chmod(locked, 0o300)
+    _os.chmod(_os.path.dirname(locked), 0o300)
+    _time.sleep(3)  # long enough for the grader's walk of the job folder to meet them
+'''
+
 UNSHOWABLE = '''
 def double(x):  # text no file can encode and no terminal should run, in every message it causes
     raise ValueError("bad \\ud800 surrogate \\x1b[2J\\x1b]0;PWNED\\x07 \\u202eright-to-left")
@@ -415,7 +434,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
-        "many_files": MANY_FILES,
+        "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

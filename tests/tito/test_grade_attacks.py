@@ -221,8 +221,13 @@ def test_an_archive_of_thousands_of_arrays_is_refused_before_it_is_parsed(batch)
 
 def test_writing_without_end_into_the_job_folder_is_stopped(batch):
     grade = batch[0]["many_files"]
-    assert grade.error.startswith("stopped by the grader: it wrote more than 20000 files (its limit)"), grade.error
+    assert grade.error.startswith("stopped by the grader: it wrote more than 20000 files, a job's limit"), grade.error
     assert not grade.sandbox["timed_out"]  # stopped at the limit, long before its deadline
+
+
+def test_the_sandboxs_shared_memory_is_a_sized_tmpfs(batch):
+    """bwrap's own /dev has no size: its /dev/shm could take half the machine's memory."""
+    assert said(batch[0]["leave_behind"], "ATTACK-SHM-MB 256")
 
 
 def test_a_status_nested_too_deep_is_unreadable_not_a_crash(batch):
@@ -333,7 +338,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     course, folder, out = home / "course", home / "subs", home / "grades"
     shutil.copytree(instructor_course, course, symlinks=True)
     folder.mkdir()
-    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link", "link_checks")
+    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link", "link_checks", "leave_behind")
     for name, text in attack_submissions(course, chosen).items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "daemon.py").write_text(attack(DAEMON), encoding="utf-8")
@@ -358,6 +363,16 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
                                                           **{name: 0 for name in chosen}}
     assert "ATTACK-DAEMON" in grades["daemon"]["sandbox"]["checks_output"]
     assert "ATTACK-LINKED ['link0', 'link1']" in grades["chmod_link"]["sandbox"]["checks_output"]
+    left = grades["leave_behind"]
+    assert not left["incomplete"], left["error"]  # its clean-up did not fail (0300 folders are made 0700 first)
+    if mode == "an ordinary user":  # its walk cannot enter a 0300 folder (root's can): the job is stopped there
+        assert left["error"].startswith("stopped by the grader: it made a folder the grader cannot look into "
+                                        "(out/a)"), left["error"]
+    else:
+        assert "ATTACK-SHMGET True" in left["sandbox"]["checks_output"], left["sandbox"]
+    assert not [row for row in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+                if row.split()[7] in (str(UID_BASE), str(UID_BASE + 1))]  # no segment outlived its job
+    assert not list(Path("/run/lock").glob(f"{MARK}*"))
     reference = next(t for t in grades["read_reference"]["tests"] if "ATTACK-REPORT" in t["message"])
     assert '"found": [], "expected": []' in reference["message"]
     assert course_state(course) == state_before

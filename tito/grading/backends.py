@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, process_ids,
                                   process_stat, python_problem, site_packages, which)
+from tito.files import remove_tree
 from tito.grading.slots import job_slot
 
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -118,6 +118,8 @@ class Bubblewrap(Sandbox):
             else:
                 argv += ["--ro-bind", empty, str(masked)]
         argv += ["--proc", "/proc", "--dev", "/dev"]
+        # bwrap's /dev is a tmpfs of its own, with no size: its shm gets one, as /tmp has
+        argv += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/dev/shm"]
         if job is not None:
             self._job_binds(made, argv, job)
         return argv
@@ -264,8 +266,9 @@ class UidDrop(Sandbox):
 
     def cleanup(self, job):
         kill_uid(_uid(job.slot))
-        for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+        for shared in ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock"):
             _remove_owned(Path(shared), _uid(job.slot))
+        _remove_ipc_of(_uid(job.slot))
 
 
 def _readable_by(uid: int, path: Path) -> bool:
@@ -273,6 +276,25 @@ def _readable_by(uid: int, path: Path) -> bool:
     proc = subprocess.run([*drop_to(uid), PYTHON, "-I", "-S", "-c", probe, str(path)],
                           capture_output=True, env={"PATH": "/usr/bin:/bin"})
     return proc.returncode == 0
+
+
+IPC_KINDS = {"shm": "-m", "msg": "-q", "sem": "-s"}  # /proc/sysvipc/<kind> -> ipcrm's option
+
+
+def _remove_ipc_of(uid: int) -> None:
+    """Remove the System V shared memory, queues and semaphores ``uid`` made: with no IPC
+    namespace they outlive the job (200 MB segments held the grader's memory)."""
+    ipcrm = which("ipcrm")
+    for kind, option in IPC_KINDS.items():
+        try:
+            header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        columns = header.split()
+        ids = [row.split()[1] for row in rows if len(row.split()) == len(columns)
+               and row.split()[columns.index("uid")] == str(uid)]
+        if ids and ipcrm:
+            subprocess.run([ipcrm, *(arg for i in ids for arg in (option, i))], capture_output=True)
 
 
 def _remove_owned(folder: Path, uid: int) -> None:
@@ -287,7 +309,7 @@ def _remove_owned(folder: Path, uid: int) -> None:
             if info.st_uid != uid:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(entry.path, ignore_errors=True)
+                remove_tree(Path(entry.path))
             else:
                 os.unlink(entry.path)
         except OSError:

@@ -17,7 +17,6 @@ unpack): the client turns that into a 0 with the reason, marked incomplete.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from distributed import WorkerPlugin, get_worker
 
 from tito.grading.grader import grade_safely, new_scratch
 from tito.grading.sandbox import backend, detect
+from tito.files import remove_tree
 from tito.grading.slots import job_slot
 
 
@@ -78,7 +78,7 @@ class PreparedOnWorker(WorkerPlugin):
         while self.running and time.monotonic() < deadline:  # each sandbox dies within a quarter second
             await asyncio.sleep(0.05)
         if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            remove_tree(self.folder)
 
     def grade(self, data: bytes, filename: str, student: str, label: str):
         """One submission's Grade; ``Cancelled`` when the plugin is removed while it runs."""

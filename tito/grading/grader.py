@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
+from tito.files import remove_tree
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
@@ -152,8 +153,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(str(n) for n in missing)))
     late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
     if outcome.stopped:
-        reasons.append(f"stopped by the grader: {outcome.stopped} (its limit); checks that had not finished "
-                       "score 0")
+        reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:
         running = str(status.get("running") or (late[0] if late else "its start"))
         after = _step(status, "checks") and running in ("inline", "pytest")
@@ -207,7 +207,7 @@ class Grader:
 
     def close(self) -> None:
         if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            remove_tree(self.scratch)
 
     def grade(self, submission: Path, student: str | None = None, slot: int = 0, cancel=None) -> Grade:
         """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception
@@ -280,4 +280,4 @@ def sweep_stale_scratch() -> None:
                 continue  # its grader still runs
         except (OSError, ValueError, IndexError):
             continue
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
+from tito.files import remove_tree
 from tito.grading.submission import SUFFIXES, newest, source_names
 
 SUBMISSION_LIMIT = 200  # files looked at in the submission folder
@@ -78,7 +78,7 @@ def grade(root: Path):
             return grade_safely(data, submission.name, "submission", prepared, sandbox,
                                 Limits(seconds=float(config["timeout"])), scratch, slot, submission.name)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
 
 
 def main(argv: list[str]) -> int:

@@ -173,8 +173,11 @@ def over_disk_limits(folder: Path, limits: Limits) -> str:
     stops at the limits, so its cost is bounded whatever the job wrote."""
     size, files, folders = 0, 0, [str(folder)]
     while folders:
+        current = folders.pop()
         try:
-            entries = list(os.scandir(folders.pop()))
+            entries = list(os.scandir(current))
+        except PermissionError:  # a folder made 0300 hides what it holds from the walk
+            return f"it made a folder the grader cannot look into ({os.path.relpath(current, folder)})"
         except OSError:
             continue
         for entry in entries:
@@ -187,9 +190,9 @@ def over_disk_limits(folder: Path, limits: Limits) -> str:
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
             if files > limits.files:
-                return f"it wrote more than {limits.files} files"
+                return f"it wrote more than {limits.files} files, a job's limit"
             if size > limits.disk:
-                return f"it wrote more than {limits.disk >> 20} MB"
+                return f"it wrote more than {limits.disk >> 20} MB, a job's limit"
     return ""
 
 

@@ -38,6 +38,7 @@ from tito.editions.course_copy import copy_course
 from tito.editions.course_copy import ignore as ignore_caches
 from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
+from tito.files import remove_tree
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
 from tito.grading import state
@@ -295,13 +296,4 @@ def _hand_over(job: Job, owner: int | None) -> None:
 
 def remove_job(job: Job) -> None:
     """Delete a job folder, whatever modes the student's code left on it."""
-    def retry(function, path, _):
-        try:
-            os.chmod(os.path.dirname(path), 0o700)
-            if not os.path.islink(path):  # chmod would change the file a student's link points at
-                os.chmod(path, 0o700)
-            function(path)
-        except OSError:
-            pass
-
-    shutil.rmtree(job.folder, onerror=retry)
+    remove_tree(job.folder)
