@@ -379,3 +379,33 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     assert not list(Path("/tmp").glob(f"{MARK}*"))
     assert settled(lambda: pids_of_uid(UID_BASE) + pids_of_uid(UID_BASE + 1)) == []
     assert settled(leftovers) == []
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+def test_a_disk_running_low_stops_the_job_and_leaves_its_grade_to_the_next_run(alpha_grader, tmp_path, monkeypatch):
+    """Files a job unlinked but keeps open fill a disk with nothing a walk can find: every job on
+    it is stopped, and since that may be another job's doing, its grade is graded again later."""
+    from tito.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "DISK_RESERVE", 1 << 62)  # no disk has that much free
+    (tmp_path / "alice.py").write_text(ALPHA_DEV, encoding="utf-8")
+    grade = alpha_grader.grade(tmp_path / "alice.py")
+    assert grade.incomplete and grade.score == 0
+    assert grade.error.startswith("stopped by the grader: the grader's disk had only "), grade.error
+
+
+def test_a_report_that_cannot_be_written_does_not_end_the_batch(alpha_grader, tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    (out / "alice.json").mkdir(parents=True)  # in the way of alice's report
+    for name in ("alice", "carol"):
+        (folder / f"{name}.py").write_text(ALPHA_DEV, encoding="utf-8")
+    grades = {g.student: g for g in grade_batch(alpha_grader, [(n, folder / f"{n}.py") for n in ("alice", "carol")],
+                                                 out, jobs=2)}
+    assert grades["carol"].score == 6 and (out / "carol.json").is_file()
+    assert grades["alice"].incomplete
+    assert grades["alice"].error.endswith("its report could not be written (Is a directory): it is graded again "
+                                          "by the next run")
+    assert (out / "gradebook.csv").read_text().splitlines()[1].startswith("carol,")

@@ -56,7 +56,12 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
-        book.add(grade)
+        try:
+            book.add(grade)
+        except OSError as exc:  # one report that cannot be written (a full disk) does not end the batch
+            grade.incomplete = True
+            grade.error = "; ".join(filter(None, [grade.error, f"its report could not be written ({exc.strerror}): "
+                                                  "it is graded again by the next run"]))
         graded[grade.student] = grade
         if on_done:
             on_done(grade)
@@ -64,7 +69,11 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     try:
         executor.run(grader, submissions, done)
     finally:
-        book.flush()
+        try:
+            book.flush()
+        except OSError as exc:
+            raise TitoError(f"{Path(out) / GRADEBOOK} could not be written: {exc.strerror}.",
+                            hint="The reports written are kept: run the same command again to rebuild it.") from None
     return [graded[student] for student, _ in submissions if student in graded]
 
 

@@ -56,6 +56,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
         grade.tests = checks + _feedback(status)
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran)
+        grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,

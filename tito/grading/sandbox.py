@@ -99,6 +99,7 @@ class Outcome:
     dropped: int  # output bytes beyond Limits.output, counted and thrown away
     cancelled: bool = False  # the batch was interrupted: killed, and no grade
     stopped: str = ""  # why the grader stopped it before its deadline (a limit it went past)
+    starved: bool = False  # stopped because the grader's disk ran low: not known to be its doing
 
 
 class Sandbox:
@@ -143,7 +144,7 @@ class Sandbox:
         argv, environment, cwd = self.command(job, inner, env, limits)
         try:
             return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
-                              lambda: over_disk_limits(job.folder, limits))
+                              lambda: over_disk_limits(job.folder, limits), lambda: disk_running_low(job.folder))
         finally:
             self.cleanup(job)
 
@@ -166,6 +167,19 @@ def environment(view: View, python: str) -> dict:
 
 
 DISK_CHECK_SECONDS = 1.0  # how often the job folder is measured
+DISK_RESERVE = 256 << 20  # free space the grader keeps on its scratch disk for the reports
+
+
+def disk_running_low(folder: Path) -> str:
+    """Why the disk of ``folder`` is too full to go on ('' when it is not). A job can fill it in a
+    moment with files it has already unlinked (no walk finds them); every job on it is stopped
+    within a quarter of a second, and their grades are graded again by the next run."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return ""
+    free = info.f_bavail * info.f_frsize
+    return f"the grader's disk had only {free >> 20} MB free while it ran" if free < DISK_RESERVE else ""
 
 
 def over_disk_limits(folder: Path, limits: Limits) -> str:
@@ -196,11 +210,11 @@ def over_disk_limits(folder: Path, limits: Limits) -> str:
     return ""
 
 
-def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None) -> Outcome:
-    """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set or ``over_limits()``
-    says why it must stop; keep its first output bytes."""
+def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None) -> Outcome:
+    """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set, or ``over_limits()``
+    (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes."""
     deadline = time.monotonic() + limits.seconds
-    next_check, stopped = time.monotonic() + DISK_CHECK_SECONDS, ""
+    next_check, stopped, starved = time.monotonic() + DISK_CHECK_SECONDS, "", False
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
@@ -221,11 +235,14 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
                 cancelled = True
                 kill(proc)
                 drain_until = now
-            if drain_until is None and over_limits is not None and now >= next_check:
+            if drain_until is None and starving is not None:
+                stopped = starving()
+                starved = bool(stopped)
+            if drain_until is None and not stopped and over_limits is not None and now >= next_check:
                 next_check, stopped = now + DISK_CHECK_SECONDS, over_limits()
-                if stopped:
-                    kill(proc)
-                    drain_until = now + GRACE
+            if drain_until is None and stopped:
+                kill(proc)
+                drain_until = now + GRACE
             if drain_until is not None and now >= drain_until:
                 kill(proc)  # something still holds the pipe: it goes too, and we stop reading
                 break
@@ -248,7 +265,7 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
         kill(proc)
         returncode = proc.wait()
     return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
-                   stopped)
+                   stopped, starved)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
