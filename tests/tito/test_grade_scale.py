@@ -288,6 +288,23 @@ def test_the_grading_changes_with_its_deadline_its_sandbox_and_the_graders_own_c
     assert len(printed) == 2 and base in printed
 
 
+def test_a_reports_folder_keeps_one_seed_so_every_run_grades_on_the_same_inputs(instructor_course, tmp_path):
+    from tito.course import Course
+    from tito.grading.state import SEED_FILE, batch_seed, fingerprint
+
+    out = tmp_path / "grades"
+    out.mkdir()
+    seed = batch_seed(out)
+    assert batch_seed(out) == seed and json.loads((out / SEED_FILE).read_text()) == {"seed": seed}
+    course = Course(instructor_course)
+    grading = fingerprint(course, course.get("alpha"), True, 120.0, True, seed)
+    (out / SEED_FILE).unlink()  # a new seed: new inputs, so everyone is graded again
+    assert fingerprint(course, course.get("alpha"), True, 120.0, True, batch_seed(out)) != grading
+    (out / SEED_FILE).write_text("not json")
+    with pytest.raises(TitoError, match=r"\.tito-seed is not a seed tito wrote"):
+        batch_seed(out)
+
+
 def test_the_hash_is_of_the_bytes_graded_even_if_the_file_changes_meanwhile(alpha_grader, tmp_path, monkeypatch):
     from tito.grading import submission
 

@@ -98,19 +98,20 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     ``on_done(grade)`` as each grade is written.
     """
     from tito.grading.grader import Grader
-    from tito.grading.state import fingerprint, locked, plan
+    from tito.grading.state import batch_seed, fingerprint, locked, plan
 
     check_report_names(submissions)
     with locked(out):
         sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
-        grading = fingerprint(course, module, calibrate, timeout, sandboxed)
+        seed = batch_seed(out)
+        grading = fingerprint(course, module, calibrate, timeout, sandboxed, seed)
         todo = plan(submissions, out, module.name, grading, regrade)
         if on_start:
             on_start(todo)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK)
         if todo.todo:
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
-                        fingerprint=grading) as grader:
+                        fingerprint=grading, seed=seed) as grader:
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             write_gradebook(out, module.name)

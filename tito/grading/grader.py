@@ -176,10 +176,12 @@ class Grader:
     """Grades submissions of one module against the reference solutions of ``course``."""
 
     def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT, calibrate: bool = True,
-                 sandbox: Sandbox | None = None, limits: Limits | None = None, fingerprint: str | None = None):
+                 sandbox: Sandbox | None = None, limits: Limits | None = None, fingerprint: str | None = None,
+                 seed: int | None = None):
         if timeout <= 0:
             raise TitoError(f"--timeout must be a positive number of seconds, got {timeout:g}.", exit_code=2)
         self.course, self.module, self.calibrate, self.fingerprint = course, module, calibrate, fingerprint
+        self.seed = seed  # None: a new secret seed for this grader
         self.sandbox = sandbox or choose()
         self.limits = limits or Limits(seconds=timeout)
         self.scratch: Path | None = None
@@ -196,7 +198,7 @@ class Grader:
         self.scratch = new_scratch(self.module.name)
         try:
             self.prepared = prepare(self.course, self.module, self.scratch / "prepared", self.calibrate,
-                                    fingerprint=self.fingerprint)
+                                    seed=self.seed, fingerprint=self.fingerprint)
             refusal = self.sandbox.refusal([self.course.root, self.prepared.folder])
             if refusal:
                 raise TitoError(f"The {self.sandbox.name} sandbox cannot keep the solutions from the "

@@ -6,8 +6,10 @@ of what decides a grade besides the submission — the module, its reference sol
 tests (checks included), the prerequisites' reference solutions, the hand-written parts of
 ``tinytorch``, the checks' points and tolerances, calibration, the deadline, whether a sandbox
 ran the code, and tito's own source (a grade made before a fix of the grader is not kept).
-The secret seed is not part of it: it changes on every run by design, and a correct
-implementation passes on any seed.
+A reports folder draws the checks' secret seed once and keeps it (``.tito-seed``): every run,
+a late submission and a ``--regrade`` are graded on the same inputs as the rest of the class
+(a partly right submission scored 30-34 of 45 as the seed changed). The seed is part of the
+fingerprint: deleting the file draws a new one and grades everyone again.
 
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
 grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
+from tito.files import write_atomically
 from tito.grading.gradebook import read_report, report_name
 from tito.grading.report import Grade
 
@@ -41,14 +44,38 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+SEED_FILE = ".tito-seed"
+
+
+def batch_seed(out: Path) -> int:
+    """The secret seed of the reports folder ``out``: drawn on its first batch, then kept."""
+    import secrets
+
+    path = Path(out) / SEED_FILE
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["seed"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TitoError(f"{path} is not a seed tito wrote ({exc}).",
+                        hint="Delete it: the next batch draws a new seed and grades everyone again.") from None
+    seed = secrets.randbits(62)
+    try:
+        write_atomically(path, json.dumps({"seed": seed}) + "\n")
+    except OSError as exc:  # before any grading: the reports could not be written either
+        raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
+                        hint="Give a folder you may write with --out DIR.") from None
+    return seed
+
+
 def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
-                sandboxed: bool = True) -> str:
+                sandboxed: bool = True, seed: int | None = None) -> str:
     """The hash of everything besides the submission that decides its grade (see above)."""
     from tito import __version__
     from tito.grading.checks import check_specs
 
     parts = {"tito": __version__, "module": module.name, "calibrate": calibrate, "timeout": timeout,
-             "sandboxed": sandboxed, "checks": [c.to_json() for c in check_specs(module)],
+             "sandboxed": sandboxed, "seed": seed, "checks": [c.to_json() for c in check_specs(module)],
              "tito_source": _source_digest(Path(__file__).resolve().parents[1])}
     files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
@@ -115,8 +142,12 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
 def locked(out: Path):
     """Hold the reports folder for one batch; TitoError if another batch holds it."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))  # the folder itself: no lock file
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))  # the folder itself: no lock file
+    except OSError as exc:
+        raise TitoError(f"Cannot use {out} as the reports folder: {exc.strerror}.",
+                        hint="Give a folder you may write with --out DIR.") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
