@@ -152,6 +152,36 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
     assert not (instructor_course / ".tito").exists()  # graded in the sandbox, not in the course
 
 
+def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_path):
+    """A student's folder without the module's file gets a 0 saying what it holds, a .PY counts,
+    of a .py and an .ipynb the newer is graded and said so, a file that is no submission is named,
+    and a report whose submission is gone stays on disk but leaves the gradebook, said so."""
+    folder, out = tmp_path / "submissions", tmp_path / "grades"
+    (folder / "erin").mkdir(parents=True)
+    (folder / "erin" / "my_alpha.py").write_text(ALPHA_DEV)
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    (folder / "ivy.PY").write_text(ALPHA_DEV)
+    (folder / "bob.py").write_text(STUB)
+    (folder / "bob.ipynb").write_text(notebook(HALF_DONE))
+    os.utime(folder / "bob.py", (1, 1))  # the notebook is the newer
+    (folder / "notes.txt").write_text("not a submission")
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = flat(proc.stdout)
+    assert "Note: bob: bob.ipynb, bob.py; graded the newer, bob.ipynb" in said
+    assert "Note: left out, not a submission: notes.txt" in said
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "erin": "0", "ivy": "6"}
+    assert rows["erin"]["error"] == ("cannot read the submission: erin/ holds no alpha_dev.py or alpha_dev.ipynb; "
+                                     "it has my_alpha.py; it scores 0")
+    (folder / "ivy.PY").unlink()
+    again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Left out of the gradebook, with no submission in " in flat(again.stdout) and flat(again.stdout).endswith(
+        "(their reports are kept): ivy")
+    assert "ivy" not in (out / "gradebook.csv").read_text() and (out / "ivy.json").is_file()
+
+
 def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp_path):
     report = tmp_path / "alice.json"
     proc = run_tito(instructor_course, "grade", str(instructor_course / "modules/source/01_alpha/alpha_dev.py"),

@@ -112,10 +112,13 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     from tito.grading import find_submissions, grade_folder
     from tito.grading.progress_bar import BatchProgress
 
-    submissions = find_submissions(folder, module)
+    notes: list[str] = []
+    submissions = find_submissions(folder, module, notes)
     if not submissions:
         raise TitoError(f"No submissions in {folder}: expected alice.py, bob.ipynb or carol/{module.name}_dev.py.")
     out = console()
+    for note in notes:
+        out.print(f"Note: {note}", markup=False, highlight=False)
     out.print(f"Executor: {executor.describe()}", highlight=False, markup=False)
     progress = BatchProgress(f"Grading {module.dirname}")
     try:
@@ -136,6 +139,9 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     out.print(book)
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
               f"graded now, {len(batch.kept)} kept)", markup=False, highlight=False)
+    if batch.left_out:
+        out.print(f"Left out of the gradebook, with no submission in {folder} now (their reports are kept): "
+                  + ", ".join(batch.left_out), markup=False, highlight=False)
 
 
 @contextlib.contextmanager

@@ -19,22 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, Gradebook, report_name, same_file, write_gradebook
+from tito.grading.gradebook import GRADEBOOK, Gradebook, read_grades, report_name, same_file, write_gradebook
 from tito.grading.report import Grade
 
 
 def check_report_names(submissions: list[tuple[str, Path]]) -> None:
     """TitoError when two students would write the same report (also on a case-insensitive disk)."""
-    seen: dict[str, str] = {}
-    clashes = set()
+    by_file: dict[str, list[str]] = {}
     for student, _ in submissions:
-        key = same_file(report_name(student))
-        if key in seen:
-            clashes |= {seen[key], student}
-        seen[key] = student
+        by_file.setdefault(same_file(report_name(student)), []).append(student)
+    clashes = [names for names in by_file.values() if len(names) > 1]
     if clashes:
-        raise TitoError(f"Two students would share a report file: {', '.join(sorted(clashes))}.",
-                        hint="Rename one of their submissions (letters, digits, - . _ are kept as they are).")
+        pairs = "; ".join(" and ".join(names) + f" ({report_name(names[0])})" for names in clashes)
+        raise TitoError(f"Two students would share a report file: {pairs}.",
+                        hint="Rename one of their submissions (letters, digits, - . _ are kept as they are); "
+                             "nothing was graded.")
 
 
 def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: int = 1, on_done=None,
@@ -49,10 +48,11 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
     return _grade_checked(grader, submissions, out, executor or LocalExecutor(jobs, grader.sandbox), on_done)
 
 
-def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None) -> list[Grade]:
-    """``grade_batch`` once the report names are known not to clash."""
+def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None,
+                   students=None) -> list[Grade]:
+    """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows)."""
     Path(out).mkdir(parents=True, exist_ok=True)
-    book = Gradebook(out, grader.module.name)
+    book = Gradebook(out, grader.module.name, students)
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
@@ -84,6 +84,7 @@ class Batch:
     graded: list = field(default_factory=list)  # graded in this run
     kept: list = field(default_factory=list)  # already graded, unchanged
     gradebook: Path | None = None
+    left_out: list = field(default_factory=list)  # students with a report but no submission now
 
     @property
     def grades(self) -> list[Grade]:
@@ -109,10 +110,13 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         if on_start:
             on_start(todo)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK)
+        students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
         if todo.todo:
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
                         fingerprint=grading, seed=seed) as grader:
-                batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done)
+                batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
+                                              students)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
-            write_gradebook(out, module.name)
+            write_gradebook(out, module.name, students=students)
+        batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students)
     return batch

@@ -201,14 +201,16 @@ class DaskExecutor(Executor):
     @staticmethod
     def _submit(client, name, grader, student, path, on_done):
         from tito.grading.dask_worker import grade_on_worker
+        from tito.grading.data import showable
         from tito.grading.submission import SubmissionError, read_bytes
 
+        label = showable(str(path))
         try:
-            data = read_bytes(path)
+            data = read_bytes(path, grader.module.name)
         except SubmissionError as exc:
-            on_done(zero_grade(grader.prepared, str(path), student, unreadable(exc), grader.sandbox.name))
+            on_done(zero_grade(grader.prepared, label, student, unreadable(showable(str(exc))), grader.sandbox.name))
             return None
-        return client.submit(grade_on_worker, name, data, path.name, student, str(path), pure=False,
+        return client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
                              key=f"grade-{os.urandom(8).hex()}")
 
     @staticmethod

@@ -78,10 +78,11 @@ def safe_cell(value):
     return value
 
 
-def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None) -> Path:
+def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None, students=None) -> Path:
     """Write ``gradebook.csv`` from ``grades`` (default: the folder's JSON reports of ``module``):
-    a row per student, then the points earned per check."""
+    a row per student (of ``students`` only, when given), then the points earned per check."""
     grades = sorted(grades, key=lambda g: g.student) if grades is not None else read_grades(folder, module)
+    grades = [g for g in grades if students is None or g.student in students]
     checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")  # RFC 4180; a CR or LF in a cell is then quoted
@@ -100,8 +101,8 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
 class Gradebook:
     """A batch's reports folder: each grade written as its report at once, the CSV every few seconds."""
 
-    def __init__(self, folder: Path, module: str):
-        self.folder, self.module = Path(folder), module
+    def __init__(self, folder: Path, module: str, students=None):
+        self.folder, self.module, self.students = Path(folder), module, students
         self.grades = {g.student: g for g in read_grades(self.folder, module)}
         self.written = float("-inf")
 
@@ -113,4 +114,4 @@ class Gradebook:
 
     def flush(self) -> Path:
         self.written = time.monotonic()
-        return write_gradebook(self.folder, self.module, list(self.grades.values()))
+        return write_gradebook(self.folder, self.module, list(self.grades.values()), self.students)

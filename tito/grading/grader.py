@@ -221,7 +221,7 @@ class Grader:
         label = showable(str(submission))  # a file name may hold anything but / and NUL
         student = student or showable(submission.stem)
         try:
-            data = read_bytes(submission)
+            data = read_bytes(submission, self.module.name)
         except SubmissionError as exc:
             return zero_grade(self.prepared, label, student, unreadable(showable(str(exc))), self.sandbox.name)
         return grade_safely(data, submission.name, student, self.prepared, self.sandbox, self.limits, self.scratch,

@@ -29,30 +29,38 @@ class SubmissionError(ValueError):
     """A submission that cannot be read as a module source; the message is the reason."""
 
 
-def find_submissions(folder: Path, module: Module) -> list[tuple[str, Path]]:
+def find_submissions(folder: Path, module: Module, notes: list | None = None) -> list[tuple[str, Path]]:
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
-    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student (the newer one when both).
+    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student; the newer file when a student
+    has both. Suffixes are matched in any case (``ivy.PY``).
 
-    A symbolic link in the student's place is kept as it is: ``read_bytes`` refuses it (a link
-    could make the reference solution, or another student's file, this student's submission).
+    No student is dropped in silence: a student's folder without a module source, and a
+    symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
+    the reason (a link could make the reference solution, or another student's file, this
+    student's submission). ``notes``, when given, gets a line for each file left out and each
+    choice between two files.
     """
-    found = []
+    candidates: dict[str, list[Path]] = {}
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_symlink() and (path.suffix in SUFFIXES or path.is_dir()):
-            found.append((showable(path.stem if path.suffix in SUFFIXES else path.name), path))
-        elif path.is_file() and path.suffix in SUFFIXES:
-            found.append((showable(path.stem), path))
+        is_source = path.suffix.lower() in SUFFIXES
+        if path.is_symlink() and (is_source or path.is_dir()):
+            candidates.setdefault(showable(path.stem if is_source else path.name), []).append(path)
+        elif path.is_file() and is_source:
+            candidates.setdefault(showable(path.stem), []).append(path)
         elif path.is_dir():
-            candidates = [path / name for name in source_names(module.name) if (path / name).is_file()]
-            if candidates:
-                found.append((showable(path.name), newest(candidates)))
-    names = [student for student, _ in found]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise TitoError(f"Two submissions for the same student in {folder}: {', '.join(duplicates)}.",
-                        hint="Keep one file per student (alice.py or alice.ipynb, not both).")
+            inside = [path / name for name in source_names(module.name) if (path / name).is_file()]
+            candidates.setdefault(showable(path.name), []).extend(inside or [path])
+        elif notes is not None:
+            notes.append(f"left out, not a submission: {showable(path.name)}")
+    found = []
+    for student, paths in candidates.items():
+        chosen = newest(paths) if len(paths) > 1 else paths[0]
+        if len(paths) > 1 and notes is not None:
+            notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
+                         f"graded the newer, {showable(str(chosen.relative_to(folder)))}")
+        found.append((student, chosen))
     return found
 
 
@@ -63,15 +71,21 @@ def source_names(module: str) -> tuple[str, ...]:
 
 def newest(paths: list[Path]) -> Path:
     """The most recently modified of ``paths``: the one graded when a student left both a .py and an .ipynb."""
-    return max(paths, key=lambda p: p.stat().st_mtime)
+    return max(paths, key=lambda p: p.lstat().st_mtime)
 
 
-def read_bytes(path: Path) -> bytes:
-    """A submission file's bytes; SubmissionError for a wrong suffix, a huge or unreadable file."""
+def read_bytes(path: Path, module: str = "") -> bytes:
+    """A submission file's bytes; SubmissionError for a wrong suffix, a huge or unreadable file,
+    or a student's folder without a source of ``module``."""
     path = Path(path)
     if path.is_symlink():
         raise SubmissionError(f"{path.name} is a symbolic link; a submission is a file of its own")
-    if path.suffix not in SUFFIXES:
+    if path.is_dir():
+        held = sorted(p.name for p in path.iterdir())[:10]
+        wanted = " or ".join(source_names(module)) if module else "a module source"
+        raise SubmissionError(f"{path.name}/ holds no {wanted}; it has "
+                              + (", ".join(held) if held else "nothing"))
+    if path.suffix.lower() not in SUFFIXES:
         raise SubmissionError(f"{path.name}: a submission is a .py or .ipynb file, got "
                               f"'{path.suffix or 'no suffix'}'")
     try:
@@ -97,7 +111,7 @@ def to_source(data: bytes, name: str) -> str:
         raise SubmissionError(f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
                               f"{exc.start})") from None
     text = text.replace("\r\n", "\n")
-    if name.endswith(".ipynb"):
+    if name.lower().endswith(".ipynb"):
         return _notebook_source(text, name)
     cells = len(format.CELL_START.findall(text))
     if cells > MAX_CELLS:

@@ -264,7 +264,7 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
         (folder / name).mkdir()
     inputs = folder / "inputs"
     inputs.mkdir()
-    submission = "submission" + (".ipynb" if filename.endswith(".ipynb") else ".py")
+    submission = "submission" + (".ipynb" if filename.lower().endswith(".ipynb") else ".py")
     (inputs / submission).write_bytes(data)
     spec = {
         **prepared.probe_spec(view.course), "out": view.out, "tmp": view.tmp,
