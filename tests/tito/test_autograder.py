@@ -161,3 +161,15 @@ def test_a_linked_submission_is_refused_not_read(tmp_path):
     linked = find_submission(tmp_path, "alpha")
     with pytest.raises(SubmissionError, match=r"^alpha_dev.py is a symbolic link; a submission is a file of its own$"):
         read_bytes(linked)
+
+
+def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
+    """On Gradescope, file times are upload times: the newer of two files says nothing."""
+    from tito.grading.gradescope import NotGraded, find_submission
+
+    (tmp_path / "alpha_dev.py").write_text("# done")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "alpha_dev.ipynb").write_text("{}")
+    with pytest.raises(NotGraded, match=r"^Submit one file: this submission has alpha_dev.py, old/alpha_dev.ipynb, "
+                                        r"and the autograder cannot tell which is your work.$"):
+        find_submission(tmp_path, "alpha")

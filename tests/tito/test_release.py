@@ -375,6 +375,13 @@ def test_a_reset_that_cannot_write_one_file_changes_neither(unwritable, edition,
     assert (dev.read_text(), notebook.read_text()) == work
 
 
+def test_grading_in_a_student_edition_says_where_to_grade(edition):
+    proc = run_tito(edition, "grade", str(edition / "modules/source/01_alpha/alpha_dev.py"), "--module", "alpha")
+    assert proc.returncode == 1
+    assert "is a student edition (written by tito release): it holds no solutions to grade against." in flat(proc.stderr)
+    assert "Grade from the instructor's course" in flat(proc.stderr)
+
+
 def test_module_reset_refuses_the_instructors_course(instructor):
     before = (instructor / "modules/source/01_alpha/alpha_dev.py").read_text()
     proc = run_tito(instructor, "module", "reset", "alpha")

@@ -69,6 +69,7 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
 
     course = Course.here()
     module = course.get(module_name)
+    _refuse_a_student_edition(course)
     if submission.is_dir():
         if json_file or form != "tito":
             raise TitoError("--json is for one submission (and so is --format); a folder's reports go to --out DIR.",
@@ -78,14 +79,24 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
                       timeout, calibrate, regrade)
         return
-    if submission.suffix not in (".py", ".ipynb"):
+    if submission.suffix.lower() not in (".py", ".ipynb"):
         raise TitoError(f"{submission} is not a module source: expected a .py or .ipynb file.", exit_code=2)
     if regrade or executor != "local" or scheduler:
         raise TitoError("--regrade, --executor and --scheduler are for a folder of submissions.", exit_code=2)
+    if form != "tito" and not json_file:
+        raise TitoError(f"--format {form} writes that platform's results file: add --json FILE.", exit_code=2)
     sandbox = choose(sandbox_name, unsafe=unsafe_no_sandbox)
     announce_sandbox(sandbox)
     with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox) as grader:
         _grade_one(grader, submission, json_file, form)
+
+
+def _refuse_a_student_edition(course) -> None:
+    from tito.editions import read_manifest
+
+    if read_manifest(course.root) is not None:
+        raise TitoError(f"{course.root} is a student edition (written by tito release): it holds no solutions to "
+                        "grade against.", hint="Grade from the instructor's course, where the solutions are.")
 
 
 def announce_sandbox(sandbox) -> None:

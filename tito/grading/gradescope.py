@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from tito.files import remove_tree
-from tito.grading.submission import SUFFIXES, newest, source_names
+from tito.grading.submission import SUFFIXES, source_names
 
 SUBMISSION_LIMIT = 200  # files looked at in the submission folder
 
@@ -40,9 +40,12 @@ def find_submission(folder: Path, module: str) -> Path:
     files = [p for p in sorted(folder.rglob("*"))[:SUBMISSION_LIMIT]
              if p.is_file() and not any(part.startswith((".", "__")) for part in p.relative_to(folder).parts)]
     named = [p for p in files if p.name in source_names(module)]
-    sources = named or [p for p in files if p.suffix in SUFFIXES]
-    if len(sources) == 1 or named:
-        return newest(sources)
+    if len(named) > 1:  # upload times decide nothing: say so rather than guess
+        raise NotGraded(f"Submit one file: this submission has {', '.join(str(p.relative_to(folder)) for p in named)}, "
+                        f"and the autograder cannot tell which is your work.")
+    sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
+    if len(sources) == 1:
+        return sources[0]
     found = ", ".join(str(p.relative_to(folder)) for p in files[:10]) or "no files"
     raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
                     f"this submission has {found}.")
