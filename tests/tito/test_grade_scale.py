@@ -311,8 +311,8 @@ def test_the_hash_is_of_the_bytes_graded_even_if_the_file_changes_meanwhile(alph
     (tmp_path / "mallory.py").write_text(STUB)
     real = submission.read_bytes
 
-    def read_then_swap(path):  # the file is replaced by a solution right after the grader read it
-        data = real(path)
+    def read_then_swap(path, *args):  # the file is replaced by a solution right after the grader read it
+        data = real(path, *args)
         Path(path).write_text(ALPHA_DEV)
         return data
 
