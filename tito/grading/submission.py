@@ -41,6 +41,7 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
     choice between two files.
     """
     candidates: dict[str, list[Path]] = {}
+    without_source: dict[str, Path] = {}  # a student's folder with no module file, if nothing else is theirs
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith("."):
             continue
@@ -51,11 +52,16 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
             candidates.setdefault(showable(path.stem), []).append(path)
         elif path.is_dir():
             inside = [path / name for name in source_names(module.name) if (path / name).is_file()]
-            candidates.setdefault(showable(path.name), []).extend(inside or [path])
+            if inside:
+                candidates.setdefault(showable(path.name), []).extend(inside)
+            else:
+                without_source[showable(path.name)] = path
         elif notes is not None:
             notes.append(f"left out, not a submission: {showable(path.name)}")
+    for student, path in without_source.items():
+        candidates.setdefault(student, [path])
     found = []
-    for student, paths in candidates.items():
+    for student, paths in sorted(candidates.items()):
         chosen = newest(paths) if len(paths) > 1 else paths[0]
         if len(paths) > 1 and notes is not None:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
