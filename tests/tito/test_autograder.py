@@ -90,6 +90,7 @@ def test_the_zip_has_gradescopes_two_scripts_at_its_root_and_no_solution(bundle,
         contents = [tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()]
     assert "expected/double.npz" in names and "template/tito/grading/gradescope.py" in names
     assert "template/modules/source/01_alpha/alpha_dev.py" not in names
+    assert not [name for name in names if "__pycache__" in name]  # compiled while preparing: no use there
     for data in [*members.values(), *contents]:  # the solution's lines, anywhere, in any file
         assert SECRET.encode() not in data and b"scaled_by_the_stored_factor" not in data
 

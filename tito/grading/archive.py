@@ -46,6 +46,8 @@ def pack(folder: Path) -> Archive:
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as zipped:
         with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for path in [folder, *sorted(folder.rglob("*"))]:
+                if "__pycache__" in path.relative_to(folder).parts:  # compiled here; nothing it unpacks needs them
+                    continue
                 if path.is_symlink() or not (path.is_file() or path.is_dir()):
                     raise BadArchive(f"{path} is not a plain file or folder")
                 tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False, filter=_clean)
