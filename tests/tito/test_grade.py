@@ -210,6 +210,9 @@ def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructo
 def test_json_is_for_one_submission(instructor_course, tmp_path):
     proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--json", str(tmp_path / "x.json"))
     assert proc.returncode == 2 and "--json is for one submission" in flat(proc.stderr)
+    proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--out", str(tmp_path / "grades"))
+    assert proc.returncode == 2 and f"The reports folder {tmp_path / 'grades'} is inside the submissions folder" \
+        in flat(proc.stderr)
     dev = str(instructor_course / "modules/source/01_alpha/alpha_dev.py")
     proc = run_tito(instructor_course, "grade", dev, "--module", "alpha", "--format", "gradescope")
     assert proc.returncode == 2 and "--format gradescope writes that platform's results file: add --json FILE." \

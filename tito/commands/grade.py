@@ -123,6 +123,11 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     from tito.grading import find_submissions, grade_folder
     from tito.grading.progress_bar import BatchProgress
 
+    inside = Path(out_dir).resolve()
+    if inside == folder.resolve() or folder.resolve() in inside.parents:
+        raise TitoError(f"The reports folder {out_dir} is inside the submissions folder {folder}: its reports "
+                        "would sit among the students' files, or look like a student.",
+                        hint="Give --out a folder outside it (default: grades/MODULE here).", exit_code=2)
     notes: list[str] = []
     submissions = find_submissions(folder, module, notes)
     if not submissions:
