@@ -7,6 +7,7 @@ Nothing here prints: the ``test`` command renders these, ``tito.progress`` keeps
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def timeout_seconds() -> float:
         return 300.0
 
 
+NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
+                       r"unsupported operand type\(s\) for .*'NoneType'")
+
+
 @dataclass
 class TestOutcome:
     __test__ = False  # not a pytest test class
@@ -33,6 +38,10 @@ class TestOutcome:
     details: str = ""  # traceback or captured output worth showing for a failure
     output: str = ""  # what the test printed (inline tests)
     skipped: bool = False  # a skipped test is neither passed nor failed
+
+    def __post_init__(self):
+        if not self.passed and NONE_USED.search(self.message):
+            self.message += "\n(A value was None where a result was expected: does a function miss its `return`?)"
 
     @property
     def status(self) -> str:

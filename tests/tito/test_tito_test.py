@@ -422,3 +422,15 @@ def test_a_function_whose_cell_lost_its_export_line_is_named(course, tito):
     assert messages and all(
         f"double is defined in modules/source/01_alpha/alpha_dev.py (cell at line {line + 1}), but that cell is "
         "not exported: make `#| export` its first line." in m for m in messages), messages
+
+
+def test_a_function_that_forgot_its_return_gets_a_hint(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("    return doubled_value_of_the_input\n", "    pass\n"))
+    course.write("tests/01_alpha/test_none.py",
+                 "from tinytorch.core.alpha import double\n\n\ndef test_shape():\n    assert double(2).shape == ()\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    hint = "(A value was None where a result was expected: does a function miss its `return`?)"
+    assert hint in named_tests(payload, "pytest")["tests/01_alpha/test_none.py::test_shape"]["message"]
+    assert all(hint not in t["message"] for t in named_tests(payload, "pytest").values() if t["passed"])
