@@ -317,6 +317,18 @@ if IN_PROBE:  # one record whose archive holds thousands of arrays: minutes for 
     _os._exit(0)
 '''
 
+DEEP_FOLDERS = '''
+if IN_PROBE:  # folders nested past PATH_MAX: a walk by path cannot enter them, so what they hold is not counted
+    here = _os.path.dirname(_json.loads(_sys.argv[1])["out"])
+    _os.chdir(here)
+    for _ in range(18):
+        _os.mkdir("d" * 250)
+        _os.chdir("d" * 250)
+    open("hidden", "wb").write(b"x" * (1 << 20))
+    print("ATTACK-DEEP", len(_os.getcwd()), flush=True)
+    _time.sleep(5)
+'''
+
 MANY_FILES = '''
 if IN_PROBE:  # the job folder is on the grader's disk: files without end would fill it for everyone
     folder = _os.path.join(_os.path.dirname(_json.loads(_sys.argv[1])["out"]), "fill")
@@ -331,7 +343,12 @@ LEAVE_BEHIND = '''
 if IN_PROBE:  # what could outlive the job: System V memory, a lock file, folders made 0300 to stop a clean-up
     import ctypes as _ctypes
     libc = _ctypes.CDLL(None, use_errno=True)
-    print("ATTACK-SHMGET", libc.shmget(0, 1 << 20, 0o1000 | 0o600) >= 0, flush=True)  # IPC_PRIVATE, IPC_CREAT
+    segment = libc.shmget(0, 1 << 20, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+    print("ATTACK-SHMGET", segment >= 0, flush=True)
+    described = _ctypes.create_string_buffer(256)  # then given away: its uid set to root's (its cuid stays)
+    if libc.shmctl(segment, 2, described) == 0:  # IPC_STAT
+        __import__("struct").pack_into("<I", described, 4, 0)  # ipc_perm.uid
+        libc.shmctl(segment, 1, described)  # IPC_SET
     try:
         open("/run/lock/" + MARK + "-left", "w").close()
     except OSError:
@@ -434,7 +451,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "memory_hog": MEMORY_HOG, "output_flood": OUTPUT_FLOOD, "fork_bomb": FORK_BOMB, "kill_grader": KILL_GRADER,
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
-        "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND,
+        "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

@@ -82,7 +82,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "many_files"]
+           "many_files", "deep_folders"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -225,6 +225,13 @@ def test_writing_without_end_into_the_job_folder_is_stopped(batch):
     assert not grade.sandbox["timed_out"]  # stopped at the limit, long before its deadline
 
 
+def test_folders_nested_past_path_max_stop_the_job(batch):
+    grade = batch[0]["deep_folders"]
+    assert grade.error.startswith("stopped by the grader: it made a folder the grader cannot look into (out/dddd"), \
+        grade.error
+    assert "File name too long" in grade.error
+
+
 def test_the_sandboxs_shared_memory_is_a_sized_tmpfs(batch):
     """bwrap's own /dev has no size: its /dev/shm could take half the machine's memory."""
     assert said(batch[0]["leave_behind"], "ATTACK-SHM-MB 256")
@@ -262,6 +269,12 @@ def test_a_symbolic_link_is_no_submission(instructor_course, tmp_path):
     assert grades["mallory"]["error"] == ("cannot read the submission: mallory.py is a symbolic link; "
                                           "a submission is a file of its own; it scores 0")
     assert "nina is a symbolic link" in grades["nina"]["error"]
+    (folder / "zed.py").symlink_to("/dev/zero")  # planning the next run must not read it either
+    again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), timeout=60)
+    again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads((out / "zed.json").read_text())["error"].startswith("cannot read the submission: zed.py is a "
+                                                                         "symbolic link")
 
 
 def test_a_students_escape_sequences_never_reach_the_terminal(instructor_course, tmp_path):
@@ -367,11 +380,12 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     assert not left["incomplete"], left["error"]  # its clean-up did not fail (0300 folders are made 0700 first)
     if mode == "an ordinary user":  # its walk cannot enter a 0300 folder (root's can): the job is stopped there
         assert left["error"].startswith("stopped by the grader: it made a folder the grader cannot look into "
-                                        "(out/a)"), left["error"]
+                                        "(out/a: Permission denied)"), left["error"]
     else:
         assert "ATTACK-SHMGET True" in left["sandbox"]["checks_output"], left["sandbox"]
-    assert not [row for row in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
-                if row.split()[7] in (str(UID_BASE), str(UID_BASE + 1))]  # no segment outlived its job
+    header, *segments = Path("/proc/sysvipc/shm").read_text().splitlines()
+    owners = [header.split().index(column) for column in ("uid", "cuid")]
+    assert not [row for row in segments if {row.split()[i] for i in owners} & {str(UID_BASE), str(UID_BASE + 1)}]
     assert not list(Path("/run/lock").glob(f"{MARK}*"))
     reference = next(t for t in grades["read_reference"]["tests"] if "ATTACK-REPORT" in t["message"])
     assert '"found": [], "expected": []' in reference["message"]

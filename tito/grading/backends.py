@@ -291,8 +291,9 @@ def _remove_ipc_of(uid: int) -> None:
         except OSError:
             continue
         columns = header.split()
+        owners = [columns.index(c) for c in ("uid", "cuid") if c in columns]  # the owner can give it away: not cuid
         ids = [row.split()[1] for row in rows if len(row.split()) == len(columns)
-               and row.split()[columns.index("uid")] == str(uid)]
+               and any(row.split()[i] == str(uid) for i in owners)]
         if ids and ipcrm:
             subprocess.run([ipcrm, *(arg for i in ids for arg in (option, i))], capture_output=True)
 

@@ -168,6 +168,7 @@ def environment(view: View, python: str) -> dict:
 
 DISK_CHECK_SECONDS = 1.0  # how often the job folder is measured
 DISK_RESERVE = 256 << 20  # free space the grader keeps on its scratch disk for the reports
+INODE_RESERVE = 10_000  # and free files
 
 
 def disk_running_low(folder: Path) -> str:
@@ -179,7 +180,11 @@ def disk_running_low(folder: Path) -> str:
     except OSError:
         return ""
     free = info.f_bavail * info.f_frsize
-    return f"the grader's disk had only {free >> 20} MB free while it ran" if free < DISK_RESERVE else ""
+    if free < DISK_RESERVE:
+        return f"the grader's disk had only {free >> 20} MB free while it ran"
+    if info.f_files and info.f_favail < INODE_RESERVE:  # files, not bytes, can run out too
+        return f"the grader's disk had only {info.f_favail} free files (inodes) while it ran"
+    return ""
 
 
 def over_disk_limits(folder: Path, limits: Limits) -> str:
@@ -190,16 +195,18 @@ def over_disk_limits(folder: Path, limits: Limits) -> str:
         current = folders.pop()
         try:
             entries = list(os.scandir(current))
-        except PermissionError:  # a folder made 0300 hides what it holds from the walk
-            return f"it made a folder the grader cannot look into ({os.path.relpath(current, folder)})"
-        except OSError:
+        except FileNotFoundError:
             continue
+        except OSError as exc:  # a folder made 0300, or nested past PATH_MAX, hides what it holds
+            return _hidden(current, folder, exc)
         for entry in entries:
             files += 1
             try:
                 info = entry.stat(follow_symlinks=False)
-            except OSError:
+            except FileNotFoundError:
                 continue
+            except OSError as exc:
+                return _hidden(entry.path, folder, exc)
             size += info.st_blocks * 512
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
@@ -208,6 +215,10 @@ def over_disk_limits(folder: Path, limits: Limits) -> str:
             if size > limits.disk:
                 return f"it wrote more than {limits.disk >> 20} MB, a job's limit"
     return ""
+
+
+def _hidden(path: str, folder: Path, exc: OSError) -> str:
+    return f"it made a folder the grader cannot look into ({os.path.relpath(path, folder)[:120]}: {exc.strerror})"
 
 
 def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None) -> Outcome:

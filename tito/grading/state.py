@@ -131,9 +131,11 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
         return "its last grading did not finish", grade
     if grade.fingerprint != grading:
         return "the grading changed", grade
-    try:
-        data = path.read_bytes()
-    except OSError:
+    from tito.grading.submission import SubmissionError, read_bytes
+
+    try:  # as the grader reads it: no link followed, nothing huge, no FIFO to block on
+        data = read_bytes(path)
+    except SubmissionError:
         return "changed", grade  # grading it says why it cannot be read
     return ("" if digest(data) == grade.sha256 else "changed"), grade
 

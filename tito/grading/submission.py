@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import stat
 from pathlib import Path
 
 from tito import format
@@ -47,21 +48,22 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
             continue
         is_source = path.suffix.lower() in SUFFIXES
         if path.is_symlink() and (is_source or path.is_dir()):
-            candidates.setdefault(showable(path.stem if is_source else path.name), []).append(path)
+            candidates.setdefault(path.stem if is_source else path.name, []).append(path)
         elif path.is_file() and is_source:
-            candidates.setdefault(showable(path.stem), []).append(path)
+            candidates.setdefault(path.stem, []).append(path)
         elif path.is_dir():
             inside = [path / name for name in source_names(module.name) if (path / name).is_file()]
             if inside:
-                candidates.setdefault(showable(path.name), []).extend(inside)
+                candidates.setdefault(path.name, []).extend(inside)
             else:
-                without_source[showable(path.name)] = path
+                without_source[path.name] = path
         elif notes is not None:
             notes.append(f"left out, not a submission: {showable(path.name)}")
     for student, path in without_source.items():
         candidates.setdefault(student, [path])
     found = []
-    for student, paths in sorted(candidates.items()):
+    for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
+        student = showable(name)
         chosen = newest(paths) if len(paths) > 1 else paths[0]
         if len(paths) > 1 and notes is not None:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
@@ -95,7 +97,9 @@ def read_bytes(path: Path, module: str = "") -> bytes:
         raise SubmissionError(f"{path.name}: a submission is a .py or .ipynb file, got "
                               f"'{path.suffix or 'no suffix'}'")
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SubmissionError(f"{path.name} is not a regular file")
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SubmissionError(f"{path.name} cannot be read: {exc.strerror}") from None
