@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import grade_attacks
-from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled
+from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled, slow
 from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
 
 from tito.grading import grade_batch
@@ -423,3 +423,28 @@ def test_a_report_that_cannot_be_written_does_not_end_the_batch(alpha_grader, tm
     assert grades["alice"].error.endswith("its report could not be written (Is a directory): it is graded again "
                                           "by the next run")
     assert (out / "gradebook.csv").read_text().splitlines()[1].startswith("carol,")
+
+
+def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instructor_course, tmp_path, monkeypatch):
+    """Side by side, a job that fills the disk stops its neighbour on every run: so the jobs the
+    disk stopped are graded once more, one at a time, before the batch ends."""
+    from tito.course import Course
+    from tito.grading import batch, executors, sandbox
+
+    def running_low_with_two_jobs(folder):
+        seen.add(folder)
+        return "the grader's disk had only 1 MB free while it ran" if sum(f.exists() for f in seen) > 1 else ""
+
+    seen = set()
+    monkeypatch.setattr(sandbox, "disk_running_low", running_low_with_two_jobs)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("ann", "ben"):
+        (folder / f"{name}.py").write_text(slow(name, 1.5), encoding="utf-8")  # side by side for a while
+    course = Course(instructor_course)
+    done = []
+    result = batch.grade_folder(course, course.get("alpha"), [(n, folder / f"{n}.py") for n in ("ann", "ben")],
+                                tmp_path / "grades", executors.LocalExecutor(2, alpha_grader.sandbox), timeout=15,
+                                on_done=done.append)
+    assert sum(g.sandbox["starved"] for g in done[:2]) >= 1 and len(done) > 2  # stopped side by side, then again
+    assert {(g.student, g.score, g.incomplete) for g in result.graded} == {("ann", 4, False), ("ben", 4, False)}

@@ -77,6 +77,19 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     return [graded[student] for student, _ in submissions if student in graded]
 
 
+def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students) -> list[Grade]:
+    """Grade once more, one at a time, the submissions stopped because the disk ran low: with jobs
+    side by side, one that fills the disk would stop its neighbour's on every run."""
+    from tito.grading.executors import LocalExecutor
+
+    starved = [g.student for g in graded if g.sandbox.get("starved")]
+    if not starved or executor.name != "local" or getattr(executor, "jobs", 1) == 1:
+        return graded
+    again = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in starved], out,
+                                                  LocalExecutor(1, grader.sandbox), on_done, students)}
+    return [again.get(g.student, g) for g in graded]
+
+
 @dataclass
 class Batch:
     """What one ``tito grade DIR`` did."""
@@ -116,6 +129,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                         fingerprint=grading, seed=seed) as grader:
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
                                               students)
+                batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             write_gradebook(out, module.name, students=students)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students)

@@ -58,7 +58,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran)
         grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
-        grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out,
+        grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
                              output_tail=showable(outcome.output[-2000:].decode("utf-8", "replace")),
                              checks_output=str(_step(status, "checks").get("output", ""))[-2000:],
