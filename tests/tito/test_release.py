@@ -375,6 +375,19 @@ def test_a_reset_that_cannot_write_one_file_changes_neither(unwritable, edition,
     assert (dev.read_text(), notebook.read_text()) == work
 
 
+def test_an_editions_website_shows_the_released_stub_not_the_students_work(edition, tmp_path):
+    """The site's "notebook as you receive it" in an edition: the stub, even once it is solved there."""
+    from tito.course import Course
+    from tito.editions.notebooks import student_notebook
+
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    solved = "".join(line for line in ALPHA_DEV.splitlines(keepends=True) if "### " not in line)
+    (student / "modules/source/01_alpha/alpha_dev.py").write_text(solved)  # as a student solves it: no markers
+    code = "".join(c.source for c in student_notebook(Course(student).get("alpha")).cells if c.cell_type == "code")
+    assert 'raise NotImplementedError("TODO: implement double")' in code and "doubled_value_of_the_input" not in code
+
+
 def test_grading_in_a_student_edition_says_where_to_grade(edition):
     proc = run_tito(edition, "grade", str(edition / "modules/source/01_alpha/alpha_dev.py"), "--module", "alpha")
     assert proc.returncode == 1

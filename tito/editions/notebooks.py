@@ -126,7 +126,15 @@ def student_edition(module: Module) -> tuple[Stripped, object]:
 
 
 def student_notebook(module: Module):
-    """The notebook a student receives for ``module``: solutions stubbed by the release transform."""
+    """The notebook a student receives for ``module``: solutions stubbed by the release transform.
+
+    In a student edition that is its released stub (``.tito/release``), not the student's file,
+    which may hold their solution by now."""
+    from tito.editions import RELEASE_DIR
+
+    released = module.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    if released.is_file():
+        return to_notebook(module.read_text(released), module)
     return student_edition(module)[1]
 
 
