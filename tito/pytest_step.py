@@ -39,6 +39,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
         report, running = Path(scratch) / "report.xml", Path(scratch) / "running"
         command = [
             sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.pytest_running",
+            "--continue-on-collection-errors",  # a file that cannot import one name hides no other file's tests
             f"--junitxml={report}", "-o", "junit_family=xunit1", "--tb=short",
             "-v" if verbose else "-q", "--color=no",
         ]
@@ -82,11 +83,29 @@ def _explain_unexported_names(module: Module, tests: list) -> None:
     except Exception:  # noqa: BLE001 - the export step reports an unreadable source
         return
     where = {name: cell.line for cell in cells if not cell.exported for name in _defined(cell.code) & wanted}
+    everywhere = {name for cell in cells for name in _defined(cell.code)}
+    released = _released_names(module)
     for test in tests:
         for name in CANNOT_IMPORT.findall(test.message):
             if name in where:
                 test.message += (f"\n{name} is defined in {module.relative(module.dev_file)} (cell at line "
                                  f"{where[name]}), but that cell is not exported: make `#| export` its first line.")
+            elif name not in everywhere and name in released:
+                test.message += (f"\n{name} is no longer in {module.relative(module.dev_file)}; the released stub "
+                                 f"{released[name]} has it (copy its cell back, or `tito module reset "
+                                 f"{module.name}` to start over, your file backed up).")
+
+
+def _released_names(module: Module) -> dict:
+    """Name -> the released stub that defines it, in a student edition ({} elsewhere)."""
+    from tito.editions import RELEASE_DIR
+
+    stub = module.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    try:
+        cells = format.code_cells(stub.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {name: module.relative(stub) for cell in cells for name in _defined(cell.code)}
 
 
 def _defined(code: str) -> set:

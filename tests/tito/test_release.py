@@ -388,6 +388,22 @@ def test_an_editions_website_shows_the_released_stub_not_the_students_work(editi
     assert 'raise NotImplementedError("TODO: implement double")' in code and "doubled_value_of_the_input" not in code
 
 
+def test_a_deleted_function_is_traced_to_its_released_stub_and_other_tests_still_run(edition, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    dev = student / "modules/source/01_alpha/alpha_dev.py"
+    text = dev.read_text()
+    start = text.index('# %% tags=["teach"]\n#| export\ndef double')
+    dev.write_text(text[:start] + text[text.index("# %%", start + 5):])  # its cell deleted, as in Jupyter
+    (student / "tests/01_alpha/test_other.py").write_text("def test_unrelated():\n    assert 1 + 1 == 2\n")
+    proc, report = test_json(student, "alpha")
+    pytest_step = next(s for s in report["steps"] if s["step"] == "pytest")
+    by_name = {t["name"]: t for t in pytest_step["tests"]}
+    assert by_name["tests/01_alpha/test_other.py::test_unrelated"]["passed"]  # not hidden by the other file
+    assert ("double is no longer in modules/source/01_alpha/alpha_dev.py; the released stub "
+            ".tito/release/01_alpha/alpha_dev.py has it") in by_name["tests/01_alpha/test_alpha_ops.py"]["message"]
+
+
 def test_grading_in_a_student_edition_says_where_to_grade(edition):
     proc = run_tito(edition, "grade", str(edition / "modules/source/01_alpha/alpha_dev.py"), "--module", "alpha")
     assert proc.returncode == 1
