@@ -149,15 +149,27 @@ def _judge(pair: Pair) -> str:
 def state(module: Module) -> str:
     """Where the module's two files stand, without changing anything (for ``tito status``).
 
-    A notebook that cannot be read is reported as 'unreadable notebook'.
+    A notebook that cannot be read is reported as 'unreadable notebook', a source that cannot
+    be read (not UTF-8) as 'unreadable source' (its export state says why).
     """
-    pair = _pair(module)
+    try:
+        pair = _pair(module)
+    except TitoError:
+        return "unreadable source" if not _readable(module.dev_file) else "unreadable notebook"
     if pair is None:
         return NO_NOTEBOOK
     try:
         return _judge(pair)
     except TitoError:
         return "unreadable notebook"
+
+
+def _readable(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _conflict(module: Module) -> TitoError:

@@ -434,3 +434,17 @@ def test_a_function_that_forgot_its_return_gets_a_hint(course, tito):
     hint = "(A value was None where a result was expected: does a function miss its `return`?)"
     assert hint in named_tests(payload, "pytest")["tests/01_alpha/test_none.py::test_shape"]["message"]
     assert all(hint not in t["message"] for t in named_tests(payload, "pytest").values() if t["passed"])
+
+
+def test_one_unreadable_source_stops_the_course_at_its_module_not_before(course, tito):
+    from tiny_course import flat
+
+    assert tito("notebooks", "--all").exit_code == 0
+    dev = course.dev("beta")
+    dev.write_bytes(dev.read_bytes() + b"# caf\xe9\n")
+    rows = {row["name"]: row for row in json.loads(tito("status", "--json").output)["modules"]}
+    assert (rows["beta"]["exported"], rows["beta"]["notebook"]) == ("error", "unreadable source")
+    result = tito("test", "--all")
+    assert result.exit_code == 1
+    assert "Module alpha PASSED" in result.output  # tested before the module that cannot be read
+    assert "02_beta: modules/source/02_beta/beta_dev.py is not UTF-8 text" in flat(result.output)
