@@ -71,6 +71,13 @@ def test_output_size_rejects_kernel_larger_than_padded_input():
         conv_output_size(2, 5, 1, 1)
 
 
+@pytest.mark.parametrize("kernel, stride, named", [(3, 0, "stride"), (0, 1, "kernel_size"), ((3, 0), 1, "kernel_size")])
+def test_padding_sides_names_a_zero_stride_or_kernel(kernel, stride, named):
+    """The given helper: conv_output_size(8, 3, stride=0) met a ZeroDivisionError before."""
+    with pytest.raises(ValueError, match=rf"^{named} must be an int or an \(h, w\) pair of ints, each positive"):
+        padding_sides(1, kernel, stride)
+
+
 @pytest.mark.parametrize("value, expected", [(3, (3, 3)), ((2, 5), (2, 5)), ([1, 4], (1, 4)), (np.int64(2), (2, 2))])
 def test_to_pair_accepts_ints_and_pairs(value, expected):
     assert to_pair(value, "kernel_size") == expected

@@ -296,6 +296,8 @@ def padding_sides(padding, kernel_size, stride=1):
     >>> padding_sides((1, 2), 3)
     ((1, 1), (2, 2))
     """
+    to_pair(kernel_size, "kernel_size")  # a zero stride or kernel is named here, not met as a ZeroDivisionError
+    to_pair(stride, "stride")
     if isinstance(padding, str):
         if padding == "valid":
             return ((0, 0), (0, 0))
