@@ -192,6 +192,19 @@ def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp
     assert [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"] == list(zip(CHECKS, [3, 2, 1, 1]))
 
 
+def test_no_feedback_grades_the_same_points_without_running_the_tests(instructor_course, tmp_path):
+    """The inline and pytest tests are most of a submission's time and earn nothing: an instructor
+    in a hurry leaves them out and gets the same points."""
+    report = tmp_path / "carol.json"
+    (tmp_path / "carol.py").write_text(HALF_DONE)
+    proc = run_tito(instructor_course, "grade", str(tmp_path / "carol.py"), "--module", "alpha", "--json", str(report),
+                    "--no-feedback")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(report.read_text())
+    assert payload["score"] == 4 and {t["kind"] for t in payload["tests"]} == {"check"}
+    assert "Feedback (no points)" not in proc.stdout and set(payload["sandbox"]["steps"]) == {"read", "export", "checks"}
+
+
 def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructor_course):
     dev = str(instructor_course / "modules/source/01_alpha/alpha_dev.py")
     sandbox, reasons = detect("uid-drop")

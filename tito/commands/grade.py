@@ -41,8 +41,11 @@ from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
               type=click.Choice(["auto", *BACKENDS]), help="Which sandbox runs student code.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without any sandbox (student code runs as you). Only for code you trust.")
+@click.option("--feedback/--no-feedback", default=True, show_default=True,
+              help="After the checks, run the module's inline and pytest tests as feedback (no points; most "
+                   "of a submission's time). --no-feedback: the points only.")
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
-            calibrate, sandbox_name, unsafe_no_sandbox):
+            calibrate, sandbox_name, unsafe_no_sandbox, feedback):
     """Grade student submissions, each in a sandbox, with points from the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
@@ -77,7 +80,7 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         grader_executor = create(executor, jobs, scheduler, sandbox_name, unsafe_no_sandbox)
         announce_sandbox(grader_executor.sandbox)
         _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
-                      timeout, calibrate, regrade)
+                      timeout, calibrate, regrade, feedback)
         return
     if submission.suffix.lower() not in (".py", ".ipynb"):
         raise TitoError(f"{submission} is not a module source: expected a .py or .ipynb file.", exit_code=2)
@@ -87,7 +90,7 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         raise TitoError(f"--format {form} writes that platform's results file: add --json FILE.", exit_code=2)
     sandbox = choose(sandbox_name, unsafe=unsafe_no_sandbox)
     announce_sandbox(sandbox)
-    with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox) as grader:
+    with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback) as grader:
         _grade_one(grader, submission, json_file, form)
 
 
@@ -119,7 +122,7 @@ def _grade_one(grader, submission, json_file, form):
         console().print(f"Report: {json_file}" + (f" ({form} format)" if form != "tito" else ""), markup=False)
 
 
-def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade):
+def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback):
     from tito.grading import find_submissions, grade_folder
     from tito.grading.progress_bar import BatchProgress
 
@@ -140,7 +143,8 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     try:
         with _terminate_as_interrupt():
             batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
-                                 regrade=tuple(regrade), on_start=progress.start, on_done=progress.done)
+                                 regrade=tuple(regrade), on_start=progress.start, on_done=progress.done,
+                                 feedback=feedback)
     except KeyboardInterrupt:
         progress.stop()
         err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: their reports "

@@ -105,7 +105,8 @@ class Batch:
 
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
-                 calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None) -> Batch:
+                 calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None,
+                 feedback: bool = True) -> Batch:
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
@@ -126,7 +127,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
         if todo.todo:
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
-                        fingerprint=grading, seed=seed) as grader:
+                        fingerprint=grading, seed=seed, feedback=feedback) as grader:
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
                                               students)
                 batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students)

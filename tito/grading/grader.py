@@ -177,13 +177,13 @@ class Grader:
 
     def __init__(self, course: Course, module: Module, timeout: float = DEFAULT_TIMEOUT, calibrate: bool = True,
                  sandbox: Sandbox | None = None, limits: Limits | None = None, fingerprint: str | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, feedback: bool = True):
         if timeout <= 0:
             raise TitoError(f"--timeout must be a positive number of seconds, got {timeout:g}.", exit_code=2)
         self.course, self.module, self.calibrate, self.fingerprint = course, module, calibrate, fingerprint
         self.seed = seed  # None: a new secret seed for this grader
         self.sandbox = sandbox or choose()
-        self.limits = limits or Limits(seconds=timeout)
+        self.limits = limits or Limits(seconds=timeout, feedback=feedback)
         self.scratch: Path | None = None
         self.prepared: Prepared | None = None
 

@@ -144,6 +144,8 @@ def main(argv) -> int:
     status.end("export", **step_report(exported))
     if exported.ok:
         run_checks(spec, status, deadline)
+    if not spec.get("feedback", True):  # tito grade --no-feedback: the points only
+        return 0
     status.begin("inline")
     os.environ["TITO_TEST_TIMEOUT"] = str(remaining(deadline))
     status.end("inline", **step_report(run_inline(module)))

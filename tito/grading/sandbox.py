@@ -64,6 +64,7 @@ class Limits:
     # file only, so the grader measures the folder as it runs and stops the job past either
     disk: int = 1 << 30
     files: int = 20_000
+    feedback: bool = True  # after the checks, the module's inline and pytest tests (no points)
 
     def rlimits(self) -> dict:
         """What the entry sets with ``resource.setrlimit`` (soft = hard) before student code runs."""

@@ -270,7 +270,7 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
         **prepared.probe_spec(view.course), "out": view.out, "tmp": view.tmp,
         "submission": f"{view.inputs}/{submission}", "filename": filename, "module": prepared.module,
         "dev_file": prepared.dev_file, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
-        "rlimits": limits.rlimits(),
+        "rlimits": limits.rlimits(), "feedback": limits.feedback,
         "seconds": max(1.0, limits.seconds - 3.0),  # the entry ends its own steps a little before the kill
     }
     (inputs / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
