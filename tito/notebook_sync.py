@@ -155,21 +155,17 @@ def state(module: Module) -> str:
     try:
         pair = _pair(module)
     except TitoError:
-        return "unreadable source" if not _readable(module.dev_file) else "unreadable notebook"
+        try:
+            module.source()
+        except TitoError:
+            return "unreadable source"
+        return "unreadable notebook"
     if pair is None:
         return NO_NOTEBOOK
     try:
         return _judge(pair)
     except TitoError:
         return "unreadable notebook"
-
-
-def _readable(path: Path) -> bool:
-    try:
-        path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return True
 
 
 def _conflict(module: Module) -> TitoError:

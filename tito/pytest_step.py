@@ -98,9 +98,9 @@ def _explain_unexported_names(module: Module, tests: list) -> None:
 
 def _released_names(module: Module) -> dict:
     """Name -> the released stub that defines it, in a student edition ({} elsewhere)."""
-    from tito.editions import RELEASE_DIR
+    from tito.editions import released_stub
 
-    stub = module.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    stub = released_stub(module.root, module)
     try:
         cells = format.code_cells(stub.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

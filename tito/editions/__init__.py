@@ -26,6 +26,11 @@ BACKUP_DIR = Path(".tito") / "backups"
 MANIFEST = RELEASE_DIR / "manifest.json"
 
 
+def released_stub(root: Path, module) -> Path:
+    """Where the edition at ``root`` keeps ``module``'s source as it was released (the stub)."""
+    return Path(root) / RELEASE_DIR / module.dirname / module.dev_file.name
+
+
 def read_manifest(root: Path) -> dict | None:
     """The manifest of the edition at ``root``, or None (not an edition, or unreadable)."""
     path = root / MANIFEST

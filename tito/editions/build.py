@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tito import __version__
 from tito.course import Course, Module
-from tito.editions import MANIFEST, RELEASE_DIR
+from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
 from tito.editions.strip import strip_solutions, without_hidden_tests
@@ -59,9 +59,9 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     dev = stage / module.dev_file.relative_to(module.root)
     dev.write_text(stripped.text, encoding="utf-8")
     dev.with_name(module.notebook.name).write_text(notebook_json(notebook), encoding="utf-8")
-    pristine = stage / RELEASE_DIR / module.dirname
-    pristine.mkdir(parents=True)
-    shutil.copy2(dev, pristine / dev.name)
+    pristine = released_stub(stage, module)
+    pristine.parent.mkdir(parents=True)
+    shutil.copy2(dev, pristine)
     checks = stage / module.tests_dir.relative_to(module.root) / "checks.py"
     if checks.is_file():
         where = module.relative(module.tests_dir / checks.name)

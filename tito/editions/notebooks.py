@@ -130,9 +130,9 @@ def student_notebook(module: Module):
 
     In a student edition that is its released stub (``.tito/release``), not the student's file,
     which may hold their solution by now."""
-    from tito.editions import RELEASE_DIR
+    from tito.editions import released_stub
 
-    released = module.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    released = released_stub(module.root, module)
     if released.is_file():
         return to_notebook(module.read_text(released), module)
     return student_edition(module)[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 from tito import format
 from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
-from tito.editions import BACKUP_DIR, MANIFEST, RELEASE_DIR, read_manifest
+from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.notebooks import notebook_json, points_of, to_notebook
 from tito.errors import TitoError
@@ -204,7 +204,7 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
 def _students_work(out: Path, module: Module) -> bool:
     """True when a module in an existing edition differs from the stub it was released with."""
     rel_dev = module.dev_file.relative_to(module.root)
-    current, pristine = out / rel_dev, out / RELEASE_DIR / module.dirname / module.dev_file.name
+    current, pristine = out / rel_dev, released_stub(out, module)
     if not current.exists() or not pristine.exists():
         return False
     stub = pristine.read_text(encoding="utf-8")

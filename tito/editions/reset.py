@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tito.course import Course, Module
-from tito.editions import RELEASE_DIR, backup, read_manifest
+from tito.editions import backup, read_manifest, released_stub
 from tito.editions.notebooks import notebook_json, to_notebook
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -25,7 +25,7 @@ def reset_module(course: Course, module: Module) -> ResetResult:
 
     The student's current files are copied to ``.tito/backups`` first; nothing is lost.
     """
-    pristine = course.root / RELEASE_DIR / module.dirname / module.dev_file.name
+    pristine = released_stub(course.root, module)
     if not pristine.exists():
         hint = ("This course has no released copy of it: `tito module reset` works in a student edition "
                 "written by `tito release`.")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tito.errors import TitoError
 from tito.grading.grader import Cancelled, zero_grade
-from tito.grading.report import Grade, grading_failed, unreadable
+from tito.grading.report import Grade, grading_failed
 from tito.grading.sandbox import Sandbox
 from tito.grading.slots import job_slot
 
@@ -201,14 +201,10 @@ class DaskExecutor(Executor):
     @staticmethod
     def _submit(client, name, grader, student, path, on_done):
         from tito.grading.dask_worker import grade_on_worker
-        from tito.grading.data import showable
-        from tito.grading.submission import SubmissionError, read_bytes
 
-        label = showable(str(path))
-        try:
-            data = read_bytes(path, grader.module.name)
-        except SubmissionError as exc:
-            on_done(zero_grade(grader.prepared, label, student, unreadable(showable(str(exc))), grader.sandbox.name))
+        label, data = grader.read(path, student)
+        if isinstance(data, Grade):
+            on_done(data)
             return None
         return client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
                              key=f"grade-{os.urandom(8).hex()}")

@@ -215,17 +215,23 @@ class Grader:
     def grade(self, submission: Path, student: str | None = None, slot: int = 0, cancel=None) -> Grade:
         """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception
         (but ``Cancelled`` when ``cancel`` is set while it runs)."""
-        from tito.grading.submission import SubmissionError, read_bytes
-
         submission = Path(submission)
-        label = showable(str(submission))  # a file name may hold anything but / and NUL
         student = student or showable(submission.stem)
-        try:
-            data = read_bytes(submission, self.module.name)
-        except SubmissionError as exc:
-            return zero_grade(self.prepared, label, student, unreadable(showable(str(exc))), self.sandbox.name)
+        label, data = self.read(submission, student)
+        if isinstance(data, Grade):
+            return data
         return grade_safely(data, submission.name, student, self.prepared, self.sandbox, self.limits, self.scratch,
                             slot, label, cancel)
+
+    def read(self, submission: Path, student: str) -> tuple[str, bytes | Grade]:
+        """(the submission as reports name it, its bytes — or the 0 that says why they cannot be read)."""
+        from tito.grading.submission import SubmissionError, read_bytes
+
+        label = showable(str(submission))  # a file name may hold anything but / and NUL
+        try:
+            return label, read_bytes(submission, self.module.name)
+        except SubmissionError as exc:
+            return label, zero_grade(self.prepared, label, student, unreadable(showable(str(exc))), self.sandbox.name)
 
 
 def grade_safely(data: bytes, filename: str, student: str, prepared: Prepared, sandbox: Sandbox, limits: Limits,
