@@ -66,3 +66,17 @@ def escape(text: str) -> str:
 
 def warn(message: str) -> None:
     err_console().print(f"[yellow]Warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def first_line(text: str, width: int) -> str:
+    """The first non-blank line of ``text``, cut at a word boundary to at most ``width``
+    characters with '…' when longer."""
+    lines = (text or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:  # a word boundary not too far back
+        cut = cut[:space]
+    return cut.rstrip(" ,;:(") + "…"

@@ -64,7 +64,8 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
     where = module.relative(module.dev_file)
     if not names:
         raise TitoError(
-            f"{where} has no '#| {format.DEFAULT_EXP}' line, so tito does not know where to export it.",
+            f"{where} has no '#| {format.DEFAULT_EXP}' line, so tito does not know where to export it"
+            f"{_syntax_note(module)}.",
             hint=f"Add a code cell with a line like '#| {format.DEFAULT_EXP} core.cnn' near the top.",
         )
     if len(set(names)) > 1:
@@ -72,6 +73,18 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
     if not format.TARGET_NAME.match(names[0]):
         raise TitoError(f"{where}: '#| {format.DEFAULT_EXP} {names[0]}' is not a dotted module name like core.cnn.")
     return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
+
+
+def _syntax_note(module: Module) -> str:
+    """', and line N is not valid Python (why)' when the whole source does not parse, else ''
+    (a file cut short or not a module source at all usually has both faults)."""
+    try:
+        compile(module.source(), str(module.dev_file), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f", and line {exc.lineno} is not valid Python ({exc.msg})"
+    except (ValueError, RecursionError, MemoryError):
+        return ""
+    return ""
 
 
 def public_names(code: str) -> list[str]:

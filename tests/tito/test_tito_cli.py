@@ -240,3 +240,13 @@ def test_a_read_only_course_is_tested_with_one_clear_message(course):
     assert doctor.returncode == 1
     row = next(line for line in doctor.stdout.splitlines() if line.startswith("| course writable"))
     assert "PROBLEM" in row and "Read-only file system" in row
+
+
+def test_a_long_note_is_cut_between_words_and_marked():
+    from tito.console import first_line
+
+    note = "the submission does not export (cnn_dev.py has no line, so tito does not know where to export it)"
+    assert first_line(note, 60) == "the submission does not export (cnn_dev.py has no line, so…"
+    assert first_line("\n  short\nsecond", 60) == "short"
+    assert first_line("x" * 80, 40) == "x" * 39 + "…"
+    assert first_line(note, len(note)) == note

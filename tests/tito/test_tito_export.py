@@ -120,7 +120,17 @@ def test_missing_default_exp_refuses_and_names_the_file(course, tito):
     result = tito("export", "--module", "alpha")
     assert result.exit_code == 1
     assert "alpha_dev.py has no '#| default_exp' line" in result.output
+    assert "not valid Python" not in result.output
     assert course.generated("alpha").read_bytes() == before
+
+
+def test_a_file_that_is_not_a_module_source_says_where_it_does_not_parse(course, tito):
+    course.dev("alpha").write_text("import numpy as np\ndef double(x:\n")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1
+    assert "has no '#| default_exp' line" in result.output
+    assert "line 2 is not valid Python ('(' was never closed)" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
 
 
 def test_unknown_module_exits_2_with_suggestion_and_list(course, tito):

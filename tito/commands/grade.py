@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tito.console import console, err_console, escape, plain_output, table
+from tito.console import console, err_console, escape, first_line, plain_output, table
 from tito.course import Course
 from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
@@ -155,7 +155,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         progress.stop()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
-        book.add_row(escape(grade.student), str(grade.score), str(grade.max_score), escape(_first_line(grade.error)))
+        book.add_row(escape(grade.student), str(grade.score), str(grade.max_score), escape(first_line(grade.error, 90)))
     out.print(book)
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
               f"graded now, {len(batch.kept)} kept)", markup=False, highlight=False)
@@ -187,7 +187,7 @@ def show_grade(grade) -> None:
         column.overflow = "fold"
     for test in grade.checks:
         rows.add_row(escape(test.name), ok if test.passed else bad, f"{test.earned}/{test.points}",
-                     escape(_first_line(test.message)))
+                     escape(first_line(test.message, 90)))
     out.print(rows)
     feedback = grade.feedback
     if feedback:
@@ -195,14 +195,9 @@ def show_grade(grade) -> None:
         out.print(f"Feedback (no points): {passed}/{len(feedback)} inline and pytest tests passed in the sandbox.",
                   highlight=False)
         for test in [t for t in feedback if not t.passed][:10]:
-            out.print(f"  {bad} {escape(test.name)}: {escape(_first_line(test.message))}", highlight=False)
+            out.print(f"  {bad} {escape(test.name)}: {escape(first_line(test.message, 90))}", highlight=False)
     if grade.error:
         out.print(f"Reason: {escape(grade.error)}", highlight=False)
     style = "bold green" if grade.score == grade.max_score else "bold red" if grade.score == 0 else "bold yellow"
     out.print(f"[{style}]Score: {grade.score}/{grade.max_score}[/] ({grade.seconds:.1f} s, "
               f"sandbox: {grade.sandbox.get('backend', '?')})")
-
-
-def _first_line(text: str, width: int = 90) -> str:
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"

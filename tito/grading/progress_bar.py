@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tito.console import console, plain_output
+from tito.console import console, first_line, plain_output
 
 
 def failed(grade) -> bool:
@@ -43,7 +43,7 @@ class BatchProgress:
     def done(self, grade) -> None:
         self.done_count += 1
         self.failures += failed(grade)
-        note = f" - {grade.error.splitlines()[0][:120]}" if grade.error else ""
+        note = f" - {first_line(grade.error, 120)}" if grade.error else ""
         line = (f"[{self.done_count}/{self.total}] {grade.student}: {grade.score}/{grade.max_score}"
                 f" ({grade.seconds:.1f} s){note}")
         if self.bar is not None:
