@@ -36,7 +36,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     if not tests_dir.is_dir():
         return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
-        report, running = Path(scratch) / "report.xml", Path(scratch) / "running"
+        report, running, done = Path(scratch) / "report.xml", Path(scratch) / "running", Path(scratch) / "done"
         command = [
             sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.pytest_running",
             "--continue-on-collection-errors",  # a file that cannot import one name hides no other file's tests
@@ -48,17 +48,14 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
         elif not full:
             command += ["-m", f"not {SLOW}"]
         environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-                           TITO_PYTEST_RUNNING=str(running))
+                           TITO_PYTEST_RUNNING=str(running), TITO_PYTEST_DONE=str(done))
         try:
             proc = subprocess.run(
                 command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
                 text=True, encoding="utf-8", errors="replace", timeout=timeout_seconds(),
             )
         except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stdout) + _text(exc.stderr)
-            where = f" in {running.read_text(encoding='utf-8')}" if running.exists() else ""
-            return StepResult("pytest", False, f"pytest timed out after {timeout_seconds():.0f} s{where} "
-                              "(set TITO_TEST_TIMEOUT to allow longer).", output=output)
+            return _timed_out(exc, running, done)
         output = proc.stdout + proc.stderr
         tests = parse_junit(report) if report.exists() else []
     _explain_unexported_names(module, tests)
@@ -67,6 +64,37 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
         left_out = DESELECTED.findall(output)
         step.left_out = int(left_out[-1]) if left_out else 0
     return step
+
+
+def _timed_out(exc: subprocess.TimeoutExpired, running: Path, done: Path) -> StepResult:
+    """The step of a pytest run stopped at its deadline: the tests that finished before it (from
+    tito.pytest_running's files), then the one that was running, failed."""
+    hung = running.read_text(encoding="utf-8") if running.exists() else ""
+    error = (f"pytest timed out after {timeout_seconds():.0f} s{f' in {hung}' if hung else ''} "
+             "(set TITO_TEST_TIMEOUT to allow longer).")
+    tests = finished_tests(done)
+    if hung and hung not in {t.name for t in tests}:
+        tests.append(TestOutcome(hung, False, f"still running when the time limit ran out "
+                                              f"(TITO_TEST_TIMEOUT={timeout_seconds():.0f} s): an endless loop?"))
+    return StepResult("pytest", False, error, tests=tests, output=_text(exc.stdout) + _text(exc.stderr))
+
+
+def finished_tests(done: Path) -> list:
+    """TestOutcomes of the JSON lines tito.pytest_running wrote as tests finished (a line cut
+    short by the kill is left out)."""
+    import json
+
+    tests = []
+    lines = done.read_text(encoding="utf-8", errors="replace").splitlines() if done.exists() else []
+    for line in lines:
+        try:
+            test = json.loads(line)
+        except ValueError:
+            continue
+        outcome = test.get("outcome")
+        tests.append(TestOutcome(test.get("name", "?"), outcome == "passed", str(test.get("message") or ""),
+                                 skipped=outcome == "skipped"))
+    return tests
 
 
 CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from 'tinytorch\.")

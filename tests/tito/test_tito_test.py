@@ -273,9 +273,17 @@ def test_a_hanging_pytest_test_times_out_by_name(course, tito, monkeypatch):
     course.write("tests/01_alpha/test_hang.py", "import time\n\n\ndef test_endless_loop():\n    time.sleep(60)\n")
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
-    assert step_of(payload, "pytest")["error"] == (
+    pytest_step = step_of(payload, "pytest")
+    assert pytest_step["error"] == (
         "pytest timed out after 8 s in tests/01_alpha/test_hang.py::test_endless_loop "
         "(set TITO_TEST_TIMEOUT to allow longer).")
+    # the tests that finished before the hang still count; the hung one is the failure
+    *before, hung = pytest_step["tests"]
+    assert before and all(t["status"] == "passed" and "test_hang" not in t["name"] for t in before)
+    assert hung["name"] == "tests/01_alpha/test_hang.py::test_endless_loop"
+    assert hung["status"] == "failed"
+    assert "(TITO_TEST_TIMEOUT=8 s): an endless loop?" in hung["message"]
+    assert f"| {len(before)}/{len(before) + 1} " in result.output
 
 
 def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
