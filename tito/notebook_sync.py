@@ -27,6 +27,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from glob import escape as glob_escape
 from pathlib import Path
 
 from tito.course import Module
@@ -224,11 +225,24 @@ def notebook_up_to_date(module: Module) -> str:
 
 def sync_and_say(sync, module: Module) -> None:
     """Run ``source_up_to_date`` or ``notebook_up_to_date`` on ``module`` and print what it did."""
-    from tito.console import say
+    from tito.console import say, warn
 
     said = sync(module)
     if said:
         say(said)
+    for copy in newer_copies(module):
+        warn(f"{module.relative(copy)} was saved after {module.notebook.name} and {module.dev_file.name}, "
+             f"but tito only reads those two: if your work is in the copy, rename it to {module.notebook.name}.")
+
+
+def newer_copies(module: Module) -> list[Path]:
+    """Notebooks beside the module's own whose name starts like it (Jupyter's 'cnn_dev-Copy1.ipynb',
+    a browser's 'cnn_dev (1).ipynb') and that were saved after both of its files."""
+    own = [path for path in (module.dev_file, module.notebook) if path.exists()]
+    latest = max((path.stat().st_mtime for path in own), default=float("-inf"))
+    stem = module.notebook.stem
+    return sorted(path for path in module.dev_file.parent.glob(f"{glob_escape(stem)}*.ipynb")
+                  if path.name != module.notebook.name and path.stat().st_mtime > latest)
 
 
 def _remember(module: Module, pair: Pair) -> None:

@@ -61,6 +61,22 @@ def test_work_done_only_in_the_notebook_is_what_gets_tested(edition, tito):
     assert "Synced" not in again.output  # in step now: nothing to take
 
 
+def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    copy = notebook.with_name("alpha_dev-Copy1.ipynb")
+    copy.write_bytes(notebook.read_bytes())
+    edit_notebook(copy, STUB, "return np.asarray(x) * 2")
+    older = notebook.with_name("alpha_dev (1).ipynb")
+    older.write_bytes(notebook.read_bytes())
+    os.utime(older, (notebook.stat().st_mtime - 5,) * 2)
+    result = tito("test", "--module", "alpha")
+    words = " ".join(result.output.split())
+    assert ("modules/source/01_alpha/alpha_dev-Copy1.ipynb was saved after alpha_dev.ipynb and alpha_dev.py, "
+            "but tito only reads those two: if your work is in the copy, rename it to alpha_dev.ipynb.") in words
+    assert "(1).ipynb" not in words  # older than the student's files: not their latest work
+    assert STUB in (edition / DEV).read_text()  # the copy is never taken silently either
+
+
 def test_export_takes_the_notebook_too(edition, tito):
     edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
     result = tito("export", "--module", "alpha")
