@@ -261,6 +261,16 @@ def stubs_of(module: Module) -> list:
         return []
 
 
+def stubs_in_prerequisites(module: Module, names) -> list:
+    """(prerequisite, name, line) of each of ``names`` that one of the module's prerequisites
+    still leaves as its released stub, earliest prerequisite first."""
+    from tito.course import Course
+
+    wanted = set(names)
+    return [(prereq, name, line) for prereq in Course(module.root).prerequisites_of(module)
+            for name, line in stubs_of(prereq) if name in wanted]
+
+
 def unmet_prerequisites(course, module: Module, store) -> list[str]:
     """Warnings about (transitive) prerequisites whose last recorded test run is not a pass:
     one line for those never tested, one for those that failed, one for runs limited by -k."""

@@ -342,6 +342,20 @@ def test_a_stub_run_is_short_and_speaks_the_students_language(course, tito):
     assert len(lines) <= 25, result.output
 
 
+def test_a_prerequisites_stub_is_where_next_points(course, tito):
+    from tito.editions.strip import strip_solutions
+
+    assert tito("export", "--all").exit_code == 0
+    dev = course.dev("alpha")
+    dev.write_text(strip_solutions(dev.read_text()).text)
+    assert tito("export", "--module", "alpha").exit_code == 0  # beta's import of double now finds the stub
+    result, _ = run(tito, course, "--module", "beta")
+    assert result.exit_code == 1
+    stub_line = line_of(dev, "TODO: implement double")
+    assert (f"  Next: double at modules/source/01_alpha/alpha_dev.py:{stub_line}, in module alpha, which beta "
+            "builds on (tito test --module alpha)") in result.output.splitlines()
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""

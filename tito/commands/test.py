@@ -13,6 +13,7 @@ from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.options import chosen_modules, module_choice
 from tito.outcomes import tail
+from tito.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
 
@@ -289,10 +290,16 @@ def _show_not_implemented(result) -> None:
     if not names:
         return
     say(f"Not implemented yet ({len(names)}): {', '.join(names)}")
+    module = result.module
     if result.stubs:
         name, line = result.stubs[0]
-        where = f"{result.module.relative(result.module.dev_file)}:{line}"
-        say(f"  Next: {name} at {where}")
+        say(f"  Next: {name} at {module.relative(module.dev_file)}:{line}")
+        return
+    elsewhere = stubs_in_prerequisites(module, names)
+    if elsewhere:
+        prereq, name, line = elsewhere[0]
+        say(f"  Next: {name} at {prereq.relative(prereq.dev_file)}:{line}, in module {prereq.name}, which "
+            f"{module.name} builds on (tito test --module {prereq.name})")
 
 
 def _show_step(step, verbose) -> None:
