@@ -132,8 +132,19 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
         if event.get("not_implemented"):
             step.not_implemented.append(event["not_implemented"])
     done = [e for e in events if e.get("event") == "done"]
+    notes = []
     if done and done[0].get("uncalled"):
-        step.note = "defined but never called: " + ", ".join(done[0]["uncalled"])
+        notes.append("defined but never called: " + ", ".join(done[0]["uncalled"]))
+    deleted = deleted_tests(module)
+    if deleted:
+        from tito.editions import released_stub
+
+        one = len(deleted) == 1
+        notes.append(f"{', '.join(deleted)} {'is' if one else 'are'} no longer in "
+                     f"{module.relative(module.dev_file)}; the released stub "
+                     f"{module.relative(released_stub(module.root, module))} has {'it' if one else 'them'} "
+                     "(copy the cell back to have your work checked by it)")
+    step.note = "; ".join(notes)
     if not done:
         where = f" while running {running}" if running else ""
         if timed_out:
@@ -151,6 +162,20 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
         step.error = f"{len(names)} inline test(s) failed: {', '.join(names[:5])}" + (" ..." if len(names) > 5 else "")
     step.ok = not step.error
     return step
+
+
+def deleted_tests(module: Module) -> list[str]:
+    """In a student edition, the inline tests the module was released with that its source no
+    longer defines (a deleted cell); [] elsewhere."""
+    from tito.editions import released_stub
+
+    released = released_stub(module.root, module)
+    try:
+        before = format.defined_tests(module.read_text(released)) if released.is_file() else []
+        now = set(format.defined_tests(module.source()))
+    except TitoError:
+        return []
+    return [name for name in before if name not in now]
 
 
 def _is_test(outcome: TestOutcome) -> bool:

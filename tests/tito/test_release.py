@@ -404,6 +404,20 @@ def test_a_deleted_function_is_traced_to_its_released_stub_and_other_tests_still
             ".tito/release/01_alpha/alpha_dev.py has it") in by_name["tests/01_alpha/test_alpha_ops.py"]["message"]
 
 
+def test_a_deleted_inline_test_is_pointed_out(edition, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    dev = student / "modules/source/01_alpha/alpha_dev.py"
+    text = dev.read_text()
+    start = text.index("def test_unit_double")
+    dev.write_text(text[:start] + text[text.index("# %%", start):].replace("    test_unit_double()\n", ""))
+    proc, report = test_json(student, "alpha")
+    inline = next(s for s in report["steps"] if s["step"] == "inline")
+    assert "test_unit_double" not in {t["name"] for t in inline["tests"]}
+    assert ("inline: test_unit_double is no longer in modules/source/01_alpha/alpha_dev.py; the released stub "
+            ".tito/release/01_alpha/alpha_dev.py has it") in flat(proc.stdout + proc.stderr)
+
+
 def test_grading_in_a_student_edition_says_where_to_grade(edition):
     proc = run_tito(edition, "grade", str(edition / "modules/source/01_alpha/alpha_dev.py"), "--module", "alpha")
     assert proc.returncode == 1
