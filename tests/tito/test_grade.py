@@ -25,7 +25,7 @@ from tito.grading import grade_batch, prepare, restore_reference_tests
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
 from tito.grading.sandbox import HOW_TO_GET_ONE, PYTHON, Limits, _kill_group, _supervise, detect
-from tito.grading.submission import SubmissionError, to_source
+from tito.grading.submission import SubmissionError, test_cells, to_source
 from tito.grading.verdict import judge
 from tito.editions.notebooks import notebook_json, to_notebook
 
@@ -130,6 +130,18 @@ def test_restoring_tests_keeps_a_students_code_before_the_reference_test():
     restored = restore_reference_tests(merged, ALPHA_DEV)
     assert restored.index("def helper():") < restored.index("assert True") < restored.index("assert Scaler(3)(2) == 6")
     assert "secret negative case" in restore_reference_tests(STUB, ALPHA_DEV)
+
+
+def test_restoring_tests_keeps_the_students_line_numbers_and_runs_each_test_once():
+    cnn = (REAL_ROOT / "modules/source/06_cnn/cnn_dev.py").read_text()
+    reference_tests = test_cells(cnn)
+    # a test cell that also defines a helper (course_cnn) is not doubled when it is the reference's
+    assert restore_reference_tests(cnn, reference_tests) == cnn
+    broken = cnn.replace("def conv_output_size(size", "def conv_output_size((size", 1)
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "conv_output_size((" in text)
+    with pytest.raises(SyntaxError) as raised:
+        compile(restore_reference_tests(broken, reference_tests), "cnn_dev.py", "exec")
+    assert raised.value.lineno == line
 
 
 def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course, tmp_path):

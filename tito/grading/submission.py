@@ -212,22 +212,54 @@ def restore_reference_tests(submission: str, reference: str) -> str:
 
     Reference test cells the submission lacks are appended at its end; a student's own extra
     tests stay. A test cell into which the student also put code of their own stays, followed
-    by the reference's cell. The tests are feedback: they carry no points.
+    by the reference's cell; a second copy of a reference test cell is left out. The tests are
+    feedback: they carry no points.
+
+    The text is edited in place, cell by cell, so that a line of the student's file keeps its
+    number up to the first test cell they changed (tracebacks and syntax errors point at it).
     """
-    jupytext = load_jupytext()
-    sub = jupytext.reads(submission, fmt="py:percent")
-    ref = jupytext.reads(reference, fmt="py:percent")
-    ref_cells = [(set(format.defined_tests(c.source)), c) for c in ref.cells if c.cell_type == "code"]
-    ref_cells = [(names, c) for names, c in ref_cells if names]
-    used, cells = set(), []
-    for cell in sub.cells:
-        names = format.tests_in(cell.source) if cell.cell_type == "code" else set()
+    ref_cells = [(set(format.defined_tests(c.code)), c.code) for c in format.code_cells(reference)]
+    ref_cells = [(names, code) for names, code in ref_cells if names]
+    offsets = _line_offsets(submission)
+    used, edits = set(), []  # edits: (start, end, new text), in order
+    for cell in format.code_cells(submission):
+        names = format.tests_in(cell.code)
         match = next((i for i, (ref_names, _) in enumerate(ref_cells) if names & ref_names), None)
-        if match is None or format.defines_more_than_tests(cell.source):
-            cells.append(cell)  # a student's code merged into a test cell stays; the reference follows
-        if match is not None and match not in used:
+        if match is None:
+            continue
+        start = offsets[cell.line - 1] if 0 < cell.line <= len(offsets) else None
+        span = (start, start + len(cell.code)) if start is not None else None
+        if span is None or submission[span[0]:span[1]] != cell.code:
+            continue  # not found where the parser put it: left as it is
+        if match in used:
+            new = "" if not format.defines_more_than_tests(cell.code) else cell.code
+        else:
             used.add(match)
-            cells.append(ref_cells[match][1])
-    cells.extend(c for i, (_, c) in enumerate(ref_cells) if i not in used)
-    sub.cells = cells
-    return jupytext.writes(sub, fmt="py:percent")
+            reference_code = ref_cells[match][1]
+            if format.defines_more_than_tests(cell.code) and cell.code != reference_code:
+                new = f"{cell.code}\n\n# %%\n{reference_code}"
+            else:
+                new = reference_code
+        if new != cell.code:
+            edits.append((*span, new))
+    restored = _apply(submission, edits)
+    missing = [code for i, (_, code) in enumerate(ref_cells) if i not in used]
+    return restored + "".join(f"\n\n# %%\n{code}\n" for code in missing)
+
+
+def _line_offsets(text: str) -> list[int]:
+    """The offset in ``text`` at which each line starts."""
+    offsets, position = [], 0
+    for line in text.splitlines(keepends=True):
+        offsets.append(position)
+        position += len(line)
+    return offsets
+
+
+def _apply(text: str, edits: list) -> str:
+    """``text`` with each (start, end, new) of ``edits`` (in order, not overlapping) done."""
+    pieces, position = [], 0
+    for start, end, new in edits:
+        pieces += [text[position:start], new]
+        position = end
+    return "".join(pieces) + text[position:]
