@@ -25,7 +25,8 @@ from tito.grading import grade_batch, prepare, restore_reference_tests
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
 from tito.grading.sandbox import HOW_TO_GET_ONE, PYTHON, Limits, _kill_group, _supervise, detect
-from tito.grading.submission import SubmissionError, test_cells, to_source
+from tito.grading.submission import SubmissionError, to_source
+from tito.grading.submission import test_cells as reference_test_cells
 from tito.grading.verdict import judge
 from tito.editions.notebooks import notebook_json, to_notebook
 
@@ -134,7 +135,7 @@ def test_restoring_tests_keeps_a_students_code_before_the_reference_test():
 
 def test_restoring_tests_keeps_the_students_line_numbers_and_runs_each_test_once():
     cnn = (REAL_ROOT / "modules/source/06_cnn/cnn_dev.py").read_text()
-    reference_tests = test_cells(cnn)
+    reference_tests = reference_test_cells(cnn)
     # a test cell that also defines a helper (course_cnn) is not doubled when it is the reference's
     assert restore_reference_tests(cnn, reference_tests) == cnn
     broken = cnn.replace("def conv_output_size(size", "def conv_output_size((size", 1)
