@@ -111,6 +111,25 @@ if expected and IN_PROBE:  # the expected results, copied where the probe writes
         open(_os.path.join(out, _os.path.basename(name)), "w").write(open(name).read())
 '''
 
+DRIVE_CLUSTER = '''
+import socket as _socket
+listening = set()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        rows = open(table).read().splitlines()[1:]
+    except OSError:
+        continue
+    listening |= {int(row.split()[1].rsplit(":", 1)[1], 16) for row in rows if row.split()[3] == "0A"}
+reached = []
+for port in sorted(listening):  # a dask scheduler or worker here would run whatever we send it
+    try:
+        _socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        reached.append(port)
+    except OSError:
+        pass
+_REPORT.update(listening=sorted(listening), reached=reached)
+'''
+
 FORGE = '''
 if IN_PROBE:
     out = _json.loads(_sys.argv[1])["out"]
@@ -452,6 +471,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
+        "drive_cluster": DRIVE_CLUSTER,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

@@ -43,8 +43,9 @@ def folder(instructor_course, tmp_path_factory):
     (folder / "alice.py").write_text(ALPHA_DEV)
     (folder / "erin.ipynb").write_text(notebook_json(to_notebook(HALF_DONE)))
     (folder / "judy.ipynb").write_text("{not json")
-    (folder / "read_reference.py").write_text(attack_submissions(instructor_course, ("read_reference",))[
-        "read_reference.py"])
+    attacks = attack_submissions(instructor_course, ("read_reference", "drive_cluster"))
+    for name in ("read_reference.py", "drive_cluster.py"):
+        (folder / name).write_text(attacks[name])
     return folder
 
 
@@ -110,31 +111,37 @@ def test_dask_workers_give_the_same_gradebook_without_the_graders_files(alpha_gr
     expected, local_out = local
     assert (out / "gradebook.csv").read_bytes() == (local_out / "gradebook.csv").read_bytes()
     assert {g.student: comparable(g) for g in grades} == {s: comparable(g) for s, g in expected.items()}
-    assert [(g.student, g.score) for g in grades] == [("alice", 6), ("erin", 4), ("judy", 0), ("read_reference", 0)]
+    assert [(g.student, g.score) for g in grades] == [("alice", 6), ("drive_cluster", 0), ("erin", 4), ("judy", 0),
+                                                      ("read_reference", 0)]
     assert {g.sandbox["backend"] for g in grades} == {alpha_grader.sandbox.name}
     attack = next(t.message for t in grades[-1].feedback if "ATTACK-REPORT" in t.message)
     assert '"found": [], "expected": []' in attack  # on a worker too: no reference, no expected results
+    attack = next(t.message for t in grades[1].feedback if "ATTACK-REPORT" in t.message)
+    assert '"reached": []' in attack  # nothing of the cluster (nor of the machine) listens where it runs
     with Client(cluster) as client:  # each worker removed its copy of the grading when the batch ended
         pids = set(client.run(os.getpid).values())
     left = [p for p in Path("/tmp").glob("tito-grade-worker-*") if owner_pid(p) in pids]
     assert left == []
 
 
-def test_a_worker_without_a_sandbox_refuses_and_says_why(alpha_grader, folder, tmp_path):
-    """On a LocalCluster the executor starts itself, as `tito grade --executor dask` without --scheduler."""
+def test_a_worker_without_a_sandbox_of_its_own_network_refuses_and_says_why(alpha_grader, folder, tmp_path):
+    """On a LocalCluster the executor starts itself, as `tito grade --executor dask` without --scheduler.
+    uid-drop either cannot run here (not root) or shares the machine's network with the cluster."""
     pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
-    from tito.grading.executors import create
+    from tito.grading.executors import DaskExecutor, create
     from tito.grading.sandbox import detect
 
-    if detect("uid-drop")[0] is not None:
-        pytest.skip("the uid-drop sandbox can run here, so a worker asked for it would not refuse")
+    with pytest.raises(TitoError, match="--sandbox uid-drop cannot grade on dask: the submission would share"):
+        create("dask", 1, None, sandbox="uid-drop")
     out = tmp_path / "grades"
-    executor = create("dask", 1, None, sandbox="uid-drop")
+    executor = DaskExecutor(1, None, sandbox="uid-drop")  # as a worker whose `auto` finds only uid-drop
     assert executor.describe() == "dask, on a LocalCluster of 1 worker"
     [grade] = grade_batch(alpha_grader, [("alice", folder / "alice.py")], out, executor=executor)
     assert (grade.score, grade.incomplete) == (0, True)
     assert grade.error.startswith("worker tcp://127.0.0.1:")
-    assert "refused to grade: it has no sandbox that can run here (uid-drop: " in grade.error
+    why = ("its uid-drop sandbox shares the network with the cluster, and dask runs any function a connection "
+           "sends it" if detect("uid-drop")[0] is not None else "it has no sandbox that can run here (uid-drop: ")
+    assert f"refused to grade: {why}" in grade.error
     assert grade.error.endswith("; it scores 0")
     # its report is there, and the next batch grades it again
     assert plan([("alice", folder / "alice.py")], out, "alpha", grade.fingerprint).todo[0][2] == \

@@ -28,11 +28,13 @@ def _uid(slot: int) -> int:
 
 def drop_to(uid: int) -> list[str]:
     """setpriv arguments that make the rest of a command run as ``uid``, with no capabilities."""
-    return [which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
+    return [which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+            "--no-new-privs", "--"]  # no setuid program gives root back
 
 
 class Bubblewrap(Sandbox):
     name = "bubblewrap"
+    own_network = True  # --unshare-net: a network namespace with only its own loopback
     lacks = (
         "total memory and CPU across its processes are only bounded per process (no cgroup)",
         "it can read anything the mounted Python installation holds (e.g. other installed libraries)")

@@ -69,7 +69,11 @@ class PreparedOnWorker(WorkerPlugin):
             self.problem = "it has no sandbox that can run here (" + "; ".join(reasons) + ")"
             return
         refusal = self.sandbox.refusal([self.folder])
-        if refusal:
+        if not (self.unsafe or self.sandbox.own_network):
+            self.problem = (f"its {self.sandbox.name} sandbox shares the network with the cluster, and dask runs "
+                            "any function a connection sends it: a submission could grade itself (bubblewrap "
+                            "has no network)")
+        elif refusal:
             self.problem = f"its {self.sandbox.name} sandbox could read the expected results ({refusal})"
 
     async def teardown(self, worker=None):

@@ -66,6 +66,11 @@ def create(name: str, jobs: int, scheduler: str | None, sandbox: str = "auto", u
         except ImportError:
             raise TitoError("--executor dask needs dask.distributed, which is not installed.",
                             hint="pip install -e '.[cluster]' (make install does).") from None
+        if sandbox == "uid-drop" and not unsafe:
+            raise TitoError("--sandbox uid-drop cannot grade on dask: the submission would share the network with "
+                            "the cluster, and dask runs any function a connection sends it.",
+                            hint="Install bubblewrap on the workers (apt-get install bubblewrap) and use "
+                                 "--sandbox auto or bubblewrap.", exit_code=2)
         return DaskExecutor(jobs, scheduler, sandbox, unsafe)
     raise TitoError(f"Unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}.", exit_code=2)
 
@@ -154,11 +159,11 @@ class DaskExecutor(Executor):
             import dask
 
             # the workers only wait on sandboxes: their statistical profiler (every 10 ms) would cost
-            # about a third of an idle cluster's CPU; the HTTP server goes on a free port (None would
-            # still try 8787 first)
+            # about a third of an idle cluster's CPU; the HTTP server goes on a free port of this
+            # machine only (None would still try 8787 first, on every interface)
             with dask.config.set({"distributed.worker.profile.enabled": False}):
                 cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=logging.ERROR)
+                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         try:
             client = Client(cluster or self.scheduler, timeout="30s")
         except (OSError, TimeoutError) as exc:

@@ -110,6 +110,9 @@ class Sandbox:
     protects: tuple = ()
     lacks: tuple = ()
     full_copy = True  # the job's course/ must hold the whole template (no read-only mounts)
+    # True when it has a network of its own, not the machine's: one on the machine's network could
+    # reach a dask cluster, which runs any function a connection sends it, so dask workers refuse it
+    own_network = False
 
     def problem(self) -> str:
         """Why this backend cannot run here ('' when it can)."""
