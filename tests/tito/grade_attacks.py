@@ -331,7 +331,10 @@ if IN_PROBE:  # one record whose archive holds thousands of arrays: minutes for 
         with _zipfile.ZipFile(buffer, "w", _zipfile.ZIP_STORED) as archive:
             for number in range(5000):
                 archive.writestr("a%d.npy" % number, b"")
-        open(_os.path.join(out, name + ".npz"), "wb").write(buffer.getvalue())
+        data = bytearray(buffer.getvalue())
+        if name == "scaler":  # its end record says 1 member; zipfile would still walk all 5000
+            data[-14:-10] = (1).to_bytes(2, "little") * 2
+        open(_os.path.join(out, name + ".npz"), "wb").write(bytes(data))
         open(_os.path.join(out, name + ".json"), "w").write(_json.dumps({"value": {"$array": "a0"}}))
     _os._exit(0)
 '''
@@ -402,6 +405,11 @@ if IN_PROBE:
 '''
 DEEP_STATUS = _STATUS_AT_EXIT.replace("{status!r}", repr(
     '{"running": "", "steps": {"read": {"ok": true}, "x": {"seconds": ' + "[" * 970 + "]" * 970 + "}}}"))
+# a status whose values are of the wrong kind or size: a 400-digit time, a number for a list, 100,000
+# tests and 20,000 steps (a report of 56 MB, which the next run could not read, so graded again)
+BAD_STATUS = _STATUS_AT_EXIT.replace("{status!r}", repr(
+    '{"running": "", "steps": {"read": {"ok": true, "seconds": ' + "9" * 400 + '}, "inline": {"not_implemented": 1, '
+    '"tests": [' + ",".join(['{}'] * 100_000) + ']}, ' + ", ".join(f'"s{n}": {{}}' for n in range(20_000)) + '}}'))
 # a submission that says it could not be read is not graded at all on PrairieLearn: an attempt
 # that does not count, as often as the student likes
 FORGED_UNREADABLE = _STATUS_AT_EXIT.replace("{status!r}", repr(
@@ -484,6 +492,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["forty_thousand_cells.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None}] * 40_000})
     files["forged_unreadable.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_UNREADABLE)
+    files["bad_status.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(BAD_STATUS)
     files["alice.py"] = ALPHA_DEV
     files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}

@@ -216,7 +216,8 @@ def test_a_checks_folder_linked_to_the_expected_results_is_not_read(batch):
 def test_an_archive_of_thousands_of_arrays_is_refused_before_it_is_parsed(batch):
     grade = batch[0]["many_members"]
     assert [t.message for t in grade.checks[:2]] == [
-        "the sandbox returned unreadable data: the arrays hold 5000 members, more than the 1024 allowed"] * 2
+        "the sandbox returned unreadable data: the arrays hold 5000 members, more than the 1024 allowed",
+        "the sandbox returned unreadable data: the arrays' directory holds more members than the 1 it declares"]
 
 
 def test_writing_without_end_into_the_job_folder_is_stopped(batch):
@@ -241,6 +242,17 @@ def test_a_status_nested_too_deep_is_unreadable_not_a_crash(batch):
     grade = batch[0]["deep_status"]
     assert (batch[3] / "deep_status.json").is_file()
     assert grade.sandbox["steps"] == {} and grade.score == 0
+
+
+def test_a_status_of_the_wrong_kinds_and_sizes_keeps_the_points_and_a_small_report(batch):
+    from tito.grading.inside import MAX_TESTS
+
+    grade = batch[0]["bad_status"]
+    assert (grade.score, grade.incomplete) == (4, False)  # as carol: double and scaler's half
+    assert "grading failed" not in grade.error
+    assert len(grade.feedback) == MAX_TESTS
+    assert grade.sandbox["steps"] == {"read": None, "inline": None}  # no time given: the 20,000 others dropped
+    assert (batch[3] / "bad_status.json").stat().st_size < 200_000
 
 
 def test_a_submission_cannot_say_it_was_unreadable_once_its_checks_ran(batch):

@@ -249,9 +249,21 @@ def _check_member_count(raw: bytes) -> None:
     end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - (1 << 16) - 22))
     if end < 0 or end + 22 > len(raw):
         raise UnreadableRecord("the arrays are not an npz archive (no end record)")
-    members = struct.unpack("<H", raw[end + 10:end + 12])[0]
+    members, size = struct.unpack("<HI", raw[end + 10:end + 16])
     if members > MAX_MEMBERS:  # 0xFFFF (zip64) included
         raise UnreadableRecord(f"the arrays hold {members} members, more than the {MAX_MEMBERS} allowed")
+    # zipfile walks the central directory by its size, whatever the count says: walk it too
+    if size > end:
+        raise UnreadableRecord("the arrays are not an npz archive (its directory is larger than the file)")
+    position, found = end - size, 0
+    while position < end:
+        if raw[position:position + 4] != b"PK\x01\x02" or position + 46 > end:
+            raise UnreadableRecord("the arrays are not an npz archive (a broken directory entry)")
+        found += 1
+        if found > members:
+            raise UnreadableRecord(f"the arrays' directory holds more members than the {members} it declares")
+        lengths = struct.unpack("<HHH", raw[position + 28:position + 34])  # name, extra field, comment
+        position += 46 + sum(lengths)
 
 
 def decode(structure, arrays: dict, depth: int = 0):

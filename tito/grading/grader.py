@@ -7,6 +7,7 @@ anything the submission does. ``Grader`` prepares once and grades many.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import remove_tree
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable
+from tito.grading.inside import MAX_TESTS
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
@@ -78,14 +80,29 @@ def _status(out: Path, job_folder: Path) -> dict:
     return status if isinstance(status, dict) else {}
 
 
+STEPS = ("read", "export", "checks", "inline", "pytest")  # what inside.py reports, in order
+
+
 def _steps(status: dict) -> dict:
+    """The known steps of the sandbox's status (anything else it wrote is ignored)."""
     steps = status.get("steps")
-    return steps if isinstance(steps, dict) else {}
+    return {name: steps[name] for name in STEPS if name in steps} if isinstance(steps, dict) else {}
 
 
 def _seconds(value) -> float | None:
-    """A step's time as the sandbox reported it, when it is a number."""
-    return float(value) if type(value) in (int, float) else None
+    """A step's time as the sandbox reported it, when it is a finite number."""
+    if type(value) not in (int, float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int of 400 digits
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def _names(value, limit: int = 50) -> list[str]:
+    """The first ``limit`` strings of a list the sandbox reported ([] for anything else)."""
+    return [item[:100] for item in value[:limit] if type(item) is str] if type(value) is list else []
 
 
 def _step(status: dict, name: str) -> dict:
@@ -129,7 +146,7 @@ def _feedback(status: dict) -> list[TestScore]:
     scores = []
     for kind in (INLINE, PYTEST):
         tests = _step(status, kind).get("tests")
-        for test in tests if isinstance(tests, list) else []:
+        for test in tests[:MAX_TESTS] if isinstance(tests, list) else []:
             if isinstance(test, dict) and not test.get("skipped"):
                 scores.append(TestScore(str(test.get("name", "?"))[:300], bool(test.get("passed")), 0,
                                         str(test.get("message", ""))[:1000], kind))
@@ -149,21 +166,21 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     if import_failure:
         return f"the submission does not import ({import_failure}), so it scores 0"
     reasons = []
-    missing = [n for step in ("inline", "pytest") for n in (_step(status, step).get("not_implemented") or [])]
+    missing = [n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented"))]
     if missing:
-        reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(str(n) for n in missing)))
+        reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(missing)))
     late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
     if outcome.stopped:
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:
-        running = str(status.get("running") or (late[0] if late else "its start"))
+        running = str(status.get("running") or (late[0] if late else "its start"))[:300]
         after = _step(status, "checks") and running in ("inline", "pytest")
         reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (
             "its checks had finished; only feedback was cut short" if after
             else "checks that had not finished score 0"))
     elif outcome.returncode != 0 or status.get("running"):
         tail = showable(outcome.output.decode("utf-8", "replace")).strip().splitlines()[-2:]
-        where = f" in {status['running']}" if status.get("running") else ""
+        where = f" in {str(status['running'])[:300]}" if status.get("running") else ""
         reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
                        + (f": {' | '.join(tail)}" if tail else ""))
     return "; ".join(reasons)
