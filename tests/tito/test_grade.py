@@ -195,6 +195,23 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     assert "ivy" not in (out / "gradebook.csv").read_text() and (out / "ivy.json").is_file()
 
 
+def test_students_whose_reports_would_clash_are_named_and_everyone_else_is_graded(instructor_course, tmp_path):
+    """A student who names an upload after another's report must not stop the whole batch."""
+    folder, out = tmp_path / "submissions", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    (folder / "mallory?.py").write_text(STUB)
+    (folder / "mallory_.py").write_text(ALPHA_DEV)
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--no-feedback")
+    assert proc.returncode == 1
+    assert ("Not graded, because they would share a report file: mallory? and mallory_ (mallory_.json)."
+            in flat(proc.stdout + proc.stderr))
+    assert "Traceback" not in proc.stdout + proc.stderr
+    rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert [(row["student"], row["score"]) for row in rows] == [("alice", "6")]
+    assert not (out / "mallory_.json").exists()
+
+
 def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp_path):
     report = tmp_path / "alice.json"
     proc = run_tito(instructor_course, "grade", str(instructor_course / "modules/source/01_alpha/alpha_dev.py"),

@@ -162,6 +162,12 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     if batch.left_out:
         out.print(f"Left out of the gradebook, with no submission in {folder} now (their reports are kept): "
                   + ", ".join(batch.left_out), markup=False, highlight=False)
+    if batch.clashes:
+        from tito.grading.batch import describe_clashes
+
+        raise TitoError(f"Not graded, because they would share a report file: {describe_clashes(batch.clashes)}.",
+                        hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
+                             "command again: only they will be graded.")
 
 
 @contextlib.contextmanager

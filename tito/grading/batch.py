@@ -23,15 +23,24 @@ from tito.grading.gradebook import GRADEBOOK, Gradebook, read_grades, report_nam
 from tito.grading.report import Grade
 
 
-def check_report_names(submissions: list[tuple[str, Path]]) -> None:
-    """TitoError when two students would write the same report (also on a case-insensitive disk)."""
+def report_name_clashes(submissions: list[tuple[str, Path]]) -> list[list[str]]:
+    """The groups of students who would write the same report (also on a case-insensitive disk)."""
     by_file: dict[str, list[str]] = {}
     for student, _ in submissions:
         by_file.setdefault(same_file(report_name(student)), []).append(student)
-    clashes = [names for names in by_file.values() if len(names) > 1]
+    return [names for names in by_file.values() if len(names) > 1]
+
+
+def describe_clashes(clashes: list[list[str]]) -> str:
+    """'alice? and alice_ (alice_.json); ...'"""
+    return "; ".join(" and ".join(names) + f" ({report_name(names[0])})" for names in clashes)
+
+
+def check_report_names(submissions: list[tuple[str, Path]]) -> None:
+    """TitoError when two students would write the same report."""
+    clashes = report_name_clashes(submissions)
     if clashes:
-        pairs = "; ".join(" and ".join(names) + f" ({report_name(names[0])})" for names in clashes)
-        raise TitoError(f"Two students would share a report file: {pairs}.",
+        raise TitoError(f"Two students would share a report file: {describe_clashes(clashes)}.",
                         hint="Rename one of their submissions (letters, digits, - . _ are kept as they are); "
                              "nothing was graded.")
 
@@ -98,6 +107,7 @@ class Batch:
     kept: list = field(default_factory=list)  # already graded, unchanged
     gradebook: Path | None = None
     left_out: list = field(default_factory=list)  # students with a report but no submission now
+    clashes: list = field(default_factory=list)  # groups of students not graded: they would share a report
 
     @property
     def grades(self) -> list[Grade]:
@@ -110,12 +120,15 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
-    ``on_done(grade)`` as each grade is written.
+    ``on_done(grade)`` as each grade is written. Students who would share a report file are not
+    graded (``Batch.clashes``), nor in the gradebook; everyone else is.
     """
     from tito.grading.grader import Grader
     from tito.grading.state import batch_seed, fingerprint, locked, plan
 
-    check_report_names(submissions)
+    clashes = report_name_clashes(submissions)
+    clashing = {student for names in clashes for student in names}
+    submissions = [(student, path) for student, path in submissions if student not in clashing]
     with locked(out):
         sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
         seed = batch_seed(out)
@@ -123,7 +136,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         todo = plan(submissions, out, module.name, grading, regrade)
         if on_start:
             on_start(todo)
-        batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK)
+        batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes)
         students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
         if todo.todo:
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
@@ -133,5 +146,5 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             write_gradebook(out, module.name, students=students)
-        batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students)
+        batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
     return batch
