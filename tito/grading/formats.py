@@ -32,9 +32,19 @@ def render(grade: Grade, form: str) -> dict:
     return {"tito": Grade.to_json, "gradescope": gradescope, "prairielearn": prairielearn}[form](grade)
 
 
-def summary(grade: Grade) -> str:
-    """The lines shown above the tests: the score, and why points were lost as a whole."""
-    lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {len(grade.checks)} graded checks."]
+def summary(grade: Grade, until_published: bool = False) -> str:
+    """The lines shown above the tests: the score, and why points were lost as a whole.
+    ``until_published``: the score of the visible checks only, so that it tells nothing of the
+    hidden ones before grades are published (Gradescope)."""
+    hidden = [t for t in grade.checks if t.hidden]
+    if until_published and hidden:
+        visible = [t for t in grade.checks if not t.hidden]
+        points = sum(t.points for t in hidden)
+        lines = [f"Module {grade.module}: {sum(t.earned for t in visible)}/{sum(t.points for t in visible)} points "
+                 f"from {len(visible)} visible checks; the hidden checks ({points} point{'s' * (points != 1)}) "
+                 "show when grades are published."]
+    else:
+        lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {len(grade.checks)} graded checks."]
     if grade.error:
         lines.append(grade.error)
     if grade.feedback:
@@ -51,7 +61,7 @@ def gradescope(grade: Grade) -> dict:
     tests = [{"name": _name(t), "score": t.earned, "max_score": t.points, "status": "passed" if t.passed else "failed",
               "output": t.message, "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
              for t in grade.tests]
-    return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade),
+    return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade, until_published=True),
             "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"module": grade.module, "sha256": grade.sha256, "sandbox": grade.sandbox.get("backend", "")}}
 
