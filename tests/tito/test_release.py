@@ -388,13 +388,20 @@ def test_an_editions_website_shows_the_released_stub_not_the_students_work(editi
     assert 'raise NotImplementedError("TODO: implement double")' in code and "doubled_value_of_the_input" not in code
 
 
-def test_a_deleted_function_is_traced_to_its_released_stub_and_other_tests_still_run(edition, tmp_path):
+def with_a_cell_cut(edition, tmp_path, start: str, keep_from: str = "# %%", also: str = ""):
+    """A student's copy of the edition whose alpha_dev.py lost the text from ``start`` to the next
+    ``keep_from`` (a cell deleted, as in Jupyter), and the lines ``also``; returns its root."""
     student = tmp_path / "student"
     shutil.copytree(edition, student)
     dev = student / "modules/source/01_alpha/alpha_dev.py"
     text = dev.read_text()
-    start = text.index('# %% tags=["teach"]\n#| export\ndef double')
-    dev.write_text(text[:start] + text[text.index("# %%", start + 5):])  # its cell deleted, as in Jupyter
+    first = text.index(start)
+    dev.write_text(text[:first] + text[text.index(keep_from, first + 1):].replace(also, ""))
+    return student
+
+
+def test_a_deleted_function_is_traced_to_its_released_stub_and_other_tests_still_run(edition, tmp_path):
+    student = with_a_cell_cut(edition, tmp_path, '# %% tags=["teach"]\n#| export\ndef double')
     (student / "tests/01_alpha/test_other.py").write_text("def test_unrelated():\n    assert 1 + 1 == 2\n")
     proc, report = test_json(student, "alpha")
     pytest_step = next(s for s in report["steps"] if s["step"] == "pytest")
@@ -405,12 +412,7 @@ def test_a_deleted_function_is_traced_to_its_released_stub_and_other_tests_still
 
 
 def test_a_deleted_inline_test_is_pointed_out(edition, tmp_path):
-    student = tmp_path / "student"
-    shutil.copytree(edition, student)
-    dev = student / "modules/source/01_alpha/alpha_dev.py"
-    text = dev.read_text()
-    start = text.index("def test_unit_double")
-    dev.write_text(text[:start] + text[text.index("# %%", start):].replace("    test_unit_double()\n", ""))
+    student = with_a_cell_cut(edition, tmp_path, "def test_unit_double", also="    test_unit_double()\n")
     proc, report = test_json(student, "alpha")
     inline = next(s for s in report["steps"] if s["step"] == "inline")
     assert "test_unit_double" not in {t["name"] for t in inline["tests"]}
