@@ -257,6 +257,20 @@ def _remember(module: Module, pair: Pair) -> None:
 # --------------------------------------------------------------------------- tito notebooks
 
 
+def overwrite_blocker(module: Module, sync: bool, chosen: bool) -> str:
+    """Why ``tito notebooks`` must not replace the file it writes (the notebook; with ``sync`` the
+    ``.py``), or '' when it may: that file holds the newer edits. When both changed, naming the one
+    module (``chosen``) is how the student picks a side; converting many modules never picks one."""
+    verdict = state(module)
+    py, notebook = module.dev_file.name, module.notebook.name
+    if verdict == (SOURCE_AHEAD if sync else NOTEBOOK_AHEAD):
+        newer, older = (py, notebook) if sync else (notebook, py)
+        return f"{newer} holds edits newer than {older}, which would replace them"
+    if verdict == BOTH_CHANGED and not chosen:
+        return f"both {py} and {notebook} changed since they were last synced"
+    return ""
+
+
 def write_notebook(module: Module) -> tuple[Path, Path | None]:
     """Write ``name_dev.ipynb`` from the module's source, atomically: (notebook, backup or None).
 

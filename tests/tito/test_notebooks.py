@@ -106,12 +106,18 @@ def test_a_broken_notebook_is_refused_and_the_source_kept(course_dir, tito):
     assert json.loads((course_dir / f"{ALPHA}.ipynb").read_text())["cells"]
 
 
-def test_unsynced_work_is_backed_up_before_it_is_overwritten(course_dir, tito):
+def test_the_file_with_the_newer_edits_is_replaced_only_with_force_and_then_backed_up(course_dir, tito):
     dev, path = course_dir / f"{ALPHA}.py", course_dir / f"{ALPHA}.ipynb"
     assert tito("notebooks", "--module", "alpha").exit_code == 0
     path.write_text(path.read_text().replace("Doubling numbers.", "Doubling numbers, my notes."))
+    edited = path.read_text()
     os.utime(path, (dev.stat().st_mtime + 10,) * 2)  # the notebook was edited after the source
-    result = tito("notebooks", "--module", "alpha")
+    refused = tito("notebooks", "--module", "alpha")
+    assert refused.exit_code == 1
+    assert ("01_alpha: alpha_dev.ipynb holds edits newer than alpha_dev.py, which would replace them; nothing was "
+            "written.") in flat(refused.output)
+    assert "tito notebooks --module alpha --sync" in refused.output and path.read_text() == edited
+    result = tito("notebooks", "--module", "alpha", "--force")
     assert result.exit_code == 0, result.output
     saved = list((course_dir / ".tito" / "backups").glob("alpha_dev.*.ipynb"))
     assert len(saved) == 1 and "my notes" in saved[0].read_text()
@@ -119,12 +125,33 @@ def test_unsynced_work_is_backed_up_before_it_is_overwritten(course_dir, tito):
 
     dev.write_text(ALPHA_DEV + "\n# %%\nmine = 1\n")
     os.utime(dev, (path.stat().st_mtime + 10,) * 2)  # and now the source after the notebook
-    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
+    assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 1
+    assert dev.read_text().endswith("mine = 1\n")
+    assert tito("notebooks", "--module", "alpha", "--sync", "--force").exit_code == 0
     saved = list((course_dir / ".tito" / "backups").glob("alpha_dev.*.py"))
     assert len(saved) == 1 and saved[0].read_text().endswith("mine = 1\n")
     assert dev.read_text() == ALPHA_DEV
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0  # in step now: no new backup
     assert len(list((course_dir / ".tito" / "backups").iterdir())) == 2
+
+
+def test_converting_every_module_leaves_each_newer_edit_where_it_is(course_dir, tito):
+    """`make sync` (tito notebooks --all --sync) after work done in the .py files took them back to stubs."""
+    assert tito("notebooks", "--all").exit_code == 0
+    alpha, beta = course_dir / f"{ALPHA}.py", course_dir / "modules/source/02_beta/beta_dev.py"
+    alpha.write_text(ALPHA_DEV + "\n# %%\nmine = 1\n")  # work in alpha's .py: its notebook is behind
+    notebook = beta.with_suffix(".ipynb")
+    notebook.write_text(notebook.read_text().replace("Four times x.", "Four times x, my notes."))
+    os.utime(notebook, (beta.stat().st_mtime + 10,) * 2)  # work in beta's notebook: its .py is behind
+    result = tito("notebooks", "--all", "--sync")
+    assert result.exit_code == 0, result.output
+    assert alpha.read_text().endswith("mine = 1\n") and "my notes" in beta.read_text()
+    assert ("- 01_alpha: skipped: alpha_dev.py holds edits newer than alpha_dev.ipynb, which would replace them "
+            "(`tito notebooks --module alpha` brings the notebook up to them)") in flat(result.output)
+    result = tito("notebooks", "--all")
+    assert result.exit_code == 0, result.output
+    assert "mine = 1" in (course_dir / f"{ALPHA}.ipynb").read_text() and "my notes" in beta.read_text()
+    assert not (course_dir / ".tito" / "backups").exists()  # nothing of the student's was replaced
 
 
 JUPYTEXT_HEADER = """\

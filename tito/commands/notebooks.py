@@ -2,23 +2,27 @@
 
 import click
 
-from tito.console import console
+from tito.console import console, say
 from tito.course import Course
+from tito.errors import TitoError
 from tito.options import chosen_modules, module_choice
 
 
 @click.command("notebooks")
 @module_choice
 @click.option("--sync", is_flag=True, help="The other way: write name_dev.py from name_dev.ipynb.")
-def command(module_name, all_modules, sync):
+@click.option("--force", is_flag=True, help="Replace the file even when it holds the newer edits (backed up first).")
+def command(module_name, all_modules, sync, force):
     """Convert module sources to notebooks and back.
 
     Writes modules/source/NN_name/name_dev.ipynb from name_dev.py (jupytext), with
     nbgrader metadata on solution and test cells; `--sync` writes your edited notebook
     back into name_dev.py. Cell metadata survive both ways; files are written atomically.
-    A file about to be replaced that holds edits of its own (changed since the last sync)
-    is first copied to .tito/backups/. `tito test` and `tito export` sync a notebook edited
-    last by themselves; when both files changed, these two commands are how you choose.
+    A file holding the newer edits is not replaced (a module whose notebook you edited last
+    is left as it is by `tito notebooks`, one whose .py you edited last by `--sync`) unless
+    `--force`; a file about to be replaced that holds edits of its own is first copied to
+    .tito/backups/. `tito test` and `tito export` sync a notebook edited last by themselves;
+    when both files changed, these two commands with --module are how you choose.
 
     \b
     Examples:
@@ -26,14 +30,20 @@ def command(module_name, all_modules, sync):
       tito notebooks --module cnn --sync
       tito notebooks --all
     """
-    from tito.notebook_sync import sync_notebook, write_notebook
+    from tito.notebook_sync import overwrite_blocker, sync_notebook, write_notebook
 
     course = Course.here()
     for module in chosen_modules(course, module_name, all_modules):
+        if sync and not module.notebook.exists() and all_modules:
+            console().print(f"- {module.dirname}: no notebook, skipped")
+            continue
+        blocker = "" if force else overwrite_blocker(module, sync, chosen=not all_modules)
+        if blocker and not all_modules:
+            raise TitoError(f"{module.dirname}: {blocker}; nothing was written.", hint=_ways_out(module, sync))
+        if blocker:
+            say(f"- {module.dirname}: skipped: {blocker} ({_choice(module, sync, blocker)})")
+            continue
         if sync:
-            if not module.notebook.exists() and all_modules:
-                console().print(f"- {module.dirname}: no notebook, skipped")
-                continue
             path, saved = sync_notebook(module)
             source = module.notebook
         else:
@@ -42,3 +52,18 @@ def command(module_name, all_modules, sync):
         if saved:
             console().print(f"Backed up {module.relative(path)}, changed after {source.name}: {module.relative(saved)}")
         console().print(f"[green]✓[/] {module.dirname}: {module.relative(source)} -> {module.relative(path)}")
+
+
+def _ways_out(module, sync: bool) -> str:
+    other = "" if sync else " --sync"
+    return (f"Keep the newer edits the other way: tito notebooks --module {module.name}{other}\n"
+            f"Replace them anyway (backed up first): tito notebooks --module {module.name}"
+            f"{' --sync' if sync else ''} --force")
+
+
+def _choice(module, sync: bool, blocker: str) -> str:
+    """What a skipped module's student can run instead (one line)."""
+    if blocker.startswith("both"):
+        return f"`tito notebooks --module {module.name}` keeps the .py, with --sync the notebook"
+    other, side = ("", "the notebook") if sync else (" --sync", "the .py")
+    return f"`tito notebooks --module {module.name}{other}` brings {side} up to them"
