@@ -63,6 +63,7 @@ class StepResult:
     not_implemented: list = field(default_factory=list)
     note: str = ""  # one line for the summary table, e.g. the generated file
     left_out: int = 0  # tests marked slow that this run left out (tito test --full runs them)
+    hints: list = field(default_factory=list)  # what the failures have in common, said once each
 
     @property
     def ran(self) -> int:

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from tito import format
+from tito.cell_hints import explain_missing_names
 from tito.course import Module
 from tito.outcomes import StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
 
@@ -58,8 +59,9 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             return _timed_out(exc, running, done)
         output = proc.stdout + proc.stderr
         tests = parse_junit(report) if report.exists() else []
-    _explain_unexported_names(module, tests)
+    hints = explain_missing_names(module, tests)
     step = _pytest_result(rel, tests, proc.returncode, output, keyword)
+    step.hints = hints
     if not (keyword or full):
         left_out = DESELECTED.findall(output)
         step.left_out = int(left_out[-1]) if left_out else 0
@@ -95,63 +97,6 @@ def finished_tests(done: Path) -> list:
         tests.append(TestOutcome(test.get("name", "?"), outcome == "passed", str(test.get("message") or ""),
                                  skipped=outcome == "skipped"))
     return tests
-
-
-CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from 'tinytorch\.")
-
-
-def _explain_unexported_names(module: Module, tests: list) -> None:
-    """A test that cannot import a name the student wrote in a cell without ``#| export`` (easy
-    to lose in Jupyter) says so, with the line to add."""
-    wanted = {name for t in tests if t.status == "failed" for name in CANNOT_IMPORT.findall(t.message)}
-    if not wanted:
-        return
-    try:
-        cells = format.code_cells(module.source())
-    except Exception:  # noqa: BLE001 - the export step reports an unreadable source
-        return
-    where = {name: cell.line for cell in cells if not cell.exported for name in _defined(cell.code) & wanted}
-    everywhere = {name for cell in cells for name in _defined(cell.code)}
-    released = _released_names(module)
-    for test in tests:
-        for name in CANNOT_IMPORT.findall(test.message):
-            if name in where:
-                test.message += (f"\n{name} is defined in {module.relative(module.dev_file)} (cell at line "
-                                 f"{where[name]}), but that cell is not exported: make `#| export` its first line.")
-            elif name not in everywhere and name in released:
-                test.message += (f"\n{name} is no longer in {module.relative(module.dev_file)}; the released stub "
-                                 f"{released[name]} has it (copy its cell back, or `tito module reset "
-                                 f"{module.name}` to start over, your file backed up).")
-
-
-def _released_names(module: Module) -> dict:
-    """Name -> the released stub that defines it, in a student edition ({} elsewhere)."""
-    from tito.editions import released_stub
-
-    stub = released_stub(module.root, module)
-    try:
-        cells = format.code_cells(stub.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return {name: module.relative(stub) for cell in cells for name in _defined(cell.code)}
-
-
-def _defined(code: str) -> set:
-    """The names a cell defines at its top level (functions, classes, assignments)."""
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    return names
 
 
 def _text(data) -> str:

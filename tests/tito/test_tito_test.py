@@ -356,6 +356,51 @@ def test_a_prerequisites_stub_is_where_next_points(course, tito):
             "builds on (tito test --module alpha)") in result.output.splitlines()
 
 
+def test_a_solution_written_in_a_new_unexported_cell_is_pointed_at(course, tito):
+    """The usual notebook habit: the stub's cell left as it is, the solution typed in a new cell below."""
+    from tito.editions.strip import strip_solutions
+
+    dev = course.dev("alpha")
+    stubbed = strip_solutions(dev.read_text()).text
+    mine = "# %%\ndef double(x):\n    return np.asarray(x) * 2\n\n# %%\ndef test_unit_double"
+    dev.write_text(stubbed.replace("# %%\ndef test_unit_double", mine, 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert named_tests(payload, "inline")["test_unit_double"]["passed"]  # the notebook runs the new cell
+    own_line = line_of(dev, "return np.asarray(x) * 2") - 1
+    stub_line = line_of(dev, "TODO: implement double")
+    assert (f"  double: your version at modules/source/01_alpha/alpha_dev.py:{own_line} is in a cell without "
+            f"`#| export`, so the package still has the stub (line {stub_line}): put your code in that exported "
+            "cell, in place of its `raise`.") in result.output.splitlines()
+
+
+def test_a_name_the_package_lacks_because_its_cell_is_not_exported_is_explained(course, tito):
+    dev = course.dev("alpha")
+    text = dev.read_text()
+    dev.write_text(text.replace("import numpy as np\n", "", 1).replace(
+        "# %% tags=[\"teach\"]\n#| export\ndef double", "# %%\nimport numpy as np\n\n# %% tags=[\"teach\"]\n"
+        "#| export\ndef double", 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    failed = [t for t in step_of(payload, "pytest")["tests"] if "NameError: name 'np' is not defined" in t["message"]]
+    assert failed
+    line = line_of(dev, "import numpy as np")
+    assert all(f"np is defined in modules/source/01_alpha/alpha_dev.py (cell at line {line}), but that cell is not "
+               "exported: make `#| export` its first line." in t["message"] for t in failed)
+
+
+def test_failures_alike_are_told_once_and_a_bare_exception_line_gets_its_next_line(course, tito):
+    course.write("tests/01_alpha/test_many.py", "".join(
+        f"def test_same_{n}():\n    raise ValueError('the same fault')\n\n\n" for n in range(4)) +
+        "def test_close():\n    import numpy as np\n    np.testing.assert_allclose([1.0], [2.0])\n")
+    result, _ = run(tito, course, "--module", "alpha")
+    lines = result.output.splitlines()
+    assert ("  FAIL 4 failed with ValueError: the same fault: tests/01_alpha/test_many.py::test_same_0, "
+            "tests/01_alpha/test_many.py::test_same_1, tests/01_alpha/test_many.py::test_same_2 and 1 more") in lines
+    assert not any(line.startswith("  FAIL tests/01_alpha/test_many.py::test_same_") for line in lines)
+    assert sum(line.startswith("--- pytest failure: tests/01_alpha/test_many.py::test_same_") for line in lines) == 1
+    assert ("  FAIL tests/01_alpha/test_many.py::test_close  AssertionError: Not equal to tolerance rtol=1e-07, "
+            "atol=0") in lines
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""

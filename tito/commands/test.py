@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tito.cell_hints import unexported_versions
 from tito.console import console, escape, plain_output, say, table, warn
 from tito.course import Course
 from tito.errors import TitoError
@@ -16,6 +17,7 @@ from tito.outcomes import tail
 from tito.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
+GROUPED = 3  # this many failures with the same first line are told in one line
 
 
 @click.command("test")
@@ -243,10 +245,13 @@ def show_result(result, verbose=False) -> None:
             "exports one (-v shows the tracebacks).")
         if not verbose:  # everything else follows from it
             failures = []
-    for step, test in failures[:SHOWN_FAILURES]:
+    for hint in [hint for step in result.steps for hint in step.hints]:
+        say(f"Hint: {hint}")
+    distinct = _one_per_first_line(failures)
+    for step, test in distinct[:SHOWN_FAILURES]:
         _show_failure(step, test)
     if len(failures) > SHOWN_FAILURES:
-        out.print(f"... and {len(failures) - SHOWN_FAILURES} more failure(s); "
+        out.print(f"... and {len(failures) - min(len(distinct), SHOWN_FAILURES)} more failure(s); "
                   "the names are listed above.")
     _show_not_implemented(result)
     summary = table("Step", "Result", "Tests", "Note", title=f"{result.module.dirname}: {result.module.title}")
@@ -291,9 +296,13 @@ def _show_not_implemented(result) -> None:
         return
     say(f"Not implemented yet ({len(names)}): {', '.join(names)}")
     module = result.module
+    source = module.relative(module.dev_file)
+    for name, stub_line, own_line in unexported_versions(module, result.stubs):
+        say(f"  {name}: your version at {source}:{own_line} is in a cell without `#| export`, so the package "
+            f"still has the stub (line {stub_line}): put your code in that exported cell, in place of its `raise`.")
     if result.stubs:
         name, line = result.stubs[0]
-        say(f"  Next: {name} at {module.relative(module.dev_file)}:{line}")
+        say(f"  Next: {name} at {source}:{line}")
         return
     elsewhere = stubs_in_prerequisites(module, names)
     if elsewhere:
@@ -319,13 +328,22 @@ def _show_step(step, verbose) -> None:
         f"; {step.left_out} marked slow not run (--full runs them)" if step.left_out else "")
     out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
               highlight=False)
+    alike = {} if every else _failures_by_first_line(shown)
     for test in shown:
         if test.skipped:
             say(f"  skip {test.name}  {test.message}")
             continue
+        failure = "" if test.passed else _first_line(test)
+        group = alike.get(failure, [])
+        if len(group) >= GROUPED:
+            if group[0] is test:  # told once, for all of them
+                names = ", ".join(t.name for t in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+                out.print(f"  {bad_mark} {len(group)} failed with {escape(failure)}: {escape(names)}",
+                          highlight=False, soft_wrap=True)
+            continue
         mark = ok_mark if test.passed else bad_mark
-        failure = "" if test.passed else f"  {_first_line(test)}"
-        out.print(f"  {mark} {escape(test.name)}{escape(failure)}", highlight=False, soft_wrap=True)
+        out.print(f"  {mark} {escape(test.name)}{escape('  ' + failure if failure else '')}",
+                  highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
             say(_indent(test.output.rstrip(), 6))
     if stubbed:
@@ -342,6 +360,26 @@ def _show_step(step, verbose) -> None:
             say(_indent(tail(step.output, 15), 4))
 
 
+def _one_per_first_line(failures: list) -> list:
+    """The (step, test) failures, only the first of those whose one-line summary is the same."""
+    seen, kept = set(), []
+    for step, test in failures:
+        line = _first_line(test)
+        if line not in seen:
+            seen.add(line)
+            kept.append((step, test))
+    return kept
+
+
+def _failures_by_first_line(tests) -> dict:
+    """First line of a failure -> the failed tests that share it, in order."""
+    groups = {}
+    for test in tests:
+        if test.status == "failed":
+            groups.setdefault(_first_line(test), []).append(test)
+    return groups
+
+
 def _count_stubbed(failures) -> dict:
     counts = {}
     for test in failures:
@@ -352,12 +390,16 @@ def _count_stubbed(failures) -> dict:
 
 
 def _first_line(test) -> str:
-    """A failure in one line: 'not implemented yet: NAME' for a stub, else the message's first line."""
+    """A failure in one line: 'not implemented yet: NAME' for a stub, else the message's first
+    line, with the next one when the first only names the exception (np.testing's messages)."""
     name = _stub_of(test)
     if name and test.message.startswith("NotImplementedError"):
         return f"not implemented yet: {name}" + (" (the rest of this cell was skipped)"
                                                  if test.name.startswith("cell ") else "")
-    return test.message.splitlines()[0] if test.message else ""
+    lines = [line.strip() for line in test.message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def _show_failure(step, test) -> None:
