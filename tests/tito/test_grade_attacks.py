@@ -255,6 +255,17 @@ def test_a_status_of_the_wrong_kinds_and_sizes_keeps_the_points_and_a_small_repo
     assert (batch[3] / "bad_status.json").stat().st_size < 200_000
 
 
+def test_a_process_that_ends_in_one_check_costs_that_check_only_and_says_so(batch):
+    grade = batch[0]["exit_in_check"]
+    scores = {t.name: (t.passed, t.earned) for t in grade.checks}
+    assert scores["scaler"] == (True, 2) and grade.score == 2  # after double's checks, in a new process
+    assert scores["double"] == (False, 0)
+    assert next(t.message for t in grade.checks if t.name == "double").startswith(
+        "ProcessEnded: the checks' process ended during this check (exit code 0)")
+    assert grade.error.startswith("the checks' process ended during double (exit code 0), double_negative (exit "
+                                  "code 0) and was started again for the checks after it")
+
+
 def test_a_submission_cannot_say_it_was_unreadable_once_its_checks_ran(batch):
     from tito.grading.formats import prairielearn
 

@@ -29,7 +29,7 @@ MAX_DEPTH = 32
 MAX_MEMBERS = 1024  # arrays in one record's archive (each a zip member the grader must look at)
 MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
-IMPORT_RECORD = "_import"  # the record probe.py writes when the module under test cannot be imported
+IMPORT_RECORD = "_import"  # probe.py's record of importing the module under test: a value, or what it raised
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
 MAX_JSON_DEPTH = 64  # any JSON from the sandbox: a record (MAX_DEPTH and its wrapping) or status.json
 # what text from the sandbox may not hold as it is: control characters but newline and tab (a

@@ -105,6 +105,14 @@ def _names(value, limit: int = 50) -> list[str]:
     return [item[:100] for item in value[:limit] if type(item) is str] if type(value) is list else []
 
 
+def _crashes(value) -> list[str]:
+    """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in."""
+    if type(value) is not list:
+        return []
+    return [f"{c['check'][:100]} (exit code {c.get('exit_code') if type(c.get('exit_code')) is int else '?'})"
+            for c in value[:50] if type(c) is dict and type(c.get("check")) is str]
+
+
 def _step(status: dict, name: str) -> dict:
     step = _steps(status).get(name)
     return step if isinstance(step, dict) else {}
@@ -169,6 +177,10 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     missing = [n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented"))]
     if missing:
         reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(missing)))
+    ended = _crashes(_step(status, "checks").get("crashes"))
+    if ended:
+        reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
+                       "checks after it (os._exit or a crash in the submission's code?)")
     late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
     if outcome.stopped:
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")

@@ -95,24 +95,65 @@ def read_submission(spec: dict, status: Status) -> bool:
 
 
 def run_checks(spec: dict, status: Status, deadline: float) -> None:
-    """probe.py on the student's export, in its own process group; its output goes to a file."""
+    """probe.py on the student's export, in its own process group; its output goes to a file.
+
+    A process that ends during a check (``os._exit`` in the student's code, a crash) is started
+    again for the checks after it; the check it ended in is recorded as raising ProcessEnded.
+    """
+    from tito.grading.data import IMPORT_RECORD
+
     status.begin("checks")
-    probe = {key: spec[key] for key in ("course", "site_packages", "import_name", "checks_file", "seed", "checks")}
-    probe["out"] = str(Path(spec["out"]) / "checks")
+    out = Path(spec["out"]) / "checks"
     log = Path(spec["tmp"]) / "checks-output.txt"
+    pending, crashes = list(spec["checks"]), []
+    with open(log, "wb") as output:
+        while True:
+            (out / f"{IMPORT_RECORD}.json").unlink(missing_ok=True)  # written again once this run imports
+            code = _probe(spec, pending, out, output, deadline)
+            if code is None:
+                report = {"ok": False, "timed_out": True, "error": "the checks ran past the submission's time limit"}
+                break
+            missing = [check for check in pending if not (out / f"{check['name']}.json").exists()]
+            if not missing or not _imported(out / f"{IMPORT_RECORD}.json"):  # all ran, or the import failed
+                report = {"ok": code == 0 and not crashes, "exit_code": code}
+                break
+            crashes.append({"check": missing[0]["name"], "exit_code": code})
+            _record_ended(out, missing[0]["name"], code)
+            pending = missing[1:]
+    status.end("checks", output=tail(log), crashes=crashes, **report)
+
+
+def _probe(spec: dict, checks: list, out: Path, output, deadline: float) -> int | None:
+    """Run probe.py on ``checks``: its exit code, or None when it ran past the deadline (killed)."""
+    probe = {key: spec[key] for key in ("course", "site_packages", "import_name", "checks_file", "seed")}
+    probe.update(checks=checks, out=str(out))
     command = [sys.executable, "-I", "-S", "-B", str(Path(spec["course"], "tito", "grading", "probe.py")),
                json.dumps(probe)]
-    with open(log, "wb") as output:
-        proc = subprocess.Popen(command, cwd=spec["course"], stdin=subprocess.DEVNULL, stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = proc.wait(timeout=remaining(deadline) - 0.5)
-            report = {"ok": code == 0, "exit_code": code}
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-            report = {"ok": False, "timed_out": True, "error": "the checks ran past the submission's time limit"}
-    status.end("checks", output=tail(log), **report)
+    proc = subprocess.Popen(command, cwd=spec["course"], stdin=subprocess.DEVNULL, stdout=output,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return proc.wait(timeout=remaining(deadline) - 0.5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        return None
+
+
+def _imported(record: Path) -> bool:
+    """True when this run of probe.py imported the module (then a missing record is a crash)."""
+    try:
+        return "value" in json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _record_ended(out: Path, name: str, code: int) -> None:
+    """The record of a check during which the checks' process ended."""
+    from tito.grading.data import write_record
+
+    message = f"the checks' process ended during this check (exit code {code})"
+    write_record(out, name, {"raised": {"type": "ProcessEnded", "mro": ["ProcessEnded", "BaseException", "object"],
+                                        "message": message}})
 
 
 def tail(path: Path, size: int = 2000) -> str:

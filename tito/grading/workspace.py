@@ -220,7 +220,7 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
                         hint=(proc.stdout + proc.stderr)[-2000:])
     try:
         failed = read_record(out, IMPORT_RECORD)
-        if failed is not None:
+        if failed is not None and "raised" in failed:
             raise TitoError(f"The {build.name} build of '{prepared.module}' does not import or its checks do "
                             f"not load: {failed['raised']['type']}: {failed['raised']['message']}")
         return {c.name: read_record(out, c.name) for c in prepared.checks}
