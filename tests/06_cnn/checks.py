@@ -3,7 +3,10 @@
 Each check calls the student's exported `tinytorch.core.cnn` (the `cnn` argument) on inputs
 drawn from `rng`, seeded from the grading run's secret seed, and returns plain data. The grader
 runs the same check on the reference solution and compares the two outside the sandbox, so a
-check only asks what the module's text asks of the student. Points: `checks:` in
+check only asks what the module's text asks of the student. Whatever the seed draws must tell
+the usual mistakes apart: kernels are at least 2 wide on both axes (a flip, a min for a max or
+a mean over one axis would pass a 1×k kernel), and a flattened batch never has as many rows
+as columns (a transposed reshape would pass). 1×1 kernels have their own check. Points: `checks:` in
 modules/source/06_cnn/module.yaml. Format: modules/README.md, "Graded checks".
 """
 
@@ -19,7 +22,7 @@ def _shape(rng, low, high, n):
 def _conv_case(rng, dtype=np.float64):
     """A random conv problem: x (N, C, H, W), weight (F, C, kH, kW), bias (F,), stride, padding pairs."""
     N, C, F = _shape(rng, 1, 3, 3)
-    kernel = _shape(rng, 1, 4, 2)
+    kernel = _shape(rng, 2, 4, 2)
     stride, padding = _shape(rng, 1, 3, 2), _shape(rng, 0, 2, 2)
     H, W = (int(k + rng.integers(0, 6)) for k in kernel)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -30,7 +33,7 @@ def _conv_case(rng, dtype=np.float64):
 
 def _pool_case(rng):
     """A random pooling problem: x (N, C, H, W), kernel, stride and padding (at most half the kernel)."""
-    kernel = _shape(rng, 1, 4, 2)
+    kernel = _shape(rng, 2, 4, 2)
     stride = _shape(rng, 1, 3, 2)
     padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
     H, W = (int(k + rng.integers(0, 6)) for k in kernel)
@@ -43,14 +46,14 @@ def _pool_case(rng):
 
 def check_conv2d_naive(cnn, rng):
     """A random rectangular input and kernel: (H, W) ⋆ (kH, kW) -> (H-kH+1, W-kW+1), not flipped."""
-    kernel = rng.standard_normal(_shape(rng, 1, 4, 2))
+    kernel = rng.standard_normal(_shape(rng, 2, 4, 2))
     image = rng.standard_normal((kernel.shape[0] + int(rng.integers(0, 5)), kernel.shape[1] + int(rng.integers(0, 5))))
     return cnn.conv2d_naive(image, kernel)
 
 
 def check_conv2d_naive_accepts_tensors(cnn, rng):
     """The APPROACH: input and kernel may be Tensors."""
-    kernel = rng.standard_normal(_shape(rng, 1, 3, 2))
+    kernel = rng.standard_normal(_shape(rng, 2, 3, 2))
     image = rng.standard_normal((kernel.shape[0] + 2, kernel.shape[1] + 3))
     return np.asarray(cnn.conv2d_naive(Tensor(image), Tensor(kernel)))
 
@@ -246,7 +249,9 @@ def check_avg_pool2d_layer(cnn, rng):
 
 def check_flatten(cnn, rng):
     """(N, d1, d2, ...) -> (N, d1·d2·...), by flatten and by the Flatten layer."""
-    x = rng.standard_normal((int(rng.integers(1, 4)), *_shape(rng, 1, 4, int(rng.integers(1, 4)))))
+    rest = _shape(rng, 1, 4, int(rng.integers(1, 4)))
+    N = int(rng.choice([n for n in (1, 2, 3, 5) if n != int(np.prod(rest))]))
+    x = rng.standard_normal((N, *rest))
     return {"function": np.asarray(cnn.flatten(Tensor(x)).data), "layer": np.asarray(cnn.Flatten()(Tensor(x)).data)}
 
 

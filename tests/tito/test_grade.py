@@ -6,6 +6,7 @@ the points (the checks in module.yaml, the data read back from the sandbox, the 
 import csv
 import io
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -220,6 +221,26 @@ def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp
     assert "Score: 7/7" in proc.stdout and "Feedback (no points): 5/5" in flat(proc.stdout)
     payload = json.loads(report.read_text())
     assert [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"] == list(zip(CHECKS, [3, 2, 1, 1]))
+
+
+def test_one_submission_is_graded_again_on_the_same_inputs_with_its_seed(instructor_course, tmp_path):
+    wrong = tmp_path / "carol.py"
+    wrong.write_text(ALPHA_DEV.replace("np.asarray(x) * 2", "np.asarray(x) * 3"))
+
+    def double_message(*seed):
+        report = tmp_path / "report.json"
+        proc = run_tito(instructor_course, "grade", str(wrong), "--module", "alpha", "--no-feedback",
+                        "--json", str(report), *seed)
+        assert proc.returncode == 0, proc.stderr
+        drawn = re.search(r"^Seed: (\d+) \(--seed \1 grades it again on the same inputs\)$", proc.stdout, re.M)
+        message = next(t["message"] for t in json.loads(report.read_text())["tests"] if t["name"] == "double")
+        return int(drawn.group(1)), message
+
+    seed, first = double_message()
+    assert double_message("--seed", str(seed)) == (seed, first)  # the inputs it failed on, again
+    assert double_message("--seed", str(seed + 1))[1] != first
+    proc = run_tito(instructor_course, "grade", str(tmp_path), "--module", "alpha", "--seed", "3")
+    assert proc.returncode == 2 and "--seed is for one submission" in flat(proc.stdout + proc.stderr)
 
 
 def test_no_feedback_grades_the_same_points_without_running_the_tests(instructor_course, tmp_path):

@@ -41,11 +41,14 @@ from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
               type=click.Choice(["auto", *BACKENDS]), help="Which sandbox runs student code.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without any sandbox (student code runs as you). Only for code you trust.")
+@click.option("--seed", type=click.IntRange(min=0), metavar="N",
+              help="One submission: draw the checks' inputs from this seed (the report gives the one used), "
+                   "to grade it again on the same inputs. A folder keeps its own in OUT/.tito-seed.")
 @click.option("--feedback/--no-feedback", default=True, show_default=True,
               help="After the checks, run the module's inline and pytest tests as feedback (no points; most "
                    "of a submission's time). --no-feedback: the points only.")
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
-            calibrate, sandbox_name, unsafe_no_sandbox, feedback):
+            calibrate, sandbox_name, unsafe_no_sandbox, feedback, seed):
     """Grade student submissions, each in a sandbox, with points from the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
@@ -77,6 +80,9 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         if json_file or form != "tito":
             raise TitoError("--json is for one submission (and so is --format); a folder's reports go to --out DIR.",
                             exit_code=2)
+        if seed is not None:
+            raise TitoError("--seed is for one submission: a folder draws its seed once and keeps it in "
+                            "OUT/.tito-seed (delete that file to grade everyone on new inputs).", exit_code=2)
         grader_executor = create(executor, jobs, scheduler, sandbox_name, unsafe_no_sandbox)
         announce_sandbox(grader_executor.sandbox)
         _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
@@ -90,7 +96,8 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         raise TitoError(f"--format {form} writes that platform's results file: add --json FILE.", exit_code=2)
     sandbox = choose(sandbox_name, unsafe=unsafe_no_sandbox)
     announce_sandbox(sandbox)
-    with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback) as grader:
+    with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback,
+                seed=seed) as grader:
         _grade_one(grader, submission, json_file, form)
 
 
@@ -117,6 +124,8 @@ def _grade_one(grader, submission, json_file, form):
 
     grade = grader.grade(submission)
     show_grade(grade)
+    console().print(f"Seed: {grader.prepared.seed} (--seed {grader.prepared.seed} grades it again on the same inputs)",
+                    markup=False, highlight=False)
     if json_file:
         write_json(render(grade, form), json_file)
         console().print(f"Report: {json_file}" + (f" ({form} format)" if form != "tito" else ""), markup=False)
