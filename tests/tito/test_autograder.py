@@ -82,6 +82,7 @@ def test_the_zip_has_gradescopes_two_scripts_at_its_root_and_no_solution(bundle,
     assert (modes["setup.sh"], modes["run_autograder"]) == (0o755, 0o755)
     assert all(members[script].startswith(b"#!/usr/bin/env bash\n") for script in ("setup.sh", "run_autograder"))
     assert members["requirements.txt"].decode().split() == requirements(Course(instructor_course))
+    assert "hypothesis>=6.0" in requirements(Course(instructor_course))  # the feedback tests' property tests
     digest = hashlib.sha256(members["grading.tar.gz"]).hexdigest()
     assert members["grading.tar.gz.sha256"].decode() == f"{digest}  grading.tar.gz\n"
     assert json.loads(members["autograder.json"])["sha256"] == digest

@@ -98,7 +98,8 @@ submit `{module}_dev.py` or `{module}_dev.ipynb`.
 
 
 def requirements(course: Course) -> list[str]:
-    """The course package's dependencies, as pyproject.toml lists them."""
+    """The course package's dependencies and its ``tests`` extra (what the modules' tests, run as
+    feedback, import), as pyproject.toml lists them."""
     try:
         import tomllib
     except ImportError:  # Python < 3.11
@@ -106,7 +107,8 @@ def requirements(course: Course) -> list[str]:
     pyproject = course.root / "pyproject.toml"
     if tomllib is None or not pyproject.is_file():
         raise TitoError("The autograder needs the course's dependencies from pyproject.toml (Python 3.11+ reads it).")
-    return list(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"])
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("tests", [])]
 
 
 def bundle_path(out: Path, module: str) -> Path:
