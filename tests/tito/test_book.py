@@ -173,6 +173,8 @@ def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     assert CNN_LAUNCH <= hrefs
     for title in ("Launch Binder", "Open in Colab", "View Source"):
         assert title in text
+    assert "nothing to install: its first cell fetches the course repository" in text  # the edition's Colab cell
+    assert "commit and push it to your fork" in text
     links = {href: label for href, label in re.findall(r'<a class="reference internal" href="([^"#]+)"[^>]*>(.*?)</a>',
                                                         (site / CNN).read_text(), re.DOTALL)}
     assert "Previous Module: 05 Networks" in re.sub(r"<[^>]+>", "", links["05_networks.html"])

@@ -162,3 +162,16 @@ def test_a_declared_all_is_the_public_api(course, tito):
 
 def test_course_lists_modules_by_number(course):
     assert Course(course.root).names() == ["alpha", "beta"]
+
+
+def test_keep_going_exports_the_modules_after_one_that_cannot_be_and_names_it(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("#| default_exp core.alpha", "# no target"))
+    stopped = tito("export", "--all")
+    assert stopped.exit_code == 1 and not course.generated("beta").exists()
+    result = tito("export", "--all", "--keep-going")
+    assert result.exit_code == 1
+    assert "✗ 01_alpha: not exported: modules/source/01_alpha/alpha_dev.py has no '#| default_exp' line" in result.output
+    assert "✓ 02_beta: wrote tinytorch/core/beta.py" in result.output
+    assert "Not exported: 01_alpha; the other modules were." in result.output
+    assert course.generated("beta").exists() and not course.generated("alpha").exists()

@@ -287,7 +287,8 @@ def launch_cards(module: Module, repository: Repository) -> str:
         ("🚀 Launch Binder", repository.binder(notebook),
          "Run this module interactively in your browser. No installation required!"),
         ("⚡ Open in Colab", repository.colab(notebook),
-         "Run this module in Google Colab, nothing to install."),
+         "Run this module in Google Colab, nothing to install: its first cell fetches the course "
+         "repository."),
         ("📖 View Source", repository.source(source),
          "Browse the Python source code and understand the implementation."),
     ]
@@ -297,7 +298,10 @@ def launch_cards(module: Module, repository: Repository) -> str:
                   text, "```", ""]
     lines += ["````", "", "```{admonition} 💾 Save Your Progress", ":class: tip",
               "**Binder and Colab sessions are temporary!** Download your notebook when done, or switch "
-              "to local development for persistent work: see [how to start](../index.md#how-to-start).", "```"]
+              "to local development for persistent work: see [how to start](../index.md#how-to-start). "
+              "Both run the repository as it is on GitHub, with your modules exported: to run your own "
+              "work, commit and push it to your fork and open the same module there "
+              "(the edition's README says how).", "```"]
     return "\n".join(lines) + "\n"
 
 

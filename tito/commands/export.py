@@ -2,7 +2,7 @@
 
 import click
 
-from tito.console import console, table
+from tito.console import console, escape, table
 from tito.course import Course
 from tito.errors import TitoError
 from tito.options import chosen_modules, module_choice
@@ -12,17 +12,22 @@ from tito.options import chosen_modules, module_choice
 @module_choice
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated file is out of step.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
-def command(module_name, all_modules, check, force):
+@click.option("--keep-going", is_flag=True,
+              help="With --all: export every module that can be, even after one that cannot; exit 1 naming those.")
+def command(module_name, all_modules, check, force, keep_going):
     """Export module sources into the tinytorch package.
 
     Each `#| export` cell of modules/source/NN_name/name_dev.py goes into the file
     named by its `#| default_exp` line, e.g. tinytorch/core/cnn.py. A name_dev.ipynb
     edited after name_dev.py is first synced into it (the .py backed up in .tito/backups/).
+    With --keep-going, a module that cannot be exported (e.g. a syntax error) is named and
+    the others are still exported (an edition's Binder and Colab setup export this way).
 
     \b
     Examples:
       tito export --module cnn
       tito export --all
+      tito export --all --keep-going
       tito export --check
     """
     course = Course.here()
@@ -30,19 +35,34 @@ def command(module_name, all_modules, check, force):
     if check:
         _check(modules)
     else:
-        _export(modules, force)
+        _export(modules, force, keep_going)
 
 
-def _export(modules, force):
+def _export(modules, force, keep_going=False):
+    failed = []
+    for module in modules:
+        try:
+            _export_one(module, force)
+        except TitoError as error:
+            if not keep_going:
+                raise
+            failed.append(module.dirname)
+            console().print(f"[red]✗[/] {module.dirname}: not exported: {escape(error.message)}",
+                            highlight=False, soft_wrap=True)
+    if failed:
+        raise TitoError(f"Not exported: {', '.join(failed)}; the other modules were.",
+                        hint="Fix each, then `tito export --module NAME`; `tito test --module NAME` shows more.")
+
+
+def _export_one(module, force):
     from tito.exporter import export
     from tito.notebook_sync import source_up_to_date, sync_and_say
 
-    for module in modules:
-        sync_and_say(source_up_to_date, module)  # export what the student edited last
-        generated, before = export(module, force=force)
-        rel = module.relative(generated.target)
-        verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
-        console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
+    sync_and_say(source_up_to_date, module)  # export what the student edited last
+    generated, before = export(module, force=force)
+    rel = module.relative(generated.target)
+    verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
+    console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
 
 
 def _check(modules):

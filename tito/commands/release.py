@@ -15,7 +15,8 @@ from tito.options import chosen_modules, module_choice
               metavar="DIR", help="Folder for the student edition (must be empty unless --force).")
 @click.option("--repository", metavar="URL", default=None,
               help="The edition's own GitHub repository, written into its pyproject.toml: its website's "
-                   "Binder, Colab and source links open it [default: an earlier edition's in DIR].")
+                   "Binder, Colab and source links open it, and each notebook's first cell clones it in "
+                   "Colab [default: an earlier edition's in DIR].")
 @click.option("--force", is_flag=True,
               help="Write into a non-empty DIR; in an earlier edition, modules a student has worked on stay as they are.")
 def command(module_name, all_modules, out, force, repository):
@@ -24,6 +25,8 @@ def command(module_name, all_modules, out, force, repository):
     Every `### BEGIN SOLUTION` ... `### END SOLUTION` block becomes
     `raise NotImplementedError("TODO: implement <function>")`, hidden tests are removed,
     each module also becomes a notebook, and no solved tinytorch/core file is copied.
+    The edition runs on Binder (its binder/ installs it and exports every module) and, with
+    --repository, in Colab (each module's first cell fetches the repository there).
     `--module NAME` releases that module with its prerequisites; with --force into a
     student's earlier edition it adds the new modules and leaves their work alone.
 

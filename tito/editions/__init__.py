@@ -6,7 +6,8 @@
 * ``notebooks.py`` — sources to notebooks with nbgrader metadata, and back;
 * ``course_copy.py`` — what of a course is copied, for an edition and for a grading folder;
 * ``build.py`` — an edition's tree: the copy, the stubbed sources, notebooks, manifest;
-* ``student_files.py`` — the edition's own Makefile, README and .gitignore;
+* ``student_files.py`` — the edition's own Makefile, README, .gitignore and Binder configuration;
+* ``colab.py`` — the first cell of each module, which sets the course up when Colab opens it;
 * ``release.py`` — the audited, atomic release into a folder, and the merge into an earlier one;
 * ``reset.py`` — ``tito module reset``: a module back to its released stub.
 

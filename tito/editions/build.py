@@ -16,7 +16,7 @@ from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
 from tito.editions.strip import strip_solutions, without_hidden_tests
-from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme
+from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme, write_binder_files
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
 LEAK_MIN_CHARS = 40
@@ -30,15 +30,20 @@ class ModuleRelease:
     warnings: list[str]
 
 
-def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[list[ModuleRelease], set[str]]:
+def build_edition(course: Course, modules: list[Module], stage: Path,
+                  repository: str | None = None) -> tuple[list[ModuleRelease], set[str]]:
     """Write the student edition of ``modules`` into the empty folder ``stage``; returns what each
-    module released and the solution lines long enough to count as a leak if found."""
+    module released and the solution lines long enough to count as a leak if found.
+
+    ``repository`` is the edition's own (GitHub) repository: each module's source then starts
+    with the cell that fetches it in Colab. Binder's configuration (``binder/``) comes always."""
     copy_course(course, stage, modules)
     (stage / "Makefile").write_text(STUDENT_MAKEFILE, encoding="utf-8")
     (stage / ".gitignore").write_text(student_gitignore(course.root / ".gitignore"), encoding="utf-8")
+    write_binder_files(stage)
     released, solution_lines, public = [], set(), set()
     for module in modules:
-        released.append(_release_module(module, stage, solution_lines, public))
+        released.append(_release_module(module, stage, solution_lines, public, repository))
     released_names = {module.name for module in modules}
     for other in course.modules:  # what an earlier, fuller edition already shows
         if other.name not in released_names and other.dev_file.is_file():
@@ -46,14 +51,15 @@ def build_edition(course: Course, modules: list[Module], stage: Path) -> tuple[l
     # a line a student sees outside the blocks anyway (e.g. the same argument check in two
     # methods, one stubbed, one not, or in another module) is no leak
     solution_lines -= public
-    (stage / "README.md").write_text(student_readme(released), encoding="utf-8")
+    (stage / "README.md").write_text(student_readme(released, repository), encoding="utf-8")
     _write_manifest(stage, released)
     return released, solution_lines
 
 
-def _release_module(module: Module, stage: Path, solution_lines: set, public: set) -> ModuleRelease:
+def _release_module(module: Module, stage: Path, solution_lines: set, public: set,
+                    repository: str | None) -> ModuleRelease:
     """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
-    stripped, notebook = student_edition(module)
+    stripped, notebook = student_edition(module, repository)
     solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
     public.update(line.strip() for line in stripped.text.splitlines())
     dev = stage / module.dev_file.relative_to(module.root)

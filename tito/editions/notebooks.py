@@ -117,11 +117,17 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
     return notebook
 
 
-def student_edition(module: Module) -> tuple[Stripped, object]:
+def student_edition(module: Module, repository: str | None = None) -> tuple[Stripped, object]:
     """What a student receives of ``module``: its source with the solutions stubbed, and that
-    source as a notebook (nbgrader metadata from the instructor's markers)."""
+    source as a notebook (nbgrader metadata from the instructor's markers). With the edition's
+    ``repository``, both start with the cell that sets the module up in Colab (``colab.py``)."""
     original = module.source()
     stripped = strip_solutions(original, module.relative(module.dev_file))
+    if repository:
+        from tito.editions.colab import colab_cell, with_colab_cell
+
+        cell = colab_cell(module, repository)
+        original, stripped.text = with_colab_cell(original, cell), with_colab_cell(stripped.text, cell)
     return stripped, to_notebook(stripped.text, module, original=original)
 
 

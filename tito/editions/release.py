@@ -112,7 +112,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = new_folder(out.parent, prefix=f".{out.name}.release-")
     try:
-        released, solution_lines = build_edition(course, modules, stage)
+        released, solution_lines = build_edition(course, modules, stage, repository)
         repository_warning = _point_at(stage, repository, declared_repository(course.root))
         problems, warnings = audit(stage, solution_lines, solved)
         if problems:
@@ -154,8 +154,9 @@ def _point_at(stage: Path, repository: str | None, instructors: str | None) -> l
         return []
     if instructors:
         return [f"The edition's pyproject.toml names {instructors} as its Repository, this course's: its "
-                "website's Binder, Colab and source links would open the instructor's repository. "
-                "Name the edition's own with --repository URL."]
+                "website's Binder, Colab and source links would open the instructor's repository, and its "
+                "notebooks get no first cell to fetch the course in Colab. Name the edition's own with "
+                "--repository URL."]
     return []
 
 

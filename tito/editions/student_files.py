@@ -1,8 +1,27 @@
-"""The files an edition has of its own: the students' Makefile, README and .gitignore."""
+"""The files an edition has of its own: the students' Makefile, README and .gitignore, and
+Binder's configuration (``binder/``, repo2docker's conventions)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+# Binder (repo2docker) runs `pip install -r binder/requirements.txt` in the repository's root once
+# the whole repository is copied (a local requirement such as `-e .` makes it wait for that), then
+# `binder/postBuild`. Editable: `tito export` writes into this repository's tinytorch/ at any time.
+BINDER_REQUIREMENTS = """\
+# Binder installs this course from the repository itself (tito, tinytorch, matplotlib for pictures).
+-e .[viz]
+"""
+
+BINDER_POSTBUILD = """\
+#!/bin/bash
+# Binder runs this once, in the repository's root, after binder/requirements.txt: every module is
+# exported into tinytorch/, so your finished modules are importable from any notebook and the
+# unfinished ones are stubs that say what to write. A module that cannot be exported is named
+# in the build log and does not stop the others or the build.
+tito export --all --keep-going || echo "binder/postBuild: some modules were not exported (above);" \
+    "open a terminal and run: tito test --module NAME"
+"""
 
 STUDENT_MAKEFILE = """\
 # TinyTorch, student edition.
@@ -46,6 +65,17 @@ clean:
 """
 
 
+def write_binder_files(root: Path) -> None:
+    """``binder/requirements.txt`` and the executable ``binder/postBuild`` in the edition at ``root``."""
+    binder = root / "binder"
+    binder.mkdir()
+    (binder / "requirements.txt").write_text(BINDER_REQUIREMENTS, encoding="utf-8")
+    post_build = binder / "postBuild"
+    post_build.write_text(BINDER_POSTBUILD, encoding="utf-8")
+    mode = post_build.stat().st_mode
+    post_build.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
+
+
 def student_gitignore(source: Path) -> str:
     """The course's .gitignore, except that the released stubs under .tito/release are kept
     (``tito module reset`` needs them in every clone of a student's repository)."""
@@ -59,8 +89,9 @@ def student_gitignore(source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def student_readme(released) -> str:
-    """The edition's README: setup, the loop, and the modules with the functions to write."""
+def student_readme(released, repository: str | None = None) -> str:
+    """The edition's README: setup, the loop, Binder and Colab, and the modules with the
+    functions to write. ``repository`` is the edition's GitHub repository, when it has one."""
     rows = "\n".join(f"| {r.module.dirname} | {r.module.title} | {', '.join(r.stubs) or '-'} |" for r in released)
     return f"""# TinyTorch — student edition
 
@@ -92,7 +123,41 @@ Modules build on each other: finish a module's prerequisites (`tito info NAME` l
 them) before you start it. `make test` tests your modules in order and stops at the
 first one still to do.
 
+{_hosted_section(released, repository)}
+
 | Module | Title | To implement |
 | --- | --- | --- |
 {rows}
 """
+
+
+def _hosted_section(released, repository: str | None) -> str:
+    """How Binder and Colab run a module of this repository, or of the student's fork of it."""
+    from tito.book.launch import Repository
+
+    example = released[-1].module if released else None
+    path = (f"{example.folder.relative_to(example.root).as_posix()}/{example.notebook.name}"
+            if example else "modules/source/NN_name/name_dev.ipynb")
+    where = Repository.parse(repository) if repository else Repository("OWNER", "NAME")
+    colab = ("its first cell (which does nothing anywhere else) clones the repository named in it, "
+             f"`{where.url}`; in your own fork, put your fork's URL there (in the `.py` and push, "
+             "or in Colab before you run it)." if repository else
+             "this edition was released without its repository (`tito release --repository URL`), "
+             "so its notebooks cannot fetch the course in Colab: work locally or on Binder.")
+    return f"""## Binder and Colab: in your browser, nothing to install
+
+Both start from your repository **as it is on GitHub**: commit and push your work first.
+For your fork, put its OWNER/NAME in the links below (the course website's cards open
+`{where.url}`, where every module is still a stub).
+
+- **Binder**: {where.binder(path)}
+  (`?filepath=` any module's notebook). `binder/requirements.txt` installs this course
+  from the repository and `binder/postBuild` exports every module (`tito export --all
+  --keep-going`), so your finished modules are importable and the unfinished ones are stubs
+  that say what to write. A terminal there runs `tito test --module NAME` as here.
+- **Colab**: {where.colab(path)}
+  Colab opens the notebook alone: {colab}
+
+Hosted sessions are temporary: download your notebook when done (File → Download .ipynb),
+put it back as `modules/source/NN_name/name_dev.ipynb`, and `tito test --module NAME` takes
+it; commit and push to carry it to your next session."""
