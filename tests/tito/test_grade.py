@@ -93,6 +93,11 @@ def test_the_stub_scores_zero_naming_what_is_missing(honest):
     assert [t.message for t in bob.checks[:2]] == [f"NotImplementedError: TODO: implement {name}"
                                                   for name in ("double", "Scaler.__call__")]
     assert bob.checks[2].message == "failed (a hidden check: details are not shown)"
+    assert bob.checks[2].detail == "NotImplementedError: TODO: implement double"  # the instructor's report only
+    from tito.grading.formats import gradescope, prairielearn
+
+    for platform in (gradescope, prairielearn):
+        assert "TODO: implement double" not in json.dumps(platform(bob)["tests"][2])
 
 
 def test_partial_work_in_a_notebook_earns_the_checks_it_passes(honest):

@@ -201,8 +201,9 @@ def show_grade(grade) -> None:
     for column in rows.columns:
         column.overflow = "fold"
     for test in grade.checks:
+        said = f"hidden from the student: {test.detail}" if test.detail else test.message
         rows.add_row(escape(test.name), ok if test.passed else bad, f"{test.earned}/{test.points}",
-                     escape(first_line(test.message, 90)))
+                     escape(first_line(said, 90)))
     out.print(rows)
     feedback = grade.feedback
     if feedback:

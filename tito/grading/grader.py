@@ -142,11 +142,12 @@ def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out:
             ran, passed, message = True, False, f"the sandbox returned unreadable data: {exc}"
         if message == "not run":
             message = not_run
+        detail = ""
         if spec.name in prepared.free and passed:
             message = "passes on the untouched stub too, so it earns no points"
         elif spec.hidden and not passed:
-            message = "failed (a hidden check: details are not shown)"
-        scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden))
+            message, detail = "failed (a hidden check: details are not shown)", message
+        scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden, detail))
     return scores, ran
 
 

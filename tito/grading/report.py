@@ -38,19 +38,21 @@ class TestScore:
     message: str = ""
     kind: str = CHECK
     hidden: bool = False
+    detail: str = ""  # a hidden check's real message: the instructor's report only, never a platform's
 
     @property
     def earned(self) -> int:
         return self.points if self.passed else 0
 
     def to_json(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "passed": self.passed, "points": self.points,
-                "earned": self.earned, "hidden": self.hidden, "message": self.message}
+        found = {"name": self.name, "kind": self.kind, "passed": self.passed, "points": self.points,
+                 "earned": self.earned, "hidden": self.hidden, "message": self.message}
+        return {**found, "detail": self.detail} if self.detail else found
 
     @classmethod
     def from_json(cls, data: dict) -> "TestScore":
         return cls(data["name"], bool(data["passed"]), int(data["points"]), data.get("message", ""),
-                   data.get("kind", CHECK), bool(data.get("hidden", False)))
+                   data.get("kind", CHECK), bool(data.get("hidden", False)), str(data.get("detail", "")))
 
 
 @dataclass
