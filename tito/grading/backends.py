@@ -113,12 +113,11 @@ class Bubblewrap(Sandbox):
         link = _link_on_the_way_to_python()
         if link:
             made.link(*link)
-        empty = _empty_file()
         for masked in _masks():
             if masked.is_dir():
                 argv += ["--tmpfs", str(masked)]
-            else:
-                argv += ["--ro-bind", empty, str(masked)]
+            else:  # reads as empty; no file of ours to leave behind in /tmp when the grader is killed
+                argv += ["--dev-bind", "/dev/null", str(masked)]  # --ro-bind would make it nodev: unreadable
         argv += ["--proc", "/proc", "--dev", "/dev"]
         # bwrap's /dev is a tmpfs of its own, with no size: its shm gets one, as /tmp has
         argv += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/dev/shm"]
@@ -197,24 +196,6 @@ def _masks() -> list[Path]:
             elif entry.name in MASKED_DIRS and entry.is_dir():
                 found.append(real / entry.name)
     return found
-
-
-_EMPTY: list = []
-
-
-def _empty_file() -> str:
-    """A private empty file to mount over what must look empty (made with O_EXCL, removed at exit:
-    a fixed name in /tmp could be planted by another user as a link to a file we would truncate)."""
-    if not _EMPTY:
-        import atexit
-        import tempfile
-
-        handle, path = tempfile.mkstemp(prefix="tito-sandbox-empty-")
-        os.fchmod(handle, 0o444)
-        os.close(handle)
-        atexit.register(lambda: os.path.exists(path) and os.unlink(path))
-        _EMPTY.append(path)
-    return _EMPTY[0]
 
 
 # --------------------------------------------------------------------------- uid-drop
