@@ -268,6 +268,23 @@ def test_a_report_is_kept_only_while_its_submission_and_the_grading_are_unchange
         plan(submissions, out, "alpha", "F", regrade=("zed",))
 
 
+def test_a_submission_that_still_cannot_be_read_for_the_same_reason_keeps_its_zero(tmp_path):
+    from tito.grading.report import unreadable
+    from tito.grading.submission import MAX_BYTES
+
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    with open(folder / "huge.py", "wb") as handle:
+        handle.truncate(MAX_BYTES + 1)
+    (folder / "shrunk.py").write_text("# now small\n")
+    said = unreadable("huge.py is larger than 20 MB; a module source is far smaller")
+    for name in ("huge", "shrunk"):
+        report(out, name, fingerprint="F", error=said.replace("huge", name, 1))
+    done = plan([(name, folder / f"{name}.py") for name in ("huge", "shrunk")], out, "alpha", "F")
+    assert [g.student for g in done.kept] == ["huge"]  # not "changed" on every run
+    assert [(student, why) for student, _, why in done.todo] == [("shrunk", "changed")]
+
+
 def test_the_grading_changes_with_its_deadline_its_sandbox_and_the_graders_own_code(instructor_course, tmp_path):
     """A 0 for a time-out under --timeout 2 is not kept under --timeout 120; a grade made without
     a sandbox (it could have been forged) is not kept once a sandbox runs; nor one made by a

@@ -131,12 +131,14 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
         return "its last grading did not finish", grade
     if grade.fingerprint != grading:
         return "the grading changed", grade
+    from tito.grading.data import showable
+    from tito.grading.report import unreadable
     from tito.grading.submission import SubmissionError, read_bytes
 
     try:  # as the grader reads it: no link followed, nothing huge, no FIFO to block on
-        data = read_bytes(path)
-    except SubmissionError:
-        return "changed", grade  # grading it says why it cannot be read
+        data = read_bytes(path, module)
+    except SubmissionError as exc:  # kept when its 0 already says this; else grading it says why
+        return ("" if grade.error == unreadable(showable(str(exc))) else "cannot be read now"), grade
     return ("" if digest(data) == grade.sha256 else "changed"), grade
 
 
