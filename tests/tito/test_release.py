@@ -139,6 +139,9 @@ def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition
     assert "test: $(STAMP)\n\t$(TITO) test --all\n" in makefile and "export --check" not in makefile
     assert "pip install --quiet -e '.[dev,jupyter]'" in makefile  # JupyterLab and a kernel for students
     assert "lab: $(STAMP)\n\t$(TITO) lab\n" in makefile
+    dry_run = subprocess.run(["make", "-n", "book"], cwd=edition, capture_output=True, text=True)
+    assert dry_run.returncode == 0, dry_run.stderr  # the site of the edition: its `book` extra, then the build
+    assert "pip install --quiet -e '.[book]'" in dry_run.stdout and "tito book build" in dry_run.stdout
     gitignore = (edition / ".gitignore").read_text().splitlines()
     assert ".tito/*" in gitignore and "!.tito/release/" in gitignore
 

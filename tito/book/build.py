@@ -45,7 +45,9 @@ def require_toolchain() -> None:
     if missing:
         raise TitoError(f"tito book needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                         f"not installed.",
-                        hint="Install the `book` extra: make install, or pip install -e '.[book]' in the course folder.")
+                        hint="Install the `book` extra: pip install -e '.[book]' in the course folder (the "
+                             "course's `make install` does; in a student edition, `make book` installs it and "
+                             "builds the site).")
 
 
 def check_destination(course: Course, out: Path) -> None:

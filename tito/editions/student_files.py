@@ -30,14 +30,16 @@ STUDENT_MAKEFILE = """\
 #   make lab         open JupyterLab on the course (tito lab NAME opens one module's notebook)
 #   make notebooks   write every module as a Jupyter notebook
 #   make sync        write your edited notebooks back into the module sources
+#   make book        build the course website into _site/ (installs the `book` extra once)
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 TITO   := $(VENV)/bin/tito
 STAMP  := $(VENV)/.installed
+BOOK   := $(VENV)/.book-installed
 
-.PHONY: install test lab notebooks sync clean
+.PHONY: install test lab notebooks sync book clean
 
 install: $(STAMP)
 
@@ -58,6 +60,13 @@ notebooks: $(STAMP)
 
 sync: $(STAMP)
 \t$(TITO) notebooks --all --sync
+
+$(BOOK): $(STAMP)
+\t$(PY) -m pip install --quiet -e '.[book]'
+\ttouch $(BOOK)
+
+book: $(BOOK)
+\t$(TITO) book build
 
 clean:
 \trm -rf build dist *.egg-info .pytest_cache .hypothesis
