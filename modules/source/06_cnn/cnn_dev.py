@@ -1090,6 +1090,13 @@ def test_unit_conv2d_layer():
     np.testing.assert_array_equal(out.data[0, 1], [[37, 47], [67, 77]])
     passed("Convolution sliding window works correctly")
 
+    biased = Conv2D(in_channels=1, out_channels=2, kernel_size=2)
+    biased.weight.data[...] = conv.weight.data
+    biased.bias.data[...] = [10, -1]
+    np.testing.assert_array_equal(biased(image).data[0, 0], [[6, 6], [6, 6]])  # -4 + 10 in every position
+    np.testing.assert_array_equal(biased(image).data[0, 1], [[36, 46], [66, 76]])  # one bias per filter
+    passed("Each filter adds its own bias")
+
     shifted = np.zeros((1, 1, 6, 6), np.float32)
     shifted[0, 0, 1, 1] = 1.0
     moved = np.roll(shifted, (2, 3), axis=(2, 3))
