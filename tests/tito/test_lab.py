@@ -2,6 +2,7 @@
 
 import json
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -84,9 +85,11 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
     env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1",
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    terminal, its_side = pty.openpty()  # a terminal, where Jupyter would ask "Shutdown this server (y/[n])?"
     server = subprocess.Popen([sys.executable, "-m", "tito", "lab", "alpha", "--no-browser", "--port", str(port)],
-                              cwd=course.root / "tests", env=env, stdout=subprocess.PIPE,
+                              cwd=course.root / "tests", env=env, stdin=its_side, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
+    os.close(its_side)
     try:
         wait_for(port, server)
         assert notebook.exists()  # written from the source, since it was missing
@@ -98,12 +101,15 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
             "print(tinytorch.__file__)\nprint(alpha_dev.double(21))\nprint(os.environ['TITO_ROOT'])"))
         assert printed.splitlines() == [str(course.root / "tinytorch" / "__init__.py"), "42", str(course.root)]
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signal.SIGINT)  # once, as "Ctrl-C stops it" says
         try:
-            server.wait(timeout=20)
+            stopped = server.wait(timeout=20) is not None
         except subprocess.TimeoutExpired:
+            stopped = False
             server.kill()
             server.wait()
+        os.close(terminal)
+    assert stopped, "one Ctrl-C did not stop JupyterLab"
     assert "Starting JupyterLab in" in server.stdout.read()
 
 

@@ -40,7 +40,9 @@ def command(name, no_browser, port):
         module = course.get(name)
         sync_and_say(notebook_up_to_date, module)
         target = [module.relative(module.notebook)]
-    argv = [sys.executable, "-m", "jupyter", "lab", *target, f"--ServerApp.root_dir={course.root}"]
+    # answer_yes: one Ctrl-C stops it, as said below (Jupyter would ask y/n and go on after 5 s)
+    argv = [sys.executable, "-m", "jupyter", "lab", *target, f"--ServerApp.root_dir={course.root}",
+            "--ServerApp.answer_yes=True"]
     if no_browser:
         argv.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Jupyter refuses it
