@@ -77,6 +77,19 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
     assert STUB in (edition / DEV).read_text()  # the copy is never taken silently either
 
 
+def test_a_cell_marker_typed_in_a_notebook_cell_is_refused_before_it_cuts_the_code(edition, tito):
+    notebook, dev = (edition / DEV).with_suffix(".ipynb"), edition / DEV
+    before = dev.read_text()
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2\n# %% note to self")
+    result = tito("test", "--module", "alpha")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "modules/source/01_alpha/alpha_dev.ipynb, cell " in said
+    assert ("starts with '# %%': in the .py that line would begin a new cell and cut the code of this one in two: "
+            "'# %% note to self'") in said
+    assert dev.read_text() == before and "Traceback" not in result.output
+
+
 def test_export_takes_the_notebook_too(edition, tito):
     edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
     result = tito("export", "--module", "alpha")
