@@ -179,17 +179,15 @@ def _json_problem(text: str) -> str:
     return ""
 
 
-def _refuse_cell_markers_in_code(notebook, where: str) -> None:
-    """TitoError for a code line starting with '# %%': in the .py it would start a new cell there,
-    cutting the code around it in two (the notebook itself runs fine, so nothing else would say)."""
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        for line_number, line in enumerate(cell.source.splitlines(), start=1):
-            if format.CELL_START.match(line):
-                raise TitoError(f"{where}, cell {number}, line {line_number} starts with '# %%': in the .py that "
-                                f"line would begin a new cell and cut the code of this one in two: {line.strip()!r}",
-                                hint="Change that comment (e.g. to '# note'), save the notebook and run the command again.")
+JUPYTEXT_MARKER = re.compile(r"^(\s*)#(\s*%%)", re.MULTILINE)  # what jupytext reads as a new cell
+
+
+def _keep_marker_lines_in_their_cell(notebook) -> None:
+    """A code line like '# %% note' (indented or not) would begin a new cell in the .py, cutting the
+    code around it in two while the notebook runs fine: it is written '## %% note', still a comment."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.source = JUPYTEXT_MARKER.sub(r"\1##\2", cell.source)
 
 
 def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -> str:
@@ -204,7 +202,7 @@ def from_notebook(json_text: str, where: str = "<notebook>", header: str = "") -
         raise TitoError(f"{where} is not a readable notebook: {_json_problem(json_text) or exc}",
                         hint=f"`tito notebooks --module {name}` writes it again from the .py (this one is kept "
                              "in .tito/backups); or fix it by hand.") from None
-    _refuse_cell_markers_in_code(notebook, where)
+    _keep_marker_lines_in_their_cell(notebook)
     derived = set((notebook.metadata.get("tito") or {}).get("derived_nbgrader") or [])
     for cell in notebook.cells:
         grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")
