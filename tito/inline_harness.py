@@ -15,10 +15,15 @@ the line, and the rest of that cell is skipped, as in a notebook. The dev file's
 ``assert`` statements are rewritten the way pytest rewrites a test module's, so a
 failure says which values came.
 
+Each test, and each top-level statement, runs under the time limits of ``tito/limits.py``:
+past them it fails with ``StillRunning`` saying where it was, and when the whole step's time
+is out, no further cell runs. Ctrl-C records where the code was. ``display`` is a builtin, as
+in Jupyter, where the cells were written.
+
 Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
 leaves what ran before it. What a test is and what a stub says come from ``tito/format.py``,
-loaded by its path beside this file: the package ``tito`` is not imported, since the course
-root comes first on ``sys.path``.
+the limits from ``tito/limits.py``, each loaded by its path beside this file: the package
+``tito`` is not imported, since the course root comes first on ``sys.path``.
 """
 
 import __future__

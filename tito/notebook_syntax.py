@@ -2,20 +2,21 @@
 
 A student working in Jupyter writes cells that are not Python: magics (``%timeit f()``,
 ``%%time``), shell commands (``!ls``, ``x = !ls``) and help (``conv2d_naive?``). The .py
-side of the notebook holds them commented by jupytext (``# %timeit f()``), and jupytext gives
-them back un-commented, so a cell's code may hold them. ``runnable`` turns such a cell into
-Python with the same line numbers:
+side of the notebook holds them commented by jupytext (``# %timeit f()``), and jupytext reads
+them back un-commented (``tito.format.SourceCell.notebook_code``). ``runnable`` turns such a
+cell into Python with the file's line numbers:
 
-- run as Jupyter would, where that is safe and cheap: ``%time STMT`` and ``%%time`` run the
-  statement or the cell once; ``%%capture`` runs the cell; ``%matplotlib``, ``%config``,
-  ``%load_ext``, ``%autoreload`` and the like set up the notebook only, and do nothing here;
-- skipped, with a note: a shell command, help, ``%timeit`` and any other magic used as a
-  statement become ``pass``; a cell that keeps a magic's result (``x = !ls``) or opens with
-  another cell magic (``%%bash``, ``%%timeit``, ``%%writefile``) is skipped whole, since what
-  follows needs what it made.
+- run as Jupyter would, where that is safe and cheap: ``%time STMT`` runs the statement once;
+  ``%%time`` and ``%%capture`` run the cell; ``%matplotlib``, ``%config``, ``%load_ext``,
+  ``%autoreload`` and the like set up the notebook only, and do nothing here;
+- skipped, with a note: a shell command, ``%timeit`` and any other magic used as a statement
+  (help too, without a note: in the file it is also a comment ending in '?'); a cell that
+  keeps a magic's result (``x = !ls``) or opens with another cell magic (``%%bash``,
+  ``%%timeit``, ``%%writefile``) is skipped whole, since what follows needs what it made.
 
-Lines inside a string are never touched. A cell that is not valid Python even so is left as
-it is, for its SyntaxError to be reported at its line.
+A skipped line stays the file's comment, or becomes ``pass`` where the file has the magic
+itself. Lines inside a string are never touched. A cell that is not valid Python even so is
+left as it is, for its SyntaxError to be reported at its line.
 """
 
 from __future__ import annotations

@@ -3,13 +3,16 @@
 ``run_module`` is the whole pipeline of ``tito test --module NAME``:
 
 1. **inline**: the dev file's code cells run in a fresh subprocess
-   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name;
+   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
+   syntax run or skipped (``tito.notebook_syntax``);
 2. **export**: ``tito.exporter.export`` writes the generated package file;
 3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.pytest_step``).
 
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. A module passes only when every step passed and steps 1 and 3
-each ran at least one test: zero tests is a failure, never a pass. Nothing here prints; the
+each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
+(``tito.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
+Nothing here prints; the
 ``test`` command renders the results (``tito.outcomes``).
 """
 
