@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import re
 import signal
 import time
 
@@ -31,6 +32,7 @@ STEP_VARIABLE, TEST_VARIABLE = "TITO_TEST_TIMEOUT", "TITO_TEST_TIMEOUT_PER_TEST"
 STARTED_VARIABLE = "TITO_TEST_STARTED"  # when the parent started the step (time.time()), set by tito
 STEP_DEFAULT, TEST_DEFAULT = 300.0, 30.0
 GRACE = 5.0  # after StillRunning is raised, how long until faulthandler stops the process
+PROBE = 3.0  # after a test was stopped, how often the next tests are looked at (see Limits.arm)
 
 
 def step_seconds() -> float:
@@ -92,19 +94,27 @@ class Limits:
         started = time.monotonic() - _running_for()
         self.stop_at = started + self.step - margin(self.step)  # StillRunning, to report where
         self.kill_at = started + self.step - margin(self.step) / 3  # faulthandler, at the latest
-        self.armed_at, self.whole_step = 0.0, False
+        self.armed_at, self.ends_at, self.whole_step = 0.0, 0.0, False
+        self.stopped_at = set()  # the functions the tests stopped so far were in
         self.can_signal = hasattr(signal, "setitimer")
         if self.can_signal:
             signal.signal(signal.SIGALRM, self._ran_out)
 
     def arm(self) -> None:
-        """Start the clock of one test (or statement)."""
+        """Start the clock of one test (or statement).
+
+        Once a test was stopped, the next ones are looked at every few seconds (PROBE) as
+        well: one found at the very line where an earlier test was stopped is stopped at once,
+        so that the same endless loop, reached by many tests, costs the full limit only once
+        (the same function, that is: a loop's lines take turns).
+        """
         now = time.monotonic()
         self.armed_at = now
         self.whole_step = self.stop_at - now <= self.test
         seconds = max(min(self.test, self.stop_at - now), 0.01)
+        self.ends_at = now + seconds
         if self.can_signal:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
+            signal.setitimer(signal.ITIMER_REAL, min(seconds, PROBE) if self.stopped_at else seconds)
             self._backstop(now + seconds + GRACE)
         else:
             self._backstop(now + seconds)
@@ -123,17 +133,29 @@ class Limits:
 
     def _ran_out(self, signum, frame) -> None:
         __tracebackhide__ = True  # pytest shows the test's frames, not this one  # noqa: F841
-        self._backstop(time.monotonic() + GRACE)  # time to report the failure, not to go on forever
-        raise StillRunning(self.message(time.monotonic() - self.armed_at, self.where(frame)), self.whole_step)
+        where, now = self.where(frame), time.monotonic()
+        again = bool(where) and _function(where) in self.stopped_at
+        if now < self.ends_at - 0.005 and not again:  # a look (PROBE) elsewhere: the test goes on
+            signal.setitimer(signal.ITIMER_REAL, min(PROBE, self.ends_at - now))
+            return
+        if where:
+            self.stopped_at.add(_function(where))
+        self._backstop(now + GRACE)  # time to report the failure, not to go on forever
+        raise StillRunning(self.message(now - self.armed_at, where, again), self.whole_step)
 
-    def message(self, seconds: float, where: str) -> str:
+    def message(self, seconds: float, where: str, again: bool = False) -> str:
         """'still running after 30 s at cnn_dev.py:1204 in f: an endless loop? (...limit...)'."""
-        at = f" at {where}" if where else ""
+        at = f" at {where}" + (", where an earlier test was stopped" if again else "") if where else ""
         if self.whole_step:
             limit = f"{STEP_VARIABLE}={self.step:g} s for the whole step ran out; set it to allow longer"
         else:
             limit = f"each test may take {TEST_VARIABLE}={self.test:g} s; set it to allow longer"
         return f"still running after {seconds:.0f} s{at}: an endless loop? ({limit})"
+
+
+def _function(where: str) -> str:
+    """'cnn_dev.py in f' for 'cnn_dev.py:1204 in f'."""
+    return re.sub(r":\d+ in ", " in ", where, count=1)
 
 
 def both_limits() -> str:
@@ -156,7 +178,5 @@ def innermost(frame, wanted) -> tuple | None:
 
 def dumped_frames(text: str) -> list[tuple[str, int, str]]:
     """(file, line, function) of each frame of a faulthandler dump, innermost first per thread."""
-    import re
-
     return [(path, int(line), name) for path, line, name in
             re.findall(r'^\s+File "([^"]+)", line (\d+) in (\S+)', text, re.MULTILINE)]

@@ -359,6 +359,41 @@ def test_the_step_limit_stops_a_test_whatever_the_test_limit(monkeypatch):
                         r"out; set it to allow longer\)", str(raised.value)), str(raised.value)
 
 
+def spin():
+    while True:
+        pass
+
+
+def spin_elsewhere():
+    while True:
+        pass
+
+
+def test_a_loop_where_a_test_was_stopped_stops_the_next_tests_sooner(monkeypatch):
+    """Many tests reaching one endless loop cost the full limit once; another loop still gets it."""
+    from tito import limits as time_limits
+
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "0.6")
+    monkeypatch.setattr(time_limits, "PROBE", 0.1)
+    previous = signal.getsignal(signal.SIGALRM)
+    limits = time_limits.Limits(lambda frame: f"here:{frame.f_lineno} in {frame.f_code.co_name}")
+    messages = []
+    try:
+        for loop in (spin, spin, spin_elsewhere):
+            limits.arm()
+            with pytest.raises(time_limits.StillRunning) as raised:
+                loop()
+            messages.append(str(raised.value))
+    finally:
+        limits.disarm()
+        signal.signal(signal.SIGALRM, previous)
+    again = ", where an earlier test was stopped: an endless loop?"
+    assert [again in message for message in messages] == [False, True, False], messages
+    assert [message.split(" at ")[1].split(",")[0].split(": ")[0] for message in messages] == [
+        f"here:{spin.__code__.co_firstlineno + 1} in spin"] * 2 + [
+        f"here:{spin_elsewhere.__code__.co_firstlineno + 1} in spin_elsewhere"]
+
+
 def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
     reached = course.root / "reached"
     dev = course.dev("alpha")
