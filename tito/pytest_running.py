@@ -46,8 +46,9 @@ def _where(frame) -> str:
     if found:
         from tito.source_map import source_of
 
-        file = source_of(root, f"{found[0]}:{found[1]}")
-        return f"{file.rpartition('/')[2] or Path(found[0]).name + ':' + str(found[1])} in {found[2]}"
+        origin = source_of(root, f"{found[0]}:{found[1]}")  # 'modules/source/06_cnn/cnn_dev.py:1204'
+        at = Path(origin).name if origin else f"{Path(found[0]).name}:{found[1]}"
+        return f"{at} in {found[2]}"
     found = limits.innermost(frame, lambda path: path.startswith(tests))
     return f"{Path(found[0]).name}:{found[1]} in {found[2]}" if found else ""
 

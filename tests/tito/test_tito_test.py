@@ -308,6 +308,25 @@ def test_a_hanging_inline_test_says_where_it_was_when_the_step_runs_out(course, 
     assert step_of(payload, "pytest")["ok"] is True
 
 
+def test_a_loop_that_swallows_the_stop_is_ended_and_still_located(course, tito, monkeypatch):
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "3")
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "1")
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
+        "    while x == 3:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    where = line_of(dev, "while x == 3:")
+    hung = named_tests(payload, "inline")["test_unit_double"]
+    assert hung["location"] in {f"modules/source/01_alpha/alpha_dev.py:{n}" for n in range(where, where + 7)}
+    line = hung["location"].rpartition(":")[2]
+    assert hung["message"] == step_of(payload, "inline")["error"] == (
+        f"The inline test process was stopped while running test_unit_double: still running at alpha_dev.py:{line} "
+        "in double: an endless loop? (TITO_TEST_TIMEOUT_PER_TEST=1 s for each test, TITO_TEST_TIMEOUT=3 s for the "
+        "whole step: set them to allow longer).")
+
+
 def test_a_hanging_test_fails_alone_saying_where_it_was(course, tito, monkeypatch):
     """Past TITO_TEST_TIMEOUT_PER_TEST, a test (inline or pytest) fails where its code was;
     the others run."""
