@@ -133,7 +133,8 @@ class Limits:
 
     def _ran_out(self, signum, frame) -> None:
         __tracebackhide__ = True  # pytest shows the test's frames, not this one  # noqa: F841
-        where, now = self.where(frame), time.monotonic()
+        now = time.monotonic()
+        where = self.where(frame)
         again = bool(where) and _function(where) in self.stopped_at
         if now < self.ends_at - 0.005 and not again:  # a look (PROBE) elsewhere: the test goes on
             signal.setitimer(signal.ITIMER_REAL, min(PROBE, self.ends_at - now))
@@ -141,7 +142,8 @@ class Limits:
         if where:
             self.stopped_at.add(_function(where))
         self._backstop(now + GRACE)  # time to report the failure, not to go on forever
-        raise StillRunning(self.message(now - self.armed_at, where, again), self.whole_step)
+        ran = now - self.armed_at if again else self.ends_at - self.armed_at  # the limit, not a late handler's time
+        raise StillRunning(self.message(ran, where, again), self.whole_step)
 
     def message(self, seconds: float, where: str, again: bool = False) -> str:
         """'still running after 30 s at cnn_dev.py:1204 in f: an endless loop? (...limit...)'."""
