@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tito import docstrings, format
+from tito import docstrings, format, notebook_syntax
 from tito.course import Module
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -47,7 +47,17 @@ def exported_cells(cells: list[SourceCell]) -> list[tuple[SourceCell, str]]:
 
 
 def _compile_in_place(module: Module, cell: SourceCell) -> None:
-    """Compile a cell so that a syntax error names the dev file and its real line."""
+    """Compile a cell so that a syntax error names the dev file and its real line; Jupyter-only
+    syntax (``!ls``, ``%timeit``), which the package cannot hold, is named as such."""
+    jupyter_only = notebook_syntax.jupyter_only_lines(cell.code)
+    if jupyter_only:
+        offset, text = jupyter_only[0]
+        raise TitoError(
+            f"{module.relative(module.dev_file)}, line {cell.line + offset - 1}: `{text.strip()}` is Jupyter-only "
+            "syntax, in a cell marked `#| export`, and the package must be plain Python.",
+            hint="Move that line to a cell without `#| export` (tito test skips it there), or delete it; "
+                 "the generated file was left as it was.",
+        )
     padding = "\n" * max(cell.line - 1, 0)
     try:
         compile(padding + cell.code, str(module.dev_file), "exec", dont_inherit=True)

@@ -69,12 +69,15 @@ TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")  # what def
 
 @dataclass
 class SourceCell:
-    """A code cell of a source: its index among all cells, first line, code and directives."""
+    """A code cell of a source: its index among all cells, first line, code (as the file has
+    it) and directives; ``notebook_code`` is the cell as Jupyter has it, magics un-commented
+    (``# !ls`` in the file is ``!ls`` there)."""
 
     index: int
     line: int
     code: str
     directives: dict
+    notebook_code: str = ""
 
     @property
     def exported(self) -> bool:
@@ -82,20 +85,54 @@ class SourceCell:
 
 
 def code_cells(text: str) -> list[SourceCell]:
-    """The code cells of a percent-format source, with the line each starts on."""
+    """The code cells of a percent-format source, with the line each starts on.
+
+    Jupytext gives a cell's source with its magics un-commented (the file's ``# %timeit f()``
+    is the cell's ``%timeit f()``, and so is a comment ``# why?``), so each cell is found by
+    its lines, in order, at the start of a cell of the file (see ``_cell_start``), and its
+    ``code`` is the file's lines: Python, as the file is.
+    """
     from tito.deps import load_jupytext
 
     notebook = load_jupytext().reads(text, fmt="py:percent")
+    lines = text.splitlines()
+    starts = [0] + [number + 1 for number, line in enumerate(lines) if CELL_START.match(line)]
     cells, position = [], 0
     for index, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
             continue
-        found = text.find(cell.source, position) if cell.source else -1
-        line = text.count("\n", 0, found) + 1 if found >= 0 else 0
-        if found >= 0:
-            position = found + len(cell.source)
-        cells.append(SourceCell(index, line, cell.source, directives(cell.source)))
+        source = cell.source.splitlines()
+        if source and source[0].startswith("%%") and _cell_start(lines, starts, position, source) is None:
+            source = source[1:]  # '# %% language="bash"': the cell magic is in the cell's marker
+        found = _cell_start(lines, starts, position, source)
+        if found is None:
+            cells.append(SourceCell(index, 0, cell.source, directives(cell.source), cell.source))
+            continue
+        position = found + max(len(source), 1)
+        code = "\n".join(lines[found:found + len(source)])
+        cells.append(SourceCell(index, found + 1, code, directives(code), cell.source))
     return cells
+
+
+def _cell_start(lines: list[str], starts: list[int], position: int, source: list[str]) -> int | None:
+    """The index of the file line where a cell of these ``source`` lines begins, at or after
+    ``position``: one of ``starts`` (the file's first line, or one just after a ``# %%``)
+    followed by the cell's lines, each as it is or as jupytext comments a magic (``# !ls``)."""
+    for start in starts:
+        if start < position:
+            continue
+        window = lines[start:start + len(source)]
+        if len(window) == len(source) and all(map(_same_line, window, source)):
+            return start
+    return None
+
+
+def _same_line(written: str, read: str) -> bool:
+    """True when a file line is a cell line, or the cell line commented by jupytext (magics)."""
+    if written == read:
+        return True
+    indent = read[:len(read) - len(read.lstrip())]
+    return written == f"{indent}# {read.lstrip()}"
 
 
 def read_cells(path) -> list[SourceCell]:

@@ -15,10 +15,15 @@ the line, and the rest of that cell is skipped, as in a notebook. The dev file's
 ``assert`` statements are rewritten the way pytest rewrites a test module's, so a
 failure says which values came.
 
+Each test, and each top-level statement, runs under the time limits of ``tito/limits.py``:
+past them it fails with ``StillRunning`` saying where it was, and when the whole step's time
+is out, no further cell runs. Ctrl-C records where the code was. ``display`` is a builtin, as
+in Jupyter, where the cells were written.
+
 Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
 leaves what ran before it. What a test is and what a stub says come from ``tito/format.py``,
-loaded by its path beside this file: the package ``tito`` is not imported, since the course
-root comes first on ``sys.path``.
+the limits from ``tito/limits.py``, each loaded by its path beside this file: the package
+``tito`` is not imported, since the course root comes first on ``sys.path``.
 """
 
 import __future__
@@ -37,16 +42,32 @@ import types
 RUNNER = "__tito_run_test__"
 
 
-def _load_format():
-    """tito/format.py as a module of its own (it imports only the standard library)."""
-    spec = importlib.util.spec_from_file_location("_tito_format", os.path.join(os.path.dirname(__file__), "format.py"))
+def _load(name):
+    """tito/NAME.py as a module of its own (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location(f"_tito_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it runs
     spec.loader.exec_module(module)
     return module
 
 
-source_format = _load_format()
+source_format = _load("format")
+limits = _load("limits")
+
+
+def display(*objects, **options):
+    """Jupyter's builtin ``display``: IPython's where it is installed, else a print (which is
+    what IPython's does outside a notebook)."""
+    try:
+        from IPython.display import display as ipython_display
+    except ImportError:
+        print(*objects)
+        return None
+    return ipython_display(*objects, **options)
+
+
+class _OutOfTime(Exception):
+    """The step's time ran out: no further cell runs."""
 
 
 class _Tee(io.TextIOBase):
@@ -142,8 +163,8 @@ def _stub_name(exc):
 
 
 def _format(exc) -> str:
-    """The traceback without this harness's own frames."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    """The traceback without this harness's own frames (nor that of the time limit)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in (__file__, limits.__file__)]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
@@ -152,7 +173,9 @@ def _format(exc) -> str:
 
 def _describe(exc, filename: str) -> dict:
     file, line, function = _where(exc, filename)
-    if str(exc):
+    if isinstance(exc, limits.StillRunning):
+        message = str(exc)
+    elif str(exc):
         message = f"{type(exc).__name__}: {exc}"
     else:  # a bare `assert x == y` says nothing: show the line that failed
         source = linecache.getline(file, line).strip()
@@ -185,6 +208,8 @@ class Harness:
         self.ran = set()
         self.future_flags = 0  # `from __future__ import ...` holds for the statements after it
         self.rewrite = assertion_rewriter(self.filename)
+        self.running = None  # the test running now
+        self.limits = limits.Limits(self.where, open(spec["dump"], "w", encoding="utf-8") if spec.get("dump") else None)
         self.module = types.ModuleType("__main__")
         self.module.__dict__.update({
             "__file__": self.filename,
@@ -202,9 +227,16 @@ class Harness:
                 if source_format.is_test_name(name) and name not in self.ran
                 and getattr(getattr(value, "__code__", None), "co_filename", None) == self.filename]
 
+    def where(self, frame) -> str:
+        """'cnn_dev.py:1204 in avg_pool2d_forward': the innermost frame in the dev file."""
+        found = limits.innermost(frame, lambda path: path == self.filename)
+        return f"{os.path.basename(found[0])}:{found[1]} in {found[2]}" if found else ""
+
     def run_test(self, name, call) -> None:
         self.ran.add(name)
+        self.running = name
         self.emit({"event": "start", "name": name})
+        self.limits.arm()
         tee = _Tee(sys.stdout)
         real, sys.stdout = sys.stdout, tee
         started = time.perf_counter()
@@ -215,11 +247,21 @@ class Harness:
             raise
         except BaseException as exc:  # a test's sys.exit() is a failure too, not the end of the run
             outcome.update(passed=False, **_describe(exc, self.filename))
+            out_of_time = getattr(exc, "whole_step", False)
+        else:
+            out_of_time = False
         finally:
             sys.stdout = real
+        if out_of_time:
+            self.limits.disarm()
+        else:
+            self.limits.arm()  # the rest of the statement that called the test has a clock of its own
+        self.running = None
         outcome["seconds"] = round(time.perf_counter() - started, 4)
         outcome["output"] = tee.copy.getvalue()[-4000:]
         self.emit(outcome)
+        if out_of_time:
+            raise _OutOfTime
 
     def run_cell(self, cell: dict) -> None:
         try:
@@ -234,21 +276,40 @@ class Harness:
                 code = compile(ast.Module(body=[statement], type_ignores=[]), self.filename, "exec",
                                flags=self.future_flags, dont_inherit=True)
                 self.future_flags |= _future_flags(statement)
-                exec(code, self.module.__dict__)
-            except KeyboardInterrupt:
+                self.limits.arm()
+                try:
+                    exec(code, self.module.__dict__)
+                finally:
+                    self.limits.disarm()
+            except (KeyboardInterrupt, _OutOfTime):
                 raise
             except BaseException as exc:
                 error = _describe(exc, self.filename)
                 error.update(event="cell_error", cell=cell["index"], statement_line=statement.lineno)
                 self.emit(error)
+                if getattr(exc, "whole_step", False):
+                    raise _OutOfTime from None
                 return
 
-    def run(self) -> None:
+    def run(self) -> int:
         sys.modules["__main__"] = self.module
-        for cell in self.spec["cells"]:
-            self.run_cell(cell)
+        if not hasattr(builtins, "display"):
+            builtins.display = display  # a builtin in Jupyter, where the cells were written
+        try:
+            for cell in self.spec["cells"]:
+                self.run_cell(cell)
+        except _OutOfTime:
+            self.emit({"event": "out_of_time"})
+            return 1
+        except KeyboardInterrupt as exc:  # Ctrl-C: say where the code was
+            self.limits.disarm()
+            where = _describe(exc, self.filename)
+            self.emit({"event": "interrupted", "name": self.running, "file": where["file"],
+                       "line": where["line"], "function": where["function"]})
+            return 130
         self.emit({"event": "done", "uncalled": self.uncalled()})
         self.results.close()
+        return 0
 
 
 def main(argv) -> int:
@@ -258,8 +319,7 @@ def main(argv) -> int:
     # `import tinytorch` is always this course's package.
     sys.path[0:1] = [spec["root"], spec["module_folder"]]
     sys.argv = [spec["dev_file"]]
-    Harness(spec).run()
-    return 0
+    return Harness(spec).run()
 
 
 if __name__ == "__main__":

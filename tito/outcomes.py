@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.course import Module
+from tito.limits import STARTED_VARIABLE
 
 
 def timeout_seconds() -> float:
     """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 5 minutes: a module's
-    slowest step, its tests with --full on a busy laptop, takes well under one)."""
-    try:
-        return float(os.environ.get("TITO_TEST_TIMEOUT", "300"))
-    except ValueError:
-        return 300.0
+    slowest step, its tests with --full on a busy laptop, takes well under one). Each test has
+    a shorter limit of its own: ``tito.limits``."""
+    from tito.limits import step_seconds
+
+    return step_seconds()
 
 
 NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
@@ -129,6 +131,7 @@ def subprocess_environment(root: Path) -> dict:
     env["MPLBACKEND"] = "Agg"
     env["PYTHONIOENCODING"] = "utf-8"
     env.pop("PYTHONSTARTUP", None)
+    env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.limits)
     return env
 
 

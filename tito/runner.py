@@ -3,20 +3,23 @@
 ``run_module`` is the whole pipeline of ``tito test --module NAME``:
 
 1. **inline**: the dev file's code cells run in a fresh subprocess
-   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name;
+   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
+   syntax run or skipped (``tito.notebook_syntax``);
 2. **export**: ``tito.exporter.export`` writes the generated package file;
 3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.pytest_step``).
 
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. A module passes only when every step passed and steps 1 and 3
-each ran at least one test: zero tests is a failure, never a pass. Nothing here prints; the
+each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
+(``tito.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
+Nothing here prints; the
 ``test`` command renders the results (``tito.outcomes``).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,9 +28,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tito import format
+from tito import format, limits, notebook_syntax
 from tito.course import Module
 from tito.errors import TitoError
+from tito.limits import STEP_VARIABLE
 from tito.outcomes import ModuleResult, StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
 from tito.pytest_step import run_pytest
 
@@ -37,10 +41,11 @@ HARNESS = Path(__file__).with_name("inline_harness.py")
 # --------------------------------------------------------------------------- step 1: inline tests
 
 
-def run_inline(module: Module, on_progress=None) -> StepResult:
+def run_inline(module: Module, on_progress=None, stop: threading.Event | None = None) -> StepResult:
     """Run the dev file's cells and inline tests in a fresh interpreter.
 
     ``on_progress(text)`` hears, while it runs, which test is running and how many are done.
+    Setting ``stop`` (Ctrl-C in the parent) interrupts the tests, which then say where they were.
     """
     if not module.dev_file.exists():
         return StepResult("inline", False, f"{module.relative(module.dev_file)} does not exist.")
@@ -48,35 +53,48 @@ def run_inline(module: Module, on_progress=None) -> StepResult:
         cells = format.code_cells(module.source())
     except Exception as exc:  # jupytext could not read it
         return StepResult("inline", False, f"Could not read {module.relative(module.dev_file)}: {exc}")
+    runnable = {cell.index: notebook_syntax.runnable(cell.notebook_code, cell.code) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="tito-inline-") as scratch:
-        spec_path, results = Path(scratch) / "spec.json", Path(scratch) / "results.jsonl"
+        spec_path, results, stacks = Path(scratch) / "spec.json", Path(scratch) / "results.jsonl", Path(scratch) / "stacks"
         spec = {
             "dev_file": str(module.dev_file),
             "root": str(module.root),
             "module_folder": str(module.folder),
             "results": str(results),
-            "cells": [{"index": c.index, "line": c.line, "code": _without_magics(c.code)} for c in cells],
+            "dump": str(stacks),
+            "cells": [{"index": c.index, "line": c.line, "code": runnable[c.index].code} for c in cells],
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         command = [sys.executable, str(HARNESS), str(spec_path)]
         output, returncode, timed_out = _watch(command, module.root, Path(scratch) / "output.txt",
-                                               results, on_progress or (lambda text: None))
+                                               results, on_progress or (lambda text: None), stop)
         events = _read_events(results)
-    return _inline_result(module, events, output, returncode, timed_out)
+        stopped_at = _stopped_at(stacks, str(module.dev_file))
+    step = _inline_result(module, events, output, returncode, timed_out, stopped_at)
+    _add_note(step, _jupyter_only_note(cells, runnable))
+    return step
 
 
-def _watch(command, root: Path, log: Path, results: Path, on_progress):
-    """Run the harness, reporting progress from its results file; (output, exit code, timed out)."""
-    deadline = time.monotonic() + timeout_seconds()
-    last = None
+def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None):
+    """Run the harness, reporting progress from its results file; (output, exit code, timed out).
+
+    The harness keeps its own time limits (``tito.limits``) and says where it stopped; this
+    kills it only if it outlives them.
+    """
+    step = timeout_seconds()
+    deadline = time.monotonic() + step + limits.GRACE
+    last, interrupted = None, None
     with open(log, "w+", encoding="utf-8", errors="replace") as out:
         proc = subprocess.Popen(command, cwd=root, env=subprocess_environment(root),
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         timed_out = False
         while proc.poll() is None:
-            if time.monotonic() > deadline:
+            if stop is not None and stop.is_set() and interrupted is None:
+                proc.send_signal(signal.SIGINT)  # the harness says where its test was, then ends
+                interrupted = time.monotonic()
+            if time.monotonic() > deadline or (interrupted and time.monotonic() > interrupted + 2):
                 proc.kill()
-                timed_out = True
+                timed_out = interrupted is None
                 break
             now = _progress_text(_read_events(results))
             if now and now != last:
@@ -89,6 +107,16 @@ def _watch(command, root: Path, log: Path, results: Path, on_progress):
     return output, (None if timed_out else returncode), timed_out
 
 
+def _stopped_at(stacks: Path, dev_file: str) -> tuple | None:
+    """(file, line, function) of the innermost frame in the dev file of the stacks faulthandler
+    wrote when it stopped the harness, else None."""
+    try:
+        text = stacks.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return next((frame for frame in limits.dumped_frames(text) if frame[0] == dev_file), None)
+
+
 def _progress_text(events: list) -> str:
     done = sum(1 for e in events if e.get("event") == "test")
     running = [e["name"] for e in events if e.get("event") == "start"]
@@ -97,13 +125,21 @@ def _progress_text(events: list) -> str:
     return f"{done} done" if done else ""
 
 
-MAGIC = re.compile(r"^(\s*)[%!]")
+def _jupyter_only_note(cells, runnable: dict) -> str:
+    """'Jupyter-only syntax skipped by tito test: cell 8 line 164 (conv2d_naive?), cell 9 line
+    170 (x = !ls: the whole cell)', or '' when every cell is Python."""
+    found = []
+    for cell in cells:
+        skipped, whole = runnable[cell.index].skipped, runnable[cell.index].whole_cell
+        if skipped:
+            texts = ", ".join(text for _, text in skipped) + (": the whole cell" if whole else "")
+            found.append(f"cell {cell.index} line {cell.line + skipped[0][0] - 1} ({texts})")
+    return f"Jupyter-only syntax skipped by tito test: {', '.join(found)}" if found else ""
 
 
-def _without_magics(code: str) -> str:
-    """Notebook magics (%matplotlib inline, !pip ...) are not Python: each becomes a `pass`."""
-    return "\n".join(MAGIC.sub(r"\1pass  # ", line) if MAGIC.match(line) else line
-                     for line in code.splitlines())
+def _add_note(step: StepResult, note: str) -> None:
+    if note:
+        step.note = f"{step.note}; {note}" if step.note else note
 
 
 def _read_events(path: Path) -> list:
@@ -117,7 +153,7 @@ def _read_events(path: Path) -> list:
     return events
 
 
-def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
+def _inline_result(module, events, output, returncode, timed_out, stopped_at=None) -> StepResult:
     step = StepResult("inline", True, output=output)
     running = None
     for event in events:
@@ -145,15 +181,27 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
                      f"{module.relative(released_stub(module.root, module))} has {'it' if one else 'them'} "
                      "(copy the cell back to have your work checked by it)")
     step.note = "; ".join(notes)
-    if not done:
+    interrupted = next((e for e in events if e.get("event") == "interrupted"), None)
+    if interrupted:
+        step.error = "Stopped by Ctrl-C" + _interrupted_where(module, interrupted) + "."
+    elif any(e.get("event") == "out_of_time" for e in events):
+        last = step.failures[-1] if step.failures else None
+        step.error = (f"The inline tests ran out of time in {last.name}: {last.message}" if last else
+                      f"The inline tests ran out of time ({STEP_VARIABLE}={timeout_seconds():g} s).")
+    elif not done:
         where = f" while running {running}" if running else ""
-        if timed_out:
-            reason = f"timed out after {timeout_seconds():.0f} s{where} (set TITO_TEST_TIMEOUT to allow longer)"
+        location = ""
+        if stopped_at:  # faulthandler stopped it: a loop that StillRunning could not interrupt
+            location = f"{module.relative(module.dev_file)}:{stopped_at[1]}"
+            reason = (f"was stopped{where}: still running at {Path(stopped_at[0]).name}:{stopped_at[1]} in "
+                      f"{stopped_at[2]}: an endless loop? {limits.both_limits()}")
+        elif timed_out:
+            reason = f"timed out after {timeout_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
         else:
             reason = f"stopped early{where} (exit code {returncode})"
         step.error = f"The inline test process {reason}."
         if running:
-            step.tests.append(TestOutcome(running, False, step.error, details=tail(output)))
+            step.tests.append(TestOutcome(running, False, step.error, location=location, details=tail(output)))
     elif not any(_is_test(t) for t in step.tests):
         step.error = (f"No inline tests ran: {module.relative(module.dev_file)} has no top-level "
                       "test_unit_*() calls.")
@@ -162,6 +210,14 @@ def _inline_result(module, events, output, returncode, timed_out) -> StepResult:
         step.error = f"{len(names)} inline test(s) failed: {', '.join(names[:5])}" + (" ..." if len(names) > 5 else "")
     step.ok = not step.error
     return step
+
+
+def _interrupted_where(module, event) -> str:
+    """' while test_unit_x was running, at modules/source/.../x_dev.py:12 in f' (what is known)."""
+    text = f" while {event['name']} was running" if event.get("name") else ""
+    if event.get("file") == str(module.dev_file):
+        text += f", at {module.relative(module.dev_file)}:{event['line']} in {event['function']}"
+    return text
 
 
 def deleted_tests(module: Module) -> list[str]:
@@ -236,21 +292,35 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
 
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         running.start("inline")
-        inline = pool.submit(_finish, running, "inline", run_inline, module, on_progress)
-        running.start("export")
-        exported = _finish(running, "export", run_export, module)
-        if exported.ok:
-            running.start("pytest")
-            tested = _finish(running, "pytest", run_pytest, module, keyword, verbose, full)
-        else:
-            tested = StepResult("pytest", False, "Not run: the export failed, so the package would not be "
-                                "this source's.")
-        result.steps = [inline.result(), exported, tested]
+        inline = pool.submit(_finish, running, "inline", run_inline, module, on_progress, stop)
+        try:
+            running.start("export")
+            exported = _finish(running, "export", run_export, module)
+            if exported.ok:
+                running.start("pytest")
+                tested = _finish(running, "pytest", run_pytest, module, keyword, verbose, full)
+            else:
+                tested = StepResult("pytest", False, "Not run: the export failed, so the package would not be "
+                                    "this source's.")
+            result.steps = [inline.result(), exported, tested]
+        except KeyboardInterrupt:
+            names = list(running.names)
+            stop.set()
+            raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
     for step in result.steps:
         add_sources(module.root, step)
     return result
+
+
+def _interrupted(inline: StepResult, running: list) -> str:
+    """What Ctrl-C stopped: the inline test and where its code was, else the steps running."""
+    if inline.error.startswith("Stopped by Ctrl-C while"):
+        return inline.error + " Nothing was recorded."
+    steps = " and ".join(running) or "the tests"
+    return f"Stopped by Ctrl-C while {steps} {'was' if len(running) < 2 else 'were'} running. Nothing was recorded."
 
 
 class Running:

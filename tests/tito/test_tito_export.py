@@ -5,6 +5,7 @@ import importlib.util
 from tito.course import Course
 from tito.exporter import public_names
 from tito.source_map import source_of
+from tiny_course import line_of
 
 
 def load(path):
@@ -110,6 +111,22 @@ def test_syntax_error_refuses_and_keeps_old_file_byte_for_byte(course, tito):
     assert "modules/source/01_alpha/alpha_dev.py, line 14" in result.output
     assert "Traceback" not in result.output
     assert course.generated("alpha").read_bytes() == before
+
+
+def test_a_magic_in_an_exported_cell_stays_a_comment_or_is_refused_by_line(course, tito):
+    dev = course.dev("alpha")
+    source = dev.read_text()
+    # as jupytext writes a notebook's magic: a comment, which the package keeps as one
+    dev.write_text(source.replace("#| export\nimport numpy as np", "#| export\n# !pip install numpy\nimport numpy as np"))
+    assert tito("export", "--module", "alpha").exit_code == 0
+    assert "# !pip install numpy\nimport numpy as np" in course.generated("alpha").read_text()
+    # written in the .py itself, it is not Python
+    dev.write_text(source.replace("#| export\nimport numpy as np", "#| export\n%timeit double(2)\nimport numpy as np"))
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1
+    assert (f"modules/source/01_alpha/alpha_dev.py, line {line_of(dev, '%timeit')}: `%timeit double(2)` is "
+            "Jupyter-only syntax, in a cell marked `#| export`, and the package must be plain Python."
+            ) in " ".join(result.output.split())
 
 
 def test_missing_default_exp_refuses_and_names_the_file(course, tito):

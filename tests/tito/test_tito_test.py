@@ -1,8 +1,15 @@
 """tito test on a temporary course: the three steps, names, zero tests, failures, stubs, --all."""
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+from tiny_course import line_of
 
 
 def run(tito, course, *args):
@@ -206,10 +213,6 @@ def test_module_or_all_is_required(course, tito):
     assert result.exit_code == 2 and "--module NAME" in result.output
 
 
-def line_of(path, text):
-    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
-
-
 def test_failure_inside_the_package_points_back_to_the_source(course, tito):
     from tito.source_map import source_of
 
@@ -243,6 +246,28 @@ def test_notebook_magics_and_input_do_not_break_or_hang_the_inline_run(course, t
     assert list(named_tests(payload, "inline")) == ["test_unit_double", "test_unit_scaler"]
 
 
+def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right(course, tito):
+    """Cells as a student writes them in Jupyter (jupytext comments their magics in the .py)."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("# %%\ndef test_unit_double", (
+        "# %%\n# double?\n\n"
+        "# %%\n# x = !ls\nprint(len(x))\n\n"
+        "# %%\n# !echo hi\n# %timeit double(2)\n# %time shown = double(5)\ndisplay(shown)\n\n"
+        "# %%\nassert shown == 10\nraise ValueError('after the magics')\n\n"
+        "# %%\ndef test_unit_double"), 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    failures = [t for t in step_of(payload, "inline")["tests"] if t["status"] == "failed"]
+    where = line_of(dev, "raise ValueError")
+    assert [(t["name"], t["location"]) for t in failures] == [
+        (f"cell 8 (line {where})", f"modules/source/01_alpha/alpha_dev.py:{where}")]
+    assert named_tests(payload, "inline")["test_unit_double"]["status"] == "passed"
+    assert (f"inline: Jupyter-only syntax skipped by tito test: cell 6 line {line_of(dev, '# x = !ls')} "
+            f"(x = !ls: the whole cell), cell 7 line {line_of(dev, '# !echo hi')} (!echo hi, %timeit double(2))"
+            ) in " ".join(result.stderr.split())
+    assert step_of(payload, "export")["ok"] and step_of(payload, "pytest")["ok"]
+
+
 def test_inline_progress_is_reported_while_tests_run(course):
     from tito.course import Course
     from tito.runner import run_inline
@@ -256,34 +281,161 @@ def test_inline_progress_is_reported_while_tests_run(course):
     assert "test_unit_double (0 done)" in heard
 
 
-def test_a_hanging_inline_test_times_out_by_name(course, tito, monkeypatch):
-    monkeypatch.setenv("TITO_TEST_TIMEOUT", "3")  # time enough to reach the test on a busy machine
+LOOP_WHEN = '    ### BEGIN SOLUTION\n'
+
+
+def endless_loop_in_double(course, condition):
+    """The student's double() loops for ever when ``condition`` (on x) holds; its line."""
     dev = course.dev("alpha")
-    dev.write_text(dev.read_text().replace('    print("checking double")\n',
-                                           '    import time\n    time.sleep(30)\n'))
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + f"    while {condition}:\n        pass\n", 1))
+    return line_of(dev, f"while {condition}:")
+
+
+def test_a_hanging_inline_test_says_where_it_was_when_the_step_runs_out(course, tito, monkeypatch):
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "3")  # time enough to reach the test on a busy machine
+    line = endless_loop_in_double(course, "x == 3")  # only the inline test calls double(3)
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
     inline = step_of(payload, "inline")
-    assert inline["error"] == ("The inline test process timed out after 3 s while running test_unit_double "
-                               "(set TITO_TEST_TIMEOUT to allow longer).")
+    hung = named_tests(payload, "inline")["test_unit_double"]
+    assert hung["status"] == "failed"
+    assert hung["location"] == f"modules/source/01_alpha/alpha_dev.py:{line}"
+    assert re.fullmatch(rf"still running after \d+ s at alpha_dev.py:{line} in double: an endless loop\? "
+                        r"\(TITO_TEST_TIMEOUT=3 s for the whole step ran out; set it to allow longer\)",
+                        hung["message"]), hung["message"]
+    assert inline["error"] == f"The inline tests ran out of time in test_unit_double: {hung['message']}"
+    assert "test_unit_scaler" not in named_tests(payload, "inline")  # the step stopped there
+    assert step_of(payload, "pytest")["ok"] is True
 
 
-def test_a_hanging_pytest_test_times_out_by_name(course, tito, monkeypatch):
-    monkeypatch.setenv("TITO_TEST_TIMEOUT", "8")  # time enough to reach the test on a busy machine
+def test_a_loop_that_swallows_the_stop_is_ended_and_still_located(course, tito, monkeypatch):
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "3")
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "1")
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
+        "    while x == 3:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    where = line_of(dev, "while x == 3:")
+    hung = named_tests(payload, "inline")["test_unit_double"]
+    assert hung["location"] in {f"modules/source/01_alpha/alpha_dev.py:{n}" for n in range(where, where + 7)}
+    line = hung["location"].rpartition(":")[2]
+    assert hung["message"] == step_of(payload, "inline")["error"] == (
+        f"The inline test process was stopped while running test_unit_double: still running at alpha_dev.py:{line} "
+        "in double: an endless loop? (TITO_TEST_TIMEOUT_PER_TEST=1 s for each test, TITO_TEST_TIMEOUT=3 s for the "
+        "whole step: set them to allow longer).")
+
+
+def test_a_hanging_test_fails_alone_saying_where_it_was(course, tito, monkeypatch):
+    """Past TITO_TEST_TIMEOUT_PER_TEST, a test (inline or pytest) fails where its code was;
+    the others run."""
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "1")
+    line = endless_loop_in_double(course, "x in (3, 4)")  # test_unit_double and test_double
     course.write("tests/01_alpha/test_hang.py", "import time\n\n\ndef test_endless_loop():\n    time.sleep(60)\n")
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
-    pytest_step = step_of(payload, "pytest")
-    assert pytest_step["error"] == (
-        "pytest timed out after 8 s in tests/01_alpha/test_hang.py::test_endless_loop "
-        "(set TITO_TEST_TIMEOUT to allow longer).")
-    # the tests that finished before the hang still count; the hung one is the failure
-    *before, hung = pytest_step["tests"]
-    assert before and all(t["status"] == "passed" and "test_hang" not in t["name"] for t in before)
-    assert hung["name"] == "tests/01_alpha/test_hang.py::test_endless_loop"
-    assert hung["status"] == "failed"
-    assert "(TITO_TEST_TIMEOUT=8 s): an endless loop?" in hung["message"]
-    assert f"| {len(before)}/{len(before) + 1} " in result.output
+    limit = "(each test may take TITO_TEST_TIMEOUT_PER_TEST=1 s; set it to allow longer)"
+    inline = named_tests(payload, "inline")
+    assert inline["test_unit_double"]["message"] == (
+        f"still running after 1 s at alpha_dev.py:{line} in double: an endless loop? {limit}")
+    assert inline["test_unit_double"]["location"] == f"modules/source/01_alpha/alpha_dev.py:{line}"
+    assert inline["test_unit_scaler"]["status"] == "passed"  # ran after the hang
+    tests = named_tests(payload, "pytest")
+    hung = tests["tests/01_alpha/test_alpha_ops.py::test_double"]
+    assert hung["message"] == f"StillRunning: still running after 1 s at alpha_dev.py:{line} in double: " \
+                              f"an endless loop? {limit}"
+    generated = line_of(course.generated("alpha"), "while x in (3, 4):")
+    assert hung["location"] == (f"tinytorch/core/alpha.py:{generated} "
+                                f"(source: modules/source/01_alpha/alpha_dev.py:{line})")
+    sleeping = tests["tests/01_alpha/test_hang.py::test_endless_loop"]
+    assert sleeping["message"] == ("StillRunning: still running after 1 s at test_hang.py:5 in test_endless_loop: "
+                                   f"an endless loop? {limit}")
+    assert [name for name, test in tests.items() if test["status"] == "failed"] == [
+        "tests/01_alpha/test_alpha_ops.py::test_double", "tests/01_alpha/test_hang.py::test_endless_loop"]
+    assert f"at alpha_dev.py:{line} in double: an endless loop?" in result.output
+
+
+def test_the_step_limit_stops_a_test_whatever_the_test_limit(monkeypatch):
+    from tito.limits import Limits, StillRunning
+
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", "0.5")
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "60")
+    monkeypatch.delenv("TITO_TEST_STARTED", raising=False)
+    previous = signal.getsignal(signal.SIGALRM)
+    limits = Limits(lambda frame: f"here:{frame.f_lineno} in {frame.f_code.co_name}")
+    try:
+        limits.arm()
+        with pytest.raises(StillRunning) as raised:
+            while True:
+                pass
+    finally:
+        limits.disarm()
+        signal.signal(signal.SIGALRM, previous)
+    assert raised.value.whole_step
+    assert re.fullmatch(r"still running after 0 s at here:\d+ in test_the_step_limit_stops_a_test_whatever_"
+                        r"the_test_limit: an endless loop\? \(TITO_TEST_TIMEOUT=0.5 s for the whole step ran "
+                        r"out; set it to allow longer\)", str(raised.value)), str(raised.value)
+
+
+def spin():
+    while True:
+        pass
+
+
+def spin_elsewhere():
+    while True:
+        pass
+
+
+def test_a_loop_where_a_test_was_stopped_stops_the_next_tests_sooner(monkeypatch):
+    """Many tests reaching one endless loop cost the full limit once; another loop still gets it."""
+    from tito import limits as time_limits
+
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "0.6")
+    monkeypatch.setattr(time_limits, "PROBE", 0.1)
+    previous = signal.getsignal(signal.SIGALRM)
+    limits = time_limits.Limits(lambda frame: f"here:{frame.f_lineno} in {frame.f_code.co_name}")
+    messages = []
+    try:
+        for loop in (spin, spin, spin_elsewhere):
+            limits.arm()
+            with pytest.raises(time_limits.StillRunning) as raised:
+                loop()
+            messages.append(str(raised.value))
+    finally:
+        limits.disarm()
+        signal.signal(signal.SIGALRM, previous)
+    again = ", where an earlier test was stopped: an endless loop?"
+    assert [again in message for message in messages] == [False, True, False], messages
+    assert [message.split(" at ")[1].split(",")[0].split(": ")[0] for message in messages] == [
+        f"here:{spin.__code__.co_firstlineno + 1} in spin"] * 2 + [
+        f"here:{spin_elsewhere.__code__.co_firstlineno + 1} in spin_elsewhere"]
+
+
+def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
+    reached = course.root / "reached"
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
+        f"    if x == 3:\n        open({str(reached)!r}, 'w').close()\n"
+        "    while x == 3:\n        pass\n"), 1))
+    line = line_of(dev, "while x == 3:")
+    tito_test = subprocess.Popen([sys.executable, "-m", "tito", "test", "--module", "alpha"], cwd=course.root,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)  # its own process group, as a terminal's job
+    try:
+        for _ in range(300):
+            if reached.exists() or tito_test.poll() is not None:
+                break
+            time.sleep(0.1)
+        os.killpg(tito_test.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = tito_test.communicate(timeout=30)
+    finally:
+        if tito_test.poll() is None:
+            os.killpg(tito_test.pid, signal.SIGKILL)
+    assert tito_test.returncode == 130, output
+    assert (f"Stopped by Ctrl-C while test_unit_double was running, at modules/source/01_alpha/alpha_dev.py:"
+            f"{line} in double. Nothing was recorded.") in " ".join(output.split())
 
 
 def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):

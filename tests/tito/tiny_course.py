@@ -258,3 +258,8 @@ test_json.__test__ = False
 def flat(text: str) -> str:
     """Console output with its line wrapping undone (plain output wraps at 100 columns)."""
     return " ".join(text.split())
+
+
+def line_of(path, text):
+    """The number of the first line of a file that contains ``text``."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)

@@ -40,6 +40,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     The module passes only if every step passes and tests ran in 1 and 3.
     A name_dev.ipynb saved after name_dev.py is synced into it first (the .py is
     backed up in .tito/backups/); if both changed, tito stops and asks which to keep.
+    A test still running after TITO_TEST_TIMEOUT_PER_TEST seconds (default 30)
+    fails, saying at which line it was; a step stops after TITO_TEST_TIMEOUT (300).
 
     \b
     Examples:

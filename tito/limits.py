@@ -1,0 +1,184 @@
+"""How long a test may run, kept by the process that runs it (the inline harness, pytest).
+
+Two limits, each overridable in the environment:
+
+- ``TITO_TEST_TIMEOUT_PER_TEST`` (default 30 s): one inline test, one top-level statement of
+  a dev file, or one pytest test. The slowest test of the course takes about 2.5 s on a busy
+  2-core machine, so a test still running after 30 s is stuck, most likely in an endless loop:
+  it is stopped and fails, and the next test runs.
+- ``TITO_TEST_TIMEOUT`` (default 300 s): a whole step (all inline tests, or all pytest tests),
+  for slow machines; when it runs out the step stops where it is.
+
+A test is stopped by an exception, ``StillRunning``, raised where its code is (SIGALRM), so it
+fails like any other test with a traceback into the student's code, and its message says
+where: ``still running after 30 s at cnn_dev.py:1204 in avg_pool2d_forward: an endless loop?``.
+Code that cannot be interrupted so (a long C call, or a bare ``except:`` that swallows the
+exception) is stopped a little later by ``faulthandler``, which writes every thread's stack to
+a file the parent reads and exits the process. Where SIGALRM does not exist (Windows), only the
+latter works.
+
+Only the standard library: the inline harness loads this file by its path.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import re
+import signal
+import time
+
+STEP_VARIABLE, TEST_VARIABLE = "TITO_TEST_TIMEOUT", "TITO_TEST_TIMEOUT_PER_TEST"
+STARTED_VARIABLE = "TITO_TEST_STARTED"  # when the parent started the step (time.time()), set by tito
+STEP_DEFAULT, TEST_DEFAULT = 300.0, 30.0
+GRACE = 5.0  # after StillRunning is raised, how long until faulthandler stops the process
+PROBE = 3.0  # after a test was stopped, how often the next tests are looked at (see Limits.arm)
+
+
+def step_seconds() -> float:
+    """How long one step (its subprocess) may run: TITO_TEST_TIMEOUT, default 300 s."""
+    return _seconds(STEP_VARIABLE, STEP_DEFAULT)
+
+
+def test_seconds() -> float:
+    """How long one test may run: TITO_TEST_TIMEOUT_PER_TEST, default 30 s."""
+    return _seconds(TEST_VARIABLE, TEST_DEFAULT)
+
+
+test_seconds.__test__ = False  # not a pytest test
+
+
+def _seconds(variable: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def _running_for() -> float:
+    """How long ago the parent started this step (0 when it did not say)."""
+    try:
+        return min(max(time.time() - float(os.environ.get(STARTED_VARIABLE, "")), 0.0), 60.0)
+    except ValueError:
+        return 0.0
+
+
+def margin(step: float) -> float:
+    """How long before the parent's deadline the child stops itself, to report where it was."""
+    return min(5.0, step / 10)
+
+
+class StillRunning(BaseException):
+    """Raised in a test that ran out of time (a BaseException: ``except Exception`` in student
+    code does not swallow it). ``whole_step`` is True when the step's limit ran out."""
+
+    def __init__(self, message: str, whole_step: bool):
+        super().__init__(message)
+        self.whole_step = whole_step
+
+
+StillRunning.__module__ = "builtins"  # pytest says 'StillRunning: still running ...', not the module's path
+
+
+class Limits:
+    """The limits of this process's tests, from the moment it is made.
+
+    ``where(frame)`` says where a stopped test was, e.g. 'cnn_dev.py:1204 in avg_pool2d_forward'
+    ('' when nowhere worth naming); ``dump`` is the file faulthandler writes stacks to.
+    """
+
+    def __init__(self, where, dump=None):
+        self.where, self.dump = where, dump
+        self.step, self.test = step_seconds(), test_seconds()
+        started = time.monotonic() - _running_for()
+        self.stop_at = started + self.step - margin(self.step)  # StillRunning, to report where
+        self.kill_at = started + self.step - margin(self.step) / 3  # faulthandler, at the latest
+        self.armed_at, self.ends_at, self.whole_step = 0.0, 0.0, False
+        self.stopped_at = set()  # the functions the tests stopped so far were in
+        self.can_signal = hasattr(signal, "setitimer")
+        if self.can_signal:
+            signal.signal(signal.SIGALRM, self._ran_out)
+
+    def arm(self) -> None:
+        """Start the clock of one test (or statement).
+
+        Once a test was stopped, the next ones are looked at every few seconds (PROBE) as
+        well: one found at the very line where an earlier test was stopped is stopped at once,
+        so that the same endless loop, reached by many tests, costs the full limit only once
+        (the same function, that is: a loop's lines take turns).
+        """
+        now = time.monotonic()
+        self.armed_at = now
+        self.whole_step = self.stop_at - now <= self.test
+        seconds = max(min(self.test, self.stop_at - now), 0.01)
+        self.ends_at = now + seconds
+        if self.can_signal:
+            signal.setitimer(signal.ITIMER_REAL, min(seconds, PROBE) if self.stopped_at else seconds)
+            self._backstop(now + seconds + GRACE)
+        else:
+            self._backstop(now + seconds)
+
+    def disarm(self) -> None:
+        if self.can_signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if self.dump is not None:
+            faulthandler.cancel_dump_traceback_later()
+
+    def _backstop(self, when: float) -> None:
+        """faulthandler ends the process at ``when`` (or before the parent would kill it)."""
+        if self.dump is not None:
+            seconds = max(min(when, self.kill_at) - time.monotonic(), 0.01)
+            faulthandler.dump_traceback_later(seconds, exit=True, file=self.dump)
+
+    def _ran_out(self, signum, frame) -> None:
+        __tracebackhide__ = True  # pytest shows the test's frames, not this one  # noqa: F841
+        now = time.monotonic()
+        where = self.where(frame)
+        again = bool(where) and _function(where) in self.stopped_at
+        if now < self.ends_at - 0.005 and not again:  # a look (PROBE) elsewhere: the test goes on
+            signal.setitimer(signal.ITIMER_REAL, min(PROBE, self.ends_at - now))
+            return
+        if where:
+            self.stopped_at.add(_function(where))
+        self._backstop(now + GRACE)  # time to report the failure, not to go on forever
+        ran = now - self.armed_at if again else self.ends_at - self.armed_at  # the limit, not a late handler's time
+        raise StillRunning(self.message(ran, where, again), self.whole_step)
+
+    def message(self, seconds: float, where: str, again: bool = False) -> str:
+        """'still running after 30 s at cnn_dev.py:1204 in f: an endless loop? (...limit...)'."""
+        at = f" at {where}" + (", where an earlier test was stopped" if again else "") if where else ""
+        if self.whole_step:
+            limit = f"{STEP_VARIABLE}={self.step:g} s for the whole step ran out; set it to allow longer"
+        else:
+            limit = f"each test may take {TEST_VARIABLE}={self.test:g} s; set it to allow longer"
+        return f"still running after {seconds:.0f} s{at}: an endless loop? ({limit})"
+
+
+def _function(where: str) -> str:
+    """'cnn_dev.py in f' for 'cnn_dev.py:1204 in f'."""
+    return re.sub(r":\d+ in ", " in ", where, count=1)
+
+
+def both_limits() -> str:
+    """'(TITO_TEST_TIMEOUT_PER_TEST=30 s for each test, TITO_TEST_TIMEOUT=300 s for the whole
+    step: set them to allow longer)'."""
+    return (f"({TEST_VARIABLE}={test_seconds():g} s for each test, {STEP_VARIABLE}={step_seconds():g} s "
+            "for the whole step: set them to allow longer)")
+
+
+def innermost(frame, wanted) -> tuple | None:
+    """(file, line, function) of the innermost frame from ``frame`` outwards whose file
+    ``wanted(path)`` accepts, else None."""
+    while frame is not None:
+        code = frame.f_code
+        if wanted(code.co_filename):
+            return code.co_filename, frame.f_lineno, code.co_name
+        frame = frame.f_back
+    return None
+
+
+def dumped_frames(text: str) -> list[tuple[str, int, str]]:
+    """(file, line, function) of each frame of a faulthandler dump, innermost first per thread."""
+    return [(path, int(line), name) for path, line, name in
+            re.findall(r'^\s+File "([^"]+)", line (\d+) in (\S+)', text, re.MULTILINE)]
