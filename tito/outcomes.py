@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,25 @@ def subprocess_environment(root: Path) -> dict:
     env.pop("PYTHONSTARTUP", None)
     env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.limits)
     return env
+
+
+def has_ended(proc) -> bool:
+    """True once ``proc`` has exited, without reaping it: its pid, which is also its process
+    group's id, stays taken until ``end_group`` (so that id can name nobody else meanwhile)."""
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # reaped already
+        return True
+
+
+def end_group(proc) -> int:
+    """Kill what is left of the process group of ``proc`` (started with ``start_new_session``:
+    a student's background processes), then reap ``proc``; its exit code."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return proc.wait()
 
 
 def tail(text: str, lines: int = 15) -> str:

@@ -14,12 +14,13 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tito import format
 from tito.cell_hints import explain_missing_names
 from tito.course import Module
-from tito.outcomes import StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
+from tito.outcomes import StepResult, TestOutcome, end_group, has_ended, subprocess_environment, tail, timeout_seconds
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
 DESELECTED = re.compile(r"\b(\d+) deselected\b")
@@ -50,17 +51,22 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             command += ["-m", f"not {SLOW}"]
         environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
                            TITO_PYTEST_RUNNING=str(running), TITO_PYTEST_DONE=str(done))
-        try:
-            proc = subprocess.run(
-                command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
-                text=True, encoding="utf-8", errors="replace", timeout=timeout_seconds(),
-            )
-        except subprocess.TimeoutExpired as exc:
-            return _timed_out(exc, running, done)
-        output = proc.stdout + proc.stderr
+        # its own session, output to a file: a process the student's code leaves running neither
+        # holds the step open (a pipe would wait for it) nor outlives it
+        with open(Path(scratch) / "output", "w+", encoding="utf-8", errors="replace") as out:
+            proc = subprocess.Popen(command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                ended = _wait(proc, time.monotonic() + timeout_seconds())
+            finally:  # Ctrl-C too
+                returncode = end_group(proc)
+            out.seek(0)
+            output = out.read()
+        if not ended:
+            return _timed_out(output, running, done)
         tests = parse_junit(report) if report.exists() else []
     hints = explain_missing_names(module, tests)
-    step = _pytest_result(rel, tests, proc.returncode, output, keyword)
+    step = _pytest_result(rel, tests, returncode, output, keyword)
     step.hints = hints
     if not (keyword or full):
         left_out = DESELECTED.findall(output)
@@ -68,7 +74,16 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     return step
 
 
-def _timed_out(exc: subprocess.TimeoutExpired, running: Path, done: Path) -> StepResult:
+def _wait(proc, deadline: float) -> bool:
+    """Wait for ``proc`` to exit (not reaping it) until ``deadline``; False if it did not."""
+    while not has_ended(proc):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _timed_out(output: str, running: Path, done: Path) -> StepResult:
     """The step of a pytest run stopped at its deadline: the tests that finished before it (from
     tito.pytest_running's files), then the one that was running, failed."""
     hung = running.read_text(encoding="utf-8") if running.exists() else ""
@@ -78,7 +93,7 @@ def _timed_out(exc: subprocess.TimeoutExpired, running: Path, done: Path) -> Ste
     if hung and hung not in {t.name for t in tests}:
         tests.append(TestOutcome(hung, False, f"still running when the time limit ran out "
                                               f"(TITO_TEST_TIMEOUT={timeout_seconds():.0f} s): an endless loop?"))
-    return StepResult("pytest", False, error, tests=tests, output=_text(exc.stdout) + _text(exc.stderr))
+    return StepResult("pytest", False, error, tests=tests, output=output)
 
 
 def finished_tests(done: Path) -> list:
@@ -97,12 +112,6 @@ def finished_tests(done: Path) -> list:
         tests.append(TestOutcome(test.get("name", "?"), outcome == "passed", str(test.get("message") or ""),
                                  skipped=outcome == "skipped"))
     return tests
-
-
-def _text(data) -> str:
-    if data is None:
-        return ""
-    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
 def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:

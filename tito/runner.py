@@ -32,7 +32,8 @@ from tito import format, limits, notebook_syntax
 from tito.course import Module
 from tito.errors import TitoError
 from tito.limits import STEP_VARIABLE
-from tito.outcomes import ModuleResult, StepResult, TestOutcome, subprocess_environment, tail, timeout_seconds
+from tito.outcomes import (ModuleResult, StepResult, TestOutcome, end_group, has_ended, subprocess_environment,
+                           tail, timeout_seconds)
 from tito.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
@@ -85,23 +86,26 @@ def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None
     deadline = time.monotonic() + step + limits.GRACE
     last, interrupted = None, None
     with open(log, "w+", encoding="utf-8", errors="replace") as out:
-        proc = subprocess.Popen(command, cwd=root, env=subprocess_environment(root),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        # its own session: what the student's code leaves running is killed with it (end_group);
+        # Ctrl-C reaches it through ``stop``
+        proc = subprocess.Popen(command, cwd=root, env=subprocess_environment(root), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = False
-        while proc.poll() is None:
-            if stop is not None and stop.is_set() and interrupted is None:
-                proc.send_signal(signal.SIGINT)  # the harness says where its test was, then ends
-                interrupted = time.monotonic()
-            if time.monotonic() > deadline or (interrupted and time.monotonic() > interrupted + 2):
-                proc.kill()
-                timed_out = interrupted is None
-                break
-            now = _progress_text(_read_events(results))
-            if now and now != last:
-                on_progress(now)
-                last = now
-            time.sleep(0.1)
-        returncode = proc.wait()
+        try:
+            while not has_ended(proc):
+                if stop is not None and stop.is_set() and interrupted is None:
+                    proc.send_signal(signal.SIGINT)  # the harness says where its test was, then ends
+                    interrupted = time.monotonic()
+                if time.monotonic() > deadline or (interrupted and time.monotonic() > interrupted + 2):
+                    timed_out = interrupted is None
+                    break
+                now = _progress_text(_read_events(results))
+                if now and now != last:
+                    on_progress(now)
+                    last = now
+                time.sleep(0.1)
+        finally:
+            returncode = end_group(proc)
         out.seek(0)
         output = out.read()
     return output, (None if timed_out else returncode), timed_out

@@ -553,6 +553,26 @@ def test_failures_alike_are_told_once_and_a_bare_exception_line_gets_its_next_li
             "atol=0") in lines
 
 
+def test_processes_the_students_code_leaves_running_end_with_the_step(course, tito):
+    """A background process holding the output open kept the pytest step waiting until its time
+    limit (the instructor's feedback took 118 s), and both steps left it running."""
+    import subprocess
+    import time
+
+    mark = f"tito-left-running-{os.getpid()}"
+    start = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {mark!r}])\n"
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# %%\n" + start)
+    course.write("tests/01_alpha/test_background.py", start + "\n\ndef test_it_started():\n    assert True\n")
+    began = time.monotonic()
+    result, payload = run(tito, course, "--module", "alpha")
+    assert time.monotonic() - began < 60  # not the step's time limit
+    assert named_tests(payload, "pytest")["tests/01_alpha/test_background.py::test_it_started"]["passed"]
+    assert result.exit_code == 0, result.output
+    left = subprocess.run(["pgrep", "-f", mark], capture_output=True, text=True).stdout.split()
+    assert left == []
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""
