@@ -146,9 +146,20 @@ def _where(exc, filename: str):
     return frame.filename, frame.lineno, frame.name
 
 
+def _chain(exc) -> list:
+    """``exc``, then what it was raised from or while handling (``__cause__``, ``__context__``), each once."""
+    found = []
+    while exc is not None and all(exc is not seen for seen in found):
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
 def _stub_name(exc):
-    """The qualified name of a student stub that raised NotImplementedError, else None."""
-    if not isinstance(exc, NotImplementedError):
+    """The qualified name of a student stub that raised NotImplementedError (itself, or as the
+    cause of what was raised, e.g. summary's ValueError naming the layer), else None."""
+    exc = next((link for link in _chain(exc) if isinstance(link, NotImplementedError)), None)
+    if exc is None:
         return None
     match = source_format.STUB_MESSAGE.search(str(exc))
     if match:
@@ -168,6 +179,8 @@ def _format(exc) -> str:
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
+    for cause in _chain(exc)[1:]:
+        lines += ["caused by: ", *traceback.format_exception_only(type(cause), cause)]
     return "".join(lines)
 
 

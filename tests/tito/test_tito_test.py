@@ -573,6 +573,21 @@ def test_processes_the_students_code_leaves_running_end_with_the_step(course, ti
     assert left == []
 
 
+def test_a_stub_raised_under_another_exception_counts_as_not_implemented(course, tito):
+    """networks.summary turns a layer's error into a ValueError naming the layer, from the stub's."""
+    from tito.editions.strip import strip_solutions
+
+    dev = course.dev("alpha")
+    wrapped = ("\n# %%\ndef test_unit_wrapped():\n    try:\n        double(1)\n    except NotImplementedError as error:\n"
+               "        raise ValueError('layer 1 failed') from error\n\n\ntest_unit_wrapped()\n")
+    dev.write_text(strip_solutions(dev.read_text()).text + wrapped)
+    result, payload = run(tito, course, "--module", "alpha")
+    failed = [t for t in step_of(payload, "inline")["tests"] if t["status"] == "failed"]
+    assert "test_unit_wrapped" in [t["name"] for t in failed]
+    assert f"| inline | FAIL   | 0/3   | {len(failed)} failed, {len(failed)} of them on functions not implemented yet" \
+        in result.output
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""
