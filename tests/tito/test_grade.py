@@ -408,6 +408,32 @@ def npz_of(**members):
     return buffer.getvalue()
 
 
+def test_what_the_sandbox_says_about_crashes_is_bounded_and_keeps_hidden_checks_unnamed():
+    from tito.grading.grader import _crashes
+
+    said = [{"check": "conv2d_naive", "exit_code": int("9" * 4299)}, {"check": "secret", "exit_code": 3},
+            {"check": 5}, "x"] + [{"check": "c" * 10_000, "exit_code": 1}] * 100
+    crashes = _crashes(said, hidden={"secret"})
+    assert crashes[:2] == ["conv2d_naive (exit code ?)", "a hidden check (exit code 3)"]
+    assert len(crashes) == 50 - 2 and max(len(c) for c in crashes) < 130
+
+
+def npz_with_extra_field():
+    """One member whose directory entry carries an extra field (zipfile decodes 64 KB ones slowly)."""
+    buffer, member = io.BytesIO(), zipfile.ZipInfo("a0.npy")
+    member.extra = b"\xff\xff\x00\x00"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, npy(np.zeros(2)))
+    return buffer.getvalue()
+
+
+def with_zip64_locator(raw: bytes) -> bytes:
+    """``raw`` with a zip64 end-record locator where zipfile looks for one: its end record then
+    overrules the normal one (which a bomb sets to 1 member)."""
+    end = raw.rfind(b"PK\x05\x06")
+    return raw[:end] + b"PK\x06\x07" + bytes(16) + raw[end:]
+
+
 def npy(array, allow_pickle=False):
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=allow_pickle)
@@ -425,6 +451,11 @@ def npy(array, allow_pickle=False):
                      npz_of(**{"a0.npy": (npy(np.array([object()]), allow_pickle=True), zipfile.ZIP_STORED)})),
      "the arrays cannot be loaded (ValueError: Object arrays cannot be loaded when allow_pickle=False)"),
     (lambda p: forge(p, '{"value": {"$array": "a9"}}'), "unexpected data"),
+    (lambda p: forge(p, '{"value": {"$array": "a0"}}', npz_with_extra_field()),
+     "the arrays' directory has an entry np.savez does not write (name of 6 bytes, extra field of 4, comment of 0)"),
+    (lambda p: forge(p, '{"value": {"$array": "a0"}}', with_zip64_locator(npz_of(**{"a0.npy": (npy(np.zeros(2)),
+                                                                                               zipfile.ZIP_STORED)}))),
+     "the arrays are a zip64 archive (np.savez writes none)"),
     (lambda p: forge(p, "[" * 100_000), "c.json is not valid JSON (RecursionError)"),
 ])
 def test_the_grader_refuses_anything_but_plain_data(tmp_path, setup, reason):

@@ -21,7 +21,7 @@ from tiny_course import ALPHA_DEV, flat, run_tito
 from tito.errors import TitoError
 from tito.grading import Grade, TestScore, grade_batch
 from tito.grading.batch import check_report_names
-from tito.grading.gradebook import Gradebook, read_grades, write_gradebook
+from tito.grading.gradebook import Gradebook, read_grades, report_name, write_gradebook
 from tito.grading.report import CHECK, INLINE
 from tito.grading.state import digest, plan
 from tito.editions.notebooks import notebook_json, to_notebook
@@ -357,6 +357,12 @@ def test_student_names_stay_inside_the_reports_folder(tmp_path):
          "gradebook.csv"])
     assert not (tmp_path / "escape.json").exists() and not Path("/etc/passwd.json").exists()
     assert sorted(g.student for g in read_grades(out, "alpha")) == sorted(names)
+    long_names = ["a" * 240, "a" * 239 + "b", "名" * 90]  # an LMS export's long names: no file name fits them
+    for name in long_names:
+        report(out, name)
+    files = [p.name for p in out.iterdir() if p.name not in {report_name(n) for n in names} | {"gradebook.csv"}]
+    assert len(files) == 3 and all(len(f.encode()) <= 205 for f in files)
+    assert sorted(g.student for g in read_grades(out, "alpha")) == sorted(names + long_names)
     for clash in ([("Alice", None), ("alice", None)], [("a/b", None), ("a_b", None)], [("é", None), ("e\u0301", None)]):
         with pytest.raises(TitoError, match="Two students would share a report file"):
             check_report_names(clash)

@@ -179,7 +179,7 @@ def _json_problem(text: str) -> str:
     return ""
 
 
-JUPYTEXT_MARKER = re.compile(r"^(\s*)#(\s*%%)", re.MULTILINE)  # what jupytext reads as a new cell
+JUPYTEXT_MARKER = re.compile(r"^([ \t]*)#([ \t]*%%)", re.MULTILINE)  # what jupytext reads as a new cell
 
 
 def _keep_marker_lines_in_their_cell(notebook) -> None:

@@ -31,6 +31,7 @@ MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
 IMPORT_RECORD = "_import"  # probe.py's record of importing the module under test: a value, or what it raised
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
+MAX_MEMBER_NAME = 64  # bytes of a member's name in the directory (a123456.npy: 11)
 MAX_JSON_DEPTH = 64  # any JSON from the sandbox: a record (MAX_DEPTH and its wrapping) or status.json
 # what text from the sandbox may not hold as it is: control characters but newline and tab (a
 # terminal would run escape sequences), direction overrides (they reorder what is shown) and lone
@@ -211,7 +212,7 @@ def _load_arrays(raw: bytes) -> dict:
 
     import numpy as np
 
-    _check_member_count(raw)
+    _check_directory(raw)
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = archive.infolist()
@@ -241,29 +242,36 @@ def _load_arrays(raw: bytes) -> dict:
     return arrays
 
 
-def _check_member_count(raw: bytes) -> None:
-    """Refuse an archive of more than MAX_MEMBERS arrays from its end record, before parsing it:
-    parsing and loading 279,000 empty members took the grader minutes, outside any deadline."""
+def _check_directory(raw: bytes) -> None:
+    """Refuse, before zipfile parses it, an archive that is not laid out as np.savez writes one:
+    at most MAX_MEMBERS entries, each a short name with no extra field or comment, and no zip64
+    records. zipfile trusts what an archive says: it took the grader minutes and hundreds of MB,
+    outside any deadline, for 279,000 empty members, for a directory longer than its end record
+    says, for a zip64 end record that overrules it, and for 64 KB extra fields it decodes slowly."""
     import struct
 
     end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - (1 << 16) - 22))
     if end < 0 or end + 22 > len(raw):
         raise UnreadableRecord("the arrays are not an npz archive (no end record)")
+    if end >= 20 and raw[end - 20:end - 16] == b"PK\x06\x07":  # where zipfile looks for a zip64 locator
+        raise UnreadableRecord("the arrays are a zip64 archive (np.savez writes none)")
     members, size = struct.unpack("<HI", raw[end + 10:end + 16])
     if members > MAX_MEMBERS:  # 0xFFFF (zip64) included
         raise UnreadableRecord(f"the arrays hold {members} members, more than the {MAX_MEMBERS} allowed")
-    # zipfile walks the central directory by its size, whatever the count says: walk it too
     if size > end:
         raise UnreadableRecord("the arrays are not an npz archive (its directory is larger than the file)")
-    position, found = end - size, 0
+    position, found = end - size, 0  # where zipfile starts reading the directory
     while position < end:
         if raw[position:position + 4] != b"PK\x01\x02" or position + 46 > end:
             raise UnreadableRecord("the arrays are not an npz archive (a broken directory entry)")
+        name, extra, comment = struct.unpack("<HHH", raw[position + 28:position + 34])
+        if name > MAX_MEMBER_NAME or extra or comment:
+            raise UnreadableRecord("the arrays' directory has an entry np.savez does not write "
+                                   f"(name of {name} bytes, extra field of {extra}, comment of {comment})")
         found += 1
         if found > members:
             raise UnreadableRecord(f"the arrays' directory holds more members than the {members} it declares")
-        lengths = struct.unpack("<HHH", raw[position + 28:position + 34])  # name, extra field, comment
-        position += 46 + sum(lengths)
+        position += 46 + name
 
 
 def decode(structure, arrays: dict, depth: int = 0):

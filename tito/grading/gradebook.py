@@ -12,6 +12,7 @@ Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -28,10 +29,18 @@ REWRITE_SECONDS = 2.0  # during a batch, gradebook.csv is rebuilt at most this o
 MAX_REPORT_BYTES = 16 << 20
 
 
+MAX_NAME_BYTES = 200  # of a report's name; file systems allow 255, and its temporary name adds 18
+
+
 def report_name(student: str) -> str:
     """The JSON file of a student's grade: the name (NFC) with anything but letters, digits, - . _
-    replaced, and no leading dot."""
-    return (re.sub(r"[^\w.-]", "_", unicodedata.normalize("NFC", student)).lstrip(".") or "_") + ".json"
+    replaced, and no leading dot; a name longer than MAX_NAME_BYTES is cut and ends with a hash
+    of the whole name (so two long names that start alike stay two files)."""
+    name = re.sub(r"[^\w.-]", "_", unicodedata.normalize("NFC", student)).lstrip(".") or "_"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        kept = name.encode("utf-8")[:MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
+        name = f"{kept}-{hashlib.sha256(student.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    return name + ".json"
 
 
 def same_file(name: str) -> str:

@@ -57,7 +57,9 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         status = _status(out, job.folder)
         checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
         grade.tests = checks + _feedback(status)
-        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran)
+        hidden = {spec.name for spec in prepared.checks if spec.hidden}
+        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran,
+                              hidden)
         grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
@@ -105,12 +107,17 @@ def _names(value, limit: int = 50) -> list[str]:
     return [item[:100] for item in value[:limit] if type(item) is str] if type(value) is list else []
 
 
-def _crashes(value) -> list[str]:
-    """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in."""
+def _crashes(value, hidden: set) -> list[str]:
+    """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in
+    ('a hidden check' for those whose results students see only once grades are published)."""
     if type(value) is not list:
         return []
-    return [f"{c['check'][:100]} (exit code {c.get('exit_code') if type(c.get('exit_code')) is int else '?'})"
-            for c in value[:50] if type(c) is dict and type(c.get("check")) is str]
+    found = []
+    for crash in [c for c in value[:50] if type(c) is dict and type(c.get("check")) is str]:
+        code = crash.get("exit_code")
+        code = code if type(code) is int and -1000 < code < 1000 else "?"
+        found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} (exit code {code})")
+    return found
 
 
 def _step(status: dict, name: str) -> dict:
@@ -162,7 +169,11 @@ def _feedback(status: dict) -> list[TestScore]:
     return scores
 
 
-def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool) -> str:
+MAX_REASON = 1500  # characters: the reason goes into a CSV cell and the platforms' text
+
+
+def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool,
+            hidden: set = frozenset()) -> str:
     """Why the submission lost points as a whole, or ''. (What the sandbox reported is only
     used for these words; the points never depend on it. A submission it calls unreadable or
     unexported is not graded at all on some platforms, so that is believed only when no check ran.)"""
@@ -171,14 +182,14 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         return unreadable(str(read.get("error"))[:500])
     if export and not export.get("ok") and not checks_ran:
         first = (str(export.get("error")) or "no reason given").splitlines()[0]
-        return not_exported(first)
+        return not_exported(first[:500])
     if import_failure:
         return f"the submission does not import ({import_failure}), so it scores 0"
     reasons = []
     missing = [n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented"))]
     if missing:
         reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(missing)))
-    ended = _crashes(_step(status, "checks").get("crashes"))
+    ended = _crashes(_step(status, "checks").get("crashes"), hidden)
     if ended:
         reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
                        "checks after it (os._exit or a crash in the submission's code?)")
@@ -192,11 +203,11 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
             "its checks had finished; only feedback was cut short" if after
             else "checks that had not finished score 0"))
     elif outcome.returncode != 0 or status.get("running"):
-        tail = showable(outcome.output.decode("utf-8", "replace")).strip().splitlines()[-2:]
+        tail = [line[:200] for line in showable(outcome.output.decode("utf-8", "replace")).strip().splitlines()[-2:]]
         where = f" in {str(status['running'])[:300]}" if status.get("running") else ""
         reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
                        + (f": {' | '.join(tail)}" if tail else ""))
-    return "; ".join(reasons)
+    return "; ".join(reasons)[:MAX_REASON]
 
 
 # --------------------------------------------------------------------------- many submissions
