@@ -218,6 +218,20 @@ def test_students_whose_reports_would_clash_are_named_and_everyone_else_is_grade
     assert not (out / "mallory_.json").exists()
 
 
+def test_a_batch_that_could_not_finish_a_grade_says_so_and_fails(instructor_course, tmp_path):
+    folder, out = tmp_path / "submissions", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    (folder / "bob.py").write_text(STUB)
+    (out / "alice.json").mkdir(parents=True)  # her report cannot be written
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--no-feedback")
+    assert proc.returncode == 1
+    said = flat(proc.stdout + proc.stderr)
+    assert "its report could not be written (Is a directory)" in said
+    assert "Not graded completely (1): alice; their notes above say why." in said
+    assert (out / "bob.json").is_file()
+
+
 def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp_path):
     report = tmp_path / "alice.json"
     proc = run_tito(instructor_course, "grade", str(instructor_course / "modules/source/01_alpha/alpha_dev.py"),

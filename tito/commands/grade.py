@@ -177,6 +177,10 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         raise TitoError(f"Not graded, because they would share a report file: {describe_clashes(batch.clashes)}.",
                         hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
                              "command again: only they will be graded.")
+    unfinished = [grade.student for grade in batch.graded if grade.incomplete]
+    if unfinished:  # not the submissions' doing: a report not written, a worker without a sandbox, ...
+        raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say why.",
+                        hint="Run the same command again: it grades them, and only them, again.")
 
 
 @contextlib.contextmanager
