@@ -11,8 +11,9 @@ cell into Python with the file's line numbers:
   ``%autoreload`` and the like set up the notebook only, and do nothing here;
 - skipped, with a note: a shell command, ``%timeit`` and any other magic used as a statement
   (help too, without a note: in the file it is also a comment ending in '?'); a cell that
-  keeps a magic's result (``x = !ls``) or opens with another cell magic (``%%bash``,
-  ``%%timeit``, ``%%writefile``) is skipped whole, since what follows needs what it made.
+  opens with another cell magic (``%%bash``, ``%%timeit``, ``%%writefile``) is skipped whole;
+  of a cell that keeps a magic's result (``x = !ls``) only the definitions run (functions,
+  classes, imports), since its other statements may need what the magic made.
 
 A skipped line stays the file's comment, or becomes ``pass`` where the file has the magic
 itself. Lines inside a string are never touched. A cell that is not valid Python even so is
@@ -71,6 +72,7 @@ class Runnable:
     code: str
     skipped: list = field(default_factory=list)  # (line in the cell, text) of the Jupyter-only lines not run
     whole_cell: bool = False  # True when the whole cell was skipped
+    definitions_only: bool = False  # True when only its functions, classes and imports ran
 
 
 def runnable(code: str, written: str | None = None) -> Runnable:
@@ -86,7 +88,8 @@ def runnable(code: str, written: str | None = None) -> Runnable:
         return Runnable(_skip_all(written.splitlines()), [(opening[0], opening[1].strip())], whole_cell=True)
     if any(KEPT_RESULT.match(line.strip()) for _, line in found):
         number, line = next((n, line) for n, line in found if KEPT_RESULT.match(line.strip()))
-        return Runnable(_skip_all(lines), [(number, line.strip())], whole_cell=True)
+        blanked = _blanked(lines, [n for n, _ in found], written)
+        return Runnable(_definitions_only(blanked), [(number, line.strip())], definitions_only=True)
     lines = _blanked(lines, [number for number, _ in found], written)
     skipped = []
     for number, line in found:
@@ -108,6 +111,20 @@ def _blanked(lines: list[str], numbers: list[int], written: str | None) -> list[
         commented = len(in_file) == len(lines) and in_file[number - 1] != line
         blanked[number - 1] = in_file[number - 1] if commented else _indent(line) + "pass"
     return blanked
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def _definitions_only(lines: list[str]) -> str:
+    """The cell's functions, classes and imports, every other top-level statement a blank line
+    (the line numbers stay the file's)."""
+    kept = list(lines)
+    for node in ast.parse("\n".join(lines)).body:
+        if not isinstance(node, DEFINITIONS):
+            for number in range(node.lineno, node.end_lineno + 1):
+                kept[number - 1] = ""
+    return "\n".join(kept)
 
 
 def _skip_all(lines: list[str]) -> str:

@@ -131,12 +131,15 @@ def _progress_text(events: list) -> str:
 
 def _jupyter_only_note(cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cell 8 line 164 (conv2d_naive?), cell 9 line
-    170 (x = !ls: the whole cell)', or '' when every cell is Python."""
+    170 (x = !ls: only the cell's definitions ran)', or '' when every cell is Python."""
     found = []
     for cell in cells:
-        skipped, whole = runnable[cell.index].skipped, runnable[cell.index].whole_cell
-        if skipped:
-            texts = ", ".join(text for _, text in skipped) + (": the whole cell" if whole else "")
+        ran = runnable[cell.index]
+        if ran.skipped:
+            skipped = ran.skipped
+            texts = ", ".join(text for _, text in skipped) + (
+                ": the whole cell" if ran.whole_cell else ": only the cell's definitions ran" if ran.definitions_only
+                else "")
             found.append(f"cell {cell.index} line {cell.line + skipped[0][0] - 1} ({texts})")
     return f"Jupyter-only syntax skipped by tito test: {', '.join(found)}" if found else ""
 

@@ -251,9 +251,9 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace("# %%\ndef test_unit_double", (
         "# %%\n# double?\n\n"
-        "# %%\n# x = !ls\nprint(len(x))\n\n"
+        "# %%\n# x = !ls\nprint(len(x))\n\ndef tripled(v):\n    return 3 * v\n\n"
         "# %%\n# !echo hi\n# %timeit double(2)\n# %time shown = double(5)\ndisplay(shown)\n\n"
-        "# %%\nassert shown == 10\nraise ValueError('after the magics')\n\n"
+        "# %%\nassert shown == 10 and tripled(2) == 6\nraise ValueError('after the magics')\n\n"
         "# %%\ndef test_unit_double"), 1))
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
@@ -263,7 +263,7 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
         (f"cell 8 (line {where})", f"modules/source/01_alpha/alpha_dev.py:{where}")]
     assert named_tests(payload, "inline")["test_unit_double"]["status"] == "passed"
     assert (f"inline: Jupyter-only syntax skipped by tito test: cell 6 line {line_of(dev, '# x = !ls')} "
-            f"(x = !ls: the whole cell), cell 7 line {line_of(dev, '# !echo hi')} (!echo hi, %timeit double(2))"
+            f"(x = !ls: only the cell's definitions ran), cell 7 line {line_of(dev, '# !echo hi')} (!echo hi, %timeit double(2))"
             ) in " ".join(result.stderr.split())
     assert step_of(payload, "export")["ok"] and step_of(payload, "pytest")["ok"]
 
