@@ -70,9 +70,15 @@ def explain_missing_names(module: Module, tests: list) -> list[str]:
     everywhere = {name for cell in cells for name in defined_names(cell.code)}
     released = released_names(module)
     source = module.relative(module.dev_file)
+    jupyter_only = _jupyter_only_uses(module, wanted)
     hints = {}
     for name in sorted(wanted):
-        if name in unexported:
+        if name in jupyter_only:
+            line, text = jupyter_only[name]
+            hints[name] = (f"{name} exists only in Jupyter ({source}, line {line}: {text}), so importing "
+                           f"{module.dev_file.stem} as plain Python, as this test and the course page do, fails "
+                           "there: put that line under `if __name__ == \"__main__\":` (tito test still runs it).")
+        elif name in unexported:
             hints[name] = (f"{name} is defined in {source} (cell at line {unexported[name]}), but that cell is not "
                            "exported: make `#| export` its first line.")
         elif name not in everywhere and name in released:
@@ -83,6 +89,25 @@ def explain_missing_names(module: Module, tests: list) -> list[str]:
             if name in hints:
                 test.message += "\n" + hints[name]
     return list(hints.values())
+
+
+JUPYTER_BUILTINS = ("display", "get_ipython")  # names a Jupyter kernel gives every cell
+
+
+def _jupyter_only_uses(module: Module, names: set) -> dict[str, tuple[int, str]]:
+    """Name -> (line, text) of the top-level line of the source that makes it exist only in
+    Jupyter: a call of a Jupyter builtin, or a magic's result (``# files = !ls`` in the .py)."""
+    try:
+        lines = module.source().splitlines()
+    except Exception:  # noqa: BLE001 - the export step reports an unreadable source
+        return {}
+    found = {}
+    for number, line in enumerate(lines, start=1):
+        for name in names - set(found):
+            builtin = name in JUPYTER_BUILTINS and re.match(rf"{name}\s*\(", line)
+            if builtin or re.match(rf"#\s*{name}\s*=\s*[!%]", line):
+                found[name] = (number, line.strip())
+    return found
 
 
 def _missing(message: str) -> list[str]:

@@ -268,6 +268,24 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
     assert step_of(payload, "export")["ok"] and step_of(payload, "pytest")["ok"]
 
 
+def test_a_jupyter_only_line_that_breaks_importing_the_source_is_pointed_at(course, tito):
+    """display() runs in Jupyter and in tito test's inline step, not when the course page's
+    `from cnn_dev import ...` imports the source as plain Python."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("# %%\ndef test_unit_double", "# %%\ndisplay(double(2))\n\n"
+                                           "# %%\ndef test_unit_double", 1))
+    course.write("tests/01_alpha/test_source_imports.py",
+                 "import sys\n\n\ndef test_source_imports():\n"
+                 "    sys.path.insert(0, 'modules/source/01_alpha')\n    import alpha_dev  # noqa: F401\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    assert step_of(payload, "inline")["ok"]
+    failed = named_tests(payload, "pytest")["tests/01_alpha/test_source_imports.py::test_source_imports"]
+    line = line_of(dev, "display(double(2))")
+    assert (f"display exists only in Jupyter (modules/source/01_alpha/alpha_dev.py, line {line}: display(double(2))), "
+            "so importing alpha_dev as plain Python, as this test and the course page do, fails there: put that "
+            'line under `if __name__ == "__main__":` (tito test still runs it).') in failed["message"]
+
+
 def test_inline_progress_is_reported_while_tests_run(course):
     from tito.course import Course
     from tito.runner import run_inline
