@@ -21,6 +21,9 @@ BINDER_POSTBUILD = """\
 # in the build log and does not stop the others or the build.
 tito export --all --keep-going || echo "binder/postBuild: some modules were not exported (above);" \
     "open a terminal and run: tito test --module NAME"
+# Notebooks behind their .py (work done in the .py files) are written again from it; a notebook
+# with edits of its own is left as it is.
+tito notebooks --all || echo "binder/postBuild: some notebooks were not written (above)"
 """
 
 STUDENT_MAKEFILE = """\
@@ -155,7 +158,9 @@ def _hosted_section(released, repository: str | None) -> str:
              "so its notebooks cannot fetch the course in Colab: work locally or on Binder.")
     return f"""## Binder and Colab: in your browser, nothing to install
 
-Both start from your repository **as it is on GitHub**: commit and push your work first.
+Both start from your repository **as it is on GitHub**: commit and push your work first
+(if you work in the `.py` files, run `make notebooks` before, so that the notebooks Colab opens
+carry your work; Binder does that itself).
 For your fork, put its OWNER/NAME in the links below (the course website's cards open
 `{where.url}`, where every module is still a stub).
 
