@@ -32,7 +32,7 @@ STEP_VARIABLE, TEST_VARIABLE = "TITO_TEST_TIMEOUT", "TITO_TEST_TIMEOUT_PER_TEST"
 STARTED_VARIABLE = "TITO_TEST_STARTED"  # when the parent started the step (time.time()), set by tito
 STEP_DEFAULT, TEST_DEFAULT = 300.0, 30.0
 GRACE = 5.0  # after StillRunning is raised, how long until faulthandler stops the process
-PROBE = 3.0  # after a test was stopped, how often the next tests are looked at (see Limits.arm)
+PROBE = 0.5  # after a test was stopped, how often the next tests are looked at (see Limits.arm)
 
 
 def step_seconds() -> float:
@@ -103,7 +103,7 @@ class Limits:
     def arm(self) -> None:
         """Start the clock of one test (or statement).
 
-        Once a test was stopped, the next ones are looked at every few seconds (PROBE) as
+        Once a test was stopped, the next ones are looked at every half second (PROBE) as
         well: one found at the very line where an earlier test was stopped is stopped at once,
         so that the same endless loop, reached by many tests, costs the full limit only once
         (the same function, that is: a loop's lines take turns).
