@@ -111,6 +111,13 @@ class ProgressStore:
             write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         return entry
 
+    def forget(self, module_name: str) -> None:
+        """Drop the module's last result (its source was reset: that result was of other code)."""
+        with self._locked():
+            data = self._read_unlocked()
+            if data["modules"].pop(module_name, None) is not None:
+                write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
     def last(self, module_name: str) -> dict | None:
         """The module's last recorded result, or None if it was never tested."""
         return self.load()["modules"].get(module_name)

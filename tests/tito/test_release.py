@@ -327,10 +327,16 @@ def test_module_reset_restores_the_stub_and_backs_up_the_work(instructor, editio
     notebook = dev.with_suffix(".ipynb")
     stub, stub_notebook = dev.read_text(), notebook.read_text()
     dev.write_text(stub.replace('raise NotImplementedError("TODO: implement double")', "return x + x"))
+    assert run_tito(student, "test", "--module", "alpha").returncode == 1  # a result on record, and an export
+    assert "return x + x" in (student / "tinytorch/core/alpha.py").read_text()
     notebook.write_text(stub_notebook.replace("TODO: Multiply by two.", "TODO: done!"))
     proc = run_tito(student, "module", "reset", "alpha")
     assert proc.returncode == 0, proc.stderr
     assert dev.read_text() == stub and notebook.read_text() == stub_notebook
+    # the package follows the stub, and the last result, of the work put aside, is gone
+    assert "Exported: tinytorch/core/alpha.py (written)" in flat(proc.stdout)
+    assert "return x + x" not in (student / "tinytorch/core/alpha.py").read_text()
+    assert "alpha" not in json.loads((student / ".tito" / "progress.json").read_text())["modules"]
     backups = sorted((student / ".tito" / "backups").iterdir(), key=lambda p: p.suffix)
     assert [b.suffix for b in backups] == [".ipynb", ".py"]
     assert "return x + x" in backups[1].read_text() and "TODO: done!" in backups[0].read_text()

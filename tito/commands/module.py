@@ -2,7 +2,7 @@
 
 import click
 
-from tito.console import console
+from tito.console import console, say
 from tito.course import Course
 
 
@@ -32,7 +32,10 @@ def reset(name):
     for path in result.backups:
         console().print(f"Backed up your work: {module.relative(path)}")
     if result.changed:
+        from tito.runner import run_export
+
         console().print(f"[green]✓[/] {module.dirname}: {module.relative(result.restored)} is back to its released stub.")
-        console().print(f"Run `tito export --module {module.name}` so tinytorch/ follows it.")
+        exported = run_export(module)  # tinytorch/ follows the source, as after tito test
+        say(f"Exported: {exported.note}" if exported.ok else f"Not exported: {exported.error}")
     else:
         console().print(f"{module.dirname}: already the released stub; nothing to do.")

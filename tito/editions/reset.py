@@ -23,7 +23,8 @@ class ResetResult:
 def reset_module(course: Course, module: Module) -> ResetResult:
     """Put a student's module source (and notebook, if any) back to the released stub.
 
-    The student's current files are copied to ``.tito/backups`` first; nothing is lost.
+    The student's current files are copied to ``.tito/backups`` first; nothing is lost. The
+    module's last test result is forgotten: it was of the work put aside.
     """
     pristine = released_stub(course.root, module)
     if not pristine.exists():
@@ -55,4 +56,8 @@ def reset_module(course: Course, module: Module) -> ResetResult:
         from tito.notebook_sync import record
 
         record(module)
+    if changed or backups:
+        from tito.progress import ProgressStore
+
+        ProgressStore(course.root).forget(module.name)  # its last test result was of the work just put aside
     return ResetResult(module, module.dev_file, backups, changed or bool(backups))
