@@ -143,7 +143,7 @@ def parse_junit(report: Path) -> list:
             problem = case.find("error")
         skipped = case.find("skipped")
         if problem is not None:
-            text = problem.text or ""
+            text = "\n".join(line for line in (problem.text or "").splitlines() if line.strip() != PYTEST_NAMES_HINT)
             message = _message(problem.get("message", ""), text)
             outcomes.append(TestOutcome(name, False, message, location=_location(text, case),
                                         details=text))
@@ -155,6 +155,10 @@ def parse_junit(report: Path) -> list:
 
 
 JUNIT_NOTE = re.compile(r"\n\[[^\]\n]*; full report in element text\]$")
+
+
+# pytest's advice on an import error of a test file, beside the point for a student's module
+PYTEST_NAMES_HINT = "Hint: make sure your test modules/packages have valid Python names."
 
 
 def _message(attribute: str, text: str) -> str:

@@ -286,6 +286,13 @@ def test_a_jupyter_only_line_that_breaks_importing_the_source_is_pointed_at(cour
             'line under `if __name__ == "__main__":` (tito test still runs it).') in failed["message"]
 
 
+def test_a_test_file_that_cannot_import_a_name_says_so_without_pytests_advice_on_file_names(course, tito):
+    course.write("tests/01_alpha/test_x.py", "from tinytorch.core.alpha import nothing_here\n\n\ndef test_a():\n    pass\n")
+    result, _ = run(tito, course, "--module", "alpha")
+    assert "ImportError: cannot import name 'nothing_here' from 'tinytorch.core.alpha'" in result.output
+    assert "valid Python names" not in result.output  # pytest's advice, beside the point here
+
+
 def test_inline_progress_is_reported_while_tests_run(course):
     from tito.course import Course
     from tito.runner import run_inline
