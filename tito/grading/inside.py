@@ -120,6 +120,9 @@ def run_checks(spec: dict, status: Status, deadline: float) -> None:
             crashes.append({"check": missing[0]["name"], "exit_code": code})
             _record_ended(out, missing[0]["name"], code)
             pending = missing[1:]
+            if not pending:  # it ended in the last check
+                report = {"ok": False, "exit_code": code}
+                break
     status.end("checks", output=tail(log), crashes=crashes, **report)
 
 
