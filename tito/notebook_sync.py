@@ -148,10 +148,12 @@ def _judge(pair: Pair) -> str:
 
 
 def state(module: Module) -> str:
-    """Where the module's two files stand, without changing anything (for ``tito status``).
+    """Where the module's two files stand (for ``tito status``), changing neither file.
 
-    A notebook that cannot be read is reported as 'unreadable notebook', a source that cannot
-    be read (not UTF-8) as 'unreadable source' (its export state says why).
+    A pair found in step whose files both moved since the record (``git checkout`` of both)
+    is recorded again, as ``tito test`` would: otherwise the next edit of one of them would
+    read as both changed. A notebook that cannot be read is reported as 'unreadable notebook',
+    a source that cannot be read (not UTF-8) as 'unreadable source' (its export state says why).
     """
     try:
         pair = _pair(module)
@@ -164,9 +166,12 @@ def state(module: Module) -> str:
     if pair is None:
         return NO_NOTEBOOK
     try:
-        return _judge(pair)
+        verdict = _judge(pair)
     except TitoError:
         return "unreadable notebook"
+    if verdict == IN_STEP:
+        _remember(module, pair)
+    return verdict
 
 
 def _conflict(module: Module) -> TitoError:

@@ -131,6 +131,30 @@ def test_running_a_notebook_changes_no_code(edition, tito):
     assert "Synced" not in result.output and not (edition / ".tito" / "backups").exists()
 
 
+def test_a_pair_replaced_by_another_pair_in_step_is_not_read_as_both_changed_after_status(edition, tito):
+    """git checkout (or pull, stash) puts back both files, in step; a .py edit after that is the .py's."""
+    dev, notebook = edition / DEV, (edition / DEV).with_suffix(".ipynb")
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2")
+    assert tito("test", "--module", "alpha").exit_code in (0, 1)  # synced: the record holds this pair
+    new_py, new_notebook = dev.read_text(), notebook.read_text()
+    released = edition / ".tito" / "release" / "01_alpha"
+    dev.write_text((released / "alpha_dev.py").read_text())  # as a checkout of the released pair
+    notebook.write_text(tito_notebook_of(edition))
+    assert tito("status").exit_code == 0
+    assert state(Course(edition).get("alpha")) == IN_STEP
+    dev.write_text(dev.read_text() + "\n# %%\nmine = 1\n")
+    assert state(Course(edition).get("alpha")) == SOURCE_AHEAD
+    assert new_py != dev.read_text() and new_notebook != notebook.read_text()
+
+
+def tito_notebook_of(edition):
+    """The notebook `tito notebooks` writes from the edition's alpha source as it is now."""
+    from tito.editions.notebooks import notebook_json, to_notebook
+
+    module = Course(edition).get("alpha")
+    return notebook_json(to_notebook(module.source(), module))
+
+
 def test_status_shows_a_notebook_ahead(edition, tito):
     edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
     rows = {row["name"]: row for row in json.loads(tito("status", "--json").output)["modules"]}
@@ -145,6 +169,7 @@ def test_without_a_record_the_newer_differing_file_is_ahead(course, tito):
     (course.root / RECORD).unlink()
     module = Course(course.root).get("alpha")
     assert state(module) == IN_STEP  # the same code: no record needed
+    (course.root / RECORD).unlink()  # which status then wrote; this test is of a course without one
     edit_notebook(module.notebook, "= x * self.factor", "= self.factor * x")
     assert state(module) == NOTEBOOK_AHEAD
     os.utime(module.dev_file, (module.notebook.stat().st_mtime + 5,) * 2)
