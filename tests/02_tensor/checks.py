@@ -162,8 +162,10 @@ def check_matmul(tensor, rng):
 
 
 def check_matmul_integers(tensor, rng):
-    """Integer matrices give an exact integer product."""
+    """Integer matrices give an exact integer product (K >= 2: with K = 1 it is an outer product,
+    which an element-wise product also gives)."""
     M, K, N = _shape(rng, 1, 5, 3)
+    K += K == 1
     a, b = rng.integers(-9, 10, (M, K)), rng.integers(-9, 10, (K, N))
     return _described(tensor.Tensor(a) @ tensor.Tensor(b))
 
@@ -185,7 +187,7 @@ def check_matmul_rejects_scalars(tensor, rng):
 
 def check_reductions(tensor, rng):
     """sum, mean and max over everything, one axis, a negative axis, a tuple, with keepdims."""
-    x = tensor.Tensor(rng.standard_normal(_shape(rng, 1, 4, 3)))
+    x = tensor.Tensor(rng.standard_normal(_shape(rng, 2, 4, 3)))  # no axis of size 1: every reduction shows
     out = {}
     for name in ("sum", "mean", "max"):
         reduce = getattr(x, name)
@@ -211,8 +213,9 @@ def check_max_rejects_an_empty_tensor(tensor, rng):
 
 
 def check_reshape(tensor, rng):
-    """reshape(a, b), reshape((a, b)) and a -1, keeping the row-major order."""
-    a, b, c = _shape(rng, 1, 4, 3)
+    """reshape(a, b), reshape((a, b)) and a -1, keeping the row-major order (sizes >= 2, where the
+    column-major order differs)."""
+    a, b, c = _shape(rng, 2, 4, 3)
     x = tensor.Tensor(rng.standard_normal(a * b * c))
     return {"separate": _described(x.reshape(a, b * c)), "tuple": _described(x.reshape((a * b, c))),
             "inferred": _described(x.reshape(a, -1, c)), "flatten": _described(x.reshape(a, b, c).flatten())}
@@ -226,8 +229,9 @@ def check_reshape_rejects_a_size_mismatch(tensor, rng):
 
 
 def check_transpose(tensor, rng):
-    """No axes reverses them; a permutation, given apart, as a tuple or with negative axes."""
-    x = tensor.Tensor(rng.standard_normal(_shape(rng, 1, 4, 3)))
+    """No axes reverses them; a permutation, given apart, as a tuple or with negative axes (sizes
+    >= 2, where permutations differ)."""
+    x = tensor.Tensor(rng.standard_normal(_shape(rng, 2, 4, 3)))
     order = tuple(int(a) for a in rng.permutation(3))
     return {"reversed": _described(x.transpose()), "separate": _described(x.transpose(*order)),
             "tuple": _described(x.transpose(order)), "negative": _described(x.transpose(-1, 0, 1)),

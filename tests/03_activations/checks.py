@@ -54,12 +54,16 @@ def check_relu_keeps_integers(activations, rng):
 
 
 def check_leaky_relu(activations, rng):
-    """x for x > 0, slope·x otherwise; the default slope 0.01; integers become float32."""
+    """x for x > 0, slope·x otherwise; the default slope 0.01; integers become float32. Each input
+    holds a negative value, where the slope shows."""
     slope = float(rng.uniform(0.05, 0.5))
     x = _input(rng)
+    x.data.flat[int(rng.integers(0, x.data.size))] = -float(rng.uniform(0.5, 3))
+    integers = rng.integers(-5, 6, 4)
+    integers[int(rng.integers(0, 4))] = -int(rng.integers(1, 6))
     return {"slope": _described(activations.LeakyReLU(slope)(x)),
             "default": _described(activations.LeakyReLU()(x)),
-            "integers": _described(activations.LeakyReLU(slope)(Tensor(rng.integers(-5, 6, 4))))}
+            "integers": _described(activations.LeakyReLU(slope)(Tensor(integers)))}
 
 
 def check_sigmoid(activations, rng):
@@ -81,8 +85,9 @@ def check_tanh(activations, rng):
 
 
 def check_softmax(activations, rng):
-    """Softmax along the last axis (the default) of a batch of rows."""
-    x = Tensor(rng.standard_normal((int(rng.integers(1, 6)), int(rng.integers(2, 7)))) * 3)
+    """Softmax along the last axis (the default) of a batch of rows (two or more: one row would
+    hide a softmax over the whole tensor)."""
+    x = Tensor(rng.standard_normal((int(rng.integers(2, 6)), int(rng.integers(2, 7)))) * 3)
     return _described(activations.Softmax()(x))
 
 

@@ -66,8 +66,11 @@ def check_matmul_naive_rejects_a_vector(layers, rng):
 
 
 def check_dense_init(layers, rng):
-    """weight (in, out) and bias (out,), float32, requires_grad, filling U(±1/√in); sizes stored."""
-    n_in, n_out = _shape(rng, 4, 12, 2)
+    """weight (in, out) and bias (out,), float32, requires_grad, filling U(±1/√in); sizes stored.
+    in >= 8 and out <= in/2, so that a bound of 1/in (at most 0.35/√in) misses the spread and
+    one of 1/√out overshoots ±1/√in."""
+    n_in = int(rng.integers(8, 17))
+    n_out = int(rng.integers(2, n_in // 2 + 1))
     layer = layers.Dense(n_in, n_out)
     bound = 1 / np.sqrt(n_in)
     values = np.concatenate([layer.weight.data.ravel(), layer.bias.data.ravel()])
@@ -111,8 +114,9 @@ def check_dense_init_is_reproducible_with_a_seed(layers, rng):
 
 
 def _dense(layers, rng, use_bias=True):
-    """A Dense layer whose weight and bias are set from rng."""
+    """A Dense layer whose weight and bias are set from rng, never 1×1 (x @ Wᵀ would pass)."""
     n_in, n_out = _shape(rng, 1, 8, 2)
+    n_out += n_in == n_out == 1
     layer = layers.Dense(n_in, n_out, use_bias=use_bias)
     layer.weight.data[...] = rng.standard_normal((n_in, n_out))
     if use_bias:

@@ -24,6 +24,12 @@ def _examples(rng, low=8, high=40):
     return X, rng.integers(0, 5, count)
 
 
+def _partial_batch_size(rng, count, low, high):
+    """A batch size in [low, high] that does not divide ``count``: the epoch ends in a partial
+    batch, so a loader that drops it (or counts N // batch_size batches) shows."""
+    return int(rng.choice([size for size in range(low, high + 1) if count % size]))
+
+
 def _described(t):
     data = np.array(getattr(t, "data", t))  # a copy: the check may change the batch afterwards
     return {"type": type(t).__name__, "data": data, "dtype": str(data.dtype)}
@@ -146,9 +152,12 @@ def check_collate_rejects_an_item_that_is_not_a_pair(dataloader, rng):
 def check_dataloader_len(dataloader, rng):
     """ceil(N / batch_size) batches, the last partial one included, as an int."""
     cases = []
-    for _ in range(5):
+    for case in range(5):
         X, y = _examples(rng, 1, 30)
-        batch = int(rng.integers(1, 12)) if rng.random() < 0.7 else len(X)
+        if case == 0:
+            batch = _partial_batch_size(rng, len(X), 2, 11)
+        else:
+            batch = int(rng.integers(1, 12)) if rng.random() < 0.7 else len(X)
         count = len(dataloader.DataLoader(_Rows(X, y), batch_size=batch))
         cases.append([count, type(count).__name__])
     return cases
@@ -157,7 +166,7 @@ def check_dataloader_len(dataloader, rng):
 def check_dataloader_in_order(dataloader, rng):
     """shuffle=False: examples 0..N-1 in batches of batch_size, the last one partial, every epoch."""
     X, y = _examples(rng)
-    loader = dataloader.DataLoader(_Rows(X, y), batch_size=int(rng.integers(2, 9)))
+    loader = dataloader.DataLoader(_Rows(X, y), batch_size=_partial_batch_size(rng, len(X), 2, 8))
     return {"first": _epoch(loader), "second": _epoch(loader)}
 
 
@@ -165,7 +174,7 @@ def check_dataloader_shuffled(dataloader, rng):
     """shuffle=True: each epoch every example once, rows with their labels, a new order per epoch,
     the same epochs again from the same seed."""
     X, y = _examples(rng, 20, 40)
-    batch, seed = int(rng.integers(2, 9)), int(rng.integers(0, 2 ** 31))
+    batch, seed = _partial_batch_size(rng, len(X), 2, 8), int(rng.integers(0, 2 ** 31))
     loader = dataloader.DataLoader(_Rows(X, y), batch_size=batch, shuffle=True, seed=seed)
     first, second = _epoch(loader), _epoch(loader)
     again = dataloader.DataLoader(_Rows(X, y), batch_size=batch, shuffle=True, seed=seed)
@@ -188,13 +197,13 @@ def check_dataloader_epoch_order(dataloader, rng):
 def check_dataloader_collates_a_plain_dataset(dataloader, rng):
     """A data set without get_batch is batched by collating its examples (given `_fetch`)."""
     X, y = _examples(rng, 3, 15)
-    return _epoch(dataloader.DataLoader(_Examples(X, y), batch_size=int(rng.integers(1, 6))))
+    return _epoch(dataloader.DataLoader(_Examples(X, y), batch_size=_partial_batch_size(rng, len(X), 2, 5)))
 
 
 def check_dataloader_over_a_tensor_dataset(dataloader, rng):
     """TensorDataset and DataLoader together: batches (B, 2, 3) float32 and (B,) int64."""
     X, y = _examples(rng)
-    loader = dataloader.DataLoader(dataloader.TensorDataset(X, y), batch_size=int(rng.integers(2, 9)))
+    loader = dataloader.DataLoader(dataloader.TensorDataset(X, y), batch_size=_partial_batch_size(rng, len(X), 2, 8))
     return _epoch(loader)
 
 
@@ -233,15 +242,17 @@ def check_train_test_split_of_tensors_by_count(dataloader, rng):
 
 
 def check_train_test_split_stratified(dataloader, rng):
-    """stratify=True keeps each class's share: classes of 10·k examples, m tenths of them for testing."""
+    """stratify=True keeps each class's share: classes of 10·k examples, m tenths of them for testing,
+    for five seeds (one plain random split may happen to keep the shares)."""
     per_class = rng.integers(1, 4, 3) * 10
     y = np.repeat(np.arange(3), per_class)
     X = np.zeros((len(y), 2, 3))
     X[:, 0, 0] = np.arange(len(y))
     test_size = int(rng.integers(1, 5)) * len(y) // 10  # a whole number: no rounding in ceil(test_size·N)
-    split = _split(dataloader.train_test_split(X, y, test_size=test_size, seed=int(rng.integers(0, 99)), stratify=True))
-    return {"test_per_class": np.bincount(split["test_labels"], minlength=3),
-            "train_per_class": np.bincount(split["train_labels"], minlength=3), "rows": split["rows"]}
+    splits = [_split(dataloader.train_test_split(X, y, test_size=test_size, seed=int(seed), stratify=True))
+              for seed in rng.choice(1000, 5, replace=False)]
+    return [{"test_per_class": np.bincount(split["test_labels"], minlength=3),
+             "train_per_class": np.bincount(split["train_labels"], minlength=3), "rows": split["rows"]} for split in splits]
 
 
 ### BEGIN HIDDEN TESTS

@@ -35,17 +35,20 @@ def _grad(t):
     return None if t.grad is None else np.array(t.grad.data)
 
 
-def _broadcast_shapes(rng):
-    """A result shape and an operand shape that broadcasts to it (leading axes, size-1 axes, or ())."""
-    full = _shape(rng, 1, 4, int(rng.integers(1, 4)))
-    kind = rng.integers(0, 4)
+def _broadcast_shapes(rng, kind=None):
+    """A result shape and an operand shape that broadcasts to it: kind 0 (), 1 trailing axes,
+    2 size-1 axes, 3 leading and size-1 axes (random if not given). Kinds 2 and 3 turn at least
+    one axis of size 2 or more into 1, so that summing leading axes alone is not enough."""
+    kind = int(rng.integers(0, 4)) if kind is None else kind
+    full = _shape(rng, 1 if kind < 2 else 2, 4, int(rng.integers(1, 4)))
     if kind == 0:
         return full, ()
     if kind == 1:
         return full, full[int(rng.integers(0, len(full))):]
-    if kind == 2:
-        return full, tuple(1 if rng.random() < 0.5 else size for size in full)
-    return (int(rng.integers(2, 4)), *full), tuple(1 if rng.random() < 0.5 else size for size in full)
+    ones = rng.random(len(full)) < 0.5
+    ones[int(rng.integers(0, len(full)))] = True
+    operand = tuple(1 if one else size for one, size in zip(ones, full))
+    return (full if kind == 2 else (int(rng.integers(2, 4)), *full)), operand
 
 
 # --------------------------------------------------------------------------- the rules, called directly
@@ -54,8 +57,8 @@ def _broadcast_shapes(rng):
 def check_unbroadcast(autograd, rng):
     """A gradient summed back to the operand's shape: leading axes, size-1 axes, a scalar, as is."""
     cases = []
-    for _ in range(5):
-        full, operand = _broadcast_shapes(rng)
+    for kind in (0, 1, 2, 3, None):
+        full, operand = _broadcast_shapes(rng, kind)
         cases.append(np.asarray(autograd.unbroadcast(rng.standard_normal(full), operand)))
     same = rng.standard_normal(_shape(rng, 1, 4, 2))
     cases.append(np.asarray(autograd.unbroadcast(same, same.shape)))
@@ -74,8 +77,10 @@ def check_mul_rule(autograd, rng):
 
 
 def check_matmul_grads(autograd, rng):
-    """(g @ bᵀ, aᵀ @ g) for (M, K) @ (K, N) and for a batch (B, M, K) @ (K, N)."""
+    """(g @ bᵀ, aᵀ @ g) for (M, K) @ (K, N) and for a batch (B, M, K) @ (K, N); K >= 2, so that
+    the operands are never both 1×1 (where a missing transpose does not show)."""
     M, K, N, B = _shape(rng, 1, 5, 4)
+    K += K == 1
     a, b = rng.standard_normal((M, K)), rng.standard_normal((K, N))
     batch = rng.standard_normal((B, M, K))
     return {"matrices": list(autograd.matmul_grads(rng.standard_normal((M, N)), a, b)),
@@ -102,9 +107,10 @@ def check_sum_rule(autograd, rng):
 
 
 def check_relu_rule(autograd, rng):
-    """g where x > 0, 0 elsewhere (0 at exactly 0 too)."""
+    """g where x > 0, 0 elsewhere (0 at exactly 0 too: at least one x is 0)."""
     values = rng.standard_normal(_shape(rng, 1, 5, 2))
     values[rng.random(values.shape) < 0.2] = 0.0
+    values.flat[int(rng.integers(0, values.size))] = 0.0
     g = rng.standard_normal(values.shape)
     return list(autograd.relu_rule(None, ReLU(), _leaf(values))[1](g))
 
@@ -117,11 +123,13 @@ def _graph(autograd, rng):
 
     Returns the scalar root, the leaves that require grad, a constant leaf, and every tensor by
     name. Nodes add, multiply (possibly a tensor by itself) or take the sine of earlier tensors,
-    mostly of the latest; one node is left out of the root's graph.
+    mostly of the latest; the last one squares its input, so that the root always reaches some
+    tensor along two paths; one node is left out of the root's graph.
     """
     record = autograd.record
     size = int(rng.integers(1, 4))
-    leaves = [_leaf(rng.standard_normal(size)) for _ in range(int(rng.integers(2, 4)))]
+    # values of magnitude 0.5 to 1.5: products of values near 0 would leave gradients within atol
+    leaves = [_leaf(rng.choice([-1.0, 1.0], size) * rng.uniform(0.5, 1.5, size)) for _ in range(int(rng.integers(2, 4)))]
     constant = Tensor(rng.standard_normal(size), dtype=np.float64)
     named = {f"leaf{i}": t for i, t in enumerate(leaves)}
     pool = list(leaves)
@@ -138,7 +146,9 @@ def _graph(autograd, rng):
             node = record(Tensor(np.sin(a.data), dtype=np.float64), (a,), lambda g, a=a: (g * np.cos(a.data),), "Sin")
         named[f"node{index}"] = node
         pool.append(node)
-    last = pool[-1]
+    a = pool[-1]
+    last = named[f"node{len(named) - len(leaves)}"] = record(
+        Tensor(a.data * a.data, dtype=np.float64), (a, a), lambda g: (g * a.data, g * a.data), "Mul")
     unused = record(Tensor(last.data * 2, dtype=np.float64), (last,), lambda g: (2 * g,), "Unused")
     root = record(Tensor(last.data.sum(), dtype=np.float64), (last,), lambda g: (np.full(last.shape, g),), "Sum")
     named["root"] = root

@@ -81,11 +81,11 @@ def check_adam(optimizers, rng):
 
 
 def check_adam_with_its_options(optimizers, rng):
-    """Other betas, a larger eps, and weight decay."""
+    """Other betas, a larger eps (large enough that eps added under the root shows), and weight decay."""
     params = _parameters(rng)
-    adam = optimizers.Adam(params, lr=float(rng.uniform(0.001, 0.1)),
+    adam = optimizers.Adam(params, lr=float(rng.uniform(0.01, 0.1)),
                            betas=(float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.999))),
-                           eps=float(10 ** rng.uniform(-6, -2)), weight_decay=float(rng.uniform(0.01, 0.3)))
+                           eps=float(10 ** rng.uniform(-2, -1)), weight_decay=float(rng.uniform(0.01, 0.3)))
     return _run(adam, params, rng, 3)
 
 

@@ -31,8 +31,10 @@ def _grad(t):
 
 
 def _classes(rng):
-    """Logits (N, C) float32 that require grad, and integer targets (N,)."""
-    N, C = int(rng.integers(1, 9)), int(rng.integers(2, 7))
+    """Logits (N, C) float32 that require grad, and integer targets (N,); N >= 2, so that a sum is
+    not a mean, and N != C, so that an argmax along the wrong axis has the wrong length."""
+    N, C = int(rng.integers(2, 9)), int(rng.integers(2, 7))
+    N += N == C
     return _tracked(rng.standard_normal((N, C)) * 3), rng.integers(0, C, N)
 
 
@@ -51,7 +53,7 @@ def _refusal(call, *words):
 
 def check_mse_loss(training, rng):
     """mean((prediction - target)²) as a scalar Tensor, and its gradient 2(ŷ - y)/n."""
-    shape = _shape(rng, 1, 5, int(rng.integers(1, 3)))
+    shape = _shape(rng, 2, 5, int(rng.integers(2, 4)))  # 2-D or more: a mean over one axis, a sum, differ
     prediction = _tracked(rng.standard_normal(shape))
     loss = training.MSELoss()(prediction, Tensor(rng.standard_normal(shape)))
     loss.backward()
@@ -60,7 +62,7 @@ def check_mse_loss(training, rng):
 
 def check_mse_loss_of_arrays(training, rng):
     """The APPROACH: arrays and lists are wrapped into Tensors."""
-    target = rng.standard_normal(_shape(rng, 1, 5, 2))
+    target = rng.standard_normal(_shape(rng, 2, 5, 2))
     prediction = target + rng.standard_normal(target.shape)
     return np.asarray(training.MSELoss()(prediction, target.tolist()).data)
 
