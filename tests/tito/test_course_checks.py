@@ -12,6 +12,7 @@ import re
 import shutil
 
 import pytest
+from course_mistakes import MISTAKES
 from tiny_course import REAL_ROOT
 
 from tito.course import Course
@@ -124,51 +125,61 @@ def test_a_partial_solution_earns_the_checks_of_what_it_solved(name, make, earne
     assert 0 < score(grading, records) < sum(c.points for c in grading.checks)
 
 
-def _cnn_mistakes():
-    """The usual mistakes of module 06, each as its check's name and a wrong version of one function."""
-    import numpy as np
-
-    from tinytorch.core import cnn
-    from tinytorch.core.tensor import Tensor
-
-    def flipped(image, kernel):  # convolution, not cross-correlation, on the vertical axis
-        return cnn.conv2d_naive(image, np.flipud(np.asarray(getattr(kernel, "data", kernel))))
-
-    def transposed_reshape(x):
-        data = np.asarray(x.data)
-        return Tensor(data.reshape(int(np.prod(data.shape[1:])), data.shape[0]))
-
-    def min_pool(x, kernel, stride=None, padding=0, return_argmax=False):
-        found = cnn.max_pool2d_forward(-np.asarray(x), kernel, stride, padding, return_argmax=return_argmax)
-        return (-found[0], found[1]) if return_argmax else -found
-
-    def mean_over_rows_only(x, kernel, stride=None, padding=0):
-        width = kernel[1] if isinstance(kernel, tuple) else kernel
-        return cnn.avg_pool2d_forward(x, kernel, stride, padding) * width
-
-    return {"conv2d_naive": ("conv2d_naive", flipped), "flatten": ("flatten", transposed_reshape),
-            "max_pool2d": ("max_pool2d_forward", min_pool), "avg_pool2d": ("avg_pool2d_forward", mean_over_rows_only)}
-
-
-def test_the_cnn_checks_tell_the_usual_mistakes_apart_whatever_the_seed():
-    """A check draws one case from the seed: no case may be one that a wrong function passes (a 1×k
-    kernel hides a flip, N == d1·d2 hides a transposed reshape). A Gradescope zip keeps one seed a term."""
-    import importlib.util
+def _with_mistake(module, attribute: str, wrong):
+    """``module``'s namespace with one function, or one method (in a subclass), replaced by ``wrong``."""
     import types
 
-    from tinytorch.core import cnn
+    owner, _, method = attribute.partition(".")
+    if method:
+        wrong = type(owner, (getattr(module, owner),), {method: wrong})
+    return types.SimpleNamespace(**{**vars(module), owner: wrong})
+
+
+def _probed(run, module, rng) -> dict:
+    """One check's record, as the probe writes it: its value or the exception it raised."""
+    from tito.grading.data import raised
+
+    try:
+        return {"value": run(module, rng)}
+    except Exception as exc:  # noqa: BLE001 - a raised exception is a check's answer
+        return raised(exc)
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
+    """A check draws one case from the seed: no case may be one that a wrong function passes (a 1×k
+    kernel hides a flipped kernel, N == d1·d2 a transposed reshape, a batch size that divides N a
+    dropped last batch, one row a softmax over the whole tensor...). A Gradescope zip keeps one
+    seed a term. The mistakes: tests/tito/course_mistakes.py."""
+    import importlib
+    import importlib.util
+
+    import numpy as np
+
     from tito.grading.checks import check_specs
     from tito.grading.probe import rng_for
 
-    module = COURSE.get("cnn")
-    loaded = importlib.util.spec_from_file_location("cnn_checks", module.tests_dir / "checks.py")
+    module = COURSE.get(name)
+    loaded = importlib.util.spec_from_file_location(f"{name}_checks", module.tests_dir / "checks.py")
     checks = importlib.util.module_from_spec(loaded)
     loaded.loader.exec_module(checks)
     specs = {spec.name: spec for spec in check_specs(module)}
-    for check, (function, wrong) in _cnn_mistakes().items():
-        student = types.SimpleNamespace(**{**vars(cnn), function: wrong})
-        run = getattr(checks, "check_" + check)
-        passed = [seed for seed in range(100)
-                  if judge(specs[check], {"value": run(cnn, rng_for(seed, check))},
-                           {"value": run(student, rng_for(seed, check))})[0]]
-        assert passed == [], f"check_{check} passes {function} done wrong on seeds {passed[:5]}"
+    reference = importlib.import_module(f"tinytorch.core.{name}")
+    state = np.random.get_state()  # Dense draws its weights from np.random: seeded per case, restored after
+    missed = []
+    try:
+        for number, (check, attribute, wrong) in enumerate(MISTAKES[name]()):
+            student, run = _with_mistake(reference, attribute, wrong), getattr(checks, "check_" + check)
+            passed = []
+            for seed in range(100):
+                np.random.seed(seed)
+                expected = _probed(run, reference, rng_for(seed, check))
+                np.random.seed(seed)
+                if judge(specs[check], expected, _probed(run, student, rng_for(seed, check)))[0]:
+                    passed.append(seed)
+            if passed:
+                missed.append(f"check_{check} passes mistake {number} ({attribute}: {wrong.__qualname__}) "
+                              f"on seeds {passed[:5]}")
+    finally:
+        np.random.set_state(state)
+    assert missed == []
