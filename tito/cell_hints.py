@@ -7,7 +7,8 @@ in Jupyter takes a released stub with it. These hints name the cell and the fix:
 - ``explain_missing_names``: a pytest failure that cannot import a name, or finds it undefined,
   that the student defined only in an unexported cell, or deleted since release;
 - ``unexported_versions``: the functions still stubbed in the exported cells that the student
-  wrote again in an unexported cell (the inline tests then pass, pytest says "not implemented").
+  wrote again in an unexported cell (the inline tests then pass, pytest says "not implemented");
+- ``deleted_tests_note``: the inline tests the module was released with that the source lost.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def explain_missing_names(module: Module, tests: list) -> list[str]:
     return list(hints.values())
 
 
-JUPYTER_BUILTINS = ("display", "get_ipython")  # names a Jupyter kernel gives every cell
+JUPYTER_BUILTINS = ("display", "get_ipython")  # names a Jupyter kernel gives every cell (the inline harness: display)
 
 
 def _jupyter_only_uses(module: Module, names: set) -> dict[str, tuple[int, str]]:
@@ -101,11 +102,14 @@ def _jupyter_only_uses(module: Module, names: set) -> dict[str, tuple[int, str]]
         lines = module.source().splitlines()
     except Exception:  # noqa: BLE001 - the export step reports an unreadable source
         return {}
+    from tito.notebook_syntax import KEPT_RESULT
+
     found = {}
     for number, line in enumerate(lines, start=1):
+        commented = line[1:].strip() if line.startswith("#") else ""  # how jupytext writes `files = !ls`
+        kept = re.findall(r"\w+", commented.split("=")[0]) if KEPT_RESULT.match(commented) else []
         for name in names - set(found):
-            builtin = name in JUPYTER_BUILTINS and re.match(rf"{name}\s*\(", line)
-            if builtin or re.match(rf"#\s*{name}\s*=\s*[!%]", line):
+            if (name in JUPYTER_BUILTINS and re.match(rf"{name}\s*\(", line)) or name in kept:
                 found[name] = (number, line.strip())
     return found
 
@@ -114,16 +118,42 @@ def _missing(message: str) -> list[str]:
     return CANNOT_IMPORT.findall(message) + NOT_DEFINED.findall(message)
 
 
-def released_names(module: Module) -> dict:
-    """Name -> the released stub that defines it, in a student edition ({} elsewhere)."""
+def _released_stub(module: Module) -> tuple[str, str] | None:
+    """(its path as named in messages, its text) of the stub the module was released with, in a
+    student edition; None elsewhere."""
     from tito.editions import released_stub
 
     stub = released_stub(module.root, module)
     try:
-        cells = format.code_cells(stub.read_text(encoding="utf-8"))
+        return module.relative(stub), stub.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        return None
+
+
+def released_names(module: Module) -> dict:
+    """Name -> the released stub that defines it, in a student edition ({} elsewhere)."""
+    released = _released_stub(module)
+    if released is None:
         return {}
-    return {name: module.relative(stub) for cell in cells for name in defined_names(cell.code)}
+    where, text = released
+    return {name: where for cell in format.code_cells(text) for name in defined_names(cell.code)}
+
+
+def deleted_tests_note(module: Module) -> str:
+    """'test_unit_x is no longer in ...; the released stub ... has it (...)' for the inline tests
+    the module was released with that its source no longer defines (a deleted cell), else ''."""
+    released = _released_stub(module)
+    try:
+        now = set(format.defined_tests(module.source()))
+    except Exception:  # noqa: BLE001 - the export step reports an unreadable source
+        return ""
+    deleted = [name for name in format.defined_tests(released[1]) if name not in now] if released else []
+    if not deleted:
+        return ""
+    one = len(deleted) == 1
+    return (f"{', '.join(deleted)} {'is' if one else 'are'} no longer in {module.relative(module.dev_file)}; the "
+            f"released stub {released[0]} has {'it' if one else 'them'} (copy the cell back to have your work "
+            "checked by it)")
 
 
 def unexported_versions(module: Module, stubs: list[tuple[str, int]]) -> list[tuple[str, int, int]]:

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tito import format, limits, notebook_syntax
+from tito.cell_hints import deleted_tests_note
 from tito.course import Module
 from tito.errors import TitoError
 from tito.limits import STEP_VARIABLE
@@ -178,16 +179,8 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
     notes = []
     if done and done[0].get("uncalled"):
         notes.append("defined but never called: " + ", ".join(done[0]["uncalled"]))
-    deleted = deleted_tests(module)
-    if deleted:
-        from tito.editions import released_stub
-
-        one = len(deleted) == 1
-        notes.append(f"{', '.join(deleted)} {'is' if one else 'are'} no longer in "
-                     f"{module.relative(module.dev_file)}; the released stub "
-                     f"{module.relative(released_stub(module.root, module))} has {'it' if one else 'them'} "
-                     "(copy the cell back to have your work checked by it)")
-    step.note = "; ".join(notes)
+    notes.append(deleted_tests_note(module))
+    step.note = "; ".join(filter(None, notes))
     interrupted = next((e for e in events if e.get("event") == "interrupted"), None)
     if interrupted:
         step.error = "Stopped by Ctrl-C" + _interrupted_where(module, interrupted) + "."
@@ -225,20 +218,6 @@ def _interrupted_where(module, event) -> str:
     if event.get("file") == str(module.dev_file):
         text += f", at {module.relative(module.dev_file)}:{event['line']} in {event['function']}"
     return text
-
-
-def deleted_tests(module: Module) -> list[str]:
-    """In a student edition, the inline tests the module was released with that its source no
-    longer defines (a deleted cell); [] elsewhere."""
-    from tito.editions import released_stub
-
-    released = released_stub(module.root, module)
-    try:
-        before = format.defined_tests(module.read_text(released)) if released.is_file() else []
-        now = set(format.defined_tests(module.source()))
-    except TitoError:
-        return []
-    return [name for name in before if name not in now]
 
 
 def _is_test(outcome: TestOutcome) -> bool:

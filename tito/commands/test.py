@@ -364,13 +364,10 @@ def _show_step(step, verbose) -> None:
 
 def _one_per_first_line(failures: list) -> list:
     """The (step, test) failures, only the first of those whose one-line summary is the same."""
-    seen, kept = set(), []
+    first = {}
     for step, test in failures:
-        line = _first_line(test)
-        if line not in seen:
-            seen.add(line)
-            kept.append((step, test))
-    return kept
+        first.setdefault(_first_line(test), (step, test))
+    return list(first.values())
 
 
 def _failures_by_first_line(tests) -> dict:

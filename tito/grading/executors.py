@@ -52,7 +52,7 @@ class Executor:
 
 def create(name: str, jobs: int, scheduler: str | None, sandbox: str = "auto", unsafe: bool = False) -> Executor:
     """The executor ``tito grade`` asked for (TitoError for a combination that cannot work)."""
-    from tito.grading.sandbox import choose
+    from tito.grading.sandbox import backend, choose
 
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}.", exit_code=2)
@@ -66,8 +66,8 @@ def create(name: str, jobs: int, scheduler: str | None, sandbox: str = "auto", u
         except ImportError:
             raise TitoError("--executor dask needs dask.distributed, which is not installed.",
                             hint="pip install -e '.[cluster]' (make install does).") from None
-        if sandbox == "uid-drop" and not unsafe:
-            raise TitoError("--sandbox uid-drop cannot grade on dask: the submission would share the network with "
+        if sandbox != "auto" and not unsafe and not backend(sandbox).own_network:
+            raise TitoError(f"--sandbox {sandbox} cannot grade on dask: the submission would share the network with "
                             "the cluster, and dask runs any function a connection sends it.",
                             hint="Install bubblewrap on the workers (apt-get install bubblewrap) and use "
                                  "--sandbox auto or bubblewrap.", exit_code=2)
