@@ -256,6 +256,15 @@ def stubs_named_in(report: str) -> list[str]:
     return list(dict.fromkeys(STUB_RAISED.findall(report)))
 
 
+def defined_functions(code: str) -> list[str]:
+    """The functions and classes a cell's ``code`` defines at its top level, in order."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
 def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
     """(first line, last line, qualified name) of every function, e.g. 'Conv2D.forward'."""
     spans = []

@@ -274,6 +274,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
     marked slow too.
     """
+    from tito.notebook_places import add_notebook_places
     from tito.source_map import add_sources
 
     result = ModuleResult(module, stubs=stubs_of(module))
@@ -298,6 +299,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
     for step in result.steps:
         add_sources(module.root, step)
+        add_notebook_places(module, step)
     return result
 
 

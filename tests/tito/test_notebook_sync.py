@@ -205,3 +205,47 @@ def test_a_submitted_pair_is_judged_by_the_same_rule(edition, tmp_path):
     assert last_edited(py, notebook, released) == BOTH_CHANGED
     os.utime(py, (notebook.stat().st_mtime + 5,) * 2)
     assert last_edited(py, notebook) == SOURCE_AHEAD  # without the released pair: the newer one
+
+
+def line_in_cell(notebook, text):
+    """(the code cell holding ``text``, its 1-based line there), read with nbformat."""
+    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if text in c.source)
+    return cell, next(n for n, line in enumerate(cell.source.splitlines(), 1) if text in line)
+
+
+def test_a_failure_in_notebook_work_is_also_located_in_the_notebook(edition, tito):
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    edit_notebook(notebook, STUB, "return np.asarray(x) * undefined_factor")
+    data = nbformat.read(notebook, as_version=4)
+    next(c for c in data.cells if "undefined_factor" in c.source).execution_count = 4
+    nbformat.write(data, notebook)
+    os.utime(notebook, (notebook.stat().st_mtime + 5,) * 2)
+    _, line = line_in_cell(notebook, "undefined_factor")
+    output = tito("test", "--module", "alpha", "--json", "report.json").output
+    place = f"(alpha_dev.ipynb: cell [4], line {line}, in double)"
+    inline = next(row for row in output.splitlines() if row.startswith("--- inline failure: test_unit_double"))
+    assert inline.endswith(f"alpha_dev.py:{dev_line(edition, 'undefined_factor')} {place}")
+    steps = json.loads((edition / "report.json").read_text())["steps"]
+    in_pytest = next(t for t in steps[2]["tests"] if t["name"].endswith("::test_double"))
+    assert f"(source: {DEV}:{dev_line(edition, 'undefined_factor')}) {place}" in in_pytest["location"]
+
+
+def dev_line(edition, text):
+    return next(n for n, line in enumerate((edition / DEV).read_text().splitlines(), 1) if text in line)
+
+
+def test_the_next_stub_is_located_in_a_notebook_never_run(edition, tito):
+    _, line = line_in_cell((edition / DEV).with_suffix(".ipynb"), STUB)
+    output = tito("test", "--module", "alpha").output
+    assert (f"Next: double at {DEV}:{dev_line(edition, STUB)} (alpha_dev.ipynb: the cell defining double, "
+            f"line {line})") in output
+
+
+def test_work_in_the_py_is_located_in_the_py_only(edition, tito):
+    dev = edition / DEV
+    dev.write_text(dev.read_text().replace(STUB, "return np.asarray(x) * undefined_factor"))
+    output = tito("test", "--module", "alpha").output
+    failures = [row for row in output.splitlines() if row.startswith("--- ")]
+    assert failures and all(row.endswith(f"alpha_dev.py:{dev_line(edition, 'undefined_factor')}")
+                            for row in failures if "inline" in row)
+    assert "alpha_dev.ipynb:" not in output  # the notebook is not the student's work: no place in it

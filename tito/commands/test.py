@@ -12,6 +12,7 @@ from tito.console import console, escape, plain_output, say, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
+from tito.notebook_places import in_notebook
 from tito.options import chosen_modules, module_choice
 from tito.outcomes import tail
 from tito.runner import stubs_in_prerequisites
@@ -304,7 +305,7 @@ def _show_not_implemented(result) -> None:
             f"still has the stub (line {stub_line}): put your code in that exported cell, in place of its `raise`.")
     if result.stubs:
         name, line = result.stubs[0]
-        say(f"  Next: {name} at {source}:{line}")
+        say(f"  Next: {name} at {source}:{line}{in_notebook(module, line)}")
         return
     elsewhere = stubs_in_prerequisites(module, names)
     if elsewhere:

@@ -57,7 +57,7 @@ def nbgrader_metadata(cells_code: list[str | None], solution_cells: set[int], mo
             continue
         tests = format.defined_tests(code)
         if index in solution_cells:
-            names = format.stub_names(code) or _defined_names(code)
+            names = format.stub_names(code) or format.defined_functions(code)
             found[index] = {"grade": False, "grade_id": unique("solution-" + (names[0] if names else str(index))),
                             "locked": False, "schema_version": 3, "solution": True, "task": False}
         elif tests:
@@ -65,16 +65,6 @@ def nbgrader_metadata(cells_code: list[str | None], solution_cells: set[int], mo
             found[index] = {"grade": True, "grade_id": unique(tests[0]), "locked": True,
                             "points": total, "schema_version": 3, "solution": False, "task": False}
     return found
-
-
-def _defined_names(code: str) -> list[str]:
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
 
 
 def to_notebook(text: str, module: Module | None = None, original: str | None = None):
