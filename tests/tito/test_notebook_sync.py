@@ -249,3 +249,17 @@ def test_work_in_the_py_is_located_in_the_py_only(edition, tito):
     assert failures and all(row.endswith(f"alpha_dev.py:{dev_line(edition, 'undefined_factor')}")
                             for row in failures if "inline" in row)
     assert "alpha_dev.ipynb:" not in output  # the notebook is not the student's work: no place in it
+
+
+def test_a_solution_in_a_new_unexported_notebook_cell_is_pointed_at_in_the_notebook(edition, tito):
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    data = nbformat.read(notebook, as_version=4)
+    stub_at = next(n for n, c in enumerate(data.cells) if STUB in c.source)
+    mine = nbformat.v4.new_code_cell("def double(x):\n    return np.asarray(x) * 2", execution_count=5)
+    data.cells.insert(stub_at + 1, mine)
+    nbformat.write(data, notebook)
+    os.utime(notebook, (notebook.stat().st_mtime + 5,) * 2)
+    output = tito("test", "--module", "alpha").output
+    own_line = dev_line(edition, "def double(x):\n    return np.asarray(x) * 2".splitlines()[1]) - 1
+    assert (f"  double: your version at {DEV}:{own_line} (alpha_dev.ipynb: cell [5], line 1, in double) is in a "
+            "cell without `#| export`") in output

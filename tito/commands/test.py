@@ -301,7 +301,8 @@ def _show_not_implemented(result) -> None:
     module = result.module
     source = module.relative(module.dev_file)
     for name, stub_line, own_line in unexported_versions(module, result.stubs):
-        say(f"  {name}: your version at {source}:{own_line} is in a cell without `#| export`, so the package "
+        say(f"  {name}: your version at {source}:{own_line}{in_notebook(module, own_line)} is in a cell without "
+            "`#| export`, so the package "
             f"still has the stub (line {stub_line}): put your code in that exported cell, in place of its `raise`.")
     if result.stubs:
         name, line = result.stubs[0]
