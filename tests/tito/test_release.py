@@ -216,6 +216,37 @@ def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_p
     assert list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
 
 
+def test_release_force_over_an_edition_the_student_exported_and_solved_in(instructor, tmp_path):
+    """The student's own exports in tinytorch/core, and their own lines that equal the
+    solution's, are their work: no 'still holds solutions' alarm, nothing of theirs lost."""
+    out = tmp_path / "worked"
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    dev = out / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text().replace('raise NotImplementedError("TODO: implement double")',
+                                           "doubled_value_of_the_input = np.asarray(x) * 2\n"
+                                           "    return doubled_value_of_the_input", 1))
+    assert run_tito(out, "export", "--module", "alpha").returncode == 0
+    exported = (out / "tinytorch/core/alpha.py").read_text()
+    proc = run_tito(instructor, "release", "--module", "beta", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert "still holds solutions" not in flat(proc.stderr)
+    assert (out / "tinytorch/core/alpha.py").read_text() == exported
+    assert "doubled_value_of_the_input = np.asarray(x) * 2" in dev.read_text()
+    assert (out / "modules/source/02_beta/beta_dev.py").exists()
+
+
+def test_release_force_still_removes_a_solved_generated_file(instructor, tmp_path):
+    course, out = tmp_path / "solved", tmp_path / "leftover"
+    shutil.copytree(instructor, course)
+    assert run_tito(course, "export", "--module", "alpha").returncode == 0
+    assert run_tito(course, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    shutil.copy(course / "tinytorch/core/alpha.py", out / "tinytorch/core/alpha.py")
+    proc = run_tito(course, "release", "--module", "beta", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "tinytorch/core/alpha.py").exists()
+    assert f"Removed a solved generated file: {out / 'tinytorch/core/alpha.py'}" in flat(proc.stdout)
+
+
 def test_a_module_released_into_a_fuller_edition_may_repeat_what_another_stub_shows(instructor, tmp_path):
     """alpha's solution line is also given code in beta: the full edition shows it anyway, so
     releasing alpha alone into that edition is no leak."""

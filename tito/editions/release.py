@@ -49,11 +49,15 @@ def _check_destination(course: Course, out: Path, force: bool) -> None:
                              "(students' module sources there are backed up first).")
 
 
-def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> tuple[list[str], list[str]]:
+def audit(folder: Path, solution_lines: set[str], solved_exports: set[str],
+          fresh: bool = True) -> tuple[list[str], list[str]]:
     """Problems (solution markers, solved generated files, solution text) and warnings in an edition.
 
     Solution text found under tests/ is only a warning: a test may spell out an expected
     expression the same way. ``.tito/backups`` holds students' own work and is not searched.
+    An edition a student has worked in (``fresh=False``) may hold their own exports in
+    tinytorch/core and, in their own code, lines that equal the solution's: only markers and
+    solved generated files are problems there.
     """
     problems, warnings = [], []
     core = folder / "tinytorch" / "core"
@@ -66,10 +70,12 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str]) -> t
             text = _notebook_code(text)
         if path.suffix in (".py", ".ipynb") and format.has_markers(text):
             problems.append(f"{rel}: still holds '### BEGIN/END SOLUTION' or hidden-test markers")
-        if path.parent == core and path.name != "__init__.py":
+        if fresh and path.parent == core and path.name != "__init__.py":
             problems.append(f"{rel}: tinytorch/core must hold only __init__.py in a fresh edition")
         elif path.suffix == ".py" and text in solved_exports:
             problems.append(f"{rel}: is a solved generated file")
+        if not fresh:
+            continue
         leaked = sorted({line.strip() for line in text.splitlines()} & solution_lines)
         if leaked:
             message = f"{rel}: holds solution text: {leaked[0]!r}" + (f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else "")
@@ -128,7 +134,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
             os.replace(stage, out)
         else:
             _merge_into(stage, out, released, solved, report)
-            problems, _ = audit(out, solution_lines, solved)
+            problems, _ = audit(out, solution_lines, solved, fresh=False)
             if problems:
                 raise TitoError(f"{out} still holds solutions after the release:\n  " + "\n  ".join(problems),
                                 hint="These files were there before; remove them by hand.")
