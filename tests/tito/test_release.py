@@ -178,6 +178,15 @@ def test_release_of_one_module_brings_its_prerequisites(instructor, tmp_path):
     assert sorted(p.name for p in (out / "modules" / "source").iterdir()) == ["01_alpha", "02_beta"]
 
 
+def test_the_release_table_counts_hidden_checks_removed_too(instructor, tmp_path):
+    """alpha hides one test block in its source and one check in tests/01_alpha/checks.py."""
+    proc = run_tito(instructor, "release", "--module", "alpha", "--out", str(tmp_path / "counted"))
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "01_alpha" in line)
+    assert [cell.strip() for cell in row.strip("|│ ").replace("│", "|").split("|")][2] == "2"
+    assert "BEGIN HIDDEN" not in (tmp_path / "counted/tests/01_alpha/checks.py").read_text()
+
+
 def test_release_into_a_non_empty_folder_is_refused_without_force(instructor, tmp_path):
     out = tmp_path / "busy"
     out.mkdir()

@@ -26,7 +26,7 @@ LEAK_MIN_CHARS = 40
 class ModuleRelease:
     module: Module
     stubs: list[str]
-    hidden_blocks: int
+    hidden_blocks: int  # in the source and in tests/NN_name/checks.py
     warnings: list[str]
 
 
@@ -68,11 +68,12 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     pristine = released_stub(stage, module)
     pristine.parent.mkdir(parents=True)
     shutil.copy2(dev, pristine)
-    checks = stage / module.tests_dir.relative_to(module.root) / "checks.py"
+    checks, hidden_checks = stage / module.tests_dir.relative_to(module.root) / "checks.py", 0
     if checks.is_file():
         where = module.relative(module.tests_dir / checks.name)
-        checks.write_text(without_hidden_tests(checks.read_text(encoding="utf-8"), where), encoding="utf-8")
-    return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks, stripped.warnings)
+        text, hidden_checks = without_hidden_tests(checks.read_text(encoding="utf-8"), where)
+        checks.write_text(text, encoding="utf-8")
+    return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden_checks, stripped.warnings)
 
 
 def _public_lines(module: Module) -> set[str]:

@@ -104,6 +104,10 @@ def _extra_code_warnings(tree: ast.AST, stubbed: set[str], where: str) -> list[s
     return warnings
 
 
-def without_hidden_tests(text: str, where: str) -> str:
-    """A file (e.g. tests/NN_name/checks.py) without its hidden-test blocks; as it was without any."""
-    return strip_solutions(text, where).text if format.MARKER_LINE.search(text) else text
+def without_hidden_tests(text: str, where: str) -> tuple[str, int]:
+    """A file (e.g. tests/NN_name/checks.py) without its hidden-test blocks, and how many there
+    were; as it was, and 0, without any."""
+    if not format.MARKER_LINE.search(text):
+        return text, 0
+    stripped = strip_solutions(text, where)
+    return stripped.text, stripped.hidden_blocks
