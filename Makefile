@@ -40,5 +40,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check tito tinytorch tests benchmarks modules/source
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache outputs
+	rm -rf build *.egg-info .pytest_cache .hypothesis .ruff_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf

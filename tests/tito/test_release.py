@@ -146,6 +146,16 @@ def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition
     assert ".tito/*" in gitignore and "!.tito/release/" in gitignore
 
 
+def test_solution_notebooks_stay_out_of_the_instructors_git_and_in_an_editions():
+    from tito.editions.student_files import SOLUTION_NOTEBOOKS, student_gitignore
+
+    repository = Path(__file__).resolve().parents[2]
+    ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=repository)
+    assert ignored.returncode == 0  # `tito notebooks --all` writes it with the solutions
+    kept = student_gitignore(repository / ".gitignore").splitlines()
+    assert SOLUTION_NOTEBOOKS not in kept and ".venv/" in kept and "!.tito/release/" in kept
+
+
 def test_edition_sources_are_the_stubs_and_the_manifest_says_so(edition):
     dev = (edition / "modules/source/01_alpha/alpha_dev.py").read_text()
     assert dev == strip_solutions(ALPHA_DEV).text

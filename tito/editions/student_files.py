@@ -88,12 +88,19 @@ def write_binder_files(root: Path) -> None:
     post_build.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
 
 
+# The instructor's notebooks hold solutions and stay out of git; an edition's are the students' work.
+SOLUTION_NOTEBOOKS = "/modules/source/*/*_dev.ipynb"
+
+
 def student_gitignore(source: Path) -> str:
-    """The course's .gitignore, except that the released stubs under .tito/release are kept
-    (``tito module reset`` needs them in every clone of a student's repository)."""
+    """The course's .gitignore, except that the released stubs under .tito/release and the
+    notebooks are kept (``tito module reset`` needs the stubs in every clone of a student's
+    repository; Binder and Colab open the notebooks from it)."""
     lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else [".venv/", "__pycache__/", ".tito/"]
     out = []
     for line in lines:
+        if line.strip() == SOLUTION_NOTEBOOKS:
+            continue
         if line.strip() in (".tito/", ".tito", "/.tito/"):
             out += [".tito/*", "!.tito/release/"]
         else:
