@@ -36,8 +36,9 @@ def test_quick_run_end_to_end(tmp_path):
     assert f"cross-validated: {correct}/200 digits" in done.stdout
     assert accuracy == round(correct / 200, 4)
     assert "Learned first-layer filters" in done.stdout and "feature maps" in done.stdout
-    assert done.returncode == (0 if accuracy >= 0.98 else 1)
-    assert accuracy < 0.98 and "below the goal of 0.98" in done.stderr
+    assert done.returncode == 0  # a shortened run only has to finish
+    assert accuracy < 0.98 and ("below the goal of 0.98, which is the full run's (without --limit, at least 60 "
+                                "epochs).") in " ".join(done.stderr.split())
     if importlib.util.find_spec("matplotlib") is None:
         assert "matplotlib is not installed: terminal pictures only" in done.stdout
         return
@@ -54,10 +55,19 @@ def test_exit_code_follows_the_goal(tito, monkeypatch, accuracy, code):
         return cnn_digits.Result(accuracy, 1.5)
 
     monkeypatch.setattr(cnn_digits, "run", fake_run)
-    result = tito("milestone", "cnn", "--out", "somewhere", "--epochs", "3", "--seed", "7")
+    result = tito("milestone", "cnn", "--out", "somewhere", "--epochs", "80", "--seed", "7")
     assert result.exit_code == code
     assert result.output.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
-    assert calls["out_dir"] == "somewhere" and calls["epochs"] == 3 and calls["seed"] == 7
+    assert calls["out_dir"] == "somewhere" and calls["epochs"] == 80 and calls["seed"] == 7
+
+
+@pytest.mark.parametrize("options", [["--epochs", "3"], ["--limit", "300"], ["--epochs", "1", "--limit", "300"]])
+def test_a_shortened_run_only_has_to_finish(tito, monkeypatch, options):
+    monkeypatch.setattr(cnn_digits, "run", lambda **kwargs: cnn_digits.Result(0.3367, 1.0))
+    result = tito("milestone", "cnn", *options)
+    assert result.exit_code == 0
+    assert result.output.strip().splitlines()[-1] == "test accuracy: 0.3367"
+    assert "is below the goal of 0.98, which is the full run's" in " ".join(result.output.split())
 
 
 def test_defaults_are_the_milestone_own(tito, monkeypatch):

@@ -31,7 +31,8 @@ def command(name, epochs, out_dir, limit, seed):
          5-fold cross-validation (each digit is tested once, by the network
          that did not train on it); show the learned filters and feature maps
          (terminal; PNGs in --out), and print `test accuracy: 0.9xxx`.
-         Exits 0 only at >= 0.98.
+         Exits 0 only at >= 0.98, the goal of the full run; a run
+         shortened by --limit or fewer --epochs only has to finish.
 
     \b
     Examples:
@@ -58,12 +59,14 @@ def command(name, epochs, out_dir, limit, seed):
                   "Finish it; `tito test --module NAME` tests and exports the module that holds it."),
         ) from None
     console().print(f"trained and evaluated in {result.seconds:.1f} s")
+    shortened = limit is not None or (epochs is not None and epochs < program.EPOCHS)
     if not result.passed:
-        err_console().print(
-            f"[yellow]The test accuracy {result.accuracy:.4f} is below the goal of "
-            f"{program.PASS_ACCURACY:.2f}.[/]", highlight=False)
+        goal = f"The test accuracy {result.accuracy:.4f} is below the goal of {program.PASS_ACCURACY:.2f}"
+        err_console().print(f"[yellow]{goal}" + (
+            f", which is the full run's (without --limit, at least {program.EPOCHS} epochs)." if shortened
+            else ".") + "[/]", highlight=False)
     click.echo(f"test accuracy: {result.accuracy:.4f}")
-    if not result.passed:
+    if not result.passed and not shortened:
         raise SystemExit(1)
 
 
