@@ -83,11 +83,13 @@ def main(argv=None) -> int:
     from tito.editions.strip import strip_solutions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--module", default="cnn")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="times each submission is graded step by step; medians are shown (default 3)")
+    parser.add_argument("--module", default="cnn", help="the module whose reference is graded (default cnn)")
     parser.add_argument("--throughput", type=int, metavar="N", help="grade a batch of N, local and dask")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once in --throughput (default 2)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="local and dask batches, alternated, in --throughput (default 1)")
     args = parser.parse_args(argv)
     course = Course(HERE.parent)
     module = course.get(args.module)

@@ -47,7 +47,8 @@ SHAPES = [
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=None, help="9 for the products, 40 for --epoch")
-    parser.add_argument("--sample-ms", type=float, default=20.0)
+    parser.add_argument("--sample-ms", type=float, default=20.0,
+                        help="each sample repeats the call for at least this long (default 20)")
     parser.add_argument("--epoch", action="store_true", help="the training-loop comparison instead")
     args = parser.parse_args(argv)
     if args.epoch:
