@@ -63,6 +63,14 @@ class LazyGroup(click.Group):
             return None
         return importlib.import_module(path).command
 
+    def resolve_command(self, ctx, args):
+        """As click's, with 'Did you mean ...?' for a mistyped command (click looks only at the
+        commands already imported)."""
+        name = click.utils.make_str(args[0])
+        if not name.startswith("-") and self.get_command(ctx, name) is None and not ctx.resilient_parsing:
+            raise click.exceptions.NoSuchCommand(name, possibilities=self.list_commands(ctx), ctx=ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx, formatter):
         rows = [(name, SUMMARIES[name]) for name in self.list_commands(ctx)]
         if rows:

@@ -36,6 +36,13 @@ def test_top_level_help_lists_the_commands(tito):
         assert f"  {name} " in result.output
 
 
+def test_a_mistyped_command_gets_a_suggestion(tito):
+    result = tito("statuss")
+    assert result.exit_code == 2
+    assert "No such command 'statuss'. Did you mean 'status'?" in result.output
+    assert "Did you mean" not in tito("xyz").output
+
+
 def test_no_color_output_is_plain_text(course):
     result = process([sys.executable, "-m", "tito", "test", "--module", "alpha"], course.root, NO_COLOR="1")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -727,3 +727,10 @@ def test_one_unreadable_source_stops_the_course_at_its_module_not_before(course,
     assert result.exit_code == 1
     assert "Module alpha PASSED" in result.output  # tested before the module that cannot be read
     assert "02_beta: modules/source/02_beta/beta_dev.py is not UTF-8 text" in flat(result.output)
+
+
+def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
+    result = tito("test", "--module", "alpha", "--keep-going")
+    assert result.exit_code == 2
+    assert "--keep-going is for --all (test every module even after a failure); --module alpha tests one module." \
+        in " ".join(result.output.split())

@@ -53,6 +53,9 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     """
     from tito.progress import ProgressStore
 
+    if keep_going and module_name and not all_modules:
+        raise click.UsageError("--keep-going is for --all (test every module even after a failure); "
+                               f"--module {module_name} tests one module.")
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
     if json_file and not Path(json_file).absolute().parent.is_dir():
