@@ -412,7 +412,9 @@ class Tensor:
         2. Otherwise get a validated array with `_numeric_array(data)`; if no dtype was
            given and the array is floating (`array.dtype.kind == "f"`), use float32.
         3. Copy into the final array: `np.array(array, dtype=dtype)`.
-        4. Only floating tensors may require gradients: raise ValueError otherwise.
+        4. Only floating tensors may require gradients; otherwise raise
+           `ValueError(f"Only floating-point tensors can require gradients, got dtype
+           {self.data.dtype}; pass dtype=np.float32 or float data.")`.
         5. Set `self.data`, `self.requires_grad`, and `self.grad = None`.
 
         EXAMPLE:
@@ -659,7 +661,9 @@ class Tensor:
 
         HINTS:
         - `_operand_array(other)` (below the class) does step 1.
-        - `_check_matmul(a_shape, b_shape)` (below the class) does steps 2-3.
+        - `_check_matmul(a_shape, b_shape)` (below the class) does steps 2-3 with the
+          messages the tests check ("matmul needs tensors with at least 1 axis, ..." and
+          "matmul shape mismatch: (2, 3) @ (4, 5) needs ... (3) ... (4)."): call it.
         - `matmul(a, b)` (from `tinytorch.utils.threads`) is NumPy's `a @ b`, run on one
           thread when the product is small or the machine is busy (module 06 measures why).
         """
@@ -732,7 +736,8 @@ class Tensor:
         TODO: Take the maximum with NumPy and wrap the result.
 
         APPROACH:
-        1. An empty tensor (size 0) has no maximum: raise ValueError.
+        1. An empty tensor (size 0) has no maximum: raise
+           `ValueError(f"max() of an empty tensor (shape {self.shape}) is undefined.")`.
         2. `self.data.max(axis=axis, keepdims=keepdims)`, wrapped with `_result`.
 
         EXAMPLE:
@@ -758,7 +763,8 @@ class Tensor:
         APPROACH:
         1. Accept both `reshape(2, 3)` and `reshape((2, 3))`.
         2. `np.reshape` raises a cryptic error on a size mismatch: catch it and raise
-           ValueError naming the current shape, its size and the requested shape.
+           `ValueError(f"Cannot reshape a tensor of shape {self.shape} ({self.size} elements)
+           into shape {tuple(shape)}.")`.
         3. Wrap the result with `_result`.
 
         EXAMPLE:
@@ -792,7 +798,9 @@ class Tensor:
         APPROACH:
         1. Accept both `transpose(1, 0)` and `transpose((1, 0))`.
         2. With axes given, they must be a permutation of range(ndim) (negative axes
-           allowed): raise ValueError naming the shape and the axes otherwise.
+           allowed); otherwise raise `ValueError(f"transpose needs a permutation of all
+           {ndim} axes of a tensor of shape {self.shape} (e.g. {tuple(reversed(range(ndim)))}),
+           got {axes}.")`.
         3. `self.data.transpose(axes or None)`, wrapped with `_result`.
 
         EXAMPLE:
