@@ -131,7 +131,7 @@ def check_accuracy(training, rng):
 
 
 def check_accuracy_rejects_an_empty_batch(training, rng):
-    """The HINTS: an empty batch has no accuracy (ValueError)."""
+    """The APPROACH: an empty batch has no accuracy (ValueError)."""
     return training.accuracy(np.zeros((0, int(rng.integers(2, 6)))), np.zeros(0, dtype=np.int64))
 
 

@@ -80,7 +80,9 @@ class MSELoss:
 
         APPROACH:
         1. Wrap non-Tensors with ``Tensor(...)``.
-        2. Different shapes: raise ValueError naming both shapes.
+        2. Different shapes: raise ``ValueError(f"MSELoss needs predictions and targets of the
+           same shape, got {prediction.shape} and {target.shape}; reshape one of them
+           (broadcasting would compare every prediction with every target).")``.
         3. ``diff = prediction - target``; return ``(diff * diff).mean()``.
 
         EXAMPLE:
@@ -296,14 +298,16 @@ def accuracy(logits, targets):
 
     APPROACH:
     1. Arrays of both (``.data`` of Tensors); ``class_targets`` checks the targets.
-    2. ``predictions = logits.argmax(axis=1)``; return the mean of ``predictions == targets``.
+    2. An empty batch has no accuracy: raise ``ValueError("accuracy of an empty batch is
+       undefined.")``.
+    3. ``predictions = logits.argmax(axis=1)``; return the mean of ``predictions == targets``.
 
     EXAMPLE:
     >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))
     0.5
 
     HINTS:
-    - An empty batch has no accuracy: raise ValueError.
+    - ``np.mean`` of an empty array is nan (with a warning), not an error: check first.
     """
     ### BEGIN SOLUTION
     z = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
