@@ -385,7 +385,10 @@ def collate(items):
     TODO: Stack the inputs and the targets of the examples along a new first axis.
 
     APPROACH:
-    1. Refuse an empty list, and any item that is not an ``(x, y)`` pair, with a ValueError.
+    1. Refuse an empty list with ``ValueError("collate needs at least one (x, y) example, got
+       an empty list")``, and any item that is not a tuple or list of two with
+       ``ValueError(f"collate expects (x, y) pairs, got {type(item).__name__} at position
+       {position}")``.
     2. ``X = np.stack([_data(x) for x, _ in items])``, the same for the targets.
     3. Return ``Tensor(X), Tensor(y)``.
 
