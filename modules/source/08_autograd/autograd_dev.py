@@ -737,7 +737,9 @@ def backward(tensor, gradient=None):
     TODO: Seed the gradient, then apply each node's rule in reverse topological order.
 
     APPROACH:
-    1. A tensor that does not require grad has no graph: raise RuntimeError.
+    1. A tensor that does not require grad has no graph: raise ``RuntimeError("backward() was
+       called on a tensor that does not require grad, so no graph was recorded: create the
+       parameters with requires_grad=True (and don't compute the loss under no_grad()).")``.
     2. grads = {id(tensor): _seed_gradient(tensor, gradient)}.
     3. For t in reversed(topological_order(tensor)): g = grads.pop(id(t), None); skip if None.
        - no node (a leaf): ``_accumulate(t, g)``;
