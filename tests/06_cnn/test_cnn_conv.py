@@ -249,6 +249,12 @@ def test_im2col_writes_into_a_given_buffer_view():
         im2col(x, 3, out=np.empty((9, 9), np.float32))
 
 
+def test_im2col_of_an_empty_batch_fills_an_empty_out():
+    x = np.zeros((0, 3, 5, 6), np.float32)
+    buffer = np.empty((28, 12), np.float32)
+    assert im2col(x, 3, out=buffer[:27, :0]).shape == (27, 0) == im2col(x, 3).shape
+
+
 def test_non_contiguous_input_and_empty_batch():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((5, 6, 3, 2)).astype(np.float32).transpose(3, 2, 0, 1)   # (2, 3, 5, 6), strided

@@ -693,7 +693,7 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     5. Without `out`: copy once with `np.ascontiguousarray` and reshape to
        `shape = (C·kH·kW, H'·W'·N)`.
     6. With `out`: it must have that `shape`, and `out.reshape(C, kH, kW, H', W', N)` must be a
-       view of it (`np.may_share_memory`), else
+       view of it (`np.may_share_memory`; an empty `out` has nothing to share and is fine), else
        `raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")`.
        Copy the windows into that view (`np.copyto`) and return `out`.
 
@@ -720,7 +720,7 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     if out is None:
         return np.ascontiguousarray(rows_then_columns).reshape(shape)
     target = out.reshape(rows_then_columns.shape) if out.shape == shape else None
-    if target is None or not np.may_share_memory(target, out):
+    if target is None or (out.size and not np.may_share_memory(target, out)):
         raise ValueError(f"im2col: out must be an array view of shape {shape}, got shape {out.shape}.")
     np.copyto(target, rows_then_columns)
     return out
@@ -753,11 +753,13 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     APPROACH:
     1. Make integer input float32 (`_floating`). If x or weight is not 4-D or their channels
        differ, raise `ValueError(f"conv2d_forward expects x (N, C, H, W) and weight (F, C, kH, kW)
-       with the same C, got shapes {x.shape} and {weight.shape}.")`.
+       with the same C, got shapes {x.shape} and {weight.shape}.")`. The result's dtype is
+       `dtype = np.result_type(x, weight)`.
     2. `stride` as a pair with `to_pair`; resolve the padding once into the zeros on each side,
        `padding = padding_sides(padding, (kH, kW), stride)`, then
        `_check_fits(x.shape, (kH, kW), padding, "conv2d_forward")`. Compute H', W'
-       (`conv_output_size` of the padded sizes); P = H'·W'; allocate `out` as (N, F, P).
+       (`conv_output_size` of the padded sizes); P = H'·W'; allocate `out`, (N, F, P) of
+       `dtype`.
     3. `filters = weight.reshape(F, K)` with K = C·kH·kW. With a bias, append it as one more
        column: the bias is the weight of an input that is always 1.
     4. Allocate one buffer `cols` of (R, chunk·P), where R = `filters.shape[1]` (K, plus 1
@@ -766,7 +768,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
     5. For each chunk of n images: `im2col(images, ..., out=cols[:K, :P·n])`, then
        `result = matmul(filters, cols[:, :P·n])` -> (F, P·n), and store it image-major:
        `out[start:start + n] = result.reshape(F, P, n).transpose(2, 0, 1)`.
-    6. Reshape `out` to (N, F, H', W').
+    6. Return `out.reshape(N, F, H', W')`, C-contiguous like `out`. An empty batch (N = 0)
+       must give an empty (0, F, H', W') result.
 
     EXAMPLE:
     >>> conv2d_forward(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), padding=1).shape
@@ -975,8 +978,9 @@ class Conv2D(Layer):
            (likewise `out_channels`), which raises `ValueError("in_channels must be a positive
            int, got 0.")` for anything but a positive int.
         2. Store `kernel_size`, `stride` as pairs with `to_pair`; store `padding` as a pair
-           too (it may be 0), or as the word "valid" or "same" (check it with `padding_sides`,
-           which raises ValueError for another word, or for "same" with a stride above 1).
+           too, `to_pair(padding, "padding", minimum=0)` (it may be 0), or as the word "valid"
+           or "same" (check it with `padding_sides`, which raises ValueError for another word,
+           or for "same" with a stride above 1).
         3. `bound = 1 / sqrt(in_channels * kH * kW)`.
         4. `self.weight = Tensor(np.random.uniform(-bound, bound, (F, C, kH, kW)), requires_grad=True)`.
         5. `self.bias` the same with shape (F,), or None when `bias=False`.
@@ -1209,7 +1213,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     TODO: Take the running maximum over the kernel offsets.
 
     APPROACH:
-    1. `kernel, stride, padding, out_size = _pool_setup(x, ...)` checks and computes sizes.
+    1. Make integer input float32 (`_floating`); then
+       `kernel, stride, padding, out_size = _pool_setup(x, ...)` checks and computes sizes.
     2. `xp = pad2d(x, padding, value=-np.inf)`.
     3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
        (`offset_views` yields them).
@@ -1248,7 +1253,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
     TODO: Sum the kernel-offset views and divide by the window size.
 
     APPROACH:
-    1. Same setup as max pooling, but pad with zeros.
+    1. Same setup as max pooling (`_floating`, `_pool_setup`), but pad with zeros.
     2. Add up the `offset_views`, then divide by `kH * kW`.
 
     EXAMPLE:
