@@ -111,7 +111,7 @@ def test_conv_output_size_words_match_torch(torch, size, kernel):
 def test_same_padding_with_a_stride_is_refused_as_in_torch(torch):
     with pytest.raises(ValueError, match="strided"):
         torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
-    with pytest.raises(ValueError, match=r"padding='same' needs stride 1 .* got stride \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1 .* got stride"):
         Conv2D(1, 1, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="'valid' or 'same'; got 'full'"):
         Conv2D(1, 1, 3, padding="full")
