@@ -99,7 +99,7 @@ def check_conv2d_reference(cnn, rng):
 
 
 def check_im2col(cnn, rng):
-    """Windows as columns, (C·kH·kW, N·H'·W'), rows (c, di, dj), columns (n, i, j)."""
+    """Windows as columns, (C·kH·kW, H'·W'·N), rows (c, di, dj), columns (i, j, n)."""
     x, weight, _, stride, padding = _conv_case(rng)
     return cnn.im2col(x, weight.shape[2:], stride=stride, padding=padding)
 
