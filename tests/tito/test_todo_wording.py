@@ -16,9 +16,10 @@ import pytest
 
 from tito.format import BEGIN_SOLUTION, function_spans, stub_names
 
-SOURCE = Path(__file__).resolve().parents[2] / "modules" / "source" / "06_cnn" / "cnn_dev.py"  # the instructor's text
+MODULES = Path(__file__).resolve().parents[2] / "modules" / "source"  # the instructor's texts
+SOURCE = MODULES / "06_cnn" / "cnn_dev.py"
 
-STATED = {
+STATED = {  # cnn's, for every function a student writes there
     "conv2d_naive": [  # test_naive_rejects_bad_shapes
         'ValueError(f"conv2d_naive expects a 2-D input (H, W) and a 2-D kernel (kH, kW), got shapes '
         '{image.shape} and {kernel.shape}.")',
@@ -60,6 +61,47 @@ STATED = {
 }
 
 
+# The other modules' functions whose tests check a wording: (module text, function) -> wordings.
+STATED_ELSEWHERE = {
+    ("02_tensor/tensor_dev.py", "Tensor.__init__"): [  # test_integer_tensor_cannot_require_grad
+        'ValueError(f"Only floating-point tensors can require gradients, got dtype {self.data.dtype}; '
+        'pass dtype=np.float32 or float data.")',
+    ],
+    ("02_tensor/tensor_dev.py", "Tensor.__matmul__"): [  # test_matmul_mismatch_names_both_shapes, ..._of_scalar_...
+        "`_check_matmul(a_shape, b_shape)`", '"matmul needs tensors with at least 1 axis, ..."',
+        '"matmul shape mismatch: (2, 3) @ (4, 5) needs ... (3) ... (4)."',
+    ],
+    ("02_tensor/tensor_dev.py", "Tensor.max"): [  # test_max_of_empty_is_value_error
+        'ValueError(f"max() of an empty tensor (shape {self.shape}) is undefined.")',
+    ],
+    ("02_tensor/tensor_dev.py", "Tensor.reshape"): [  # test_reshape_mismatch_names_shapes
+        'ValueError(f"Cannot reshape a tensor of shape {self.shape} ({self.size} elements) '
+        'into shape {tuple(shape)}.")',
+    ],
+    ("02_tensor/tensor_dev.py", "Tensor.transpose"): [  # test_transpose_rejects_non_permutation
+        'ValueError(f"transpose needs a permutation of all {ndim} axes of a tensor of shape '
+        '{self.shape} (e.g. {tuple(reversed(range(ndim)))}), got {axes}.")',
+    ],
+    ("07_dataloader/dataloader_dev.py", "collate"): [  # test_empty_list_is_refused, test_items_must_be_pairs
+        'ValueError("collate needs at least one (x, y) example, got an empty list")',
+        'ValueError(f"collate expects (x, y) pairs, got {type(item).__name__} at position {position}")',
+    ],
+    ("08_autograd/autograd_dev.py", "backward"): [  # test_backward_on_tensor_without_graph_is_a_runtime_error
+        'RuntimeError("backward() was called on a tensor that does not require grad, so no graph was '
+        "recorded: create the parameters with requires_grad=True (and don't compute the loss under "
+        'no_grad()).")',
+    ],
+    ("10_training/training_dev.py", "MSELoss.forward"): [  # test_mse_refuses_broadcasting_shapes
+        'ValueError(f"MSELoss needs predictions and targets of the same shape, got {prediction.shape} '
+        "and {target.shape}; reshape one of them (broadcasting would compare every prediction with "
+        'every target).")',
+    ],
+    ("10_training/training_dev.py", "accuracy"): [  # test_accuracy_bad_input
+        'ValueError("accuracy of an empty batch is undefined.")',
+    ],
+}
+
+
 @functools.lru_cache(maxsize=None)
 def functions(path: Path) -> dict:
     """{qualified name: (docstring with its whitespace runs made single spaces, source text)}."""
@@ -70,11 +112,15 @@ def functions(path: Path) -> dict:
             for first, last, name in function_spans(tree) if first in nodes}
 
 
-@pytest.mark.parametrize("function", sorted(STATED))
-def test_the_todo_states_the_wording_its_tests_demand(function):
-    text = functions(SOURCE)[function][0]
+CASES = [(SOURCE, function, wordings) for function, wordings in sorted(STATED.items())] + [
+    (MODULES / text, function, wordings) for (text, function), wordings in STATED_ELSEWHERE.items()]
+
+
+@pytest.mark.parametrize("source, function, wordings", CASES, ids=[f"{s.stem}:{f}" for s, f, _ in CASES])
+def test_the_todo_states_the_wording_its_tests_demand(source, function, wordings):
+    text = functions(source)[function][0]
     approach = text[text.index("APPROACH:"):]
-    for wording in STATED[function]:
+    for wording in wordings:
         assert " ".join(wording.split()) in approach, f"{function}'s APPROACH does not state: {wording}"
 
 
