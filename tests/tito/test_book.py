@@ -26,9 +26,10 @@ from tito.editions.strip import strip_solutions
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)
 CNN = "chapters/06_cnn.html"
-# The launch cards of the original course page (course-page-cnn.md), to the letter.
+# The launch cards of the original course page (course-page-cnn.md), Binder's opening JupyterLab
+# (?labpath=, what the edition's binder/ sets up) where the original opened classic Notebook (?filepath=).
 CNN_LAUNCH = {
-    "https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?filepath=modules/source/06_cnn/cnn_dev.ipynb",
+    "https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?labpath=modules/source/06_cnn/cnn_dev.ipynb",
     "https://colab.research.google.com/github/mlsysbook/TinyTorch/blob/main/modules/source/06_cnn/cnn_dev.ipynb",
     "https://github.com/mlsysbook/TinyTorch/blob/main/modules/source/06_cnn/cnn_dev.py",
 }

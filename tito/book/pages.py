@@ -24,12 +24,14 @@ from tito.book.launch import Repository
 from tito.book.markdown import (ASSETS, CHAPTER_SUFFIX, CHAPTERS, LinkRewriter, demote_headings, fence_state,
                                  markdown_text)
 from tito.course import Course, Module
+from tito.editions.student_files import START_SECTIONS as EDITION_START_SECTIONS
 from tito.errors import TitoError
 
 NOTEBOOKS = "notebooks"  # downloads, excluded from the pages
 NOTEBOOK_HEADING = "## 📓 The notebook you start from"
-# Sections of the course README shown on the index under "How to start".
-START_SECTIONS = ("On a fresh machine", "The student loop")
+# Sections of the README shown on the index under "How to start": the instructor's course README's,
+# then a student edition's (its README is written by tito.editions.student_files).
+START_SECTIONS = ("On a fresh machine", "The student loop", *EDITION_START_SECTIONS)
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 TRAILING_NAV = re.compile(r"(\n-{3,}\s*)?\n[^\n]*←[^\n]*→\s*\Z")

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The edition README's sections that say how to start; the website's "How to start" shows them.
+SETUP_SECTION = "Setup"
+LOOP_SECTION = "The loop"
+HOSTED_SECTION = "Binder and Colab: in your browser, nothing to install"
+START_SECTIONS = (SETUP_SECTION, LOOP_SECTION, HOSTED_SECTION)
+
 # Binder (repo2docker) runs `pip install -r binder/requirements.txt` in the repository's root once
 # the whole repository is copied (a local requirement such as `-e .` makes it wait for that), then
 # `binder/postBuild`. Editable: `tito export` writes into this repository's tinytorch/ at any time.
@@ -120,12 +126,12 @@ next to it): read it, and fill in every function that says
 `raise NotImplementedError("TODO: implement ...")`, following its TODO / APPROACH /
 HINTS docstring.
 
-## Setup
+## {SETUP_SECTION}
 
     make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
     source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
 
-## The loop
+## {LOOP_SECTION}
 
     tito status                        # where am I? module by module
     tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
@@ -163,7 +169,7 @@ def _hosted_section(released, repository: str | None) -> str:
              "or in Colab before you run it)." if repository else
              "this edition was released without its repository (`tito release --repository URL`), "
              "so its notebooks cannot fetch the course in Colab: work locally or on Binder.")
-    return f"""## Binder and Colab: in your browser, nothing to install
+    return f"""## {HOSTED_SECTION}
 
 Both start from your repository **as it is on GitHub**: commit and push your work first
 (if you work in the `.py` files, run `make notebooks` before, so that the notebooks Colab opens
@@ -172,7 +178,7 @@ For your fork, put its OWNER/NAME in the links below (the course website's cards
 `{where.url}`, where every module is still a stub).
 
 - **Binder**: {where.binder(path)}
-  (`?filepath=` any module's notebook). `binder/requirements.txt` installs this course
+  (`?labpath=` any module's notebook, opened in JupyterLab). `binder/requirements.txt` installs this course
   from the repository and `binder/postBuild` exports every module (`tito export --all
   --keep-going`), so your finished modules are importable and the unfinished ones are stubs
   that say what to write. A terminal there runs `tito test --module NAME` as here.
