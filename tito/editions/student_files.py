@@ -1,8 +1,9 @@
-"""The files an edition has of its own: the students' Makefile, README and .gitignore, and
-Binder's configuration (``binder/``, repo2docker's conventions)."""
+"""The files an edition has of its own: the students' Makefile, README and .gitignore, Binder's
+configuration (``binder/``, repo2docker's conventions), and the benchmarks a student can run."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 # The edition README's sections that say how to start; the website's "How to start" shows them.
@@ -10,6 +11,18 @@ SETUP_SECTION = "Setup"
 LOOP_SECTION = "The loop"
 HOSTED_SECTION = "Binder and Colab: in your browser, nothing to install"
 START_SECTIONS = (SETUP_SECTION, LOOP_SECTION, HOSTED_SECTION)
+
+# The benchmarks a student runs against their own package (PyTorch, the yardstick, stays optional:
+# the `bench` extra). The others stay with the instructor: bench_milestone.py holds a second Conv2D
+# forward (a solution), bench_grade.py grades the reference solutions.
+STUDENT_BENCHMARKS = ("README.md", "_timing.py", "_processes.py", "bench_conv.py", "bench_training.py",
+                      "bench_threads.py")
+BENCHMARKS_NOTE = """\
+> **In this student edition** the scripts run against your own package: `tito export --all` (or
+> `tito test`) first; what you have not written yet stops them with its `NotImplementedError`.
+> `bench_milestone.py` and `bench_grade.py` stay with the instructor's course: they use the
+> reference solutions, on which the figures below were measured.
+"""
 
 # Binder (repo2docker) runs `pip install -r binder/requirements.txt` in the repository's root once
 # the whole repository is copied (a local requirement such as `-e .` makes it wait for that), then
@@ -92,6 +105,22 @@ def write_binder_files(root: Path) -> None:
     post_build.write_text(BINDER_POSTBUILD, encoding="utf-8")
     mode = post_build.stat().st_mode
     post_build.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
+
+
+def copy_benchmarks(course_root: Path, root: Path) -> None:
+    """The course's ``STUDENT_BENCHMARKS`` into the edition at ``root``, its README saying which came."""
+    source = Path(course_root) / "benchmarks"
+    shipped = [name for name in STUDENT_BENCHMARKS if (source / name).is_file()]
+    if not shipped:
+        return
+    (root / "benchmarks").mkdir()
+    for name in shipped:
+        shutil.copy2(source / name, root / "benchmarks" / name)
+    readme = root / "benchmarks" / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        title, _, rest = text.partition("\n\n")
+        readme.write_text(f"{title}\n\n{BENCHMARKS_NOTE}\n{rest}", encoding="utf-8")
 
 
 # The instructor's notebooks hold solutions and stay out of git; an edition's are the students' work.
