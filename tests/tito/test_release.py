@@ -163,7 +163,7 @@ def test_edition_sources_are_the_stubs_and_the_manifest_says_so(edition):
     manifest = json.loads((edition / ".tito/release/manifest.json").read_text())
     assert manifest["modules"]["alpha"]["stubs"] == ["double", "Scaler.__call__"]
     assert manifest["modules"]["beta"]["stubs"] == ["quadruple"]
-    assert "| 01_alpha | Alpha | double, Scaler.__call__ |" in (edition / "README.md").read_text()
+    assert "| 01_alpha | Alpha | `double`, `Scaler.__call__` |" in (edition / "README.md").read_text()
 
 
 def test_edition_notebook_marks_solution_and_test_cells(edition):
@@ -472,7 +472,11 @@ def test_an_editions_website_shows_its_readme_and_runs_its_notebooks_on_the_stud
     for words in ("tito lab tensor", "tito module reset tensor", "Binder and Colab: in your browser",
                   "put it back as modules/source/NN_name/name_dev.ipynb"):
         assert words in index
-    assert "?labpath=modules/source/02_beta/beta_dev.ipynb" in (tmp_path / "site/index.html").read_text()
+    page = (tmp_path / "site/index.html").read_text()
+    assert 'href="https://mybinder.org/v2/gh/OWNER/NAME/main?labpath=modules/source/02_beta/beta_dev.ipynb"' in page
+    setup = re.search(r'<section id="setup">(.*?)</section>', page, re.DOTALL).group(1)
+    assert '<div class="highlight-bash notranslate">' in setup and "make install" in re.sub(r"<[^>]+>", "", setup)
+    assert "To implement" not in text("index.html").split("Modules In the order")[0]  # the README's table stays out
 
 
 def with_a_cell_cut(edition, tmp_path, start: str, keep_from: str = "# %%", also: str = ""):

@@ -146,7 +146,8 @@ def student_gitignore(source: Path) -> str:
 def student_readme(released, repository: str | None = None) -> str:
     """The edition's README: setup, the loop, Binder and Colab, and the modules with the
     functions to write. ``repository`` is the edition's GitHub repository, when it has one."""
-    rows = "\n".join(f"| {r.module.dirname} | {r.module.title} | {', '.join(r.stubs) or '-'} |" for r in released)
+    rows = "\n".join(f"| {r.module.dirname} | {r.module.title} | {', '.join(f'`{s}`' for s in r.stubs) or '-'} |"
+                     for r in released)
     return f"""# TinyTorch — student edition
 
 You build a small deep-learning framework, one module at a time. Each module's
@@ -157,15 +158,19 @@ HINTS docstring.
 
 ## {SETUP_SECTION}
 
-    make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
-    source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
+```bash
+make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
+source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
+```
 
 ## {LOOP_SECTION}
 
-    tito status                        # where am I? module by module
-    tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
-    tito test --module tensor          # export your code into tinytorch/ and test it
-    tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
+```bash
+tito status                        # where am I? module by module
+tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
+tito test --module tensor          # export your code into tinytorch/ and test it
+tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
+```
 
 Work in the notebook or in the `.py`, whichever you like: `tito test` and `tito export`
 take the one you edited last (a notebook saved after the `.py` is synced into it, the old
@@ -178,6 +183,8 @@ them) before you start it. `make test` tests your modules in order and stops at 
 first one still to do.
 
 {_hosted_section(released, repository)}
+
+## The modules
 
 | Module | Title | To implement |
 | --- | --- | --- |
@@ -206,12 +213,12 @@ carry your work; Binder does that itself).
 For your fork, put its OWNER/NAME in the links below (the course website's cards open
 `{where.url}`, where every module is still a stub).
 
-- **Binder**: {where.binder(path)}
+- **Binder**: <{where.binder(path)}>
   (`?labpath=` any module's notebook, opened in JupyterLab). `binder/requirements.txt` installs this course
   from the repository and `binder/postBuild` exports every module (`tito export --all
   --keep-going`), so your finished modules are importable and the unfinished ones are stubs
   that say what to write. A terminal there runs `tito test --module NAME` as here.
-- **Colab**: {where.colab(path)}
+- **Colab**: <{where.colab(path)}>
   Colab opens the notebook alone: {colab}
 
 Hosted sessions are temporary: download your notebook when done (File → Download .ipynb),
