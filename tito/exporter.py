@@ -245,3 +245,32 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
         _ensure_packages(module.root / "tinytorch", generated.target)
         write_atomically(generated.target, generated.text)
     return generated, state
+
+
+def export_modules(modules: list[Module], force: bool = False, keep_going: bool = False,
+                   on_exported=None, on_failed=None) -> list[tuple[Module, TitoError]]:
+    """Export ``modules`` in order, each after its notebook is synced into its ``.py`` when the
+    student edited the notebook last (what `tito export` does).
+
+    ``on_exported(module, generated, state_before)`` is called after each export. Without
+    ``keep_going`` the first module that cannot be exported raises its TitoError; with it,
+    ``on_failed(module, error)`` is called, the others are still exported, and the failures come
+    back as (module, error).
+    """
+    from tito.notebook_sync import source_up_to_date, sync_and_say
+
+    failed = []
+    for module in modules:
+        try:
+            sync_and_say(source_up_to_date, module)
+            generated, before = export(module, force=force)
+        except TitoError as error:
+            if not keep_going:
+                raise
+            failed.append((module, error))
+            if on_failed is not None:
+                on_failed(module, error)
+            continue
+        if on_exported is not None:
+            on_exported(module, generated, before)
+    return failed

@@ -5,6 +5,7 @@ carries its text, launch links and neighbours, no solution line is anywhere in t
 works, `tito book serve` answers, and a real headless Chromium renders the cnn chapter.
 """
 
+import html
 import json
 import os
 import re
@@ -26,9 +27,10 @@ from tito.editions.strip import strip_solutions
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)
 CNN = "chapters/06_cnn.html"
-# The launch cards of the original course page (course-page-cnn.md), to the letter.
+# The launch cards of the original course page (course-page-cnn.md), Binder's opening JupyterLab
+# (?labpath=, what the edition's binder/ sets up) where the original opened classic Notebook (?filepath=).
 CNN_LAUNCH = {
-    "https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?filepath=modules/source/06_cnn/cnn_dev.ipynb",
+    "https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?labpath=modules/source/06_cnn/cnn_dev.ipynb",
     "https://colab.research.google.com/github/mlsysbook/TinyTorch/blob/main/modules/source/06_cnn/cnn_dev.ipynb",
     "https://github.com/mlsysbook/TinyTorch/blob/main/modules/source/06_cnn/cnn_dev.py",
 }
@@ -174,6 +176,8 @@ def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     for title in ("Launch Binder", "Open in Colab", "View Source"):
         assert title in text
     assert "nothing to install: its first cell fetches the course repository" in text  # the edition's Colab cell
+    assert "its explanations, the reference implementation, and its inline tests" in text  # not a student edition
+    assert "locally with tito lab cnn (JupyterLab on this notebook)" in text
     assert "commit and push it to your fork" in text
     links = {href: label for href, label in re.findall(r'<a class="reference internal" href="([^"#]+)"[^>]*>(.*?)</a>',
                                                         (site / CNN).read_text(), re.DOTALL)}
@@ -182,6 +186,28 @@ def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     # the student notebook, read-only: stubs where the solutions were
     assert 'raise NotImplementedError("TODO: implement conv2d_naive")' in page.text
     assert "The notebook you start from" in text
+
+
+def test_diagrams_are_plain_text_and_code_is_highlighted(site):
+    """A fence without a language (the cnn diagrams: H' = ⌊…⌋) is text, not half-highlighted Python;
+    notebook cells and ```python fences are still highlighted."""
+    blocks = re.findall(r'<div class="highlight-(\w+) notranslate"><div class="highlight"><pre>(.*?)</pre>',
+                        (site / CNN).read_text(), re.DOTALL)
+    diagrams = [body for language, body in blocks if language != "ipython3" and (
+                "H' = ⌊(H + 2p − kH) / s⌋ + 1" in html.unescape(body) or "output (N, F, H', W')" in html.unescape(body))]
+    assert len(diagrams) == 2
+    assert all("<span class=" not in diagram.replace("<span></span>", "") for diagram in diagrams)
+    languages = {language for language, body in blocks if re.search(r'<span class="kn?">(def|import)</span>', body)}
+    assert {"ipython3", "python"} <= languages
+
+
+def test_one_search_box_one_previous_next_bar_and_an_icon(site, parsed):
+    for name in (CNN, "index.html"):
+        page = (site / name).read_text()
+        header = re.search(r'<header id="pst-header"[^>]*>(.*?)</header>', page, re.DOTALL).group(1)
+        assert header.strip() == ""  # the theme's header bar held only a second search box
+        assert "prev-next-area" not in page  # the chapter's own previous / next links are the one bar
+        assert ("link", "icon", "_static/favicon.svg") in {(t, r, h.lstrip("./")) for t, r, h in parsed[name].links}
 
 
 def site_lines(site: Path) -> dict[str, set[str]]:

@@ -42,7 +42,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 def test_launch_urls_are_the_original_sites():
     repository = Repository.parse(URL + ".git/")
     notebook = "modules/source/06_cnn/cnn_dev.ipynb"
-    assert repository.binder(notebook) == f"https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?filepath={notebook}"
+    assert repository.binder(notebook) == f"https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?labpath={notebook}"
     assert repository.colab(notebook) == f"https://colab.research.google.com/github/mlsysbook/TinyTorch/blob/main/{notebook}"
     assert Repository.parse(URL, "fall-2025").source("a b.py") == f"{URL}/blob/fall-2025/a%20b.py"
     assert declared_repository(REPO) == URL

@@ -175,7 +175,7 @@ def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_bac
     assert sorted(namespace) == ["__builtins__", "sys"]
     readme = " ".join((edition / "README.md").read_text(encoding="utf-8").split())
     assert "commit and push your work first" in readme
-    assert "https://mybinder.org/v2/gh/me/student/main?filepath=modules/source/10_training/training_dev.ipynb" in readme
+    assert "https://mybinder.org/v2/gh/me/student/main?labpath=modules/source/10_training/training_dev.ipynb" in readme
     assert ("https://colab.research.google.com/github/me/student/blob/main/modules/source/10_training/"
             "training_dev.ipynb") in readme
 

@@ -163,7 +163,7 @@ def test_edition_sources_are_the_stubs_and_the_manifest_says_so(edition):
     manifest = json.loads((edition / ".tito/release/manifest.json").read_text())
     assert manifest["modules"]["alpha"]["stubs"] == ["double", "Scaler.__call__"]
     assert manifest["modules"]["beta"]["stubs"] == ["quadruple"]
-    assert "| 01_alpha | Alpha | double, Scaler.__call__ |" in (edition / "README.md").read_text()
+    assert "| 01_alpha | Alpha | `double`, `Scaler.__call__` |" in (edition / "README.md").read_text()
 
 
 def test_edition_notebook_marks_solution_and_test_cells(edition):
@@ -445,6 +445,38 @@ def test_an_editions_website_shows_the_released_stub_not_the_students_work(editi
     (student / "modules/source/01_alpha/alpha_dev.py").write_text(solved)  # as a student solves it: no markers
     code = "".join(c.source for c in student_notebook(Course(student).get("alpha")).cells if c.cell_type == "code")
     assert 'raise NotImplementedError("TODO: implement double")' in code and "doubled_value_of_the_input" not in code
+
+
+def test_an_editions_website_shows_its_readme_and_runs_its_notebooks_on_the_students_package(edition, tmp_path):
+    """`tito book build --execute` in a fresh edition: every module exported first (said in one line),
+    so beta's notebook imports alpha (not a ModuleNotFoundError) and stops at its own stub; "How to start" is the edition's
+    README (tito lab, module reset, Binder in JupyterLab, a downloaded notebook put back)."""
+    import html
+    import re
+
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    proc = run_tito(student, "book", "build", "--execute", "--out", str(tmp_path / "site"), pythonpath=[student],
+                    timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Exported 2 of 2 modules into tinytorch/ first (as `tito export --all --keep-going`)" in flat(proc.stdout)
+    assert "Kernel is running over TCP" not in proc.stderr
+
+    def text(page):
+        return flat(html.unescape(re.sub(r"<[^>]+>", " ", (tmp_path / "site" / page).read_text())))
+
+    beta = text("chapters/02_beta.html")
+    assert "NotImplementedError : TODO: implement quadruple" in beta and "ModuleNotFoundError" not in beta
+    assert "tito lab beta" in beta and "the functions you write, as stubs" in beta
+    index = text("index.html")
+    for words in ("tito lab tensor", "tito module reset tensor", "Binder and Colab: in your browser",
+                  "put it back as modules/source/NN_name/name_dev.ipynb"):
+        assert words in index
+    page = (tmp_path / "site/index.html").read_text()
+    assert 'href="https://mybinder.org/v2/gh/OWNER/NAME/main?labpath=modules/source/02_beta/beta_dev.ipynb"' in page
+    setup = re.search(r'<section id="setup">(.*?)</section>', page, re.DOTALL).group(1)
+    assert '<div class="highlight-bash notranslate">' in setup and "make install" in re.sub(r"<[^>]+>", "", setup)
+    assert "To implement" not in text("index.html").split("Modules In the order")[0]  # the README's table stays out
 
 
 def with_a_cell_cut(edition, tmp_path, start: str, keep_from: str = "# %%", also: str = ""):

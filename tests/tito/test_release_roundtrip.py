@@ -181,3 +181,33 @@ def test_a_modules_tests_ask_only_what_a_student_has(name):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(from|import) tito\b", text, re.M), f"{path.name} imports tito"
         assert "_dev.py" not in text and "BEGIN SOLUTION" not in text, f"{path.name} reads a module source"
+
+
+BENCHMARK_PATH = re.compile(r"benchmarks/[\w.]+")
+
+
+def test_every_benchmark_a_students_page_names_is_in_the_edition(edition):
+    """Module texts, notebooks, the edition's README and the milestones (the website's pages come
+    from them) send students only to benchmark files their edition has."""
+    folder = edition[0]
+    pages = [*folder.glob("modules/source/*/*"), folder / "README.md", *folder.glob("tito/milestones/*.py")]
+    named = {}
+    for page in pages:
+        if page.suffix in (".md", ".py", ".ipynb"):
+            for path in BENCHMARK_PATH.findall(page.read_text(encoding="utf-8")):
+                named.setdefault(path.rstrip("."), page.relative_to(folder).as_posix())
+    assert "benchmarks/bench_conv.py" in named  # the cnn module's closing note: "run it to get your own"
+    missing = {path: page for path, page in named.items() if not (folder / path).is_file()}
+    assert missing == {}
+    assert not (folder / "benchmarks/bench_milestone.py").exists()  # a second Conv2D forward: a solution
+
+
+def test_the_shipped_benchmark_runs_against_the_students_own_package(solved):
+    """bench_conv.py in a solved edition: the student's Conv2D, timed (PyTorch aside)."""
+    root = solved[0]
+    result = subprocess.run([sys.executable, "benchmarks/bench_conv.py", "--mode", "one-process", "--rounds", "1",
+                             "--no-loops", "--no-torch"], cwd=root, capture_output=True, text=True, timeout=300,
+                            env=dict(subprocess_environment(root), PYTHONPATH=str(root)))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| cifar") or line.startswith("| small")]
+    assert len(rows) == 2 and all(" ms |" in row or " µs |" in row for row in rows), result.stdout

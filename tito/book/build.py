@@ -11,8 +11,11 @@ import io
 import json
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.util import find_spec
@@ -25,18 +28,22 @@ from tito.errors import TitoError
 
 MARKER = ".tito-book"
 DEFAULT_OUT = "_site"
+# Each notebook's kernel says this on stderr: it talks to the build over TCP on this machine.
+KERNEL_TCP_WARNING = "Kernel is running over TCP without encryption"
 NEEDED = {"sphinx": "sphinx", "myst_nb": "myst-nb", "sphinx_book_theme": "sphinx-book-theme",
           "sphinx_design": "sphinx-design"}
 
 
 @dataclass
 class BuildResult:
-    """What a build made: the output folder, its HTML pages, Sphinx's warnings, the wall time."""
+    """What a build made: the output folder, its HTML pages, Sphinx's warnings, the wall time, and
+    with --execute the line saying the package was exported first."""
 
     out: Path
     pages: list[str]
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    exported: str = ""
 
 
 def require_toolchain() -> None:
@@ -67,6 +74,7 @@ def check_destination(course: Course, out: Path) -> None:
 def build_site(course: Course, out: Path, repository: Repository, execute: bool = False,
                jobs: int = 1) -> BuildResult:
     """Build the HTML site of ``course`` into ``out`` (replacing a site built there before).
+    With ``execute``, every module is exported first and each student notebook runs in a kernel.
 
     ``jobs`` > 1 reads pages in parallel processes; for a course of a dozen pages one process is
     faster (5.3 s against 7.5 s with two, medians of three alternating builds on two busy cores).
@@ -77,22 +85,66 @@ def build_site(course: Course, out: Path, repository: Repository, execute: bool 
     out = Path(out).resolve()
     check_destination(course, out)
     started = time.perf_counter()
+    exported, problems = export_for_execution(course) if execute else ("", [])
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tito-book-") as work:
         source = Path(work) / "source"
-        problems = write_source_tree(course, source, repository, execute=execute)
+        problems += write_source_tree(course, source, repository, execute=execute)
         # Staged beside ``out`` (so it moves by a rename), one level down: MyST-NB writes its own
         # folder next to Sphinx's output folder, and that must not land in the course.
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
             html = stage / "html"
-            warnings = problems + run_sphinx(source, html, Path(work) / "doctrees", jobs)
+            with without_stderr_lines(KERNEL_TCP_WARNING) if execute else nullcontext():
+                warnings = problems + run_sphinx(source, html, Path(work) / "doctrees", jobs)
             write_marker(html, course, repository)
             replace_folder(html, out)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     pages = site_pages(out)
-    return BuildResult(out, pages, warnings, time.perf_counter() - started)
+    return BuildResult(out, pages, warnings, time.perf_counter() - started, exported)
+
+
+def export_for_execution(course: Course) -> tuple[str, list[str]]:
+    """Export every module, as `tito export --all --keep-going` does, so that the executed notebooks
+    import this course's tinytorch as its sources are now. Returns the line saying so and one
+    warning per module that could not be exported."""
+    from tito.exporter import export_modules
+
+    modules = course.in_prerequisite_order()
+    failed = export_modules(modules, keep_going=True)
+    line = (f"Exported {len(modules) - len(failed)} of {len(modules)} modules into tinytorch/ first "
+            "(as `tito export --all --keep-going`): the notebooks run against it.")
+    return line, [f"{module.dirname} not exported, its notebook runs without it: {error.message}"
+                  for module, error in failed]
+
+
+@contextmanager
+def without_stderr_lines(fragment: str):
+    """Drop the lines holding ``fragment`` from what this process and the processes it starts
+    write to stderr (file descriptor 2) inside the block; everything else passes through."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    out = os.dup(saved)  # the pump's own copy: it may outlive the block (a kernel still exiting)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump():
+        with os.fdopen(read, "rb") as lines, os.fdopen(out, "wb", buffering=0) as stderr:
+            for line in lines:
+                if fragment.encode() not in line:
+                    stderr.write(line)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe ends when the last process holding it is gone
+        os.close(saved)
+        thread.join(timeout=5)
 
 
 def site_pages(out: Path) -> list[str]:

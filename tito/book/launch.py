@@ -47,8 +47,9 @@ class Repository:
         return f"{self.url}/blob/{quote(self.branch)}/{quote(path)}"
 
     def binder(self, path: str) -> str:
+        """BinderHub's link that opens ``path`` in JupyterLab (``?filepath=`` would open classic Notebook)."""
         return (f"https://mybinder.org/v2/gh/{self.owner}/{self.name}/{quote(self.branch)}"
-                f"?filepath={quote(path)}")
+                f"?labpath={quote(path)}")
 
     def colab(self, path: str) -> str:
         return (f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/"

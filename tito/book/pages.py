@@ -3,6 +3,7 @@
 ::
 
     conf.py                    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design, offline
+    favicon.svg                the site's icon
     index.md                   what the course is, how to start, the module table (module.yaml)
     chapters/NN_name.ipynb     one per module, in prerequisite order: README, launch cards,
                                the student notebook (read-only), previous / next
@@ -24,12 +25,20 @@ from tito.book.launch import Repository
 from tito.book.markdown import (ASSETS, CHAPTER_SUFFIX, CHAPTERS, LinkRewriter, demote_headings, fence_state,
                                  markdown_text)
 from tito.course import Course, Module
+from tito.editions.student_files import START_SECTIONS as EDITION_START_SECTIONS
 from tito.errors import TitoError
 
 NOTEBOOKS = "notebooks"  # downloads, excluded from the pages
 NOTEBOOK_HEADING = "## 📓 The notebook you start from"
-# Sections of the course README shown on the index under "How to start".
-START_SECTIONS = ("On a fresh machine", "The student loop")
+# Sections of the README shown on the index under "How to start": the instructor's course README's,
+# then a student edition's (its README is written by tito.editions.student_files).
+START_SECTIONS = ("On a fresh machine", "The student loop", *EDITION_START_SECTIONS)
+
+# The site's icon (a browser asks for one on every page; without it the preview logs a 404).
+FAVICON = "favicon.svg"
+FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+               '<rect width="32" height="32" rx="6" fill="#ee4c2c"/>'
+               '<path d="M8 8h16v4h-6v13h-4V12H8z" fill="#fff"/></svg>\n')
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 TRAILING_NAV = re.compile(r"(\n-{3,}\s*)?\n[^\n]*←[^\n]*→\s*\Z")
@@ -48,6 +57,7 @@ def write_source_tree(course: Course, target: Path, repository: Repository, exec
     (target / NOTEBOOKS).mkdir()
     title = course_title(course)
     _write(target / "conf.py", conf_py(title, repository, execute))
+    _write(target / FAVICON, FAVICON_SVG)
     _write(target / "index.md", index_markdown(course, modules, title, repository))
     for position, module in enumerate(modules):
         previous = modules[position - 1] if position > 0 else None
@@ -81,12 +91,20 @@ def conf_py(title: str, repository: Repository, execute: bool) -> str:
             "home_page_in_toc": True,
             "show_toc_level": 2,
             "footer_content_items": ["extra-footer.html"],
+            # pydata-sphinx-theme >= 0.20 adds a header bar holding only a second search box; the
+            # sidebar has one (executablebooks/sphinx-book-theme#986)
+            "navbar_persistent": [],
+            "show_prev_next": False,  # each chapter ends with its own previous / next links
             "extra_footer": "<p>Built with <code>tito book build</code> from the course's modules.</p>",
         },
+        "html_favicon": FAVICON,
         "html_copy_source": False,
         "html_show_sourcelink": False,
         "html_last_updated_fmt": None,
         "myst_heading_anchors": 3,
+        # A fence without a language (a diagram, H' = ⌊…⌋) is text; ```python fences and notebook
+        # cells name theirs.
+        "highlight_language": "text",
         "myst_enable_extensions": ["colon_fence"],
         # Rendered, not run, unless --execute: then a stub's NotImplementedError is an output.
         "nb_execution_mode": "force" if execute else "off",
@@ -281,16 +299,21 @@ def badge_line(module: Module, links: LinkRewriter) -> str:
 
 def launch_cards(module: Module, repository: Repository) -> str:
     """Three sphinx-design cards, as on the original site: Binder, Colab, the source on GitHub."""
+    from tito.editions import read_manifest
+
     rel = module.folder.relative_to(module.root).as_posix()
     notebook, source = f"{rel}/{module.notebook.name}", f"{rel}/{module.dev_file.name}"
+    edition = read_manifest(module.root) is not None
+    code = "the functions you write, as stubs" if edition else "the reference implementation"
+    fork_help = "how to start says how" if edition else "the student edition's README says how"
     cards = [
         ("🚀 Launch Binder", repository.binder(notebook),
-         "Run this module interactively in your browser. No installation required!"),
+         "Run this module interactively in your browser, in JupyterLab. No installation required!"),
         ("⚡ Open in Colab", repository.colab(notebook),
          "Run this module in Google Colab, nothing to install: its first cell fetches the course "
          "repository."),
         ("📖 View Source", repository.source(source),
-         "Browse the Python source code and understand the implementation."),
+         f"Read the module's source on GitHub: its explanations, {code}, and its inline tests."),
     ]
     lines = ["Choose your preferred way to engage with this module:", "", "````{grid} 1 2 3 3", ""]
     for title, url, text in cards:
@@ -301,7 +324,7 @@ def launch_cards(module: Module, repository: Repository) -> str:
               "to local development for persistent work: see [how to start](../index.md#how-to-start). "
               "Both run the repository as it is on GitHub, with your modules exported: to run your own "
               "work, commit and push it to your fork and open the same module there "
-              "(the edition's README says how).", "```"]
+              f"({fork_help}).", "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -309,8 +332,8 @@ def notebook_intro(module: Module, download: str) -> str:
     return (f"{NOTEBOOK_HEADING}\n\n"
             f"This is `{module.notebook.name}` as you receive it, read-only: every function you write "
             f"is a stub that raises `NotImplementedError`, with its TODO / APPROACH / EXAMPLE / HINTS. "
-            f"Run it with a launch button above, locally with `tito notebooks --module {module.name}`, "
-            f"or {{download}}`download it <{download}>`.\n")
+            f"Run it with a launch button above, locally with `tito lab {module.name}` (JupyterLab on "
+            f"this notebook), or {{download}}`download it <{download}>`.\n")
 
 
 def neighbour_links(previous: Module | None, following: Module | None) -> str:

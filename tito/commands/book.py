@@ -34,8 +34,9 @@ def command():
                    "[default: Repository in pyproject.toml's [project.urls]].")
 @click.option("--branch", default="main", show_default=True, help="Branch of that repository.")
 @click.option("--execute", is_flag=True,
-              help="Run each student notebook while building and show its outputs (slow; "
-                   "unwritten functions show their NotImplementedError). Default: rendered, not run.")
+              help="Export every module into tinytorch/ (as `tito export --all --keep-going`), then run "
+                   "each student notebook while building and show its outputs (slow; unwritten "
+                   "functions show their NotImplementedError). Default: rendered, not run.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Parallel Sphinx processes (worth it only for a course of many modules).")
 def build(out_dir, repository_url, branch, execute, jobs):
@@ -51,6 +52,8 @@ def build(out_dir, repository_url, branch, execute, jobs):
     repository = course_repository(course.root, repository_url, branch)
     out = out_dir if out_dir is not None else course.root / DEFAULT_OUT
     result = build_site(course, out, repository, execute=execute, jobs=jobs)
+    if result.exported:
+        console().print(result.exported, soft_wrap=True)
     for line in [solutions_warning(course, repository), *result.warnings]:
         if line:
             warn(line)

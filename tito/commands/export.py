@@ -39,30 +39,23 @@ def command(module_name, all_modules, check, force, keep_going):
 
 
 def _export(modules, force, keep_going=False):
-    failed = []
-    for module in modules:
-        try:
-            _export_one(module, force)
-        except TitoError as error:
-            if not keep_going:
-                raise
-            failed.append(module.dirname)
-            console().print(f"[red]✗[/] {module.dirname}: not exported: {escape(error.message)}",
-                            highlight=False, soft_wrap=True)
+    from tito.exporter import export_modules
+
+    failed = export_modules(modules, force, keep_going, on_exported=_say_exported, on_failed=_say_failed)
     if failed:
-        raise TitoError(f"Not exported: {', '.join(failed)}; the other modules were.",
+        raise TitoError(f"Not exported: {', '.join(module.dirname for module, _ in failed)}; the other modules were.",
                         hint="Fix each, then `tito export --module NAME`; `tito test --module NAME` shows more.")
 
 
-def _export_one(module, force):
-    from tito.exporter import export
-    from tito.notebook_sync import source_up_to_date, sync_and_say
-
-    sync_and_say(source_up_to_date, module)  # export what the student edited last
-    generated, before = export(module, force=force)
+def _say_exported(module, generated, before):
     rel = module.relative(generated.target)
     verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
     console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
+
+
+def _say_failed(module, error):
+    console().print(f"[red]✗[/] {module.dirname}: not exported: {escape(error.message)}",
+                    highlight=False, soft_wrap=True)
 
 
 def _check(modules):

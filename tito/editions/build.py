@@ -16,7 +16,8 @@ from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
 from tito.editions.strip import strip_solutions, without_hidden_tests
-from tito.editions.student_files import STUDENT_MAKEFILE, student_gitignore, student_readme, write_binder_files
+from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
+                                         write_binder_files)
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
 LEAK_MIN_CHARS = 40
@@ -36,11 +37,13 @@ def build_edition(course: Course, modules: list[Module], stage: Path,
     module released and the solution lines long enough to count as a leak if found.
 
     ``repository`` is the edition's own (GitHub) repository: each module's source then starts
-    with the cell that fetches it in Colab. Binder's configuration (``binder/``) comes always."""
+    with the cell that fetches it in Colab. Binder's configuration (``binder/``) comes always, and
+    the benchmarks a student can run on their own package."""
     copy_course(course, stage, modules)
     (stage / "Makefile").write_text(STUDENT_MAKEFILE, encoding="utf-8")
     (stage / ".gitignore").write_text(student_gitignore(course.root / ".gitignore"), encoding="utf-8")
     write_binder_files(stage)
+    copy_benchmarks(course.root, stage)
     released, solution_lines, public = [], set(), set()
     for module in modules:
         released.append(_release_module(module, stage, solution_lines, public, repository))

@@ -1,9 +1,28 @@
-"""The files an edition has of its own: the students' Makefile, README and .gitignore, and
-Binder's configuration (``binder/``, repo2docker's conventions)."""
+"""The files an edition has of its own: the students' Makefile, README and .gitignore, Binder's
+configuration (``binder/``, repo2docker's conventions), and the benchmarks a student can run."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+# The edition README's sections that say how to start; the website's "How to start" shows them.
+SETUP_SECTION = "Setup"
+LOOP_SECTION = "The loop"
+HOSTED_SECTION = "Binder and Colab: in your browser, nothing to install"
+START_SECTIONS = (SETUP_SECTION, LOOP_SECTION, HOSTED_SECTION)
+
+# The benchmarks a student runs against their own package (PyTorch, the yardstick, stays optional:
+# the `bench` extra). The others stay with the instructor: bench_milestone.py holds a second Conv2D
+# forward (a solution), bench_grade.py grades the reference solutions.
+STUDENT_BENCHMARKS = ("README.md", "_timing.py", "_processes.py", "bench_conv.py", "bench_training.py",
+                      "bench_threads.py")
+BENCHMARKS_NOTE = """\
+> **In this student edition** the scripts run against your own package: `tito export --all` (or
+> `tito test`) first; what you have not written yet stops them with its `NotImplementedError`.
+> `bench_milestone.py` and `bench_grade.py` stay with the instructor's course: they use the
+> reference solutions, on which the figures below were measured.
+"""
 
 # Binder (repo2docker) runs `pip install -r binder/requirements.txt` in the repository's root once
 # the whole repository is copied (a local requirement such as `-e .` makes it wait for that), then
@@ -88,6 +107,22 @@ def write_binder_files(root: Path) -> None:
     post_build.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
 
 
+def copy_benchmarks(course_root: Path, root: Path) -> None:
+    """The course's ``STUDENT_BENCHMARKS`` into the edition at ``root``, its README saying which came."""
+    source = Path(course_root) / "benchmarks"
+    shipped = [name for name in STUDENT_BENCHMARKS if (source / name).is_file()]
+    if not shipped:
+        return
+    (root / "benchmarks").mkdir()
+    for name in shipped:
+        shutil.copy2(source / name, root / "benchmarks" / name)
+    readme = root / "benchmarks" / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        title, _, rest = text.partition("\n\n")
+        readme.write_text(f"{title}\n\n{BENCHMARKS_NOTE}\n{rest}", encoding="utf-8")
+
+
 # The instructor's notebooks hold solutions and stay out of git; an edition's are the students' work.
 SOLUTION_NOTEBOOKS = "/modules/source/*/*_dev.ipynb"
 
@@ -111,7 +146,8 @@ def student_gitignore(source: Path) -> str:
 def student_readme(released, repository: str | None = None) -> str:
     """The edition's README: setup, the loop, Binder and Colab, and the modules with the
     functions to write. ``repository`` is the edition's GitHub repository, when it has one."""
-    rows = "\n".join(f"| {r.module.dirname} | {r.module.title} | {', '.join(r.stubs) or '-'} |" for r in released)
+    rows = "\n".join(f"| {r.module.dirname} | {r.module.title} | {', '.join(f'`{s}`' for s in r.stubs) or '-'} |"
+                     for r in released)
     return f"""# TinyTorch — student edition
 
 You build a small deep-learning framework, one module at a time. Each module's
@@ -120,17 +156,21 @@ next to it): read it, and fill in every function that says
 `raise NotImplementedError("TODO: implement ...")`, following its TODO / APPROACH /
 HINTS docstring.
 
-## Setup
+## {SETUP_SECTION}
 
-    make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
-    source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
+```bash
+make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
+source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
+```
 
-## The loop
+## {LOOP_SECTION}
 
-    tito status                        # where am I? module by module
-    tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
-    tito test --module tensor          # export your code into tinytorch/ and test it
-    tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
+```bash
+tito status                        # where am I? module by module
+tito lab tensor                    # work in JupyterLab on tensor_dev.ipynb (or edit tensor_dev.py)
+tito test --module tensor          # export your code into tinytorch/ and test it
+tito module reset tensor           # start a module again (your work is backed up in .tito/backups/)
+```
 
 Work in the notebook or in the `.py`, whichever you like: `tito test` and `tito export`
 take the one you edited last (a notebook saved after the `.py` is synced into it, the old
@@ -143,6 +183,8 @@ them) before you start it. `make test` tests your modules in order and stops at 
 first one still to do.
 
 {_hosted_section(released, repository)}
+
+## The modules
 
 | Module | Title | To implement |
 | --- | --- | --- |
@@ -163,7 +205,7 @@ def _hosted_section(released, repository: str | None) -> str:
              "or in Colab before you run it)." if repository else
              "this edition was released without its repository (`tito release --repository URL`), "
              "so its notebooks cannot fetch the course in Colab: work locally or on Binder.")
-    return f"""## Binder and Colab: in your browser, nothing to install
+    return f"""## {HOSTED_SECTION}
 
 Both start from your repository **as it is on GitHub**: commit and push your work first
 (if you work in the `.py` files, run `make notebooks` before, so that the notebooks Colab opens
@@ -171,12 +213,12 @@ carry your work; Binder does that itself).
 For your fork, put its OWNER/NAME in the links below (the course website's cards open
 `{where.url}`, where every module is still a stub).
 
-- **Binder**: {where.binder(path)}
-  (`?filepath=` any module's notebook). `binder/requirements.txt` installs this course
+- **Binder**: <{where.binder(path)}>
+  (`?labpath=` any module's notebook, opened in JupyterLab). `binder/requirements.txt` installs this course
   from the repository and `binder/postBuild` exports every module (`tito export --all
   --keep-going`), so your finished modules are importable and the unfinished ones are stubs
   that say what to write. A terminal there runs `tito test --module NAME` as here.
-- **Colab**: {where.colab(path)}
+- **Colab**: <{where.colab(path)}>
   Colab opens the notebook alone: {colab}
 
 Hosted sessions are temporary: download your notebook when done (File → Download .ipynb),

@@ -16,7 +16,7 @@ accuracy printed is over all 1,797 of them. One 80/20 split would test on 360 im
 image is 0.28 % and the five folds of one run differ by about a percentage point: too coarse to
 tell whether a recipe (or a student's implementation that rounds differently) clears 98.5 %.
 Pooled over 1,797 digits the recipe clears 98.5 % for every seed measured, in float32, in
-float64 and summed in another order (``benchmarks/bench_milestone.py``; the accuracies are in
+float64 and summed in another order (the accuracies, and how they were measured, are in
 ``benchmarks/README.md``).
 
 It then shows what the first network learned: its 3×3 filters and the 16 feature maps they
