@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import statistics
 import time
 from typing import Callable
@@ -122,3 +123,15 @@ def load_torch(disabled: bool = False):
     except ImportError:
         return None
     return torch
+
+
+def require_exported(*modules: str) -> None:
+    """Stop with one line saying what to run when a module the benchmark times is not in the
+    package yet (a student edition before `tito export`), instead of a worker's traceback."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(f"tinytorch.core.{name}") is None]
+    if missing:
+        sys.exit(f"This benchmark times your tinytorch.core.{missing[0]}, which is not exported yet: "
+                 "run `tito export --all` (or `tito test --module NAME`) first.")
+

@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import blas_info, format_seconds  # noqa: E402
+from _timing import blas_info, format_seconds, require_exported  # noqa: E402
 
 CASES = {
     "cifar": {"input": (128, 3, 32, 32), "filters": 32, "kernel": 5, "padding": 0},
@@ -205,6 +205,7 @@ def main(argv=None) -> int:
     parser.add_argument("--breakdown", choices=list(CASES),
                         help="instead: where one forward of this case spends its CPU time, step by step")
     args = parser.parse_args(argv)
+    require_exported("tensor", "cnn")
     if args.worker:
         _processes.serve(build, args.worker, int(args.threads) if args.threads else None)
         return 0

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _processes import loadavg  # noqa: E402
-from _timing import alternate, blas_info, format_seconds, medians  # noqa: E402
+from _timing import alternate, blas_info, format_seconds, medians, require_exported  # noqa: E402
 
 # (m, k, n): rows of the result, inner size, columns of the result.
 SHAPES = [
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epoch", action="store_true", help="the training-loop comparison instead")
     args = parser.parse_args(argv)
     if args.epoch:
+        require_exported("tensor", "cnn", "dataloader", "autograd", "optimizers", "training")
         return epoch_under_thresholds((1 << 20, 1 << 22), rounds=args.rounds or 40)
     args.rounds = args.rounds or 9
 

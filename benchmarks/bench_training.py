@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import blas_info  # noqa: E402
+from _timing import blas_info, require_exported  # noqa: E402
 
 TARGETS = {("epoch", "idle"): 1.0, ("conv", "idle"): 1.0}
 BATCH = 32
@@ -216,6 +216,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _processes.add_arguments(parser, rounds=9, sample_ms=0.0)
     args = parser.parse_args(argv)
+    require_exported("tensor", "cnn", "dataloader", "autograd", "optimizers", "training")
     if args.worker:
         _processes.serve(build, args.worker, int(args.threads) if args.threads else None)
         return 0

@@ -211,3 +211,14 @@ def test_the_shipped_benchmark_runs_against_the_students_own_package(solved):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| cifar") or line.startswith("| small")]
     assert len(rows) == 2 and all(" ms |" in row or " µs |" in row for row in rows), result.stdout
+
+
+def test_a_shipped_benchmark_before_any_export_says_what_to_run(edition):
+    root = edition[0]
+    assert not (root / "tinytorch/core/cnn.py").exists()
+    result = subprocess.run([sys.executable, "benchmarks/bench_conv.py", "--no-torch"], cwd=root,
+                            capture_output=True, text=True, timeout=120,
+                            env=dict(subprocess_environment(root), PYTHONPATH=str(root)))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("This benchmark times your tinytorch.core.tensor, which is not exported yet: "
+                                     "run `tito export --all` (or `tito test --module NAME`) first.")
