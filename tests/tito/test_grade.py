@@ -282,8 +282,13 @@ def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructo
         pytest.skip("the uid-drop backend can run here, so there is nothing to refuse")
     refused = run_tito(instructor_course, "grade", dev, "--module", "alpha", "--sandbox", "uid-drop")
     assert refused.returncode == 1
-    assert "No sandbox can run student code on this machine, so tito grade refuses" in flat(refused.stderr)
-    assert reasons[0] in flat(refused.stderr) and "add --unsafe-no-sandbox" in flat(refused.stderr)
+    said = flat(refused.stderr)
+    assert f"Error: The uid-drop sandbox cannot run student code on this machine: {reasons[0][len('uid-drop: '):]}." \
+        in said and "No sandbox can run" not in said
+    assert "uid-drop needs a grader running as root and a Python every user may read." in said
+    default = detect()[0]
+    assert ("The default sandbox, bubblewrap, works here: leave out --sandbox" in said) == (default is not None)
+    assert ("add --unsafe-no-sandbox" in said) == ("bwrap" in said) == (default is None)  # bwrap: only if it fails too
     unsafe = run_tito(instructor_course, "grade", dev, "--module", "alpha", "--unsafe-no-sandbox", "--no-calibrate")
     assert unsafe.returncode == 0, unsafe.stderr
     assert "WARNING: grading without a sandbox. student code runs as you" in flat(unsafe.stderr)
@@ -572,6 +577,15 @@ def test_doctor_says_which_sandbox_grades_and_what_it_protects():
                             "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
                             + "; ".join(reasons))
     assert check.fix == ("" if sandbox else HOW_TO_GET_ONE)
+
+
+def test_each_sandbox_says_plainly_what_it_keeps_from_student_code():
+    from tito.grading.sandbox import backend
+
+    bubblewrap, uid_drop = backend("bubblewrap").describe(), backend("uid-drop").describe()
+    assert bubblewrap.startswith("bubblewrap sandbox: no network access, only a loopback of its own; its own PID")
+    assert "Weak points: total memory and CPU" in bubblewrap and "protects no" not in bubblewrap
+    assert "Weak points: no network isolation: it is on the machine's network;" in uid_drop
 
 
 LINKED_PYTHON_PROBE = """

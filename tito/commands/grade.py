@@ -114,7 +114,7 @@ def announce_sandbox(sandbox) -> None:
         err_console().print("[bold red]WARNING: grading without a sandbox.[/] " + " ".join(sandbox.lacks),
                             highlight=False, soft_wrap=True)
     else:
-        console().print(f"Sandbox: {sandbox.name} ({'; '.join(sandbox.protects)}; not: {'; '.join(sandbox.lacks)})",
+        console().print(f"Sandbox: {sandbox.name} ({'; '.join(sandbox.protects)}; weak points: {'; '.join(sandbox.lacks)})",
                         highlight=False, markup=False, soft_wrap=True)
 
 

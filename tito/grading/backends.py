@@ -44,7 +44,7 @@ class Bubblewrap(Sandbox):
         self.root = os.geteuid() == 0
         self.bwrap = which("bwrap")
         self.protects = (
-            "no network; its own PID, IPC and UTS namespaces",
+            "no network access, only a loopback of its own; its own PID, IPC and UTS namespaces",
             "sees only the system, the Python installation (course package files masked) and its job, "
             "read-only except its private scratch; a fresh /tmp",
             "runs as an unprivileged uid, one per job slot" if self.root else
@@ -209,7 +209,7 @@ class UidDrop(Sandbox):
         "every process of that uid is killed when the job ends",
         "limits: wall time, CPU, memory, processes, file size, open files, output")
     lacks = (
-        "no network isolation",
+        "no network isolation: it is on the machine's network",
         "it sees the machine's filesystem: whatever other users may read, it may read (so no copy of the "
         "solutions may be readable by everyone anywhere on the machine)",
         "it may write where any user may (/tmp, /var/tmp, /dev/shm); the job's files there are removed "

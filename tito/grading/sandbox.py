@@ -141,7 +141,7 @@ class Sandbox:
         """After a job: make sure nothing it started is left."""
 
     def describe(self) -> str:
-        return f"{self.name}: protects {'; '.join(self.protects)}. Does not protect: {'; '.join(self.lacks)}."
+        return f"{self.name} sandbox: {'; '.join(self.protects)}. Weak points: {'; '.join(self.lacks)}."
 
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
@@ -353,8 +353,10 @@ def detect(choice: str = "auto") -> tuple[Sandbox | None, list[str]]:
     return None, reasons
 
 
-HOW_TO_GET_ONE = ("Fix what a line above names. bubblewrap needs `bwrap` (apt-get install bubblewrap) and user "
-                  "namespaces or root; uid-drop needs a grader running as root and a Python every user may read.")
+NEEDS = {"bubblewrap": "bubblewrap needs `bwrap` (apt-get install bubblewrap) and user namespaces or root",
+         "uid-drop": "uid-drop needs a grader running as root and a Python every user may read"}
+HOW_TO_GET_ONE = f"Fix what a line above names. {'; '.join(NEEDS.values())}."
+UNSAFE_HINT = "To grade anyway, without protection, add --unsafe-no-sandbox."
 
 
 def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
@@ -362,13 +364,27 @@ def choose(choice: str = "auto", unsafe: bool = False) -> Sandbox:
     if unsafe:
         return backend("none")
     sandbox, reasons = detect(choice)
-    if sandbox is None:
-        raise TitoError(
-            "No sandbox can run student code on this machine, so tito grade refuses to grade: "
-            "the submissions' code could read the solutions, change files and forge grades.\n  "
-            + "\n  ".join(reasons),
-            hint=HOW_TO_GET_ONE + " To grade anyway, without protection, add --unsafe-no-sandbox.")
-    return sandbox
+    if sandbox is not None:
+        return sandbox
+    if choice != "auto":
+        raise _refuse_chosen(choice, reasons[0].split(": ", 1)[1])
+    raise TitoError(
+        "No sandbox can run student code on this machine, so tito grade refuses to grade: "
+        "the submissions' code could read the solutions, change files and forge grades.\n  "
+        + "\n  ".join(reasons),
+        hint=f"{HOW_TO_GET_ONE} {UNSAFE_HINT}")
+
+
+def _refuse_chosen(choice: str, problem: str) -> TitoError:
+    """The refusal of a backend asked for by name: why it cannot run, and whether the default can."""
+    default, _ = detect()
+    if default is not None:
+        instead = (f"The default sandbox, {default.name}, works here: leave out --sandbox (or give "
+                   f"--sandbox {default.name}).")
+    else:
+        instead = f"No other sandbox works here either ({NEEDS['bubblewrap']}). {UNSAFE_HINT}"
+    return TitoError(f"The {choice} sandbox cannot run student code on this machine: {problem}.",
+                     hint=f"{NEEDS[choice]}. {instead}")
 
 
 def python_problem(argv_prefix: list[str], env: dict | None = None) -> str:
