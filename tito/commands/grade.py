@@ -72,10 +72,11 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
     """
     from tito.grading import Grader
     from tito.grading.executors import create
+    from tito.grading.workspace import refuse_a_student_edition
 
     course = Course.here()
     module = course.get(module_name)
-    _refuse_a_student_edition(course)
+    refuse_a_student_edition(course)  # before the sandbox is looked for
     if submission.is_dir():
         if json_file or form != "tito":
             raise TitoError("--json is for one submission (and so is --format); a folder's reports go to --out DIR.",
@@ -99,14 +100,6 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
     with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback,
                 seed=seed) as grader:
         _grade_one(grader, submission, json_file, form)
-
-
-def _refuse_a_student_edition(course) -> None:
-    from tito.editions import read_manifest
-
-    if read_manifest(course.root) is not None:
-        raise TitoError(f"{course.root} is a student edition (written by tito release): it holds no solutions to "
-                        "grade against.", hint="Grade from the instructor's course, where the solutions are.")
 
 
 def announce_sandbox(sandbox) -> None:

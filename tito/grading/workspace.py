@@ -103,6 +103,16 @@ class Prepared:
 # --------------------------------------------------------------------------- building it
 
 
+def refuse_a_student_edition(course: Course) -> None:
+    """TitoError when ``course`` is a student edition: grading needs the solutions it does not hold."""
+    from tito.editions import read_manifest
+
+    if read_manifest(course.root) is not None:
+        raise TitoError(f"{course.root} is a student edition (written by tito release): it holds no solutions to "
+                        "grade against.", hint="Grade from the instructor's course, where the solutions are (tito "
+                                               "grade and tito autograder both need them).")
+
+
 def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True, seed: int | None = None,
             fingerprint: str | None = None) -> Prepared:
     """Build the prepared folder for ``module`` (an empty or missing ``folder``); ``fingerprint``:
@@ -110,6 +120,7 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
     from tito.exporter import target_of
     from tito.format import code_cells
 
+    refuse_a_student_edition(course)
     specs = check_specs(module)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
