@@ -52,7 +52,26 @@ def bundle(instructor_course, tmp_path_factory) -> Path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Wrote {dist / 'alpha-autograder.zip'}" in proc.stdout
     assert "No reference solution of 'alpha' is in it." in proc.stdout
+    # trying it locally goes through a throwaway venv: setup.sh pip-installs into the python3 on PATH
+    assert "Try it locally in a throwaway venv:" in proc.stdout and "never run it with your system's Python" in proc.stdout
+    steps = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
+    assert steps[0] == 'AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"'
+    assert steps[1].startswith(f"python3 -m zipfile -e {dist / 'alpha-autograder.zip'} ") and "setup.sh" in steps[2]
     return dist / "alpha-autograder.zip"
+
+
+def test_a_student_edition_is_refused_with_graders_own_words(course, tito, tmp_path):
+    from tiny_course import flat
+
+    from tito.editions import MANIFEST
+
+    course.write(str(MANIFEST), "{}")
+    for args in (("autograder", "gradescope", "--out", str(tmp_path / "dist")), ("grade", str(course.dev("alpha")))):
+        result = tito(*args, "--module", "alpha")
+        assert result.exit_code == 1
+        assert (f"Error: {course.root} is a student edition (written by tito release): it holds no solutions to grade "
+                "against. Grade from the instructor's course") in flat(result.output)
+    assert not (tmp_path / "dist").exists()
 
 
 @pytest.fixture(scope="module")

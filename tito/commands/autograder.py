@@ -35,7 +35,7 @@ def gradescope(module_name, out, timeout, calibrate):
     bundle; in the container, each submission runs in a sandbox (bubblewrap, or an
     unprivileged uid) and is compared with them. Upload it as the assignment's autograder.
     """
-    from tito.grading.bundle import build_gradescope, bundle_path
+    from tito.grading.bundle import build_gradescope, bundle_path, try_locally
 
     course = Course.here()
     module = course.get(module_name)
@@ -44,6 +44,4 @@ def gradescope(module_name, out, timeout, calibrate):
     console().print(f"Wrote {target} ({target.stat().st_size // 1024} KB{', replaced the previous one' if replaced else ''}): "
                     f"{', '.join(names)}. No reference solution of '{module.name}' is in it.",
                     markup=False, highlight=False, soft_wrap=True)
-    console().print("Try it locally: unzip it into a folder SRC, then AUTOGRADER_ROOT=DIR (with DIR/source = SRC, "
-                    "DIR/submission holding a submission) bash SRC/setup.sh && bash SRC/run_autograder.",
-                    markup=False, highlight=False, soft_wrap=True)
+    console().print(try_locally(target), markup=False, highlight=False, soft_wrap=True)

@@ -97,6 +97,23 @@ submit `{module}_dev.py` or `{module}_dev.ipynb`.
 """
 
 
+TRY_LOCALLY = """\
+Try it locally in a throwaway venv: setup.sh installs the packages with the python3 first on PATH (on
+Gradescope, the container's), so never run it with your system's Python. SUBMISSION: a student's file.
+  AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"
+  python3 -m zipfile -e {bundle} "$AG/source" && mkdir "$AG/submission" && cp SUBMISSION "$AG/submission/"
+  AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" bash "$AG/source/run_autograder"
+  cat "$AG/results/results.json"; deactivate
+(Or in a throwaway container, as Gradescope does: unzip it into /autograder/source there and run the two scripts.)"""
+
+
+def try_locally(bundle: Path) -> str:
+    """How to try ``bundle`` on this machine without installing anything into its Python."""
+    import shlex
+
+    return TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)))
+
+
 def requirements(course: Course) -> list[str]:
     """The course package's dependencies and its ``tests`` extra (what the modules' tests, run as
     feedback, import), as pyproject.toml lists them."""
