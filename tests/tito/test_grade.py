@@ -610,3 +610,14 @@ def test_a_venv_reached_through_a_symbolic_link_starts_in_bubblewrap(tmp_path):
     probe = subprocess.run([str(link / "bin" / "python"), "-c", LINKED_PYTHON_PROBE], capture_output=True,
                            text=True, env={**os.environ, "PYTHONPATH": str(REAL_ROOT)}, timeout=120)
     assert probe.stdout.splitlines() == [str(link), "starts", "True"], probe.stderr
+
+
+def test_regrade_taking_the_folder_as_its_value_is_told_apart_from_a_missing_folder(tito, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "subs").mkdir()
+    result = tito("grade", "--module", "alpha", "--regrade", "subs/")  # --regrade's value is optional
+    assert result.exit_code == 2
+    assert ("Error: --regrade took 'subs/' as a student name, so SUBMISSION is missing: put the students after the "
+            "folder (tito grade subs/ --regrade NAME) or use --regrade=NAME.") in flat(result.output)
+    result = tito("grade", "--module", "alpha", "--regrade", "alice")
+    assert result.exit_code == 2 and "Error: Missing argument 'SUBMISSION'." in result.output

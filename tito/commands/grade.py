@@ -16,7 +16,7 @@ from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
 
 
 @click.command("grade")
-@click.argument("submission", type=click.Path(exists=True, path_type=Path))
+@click.argument("submission", required=False, metavar="SUBMISSION", type=click.Path(exists=True, path_type=Path))
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="One submission: also write its report as JSON here.")
@@ -74,6 +74,8 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
     from tito.grading.executors import create
     from tito.grading.workspace import refuse_a_student_edition
 
+    if submission is None:
+        _missing_submission(regrade)
     course = Course.here()
     module = course.get(module_name)
     refuse_a_student_edition(course)  # before the sandbox is looked for
@@ -100,6 +102,15 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
     with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback,
                 seed=seed) as grader:
         _grade_one(grader, submission, json_file, form)
+
+
+def _missing_submission(regrade) -> None:
+    """SUBMISSION is required; when --regrade took the folder as its value (its value is optional), say so."""
+    taken = next((value for value in regrade if value != "*" and Path(value).exists()), None)
+    if taken is not None:
+        raise click.UsageError(f"--regrade took '{taken}' as a student name, so SUBMISSION is missing: put the "
+                               f"students after the folder (tito grade {taken} --regrade NAME) or use --regrade=NAME.")
+    raise click.UsageError("Missing argument 'SUBMISSION'.")
 
 
 def announce_sandbox(sandbox) -> None:
