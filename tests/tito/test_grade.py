@@ -621,3 +621,34 @@ def test_regrade_taking_the_folder_as_its_value_is_told_apart_from_a_missing_fol
             "folder (tito grade subs/ --regrade NAME) or use --regrade=NAME.") in flat(result.output)
     result = tito("grade", "--module", "alpha", "--regrade", "alice")
     assert result.exit_code == 2 and "Error: Missing argument 'SUBMISSION'." in result.output
+
+
+@pytest.mark.parametrize("command", [("grade", "alice.py", "--module", "alpha"), ("test", "--module", "alpha")])
+def test_json_goes_only_into_an_existing_folder_and_replaces_only_a_report_of_tito(command, tito, tmp_path,
+                                                                                    monkeypatch):
+    """tito grade and tito test check --json alike, before anything runs."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alice.py").write_text(ALPHA_DEV)
+    result = tito(*command, "--json", "nodir/x.json")
+    assert result.exit_code == 2 and not (tmp_path / "nodir").exists()
+    assert f"Error: --json nodir/x.json: its folder {tmp_path / 'nodir'} does not exist." in flat(result.output)
+    for unrelated in ('{"name": "my settings", "tests": []}', "notes\n", "[1, 2]"):
+        (tmp_path / "notes.json").write_text(unrelated)
+        result = tito(*command, "--json", "notes.json")
+        assert result.exit_code == 2 and (tmp_path / "notes.json").read_text() == unrelated
+        assert ("Error: --json notes.json: notes.json exists and is not a JSON report tito wrote, so it is not "
+                "replaced.") in flat(result.output)
+
+
+def test_every_report_tito_writes_is_known_as_one():
+    from tito.grading.formats import FORMATS, render
+    from tito.grading.report import Grade, TestScore
+    from tito.options import REPORT_KEYS
+
+    from tito.course import Module
+    from tito.outcomes import ModuleResult, StepResult
+
+    grade = Grade("alpha", "alice.py", "alice", [TestScore("double", True, 3)])
+    tested = ModuleResult(Module("01", "alpha", Path("m"), Path(".")), [StepResult("inline", True)]).to_json()
+    for report in [render(grade, form) for form in FORMATS] + [tested, {"passed": True, "modules": [tested]}]:
+        assert any(keys <= report.keys() for keys in REPORT_KEYS), report

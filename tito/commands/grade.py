@@ -13,13 +13,14 @@ from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
 from tito.grading.formats import FORMATS
 from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
+from tito.options import json_report_option
 
 
 @click.command("grade")
 @click.argument("submission", required=False, metavar="SUBMISSION", type=click.Path(exists=True, path_type=Path))
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="One submission: also write its report as JSON here.")
+@json_report_option("One submission: also write its report as JSON here (a file there is replaced only if it is "
+                    "a report tito wrote).")
 @click.option("--format", "form", default="tito", show_default=True,
               type=click.Choice(FORMATS),
               help="One submission: the --json file's format (Gradescope's or PrairieLearn's results.json).")

@@ -13,7 +13,7 @@ from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.notebook_places import in_notebook
-from tito.options import chosen_modules, module_choice
+from tito.options import chosen_modules, json_report_option, module_choice
 from tito.outcomes import tail
 from tito.runner import stubs_in_prerequisites
 
@@ -28,8 +28,8 @@ GROUPED = 3  # this many failures with the same first line are told in one line
 @click.option("-v", "--verbose", is_flag=True, help="Show pytest's own output and every inline test's output.")
 @click.option("--full", is_flag=True, help="Also run the pytest tests marked slow (PyTorch comparisons, long "
               "property tests).")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
-              help="Also write the results as JSON to this file.")
+@json_report_option("Also write the results as JSON to this file (a file there is replaced only if it is "
+                    "a report tito wrote).")
 def command(module_name, all_modules, keep_going, keyword, verbose, full, json_file):
     """Run a module's tests: inline tests, export, pytest; record the result.
 
@@ -58,9 +58,6 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
                                f"--module {module_name} tests one module.")
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
-    if json_file and not Path(json_file).absolute().parent.is_dir():
-        raise TitoError(f"--json {json_file}: its folder {Path(json_file).absolute().parent} does not exist.",
-                        hint="Give a file in an existing folder (the tests have not run).", exit_code=2)
     store = ProgressStore(course.root)
     if not _read_only(course):
         for module in modules:
