@@ -496,6 +496,8 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["exit_in_check.py"] = ALPHA_DEV.replace("    doubled_value_of_the_input = np.asarray(x) * 2\n",
                                                   "    import os\n    os._exit(0)\n", 1)
     files["bad_status.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(BAD_STATUS)
+    # a file claiming another module (one without checks), whose name outside the sandbox words its reason
+    files["claims_beta.py"] = STUB.replace("#| default_exp core.alpha", "#| default_exp core.beta")
     files["alice.py"] = ALPHA_DEV
     files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}

@@ -125,8 +125,11 @@ def test_what_does_not_import_export_or_parse_scores_zero_with_the_reason(honest
     assert honest["gina"].error == ("the submission does not import (ModuleNotFoundError: No module named "
                                     "'nowhere'), so it scores 0")
     assert all(t.message == "not run" for t in honest["gina"].checks[:2])
-    assert honest["hank"].error == ("the submission does not export (modules/source/01_alpha/alpha_dev.py, "
+    # the line is the student's file's, named as they and the instructor know it (not as the sandbox had it)
+    assert honest["hank"].error == (f"the submission does not export ({honest['hank'].submission}, "
                                     "line 14: '(' was never closed), so it scores 0")
+    assert honest["hank"].submission.endswith("/hank.py") and "modules/source" not in json.dumps(
+        honest["hank"].to_json()["tests"])
     assert honest["judy"].score == 0
     assert honest["judy"].error.startswith("cannot read the submission: judy.ipynb is not a readable notebook: not JSON")
 
@@ -273,6 +276,7 @@ def test_no_feedback_grades_the_same_points_without_running_the_tests(instructor
     payload = json.loads(report.read_text())
     assert payload["score"] == 4 and {t["kind"] for t in payload["tests"]} == {"check"}
     assert "Feedback (no points)" not in proc.stdout and set(payload["sandbox"]["steps"]) == {"read", "export", "checks"}
+    assert payload["error"] == "not implemented yet: Scaler.__call__"  # the file's stubs, without the tests' help
 
 
 def test_without_a_sandbox_it_refuses_unless_told_to_grade_unprotected(instructor_course):
@@ -652,3 +656,31 @@ def test_every_report_tito_writes_is_known_as_one():
     tested = ModuleResult(Module("01", "alpha", Path("m"), Path(".")), [StepResult("inline", True)]).to_json()
     for report in [render(grade, form) for form in FORMATS] + [tested, {"passed": True, "modules": [tested]}]:
         assert any(keys <= report.keys() for keys in REPORT_KEYS), report
+
+
+def test_the_reason_names_every_stub_left_or_says_how_many_more():
+    from types import SimpleNamespace
+
+    from tito.grading.grader import NAMED, _reason
+
+    def reason(stubs, ran_into=()):
+        status = {"steps": {"read": {"ok": True, "stubs": stubs}, "inline": {"not_implemented": list(ran_into)}}}
+        outcome = SimpleNamespace(stopped="", timed_out=False, returncode=0, output=b"")
+        return _reason(status, outcome, Limits(), "", True)
+
+    assert reason(["f1", "C.forward"], ["C.__init__", "f1"]) == "not implemented yet: f1, C.forward, C.__init__"
+    many = [f"f{i}" for i in range(NAMED + 5)]
+    assert reason(many) == f"not implemented yet: {', '.join(many[:NAMED])} and 5 more"
+
+
+def test_a_file_of_another_module_scores_zero_saying_whose_it_is(instructor_course, tmp_path):
+    """Graded with the wrong --module: the file's own '#| default_exp' words the reason and the hint."""
+    from tiny_course import BETA_DEV
+
+    beta = tmp_path / "alice.py"
+    beta.write_text(BETA_DEV)
+    proc = run_tito(instructor_course, "grade", str(beta), "--module", "alpha", "--no-feedback", "--no-calibrate")
+    assert proc.returncode == 0, proc.stderr
+    assert ("Reason: the file is module beta's (`#| default_exp core.beta`) where module alpha's (core.alpha) was "
+            "expected, so it scores 0") in flat(proc.stdout)
+    assert "Score: 0/7" in proc.stdout and "Hint: it is module beta's file: grade it with --module beta" in proc.stdout

@@ -82,7 +82,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "many_files", "deep_folders"]
+           "many_files", "deep_folders", "claims_beta"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -274,6 +274,14 @@ def test_a_submission_cannot_say_it_was_unreadable_once_its_checks_ran(batch):
     grade = batch[0]["forged_unreadable"]
     assert grade.score == 4 and "FORGED" not in grade.error  # as carol: double and scaler's half
     assert prairielearn(grade)["gradable"] is True
+
+
+def test_a_file_claiming_another_module_is_graded_by_this_modules_checks_only(batch):
+    """What the file says it is (read outside the sandbox) words the reason; it never picks the checks."""
+    grade = batch[0]["claims_beta"]
+    assert [t.name for t in grade.checks] == ["double", "scaler", "double_negative", "numpy_is_provided"]
+    assert grade.error == ("the file is module beta's (`#| default_exp core.beta`) where module alpha's (core.alpha) "
+                           "was expected, so it scores 0") and grade.other_module == "beta"
 
 
 def test_a_symbolic_link_is_no_submission(instructor_course, tmp_path):

@@ -129,6 +129,9 @@ def _grade_one(grader, submission, json_file, form):
 
     grade = grader.grade(submission)
     show_grade(grade)
+    if grade.other_module:
+        console().print(f"Hint: it is module {grade.other_module}'s file: grade it with --module {grade.other_module}",
+                        markup=False, highlight=False)
     console().print(f"Seed: {grader.prepared.seed} (--seed {grader.prepared.seed} grades it again on the same inputs)",
                     markup=False, highlight=False)
     if json_file:

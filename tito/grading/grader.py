@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -60,6 +61,11 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran,
                               hidden)
+        grade.other_module, wrong_module = another_modules(data, prepared, checks)
+        inside = sandbox.view(job).course
+        grade.error = as_submitted(wrong_module or grade.error, prepared, inside, grade.submission)
+        for test in grade.feedback:
+            test.message = as_submitted(test.message, prepared, inside, grade.submission)
         grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
@@ -158,6 +164,30 @@ def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out:
     return scores, ran
 
 
+def another_modules(data: bytes, prepared: Prepared, checks: list[TestScore]) -> tuple[str, str]:
+    """(the module, the reason) for a submission that earned nothing and whose text names another
+    export target than the graded module's: the file of another module, graded with the wrong
+    --module. ('', '') otherwise. Its text only words the reason; the checks gave the points."""
+    from tito.grading.submission import declared_target
+
+    declared = declared_target(data)
+    if any(check.passed for check in checks) or not declared or declared == prepared.target:
+        return "", ""
+    name = prepared.targets.get(declared, "")
+    whose = f"module {name}'s" if name else "another module's"
+    return name, (f"the file is {whose} (`#| default_exp {declared}`) where module {prepared.module}'s "
+                  f"({prepared.target}) was expected, so it scores 0")
+
+
+def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
+    """``text`` with the module's source in the sandbox's course ``inside`` (where the submission was
+    put: modules/source/06_cnn/cnn_dev.py, or /course/modules/...) named as the submission the
+    instructor and the student know: subs/frank.py."""
+    name = f"{label} (as a .py source)" if label.lower().endswith(".ipynb") else label
+    where = rf"(?<![\w/.-])(?:{re.escape(inside)}/)?{re.escape(prepared.dev_file)}"
+    return re.sub(where, lambda _: name, text)
+
+
 def _feedback(status: dict) -> list[TestScore]:
     scores = []
     for kind in (INLINE, PYTEST):
@@ -170,6 +200,7 @@ def _feedback(status: dict) -> list[TestScore]:
 
 
 MAX_REASON = 1500  # characters: the reason goes into a CSV cell and the platforms' text
+NAMED = 20  # functions named in "not implemented yet: ..." (then "and N more")
 
 
 def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool,
@@ -186,9 +217,6 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     if import_failure:
         return f"the submission does not import ({import_failure}), so it scores 0"
     reasons = []
-    missing = [n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented"))]
-    if missing:
-        reasons.append("not implemented yet: " + ", ".join(dict.fromkeys(missing)))
     ended = _crashes(_step(status, "checks").get("crashes"), hidden)
     if ended:
         reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
@@ -207,6 +235,11 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         where = f" in {str(status['running'])[:300]}" if status.get("running") else ""
         reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
                        + (f": {' | '.join(tail)}" if tail else ""))
+    missing = list(dict.fromkeys([*_names(read.get("stubs")), *(  # the file's stubs, then what the tests ran into
+        n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented")))]))
+    if missing:  # after what stopped it, if anything did
+        more = f" and {len(missing) - NAMED} more" if len(missing) > NAMED else ""
+        reasons.append(f"not implemented yet: {', '.join(missing[:NAMED])}{more}")
     return "; ".join(reasons)[:MAX_REASON]
 
 

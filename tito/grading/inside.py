@@ -90,7 +90,9 @@ def read_submission(spec: dict, status: Status) -> bool:
                                            f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE])
         return False
     Path(spec["course"], spec["dev_file"]).write_text(text, encoding="utf-8")
-    status.end("read", ok=True)
+    from tito.format import stub_names
+
+    status.end("read", ok=True, stubs=stub_names(text)[:50])  # what the reason lists, with or without feedback
     return True
 
 

@@ -75,6 +75,9 @@ class Grade:
     sha256: str = ""
     fingerprint: str = ""
     incomplete: bool = False
+    # the course module whose file this is, when it names another's '#| default_exp' and earned
+    # nothing (the reason says so; tito grade FILE suggests --module NAME); not kept in reports
+    other_module: str = ""
 
     @property
     def checks(self) -> list[TestScore]:

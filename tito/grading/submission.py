@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -106,6 +107,23 @@ def read_bytes(path: Path, module: str = "") -> bytes:
     if len(data) > MAX_BYTES:
         raise SubmissionError(f"{path.name} is larger than {MAX_BYTES >> 20} MB; a module source is far smaller")
     return data
+
+
+# '#| default_exp core.cnn' on a line of its own: in a .py, or in a notebook's JSON (a line of a cell)
+DECLARED_TARGET = re.compile(rb'(?:^|"|\\n)[ \t]*#\|[ \t]*default_exp[ \t]+([a-z_][a-z0-9_]{0,50}(?:\.[a-z_][a-z0-9_]{0,50}){0,5})'
+                             rb'(?=[ \t]*(?:\r?$|\\n|"))', re.MULTILINE)
+
+
+def declared_target(data: bytes) -> str:
+    """The export target a submission's text names ('core.cnn' for '#| default_exp core.cnn'), or ''
+    when it names none or more than one. A plain scan of the bytes, outside the sandbox: only the
+    words of a reason come from it, never a point."""
+    names = set()
+    for match in DECLARED_TARGET.finditer(data):
+        names.add(match.group(1).decode("ascii"))
+        if len(names) > 1:
+            return ""
+    return names.pop() if names else ""
 
 
 # --------------------------------------------------------------------------- inside the sandbox

@@ -61,7 +61,13 @@ class Prepared:
     checks: list[CheckSpec]
     free: list[str] = field(default_factory=list)  # checks the released stub passes: worth 0
     fingerprint: str = ""  # of the grading (tito.grading.state): reports keep it
+    targets: dict = field(default_factory=dict)  # the course's modules by export target: {"core.cnn": "cnn"}
     _expected: dict | None = None
+
+    @property
+    def target(self) -> str:
+        """The graded module's export target, as its '#| default_exp' names it: core.cnn."""
+        return self.import_name.removeprefix("tinytorch.")
 
     @property
     def template(self) -> Path:
@@ -89,7 +95,7 @@ class Prepared:
     def save(self) -> None:
         data = {"module": self.module, "dirname": self.dirname, "dev_file": self.dev_file,
                 "import_name": self.import_name, "seed": self.seed, "free": self.free,
-                "fingerprint": self.fingerprint, "checks": [c.to_json() for c in self.checks]}
+                "fingerprint": self.fingerprint, "targets": self.targets, "checks": [c.to_json() for c in self.checks]}
         (self.folder / GRADING_JSON).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
@@ -97,7 +103,7 @@ class Prepared:
         data = json.loads((Path(folder) / GRADING_JSON).read_text(encoding="utf-8"))
         return cls(Path(folder), data["module"], data["dirname"], data["dev_file"], data["import_name"],
                    data["seed"], [CheckSpec.from_json(c) for c in data["checks"]], data["free"],
-                   data.get("fingerprint", ""))
+                   data.get("fingerprint", ""), data.get("targets", {}))
 
 
 # --------------------------------------------------------------------------- building it
@@ -133,7 +139,8 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
         prepared = Prepared(folder, module.name, module.dirname, str(module.dev_file.relative_to(course.root)),
                             ".".join(target.relative_to(course.root).with_suffix("").parts),
                             secrets.randbits(62) if seed is None else seed, specs,
-                            fingerprint=fingerprint or state.fingerprint(course, module, calibrate))
+                            fingerprint=fingerprint or state.fingerprint(course, module, calibrate),
+                            targets=_targets(course))
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
         problems = [f"check_{c.name}: {_reference_problem(c, expected.get(c.name))}" for c in specs
@@ -149,6 +156,13 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
             prepared.free = _passing(prepared, expected, _probe_build(prepared, stub, Path(scratch) / "stub-out"))
     prepared.save()
     return prepared
+
+
+def _targets(course: Course) -> dict:
+    """{"core.cnn": "cnn", ...}: each module's export target (module.yaml's exports_to), to name the
+    module a submission of another one belongs to."""
+    exports = {str(m.meta.get("exports_to") or ""): m.name for m in course.modules}
+    return {target.removeprefix("tinytorch."): name for target, name in exports.items() if target}
 
 
 def _reference_build(course: Course, module: Module, target: Path) -> list[Path]:
