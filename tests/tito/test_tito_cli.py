@@ -98,6 +98,16 @@ def test_doctor_passes_on_a_ready_course_and_names_problems_with_fixes(course):
     assert (course.root / ".tito" / "progress.json").read_text() == "{oops"  # doctor only looks
 
 
+def test_doctor_outside_a_course_checks_the_machine_and_says_there_is_no_course(tmp_path):
+    result = process([sys.executable, "-m", "tito", "doctor"], tmp_path, NO_COLOR="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tito doctor: this machine (no course here)" in result.stdout
+    assert "| python " in result.stdout and "| grading sandbox " in result.stdout
+    assert "tinytorch" not in result.stdout.split("no course here", 1)[1].split("No TinyTorch course")[0]
+    assert result.stdout.strip().endswith(f"No TinyTorch course found at {tmp_path} or any folder above it. "
+                                          "Run `tito doctor` in a course folder to check the course too.")
+
+
 def test_doctor_notices_tinytorch_imported_from_elsewhere(course):
     # -P: the current folder is not put on sys.path, as with the installed `tito` script
     result = process([sys.executable, "-P", "-m", "tito", "doctor"], course.root, NO_COLOR="1")

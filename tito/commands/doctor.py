@@ -10,6 +10,7 @@ import click
 
 from tito.console import console, plain_output, table
 from tito.course import Course
+from tito.errors import TitoError
 
 MIN_PYTHON = (3, 9)
 
@@ -32,14 +33,14 @@ def command():
     written, and the progress file. Exits 1 when something needs fixing, and says how.
     Modules not yet exported or still holding stubs are normal progress: a note, not a problem.
     """
-    from tito.exporter import export_state
-
-    course = Course.here()
-    states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
-    checks = [check_python(), *check_packages(), check_tinytorch(course.root),
-              *check_modules(course, states), check_course_progress(course, states), check_writable(course.root),
-              check_progress(course.root), check_grading_sandbox()]
-    view = table("Check", "Status", "Detail", title=f"tito doctor: {course.root}")
+    try:
+        course = Course.here()
+    except TitoError as no_course:  # the machine can still be checked, e.g. before a clone
+        checks, title = machine_checks(), "tito doctor: this machine (no course here)"
+        course_note = f"{no_course.message} Run `tito doctor` in a course folder to check the course too."
+    else:
+        checks, title, course_note = [*machine_checks(), *course_checks(course)], f"tito doctor: {course.root}", ""
+    view = table("Check", "Status", "Detail", title=title)
     for check in checks:
         view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
     console().print(view)
@@ -47,7 +48,21 @@ def command():
     if problems:
         console().print(f"{len(problems)} problem(s) found: {', '.join(c.name for c in problems)}.")
         sys.exit(1)
-    console().print("Everything looks ready.")
+    console().print(course_note or "Everything looks ready.")
+
+
+def machine_checks() -> list:
+    """What any course on this machine needs: Python, the packages, a grading sandbox."""
+    return [check_python(), *check_packages(), check_grading_sandbox()]
+
+
+def course_checks(course: Course) -> list:
+    """What this course needs: its own package imported, sound modules, a writable folder."""
+    from tito.exporter import export_state
+
+    states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
+    return [check_tinytorch(course.root), *check_modules(course, states), check_course_progress(course, states),
+            check_writable(course.root), check_progress(course.root)]
 
 
 def _status(check: Check) -> str:
