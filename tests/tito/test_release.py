@@ -152,8 +152,11 @@ def test_solution_notebooks_stay_out_of_the_instructors_git_and_in_an_editions()
     repository = Path(__file__).resolve().parents[2]
     ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=repository)
     assert ignored.returncode == 0  # `tito notebooks --all` writes it with the solutions
+    for path in ("grades/cnn/alice.json", "grades/cnn/.tito-seed", "submissions/alice.py"):  # tito grade's
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repository).returncode == 0, path
     kept = student_gitignore(repository / ".gitignore").splitlines()
     assert SOLUTION_NOTEBOOKS not in kept and ".venv/" in kept and "!.tito/release/" in kept
+    assert not any("notebooks" in line or "instructor" in line for line in kept if line.startswith("#"))
 
 
 def test_edition_sources_are_the_stubs_and_the_manifest_says_so(edition):

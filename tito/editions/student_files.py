@@ -125,6 +125,7 @@ def copy_benchmarks(course_root: Path, root: Path) -> None:
 
 # The instructor's notebooks hold solutions and stay out of git; an edition's are the students' work.
 SOLUTION_NOTEBOOKS = "/modules/source/*/*_dev.ipynb"
+INSTRUCTORS_ONLY = "# The instructor's:"  # the comment above that line in the course's .gitignore
 
 
 def student_gitignore(source: Path) -> str:
@@ -134,7 +135,7 @@ def student_gitignore(source: Path) -> str:
     lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else [".venv/", "__pycache__/", ".tito/"]
     out = []
     for line in lines:
-        if line.strip() == SOLUTION_NOTEBOOKS:
+        if line.strip() == SOLUTION_NOTEBOOKS or line.startswith(INSTRUCTORS_ONLY):
             continue
         if line.strip() in (".tito/", ".tito", "/.tito/"):
             out += [".tito/*", "!.tito/release/"]
