@@ -257,6 +257,37 @@ def test_release_force_over_an_edition_the_student_exported_and_solved_in(instru
     assert (out / "modules/source/02_beta/beta_dev.py").exists()
 
 
+def test_release_force_keeps_a_student_file_equal_to_the_solution_and_its_export(instructor, tmp_path):
+    """Solutions pasted in once published, markers and all: the student's file and export stay."""
+    course, out = tmp_path / "published", tmp_path / "pasted"
+    shutil.copytree(instructor, course)
+    assert run_tito(course, "export", "--module", "alpha").returncode == 0
+    assert run_tito(course, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    dev = out / "modules/source/01_alpha/alpha_dev.py"
+    shutil.copy(course / "modules/source/01_alpha/alpha_dev.py", dev)
+    shutil.copy(course / "tinytorch/core/alpha.py", out / "tinytorch/core/alpha.py")  # their export of it
+    proc = run_tito(course, "release", "--module", "beta", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert dev.read_text() == (course / "modules/source/01_alpha/alpha_dev.py").read_text()
+    assert (out / "tinytorch/core/alpha.py").read_text() == (course / "tinytorch/core/alpha.py").read_text()
+    assert "Removed a solved generated file" not in flat(proc.stdout)
+    assert (out / "modules/source/02_beta/beta_dev.py").exists()
+
+
+def test_release_force_over_a_leftover_solution_writes_nothing(instructor, tmp_path):
+    out = tmp_path / "leftover-solution"
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    (out / "notes").mkdir()
+    (out / "notes/answers.py").write_text("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n")
+    manifest = (out / ".tito/release/manifest.json").read_text()
+    proc = run_tito(instructor, "release", "--module", "beta", "--out", str(out), "--force")
+    assert proc.returncode == 1
+    assert "holds solutions that the release would leave there" in flat(proc.stderr)
+    assert "notes/answers.py" in flat(proc.stderr) and "Nothing was written." in flat(proc.stderr)
+    assert not (out / "modules/source/02_beta").exists()
+    assert (out / ".tito/release/manifest.json").read_text() == manifest
+
+
 def test_release_force_still_removes_a_solved_generated_file(instructor, tmp_path):
     course, out = tmp_path / "solved", tmp_path / "leftover"
     shutil.copytree(instructor, course)

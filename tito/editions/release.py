@@ -134,10 +134,6 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
             os.replace(stage, out)
         else:
             _merge_into(stage, out, released, solved, report)
-            problems, _ = audit(out, solution_lines, solved, fresh=False)
-            if problems:
-                raise TitoError(f"{out} still holds solutions after the release:\n  " + "\n  ".join(problems),
-                                hint="These files were there before; remove them by hand.")
         return report
     finally:
         if stage.exists():
@@ -183,6 +179,7 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
     .tito/release, from where ``tito module reset`` takes it. Solved generated files go.
     """
     old_manifest = read_manifest(out)
+    kept_sources = []
     if old_manifest is not None:
         for item in released:
             if _students_work(out, item.module):
@@ -190,12 +187,12 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
                 (stage / rel_dev).unlink()
                 (stage / rel_dev.with_suffix(".ipynb")).unlink(missing_ok=True)
                 report.kept.append(out / rel_dev)
-    core = out / "tinytorch" / "core"
-    if core.is_dir():
-        for path in core.glob("*.py"):
-            if path.name != "__init__.py" and path.read_text(encoding="utf-8", errors="replace") in solved:
-                path.unlink()
-                report.removed.append(path)
+                kept_sources.append(rel_dev.as_posix())
+    solved_files = _solved_files(out, solved, kept_sources)
+    _refuse_leftover_solutions(stage, out, report.kept, solved_files)
+    for path in solved_files:
+        path.unlink()
+        report.removed.append(path)
     new_manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
     shutil.copytree(stage, out, dirs_exist_ok=True)
     if old_manifest is not None:  # a release of some modules keeps the others' entries
@@ -206,6 +203,32 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
                 new_manifest["modules"][name] = old_entries[name]
         new_manifest["modules"] = {**old_entries, **new_manifest["modules"]}
         write_atomically(out / MANIFEST, json.dumps(new_manifest, indent=2) + "\n")
+
+
+def _solved_files(out: Path, solved: set[str], kept_sources: list[str]) -> list[Path]:
+    """The edition's tinytorch/core files that are solved generated files, except a kept module's
+    own export (a student whose code equals the solution exported it: theirs, not a leak)."""
+    core = out / "tinytorch" / "core"
+    found = []
+    for path in sorted(core.glob("*.py")) if core.is_dir() else ():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.name != "__init__.py" and text in solved and not any(f" from {source}." in text[:400]
+                                                                       for source in kept_sources):
+            found.append(path)
+    return found
+
+
+def _refuse_leftover_solutions(stage: Path, out: Path, kept: list[Path], solved_files: list[Path]) -> None:
+    """Before anything is written: a file in ``out`` that the release neither replaces nor removes,
+    and that is not a student's kept work or backup, must not hold solution markers."""
+    problems, _ = audit(out, set(), set(), fresh=False)
+    mine = {path.relative_to(out).as_posix() for path in [*kept, *solved_files]}
+    leftovers = [problem for problem in problems
+                 if (rel := problem.split(": ", 1)[0]) not in mine and not (stage / rel).exists()]
+    if leftovers:
+        raise TitoError(f"{out} holds solutions that the release would leave there:\n  " + "\n  ".join(leftovers),
+                        hint="Nothing was written. Remove those files (they are not a student's module work), "
+                             "then release again.")
 
 
 def _students_work(out: Path, module: Module) -> bool:
