@@ -15,7 +15,7 @@ from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
-from tito.editions.strip import strip_solutions, without_hidden_tests
+from tito.editions.strip import strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
 
@@ -71,12 +71,23 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     pristine = released_stub(stage, module)
     pristine.parent.mkdir(parents=True)
     shutil.copy2(dev, pristine)
-    checks, hidden_checks = stage / module.tests_dir.relative_to(module.root) / "checks.py", 0
+    hidden = _leave_out_hidden_checks(module, stage)
+    return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden, stripped.warnings)
+
+
+def _leave_out_hidden_checks(module: Module, stage: Path) -> int:
+    """The edition's tests/NN_name/checks.py and module.yaml without the hidden checks; returns
+    how many hidden blocks checks.py had."""
+    hidden = 0
+    checks = stage / module.tests_dir.relative_to(module.root) / "checks.py"
     if checks.is_file():
-        where = module.relative(module.tests_dir / checks.name)
-        text, hidden_checks = without_hidden_tests(checks.read_text(encoding="utf-8"), where)
+        text, hidden = without_hidden_tests(checks.read_text(encoding="utf-8"), module.relative(module.tests_dir / checks.name))
         checks.write_text(text, encoding="utf-8")
-    return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden_checks, stripped.warnings)
+    meta = stage / module.folder.relative_to(module.root) / "module.yaml"
+    if meta.is_file():
+        meta.write_text(without_hidden_checks(meta.read_text(encoding="utf-8"), module.relative(module.folder / meta.name)),
+                        encoding="utf-8")
+    return hidden
 
 
 def _public_lines(module: Module) -> set[str]:

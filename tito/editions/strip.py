@@ -111,3 +111,31 @@ def without_hidden_tests(text: str, where: str) -> tuple[str, int]:
         return text, 0
     stripped = strip_solutions(text, where)
     return stripped.text, stripped.hidden_blocks
+
+
+def without_hidden_checks(text: str, where: str) -> str:
+    """A module.yaml without the entries of its hidden checks (``{points: 1, hidden: true}``): an
+    edition's checks.py no longer has them, and their names and messages say what they test.
+
+    Each entry must be one line under ``checks:``; TitoError when one is not, rather than ship it.
+    """
+    import re
+
+    import yaml
+
+    checks = (yaml.safe_load(text) or {}).get("checks") or {}
+    hidden = {name for name, value in checks.items() if isinstance(value, dict) and value.get("hidden")}
+    if not hidden:
+        return text
+    entry = re.compile(r"^\s+(\w+)\s*:")
+    kept = "".join(line for line in text.splitlines(keepends=True)
+                   if not ((found := entry.match(line)) and found.group(1) in hidden))
+    try:
+        left = (yaml.safe_load(kept) or {}).get("checks") or {}
+    except yaml.YAMLError:
+        left = None
+    if left is None or set(left) != set(checks) - hidden or any(left[name] != checks[name] for name in left):
+        raise TitoError(f"{where}: the hidden checks {', '.join(sorted(hidden))} could not be left out of the "
+                        "edition's copy.", hint="Write each check of 'checks:' on one line, e.g. "
+                                                "name: {points: 1, hidden: true}.")
+    return kept
