@@ -622,7 +622,8 @@ def test_regrade_taking_the_folder_as_its_value_is_told_apart_from_a_missing_fol
     result = tito("grade", "--module", "alpha", "--regrade", "subs/")  # --regrade's value is optional
     assert result.exit_code == 2
     assert ("Error: --regrade took 'subs/' as a student name, so SUBMISSION is missing: put the students after the "
-            "folder (tito grade subs/ --regrade NAME) or use --regrade=NAME.") in flat(result.output)
+            "folder (tito grade subs/ --regrade NAME), use --regrade=NAME, or regrade everyone with --regrade after "
+            "the folder (tito grade subs/ --regrade).") in flat(result.output)
     result = tito("grade", "--module", "alpha", "--regrade", "alice")
     assert result.exit_code == 2 and "Error: Missing argument 'SUBMISSION'." in result.output
 

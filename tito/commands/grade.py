@@ -110,7 +110,8 @@ def _missing_submission(regrade) -> None:
     taken = next((value for value in regrade if value != "*" and Path(value).exists()), None)
     if taken is not None:
         raise click.UsageError(f"--regrade took '{taken}' as a student name, so SUBMISSION is missing: put the "
-                               f"students after the folder (tito grade {taken} --regrade NAME) or use --regrade=NAME.")
+                               f"students after the folder (tito grade {taken} --regrade NAME), use --regrade=NAME, or "
+                               f"regrade everyone with --regrade after the folder (tito grade {taken} --regrade).")
     raise click.UsageError("Missing argument 'SUBMISSION'.")
 
 

@@ -53,6 +53,7 @@ def command(module_name, all_modules, out, force, repository):
     for message in report.warnings:
         warn(message)
     stubs = sum(len(item.stubs) for item in report.modules)
-    console().print(f"[green]✓[/] Wrote {report.files} files: {len(report.modules)} modules, {stubs} stubs, "
+    released = f"{len(report.modules)} module" + ("s" if len(report.modules) != 1 else "")
+    console().print(f"[green]✓[/] Wrote {report.files} files: {released}, {stubs} stubs, "
                     "no solutions. Students start with:")
     say(f"  {start_line(report)}")

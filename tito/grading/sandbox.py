@@ -399,8 +399,9 @@ def python_problem(argv_prefix: list[str], env: dict | None = None) -> str:
         lines = (proc.stderr or proc.stdout).strip().splitlines() or [f"exit code {proc.returncode}"]
         return f"Python does not start in it: {lines[-1]}"
     if proc.stdout.strip() != sys.base_prefix:  # it started, but cannot read its own installation
-        return (f"{PYTHON} cannot read its installation {sys.base_prefix} there "
-                f"(it found {proc.stdout.strip() or 'nothing'}); install Python where every user may read it")
+        return (f"{PYTHON} cannot read its installation {sys.base_prefix} as the sandbox's unprivileged user "
+                f"(it found {proc.stdout.strip() or 'nothing'}): a folder above it is private to its owner; install "
+                "Python where every user may read it")
     return ""
 
 
