@@ -27,38 +27,39 @@ def chosen_modules(course: Course, module_name, all_modules, required=True):
     raise TitoError("Say which module: --module NAME (e.g. --module cnn) or --all.", exit_code=2)
 
 
-# Top-level keys that tell a JSON report tito wrote: `tito test` (one module: steps; --all: modules)
-# and `tito grade` (tito's format, Gradescope's and PrairieLearn's results all have score and tests).
-REPORT_KEYS = ({"passed", "steps"}, {"passed", "modules"}, {"score", "tests"})
+# Top-level keys that tell a JSON report tito wrote, per command: `tito test` (one module: steps;
+# --all: modules) and `tito grade` (tito's format, Gradescope's and PrairieLearn's results all have
+# score and tests).
+REPORT_KEYS = {"test": ({"passed", "steps"}, {"passed", "modules"}), "grade": ({"score", "tests"},)}
 MAX_REPORT_BYTES = 64 << 20
 
 
-def json_report_option(help: str):
+def json_report_option(command: str, help: str):
     """``--json FILE``, checked before any work: its folder must exist, and a file already there is
-    replaced only when it is a report tito wrote (``is_tito_report``)."""
+    replaced only when it is a report of the same ``command`` (``report_in``)."""
+    def target(ctx, param, path):
+        if path is None:
+            return None
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            raise TitoError(f"--json {path}: its folder {folder} does not exist.",
+                            hint="Give a file in an existing folder (nothing has run).", exit_code=2)
+        if (path.exists() or path.is_symlink()) and report_in(path, command) is None:
+            raise TitoError(f"--json {path}: {path} exists and is not a JSON report of tito {command}, so it is not "
+                            "replaced.", hint="Give another file name, or move that file away first (nothing has run).",
+                            exit_code=2)
+        return path
+
     return click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                        callback=_report_target, help=help)
+                        callback=target, help=help)
 
 
-def _report_target(ctx, param, path):
-    if path is None:
-        return None
-    folder = path.absolute().parent
-    if not folder.is_dir():
-        raise TitoError(f"--json {path}: its folder {folder} does not exist.",
-                        hint="Give a file in an existing folder (nothing has run).", exit_code=2)
-    if (path.exists() or path.is_symlink()) and not is_tito_report(path):
-        raise TitoError(f"--json {path}: {path} exists and is not a JSON report tito wrote, so it is not replaced.",
-                        hint="Give another file name, or move that file away first (nothing has run).", exit_code=2)
-    return path
-
-
-def is_tito_report(path: Path) -> bool:
-    """True for a regular file holding a JSON object with the keys of one of tito's reports."""
+def report_in(path: Path, command: str) -> dict | None:
+    """The JSON report of ``tito command`` a regular file holds, else None."""
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
-            return False
+            return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and any(keys <= data.keys() for keys in REPORT_KEYS)
+        return None
+    return data if isinstance(data, dict) and any(keys <= data.keys() for keys in REPORT_KEYS[command]) else None

@@ -641,8 +641,22 @@ def test_json_goes_only_into_an_existing_folder_and_replaces_only_a_report_of_ti
         (tmp_path / "notes.json").write_text(unrelated)
         result = tito(*command, "--json", "notes.json")
         assert result.exit_code == 2 and (tmp_path / "notes.json").read_text() == unrelated
-        assert ("Error: --json notes.json: notes.json exists and is not a JSON report tito wrote, so it is not "
-                "replaced.") in flat(result.output)
+        assert (f"Error: --json notes.json: notes.json exists and is not a JSON report of tito {command[0]}, so "
+                "it is not replaced.") in flat(result.output)
+    other = {"test": '{"score": 45, "tests": [], "student": "bob", "module": "cnn"}',
+             "grade": '{"passed": true, "steps": []}'}[command[0]]  # the other command's report
+    (tmp_path / "other.json").write_text(other)
+    assert tito(*command, "--json", "other.json").exit_code == 2 and (tmp_path / "other.json").read_text() == other
+
+
+def test_json_of_one_submission_replaces_only_the_same_students_report(tito, course):
+    (course.root / "alice.py").write_text(ALPHA_DEV)
+    bobs = '{"module": "alpha", "student": "bob", "score": 6, "tests": []}'
+    (course.root / "report.json").write_text(bobs)
+    result = tito("grade", "alice.py", "--module", "alpha", "--json", "report.json")
+    assert result.exit_code == 2 and (course.root / "report.json").read_text() == bobs
+    assert ("Error: --json report.json holds the report of bob for module alpha; not replacing it with alice's for "
+            "module alpha.") in flat(result.output)
 
 
 def test_every_report_tito_writes_is_known_as_one():
@@ -655,8 +669,10 @@ def test_every_report_tito_writes_is_known_as_one():
 
     grade = Grade("alpha", "alice.py", "alice", [TestScore("double", True, 3)])
     tested = ModuleResult(Module("01", "alpha", Path("m"), Path(".")), [StepResult("inline", True)]).to_json()
-    for report in [render(grade, form) for form in FORMATS] + [tested, {"passed": True, "modules": [tested]}]:
-        assert any(keys <= report.keys() for keys in REPORT_KEYS), report
+    for report in [render(grade, form) for form in FORMATS]:
+        assert any(keys <= report.keys() for keys in REPORT_KEYS["grade"]), report
+    for report in [tested, {"passed": True, "modules": [tested]}]:
+        assert any(keys <= report.keys() for keys in REPORT_KEYS["test"]), report
 
 
 def test_the_reason_names_every_stub_left_or_says_how_many_more():

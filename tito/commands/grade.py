@@ -19,8 +19,8 @@ from tito.options import json_report_option
 @click.command("grade")
 @click.argument("submission", required=False, metavar="SUBMISSION", type=click.Path(exists=True, path_type=Path))
 @click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
-@json_report_option("One submission: also write its report as JSON here (a file there is replaced only if it is "
-                    "a report tito wrote).")
+@json_report_option("grade", "One submission: also write its report as JSON here (a file there is replaced only "
+                    "if it is a report of tito grade, of the same student and module in tito's format).")
 @click.option("--format", "form", default="tito", show_default=True,
               type=click.Choice(FORMATS),
               help="One submission: the --json file's format (Gradescope's or PrairieLearn's results.json).")
@@ -98,6 +98,8 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         raise TitoError("--regrade, --executor and --scheduler are for a folder of submissions.", exit_code=2)
     if form != "tito" and not json_file:
         raise TitoError(f"--format {form} writes that platform's results file: add --json FILE.", exit_code=2)
+    if json_file:
+        _refuse_another_students_report(json_file, submission, module.name)
     sandbox = choose(sandbox_name, unsafe=unsafe_no_sandbox)
     announce_sandbox(sandbox)
     with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=sandbox, feedback=feedback,
@@ -122,6 +124,19 @@ def announce_sandbox(sandbox) -> None:
     else:
         console().print(f"Sandbox: {sandbox.name} ({'; '.join(sandbox.protects)}; weak points: {'; '.join(sandbox.lacks)})",
                         highlight=False, markup=False, soft_wrap=True)
+
+
+def _refuse_another_students_report(json_file: Path, submission: Path, module: str) -> None:
+    """An earlier report in tito's format names its student and module: only the same one's is replaced."""
+    from tito.grading.data import showable
+    from tito.options import report_in
+
+    earlier = report_in(json_file, "grade") or {}
+    whose = (earlier.get("student"), earlier.get("module"))
+    if None not in whose and whose != (showable(submission.stem), module):
+        raise TitoError(f"--json {json_file} holds the report of {whose[0]} for module {whose[1]}; not replacing it "
+                        f"with {showable(submission.stem)}'s for module {module}.",
+                        hint="Give another file name (nothing has run).", exit_code=2)
 
 
 def _grade_one(grader, submission, json_file, form):

@@ -28,8 +28,8 @@ GROUPED = 3  # this many failures with the same first line are told in one line
 @click.option("-v", "--verbose", is_flag=True, help="Show pytest's own output and every inline test's output.")
 @click.option("--full", is_flag=True, help="Also run the pytest tests marked slow (PyTorch comparisons, long "
               "property tests).")
-@json_report_option("Also write the results as JSON to this file (a file there is replaced only if it is "
-                    "a report tito wrote).")
+@json_report_option("test", "Also write the results as JSON to this file (a file there is replaced only if it "
+                    "is a report of tito test).")
 def command(module_name, all_modules, keep_going, keyword, verbose, full, json_file):
     """Run a module's tests: inline tests, export, pytest; record the result.
 
