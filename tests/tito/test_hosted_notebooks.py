@@ -191,5 +191,5 @@ def test_the_cell_goes_before_the_first_code_cell_and_only_with_a_repository(tmp
     assert "google.colab" not in (plain / "modules/source/01_setup/setup_dev.py").read_text(encoding="utf-8")
     post_build = plain / "binder" / "postBuild"  # Binder's configuration comes always
     assert os.access(post_build, os.X_OK) and "tito export --all --keep-going" in post_build.read_text()
-    assert (plain / "binder" / "requirements.txt").read_text().splitlines()[-1] == "-e .[viz]"
+    assert (plain / "binder" / "requirements.txt").read_text().splitlines()[-1] == "-e .[viz,tests]"  # hypothesis
     shutil.rmtree(plain)

@@ -44,7 +44,7 @@ if "google.colab" in sys.modules:
         _run("git", "-C", course, "pull", "--ff-only", must=False)
     else:
         _run("git", "clone", "--depth", "1", REPOSITORY, course)
-    _run(sys.executable, "-m", "pip", "install", "--quiet", "--editable", course + "[viz]")
+    _run(sys.executable, "-m", "pip", "install", "--quiet", "--editable", course + "[viz,tests]")
     os.chdir(os.path.join(course, MODULE_FOLDER))
     _run(sys.executable, "-m", "tito", "export", "--all", "--keep-going", must=False)
     if course not in sys.path:

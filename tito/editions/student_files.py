@@ -28,8 +28,9 @@ BENCHMARKS_NOTE = """\
 # the whole repository is copied (a local requirement such as `-e .` makes it wait for that), then
 # `binder/postBuild`. Editable: `tito export` writes into this repository's tinytorch/ at any time.
 BINDER_REQUIREMENTS = """\
-# Binder installs this course from the repository itself (tito, tinytorch, matplotlib for pictures).
--e .[viz]
+# Binder installs this course from the repository itself (tito, tinytorch, matplotlib for pictures,
+# hypothesis for the modules' property tests: `tito test` in a Binder terminal runs them).
+-e .[viz,tests]
 """
 
 BINDER_POSTBUILD = """\
