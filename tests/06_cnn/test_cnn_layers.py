@@ -169,7 +169,23 @@ def test_pools_accept_unbatched_and_integer_input():
     out = MaxPool2D(2)(Tensor(x))
     assert out.shape == (2, 2, 2) and out.dtype == np.float32
     assert out.data[1].tolist() == [[21.0, 23.0], [29.0, 31.0]]
-    assert AvgPool2D(2)(Tensor(x)).data[0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    averaged = AvgPool2D(2)(Tensor(x))
+    assert averaged.dtype == np.float32 and averaged.data[0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
+
+
+def test_pools_leave_their_input_as_it_was():
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    before = x.copy()
+    max_pool2d_forward(x, 2)
+    avg_pool2d_forward(x, 2)
+    max_pool2d_forward(x, 2, return_argmax=True)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_max_pool_argmax_ties_keep_the_first_maximum():
+    x = np.array([[[[1.0, 1.0], [1.0, 1.0]], [[0.0, 2.0], [2.0, 2.0]]]], np.float32)
+    out, argmax = max_pool2d_forward(x, 2, return_argmax=True)
+    assert out[0, :, 0, 0].tolist() == [1.0, 2.0] and argmax[0, :, 0, 0].tolist() == [0, 1]
 
 
 @pytest.mark.parametrize("make, words", [

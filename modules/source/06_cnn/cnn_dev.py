@@ -1216,8 +1216,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, return_argmax=Fal
     1. Make integer input float32 (`_floating`); then
        `kernel, stride, padding, out_size = _pool_setup(x, ...)` checks and computes sizes.
     2. `xp = pad2d(x, padding, value=-np.inf)`.
-    3. Start from the first offset view and `np.maximum(out, view, out=out)` with the others
-       (`offset_views` yields them).
+    3. Start from a copy of the first offset view, `out = np.array(next(views))` (without
+       padding the views are of `x` itself, which must stay as it is), and
+       `np.maximum(out, view, out=out)` with the others (`offset_views` yields them).
     4. With `return_argmax`, keep `best` (zeros, int64) alongside: before each maximum, the
        offset number goes where the view is strictly greater than the running maximum
        (`np.copyto(best, index, where=view > out)`), so ties keep the first maximum.
