@@ -710,7 +710,8 @@ def test_a_function_that_forgot_its_return_gets_a_hint(course, tito):
                  "from tinytorch.core.alpha import double\n\n\ndef test_shape():\n    assert double(2).shape == ()\n")
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
-    hint = "(A value was None where a result was expected: does a function miss its `return`?)"
+    hint = ("(A value was None where a result was expected: does a function miss its `return`, or is an optional "
+            "argument such as `bias=None` used without checking for None?)")
     assert hint in named_tests(payload, "pytest")["tests/01_alpha/test_none.py::test_shape"]["message"]
     assert all(hint not in t["message"] for t in named_tests(payload, "pytest").values() if t["passed"])
 
