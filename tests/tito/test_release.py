@@ -257,6 +257,16 @@ def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_p
     assert list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
 
 
+def test_releasing_one_module_into_a_fuller_edition_keeps_every_module_in_its_readme(instructor, tmp_path):
+    out = tmp_path / "term"
+    assert run_tito(instructor, "release", "--all", "--out", str(out)).returncode == 0
+    before = (out / "README.md").read_text()
+    assert "| 01_alpha | Alpha |" in before and "| 02_beta | Beta |" in before
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out), "--force").returncode == 0
+    assert (out / "README.md").read_text() == before
+    assert sorted(json.loads((out / ".tito/release/manifest.json").read_text())["modules"]) == ["alpha", "beta"]
+
+
 def test_release_force_over_an_edition_the_student_exported_and_solved_in(instructor, tmp_path):
     """The student's own exports in tinytorch/core, and their own lines that equal the
     solution's, are their work: no 'still holds solutions' alarm, nothing of theirs lost."""

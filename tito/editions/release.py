@@ -20,10 +20,11 @@ from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
 from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub
 from tito.editions.build import ModuleRelease, build_edition
+from tito.editions.student_files import student_readme
 from tito.editions.notebooks import notebook_json, points_of, to_notebook
 from tito.errors import TitoError
 from tito.exporter import is_generated
-from tito.files import new_folder, write_atomically
+from tito.files import new_folder
 
 
 @dataclass
@@ -133,7 +134,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
                 out.rmdir()
             os.replace(stage, out)
         else:
-            _merge_into(stage, out, released, solved, report)
+            _merge_into(course, stage, out, released, solved, report, repository)
         return report
     finally:
         if stage.exists():
@@ -171,12 +172,14 @@ def _solved_exports(course: Course) -> set[str]:
     return found
 
 
-def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: set[str], report: ReleaseReport):
+def _merge_into(course: Course, stage: Path, out: Path, released: list[ModuleRelease], solved: set[str],
+                report: ReleaseReport, repository: str | None):
     """Copy an edition over an existing folder.
 
     In an earlier edition, a module the student has worked on (source or notebook no longer
     its released stub) is left as it is: the new stub only replaces the pristine copy in
-    .tito/release, from where ``tito module reset`` takes it. Solved generated files go.
+    .tito/release, from where ``tito module reset`` takes it. Solved generated files go. The
+    manifest and the README then list every module of both releases.
     """
     old_manifest = read_manifest(out)
     kept_sources = []
@@ -193,16 +196,32 @@ def _merge_into(stage: Path, out: Path, released: list[ModuleRelease], solved: s
     for path in solved_files:
         path.unlink()
         report.removed.append(path)
-    new_manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
+    if old_manifest is not None:
+        manifest = _merged_manifest(json.loads((stage / MANIFEST).read_text(encoding="utf-8")), old_manifest,
+                                    released, report.kept)
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (stage / "README.md").write_text(student_readme(_listed(course, manifest, released), repository),
+                                         encoding="utf-8")
     shutil.copytree(stage, out, dirs_exist_ok=True)
-    if old_manifest is not None:  # a release of some modules keeps the others' entries
-        old_entries = old_manifest.get("modules") or {}
-        for path in report.kept:  # and a kept module keeps the entry of the files the student has
-            name = next(item.module.name for item in released if item.module.dev_file.name == path.name)
-            if name in old_entries:
-                new_manifest["modules"][name] = old_entries[name]
-        new_manifest["modules"] = {**old_entries, **new_manifest["modules"]}
-        write_atomically(out / MANIFEST, json.dumps(new_manifest, indent=2) + "\n")
+
+
+def _merged_manifest(new: dict, old: dict, released: list[ModuleRelease], kept: list[Path]) -> dict:
+    """A release of some modules keeps the others' entries; a kept module keeps the entry of the
+    files the student has."""
+    old_entries = old.get("modules") or {}
+    for path in kept:
+        name = next(item.module.name for item in released if item.module.dev_file.name == path.name)
+        if name in old_entries:
+            new["modules"][name] = old_entries[name]
+    new["modules"] = {**old_entries, **new["modules"]}
+    return new
+
+
+def _listed(course: Course, manifest: dict, released: list[ModuleRelease]) -> list[ModuleRelease]:
+    """Every course module the merged manifest names, in the course's order, as the README lists them."""
+    entries, fresh = manifest.get("modules") or {}, {item.module.name: item for item in released}
+    return [fresh.get(module.name) or ModuleRelease(module, list(entries[module.name].get("stubs") or []), 0, [])
+            for module in course.in_prerequisite_order() if module.name in entries]
 
 
 def _solved_files(out: Path, solved: set[str], kept_sources: list[str]) -> list[Path]:
