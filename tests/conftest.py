@@ -52,7 +52,7 @@ if _origin is None or Path(_origin).resolve() != EXPECTED:
 @pytest.fixture(scope="session")
 def torch():
     """PyTorch, the yardstick (skipped when it is not installed: it is never a requirement)."""
-    return pytest.importorskip("torch")
+    return pytest.importorskip("torch", reason="PyTorch is not installed (pip install -e '.[bench]' adds it)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marks

@@ -735,3 +735,12 @@ def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
     assert result.exit_code == 2
     assert "--keep-going is for --all (test every module even after a failure); --module alpha tests one module." \
         in " ".join(result.output.split())
+
+
+def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
+    course.write("tests/01_alpha/test_yardstick.py",
+                 "import pytest\n\n\n@pytest.mark.parametrize('n', [1, 2, 3])\n"
+                 "def test_against_torch(n):\n    pytest.importorskip('no_such_yardstick', reason='the yardstick is not "
+                 "installed')\n")
+    output = " ".join(tito("test", "--module", "alpha").output.split())
+    assert "3 skipped (the yardstick is not installed)" in output

@@ -328,7 +328,7 @@ def _show_step(step, verbose) -> None:
     stubbed = {} if every else _count_stubbed(step.failures)
     shown = [t for t in step.tests if every or (t.status == "failed" and not _stub_of(t))]
     counts = f"{step.passed_count}/{step.ran} passed" + (
-        f", {step.skipped_count} skipped" if step.skipped_count else "") + (
+        f", {step.skipped_count} skipped{_why_skipped(step)}" if step.skipped_count else "") + (
         f"; {step.left_out} marked slow not run (--full runs them)" if step.left_out else "")
     out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
               highlight=False)
@@ -362,6 +362,15 @@ def _show_step(step, verbose) -> None:
         out.print(f"  {bad_mark} {escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
             say(_indent(tail(step.output, 15), 4))
+
+
+def _why_skipped(step) -> str:
+    """' (PyTorch is not installed ...)' when most skipped tests say the same; '' otherwise."""
+    from collections import Counter
+
+    reasons = Counter(t.message.removeprefix("skipped: ").strip() for t in step.tests if t.skipped)
+    reason, count = reasons.most_common(1)[0] if reasons else ("", 0)
+    return f" ({reason})" if reason and count * 2 > step.skipped_count else ""
 
 
 def _one_per_first_line(failures: list) -> list:
