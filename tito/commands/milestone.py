@@ -52,11 +52,13 @@ def command(name, epochs, out_dir, limit, seed):
         result = program.run(**kwargs)
     except NotImplementedError as error:
         module = _module_with_stub(str(error))
+        left = _stubs_left()
         raise TitoError(
             f"The milestone reached code that is not implemented yet: {error}",
             hint=(f"Finish it in {module.relative(module.dev_file)}; `tito test --module {module.name}` "
                   "tests and exports it." if module else
-                  "Finish it; `tito test --module NAME` tests and exports the module that holds it."),
+                  "Finish it; `tito test --module NAME` tests and exports the module that holds it.")
+                 + (f"\nStill to write: {left}." if left else ""),
         ) from None
     console().print(f"trained and evaluated in {result.seconds:.1f} s")
     shortened = limit is not None or (epochs is not None and epochs < program.EPOCHS)
@@ -108,6 +110,24 @@ def _module_exporting(dotted: str):
     except TitoError:
         return None
     return next((m for m in course.modules if m.meta.get("exports_to") == dotted), None)
+
+
+def _stubs_left() -> str:
+    """'dataloader (TensorDataset.__init__ and 2 more); training (fit)': every module's stubs, in order."""
+    from tito.course import Course
+    from tito.runner import stubs_of
+
+    try:
+        modules = Course.here().in_prerequisite_order()
+    except TitoError:
+        return ""
+    parts = []
+    for module in modules:
+        names = [name for name, _ in stubs_of(module)] if module.dev_file.exists() else []
+        if names:
+            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+            parts.append(f"{module.name} ({names[0]}{more})")
+    return "; ".join(parts)
 
 
 def _module_with_stub(message: str):
