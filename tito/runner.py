@@ -276,6 +276,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     """
     from tito.notebook_places import add_notebook_places
     from tito.source_map import add_sources
+    from tito.student_frames import locate_in_students_code
 
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
@@ -297,6 +298,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             names = list(running.names)
             stop.set()
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
+    locate_in_students_code(module, result.steps[0])
     for step in result.steps:
         add_sources(module.root, step)
         add_notebook_places(module, step)

@@ -744,3 +744,28 @@ def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
                  "installed')\n")
     output = " ".join(tito("test", "--module", "alpha").output.split())
     assert "3 skipped (the yardstick is not installed)" in output
+
+
+def test_an_error_raised_in_given_code_is_located_in_the_students_function(course, tito):
+    """to_pair raising for the padding a student passed: the place to look is the student's call."""
+    dev = course.dev("alpha")
+    given = ('#| export\ndef check_positive(value):\n    if value <= 0:\n'
+             '        raise ValueError(f"must be positive, got {value}")\n    return value\n\n\n# %% tags=["teach"]\n')
+    text = dev.read_text().replace('# %% tags=["teach"]\n', given, 1)
+    dev.write_text(text.replace("doubled_value_of_the_input = np.asarray(x) * 2",
+                                "doubled_value_of_the_input = np.asarray(x) * check_positive(x - 100)", 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    failed = named_tests(payload, "inline")["test_unit_double"]
+    assert failed["message"].startswith("ValueError: must be positive, got -97")
+    assert failed["location"] == f"modules/source/01_alpha/alpha_dev.py:{line_of(dev, 'check_positive(x - 100)')}"
+    assert f'line {line_of(dev, "raise ValueError")}, in check_positive' in " ".join(result.output.split())
+
+
+def test_a_failure_in_given_code_that_no_student_function_called_stays_where_it_was_raised(course, tito):
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace('    print("checking double")\n',
+                                           '    print("checking double")\n    int("not a number")\n', 1))
+    _, payload = run(tito, course, "--module", "alpha")
+    failed = named_tests(payload, "inline")["test_unit_double"]
+    raised_at = line_of(dev, 'int("not a number")')
+    assert failed["location"] == f"modules/source/01_alpha/alpha_dev.py:{raised_at}"
