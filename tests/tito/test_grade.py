@@ -696,8 +696,12 @@ def test_a_file_of_another_module_scores_zero_saying_whose_it_is(instructor_cour
 
     beta = tmp_path / "alice.py"
     beta.write_text(BETA_DEV)
-    proc = run_tito(instructor_course, "grade", str(beta), "--module", "alpha", "--no-feedback", "--no-calibrate")
+    proc = run_tito(instructor_course, "grade", str(beta), "--module", "alpha", "--no-calibrate",
+                    "--json", str(tmp_path / "alice.json"))
     assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "alice.json").read_text())
+    assert report["tests"] and all(t["kind"] == "check" for t in report["tests"])  # no feedback: import errors only
+    assert "Feedback" not in proc.stdout and "ModuleNotFoundError" not in proc.stdout
     assert ("Reason: the file is module beta's (`#| default_exp core.beta`) where module alpha's (core.alpha) was "
             "expected, so it scores 0") in flat(proc.stdout)
     assert "Score: 0/7" in proc.stdout and "Hint: it is module beta's file: grade it with --module beta" in proc.stdout

@@ -62,6 +62,8 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran,
                               hidden)
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
+        if wrong_module:  # this module's tests on another module's file tell nothing but import errors
+            grade.tests = checks
         inside = sandbox.view(job).course
         grade.error = as_submitted(wrong_module or grade.error, prepared, inside, grade.submission)
         for test in grade.feedback:
