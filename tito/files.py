@@ -18,13 +18,12 @@ def write_atomically(path: Path, text: str | bytes) -> None:
 
     The file gets the mode a plain ``open(path, "w")`` would give it: an existing file keeps
     its mode, a new one gets 0666 minus the umask (``tempfile.mkstemp`` would make it 0600,
-    which breaks shared courses and JupyterHub set-ups).
+    which breaks shared courses and JupyterHub set-ups). Only a regular file's permission bits
+    are kept (not a link's target's, never setuid or setgid), and of a file someone else owns
+    not its group and other write bits: the new file is ours, and writable by no one it was not.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        keep = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        keep = None
+    keep = _mode_to_keep(path)
     try:
         handle, temp = _new_temporary(path, 0o666 if keep is None else keep)
     except OSError as exc:  # name the file the user knows, not the temporary one
@@ -38,6 +37,18 @@ def write_atomically(path: Path, text: str | bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _mode_to_keep(path: Path) -> int | None:
+    """The permission bits a rewrite of ``path`` keeps (see ``write_atomically``); None for none."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    mode = info.st_mode & 0o777
+    return mode if info.st_uid == os.geteuid() else mode & ~0o022
 
 
 def new_folder(parent: Path, prefix: str) -> Path:

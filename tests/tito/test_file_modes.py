@@ -60,3 +60,27 @@ def test_a_generated_file_keeps_its_mode_when_exported_again(course, tito):
     dev.write_text(dev.read_text().replace("LIMIT = 10", "LIMIT = 11"))
     assert tito("export", "--module", "alpha").exit_code == 0
     assert "LIMIT = 11" in generated.read_text() and mode(generated) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a file another user owns")
+def test_a_file_another_user_owns_is_rewritten_ours_and_writable_by_no_one_else(tmp_path):
+    """A student's 0666 (or setuid) file planted where the instructor writes a report: the report
+    must not stay writable by the student."""
+    planted = tmp_path / "report.json"
+    planted.write_text("{}")
+    os.chown(planted, 59117, 59117)
+    os.chmod(planted, 0o4666)
+    write_atomically(planted, "{\"score\": 4}")
+    info = planted.stat()
+    assert info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o644
+
+
+def test_a_link_is_replaced_with_a_file_of_the_default_mode_not_its_targets(tmp_path, umask):
+    target = tmp_path / "target"
+    target.write_text("x")
+    os.chmod(target, 0o700)
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    write_atomically(link, "new")
+    assert not link.is_symlink() and target.read_text() == "x"
+    assert stat.S_IMODE(link.stat().st_mode) == 0o666 & ~umask
