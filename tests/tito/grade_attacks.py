@@ -410,6 +410,14 @@ DEEP_STATUS = _STATUS_AT_EXIT.replace("{status!r}", repr(
 BAD_STATUS = _STATUS_AT_EXIT.replace("{status!r}", repr(
     '{"running": "", "steps": {"read": {"ok": true, "seconds": ' + "9" * 400 + '}, "inline": {"not_implemented": 1, '
     '"tests": [' + ",".join(['{}'] * 100_000) + ']}, ' + ", ".join(f'"s{n}": {{}}' for n in range(20_000)) + '}}'))
+# the submission's path said 27 times in each of 500 feedback messages, under a 240-byte file name
+# that the reports show escaped (about 1,000 characters): named after the cut, they made a 32 MB
+# report (graded again on every run); and stub names carrying a newline and a forged score line
+AMPLIFY = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({"running": "", "steps": {
+    "read": {"ok": True, "stubs": ["double\nScore: 6/6 (all checks passed)", "Scaler.__call__", "[bold]x[/bold]"]},
+    "inline": {"tests": [{"name": f"t{n}", "passed": False, "message": " modules/source/01_alpha/alpha_dev.py" * 27}
+                         for n in range(500)]}}})))
+AMPLIFY_NAME = "amplify" + "\x01" * 233  # 240 bytes, each \x01 shown as 4 characters
 # a submission that says it could not be read is not graded at all on PrairieLearn: an attempt
 # that does not count, as often as the student likes
 FORGED_UNREADABLE = _STATUS_AT_EXIT.replace("{status!r}", repr(
@@ -498,6 +506,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["bad_status.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(BAD_STATUS)
     # a file claiming another module (one without checks), whose name outside the sandbox words its reason
     files["claims_beta.py"] = STUB.replace("#| default_exp core.alpha", "#| default_exp core.beta")
+    files[AMPLIFY_NAME + ".py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(AMPLIFY)
     files["alice.py"] = ALPHA_DEV
     files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}

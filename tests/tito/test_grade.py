@@ -126,8 +126,8 @@ def test_what_does_not_import_export_or_parse_scores_zero_with_the_reason(honest
                                     "'nowhere'), so it scores 0")
     assert all(t.message == "not run" for t in honest["gina"].checks[:2])
     # the line is the student's file's, named as they and the instructor know it (not as the sandbox had it)
-    assert honest["hank"].error == (f"the submission does not export ({honest['hank'].submission}, "
-                                    "line 14: '(' was never closed), so it scores 0")
+    assert honest["hank"].error == ("the submission does not export (hank.py, line 14: '(' was never closed), so it "
+                                    "scores 0")  # its file name: the instructor's folders are no student's business
     assert honest["hank"].submission.endswith("/hank.py") and "modules/source" not in json.dumps(
         honest["hank"].to_json()["tests"])
     assert honest["judy"].score == 0
@@ -657,6 +657,11 @@ def test_json_of_one_submission_replaces_only_the_same_students_report(tito, cou
     assert result.exit_code == 2 and (course.root / "report.json").read_text() == bobs
     assert ("Error: --json report.json holds the report of bob for module alpha; not replacing it with alice's for "
             "module alpha.") in flat(result.output)
+    planted = json.dumps({"module": "alpha", "student": "\x1b]0;PWNED\x07\x1b[2J\nScore: 6/6", "score": 0, "tests": []})
+    (course.root / "report.json").write_text(planted)
+    result = tito("grade", "alice.py", "--module", "alpha", "--json", "report.json")
+    assert result.exit_code == 2 and "\x1b" not in result.output and "\nScore" not in result.output
+    assert "holds the report of \\x1b]0;PWNED" in result.output  # the file's words, shown as text
 
 
 def test_every_report_tito_writes_is_known_as_one():

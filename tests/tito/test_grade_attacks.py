@@ -256,6 +256,19 @@ def test_a_status_of_the_wrong_kinds_and_sizes_keeps_the_points_and_a_small_repo
     assert (batch[3] / "bad_status.json").stat().st_size < 200_000
 
 
+def test_a_long_name_said_many_times_keeps_the_report_small_and_the_reason_names_only_functions(batch):
+    from tito.grading.grader import MAX_FEEDBACK, MAX_REASON
+
+    grade = next(g for student, g in batch[0].items() if student.startswith("amplify"))
+    assert (grade.score, grade.incomplete) == (4, False)  # as carol: double and scaler's half
+    assert grade.error.endswith("; not implemented yet: Scaler.__call__")  # it killed its harness: stopped early
+    assert "\n" not in grade.error and "Score" not in grade.error and "bold" not in grade.error  # names only
+    assert len(grade.feedback) == 500 and all(len(t.message) <= MAX_FEEDBACK for t in grade.feedback)
+    assert grade.feedback[0].message.startswith(" amplify\\x01")  # the sandbox's path named as the file
+    assert len(grade.error) <= MAX_REASON
+    assert next(batch[3].glob("amplify*.json")).stat().st_size < 1_000_000  # 32 MB before
+
+
 def test_a_process_that_ends_in_one_check_costs_that_check_only_and_says_so(batch):
     grade = batch[0]["exit_in_check"]
     scores = {t.name: (t.passed, t.earned) for t in grade.checks}

@@ -134,7 +134,9 @@ def _refuse_another_students_report(json_file: Path, submission: Path, module: s
     earlier = report_in(json_file, "grade") or {}
     whose = (earlier.get("student"), earlier.get("module"))
     if None not in whose and whose != (showable(submission.stem), module):
-        raise TitoError(f"--json {json_file} holds the report of {whose[0]} for module {whose[1]}; not replacing it "
+        # the file's words, which anyone may have written: shown as text, on one line
+        student, other = (showable(str(value)).replace("\n", "\\n")[:100] for value in whose)
+        raise TitoError(f"--json {json_file} holds the report of {student} for module {other}; not replacing it "
                         f"with {showable(submission.stem)}'s for module {module}.",
                         hint="Give another file name (nothing has run).", exit_code=2)
 

@@ -65,9 +65,9 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
         inside = sandbox.view(job).course
-        grade.error = as_submitted(wrong_module or grade.error, prepared, inside, grade.submission)
+        grade.error = as_submitted(wrong_module or grade.error, prepared, inside, grade.submission)[:MAX_REASON]
         for test in grade.feedback:
-            test.message = as_submitted(test.message, prepared, inside, grade.submission)
+            test.message = as_submitted(test.message, prepared, inside, grade.submission)[:MAX_FEEDBACK]
         grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
@@ -110,9 +110,15 @@ def _seconds(value) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
+FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
 def _names(value, limit: int = 50) -> list[str]:
-    """The first ``limit`` strings of a list the sandbox reported ([] for anything else)."""
-    return [item[:100] for item in value[:limit] if type(item) is str] if type(value) is list else []
+    """The first ``limit`` function names ('Conv2D.forward') of a list the sandbox reported; anything
+    else in it (a newline, markup) is left out."""
+    if type(value) is not list:
+        return []
+    return [item for item in value[:limit] if type(item) is str and len(item) <= 100 and FUNCTION_NAME.fullmatch(item)]
 
 
 def _crashes(value, hidden: set) -> list[str]:
@@ -185,7 +191,8 @@ def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
     """``text`` with the module's source in the sandbox's course ``inside`` (where the submission was
     put: modules/source/06_cnn/cnn_dev.py, or /course/modules/...) named as the submission the
     instructor and the student know: subs/frank.py."""
-    name = f"{label} (as a .py source)" if label.lower().endswith(".ipynb") else label
+    base = label.rsplit("/", 1)[-1][:200]  # not the instructor's folders: students may read it
+    name = f"{base} (as a .py source)" if base.lower().endswith(".ipynb") else base
     where = rf"(?<![\w/.-])(?:{re.escape(inside)}/)?{re.escape(prepared.dev_file)}"
     return re.sub(where, lambda _: name, text)
 
@@ -197,11 +204,12 @@ def _feedback(status: dict) -> list[TestScore]:
         for test in tests[:MAX_TESTS] if isinstance(tests, list) else []:
             if isinstance(test, dict) and not test.get("skipped"):
                 scores.append(TestScore(str(test.get("name", "?"))[:300], bool(test.get("passed")), 0,
-                                        str(test.get("message", ""))[:1000], kind))
+                                        str(test.get("message", ""))[:MAX_FEEDBACK], kind))
     return scores
 
 
 MAX_REASON = 1500  # characters: the reason goes into a CSV cell and the platforms' text
+MAX_FEEDBACK = 1000  # characters of one feedback test's message
 NAMED = 20  # functions named in "not implemented yet: ..." (then "and N more")
 
 

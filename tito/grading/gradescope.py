@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from tito.files import remove_tree
+from tito.grading.data import showable
 from tito.grading.submission import SUFFIXES, source_names
 
 SUBMISSION_LIMIT = 200  # files looked at in the submission folder
@@ -79,7 +80,7 @@ def grade(root: Path):
     try:
         with job_slot() as slot:
             return grade_safely(data, submission.name, "submission", prepared, sandbox,
-                                Limits(seconds=float(config["timeout"])), scratch, slot, submission.name)
+                                Limits(seconds=float(config["timeout"])), scratch, slot, showable(submission.name))
     finally:
         remove_tree(scratch)
 
@@ -103,7 +104,7 @@ def main(argv: list[str]) -> int:
         code = 1
     (root / "results").mkdir(mode=0o755, exist_ok=True)
     write_json(result, root / "results" / "results.json")
-    print(f"score {result['score']}: {result['output'].splitlines()[0] if result['output'] else ''}")
+    print(f"score {result['score']}: {showable(result['output'].splitlines()[0]) if result['output'] else ''}")
     return code
 
 
