@@ -364,6 +364,19 @@ def test_release_into_the_course_itself_is_refused(instructor):
     assert proc.returncode == 1 and "cannot be written into the course itself" in flat(proc.stderr)
 
 
+def test_a_hidden_test_called_outside_its_block_stops_the_release(instructor, tmp_path):
+    course = tmp_path / "dangling"
+    shutil.copytree(instructor, course)
+    dev = course / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text() + '\n# %%\n### BEGIN HIDDEN TESTS\ndef test_unit_secret():\n'
+                   '    assert double(2) == 4\n### END HIDDEN TESTS\n\nif __name__ == "__main__":\n'
+                   '    test_unit_secret()\n')
+    proc = run_tito(course, "release", "--all", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1 and not (tmp_path / "out").exists()
+    assert ("modules/source/01_alpha/alpha_dev.py: calls test_unit_secret outside the hidden-test block that "
+            "defines it, so the student edition would fail on a NameError.") in flat(proc.stderr)
+
+
 def test_release_that_would_leak_a_solution_writes_nothing(instructor, tmp_path):
     course = tmp_path / "leaky"
     shutil.copytree(instructor, course)

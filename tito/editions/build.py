@@ -3,6 +3,7 @@ and notebook, a pristine copy of each stub, the hidden checks removed, the manif
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import shutil
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tito import __version__
+from tito import __version__, format
+from tito.errors import TitoError
 from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
@@ -63,6 +65,7 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
                     repository: str | None) -> ModuleRelease:
     """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
     stripped, notebook = student_edition(module, repository)
+    _refuse_calls_to_removed_tests(module, stripped.text)
     solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
     public.update(line.strip() for line in stripped.text.splitlines())
     dev = stage / module.dev_file.relative_to(module.root)
@@ -73,6 +76,21 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     shutil.copy2(dev, pristine)
     hidden = _leave_out_hidden_checks(module, stage)
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden, stripped.warnings)
+
+
+def _refuse_calls_to_removed_tests(module: Module, text: str) -> None:
+    """A call left outside a hidden block to the test inside it would fail every student's
+    ``tito test`` with a NameError: the release stops and says where the call goes."""
+    try:
+        called = format.called_tests(ast.parse(text))
+    except SyntaxError:
+        return
+    gone = [name for name in called if name not in format.defined_tests(text)]
+    if gone:
+        raise TitoError(f"{module.relative(module.dev_file)}: calls {', '.join(gone)} outside the hidden-test block "
+                        "that defines it, so the student edition would fail on a NameError.",
+                        hint="Put the call (`if __name__ == \"__main__\": ...`) inside the same "
+                             "### BEGIN HIDDEN TESTS ... ### END HIDDEN TESTS block. Nothing was written.")
 
 
 def _leave_out_hidden_checks(module: Module, stage: Path) -> int:
