@@ -82,6 +82,12 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
         raise TitoError(f"{where} names more than one '#| {format.DEFAULT_EXP}': {', '.join(names)}.")
     if not format.TARGET_NAME.match(names[0]):
         raise TitoError(f"{where}: '#| {format.DEFAULT_EXP} {names[0]}' is not a dotted module name like core.cnn.")
+    declared = module.meta.get("exports_to")
+    if isinstance(declared, str) and declared != f"tinytorch.{names[0]}":
+        yaml_name = module.relative(module.folder / "module.yaml")
+        raise TitoError(f"{where} says '#| {format.DEFAULT_EXP} {names[0]}' (tinytorch.{names[0]}), but {yaml_name} "
+                        f"says exports_to: {declared}: the tests import the latter, so they would test another file.",
+                        hint="Make the two name the same module.")
     return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
 
 

@@ -141,6 +141,21 @@ def test_missing_default_exp_refuses_and_names_the_file(course, tito):
     assert course.generated("alpha").read_bytes() == before
 
 
+def test_a_default_exp_other_than_module_yaml_says_is_refused_by_export_and_test(course, tito):
+    """Else the tests, which import module.yaml's exports_to, would test an earlier export."""
+    tito("export", "--module", "alpha")
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("#| default_exp core.alpha", "#| default_exp alpha"))
+    said = ("modules/source/01_alpha/alpha_dev.py says '#| default_exp alpha' (tinytorch.alpha), but "
+            "modules/source/01_alpha/module.yaml says exports_to: tinytorch.core.alpha: the tests import the latter, "
+            "so they would test another file.")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1 and said in " ".join(result.output.split())
+    tested = tito("test", "--module", "alpha")
+    assert tested.exit_code == 1 and said in " ".join(tested.output.split())
+    assert not (course.root / "tinytorch/alpha.py").exists()
+
+
 def test_a_file_that_is_not_a_module_source_says_where_it_does_not_parse(course, tito):
     course.dev("alpha").write_text("import numpy as np\ndef double(x:\n")
     result = tito("export", "--module", "alpha")
