@@ -56,7 +56,7 @@ def test_the_reference_scores_full_and_the_stub_passes_none(name, prepared, tmp_
     assert list(expected) == [c.name for c in grading.checks]
     raised = {n: r["raised"]["type"] for n, r in expected.items() if "raised" in r}
     assert all("rejects" in n for n in raised), f"only ..._rejects_... checks may raise: {raised}"
-    assert grading.free == []
+    assert grading.free == [], f"the released stub passes these checks (they test provided code): {grading.free}"
     assert not (grading.template / grading.dev_file).exists()  # no solution where students' code runs
     again = _probe_build(grading, REAL_ROOT, tmp_path / "again")  # the course's own export: the reference
     assert passing(grading, again) == [c.name for c in grading.checks]
@@ -145,6 +145,17 @@ def _probed(run, module, rng) -> dict:
         return raised(exc)
 
 
+# Graded modules without usual mistakes here, and why.
+NO_MISTAKES = {"setup": "its checks draw nothing from the seed, so no draw can hide a mistake"}
+
+
+def test_every_graded_module_has_its_usual_mistakes():
+    """A module author adds MISTAKES[name] in tests/tito/course_mistakes.py (see its docstring)."""
+    assert sorted(set(GRADED) - set(MISTAKES) - set(NO_MISTAKES)) == [], (
+        "add the module's usual mistakes to MISTAKES in tests/tito/course_mistakes.py")
+    assert set(MISTAKES) <= set(GRADED)
+
+
 @pytest.mark.parametrize("name", sorted(MISTAKES))
 def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
     """A check draws one case from the seed: no case may be one that a wrong function passes (a 1×k
@@ -182,4 +193,4 @@ def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
                               f"on seeds {passed[:5]}")
     finally:
         np.random.set_state(state)
-    assert missed == []
+    assert not missed, "a usual mistake passes its check on some seeds:\n" + "\n".join(missed)
