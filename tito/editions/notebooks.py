@@ -33,6 +33,14 @@ def points_of(module: Module | None) -> dict:
     for name, value in points.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise TitoError(f"{where}: points of {name!r} must be a whole number >= 0, got {value!r}.")
+    inline = [name for name in points if "::" not in str(name)]  # 'test_file.py::test_x' names a pytest test
+    if module and inline:
+        defined = set(format.defined_tests(module.source()))
+        unknown = [str(name) for name in inline if name not in defined]
+        if unknown:
+            raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} does not define "
+                            "(an inline test is worth 1 point unless named here).",
+                            hint=f"Its tests: {', '.join(sorted(defined)) or 'none'}.")
     return points
 
 
