@@ -175,9 +175,10 @@ def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_bac
     assert sorted(namespace) == ["__builtins__", "sys"]
     readme = " ".join((edition / "README.md").read_text(encoding="utf-8").split())
     assert "commit and push your work first" in readme
-    assert "https://mybinder.org/v2/gh/me/student/main?labpath=modules/source/10_training/training_dev.ipynb" in readme
-    assert ("https://colab.research.google.com/github/me/student/blob/main/modules/source/10_training/"
-            "training_dev.ipynb") in readme
+    last = Course(ROOT).in_prerequisite_order()[-1]  # the README's example: the course's last module
+    notebook = f"modules/source/{last.dirname}/{last.notebook.name}"
+    assert f"https://mybinder.org/v2/gh/me/student/main?labpath={notebook}" in readme
+    assert f"https://colab.research.google.com/github/me/student/blob/main/{notebook}" in readme
 
 
 def test_the_cell_goes_before_the_first_code_cell_and_only_with_a_repository(tmp_path):
