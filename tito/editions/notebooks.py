@@ -33,15 +33,21 @@ def points_of(module: Module | None) -> dict:
     for name, value in points.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise TitoError(f"{where}: points of {name!r} must be a whole number >= 0, got {value!r}.")
-    inline = [name for name in points if "::" not in str(name)]  # 'test_file.py::test_x' names a pytest test
-    if module and inline:
-        defined = set(format.defined_tests(module.source()))
-        unknown = [str(name) for name in inline if name not in defined]
-        if unknown:
-            raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} does not define "
-                            "(an inline test is worth 1 point unless named here).",
-                            hint=f"Its tests: {', '.join(sorted(defined)) or 'none'}.")
     return points
+
+
+def check_points(module: Module) -> None:
+    """``points_of``, and every inline test it names defined in the module's source (a typo
+    would give that test 1 point silently): the instructor's release checks this first."""
+    points = points_of(module)
+    inline = [name for name in points if "::" not in str(name)]  # 'test_file.py::test_x' names a pytest test
+    defined = set(format.defined_tests(module.source()))
+    unknown = [str(name) for name in inline if name not in defined]
+    if unknown:
+        where = module.relative(module.folder / "module.yaml")
+        raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} does not define "
+                        "(an inline test is worth 1 point unless named here).",
+                        hint=f"Its tests: {', '.join(sorted(defined)) or 'none'}.")
 
 
 def nbgrader_metadata(cells_code: list[str | None], solution_cells: set[int], module: Module | None) -> dict[int, dict]:

@@ -21,7 +21,7 @@ from tito.course import Course, Module
 from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.student_files import student_readme
-from tito.editions.notebooks import notebook_json, points_of, to_notebook
+from tito.editions.notebooks import check_points, notebook_json, to_notebook
 from tito.errors import TitoError
 from tito.exporter import is_generated
 from tito.files import new_folder
@@ -114,7 +114,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     repository = Repository.parse(repository).url if repository else _earlier_editions_repository(course, out)
     modules = course.with_prerequisites(modules)
     for module in modules:  # module.yaml's mistakes before any work
-        points_of(module)
+        check_points(module)
     solved = _solved_exports(course)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = new_folder(out.parent, prefix=f".{out.name}.release-")
