@@ -370,6 +370,29 @@ def test_a_solution_line_leaks_into_the_workspace_unless_a_prerequisite_shows_it
         prepare(course, course.get("beta"), tmp_path / "leaked", calibrate=False)
 
 
+def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grading(instructor_course, tmp_path):
+    """A bug in a check's own code raises on the stub too: calibration would make it worth 0 and shrink the
+    maximum without a word. Only a ..._rejects_... check may raise; prepare names the check, the error and
+    where to fix it, and for words its `message:` asks for, the reference's message as text."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    checks = root / "tests/01_alpha/checks.py"
+    checks.write_text(checks.read_text().replace("alpha.Scaler(factor)(", "alpha.Scaler(factor).scale(")
+                      + "\n\ndef check_double_rejects_none(alpha, rng):\n    return alpha.double(None)\n")
+    yaml = root / "modules/source/01_alpha/module.yaml"
+    yaml.write_text(yaml.read_text() + '  double_rejects_none: {points: 1, message: "x must be a number"}\n')
+    course = Course(root)
+    with pytest.raises(TitoError) as caught:
+        prepare(course, course.get("alpha"), tmp_path / "prepared")
+    assert caught.value.message == (
+        "The checks of 'alpha' do not run as they should on the reference solution:\n"
+        "  check scaler raised AttributeError: 'Scaler' object has no attribute 'scale' on the reference solution; "
+        "only checks named *_rejects_* may raise: fix tests/01_alpha/checks.py\n"
+        "  check double_rejects_none asks for an error saying 'x must be a number' (its message: in "
+        "modules/source/01_alpha/module.yaml), but on the reference solution it raised TypeError: unsupported "
+        "operand type(s) for *: 'NoneType' and 'int': fix that message: or the check in tests/01_alpha/checks.py")
+
+
 # --------------------------------------------------------------------------- reading submissions
 
 
