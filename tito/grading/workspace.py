@@ -11,7 +11,7 @@ an autograder bundle)::
                           with the prerequisites (sources and exports: their reference
                           solutions), tests/NN_name/ (checks included), the module's folder
                           without its source, and .grading/reference_tests.py (the
-                          reference's test cells)
+                          reference's test cells, without their hidden tests)
 
 The graded module's reference solution is never in ``template/``: it is exported and probed
 in a separate temporary folder that is removed before ``prepare`` returns, and the template is
@@ -197,7 +197,8 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
 
     shutil.copytree(solved, template, ignore=ignore)
     (template / REFERENCE_TESTS).parent.mkdir(parents=True, exist_ok=True)
-    (template / REFERENCE_TESTS).write_text(test_cells(reference), encoding="utf-8")
+    (template / REFERENCE_TESTS).write_text(test_cells(reference, module.relative(module.dev_file)),
+                                             encoding="utf-8")
     lines = {line.strip() for line in strip_solutions(reference).solution_lines if len(line.strip()) >= LEAK_MIN_CHARS}
     for path in template.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml") and path.relative_to(template).parts[0] not in ("tests", ".grading"):
