@@ -23,6 +23,7 @@ MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an at
 STUB = strip_solutions(ALPHA_DEV).text
 HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
 SECRET = "doubled_value_of_the_input"  # in the reference solution (an attack spells it in two halves)
+HIDDEN_TEST = "secret negative case"  # in the reference's hidden inline test (the same)
 
 
 def settled(check, seconds=5.0):
@@ -95,14 +96,18 @@ for root in sorted(roots):
                 found.append(_os.path.join(root, rel))
         except (OSError, UnicodeDecodeError):
             pass
+hidden_tests = []  # the reference's hidden inline tests, were they anywhere the submission runs
 for folder, _, files in _os.walk(_os.getcwd()):
     for name in files:
         try:
-            if {secret} in open(_os.path.join(folder, name), errors="replace").read():
-                found.append(_os.path.join(folder, name))
+            text = open(_os.path.join(folder, name), errors="replace").read()
         except OSError:
-            pass
-_REPORT.update(roots=len(roots), found=found, expected=expected)
+            continue
+        if {secret} in text:
+            found.append(_os.path.join(folder, name))
+        if {hidden_test} in text:
+            hidden_tests.append(_os.path.join(folder, name))
+_REPORT.update(roots=len(roots), found=found, expected=expected, hidden_tests=hidden_tests)
 if found:  # the solution, exec'd here, would pass every check
     exec(compile(open(found[0]).read(), "reference", "exec"), globals())
 if expected and IN_PROBE:  # the expected results, copied where the probe writes ours
@@ -479,6 +484,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     site_packages = site.getsitepackages()[0]
     values = dict(instructor=str(instructor), real_root=str(REAL_ROOT), prefix=SCRATCH_PREFIX,
                   secret=f"{SECRET[:7]!r} + {SECRET[7:]!r}",
+                  hidden_test=f"{HIDDEN_TEST[:7]!r} + {HIDDEN_TEST[7:]!r}",
                   dev=str(dev), site=site_packages, out=str(out))
     sources = {
         "sleeper": SLEEPER, "read_reference": READ_REFERENCE, "forge": FORGE, "patch_harness": PATCH_HARNESS,

@@ -54,7 +54,7 @@ def test_the_reference_scores_full_and_the_stub_passes_none(name, prepared, tmp_
     grading = prepared(name)
     expected = grading.expected()
     assert list(expected) == [c.name for c in grading.checks]
-    raised = {n: r["raised"]["type"] for n, r in expected.items() if "raised" in r}
+    raised = {n: f"{r['raised']['type']}: {r['raised']['message']}" for n, r in expected.items() if "raised" in r}
     assert all("rejects" in n for n in raised), f"only ..._rejects_... checks may raise: {raised}"
     assert grading.free == [], f"the released stub passes these checks (they test provided code): {grading.free}"
     assert not (grading.template / grading.dev_file).exists()  # no solution where students' code runs

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -22,9 +23,11 @@ from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
-from tito.grading import grade_batch, prepare, restore_reference_tests
+from tito.grading import Grader, grade_batch, prepare, restore_reference_tests
+from tito.grading.bundle import build_gradescope
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
+from tito.grading.formats import FORMATS, render
 from tito.grading.sandbox import HOW_TO_GET_ONE, PYTHON, Limits, _kill_group, _supervise, detect
 from tito.grading.submission import SubmissionError, to_source
 from tito.grading.submission import test_cells as reference_test_cells
@@ -139,7 +142,51 @@ def test_restoring_tests_keeps_a_students_code_before_the_reference_test():
                                "# %%\ndef helper():\n    return 2\n\ndef test_unit_scaler():\n    assert True")
     restored = restore_reference_tests(merged, ALPHA_DEV)
     assert restored.index("def helper():") < restored.index("assert True") < restored.index("assert Scaler(3)(2) == 6")
-    assert "secret negative case" in restore_reference_tests(STUB, ALPHA_DEV)
+    assert "secret negative case" not in restore_reference_tests(STUB, reference_test_cells(ALPHA_DEV))
+
+
+HIDDEN_INLINE_TEST = """
+# %%
+### BEGIN HIDDEN TESTS
+def test_unit_double_of_a_quarter():
+    assert double(0.25) == 0.5, "quarter-secret"
+
+if __name__ == "__main__":
+    test_unit_double_of_a_quarter()
+### END HIDDEN TESTS
+"""
+
+
+def test_hidden_inline_tests_are_neither_run_nor_shown_in_any_feedback_nor_shipped(instructor_course, tmp_path):
+    """modules/README.md: hidden tests are for instructors only. The reference's tests a submission
+    gets back are the student edition's: a hidden test cell, or a hidden block in a test, is in no
+    format's feedback, nor in the Gradescope zip (where the submission's code could read it)."""
+    sandbox, reasons = detect()
+    if sandbox is None:
+        pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    dev = root / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text() + HIDDEN_INLINE_TEST)
+    course = Course(root)
+    # right for whole numbers only: both hidden asserts (of -1.5 and 0.25) would fail, with their words
+    submission = tmp_path / "fred.py"
+    submission.write_text(HALF_DONE.replace("return np.asarray(x) * 2", "return np.asarray(x) * 2 + np.asarray(x) % 1"))
+    with Grader(course, course.get("alpha"), timeout=15, sandbox=sandbox, calibrate=False) as grader:
+        grade = grader.grade(submission)
+    assert [(t.name, t.passed) for t in grade.feedback if t.kind == "inline"] == [
+        ("test_unit_double", True), ("test_unit_scaler", False)]  # the visible part of test_unit_double ran
+    secrets = ("test_unit_double_of_a_quarter", "quarter-secret", "secret negative case")
+    for form in FORMATS:
+        shown = json.dumps(render(grade, form))
+        assert not [s for s in secrets if s in shown], form
+    zipped, _ = build_gradescope(course, course.get("alpha"), tmp_path / "dist", calibrate=False)
+    with zipfile.ZipFile(zipped) as bundle:
+        files = {name: bundle.read(name) for name in bundle.namelist()}
+    with tarfile.open(fileobj=io.BytesIO(files["grading.tar.gz"])) as archive:
+        files |= {m.name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    assert "template/.grading/reference_tests.py" in files
+    assert not [(name, s) for name, data in files.items() for s in secrets if s.encode() in data]
 
 
 def test_restoring_tests_keeps_the_students_line_numbers_and_runs_each_test_once():
@@ -368,6 +415,29 @@ def test_a_solution_line_leaks_into_the_workspace_unless_a_prerequisite_shows_it
     (root / "tinytorch/utils/notes.py").write_text(f"{shown}\n{secret}\n")
     with pytest.raises(TitoError, match="would hold solution text of 'beta' in tinytorch/utils/notes.py: 'secret_"):
         prepare(course, course.get("beta"), tmp_path / "leaked", calibrate=False)
+
+
+def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grading(instructor_course, tmp_path):
+    """A bug in a check's own code raises on the stub too: calibration would make it worth 0 and shrink the
+    maximum without a word. Only a ..._rejects_... check may raise; prepare names the check, the error and
+    where to fix it, and for words its `message:` asks for, the reference's message as text."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    checks = root / "tests/01_alpha/checks.py"
+    checks.write_text(checks.read_text().replace("alpha.Scaler(factor)(", "alpha.Scaler(factor).scale(")
+                      + "\n\ndef check_double_rejects_none(alpha, rng):\n    return alpha.double(None)\n")
+    yaml = root / "modules/source/01_alpha/module.yaml"
+    yaml.write_text(yaml.read_text() + '  double_rejects_none: {points: 1, message: "x must be a number"}\n')
+    course = Course(root)
+    with pytest.raises(TitoError) as caught:
+        prepare(course, course.get("alpha"), tmp_path / "prepared")
+    assert caught.value.message == (
+        "The checks of 'alpha' do not run as they should on the reference solution:\n"
+        "  check scaler raised AttributeError: 'Scaler' object has no attribute 'scale' on the reference solution; "
+        "only checks named *_rejects_* may raise: fix tests/01_alpha/checks.py\n"
+        "  check double_rejects_none asks for an error saying 'x must be a number' (its message: in "
+        "modules/source/01_alpha/module.yaml), but on the reference solution it raised TypeError: unsupported "
+        "operand type(s) for *: 'NoneType' and 'int': fix that message: or the check in tests/01_alpha/checks.py")
 
 
 # --------------------------------------------------------------------------- reading submissions

@@ -51,6 +51,12 @@ class CheckSpec:
     def function(self) -> str:
         return PREFIX + self.name
 
+    @property
+    def may_raise(self) -> bool:
+        """Whether an exception can be this check's answer: only a check named ..._rejects_... may raise
+        (raised by any other on the reference, it is a bug in the check, which the stub raises too)."""
+        return "rejects" in self.name.split("_")
+
     def to_json(self) -> dict:
         return asdict(self)
 

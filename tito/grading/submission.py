@@ -217,10 +217,15 @@ def _check_structure(notebook: dict, name: str) -> None:
 # --------------------------------------------------------------------------- the reference's tests
 
 
-def test_cells(reference: str) -> str:
-    """Only the reference's test cells (defining ``test_unit_*``), as a percent-format source."""
+def test_cells(reference: str, where: str = "<source>") -> str:
+    """Only the reference's test cells (defining ``test_unit_*``), as a percent-format source, as the
+    student edition has them: hidden tests are for instructors only, and what a submission's tests
+    run goes into its feedback (and the file into the sandbox, where its code can read it). ``where``
+    names the source in a marker's error."""
+    from tito.editions.strip import without_hidden_tests
+
     jupytext = load_jupytext()
-    notebook = jupytext.reads(reference, fmt="py:percent")
+    notebook = jupytext.reads(without_hidden_tests(reference, where)[0], fmt="py:percent")
     notebook.cells = [c for c in notebook.cells if c.cell_type == "code" and format.defined_tests(c.source)]
     return jupytext.writes(notebook, fmt="py:percent")
 

@@ -11,7 +11,7 @@ an autograder bundle)::
                           with the prerequisites (sources and exports: their reference
                           solutions), tests/NN_name/ (checks included), the module's folder
                           without its source, and .grading/reference_tests.py (the
-                          reference's test cells)
+                          reference's test cells, without their hidden tests)
 
 The graded module's reference solution is never in ``template/``: it is exported and probed
 in a separate temporary folder that is removed before ``prepare`` returns, and the template is
@@ -143,11 +143,7 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
                             targets=_targets(course))
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
-        problems = [f"check_{c.name}: {_reference_problem(c, expected.get(c.name))}" for c in specs
-                    if _reference_problem(c, expected.get(c.name))]
-        if problems:
-            raise TitoError(f"The checks of '{module.name}' do not run on the reference solution:\n  "
-                            + "\n  ".join(problems), hint=f"Fix {module.relative(module.tests_dir / 'checks.py')}.")
+        _refuse_broken_checks(module, specs, expected)
         if calibrate and format.MARKER_LINE.search(reference):
             stub = Path(scratch) / "stub"
             shutil.copytree(solved, stub, symlinks=True)
@@ -201,7 +197,8 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
 
     shutil.copytree(solved, template, ignore=ignore)
     (template / REFERENCE_TESTS).parent.mkdir(parents=True, exist_ok=True)
-    (template / REFERENCE_TESTS).write_text(test_cells(reference), encoding="utf-8")
+    (template / REFERENCE_TESTS).write_text(test_cells(reference, module.relative(module.dev_file)),
+                                             encoding="utf-8")
     lines = {line.strip() for line in strip_solutions(reference).solution_lines if len(line.strip()) >= LEAK_MIN_CHARS}
     for path in template.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml") and path.relative_to(template).parts[0] not in ("tests", ".grading"):
@@ -253,16 +250,40 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
         raise TitoError(f"A check of '{prepared.module}' returned unreadable data on the {build.name} build: {exc}") from None
 
 
-def _reference_problem(spec: CheckSpec, record: dict | None) -> str:
+def _refuse_broken_checks(module: Module, specs: list[CheckSpec], expected: dict) -> None:
+    """TitoError naming each check whose result on the reference solution is no answer to grade
+    against, with its error and the file to fix; before calibration, which would make a check that
+    raises on both the reference and the stub worth 0 without a word."""
+    checks, yaml = module.relative(module.tests_dir / "checks.py"), module.relative(module.folder / "module.yaml")
+    problems = [f"check {spec.name} {problem}" for spec in specs
+                if (problem := _reference_problem(spec, expected.get(spec.name), checks, yaml))]
+    if problems:
+        raise TitoError(f"The checks of '{module.name}' do not run as they should on the reference solution:\n  "
+                        + "\n  ".join(problems))
+
+
+def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: str) -> str:
+    """What is wrong with ``spec``'s result on the reference, and where to fix it; '' when nothing."""
     if record is None:
-        return "wrote no result"
+        return f"wrote no result: fix {checks}"
     if "unplain" in record:
-        return f"returns {record['unplain']}, not plain data"
-    if "raised" in record and record["raised"]["type"] == "CheckTimedOut":
-        return "ran past its time limit"
-    if spec.message and spec.message not in record.get("raised", {}).get("message", ""):
-        return f"the reference's error does not say {spec.message!r}: {record}"[:300]
+        return f"returns {record['unplain']}, not plain data: fix {checks}"
+    error = record.get("raised")
+    if error and error["type"] == "CheckTimedOut":
+        return f"ran past its time limit on the reference solution: fix {checks} or its seconds: in {yaml}"
+    if error and not spec.may_raise:
+        return (f"raised {_error_text(error)} on the reference solution; only checks named *_rejects_* may raise: "
+                f"fix {checks}")
+    if spec.message and spec.message not in (error or {}).get("message", ""):
+        came = f"it raised {_error_text(error)}" if error else "it returned a value"
+        return (f"asks for an error saying {spec.message!r} (its message: in {yaml}), but on the reference solution "
+                f"{came}: fix that message: or the check in {checks}")
     return ""
+
+
+def _error_text(error: dict) -> str:
+    """'AttributeError: module ... has no attribute ...': a raised record as one line of text."""
+    return f"{error['type']}: {' '.join(str(error['message']).split())}"[:300]
 
 
 def _passing(prepared: Prepared, expected: dict, stub: dict) -> list[str]:
