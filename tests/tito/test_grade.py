@@ -387,6 +387,9 @@ def test_a_prepared_folder_grades_on_its_own_wherever_it_is_copied(alpha_grader,
     ({"double": 3, "typo": 1}, "lists checks that tests/01_alpha/checks.py does not define: check_typo."),
     ({"double": -1}, "check 'double' needs whole points >= 0, got -1."),
     ({"double": {"points": 1, "weight": 2}}, "check 'double' has unknown keys weight"),
+    ({"double": {"points": 1, "rtol": "1e-4"}}, "check 'double': rtol must be a number >= 0, got '1e-4' (YAML reads "
+                                                "1e-4 as text: write it with a point, 1.0e-4)."),
+    ({"double": {"points": 1, "atol": "tiny"}}, "check 'double': atol must be a number >= 0, got 'tiny'."),
 ])
 def test_checks_in_module_yaml_are_validated(instructor_course, checks, message):
     module = Course(instructor_course).get("alpha")

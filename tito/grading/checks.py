@@ -128,7 +128,9 @@ def _spec(name, value, where: str) -> CheckSpec:
     for key in ("rtol", "atol", "seconds"):
         number = fields.get(key)
         if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0):
-            raise TitoError(f"{where}: check '{name}': {key} must be a number >= 0, got {number!r}.")
+            raise TitoError(f"{where}: check '{name}': {key} must be a number >= 0, got {number!r}"
+                            + (f" (YAML reads {number} as text: write it with a point, "
+                               f"{_with_point(number)})." if _yaml_text_number(number) else "."))
     if not isinstance(fields.get("hidden", False), bool):
         raise TitoError(f"{where}: check '{name}': hidden must be true or false.")
     if not isinstance(fields.get("message", ""), str):
@@ -136,6 +138,20 @@ def _spec(name, value, where: str) -> CheckSpec:
     return CheckSpec(name, points, bool(fields.get("hidden", False)), _float(fields.get("rtol")),
                      _float(fields.get("atol")), float(fields.get("seconds") or DEFAULT_SECONDS),
                      fields.get("message") or None)
+
+
+def _yaml_text_number(value) -> bool:
+    """True for '1e-4': a number to Python, text to YAML 1.1 (its floats need a point)."""
+    try:
+        return isinstance(value, str) and float(value) >= 0
+    except ValueError:
+        return False
+
+
+def _with_point(text: str) -> str:
+    """'1.0e-4' for '1e-4'."""
+    mantissa, _, exponent = text.lower().partition("e")
+    return (mantissa if "." in mantissa else mantissa + ".0") + (f"e{exponent}" if exponent else "")
 
 
 def _float(value):
