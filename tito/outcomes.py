@@ -27,7 +27,7 @@ def timeout_seconds() -> float:
 
 
 NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
-                       r"unsupported operand type\(s\) for .*'NoneType'")
+                       r"unsupported operand type\(s\) for .*'NoneType'|\bgot (a )?NoneType\b")
 
 
 @dataclass

@@ -263,3 +263,14 @@ def test_a_solution_in_a_new_unexported_notebook_cell_is_pointed_at_in_the_noteb
     own_line = dev_line(edition, "def double(x):\n    return np.asarray(x) * 2".splitlines()[1]) - 1
     assert (f"  double: your version at {DEV}:{own_line} (alpha_dev.ipynb: cell [5], line 1, in double) is in a "
             "cell without `#| export`") in output
+
+
+def test_an_error_in_a_helper_the_student_added_stays_at_the_helper(edition, tito):
+    """Only the functions the edition gives are skipped over to the student's calling line: a
+    function the student added (not in the released source) is where the mistake is."""
+    dev = edition / DEV
+    dev.write_text(dev.read_text().replace(
+        "def double(x):", "def my_window(v):\n    return np.asarray(v)[5]\n\n\ndef double(x):", 1).replace(
+        STUB, "return my_window([x]) * 2", 1))
+    output = tito("test", "--module", "alpha").output
+    assert f"--- inline failure: test_unit_double at {DEV}:{dev_line(edition, 'return np.asarray(v)[5]')}" in output

@@ -740,10 +740,10 @@ def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
 def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
     course.write("tests/01_alpha/test_yardstick.py",
                  "import pytest\n\n\n@pytest.mark.parametrize('n', [1, 2, 3])\n"
-                 "def test_against_torch(n):\n    pytest.importorskip('no_such_yardstick', reason='the yardstick is not "
-                 "installed')\n")
+                 "def test_against_torch(n):\n    pytest.importorskip('no_such_yardstick', reason=\"the yardstick is not "
+                 "installed (pip install -e '.[bench]' adds it)\")\n")
     output = " ".join(tito("test", "--module", "alpha").output.split())
-    assert "3 skipped (the yardstick is not installed)" in output
+    assert "3 skipped (the yardstick is not installed (pip install -e '.[bench]' adds it))" in output
 
 
 def test_an_error_raised_in_given_code_is_located_in_the_students_function(course, tito):
@@ -769,3 +769,10 @@ def test_a_failure_in_given_code_that_no_student_function_called_stays_where_it_
     failed = named_tests(payload, "inline")["test_unit_double"]
     raised_at = line_of(dev, 'int("not a number")')
     assert failed["location"] == f"modules/source/01_alpha/alpha_dev.py:{raised_at}"
+
+
+def test_none_where_an_array_was_expected_gets_the_hint_too():
+    from tito.outcomes import TestOutcome
+
+    told = TestOutcome("t", False, "TypeError: Tensor.from_numpy expects a numpy.ndarray, got NoneType.")
+    assert "does a function miss its `return`" in told.message

@@ -113,7 +113,8 @@ def _module_exporting(dotted: str):
 
 
 def _stubs_left() -> str:
-    """'dataloader (TensorDataset.__init__ and 2 more); training (fit)': every module's stubs, in order."""
+    """'dataloader (TensorDataset.__init__ and 8 more); optimizers (SGD.step, Adam.step)': every
+    module's stubs, in order."""
     from tito.course import Course
     from tito.runner import stubs_of
 
@@ -125,8 +126,8 @@ def _stubs_left() -> str:
     for module in modules:
         names = [name for name, _ in stubs_of(module)] if module.dev_file.exists() else []
         if names:
-            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
-            parts.append(f"{module.name} ({names[0]}{more})")
+            shown = ", ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"
+            parts.append(f"{module.name} ({shown})")
     return "; ".join(parts)
 
 

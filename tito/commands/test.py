@@ -370,7 +370,7 @@ def _why_skipped(step) -> str:
 
     reasons = Counter(t.message.removeprefix("skipped: ").strip() for t in step.tests if t.skipped)
     reason, count = reasons.most_common(1)[0] if reasons else ("", 0)
-    return f" ({reason})" if reason and count * 2 > step.skipped_count else ""
+    return escape(f" ({reason})") if reason and count * 2 > step.skipped_count else ""  # '.[bench]' is no markup
 
 
 def _one_per_first_line(failures: list) -> list:
