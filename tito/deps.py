@@ -9,6 +9,7 @@ REQUIRED = {  # import name -> pip name
     "jupytext": "jupytext",
     "pytest": "pytest",
     "yaml": "PyYAML",
+    "threadpoolctl": "threadpoolctl",
 }
 FOR_TESTS = {"hypothesis": "hypothesis"}
 OPTIONAL = {"matplotlib": "matplotlib"}

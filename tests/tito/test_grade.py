@@ -428,9 +428,11 @@ def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grad
     shutil.copytree(instructor_course, root)
     checks = root / "tests/01_alpha/checks.py"
     checks.write_text(checks.read_text().replace("alpha.Scaler(factor)(", "alpha.Scaler(factor).scale(")
-                      + "\n\ndef check_double_rejects_none(alpha, rng):\n    return alpha.double(None)\n")
+                      + "\n\ndef check_double_rejects_none(alpha, rng):\n    return alpha.double(None)\n"
+                      + "\n\ndef check_scaler_rejects_text(alpha, rng):\n    return alpha.Scalr(2)('x')\n")
     yaml = root / "modules/source/01_alpha/module.yaml"
-    yaml.write_text(yaml.read_text() + '  double_rejects_none: {points: 1, message: "x must be a number"}\n')
+    yaml.write_text(yaml.read_text() + '  double_rejects_none: {points: 1, message: "x must be a number"}\n'
+                    + "  scaler_rejects_text: 1\n")
     course = Course(root)
     with pytest.raises(TitoError) as caught:
         prepare(course, course.get("alpha"), tmp_path / "prepared")
@@ -440,7 +442,11 @@ def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grad
         "only checks named *_rejects_* may raise: fix tests/01_alpha/checks.py\n"
         "  check double_rejects_none asks for an error saying 'x must be a number' (its message: in "
         "modules/source/01_alpha/module.yaml), but on the reference solution it raised TypeError: unsupported "
-        "operand type(s) for *: 'NoneType' and 'int': fix that message: or the check in tests/01_alpha/checks.py")
+        "operand type(s) for *: 'NoneType' and 'int': fix that message: or the check in tests/01_alpha/checks.py\n"
+        "  check scaler_rejects_text raised AttributeError: module 'tinytorch.core.alpha' has no attribute 'Scalr' on "
+        "the reference solution, an error of the check's own code rather than a refusal (the stub would raise it "
+        "too): fix tests/01_alpha/checks.py, or give the refusal's words as message: in "
+        "modules/source/01_alpha/module.yaml")
 
 
 # --------------------------------------------------------------------------- reading submissions
@@ -695,8 +701,8 @@ def test_regrade_taking_the_folder_as_its_value_is_told_apart_from_a_missing_fol
     result = tito("grade", "--module", "alpha", "--regrade", "subs/")  # --regrade's value is optional
     assert result.exit_code == 2
     assert ("Error: --regrade took 'subs/' as a student name, so SUBMISSION is missing: put the students after the "
-            "folder (tito grade subs/ --regrade NAME), use --regrade=NAME, or regrade everyone with --regrade after "
-            "the folder (tito grade subs/ --regrade).") in flat(result.output)
+            "folder (tito grade subs/ --module alpha --regrade NAME), use --regrade=NAME, or regrade everyone with "
+            "--regrade after the folder (tito grade subs/ --module alpha --regrade).") in flat(result.output)
     result = tito("grade", "--module", "alpha", "--regrade", "alice")
     assert result.exit_code == 2 and "Error: Missing argument 'SUBMISSION'." in result.output
 

@@ -303,6 +303,43 @@ def test_release_force_keeps_a_student_file_equal_to_the_solution_and_its_export
     assert (out / "modules/source/02_beta/beta_dev.py").exists()
 
 
+def test_release_force_leaves_the_students_notebooks_checkpoints_and_environment_alone(instructor, tmp_path):
+    """Solutions pasted in once published reach the student's notebook (tito notebooks, Jupyter) and
+    its checkpoint; an installed package may hold markers: none of it is a leftover to refuse."""
+    out = tmp_path / "notebooks"
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    pasted = (instructor / "modules/source/01_alpha/alpha_dev.py").read_text()
+    notebook = out / "modules/source/01_alpha/alpha_dev.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "source": pasted}]}))
+    (notebook.parent / ".ipynb_checkpoints").mkdir()
+    (notebook.parent / ".ipynb_checkpoints/alpha_dev-checkpoint.ipynb").write_text(notebook.read_text())
+    (out / ".venv/lib/somepackage").mkdir(parents=True)
+    (out / ".venv/lib/somepackage/example.py").write_text("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n")
+    proc = run_tito(instructor, "release", "--module", "beta", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(notebook.read_text())["cells"][0]["source"] == pasted
+    assert (out / "modules/source/02_beta/beta_dev.py").exists()
+
+
+@pytest.mark.parametrize("change, said", [
+    (("modules/source/01_alpha/alpha_dev.py", "#| default_exp core.alpha", "#| default_exp core.alfa"),
+     "says '#| default_exp core.alfa' (tinytorch.core.alfa), but modules/source/01_alpha/module.yaml says "
+     "exports_to: tinytorch.core.alpha"),
+    (("modules/source/01_alpha/module.yaml", "  scaler: 2", "  scaler: {points: 2, rtol: 1e-4}"),
+     "check 'scaler': rtol must be a number >= 0, got '1e-4'"),
+    (("modules/source/01_alpha/module.yaml", "  scaler: 2", "  scalar: 2"),
+     "lists checks that tests/01_alpha/checks.py does not define: check_scalar."),
+])
+def test_what_would_fail_every_student_stops_the_release_before_anything_is_written(instructor, tmp_path, change,
+                                                                                     said):
+    course = tmp_path / "broken"
+    shutil.copytree(instructor, course)
+    path, old, new = change
+    (course / path).write_text((course / path).read_text().replace(old, new, 1))
+    proc = run_tito(course, "release", "--all", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1 and said in flat(proc.stderr) and not (tmp_path / "out").exists()
+
+
 def test_release_force_over_a_leftover_solution_writes_nothing(instructor, tmp_path):
     out = tmp_path / "leftover-solution"
     assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
@@ -375,6 +412,10 @@ def test_a_hidden_test_called_outside_its_block_stops_the_release(instructor, tm
     assert proc.returncode == 1 and not (tmp_path / "out").exists()
     assert ("modules/source/01_alpha/alpha_dev.py: calls test_unit_secret outside the hidden-test block that "
             "defines it, so the student edition would fail on a NameError.") in flat(proc.stderr)
+    dev.write_text(dev.read_text().replace('    test_unit_secret()\n',
+                                           '    for test in (test_unit_double, test_unit_secret):\n        test()\n'))
+    proc = run_tito(course, "release", "--all", "--out", str(tmp_path / "out"))  # its name, not called by it
+    assert proc.returncode == 1 and "calls test_unit_secret outside the hidden-test block" in flat(proc.stderr)
 
 
 def test_release_that_would_leak_a_solution_writes_nothing(instructor, tmp_path):

@@ -76,7 +76,7 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
     from tito.grading.workspace import refuse_a_student_edition
 
     if submission is None:
-        _missing_submission(regrade)
+        _missing_submission(regrade, module_name)
     course = Course.here()
     module = course.get(module_name)
     refuse_a_student_edition(course)  # before the sandbox is looked for
@@ -107,13 +107,14 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         _grade_one(grader, submission, json_file, form)
 
 
-def _missing_submission(regrade) -> None:
+def _missing_submission(regrade, module_name: str) -> None:
     """SUBMISSION is required; when --regrade took the folder as its value (its value is optional), say so."""
     taken = next((value for value in regrade if value != "*" and Path(value).exists()), None)
     if taken is not None:
+        again = f"tito grade {taken} --module {module_name}"
         raise click.UsageError(f"--regrade took '{taken}' as a student name, so SUBMISSION is missing: put the "
-                               f"students after the folder (tito grade {taken} --regrade NAME), use --regrade=NAME, or "
-                               f"regrade everyone with --regrade after the folder (tito grade {taken} --regrade).")
+                               f"students after the folder ({again} --regrade NAME), use --regrade=NAME, or "
+                               f"regrade everyone with --regrade after the folder ({again} --regrade).")
     raise click.UsageError("Missing argument 'SUBMISSION'.")
 
 

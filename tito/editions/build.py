@@ -79,13 +79,15 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
 
 
 def _refuse_calls_to_removed_tests(module: Module, text: str) -> None:
-    """A call left outside a hidden block to the test inside it would fail every student's
-    ``tito test`` with a NameError: the release stops and says where the call goes."""
+    """A call left outside a hidden block to the test inside it (or any use of its name) would fail
+    every student's ``tito test`` with a NameError, and tell the test's name: the release stops
+    and says where the call goes."""
     try:
-        called = format.called_tests(ast.parse(text))
+        used = {node.id for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Name)}
     except SyntaxError:
         return
-    gone = [name for name in called if name not in format.defined_tests(text)]
+    removed = set(format.defined_tests(module.source())) - set(format.defined_tests(text))
+    gone = sorted(used & removed)
     if gone:
         raise TitoError(f"{module.relative(module.dev_file)}: calls {', '.join(gone)} outside the hidden-test block "
                         "that defines it, so the student edition would fail on a NameError.",

@@ -50,6 +50,10 @@ def _check_destination(course: Course, out: Path, force: bool) -> None:
                              "(students' module sources there are backed up first).")
 
 
+# A worked-in edition's folders that no release writes: the student's environment and history.
+NOT_THE_EDITIONS = (".venv", ".git")
+
+
 def audit(folder: Path, solution_lines: set[str], solved_exports: set[str],
           fresh: bool = True) -> tuple[list[str], list[str]]:
     """Problems (solution markers, solved generated files, solution text) and warnings in an edition.
@@ -64,7 +68,8 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str],
     core = folder / "tinytorch" / "core"
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_dir() or rel.parts[:2] == BACKUP_DIR.parts or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".yaml"):
+        if (path.is_dir() or rel.parts[:2] == BACKUP_DIR.parts or rel.parts[0] in NOT_THE_EDITIONS
+                or path.suffix not in (".py", ".ipynb", ".md", ".txt", ".yaml")):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.suffix == ".ipynb":
@@ -113,8 +118,8 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     _check_destination(course, out, force)
     repository = Repository.parse(repository).url if repository else _earlier_editions_repository(course, out)
     modules = course.with_prerequisites(modules)
-    for module in modules:  # module.yaml's mistakes before any work
-        check_points(module)
+    for module in modules:  # the sources' and module.yaml's mistakes before any work
+        _check_module(module)
     solved = _solved_exports(course)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = new_folder(out.parent, prefix=f".{out.name}.release-")
@@ -139,6 +144,18 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _check_module(module: Module) -> None:
+    """What would make the edition of ``module`` fail every student: its export target against
+    module.yaml's exports_to, the points of its tests, its graded checks' entries."""
+    from tito.exporter import target_of
+    from tito.grading.checks import check_specs
+
+    target_of(module, format.code_cells(module.source()))
+    check_points(module)
+    if module.meta.get("checks"):
+        check_specs(module)
 
 
 def _earlier_editions_repository(course: Course, out: Path) -> str | None:
@@ -239,15 +256,24 @@ def _solved_files(out: Path, solved: set[str], kept_sources: list[str]) -> list[
 
 def _refuse_leftover_solutions(stage: Path, out: Path, kept: list[Path], solved_files: list[Path]) -> None:
     """Before anything is written: a file in ``out`` that the release neither replaces nor removes,
-    and that is not a student's kept work or backup, must not hold solution markers."""
+    and that is not a student's own (a module source or notebook, a Jupyter checkpoint, a backup),
+    must not hold solution markers."""
     problems, _ = audit(out, set(), set(), fresh=False)
     mine = {path.relative_to(out).as_posix() for path in [*kept, *solved_files]}
     leftovers = [problem for problem in problems
-                 if (rel := problem.split(": ", 1)[0]) not in mine and not (stage / rel).exists()]
+                 if (rel := problem.split(": ", 1)[0]) not in mine and not (stage / rel).exists()
+                 and not _students_own(Path(rel))]
     if leftovers:
         raise TitoError(f"{out} holds solutions that the release would leave there:\n  " + "\n  ".join(leftovers),
                         hint="Nothing was written. Remove those files (they are not a student's module work), "
                              "then release again.")
+
+
+def _students_own(rel: Path) -> bool:
+    """True for a file of an edition that is the student's to write: any module's source or
+    notebook (solutions pasted in once published keep their markers), Jupyter's checkpoints."""
+    return ".ipynb_checkpoints" in rel.parts or (rel.parts[:2] == ("modules", "source")
+                                                 and rel.stem.endswith("_dev") and rel.suffix in (".py", ".ipynb"))
 
 
 def _students_work(out: Path, module: Module) -> bool:

@@ -274,11 +274,20 @@ def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: 
     if error and not spec.may_raise:
         return (f"raised {_error_text(error)} on the reference solution; only checks named *_rejects_* may raise: "
                 f"fix {checks}")
+    if error and not spec.message and error["type"] in CHECK_BUGS:
+        return (f"raised {_error_text(error)} on the reference solution, an error of the check's own code rather "
+                f"than a refusal (the stub would raise it too): fix {checks}, or give the refusal's words as "
+                f"message: in {yaml}")
     if spec.message and spec.message not in (error or {}).get("message", ""):
         came = f"it raised {_error_text(error)}" if error else "it returned a value"
         return (f"asks for an error saying {spec.message!r} (its message: in {yaml}), but on the reference solution "
                 f"{came}: fix that message: or the check in {checks}")
     return ""
+
+
+# Errors a refusal never is, but a typo in a check is: a rejects-check raising one on the reference
+# would be worth 0 without a word (the stub raises it too).
+CHECK_BUGS = ("NameError", "AttributeError", "ImportError", "ModuleNotFoundError", "UnboundLocalError")
 
 
 def _error_text(error: dict) -> str:
