@@ -340,6 +340,23 @@ def test_what_would_fail_every_student_stops_the_release_before_anything_is_writ
     assert proc.returncode == 1 and said in flat(proc.stderr) and not (tmp_path / "out").exists()
 
 
+def test_release_force_copies_each_file_it_replaces_with_other_contents(instructor, tmp_path):
+    """A student's notes in a module's README or a test they changed are not lost: copied, and said."""
+    out = tmp_path / "edited"
+    assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0
+    again = run_tito(instructor, "release", "--module", "alpha", "--out", str(out), "--force")
+    assert again.returncode == 0 and "Replaced" not in flat(again.stdout)  # nothing differed
+    test_file = out / "tests/01_alpha/test_alpha_ops.py"
+    test_file.write_text(test_file.read_text() + "\n# my note\n")
+    proc = run_tito(instructor, "release", "--module", "alpha", "--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    copies = next((out / ".tito/backups").glob("release-*"))
+    assert "Replaced 1 file(s) that differed from this release's (tests/01_alpha/test_alpha_ops.py); the earlier " \
+           f"copies are in {copies}." in flat(proc.stdout)
+    assert (copies / "tests/01_alpha/test_alpha_ops.py").read_text().endswith("# my note\n")
+    assert "# my note" not in test_file.read_text()
+
+
 def test_release_force_over_a_leftover_solution_writes_nothing(instructor, tmp_path):
     out = tmp_path / "leftover-solution"
     assert run_tito(instructor, "release", "--module", "alpha", "--out", str(out)).returncode == 0

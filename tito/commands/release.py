@@ -18,7 +18,8 @@ from tito.options import chosen_modules, module_choice
                    "Binder, Colab and source links open it, and each notebook's first cell clones it in "
                    "Colab [default: an earlier edition's in DIR].")
 @click.option("--force", is_flag=True,
-              help="Write into a non-empty DIR; in an earlier edition, modules a student has worked on stay as they are.")
+              help="Write into a non-empty DIR; in an earlier edition, modules a student has worked on stay as they "
+                   "are, and other files it replaces with other contents are first copied to .tito/backups/.")
 def command(module_name, all_modules, out, force, repository):
     """Write a student edition of the course, without solutions.
 
@@ -28,7 +29,8 @@ def command(module_name, all_modules, out, force, repository):
     The edition runs on Binder (its binder/ installs it and exports every module) and, with
     --repository, in Colab (each module's first cell fetches the repository there).
     `--module NAME` releases that module with its prerequisites; with --force into a
-    student's earlier edition it adds the new modules and leaves their work alone.
+    student's earlier edition it adds the new modules and leaves their work alone
+    (any other file it replaces with other contents is first copied to .tito/backups/).
 
     \b
     Examples:
@@ -50,6 +52,11 @@ def command(module_name, all_modules, out, force, repository):
                         f"(`tito module reset` takes it, backing the work up first).")
     for path in report.removed:
         console().print(f"Removed a solved generated file: {path}")
+    if report.replaced:
+        named = ", ".join(str(rel) for rel in report.replaced[:3]) + (
+            f" and {len(report.replaced) - 3} more" if len(report.replaced) > 3 else "")
+        say(f"Replaced {len(report.replaced)} file(s) that differed from this release's ({named}); the earlier "
+            f"copies are in {report.replaced_copies}.")
     for message in report.warnings:
         warn(message)
     stubs = sum(len(item.stubs) for item in report.modules)

@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from tito import format
@@ -34,6 +35,8 @@ class ReleaseReport:
     files: int
     kept: list[Path] = field(default_factory=list)  # students' work left in place by --force
     removed: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)  # other files that differed, copied first
+    replaced_copies: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -219,6 +222,7 @@ def _merge_into(course: Course, stage: Path, out: Path, released: list[ModuleRel
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (stage / "README.md").write_text(student_readme(_listed(course, manifest, released), repository),
                                          encoding="utf-8")
+    _copy_what_would_be_replaced(stage, out, report)
     shutil.copytree(stage, out, dirs_exist_ok=True)
 
 
@@ -239,6 +243,23 @@ def _listed(course: Course, manifest: dict, released: list[ModuleRelease]) -> li
     entries, fresh = manifest.get("modules") or {}, {item.module.name: item for item in released}
     return [fresh.get(module.name) or ModuleRelease(module, list(entries[module.name].get("stubs") or []), 0, [])
             for module in course.in_prerequisite_order() if module.name in entries]
+
+
+def _copy_what_would_be_replaced(stage: Path, out: Path, report: ReleaseReport) -> None:
+    """Copy each file of ``out`` that the release replaces with other contents (a README, a test, a
+    module.yaml the student may have edited) to .tito/backups/release-<UTC time>/, so nothing is
+    lost; tito's own records (.tito/) are not copied."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    copies = out / BACKUP_DIR / f"release-{stamp}"
+    for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+        rel = path.relative_to(stage)
+        old = out / rel
+        if rel.parts[0] == ".tito" or not old.is_file() or old.is_symlink() or old.read_bytes() == path.read_bytes():
+            continue
+        (copies / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(old, copies / rel)
+        report.replaced.append(rel)
+    report.replaced_copies = copies if report.replaced else None
 
 
 def _solved_files(out: Path, solved: set[str], kept_sources: list[str]) -> list[Path]:
