@@ -457,12 +457,13 @@ def test_bad_points_in_module_yaml_are_refused_before_anything_is_built(instruct
     assert refused.value.message == ("modules/source/01_alpha/module.yaml: points of 'test_unit_double' must be "
                                      "a whole number >= 0, got 'three'.")
     assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []
-    course.get("alpha").meta["points"] = {"test_unit_doubel": 3, "test_alpha_ops.py::test_double": 2}  # a typo
+    course.get("alpha").meta["points"] = {"test_unit_doubel": 3, "test_alpha_ops.py::test_double": 2,
+                                          "test_alpha_ops.py::test_dubble": 1}  # two typos
     with pytest.raises(TitoError) as refused:
         release(course, course.modules, tmp_path / "out")
-    assert refused.value.message == ("modules/source/01_alpha/module.yaml: points for test_unit_doubel, which "
-                                     "alpha_dev.py does not define (an inline test is worth 1 point unless named "
-                                     "here).")
+    assert refused.value.message == ("modules/source/01_alpha/module.yaml: points for test_unit_doubel, "
+                                     "test_alpha_ops.py::test_dubble, which alpha_dev.py or tests/01_alpha does not "
+                                     "define (a test is worth 1 point unless named here).")
     assert refused.value.hint == "Its tests: test_unit_double, test_unit_scaler."
 
 

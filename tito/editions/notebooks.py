@@ -36,6 +36,19 @@ def points_of(module: Module | None) -> dict:
     return points
 
 
+def _pytest_test_exists(module: Module, node: str) -> bool:
+    """True when 'test_file.py::test_x' (or '::TestClass::test_x') names a test function in the
+    module's tests folder."""
+    file, *names = node.split("::")
+    path = module.tests_dir / file
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return False
+    function = names[-1].split("[")[0] if names else ""  # 'test_x[case]': a parametrized test's case
+    return bool(function) and re.search(rf"^\s*def {re.escape(function)}\(", text, re.M) is not None
+
+
 def check_points(module: Module) -> None:
     """``points_of``, and every inline test it names defined in the module's source (a typo
     would give that test 1 point silently): the instructor's release checks this first."""
@@ -43,10 +56,12 @@ def check_points(module: Module) -> None:
     inline = [name for name in points if "::" not in str(name)]  # 'test_file.py::test_x' names a pytest test
     defined = set(format.defined_tests(module.source()))
     unknown = [str(name) for name in inline if name not in defined]
+    unknown += [str(name) for name in points if "::" in str(name) and not _pytest_test_exists(module, str(name))]
     if unknown:
         where = module.relative(module.folder / "module.yaml")
-        raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} does not define "
-                        "(an inline test is worth 1 point unless named here).",
+        raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} or "
+                        f"{module.relative(module.tests_dir)} does not define (a test is worth 1 point unless named "
+                        "here).",
                         hint=f"Its tests: {', '.join(sorted(defined)) or 'none'}.")
 
 
