@@ -121,13 +121,10 @@ def _missing(message: str) -> list[str]:
 def _released_stub(module: Module) -> tuple[str, str] | None:
     """(its path as named in messages, its text) of the stub the module was released with, in a
     student edition; None elsewhere."""
-    from tito.editions import released_stub
+    from tito.editions import released_source, released_stub
 
-    stub = released_stub(module.root, module)
-    try:
-        return module.relative(stub), stub.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    text = released_source(module)
+    return None if text is None else (module.relative(released_stub(module.root, module)), text)
 
 
 def released_names(module: Module) -> dict:

@@ -283,6 +283,11 @@ def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
     return spans
 
 
+def function_at(spans: list[tuple[int, int, str]], line: int) -> str:
+    """The innermost of ``function_spans`` holding ``line`` (its qualified name), '' outside any."""
+    return next((name for first, last, name in reversed(spans) if first <= line <= last), "")
+
+
 def is_stub(statement: ast.stmt, name: str) -> bool:
     """True for ``raise NotImplementedError("TODO: implement <name>")``."""
     call = statement.exc if isinstance(statement, ast.Raise) else None

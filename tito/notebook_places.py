@@ -51,7 +51,7 @@ class NotebookCell:
             spans = format.function_spans(ast.parse(self.code))
         except SyntaxError:
             return ""
-        return next((name for first, last, name in reversed(spans) if first <= line <= last), "")
+        return format.function_at(spans, line)
 
 
 def notebook_cells(module: Module) -> list[NotebookCell] | None:

@@ -22,13 +22,12 @@ def given_functions(module: Module) -> set[str]:
     """Qualified names of the functions the module gives the student, written (helpers, tests):
     those of the source as released, less the stubs the student fills in. A function the student
     adds is not among them."""
-    from tito.editions import released_stub
+    from tito.editions import released_source
     from tito.editions.strip import strip_solutions
 
     try:
-        released = released_stub(module.root, module)
-        if released.is_file():
-            text = released.read_text(encoding="utf-8")
+        text = released_source(module)
+        if text is not None:
             stubs = {name for name, _ in format.unimplemented(text)}
         else:  # the instructor's course: the source as it would be released
             stripped = strip_solutions(module.source())
@@ -51,15 +50,10 @@ def locate_in_students_code(module: Module, step) -> None:
         return
     dev_file, shown = str(module.dev_file), module.relative(module.dev_file)
     for test in failures:
-        frames = [(int(found["line"]), _function_at(spans, int(found["line"])))
+        frames = [(int(found["line"]), format.function_at(spans, int(found["line"])))
                   for found in map(FRAME.match, test.details.splitlines()) if found and found["file"] == dev_file]
         if not frames or frames[-1][1] not in given:
             continue
         theirs = [line for line, function in frames if function and function not in given]
         if theirs and test.location == f"{shown}:{frames[-1][0]}":
             test.location = f"{shown}:{theirs[-1]}"
-
-
-def _function_at(spans, line: int) -> str:
-    """The innermost function holding ``line`` ('' outside any)."""
-    return next((name for first, last, name in reversed(spans) if first <= line <= last), "")

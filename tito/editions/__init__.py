@@ -32,6 +32,19 @@ def released_stub(root: Path, module) -> Path:
     return Path(root) / RELEASE_DIR / module.dirname / module.dev_file.name
 
 
+def released_source(module) -> str | None:
+    """The text of ``module``'s released stub in a student edition; None elsewhere (or unreadable)."""
+    try:
+        return released_stub(module.root, module).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def utc_stamp() -> str:
+    """The time now, as backups are named: '20261130T071500123456Z'."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
 def read_manifest(root: Path) -> dict | None:
     """The manifest of the edition at ``root``, or None (not an edition, or unreadable)."""
     path = root / MANIFEST
@@ -45,8 +58,7 @@ def read_manifest(root: Path) -> dict | None:
 
 def backup(root: Path, path: Path) -> Path:
     """Copy a student's file to ``.tito/backups/<name>.<UTC timestamp><suffix>`` and return the copy."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    target = root / BACKUP_DIR / f"{path.stem}.{stamp}{path.suffix}"
+    target = root / BACKUP_DIR / f"{path.stem}.{utc_stamp()}{path.suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)
     return target

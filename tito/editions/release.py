@@ -13,13 +13,12 @@ import os
 import shlex
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tito import format
 from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
-from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub
+from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub, utc_stamp
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.student_files import student_readme
 from tito.editions.notebooks import check_points, notebook_json, to_notebook
@@ -249,8 +248,7 @@ def _copy_what_would_be_replaced(stage: Path, out: Path, report: ReleaseReport) 
     """Copy each file of ``out`` that the release replaces with other contents (a README, a test, a
     module.yaml the student may have edited) to .tito/backups/release-<UTC time>/, so nothing is
     lost; tito's own records (.tito/) are not copied."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    copies = out / BACKUP_DIR / f"release-{stamp}"
+    copies = out / BACKUP_DIR / f"release-{utc_stamp()}"
     for path in sorted(p for p in stage.rglob("*") if p.is_file()):
         rel = path.relative_to(stage)
         old = out / rel
