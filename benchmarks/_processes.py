@@ -39,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from _timing import alternate, blas_info, calls_per_sample, format_seconds, load_torch, medians
+from _timing import NOT_READY_EXIT, alternate, blas_info, calls_per_sample, format_seconds, load_torch, medians
 
 
 # ------------------------------------------------------------------ the worker side
@@ -145,6 +145,8 @@ class Worker:
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
+            if code == NOT_READY_EXIT:  # the worker said what is missing on its stderr, which is ours
+                raise SystemExit(NOT_READY_EXIT)
             raise RuntimeError(f"the {self.library} worker stopped (exit code {code}); see its errors above")
         return json.loads(line)
 

@@ -16,6 +16,7 @@ Speed is only ever measured here, never asserted in the test suite.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
@@ -125,6 +126,33 @@ def load_torch(disabled: bool = False):
     return torch
 
 
+NOT_READY_EXIT = 3  # the benchmark (or its worker) reached code not written or not exported yet
+
+
+def not_exported(module: str) -> str:
+    return (f"This benchmark times your tinytorch.core.{module}, which is not exported yet: "
+            "run `tito export --all` (or `tito test --module NAME`) first.")
+
+
+def stops_where_not_ready(main: Callable) -> Callable:
+    """``main``, ending with one line and exit code NOT_READY_EXIT instead of a traceback when it
+    reaches a stub of the student edition (``NotImplementedError("TODO: implement conv2d_forward")``)
+    or imports a module of ``tinytorch.core`` not exported yet."""
+    @functools.wraps(main)
+    def run(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except NotImplementedError as error:
+            print(f"This benchmark runs code you have not written yet ({error}): write it "
+                  "(`tito test --module NAME` says what is left), then run the benchmark again.", file=sys.stderr)
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith("tinytorch.core."):
+                raise
+            print(not_exported(error.name.split(".")[2]), file=sys.stderr)
+        return NOT_READY_EXIT
+    return run
+
+
 def require_exported(*modules: str) -> None:
     """Stop with one line saying what to run when a module the benchmark times is not in the
     package yet (a student edition before `tito export`), instead of a worker's traceback."""
@@ -132,6 +160,5 @@ def require_exported(*modules: str) -> None:
 
     missing = [name for name in modules if importlib.util.find_spec(f"tinytorch.core.{name}") is None]
     if missing:
-        sys.exit(f"This benchmark times your tinytorch.core.{missing[0]}, which is not exported yet: "
-                 "run `tito export --all` (or `tito test --module NAME`) first.")
+        sys.exit(not_exported(missing[0]))
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import blas_info, format_seconds, require_exported  # noqa: E402
+from _timing import blas_info, format_seconds, require_exported, stops_where_not_ready  # noqa: E402
 
 CASES = {
     "cifar": {"input": (128, 3, 32, 32), "filters": 32, "kernel": 5, "padding": 0},
@@ -198,6 +198,7 @@ def _cpu(function, repeat=1) -> float:
     return (time.thread_time() - start) / repeat
 
 
+@stops_where_not_ready
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     _processes.add_arguments(parser, rounds=21, sample_ms=50.0)

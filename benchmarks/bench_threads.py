@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _processes import loadavg  # noqa: E402
-from _timing import alternate, blas_info, format_seconds, medians, require_exported  # noqa: E402
+from _timing import alternate, blas_info, format_seconds, medians, require_exported, stops_where_not_ready  # noqa: E402
 
 # (m, k, n): rows of the result, inner size, columns of the result.
 SHAPES = [
@@ -44,6 +44,7 @@ SHAPES = [
 ]
 
 
+@stops_where_not_ready
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=None, help="9 for the products, 40 for --epoch")

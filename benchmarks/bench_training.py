@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _processes  # noqa: E402
-from _timing import blas_info, require_exported  # noqa: E402
+from _timing import blas_info, require_exported, stops_where_not_ready  # noqa: E402
 
 TARGETS = {("epoch", "idle"): 1.0, ("conv", "idle"): 1.0}
 BATCH = 32
@@ -212,6 +212,7 @@ def target(row: dict):
     return TARGETS.get((row["case"], row["load"])) if row["threads"] == "default" else None
 
 
+@stops_where_not_ready
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _processes.add_arguments(parser, rounds=9, sample_ms=0.0)

@@ -213,6 +213,31 @@ def test_the_shipped_benchmark_runs_against_the_students_own_package(solved):
     assert len(rows) == 2 and all(" ms |" in row or " µs |" in row for row in rows), result.stdout
 
 
+NOT_WRITTEN = re.compile(r"This benchmark runs code you have not written yet \(TODO: implement [\w.]+\): write it "
+                         r"\(`tito test --module NAME` says what is left\), then run the benchmark again\.")
+LAYERS_NOT_EXPORTED = re.compile(re.escape("This benchmark times your tinytorch.core.layers, which is not exported "
+                                           "yet: run `tito export --all` (or `tito test --module NAME`) first."))
+
+
+@pytest.mark.parametrize("mode, exported, said", [
+    ("own-processes", MODULES, NOT_WRITTEN),  # in the benchmark's worker process
+    ("one-process", MODULES, NOT_WRITTEN),
+    ("own-processes", ["tensor", "cnn"], LAYERS_NOT_EXPORTED),  # cnn imports layers
+], ids=["stub-in-worker", "stub-in-process", "import-not-exported"])
+def test_a_shipped_benchmark_stops_with_one_line_at_what_is_not_ready(edition, tmp_path, mode, exported, said):
+    """Exported stubs, or a module the timed one imports not exported: one line saying what to
+    do, and no traceback."""
+    root = tmp_path / "edition"
+    shutil.copytree(edition[0], root)
+    for name in exported:
+        export(Course(root).get(name), force=True)
+    result = subprocess.run([sys.executable, "benchmarks/bench_conv.py", "--mode", mode, "--rounds", "1",
+                             "--no-loops", "--no-torch"], cwd=root, capture_output=True, text=True, timeout=300,
+                            env=dict(subprocess_environment(root), PYTHONPATH=str(root)))
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert said.fullmatch(result.stderr.strip()), result.stderr
+
+
 def test_a_shipped_benchmark_before_any_export_says_what_to_run(edition):
     root = edition[0]
     assert not (root / "tinytorch/core/cnn.py").exists()

@@ -19,7 +19,7 @@ STUDENT_BENCHMARKS = ("README.md", "_timing.py", "_processes.py", "bench_conv.py
                       "bench_threads.py")
 BENCHMARKS_NOTE = """\
 > **In this student edition** the scripts run against your own package: `tito export --all` (or
-> `tito test`) first; what you have not written yet stops them with its `NotImplementedError`.
+> `tito test`) first; what you have not written yet stops them with a line naming it.
 > `bench_milestone.py` and `bench_grade.py` stay with the instructor's course: they use the
 > reference solutions, on which the figures below were measured.
 """
