@@ -449,6 +449,22 @@ def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grad
         "modules/source/01_alpha/module.yaml")
 
 
+def test_a_batch_stopped_by_a_broken_check_announces_and_writes_nothing(instructor_course, tmp_path):
+    """The checks run on the reference before the batch says what it will grade or keeps a seed:
+    fixed, the next run draws its seed as a first batch does."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    checks = root / "tests/01_alpha/checks.py"
+    checks.write_text(checks.read_text().replace("alpha.Scaler(factor)(", "alpha.Scaler(factor).scale("))
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions/alice.py").write_text(ALPHA_DEV)
+    out = tmp_path / "grades"
+    proc = run_tito(root, "grade", str(tmp_path / "submissions"), "--module", "alpha", "--out", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "check scaler raised AttributeError" in proc.stderr
+    assert "grading 1" not in proc.stdout and list(out.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- reading submissions
 
 

@@ -124,27 +124,34 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     graded (``Batch.clashes``), nor in the gradebook; everyone else is.
     """
     from tito.grading.grader import Grader
-    from tito.grading.state import batch_seed, fingerprint, locked, plan
+    from tito.grading.state import draw_seed, fingerprint, keep_seed, locked, plan, read_seed
 
     clashes = report_name_clashes(submissions)
     clashing = {student for names in clashes for student in names}
     submissions = [(student, path) for student, path in submissions if student not in clashing]
     with locked(out):
         sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
-        seed = batch_seed(out)
+        kept_seed = read_seed(out)
+        seed = draw_seed() if kept_seed is None else kept_seed
         grading = fingerprint(course, module, calibrate, timeout, sandboxed, seed)
         todo = plan(submissions, out, module.name, grading, regrade)
-        if on_start:
-            on_start(todo)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes)
         students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
         if todo.todo:
+            # preparing runs the checks on the reference: a broken check stops the batch here,
+            # before it announces anything or writes the folder's seed
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
                         fingerprint=grading, seed=seed, feedback=feedback) as grader:
+                if kept_seed is None:
+                    keep_seed(out, seed)
+                if on_start:
+                    on_start(todo)
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
                                               students)
                 batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
+            if on_start:
+                on_start(todo)
             write_gradebook(out, module.name, students=students)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
     return batch

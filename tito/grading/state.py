@@ -49,23 +49,38 @@ SEED_FILE = ".tito-seed"
 
 def batch_seed(out: Path) -> int:
     """The secret seed of the reports folder ``out``: drawn on its first batch, then kept."""
-    import secrets
+    seed = read_seed(out)
+    if seed is None:
+        seed = draw_seed()
+        keep_seed(out, seed)
+    return seed
 
+
+def read_seed(out: Path) -> int | None:
+    """The seed the reports folder ``out`` keeps, or None before its first batch."""
     path = Path(out) / SEED_FILE
     try:
         return int(json.loads(path.read_text(encoding="utf-8"))["seed"])
     except FileNotFoundError:
-        pass
+        return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TitoError(f"{path} is not a seed tito wrote ({exc}).",
                         hint="Delete it: the next batch draws a new seed and grades everyone again.") from None
-    seed = secrets.randbits(62)
+
+
+def draw_seed() -> int:
+    import secrets
+
+    return secrets.randbits(62)
+
+
+def keep_seed(out: Path, seed: int) -> None:
+    """Write ``seed`` as the reports folder's, before any report is."""
     try:
-        write_atomically(path, json.dumps({"seed": seed}) + "\n")
-    except OSError as exc:  # before any grading: the reports could not be written either
+        write_atomically(Path(out) / SEED_FILE, json.dumps({"seed": seed}) + "\n")
+    except OSError as exc:  # the reports could not be written either
         raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
                         hint="Give a folder you may write with --out DIR.") from None
-    return seed
 
 
 def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
