@@ -78,6 +78,18 @@ def test_exponent_tensor_gets_log_gradient():
     np.testing.assert_allclose(p.grad.data, [8 * np.log(2.0), 9 * np.log(3.0)])
 
 
+def test_a_zero_exponent_gives_a_zero_gradient_even_at_zero():
+    """x ** 0 is 1 everywhere: its gradient is 0, as PyTorch gives, where p * x**(p-1) is 0 * inf at 0."""
+    x = Tensor([0.0, 2.0, -3.0], requires_grad=True)
+    p = Tensor([0.0, 0.0, 2.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+    x.grad = None
+    (x ** p).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, -6.0])
+    assert x.grad.dtype == np.float32
+
+
 def test_mul_hand_computed_with_broadcast_row():
     x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     w = Tensor([10.0, 100.0], requires_grad=True)

@@ -408,14 +408,19 @@ def rtruediv_rule(out, x, y):
 
 
 def pow_rule(out, x, p):
-    """out = x ** p: x gets g * p * x**(p-1); a tensor exponent gets g * out * ln(x) (0 where x <= 0)."""
+    """out = x ** p: x gets g * p * x**(p-1) (0 where p == 0: x**0 is constant, though 0 * 0**-1
+    is nan); a tensor exponent gets g * out * ln(x) (0 where x <= 0)."""
     a, e = _value(x), _value(p)
 
     def backward(g):
+        def d_base():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(np.equal(e, 0), 0, g * e * a ** (e - 1))
+
         def d_exponent():
             safe_log = np.log(np.where(a > 0, a, 1))
             return g * out.data * safe_log
-        return _grad_or_none(x, lambda: g * e * a ** (e - 1)), _grad_or_none(p, d_exponent)
+        return _grad_or_none(x, d_base), _grad_or_none(p, d_exponent)
     return (x, p), backward
 
 
