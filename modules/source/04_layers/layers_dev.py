@@ -419,7 +419,8 @@ if __name__ == "__main__":
 #
 # Parameters are float32, like PyTorch's default. An input of another dtype (NumPy's default
 # float64, or integers) is **cast to the weight's dtype** — float32 — before the multiplication,
-# so the output is float32. PyTorch would refuse a float64 input to a float32 layer with a
+# so the output is float32 (unless the input requires grad: a cast would cut it out of the graph
+# of module 08, so it keeps its dtype and the product is in the wider one). PyTorch would refuse a float64 input to a float32 layer with a
 # dtype-mismatch error; we accept it because NumPy hands out float64 arrays by default and the
 # cast loses nothing a float32 layer could use. Convert the parameters themselves (as
 # `model.double()` does in PyTorch: `p.data = p.data.astype(np.float64)` for each parameter)

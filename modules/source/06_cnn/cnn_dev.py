@@ -1165,9 +1165,11 @@ if __name__ == "__main__":
 #   It makes the network tolerant to small shifts.
 # - **Average pooling** keeps the mean response.
 #
-# Padding follows PyTorch: for max pooling the border counts as −∞ (it never wins); for average
-# pooling it counts as zeros in the average (`count_include_pad=True`). Padding may be at most
-# half the kernel, so every window holds at least one real pixel.
+# Padding follows PyTorch: for max pooling the border counts as −∞, so it loses to every finite
+# pixel (in a window whose real pixels are all −∞, PyTorch's gradient goes to a pixel and ours may
+# go to the border); for average pooling it counts as zeros in the average
+# (`count_include_pad=True`). Padding may be at most half the kernel, so every window
+# holds at least one real pixel.
 #
 # ### The cost
 #

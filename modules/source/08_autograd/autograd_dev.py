@@ -1112,7 +1112,7 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, out=No
     HINTS:
     - ``np.bincount`` adds up the weights of a repeated number: windows that overlap (stride <
       kernel size) and share a maximum both send their g to it.
-    - The padding is −∞, so it never equals a window's maximum.
+    - The padding is −∞, so it never equals the maximum of a window holding a finite pixel.
     """
     ### BEGIN SOLUTION
     kernel = to_pair(kernel_size, "kernel_size")
