@@ -337,6 +337,27 @@ def test_a_students_escape_sequences_never_reach_the_terminal(instructor_course,
     assert "\\x1b[2J" in flat(proc.stdout) and "x\\x1b]0;PWNED\\x07" in flat(proc.stdout)
 
 
+def test_a_students_file_name_can_neither_print_a_line_nor_pass_for_another(instructor_course, tmp_path):
+    """A newline in a file name would print a forged progress line; a zero-width space would make
+    a second 'alice' row. Both are shown escaped, on the console and in the gradebook."""
+    from tito.grading import detect
+
+    if detect()[0] is None:
+        pytest.skip("no grading sandbox can run here")
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    forged = "evil\n[1/3] alice: 6/6 (0.1 s)"
+    for name in ("alice", "alice\u200b", forged.replace("/", "\u2215")):
+        (folder / f"{name}.py").write_text("raise SystemExit('not a module')\n")
+    out = tmp_path / "grades"
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--no-feedback")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not [line for line in proc.stdout.splitlines() if line.startswith("[1\u22153] alice")]
+    assert "evil\\x0a[1\u22153] alice" in flat(proc.stdout) and "alice\\u200b" in flat(proc.stdout)
+    students = [line.split(",")[0] for line in (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert students == ["alice", "alice\\u200b", "evil\\x0a[1\u22153] alice: 6\u22156 (0.1 s)"]
+
+
 def test_broken_notebooks_score_zero_with_their_reason(batch):
     grades = batch[0]
     assert grades["metadata_list"].error == ("cannot read the submission: metadata_list.ipynb: the notebook's "

@@ -372,13 +372,14 @@ def test_student_names_stay_inside_the_reports_folder(tmp_path):
 
 
 def test_the_gradebook_is_safe_in_a_spreadsheet_and_keeps_unicode(tmp_path):
-    students = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "José", "名前", "plain"]
+    students = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", " =1+1", "＝1+1",
+                "José", "名前", "plain"]
     grades = [Grade("alpha", f"subs/{s}.py", s, [TestScore("double", True, 3)], error="=1+1 in the error" if
                     s == "plain" else "") for s in students]
     path = write_gradebook(tmp_path, "alpha", grades)
     rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
     cells = {row[0]: row for row in rows[1:]}
-    for student in students[:6]:
+    for student in students[:8]:
         assert f"'{student}" in cells and cells[f"'{student}"][1] == f"subs/{student}.py"
     assert cells["José"][:5] == ["José", "subs/José.py", "3", "3", "100.0"] and "名前" in cells
     assert cells["plain"][5] == "'=1+1 in the error"

@@ -129,16 +129,16 @@ def announce_sandbox(sandbox) -> None:
 
 def _refuse_another_students_report(json_file: Path, submission: Path, module: str) -> None:
     """An earlier report in tito's format names its student and module: only the same one's is replaced."""
-    from tito.grading.data import showable
+    from tito.grading.data import showable, showable_name
     from tito.options import report_in
 
     earlier = report_in(json_file, "grade") or {}
     whose = (earlier.get("student"), earlier.get("module"))
-    if None not in whose and whose != (showable(submission.stem), module):
+    if None not in whose and whose != (showable_name(submission.stem), module):
         # the file's words, which anyone may have written: shown as text, on one line
         student, other = (showable(str(value)).replace("\n", "\\n")[:100] for value in whose)
         raise TitoError(f"--json {json_file} holds the report of {student} for module {other}; not replacing it "
-                        f"with {showable(submission.stem)}'s for module {module}.",
+                        f"with {showable_name(submission.stem)}'s for module {module}.",
                         hint="Give another file name (nothing has run).", exit_code=2)
 
 

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 MAX_JSON_BYTES = 1 << 20  # one record's structure
@@ -37,6 +38,9 @@ MAX_JSON_DEPTH = 64  # any JSON from the sandbox: a record (MAX_DEPTH and its wr
 # terminal would run escape sequences), direction overrides (they reorder what is shown) and lone
 # surrogates (JSON can spell them; no file or terminal can encode them)
 UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# in a name, also: controls (a line break, a tab), format characters (zero-width ones), line and
+# paragraph separators
+INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
 class NotPlainData(TypeError):
@@ -190,8 +194,20 @@ def showable(text: str) -> str:
     return UNSHOWABLE.sub(_escape, text)
 
 
+def showable_name(name: str) -> str:
+    """A student's name (a file name) made safe to show on one line, as ``showable`` does, and
+    also with line breaks, tabs and invisible characters escaped (``alice\\u200b`` is not
+    ``alice``): no name can print a line of its own or pass for another."""
+    return "".join(_escape_char(char) if unicodedata.category(char) in INVISIBLE else char
+                   for char in showable(name))
+
+
 def _escape(found: re.Match) -> str:
-    code = ord(found.group())
+    return _escape_char(found.group())
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 

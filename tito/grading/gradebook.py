@@ -6,7 +6,8 @@ can reach outside the folder or onto a hidden file. ``gradebook.csv`` is rebuilt
 reports (``Gradebook`` does it at most every few seconds during a batch, and at its end): a
 row per student, then the points earned per check. It is safe to open in a spreadsheet: a text
 cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — a formula to
-Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on CSV injection).
+Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on CSV injection),
+also after leading spaces or as a full-width ``＝``.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def read_grades(folder: Path, module: str) -> list[Grade]:
 
 
 def safe_cell(value):
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A CSV cell a spreadsheet shows as text, never runs as a formula: also one that would start
+    a formula once an importer trims its spaces or folds its full-width ``＝`` to ``=``."""
+    if isinstance(value, str) and (value.startswith(FORMULA_START) or
+                                   unicodedata.normalize("NFKC", value).lstrip().startswith(FORMULA_START)):
         return "'" + value
     return value
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import remove_tree
-from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable
+from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable, showable_name
 from tito.grading.inside import MAX_TESTS
 from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
@@ -300,7 +300,7 @@ class Grader:
         """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception
         (but ``Cancelled`` when ``cancel`` is set while it runs)."""
         submission = Path(submission)
-        student = student or showable(submission.stem)
+        student = student or showable_name(submission.stem)
         label, data = self.read(submission, student)
         if isinstance(data, Grade):
             return data
@@ -311,7 +311,7 @@ class Grader:
         """(the submission as reports name it, its bytes — or the 0 that says why they cannot be read)."""
         from tito.grading.submission import SubmissionError, read_bytes
 
-        label = showable(str(submission))  # a file name may hold anything but / and NUL
+        label = showable_name(str(submission))  # a file name may hold anything but / and NUL
         try:
             return label, read_bytes(submission, self.module.name)
         except SubmissionError as exc:

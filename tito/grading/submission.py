@@ -20,7 +20,7 @@ from tito import format
 from tito.course import Module
 from tito.deps import load_jupytext
 from tito.errors import TitoError
-from tito.grading.data import showable
+from tito.grading.data import showable, showable_name
 
 SUFFIXES = (".py", ".ipynb")
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
@@ -64,7 +64,7 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
         candidates.setdefault(student, [path])
     found = []
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
-        student = showable(name)
+        student = showable_name(name)
         chosen = newest(paths) if len(paths) > 1 else paths[0]
         if len(paths) > 1 and notes is not None:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
