@@ -140,8 +140,17 @@ class Sandbox:
     def cleanup(self, job: Job) -> None:
         """After a job: make sure nothing it started is left."""
 
+    def guarantees(self) -> tuple[list[str], list[str]]:
+        """(what it protects, its weak points), the syscall filter's line in one or the other."""
+        from tito.grading import syscall_filter
+
+        missing = syscall_filter.problem()
+        return ([*self.protects, *([] if missing else [syscall_filter.PROTECTS])],
+                [*self.lacks, *([missing] if missing else [])])
+
     def describe(self) -> str:
-        return f"{self.name} sandbox: {'; '.join(self.protects)}. Weak points: {'; '.join(self.lacks)}."
+        protects, lacks = self.guarantees()
+        return f"{self.name} sandbox: {'; '.join(protects)}. Weak points: {'; '.join(lacks)}."
 
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
