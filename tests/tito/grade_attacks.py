@@ -493,7 +493,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
-        "drive_cluster": DRIVE_CLUSTER,
+        "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,
@@ -516,3 +516,47 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["alice.py"] = ALPHA_DEV
     files["carol.ipynb"] = notebook_json(to_notebook(HALF_DONE))
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}
+
+
+# memory and space no limit counts: memfd and System V shared memory (nobody's RSS, outside
+# RLIMIT_AS, /tmp's size and the job folder's meter), and the tmpfs of the sandbox's own / and
+# /dev, writable and unsized when bubblewrap runs in a user namespace (a grader that is not root)
+HOARD = '''
+if IN_PROBE:
+    import ctypes as _ctypes
+    libc = _ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = _ctypes.c_void_p
+    chunk, held = 32 << 20, {}
+
+    def _refused(what, call):
+        try:
+            call()
+            held[what] = held.get(what, 0) + (chunk >> 20)
+        except OSError as exc:
+            held[what] = exc.strerror
+
+    fds = []
+    for number in range(2):
+        _refused("memfd", lambda: fds.append(_os.memfd_create(MARK)) or _os.write(fds[-1], b"U" * chunk))
+
+    def _shm():
+        segment = libc.shmget(0, chunk, 0o1600)  # IPC_PRIVATE, IPC_CREAT
+        if segment < 0:
+            raise OSError(_ctypes.get_errno(), _os.strerror(_ctypes.get_errno()))
+        address = libc.shmat(segment, None, 0)
+        _ctypes.memset(address, 0x55, chunk)
+        libc.shmdt(_ctypes.c_void_p(address))
+        libc.shmctl(segment, 0, None)  # IPC_RMID: it goes when nothing is attached (it was held while touched)
+    for number in range(2):
+        _refused("shm", _shm)
+    queue = libc.msgget(0, 0o1600)
+    held["msgget"] = queue >= 0 or _os.strerror(_ctypes.get_errno())
+    for folder in ("/", "/dev", "/tmp", "/dev/shm"):
+        def _write(path=_os.path.join(folder, MARK + "-balloon")):
+            with open(path, "wb") as handle:
+                handle.write(b"U" * chunk)
+            _os.unlink(path)
+        _refused(folder, _write)
+    _refused("/dev/null", lambda: open("/dev/null", "wb").write(b"U" * 1024))
+    print("ATTACK-HOARD " + _json.dumps(held), flush=True)
+'''

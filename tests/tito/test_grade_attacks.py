@@ -82,7 +82,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "many_files", "deep_folders", "claims_beta"]
+           "many_files", "deep_folders", "claims_beta", "hoard"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -450,7 +450,8 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
         assert left["error"].startswith("stopped by the grader: it made a folder the grader cannot look into "
                                         "(out/a: Permission denied)"), left["error"]
     else:
-        assert "ATTACK-SHMGET True" in left["sandbox"]["checks_output"], left["sandbox"]
+        # the syscall filter refuses the segment (the clean-up of segments stays, for machines without one)
+        assert "ATTACK-SHMGET False" in left["sandbox"]["checks_output"], left["sandbox"]
     header, *segments = Path("/proc/sysvipc/shm").read_text().splitlines()
     owners = [header.split().index(column) for column in ("uid", "cuid")]
     assert not [row for row in segments if {row.split()[i] for i in owners} & {str(UID_BASE), str(UID_BASE + 1)}]
@@ -516,3 +517,87 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
                                 on_done=done.append)
     assert sum(g.sandbox["starved"] for g in done[:2]) >= 1 and len(done) > 2  # stopped side by side, then again
     assert {(g.student, g.score, g.incomplete) for g in result.graded} == {("ann", 4, False), ("ben", 4, False)}
+
+
+# --------------------------------------------------------------------------- memory and space no limit counts
+
+
+REFUSED = "Operation not permitted"  # the syscall filter's EPERM
+
+
+def hoard_report(sandbox: dict) -> dict:
+    """What the hoard attack held (MB) or was refused (the error), from its checks' output."""
+    found = re.search(r"ATTACK-HOARD (\{.*\})", sandbox["checks_output"])
+    assert found, sandbox
+    return json.loads(found.group(1))
+
+
+def test_memfd_and_shared_memory_are_refused_and_the_sized_tmpfs_still_work(batch):
+    """bubblewrap as root: memfd and System V memory would hold memory outside every limit."""
+    report = hoard_report(batch[0]["hoard"].sandbox)
+    assert {key: report[key] for key in ("memfd", "shm", "msgget")} == dict.fromkeys(("memfd", "shm", "msgget"),
+                                                                                      REFUSED)
+    assert isinstance(report["/"], str) and isinstance(report["/dev"], str)  # the sandbox's uid may not write there
+    assert (report["/tmp"], report["/dev/shm"], report["/dev/null"]) == (32, 32, 32)
+
+
+@pytest.mark.parametrize("mode, sandbox", [("root, no namespaces", "uid-drop"), ("an ordinary user", "bubblewrap")])
+def test_memory_and_space_no_limit_counts_are_refused_in_every_mode(mode, sandbox, instructor_course, tmp_path):
+    """The hoard again, graded as root without namespaces (uid-drop) and as an ordinary user
+    (bubblewrap in a user namespace, where the sandbox's own / and /dev are tmpfs it owns), in a
+    container made as test_contained_in_every_mode makes it."""
+    from tito.grading.backends import drop_to
+    from tito.grading.sandbox import PYTHON, which
+
+    if os.geteuid() != 0 or not which("bwrap") or not which("setpriv"):
+        pytest.skip(f"testing {mode} needs root, bubblewrap and setpriv (to make a container and switch users)")
+    home = tmp_path / "home"
+    course, folder = home / "course", home / "subs"
+    shutil.copytree(instructor_course, course, symlinks=True)
+    folder.mkdir()
+    (folder / "hoard.py").write_text(attack_submissions(course, ("hoard",))["hoard.py"], encoding="utf-8")
+    container = grade_attacks.container(tmp_path)
+    if mode == "an ordinary user":
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, TEACHER, TEACHER, follow_symlinks=False)
+        container += ["--bind", str(home), "/home/teacher", "--chdir", "/home/teacher/course", "--",
+                      *drop_to(TEACHER)]
+        folder = Path("/home/teacher/subs")
+    env = dict(os.environ, NO_COLOR="1", HOME="/tmp")
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([*container, PYTHON, "-m", "tito", "grade", str(folder / "hoard.py"), "--module", "alpha",
+                           "--sandbox", sandbox, "--no-feedback", "--json", str(folder.parent / "hoard.json")],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = hoard_report(json.loads((home / "hoard.json").read_text())["sandbox"])
+    assert {key: report[key] for key in ("memfd", "shm", "msgget")} == dict.fromkeys(("memfd", "shm", "msgget"),
+                                                                                      REFUSED)
+    if mode == "an ordinary user":  # its own tmpfs: read-only, where it wrote 840 MB into each before
+        assert (report["/"], report["/dev"]) == ("Read-only file system", "Read-only file system")
+        assert (report["/tmp"], report["/dev/shm"], report["/dev/null"]) == (32, 32, 32)
+    else:  # the machine's / and /dev, which only root may write
+        assert (report["/"], report["/dev"]) == ("Permission denied", "Permission denied")
+    assert "a syscall filter denies memory no limit counts: memfd_create" in flat(proc.stdout)
+
+
+def test_masks_of_an_ordinary_users_sandbox_are_read_only(tmp_path, monkeypatch):
+    """bubblewrap in a user namespace hides course folders in site-packages under tmpfs it owns:
+    they must not become unsized space to write into (here pip's folder stands for one)."""
+    from tito.grading import backends
+    from tito.grading.backends import Bubblewrap, drop_to
+    from tito.grading.sandbox import PYTHON, which
+
+    if os.geteuid() != 0 or not which("bwrap") or not which("setpriv"):
+        pytest.skip("testing an ordinary user's sandbox needs root, bubblewrap and setpriv (to make a container)")
+    masked = Path(os.path.realpath(site.getsitepackages()[0])) / "pip"
+    monkeypatch.setattr(backends, "_masks", lambda: [masked])
+    sandbox = Bubblewrap()
+    sandbox.root = False  # as an ordinary user builds it
+    probe = ("import os, sys\nfor folder in sys.argv[1:]:\n    try:\n"
+             "        open(os.path.join(folder, 'x'), 'wb').write(b'x')\n        print(folder, 'written')\n"
+             "    except OSError as exc:\n        print(folder, exc.strerror)\n")
+    proc = subprocess.run([*grade_attacks.container(tmp_path), "--", *drop_to(TEACHER), *sandbox._argv(None), "--",
+                           PYTHON, "-I", "-S", "-c", probe, str(masked), "/", "/dev", "/tmp"],
+                          capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert proc.stdout.splitlines() == [f"{masked} Read-only file system", "/ Read-only file system",
+                                        "/dev Read-only file system", "/tmp written"], proc.stdout + proc.stderr

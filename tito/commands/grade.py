@@ -123,7 +123,8 @@ def announce_sandbox(sandbox) -> None:
         err_console().print("[bold red]WARNING: grading without a sandbox.[/] " + " ".join(sandbox.lacks),
                             highlight=False, soft_wrap=True)
     else:
-        console().print(f"Sandbox: {sandbox.name} ({'; '.join(sandbox.protects)}; weak points: {'; '.join(sandbox.lacks)})",
+        protects, lacks = sandbox.guarantees()
+        console().print(f"Sandbox: {sandbox.name} ({'; '.join(protects)}; weak points: {'; '.join(lacks)})",
                         highlight=False, markup=False, soft_wrap=True)
 
 

@@ -46,7 +46,8 @@ class Bubblewrap(Sandbox):
         self.protects = (
             "no network access, only a loopback of its own; its own PID, IPC and UTS namespaces",
             "sees only the system, the Python installation (course package files masked) and its job, "
-            "read-only except its private scratch; a fresh /tmp",
+            "read-only (its own / and /dev too) except its private scratch and a fresh /tmp and /dev/shm, each "
+            "of a fixed size",
             "runs as an unprivileged uid, one per job slot" if self.root else
             "runs in its own user namespace, with no capabilities outside it",
             "every process it starts (setsid or not) dies with it",
@@ -113,16 +114,21 @@ class Bubblewrap(Sandbox):
         link = _link_on_the_way_to_python()
         if link:
             made.link(*link)
+        read_only = ["/"]  # made read-only once every folder is made: in a user namespace its tmpfs is ours
         for masked in _masks():
             if masked.is_dir():
-                argv += ["--tmpfs", str(masked)]
+                argv += ["--size", str(1 << 20), "--tmpfs", str(masked)]
+                read_only.append(str(masked))
             else:  # reads as empty; no file of ours to leave behind in /tmp when the grader is killed
                 argv += ["--dev-bind", "/dev/null", str(masked)]  # --ro-bind would make it nodev: unreadable
         argv += ["--proc", "/proc", "--dev", "/dev"]
         # bwrap's /dev is a tmpfs of its own, with no size: its shm gets one, as /tmp has
         argv += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", "/dev/shm"]
+        read_only.append("/dev")
         if job is not None:
             self._job_binds(made, argv, job)
+        for folder in read_only:  # each mount on its own: /tmp, /dev/shm and the job's writable binds stay so
+            argv += ["--remount-ro", folder]
         return argv
 
     def _job_binds(self, made, argv, job: Job) -> None:
@@ -213,7 +219,7 @@ class UidDrop(Sandbox):
         "it sees the machine's filesystem: whatever other users may read, it may read (so no copy of the "
         "solutions may be readable by everyone anywhere on the machine)",
         "it may write where any user may (/tmp, /var/tmp, /dev/shm); the job's files there are removed "
-        "after it, but it can fill them while it runs",
+        "after it, but it can fill them while it runs (/dev/shm is the machine's memory)",
         "if the grader itself is killed, processes the submission started may live on until the "
         "next tito grade")
 

@@ -129,6 +129,9 @@ class OnWorkers(Sandbox):
                          " and refuses to grade without one",)
         self.lacks = ("what the worker's sandbox lacks: see each report's sandbox",)
 
+    def guarantees(self):
+        return list(self.protects), list(self.lacks)  # each worker's machine says for itself
+
     def run(self, job, inner, env, limits, cancel=None):
         raise TitoError("A dask batch runs its sandboxes on the workers, not here.")
 

@@ -13,8 +13,9 @@ Backends, from the strongest (``detect`` picks the first that works here):
 
 * ``bubblewrap`` (``bwrap``): new mount, PID, network, IPC and UTS namespaces; only the system,
   the Python installation and the job are mounted, read-only except the job's writable parts;
-  a fresh ``/tmp``; as root, the code runs as an unprivileged uid; everything dies with the
-  PID namespace when the entry ends or the deadline passes.
+  a fresh ``/tmp`` and ``/dev/shm`` of ``Limits.tmp_size``, its own ``/`` and ``/dev`` read-only;
+  as root, the code runs as an unprivileged uid; everything dies with the PID namespace when
+  the entry ends or the deadline passes.
 * ``uid-drop`` (root without user namespaces, e.g. Gradescope's containers): the code runs as
   an unprivileged uid reserved for this job slot; the course, the expected results and every
   other job must be unreadable to it (checked before grading); its processes are killed by uid.
@@ -22,9 +23,10 @@ Backends, from the strongest (``detect`` picks the first that works here):
 
 Every backend applies the same limits (``Limits``): one wall-clock deadline for the whole
 submission, and, set by the entry before any student code runs, address space, CPU time,
-processes, file size and open files. The grader reads the sandbox's output itself, keeping
-the first ``Limits.output`` bytes and counting the rest, and never waits for a pipe past the
-deadline.
+processes, file size and open files, and the syscall filter (``tito.grading.syscall_filter``:
+no memfd, no System V shared memory or message queues, no POSIX message queues). The grader
+reads the sandbox's output itself, keeping the first ``Limits.output`` bytes and counting the
+rest, and never waits for a pipe past the deadline.
 """
 
 from __future__ import annotations
@@ -140,8 +142,17 @@ class Sandbox:
     def cleanup(self, job: Job) -> None:
         """After a job: make sure nothing it started is left."""
 
+    def guarantees(self) -> tuple[list[str], list[str]]:
+        """(what it protects, its weak points), the syscall filter's line in one or the other."""
+        from tito.grading import syscall_filter
+
+        missing = syscall_filter.problem()
+        return ([*self.protects, *([] if missing else [syscall_filter.PROTECTS])],
+                [*self.lacks, *([missing] if missing else [])])
+
     def describe(self) -> str:
-        return f"{self.name} sandbox: {'; '.join(self.protects)}. Weak points: {'; '.join(self.lacks)}."
+        protects, lacks = self.guarantees()
+        return f"{self.name} sandbox: {'; '.join(protects)}. Weak points: {'; '.join(lacks)}."
 
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
