@@ -12,7 +12,13 @@ each is worth::
       conv2d_naive_rejects_3d: {points: 1, hidden: true}
 
 ``message: "words"`` (for a check whose answer is an exception) also asks its message to say
-those words, where the module's text gives the wording. ``hidden: true`` keeps a check's
+those words, where the module's text gives the wording; a check asks for words drawn from its
+seed with ``tito.grading.data.naming``. ``match: {key: regex}`` judges the string a result dict
+holds under ``key`` by the regular expression (whole string) instead of equality with the
+reference's: for the student's own values (a name, an e-mail address). ``constant: "why"``
+declares a check whose answer is the same on every seed, so a student could predict it without
+implementing anything; every other check's answer must change with the seed
+(tests/tito/test_course_checks.py). ``hidden: true`` keeps a check's
 details (what came, what was expected) out of the report,
 and ``tito release`` leaves its code out of the student edition when it sits between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in checks.py. ``rtol``/``atol`` set the
@@ -32,7 +38,7 @@ from tito.errors import TitoError
 CHECKS_FILE = "checks.py"
 PREFIX = "check_"
 DEFAULT_SECONDS = 10.0
-KEYS = {"points", "hidden", "rtol", "atol", "seconds", "message"}
+KEYS = {"points", "hidden", "rtol", "atol", "seconds", "message", "match", "constant"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class CheckSpec:
     atol: float | None = None
     seconds: float = DEFAULT_SECONDS
     message: str | None = None  # words the raised exception's message must contain
+    match: dict | None = None  # result key -> regular expression its string must match (not the reference's)
+    constant: str | None = None  # why this check's answer is the same on every seed (None: it is not)
 
     @property
     def function(self) -> str:
@@ -62,8 +70,8 @@ class CheckSpec:
 
     @classmethod
     def from_json(cls, data: dict) -> "CheckSpec":
-        return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds", "message")
-                      if k in data})
+        return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds", "message",
+                                            "match", "constant") if k in data})
 
 
 def checks_file(module: Module) -> Path:
@@ -135,9 +143,29 @@ def _spec(name, value, where: str) -> CheckSpec:
         raise TitoError(f"{where}: check '{name}': hidden must be true or false.")
     if not isinstance(fields.get("message", ""), str):
         raise TitoError(f"{where}: check '{name}': message must be the words the error must say.")
+    constant = fields.get("constant")
+    if constant is not None and not (isinstance(constant, str) and constant.strip()):
+        raise TitoError(f"{where}: check '{name}': constant must say why its answer is the same on every seed.")
     return CheckSpec(name, points, bool(fields.get("hidden", False)), _float(fields.get("rtol")),
                      _float(fields.get("atol")), float(fields.get("seconds") or DEFAULT_SECONDS),
-                     fields.get("message") or None)
+                     fields.get("message") or None, _patterns(fields.get("match"), name, where), constant)
+
+
+def _patterns(match, name: str, where: str) -> dict | None:
+    """``match:``: result keys -> regular expressions, each compiled to prove it is one."""
+    import re
+
+    if match is None:
+        return None
+    if not isinstance(match, dict) or not match or not all(isinstance(k, str) and isinstance(v, str)
+                                                            for k, v in match.items()):
+        raise TitoError(f"{where}: check '{name}': match must map result keys to regular expressions.")
+    for key, pattern in match.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise TitoError(f"{where}: check '{name}': match: {key}: {pattern!r} is no regular expression ({exc}).")
+    return dict(match)
 
 
 def _yaml_text_number(value) -> bool:

@@ -1,6 +1,7 @@
 """Plain data across the sandbox wall: what a check returns, written inside, read back outside.
 
-A check's result is one *record*: ``{"value": V}`` or ``{"raised": {"type", "mro", "message"}}``.
+A check's result is one *record*: ``{"value": V}`` or ``{"raised": {"type", "mro", "message"}}``
+(and ``"names"``, the words a check asked the message to name: ``naming``).
 ``V`` is plain data only — None, bool, int, float, str, lists/tuples, dicts with str keys,
 NumPy scalars and arrays of booleans, integers or floats. It is stored as two files:
 
@@ -30,6 +31,8 @@ MAX_DEPTH = 32
 MAX_MEMBERS = 1024  # arrays in one record's archive (each a zip member the grader must look at)
 MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
+NAMES = "tito_names"  # the attribute ``naming`` gives an exception: the words its message must name
+MAX_NAMES = 20
 IMPORT_RECORD = "_import"  # probe.py's record of importing the module under test: a value, or what it raised
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
 MAX_MEMBER_NAME = 64  # bytes of a member's name in the directory (a123456.npy: 11)
@@ -55,10 +58,29 @@ class UnreadableRecord(ValueError):
 
 
 def raised(exc: BaseException) -> dict:
-    """The record of a check that raised ``exc``: its type, the names it inherits, its message."""
+    """The record of a check that raised ``exc``: its type, the names it inherits, its message, and
+    the words a check asked its message to name (``naming``)."""
     kind = type(exc)
-    return {"raised": {"type": kind.__name__, "mro": [k.__name__ for k in kind.__mro__],
-                       "message": str(exc)[:MAX_MESSAGE]}}
+    record = {"type": kind.__name__, "mro": [k.__name__ for k in kind.__mro__], "message": str(exc)[:MAX_MESSAGE]}
+    names = getattr(exc, NAMES, None)
+    if isinstance(names, list) and all(type(n) is str for n in names):
+        record["names"] = names
+    return {"raised": record}
+
+
+def naming(call, *words):
+    """``call()``; an exception it raises must name each of ``words`` (their ``str``), e.g. the
+    seeded shapes a refusal is about: a check's way to ask for words drawn from its seed, which
+    the student cannot know in advance. The grader takes the words from the reference's record,
+    made outside the sandbox, never from the student's."""
+    try:
+        return call()
+    except Exception as exc:
+        try:
+            setattr(exc, NAMES, [str(word) for word in words])
+        except (AttributeError, TypeError):  # an exception that takes no attributes names nothing
+            pass
+        raise
 
 
 def encode(value, arrays: dict, depth: int = 0):
@@ -324,7 +346,10 @@ def read_record(folder: Path, name: str, below: Path | None = None) -> dict | No
             raise UnreadableRecord("the raised exception is not described by type and message")
         mro = info.get("mro")
         mro = [str(m)[:100] for m in mro[:50]] if type(mro) is list else [info["type"]]
-        return {"raised": {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}}
+        error = {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}
+        if type(info.get("names")) is list:
+            error["names"] = [str(n)[:200] for n in info["names"][:MAX_NAMES]]
+        return {"raised": error}
     if "value" not in record:
         raise UnreadableRecord("the record is not one of value / raised / unplain")
     raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20), below)

@@ -4,10 +4,12 @@ Both sides are records (``tito.grading.data``): the reference's computed by the 
 outside any sandbox, the student's read back from the sandbox. A check passes when
 
 * the reference raised: the student raised the same exception type (or a subclass of it), whose
-  message says the check's ``message`` words if it has some;
+  message says the check's ``message`` words if it has some, and names the words the check
+  drew from its seed (``names`` of the reference's record: ``tito.grading.data.naming``);
 * the reference returned a value: the student returned the same structure — the same dict
   keys, sequence lengths (a list and a tuple are alike), shapes, strings, booleans and
-  integers exactly, and floats within ``rtol``/``atol`` (NaN equals NaN).
+  integers exactly, and floats within ``rtol``/``atol`` (NaN equals NaN); the strings of the
+  keys the check's ``match`` names instead match its regular expressions.
 
 Float tolerances default by precision: ``rtol=1e-6, atol=1e-9`` when both sides are float64,
 ``rtol=1e-4, atol=1e-5`` when either is float32 or smaller; a check may set its own.
@@ -16,6 +18,7 @@ Float tolerances default by precision: ``rtol=1e-6, atol=1e-9`` when both sides 
 from __future__ import annotations
 
 import math
+import re
 
 from tito.grading.checks import CheckSpec
 
@@ -31,7 +34,7 @@ def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, s
     """(passed, message) for one check. ``actual`` is None when the sandbox wrote nothing."""
     if actual is None:
         return False, "not run"
-    if "unplain" in actual:
+    if "unplain" in actual and "raised" not in expected:
         return False, f"returned {actual['unplain']}, not plain data"
     if "raised" in expected:
         want = expected["raised"]["type"]
@@ -42,15 +45,32 @@ def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, s
             return False, f"expected {want}, got {got['type']}: {got['message']}"
         if spec.message and spec.message not in got["message"]:
             return False, f"raised {got['type']}, but its message does not say {spec.message!r}: {got['message']}"
+        unnamed = [word for word in expected["raised"].get("names", []) if word not in got["message"]]
+        if unnamed:
+            return False, (f"raised {got['type']}, but its message does not name {', '.join(map(repr, unnamed))}: "
+                           f"{got['message']}")
         return True, f"raised {got['type']}: {got['message']}"
     if "raised" in actual:
         got = actual["raised"]
         return False, f"{got['type']}: {got['message']}"
     try:
-        _compare(expected["value"], actual["value"], spec, "result")
+        _compare(*_matched(spec, expected["value"], actual["value"]), spec, "result")
     except Mismatch as exc:
         return False, str(exc)
     return True, ""
+
+
+def _matched(spec: CheckSpec, expected, actual) -> tuple:
+    """(expected, actual) without the keys ``spec.match`` names, once each of ``actual``'s is a
+    string its pattern matches whole (Mismatch if not); as they are when there is nothing to match."""
+    if not spec.match or not isinstance(expected, dict) or not isinstance(actual, dict):
+        return expected, actual
+    for key, pattern in spec.match.items():
+        got = actual.get(key)
+        if not isinstance(got, str) or not re.fullmatch(pattern, got):
+            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300])
+    return ({k: v for k, v in expected.items() if k not in spec.match},
+            {k: v for k, v in actual.items() if k not in spec.match})
 
 
 def _kind(value) -> str:

@@ -282,6 +282,11 @@ def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: 
         came = f"it raised {_error_text(error)}" if error else "it returned a value"
         return (f"asks for an error saying {spec.message!r} (its message: in {yaml}), but on the reference solution "
                 f"{came}: fix that message: or the check in {checks}")
+    from tito.grading.verdict import judge
+
+    passes, why = judge(spec, record, record)
+    if not passes:  # words it names that the reference's message lacks, a match: the reference's value fails
+        return f"fails against its own result on the reference solution ({why}): fix {checks} or its entry in {yaml}"
     return ""
 
 
