@@ -56,18 +56,21 @@ def check_creation_copies(tensor, rng):
 
 def check_creation_rejects_ragged_lists(tensor, rng):
     """The APPROACH: `_numeric_array` refuses rows of different lengths (module.yaml: its words)."""
-    short = int(rng.integers(1, 4))
-    return tensor.Tensor([[1.0] * (short + 1), [2.0] * short])
+    short = int(rng.integers(1, 10))
+    return naming(lambda: tensor.Tensor([[1.0] * (short + 1), [2.0] * short]), [short + 1, short])
 
 
 def check_creation_rejects_data_that_is_not_numbers(tensor, rng):
     """Section 2: strings (and other non-numbers) raise TypeError through `_numeric_array`."""
-    return tensor.Tensor(["x" * int(rng.integers(1, 5)), "y"])
+    length = int(rng.integers(1, 10))
+    return naming(lambda: tensor.Tensor(["x" * length, "y"]), f"<U{length}")
 
 
 def check_creation_rejects_integers_requiring_grad(tensor, rng):
     """The APPROACH: only floating tensors may require gradients (ValueError)."""
-    return tensor.Tensor(rng.integers(0, 9, int(rng.integers(1, 5))), requires_grad=True)
+    dtype = rng.choice(["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"])
+    values = rng.integers(0, 9, int(rng.integers(1, 5))).astype(dtype)
+    return naming(lambda: tensor.Tensor(values, requires_grad=True), f"got dtype {dtype}")
 
 
 def check_creation_autograd_attributes(tensor, rng):
@@ -82,7 +85,9 @@ def check_creation_autograd_attributes(tensor, rng):
 ### BEGIN HIDDEN TESTS
 def check_creation_rejects_the_placeholder(tensor, rng):
     """Section 2: a literal `...` copied from the docs is refused (module.yaml: its words)."""
-    return tensor.Tensor([[float(rng.standard_normal()), ...]])
+    row = [float(v) for v in rng.standard_normal(int(rng.integers(1, 8)))]
+    at = int(rng.integers(0, len(row) + 1))
+    return naming(lambda: tensor.Tensor([row[:at] + [...] + row[at:]]), f"data[0][{at}]")
 ### END HIDDEN TESTS
 
 
@@ -169,7 +174,8 @@ def check_matmul_rejects_mismatched_shapes(tensor, rng):
 
 def check_matmul_rejects_scalars(tensor, rng):
     """The APPROACH: a 0-d tensor is not a matrix (ValueError)."""
-    return tensor.Tensor(float(rng.standard_normal())) @ tensor.Tensor(np.ones(int(rng.integers(1, 4))))
+    scalar, size = float(rng.standard_normal()), int(rng.integers(1, 10))
+    return naming(lambda: tensor.Tensor(scalar) @ tensor.Tensor(np.ones(size)), (size,))
 
 
 # --------------------------------------------------------------------------- reductions
@@ -196,7 +202,8 @@ def check_reductions_of_integers(tensor, rng):
 
 def check_max_rejects_an_empty_tensor(tensor, rng):
     """The APPROACH: an empty tensor has no maximum (ValueError)."""
-    return tensor.Tensor(np.zeros((int(rng.integers(1, 4)), 0))).max()
+    shape = (int(rng.integers(1, 10)), 0)
+    return naming(lambda: tensor.Tensor(np.zeros(shape)).max(), f"(shape {shape})")
 
 
 # --------------------------------------------------------------------------- shapes

@@ -11,6 +11,7 @@ Points: `checks:` in modules/source/04_layers/module.yaml. Format: modules/READM
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tito.grading.data import naming  # a refusal must name words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -50,15 +51,15 @@ def check_matmul_naive_tensors(layers, rng):
 
 def check_matmul_naive_rejects_mismatched_sizes(layers, rng):
     """The APPROACH: `_check_matmul_shapes` refuses inner sizes that differ (module.yaml: its words)."""
-    M, K, N = _shape(rng, 1, 5, 3)
-    return layers.matmul_naive(np.ones((M, K)), np.ones((K + 1, N)))
+    M, K, N = _shape(rng, 1, 9, 3)
+    return naming(lambda: layers.matmul_naive(np.ones((M, K)), np.ones((K + 1, N))), (M, K), (K + 1, N))
 
 
 ### BEGIN HIDDEN TESTS
 def check_matmul_naive_rejects_a_vector(layers, rng):
     """The APPROACH: `_check_matmul_shapes` refuses anything but two 2-D matrices."""
-    K = int(rng.integers(1, 5))
-    return layers.matmul_naive(np.ones(K), np.ones((K, 2)))
+    K, N = _shape(rng, 1, 9, 2)
+    return naming(lambda: layers.matmul_naive(np.ones(K), np.ones((K, N))), (K,), (K, N))
 ### END HIDDEN TESTS
 
 
@@ -100,7 +101,8 @@ def check_dense_parameters_in_order(layers, rng):
 
 def check_dense_rejects_a_size_that_is_not_positive(layers, rng):
     """The APPROACH: `_check_size` refuses a size below 1 (module.yaml: its words)."""
-    return layers.Dense(int(rng.integers(1, 9)), -int(rng.integers(0, 3)))
+    n_in, n_out = int(rng.integers(1, 9)), -int(rng.integers(0, 1000))
+    return naming(lambda: layers.Dense(n_in, n_out), f"got {n_out}")
 
 
 ### BEGIN HIDDEN TESTS
@@ -171,5 +173,6 @@ def check_dense_forward_without_bias(layers, rng):
 
 def check_dense_forward_rejects_the_wrong_width(layers, rng):
     """The APPROACH: `_check_features` refuses an input whose last size is not input_size."""
-    layer = layers.Dense(int(rng.integers(1, 6)), 3)
-    return layer(Tensor(np.ones((2, layer.input_size + 1))))
+    width, batch = _shape(rng, 1, 9, 2)
+    layer = layers.Dense(width, 3)
+    return naming(lambda: layer(Tensor(np.ones((batch, width + 1)))), f"(N, {width})", (batch, width + 1))

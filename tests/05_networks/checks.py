@@ -13,6 +13,7 @@ import numpy as np
 from tinytorch.core.activations import ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.layers import Dense
 from tinytorch.core.tensor import Tensor
+from tito.grading.data import naming  # a refusal must name words drawn from the seed
 
 
 def _widths(rng, hidden):
@@ -87,7 +88,8 @@ def check_create_mlp_activations(networks, rng):
 
 def check_create_mlp_rejects_widths_that_are_not_a_list(networks, rng):
     """The APPROACH: `_check_widths` refuses a hidden_sizes that is not a list (module.yaml: its words)."""
-    return networks.create_mlp(4, int(rng.integers(1, 9)), 2)
+    width = int(rng.integers(1, 1000))
+    return naming(lambda: networks.create_mlp(4, width, 2), f"got {width}")
 
 
 # --------------------------------------------------------------------------- count_parameters
@@ -129,9 +131,10 @@ def check_summary_of_one_layer(networks, rng):
 
 def check_summary_rejects_an_input_a_layer_refuses(networks, rng):
     """The APPROACH: `_forward_one` names the layer that failed (module.yaml: its words)."""
-    width = int(rng.integers(2, 9))
+    width, batch = int(rng.integers(2, 9)), int(rng.integers(1, 9))
     model = networks.Sequential([ReLU(), Dense(width, 3)])
-    return networks.summary(model, (2, width + 1), show=False)
+    return naming(lambda: networks.summary(model, (batch, width + 1), show=False), f"Dense({width}, 3)",
+                  (batch, width + 1))
 
 
 ### BEGIN HIDDEN TESTS

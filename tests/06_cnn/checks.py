@@ -13,6 +13,7 @@ modules/source/06_cnn/module.yaml. Format: modules/README.md, "Graded checks".
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tito.grading.data import naming  # a refusal must name words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -60,13 +61,15 @@ def check_conv2d_naive_accepts_tensors(cnn, rng):
 
 def check_conv2d_naive_rejects_a_3d_input(cnn, rng):
     """The APPROACH: an input that is not 2-D raises ValueError (module.yaml: its words)."""
-    return cnn.conv2d_naive(rng.standard_normal((2, 5, 5)), np.ones((2, 2)))
+    image, kernel = _shape(rng, 1, 6, 3), _shape(rng, 1, 3, 2)
+    return naming(lambda: cnn.conv2d_naive(rng.standard_normal(image), np.ones(kernel)), image, kernel)
 
 
 def check_conv2d_naive_rejects_a_kernel_larger_than_the_input(cnn, rng):
     """The APPROACH: a kernel larger than the image raises ValueError."""
-    size = int(rng.integers(2, 6))
-    return cnn.conv2d_naive(rng.standard_normal((size, size)), np.ones((size + 1, 2)))
+    size = int(rng.integers(2, 9))
+    kernel = (size + 1, int(rng.integers(1, size + 1)))
+    return naming(lambda: cnn.conv2d_naive(rng.standard_normal((size, size)), np.ones(kernel)), kernel, (size, size))
 
 
 # --------------------------------------------------------------------------- Step 2: sizes and the loop reference
@@ -84,8 +87,9 @@ def check_conv_output_size(cnn, rng):
 
 def check_conv_output_size_rejects_a_kernel_that_does_not_fit(cnn, rng):
     """The TODO: a kernel longer than the padded input raises ValueError."""
-    size = int(rng.integers(1, 8))
-    return cnn.conv_output_size(size, size + 3, stride=1, padding=1)
+    size = int(rng.integers(1, 20))
+    return naming(lambda: cnn.conv_output_size(size, size + 3, stride=1, padding=1), f"kernel size {size + 3}",
+                  f"padded input size {size + 2}")
 
 
 def check_conv2d_reference(cnn, rng):
@@ -115,14 +119,15 @@ def check_im2col_into_a_buffer(cnn, rng):
 
 def check_im2col_rejects_a_buffer_of_another_shape(cnn, rng):
     """The APPROACH: an `out` of the wrong shape raises ValueError."""
-    x = rng.standard_normal((1, 1, 4, 4))
-    return cnn.im2col(x, 3, out=np.empty((9, int(rng.integers(5, 8)))))
+    x, columns = rng.standard_normal((1, 1, 4, 4)), int(rng.integers(5, 30))
+    return naming(lambda: cnn.im2col(x, 3, out=np.empty((9, columns))), f"got shape {(9, columns)}")
 
 
 def check_im2col_rejects_a_kernel_that_does_not_fit(cnn, rng):
     """The APPROACH: `_check_fits` raises ValueError for a kernel larger than the padded input."""
-    size = int(rng.integers(2, 5))
-    return cnn.im2col(rng.standard_normal((1, 1, size, size)), size + 3, padding=1)
+    size = int(rng.integers(2, 9))
+    return naming(lambda: cnn.im2col(rng.standard_normal((1, 1, size, size)), size + 3, padding=1),
+                  f"kernel {(size + 3, size + 3)}", f"padded input {(size + 2, size + 2)}")
 
 
 def check_conv2d_forward(cnn, rng):
@@ -142,8 +147,9 @@ def check_conv2d_forward_integer_input(cnn, rng):
 
 def check_conv2d_forward_rejects_mismatched_channels(cnn, rng):
     """The TODO: x's channels must match the weight's (ValueError)."""
-    C = int(rng.integers(1, 4))
-    return cnn.conv2d_forward(np.zeros((1, C, 6, 6), np.float32), np.zeros((2, C + 1, 3, 3), np.float32))
+    N, C, F = _shape(rng, 1, 4, 3)
+    x, weight = (N, C, 6, 6), (F, C + 1, 3, 3)
+    return naming(lambda: cnn.conv2d_forward(np.zeros(x, np.float32), np.zeros(weight, np.float32)), x, weight)
 
 
 ### BEGIN HIDDEN TESTS
@@ -174,7 +180,8 @@ def check_conv2d_layer_init(cnn, rng):
 
 def check_conv2d_layer_rejects_bad_channel_counts(cnn, rng):
     """The TODO: in_channels and out_channels must be positive ints (ValueError)."""
-    return cnn.Conv2D(0, int(rng.integers(1, 5)), kernel_size=3)
+    channels = -int(rng.integers(0, 1000))
+    return naming(lambda: cnn.Conv2D(channels, int(rng.integers(1, 5)), kernel_size=3), f"got {channels}.")
 
 
 def _layer(cnn, rng):
@@ -200,8 +207,10 @@ def check_conv2d_layer_forward_unbatched(cnn, rng):
 
 def check_conv2d_layer_rejects_wrong_channels(cnn, rng):
     """The TODO: input with another number of channels raises ValueError."""
-    C = int(rng.integers(1, 4))
-    return cnn.Conv2D(C, 2, kernel_size=3)(Tensor(np.zeros((1, C + 1, 8, 8), np.float32)))
+    C, N = _shape(rng, 1, 4, 2)
+    shape = (N, C + 1, 8, 8)
+    return naming(lambda: cnn.Conv2D(C, 2, kernel_size=3)(Tensor(np.zeros(shape, np.float32))),
+                  f"Conv2D expected {C} input channel(s)", shape)
 
 
 # --------------------------------------------------------------------------- Step 5: pooling
@@ -215,7 +224,8 @@ def check_max_pool2d(cnn, rng):
 
 def check_max_pool2d_rejects_a_3d_input(cnn, rng):
     """The APPROACH: `_pool_setup` checks the input: a 3-D one raises ValueError."""
-    return cnn.max_pool2d_forward(rng.standard_normal((2, 6, 6)), 2)
+    shape = _shape(rng, 2, 8, 3)
+    return naming(lambda: cnn.max_pool2d_forward(rng.standard_normal(shape), 2), f"got shape {shape}")
 
 
 def check_max_pool2d_argmax(cnn, rng):
@@ -257,7 +267,8 @@ def check_flatten(cnn, rng):
 
 def check_flatten_rejects_1d(cnn, rng):
     """The TODO: fewer than 2 axes raises ValueError."""
-    return cnn.flatten(Tensor(rng.standard_normal(int(rng.integers(1, 6)))))
+    size = int(rng.integers(1, 10))
+    return naming(lambda: cnn.flatten(Tensor(rng.standard_normal(size))), f"got shape {(size,)}")
 
 
 # --------------------------------------------------------------------------- Analyze: receptive fields

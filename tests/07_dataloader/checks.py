@@ -14,6 +14,7 @@ modules/source/07_dataloader/module.yaml. Format: modules/README.md, "Graded che
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tito.grading.data import naming  # a refusal must name words drawn from the seed
 
 
 def _examples(rng, low=8, high=40):
@@ -93,13 +94,15 @@ def check_tensor_dataset_from_tensors(dataloader, rng):
 def check_tensor_dataset_rejects_different_lengths(dataloader, rng):
     """The APPROACH: `_check_same_length` refuses X and y of different lengths (module.yaml: its words)."""
     X, y = _examples(rng)
-    return dataloader.TensorDataset(X, y[: -int(rng.integers(1, 4))])
+    y = y[: -int(rng.integers(1, 4))]
+    return naming(lambda: dataloader.TensorDataset(X, y), f"X has {len(X)}", f"y has {len(y)}")
 
 
 def check_tensor_dataset_rejects_an_index_out_of_range(dataloader, rng):
     """The TODO: an index outside -N..N-1 raises IndexError, worded as the EXAMPLE (module.yaml)."""
     X, y = _examples(rng)
-    return dataloader.TensorDataset(X, y)[len(X) + int(rng.integers(0, 3))]
+    index = len(X) + int(rng.integers(0, 3))
+    return naming(lambda: dataloader.TensorDataset(X, y)[index], f"index {index}", f"of {len(X)} samples")
 
 
 ### BEGIN HIDDEN TESTS
@@ -142,8 +145,9 @@ def check_collate_rejects_an_item_that_is_not_a_pair(dataloader, rng):
     """The APPROACH: an item that is not an (x, y) pair is refused with a ValueError."""
     X, y = _examples(rng, 2, 5)
     items = [(X[i], int(y[i])) for i in range(len(X))]
-    items[int(rng.integers(0, len(items)))] = (X[0], 1, 2)
-    return dataloader.collate(items)
+    position = int(rng.integers(0, len(items)))
+    items[position] = (X[0], 1, 2)
+    return naming(lambda: dataloader.collate(items), f"at position {position}")
 
 
 # --------------------------------------------------------------------------- DataLoader
@@ -259,5 +263,6 @@ def check_train_test_split_stratified(dataloader, rng):
 def check_train_test_split_rejects_a_fraction_of_one_or_more(dataloader, rng):
     """The APPROACH: `_test_count` refuses a test_size fraction outside (0, 1) (module.yaml: its words)."""
     X, y = _examples(rng)
-    return dataloader.train_test_split(X, y, test_size=float(rng.uniform(1.0, 2.0)))
+    test_size = float(rng.uniform(1.0, 2.0))
+    return naming(lambda: dataloader.train_test_split(X, y, test_size=test_size), f"got {test_size}")
 ### END HIDDEN TESTS

@@ -105,8 +105,10 @@ def check_cross_entropy_large_logits(training, rng):
 def check_cross_entropy_rejects_a_target_out_of_range(training, rng):
     """The APPROACH: `class_targets` refuses a target outside [0, C) (module.yaml: its words)."""
     logits, targets = _classes(rng)
-    targets[int(rng.integers(0, len(targets)))] = logits.shape[1] + int(rng.integers(0, 3))
-    return training.CrossEntropyLoss()(logits, targets)
+    position, target = int(rng.integers(0, len(targets))), logits.shape[1] + int(rng.integers(0, 3))
+    targets[position] = target
+    return naming(lambda: training.CrossEntropyLoss()(logits, targets), f"[0, {logits.shape[1]})",
+                  f"got {target} at position {position}")
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -114,11 +116,13 @@ def check_cross_entropy_rejects_a_target_out_of_range(training, rng):
 
 def check_accuracy(training, rng):
     """The fraction of rows whose largest logit is the target, for arrays and for Tensors."""
-    logits, targets = _classes(rng)
-    right = logits.data.argmax(axis=1)
-    targets = np.where(rng.random(len(targets)) < 0.5, right, targets)
-    return {"arrays": training.accuracy(logits.data, targets),
-            "tensors": training.accuracy(Tensor(logits.data), Tensor(targets))}
+    batches = []
+    for _ in range(4):  # one fraction of a small batch could be guessed; four together cannot
+        logits, targets = _classes(rng)
+        right = logits.data.argmax(axis=1)
+        batches.append((logits.data, np.where(rng.random(len(targets)) < 0.5, right, targets)))
+    return {"arrays": [training.accuracy(logits, targets) for logits, targets in batches],
+            "tensors": [training.accuracy(Tensor(logits), Tensor(targets)) for logits, targets in batches]}
 
 
 def check_accuracy_rejects_an_empty_batch(training, rng):

@@ -8,6 +8,7 @@ earns exactly the checks of what it solved.
 The checks run directly, as ``tito grade`` runs them outside its sandbox (``prepare`` and the
 probe), not through a sandboxed grade: one module's checks take well under a second."""
 
+import dataclasses
 import re
 import shutil
 
@@ -60,6 +61,32 @@ def test_the_reference_scores_full_and_the_stub_passes_none(name, prepared, tmp_
     assert not (grading.template / grading.dev_file).exists()  # no solution where students' code runs
     again = _probe_build(grading, REAL_ROOT, tmp_path / "again")  # the course's own export: the reference
     assert passing(grading, again) == [c.name for c in grading.checks]
+
+
+OTHER_SEED = 987654321
+# Refusals judged by their type alone, whose words the module's text leaves to NumPy: the student
+# could forge them. Keep this list empty for every new check.
+UNSEEDED_REFUSALS = {"arithmetic_rejects_incompatible_shapes"}  # "NumPy's ValueError", in NumPy's wording
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_no_check_can_be_answered_without_the_seed(name, prepared, tmp_path):
+    """The student's code runs in the probe's own process and can rewrite what it writes, so an
+    answer the student can predict is one it can forge without implementing anything (red team,
+    grade_attacks.forge_constant_records). The reference's answer on another seed must therefore
+    fail as the answer on this one: a value drawn from the seed, a refusal naming words drawn from
+    it (tito.grading.data.naming). A check whose answer is the same on every seed by nature says
+    why with constant: in module.yaml (modules/README.md, "Graded checks")."""
+    grading = prepared(name)
+    other = _probe_build(dataclasses.replace(grading, seed=OTHER_SEED, _expected=None), REAL_ROOT, tmp_path / "other")
+    expected = grading.expected()
+    replayable = {c.name for c in grading.checks if judge(c, expected[c.name], other[c.name])[0]}
+    declared = {c.name for c in grading.checks if c.constant} | (UNSEEDED_REFUSALS & set(expected))
+    predictable = sorted(replayable - declared)
+    assert not predictable, (f"these checks give the same answer on every seed: {predictable}; draw their inputs "
+                             "from rng, or declare constant: \"why\" in module.yaml")
+    changing = sorted(declared - replayable)
+    assert not changing, f"declared constant, but their answer changes with the seed: {changing}"
 
 
 def test_every_module_is_graded():
