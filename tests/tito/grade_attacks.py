@@ -560,3 +560,33 @@ if IN_PROBE:
     _refused("/dev/null", lambda: open("/dev/null", "wb").write(b"U" * 1024))
     print("ATTACK-HOARD " + _json.dumps(held), flush=True)
 '''
+
+
+FORGE_RECORDS = '''
+if _sys.argv[0].endswith("probe.py"):  # what the checks write is replaced by answers known in advance
+    import json as _json_module
+    _KNOWN = _json_module.loads({known!r})
+    _real_dumps = _json_module.dumps
+
+    def _forged_dumps(record, **options):
+        name = _sys._getframe(1).f_locals.get("name")  # write_record(folder, name, record)
+        return _real_dumps(_KNOWN.get(name, record), **options)
+    _json_module.dumps = _forged_dumps
+'''
+
+
+def forge_constant_records(course, module: str, seed: int, folder: Path) -> str:
+    """The released stub of a real course ``module`` that, in the checks' probe, writes the
+    reference's record of every check on another ``seed`` in place of its own: every answer a
+    student could know without implementing anything (red team 27 forged setup's 7/7 this way,
+    with the report saying "not implemented yet"). Records with arrays are left alone (their
+    values are in an archive beside the JSON); setup's have none."""
+    from tito.grading.workspace import prepare
+
+    prepared = prepare(course, course.get(module), folder, calibrate=False, seed=seed)
+    known = {}
+    for check in prepared.checks:
+        if not (prepared.folder / "expected" / f"{check.name}.npz").exists():
+            known[check.name] = json.loads((prepared.folder / "expected" / f"{check.name}.json").read_text())
+    stub = strip_solutions(course.get(module).source()).text
+    return stub + "\n# %%\n#| export\nimport sys as _sys\n" + textwrap.dedent(FORGE_RECORDS.format(known=json.dumps(known)))

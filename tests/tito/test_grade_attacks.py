@@ -601,3 +601,27 @@ def test_masks_of_an_ordinary_users_sandbox_are_read_only(tmp_path, monkeypatch)
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert proc.stdout.splitlines() == [f"{masked} Read-only file system", "/ Read-only file system",
                                         "/dev Read-only file system", "/tmp written"], proc.stdout + proc.stderr
+
+
+def test_answers_known_in_advance_earn_only_the_checks_constant_by_nature(tmp_path):
+    """A student's code runs in the probe's process: it can replace what the checks write by answers
+    it knows in advance (grade_attacks.forge_constant_records: the reference's, on another seed).
+    Every answer is drawn from the secret seed but those module.yaml declares constant, so the stub
+    that forges them all earns those alone (setup: the keys of two dicts), never the 7 of 7 it
+    earned when every setup check was the same on every seed."""
+    from tito.course import Course
+    from tito.grading import Grader, detect
+
+    sandbox, reasons = detect()
+    if sandbox is None:
+        pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
+    course = Course(REAL_ROOT)
+    forged = tmp_path / "forger.py"
+    forged.write_text(grade_attacks.forge_constant_records(course, "setup", 987654321, tmp_path / "known"))
+    with Grader(course, course.get("setup"), timeout=30, sandbox=sandbox) as grader:
+        grade = grader.grade(forged)
+        constant = {c.name for c in grader.prepared.checks if c.constant}
+    checks = grade.checks
+    assert {t.name for t in checks if t.passed} == constant == {"personal_info_keys", "system_info_keys"}, (
+        [(t.name, t.message or t.detail) for t in checks])
+    assert grade.score == 2 and grade.max_score == 7
