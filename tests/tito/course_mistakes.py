@@ -29,6 +29,26 @@ def _same_dtype(array, like):
     return Tensor(array.astype(like.dtype, copy=False), dtype=like.dtype)
 
 
+def setup():
+    import os
+
+    import tinytorch
+    from tinytorch.core import setup
+
+    def with_details(**changes):
+        def personal_info():
+            return {**setup.personal_info(), **changes}
+        return personal_info
+
+    def cpu_count_unchecked():                       # os.cpu_count() may be None: not 1 then
+        return {**setup.system_info(), "cpu_count": os.cpu_count()}
+
+    return [("personal_info_values", "personal_info", with_details(version=tinytorch.__version__)),  # typed in
+            ("personal_info_values", "personal_info", with_details(email="ada at example.org")),
+            ("personal_info_values", "personal_info", with_details(institution="  ")),
+            ("system_info_unknown_cpu_count", "system_info", cpu_count_unchecked)]
+
+
 def tensor():
     from tinytorch.core.tensor import Tensor
 
@@ -396,5 +416,5 @@ def training():
             ("train_step_with_cross_entropy", "Trainer.train_step", step_without_zero_grad)]
 
 
-MISTAKES = {"tensor": tensor, "activations": activations, "layers": layers, "networks": networks, "cnn": cnn,
+MISTAKES = {"setup": setup, "tensor": tensor, "activations": activations, "layers": layers, "networks": networks, "cnn": cnn,
             "dataloader": dataloader, "autograd": autograd, "optimizers": optimizers, "training": training}
