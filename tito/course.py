@@ -125,6 +125,22 @@ def read_only_reason(root: Path) -> str:
     return ""
 
 
+def read_pyproject(root: Path) -> dict:
+    """The course's ``pyproject.toml`` as a dict, ``{}`` when it has none; a TitoError when it is
+    not valid TOML. (tomllib from Python 3.11; its backport tomli, which pytest needs, before.)"""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(root) / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TitoError(f"pyproject.toml is not valid TOML: {exc}") from None
+
+
 def _load_yaml(path: Path, root: Path) -> dict:
     if not path.exists():
         return {}

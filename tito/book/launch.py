@@ -58,18 +58,9 @@ class Repository:
 
 def declared_repository(root: Path) -> str | None:
     """The repository URL in ``pyproject.toml``'s ``[project.urls]`` (``Repository`` or ``Source``)."""
-    path = Path(root) / "pyproject.toml"
-    if not path.is_file():
-        return None
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python < 3.11: Sphinx depends on tomli there
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TitoError(f"pyproject.toml is not valid TOML: {exc}") from None
-    urls = (data.get("project") or {}).get("urls") or {}
+    from tito.course import read_pyproject
+
+    urls = (read_pyproject(root).get("project") or {}).get("urls") or {}
     by_key = {str(key).strip().lower(): value for key, value in urls.items()}
     for key in URL_KEYS:
         if isinstance(by_key.get(key), str):

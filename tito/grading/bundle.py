@@ -117,14 +117,11 @@ def try_locally(bundle: Path) -> str:
 def requirements(course: Course) -> list[str]:
     """The course package's dependencies and its ``tests`` extra (what the modules' tests, run as
     feedback, import), as pyproject.toml lists them."""
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        tomllib = None
-    pyproject = course.root / "pyproject.toml"
-    if tomllib is None or not pyproject.is_file():
-        raise TitoError("The autograder needs the course's dependencies from pyproject.toml (Python 3.11+ reads it).")
-    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    from tito.course import read_pyproject
+
+    project = read_pyproject(course.root).get("project")
+    if not project:
+        raise TitoError("The autograder needs the course's dependencies from pyproject.toml's [project].")
     return [*project["dependencies"], *project.get("optional-dependencies", {}).get("tests", [])]
 
 
