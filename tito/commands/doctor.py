@@ -12,8 +12,6 @@ from tito.console import console, plain_output, table
 from tito.course import Course
 from tito.errors import TitoError
 
-MIN_PYTHON = (3, 9)
-
 
 @dataclass
 class Check:
@@ -36,10 +34,10 @@ def command():
     try:
         course = Course.here()
     except TitoError as no_course:  # the machine can still be checked, e.g. before a clone
-        checks, title = machine_checks(), "tito doctor: this machine (no course here)"
+        checks, title = machine_checks(None), "tito doctor: this machine (no course here)"
         course_note = f"{no_course.message} Run `tito doctor` in a course folder to check the course too."
     else:
-        checks, title, course_note = [*machine_checks(), *course_checks(course)], f"tito doctor: {course.root}", ""
+        checks, title, course_note = [*machine_checks(course.root), *course_checks(course)], f"tito doctor: {course.root}", ""
     view = table("Check", "Status", "Detail", title=title)
     for check in checks:
         view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
@@ -51,9 +49,9 @@ def command():
     console().print(course_note or "Everything looks ready.")
 
 
-def machine_checks() -> list:
+def machine_checks(root: Path | None) -> list:
     """What any course on this machine needs: Python, the packages, a grading sandbox."""
-    return [check_python(), *check_packages(), check_grading_sandbox()]
+    return [check_python(root), *check_packages(), check_grading_sandbox()]
 
 
 def course_checks(course: Course) -> list:
@@ -72,11 +70,35 @@ def _status(check: Check) -> str:
     return {"ok": "[green]ok[/]", "PROBLEM": "[red]PROBLEM[/]", "note": "[yellow]note[/]"}[word]
 
 
-def check_python() -> Check:
+def check_python(root: Path | None) -> Check:
+    """This Python against the versions the course supports (``requires-python``)."""
+    from packaging.specifiers import SpecifierSet  # pytest's dependency
+
     version = ".".join(map(str, sys.version_info[:3]))
-    wanted = ".".join(map(str, MIN_PYTHON))
-    return Check("python", sys.version_info[:2] >= MIN_PYTHON, f"Python {version} at {sys.executable}",
-                 "" if sys.version_info[:2] >= MIN_PYTHON else f"Use Python {wanted} or newer.")
+    supported = supported_python(root)
+    ok = not supported or SpecifierSet(supported).contains(version)
+    needs = f"; the course needs Python {supported} (pyproject.toml's requires-python)" if supported else ""
+    return Check("python", ok, f"Python {version} at {sys.executable}{needs}",
+                 "" if ok else f"Use a Python {supported}, e.g. `python3.12 -m venv .venv`, then `make install`.")
+
+
+def supported_python(root: Path | None) -> str:
+    """``requires-python`` (e.g. ">=3.10"): of the course at ``root``, else of the installed
+    tinytorch's metadata (written from the same pyproject.toml); "" when neither says."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    from tito.course import read_pyproject
+
+    try:
+        declared = read_pyproject(root).get("project", {}).get("requires-python") if root else None
+    except TitoError:  # a broken pyproject.toml: the installed package still says
+        declared = None
+    if declared:
+        return declared
+    try:
+        return metadata("tinytorch").get("Requires-Python") or ""
+    except PackageNotFoundError:
+        return ""
 
 
 def check_packages() -> list:
