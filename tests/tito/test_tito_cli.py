@@ -109,8 +109,8 @@ def test_doctor_outside_a_course_checks_the_machine_and_says_there_is_no_course(
 
 
 def test_doctor_notices_tinytorch_imported_from_elsewhere(course):
-    # -P: the current folder is not put on sys.path, as with the installed `tito` script
-    result = process([sys.executable, "-P", "-m", "tito", "doctor"], course.root, NO_COLOR="1")
+    # the installed `tito` script: the current folder is not put on sys.path (`python -m` would)
+    result = process([str(Path(sys.executable).with_name("tito")), "doctor"], course.root, NO_COLOR="1")
     assert result.returncode == 1
     row = next(line for line in result.stdout.splitlines() if line.startswith("| tinytorch import"))
     assert "PROBLEM" in row and f"finds {REPO / 'tinytorch'}" in row
