@@ -237,7 +237,7 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     said = flat(proc.stdout)
-    assert "Note: bob: bob.ipynb, bob.py; graded the newer, bob.ipynb" in said
+    assert "Note: bob: bob.ipynb, bob.py; graded bob.ipynb (the newer)" in said
     assert "Note: left out, not a submission: notes.txt" in said
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "erin": "0", "ivy": "6"}

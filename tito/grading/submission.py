@@ -10,6 +10,7 @@ says what was expected and what came.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -33,8 +34,8 @@ class SubmissionError(ValueError):
 
 def find_submissions(folder: Path, module: Module, notes: list | None = None) -> list[tuple[str, Path]]:
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
-    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student; the newer file when a student
-    has both. Suffixes are matched in any case (``ivy.PY``).
+    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student; of a student's two files, the one
+    ``graded_of`` picks. Suffixes are matched in any case (``ivy.PY``).
 
     No student is dropped in silence: a student's folder without a module source, and a
     symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
@@ -65,10 +66,10 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
     found = []
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
-        chosen = newest(paths) if len(paths) > 1 else paths[0]
+        chosen, why = graded_of(paths) if len(paths) > 1 else (paths[0], "")
         if len(paths) > 1 and notes is not None:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
-                         f"graded the newer, {showable(str(chosen.relative_to(folder)))}")
+                         f"graded {showable(str(chosen.relative_to(folder)))} ({why})")
         found.append((student, chosen))
     return found
 
@@ -78,9 +79,43 @@ def source_names(module: str) -> tuple[str, ...]:
     return tuple(f"{module}_dev{suffix}" for suffix in SUFFIXES)
 
 
-def newest(paths: list[Path]) -> Path:
-    """The most recently modified of ``paths``: the one graded when a student left both a .py and an .ipynb."""
-    return max(paths, key=lambda p: p.lstat().st_mtime)
+SAME_TIME = 2.0  # seconds: a zip keeps file times to 2 s, and a git checkout writes both files at once
+
+
+def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, str]:
+    """Which of a student's two files (``name_dev.py`` and ``name_dev.ipynb``) is graded, and why
+    in a few words. The rule of ``tito.notebook_sync``, by file hashes and times only: comparing
+    the two files' code would parse the student's notebook outside the sandbox, and when both
+    hold the same code, either file is right.
+
+    1. ``released``, the pair as handed out (``{"py": sha256, "ipynb": sha256}``, from the
+       edition's manifest): a file still as released is not the student's work, so when only
+       one of the two changed, that one is graded; when neither did, the ``.py``.
+    2. Otherwise the newer; two files written within ``SAME_TIME`` of each other (a git
+       checkout, an upload) tell nothing by their times, and the notebook is graded: students
+       work mostly in Jupyter, and ``tito test`` writes a notebook's code into the ``.py``.
+    """
+    notebook = next((p for p in paths if p.suffix.lower() == ".ipynb"), paths[0])
+    py = next((p for p in paths if p is not notebook), paths[-1])
+    if released:
+        changed = {path: _sha256_of(path) != released.get(key) for path, key in ((py, "py"), (notebook, "ipynb"))}
+        if changed[py] != changed[notebook]:
+            chosen = py if changed[py] else notebook
+            return chosen, "the other is as released"
+        if not changed[py]:
+            return py, "both are as released"
+    py_time, notebook_time = py.lstat().st_mtime, notebook.lstat().st_mtime
+    if abs(py_time - notebook_time) < SAME_TIME:
+        return notebook, "both written at the same time: the notebook"
+    return (py, "the newer") if py_time > notebook_time else (notebook, "the newer")
+
+
+def _sha256_of(path: Path) -> str:
+    """The sha256 of a submission file's bytes ('' when it cannot be read: never as released)."""
+    try:
+        return hashlib.sha256(read_bytes(path)).hexdigest()
+    except SubmissionError:
+        return ""
 
 
 def read_bytes(path: Path, module: str = "") -> bytes:
