@@ -99,8 +99,11 @@ def test_the_stub_scores_zero_naming_what_is_missing(honest):
     assert bob.checks[2].detail == "NotImplementedError: TODO: implement double"  # the instructor's report only
     from tito.grading.formats import gradescope, prairielearn
 
-    for platform in (gradescope, prairielearn):
-        assert "TODO: implement double" not in json.dumps(platform(bob)["tests"][2])
+    assert "TODO: implement double" not in json.dumps(gradescope(bob)["tests"][2])
+    pl = prairielearn(bob)  # shown at once: the hidden check is one test with its points, no name, no message
+    assert [(t["name"], t["points"], t["max_points"]) for t in pl["tests"][2:4]] == [
+        ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)] and pl["tests"][3]["message"] == ""
+    assert "double_negative" not in json.dumps(pl) and "hidden check: details" not in json.dumps(pl)
 
 
 def test_partial_work_in_a_notebook_earns_the_checks_it_passes(honest):

@@ -421,7 +421,14 @@ def test_prairielearn_results_follow_its_specification(local):
     assert prairielearn(grades["alice"])["score"] == 1.0 and prairielearn(grades["alice"])["gradable"] is True
     erin = prairielearn(grades["erin"])
     assert erin["score"] == pytest.approx(4 / 6)
-    assert [(t["name"], t["points"], t["max_points"]) for t in erin["tests"][:2]] == [("double", 3, 3), ("scaler", 0, 2)]
+    # PrairieLearn shows everything at once: the hidden check is folded into one test with its points only
+    assert [(t["name"], t["points"], t["max_points"]) for t in erin["tests"][:5]] == [
+        ("double", 3, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 1, 1),
+        ("feedback: test_unit_double", 0, 0)]
+    assert erin["tests"][1]["message"] == "NotImplementedError: TODO: implement Scaler.__call__"
+    assert erin["tests"][3]["message"] == ""
+    assert erin["tests"][3]["description"] == "1 graded checks whose names and results are not shown"
+    assert "double_negative" not in json.dumps(erin)
     judy = prairielearn(grades["judy"])  # not a notebook: PrairieLearn does not count the attempt
     assert judy["gradable"] is False
     assert judy["format_errors"][0].startswith("cannot read the submission: judy.ipynb is not a readable notebook")

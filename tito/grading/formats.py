@@ -14,7 +14,10 @@
   ``name``, ``description``, ``points``, ``max_points``, ``message``, ``output``. A submission
   that cannot be read or exported (a syntax error) is ``gradable: false`` with its
   ``format_errors``: PrairieLearn then does not count the attempt, as its documentation
-  describes for input that does not compile.
+  describes for input that does not compile. PrairieLearn shows every test at once and has no
+  "after published": the checks marked ``hidden`` are folded into one test, "hidden checks",
+  with their total points only (the score gives that total away anyway), never their names
+  or messages. The file stays under PrairieLearn's 1 MB: past it, the longest messages are cut.
 
 The checks carry the points; the inline and pytest tests come after them as feedback worth 0.
 """
@@ -66,11 +69,40 @@ def gradescope(grade: Grade) -> dict:
             "extra_data": {"module": grade.module, "sha256": grade.sha256, "sandbox": grade.sandbox.get("backend", "")}}
 
 
+PRAIRIELEARN_MAX_BYTES = 1_000_000  # "this file should be limited to 1 MB"
+HIDDEN_CHECKS = "hidden checks"
+
+
 def prairielearn(grade: Grade) -> dict:
+    shown = [t for t in grade.tests if not (t.kind == "check" and t.hidden)]
+    hidden = [t for t in grade.tests if t.kind == "check" and t.hidden]
     tests = [{"name": _name(t), "description": "graded check" if t.kind == "check" else f"{t.kind} test (no points)",
-              "points": t.earned, "max_points": t.points, "message": t.message, "output": ""} for t in grade.tests]
+              "points": t.earned, "max_points": t.points, "message": t.message, "output": ""} for t in shown]
+    if hidden:
+        position = sum(1 for t in shown if t.kind == "check")  # after the visible checks, before the feedback
+        tests.insert(position, {"name": HIDDEN_CHECKS, "description": f"{len(hidden)} graded checks whose names and "
+                                "results are not shown", "points": sum(t.earned for t in hidden),
+                                "max_points": sum(t.points for t in hidden), "message": "", "output": ""})
     result = {"gradable": True, "score": grade.score / grade.max_score if grade.max_score else 0.0,
               "message": summary(grade), "output": "", "tests": tests}
     if grade.error.startswith(UNGRADABLE):
         result.update(gradable=False, format_errors=[grade.error])
+    return _within(result, PRAIRIELEARN_MAX_BYTES)
+
+
+def _within(result: dict, limit: int) -> dict:
+    """``result`` with its tests' messages cut to one length, halved until its JSON takes at most
+    ``limit`` bytes (short messages are left whole)."""
+    import json
+
+    def size() -> int:
+        return len(json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+    cut = " [cut: the results file is limited to 1 MB]"
+    cap = max((len(t["message"]) for t in result["tests"]), default=0)
+    while size() > limit and cap > 100:
+        cap //= 2
+        for test in result["tests"]:
+            if len(test["message"]) > cap + len(cut):
+                test["message"] = test["message"][:cap] + cut
     return result
