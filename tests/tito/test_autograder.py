@@ -1,5 +1,5 @@
-"""tito autograder gradescope: the zip Gradescope expects, with no reference solution in it, and
-run as Gradescope runs it — unzipped into a temporary AUTOGRADER_ROOT, setup.sh once (offline:
+"""tito autograder gradescope / prairielearn: the zips the platforms expect, with no reference
+solution in them, and run as the platforms run them — unzipped into a temporary AUTOGRADER_ROOT, setup.sh once (offline:
 PIP_NO_INDEX=1 and this environment's python3 first on PATH, where every requirement is already
 installed, so pip only checks them), then run_autograder per submission. Where this machine
 allows, that happens in a container like Gradescope's: root, with the uid-drop sandbox (no user
@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from grade_attacks import SECRET, attack, container
+from grade_attacks import SECRET, STUB, attack, container
 from tiny_course import ALPHA_DEV, run_tito
 
 from tito.editions.notebooks import notebook_json, to_notebook
@@ -74,10 +74,8 @@ def test_a_student_edition_is_refused_with_graders_own_words(course, tito, tmp_p
     assert not (tmp_path / "dist").exists()
 
 
-@pytest.fixture(scope="module")
-def root(bundle, tmp_path_factory) -> Path:
-    """An AUTOGRADER_ROOT with the bundle unzipped into source/ and setup.sh run."""
-    root = tmp_path_factory.mktemp("autograder")
+def installed(bundle: Path, root: Path) -> Path:
+    """``root`` with the bundle unzipped into source/ and setup.sh run (offline, this Python)."""
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(root / "source")
         for info in archive.infolist():  # unzip keeps the Unix modes; zipfile does not
@@ -88,6 +86,32 @@ def root(bundle, tmp_path_factory) -> Path:
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert "tito autograder ready: Python 3." in setup.stdout
     return root
+
+
+@pytest.fixture(scope="module")
+def root(bundle, tmp_path_factory) -> Path:
+    """An AUTOGRADER_ROOT with the Gradescope bundle installed."""
+    return installed(bundle, tmp_path_factory.mktemp("autograder"))
+
+
+def as_container(tmp_path) -> tuple[list[str], str | None]:
+    """The command prefix and sandbox of a container like the platforms' (root, no user
+    namespaces: uid-drop) where this machine can make one; else none, and the sandbox found here."""
+    if os.geteuid() == 0 and shutil.which("bwrap") and shutil.which("setpriv"):
+        return container(tmp_path), "uid-drop"
+    return [], None
+
+
+def no_solution_in(members: dict) -> None:
+    """Neither the zip's files nor those in its grading.tar.gz hold a line of alpha's solution."""
+    with tarfile.open(fileobj=io.BytesIO(members["grading.tar.gz"])) as tar:
+        names = tar.getnames()
+        contents = [tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()]
+    assert "expected/double.npz" in names and "template/tito/grading/hosted.py" in names
+    assert "template/modules/source/01_alpha/alpha_dev.py" not in names
+    assert not [name for name in names if "__pycache__" in name]  # compiled while preparing: no use there
+    for data in [*members.values(), *contents]:  # the solution's lines, anywhere, in any file
+        assert SECRET.encode() not in data and b"scaled_by_the_stored_factor" not in data
 
 
 def test_the_zip_has_gradescopes_two_scripts_at_its_root_and_no_solution(bundle, instructor_course):
@@ -105,36 +129,32 @@ def test_the_zip_has_gradescopes_two_scripts_at_its_root_and_no_solution(bundle,
     digest = hashlib.sha256(members["grading.tar.gz"]).hexdigest()
     assert members["grading.tar.gz.sha256"].decode() == f"{digest}  grading.tar.gz\n"
     assert json.loads(members["autograder.json"])["sha256"] == digest
-    with tarfile.open(fileobj=io.BytesIO(members["grading.tar.gz"])) as tar:
-        names = tar.getnames()
-        contents = [tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()]
-    assert "expected/double.npz" in names and "template/tito/grading/gradescope.py" in names
-    assert "template/modules/source/01_alpha/alpha_dev.py" not in names
-    assert not [name for name in names if "__pycache__" in name]  # compiled while preparing: no use there
-    for data in [*members.values(), *contents]:  # the solution's lines, anywhere, in any file
-        assert SECRET.encode() not in data and b"scaled_by_the_stored_factor" not in data
+    no_solution_in(members)
 
 
-def test_run_autograder_grades_a_solved_notebook_and_a_stub(root, tmp_path):
+def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instructor_course, tmp_path):
     """As root without user namespaces (a container like Gradescope's, uid-drop) where this
     machine can make one; otherwise with the sandbox found here. The stub also goes for the
     container's secrets: the seed, the expected results, the metadata, the results file."""
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{BIN}:{os.environ['PATH']}", NO_COLOR="1")
     env.pop("PYTHONPATH", None)
-    prefix, backend = [], None
-    if os.geteuid() == 0 and shutil.which("bwrap") and shutil.which("setpriv"):
-        prefix, backend = container(tmp_path), "uid-drop"
-        env["TITO_SANDBOX"] = "uid-drop"
+    prefix, backend = as_container(tmp_path)
+    if backend:
+        env["TITO_SANDBOX"] = backend
     (root / "submission_metadata.json").write_text('{"users": [{"name": "Alice", "email": "alice@example.org"}]}')
     (root / "results").mkdir(exist_ok=True)
     (root / "results" / "results.json").write_text("{}")
-    # the stub, with code that goes for the container's secrets when it is imported
-    cases = [("alpha_dev.ipynb", notebook_json(to_notebook(ALPHA_DEV)), 6),
-             ("alpha_dev.py", attack(RAID.format(root=str(root))), 0)]
-    for name, text, score in cases:
+    # the stub, with code that goes for the container's secrets when it is imported; a fork of the
+    # edition (both files, written by one checkout), solved in the notebook, the .py as released
+    cases = [({"alpha_dev.ipynb": notebook_json(to_notebook(ALPHA_DEV))}, 6),
+             ({"alpha_dev.py": attack(RAID.format(root=str(root)))}, 0),
+             (released_pair_with(instructor_course, notebook=notebook_json(to_notebook(ALPHA_DEV))), 6)]
+    for files, score in cases:
         shutil.rmtree(root / "submission", ignore_errors=True)
         (root / "submission").mkdir()
-        (root / "submission" / name).write_text(text)
+        for name, text in files.items():
+            (root / "submission" / name).write_text(text)
+            os.utime(root / "submission" / name, (1_800_000_000, 1_800_000_000))
         proc = subprocess.run([*prefix, "bash", str(root / "source" / "run_autograder")], env=env, cwd=root,
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -148,14 +168,26 @@ def test_run_autograder_grades_a_solved_notebook_and_a_stub(root, tmp_path):
             assert report == {"refused": ["source/grading/grading.json", "source/grading/expected/double.json",
                                           "source/grading.tar.gz", "submission_metadata.json",
                                           "results/results.json", "writing results.json"]}
+        if len(files) == 2:
+            assert result["output"].splitlines()[-1] == ("Graded alpha_dev.ipynb of alpha_dev.ipynb, alpha_dev.py "
+                                                         "(the other is as released).")
         checks = [(t["name"], t["score"], t["max_score"]) for t in result["tests"] if "check" in t["tags"]]
         assert checks == [("double", 3 * bool(score), 3), ("scaler", 2 * bool(score), 2),
                           ("double_negative", bool(score), 1), ("numpy_is_provided", 0, 0)]
     assert (root.stat().st_mode & 0o777) == 0o700  # the expected results were out of the student's reach
 
 
+def released_pair_with(course_root: Path, py: str | None = None, notebook: str | None = None) -> dict:
+    """alpha_dev.py and alpha_dev.ipynb as tito release hands them out, but for the one given."""
+    from tito.course import Course
+    from tito.editions.notebooks import student_edition
+
+    stripped, released = student_edition(Course(course_root).get("alpha"))
+    return {"alpha_dev.py": py or stripped.text, "alpha_dev.ipynb": notebook or notebook_json(released)}
+
+
 def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
-    from tito.grading.gradescope import NotGraded, find_submission
+    from tito.grading.hosted import NotGraded, find_submission
 
     (tmp_path / "notes.txt").write_text("my answers are in the notebook")
     with pytest.raises(NotGraded, match=r"^Submit your alpha_dev.py \(or alpha_dev.ipynb\) for module alpha; this "
@@ -163,30 +195,30 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
         find_submission(tmp_path, "alpha")
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "mine.py").write_text("x = 1")
-    assert find_submission(tmp_path, "alpha") == tmp_path / "work" / "mine.py"
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "")
     (tmp_path / "other.ipynb").write_text("{}")
     with pytest.raises(NotGraded, match="this submission has notes.txt, other.ipynb, work/mine.py"):
         find_submission(tmp_path, "alpha")
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / "__MACOSX" / "alpha_dev.py").write_text("")
     (tmp_path / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path, "alpha") == tmp_path / "alpha_dev.py"
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "")
 
 
 def test_a_linked_submission_is_refused_not_read(tmp_path):
     """Root reads the submission before the sandbox: a link must not hand it another file."""
-    from tito.grading.gradescope import find_submission
+    from tito.grading.hosted import find_submission
     from tito.grading.submission import SubmissionError, read_bytes
 
     (tmp_path / "alpha_dev.py").symlink_to("/etc/shadow")
-    linked = find_submission(tmp_path, "alpha")
+    linked, _ = find_submission(tmp_path, "alpha")
     with pytest.raises(SubmissionError, match=r"^alpha_dev.py is a symbolic link; a submission is a file of its own$"):
         read_bytes(linked)
 
 
 def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
     """On Gradescope, file times are upload times: the newer of two files says nothing."""
-    from tito.grading.gradescope import NotGraded, find_submission
+    from tito.grading.hosted import NotGraded, find_submission
 
     (tmp_path / "alpha_dev.py").write_text("# done")
     (tmp_path / "old").mkdir()
@@ -194,3 +226,219 @@ def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
     with pytest.raises(NotGraded, match=r"^Submit one file: this submission has alpha_dev.py, old/alpha_dev.ipynb, "
                                         r"and the autograder cannot tell which is your work.$"):
         find_submission(tmp_path, "alpha")
+
+
+def test_both_module_files_in_one_folder_are_graded_as_tito_grade_grades_them(instructor_course, tmp_path):
+    """A fork of the edition has both files, written at once by the checkout: a file left as
+    released is never the one graded; without that, the newer; at the same time, the notebook."""
+    from tito.grading.hosted import find_submission
+    from tito.grading.submission import graded_of
+
+    solved_notebook, solved_py = notebook_json(to_notebook(ALPHA_DEV)), ALPHA_DEV
+    released = {key: hashlib.sha256(text.encode()).hexdigest()
+                for key, text in zip(("py", "ipynb"), released_pair_with(instructor_course).values())}
+
+    def submitted(files: dict, times=(1_800_000_000, 1_800_000_000)) -> Path:
+        folder = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        for (name, text), when in zip(files.items(), times):
+            (folder / name).write_text(text)
+            os.utime(folder / name, (when, when))
+        return folder
+
+    fork = submitted(released_pair_with(instructor_course, notebook=solved_notebook))
+    assert find_submission(fork, "alpha", released) == (fork / "alpha_dev.ipynb", "Graded alpha_dev.ipynb of "
+                                                        "alpha_dev.ipynb, alpha_dev.py (the other is as released).")
+    fork = submitted(released_pair_with(instructor_course, py=solved_py))
+    assert graded_of(sorted(fork.iterdir()), released) == (fork / "alpha_dev.py", "the other is as released")
+    untouched = submitted(released_pair_with(instructor_course))
+    assert graded_of(sorted(untouched.iterdir()), released) == (untouched / "alpha_dev.py", "both are as released")
+    edited_both = submitted({"alpha_dev.py": solved_py + "\n", "alpha_dev.ipynb": solved_notebook})
+    assert graded_of(sorted(edited_both.iterdir()), released) == (edited_both / "alpha_dev.ipynb",
+                                                                   "both written at the same time: the notebook")
+    # without the released pair (tito grade), by time alone
+    assert graded_of(sorted(fork.iterdir())) == (fork / "alpha_dev.ipynb", "both written at the same time: the notebook")
+    later_py = submitted({"alpha_dev.py": solved_py, "alpha_dev.ipynb": solved_notebook}, times=(1_800_000_010, 1_800_000_000))
+    assert graded_of(sorted(later_py.iterdir())) == (later_py / "alpha_dev.py", "the newer")
+
+
+def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_path):
+    from tito.grading.hosted import SUBMISSION_LIMIT, NotGraded, find_submission
+
+    git = tmp_path / "fork" / ".git" / "objects"
+    git.mkdir(parents=True)
+    for n in range(SUBMISSION_LIMIT + 50):  # a clone's .git sorts before the module's folder
+        (git / f"{n:03d}").write_text("")
+    (tmp_path / "fork" / "modules").mkdir()
+    (tmp_path / "fork" / "modules" / "alpha_dev.py").write_text("# mine")
+    assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py", "")
+    for n in range(SUBMISSION_LIMIT + 1):
+        (tmp_path / f"a{n:03d}.txt").write_text("")
+    with pytest.raises(NotGraded, match=rf"this submission has a000.txt, .*, a009.txt \(and more: only the first "
+                                        rf"{SUBMISSION_LIMIT} files were looked at\)\.$"):
+        find_submission(tmp_path, "alpha")
+
+
+def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypatch, capsys):
+    """No sandbox, or a bug of tito's: no results.json (a stale one is removed), exit 1 and the
+    reason on stdout, so that the platform shows a failed run, not a 0 the student did not earn."""
+    import tito.grading.sandbox
+    import tito.grading.workspace
+    from tito.grading.hosted import main
+
+    results = root / "results" / "results.json"
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    (root / "submission" / "alpha_dev.py").write_text(ALPHA_DEV)
+    results.parent.mkdir(exist_ok=True)
+    results.write_text('{"score": 0}')
+    with monkeypatch.context() as patch:
+        patch.setattr(tito.grading.sandbox, "detect", lambda choice: (None, ["bubblewrap: no bwrap", "uid-drop: not root"]))
+        assert main(["hosted", "gradescope", str(root)]) == 1
+    assert not results.exists()
+    assert capsys.readouterr().out == (
+        "tito autograder: not graded, no result written: no sandbox can run the submission here (bubblewrap: no bwrap; "
+        "uid-drop: not root). The grader failed, not the submission: fix the autograder (see its README.md) and "
+        "grade this submission again.\n")
+
+    def broken(folder):
+        raise KeyError("checks")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tito.grading.workspace.Prepared, "load", broken)
+        assert main(["hosted", "gradescope", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Traceback") and "KeyError: 'checks'" in out and not results.exists()
+    assert out.endswith("tito autograder: not graded, no result written: the grader failed (the traceback above), "
+                        "not the submission; grade it again once fixed.\n")
+
+
+@pytest.fixture(scope="module")
+def pl_bundle(instructor_course, tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("pl-dist")
+    proc = run_tito(instructor_course, "autograder", "prairielearn", "--module", "alpha", "--out", str(dist),
+                    "--timeout", "30", "--image", "me/tito-alpha")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Wrote {dist / 'alpha-prairielearn.zip'}" in proc.stdout
+    assert 'PRAIRIELEARN_GRADE="$AG/grade" bash "$AG/source/run_prairielearn"' in proc.stdout
+    return dist / "alpha-prairielearn.zip"
+
+
+def test_the_prairielearn_zip_builds_an_image_and_names_it_in_info_json(pl_bundle, instructor_course):
+    from tito.course import Course
+    from tito.grading.bundle import python_floor
+
+    with zipfile.ZipFile(pl_bundle) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    assert list(members) == ["setup.sh", "run_prairielearn", "Dockerfile", "info.json", *NAMES[2:]]
+    # the job's timeout leaves tito's own 30 s room to start and write the result; the entrypoint is in the image
+    assert json.loads(members["info.json"]) == {"externalGradingOptions": {
+        "enabled": True, "image": "me/tito-alpha", "entrypoint": "/autograder/source/run_prairielearn", "timeout": 60}}
+    dockerfile = members["Dockerfile"].decode()
+    assert f"FROM python:{sys.version_info.major}.{sys.version_info.minor}-slim\n" in dockerfile
+    assert "COPY . /autograder/source\n" in dockerfile and "bash /autograder/source/setup.sh" in dockerfile
+    requires, floor = python_floor(Course(instructor_course))
+    assert f"sys.exit(sys.version_info < {floor})" in members["setup.sh"].decode()
+    readme = members["README.md"].decode()
+    assert "docker build -t me/tito-alpha . && docker push me/tito-alpha" in readme
+    assert 'show as one test, "hidden checks", with their total points only' in readme
+    no_solution_in(members)
+
+
+def prairielearn_errors(path: Path) -> list[str]:
+    """What in a results.json breaks PrairieLearn's specification (externalGrading.md, "Grading results")."""
+    errors = [] if path.stat().st_size <= 1_000_000 else ["over 1 MB"]
+    result = json.loads(path.read_text())
+    if not isinstance(result.get("gradable", True), bool):
+        errors.append("gradable is not a boolean")
+    if result.get("gradable", True):
+        if not (isinstance(result.get("score"), float) and 0.0 <= result["score"] <= 1.0):
+            errors.append(f"score {result.get('score')!r} not in [0, 1]")
+        maximum = sum(t["max_points"] for t in result["tests"])
+        if maximum and result["score"] != pytest.approx(sum(t["points"] for t in result["tests"]) / maximum):
+            errors.append("score is not the tests' points over their maximum")
+    elif not (result["format_errors"] and all(isinstance(e, str) for e in result["format_errors"])):
+        errors.append("not gradable without format_errors")
+    for test in result.get("tests", []):
+        if set(test) != {"name", "description", "points", "max_points", "message", "output"}:
+            errors.append(f"test fields {sorted(test)}")
+        elif not (all(isinstance(test[k], str) for k in ("name", "description", "message", "output"))
+                  and 0 <= test["points"] <= test["max_points"]):
+            errors.append(f"test {test['name']!r}")
+    return errors
+
+
+def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bundle, tmp_path):
+    """PrairieLearn's layout in a temporary folder: the bundle installed where the Dockerfile puts
+    it, /grade with student/, data/ and no results/ (PrairieLearn does not make it)."""
+    root = installed(pl_bundle, tmp_path / "autograder")
+    grade = tmp_path / "grade"
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PRAIRIELEARN_GRADE=str(grade), NO_COLOR="1",
+               PATH=f"{BIN}:{os.environ['PATH']}")
+    env.pop("PYTHONPATH", None)
+    prefix, backend = as_container(tmp_path)
+    if backend:
+        env["TITO_SANDBOX"] = backend
+    cases = {"correct": ({"alpha_dev.py": ALPHA_DEV}, 1.0), "stub": ({"alpha_dev.py": STUB}, 0.0),
+             "broken": ({"alpha_dev.py": "def double(x:\n"}, None), "nothing": ({"notes.txt": "see the notebook"}, None)}
+    results = {}
+    for label, (files, _) in cases.items():
+        shutil.rmtree(grade, ignore_errors=True)
+        (grade / "student").mkdir(parents=True)
+        (grade / "data").mkdir()
+        (grade / "data" / "data.json").write_text("{}")
+        for name, text in files.items():
+            (grade / "student" / name).write_text(text)
+        proc = subprocess.run([*prefix, "bash", str(root / "source" / "run_prairielearn")], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert prairielearn_errors(grade / "results" / "results.json") == [], label
+        results[label] = json.loads((grade / "results" / "results.json").read_text())
+        assert (grade.stat().st_mode & 0o777) == 0o700  # the sandbox's user could not enter /grade
+    for label, (_, score) in cases.items():
+        assert results[label].get("score") == score if score is not None else results[label]["gradable"] is False
+    digest = hashlib.sha256((root / "source" / "grading.tar.gz").read_bytes()).hexdigest()
+    assert results["correct"]["grading"] == digest  # which bundle, hence which seed, graded it
+    checks = [(t["name"], t["points"], t["max_points"]) for t in results["stub"]["tests"][:4]]
+    assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
+    assert "double_negative" not in json.dumps(results["stub"])
+    assert "line 1 is not valid Python" in results["broken"]["format_errors"][0]
+    assert results["nothing"]["format_errors"] == [
+        "Submit your alpha_dev.py (or alpha_dev.ipynb) for module alpha; this submission has notes.txt."]
+
+
+def test_a_prairielearn_job_timeout_over_600_seconds_is_refused(instructor_course, tmp_path):
+    proc = run_tito(instructor_course, "autograder", "prairielearn", "--module", "alpha", "--out", str(tmp_path / "d"),
+                    "--timeout", "580")
+    assert proc.returncode == 1
+    assert ("PrairieLearn stops a grading job after 600 s at most, and tito needs 30 s beyond its --timeout: give "
+            "--timeout 570 or less, not 580.") in " ".join(proc.stdout.split() + proc.stderr.split())
+    assert not (tmp_path / "d").exists()
+
+
+def test_setup_stops_the_image_build_on_a_python_older_than_the_course_allows(root, instructor_course, tmp_path):
+    from tito.course import Course
+    from tito.grading.bundle import python_floor
+
+    requires, floor = python_floor(Course(instructor_course))  # read from pyproject.toml, never written twice
+    old = tmp_path / "bin" / "python3"
+    old.parent.mkdir()
+    old.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "Python {floor[0]}.{floor[1] - 1}.9" && exit 0\n'
+                   f'exec {sys.executable} -c "import sys; sys.exit(({floor[0]}, {floor[1] - 1}) < {floor})"\n')
+    old.chmod(0o755)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{old.parent}:{os.environ['PATH']}")
+    proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == (f"tito autograder: the course needs Python {requires} (its pyproject.toml), and python3 "
+                           f"here is Python {floor[0]}.{floor[1] - 1}.9. Pick a base image with a newer Python.\n")
+
+
+def test_prairielearn_results_stay_under_one_megabyte():
+    from tito.grading.formats import PRAIRIELEARN_MAX_BYTES, prairielearn
+    from tito.grading.report import Grade, TestScore
+
+    tests = [TestScore(f"check_{n}", False, 1, "x" * 40_000) for n in range(40)]
+    result = prairielearn(Grade("alpha", "a.py", "a", tests))
+    size = len(json.dumps(result, indent=2, ensure_ascii=False).encode())
+    assert 500_000 < size <= PRAIRIELEARN_MAX_BYTES
+    assert {t["message"] for t in result["tests"]} == {"x" * 20_000 + " [cut: the results file is limited to 1 MB]"}

@@ -1,4 +1,4 @@
-"""tito autograder: package a module's grading for a learning platform (Gradescope)."""
+"""tito autograder: package a module's grading for a learning platform (Gradescope, PrairieLearn)."""
 
 from pathlib import Path
 
@@ -11,37 +11,70 @@ from tito.grading.sandbox import DEFAULT_TIMEOUT
 
 @click.group("autograder")
 def command():
-    """Package a module's grading for a learning platform.
+    """Package a module's grading for a learning platform, with no reference solution in it.
 
     \b
     Example:
       tito autograder gradescope --module cnn --out dist/
+      tito autograder prairielearn --module cnn --out dist/ --image me/tito-cnn
     """
 
 
-@command.command("gradescope")
-@click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Folder for NAME-autograder.zip (a previous one there is replaced).")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds one submission may take, everything included.")
-@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
-              help="Run the checks on the released stub first; a check it already passes earns 0.")
-def gradescope(module_name, out, timeout, calibrate):
-    """Write a Gradescope autograder zip for a module, with no reference solution in it.
+def bundle_options(func):
+    """The options both platforms' bundles take."""
+    for option in reversed([
+        click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn."),
+        click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="Folder for the zip (a previous one there is replaced)."),
+        click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
+                     type=click.FloatRange(min=0, min_open=True), help="Seconds one submission may take, everything included."),
+        click.option("--calibrate/--no-calibrate", default=True, show_default=True,
+                     help="Run the checks on the released stub first; a check it already passes earns 0."),
+        click.option("--edition", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
+                     help="The student edition the students received (tito release's --out): a submission with "
+                          "both the .py and the notebook is graded on the one changed since this release. "
+                          "Default: the module as tito release writes it without --repository."),
+    ]):
+        func = option(func)
+    return func
 
-    The zip has setup.sh and run_autograder at its root (Gradescope's specification).
+
+@command.command("gradescope")
+@bundle_options
+def gradescope(module_name, out, timeout, calibrate, edition):
+    """Write NAME-autograder.zip for Gradescope: setup.sh and run_autograder at its root.
+
     The checks' expected results are computed here, now, with a secret seed drawn for this
     bundle; in the container, each submission runs in a sandbox (bubblewrap, or an
     unprivileged uid) and is compared with them. Upload it as the assignment's autograder.
     """
-    from tito.grading.bundle import build_gradescope, bundle_path, try_locally
+    _write("gradescope", module_name, out, timeout, calibrate, edition)
+
+
+@command.command("prairielearn")
+@bundle_options
+@click.option("--image", default="", metavar="NAME",
+              help="The Docker image's name, as PrairieLearn pulls it (e.g. on Docker Hub). Default: tito-NAME-grader.")
+def prairielearn(module_name, out, timeout, calibrate, edition, image):
+    """Write NAME-prairielearn.zip for PrairieLearn's external grader: a Dockerfile, the
+    entrypoint run_prairielearn, and info.json's externalGradingOptions.
+
+    PrairieLearn grades with no network: build the image from the unzipped bundle and push it
+    (its README.md says how); the job timeout in info.json is --timeout plus 30 s (at most 600).
+    The same grading as the Gradescope zip: a seed drawn now, no reference solution inside.
+    """
+    _write("prairielearn", module_name, out, timeout, calibrate, edition, image)
+
+
+def _write(platform, module_name, out, timeout, calibrate, edition, image=""):
+    from tito.grading.bundle import build, bundle_path, try_locally
 
     course = Course.here()
     module = course.get(module_name)
-    replaced = bundle_path(out, module.name).exists()
-    target, names = build_gradescope(course, module, out, timeout=timeout, calibrate=calibrate)
+    replaced = bundle_path(out, module.name, platform).exists()
+    target, names = build(course, module, out, platform, timeout=timeout, calibrate=calibrate, edition=edition,
+                          image=image)
     console().print(f"Wrote {target} ({target.stat().st_size // 1024} KB{', replaced the previous one' if replaced else ''}): "
                     f"{', '.join(names)}. No reference solution of '{module.name}' is in it.",
                     markup=False, highlight=False, soft_wrap=True)
-    console().print(try_locally(target), markup=False, highlight=False, soft_wrap=True)
+    console().print(try_locally(target, platform), markup=False, highlight=False, soft_wrap=True)

@@ -1,22 +1,34 @@
-"""A Gradescope autograder for one module: ``tito autograder gradescope --module NAME --out DIR``.
+"""Autograders for learning platforms, one module each, with no reference solution in them.
 
-Gradescope's autograder specification (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
-asks for a zip with ``setup.sh`` and ``run_autograder`` at its root. Gradescope unzips it into
-``/autograder/source``, runs ``setup.sh`` once as root to build the image, then, for each
+``tito autograder gradescope --module NAME --out DIR`` writes ``DIR/<module>-autograder.zip``;
+``tito autograder prairielearn --module NAME --out DIR`` writes ``DIR/<module>-prairielearn.zip``.
+Both hold the same grading, installed the same way (``setup.sh``), run by the same code
+(``tito.grading.hosted``)::
+
+    setup.sh           installs the Python packages (requirements.txt), bubblewrap when apt-get can,
+                       and unpacks grading.tar.gz; fails on a Python older than the course's
+    requirements.txt   the course's dependencies and its `tests` extra (pyproject.toml)
+    grading.tar.gz     the prepared folder (tito.grading.workspace), built here, now
+    grading.tar.gz.sha256
+    autograder.json    module, time limit, the archive's sha256, tito's version, the released pair's hashes
+    README.md          what this is and how to use it
+
+**Gradescope** (https://gradescope-autograders.readthedocs.io/en/latest/specs/) unzips the zip
+into ``/autograder/source``, runs ``setup.sh`` once as root to build the image, then, for each
 submission, ``run_autograder`` in a fresh container with the student's files in
 ``/autograder/submission``; the grade goes to ``/autograder/results/results.json``.
 
-``DIR/<module>-autograder.zip`` holds::
+**PrairieLearn** (https://github.com/PrairieLearn/PrairieLearn/blob/master/docs/externalGrading.md)
+runs a question's ``entrypoint`` in a Docker image of the course's choosing, with no network, the
+student's files in ``/grade/student``, and reads ``/grade/results/results.json``. The zip adds a
+``Dockerfile`` (the image: a Python base, the bundle copied to ``/autograder/source`` and
+``setup.sh`` run at build time, when there is network), ``run_prairielearn`` (the entrypoint,
+built into the image) and ``info.json`` (the question's ``externalGradingOptions``: the image,
+the entrypoint, and a job ``timeout`` of tito's own time limit plus ``STARTUP`` seconds, at most
+PrairieLearn's 600). Nothing of the course goes to ``serverFilesCourse``.
 
-    setup.sh           installs the Python packages (requirements.txt) and unpacks grading.tar.gz
-    run_autograder     grades /autograder/submission with python3 from PATH (tito.grading.gradescope)
-    requirements.txt   the course's dependencies (pyproject.toml)
-    grading.tar.gz     the prepared folder (tito.grading.workspace), built here, now
-    grading.tar.gz.sha256
-    autograder.json    module, time limit, the archive's sha256, tito's version
-    README.md          what this is
-
-Both scripts honour ``AUTOGRADER_ROOT`` in place of ``/autograder`` (to try the bundle locally).
+Both scripts honour ``AUTOGRADER_ROOT`` in place of ``/autograder`` (to try the bundle locally),
+``run_prairielearn`` also ``PRAIRIELEARN_GRADE`` in place of ``/grade``.
 
 **No reference solution of the graded module is in it.** The expected results are computed here,
 once, with a secret seed drawn for this bundle: the reference runs on the instructor's machine
@@ -29,15 +41,22 @@ are judged against the same expected results, so a regrade gives the same grade.
 that the inputs are fixed for the bundle's life: a student could learn them from the feedback
 of one submission and hard-code answers computed elsewhere in the next; that needs a working
 implementation somewhere, which is what copying a solution needs anyway. Build a new bundle
-(new seed) per term. The expected results are readable only by root in the container
-(``run_autograder`` makes ``/autograder`` 0700 before any student code runs, and the uid-drop
-sandbox refuses to start if the student's uid could read them).
+(new seed) per term; each result names its bundle by the archive's sha256. The expected results
+are readable only by root in the container (``/autograder`` is made 0700 before any student
+code runs, and the uid-drop sandbox refuses to start if the student's uid could read them).
+
+A student who submits both ``<module>_dev.py`` and ``.ipynb`` (a fork of the edition always has
+both) is graded as ``tito grade`` grades them (``submission.graded_of``): ``autograder.json`` keeps
+the sha256 of the pair as released (``--edition``'s manifest, else the release's transform of the
+module without a Colab cell), so a file left as released is never the one graded.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
+import sys
 import tempfile
 import time
 import zipfile
@@ -47,17 +66,34 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.sandbox import DEFAULT_TIMEOUT
 
+PLATFORMS = ("gradescope", "prairielearn")
+PRAIRIELEARN_MAX_TIMEOUT = 600  # seconds: the longest job PrairieLearn runs
+STARTUP = 30  # seconds a PrairieLearn job gets beyond tito's own limit: the container, Python, the results
+
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image: install the Python
-# packages tito needs and unpack the grading (see README.md). AUTOGRADER_ROOT replaces
-# /autograder when trying it locally; pip's own PIP_* variables apply (e.g. PIP_NO_INDEX=1).
+# Run once, as root, when the autograder's image is built (Gradescope runs it; the PrairieLearn
+# Dockerfile runs it): check Python, install the Python packages tito needs, bubblewrap when
+# apt-get can, and unpack the grading (see README.md). AUTOGRADER_ROOT replaces /autograder
+# when trying it locally; pip's own PIP_* variables apply (e.g. PIP_NO_INDEX=1).
 set -euo pipefail
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 SOURCE="$ROOT/source"
+if ! python3 -c 'import sys; sys.exit(sys.version_info < {floor})'; then
+    echo "tito autograder: the course needs Python {requires} (its pyproject.toml), and python3 here is" \\
+         "$(python3 --version 2>&1 || echo missing). Pick a base image with a newer Python." >&2
+    exit 1
+fi
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1
+apt_get() {{ [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \\
+    && {{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }}; }}
 if ! python3 -m pip --version >/dev/null 2>&1; then
-    apt-get install -y --no-install-recommends python3-pip
+    apt_get python3-pip
+fi
+# bubblewrap isolates the submission best where the container allows user namespaces; without
+# it, tito uses the uid-drop sandbox (TITO_SANDBOX chooses; see README.md)
+if ! command -v bwrap >/dev/null 2>&1; then
+    apt_get bubblewrap >/dev/null || echo "note: bubblewrap not installed; submissions run in the uid-drop sandbox"
 fi
 python3 -m pip install --quiet -r "$SOURCE/requirements.txt"
 cd "$SOURCE"
@@ -66,92 +102,234 @@ rm -rf grading
 mkdir -m 700 grading
 tar -xzf grading.tar.gz -C grading
 chmod 700 grading
-echo "tito autograder ready: $(python3 --version), grading $(cut -c1-16 grading.tar.gz.sha256)"
+echo "tito autograder ready: $(python3 --version), grading $(cut -c1-16 grading.tar.gz.sha256)," \\
+     "sandbox $(command -v bwrap >/dev/null 2>&1 && echo 'bubblewrap if user namespaces work, else uid-drop' || echo uid-drop)"
 """
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this for every submission, as root: grade $ROOT/submission into
-# $ROOT/results/results.json (tito.grading.gradescope). AUTOGRADER_ROOT replaces /autograder.
+# $ROOT/results/results.json (tito.grading.hosted). AUTOGRADER_ROOT replaces /autograder.
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source/grading/template"  # python3 -m puts this folder, with tito, first on sys.path
-exec python3 -m tito.grading.gradescope "$ROOT"
+exec python3 -m tito.grading.hosted gradescope "$ROOT"
+"""
+
+RUN_PRAIRIELEARN = """\
+#!/usr/bin/env bash
+# PrairieLearn runs this (info.json's entrypoint) for every submission, as root, in the image
+# the Dockerfile built: grade $GRADE/student into $GRADE/results/results.json
+# (tito.grading.hosted). AUTOGRADER_ROOT replaces /autograder, PRAIRIELEARN_GRADE /grade.
+set -uo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+GRADE="${PRAIRIELEARN_GRADE:-/grade}"
+cd "$ROOT/source/grading/template"  # python3 -m puts this folder, with tito, first on sys.path
+exec python3 -m tito.grading.hosted prairielearn "$ROOT" "$GRADE"
+"""
+
+DOCKERFILE = """\
+# The image PrairieLearn grades module {module} in: everything is installed now, because a
+# grading job has no network. Build it from the unzipped bundle and push it where PrairieLearn
+# pulls from (see README.md):  docker build -t {image} . && docker push {image}
+FROM python:{python}-slim
+COPY . /autograder/source
+RUN chmod 755 /autograder/source/setup.sh /autograder/source/run_prairielearn \\
+    && bash /autograder/source/setup.sh \\
+    && chmod 700 /autograder
 """
 
 README = """\
-# tito autograder for module {module}
+# tito autograder for module {module} ({platform_title})
 
 Built {built} by tito {version} from the course's module `{module}`: {checks} graded checks,
-{points} points. Upload this zip as a Gradescope "Autograder" (Ubuntu base image). Students
-submit `{module}_dev.py` or `{module}_dev.ipynb`.
+{points} points. Students submit `{module}_dev.py` or `{module}_dev.ipynb` (of both, the one
+`tito grade` would grade: not one left as released, else the newer, else the notebook).
 
-- `setup.sh` installs the Python packages in `requirements.txt` and unpacks `grading.tar.gz`
-  (checked against `grading.tar.gz.sha256`).
-- `run_autograder` grades the submission in a sandbox (bubblewrap where user namespaces work,
-  otherwise as an unprivileged uid) with a time limit of {timeout:g} s, and writes
-  `results.json`. Hidden checks show after grades are published.
+{how}
+- `setup.sh` checks that Python is {requires}, installs the Python packages in `requirements.txt`
+  and bubblewrap (when apt-get can), and unpacks `grading.tar.gz` (checked against
+  `grading.tar.gz.sha256`).
+- The submission runs in a sandbox with a time limit of {timeout:g} s: bubblewrap where user
+  namespaces work, otherwise as an unprivileged uid (`TITO_SANDBOX=bubblewrap` or `uid-drop`
+  in the container's environment picks one).{hidden}
+- A submission without the module's file gets a result saying so{not_graded}. When the grader
+  itself fails (no sandbox can run, a bug), no result is written and the script exits 1 with
+  the reason in its output: the platform shows the submission as failed, to be graded again.
 - `grading.tar.gz` holds the course the student's code sees (tito, tests, the prerequisites'
   reference builds) and the expected results of the checks on inputs from a seed drawn when
   this bundle was built. It holds no reference solution of `{module}`.
 """
 
+GRADESCOPE_HOW = """\
+Upload this zip as a Gradescope "Autograder" (Ubuntu base image) and set the assignment's
+autograder timeout above {timeout:g} s. `run_autograder` grades `/autograder/submission` into
+`/autograder/results/results.json`."""
+
+PRAIRIELEARN_HOW = """\
+PrairieLearn grades with no network, so everything goes into a Docker image first:
+
+    unzip {module}-prairielearn.zip -d {module}-grader && cd {module}-grader
+    docker build -t {image} . && docker push {image}
+
+(`{image}` is the name given with `--image`: one PrairieLearn may pull, e.g. on Docker Hub; sync
+the image in PrairieLearn's course staff pages.) Then merge `info.json` into the question's
+`info.json`: it names the image, the entrypoint built into it (`/autograder/source/run_prairielearn`)
+and a job timeout of {job_timeout} s (tito's {timeout:g} s per submission plus {startup} s to start;
+PrairieLearn's default of 30 s would kill a slow submission's grading before tito reports it).
+The question lets students upload `{module}_dev.py` or `{module}_dev.ipynb`
+(`<pl-file-upload file-names="{module}_dev.py, {module}_dev.ipynb">`, optional files). Nothing of the
+course goes to `serverFilesCourse`. `run_prairielearn` grades `/grade/student` into
+`/grade/results/results.json` and makes `/grade` readable by root only while it does."""
 
 TRY_LOCALLY = """\
-Try it locally in a throwaway venv: setup.sh installs the packages with the python3 first on PATH (on
-Gradescope, the container's), so never run it with your system's Python. SUBMISSION: a student's file.
+Try it locally in a throwaway venv: setup.sh installs the packages with the python3 first on PATH (in
+the platform's container, the image's), so never run it with your system's Python. SUBMISSION: a student's file.
   AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"
   python3 -m zipfile -e {bundle} "$AG/source" && mkdir "$AG/submission" && cp SUBMISSION "$AG/submission/"
-  AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" bash "$AG/source/run_autograder"
+  AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" bash "$AG/source/{run}"
   cat "$AG/results/results.json"; deactivate
-(Or in a throwaway container, as Gradescope does: unzip it into /autograder/source there and run the two scripts.)"""
+(Or in a throwaway container, as {platform_title} does: {container})"""
 
 
-def try_locally(bundle: Path) -> str:
+def try_locally(bundle: Path, platform: str = "gradescope") -> str:
     """How to try ``bundle`` on this machine without installing anything into its Python."""
     import shlex
 
-    return TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)))
+    if platform == "gradescope":
+        return TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)), run="run_autograder", platform_title="Gradescope",
+                                  container="unzip it into /autograder/source there and run the two scripts.")
+    text = TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)), run="run_prairielearn", platform_title="PrairieLearn",
+                              container="build the image (README.md in the zip) and run it with a folder as /grade, "
+                                        "holding student/SUBMISSION.")
+    return text.replace('mkdir "$AG/submission" && cp SUBMISSION "$AG/submission/"',
+                        'mkdir -p "$AG/grade/student" && cp SUBMISSION "$AG/grade/student/"').replace(
+        'AUTOGRADER_ROOT="$AG" bash "$AG/source/run_prairielearn"',
+        'AUTOGRADER_ROOT="$AG" PRAIRIELEARN_GRADE="$AG/grade" bash "$AG/source/run_prairielearn"').replace(
+        'cat "$AG/results/results.json"', 'cat "$AG/grade/results/results.json"')
+
+
+def _project(course: Course) -> dict:
+    """The ``[project]`` table of the course's pyproject.toml."""
+    from tito.course import read_pyproject
+
+    project = read_pyproject(course.root).get("project")
+    if not project:
+        raise TitoError("The autograder needs the course's dependencies and Python versions from pyproject.toml's "
+                        "[project].")
+    return project
 
 
 def requirements(course: Course) -> list[str]:
     """The course package's dependencies and its ``tests`` extra (what the modules' tests, run as
     feedback, import), as pyproject.toml lists them."""
-    from tito.course import read_pyproject
-
-    project = read_pyproject(course.root).get("project")
-    if not project:
-        raise TitoError("The autograder needs the course's dependencies from pyproject.toml's [project].")
+    project = _project(course)
     return [*project["dependencies"], *project.get("optional-dependencies", {}).get("tests", [])]
 
 
-def bundle_path(out: Path, module: str) -> Path:
-    """Where ``build_gradescope`` writes the bundle of ``module``: ``out/<module>-autograder.zip``."""
-    return Path(out) / f"{module}-autograder.zip"
+def python_floor(course: Course) -> tuple[str, tuple[int, int]]:
+    """The course's ``requires-python`` and the oldest Python it allows, e.g. ('>=3.10', (3, 10))."""
+    spec = str(_project(course).get("requires-python", ""))
+    floor = re.search(r">=\s*(\d+)\.(\d+)", spec)
+    if not floor:
+        raise TitoError(f"The autograder checks the container's Python against pyproject.toml's requires-python, "
+                        f"which should give the oldest Python as '>=3.N'; it is {spec!r}.")
+    return spec, (int(floor.group(1)), int(floor.group(2)))
+
+
+def released_pair(course: Course, module: Module, edition: Path | None) -> dict:
+    """The sha256 of ``module``'s .py and notebook as students received them: from the manifest of
+    the ``edition`` folder (written by tito release), else as tito release writes them without
+    ``--repository``."""
+    import hashlib
+
+    from tito.editions import read_manifest
+    from tito.editions.notebooks import notebook_json, student_edition
+
+    if edition is not None:
+        entry = ((read_manifest(Path(edition)) or {}).get("modules") or {}).get(module.name) or {}
+        if not (entry.get("sha256") and entry.get("notebook_sha256")):
+            raise TitoError(f"{edition} is not a student edition holding module '{module.name}': its "
+                            ".tito/release/manifest.json does not list it (written by tito release).")
+        return {"py": entry["sha256"], "ipynb": entry["notebook_sha256"]}
+    stripped, notebook = student_edition(module)
+    return {"py": hashlib.sha256(stripped.text.encode("utf-8")).hexdigest(),
+            "ipynb": hashlib.sha256(notebook_json(notebook).encode("utf-8")).hexdigest()}
+
+
+def bundle_path(out: Path, module: str, platform: str = "gradescope") -> Path:
+    """Where ``build`` writes the bundle of ``module``: ``out/<module>-autograder.zip`` (Gradescope)
+    or ``out/<module>-prairielearn.zip``."""
+    return Path(out) / f"{module}-{'autograder' if platform == 'gradescope' else platform}.zip"
+
+
+def job_timeout(timeout: float) -> int:
+    """The PrairieLearn job timeout for tito's per-submission ``timeout`` (TitoError past 600 s)."""
+    import math
+
+    seconds = math.ceil(timeout) + STARTUP
+    if seconds > PRAIRIELEARN_MAX_TIMEOUT:
+        raise TitoError(f"PrairieLearn stops a grading job after {PRAIRIELEARN_MAX_TIMEOUT} s at most, and tito needs "
+                        f"{STARTUP} s beyond its --timeout: give --timeout {PRAIRIELEARN_MAX_TIMEOUT - STARTUP} or less, "
+                        f"not {timeout:g}.")
+    return seconds
 
 
 def build_gradescope(course: Course, module: Module, out: Path, timeout: float = DEFAULT_TIMEOUT,
-                     calibrate: bool = True) -> tuple[Path, list[str]]:
+                     calibrate: bool = True, edition: Path | None = None) -> tuple[Path, list[str]]:
     """Write ``out/<module>-autograder.zip``; returns its path and the names it holds."""
+    return build(course, module, out, "gradescope", timeout=timeout, calibrate=calibrate, edition=edition)
+
+
+def build(course: Course, module: Module, out: Path, platform: str, timeout: float = DEFAULT_TIMEOUT,
+          calibrate: bool = True, edition: Path | None = None, image: str = "") -> tuple[Path, list[str]]:
+    """Write the ``platform``'s bundle (``bundle_path``); returns its path and the names it holds."""
     from tito import __version__
     from tito.files import write_atomically
     from tito.grading.archive import pack
-    from tito.grading.workspace import prepare
+    from tito.grading.workspace import prepare, refuse_a_student_edition
 
+    refuse_a_student_edition(course)
+    image = image or f"tito-{module.name}-grader"
+    seconds = job_timeout(timeout) if platform == "prairielearn" else None  # refused before the slow part
+    requires, floor = python_floor(course)
+    released = released_pair(course, module, edition)
     with tempfile.TemporaryDirectory(prefix="tito-autograder-") as scratch:  # 0700: the expected results
         prepared = prepare(course, module, Path(scratch) / "prepared", calibrate)
         archive = pack(prepared.folder)
-    config = {"module": module.name, "timeout": timeout, "sha256": archive.sha256, "tito": __version__,
-              "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    readme = README.format(module=module.name, built=config["built"], version=__version__,
-                           checks=len(prepared.checks), timeout=timeout,
-                           points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
-    files = [("setup.sh", SETUP_SH.encode(), 0o755), ("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
-             ("requirements.txt", ("\n".join(requirements(course)) + "\n").encode(), 0o644),
-             ("grading.tar.gz", archive.data, 0o644),
-             ("grading.tar.gz.sha256", f"{archive.sha256}  grading.tar.gz\n".encode(), 0o644),
-             ("autograder.json", (json.dumps(config, indent=2) + "\n").encode(), 0o644),
-             ("README.md", readme.encode(), 0o644)]
+    config = {"module": module.name, "platform": platform, "timeout": timeout, "sha256": archive.sha256,
+              "tito": __version__, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "released": released}
+    hidden = [c for c in prepared.checks if c.hidden]
+    fields = dict(module=module.name, built=config["built"], version=__version__, checks=len(prepared.checks),
+                  timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
+                  points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
+    if platform == "gradescope":
+        how, title = GRADESCOPE_HOW.format(**fields), "Gradescope"
+        hidden_text = " Hidden checks show after grades are published." if hidden else ""
+        not_graded = " (score 0)"
+    else:
+        how, title = PRAIRIELEARN_HOW.format(**fields), "PrairieLearn"
+        hidden_text = (f" The {len(hidden)} hidden checks show as one test, \"hidden checks\", with their total "
+                       "points only (PrairieLearn shows every result at once)." if hidden else "")
+        not_graded = " (`gradable: false`: the attempt is not counted)"
+    readme = README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)
+    setup = SETUP_SH.format(floor=floor, requires=requires)
+    files = [("setup.sh", setup.encode(), 0o755)]
+    if platform == "gradescope":
+        files.append(("run_autograder", RUN_AUTOGRADER.encode(), 0o755))
+    else:
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"  # the Python the expected results came from
+        options = {"externalGradingOptions": {"enabled": True, "image": image,
+                                              "entrypoint": "/autograder/source/run_prairielearn",
+                                              "timeout": seconds}}
+        files += [("run_prairielearn", RUN_PRAIRIELEARN.encode(), 0o755),
+                  ("Dockerfile", DOCKERFILE.format(module=module.name, image=image, python=python).encode(), 0o644),
+                  ("info.json", (json.dumps(options, indent=2) + "\n").encode(), 0o644)]
+    files += [("requirements.txt", ("\n".join(requirements(course)) + "\n").encode(), 0o644),
+              ("grading.tar.gz", archive.data, 0o644),
+              ("grading.tar.gz.sha256", f"{archive.sha256}  grading.tar.gz\n".encode(), 0o644),
+              ("autograder.json", (json.dumps(config, indent=2) + "\n").encode(), 0o644),
+              ("README.md", readme.encode(), 0o644)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, data, mode in files:
@@ -159,6 +337,6 @@ def build_gradescope(course: Course, module: Module, out: Path, timeout: float =
             info.external_attr = (0o100000 | mode) << 16  # a regular file with its Unix mode
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
-    target = bundle_path(out, module.name)
+    target = bundle_path(out, module.name, platform)
     write_atomically(target, buffer.getvalue())
     return target, [name for name, _, _ in files]

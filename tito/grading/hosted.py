@@ -1,0 +1,207 @@
+"""Inside a learning platform's container: grade one submission into the platform's ``results.json``.
+
+The autograder bundle (``tito.grading.bundle``) runs, as root, from the unpacked grading's
+``template/`` (so this tito is the bundle's)::
+
+    python3 -m tito.grading.hosted gradescope ROOT            # run_autograder, for each submission
+    python3 -m tito.grading.hosted prairielearn ROOT GRADE    # run_prairielearn, PrairieLearn's entrypoint
+
+``ROOT`` (``/autograder``, or ``AUTOGRADER_ROOT``) holds the bundle in ``source/``. Gradescope
+puts the student's files in ``ROOT/submission`` and reads ``ROOT/results/results.json``;
+PrairieLearn puts them in ``GRADE/student`` (``/grade``) and reads ``GRADE/results/results.json``.
+In order:
+
+1. ``ROOT`` (and ``GRADE``) are made 0700: the expected results, the students' metadata and
+   the results folder are out of the sandbox user's reach, whatever modes the platform gave them;
+2. the sandbox is chosen (``TITO_SANDBOX``, default ``auto``: bubblewrap if user namespaces
+   work, else uid-drop, the usual case in both platforms' containers);
+3. the submission is found (``find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
+   the one ``tito grade`` would grade (``submission.graded_of``), else the only source file;
+4. it is graded like one ``tito grade`` submission, against the bundle's prepared folder, and
+   the grade is written in the platform's format (``tito.grading.formats``), atomically.
+
+Two kinds of failure, told apart:
+
+* **the submission's** (no module file, two candidates, an unreadable file): a result saying
+  why, for the student — Gradescope's score 0, PrairieLearn's ``gradable: false`` (the attempt
+  is not counted);
+* **the grader's** (no sandbox, a sandbox that could read the grading, a bug of tito's): no
+  ``results.json`` at all and exit code 1, with the reason on stdout for the instructor. Both
+  platforms then show the submission as failed to grade, to be graded again once fixed, and
+  no 0 is recorded that the student did not earn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito.files import remove_tree
+from tito.grading.data import showable
+from tito.grading.submission import SUFFIXES, graded_of, source_names
+
+SUBMISSION_LIMIT = 200  # submission files looked at (hidden ones and folders not counted)
+
+
+class NotGraded(Exception):
+    """Why this submission could not be graded (shown to the student)."""
+
+
+class GraderFailed(Exception):
+    """Why the grader could not grade anything here (for the instructor; no result is written)."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Where one platform's container keeps the submission and wants the result."""
+
+    name: str  # a format of tito.grading.formats
+    root: Path  # the bundle is in root/source
+    submission: Path
+    results: Path  # the folder of results.json
+    private: tuple[Path, ...]  # made 0700 before any student code runs
+
+
+def platform(argv: list[str]) -> Platform:
+    """The platform named by ``run_autograder`` / ``run_prairielearn``'s arguments."""
+    name, root = argv[1], Path(argv[2]).resolve()
+    if name == "gradescope":
+        return Platform(name, root, root / "submission", root / "results", (root,))
+    if name == "prairielearn":
+        grade = Path(argv[3]).resolve()
+        return Platform(name, root, grade / "student", grade / "results", (root, grade))
+    raise GraderFailed(f"unknown platform {name!r}: gradescope or prairielearn")
+
+
+def find_submission(folder: Path, module: str, released: dict | None = None) -> tuple[Path, str]:
+    """The file to grade in a submission folder, and a line saying why when there was a choice
+    (NotGraded when there is none, or no single one)."""
+    files, capped = _submitted_files(folder)
+    named = [p for p in files if p.name in source_names(module)]
+    if len(named) == 2 and named[0].parent == named[1].parent and named[0].suffix != named[1].suffix:
+        chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
+        return chosen, f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})."
+    if len(named) > 1:
+        raise NotGraded(f"Submit one file: this submission has {', '.join(_relative(p, folder) for p in named)}, "
+                        f"and the autograder cannot tell which is your work.")
+    sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
+    if len(sources) == 1:
+        return sources[0], ""
+    found = ", ".join(_relative(p, folder) for p in files[:10]) or "no files"
+    more = f" (and more: only the first {SUBMISSION_LIMIT} files were looked at)" if capped else ""
+    raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
+                    f"this submission has {found}{more}.")
+
+
+def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
+    """The files in ``folder`` a student meant to submit, in name order, at most
+    ``SUBMISSION_LIMIT``: not hidden (``.git/``, ``.ipynb_checkpoints``) nor ``__MACOSX``-like, and
+    whether there were more."""
+    files = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith((".", "__")))
+        for name in sorted(names):
+            path = Path(parent) / name
+            if name.startswith((".", "__")) or not (path.is_file() or path.is_symlink()):
+                continue
+            if len(files) == SUBMISSION_LIMIT:
+                return sorted(files), True
+            files.append(path)
+    return sorted(files), False
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return showable(str(path.relative_to(folder)))
+
+
+def grade(place: Platform):
+    """The submission's Grade and the note on which file was graded (NotGraded, GraderFailed)."""
+    from tito.grading.grader import grade_safely, new_scratch
+    from tito.grading.sandbox import Limits, detect
+    from tito.grading.slots import job_slot
+    from tito.grading.submission import SubmissionError, read_bytes
+    from tito.grading.workspace import Prepared
+
+    for folder in place.private:
+        os.chmod(folder, 0o700)
+    config = json.loads((place.root / "source" / "autograder.json").read_text(encoding="utf-8"))
+    prepared = Prepared.load(place.root / "source" / "grading")
+    sandbox, reasons = detect(os.environ.get("TITO_SANDBOX", "auto"))
+    if sandbox is None:
+        raise GraderFailed(f"no sandbox can run the submission here ({'; '.join(reasons)})")
+    refusal = sandbox.refusal(list(place.private))
+    if refusal:
+        raise GraderFailed(f"the {sandbox.name} sandbox could read the grading ({refusal})")
+    submission, note = find_submission(place.submission, prepared.module, config.get("released"))
+    try:
+        data = read_bytes(submission)
+    except SubmissionError as exc:
+        raise NotGraded(f"Cannot read your submission: {exc}.") from None
+    scratch = new_scratch(prepared.module)
+    try:
+        with job_slot() as slot:
+            result = grade_safely(data, submission.name, "submission", prepared, sandbox,
+                                  Limits(seconds=float(config["timeout"])), scratch, slot, showable(submission.name))
+    finally:
+        remove_tree(scratch)
+    if result.incomplete:  # the grader's failure, not the submission's
+        raise GraderFailed(result.error)
+    return result, note, config
+
+
+def result_of(place: Platform, graded, note: str, config: dict) -> dict:
+    """The platform's results.json for a grade, with the note on the file graded and the bundle's
+    archive sha256 (which names the seed the checks' inputs came from)."""
+    from tito.grading.formats import render
+
+    result = render(graded, place.name)
+    key = "output" if place.name == "gradescope" else "message"
+    result[key] = "\n".join(filter(None, [result[key], note]))
+    if place.name == "gradescope":
+        result["extra_data"]["grading"] = config["sha256"]
+    else:
+        result["grading"] = config["sha256"]
+    return result
+
+
+def not_graded(place: Platform, reason: str) -> dict:
+    """The result of a submission that could not be graded, saying why."""
+    if place.name == "gradescope":
+        return {"score": 0, "output": reason, "tests": []}
+    return {"gradable": False, "format_errors": [reason], "message": reason, "tests": []}
+
+
+def main(argv: list[str]) -> int:
+    from tito.grading.gradebook import write_json
+
+    try:
+        place = platform(argv)
+        (place.results / "results.json").unlink(missing_ok=True)  # nothing stale is read as this grade
+        try:
+            graded, note, config = grade(place)
+            result = result_of(place, graded, note, config)
+        except NotGraded as reason:
+            result = not_graded(place, str(reason))
+    except GraderFailed as failure:
+        print(f"tito autograder: not graded, no result written: {failure}. The grader failed, not the submission: "
+              "fix the autograder (see its README.md) and grade this submission again.")
+        return 1
+    except Exception:  # noqa: BLE001 - a bug of tito's: no result, the traceback for the instructor
+        import traceback
+
+        traceback.print_exc(file=sys.stdout)
+        print("tito autograder: not graded, no result written: the grader failed (the traceback above), not the "
+              "submission; grade it again once fixed.")
+        return 1
+    place.results.mkdir(mode=0o755, exist_ok=True)
+    write_json(result, place.results / "results.json")
+    summary = result.get("output") or result.get("message") or ""
+    print(f"{place.name}: score {result.get('score', 'not gradable')}: {showable(summary.splitlines()[0]) if summary else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
