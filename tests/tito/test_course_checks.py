@@ -169,6 +169,41 @@ def _probed(run, module, rng) -> dict:
         return raised(exc)
 
 
+def test_the_setup_checks_do_not_grade_how_the_sources_were_imported():
+    """The setup checks make platform.system() and the others report seeded facts: a student who
+    wrote ``from platform import system`` (or ``from os import cpu_count``, ``from sys import
+    version_info``) reads the same sources and scores the same."""
+    import importlib
+    import platform
+    import types
+
+    from tito.grading.checks import check_specs
+    from tito.grading.probe import rng_for
+
+    module, system = COURSE.get("setup"), platform.system
+    reference = importlib.import_module("tinytorch.core.setup")
+    source = (REAL_ROOT / "tinytorch/core/setup.py").read_text(encoding="utf-8")
+    for call, name in (("platform.system()", "system()"), ("platform.machine()", "machine()"),
+                       ("os.cpu_count()", "cpu_count()"), ("sys.version_info[", "version_info[")):
+        assert call in source
+        source = source.replace(call, name)
+    student = types.ModuleType("tinytorch.core.setup")
+    exec(compile("from platform import machine, system\nfrom os import cpu_count\nfrom sys import version_info\n"
+                 + source, "setup.py", "exec"), vars(student))
+    spec = importlib.util.spec_from_file_location("setup_checks", module.tests_dir / "checks.py")
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    failed = []
+    for check in check_specs(module):
+        run = getattr(checks, "check_" + check.name)
+        for seed in range(5):
+            expected = _probed(run, reference, rng_for(seed, check.name))
+            if not judge(check, expected, _probed(run, student, rng_for(seed, check.name)))[0]:
+                failed.append(f"{check.name} (seed {seed})")
+    assert failed == []
+    assert platform.system is system and student.system is system  # restored after each check
+
+
 # Graded modules without usual mistakes here, and why.
 NO_MISTAKES: dict = {}
 
