@@ -238,6 +238,11 @@ def _result(array, *inputs):
 # Tensor(other_tensor)         -> a copy, same dtype
 # ```
 #
+# An array or list on the other side of an operation follows the same rule (the given
+# `_operand` makes it a `Tensor`): `t * np.array([0.1])` rounds the array to float32 first,
+# even when `t` is float64. For float64 precision throughout, make both operands float64
+# tensors: `t * Tensor(array, dtype=np.float64)`. (PyTorch would keep the array's float64.)
+#
 # The constructor **copies** the data (as `torch.tensor` does), so changing the list
 # or array you passed in never changes the tensor behind your back. `.data` is the
 # tensor's own ndarray and may be changed in place (optimizers do
