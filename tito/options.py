@@ -54,6 +54,16 @@ def json_report_option(command: str, help: str):
                         callback=target, help=help)
 
 
+def edition_option(func):
+    """--edition DIR: the student edition submissions came from, so that of a student's .py and
+    notebook the one still as released is not graded (tito.grading.submission.graded_of)."""
+    return click.option(
+        "--edition", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
+        help="The student edition the students received (tito release's --out): of a student's .py and notebook, "
+             "the one still as released there is not graded. Default: the module as tito release writes it "
+             "without --repository.")(func)
+
+
 def report_in(path: Path, command: str) -> dict | None:
     """The JSON report of ``tito command`` a regular file holds, else None."""
     try:

@@ -226,7 +226,7 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
 
 def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_path):
     """A student's folder without the module's file gets a 0 saying what it holds, a .PY counts,
-    of a .py and an .ipynb the newer is graded and said so, a file that is no submission is named,
+    of a .py and an .ipynb the one not as released is graded and said so, a file that is no submission is named,
     and a report whose submission is gone stays on disk but leaves the gradebook, said so."""
     folder, out = tmp_path / "submissions", tmp_path / "grades"
     (folder / "erin").mkdir(parents=True)
@@ -235,12 +235,12 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     (folder / "ivy.PY").write_text(ALPHA_DEV)
     (folder / "bob.py").write_text(STUB)
     (folder / "bob.ipynb").write_text(notebook(HALF_DONE))
-    os.utime(folder / "bob.py", (1, 1))  # the notebook is the newer
+    os.utime(folder / "bob.py", (1, 1))  # and older
     (folder / "notes.txt").write_text("not a submission")
     proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     said = flat(proc.stdout)
-    assert "Note: bob: bob.ipynb, bob.py; graded bob.ipynb (the newer)" in said
+    assert "Note: bob: bob.ipynb, bob.py; graded bob.ipynb (the other is as released)" in said
     assert "Note: left out, not a submission: notes.txt" in said
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "erin": "0", "ivy": "6"}
@@ -252,6 +252,27 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     assert "Left out of the gradebook, with no submission in " in flat(again.stdout) and flat(again.stdout).endswith(
         "(their reports are kept): ivy")
     assert "ivy" not in (out / "gradebook.csv").read_text() and (out / "ivy.json").is_file()
+
+
+def test_a_fork_with_the_notebook_as_released_is_graded_on_its_py(instructor_course, tmp_path):
+    """A student's fork of the edition holds both files, written at once by the clone: the one
+    still as released (here the notebook) is not their work."""
+    from tito.editions.notebooks import notebook_json, student_edition
+
+    folder = tmp_path / "submissions"
+    (folder / "frank").mkdir(parents=True)
+    (folder / "frank" / "alpha_dev.py").write_text(ALPHA_DEV)
+    _, released = student_edition(Course(instructor_course).get("alpha"))
+    (folder / "frank" / "alpha_dev.ipynb").write_text(notebook_json(released), encoding="utf-8")
+    for name in ("alpha_dev.py", "alpha_dev.ipynb"):
+        os.utime(folder / "frank" / name, (1000, 1000))
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(tmp_path / "grades"),
+                    "--no-feedback")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "graded frank/alpha_dev.py (the other is as released)" in flat(proc.stdout)
+    assert json.loads((tmp_path / "grades" / "frank.json").read_text())["score"] == 6
+    wrong = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--edition", str(folder))
+    assert wrong.returncode == 1 and "is not a student edition holding module 'alpha'" in flat(wrong.stderr)
 
 
 def test_students_whose_reports_would_clash_are_named_and_everyone_else_is_graded(instructor_course, tmp_path):

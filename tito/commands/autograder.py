@@ -7,6 +7,7 @@ import click
 from tito.console import console
 from tito.course import Course
 from tito.grading.sandbox import DEFAULT_TIMEOUT
+from tito.options import edition_option
 
 
 @click.group("autograder")
@@ -22,6 +23,7 @@ def command():
 
 def bundle_options(func):
     """The options both platforms' bundles take."""
+    func = edition_option(func)
     for option in reversed([
         click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn."),
         click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -30,10 +32,6 @@ def bundle_options(func):
                      type=click.FloatRange(min=0, min_open=True), help="Seconds one submission may take, everything included."),
         click.option("--calibrate/--no-calibrate", default=True, show_default=True,
                      help="Run the checks on the released stub first; a check it already passes earns 0."),
-        click.option("--edition", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
-                     help="The student edition the students received (tito release's --out): a submission with "
-                          "both the .py and the notebook is graded on the one changed since this release. "
-                          "Default: the module as tito release writes it without --repository."),
     ]):
         func = option(func)
     return func

@@ -13,7 +13,7 @@ from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
 from tito.grading.formats import FORMATS
 from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
-from tito.options import json_report_option
+from tito.options import edition_option, json_report_option
 
 
 @click.command("grade")
@@ -48,8 +48,9 @@ from tito.options import json_report_option
 @click.option("--feedback/--no-feedback", default=True, show_default=True,
               help="After the checks, run the module's inline and pytest tests as feedback (no points; most "
                    "of a submission's time). --no-feedback: the points only.")
+@edition_option
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
-            calibrate, sandbox_name, unsafe_no_sandbox, feedback, seed):
+            calibrate, sandbox_name, unsafe_no_sandbox, feedback, seed, edition):
     """Grade student submissions, each in a sandbox, with points from the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
@@ -90,8 +91,11 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
         grader_executor = create(executor, jobs, scheduler, sandbox_name, unsafe_no_sandbox)
         announce_sandbox(grader_executor.sandbox)
         _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
-                      timeout, calibrate, regrade, feedback)
+                      timeout, calibrate, regrade, feedback, edition)
         return
+    if edition is not None:
+        raise TitoError("--edition is for a folder of submissions, where a student may have left both a .py and "
+                        "a notebook; one file is graded as it is.", exit_code=2)
     if submission.suffix.lower() not in (".py", ".ipynb"):
         raise TitoError(f"{submission} is not a module source: expected a .py or .ipynb file.", exit_code=2)
     if regrade or executor != "local" or scheduler:
@@ -159,7 +163,8 @@ def _grade_one(grader, submission, json_file, form):
         console().print(f"Report: {json_file}" + (f" ({form} format)" if form != "tito" else ""), markup=False)
 
 
-def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback):
+def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback, edition):
+    from tito.editions import released_pair
     from tito.grading import find_submissions, grade_folder
     from tito.grading.progress_bar import BatchProgress
 
@@ -169,7 +174,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                         "would sit among the students' files, or look like a student.",
                         hint="Give --out a folder outside it (default: grades/MODULE here).", exit_code=2)
     notes: list[str] = []
-    submissions = find_submissions(folder, module, notes)
+    submissions = find_submissions(folder, module, notes, released_pair(module, edition))
     if not submissions:
         raise TitoError(f"No submissions in {folder}: expected alice.py, bob.ipynb or carol/{module.name}_dev.py.")
     out = console()

@@ -22,6 +22,8 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tito.errors import TitoError
+
 RELEASE_DIR = Path(".tito") / "release"
 BACKUP_DIR = Path(".tito") / "backups"
 MANIFEST = RELEASE_DIR / "manifest.json"
@@ -38,6 +40,25 @@ def released_source(module) -> str | None:
         return released_stub(module.root, module).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def released_pair(module, edition: Path | None = None) -> dict:
+    """The sha256 of ``module``'s .py and notebook as students received them: from the manifest of
+    the ``edition`` folder (written by tito release), else as tito release writes them without
+    ``--repository``."""
+    import hashlib
+
+    from tito.editions.notebooks import notebook_json, student_edition
+
+    if edition is not None:
+        entry = ((read_manifest(Path(edition)) or {}).get("modules") or {}).get(module.name) or {}
+        if not (entry.get("sha256") and entry.get("notebook_sha256")):
+            raise TitoError(f"{edition} is not a student edition holding module '{module.name}': its "
+                            ".tito/release/manifest.json does not list it (written by tito release).")
+        return {"py": entry["sha256"], "ipynb": entry["notebook_sha256"]}
+    stripped, notebook = student_edition(module)
+    return {"py": hashlib.sha256(stripped.text.encode("utf-8")).hexdigest(),
+            "ipynb": hashlib.sha256(notebook_json(notebook).encode("utf-8")).hexdigest()}
 
 
 def utc_stamp() -> str:

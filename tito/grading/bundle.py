@@ -237,26 +237,6 @@ def python_floor(course: Course) -> tuple[str, tuple[int, int]]:
     return spec, (int(floor.group(1)), int(floor.group(2)))
 
 
-def released_pair(course: Course, module: Module, edition: Path | None) -> dict:
-    """The sha256 of ``module``'s .py and notebook as students received them: from the manifest of
-    the ``edition`` folder (written by tito release), else as tito release writes them without
-    ``--repository``."""
-    import hashlib
-
-    from tito.editions import read_manifest
-    from tito.editions.notebooks import notebook_json, student_edition
-
-    if edition is not None:
-        entry = ((read_manifest(Path(edition)) or {}).get("modules") or {}).get(module.name) or {}
-        if not (entry.get("sha256") and entry.get("notebook_sha256")):
-            raise TitoError(f"{edition} is not a student edition holding module '{module.name}': its "
-                            ".tito/release/manifest.json does not list it (written by tito release).")
-        return {"py": entry["sha256"], "ipynb": entry["notebook_sha256"]}
-    stripped, notebook = student_edition(module)
-    return {"py": hashlib.sha256(stripped.text.encode("utf-8")).hexdigest(),
-            "ipynb": hashlib.sha256(notebook_json(notebook).encode("utf-8")).hexdigest()}
-
-
 def bundle_path(out: Path, module: str, platform: str = "gradescope") -> Path:
     """Where ``build`` writes the bundle of ``module``: ``out/<module>-autograder.zip`` (Gradescope)
     or ``out/<module>-prairielearn.zip``."""
@@ -293,7 +273,9 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     image = image or f"tito-{module.name}-grader"
     seconds = job_timeout(timeout) if platform == "prairielearn" else None  # refused before the slow part
     requires, floor = python_floor(course)
-    released = released_pair(course, module, edition)
+    from tito.editions import released_pair
+
+    released = released_pair(module, edition)
     with tempfile.TemporaryDirectory(prefix="tito-autograder-") as scratch:  # 0700: the expected results
         prepared = prepare(course, module, Path(scratch) / "prepared", calibrate)
         archive = pack(prepared.folder)

@@ -32,10 +32,12 @@ class SubmissionError(ValueError):
     """A submission that cannot be read as a module source; the message is the reason."""
 
 
-def find_submissions(folder: Path, module: Module, notes: list | None = None) -> list[tuple[str, Path]]:
+def find_submissions(folder: Path, module: Module, notes: list | None = None,
+                     released: dict | None = None) -> list[tuple[str, Path]]:
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
     ``carol/<name>_dev.py`` (or .ipynb) in a folder per student; of a student's two files, the one
-    ``graded_of`` picks. Suffixes are matched in any case (``ivy.PY``).
+    ``graded_of`` picks (``released``: the pair's hashes as handed out, see there). Suffixes are
+    matched in any case (``ivy.PY``).
 
     No student is dropped in silence: a student's folder without a module source, and a
     symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
@@ -66,7 +68,7 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None) ->
     found = []
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
-        chosen, why = graded_of(paths) if len(paths) > 1 else (paths[0], "")
+        chosen, why = graded_of(paths, released) if len(paths) > 1 else (paths[0], "")
         if len(paths) > 1 and notes is not None:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
                          f"graded {showable(str(chosen.relative_to(folder)))} ({why})")
