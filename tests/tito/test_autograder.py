@@ -301,6 +301,13 @@ def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypat
         "uid-drop: not root). The grader failed, not the submission: fix the autograder (see its README.md) and "
         "grade this submission again.\n")
 
+    for choice in ("bogus", "none"):  # a typo, or no sandbox at all: a platform grades unattended
+        with monkeypatch.context() as patch:
+            patch.setenv("TITO_SANDBOX", choice)
+            assert main(["hosted", "gradescope", str(root)]) == 1
+        assert capsys.readouterr().out.startswith("tito autograder: not graded, no result written: TITO_SANDBOX must "
+                                                  f"be auto, bubblewrap or uid-drop, got '{choice}'.")
+
     def broken(folder):
         raise KeyError("checks")
 
@@ -342,6 +349,7 @@ def test_the_prairielearn_zip_builds_an_image_and_names_it_in_info_json(pl_bundl
     readme = members["README.md"].decode()
     assert "docker build -t me/tito-alpha . && docker push me/tito-alpha" in readme
     assert 'show as one test, "hidden checks", with their total points only' in readme
+    assert '<pl-file-upload optional-file-names="alpha_dev.py, alpha_dev.ipynb">' in readme  # file-names: both required
     no_solution_in(members)
 
 
@@ -403,6 +411,8 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
     assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
     assert "double_negative" not in json.dumps(results["stub"])
     assert "line 1 is not valid Python" in results["broken"]["format_errors"][0]
+    assert not results["broken"]["format_errors"][0].endswith("scores 0")  # the attempt is not counted at all
+    assert ".)" not in results["broken"]["format_errors"][0]
     assert results["nothing"]["format_errors"] == [
         "Submit your alpha_dev.py (or alpha_dev.ipynb) for module alpha; this submission has notes.txt."]
 

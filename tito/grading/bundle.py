@@ -177,8 +177,9 @@ the image in PrairieLearn's course staff pages.) Then merge `info.json` into the
 `info.json`: it names the image, the entrypoint built into it (`/autograder/source/run_prairielearn`)
 and a job timeout of {job_timeout} s (tito's {timeout:g} s per submission plus {startup} s to start;
 PrairieLearn's default of 30 s would kill a slow submission's grading before tito reports it).
-The question lets students upload `{module}_dev.py` or `{module}_dev.ipynb`
-(`<pl-file-upload file-names="{module}_dev.py, {module}_dev.ipynb">`, optional files). Nothing of the
+The question lets students upload `{module}_dev.py` or `{module}_dev.ipynb`, either or both
+(`<pl-file-upload optional-file-names="{module}_dev.py, {module}_dev.ipynb">`: `file-names` would
+require both; with neither uploaded, the result is not gradable and the attempt not counted). Nothing of the
 course goes to `serverFilesCourse`. `run_prairielearn` grades `/grade/student` into
 `/grade/results/results.json` and makes `/grade` readable by root only while it does."""
 

@@ -24,7 +24,7 @@ The checks carry the points; the inline and pytest tests come after them as feed
 
 from __future__ import annotations
 
-from tito.grading.report import NOT_EXPORTED, UNREADABLE, Grade, TestScore
+from tito.grading.report import NOT_EXPORTED, SCORES_0, UNREADABLE, Grade, TestScore
 
 FORMATS = ("tito", "gradescope", "prairielearn")
 UNGRADABLE = (UNREADABLE, NOT_EXPORTED)  # how the reason starts when nothing could be graded
@@ -86,7 +86,8 @@ def prairielearn(grade: Grade) -> dict:
     result = {"gradable": True, "score": grade.score / grade.max_score if grade.max_score else 0.0,
               "message": summary(grade), "output": "", "tests": tests}
     if grade.error.startswith(UNGRADABLE):
-        result.update(gradable=False, format_errors=[grade.error])
+        reason = next((grade.error[:-len(end)] for end in SCORES_0 if grade.error.endswith(end)), grade.error)
+        result.update(gradable=False, format_errors=[reason])  # not counted: it scores nothing
     return _within(result, PRAIRIELEARN_MAX_BYTES)
 
 

@@ -120,7 +120,7 @@ def _relative(path: Path, folder: Path) -> str:
 def grade(place: Platform):
     """The submission's Grade and the note on which file was graded (NotGraded, GraderFailed)."""
     from tito.grading.grader import grade_safely, new_scratch
-    from tito.grading.sandbox import Limits, detect
+    from tito.grading.sandbox import BACKENDS, Limits, detect
     from tito.grading.slots import job_slot
     from tito.grading.submission import SubmissionError, read_bytes
     from tito.grading.workspace import Prepared
@@ -129,7 +129,10 @@ def grade(place: Platform):
         os.chmod(folder, 0o700)
     config = json.loads((place.root / "source" / "autograder.json").read_text(encoding="utf-8"))
     prepared = Prepared.load(place.root / "source" / "grading")
-    sandbox, reasons = detect(os.environ.get("TITO_SANDBOX", "auto"))
+    choice = os.environ.get("TITO_SANDBOX", "auto")
+    if choice not in ("auto", *BACKENDS):  # never "none": a platform grades hostile code unattended
+        raise GraderFailed(f"TITO_SANDBOX must be auto, {' or '.join(BACKENDS)}, got {choice!r}")
+    sandbox, reasons = detect(choice)
     if sandbox is None:
         raise GraderFailed(f"no sandbox can run the submission here ({'; '.join(reasons)})")
     refusal = sandbox.refusal(list(place.private))
