@@ -22,6 +22,7 @@ import os
 import sys
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 
@@ -134,6 +135,17 @@ def not_exported(module: str) -> str:
             "run `tito export --all` (or `tito test --module NAME`) first.")
 
 
+def not_written(error: NotImplementedError) -> str:
+    """What to do about a stub the benchmark reached: its module, from where it raised."""
+    import traceback
+
+    where = [Path(frame.filename) for frame in traceback.extract_tb(error.__traceback__)]
+    module = next((path.stem for path in reversed(where) if path.parent.name == "core"
+                   and path.parent.parent.name == "tinytorch"), "NAME")
+    return (f"This benchmark runs code you have not written yet ({error}): write it "
+            f"(`tito test --module {module}` says what is left), then run the benchmark again.")
+
+
 def stops_where_not_ready(main: Callable) -> Callable:
     """``main``, ending with one line and exit code NOT_READY_EXIT instead of a traceback when it
     reaches a stub of the student edition (``NotImplementedError("TODO: implement conv2d_forward")``)
@@ -143,8 +155,7 @@ def stops_where_not_ready(main: Callable) -> Callable:
         try:
             return main(*args, **kwargs)
         except NotImplementedError as error:
-            print(f"This benchmark runs code you have not written yet ({error}): write it "
-                  "(`tito test --module NAME` says what is left), then run the benchmark again.", file=sys.stderr)
+            print(not_written(error), file=sys.stderr)
         except ModuleNotFoundError as error:
             if not (error.name or "").startswith("tinytorch.core."):
                 raise
@@ -160,5 +171,6 @@ def require_exported(*modules: str) -> None:
 
     missing = [name for name in modules if importlib.util.find_spec(f"tinytorch.core.{name}") is None]
     if missing:
-        sys.exit(not_exported(missing[0]))
+        print(not_exported(missing[0]), file=sys.stderr)
+        sys.exit(NOT_READY_EXIT)
 
