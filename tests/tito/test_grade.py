@@ -414,6 +414,10 @@ def test_a_prepared_folder_grades_on_its_own_wherever_it_is_copied(alpha_grader,
     ({"double": {"points": 1, "rtol": "1e-4"}}, "check 'double': rtol must be a number >= 0, got '1e-4' (YAML reads "
                                                 "1e-4 as text: write it with a point, 1.0e-4)."),
     ({"double": {"points": 1, "atol": "tiny"}}, "check 'double': atol must be a number >= 0, got 'tiny'."),
+    ({"double": {"points": 1, "constant": True}}, "check 'double': constant must say why its answer is the same on "
+                                                  "every seed, got True."),
+    ({"double": {"points": 1, "hint": ""}}, "check 'double': hint must be the words added to the message of the "
+                                            "check when it fails, got ''."),
 ])
 def test_checks_in_module_yaml_are_validated(instructor_course, checks, message):
     module = Course(instructor_course).get("alpha")
@@ -658,6 +662,23 @@ def test_a_check_may_ask_for_the_words_of_an_error():
     assert judge(worded, raised("ValueError"), raised("ValueError", message="kernel (3, 3) is larger than the input"))[0]
     assert judge(worded, raised("ValueError"), raised("ValueError", message="bad kernel")) == (
         False, "raised ValueError, but its message does not say 'larger than the input': bad kernel")
+
+
+def test_a_failed_check_says_its_hint():
+    hinted = CheckSpec("c", 1, hint="the sources report made-up values")
+    assert judge(hinted, value("32.1.4"), value("3.11.7")) == (
+        False, "result: expected '32.1.4', got '3.11.7' (hint: the sources report made-up values)")
+    assert judge(hinted, value("32.1.4"), value("32.1.4")) == (True, "")
+    assert judge(hinted, value(1), None) == (False, "not run")
+    assert CheckSpec.from_json(hinted.to_json()) == hinted
+
+
+def test_a_matched_key_the_result_lacks_is_named():
+    matched = CheckSpec("c", 1, match={"developer": ".+"})
+    assert judge(matched, value({"developer": "Ada"}), value({"develper": "Ada"})) == (
+        False, "the result has no key 'developer'")
+    assert judge(matched, value({"developer": "Ada"}), value({"developer": None})) == (
+        False, "result['developer']: expected a string matching '.+', got None")
 
 
 def test_a_check_may_set_its_tolerance():

@@ -23,7 +23,9 @@ details (what came, what was expected) out of the report,
 and ``tito release`` leaves its code out of the student edition when it sits between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in checks.py. ``rtol``/``atol`` set the
 tolerance of float comparisons (defaults in ``tito.grading.verdict``), ``seconds`` the time one
-check may take (default 10). modules/README.md explains how to write checks.
+check may take (default 10). ``hint: "words"`` is added to the message of the check when it fails
+(what a student needs to know about how the check works, e.g. which sources it makes report
+made-up values). modules/README.md explains how to write checks.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from tito.errors import TitoError
 CHECKS_FILE = "checks.py"
 PREFIX = "check_"
 DEFAULT_SECONDS = 10.0
-KEYS = {"points", "hidden", "rtol", "atol", "seconds", "message", "match", "constant"}
+KEYS = {"points", "hidden", "rtol", "atol", "seconds", "message", "match", "constant", "hint"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class CheckSpec:
     message: str | None = None  # words the raised exception's message must contain
     match: dict | None = None  # result key -> regular expression its string must match (not the reference's)
     constant: str | None = None  # why this check's answer is the same on every seed (None: it is not)
+    hint: str | None = None  # added to the message of the check when it fails
 
     @property
     def function(self) -> str:
@@ -71,7 +74,7 @@ class CheckSpec:
     @classmethod
     def from_json(cls, data: dict) -> "CheckSpec":
         return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds", "message",
-                                            "match", "constant") if k in data})
+                                            "match", "constant", "hint") if k in data})
 
 
 def checks_file(module: Module) -> Path:
@@ -143,12 +146,15 @@ def _spec(name, value, where: str) -> CheckSpec:
         raise TitoError(f"{where}: check '{name}': hidden must be true or false.")
     if not isinstance(fields.get("message", ""), str):
         raise TitoError(f"{where}: check '{name}': message must be the words the error must say.")
-    constant = fields.get("constant")
-    if constant is not None and not (isinstance(constant, str) and constant.strip()):
-        raise TitoError(f"{where}: check '{name}': constant must say why its answer is the same on every seed.")
+    for key, must in (("constant", "say why its answer is the same on every seed"),
+                      ("hint", "be the words added to the message of the check when it fails")):
+        text = fields.get(key)
+        if text is not None and not (isinstance(text, str) and text.strip()):
+            raise TitoError(f"{where}: check '{name}': {key} must {must}, got {text!r}.")
     return CheckSpec(name, points, bool(fields.get("hidden", False)), _float(fields.get("rtol")),
                      _float(fields.get("atol")), float(fields.get("seconds") or DEFAULT_SECONDS),
-                     fields.get("message") or None, _patterns(fields.get("match"), name, where), constant)
+                     fields.get("message") or None, _patterns(fields.get("match"), name, where), fields.get("constant"),
+                     fields.get("hint"))
 
 
 def _patterns(match, name: str, where: str) -> dict | None:

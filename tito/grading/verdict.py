@@ -31,7 +31,15 @@ class Mismatch(Exception):
 
 
 def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
-    """(passed, message) for one check. ``actual`` is None when the sandbox wrote nothing."""
+    """(passed, message) for one check. ``actual`` is None when the sandbox wrote nothing. The
+    message of a failed check ends with the check's ``hint``, if it has one."""
+    passed, message = _verdict(spec, expected, actual)
+    if passed or not spec.hint or actual is None:
+        return passed, message
+    return passed, f"{message} (hint: {spec.hint})"
+
+
+def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
     if actual is None:
         return False, "not run"
     if "unplain" in actual and "raised" not in expected:
@@ -66,7 +74,9 @@ def _matched(spec: CheckSpec, expected, actual) -> tuple:
     if not spec.match or not isinstance(expected, dict) or not isinstance(actual, dict):
         return expected, actual
     for key, pattern in spec.match.items():
-        got = actual.get(key)
+        if key not in actual:
+            raise Mismatch(f"the result has no key {key!r}"[:300])
+        got = actual[key]
         if not isinstance(got, str) or not re.fullmatch(pattern, got):
             raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300])
     return ({k: v for k, v in expected.items() if k not in spec.match},
