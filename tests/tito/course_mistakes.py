@@ -43,10 +43,20 @@ def setup():
     def cpu_count_unchecked():                       # os.cpu_count() may be None: not 1 then
         return {**setup.system_info(), "cpu_count": os.cpu_count()}
 
+    real = setup.system_info()                       # this machine's facts, typed in
+
+    def typed_in(key):
+        def system_info():
+            return {**setup.system_info(), key: real[key]}
+        system_info.__qualname__ = f"typed_in_{key}"
+        return system_info
+
     return [("personal_info_values", "personal_info", with_details(version=tinytorch.__version__)),  # typed in
             ("personal_info_values", "personal_info", with_details(email="ada at example.org")),
             ("personal_info_values", "personal_info", with_details(institution="  ")),
-            ("system_info_unknown_cpu_count", "system_info", cpu_count_unchecked)]
+            ("system_info_unknown_cpu_count", "system_info", cpu_count_unchecked)] + [
+            ("system_info_values", "system_info", typed_in(key))
+            for key in ("python_version", "platform", "architecture", "cpu_count", "numpy_version")]
 
 
 def tensor():
