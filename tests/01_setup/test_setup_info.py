@@ -1,8 +1,10 @@
-"""Module 01: personal_info() and system_info() return complete, correct dictionaries."""
+"""Module 01: personal_info() and system_info() return complete, correct dictionaries, read from
+the sources their docstrings name (the tests make those report made-up values: typed-in values fail)."""
 
 import os
 import platform
 import sys
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -27,6 +29,11 @@ def test_personal_info_email_is_valid_and_version_is_the_package_version():
     details = personal_info()
     assert EMAIL_PATTERN.match(details["email"])
     assert details["version"] == tinytorch.__version__
+
+
+def test_personal_info_reads_the_package_version(monkeypatch):
+    monkeypatch.setattr(tinytorch, "__version__", "21.4.7")
+    assert personal_info()["version"] == "21.4.7"
 
 
 @pytest.mark.parametrize("email", ["ada@example.org", "a.b+c@uni.edu.au"])
@@ -82,3 +89,28 @@ def test_memory_is_page_size_times_pages(monkeypatch):
     sizes = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2 * 1024**3 // 4096}
     monkeypatch.setattr(setup.os, "sysconf", sizes.__getitem__)
     assert system_info()["memory_gb"] == 2.0
+
+
+def _reports(monkeypatch, owner, name, value):
+    """Make ``owner.name`` report ``value``, also where setup bound it (``from platform import system``)."""
+    original = getattr(owner, name)
+    monkeypatch.setattr(owner, name, value)
+    for bound, held in list(vars(setup).items()):
+        if held is original and not isinstance(original, str):
+            monkeypatch.setattr(setup, bound, value)
+
+
+def test_system_info_reads_its_sources_each_time(monkeypatch):
+    """APPROACH step 5: every value read from its source when system_info() runs, never typed in."""
+    version = namedtuple("version_info", "major minor micro releaselevel serial")(23, 1, 4, "final", 0)
+    for owner, name, value in [
+            (sys, "version_info", version), (sys, "version", "23.1.4 (made up)"),
+            (platform, "python_version", lambda: "23.1.4"),
+            (platform, "python_version_tuple", lambda: ("23", "1", "4")),
+            (platform, "system", lambda: "Multics"), (platform, "machine", lambda: "pdp11"),
+            (platform, "uname", lambda: platform.uname_result("Multics", "node", "1", "#1", "pdp11")),
+            (os, "cpu_count", lambda: 4099), (setup, "_total_memory_gb", lambda: 12.5),
+            (np, "__version__", "31.0.2"), (np.version, "version", "31.0.2")]:
+        _reports(monkeypatch, owner, name, value)
+    assert system_info() == {"python_version": "23.1.4", "platform": "Multics", "architecture": "pdp11",
+                             "cpu_count": 4099, "memory_gb": 12.5, "numpy_version": "31.0.2"}

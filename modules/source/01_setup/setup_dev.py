@@ -104,7 +104,8 @@ def personal_info():
     APPROACH:
     1. Build a dict literal with the five keys.
     2. Use your own name, e-mail and institution.
-    3. Use `tinytorch.__version__` for "version".
+    3. Read `tinytorch.__version__` for "version" when the function runs; don't type the
+       version in (the tests change `tinytorch.__version__` and expect yours to follow).
 
     EXAMPLE:
     >>> sorted(personal_info())
@@ -199,6 +200,9 @@ def system_info():
     2. Use `platform.system()` and `platform.machine()`.
     3. Use `os.cpu_count()`, which may return None — report 1 then.
     4. Use the given `_total_memory_gb()` for memory.
+    5. Read every value from its source each time the function runs; never type one in
+       (not even your own machine's): the tests make these sources report other values
+       and expect your dict to follow them.
 
     EXAMPLE:
     >>> system_info()["cpu_count"] >= 1
