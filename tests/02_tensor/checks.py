@@ -166,14 +166,16 @@ def check_matmul_integers(tensor, rng):
 
 
 def check_matmul_rejects_mismatched_shapes(tensor, rng):
-    """The TODO: inner sizes that differ raise ValueError naming both shapes."""
+    """The APPROACH: the given `_check_matmul` raises ValueError naming both shapes when the inner
+    sizes differ."""
     M, K, N = _shape(rng, 1, 5, 3)
     a, b = (M, K), (K + int(rng.integers(1, 3)), N)
     return naming(lambda: tensor.Tensor(np.ones(a)) @ tensor.Tensor(np.ones(b)), a, b)
 
 
 def check_matmul_rejects_scalars(tensor, rng):
-    """The APPROACH: a 0-d tensor is not a matrix (ValueError)."""
+    """The APPROACH: a 0-d tensor is not a matrix: the given `_check_matmul` raises ValueError
+    naming both shapes (the other's is drawn)."""
     scalar, size = float(rng.standard_normal()), int(rng.integers(1, 10))
     return naming(lambda: tensor.Tensor(scalar) @ tensor.Tensor(np.ones(size)), (size,))
 

@@ -68,8 +68,9 @@ STATED_ELSEWHERE = {
         'pass dtype=np.float32 or float data.")',
     ],
     ("02_tensor/tensor_dev.py", "Tensor.__matmul__"): [  # test_matmul_mismatch_names_both_shapes, ..._of_scalar_...
-        "`_check_matmul(a_shape, b_shape)`", '"matmul needs tensors with at least 1 axis, ..."',
-        '"matmul shape mismatch: (2, 3) @ (4, 5) needs ... (3) ... (4)."',
+        "Call the given `_check_matmul(self.shape, other.shape)`: it raises ValueError, naming both shapes, when "
+        "one is a scalar", '"matmul needs tensors with at least 1 axis, got shapes () and (5,); ..."',
+        '"matmul shape mismatch: (2, 3) @ (4, 5) needs ..."',
     ],
     ("02_tensor/tensor_dev.py", "Tensor.max"): [  # test_max_of_empty_is_value_error
         'ValueError(f"max() of an empty tensor (shape {self.shape}) is undefined.")',

@@ -653,11 +653,13 @@ class Tensor:
         TODO: Check the shapes, then multiply with NumPy.
 
         APPROACH:
-        1. `other = Tensor(other).data` if it is not a Tensor, else `other.data`.
-        2. Scalars (0-d) are not matrices: raise ValueError.
-        3. The inner sizes must agree: `self.shape[-1]` and `other.shape[-2]`
-           (or `other.shape[0]` when other is 1-D); raise ValueError naming both shapes.
-        4. Return `_result(matmul(self.data, other), self.data, other)`.
+        1. `other = _operand_array(other)`: `Tensor(other).data` if it is not a Tensor,
+           else `other.data`.
+        2. Call the given `_check_matmul(self.shape, other.shape)`: it raises ValueError,
+           naming both shapes, when one is a scalar (0-d: not a matrix) or the inner sizes
+           differ (`self.shape[-1]` and `other.shape[-2]`, or `other.shape[0]` when other
+           is 1-D).
+        3. Return `_result(matmul(self.data, other), self.data, other)`.
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]) @ Tensor([[5], [6]])
@@ -665,10 +667,9 @@ class Tensor:
                 [39]], shape=(2, 1), dtype=int64)
 
         HINTS:
-        - `_operand_array(other)` (below the class) does step 1.
-        - `_check_matmul(a_shape, b_shape)` (below the class) does steps 2-3 with the
-          messages the tests check ("matmul needs tensors with at least 1 axis, ..." and
-          "matmul shape mismatch: (2, 3) @ (4, 5) needs ... (3) ... (4)."): call it.
+        - `_operand_array` and `_check_matmul` are below the class; `_check_matmul` gives
+          the messages the tests check ("matmul needs tensors with at least 1 axis, got
+          shapes () and (5,); ..." and "matmul shape mismatch: (2, 3) @ (4, 5) needs ...").
         - `matmul(a, b)` (from `tinytorch.utils.threads`) is NumPy's `a @ b`, run on one
           thread when the product is small or the machine is busy (module 06 measures why).
         """
