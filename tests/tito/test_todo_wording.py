@@ -87,6 +87,9 @@ STATED_ELSEWHERE = {
         'ValueError("collate needs at least one (x, y) example, got an empty list")',
         'ValueError(f"collate expects (x, y) pairs, got {type(item).__name__} at position {position}")',
     ],
+    ("07_dataloader/dataloader_dev.py", "TensorDataset.__getitem__"): [  # check_..._rejects_an_index_out_of_range
+        'IndexError(f"index {index} is out of range for a data set of {N} samples")',
+    ],
     ("08_autograd/autograd_dev.py", "backward"): [  # test_backward_on_tensor_without_graph_is_a_runtime_error
         'RuntimeError("backward() was called on a tensor that does not require grad, so no graph was '
         "recorded: create the parameters with requires_grad=True (and don't compute the loss under "

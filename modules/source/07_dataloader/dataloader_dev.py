@@ -235,7 +235,8 @@ class TensorDataset(Dataset):
 
         APPROACH:
         1. Turn ``index`` into an int with ``operator.index`` (rejects 1.5 and slices).
-        2. Allow negative indices like a list; outside ``-N..N-1`` raise IndexError naming N
+        2. Allow negative indices like a list; outside ``-N..N-1`` raise
+           ``IndexError(f"index {index} is out of range for a data set of {N} samples")``
            (``for x, y in dataset`` relies on that IndexError to stop).
         3. Return ``Tensor(self.X.data[index]), Tensor(self.y.data[index])``.
 
