@@ -80,3 +80,8 @@ def first_line(text: str, width: int) -> str:
     if space > width // 2:  # a word boundary not too far back
         cut = cut[:space]
     return cut.rstrip(" ,;:(") + "…"
+
+
+def counted(number: int, noun: str) -> str:
+    """``"1 graded check"``, ``"3 graded checks"``: a count with its noun in the right number."""
+    return f"{number} {noun}{'s' * (number != 1)}"

@@ -427,7 +427,7 @@ def test_prairielearn_results_follow_its_specification(local):
         ("feedback: test_unit_double", 0, 0)]
     assert erin["tests"][1]["message"] == "NotImplementedError: TODO: implement Scaler.__call__"
     assert erin["tests"][3]["message"] == ""
-    assert erin["tests"][3]["description"] == "1 graded checks whose names and results are not shown"
+    assert erin["tests"][3]["description"] == "1 graded check whose name and result are not shown"
     assert "double_negative" not in json.dumps(erin)
     judy = prairielearn(grades["judy"])  # not a notebook: PrairieLearn does not count the attempt
     assert judy["gradable"] is False

@@ -272,3 +272,9 @@ def test_a_long_note_is_cut_between_words_and_marked():
     assert first_line("\n  short\nsecond", 60) == "short"
     assert first_line("x" * 80, 40) == "x" * 39 + "…"
     assert first_line(note, len(note)) == note
+
+
+def test_a_count_has_its_noun_in_the_right_number():
+    from tito.console import counted
+
+    assert [counted(n, "graded check") for n in (0, 1, 2)] == ["0 graded checks", "1 graded check", "2 graded checks"]

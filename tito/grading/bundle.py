@@ -62,6 +62,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from tito.console import counted
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.grading.sandbox import DEFAULT_TIMEOUT
@@ -142,7 +143,7 @@ RUN chmod 755 /autograder/source/setup.sh /autograder/source/run_prairielearn \\
 README = """\
 # tito autograder for module {module} ({platform_title})
 
-Built {built} by tito {version} from the course's module `{module}`: {checks} graded checks,
+Built {built} by tito {version} from the course's module `{module}`: {checks},
 {points} points. Students submit `{module}_dev.py` or `{module}_dev.ipynb` (of both, the one
 `tito grade` would grade: not one left as released, else the newer, else the notebook).
 
@@ -283,7 +284,7 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     config = {"module": module.name, "platform": platform, "timeout": timeout, "sha256": archive.sha256,
               "tito": __version__, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "released": released}
     hidden = [c for c in prepared.checks if c.hidden]
-    fields = dict(module=module.name, built=config["built"], version=__version__, checks=len(prepared.checks),
+    fields = dict(module=module.name, built=config["built"], version=__version__, checks=counted(len(prepared.checks), "graded check"),
                   timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
                   points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
     if platform == "gradescope":
@@ -292,7 +293,8 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
         not_graded = " (score 0)"
     else:
         how, title = PRAIRIELEARN_HOW.format(**fields), "PrairieLearn"
-        hidden_text = (f" The {len(hidden)} hidden checks show as one test, \"hidden checks\", with their total "
+        hidden_text = ((" The hidden check shows" if len(hidden) == 1 else f" The {len(hidden)} hidden checks show")
+                       + " as one test, \"hidden checks\", with their total "
                        "points only (PrairieLearn shows every result at once)." if hidden else "")
         not_graded = " (`gradable: false`: the attempt is not counted)"
     readme = README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)

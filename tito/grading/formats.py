@@ -24,6 +24,7 @@ The checks carry the points; the inline and pytest tests come after them as feed
 
 from __future__ import annotations
 
+from tito.console import counted
 from tito.grading.report import NOT_EXPORTED, SCORES_0, UNREADABLE, Grade, TestScore
 
 FORMATS = ("tito", "gradescope", "prairielearn")
@@ -44,10 +45,10 @@ def summary(grade: Grade, until_published: bool = False) -> str:
         visible = [t for t in grade.checks if not t.hidden]
         points = sum(t.points for t in hidden)
         lines = [f"Module {grade.module}: {sum(t.earned for t in visible)}/{sum(t.points for t in visible)} points "
-                 f"from {len(visible)} visible checks; the hidden checks ({points} point{'s' * (points != 1)}) "
+                 f"from {counted(len(visible), 'visible check')}; the hidden checks ({points} point{'s' * (points != 1)}) "
                  "show when grades are published."]
     else:
-        lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {len(grade.checks)} graded checks."]
+        lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {counted(len(grade.checks), 'graded check')}."]
     if grade.error:
         lines.append(grade.error)
     if grade.feedback:
@@ -80,8 +81,9 @@ def prairielearn(grade: Grade) -> dict:
               "points": t.earned, "max_points": t.points, "message": t.message, "output": ""} for t in shown]
     if hidden:
         position = sum(1 for t in shown if t.kind == "check")  # after the visible checks, before the feedback
-        tests.insert(position, {"name": HIDDEN_CHECKS, "description": f"{len(hidden)} graded checks whose names and "
-                                "results are not shown", "points": sum(t.earned for t in hidden),
+        tests.insert(position, {"name": HIDDEN_CHECKS, "description": (f"{counted(len(hidden), 'graded check')} whose "
+                                + ("name and result are" if len(hidden) == 1 else "names and results are")
+                                + " not shown"), "points": sum(t.earned for t in hidden),
                                 "max_points": sum(t.points for t in hidden), "message": "", "output": ""})
     result = {"gradable": True, "score": grade.score / grade.max_score if grade.max_score else 0.0,
               "message": summary(grade), "output": "", "tests": tests}
