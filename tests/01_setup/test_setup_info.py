@@ -33,7 +33,8 @@ def test_personal_info_email_is_valid_and_version_is_the_package_version():
 
 def test_personal_info_reads_the_package_version(monkeypatch):
     monkeypatch.setattr(tinytorch, "__version__", "21.4.7")
-    assert personal_info()["version"] == "21.4.7"
+    version = personal_info()["version"]
+    assert version == "21.4.7", f"read tinytorch.__version__ (here made to say '21.4.7'), got {version!r}"
 
 
 @pytest.mark.parametrize("email", ["ada@example.org", "a.b+c@uni.edu.au"])
@@ -112,5 +113,9 @@ def test_system_info_reads_its_sources_each_time(monkeypatch):
             (os, "cpu_count", lambda: 4099), (setup, "_total_memory_gb", lambda: 12.5),
             (np, "__version__", "31.0.2"), (np.version, "version", "31.0.2")]:
         _reports(monkeypatch, owner, name, value)
-    assert system_info() == {"python_version": "23.1.4", "platform": "Multics", "architecture": "pdp11",
-                             "cpu_count": 4099, "memory_gb": 12.5, "numpy_version": "31.0.2"}
+    reported = {"python_version": "23.1.4", "platform": "Multics", "architecture": "pdp11", "cpu_count": 4099,
+                "memory_gb": 12.5, "numpy_version": "31.0.2"}
+    facts = system_info()
+    typed_in = [f"{key}: got {facts.get(key)!r}, its source said {value!r}"
+                for key, value in reported.items() if facts.get(key) != value]
+    assert not typed_in, "read each value from its source, don't type it in: " + "; ".join(typed_in)

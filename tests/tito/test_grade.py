@@ -673,6 +673,19 @@ def test_a_failed_check_says_its_hint():
     assert CheckSpec.from_json(hinted.to_json()) == hinted
 
 
+def test_tito_grade_shows_a_hint_in_full_below_its_table(capsys, monkeypatch):
+    from tito.commands.grade import show_grade
+    from tito.grading.report import Grade, TestScore
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    hint = "during this check the sources report made-up values: read them, " + "don't type them in " * 5
+    message = judge(CheckSpec("values", 2, hint=hint), value("32.1.4"), value("3.11.7"))[1]
+    show_grade(Grade("setup", "setup_dev.py", "ada", [TestScore("values", False, 2, message)]))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "result: expected '32.1.4', got '3.11.7' (hint below)" in out
+    assert "Hint (values): " + " ".join(hint.split()) in out
+
+
 def test_a_matched_key_the_result_lacks_is_named():
     matched = CheckSpec("c", 1, match={"developer": ".+"})
     assert judge(matched, value({"developer": "Ada"}), value({"develper": "Ada"})) == (

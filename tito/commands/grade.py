@@ -13,6 +13,7 @@ from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
 from tito.grading.formats import FORMATS
 from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
+from tito.grading.verdict import without_hint
 from tito.options import edition_option, json_report_option
 
 
@@ -237,11 +238,15 @@ def show_grade(grade) -> None:
                  title=f"{grade.student}: module {grade.module} ({Path(grade.submission).name})")
     for column in rows.columns:
         column.overflow = "fold"
+    hints = []
     for test in grade.checks:
-        said = f"hidden from the student: {test.detail}" if test.detail else test.message
+        said, hint = without_hint(f"hidden from the student: {test.detail}" if test.detail else test.message)
+        hints += [(test.name, hint)] if hint else []
         rows.add_row(escape(test.name), ok if test.passed else bad, f"{test.earned}/{test.points}",
-                     escape(first_line(said, 90)))
+                     escape(first_line(said, 90) + (" (hint below)" if hint else "")))
     out.print(rows)
+    for name, hint in hints:  # in full: the table cuts a message to its first 90 characters
+        out.print(f"Hint ({escape(name)}): {escape(hint)}", highlight=False)
     feedback = grade.feedback
     if feedback:
         passed = sum(t.passed for t in feedback)

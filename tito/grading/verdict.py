@@ -22,6 +22,7 @@ import re
 
 from tito.grading.checks import CheckSpec
 
+HINT = " (hint: "  # how a failed check's message ends when its spec has a hint
 TIGHT = (1e-6, 1e-9)
 LOOSE = (1e-4, 1e-5)
 
@@ -36,7 +37,13 @@ def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, s
     passed, message = _verdict(spec, expected, actual)
     if passed or not spec.hint or actual is None:
         return passed, message
-    return passed, f"{message} (hint: {spec.hint})"
+    return passed, f"{message}{HINT}{spec.hint})"
+
+
+def without_hint(message: str) -> tuple[str, str]:
+    """(what a failed check's message says, its hint or "")."""
+    said, _, hint = message.partition(HINT)
+    return said, hint[:-1] if hint.endswith(")") else hint
 
 
 def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
