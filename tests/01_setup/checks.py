@@ -109,6 +109,7 @@ def _seeded_machine(setup, rng):
     memory = round(pages * 4096 / 1024**3, 2)
     numpy_version = "{}.{}.{}".format(*_version(rng))
     uname = platform.uname_result(system, "grader", "1.0", "#1", machine)
+    uname.__dict__["processor"] = machine  # else reading it runs `uname -p` (a cached property)
     return [(sys, "version_info", VersionInfo(major, minor, micro, "final", 0)),
             (sys, "version", f"{python} (main, Jan  1 2099, 00:00:00) [seeded by the check]"),
             (platform, "python_version", lambda: python),
