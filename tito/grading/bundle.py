@@ -284,8 +284,8 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     config = {"module": module.name, "platform": platform, "timeout": timeout, "sha256": archive.sha256,
               "tito": __version__, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "released": released}
     hidden = [c for c in prepared.checks if c.hidden]
-    fields = dict(module=module.name, built=config["built"], version=__version__, checks=counted(len(prepared.checks), "graded check"),
-                  timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
+    fields = dict(module=module.name, built=config["built"], version=__version__,
+                  checks=counted(len(prepared.checks), "graded check"), timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
                   points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
     if platform == "gradescope":
         how, title = GRADESCOPE_HOW.format(**fields), "Gradescope"

@@ -48,7 +48,8 @@ def summary(grade: Grade, until_published: bool = False) -> str:
                  f"from {counted(len(visible), 'visible check')}; the hidden checks ({points} point{'s' * (points != 1)}) "
                  "show when grades are published."]
     else:
-        lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from {counted(len(grade.checks), 'graded check')}."]
+        lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from "
+                 f"{counted(len(grade.checks), 'graded check')}."]
     if grade.error:
         lines.append(grade.error)
     if grade.feedback:
