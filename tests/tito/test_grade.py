@@ -694,6 +694,18 @@ def test_a_matched_key_the_result_lacks_is_named():
         False, "result['developer']: expected a string matching '.+', got None")
 
 
+def test_a_students_long_string_is_refused_before_a_pattern_judges_it():
+    """A pattern can take the square of its input's length ('a@' + 'b.' * 499000 + '@' hung the
+    grader for half an hour): a student's string is judged only up to MAX_MATCHED characters."""
+    from tito.grading.verdict import MAX_MATCHED
+
+    email = CheckSpec("c", 1, match={"email": r"[^@\s]+@[^@\s]+\.[^@\s]+"})
+    long = "a@" + "b." * (MAX_MATCHED // 2) + "@"
+    assert judge(email, value({"email": "x@y.z"}), value({"email": long})) == (
+        False, f"result['email']: expected a string of at most {MAX_MATCHED} characters, got {len(long)}")
+    assert judge(email, value({"email": "x@y.z"}), value({"email": "ada@lovelace.org"}))[0]
+
+
 def test_a_check_may_set_its_tolerance():
     loose = CheckSpec("c", 1, rtol=1e-3)
     assert judge(loose, value(np.float64([100.0])), value(np.float64([100.05])))[0]

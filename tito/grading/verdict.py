@@ -75,6 +75,9 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool
     return True, ""
 
 
+MAX_MATCHED = 1000  # characters of a student's string judged by a match: pattern
+
+
 def _matched(spec: CheckSpec, expected, actual) -> tuple:
     """(expected, actual) without the keys ``spec.match`` names, once each of ``actual``'s is a
     string its pattern matches whole (Mismatch if not); as they are when there is nothing to match."""
@@ -84,6 +87,9 @@ def _matched(spec: CheckSpec, expected, actual) -> tuple:
         if key not in actual:
             raise Mismatch(f"the result has no key {key!r}"[:300])
         got = actual[key]
+        if isinstance(got, str) and len(got) > MAX_MATCHED:  # a pattern may take the square of its length
+            raise Mismatch(f"result[{key!r}]: expected a string of at most {MAX_MATCHED} characters, got "
+                           f"{len(got)}")
         if not isinstance(got, str) or not re.fullmatch(pattern, got):
             raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300])
     return ({k: v for k, v in expected.items() if k not in spec.match},
