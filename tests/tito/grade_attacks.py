@@ -520,10 +520,12 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
 
 # memory and space no limit counts: memfd and System V shared memory (nobody's RSS, outside
 # RLIMIT_AS, /tmp's size and the job folder's meter), and the tmpfs of the sandbox's own / and
-# /dev, writable and unsized when bubblewrap runs in a user namespace (a grader that is not root)
+# /dev, writable and unsized when bubblewrap runs in a user namespace (a grader that is not root);
+# a kernel keyring, which outlives the job; a user namespace, where it could mount its own tmpfs
 HOARD = '''
 if IN_PROBE:
     import ctypes as _ctypes
+    import platform as _platform
     libc = _ctypes.CDLL(None, use_errno=True)
     libc.shmat.restype = _ctypes.c_void_p
     chunk, held = 32 << 20, {}
@@ -551,6 +553,12 @@ if IN_PROBE:
         _refused("shm", _shm)
     queue = libc.msgget(0, 0o1600)
     held["msgget"] = queue >= 0 or _os.strerror(_ctypes.get_errno())
+    # a key in the uid's keyring outlives the job: a classmate graded later as the same uid reads it
+    key = libc.syscall(248 if _platform.machine() == "x86_64" else 217, b"user", MARK.encode(), b"answers", 7,
+                       _ctypes.c_int(-4))  # add_key(..., KEY_SPEC_USER_KEYRING)
+    held["add_key"] = key >= 0 or _os.strerror(_ctypes.get_errno())
+    # a user namespace of its own could mount a tmpfs no limit sizes
+    held["unshare"] = libc.unshare(0x10000000 | 0x20000) == 0 or _os.strerror(_ctypes.get_errno())
     for folder in ("/", "/dev", "/tmp", "/dev/shm"):
         def _write(path=_os.path.join(folder, MARK + "-balloon")):
             with open(path, "wb") as handle:

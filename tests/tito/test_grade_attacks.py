@@ -523,6 +523,7 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
 
 
 REFUSED = "Operation not permitted"  # the syscall filter's EPERM
+DENIED = ("memfd", "shm", "msgget", "add_key", "unshare")
 
 
 def hoard_report(sandbox: dict) -> dict:
@@ -535,8 +536,7 @@ def hoard_report(sandbox: dict) -> dict:
 def test_memfd_and_shared_memory_are_refused_and_the_sized_tmpfs_still_work(batch):
     """bubblewrap as root: memfd and System V memory would hold memory outside every limit."""
     report = hoard_report(batch[0]["hoard"].sandbox)
-    assert {key: report[key] for key in ("memfd", "shm", "msgget")} == dict.fromkeys(("memfd", "shm", "msgget"),
-                                                                                      REFUSED)
+    assert {key: report[key] for key in DENIED} == dict.fromkeys(DENIED, REFUSED)
     assert isinstance(report["/"], str) and isinstance(report["/dev"], str)  # the sandbox's uid may not write there
     assert (report["/tmp"], report["/dev/shm"], report["/dev/null"]) == (32, 32, 32)
 
@@ -570,14 +570,13 @@ def test_memory_and_space_no_limit_counts_are_refused_in_every_mode(mode, sandbo
                           cwd=course, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = hoard_report(json.loads((home / "hoard.json").read_text())["sandbox"])
-    assert {key: report[key] for key in ("memfd", "shm", "msgget")} == dict.fromkeys(("memfd", "shm", "msgget"),
-                                                                                      REFUSED)
+    assert {key: report[key] for key in DENIED} == dict.fromkeys(DENIED, REFUSED)
     if mode == "an ordinary user":  # its own tmpfs: read-only, where it wrote 840 MB into each before
         assert (report["/"], report["/dev"]) == ("Read-only file system", "Read-only file system")
         assert (report["/tmp"], report["/dev/shm"], report["/dev/null"]) == (32, 32, 32)
     else:  # the machine's / and /dev, which only root may write
         assert (report["/"], report["/dev"]) == ("Permission denied", "Permission denied")
-    assert "a syscall filter denies memory no limit counts: memfd_create" in flat(proc.stdout)
+    assert "a syscall filter denies memory no limit counts and what outlives a job: memfd_create" in flat(proc.stdout)
 
 
 def test_masks_of_an_ordinary_users_sandbox_are_read_only(tmp_path, monkeypatch):

@@ -17,9 +17,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GETPID = {"x86_64": 39, "aarch64": 172}
 
 
-def verdict(code, arch: int, nr: int) -> int:
-    """What the kernel would return for a call ``nr`` of ABI ``arch`` (seccomp_data: nr at 0, arch at 4)."""
-    data, accumulator, pc = {0: nr, 4: arch}, 0, 0
+def verdict(code, arch: int, nr: int, flags: int = 0) -> int:
+    """What the kernel would return for a call ``nr`` of ABI ``arch`` whose first argument is
+    ``flags`` (seccomp_data: nr at 0, arch at 4, the first argument's low 32 bits at 16)."""
+    data, accumulator, pc = {0: nr, 4: arch, 16: flags}, 0, 0
     while True:
         op, jt, jf, k = code[pc]
         if op == 0x20:  # ld [k]
@@ -34,10 +35,21 @@ def verdict(code, arch: int, nr: int) -> int:
         pc += 1
 
 
+THREAD = 0x3D0F00  # CLONE_VM | FS | FILES | SIGHAND | THREAD | SYSVSEM | SETTLS | PARENT_SETTID | CHILD_CLEARTID
+FORK = 0x1200011  # CLONE_CHILD_SETTID | CHILD_CLEARTID | SIGCHLD
+CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x20000, 0x40000000
+
+
 @pytest.mark.parametrize("arch", sorted(ARCHES))
 def test_the_program_denies_exactly_its_calls_and_kills_other_abis(arch):
     code = program(arch)
-    audit_arch, numbers = ARCHES[arch]
+    audit_arch, numbers, clone, clone3 = ARCHES[arch]
+    for flags in (THREAD, FORK):
+        assert verdict(code, audit_arch, clone, flags) == RET_ALLOW
+    for flags in (CLONE_NEWUSER | FORK, CLONE_NEWNS, CLONE_NEWNET | THREAD):
+        assert verdict(code, audit_arch, clone, flags) == RET_ERRNO | errno.EPERM
+    assert verdict(code, audit_arch, clone3) == RET_ERRNO | errno.ENOSYS
+    assert {"keyctl", "add_key", "request_key", "unshare", "setns"} <= set(numbers)
     for name, number in numbers.items():
         assert verdict(code, audit_arch, number) == RET_ERRNO | errno.EPERM, name
     assert verdict(code, audit_arch, GETPID[arch]) == RET_ALLOW
@@ -60,18 +72,21 @@ def refused(call):
     except PermissionError:
         return True
 child = subprocess.run([sys.executable, "-c", "import os; os.memfd_create('x')"], capture_output=True, text=True)
+import threading; worker = threading.Thread(target=lambda: None); worker.start(); worker.join()
+keys = refused(lambda: libc.syscall(248, b"user", b"answers", b"x", 1, ctypes.c_int(-4)))  # add_key to @u
+namespaces = refused(lambda: libc.unshare(0x10000000)) and refused(lambda: libc.unshare(0x20000))
 shared = multiprocessing.shared_memory.SharedMemory(create=True, size=4096)  # POSIX shm is a file in /dev/shm
 shared.close(); shared.unlink()
 a = np.arange(36.0).reshape(6, 6)
 print(refused(lambda: os.memfd_create("x")), refused(lambda: libc.shmget(0, 4096, 0o1600)),
-      refused(lambda: libc.msgget(0, 0o1600)), child.stderr.strip().splitlines()[-1], (a @ a)[0, 0])
+      refused(lambda: libc.msgget(0, 0o1600)), keys, namespaces, child.stderr.strip().splitlines()[-1], (a @ a)[0, 0])
 """
 
 
 @pytest.mark.skipif(syscall_filter.problem() != "", reason="no syscall filter for this machine")
-def test_installed_it_refuses_memfd_and_shared_memory_in_the_process_and_its_children():
+def test_installed_it_refuses_memfd_shared_memory_keys_and_namespaces_and_threads_still_start():
     proc = subprocess.run([sys.executable, "-c", INSTALLED, ROOT], capture_output=True, text=True, timeout=60)
-    assert proc.stdout.split(maxsplit=3)[:3] == ["True", "True", "True"], proc.stdout + proc.stderr
+    assert proc.stdout.split(maxsplit=5)[:5] == ["True"] * 5, proc.stdout + proc.stderr
     assert proc.stdout.rsplit(maxsplit=1)[1] == str(float(sum(k * 6 * k for k in range(6))))  # NumPy still works
     assert "PermissionError: [Errno 1] Operation not permitted" in proc.stdout
 
