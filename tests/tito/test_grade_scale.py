@@ -434,6 +434,22 @@ def test_prairielearn_results_follow_its_specification(local):
     assert judy["format_errors"][0].startswith("cannot read the submission: judy.ipynb is not a readable notebook")
 
 
+def test_an_uncounted_prairielearn_attempt_carries_only_its_reason():
+    """A file that does not export is not gradable, so PrairieLearn does not count the attempt: it
+    must not carry the tests' feedback, or a student would get free test runs at will (an
+    exported cell with a bad __all__ did it, red team round 9)."""
+    from tito.grading.formats import prairielearn
+    from tito.grading.report import not_exported
+
+    feedback = TestScore("test_unit_double", False, 0, "AssertionError: double(2) should be 4", kind=INLINE)
+    grade = Grade("alpha", "x.py", "x", [TestScore("double", False, 3), feedback],
+                  error=not_exported("__all__ names not_defined_anywhere, which the cell does not define."))
+    result = prairielearn(grade)
+    reason = "the submission does not export (__all__ names not_defined_anywhere, which the cell does not define)"
+    assert (result["gradable"], result["tests"], result["format_errors"], result["message"]) == (
+        False, [], [reason], reason)
+
+
 def test_one_submission_written_for_prairielearn(instructor_course, folder, tmp_path):
     result = tmp_path / "results.json"
     proc = run_tito(instructor_course, "grade", str(folder / "erin.ipynb"), "--module", "alpha", "--format",

@@ -90,7 +90,9 @@ def prairielearn(grade: Grade) -> dict:
               "message": summary(grade), "output": "", "tests": tests}
     if grade.error.startswith(UNGRADABLE):
         reason = next((grade.error[:-len(end)] for end in SCORES_0 if grade.error.endswith(end)), grade.error)
-        result.update(gradable=False, format_errors=[reason])  # not counted: it scores nothing
+        # not counted, so it carries nothing but the reason: feedback in an uncounted attempt would
+        # be a free run of the tests, as often as a student liked
+        result.update(gradable=False, format_errors=[reason], message=reason, tests=[])
     return _within(result, PRAIRIELEARN_MAX_BYTES)
 
 
