@@ -434,6 +434,37 @@ def test_prairielearn_results_follow_its_specification(local):
     assert judy["format_errors"][0].startswith("cannot read the submission: judy.ipynb is not a readable notebook")
 
 
+def test_platforms_never_show_a_checks_expected_value():
+    """Every attempt on a platform is graded on its bundle's fixed inputs: "expected 11, got 0"
+    gave conv_output_size's answers away, one attempt at a time, with nothing implemented (red
+    team round 9). Where it differs and what came stay; so do shapes, types and feedback tests."""
+    import numpy as np
+
+    from tito.grading.checks import CheckSpec
+    from tito.grading.formats import gradescope, prairielearn
+    from tito.grading.verdict import judge
+
+    def value(v):
+        return {"value": v}
+
+    spec = CheckSpec("sizes", 2)
+    said = {name: judge(spec, value(expected), value(got))[1] for name, expected, got in [
+        ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10], [11, 9]), ("ints", np.arange(4), np.zeros(4, int)),
+        ("floats", np.ones(3), np.zeros(3)), ("shape", np.ones(3), np.ones(4))]}
+    said["raised"] = judge(spec, {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"}},
+                           {"raised": {"type": "TypeError", "mro": ["TypeError"], "message": "t"}})[1]
+    feedback = TestScore("test_unit_sizes", False, 0, "AssertionError: expected 11, got 0", kind=INLINE)
+    grade = Grade("alpha", "x.py", "x", [TestScore(name, False, 1, message) for name, message in said.items()]
+                  + [feedback])
+    for shown in ([t["output"] for t in gradescope(grade)["tests"]], [t["message"] for t in prairielearn(grade)["tests"]]):
+        assert shown == ["result: not the expected answer, got 0", "result: not the expected answer, got 2.0",
+                         "result[1]: not the expected answer, got 9",
+                         "result: at index (1,) not the expected answer, got 0",
+                         "result: at index (0,) not the expected answer, got 0.0 (3 of 3 values differ; rtol=1e-06, "
+                         "atol=1e-09)", said["shape"], said["raised"], feedback.message]
+    assert said["int"] == "result: expected 11, got 0"  # the instructor's own report keeps it
+
+
 def test_an_uncounted_prairielearn_attempt_carries_only_its_reason():
     """A file that does not export is not gradable, so PrairieLearn does not count the attempt: it
     must not carry the tests' feedback, or a student would get free test runs at will (an

@@ -39,8 +39,10 @@ the expected outputs for this bundle's inputs, never code to copy; (2) every sub
 the preparation (export, checks on the reference and on the stub: ~2 s for cnn) and all
 are judged against the same expected results, so a regrade gives the same grade. The price is
 that the inputs are fixed for the bundle's life: a student could learn them from the feedback
-of one submission and hard-code answers computed elsewhere in the next; that needs a working
-implementation somewhere, which is what copying a solution needs anyway. Build a new bundle
+of one submission and hard-code answers computed elsewhere in the next, which needs a working
+implementation somewhere. The answers themselves are never in the feedback: a check's message
+there says where it differs and what came, not the expected value (``formats.answer_withheld``),
+or a student could collect them one attempt at a time with nothing implemented. Build a new bundle
 (new seed) per term; each result names its bundle by the archive's sha256. The expected results
 are readable only by root in the container (``/autograder`` is made 0700 before any student
 code runs, and the uid-drop sandbox refuses to start if the student's uid could read them).

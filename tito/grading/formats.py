@@ -20,12 +20,16 @@
   or messages. The file stays under PrairieLearn's 1 MB: past it, the longest messages are cut.
 
 The checks carry the points; the inline and pytest tests come after them as feedback worth 0.
+On both platforms a check's message says where the answer differs and what came, never the
+expected value (``answer_withheld``): every attempt there is graded on the bundle's fixed inputs.
 """
 
 from __future__ import annotations
 
+import re
+
 from tito.console import counted
-from tito.grading.report import NOT_EXPORTED, SCORES_0, UNREADABLE, Grade, TestScore
+from tito.grading.report import CHECK, NOT_EXPORTED, SCORES_0, UNREADABLE, Grade, TestScore
 
 FORMATS = ("tito", "gradescope", "prairielearn")
 UNGRADABLE = (UNREADABLE, NOT_EXPORTED)  # how the reason starts when nothing could be graded
@@ -62,9 +66,24 @@ def _name(test: TestScore) -> str:
     return test.name if test.kind == "check" else FEEDBACK + test.name
 
 
+# "expected 11, got 0" in a check's message, but not an exception's type, a shape, keys, a count
+# or a pattern: what the answer is, rather than what the student can see of their own inputs
+EXPECTED_VALUE = re.compile(r"\bexpected (?!shape |keys |an array|a string|\d+ items|[A-Z]\w*(?:Error|Exception)\b)"
+                            r"(.+?), got ")
+
+
+def answer_withheld(test: TestScore) -> str:
+    """A check's message on a platform, without the expected value: a platform grades every attempt
+    on its bundle's fixed inputs, so "expected 11, got 0" would hand the answers out one attempt at
+    a time, with nothing implemented (red team round 9). Feedback tests keep their messages."""
+    if test.kind != CHECK:
+        return test.message
+    return EXPECTED_VALUE.sub("not the expected answer, got ", test.message)
+
+
 def gradescope(grade: Grade) -> dict:
     tests = [{"name": _name(t), "score": t.earned, "max_score": t.points, "status": "passed" if t.passed else "failed",
-              "output": t.message, "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
+              "output": answer_withheld(t), "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
              for t in grade.tests]
     return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade, until_published=True),
             "stdout_visibility": "hidden", "tests": tests,
@@ -79,7 +98,8 @@ def prairielearn(grade: Grade) -> dict:
     shown = [t for t in grade.tests if not (t.kind == "check" and t.hidden)]
     hidden = [t for t in grade.tests if t.kind == "check" and t.hidden]
     tests = [{"name": _name(t), "description": "graded check" if t.kind == "check" else f"{t.kind} test (no points)",
-              "points": t.earned, "max_points": t.points, "message": t.message, "output": ""} for t in shown]
+              "points": t.earned, "max_points": t.points, "message": answer_withheld(t), "output": ""}
+             for t in shown]
     if hidden:
         position = sum(1 for t in shown if t.kind == "check")  # after the visible checks, before the feedback
         tests.insert(position, {"name": HIDDEN_CHECKS, "description": (f"{counted(len(hidden), 'graded check')} whose "
