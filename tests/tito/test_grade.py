@@ -451,16 +451,19 @@ def test_a_solution_line_leaks_into_the_workspace_unless_a_prerequisite_shows_it
 def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grading(instructor_course, tmp_path):
     """A bug in a check's own code raises on the stub too: calibration would make it worth 0 and shrink the
     maximum without a word. Only a ..._rejects_... check may raise; prepare names the check, the error and
-    where to fix it, and for words its `message:` asks for, the reference's message as text."""
+    where to fix it, and for words its `message:` asks for, the reference's message as text. A refusal
+    without the function's value on a valid input first (tito.grading.data.refuses) would pay a
+    function that refuses everything: it stops the grading too."""
     root = tmp_path / "course"
     shutil.copytree(instructor_course, root)
     checks = root / "tests/01_alpha/checks.py"
     checks.write_text(checks.read_text().replace("alpha.Scaler(factor)(", "alpha.Scaler(factor).scale(")
                       + "\n\ndef check_double_rejects_none(alpha, rng):\n    return alpha.double(None)\n"
-                      + "\n\ndef check_scaler_rejects_text(alpha, rng):\n    return alpha.Scalr(2)('x')\n")
+                      + "\n\ndef check_scaler_rejects_text(alpha, rng):\n    return alpha.Scalr(2)('x')\n"
+                      + "\n\ndef check_double_rejects_nothing(alpha, rng):\n    return alpha.double(None)\n")
     yaml = root / "modules/source/01_alpha/module.yaml"
     yaml.write_text(yaml.read_text() + '  double_rejects_none: {points: 1, message: "x must be a number"}\n'
-                    + "  scaler_rejects_text: 1\n")
+                    + "  scaler_rejects_text: 1\n  double_rejects_nothing: 1\n")
     course = Course(root)
     with pytest.raises(TitoError) as caught:
         prepare(course, course.get("alpha"), tmp_path / "prepared")
@@ -474,7 +477,11 @@ def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grad
         "  check scaler_rejects_text raised AttributeError: module 'tinytorch.core.alpha' has no attribute 'Scalr' on "
         "the reference solution, an error of the check's own code rather than a refusal (the stub would raise it "
         "too): fix tests/01_alpha/checks.py, or give the refusal's words as message: in "
-        "modules/source/01_alpha/module.yaml")
+        "modules/source/01_alpha/module.yaml\n"
+        "  check double_rejects_nothing raised TypeError: unsupported operand type(s) for *: 'NoneType' and 'int' on "
+        "the reference solution without first returning the function's value on a valid input: return "
+        "refuses(valid, call, *words) (tito.grading.data), so that a function refusing everything earns nothing: "
+        "fix tests/01_alpha/checks.py")
 
 
 def test_a_batch_stopped_by_a_broken_check_announces_and_writes_nothing(instructor_course, tmp_path):
@@ -540,6 +547,24 @@ def test_plain_data_crosses_the_wall(tmp_path):
         "unplain": "an array of dtype <U1 (only bool, int and float arrays are data)"}
 
 
+def test_a_refusal_carries_the_value_on_a_valid_input_across_the_wall(tmp_path):
+    """refuses(valid, call, *words): the record of the refusal holds valid()'s value as plain data."""
+    from tito.grading.data import raised, refuses
+
+    def record_of(valid):
+        try:
+            refuses(valid, lambda: int("x7"), "x7")
+        except ValueError as exc:
+            write_record(tmp_path, "c", raised(exc))
+        return read_record(tmp_path, "c")
+
+    back = record_of(lambda: {"out": np.arange(3.0)})
+    assert back["raised"]["names"] == ["x7"] and back["raised"]["type"] == "ValueError"
+    assert set(back) == {"raised", "accepted"} and np.array_equal(back["accepted"]["out"], np.arange(3.0))
+    assert record_of(object) == {"raised": back["raised"], "unplain": "an object of type object"}
+    assert refuses(lambda: 1, lambda: 2) == 2  # nothing refused: the bad call's value is the answer
+
+
 def forge(tmp_path, json_text, npz=None):
     (tmp_path / "c.json").write_text(json_text)
     if npz is not None:
@@ -589,6 +614,7 @@ def npy(array, allow_pickle=False):
 @pytest.mark.parametrize("setup, reason", [
     (lambda p: (p / "c.json").symlink_to("/etc/hostname"), "c.json cannot be opened"),
     (lambda p: forge(p, '{"value": 1, "extra": 2}'), "the record is not one of value / raised / unplain"),
+    (lambda p: forge(p, '{"value": 1, "accepted": 2}'), "the record is not one of value / raised / unplain"),
     (lambda p: forge(p, '{"value": {"$array": "a0"}}', npz_of(**{"a0.npy": (npy(np.zeros(2)), zipfile.ZIP_DEFLATED)})),
      "a compressed member in the arrays"),
     (lambda p: forge(p, '{"value": {"$array": "a0"}}', npz_of(**{"../x.npy": (b"", zipfile.ZIP_STORED)})),
@@ -634,6 +660,11 @@ def raised(kind, mro=None, message="m"):
     return {"raised": {"type": kind, "mro": mro or [kind, "Exception"], "message": message}}
 
 
+def refusal(accepted):
+    """The record of refuses(): a ValueError after the value ``accepted`` on a valid input."""
+    return {**raised("ValueError"), "accepted": accepted}
+
+
 @pytest.mark.parametrize("expected, actual, passed, message", [
     (value(np.float32([1, 2])), value(np.float32([1, 2.0001])), True, ""),
     (value(np.float64([1, 2])), value(np.float64([1, 2.0001])), False,
@@ -652,6 +683,13 @@ def raised(kind, mro=None, message="m"):
     (value(1), {"unplain": "an object of type Tensor"}, False, "returned an object of type Tensor, not plain data"),
     (value(1), None, False, "not run"),
     (value(1.5), value(10 ** 400), False, ("result: expected 1.5, got " + str(10 ** 400))[:300]),  # no OverflowError
+    (refusal([1, 2]), refusal((1, 2)), True, "raised ValueError: m"),
+    (refusal([1, 2]), raised("ValueError"), False,
+     "on a valid input it raised ValueError: m (expected a value, then a refusal)"),
+    (refusal([1, 2]), refusal([1, 3]), False, "on a valid input, result[1]: expected 2, got 3"),
+    (refusal([1, 2]), {**raised("ValueError"), "unplain": "an object of type Tensor"}, False,
+     "on a valid input it returned an object of type Tensor, not plain data"),
+    (refusal([1, 2]), value(1), False, "expected ValueError to be raised, but it returned a value"),
 ])
 def test_the_verdict_compares_with_the_reference(expected, actual, passed, message):
     assert judge(SPEC, expected, actual) == (passed, message)

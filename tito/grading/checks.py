@@ -13,7 +13,7 @@ each is worth::
 
 ``message: "words"`` (for a check whose answer is an exception) also asks its message to say
 those words, where the module's text gives the wording; a check asks for words drawn from its
-seed with ``tito.grading.data.naming``. ``match: {key: regex}`` judges the string a result dict
+seed, after the function's value on a valid input, with ``tito.grading.data.refuses``. ``match: {key: regex}`` judges the string a result dict
 holds under ``key`` by the regular expression (whole string) instead of equality with the
 reference's: for the student's own values (a name, an e-mail address). ``constant: "why"``
 declares a check whose answer is the same on every seed, so a student could predict it without

@@ -1,7 +1,8 @@
 """Plain data across the sandbox wall: what a check returns, written inside, read back outside.
 
 A check's result is one *record*: ``{"value": V}`` or ``{"raised": {"type", "mro", "message"}}``
-(and ``"names"``, the words a check asked the message to name: ``naming``).
+(and ``"names"``, the words a check asked the message to name: ``naming``); a refusal made with
+``refuses`` also holds ``"accepted": V``, the function's value on a valid input.
 ``V`` is plain data only — None, bool, int, float, str, lists/tuples, dicts with str keys,
 NumPy scalars and arrays of booleans, integers or floats. It is stored as two files:
 
@@ -32,6 +33,7 @@ MAX_MEMBERS = 1024  # arrays in one record's archive (each a zip member the grad
 MAX_MESSAGE = 2000  # characters of an exception message kept
 ARRAY_KINDS = "biuf"  # bool, int, unsigned, float
 NAMES = "tito_names"  # the attribute ``naming`` gives an exception: the words its message must name
+ACCEPTED = "tito_accepted"  # the attribute ``refuses`` gives it: (the value on a valid input,)
 MAX_NAMES = 20
 IMPORT_RECORD = "_import"  # probe.py's record of importing the module under test: a value, or what it raised
 MEMBER = re.compile(r"^a(\d{1,6})\.npy$")
@@ -65,6 +67,9 @@ def raised(exc: BaseException) -> dict:
     names = getattr(exc, NAMES, None)
     if isinstance(names, list) and all(type(n) is str for n in names):
         record["names"] = names
+    accepted = getattr(exc, ACCEPTED, None)
+    if type(accepted) is tuple and len(accepted) == 1:
+        return {"raised": record, "accepted": accepted[0]}
     return {"raised": record}
 
 
@@ -76,11 +81,29 @@ def naming(call, *words):
     try:
         return call()
     except Exception as exc:
-        try:
-            setattr(exc, NAMES, [str(word) for word in words])
-        except (AttributeError, TypeError):  # an exception that takes no attributes names nothing
-            pass
+        _mark(exc, NAMES, [str(word) for word in words])
         raise
+
+
+def refuses(valid, call, *words):
+    """What a ``..._rejects_...`` check returns: ``valid()``, the function on a valid input drawn
+    from the seed, then ``call()``, the same function on a bad one, which must raise naming each
+    of ``words`` (``naming``). The value of ``valid()`` joins the refusal's record (``accepted``)
+    and is judged as any value: a function that refuses everything earns nothing. If ``call()``
+    returns, its value is the record (the check fails: nothing was refused)."""
+    accepted = valid()
+    try:
+        return naming(call, *words)
+    except Exception as exc:
+        _mark(exc, ACCEPTED, (accepted,))
+        raise
+
+
+def _mark(exc: BaseException, attribute: str, value) -> None:
+    try:
+        setattr(exc, attribute, value)
+    except (AttributeError, TypeError):  # an exception that takes no attributes carries nothing
+        pass
 
 
 def encode(value, arrays: dict, depth: int = 0):
@@ -117,11 +140,12 @@ def write_record(folder: Path, name: str, record: dict) -> None:
     import numpy as np
 
     arrays: dict = {}
-    if "value" in record:
-        try:
-            record = {"value": encode(record["value"], arrays)}
-        except NotPlainData as exc:
-            record, arrays = {"unplain": str(exc)}, {}
+    for key in ("value", "accepted"):
+        if key in record:
+            try:
+                record = {**record, key: encode(record[key], arrays)}
+            except NotPlainData as exc:
+                record, arrays = {**{k: v for k, v in record.items() if k != key}, "unplain": str(exc)}, {}
     if arrays:
         with open(folder / f".{name}.npz.tmp", "wb") as handle:
             np.savez(handle, **arrays)
@@ -330,28 +354,39 @@ def decode(structure, arrays: dict, depth: int = 0):
 def read_record(folder: Path, name: str, below: Path | None = None) -> dict | None:
     """The record of one check written in ``folder`` (None when it was never written).
 
-    The result is ``{"value": V}``, ``{"raised": {...}}`` or ``{"unplain": reason}``;
+    The result is ``{"value": V}``, ``{"raised": {...}}`` or ``{"unplain": reason}``, or a
+    refusal with the value on a valid input, ``{"raised": {...}, "accepted": V}`` (``refuses``;
+    ``{"raised": {...}, "unplain": reason}`` when that value was not plain data);
     UnreadableRecord when the files are anything else. ``below``: as for ``read_untrusted``.
     """
     record = read_json(folder / f"{name}.json", below=below)
     if record is None:
         return None
-    if type(record) is not dict or len(record) != 1:
+    if type(record) is not dict or set(record) not in RECORD_SHAPES:
         raise UnreadableRecord("the record is not one of value / raised / unplain")
-    if "unplain" in record:
-        return {"unplain": str(record["unplain"])[:MAX_MESSAGE]}
+    result = {}
     if "raised" in record:
-        info = record["raised"]
-        if type(info) is not dict or not all(type(info.get(k)) is str for k in ("type", "message")):
-            raise UnreadableRecord("the raised exception is not described by type and message")
-        mro = info.get("mro")
-        mro = [str(m)[:100] for m in mro[:50]] if type(mro) is list else [info["type"]]
-        error = {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}
-        if type(info.get("names")) is list:
-            error["names"] = [str(n)[:200] for n in info["names"][:MAX_NAMES]]
-        return {"raised": error}
-    if "value" not in record:
-        raise UnreadableRecord("the record is not one of value / raised / unplain")
-    raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20), below)
-    arrays = _load_arrays(raw) if raw is not None else {}
-    return {"value": decode(record["value"], arrays)}
+        result["raised"] = _raised_info(record["raised"])
+    if "unplain" in record:
+        result["unplain"] = str(record["unplain"])[:MAX_MESSAGE]
+    data = [key for key in ("value", "accepted") if key in record]
+    if data:
+        raw = read_untrusted(folder / f"{name}.npz", MAX_ARRAY_BYTES + (1 << 20), below)
+        arrays = _load_arrays(raw) if raw is not None else {}
+        result[data[0]] = decode(record[data[0]], arrays)
+    return result
+
+
+RECORD_SHAPES = ({"value"}, {"unplain"}, {"raised"}, {"raised", "accepted"}, {"raised", "unplain"})
+
+
+def _raised_info(info) -> dict:
+    """The description of a raised exception, each part cut to its limit."""
+    if type(info) is not dict or not all(type(info.get(k)) is str for k in ("type", "message")):
+        raise UnreadableRecord("the raised exception is not described by type and message")
+    mro = info.get("mro")
+    mro = [str(m)[:100] for m in mro[:50]] if type(mro) is list else [info["type"]]
+    error = {"type": info["type"][:100], "mro": mro, "message": info["message"][:MAX_MESSAGE]}
+    if type(info.get("names")) is list:
+        error["names"] = [str(n)[:200] for n in info["names"][:MAX_NAMES]]
+    return error

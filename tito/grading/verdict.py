@@ -5,7 +5,9 @@ outside any sandbox, the student's read back from the sandbox. A check passes wh
 
 * the reference raised: the student raised the same exception type (or a subclass of it), whose
   message says the check's ``message`` words if it has some, and names the words the check
-  drew from its seed (``names`` of the reference's record: ``tito.grading.data.naming``);
+  drew from its seed (``names`` of the reference's record: ``tito.grading.data.naming``), and,
+  when the reference's record holds the function's value on a valid input (``accepted``:
+  ``tito.grading.data.refuses``), the student's holds the same value, compared as below;
 * the reference returned a value: the student returned the same structure — the same dict
   keys, sequence lengths (a list and a tuple are alike), shapes, strings, booleans and
   integers exactly, and floats within ``rtol``/``atol`` (NaN equals NaN); the strings of the
@@ -56,6 +58,9 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool
         if "raised" not in actual:
             return False, f"expected {want} to be raised, but it returned a value"
         got = actual["raised"]
+        wrong = _accepted_wrongly(spec, expected, actual)
+        if wrong:
+            return False, wrong
         if want not in got["mro"]:
             return False, f"expected {want}, got {got['type']}: {got['message']}"
         if spec.message and spec.message not in got["message"]:
@@ -73,6 +78,23 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool
     except Mismatch as exc:
         return False, str(exc)
     return True, ""
+
+
+def _accepted_wrongly(spec: CheckSpec, expected: dict, actual: dict) -> str:
+    """How a refusing ``actual`` fails the valid input ``expected`` was accepted on; '' when it
+    does not (or the check asks for none)."""
+    if "accepted" not in expected:
+        return ""
+    if "unplain" in actual:
+        return f"on a valid input it returned {actual['unplain']}, not plain data"
+    if "accepted" not in actual:
+        got = actual["raised"]
+        return f"on a valid input it raised {got['type']}: {got['message']} (expected a value, then a refusal)"
+    try:
+        _compare(expected["accepted"], actual["accepted"], spec, "on a valid input, result")
+    except Mismatch as exc:
+        return str(exc)
+    return ""
 
 
 MAX_MATCHED = 1000  # characters of a student's string judged by a match: pattern

@@ -282,6 +282,10 @@ def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: 
         came = f"it raised {_error_text(error)}" if error else "it returned a value"
         return (f"asks for an error saying {spec.message!r} (its message: in {yaml}), but on the reference solution "
                 f"{came}: fix that message: or the check in {checks}")
+    if error and "accepted" not in record:
+        return (f"raised {_error_text(error)} on the reference solution without first returning the function's value "
+                f"on a valid input: return refuses(valid, call, *words) (tito.grading.data), so that a function "
+                f"refusing everything earns nothing: fix {checks}")
     from tito.grading.verdict import judge
 
     passes, why = judge(spec, record, record)
