@@ -9,7 +9,7 @@ the same check on the reference solution and compares the two outside the sandbo
 
 import numpy as np
 
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -57,20 +57,24 @@ def check_creation_copies(tensor, rng):
 def check_creation_rejects_ragged_lists(tensor, rng):
     """The APPROACH: `_numeric_array` refuses rows of different lengths (module.yaml: its words)."""
     short = int(rng.integers(1, 10))
-    return naming(lambda: tensor.Tensor([[1.0] * (short + 1), [2.0] * short]), [short + 1, short])
+    rows = rng.standard_normal((2, short)).tolist()
+    return refuses(lambda: _described(tensor.Tensor(rows)),
+                   lambda: tensor.Tensor([[1.0] * (short + 1), [2.0] * short]), [short + 1, short])
 
 
 def check_creation_rejects_data_that_is_not_numbers(tensor, rng):
     """Section 2: strings (and other non-numbers) raise TypeError through `_numeric_array`."""
     length = int(rng.integers(1, 10))
-    return naming(lambda: tensor.Tensor(["x" * length, "y"]), f"<U{length}")
+    return refuses(lambda: _described(tensor.Tensor([length, float(rng.standard_normal())])),
+                   lambda: tensor.Tensor(["x" * length, "y"]), f"<U{length}")
 
 
 def check_creation_rejects_integers_requiring_grad(tensor, rng):
     """The APPROACH: only floating tensors may require gradients (ValueError)."""
     dtype = rng.choice(["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"])
     values = rng.integers(0, 9, int(rng.integers(1, 5))).astype(dtype)
-    return naming(lambda: tensor.Tensor(values, requires_grad=True), f"got dtype {dtype}")
+    return refuses(lambda: _described(tensor.Tensor(values)),
+                   lambda: tensor.Tensor(values, requires_grad=True), f"got dtype {dtype}")
 
 
 def check_creation_autograd_attributes(tensor, rng):
@@ -87,7 +91,8 @@ def check_creation_rejects_the_placeholder(tensor, rng):
     """Section 2: a literal `...` copied from the docs is refused (module.yaml: its words)."""
     row = [float(v) for v in rng.standard_normal(int(rng.integers(1, 8)))]
     at = int(rng.integers(0, len(row) + 1))
-    return naming(lambda: tensor.Tensor([row[:at] + [...] + row[at:]]), f"data[0][{at}]")
+    return refuses(lambda: _described(tensor.Tensor([row])),
+                   lambda: tensor.Tensor([row[:at] + [...] + row[at:]]), f"data[0][{at}]")
 ### END HIDDEN TESTS
 
 
@@ -137,7 +142,9 @@ def check_arithmetic_dtypes(tensor, rng):
 def check_arithmetic_rejects_incompatible_shapes(tensor, rng):
     """Section 3.2: (M, N) + (M,) with M != N cannot broadcast: NumPy's ValueError."""
     M = int(rng.integers(2, 5))
-    return tensor.Tensor(np.ones((M, M + 1))) + tensor.Tensor(np.ones(M))
+    x = rng.standard_normal((M, M + 1))
+    return refuses(lambda: _described(tensor.Tensor(x) + tensor.Tensor(x[0])),
+                   lambda: tensor.Tensor(np.ones((M, M + 1))) + tensor.Tensor(np.ones(M)))
 ### END HIDDEN TESTS
 
 
@@ -170,14 +177,17 @@ def check_matmul_rejects_mismatched_shapes(tensor, rng):
     sizes differ."""
     M, K, N = _shape(rng, 1, 5, 3)
     a, b = (M, K), (K + int(rng.integers(1, 3)), N)
-    return naming(lambda: tensor.Tensor(np.ones(a)) @ tensor.Tensor(np.ones(b)), a, b)
+    return refuses(lambda: _described(tensor.Tensor(rng.standard_normal(a)) @ tensor.Tensor(rng.standard_normal((K, N)))),
+                   lambda: tensor.Tensor(np.ones(a)) @ tensor.Tensor(np.ones(b)), a, b)
 
 
 def check_matmul_rejects_scalars(tensor, rng):
     """The APPROACH: a 0-d tensor is not a matrix: the given `_check_matmul` raises ValueError
     naming both shapes (the other's is drawn)."""
     scalar, size = float(rng.standard_normal()), int(rng.integers(1, 10))
-    return naming(lambda: tensor.Tensor(scalar) @ tensor.Tensor(np.ones(size)), (size,))
+    matrix = rng.standard_normal((int(rng.integers(1, 5)), size))
+    return refuses(lambda: _described(tensor.Tensor(matrix) @ tensor.Tensor(np.full(size, scalar))),
+                   lambda: tensor.Tensor(scalar) @ tensor.Tensor(np.ones(size)), (size,))
 
 
 # --------------------------------------------------------------------------- reductions
@@ -205,7 +215,8 @@ def check_reductions_of_integers(tensor, rng):
 def check_max_rejects_an_empty_tensor(tensor, rng):
     """The APPROACH: an empty tensor has no maximum (ValueError)."""
     shape = (int(rng.integers(1, 10)), 0)
-    return naming(lambda: tensor.Tensor(np.zeros(shape)).max(), f"(shape {shape})")
+    return refuses(lambda: _described(tensor.Tensor(rng.standard_normal((shape[0], 2))).max()),
+                   lambda: tensor.Tensor(np.zeros(shape)).max(), f"(shape {shape})")
 
 
 # --------------------------------------------------------------------------- shapes
@@ -224,7 +235,8 @@ def check_reshape_rejects_a_size_mismatch(tensor, rng):
     """The APPROACH: ValueError naming the current shape, its size and the requested shape."""
     a, b = _shape(rng, 2, 5, 2)
     x = tensor.Tensor(np.zeros((a, b)))
-    return naming(lambda: x.reshape(a + 1, b), (a, b), a * b, (a + 1, b))
+    y = tensor.Tensor(rng.standard_normal((a, b)))
+    return refuses(lambda: _described(y.reshape(b, a)), lambda: x.reshape(a + 1, b), (a, b), a * b, (a + 1, b))
 
 
 def check_transpose(tensor, rng):
@@ -241,4 +253,5 @@ def check_transpose_rejects_a_non_permutation(tensor, rng):
     """The APPROACH: axes that are not a permutation raise ValueError naming the shape and the axes."""
     shape = _shape(rng, 1, 4, 3)
     axes = (0, 0, 1) if rng.random() < 0.5 else (0, 1)
-    return naming(lambda: tensor.Tensor(np.zeros(shape)).transpose(*axes), shape, axes)
+    return refuses(lambda: _described(tensor.Tensor(rng.standard_normal(shape)).transpose(2, 0, 1)),
+                   lambda: tensor.Tensor(np.zeros(shape)).transpose(*axes), shape, axes)

@@ -11,7 +11,7 @@ Points: `checks:` in modules/source/04_layers/module.yaml. Format: modules/READM
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -52,14 +52,18 @@ def check_matmul_naive_tensors(layers, rng):
 def check_matmul_naive_rejects_mismatched_sizes(layers, rng):
     """The APPROACH: `_check_matmul_shapes` refuses inner sizes that differ (module.yaml: its words)."""
     M, K, N = _shape(rng, 1, 9, 3)
-    return naming(lambda: layers.matmul_naive(np.ones((M, K)), np.ones((K + 1, N))), (M, K), (K + 1, N))
+    a, b = rng.standard_normal((M, K)), rng.standard_normal((K, N))
+    return refuses(lambda: _described(layers.matmul_naive(a, b)),
+                   lambda: layers.matmul_naive(np.ones((M, K)), np.ones((K + 1, N))), (M, K), (K + 1, N))
 
 
 ### BEGIN HIDDEN TESTS
 def check_matmul_naive_rejects_a_vector(layers, rng):
     """The APPROACH: `_check_matmul_shapes` refuses anything but two 2-D matrices."""
     K, N = _shape(rng, 1, 9, 2)
-    return naming(lambda: layers.matmul_naive(np.ones(K), np.ones((K, N))), (K,), (K, N))
+    a, b = rng.standard_normal((1, K)), rng.standard_normal((K, N))
+    return refuses(lambda: _described(layers.matmul_naive(a, b)),
+                   lambda: layers.matmul_naive(np.ones(K), np.ones((K, N))), (K,), (K, N))
 ### END HIDDEN TESTS
 
 
@@ -102,7 +106,11 @@ def check_dense_parameters_in_order(layers, rng):
 def check_dense_rejects_a_size_that_is_not_positive(layers, rng):
     """The APPROACH: `_check_size` refuses a size below 1 (module.yaml: its words)."""
     n_in, n_out = int(rng.integers(1, 9)), -int(rng.integers(0, 1000))
-    return naming(lambda: layers.Dense(n_in, n_out), f"got {n_out}")
+
+    def valid():
+        layer = layers.Dense(n_in, 1 - n_out)
+        return [layer.weight.shape, layer.bias.shape]
+    return refuses(valid, lambda: layers.Dense(n_in, n_out), f"got {n_out}")
 
 
 ### BEGIN HIDDEN TESTS
@@ -175,4 +183,8 @@ def check_dense_forward_rejects_the_wrong_width(layers, rng):
     """The APPROACH: `_check_features` refuses an input whose last size is not input_size."""
     width, batch = _shape(rng, 1, 9, 2)
     layer = layers.Dense(width, 3)
-    return naming(lambda: layer(Tensor(np.ones((batch, width + 1)))), f"(N, {width})", (batch, width + 1))
+    layer.weight.data[...] = rng.standard_normal((width, 3))
+    layer.bias.data[...] = rng.standard_normal(3)
+    good = rng.standard_normal((batch, width)).astype(np.float32)
+    return refuses(lambda: _described(layer(Tensor(good))),
+                   lambda: layer(Tensor(np.ones((batch, width + 1)))), f"(N, {width})", (batch, width + 1))

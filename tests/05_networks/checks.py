@@ -13,7 +13,7 @@ import numpy as np
 from tinytorch.core.activations import ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.layers import Dense
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _widths(rng, hidden):
@@ -89,7 +89,11 @@ def check_create_mlp_activations(networks, rng):
 def check_create_mlp_rejects_widths_that_are_not_a_list(networks, rng):
     """The APPROACH: `_check_widths` refuses a hidden_sizes that is not a list (module.yaml: its words)."""
     width = int(rng.integers(1, 1000))
-    return naming(lambda: networks.create_mlp(4, width, 2), f"got {width}")
+
+    def valid():
+        model = networks.create_mlp(4, [width % 9 + 1], 2)
+        return [[type(layer).__name__, getattr(getattr(layer, "weight", None), "shape", None)] for layer in model]
+    return refuses(valid, lambda: networks.create_mlp(4, width, 2), f"got {width}")
 
 
 # --------------------------------------------------------------------------- count_parameters
@@ -133,8 +137,9 @@ def check_summary_rejects_an_input_a_layer_refuses(networks, rng):
     """The APPROACH: `_forward_one` names the layer that failed (module.yaml: its words)."""
     width, batch = int(rng.integers(2, 9)), int(rng.integers(1, 9))
     model = networks.Sequential([ReLU(), Dense(width, 3)])
-    return naming(lambda: networks.summary(model, (batch, width + 1), show=False), f"Dense({width}, 3)",
-                  (batch, width + 1))
+    return refuses(lambda: _rows(networks.summary(model, (batch, width), show=False)),
+                   lambda: networks.summary(model, (batch, width + 1), show=False), f"Dense({width}, 3)",
+                   (batch, width + 1))
 
 
 ### BEGIN HIDDEN TESTS

@@ -13,7 +13,7 @@ modules/source/06_cnn/module.yaml. Format: modules/README.md, "Graded checks".
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -62,14 +62,18 @@ def check_conv2d_naive_accepts_tensors(cnn, rng):
 def check_conv2d_naive_rejects_a_3d_input(cnn, rng):
     """The APPROACH: an input that is not 2-D raises ValueError (module.yaml: its words)."""
     image, kernel = _shape(rng, 1, 6, 3), _shape(rng, 1, 3, 2)
-    return naming(lambda: cnn.conv2d_naive(rng.standard_normal(image), np.ones(kernel)), image, kernel)
+    good = rng.standard_normal((kernel[0] + 2, kernel[1] + 1))
+    return refuses(lambda: cnn.conv2d_naive(good, np.ones(kernel)),
+                   lambda: cnn.conv2d_naive(rng.standard_normal(image), np.ones(kernel)), image, kernel)
 
 
 def check_conv2d_naive_rejects_a_kernel_larger_than_the_input(cnn, rng):
     """The APPROACH: a kernel larger than the image raises ValueError."""
     size = int(rng.integers(2, 9))
     kernel = (size + 1, int(rng.integers(1, size + 1)))
-    return naming(lambda: cnn.conv2d_naive(rng.standard_normal((size, size)), np.ones(kernel)), kernel, (size, size))
+    image = rng.standard_normal((size, size))
+    return refuses(lambda: cnn.conv2d_naive(image, image[:2, :2]),
+                   lambda: cnn.conv2d_naive(image, np.ones(kernel)), kernel, (size, size))
 
 
 # --------------------------------------------------------------------------- Step 2: sizes and the loop reference
@@ -87,9 +91,10 @@ def check_conv_output_size(cnn, rng):
 
 def check_conv_output_size_rejects_a_kernel_that_does_not_fit(cnn, rng):
     """The TODO: a kernel longer than the padded input raises ValueError."""
-    size = int(rng.integers(1, 20))
-    return naming(lambda: cnn.conv_output_size(size, size + 3, stride=1, padding=1), f"kernel size {size + 3}",
-                  f"padded input size {size + 2}")
+    size, stride = int(rng.integers(1, 20)), int(rng.integers(1, 4))
+    return refuses(lambda: cnn.conv_output_size(size + 3, 3, stride=stride, padding=1),
+                   lambda: cnn.conv_output_size(size, size + 3, stride=1, padding=1), f"kernel size {size + 3}",
+                   f"padded input size {size + 2}")
 
 
 def check_conv2d_reference(cnn, rng):
@@ -120,14 +125,16 @@ def check_im2col_into_a_buffer(cnn, rng):
 def check_im2col_rejects_a_buffer_of_another_shape(cnn, rng):
     """The APPROACH: an `out` of the wrong shape raises ValueError."""
     x, columns = rng.standard_normal((1, 1, 4, 4)), int(rng.integers(5, 30))
-    return naming(lambda: cnn.im2col(x, 3, out=np.empty((9, columns))), f"got shape {(9, columns)}")
+    return refuses(lambda: cnn.im2col(x, 3, out=np.empty((9, 4))),
+                   lambda: cnn.im2col(x, 3, out=np.empty((9, columns))), f"got shape {(9, columns)}")
 
 
 def check_im2col_rejects_a_kernel_that_does_not_fit(cnn, rng):
     """The APPROACH: `_check_fits` raises ValueError for a kernel larger than the padded input."""
     size = int(rng.integers(2, 9))
-    return naming(lambda: cnn.im2col(rng.standard_normal((1, 1, size, size)), size + 3, padding=1),
-                  f"kernel {(size + 3, size + 3)}", f"padded input {(size + 2, size + 2)}")
+    x = rng.standard_normal((1, 1, size, size))
+    return refuses(lambda: cnn.im2col(x, size + 2, padding=1), lambda: cnn.im2col(x, size + 3, padding=1),
+                   f"kernel {(size + 3, size + 3)}", f"padded input {(size + 2, size + 2)}")
 
 
 def check_conv2d_forward(cnn, rng):
@@ -149,7 +156,9 @@ def check_conv2d_forward_rejects_mismatched_channels(cnn, rng):
     """The TODO: x's channels must match the weight's (ValueError)."""
     N, C, F = _shape(rng, 1, 4, 3)
     x, weight = (N, C, 6, 6), (F, C + 1, 3, 3)
-    return naming(lambda: cnn.conv2d_forward(np.zeros(x, np.float32), np.zeros(weight, np.float32)), x, weight)
+    good = rng.standard_normal((N, C + 1, 6, 6)).astype(np.float32)
+    return refuses(lambda: cnn.conv2d_forward(good, rng.standard_normal(weight).astype(np.float32)),
+                   lambda: cnn.conv2d_forward(np.zeros(x, np.float32), np.zeros(weight, np.float32)), x, weight)
 
 
 ### BEGIN HIDDEN TESTS
@@ -180,8 +189,9 @@ def check_conv2d_layer_init(cnn, rng):
 
 def check_conv2d_layer_rejects_bad_channel_counts(cnn, rng):
     """The TODO: in_channels and out_channels must be positive ints (ValueError)."""
-    channels = -int(rng.integers(0, 1000))
-    return naming(lambda: cnn.Conv2D(channels, int(rng.integers(1, 5)), kernel_size=3), f"got {channels}.")
+    channels, size = -int(rng.integers(0, 1000)), int(rng.integers(1, 5))
+    return refuses(lambda: cnn.Conv2D(size, 2 * size + 1, kernel_size=3).weight.shape,
+                   lambda: cnn.Conv2D(channels, size, kernel_size=3), f"got {channels}.")
 
 
 def _layer(cnn, rng):
@@ -209,8 +219,11 @@ def check_conv2d_layer_rejects_wrong_channels(cnn, rng):
     """The TODO: input with another number of channels raises ValueError."""
     C, N = _shape(rng, 1, 4, 2)
     shape = (N, C + 1, 8, 8)
-    return naming(lambda: cnn.Conv2D(C, 2, kernel_size=3)(Tensor(np.zeros(shape, np.float32))),
-                  f"Conv2D expected {C} input channel(s)", shape)
+    conv = cnn.Conv2D(C, 2, kernel_size=3)
+    conv.weight.data[...] = rng.standard_normal(conv.weight.shape)
+    good = rng.standard_normal((N, C, 8, 8)).astype(np.float32)
+    return refuses(lambda: np.asarray(conv(Tensor(good)).data),
+                   lambda: conv(Tensor(np.zeros(shape, np.float32))), f"Conv2D expected {C} input channel(s)", shape)
 
 
 # --------------------------------------------------------------------------- Step 5: pooling
@@ -225,7 +238,8 @@ def check_max_pool2d(cnn, rng):
 def check_max_pool2d_rejects_a_3d_input(cnn, rng):
     """The APPROACH: `_pool_setup` checks the input: a 3-D one raises ValueError."""
     shape = _shape(rng, 2, 8, 3)
-    return naming(lambda: cnn.max_pool2d_forward(rng.standard_normal(shape), 2), f"got shape {shape}")
+    return refuses(lambda: cnn.max_pool2d_forward(rng.standard_normal((1, *shape)), 2),
+                   lambda: cnn.max_pool2d_forward(rng.standard_normal(shape), 2), f"got shape {shape}")
 
 
 def check_max_pool2d_argmax(cnn, rng):
@@ -268,7 +282,9 @@ def check_flatten(cnn, rng):
 def check_flatten_rejects_1d(cnn, rng):
     """The TODO: fewer than 2 axes raises ValueError."""
     size = int(rng.integers(1, 10))
-    return naming(lambda: cnn.flatten(Tensor(rng.standard_normal(size))), f"got shape {(size,)}")
+    good = rng.standard_normal((size + 1, 2, size))
+    return refuses(lambda: np.asarray(cnn.flatten(Tensor(good)).data),
+                   lambda: cnn.flatten(Tensor(rng.standard_normal(size))), f"got shape {(size,)}")
 
 
 # --------------------------------------------------------------------------- Analyze: receptive fields

@@ -14,7 +14,7 @@ modules/source/07_dataloader/module.yaml. Format: modules/README.md, "Graded che
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _examples(rng, low=8, high=40):
@@ -93,16 +93,24 @@ def check_tensor_dataset_from_tensors(dataloader, rng):
 
 def check_tensor_dataset_rejects_different_lengths(dataloader, rng):
     """The APPROACH: `_check_same_length` refuses X and y of different lengths (module.yaml: its words)."""
-    X, y = _examples(rng)
-    y = y[: -int(rng.integers(1, 4))]
-    return naming(lambda: dataloader.TensorDataset(X, y), f"X has {len(X)}", f"y has {len(y)}")
+    X, labels = _examples(rng)
+    y = labels[: -int(rng.integers(1, 4))]
+    return refuses(lambda: _item(dataloader.TensorDataset(X, labels), len(X) - 1),
+                   lambda: dataloader.TensorDataset(X, y), f"X has {len(X)}", f"y has {len(y)}")
 
 
 def check_tensor_dataset_rejects_an_index_out_of_range(dataloader, rng):
     """The TODO: an index outside -N..N-1 raises IndexError, worded as the EXAMPLE (module.yaml)."""
     X, y = _examples(rng)
     index = len(X) + int(rng.integers(0, 3))
-    return naming(lambda: dataloader.TensorDataset(X, y)[index], f"index {index}", f"of {len(X)} samples")
+    return refuses(lambda: _item(dataloader.TensorDataset(X, y), index - 3 - len(X)),
+                   lambda: dataloader.TensorDataset(X, y)[index], f"index {index}", f"of {len(X)} samples")
+
+
+def _item(ds, index):
+    """The data set's length and its example at ``index``, as data."""
+    x, label = ds[index]
+    return {"len": len(ds), "x": _described(x), "y": _described(label)}
 
 
 ### BEGIN HIDDEN TESTS
@@ -138,7 +146,9 @@ def check_collate(dataloader, rng):
 
 def check_collate_rejects_an_empty_list(dataloader, rng):
     """The APPROACH: an empty list is refused with a ValueError."""
-    return dataloader.collate([])
+    X, y = _examples(rng, 1, 8)
+    return refuses(lambda: [_described(t) for t in dataloader.collate([(X[i], int(y[i])) for i in range(len(X))])],
+                   lambda: dataloader.collate([]))
 
 
 def check_collate_rejects_an_item_that_is_not_a_pair(dataloader, rng):
@@ -146,8 +156,9 @@ def check_collate_rejects_an_item_that_is_not_a_pair(dataloader, rng):
     X, y = _examples(rng, 2, 5)
     items = [(X[i], int(y[i])) for i in range(len(X))]
     position = int(rng.integers(0, len(items)))
-    items[position] = (X[0], 1, 2)
-    return naming(lambda: dataloader.collate(items), f"at position {position}")
+    bad = [*items[:position], (X[0], 1, 2), *items[position + 1:]]
+    return refuses(lambda: [_described(t) for t in dataloader.collate(items)],
+                   lambda: dataloader.collate(bad), f"at position {position}")
 
 
 # --------------------------------------------------------------------------- DataLoader
@@ -264,5 +275,9 @@ def check_train_test_split_rejects_a_fraction_of_one_or_more(dataloader, rng):
     """The APPROACH: `_test_count` refuses a test_size fraction outside (0, 1) (module.yaml: its words)."""
     X, y = _examples(rng)
     test_size = float(rng.uniform(1.0, 2.0))
-    return naming(lambda: dataloader.train_test_split(X, y, test_size=test_size), f"got {test_size}")
+
+    def valid():
+        split = _split(dataloader.train_test_split(X, y, test_size=test_size / 2, seed=int(rng.integers(0, 99))))
+        return {"sizes": split["sizes"], "rows": split["rows"]}
+    return refuses(valid, lambda: dataloader.train_test_split(X, y, test_size=test_size), f"got {test_size}")
 ### END HIDDEN TESTS

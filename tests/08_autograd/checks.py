@@ -20,7 +20,7 @@ from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.cnn import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from tinytorch.core.layers import Dense
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -200,13 +200,23 @@ def check_backward_rejects_a_non_scalar_without_gradient(autograd, rng):
     """The APPROACH: `_seed_gradient` refuses a non-scalar output without gradient (module.yaml: its words)."""
     x = _leaf(rng.standard_normal(int(rng.integers(2, 10))))
     out = autograd.record(Tensor(x.data * 2, dtype=np.float64), (x,), lambda g: (2 * g,), "Double")
-    return naming(lambda: autograd.backward(out), f"got shape {x.shape}")
+    gradient = rng.standard_normal(x.shape)
+
+    def valid():
+        autograd.backward(out, gradient)
+        return _grad(x)
+    return refuses(valid, lambda: autograd.backward(out), f"got shape {x.shape}")
 
 
 def check_backward_rejects_a_tensor_without_a_graph(autograd, rng):
     """The APPROACH: a tensor that does not require grad raises RuntimeError with the text it gives
     (module.yaml: its words, which also tell it from the stub's NotImplementedError, a RuntimeError)."""
-    return autograd.backward(Tensor(float(rng.standard_normal()), dtype=np.float64))
+    x = _leaf(float(rng.standard_normal()))
+
+    def valid():
+        autograd.backward(autograd.record(Tensor(x.data ** 2, dtype=np.float64), (x,), lambda g: (2 * g * x.data,), "Square"))
+        return _grad(x)
+    return refuses(valid, lambda: autograd.backward(Tensor(float(rng.standard_normal()), dtype=np.float64)))
 
 
 # --------------------------------------------------------------------------- gradients through .backward()

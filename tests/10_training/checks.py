@@ -16,7 +16,7 @@ from tinytorch.core.layers import Dense
 from tinytorch.core.networks import Sequential
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
-from tito.grading.data import naming  # a refusal must name words drawn from the seed
+from tito.grading.data import refuses  # a valid input's value, then a refusal naming words drawn from the seed
 
 
 def _shape(rng, low, high, n):
@@ -61,7 +61,9 @@ def check_mse_loss_of_arrays(training, rng):
 def check_mse_loss_rejects_different_shapes(training, rng):
     """The TODO: different shapes raise ValueError naming both shapes (no broadcasting)."""
     N = int(rng.integers(2, 7))
-    return naming(lambda: training.MSELoss()(Tensor(np.zeros((N, 1))), Tensor(np.zeros(N))), (N, 1), (N,))
+    prediction, target = rng.standard_normal((2, N, 1))
+    return refuses(lambda: np.asarray(training.MSELoss()(Tensor(prediction), Tensor(target)).data),
+                   lambda: training.MSELoss()(Tensor(np.zeros((N, 1))), Tensor(np.zeros(N))), (N, 1), (N,))
 
 
 # --------------------------------------------------------------------------- CrossEntropyLoss
@@ -106,9 +108,11 @@ def check_cross_entropy_rejects_a_target_out_of_range(training, rng):
     """The APPROACH: `class_targets` refuses a target outside [0, C) (module.yaml: its words)."""
     logits, targets = _classes(rng)
     position, target = int(rng.integers(0, len(targets))), logits.shape[1] + int(rng.integers(0, 3))
+    valid = targets.copy()
     targets[position] = target
-    return naming(lambda: training.CrossEntropyLoss()(logits, targets), f"[0, {logits.shape[1]})",
-                  f"got {target} at position {position}")
+    return refuses(lambda: np.asarray(training.CrossEntropyLoss()(logits, valid).data),
+                   lambda: training.CrossEntropyLoss()(logits, targets), f"[0, {logits.shape[1]})",
+                   f"got {target} at position {position}")
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -127,7 +131,9 @@ def check_accuracy(training, rng):
 
 def check_accuracy_rejects_an_empty_batch(training, rng):
     """The APPROACH: an empty batch has no accuracy (ValueError)."""
-    return training.accuracy(np.zeros((0, int(rng.integers(2, 6)))), np.zeros(0, dtype=np.int64))
+    logits, targets = _classes(rng)
+    return refuses(lambda: training.accuracy(logits.data, np.where(rng.random(len(targets)) < 0.5, 0, targets)),
+                   lambda: training.accuracy(np.zeros((0, int(rng.integers(2, 6)))), np.zeros(0, dtype=np.int64)))
 
 
 # --------------------------------------------------------------------------- Trainer.train_step
