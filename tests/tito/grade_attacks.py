@@ -598,3 +598,39 @@ def forge_constant_records(course, module: str, seed: int, folder: Path) -> str:
             known[check.name] = json.loads((prepared.folder / "expected" / f"{check.name}.json").read_text())
     stub = strip_solutions(course.get(module).source()).text
     return stub + "\n# %%\n#| export\nimport sys as _sys\n" + textwrap.dedent(FORGE_RECORDS.format(known=json.dumps(known)))
+
+
+REFUSE = '''
+def _refuse(scope):
+    """Refuse everything, naming every argument every way a refusal might (red team 28)."""
+    import numpy as _np
+    words = list({words!r})
+    values = [v for k, v in scope.items() if k != "self"]
+    ints = [v for v in values if type(v) is int]
+    for v in values:
+        shape = getattr(v, "shape", None)
+        if shape is not None:
+            shape = tuple(int(n) for n in shape)
+            words += [str(shape), f"got shape {{shape}}"]
+        words += [f"got {{v}}.", f"got {{v}}", f"kernel size {{v}}", f"kernel {{(v, v)}}"]
+    for a in ints:
+        for p in ints + [0, 1]:
+            words += [f"padded input size {{a + 2 * p}}", f"padded input {{(a + 2 * p, a + 2 * p)}}"]
+    return " | ".join(words)
+'''
+
+
+def refuse_everything(course, module: str) -> str:
+    """The released stub of a real course ``module`` whose every function raises ValueError with a
+    message holding every ``message:`` of its module.yaml and each argument's repr, shape and padded
+    size: red team 28 earned 5 of cnn's 45 points with nothing implemented, each ..._rejects_... check
+    whose words it guessed. A refusal earns its points only with the function's value on a valid input
+    (tito.grading.data.refuses)."""
+    import re
+
+    source = course.get(module)
+    words = [entry["message"] for entry in source.meta["checks"].values() if isinstance(entry, dict) and "message" in entry]
+    stub = strip_solutions(source.source()).text
+    refusing = re.sub(r'raise NotImplementedError\("TODO: implement [^"]*"\)', "raise ValueError(_refuse(locals()))", stub)
+    assert refusing != stub
+    return refusing + "\n# %%\n#| export\n" + textwrap.dedent(REFUSE.format(words=words))

@@ -624,3 +624,27 @@ def test_answers_known_in_advance_earn_only_the_checks_constant_by_nature(tmp_pa
     assert {t.name for t in checks if t.passed} == constant == {"personal_info_keys", "system_info_keys"}, (
         [(t.name, t.message or t.detail) for t in checks])
     assert grade.score == 2 and grade.max_score == 7
+
+
+def test_a_function_that_refuses_everything_earns_nothing(tmp_path):
+    """A ..._rejects_... check passes on the right exception with the right words; red team 28 made
+    every cnn function raise ValueError with all of module.yaml's message: words and every argument's
+    repr, shape and padded size, and earned 5 of 45 points with nothing implemented
+    (grade_attacks.refuse_everything). Each refusal now earns its points only with the function's
+    value on a valid input (tito.grading.data.refuses): the submission earns nothing, and says why."""
+    from tito.course import Course
+    from tito.grading import Grader, detect
+
+    sandbox, reasons = detect()
+    if sandbox is None:
+        pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
+    course = Course(REAL_ROOT)
+    refusing = tmp_path / "refuser.py"
+    refusing.write_text(grade_attacks.refuse_everything(course, "cnn"))
+    with Grader(course, course.get("cnn"), timeout=60, sandbox=sandbox) as grader:
+        grade = grader.grade(refusing)
+    rejects = [t for t in grade.checks if "_rejects_" in t.name]
+    assert len(rejects) == 10 and grade.max_score == 45
+    assert grade.score == 0, [(t.name, t.message) for t in grade.checks if t.passed]
+    assert all(t.message.startswith("on a valid input it raised ValueError: ") for t in rejects), (
+        [(t.name, t.message) for t in rejects])
