@@ -641,7 +641,7 @@ def test_a_function_that_refuses_everything_earns_nothing(tmp_path):
     course = Course(REAL_ROOT)
     refusing = tmp_path / "refuser.py"
     refusing.write_text(grade_attacks.refuse_everything(course, "cnn"))
-    with Grader(course, course.get("cnn"), timeout=60, sandbox=sandbox) as grader:
+    with Grader(course, course.get("cnn"), timeout=60, sandbox=sandbox, feedback=False) as grader:
         grade = grader.grade(refusing)
     rejects = [t for t in grade.checks if "_rejects_" in t.name]
     assert len(rejects) == 10 and grade.max_score == 45
