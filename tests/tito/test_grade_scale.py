@@ -463,6 +463,11 @@ def test_platforms_never_show_a_checks_expected_value():
                          "result: at index (0,) not the expected answer, got 0.0 (3 of 3 values differ; rtol=1e-06, "
                          "atol=1e-09)", said["shape"], said["raised"], feedback.message]
     assert said["int"] == "result: expected 11, got 0"  # the instructor's own report keeps it
+    # each side is cut on its own: a long answer cannot push ", got" out of the message and escape
+    for expected, got in (("secret answer " * 25, "no"), (10 ** 4200, 1)):
+        message = judge(spec, value(expected), value(got))[1]
+        withheld = gradescope(Grade("alpha", "x.py", "x", [TestScore("long", False, 1, message)]))["tests"][0]["output"]
+        assert withheld == f"result: not the expected answer, got {got!r}" and len(message) < 300
 
 
 def test_an_uncounted_prairielearn_attempt_carries_only_its_reason():

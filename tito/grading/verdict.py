@@ -25,6 +25,7 @@ import re
 from tito.grading.checks import CheckSpec
 
 HINT = " (hint: "  # how a failed check's message ends when its spec has a hint
+SHORT = 120  # characters of a value shown in a message
 TIGHT = (1e-6, 1e-9)
 LOOSE = (1e-4, 1e-5)
 
@@ -157,7 +158,7 @@ def _compare(expected, actual, spec: CheckSpec, where: str) -> None:
     elif kind == "number":
         _compare_numbers(expected, actual, spec, where)
     elif expected != actual:
-        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}"[:300])
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
 
 
 def _as_array(value, where):
@@ -175,7 +176,7 @@ def _as_array(value, where):
 def _compare_numbers(expected, actual, spec, where):
     if isinstance(expected, int) and isinstance(actual, int):
         if expected != actual:
-            raise Mismatch(f"{where}: expected {expected}, got {actual}")
+            raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
         return
     rtol, atol = _tolerance(spec, wide=True)
     try:
@@ -185,7 +186,7 @@ def _compare_numbers(expected, actual, spec, where):
     except OverflowError:  # an int past any float (10**400): it was graded again on every run
         close = False
     if not close:
-        raise Mismatch(f"{where}: expected {expected!r}, got {actual!r}"[:300])
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
 
 
 def _tolerance(spec: CheckSpec, wide: bool) -> tuple[float, float]:
@@ -222,6 +223,13 @@ def _first_difference(expected, actual, close=None) -> str:
     differs = ~close if close is not None else expected != actual
     index = tuple(int(i) for i in np.argwhere(differs)[0])
     return f"at index {index} expected {expected[index].item()!r}, got {actual[index].item()!r}"
+
+
+def _short(value) -> str:
+    """``repr(value)``, cut to SHORT characters: each side of a message is cut on its own, so a long
+    expected value can never push ", got" out (the platforms take the expected value out by it)."""
+    text = repr(value)
+    return text if len(text) <= SHORT else text[:SHORT - 3] + "..."
 
 
 def _describe(value) -> str:
