@@ -5,22 +5,19 @@ The full proof is the suite run under that Python; these checks need only the on
 """
 
 import ast
-import re
 from pathlib import Path
 
 from tito.commands.doctor import check_python
-from tito.course import read_pyproject
+from tito.course import Course
+from tito.grading.bundle import python_floor
 
 REPO = Path(__file__).resolve().parents[2]
 CODE = ("tito", "tinytorch", "modules/source", "benchmarks", "tests")
 
 
 def floor() -> tuple[int, int]:
-    """(3, 10) for ``requires-python = ">=3.10"``."""
-    declared = read_pyproject(REPO)["project"]["requires-python"]
-    found = re.fullmatch(r">=\s*3\.(\d+)", declared)
-    assert found, f"requires-python should be '>=3.N', got {declared!r}"
-    return 3, int(found.group(1))
+    """(3, 10) for ``requires-python = ">=3.10"`` (as the autograders' setup.sh checks it)."""
+    return python_floor(Course(REPO))[1]
 
 
 def test_every_python_file_parses_with_the_oldest_supported_grammar():
@@ -48,7 +45,7 @@ def test_ast_rejects_what_is_newer_than_the_grammar_asked_for():
 
 
 def test_doctor_states_the_floor_and_the_readme_says_it():
-    declared = read_pyproject(REPO)["project"]["requires-python"]
+    declared = python_floor(Course(REPO))[0]
     check = check_python(REPO)
     assert check.ok
     assert f"the course needs Python {declared} (pyproject.toml's requires-python)" in check.detail

@@ -13,13 +13,13 @@ each is worth::
 
 ``message: "words"`` (for a check whose answer is an exception) also asks its message to say
 those words, where the module's text gives the wording; a check asks for words drawn from its
-seed, after the function's value on a valid input, with ``tito.grading.data.refuses``. ``match: {key: regex}`` judges the string a result dict
-holds under ``key`` by the regular expression (whole string) instead of equality with the
-reference's: for the student's own values (a name, an e-mail address). ``constant: "why"``
-declares a check whose answer is the same on every seed, so a student could predict it without
-implementing anything; every other check's answer must change with the seed
-(tests/tito/test_course_checks.py). ``hidden: true`` keeps a check's
-details (what came, what was expected) out of the report,
+seed, after the function's value on a valid input, with ``tito.grading.data.refuses``.
+``match: {key: regex}`` judges the string a result dict holds under ``key`` by the regular
+expression (whole string) instead of equality with the reference's: for the student's own values
+(a name, an e-mail address). ``constant: "why"`` declares a check whose answer is the same on
+every seed, so a student could predict it without implementing anything; every other check's
+answer must change with the seed (tests/tito/test_course_checks.py). ``hidden: true`` keeps a
+check's details (what came, what was expected) out of the report,
 and ``tito release`` leaves its code out of the student edition when it sits between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in checks.py. ``rtol``/``atol`` set the
 tolerance of float comparisons (defaults in ``tito.grading.verdict``), ``seconds`` the time one
@@ -31,7 +31,7 @@ made-up values). modules/README.md explains how to write checks.
 from __future__ import annotations
 
 import ast
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from tito.course import Module
@@ -73,8 +73,7 @@ class CheckSpec:
 
     @classmethod
     def from_json(cls, data: dict) -> "CheckSpec":
-        return cls(**{k: data[k] for k in ("name", "points", "hidden", "rtol", "atol", "seconds", "message",
-                                            "match", "constant", "hint") if k in data})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 def checks_file(module: Module) -> Path:

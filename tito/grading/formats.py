@@ -112,8 +112,13 @@ def prairielearn(grade: Grade) -> dict:
         reason = next((grade.error[:-len(end)] for end in SCORES_0 if grade.error.endswith(end)), grade.error)
         # not counted, so it carries nothing but the reason: feedback in an uncounted attempt would
         # be a free run of the tests, as often as a student liked
-        result.update(gradable=False, format_errors=[reason], message=reason, tests=[])
+        result.update(not_gradable(reason))
     return _within(result, PRAIRIELEARN_MAX_BYTES)
+
+
+def not_gradable(reason: str) -> dict:
+    """PrairieLearn's result for a submission it does not count: the reason, and nothing else."""
+    return {"gradable": False, "format_errors": [reason], "message": reason, "tests": []}
 
 
 def _within(result: dict, limit: int) -> dict:

@@ -174,7 +174,9 @@ def not_graded(place: Platform, reason: str) -> dict:
     """The result of a submission that could not be graded, saying why."""
     if place.name == "gradescope":
         return {"score": 0, "output": reason, "tests": []}
-    return {"gradable": False, "format_errors": [reason], "message": reason, "tests": []}
+    from tito.grading.formats import not_gradable
+
+    return not_gradable(reason)
 
 
 def main(argv: list[str]) -> int:
