@@ -22,6 +22,10 @@ from tito.editions.strip import strip_solutions
 MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an attack makes
 STUB = strip_solutions(ALPHA_DEV).text
 HALF_DONE = STUB.replace('raise NotImplementedError("TODO: implement double")', "return np.asarray(x) * 2")
+# one element off: a platform's feedback must not say which (at index (4,)), or what it should be,
+# or a student would find a small answer one element and one attempt at a time
+ONE_OFF = STUB.replace('raise NotImplementedError("TODO: implement double")',
+                       "out = np.asarray(x) * 2.0\n    out.reshape(-1)[-1] += 1\n    return out")
 SECRET = "doubled_value_of_the_input"  # in the reference solution (an attack spells it in two halves)
 HIDDEN_TEST = "secret negative case"  # in the reference's hidden inline test (the same)
 

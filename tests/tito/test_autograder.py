@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from grade_attacks import SECRET, STUB, attack, container
+from grade_attacks import ONE_OFF, SECRET, STUB, attack, container
 from tiny_course import ALPHA_DEV, run_tito
 
 from tito.editions.notebooks import notebook_json, to_notebook
@@ -389,6 +389,7 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
     if backend:
         env["TITO_SANDBOX"] = backend
     cases = {"correct": ({"alpha_dev.py": ALPHA_DEV}, 1.0), "stub": ({"alpha_dev.py": STUB}, 0.0),
+             "one off": ({"alpha_dev.py": ONE_OFF}, 0.0),
              "broken": ({"alpha_dev.py": "def double(x:\n"}, None), "nothing": ({"notes.txt": "see the notebook"}, None)}
     results = {}
     for label, (files, _) in cases.items():
@@ -411,6 +412,8 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
     checks = [(t["name"], t["points"], t["max_points"]) for t in results["stub"]["tests"][:4]]
     assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
     assert "double_negative" not in json.dumps(results["stub"])
+    said = results["one off"]["tests"][0]["message"]  # neither where nor what: no oracle
+    assert said == "not the expected answer (its values differ); got an array of shape (5,) and dtype float64"
     assert "line 1 is not valid Python" in results["broken"]["format_errors"][0]
     assert not results["broken"]["format_errors"][0].endswith("scores 0")  # the attempt is not counted at all
     assert ".)" not in results["broken"]["format_errors"][0]

@@ -434,10 +434,12 @@ def test_prairielearn_results_follow_its_specification(local):
     assert judy["format_errors"][0].startswith("cannot read the submission: judy.ipynb is not a readable notebook")
 
 
-def test_platforms_never_show_a_checks_expected_value():
+def test_platforms_never_show_where_or_what_a_check_expected():
     """Every attempt on a platform is graded on its bundle's fixed inputs: "expected 11, got 0"
     gave conv_output_size's answers away, one attempt at a time, with nothing implemented (red
-    team round 9). Where it differs and what came stay; so do shapes, types and feedback tests."""
+    team round 9), and so would "result[1]" or "at index (1,)" (one wrong int found at a time) or
+    "expected shape (3,)". A platform says which aspect differs and what came; the instructor's
+    report keeps everything; refusals and feedback tests keep their messages."""
     import numpy as np
 
     from tito.grading.checks import CheckSpec
@@ -448,26 +450,43 @@ def test_platforms_never_show_a_checks_expected_value():
         return {"value": v}
 
     spec = CheckSpec("sizes", 2)
-    said = {name: judge(spec, value(expected), value(got))[1] for name, expected, got in [
-        ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10], [11, 9]), ("ints", np.arange(4), np.zeros(4, int)),
-        ("floats", np.ones(3), np.zeros(3)), ("shape", np.ones(3), np.ones(4))]}
-    said["raised"] = judge(spec, {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"}},
-                           {"raised": {"type": "TypeError", "mro": ["TypeError"], "message": "t"}})[1]
+    verdicts = {name: judge(spec, value(expected), value(got)) for name, expected, got in [
+        ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10, 7], [11, 9, 7]), ("ints", np.arange(4), np.zeros(4, int)),
+        ("floats", np.ones(3), np.zeros(3)), ("shape", np.ones(3), np.ones(4)), ("length", [1, 2], [1]),
+        ("keys", {"a": 1}, {"b": 1}), ("type", np.ones(2), "two")]}
+    verdicts["raised"] = judge(spec, {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"}},
+                               {"raised": {"type": "TypeError", "mro": ["TypeError"], "message": "t"}})
+    verdicts["accepted"] = judge(spec, {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"},
+                                        "accepted": [4, 4]},
+                                 {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"},
+                                  "accepted": [4, 5]})
     feedback = TestScore("test_unit_sizes", False, 0, "AssertionError: expected 11, got 0", kind=INLINE)
-    grade = Grade("alpha", "x.py", "x", [TestScore(name, False, 1, message) for name, message in said.items()]
-                  + [feedback])
+    grade = Grade("alpha", "x.py", "x", [TestScore(name, False, 1, v.message, withheld=v.withheld)
+                                         for name, v in verdicts.items()] + [feedback])
+    # a report read back (a dask worker's, a batch's) keeps both messages
+    grade = Grade.from_json(json.loads(json.dumps(grade.to_json())))
     for shown in ([t["output"] for t in gradescope(grade)["tests"]], [t["message"] for t in prairielearn(grade)["tests"]]):
-        assert shown == ["result: not the expected answer, got 0", "result: not the expected answer, got 2.0",
-                         "result[1]: not the expected answer, got 9",
-                         "result: at index (1,) not the expected answer, got 0",
-                         "result: at index (0,) not the expected answer, got 0.0 (3 of 3 values differ; rtol=1e-06, "
-                         "atol=1e-09)", said["shape"], said["raised"], feedback.message]
-    assert said["int"] == "result: expected 11, got 0"  # the instructor's own report keeps it
-    # each side is cut on its own: a long answer cannot push ", got" out of the message and escape
+        assert shown == ["not the expected answer (its values differ); got 0",
+                         "not the expected answer (its values differ); got 2.0",
+                         "not the expected answer (its values differ); got [11, 9, 7]",
+                         "not the expected answer (its values differ); got an array of shape (4,) and dtype int64",
+                         "not the expected answer (its values differ); got an array of shape (3,) and dtype float64",
+                         "not the expected answer (its shape differs); got an array of shape (4,) and dtype float64",
+                         "not the expected answer (its length differs); got [1]",
+                         "not the expected answer (its keys differ); got a dict of 1 item",
+                         "not the expected answer (it is not of the expected kind); got 'two'",
+                         verdicts["raised"].message,
+                         "on a valid input, not the expected answer (its values differ); got [4, 5]",
+                         feedback.message]
+    assert verdicts["int"].message == "result: expected 11, got 0"  # the instructor's own report keeps it all
+    assert verdicts["list"].message == "result[1]: expected 10, got 9"
+    assert verdicts["shape"].message == "result: expected shape (3,), got (4,)"
+    assert verdicts["accepted"].message == "on a valid input, result[1]: expected 4, got 5"
+    # a long answer is never in the withheld message, whatever its length
     for expected, got in (("secret answer " * 25, "no"), (10 ** 4200, 1)):
-        message = judge(spec, value(expected), value(got))[1]
-        withheld = gradescope(Grade("alpha", "x.py", "x", [TestScore("long", False, 1, message)]))["tests"][0]["output"]
-        assert withheld == f"result: not the expected answer, got {got!r}" and len(message) < 300
+        verdict = judge(spec, value(expected), value(got))
+        assert verdict.withheld == f"not the expected answer (its values differ); got {got!r}"
+        assert len(verdict.message) < 300
 
 
 def test_an_uncounted_prairielearn_attempt_carries_only_its_reason():

@@ -155,20 +155,21 @@ def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out:
     not_run = "not run" + (": the submission's time ran out" if timed_out else "")
     for spec in prepared.checks:
         points = 0 if spec.name in prepared.free else spec.points
+        withheld = None  # the messages written here tell nothing of the expected value
         try:
             actual = read_record(folder, spec.name, below=job_folder)
             ran = ran or actual is not None
-            passed, message = judge(spec, expected[spec.name], actual)
+            passed, message, withheld = judge(spec, expected[spec.name], actual)
         except UnreadableRecord as exc:
             ran, passed, message = True, False, f"the sandbox returned unreadable data: {exc}"
         if message == "not run":
-            message = not_run
+            message, withheld = not_run, None
         detail = ""
         if spec.name in prepared.free and passed:
-            message = "passes on the untouched stub too, so it earns no points"
+            message, withheld = "passes on the untouched stub too, so it earns no points", None
         elif spec.hidden and not passed:
-            message, detail = "failed (a hidden check: details are not shown)", message
-        scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden, detail))
+            message, detail, withheld = "failed (a hidden check: details are not shown)", message, None
+        scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden, detail, withheld))
     return scores, ran
 
 

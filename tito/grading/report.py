@@ -42,20 +42,30 @@ class TestScore:
     kind: str = CHECK
     hidden: bool = False
     detail: str = ""  # a hidden check's real message: the instructor's report only, never a platform's
+    # a check's message as a platform shows it, without where it differs or what was expected
+    # (tito.grading.verdict); None: the message says nothing of the expected value
+    withheld: str | None = None
 
     @property
     def earned(self) -> int:
         return self.points if self.passed else 0
 
+    @property
+    def shown_on_platforms(self) -> str:
+        return self.message if self.withheld is None else self.withheld
+
     def to_json(self) -> dict:
         found = {"name": self.name, "kind": self.kind, "passed": self.passed, "points": self.points,
                  "earned": self.earned, "hidden": self.hidden, "message": self.message}
+        if self.withheld is not None and self.withheld != self.message:
+            found["withheld"] = self.withheld
         return {**found, "detail": self.detail} if self.detail else found
 
     @classmethod
     def from_json(cls, data: dict) -> "TestScore":
         return cls(data["name"], bool(data["passed"]), int(data["points"]), data.get("message", ""),
-                   data.get("kind", CHECK), bool(data.get("hidden", False)), str(data.get("detail", "")))
+                   data.get("kind", CHECK), bool(data.get("hidden", False)), str(data.get("detail", "")),
+                   None if data.get("withheld") is None else str(data["withheld"]))
 
 
 @dataclass

@@ -15,13 +15,23 @@ outside any sandbox, the student's read back from the sandbox. A check passes wh
 
 Float tolerances default by precision: ``rtol=1e-6, atol=1e-9`` when both sides are float64,
 ``rtol=1e-4, atol=1e-5`` when either is float32 or smaller; a check may set its own.
+
+A verdict says a failed check's message twice. ``message`` says where the value differs, what was
+expected there and what came: the instructor's report and ``tito grade``'s feedback. ``withheld``
+says only which aspect differs (type, keys, length, shape or values) and what came, never where or
+what was expected: what a learning platform shows (``tito.grading.formats``). A platform grades
+every attempt on its bundle's fixed inputs, so "result[1]: expected 11, got 9", or even "at index
+(1,)" and "expected shape (3, 5)", would let a student find a small answer (six ints, a shape) one
+attempt at a time with nothing implemented.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
+from tito.console import counted
 from tito.grading.checks import CheckSpec
 
 HINT = " (hint: "  # how a failed check's message ends when its spec has a hint
@@ -31,16 +41,31 @@ LOOSE = (1e-4, 1e-5)
 
 
 class Mismatch(Exception):
-    """Where and how a value differs from the expected one."""
+    """Where and how a value differs from the expected one (``str()``), and which ``aspect`` of it
+    differs (a key of ASPECTS), or None when the message tells nothing of the expected value."""
+
+    def __init__(self, said: str, aspect: str | None):
+        super().__init__(said)
+        self.aspect = aspect
 
 
-def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
-    """(passed, message) for one check. ``actual`` is None when the sandbox wrote nothing. The
-    message of a failed check ends with the check's ``hint``, if it has one."""
-    passed, message = _verdict(spec, expected, actual)
-    if passed or not spec.hint or actual is None:
-        return passed, message
-    return passed, f"{message}{HINT}{spec.hint})"
+ASPECTS = {"type": "it is not of the expected kind", "keys": "its keys differ", "length": "its length differs",
+           "shape": "its shape differs", "values": "its values differ"}
+
+
+class Verdict(NamedTuple):
+    passed: bool
+    message: str  # where it differs, what was expected and what came ('' when passed)
+    withheld: str  # the message without where or what was expected: what a platform shows
+
+
+def judge(spec: CheckSpec, expected: dict, actual: dict | None) -> Verdict:
+    """The verdict of one check. ``actual`` is None when the sandbox wrote nothing. Both messages
+    of a failed check end with the check's ``hint``, if it has one."""
+    verdict = _verdict(spec, expected, actual)
+    if verdict.passed or not spec.hint or actual is None:
+        return verdict
+    return Verdict(False, f"{verdict.message}{HINT}{spec.hint})", f"{verdict.withheld}{HINT}{spec.hint})")
 
 
 def without_hint(message: str) -> tuple[str, str]:
@@ -49,53 +74,72 @@ def without_hint(message: str) -> tuple[str, str]:
     return said, hint[:-1] if hint.endswith(")") else hint
 
 
-def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> tuple[bool, str]:
+def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> Verdict:
     if actual is None:
-        return False, "not run"
+        return _said(False, "not run")
     if "unplain" in actual and "raised" not in expected:
-        return False, f"returned {actual['unplain']}, not plain data"
+        return _said(False, f"returned {actual['unplain']}, not plain data")
     if "raised" in expected:
-        want = expected["raised"]["type"]
-        if "raised" not in actual:
-            return False, f"expected {want} to be raised, but it returned a value"
-        got = actual["raised"]
-        wrong = _accepted_wrongly(spec, expected, actual)
-        if wrong:
-            return False, wrong
-        if want not in got["mro"]:
-            return False, f"expected {want}, got {got['type']}: {got['message']}"
-        if spec.message and spec.message not in got["message"]:
-            return False, f"raised {got['type']}, but its message does not say {spec.message!r}: {got['message']}"
-        unnamed = [word for word in expected["raised"].get("names", []) if word not in got["message"]]
-        if unnamed:
-            return False, (f"raised {got['type']}, but its message does not name {', '.join(map(repr, unnamed))}: "
-                           f"{got['message']}")
-        return True, f"raised {got['type']}: {got['message']}"
+        return _refusal(spec, expected, actual)
     if "raised" in actual:
         got = actual["raised"]
-        return False, f"{got['type']}: {got['message']}"
+        return _said(False, f"{got['type']}: {got['message']}")
     try:
         _compare(*_matched(spec, expected["value"], actual["value"]), spec, "result")
     except Mismatch as exc:
-        return False, str(exc)
-    return True, ""
+        return _differs(exc, actual["value"])
+    return _said(True, "")
 
 
-def _accepted_wrongly(spec: CheckSpec, expected: dict, actual: dict) -> str:
-    """How a refusing ``actual`` fails the valid input ``expected`` was accepted on; '' when it
+def _said(passed: bool, message: str) -> Verdict:
+    """A verdict whose message tells nothing of the expected value: the platforms show it whole."""
+    return Verdict(passed, message, message)
+
+
+def _differs(mismatch: Mismatch, got, before: str = "") -> Verdict:
+    """A failed verdict from ``mismatch``; ``got``: the student's whole value, the only one the
+    withheld message shows."""
+    said = f"{before}{mismatch}"
+    if mismatch.aspect is None:
+        return _said(False, said)
+    return Verdict(False, said, f"{before}not the expected answer ({ASPECTS[mismatch.aspect]}); got {_gist(got)}")
+
+
+def _refusal(spec: CheckSpec, expected: dict, actual: dict) -> Verdict:
+    want = expected["raised"]["type"]
+    if "raised" not in actual:
+        return _said(False, f"expected {want} to be raised, but it returned a value")
+    got = actual["raised"]
+    wrong = _accepted_wrongly(spec, expected, actual)
+    if wrong:
+        return wrong
+    if want not in got["mro"]:
+        return _said(False, f"expected {want}, got {got['type']}: {got['message']}")
+    if spec.message and spec.message not in got["message"]:
+        return _said(False, f"raised {got['type']}, but its message does not say {spec.message!r}: {got['message']}")
+    unnamed = [word for word in expected["raised"].get("names", []) if word not in got["message"]]
+    if unnamed:
+        return _said(False, f"raised {got['type']}, but its message does not name {', '.join(map(repr, unnamed))}: "
+                            f"{got['message']}")
+    return _said(True, f"raised {got['type']}: {got['message']}")
+
+
+def _accepted_wrongly(spec: CheckSpec, expected: dict, actual: dict) -> Verdict | None:
+    """How a refusing ``actual`` fails the valid input ``expected`` was accepted on; None when it
     does not (or the check asks for none)."""
     if "accepted" not in expected:
-        return ""
+        return None
     if "unplain" in actual:
-        return f"on a valid input it returned {actual['unplain']}, not plain data"
+        return _said(False, f"on a valid input it returned {actual['unplain']}, not plain data")
     if "accepted" not in actual:
         got = actual["raised"]
-        return f"on a valid input it raised {got['type']}: {got['message']} (expected a value, then a refusal)"
+        return _said(False, f"on a valid input it raised {got['type']}: {got['message']} "
+                            "(expected a value, then a refusal)")
     try:
-        _compare(expected["accepted"], actual["accepted"], spec, "on a valid input, result")
+        _compare(expected["accepted"], actual["accepted"], spec, "result")
     except Mismatch as exc:
-        return str(exc)
-    return ""
+        return _differs(exc, actual["accepted"], before="on a valid input, ")
+    return None
 
 
 MAX_MATCHED = 1000  # characters of a student's string judged by a match: pattern
@@ -108,13 +152,13 @@ def _matched(spec: CheckSpec, expected, actual) -> tuple:
         return expected, actual
     for key, pattern in spec.match.items():
         if key not in actual:
-            raise Mismatch(f"the result has no key {key!r}"[:300])
+            raise Mismatch(f"the result has no key {key!r}"[:300], None)
         got = actual[key]
         if isinstance(got, str) and len(got) > MAX_MATCHED:  # a pattern may take the square of its length
             raise Mismatch(f"result[{key!r}]: expected a string of at most {MAX_MATCHED} characters, got "
-                           f"{len(got)}")
+                           f"{len(got)}", None)
         if not isinstance(got, str) or not re.fullmatch(pattern, got):
-            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300])
+            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300], None)
     return ({k: v for k, v in expected.items() if k not in spec.match},
             {k: v for k, v in actual.items() if k not in spec.match})
 
@@ -142,23 +186,23 @@ def _compare(expected, actual, spec: CheckSpec, where: str) -> None:
     if kind == "array" and other in ("number", "bool", "sequence"):
         actual, other = _as_array(actual, where), "array"
     if kind != other:
-        raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
+        raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}", "type")
     if kind == "array":
         _compare_arrays(expected, actual, spec, where)
     elif kind == "dict":
         if set(expected) != set(actual):
-            raise Mismatch(f"{where}: expected keys {sorted(expected)}, got {sorted(actual)}")
+            raise Mismatch(f"{where}: expected keys {sorted(expected)}, got {sorted(actual)}", "keys")
         for key in expected:
             _compare(expected[key], actual[key], spec, f"{where}[{key!r}]")
     elif kind == "sequence":
         if len(expected) != len(actual):
-            raise Mismatch(f"{where}: expected {len(expected)} items, got {len(actual)}")
+            raise Mismatch(f"{where}: expected {len(expected)} items, got {len(actual)}", "length")
         for index, (want, got) in enumerate(zip(expected, actual)):
             _compare(want, got, spec, f"{where}[{index}]")
     elif kind == "number":
         _compare_numbers(expected, actual, spec, where)
     elif expected != actual:
-        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
 
 
 def _as_array(value, where):
@@ -167,16 +211,16 @@ def _as_array(value, where):
     try:
         array = np.asarray(value)
     except ValueError:
-        raise Mismatch(f"{where}: expected an array, got a ragged sequence") from None
+        raise Mismatch(f"{where}: expected an array, got a ragged sequence", "type") from None
     if array.dtype.kind not in "biuf":
-        raise Mismatch(f"{where}: expected an array of numbers, got {_describe(value)}")
+        raise Mismatch(f"{where}: expected an array of numbers, got {_describe(value)}", "type")
     return array
 
 
 def _compare_numbers(expected, actual, spec, where):
     if isinstance(expected, int) and isinstance(actual, int):
         if expected != actual:
-            raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
+            raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
         return
     rtol, atol = _tolerance(spec, wide=True)
     try:
@@ -186,7 +230,7 @@ def _compare_numbers(expected, actual, spec, where):
     except OverflowError:  # an int past any float (10**400): it was graded again on every run
         close = False
     if not close:
-        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
 
 
 def _tolerance(spec: CheckSpec, wide: bool) -> tuple[float, float]:
@@ -198,14 +242,14 @@ def _compare_arrays(expected, actual, spec, where):
     import numpy as np
 
     if expected.shape != actual.shape:
-        raise Mismatch(f"{where}: expected shape {expected.shape}, got {actual.shape}")
+        raise Mismatch(f"{where}: expected shape {expected.shape}, got {actual.shape}", "shape")
     if expected.dtype.kind == "b" or actual.dtype.kind == "b":
         if expected.dtype.kind != actual.dtype.kind or not np.array_equal(expected, actual):
-            raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
+            raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}", "values")
         return
     if expected.dtype.kind in "iu" and actual.dtype.kind in "iu":
         if not np.array_equal(expected, actual):
-            raise Mismatch(f"{where}: {_first_difference(expected, actual)}")
+            raise Mismatch(f"{where}: {_first_difference(expected, actual)}", "values")
         return
     wide = expected.dtype.itemsize >= 8 and actual.dtype.itemsize >= 8
     rtol, atol = _tolerance(spec, wide)
@@ -214,7 +258,7 @@ def _compare_arrays(expected, actual, spec, where):
                            equal_nan=True)
     if not close.all():
         raise Mismatch(f"{where}: {_first_difference(expected, actual, close)} "
-                       f"({int((~close).sum())} of {close.size} values differ; rtol={rtol:g}, atol={atol:g})")
+                       f"({int((~close).sum())} of {close.size} values differ; rtol={rtol:g}, atol={atol:g})", "values")
 
 
 def _first_difference(expected, actual, close=None) -> str:
@@ -226,8 +270,7 @@ def _first_difference(expected, actual, close=None) -> str:
 
 
 def _short(value) -> str:
-    """``repr(value)``, cut to SHORT characters: each side of a message is cut on its own, so a long
-    expected value can never push ", got" out (the platforms take the expected value out by it)."""
+    """``repr(value)``, cut to SHORT characters: each side of a message is cut on its own."""
     text = repr(value)
     return text if len(text) <= SHORT else text[:SHORT - 3] + "..."
 
@@ -237,5 +280,11 @@ def _describe(value) -> str:
     if kind == "array":
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if kind in ("dict", "sequence"):
-        return f"a {type(value).__name__} of {len(value)} items"
+        return f"a {type(value).__name__} of {counted(len(value), 'item')}"
     return f"{value!r}"[:120]
+
+
+def _gist(value) -> str:
+    """The student's own value, as a withheld message shows it: short ones whole, others described."""
+    text = repr(value)
+    return text if len(text) <= SHORT and _kind(value) not in ("array", "dict") else _describe(value)

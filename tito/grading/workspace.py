@@ -288,7 +288,7 @@ def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: 
                 f"refusing everything earns nothing: fix {checks}")
     from tito.grading.verdict import judge
 
-    passes, why = judge(spec, record, record)
+    passes, why, _ = judge(spec, record, record)
     if not passes:  # words it names that the reference's message lacks, a match: the reference's value fails
         return f"fails against its own result on the reference solution ({why}): fix {checks} or its entry in {yaml}"
     return ""
