@@ -866,6 +866,15 @@ def test_json_of_one_submission_replaces_only_the_same_students_report(tito, cou
     result = tito("grade", "alice.py", "--module", "alpha", "--json", "report.json")
     assert result.exit_code == 2 and "\x1b" not in result.output and "\nScore" not in result.output
     assert "holds the report of \\x1b]0;PWNED" in result.output  # the file's words, shown as text
+    from tito.grading.formats import render
+    from tito.grading.report import Grade, TestScore
+
+    for form in ("gradescope", "prairielearn"):  # a platform's results file names its student too
+        bobs = json.dumps(render(Grade("alpha", "bob.py", "bob", [TestScore("double", True, 3)]), form))
+        (course.root / "report.json").write_text(bobs)
+        result = tito("grade", "alice.py", "--module", "alpha", "--format", form, "--json", "report.json")
+        assert result.exit_code == 2 and (course.root / "report.json").read_text() == bobs
+        assert "holds the report of bob for module alpha" in flat(result.output)
 
 
 def test_every_report_tito_writes_is_known_as_one():

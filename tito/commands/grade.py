@@ -134,12 +134,12 @@ def announce_sandbox(sandbox) -> None:
 
 
 def _refuse_another_students_report(json_file: Path, submission: Path, module: str) -> None:
-    """An earlier report in tito's format names its student and module: only the same one's is replaced."""
+    """An earlier report names its student and module (in any --format): only the same one's is replaced."""
     from tito.grading.data import showable, showable_name
+    from tito.grading.formats import named_in
     from tito.options import report_in
 
-    earlier = report_in(json_file, "grade") or {}
-    whose = (earlier.get("student"), earlier.get("module"))
+    whose = named_in(report_in(json_file, "grade") or {})
     if None not in whose and whose != (showable_name(submission.stem), module):
         # the file's words, which anyone may have written: shown as text, on one line
         student, other = (showable(str(value)).replace("\n", "\\n")[:100] for value in whose)

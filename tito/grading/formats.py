@@ -11,7 +11,9 @@
 * ``prairielearn``: the ``results.json`` of PrairieLearn's external grading,
   https://github.com/PrairieLearn/PrairieLearn/blob/master/docs/externalGrading.md ("Grading
   results"). ``gradable``, ``score`` in [0, 1], ``message``, ``output``, ``tests`` with
-  ``name``, ``description``, ``points``, ``max_points``, ``message``, ``output``. A submission
+  ``name``, ``description``, ``points``, ``max_points``, ``message``, ``output``; and tito's own
+  ``module`` and ``student`` (Gradescope's file has them in ``extra_data``), so that ``--json``
+  never replaces another student's file (``named_in``). A submission
   that cannot be read or exported (a syntax error) is ``gradable: false`` with its
   ``format_errors``: PrairieLearn then does not count the attempt, as its documentation
   describes for input that does not compile. PrairieLearn shows every test at once and has no
@@ -77,7 +79,8 @@ def gradescope(grade: Grade) -> dict:
              for t in grade.tests]
     return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade, until_published=True),
             "stdout_visibility": "hidden", "tests": tests,
-            "extra_data": {"module": grade.module, "sha256": grade.sha256, "sandbox": grade.sandbox.get("backend", "")}}
+            "extra_data": {"module": grade.module, "student": grade.student, "sha256": grade.sha256,
+                           "sandbox": grade.sandbox.get("backend", "")}}
 
 
 PRAIRIELEARN_MAX_BYTES = 1_000_000  # "this file should be limited to 1 MB"
@@ -97,13 +100,19 @@ def prairielearn(grade: Grade) -> dict:
                                 + " not shown"), "points": sum(t.earned for t in hidden),
                                 "max_points": sum(t.points for t in hidden), "message": "", "output": ""})
     result = {"gradable": True, "score": grade.score / grade.max_score if grade.max_score else 0.0,
-              "message": summary(grade), "output": "", "tests": tests}
+              "message": summary(grade), "output": "", "tests": tests, "module": grade.module, "student": grade.student}
     if grade.error.startswith(UNGRADABLE):
         reason = next((grade.error[:-len(end)] for end in SCORES_0 if grade.error.endswith(end)), grade.error)
         # not counted, so it carries nothing but the reason: feedback in an uncounted attempt would
         # be a free run of the tests, as often as a student liked
         result.update(not_gradable(reason))
     return _within(result, PRAIRIELEARN_MAX_BYTES)
+
+
+def named_in(result: dict) -> tuple:
+    """(student, module) a results file of any of FORMATS names, None for what it does not name."""
+    named = result.get("extra_data") if isinstance(result.get("extra_data"), dict) else result
+    return named.get("student"), named.get("module")
 
 
 def not_gradable(reason: str) -> dict:
