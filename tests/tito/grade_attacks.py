@@ -522,7 +522,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     return {name: text for name, text in files.items() if not names or name.split(".")[0] in names + ("alice", "carol")}
 
 
-# memory and space no limit counts: memfd and System V shared memory (nobody's RSS, outside
+# memory and space no limit counts: memfd and System V shared memory and semaphores (nobody's RSS, outside
 # RLIMIT_AS, /tmp's size and the job folder's meter), and the tmpfs of the sandbox's own / and
 # /dev, writable and unsized when bubblewrap runs in a user namespace (a grader that is not root);
 # a kernel keyring, which outlives the job; a user namespace, where it could mount its own tmpfs
@@ -557,6 +557,11 @@ if IN_PROBE:
         _refused("shm", _shm)
     queue = libc.msgget(0, 0o1600)
     held["msgget"] = queue >= 0 or _os.strerror(_ctypes.get_errno())
+    # a semaphore set of 32000 holds about 2.5 MB of the kernel's (red team 11: 900 sets, 1.8 GB)
+    semaphores = libc.semget(0, 32000, 0o1600)
+    held["semget"] = semaphores >= 0 or _os.strerror(_ctypes.get_errno())
+    if semaphores >= 0:
+        libc.semctl(semaphores, 0, 0)  # IPC_RMID
     # a key in the uid's keyring outlives the job: a classmate graded later as the same uid reads it
     key = libc.syscall(248 if _platform.machine() == "x86_64" else 217, b"user", MARK.encode(), b"answers", 7,
                        _ctypes.c_int(-4))  # add_key(..., KEY_SPEC_USER_KEYRING)

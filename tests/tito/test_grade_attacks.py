@@ -523,7 +523,7 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
 
 
 REFUSED = "Operation not permitted"  # the syscall filter's EPERM
-DENIED = ("memfd", "shm", "msgget", "add_key", "unshare")
+DENIED = ("memfd", "shm", "msgget", "semget", "add_key", "unshare")
 
 
 def hoard_report(sandbox: dict) -> dict:

@@ -1,6 +1,7 @@
 """A seccomp filter that keeps student code from memory no limit counts.
 
-Memory made with ``memfd_create`` or System V shared memory belongs to no process: it is
+Memory made with ``memfd_create``, System V shared memory or semaphores (a set of 32000
+takes about 2.5 MB of the kernel's; 900 sets took 1.8 GB) or BPF maps belongs to no process: it is
 outside RLIMIT_AS, outside the sandbox's sized ``/tmp`` and ``/dev/shm`` and outside the job
 folder's disk meter, and the OOM killer cannot find it (one process held 2.7 GB that way
 under a 2 GiB RLIMIT_AS). A kernel keyring outlives the job and is shared by every job of its
@@ -28,21 +29,21 @@ import struct
 # (denied when it asks for a new namespace) and clone3 (ENOSYS: glibc then falls back to clone,
 # whose flags a classic-BPF filter can read; clone3 keeps them behind a pointer)
 ARCHES = {
-    "x86_64": (0xC000003E, {"shmget": 29, "shmat": 30, "msgget": 68, "mq_open": 240, "add_key": 248,
+    "x86_64": (0xC000003E, {"shmget": 29, "shmat": 30, "semget": 64, "msgget": 68, "mq_open": 240, "add_key": 248,
                             "request_key": 249, "keyctl": 250, "unshare": 272, "setns": 308, "memfd_create": 319,
                             "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
-                            "io_uring_register": 427, "memfd_secret": 447}, 56, 435),
-    "aarch64": (0xC00000B7, {"unshare": 97, "mq_open": 180, "msgget": 186, "shmget": 194, "shmat": 196,
+                            "io_uring_register": 427, "memfd_secret": 447, "bpf": 321}, 56, 435),
+    "aarch64": (0xC00000B7, {"unshare": 97, "mq_open": 180, "msgget": 186, "semget": 190, "shmget": 194, "shmat": 196,
                              "add_key": 217, "request_key": 218, "keyctl": 219, "setns": 268, "memfd_create": 279,
                              "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426,
-                             "io_uring_register": 427, "memfd_secret": 447}, 220, 435),
+                             "io_uring_register": 427, "memfd_secret": 447, "bpf": 280}, 220, 435),
 }
 X32_BIT = 0x40000000  # x86_64's x32 ABI: the same calls under other numbers
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: a user namespace would let the
 # submission mount an unsized tmpfs of its own
 NEW_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
-DENIED = ("memfd_create", "memfd_secret", "System V shared memory and message queues", "POSIX message queues",
-          "userfaultfd", "io_uring", "kernel keyrings (shared by every job of a uid)",
+DENIED = ("memfd_create", "memfd_secret", "System V shared memory, semaphores and message queues",
+          "POSIX message queues", "userfaultfd", "io_uring", "BPF maps", "kernel keyrings (shared by every job of a uid)",
           "new namespaces (a tmpfs of its own)")
 PROTECTS = f"a syscall filter denies memory no limit counts and what outlives a job: {', '.join(DENIED)}"
 
