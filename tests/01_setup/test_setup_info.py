@@ -27,7 +27,7 @@ def test_personal_info_values_are_non_empty_strings():
 
 def test_personal_info_email_is_valid_and_version_is_the_package_version():
     details = personal_info()
-    assert EMAIL_PATTERN.match(details["email"])
+    assert EMAIL_PATTERN.fullmatch(details["email"])
     assert details["version"] == tinytorch.__version__
 
 
@@ -39,12 +39,13 @@ def test_personal_info_reads_the_package_version(monkeypatch):
 
 @pytest.mark.parametrize("email", ["ada@example.org", "a.b+c@uni.edu.au"])
 def test_email_pattern_accepts_addresses(email):
-    assert EMAIL_PATTERN.match(email)
+    assert EMAIL_PATTERN.fullmatch(email)
 
 
-@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.org", "ada@example", "a da@x.org", "a@b@c.org"])
+@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.org", "ada@example", "a da@x.org", "a@b@c.org",
+                                   "jane@uni.edu.", "a@b..c", "a@.b.c", "ada@example.org\n"])
 def test_email_pattern_rejects_non_addresses(email):
-    assert not EMAIL_PATTERN.match(email)
+    assert not EMAIL_PATTERN.fullmatch(email)
 
 
 def test_personal_info_returns_a_fresh_dict():

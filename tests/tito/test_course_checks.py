@@ -90,6 +90,16 @@ def test_every_module_is_graded():
     assert GRADED == [m.name for m in COURSE.modules]
 
 
+def test_setup_grades_the_email_by_the_pattern_its_tests_use():
+    """An address `tito test` accepted lost 2 points in grading ('jane@uni.edu.': the module's
+    pattern was looser than module.yaml's, red team 11): there is one pattern."""
+    from tinytorch.core.setup import EMAIL_PATTERN
+    from tito.grading.checks import check_specs
+
+    graded = {spec.name: spec for spec in check_specs(COURSE.get("setup"))}["personal_info_values"]
+    assert graded.match["email"] == EMAIL_PATTERN.pattern
+
+
 # --------------------------------------------------------------------------- partial solutions
 
 

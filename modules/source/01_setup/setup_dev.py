@@ -87,7 +87,9 @@ import tinytorch
 #| export
 PERSONAL_INFO_KEYS = ("developer", "email", "institution", "system_name", "version")
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# name@domain.tld: no spaces, one @, and a domain of dot-separated non-empty parts (graded by the
+# same pattern, with fullmatch: the whole string must be the address)
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def personal_info():
@@ -112,7 +114,8 @@ def personal_info():
     ['developer', 'email', 'institution', 'system_name', 'version']
 
     HINTS:
-    - The e-mail must look like name@domain.tld (the test checks it).
+    - The e-mail must look like name@domain.tld, the whole string (the test checks it with
+      EMAIL_PATTERN.fullmatch, and so does grading).
     - No empty strings: the test checks every value.
     """
     ### BEGIN SOLUTION
@@ -137,7 +140,7 @@ def test_unit_personal_info():
     passed("All five keys are present")
     for key, value in details.items():
         assert isinstance(value, str) and value.strip(), f"{key!r} must be a non-empty string, got {value!r}"
-    assert EMAIL_PATTERN.match(details["email"]), f"{details['email']!r} is not a valid e-mail address"
+    assert EMAIL_PATTERN.fullmatch(details["email"]), f"{details['email']!r} is not a valid e-mail address"
     assert details["version"] == tinytorch.__version__
     passed(f"Hello, {details['developer']} — welcome to {details['system_name']}")
     progress("personal_info")
