@@ -456,3 +456,22 @@ def test_prairielearn_results_stay_under_one_megabyte():
     size = len(json.dumps(result, indent=2, ensure_ascii=False).encode())
     assert 500_000 < size <= PRAIRIELEARN_MAX_BYTES
     assert {t["message"] for t in result["tests"]} == {"x" * 20_000 + " [cut: the results file is limited to 1 MB]"}
+
+
+def test_prairielearn_results_stay_under_one_megabyte_whatever_the_feedback_tests_are_named():
+    """A submission names its own inline tests: 800 of them, each named by 300 emoji, made a
+    1.1 MB results file that PrairieLearn refuses (red team 11). The feedback tests that do not
+    fit go, last first, and one line says how many; every check stays."""
+    from tito.grading.formats import PRAIRIELEARN_MAX_BYTES, prairielearn
+    from tito.grading.report import INLINE, Grade, TestScore
+
+    checks = [TestScore(f"check_{n}", n % 2 == 0, 1, "") for n in range(10)]
+    feedback = [TestScore("\U0001F600" * 300 + str(n), False, 0, "", kind=INLINE) for n in range(800)]
+    result = prairielearn(Grade("alpha", "a.py", "a", checks + feedback))
+    size = len(json.dumps(result, indent=2, ensure_ascii=False).encode())
+    assert 900_000 < size <= PRAIRIELEARN_MAX_BYTES
+    names = [t["name"] for t in result["tests"]]
+    assert names[:10] == [f"check_{n}" for n in range(10)] and result["score"] == 0.5
+    shown = len(names) - 11
+    assert names[10:-1] == ["feedback: " + "\U0001F600" * 300 + str(n) for n in range(shown)] and 500 < shown < 800
+    assert result["tests"][-1]["message"] == f"{800 - shown} feedback tests not shown: the results file is limited to 1 MB"
