@@ -283,6 +283,20 @@ if IN_PROBE:
     print("ATTACK-KILLED %d processes, refused %d" % (len(killed), len(refused)), flush=True)
 '''
 
+# a SIGKILL the grader did not send, as the kernel's OOM killer sends it: a submission that wanted its
+# grading to look killed for want of memory, to be graded again forever (only the machine's count of
+# OOM kills, read outside the sandbox, can say it was; tests patch that count)
+KILL_ENTRY = '''
+if IN_PROBE:
+    print("ATTACK-KILLING the sandbox's first process", flush=True)
+    _os.kill(_os.getppid(), _signal.SIGKILL)
+    _os.kill(_os.getpid(), _signal.SIGKILL)
+'''
+KILL_PROBE = '''
+def double(x):  # the checks' process, in each check that calls it
+    _os.kill(_os.getpid(), _signal.SIGKILL)
+'''
+
 
 FORGE_STATE = """
 # the batch's state, from inside: full marks in its own report with the hashes a rerun trusts,
@@ -497,7 +511,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "forge_state": FORGE_STATE, "unshowable": UNSHOWABLE, "deep_status": DEEP_STATUS,
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
-        "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD,
+        "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD, "kill_entry": KILL_ENTRY, "kill_probe": KILL_PROBE,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

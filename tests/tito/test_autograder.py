@@ -7,6 +7,7 @@ namespaces there), /root and /work emptied but for Python."""
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from grade_attacks import ONE_OFF, SECRET, STUB, attack, container
+from grade_attacks import ONE_OFF, SECRET, STUB, attack, attack_submissions, container
 from tiny_course import ALPHA_DEV, run_tito
 
 from tito.editions.notebooks import notebook_json, to_notebook
@@ -318,6 +319,27 @@ def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypat
     assert out.startswith("Traceback") and "KeyError: 'checks'" in out and not results.exists()
     assert out.endswith("tito autograder: not graded, no result written: the grader failed (the traceback above), "
                         "not the submission; grade it again once fixed.\n")
+
+
+def test_a_grading_the_kernel_killed_out_of_memory_writes_no_result_and_exits_1(root, instructor_course, monkeypatch,
+                                                                                capsys):
+    """On a platform, a grading the OOM killer ended is the grader's failure: the platform shows
+    it failed, to be graded again; no 0 is written. (The count of OOM kills grows here by a patch;
+    the SIGKILL of the sandbox's first process is real, sent by the submission.)"""
+    import tito.grading.sandbox
+    from tito.grading.hosted import main
+
+    kills = itertools.count()
+    monkeypatch.setattr(tito.grading.sandbox, "oom_kills", lambda: next(kills))
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    (root / "submission" / "alpha_dev.py").write_text(attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"])
+    assert main(["hosted", "gradescope", str(root)]) == 1
+    assert not (root / "results" / "results.json").exists()
+    assert capsys.readouterr().out == (
+        "tito autograder: not graded, no result written: the machine ran out of memory and the kernel killed the "
+        "grading (not the submission's own limit). Grade this submission again; if it is killed so again, give the "
+        "autograder's container more memory.\n")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ and leave the other students' grades intact.
 """
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -82,7 +83,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "many_files", "deep_folders", "claims_beta", "hoard"]
+           "many_files", "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -477,6 +478,84 @@ def test_a_disk_running_low_stops_the_job_and_leaves_its_grade_to_the_next_run(a
     grade = alpha_grader.grade(tmp_path / "alice.py")
     assert grade.incomplete and grade.score == 0
     assert grade.error.startswith("stopped by the grader: the grader's disk had only "), grade.error
+
+
+def test_a_sigkill_of_its_own_is_graded_as_any_crash_while_no_memory_ran_out(batch):
+    """A submission that ends its sandbox, or its checks' process, by SIGKILL (as the kernel's OOM
+    killer would) is not graded again for it: the machine's count of OOM kills did not grow."""
+    grades = batch[0]
+    for student in ("kill_entry", "kill_probe"):
+        assert grades[student].sandbox["oom_kills"] == 0, "the kernel OOM-killed a process during the batch: rerun"
+        assert (grades[student].incomplete, grades[student].sandbox["out_of_memory"]) == (False, False)
+    assert grades["kill_entry"].sandbox["exit_code"] in (-9, 137)  # killed, or bwrap saying its command was
+    assert "the sandbox stopped early in checks (exit code " in grades["kill_entry"].error
+    assert grades["kill_probe"].error.startswith("the checks' process ended during double (exit code -9)")
+
+
+def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_once_then_final(instructor_course, tmp_path,
+                                                                                    monkeypatch, tito):
+    """The OOM killer cannot be set off safely on a shared machine: the count of OOM kills it
+    keeps (/proc/vmstat) grows during every job here, while the SIGKILLs are real, sent by the
+    submissions to their sandbox's first process and to their checks' process. Killed so, a
+    grade is graded again by the next run; killed so again on the same bytes, it is final, so a
+    submission that runs the machine out of memory itself is not graded forever. An honest
+    submission beside them, which no SIGKILL ended, keeps its grade whatever the count says."""
+    from tito.grading import sandbox
+    from tito.grading.report import out_of_memory
+
+    kills = itertools.count()
+    monkeypatch.setattr(sandbox, "oom_kills", lambda: next(kills))
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    for name, text in attack_submissions(instructor_course, ("kill_entry", "kill_probe")).items():
+        if name.startswith(("kill_", "alice")):
+            (folder / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(instructor_course)
+
+    def grade():
+        result = tito("grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2", "--no-feedback")
+        reports = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+        return result.exit_code, flat(result.output), reports
+
+    code, said, reports = grade()
+    assert code == 1 and ("Not graded completely (2): kill_entry, kill_probe; their notes above say why. 2 of them "
+                          "because the machine ran out of memory and the kernel killed their grading") in said
+    assert (reports["alice"]["score"], reports["alice"]["incomplete"], reports["alice"]["error"]) == (6, False, "")
+    for student in ("kill_entry", "kill_probe"):
+        assert (reports[student]["score"], reports[student]["incomplete"]) == (0, True)
+        assert reports[student]["error"].startswith(out_of_memory() + "; "), reports[student]["error"]
+
+    code, said, reports = grade()
+    assert code == 0 and ("Killed by the kernel when the machine ran out of memory, for the second time on the same "
+                          "file, so graded as far as they got (2): kill_entry, kill_probe") in said
+    for student in ("kill_entry", "kill_probe"):
+        assert (reports[student]["score"], reports[student]["incomplete"]) == (0, False)
+        assert reports[student]["error"].startswith(
+            "the machine ran out of memory and the kernel killed the grading again, as on its last run of the same "
+            "file under the same grading: this grade is final (a submission that runs the machine out of memory "
+            "itself is not graded a third time); "), reports[student]["error"]
+    assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # final: kept
+
+
+def test_only_the_same_bytes_killed_out_of_memory_twice_make_a_final_grade(tmp_path):
+    """The second kill makes a grade final only when the report it replaces was killed so too, on
+    the same bytes under the same grading; any other report leaves it to the next run."""
+    from tito.grading.gradebook import write_json
+    from tito.grading.report import Grade, out_of_memory
+    from tito.grading.state import settle
+
+    def killed(**changes):
+        grade = Grade("alpha", "ann.py", "ann", error=out_of_memory() + "; the sandbox stopped early",
+                      sandbox={"out_of_memory": True}, sha256="a" * 64, fingerprint="f", incomplete=True)
+        return Grade.from_json({**grade.to_json(), **changes})
+
+    assert settle(killed(), tmp_path).incomplete  # no report yet
+    for last in (killed(sha256="b" * 64), killed(fingerprint="g"), killed(sandbox={}), killed(incomplete=False)):
+        write_json(last.to_json(), tmp_path / "ann.json")
+        assert settle(killed(), tmp_path).incomplete, last
+    write_json(killed().to_json(), tmp_path / "ann.json")
+    final = settle(killed(), tmp_path)
+    assert not final.incomplete and final.error.endswith("; the sandbox stopped early")
 
 
 def test_a_report_that_cannot_be_written_does_not_end_the_batch(alpha_grader, tmp_path):

@@ -211,10 +211,18 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         raise TitoError(f"Not graded, because they would share a report file: {describe_clashes(batch.clashes)}.",
                         hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
                              "command again: only they will be graded.")
+    killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
+    final = [grade.student for grade in killed if not grade.incomplete]
+    if final:
+        out.print(f"Killed by the kernel when the machine ran out of memory, for the second time on the same file, so "
+                  f"graded as far as they got ({len(final)}): {', '.join(final)}", markup=False, highlight=False)
     unfinished = [grade.student for grade in batch.graded if grade.incomplete]
     if unfinished:  # not the submissions' doing: a report not written, a worker without a sandbox, ...
-        raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say why.",
-                        hint="Run the same command again: it grades them, and only them, again.")
+        oom = sum(grade.incomplete for grade in killed)
+        memory = (f" {oom} of them because the machine ran out of memory and the kernel killed their grading "
+                  "(fewer --jobs side by side need less memory).") if oom else ""
+        raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say "
+                        f"why.{memory}", hint="Run the same command again: it grades them, and only them, again.")
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -39,6 +40,7 @@ class Bubblewrap(Sandbox):
         "total memory and CPU across its processes are only bounded per process (no cgroup)",
         "it can read anything the mounted Python installation holds (e.g. other installed libraries)")
     full_copy = False
+    sigkilled = (-signal.SIGKILL, 128 + signal.SIGKILL)  # bwrap exits 128 + the signal its command ended by
 
     def __init__(self):
         self.root = os.geteuid() == 0

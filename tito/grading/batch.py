@@ -60,11 +60,14 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
 def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None,
                    students=None) -> list[Grade]:
     """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows)."""
+    from tito.grading.state import settle
+
     Path(out).mkdir(parents=True, exist_ok=True)
     book = Gradebook(out, grader.module.name, students)
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
+        grade = settle(grade, out)
         try:
             book.add(grade)
         except OSError as exc:  # one report that cannot be written (a full disk) does not end the batch

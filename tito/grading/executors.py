@@ -12,7 +12,9 @@ the executors only decide where it runs:
   that joins later, unpacks it once into a private temporary folder and removes it when the
   batch ends — no shared file system is assumed. Each worker detects its own sandbox; a
   worker that has none gives each submission it receives a 0 that says why, marked
-  incomplete so that the next batch grades it again. Workers need tito installed (the course's
+  incomplete so that the next batch grades it again. A worker reads its own machine's count of
+  OOM kills: a grading the kernel killed there comes back marked as such, and the batch settles
+  it as any other (``tito.grading.state.settle``). Workers need tito installed (the course's
   package: ``pip install -e '.[cluster]'``), nothing else of the course.
 
 Both stop cleanly on Ctrl-C: no new grading starts, the running sandboxes are killed (dask:

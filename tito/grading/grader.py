@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,8 @@ from tito.errors import TitoError
 from tito.files import remove_tree
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable, showable_name
 from tito.grading.inside import MAX_TESTS
-from tito.grading.report import CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported, unreadable
+from tito.grading.report import (CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported,
+                                 out_of_memory, unreadable)
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest
 from tito.grading.verdict import judge
@@ -65,12 +67,15 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
         inside = sandbox.view(job).course
-        grade.error = as_submitted(wrong_module or grade.error, prepared, inside, grade.submission)[:MAX_REASON]
+        killed = out_of_memory_killed(outcome, status)
+        reason = "; ".join(filter(None, [out_of_memory() if killed else "", wrong_module or grade.error]))
+        grade.error = as_submitted(reason, prepared, inside, grade.submission)[:MAX_REASON]
         for test in grade.feedback:
             test.message = as_submitted(test.message, prepared, inside, grade.submission)[:MAX_FEEDBACK]
-        grade.incomplete = outcome.starved  # maybe another job's doing: graded again by the next run
+        grade.incomplete = outcome.starved or killed  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
+                             out_of_memory=killed, oom_kills=outcome.oom_kills,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
                              output_tail=showable(outcome.output[-2000:].decode("utf-8", "replace")),
                              checks_output=str(_step(status, "checks").get("output", ""))[-2000:],
@@ -80,6 +85,28 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         remove_job(job)
     grade.seconds = time.monotonic() - started
     return grade
+
+
+def out_of_memory_killed(outcome, status: dict) -> bool:
+    """True when the kernel's OOM killer may have ended this grading: the sandbox's process, or a
+    process of its checks (during a check, or before any), ended by a SIGKILL the grader did not
+    send while the machine's count of OOM kills grew (``tito.grading.sandbox.oom_kills``, read outside the sandbox).
+
+    Such a grade is not the submission's doing, so it is graded again (``Grade.incomplete``);
+    ``tito.grading.state.settle`` makes it final when the same bytes were killed so last time
+    too, so a submission that runs the machine out of memory itself is graded twice, not forever.
+    The count is the machine's: with jobs side by side, a kill in this job's window may have
+    been another job's (the one that ran the machine out of memory), and then both are graded
+    again once — the one that ran out of memory is final on its second run. A submission that
+    kills itself with SIGKILL (or runs past its CPU time) while the count stays still is graded as
+    any crash is. The crashes come from the sandbox's status, which it can forge: a forgery gains
+    no more than a real SIGKILL of its own would."""
+    if outcome.oom_kills <= 0:
+        return False
+    checks = _step(status, "checks")
+    crashes = checks.get("crashes") if type(checks.get("crashes")) is list else []
+    codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in crashes[:50] if type(crash) is dict)]
+    return outcome.killed or any(type(code) is int and code == -signal.SIGKILL for code in codes)
 
 
 def _status(out: Path, job_folder: Path) -> dict:

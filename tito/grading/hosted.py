@@ -25,7 +25,8 @@ Two kinds of failure, told apart:
 * **the submission's** (no module file, two candidates, an unreadable file): a result saying
   why, for the student — Gradescope's score 0, PrairieLearn's ``gradable: false`` (the attempt
   is not counted);
-* **the grader's** (no sandbox, a sandbox that could read the grading, a bug of tito's): no
+* **the grader's** (no sandbox, a sandbox that could read the grading, a bug of tito's, the
+  kernel's OOM killer ending the grading: ``tito.grading.grader.out_of_memory_killed``): no
   ``results.json`` at all and exit code 1, with the reason on stdout for the instructor. Both
   platforms then show the submission as failed to grade, to be graded again once fixed, and
   no 0 is recorded that the student did not earn.
@@ -52,6 +53,11 @@ class NotGraded(Exception):
 
 class GraderFailed(Exception):
     """Why the grader could not grade anything here (for the instructor; no result is written)."""
+
+    def __init__(self, reason: str, advice: str = "The grader failed, not the submission: fix the autograder (see "
+                 "its README.md) and grade this submission again."):
+        super().__init__(reason)
+        self.advice = advice
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def _relative(path: Path, folder: Path) -> str:
 def grade(place: Platform):
     """The submission's Grade and the note on which file was graded (NotGraded, GraderFailed)."""
     from tito.grading.grader import grade_safely, new_scratch
+    from tito.grading.report import KILLED_OUT_OF_MEMORY
     from tito.grading.sandbox import BACKENDS, Limits, detect
     from tito.grading.slots import job_slot
     from tito.grading.submission import SubmissionError, read_bytes
@@ -150,6 +157,9 @@ def grade(place: Platform):
                                   Limits(seconds=float(config["timeout"])), scratch, slot, showable(submission.name))
     finally:
         remove_tree(scratch)
+    if result.sandbox.get("out_of_memory"):  # here, graded again by the platform: no report to make it final
+        raise GraderFailed(KILLED_OUT_OF_MEMORY, "Grade this submission again; if it is killed so again, give "
+                           "the autograder's container more memory.")
     if result.incomplete:  # the grader's failure, not the submission's
         raise GraderFailed(result.error)
     return result, note, config
@@ -191,8 +201,7 @@ def main(argv: list[str]) -> int:
         except NotGraded as reason:
             result = not_graded(place, str(reason))
     except GraderFailed as failure:
-        print(f"tito autograder: not graded, no result written: {failure}. The grader failed, not the submission: "
-              "fix the autograder (see its README.md) and grade this submission again.")
+        print(f"tito autograder: not graded, no result written: {failure}. {failure.advice}")
         return 1
     except Exception:  # noqa: BLE001 - a bug of tito's: no result, the traceback for the instructor
         import traceback

@@ -29,6 +29,24 @@ def grading_failed(exc: BaseException, where: str = "") -> str:
     return f"grading failed{where} ({type(exc).__name__}: {exc}); it scores 0"
 
 
+# how the reason of a grading the kernel's OOM killer ended starts (``Grade.sandbox["out_of_memory"]``)
+OUT_OF_MEMORY = "the machine ran out of memory and the kernel killed the grading"
+KILLED_OUT_OF_MEMORY = f"{OUT_OF_MEMORY} (not the submission's own limit)"
+
+
+def out_of_memory() -> str:
+    """The reason of a grade the kernel's OOM killer cut short: graded again by the next run."""
+    return f"{KILLED_OUT_OF_MEMORY}; it is graded again on the next run"
+
+
+def out_of_memory_again(reason: str) -> str:
+    """``reason`` (which starts with ``out_of_memory()``) once the same bytes were killed so a second time:
+    the grade is final."""
+    again = (f"{OUT_OF_MEMORY} again, as on its last run of the same file under the same grading: this grade is "
+             "final (a submission that runs the machine out of memory itself is not graded a third time)")
+    return again + reason[len(out_of_memory()):] if reason.startswith(out_of_memory()) else reason
+
+
 @dataclass
 class TestScore:
     """One line of a grade: a graded check, or a test run in the sandbox as feedback."""

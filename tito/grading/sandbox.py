@@ -26,7 +26,9 @@ submission, and, set by the entry before any student code runs, address space, C
 processes, file size and open files, and the syscall filter (``tito.grading.syscall_filter``:
 no memfd, no System V shared memory or message queues, no POSIX message queues). The grader
 reads the sandbox's output itself, keeping the first ``Limits.output`` bytes and counting the
-rest, and never waits for a pipe past the deadline.
+rest, and never waits for a pipe past the deadline. Around each job it reads the machine's
+count of OOM kills (``oom_kills``) and notes whether the process ended by a SIGKILL the grader
+did not send (``Outcome.killed``): ``tito.grading.grader.out_of_memory_killed`` judges the two.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class Outcome:
     cancelled: bool = False  # the batch was interrupted: killed, and no grade
     stopped: str = ""  # why the grader stopped it before its deadline (a limit it went past)
     starved: bool = False  # stopped because the grader's disk ran low: not known to be its doing
+    killed: bool = False  # it ended by a SIGKILL the grader did not send (the kernel's OOM killer, or its own)
+    oom_kills: int = 0  # processes the kernel's OOM killer killed on this machine while it ran (anyone's)
 
 
 class Sandbox:
@@ -112,6 +116,7 @@ class Sandbox:
     protects: tuple = ()
     lacks: tuple = ()
     full_copy = True  # the job's course/ must hold the whole template (no read-only mounts)
+    sigkilled = (-signal.SIGKILL,)  # the exit statuses of a process that ended by SIGKILL
     # True when it has a network of its own, not the machine's: one on the machine's network could
     # reach a dask cluster, which runs any function a connection sends it, so dask workers refuse it
     own_network = False
@@ -157,11 +162,16 @@ class Sandbox:
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
         argv, environment, cwd = self.command(job, inner, env, limits)
+        before = oom_kills()
         try:
-            return _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
-                              lambda: over_disk_limits(job.folder, limits), lambda: disk_running_low(job.folder))
+            outcome = _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
+                                 lambda: over_disk_limits(job.folder, limits), lambda: disk_running_low(job.folder),
+                                 self.sigkilled)
         finally:
             self.cleanup(job)
+        after = oom_kills()
+        outcome.oom_kills = after - before if before is not None and after is not None else 0
+        return outcome
 
 
 def environment(view: View, python: str) -> dict:
@@ -236,13 +246,23 @@ def _hidden(path: str, folder: Path, exc: OSError) -> str:
     return f"it made a folder the grader cannot look into ({os.path.relpath(path, folder)[:120]}: {exc.strerror})"
 
 
-def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None) -> Outcome:
+def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None,
+               sigkilled=(-signal.SIGKILL,)) -> Outcome:
     """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set, or ``over_limits()``
-    (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes."""
+    (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes.
+    ``sigkilled``: the exit statuses that mean it ended by SIGKILL (``Outcome.killed`` when the
+    grader sent none before it ended)."""
     deadline = time.monotonic() + limits.seconds
     next_check, stopped, starved = time.monotonic() + DISK_CHECK_SECONDS, "", False
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    killed_running = False  # the grader killed it while it still ran: its SIGKILL is not a stranger's
+
+    def stop(proc):
+        nonlocal killed_running
+        killed_running = killed_running or proc.poll() is None
+        kill(proc)
+
     kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
@@ -255,11 +275,11 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
                 drain_until = now + GRACE  # it ended: collect what is still in the pipe, briefly
             if drain_until is None and now >= deadline:
                 timed_out = True
-                kill(proc)
+                stop(proc)
                 drain_until = now + GRACE
             if drain_until is None and cancel is not None and cancel.is_set():
                 cancelled = True
-                kill(proc)
+                stop(proc)
                 drain_until = now
             if drain_until is None and starving is not None:
                 stopped = starving()
@@ -267,10 +287,10 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
             if drain_until is None and not stopped and over_limits is not None and now >= next_check:
                 next_check, stopped = now + DISK_CHECK_SECONDS, over_limits()
             if drain_until is None and stopped:
-                kill(proc)
+                stop(proc)
                 drain_until = now + GRACE
             if drain_until is not None and now >= drain_until:
-                kill(proc)  # something still holds the pipe: it goes too, and we stop reading
+                stop(proc)  # something still holds the pipe: it goes too, and we stop reading
                 break
             limit = (drain_until if drain_until is not None else deadline) - now
             for _ in selector.select(timeout=max(0.0, min(limit, 0.25))):
@@ -288,10 +308,26 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
     try:
         returncode = proc.wait(timeout=GRACE)
     except subprocess.TimeoutExpired:
-        kill(proc)
+        stop(proc)
         returncode = proc.wait()
     return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
-                   stopped, starved)
+                   stopped, starved, killed=returncode in sigkilled and not killed_running)
+
+
+def oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has killed on this machine since it started
+    (``oom_kill`` in /proc/vmstat, Linux 4.13 and later), or None where it is not counted. The
+    grader reads it outside every sandbox: a submission can make it grow only by running the
+    machine (or its container's memory cgroup, which the count includes) out of memory."""
+    try:
+        with open("/proc/vmstat", encoding="ascii") as handle:
+            for line in handle:
+                name, _, value = line.partition(" ")
+                if name == "oom_kill":
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -13,7 +13,8 @@ fingerprint: deleting the file draws a new one and grades everyone again.
 
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
 grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
-everything else is graded. A report that cannot be read, belongs to another module or
+everything else is graded. ``settle`` bounds that for a grading the kernel's OOM killer ended:
+graded again once, final the second time on the same bytes. A report that cannot be read, belongs to another module or
 student, or is not tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
 grades again regardless.
 
@@ -35,7 +36,7 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.grading.gradebook import read_report, report_name
-from tito.grading.report import Grade
+from tito.grading.report import Grade, out_of_memory_again
 
 ALL = "*"  # --regrade given without a name
 
@@ -155,6 +156,22 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
     except SubmissionError as exc:  # kept when its 0 already says this; else grading it says why
         return ("" if grade.error == unreadable(showable(str(exc))) else "cannot be read now"), grade
     return ("" if digest(data) == grade.sha256 else "changed"), grade
+
+
+def settle(grade: Grade, out: Path) -> Grade:
+    """``grade`` as the batch writes it into the reports folder ``out``: a grading the kernel's
+    OOM killer ended (``Grade.sandbox["out_of_memory"]``, see ``tito.grading.grader``) is graded
+    again by the next batch, once: if the report it replaces says the same bytes were killed so
+    under the same grading, this grade is final, with a reason saying so."""
+    if not (grade.incomplete and grade.sandbox.get("out_of_memory")):
+        return grade
+    last = read_report(Path(out) / report_name(grade.student))
+    if (last is not None and last.incomplete and last.sandbox.get("out_of_memory") is True
+            and (last.module, last.student, last.sha256, last.fingerprint)
+            == (grade.module, grade.student, grade.sha256, grade.fingerprint)):
+        grade.incomplete = False
+        grade.error = out_of_memory_again(grade.error)
+    return grade
 
 
 @contextlib.contextmanager
