@@ -30,6 +30,7 @@ COMMANDS = {
     "lab": "tito.commands.lab",
     "module": "tito.commands.module",
     "grade": "tito.commands.grade",
+    "gradebook": "tito.commands.gradebook",
     "autograder": "tito.commands.autograder",
     "book": "tito.commands.book",
 }
@@ -46,6 +47,7 @@ SUMMARIES = {
     "lab": "Open JupyterLab on a module's notebook.",
     "module": "Manage a student's module (e.g. reset it).",
     "grade": "Grade submissions, each in a sandbox, by the module's checks.",
+    "gradebook": "Hand back feedback files; combine modules into final grades.",
     "autograder": "Package a module's grading for Gradescope.",
     "book": "Build the course website, or preview it locally.",
 }
@@ -85,7 +87,7 @@ def cli():
 
     \b
     Students:    edit modules/source/06_cnn/cnn_dev.py (or `tito lab cnn`), then `tito test --module cnn`
-    Instructors: `tito test --all`, `tito release`, `tito grade`
+    Instructors: `tito test --all`, `tito release`, `tito grade`, `tito gradebook`
     Everything:  `tito status`; is this machine ready? `tito doctor`
     """
 
