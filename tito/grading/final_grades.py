@@ -78,17 +78,18 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
     points = {graded.module: {same_student(g.student): (g.student, g.score) for g in graded.grades}
               for graded in folders}
     graded_students = {key: name for table in points.values() for key, (name, _) in table.items()}
-    listed = list(dict.fromkeys(same_student(name) for name in roster or []))
+    listed = {same_student(name): name for name in reversed(roster or [])}  # the roster's spelling, first kept
+    listed = dict(reversed(listed.items()))
     extra = sorted(set(graded_students) - set(listed)) if roster is not None else []
-    order = listed + extra if roster is not None else sorted(graded_students)
+    order = [*listed, *extra] if roster is not None else sorted(graded_students)
     final = Final([STUDENT, *(f"{m} (of {maxima[m]})" for m in modules), f"{TOTAL} (of {sum(maxima.values())})",
                    WEIGHTED if weights else PERCENT],
                   not_on_roster=[graded_students[key] for key in extra],
-                  never_graded=[key for key in listed if key not in graded_students],
+                  never_graded=[name for key, name in listed.items() if key not in graded_students],
                   incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete])
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
-        final.rows.append([showable_name(graded_students.get(key, key)), *(earned.get(m, "") for m in modules),
+        final.rows.append([showable_name(listed.get(key) or graded_students[key]), *(earned.get(m, "") for m in modules),
                            sum(earned.values()), _percent(earned, maxima, weights)])
     return final
 

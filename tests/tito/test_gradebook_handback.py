@@ -1,0 +1,208 @@
+"""tito gradebook: the feedback files handed back to students and the final grades across modules,
+from reports written directly (no sandbox runs here)."""
+
+import unicodedata
+
+import pytest
+
+from tito.grading.checks import CheckSpec
+from tito.grading.gradebook import Gradebook
+from tito.grading.report import INLINE, Grade, TestScore
+from tito.grading.student_feedback import MARK, feedback_markdown
+from tito.grading.verdict import judge
+
+HIDDEN_DETAIL = "result: expected 5, got 4"
+HIDDEN_SAYS = "failed (a hidden check: details are not shown)"
+
+
+def failed_double() -> TestScore:
+    """A failed check as the grader makes it: a real verdict, whose full message names the expected value."""
+    verdict = judge(CheckSpec("double", 3), {"value": [2, 22, 6]}, {"value": [2, 11, 6]})
+    assert verdict.message == "result[1]: expected 22, got 11"  # what must never reach a student
+    return TestScore("double", False, 3, verdict.message, withheld=verdict.withheld)
+
+
+def alice() -> Grade:
+    return Grade("alpha", "subs/alice.py", "alice", [
+        failed_double(),
+        TestScore("scaler", True, 2),
+        TestScore("secret_kernel_size", False, 1, HIDDEN_SAYS, hidden=True, detail=HIDDEN_DETAIL),
+        TestScore("secret_padding", True, 2, hidden=True),
+        TestScore("test_unit_double", False, 0, "AssertionError: double([1]) gave [1]", INLINE),
+        TestScore("test_unit_scaler", True, 0, "", INLINE),
+    ], error="not implemented yet: scale")
+
+
+def reports(folder, module, grades, students=None):
+    """A reports folder as a batch leaves it: one JSON per grade, then gradebook.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    book = Gradebook(folder, module, students)
+    for grade in grades:
+        book.add(grade)
+    book.flush()
+    return folder
+
+
+def test_the_feedback_file_says_what_a_student_may_see(tmp_path, tito):
+    out = reports(tmp_path / "alpha", "alpha", [alice()])
+    result = tito("gradebook", "feedback", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Wrote 1 feedback file for module alpha to {out}/feedback/ (from 1 report in {out}/)\n"
+    text = (out / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert text == f"""{MARK}: written by tito gradebook feedback, which replaces it when run again -->
+
+# Module alpha: feedback for alice
+
+Submission: alice\\.py
+
+Module alpha\\: 4\\/8 points from 4 graded checks\\.
+
+not implemented yet\\: scale
+
+Feedback \\(no points\\)\\: 1\\/2 of the module\\'s tests passed\\.
+
+## Graded checks
+
+- **double** (0/3 points): failed
+
+  ```
+  not the expected answer (its values differ); got [2, 11, 6]
+  ```
+
+- **scaler** (2/2 points): passed
+- Hidden checks (2/3 points): 2 graded checks, not shown one by one
+
+## Tests run for feedback (no points)
+
+- **test\\_unit\\_double** (inline test): failed
+
+  ```
+  AssertionError: double([1]) gave [1]
+  ```
+
+- **test\\_unit\\_scaler** (inline test): passed
+"""
+    # neither the hidden checks' names nor their messages, nor the expected value of a failed check
+    for secret in ("secret", "kernel", "padding", HIDDEN_SAYS, HIDDEN_DETAIL, "expected 22", "22", "result[1]", "index"):
+        assert secret not in text
+
+
+def test_a_hostile_name_and_message_cannot_become_markup():
+    markdown_it = pytest.importorskip("markdown_it")
+    student = "<img src=x onerror=alert(1)>*bob* [win](http://evil) `x` @all\x1b[31m"
+    message = "```\n<script>alert(1)</script>\n````"
+    grade = Grade("alpha", f"subs/{student}.py", student,
+                  [TestScore("double", True, 3), TestScore("test_<b>bold</b>", False, 0, message, INLINE)])
+    text = feedback_markdown(grade)
+    assert "\x1b" not in text
+    assert text.splitlines()[2] == ("# Module alpha: feedback for \\<img src\\=x onerror\\=alert\\(1\\)\\>\\*bob\\* "
+                                    "\\[win\\]\\(http\\:\\/\\/evil\\) \\`x\\` \\@all\\\\x1b\\[31m")
+    html = markdown_it.MarkdownIt("commonmark").render(text)
+    assert "<img" not in html and "<script" not in html and "<a " not in html and "<b>" not in html
+    assert "<em>" not in html and "<code>x</code>" not in html
+    # rendered, the name reads as it is (its escape character as the text \x1b), the message whole in a code block
+    assert ("<h1>Module alpha: feedback for &lt;img src=x onerror=alert(1)&gt;*bob* [win](http://evil) `x` "
+            "@all\\x1b[31m</h1>") in html
+    assert "<pre><code>```\n&lt;script&gt;alert(1)&lt;/script&gt;\n````\n</code></pre>" in html
+
+
+def test_feedback_replaces_only_the_files_tito_wrote(tmp_path, tito):
+    out = reports(tmp_path / "alpha", "alpha", [alice(), Grade("alpha", "subs/bob.py", "bob", [TestScore("double", True, 3)])])
+    (out / "feedback").mkdir()
+    (out / "feedback" / "alice.md").write_text("my own notes\n")
+    (out / "feedback" / "bob.md").write_text(MARK + ": an older run -->\n")
+    result = tito("gradebook", "feedback", str(out))
+    assert result.exit_code == 1
+    assert f"Not written, because a file tito did not write is there: {out}/feedback/alice.md." in result.output
+    assert (out / "feedback" / "alice.md").read_text() == "my own notes\n"
+    assert "feedback for bob" in (out / "feedback" / "bob.md").read_text()
+
+
+def test_a_report_left_out_of_the_gradebook_gets_no_feedback(tmp_path, tito):
+    out = reports(tmp_path / "alpha", "alpha", [alice(), Grade("alpha", "subs/bob.py", "bob", [])], students={"alice"})
+    result = tito("gradebook", "feedback", str(out), "--to", str(tmp_path / "back"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["alice.md"]
+    assert f"Left out (a report in {out}/, but no row in its gradebook.csv): bob" in result.output
+
+
+def two_modules(tmp_path):
+    setup = reports(tmp_path / "setup", "setup", [
+        Grade("setup", "s/alice.py", "alice", [TestScore("hello", True, 4), TestScore("name", True, 1)]),
+        Grade("setup", "s/=cmd.py", "=cmd", [TestScore("hello", False, 4), TestScore("name", True, 1)]),
+    ])
+    cnn = reports(tmp_path / "cnn", "cnn", [
+        Grade("cnn", "c/alice.py", "alice", [TestScore("conv", True, 6), TestScore("pool", False, 4)]),
+        Grade("cnn", "c/bob.py", "bob", [TestScore("conv", True, 6), TestScore("pool", True, 4)]),
+    ])
+    return setup, cnn
+
+
+def test_two_modules_combine_into_final_grades(tmp_path, tito):
+    setup, cnn = two_modules(tmp_path)
+    result = tito("gradebook", "final", str(setup), str(cnn), "--out", str(tmp_path / "final.csv"))
+    assert result.exit_code == 0, result.output
+    # bob has no setup grade: an empty cell, counted as 0; =cmd is guarded as gradebook.csv guards it
+    assert (tmp_path / "final.csv").read_bytes() == (
+        b"student,setup (of 5),cnn (of 10),total (of 15),percent\r\n"
+        b"'=cmd,1,,1,6.7\r\n"
+        b"alice,5,6,11,73.3\r\n"
+        b"bob,,10,10,66.7\r\n")
+    again = tito("gradebook", "final", str(setup), str(cnn), "--weight", "setup=1", "--weight", "cnn=3",
+                 "--out", str(tmp_path / "final.csv"))
+    assert again.exit_code == 0, again.output  # its own file is replaced
+    assert (tmp_path / "final.csv").read_bytes() == (
+        b"student,setup (of 5),cnn (of 10),total (of 15),weighted percent\r\n"
+        b"'=cmd,1,,1,5.0\r\n"
+        b"alice,5,6,11,70.0\r\n"
+        b"bob,,10,10,75.0\r\n")
+
+
+def test_a_roster_student_without_submissions_gets_a_row(tmp_path, tito):
+    setup, cnn = two_modules(tmp_path)
+    nfd = unicodedata.normalize("NFD", "José")
+    (tmp_path / "roster.txt").write_text("# section 1\nbob\n\nzoe\nJosé\nalice\n", encoding="utf-8")
+    cnn = reports(cnn, "cnn", [Grade("cnn", f"c/{nfd}.py", nfd, [TestScore("conv", True, 6), TestScore("pool", True, 4)])])
+    result = tito("gradebook", "final", str(setup), str(cnn), "--roster", str(tmp_path / "roster.txt"),
+                  "--out", str(tmp_path / "final.csv"))
+    assert result.exit_code == 0, result.output
+    # the roster's order and spelling (its José is the NFD file name's); =cmd, graded but not on it, comes after it
+    assert (tmp_path / "final.csv").read_bytes().decode("utf-8") == (
+        "student,setup (of 5),cnn (of 10),total (of 15),percent\r\n"
+        "bob,,10,10,66.7\r\n"
+        "zoe,,,0,0.0\r\n"
+        "José,,10,10,66.7\r\n"
+        "alice,5,6,11,73.3\r\n"
+        "'=cmd,1,,1,6.7\r\n")
+    assert "On the roster, graded in no module (rows of 0): zoe" in result.output
+    assert "Graded but not on the roster (rows added after it): =cmd" in result.output
+
+
+def test_final_grades_refuse_what_they_cannot_stand_behind(tmp_path, tito):
+    setup, cnn = two_modules(tmp_path)
+    (tmp_path / "mine.csv").write_text("my spreadsheet\n")
+    refused = tito("gradebook", "final", str(setup), "--out", str(tmp_path / "mine.csv"))
+    assert refused.exit_code == 2 and "is not a file of final grades tito wrote" in refused.output
+    assert (tmp_path / "mine.csv").read_text() == "my spreadsheet\n"
+    weighted = tito("gradebook", "final", str(setup), str(cnn), "--weight", "cnn=2", "--out", str(tmp_path / "f.csv"))
+    assert weighted.exit_code == 2 and "--weight gives no weight to setup" in weighted.output
+    not_reports = tito("gradebook", "final", str(tmp_path), "--out", str(tmp_path / "f.csv"))
+    assert not_reports.exit_code == 2 and f"{tmp_path} has no gradebook.csv" in not_reports.output
+    other = reports(tmp_path / "other", "cnn", [Grade("cnn", "c/eve.py", "eve", [TestScore("conv", True, 5)])])
+    mixed = tito("gradebook", "final", str(cnn), str(other), "--out", str(tmp_path / "f.csv"))
+    assert mixed.exit_code == 2 and f"Module cnn is given by more than one folder: {cnn}, {other}." in mixed.output
+    reports(other, "cnn", [Grade("cnn", "c/fay.py", "fay", [TestScore("conv", True, 6)])])
+    graded_twice = tito("gradebook", "final", str(other), "--out", str(tmp_path / "f.csv"))
+    assert graded_twice.exit_code == 2 and "out of 5 and 6 points: they come from different gradings" in graded_twice.output
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_grade_the_grader_failed_is_written_but_not_final(tmp_path, tito):
+    setup, cnn = two_modules(tmp_path)
+    reports(cnn, "cnn", [Grade("cnn", "c/eve.py", "eve", [TestScore("conv", False, 6, "not run"),
+                                                          TestScore("pool", False, 4, "not run")],
+                               "grading failed (OSError: disk full); it scores 0", incomplete=True)])
+    result = tito("gradebook", "final", str(setup), str(cnn), "--out", str(tmp_path / "f.csv"))
+    assert result.exit_code == 1
+    assert "Not graded completely, so their 0 in the CSV is not final: cnn: eve." in result.output
+    assert "eve,,0,0,0.0\r\n" in (tmp_path / "f.csv").read_bytes().decode()
