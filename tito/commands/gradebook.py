@@ -21,7 +21,7 @@ def command():
     """
 
 
-@command.command("feedback")
+@command.command("feedback", short_help="A Markdown file per student to hand back.")
 @click.argument("reports", metavar="OUT", type=REPORTS)
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Where the feedback files go (default: OUT/feedback).")
@@ -55,7 +55,7 @@ def feedback(reports, to):
                         hint="Move those files away (or give --to another folder) and run the same command again.")
 
 
-@command.command("final")
+@command.command("final", short_help="Several modules' grades in one CSV of final grades.")
 @click.argument("folders", nargs=-1, required=True, metavar="OUT...", type=REPORTS)
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="The CSV of final grades (a file there is replaced only if tito wrote it).")
