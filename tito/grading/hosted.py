@@ -16,7 +16,8 @@ In order:
 2. the sandbox is chosen (``TITO_SANDBOX``, default ``auto``: bubblewrap if user namespaces
    work, else uid-drop, the usual case in both platforms' containers);
 3. the submission is found (``find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
-   the one ``tito grade`` would grade (``submission.graded_of``), else the only source file;
+   the one ``tito grade`` would grade (``submission.graded_of``, with the released pair the
+   bundle keeps), else the only source file;
 4. it is graded like one ``tito grade`` submission, against the bundle's prepared folder, and
    the grade is written in the platform's format (``tito.grading.formats``), atomically.
 
@@ -84,7 +85,8 @@ def platform(argv: list[str]) -> Platform:
 
 def find_submission(folder: Path, module: str, released: dict | None = None) -> tuple[Path, str]:
     """The file to grade in a submission folder, and a line saying why when there was a choice
-    (NotGraded when there is none, or no single one)."""
+    (NotGraded when there is none, or no single one). ``released``: the pair as
+    handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
     files, capped = _submitted_files(folder)
     named = [p for p in files if p.name in source_names(module)]
     if len(named) == 2 and named[0].parent == named[1].parent and named[0].suffix != named[1].suffix:
