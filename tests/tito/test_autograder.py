@@ -150,8 +150,8 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
     # the notebook as released but for the fork's URL in its Colab cell
     fork = released_pair_with(instructor_course, py=ALPHA_DEV, repository=EDITION_URL)
     fork["alpha_dev.ipynb"] = fork["alpha_dev.ipynb"].replace(EDITION_URL, FORK_URL)
-    cases = [({"alpha_dev.ipynb": notebook_json(to_notebook(ALPHA_DEV))}, 6, ""),
-             ({"alpha_dev.py": attack(RAID.format(root=str(root)))}, 0, ""),
+    cases = [({"alpha_dev.ipynb": notebook_json(to_notebook(ALPHA_DEV))}, 6, "Graded alpha_dev.ipynb."),
+             ({"alpha_dev.py": attack(RAID.format(root=str(root)))}, 0, "Graded alpha_dev.py."),
              (fork, 6, "Graded alpha_dev.py of alpha_dev.ipynb, alpha_dev.py (the other is as released).")]
     for files, score, graded in cases:
         shutil.rmtree(root / "submission", ignore_errors=True)
@@ -172,8 +172,7 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
             assert report == {"refused": ["source/grading/grading.json", "source/grading/expected/double.json",
                                           "source/grading.tar.gz", "submission_metadata.json",
                                           "results/results.json", "writing results.json"]}
-        if graded:
-            assert result["output"].splitlines()[-1] == graded
+        assert result["output"].splitlines()[-1] == graded
         checks = [(t["name"], t["score"], t["max_score"]) for t in result["tests"] if "check" in t["tags"]]
         assert checks == [("double", 3 * bool(score), 3), ("scaler", 2 * bool(score), 2),
                           ("double_negative", bool(score), 1), ("numpy_is_provided", 0, 0)]
@@ -204,14 +203,14 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
         find_submission(tmp_path, "alpha")
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "mine.py").write_text("x = 1")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "")
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "Graded work/mine.py.")
     (tmp_path / "other.ipynb").write_text("{}")
     with pytest.raises(NotGraded, match="this submission has notes.txt, other.ipynb, work/mine.py"):
         find_submission(tmp_path, "alpha")
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / "__MACOSX" / "alpha_dev.py").write_text("")
     (tmp_path / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "")
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "Graded alpha_dev.py.")
 
 
 def test_a_linked_submission_is_refused_not_read(tmp_path):
@@ -325,7 +324,8 @@ def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_pa
         (git / f"{n:03d}").write_text("")
     (tmp_path / "fork" / "modules").mkdir()
     (tmp_path / "fork" / "modules" / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py", "")
+    assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py",
+                                                           "Graded modules/alpha_dev.py.")
     for n in range(SUBMISSION_LIMIT + 1):
         (tmp_path / f"a{n:03d}.txt").write_text("")
     with pytest.raises(NotGraded, match=rf"this submission has a000.txt, .*, a009.txt \(and more: only the first "
@@ -484,6 +484,7 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         assert results[label].get("score") == score if score is not None else results[label]["gradable"] is False
     digest = hashlib.sha256((root / "source" / "grading.tar.gz").read_bytes()).hexdigest()
     assert results["correct"]["grading"] == digest  # which bundle, hence which seed, graded it
+    assert results["correct"]["message"].splitlines()[-1] == "Graded alpha_dev.py."
     checks = [(t["name"], t["points"], t["max_points"]) for t in results["stub"]["tests"][:4]]
     assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
     assert "double_negative" not in json.dumps(results["stub"])

@@ -53,7 +53,7 @@ both) is graded as ``tito grade`` grades them (``submission.graded_of``): ``auto
 the pair as released (``tito.editions.released_pair``: ``--edition``'s files, else the module as
 tito release writes it with and without ``--repository``, the Colab cell's REPOSITORY URL not
 counted), so a file left as released is never the one graded: the container needs no reference
-to rebuild the stub.
+to rebuild the stub. The result's output (message) always names the file graded.
 """
 
 from __future__ import annotations
