@@ -60,8 +60,8 @@ def edition_option(func):
     return click.option(
         "--edition", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
         help="The student edition the students received (tito release's --out): of a student's .py and notebook, "
-             "the one still as released there is not graded. Default: the module as tito release writes it "
-             "without --repository.")(func)
+             "the one still as released there is not graded. Default: the module as tito release writes it, "
+             "with or without --repository (the URL in the Colab cell's REPOSITORY line never counts).")(func)
 
 
 def report_in(path: Path, command: str) -> dict | None:

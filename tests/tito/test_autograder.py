@@ -145,12 +145,15 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
     (root / "submission_metadata.json").write_text('{"users": [{"name": "Alice", "email": "alice@example.org"}]}')
     (root / "results").mkdir(exist_ok=True)
     (root / "results" / "results.json").write_text("{}")
-    # the stub, with code that goes for the container's secrets when it is imported; a fork of the
-    # edition (both files, written by one checkout), solved in the notebook, the .py as released
-    cases = [({"alpha_dev.ipynb": notebook_json(to_notebook(ALPHA_DEV))}, 6),
-             ({"alpha_dev.py": attack(RAID.format(root=str(root)))}, 0),
-             (released_pair_with(instructor_course, notebook=notebook_json(to_notebook(ALPHA_DEV))), 6)]
-    for files, score in cases:
+    # the stub, with code that goes for the container's secrets when it is imported; a fork of an
+    # edition released with --repository (both files, written by one checkout), solved in the .py,
+    # the notebook as released but for the fork's URL in its Colab cell
+    fork = released_pair_with(instructor_course, py=ALPHA_DEV, repository=EDITION_URL)
+    fork["alpha_dev.ipynb"] = fork["alpha_dev.ipynb"].replace(EDITION_URL, FORK_URL)
+    cases = [({"alpha_dev.ipynb": notebook_json(to_notebook(ALPHA_DEV))}, 6, "Graded alpha_dev.ipynb."),
+             ({"alpha_dev.py": attack(RAID.format(root=str(root)))}, 0, "Graded alpha_dev.py."),
+             (fork, 6, "Graded alpha_dev.py of alpha_dev.ipynb, alpha_dev.py (the other is as released).")]
+    for files, score, graded in cases:
         shutil.rmtree(root / "submission", ignore_errors=True)
         (root / "submission").mkdir()
         for name, text in files.items():
@@ -169,21 +172,25 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
             assert report == {"refused": ["source/grading/grading.json", "source/grading/expected/double.json",
                                           "source/grading.tar.gz", "submission_metadata.json",
                                           "results/results.json", "writing results.json"]}
-        if len(files) == 2:
-            assert result["output"].splitlines()[-1] == ("Graded alpha_dev.ipynb of alpha_dev.ipynb, alpha_dev.py "
-                                                         "(the other is as released).")
+        assert result["output"].splitlines()[-1] == graded
         checks = [(t["name"], t["score"], t["max_score"]) for t in result["tests"] if "check" in t["tags"]]
         assert checks == [("double", 3 * bool(score), 3), ("scaler", 2 * bool(score), 2),
                           ("double_negative", bool(score), 1), ("numpy_is_provided", 0, 0)]
     assert (root.stat().st_mode & 0o777) == 0o700  # the expected results were out of the student's reach
 
 
-def released_pair_with(course_root: Path, py: str | None = None, notebook: str | None = None) -> dict:
-    """alpha_dev.py and alpha_dev.ipynb as tito release hands them out, but for the one given."""
+EDITION_URL = "https://github.com/uni/tinytorch-student"  # tito release --repository
+FORK_URL = "https://github.com/uma/tinytorch-fork"  # what the Colab cell tells a student in a fork to put there
+
+
+def released_pair_with(course_root: Path, py: str | None = None, notebook: str | None = None,
+                       repository: str | None = None) -> dict:
+    """alpha_dev.py and alpha_dev.ipynb as tito release hands them out (with ``repository``: with
+    their Colab cell), but for the one given."""
     from tito.course import Course
     from tito.editions.notebooks import student_edition
 
-    stripped, released = student_edition(Course(course_root).get("alpha"))
+    stripped, released = student_edition(Course(course_root).get("alpha"), repository)
     return {"alpha_dev.py": py or stripped.text, "alpha_dev.ipynb": notebook or notebook_json(released)}
 
 
@@ -196,14 +203,14 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
         find_submission(tmp_path, "alpha")
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "mine.py").write_text("x = 1")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "")
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "Graded work/mine.py.")
     (tmp_path / "other.ipynb").write_text("{}")
     with pytest.raises(NotGraded, match="this submission has notes.txt, other.ipynb, work/mine.py"):
         find_submission(tmp_path, "alpha")
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / "__MACOSX" / "alpha_dev.py").write_text("")
     (tmp_path / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "")
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "Graded alpha_dev.py.")
 
 
 def test_a_linked_submission_is_refused_not_read(tmp_path):
@@ -232,12 +239,13 @@ def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
 def test_both_module_files_in_one_folder_are_graded_as_tito_grade_grades_them(instructor_course, tmp_path):
     """A fork of the edition has both files, written at once by the checkout: a file left as
     released is never the one graded; without that, the newer; at the same time, the notebook."""
+    from tito.course import Course
+    from tito.editions import released_pair
     from tito.grading.hosted import find_submission
     from tito.grading.submission import graded_of
 
     solved_notebook, solved_py = notebook_json(to_notebook(ALPHA_DEV)), ALPHA_DEV
-    released = {key: hashlib.sha256(text.encode()).hexdigest()
-                for key, text in zip(("py", "ipynb"), released_pair_with(instructor_course).values())}
+    released = released_pair(Course(instructor_course).get("alpha"))  # what tito grade and the bundle use
 
     def submitted(files: dict, times=(1_800_000_000, 1_800_000_000)) -> Path:
         folder = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
@@ -263,6 +271,50 @@ def test_both_module_files_in_one_folder_are_graded_as_tito_grade_grades_them(in
     assert graded_of(sorted(later_py.iterdir())) == (later_py / "alpha_dev.py", "the newer")
 
 
+def test_a_file_of_an_edition_with_its_colab_cell_is_as_released_whatever_url_its_repository_line_holds(
+        instructor_course, tmp_path):
+    """tito release --repository starts both files with a Colab cell, which tells a student in a
+    fork to put the fork's URL into its REPOSITORY line: neither the cell nor that URL is the
+    student's work, by default and with --edition; a changed line of code is, on that line too."""
+    from tito.course import Course
+    from tito.editions import released_pair
+    from tito.editions.build import build_edition
+    from tito.grading.submission import graded_of
+
+    course = Course(instructor_course)
+    module = course.get("alpha")
+    build_edition(course, [module], tmp_path / "edition", EDITION_URL)  # what tito release --repository writes
+    edition = {name: (tmp_path / "edition" / module.dev_file.relative_to(course.root).with_name(name)).read_text()
+               for name in ("alpha_dev.py", "alpha_dev.ipynb")}
+    assert edition == released_pair_with(instructor_course, repository=EDITION_URL)
+    py, notebook = edition["alpha_dev.py"], edition["alpha_dev.ipynb"]
+    in_fork = notebook.replace(EDITION_URL, FORK_URL)
+    single_quoted = notebook.replace(f'\\"{EDITION_URL}\\"', f"'{FORK_URL}'")
+    code_on_its_line = in_fork.replace(f'{FORK_URL}\\"', f'{FORK_URL}\\"; import os')
+    code_changed = in_fork.replace("_helper = 1", "_helper = 2")
+    assert len({notebook, in_fork, single_quoted, code_on_its_line, code_changed}) == 5
+
+    def graded(released: dict, py_text: str, notebook_text: str, newline: str = "\n") -> tuple[str, str]:
+        folder = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        for name, text in (("alpha_dev.py", py_text), ("alpha_dev.ipynb", notebook_text)):
+            (folder / name).write_bytes(text.replace("\n", newline).encode())
+            os.utime(folder / name, (1_800_000_000, 1_800_000_000))  # one checkout
+        chosen, why = graded_of(sorted(folder.iterdir()), released)
+        return chosen.name, why
+
+    py_graded, notebook_graded = ("alpha_dev.py", "the other is as released"), ("alpha_dev.ipynb", "the other is as released")
+    both_changed = ("alpha_dev.ipynb", "both written at the same time: the notebook")
+    for released in (released_pair(module), released_pair(module, tmp_path / "edition")):
+        assert graded(released, ALPHA_DEV, notebook) == py_graded
+        assert graded(released, ALPHA_DEV, in_fork) == py_graded
+        assert graded(released, ALPHA_DEV, single_quoted) == py_graded
+        assert graded(released, ALPHA_DEV, in_fork, newline="\r\n") == py_graded  # a checkout on Windows
+        assert graded(released, py.replace(EDITION_URL, FORK_URL), notebook_json(to_notebook(ALPHA_DEV))) == notebook_graded
+        assert graded(released, ALPHA_DEV, code_changed) == both_changed
+        assert graded(released, ALPHA_DEV, code_on_its_line) == both_changed
+
+
 def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_path):
     from tito.grading.hosted import SUBMISSION_LIMIT, NotGraded, find_submission
 
@@ -272,7 +324,8 @@ def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_pa
         (git / f"{n:03d}").write_text("")
     (tmp_path / "fork" / "modules").mkdir()
     (tmp_path / "fork" / "modules" / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py", "")
+    assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py",
+                                                           "Graded modules/alpha_dev.py.")
     for n in range(SUBMISSION_LIMIT + 1):
         (tmp_path / f"a{n:03d}.txt").write_text("")
     with pytest.raises(NotGraded, match=rf"this submission has a000.txt, .*, a009.txt \(and more: only the first "
@@ -431,6 +484,7 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         assert results[label].get("score") == score if score is not None else results[label]["gradable"] is False
     digest = hashlib.sha256((root / "source" / "grading.tar.gz").read_bytes()).hexdigest()
     assert results["correct"]["grading"] == digest  # which bundle, hence which seed, graded it
+    assert results["correct"]["message"].splitlines()[-1] == "Graded alpha_dev.py."
     checks = [(t["name"], t["points"], t["max_points"]) for t in results["stub"]["tests"][:4]]
     assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
     assert "double_negative" not in json.dumps(results["stub"])

@@ -256,21 +256,28 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
 
 def test_a_fork_with_the_notebook_as_released_is_graded_on_its_py(instructor_course, tmp_path):
     """A student's fork of the edition holds both files, written at once by the clone: the one
-    still as released (here the notebook) is not their work."""
+    still as released (here the notebook) is not their work, whether the edition was released
+    with --repository or not (its Colab cell, with the fork's URL put into it, is not work either)."""
     from tito.editions.notebooks import notebook_json, student_edition
 
     folder = tmp_path / "submissions"
-    (folder / "frank").mkdir(parents=True)
-    (folder / "frank" / "alpha_dev.py").write_text(ALPHA_DEV)
-    _, released = student_edition(Course(instructor_course).get("alpha"))
-    (folder / "frank" / "alpha_dev.ipynb").write_text(notebook_json(released), encoding="utf-8")
-    for name in ("alpha_dev.py", "alpha_dev.ipynb"):
-        os.utime(folder / "frank" / name, (1000, 1000))
+    alpha = Course(instructor_course).get("alpha")
+    colab = notebook_json(student_edition(alpha, "https://github.com/uni/tinytorch-student")[1])
+    forks = {"frank": notebook_json(student_edition(alpha)[1]),  # tito release --all --out student
+             "uma": colab.replace("github.com/uni/tinytorch-student", "github.com/uma/tinytorch-fork")}  # --repository
+    for student, released in forks.items():
+        (folder / student).mkdir(parents=True)
+        (folder / student / "alpha_dev.py").write_text(ALPHA_DEV)
+        (folder / student / "alpha_dev.ipynb").write_text(released, encoding="utf-8")
+        for name in ("alpha_dev.py", "alpha_dev.ipynb"):
+            os.utime(folder / student / name, (1000, 1000))
+    assert "github.com/uma/tinytorch-fork" in forks["uma"]
     proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(tmp_path / "grades"),
-                    "--no-feedback")
+                    "--no-feedback", "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "graded frank/alpha_dev.py (the other is as released)" in flat(proc.stdout)
-    assert json.loads((tmp_path / "grades" / "frank.json").read_text())["score"] == 6
+    for student in forks:
+        assert f"graded {student}/alpha_dev.py (the other is as released)" in flat(proc.stdout)
+        assert json.loads((tmp_path / "grades" / f"{student}.json").read_text())["score"] == 6
     wrong = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--edition", str(folder))
     assert wrong.returncode == 1 and "is not a student edition holding module 'alpha'" in flat(wrong.stderr)
 

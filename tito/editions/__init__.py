@@ -17,6 +17,7 @@ An edition keeps a pristine copy of every released stub and a manifest under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from datetime import datetime, timezone
@@ -42,23 +43,60 @@ def released_source(module) -> str | None:
         return None
 
 
-def released_pair(module, edition: Path | None = None) -> dict:
-    """The sha256 of ``module``'s .py and notebook as students received them: from the manifest of
-    the ``edition`` folder (written by tito release), else as tito release writes them without
-    ``--repository``."""
-    import hashlib
+def release_digest(data: bytes) -> str:
+    """The sha256 by which a module file (.py or notebook) is known as released: of its bytes with
+    a leading BOM dropped, CRLF as LF (a checkout on Windows) and the Colab cell's REPOSITORY value
+    blanked (``colab.without_repository``: the edition's repository, or the fork's URL a student
+    put there). Bytes only, nothing parsed: fit for a submission outside the sandbox."""
+    from tito.editions.colab import without_repository
 
+    data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+    return hashlib.sha256(without_repository(data)).hexdigest()
+
+
+def released_pair(module, edition: Path | None = None) -> dict:
+    """The ``release_digest``s of ``module``'s .py and notebook as students received them
+    (``{"py": [digest, ...], "ipynb": [...]}``, JSON-ready): from the ``edition`` folder that tito
+    release wrote, else as tito release writes them, both without ``--repository`` and with it
+    (whatever the URL: the Colab cell's REPOSITORY value does not count)."""
     from tito.editions.notebooks import notebook_json, student_edition
 
     if edition is not None:
-        entry = ((read_manifest(Path(edition)) or {}).get("modules") or {}).get(module.name) or {}
-        if not (entry.get("sha256") and entry.get("notebook_sha256")):
-            raise TitoError(f"{edition} is not a student edition holding module '{module.name}': its "
-                            ".tito/release/manifest.json does not list it (written by tito release).")
-        return {"py": entry["sha256"], "ipynb": entry["notebook_sha256"]}
-    stripped, notebook = student_edition(module)
-    return {"py": hashlib.sha256(stripped.text.encode("utf-8")).hexdigest(),
-            "ipynb": hashlib.sha256(notebook_json(notebook).encode("utf-8")).hexdigest()}
+        return _edition_pair(module, Path(edition))
+    pair: dict[str, set] = {"py": set(), "ipynb": set()}
+    for repository in (None, "https://github.com/OWNER/COURSE"):  # any URL: release_digest blanks it
+        stripped, notebook = student_edition(module, repository)
+        pair["py"].add(release_digest(stripped.text.encode("utf-8")))
+        pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8")))
+    return {key: sorted(digests) for key, digests in pair.items()}
+
+
+def _edition_pair(module, edition: Path) -> dict:
+    """``released_pair`` from the edition at ``edition``: its manifest names the files' sha256;
+    the files themselves, while they still have it (the .py also in the pristine copy), give
+    the digest. A file changed since is known by the manifest's sha256 alone, which is its
+    digest unless it has a Colab cell or CRLF line ends."""
+    entry = ((read_manifest(edition) or {}).get("modules") or {}).get(module.name) or {}
+    if not (entry.get("sha256") and entry.get("notebook_sha256")):
+        raise TitoError(f"{edition} is not a student edition holding module '{module.name}': its "
+                        ".tito/release/manifest.json does not list it (written by tito release).")
+    source = edition / module.dev_file.relative_to(module.root)
+    places = {"py": [source, released_stub(edition, module)], "ipynb": [source.with_suffix(".ipynb")]}
+    pair = {}
+    for key, sha256 in (("py", entry["sha256"]), ("ipynb", entry["notebook_sha256"])):
+        found = (_bytes_with_sha256(path, sha256) for path in places[key])
+        data = next((data for data in found if data is not None), None)
+        pair[key] = [release_digest(data) if data is not None else sha256]
+    return pair
+
+
+def _bytes_with_sha256(path: Path, sha256: str) -> bytes | None:
+    """The bytes of the file at ``path`` when they have that sha256; else None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def utc_stamp() -> str:

@@ -9,11 +9,15 @@ Colab; anywhere else (``tito test``, JupyterLab, Binder, grading) it imports ``s
 
 ``tito release`` puts it into each module's source, where the repository is known; it is plain
 Python (no ``!`` magics), so the source and its notebook convert into each other unchanged.
+
+The cell tells a student working in a fork to put the fork's URL into its ``REPOSITORY`` line:
+``without_repository`` blanks that line's value, for ``tito.editions.release_digest``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from tito.course import Module
 
@@ -51,6 +55,21 @@ if "google.colab" in sys.modules:
         sys.path.insert(0, course)
 
 '''
+
+
+# The cell's REPOSITORY line with any URL, in a .py or in a notebook's JSON (where the line is a
+# cell's line and its double quotes are escaped): the value, in double or single quotes, at most
+# 500 bytes of neither quotes nor backslashes, on a line of its own.
+REPOSITORY_LINE = re.compile(rb'((?:^|"|\\n)[ \t]*REPOSITORY[ \t]*=[ \t]*)'
+                             rb'(?:\\?"[^"\\\r\n]{0,500}\\?"|\'[^\'"\\\r\n]{0,500}\')'
+                             rb'(?=[ \t]*(?:\r?$|\\n|"))', re.MULTILINE)
+
+
+def without_repository(data: bytes) -> bytes:
+    """A module file's bytes (.py or notebook) with every REPOSITORY line's value made '""': the
+    same whichever repository the edition was released with, or a fork put there. Linear in the
+    size: no parsing, fit for a submission outside the sandbox."""
+    return REPOSITORY_LINE.sub(rb'\1""', data) if b"REPOSITORY" in data else data
 
 
 def colab_cell(module: Module, repository: str) -> str:

@@ -10,7 +10,7 @@ Both hold the same grading, installed the same way (``setup.sh``), run by the sa
     requirements.txt   the course's dependencies and its `tests` extra (pyproject.toml)
     grading.tar.gz     the prepared folder (tito.grading.workspace), built here, now
     grading.tar.gz.sha256
-    autograder.json    module, time limit, the archive's sha256, tito's version, the released pair's hashes
+    autograder.json    module, time limit, the archive's sha256, tito's version, the released pair's digests
     README.md          what this is and how to use it
 
 **Gradescope** (https://gradescope-autograders.readthedocs.io/en/latest/specs/) unzips the zip
@@ -50,8 +50,10 @@ code runs, and the uid-drop sandbox refuses to start if the student's uid could 
 
 A student who submits both ``<module>_dev.py`` and ``.ipynb`` (a fork of the edition always has
 both) is graded as ``tito grade`` grades them (``submission.graded_of``): ``autograder.json`` keeps
-the sha256 of the pair as released (``--edition``'s manifest, else the release's transform of the
-module without a Colab cell), so a file left as released is never the one graded.
+the pair as released (``tito.editions.released_pair``: ``--edition``'s files, else the module as
+tito release writes it with and without ``--repository``, the Colab cell's REPOSITORY URL not
+counted), so a file left as released is never the one graded: the container needs no reference
+to rebuild the stub. The result's output (message) always names the file graded.
 """
 
 from __future__ import annotations

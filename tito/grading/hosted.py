@@ -16,9 +16,11 @@ In order:
 2. the sandbox is chosen (``TITO_SANDBOX``, default ``auto``: bubblewrap if user namespaces
    work, else uid-drop, the usual case in both platforms' containers);
 3. the submission is found (``find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
-   the one ``tito grade`` would grade (``submission.graded_of``), else the only source file;
+   the one ``tito grade`` would grade (``submission.graded_of``, with the released pair the
+   bundle keeps), else the only source file;
 4. it is graded like one ``tito grade`` submission, against the bundle's prepared folder, and
-   the grade is written in the platform's format (``tito.grading.formats``), atomically.
+   the grade is written in the platform's format (``tito.grading.formats``), atomically, its
+   top-level output (Gradescope) or message (PrairieLearn) ending with the file graded.
 
 Two kinds of failure, told apart:
 
@@ -83,8 +85,9 @@ def platform(argv: list[str]) -> Platform:
 
 
 def find_submission(folder: Path, module: str, released: dict | None = None) -> tuple[Path, str]:
-    """The file to grade in a submission folder, and a line saying why when there was a choice
-    (NotGraded when there is none, or no single one)."""
+    """The file to grade in a submission folder and the line that names it, with why when there
+    was a choice (NotGraded when there is none, or no single one). ``released``: the pair as
+    handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
     files, capped = _submitted_files(folder)
     named = [p for p in files if p.name in source_names(module)]
     if len(named) == 2 and named[0].parent == named[1].parent and named[0].suffix != named[1].suffix:
@@ -95,7 +98,7 @@ def find_submission(folder: Path, module: str, released: dict | None = None) -> 
                         f"and the autograder cannot tell which is your work.")
     sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
     if len(sources) == 1:
-        return sources[0], ""
+        return sources[0], f"Graded {_relative(sources[0], folder)}."
     found = ", ".join(_relative(p, folder) for p in files[:10]) or "no files"
     more = f" (and more: only the first {SUBMISSION_LIMIT} files were looked at)" if capped else ""
     raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
@@ -166,7 +169,7 @@ def grade(place: Platform):
 
 
 def result_of(place: Platform, graded, note: str, config: dict) -> dict:
-    """The platform's results.json for a grade, with the note on the file graded and the bundle's
+    """The platform's results.json for a grade, with the note naming the file graded and the bundle's
     archive sha256 (which names the seed the checks' inputs came from)."""
     from tito.grading.formats import render
 

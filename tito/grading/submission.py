@@ -10,7 +10,6 @@ says what was expected and what came.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import re
@@ -90,9 +89,11 @@ def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, st
     the two files' code would parse the student's notebook outside the sandbox, and when both
     hold the same code, either file is right.
 
-    1. ``released``, the pair as handed out (``{"py": sha256, "ipynb": sha256}``, from the
-       edition's manifest): a file still as released is not the student's work, so when only
-       one of the two changed, that one is graded; when neither did, the ``.py``.
+    1. ``released``, the pair as handed out (``tito.editions.released_pair``: each file's
+       ``release_digest``s, the edition's own or those of any edition tito release writes, with or
+       without a Colab cell): a file still as released is not the student's work (a URL put
+       into the Colab cell's REPOSITORY line is not work either), so when only one of the two
+       changed, that one is graded; when neither did, the ``.py``.
     2. Otherwise the newer; two files written within ``SAME_TIME`` of each other (a git
        checkout, an upload) tell nothing by their times, and the notebook is graded: students
        work mostly in Jupyter, and ``tito test`` writes a notebook's code into the ``.py``.
@@ -100,7 +101,8 @@ def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, st
     notebook = next((p for p in paths if p.suffix.lower() == ".ipynb"), paths[0])
     py = next((p for p in paths if p is not notebook), paths[-1])
     if released:
-        changed = {path: _sha256_of(path) != released.get(key) for path, key in ((py, "py"), (notebook, "ipynb"))}
+        changed = {path: _release_digest_of(path) not in released.get(key, ())
+                   for path, key in ((py, "py"), (notebook, "ipynb"))}
         if changed[py] != changed[notebook]:
             chosen = py if changed[py] else notebook
             return chosen, "the other is as released"
@@ -112,10 +114,12 @@ def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, st
     return (py, "the newer") if py_time > notebook_time else (notebook, "the newer")
 
 
-def _sha256_of(path: Path) -> str:
-    """The sha256 of a submission file's bytes ('' when it cannot be read: never as released)."""
+def _release_digest_of(path: Path) -> str:
+    """A submission file's ``release_digest`` ('' when it cannot be read: never as released)."""
+    from tito.editions import release_digest
+
     try:
-        return hashlib.sha256(read_bytes(path)).hexdigest()
+        return release_digest(read_bytes(path))
     except SubmissionError:
         return ""
 
