@@ -48,7 +48,7 @@ SUMMARIES = {
     "module": "Manage a student's module (e.g. reset it).",
     "grade": "Grade submissions, each in a sandbox, by the module's checks.",
     "gradebook": "Hand back feedback files; combine modules into final grades.",
-    "autograder": "Package a module's grading for Gradescope.",
+    "autograder": "Package a module's grading for Gradescope or PrairieLearn.",
     "book": "Build the course website, or preview it locally.",
 }
 
