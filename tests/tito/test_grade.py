@@ -225,12 +225,20 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
 
 
 def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_path):
-    """A student's folder without the module's file gets a 0 saying what it holds, a .PY counts,
-    of a .py and an .ipynb the one not as released is graded and said so, a file that is no submission is named,
-    and a report whose submission is gone stays on disk but leaves the gradebook, said so."""
+    """A student's folder without a module source gets a 0 saying what it holds, its only source of
+    another name is graded as a platform's autograder grades it (said so), a .PY counts,
+    of a .py and an .ipynb the one not as released is graded and said so, a file that is no submission is named
+    (also inside a student's folder), and a report whose submission is gone stays on disk but leaves the
+    gradebook, said so."""
     folder, out = tmp_path / "submissions", tmp_path / "grades"
-    (folder / "erin").mkdir(parents=True)
+    for student in ("erin", "dan", "peggy", "__MACOSX"):
+        (folder / student).mkdir(parents=True)
     (folder / "erin" / "my_alpha.py").write_text(ALPHA_DEV)
+    (folder / "dan" / "readme.txt").write_text("I will submit tomorrow")
+    (folder / "peggy" / "alpha_dev.py").write_text(ALPHA_DEV)
+    (folder / "peggy" / "alpha_dev_v2.py").write_text(STUB)
+    (folder / "peggy" / "notes.txt").write_text("draft")
+    (folder / "__MACOSX" / "._alice.py").write_text("resource fork")
     (folder / "alice.py").write_text(ALPHA_DEV)
     (folder / "ivy.PY").write_text(ALPHA_DEV)
     (folder / "bob.py").write_text(STUB)
@@ -242,10 +250,14 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     said = flat(proc.stdout)
     assert "Note: bob: bob.ipynb, bob.py; graded bob.ipynb (the other is as released)" in said
     assert "Note: left out, not a submission: notes.txt" in said
+    assert ("Note: erin: graded erin/my_alpha.py, the only module source in erin/ (not named alpha_dev.py)"
+            in said)
+    assert "Note: left out of peggy's submission: peggy/alpha_dev_v2.py, peggy/notes.txt" in said
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
-    assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "erin": "0", "ivy": "6"}
-    assert rows["erin"]["error"] == ("cannot read the submission: erin/ holds no alpha_dev.py or alpha_dev.ipynb; "
-                                     "it has my_alpha.py; it scores 0")
+    assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "dan": "0", "erin": "6",
+                                                                  "ivy": "6", "peggy": "6"}
+    assert rows["dan"]["error"] == ("cannot read the submission: dan/ holds no alpha_dev.py or alpha_dev.ipynb; "
+                                    "it has readme.txt; it scores 0")
     (folder / "ivy.PY").unlink()
     again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out))
     assert again.returncode == 0, again.stdout + again.stderr

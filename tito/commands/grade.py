@@ -135,24 +135,32 @@ def announce_sandbox(sandbox) -> None:
 
 def _refuse_another_students_report(json_file: Path, submission: Path, module: str) -> None:
     """An earlier report names its student and module (in any --format): only the same one's is replaced."""
-    from tito.grading.data import showable, showable_name
+    from tito.grading.data import showable
     from tito.grading.formats import named_in
     from tito.options import report_in
 
     whose = named_in(report_in(json_file, "grade") or {})
-    if None not in whose and whose != (showable_name(submission.stem), module):
+    if None not in whose and whose != (student_of(submission, module), module):
         # the file's words, which anyone may have written: shown as text, on one line
         student, other = (showable(str(value)).replace("\n", "\\n")[:100] for value in whose)
         raise TitoError(f"--json {json_file} holds the report of {student} for module {other}; not replacing it "
-                        f"with {showable_name(submission.stem)}'s for module {module}.",
+                        f"with {student_of(submission, module)}'s for module {module}.",
                         hint="Give another file name (nothing has run).", exit_code=2)
+
+
+def student_of(submission: Path, module: str) -> str:
+    """The student one submission's file names (alice_cnn_dev.py: alice), as a folder's batch names them."""
+    from tito.grading.data import showable_name
+    from tito.grading.submission import student_name
+
+    return showable_name(student_name(submission.stem, module))
 
 
 def _grade_one(grader, submission, json_file, form):
     from tito.grading.formats import render
     from tito.grading.gradebook import write_json
 
-    grade = grader.grade(submission)
+    grade = grader.grade(submission, student_of(submission, grader.module.name))
     show_grade(grade)
     if grade.other_module:
         console().print(f"Hint: it is module {grade.other_module}'s file: grade it with --module {grade.other_module}",

@@ -120,6 +120,7 @@ class Plan:
 def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: str,
          regrade: tuple = ()) -> Plan:
     """Which submissions to grade, given the reports already in ``out`` (see the module's text)."""
+    regrade = same_names(regrade)
     students = {student for student, _ in submissions}
     unknown = sorted(set(regrade) - students - {ALL})
     if unknown:
@@ -133,6 +134,13 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
         else:
             result.kept.append(grade)
     return result
+
+
+def same_names(names: tuple) -> tuple:
+    """Student names as typed (``--regrade José`` may come decomposed) in NFC, as students are named."""
+    import unicodedata
+
+    return tuple(unicodedata.normalize("NFC", name) for name in names)
 
 
 def _why_grade(student: str, path: Path, report: Path, module: str, grading: str,

@@ -31,48 +31,106 @@ class SubmissionError(ValueError):
     """A submission that cannot be read as a module source; the message is the reason."""
 
 
+IGNORED = (".", "__")  # hidden files, .git/, and an archive's __MACOSX/ or __pycache__/: no one's work
+SHOWN_LEFT_OUT = 10  # names of files left out of one student's folder, at most
+
+
 def find_submissions(folder: Path, module: Module, notes: list | None = None,
                      released: dict | None = None) -> list[tuple[str, Path]]:
-    """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` directly in it, or
-    ``carol/<name>_dev.py`` (or .ipynb) in a folder per student; of a student's two files, the one
+    """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` (or ``alice_cnn_dev.py``:
+    see ``student_name``) directly in it, or ``carol/<name>_dev.py`` (or .ipynb) in a folder per
+    student, else that folder's only module source of any name (the rule of the platforms'
+    autograders, ``tito.grading.hosted.find_submission``); of a student's two files, the one
     ``graded_of`` picks (``released``: the pair's hashes as handed out, see there). Suffixes are
-    matched in any case (``ivy.PY``).
+    matched in any case (``ivy.PY``); hidden files and ``__MACOSX/`` are skipped.
 
     No student is dropped in silence: a student's folder without a module source, and a
     symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
     the reason (a link could make the reference solution, or another student's file, this
-    student's submission). ``notes``, when given, gets a line for each file left out and each
-    choice between two files.
+    student's submission). ``notes``, when given, gets a line for each file left out (also
+    inside a student's folder), each choice between two files and each source graded under
+    another name than the module's.
     """
+    notes = [] if notes is None else notes
     candidates: dict[str, list[Path]] = {}
     without_source: dict[str, Path] = {}  # a student's folder with no module file, if nothing else is theirs
     for path in sorted(Path(folder).iterdir()):
-        if path.name.startswith("."):
+        if path.name.startswith(IGNORED):
             continue
         is_source = path.suffix.lower() in SUFFIXES
         if path.is_symlink() and (is_source or path.is_dir()):
-            candidates.setdefault(path.stem if is_source else path.name, []).append(path)
+            candidates.setdefault(student_name(path.stem if is_source else path.name, module.name), []).append(path)
         elif path.is_file() and is_source:
-            candidates.setdefault(path.stem, []).append(path)
+            candidates.setdefault(student_name(path.stem, module.name), []).append(path)
         elif path.is_dir():
-            inside = [path / name for name in source_names(module.name) if (path / name).is_file()]
+            inside = _sources_in(path, folder, module.name, notes, released)
             if inside:
-                candidates.setdefault(path.name, []).extend(inside)
+                candidates.setdefault(student_name(path.name, module.name), []).extend(inside)
             else:
-                without_source[path.name] = path
-        elif notes is not None:
+                without_source[student_name(path.name, module.name)] = path
+        else:
             notes.append(f"left out, not a submission: {showable(path.name)}")
     for student, path in without_source.items():
         candidates.setdefault(student, [path])
     found = []
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
-        chosen, why = graded_of(paths, released) if len(paths) > 1 else (paths[0], "")
-        if len(paths) > 1 and notes is not None:
+        chosen, why = _chosen(paths, released) if len(paths) > 1 else (paths[0], "")
+        if len(paths) > 1:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
                          f"graded {showable(str(chosen.relative_to(folder)))} ({why})")
         found.append((student, chosen))
     return found
+
+
+def student_name(name: str, module: str) -> str:
+    """The student a file or folder name gives: the name in NFC (a name typed on a Mac or unzipped
+    from one may come decomposed, ``José`` as ``Jose`` + U+0301), without the module's own
+    ``_<module>_dev`` ending (``alice_cnn_dev`` is ``alice``, as in every other module)."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFC", name)
+    ending = f"_{module}_dev"
+    return name[:-len(ending)] if name.lower().endswith(ending) and len(name) > len(ending) else name
+
+
+def _sources_in(student: Path, folder: Path, module: str, notes: list, released: dict | None) -> list[Path]:
+    """The module sources in a student's folder: ``<module>_dev.py``/``.ipynb``, else the one a
+    platform's autograder would grade (its only source, whatever its name, said in ``notes``);
+    [] when there is none. Every other file of the folder is named in ``notes``."""
+    from tito.grading.hosted import NotGraded, find_submission
+
+    inside = [student / name for name in source_names(module) if (student / name).is_file()]
+    if not inside:
+        try:
+            chosen, _ = find_submission(student, module, released)
+        except NotGraded:
+            return []
+        inside = [chosen]
+        if chosen.name not in source_names(module):
+            notes.append(f"{showable_name(student.name)}: graded {showable(str(chosen.relative_to(folder)))}, "
+                         f"the only module source in {showable(student.name)}/ (not named {module}_dev.py)")
+    _name_left_out(student, inside, folder, notes)
+    return inside
+
+
+def _name_left_out(student: Path, graded: list[Path], folder: Path, notes: list) -> None:
+    """A note naming what else a student's folder holds (not what holds the graded files)."""
+    holding = {p for path in graded for p in [path, *path.parents]}
+    others = [p for p in sorted(student.iterdir()) if p not in holding and not p.name.startswith(IGNORED)]
+    if others:
+        shown = ", ".join(showable(str(p.relative_to(folder))) + ("/" if p.is_dir() else "")
+                          for p in others[:SHOWN_LEFT_OUT])
+        more = f" and {len(others) - SHOWN_LEFT_OUT} more" if len(others) > SHOWN_LEFT_OUT else ""
+        notes.append(f"left out of {showable_name(student.name)}'s submission: {shown}{more}")
+
+
+def _chosen(paths: list[Path], released: dict | None) -> tuple[Path, str]:
+    """Which of one student's files is graded: of a .py and an .ipynb, ``graded_of``'s; of files
+    that are no such pair (``alice.py`` and ``alice_cnn_dev.py``), the newest."""
+    if sorted(p.suffix.lower() for p in paths) == sorted(SUFFIXES):
+        return graded_of(paths, released)
+    return max(paths, key=lambda p: p.lstat().st_mtime), "the newest of files with one student's name"
 
 
 def source_names(module: str) -> tuple[str, ...]:
@@ -147,6 +205,9 @@ def read_bytes(path: Path, module: str = "") -> bytes:
         raise SubmissionError(f"{path.name} cannot be read: {exc.strerror}") from None
     if len(data) > MAX_BYTES:
         raise SubmissionError(f"{path.name} is larger than {MAX_BYTES >> 20} MB; a module source is far smaller")
+    if not data.strip():
+        raise SubmissionError(f"{path.name} is empty" + (f" (only {len(data)} bytes of white space)" if data else "")
+                              + "; nothing was submitted in it")
     return data
 
 
