@@ -1,13 +1,102 @@
-"""A term of batch grading: students are named alike across modules and typings, and every file
-of a student's folder is graded or named. Nothing here grades in a sandbox."""
+"""A term of batch grading keeps what an instructor has: a gradebook.csv edited by hand is kept
+(and adjustments.csv makes a change last), a regraded report's previous result goes into
+history/, rows still to be graded again say so, a student graded before keeps their row when a
+newcomer's name clashes with theirs, and students are named alike across modules and typings.
+None of these grades anything in a sandbox: the grades are written as reports beforehand."""
 
+import csv
+import io
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from tiny_course import ALPHA_DEV
+from tiny_course import ALPHA_DEV, flat, run_tito
 
-from tito.grading.state import plan
+from tito.course import Course
+from tito.errors import TitoError
+from tito.grading import Grade, TestScore
+from tito.grading.batch import _grade_checked, pending_rows
+from tito.grading.gradebook import Gradebook, SetAside, write_gradebook, write_json
+from tito.grading.sandbox import DEFAULT_TIMEOUT
+from tito.grading.state import digest, fingerprint, plan
 from tito.grading.submission import SubmissionError, find_submissions, read_bytes
+
+
+def grade(student: str, passed=(True, True), **fields) -> Grade:
+    return Grade("alpha", f"{student}.py", student,
+                 [TestScore("double", passed[0], 3), TestScore("scaler", passed[1], 2)], **fields)
+
+
+def rows_of(out: Path) -> dict[str, dict]:
+    return {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+
+
+def test_a_gradebook_edited_by_hand_is_kept_before_a_rebuild_and_adjustments_last(tmp_path):
+    grades = [grade("alice"), grade("carol", (True, False))]
+    aside = SetAside()
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)  # tito's own file: rewritten, nothing kept
+    assert aside.gradebooks == [] and rows_of(tmp_path)["carol"]["score"] == "3"
+    tito_wrote = (tmp_path / "gradebook.csv").read_text()
+    edited = tito_wrote.replace("carol,carol.py,3,5,60.0", "carol,carol.py,5,5,100.0")
+    assert edited != tito_wrote
+    (tmp_path / "gradebook.csv").write_text(edited)
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)
+    [kept] = aside.gradebooks
+    assert kept.parent == tmp_path and kept.name.startswith("gradebook.") and kept.read_text() == edited
+    assert rows_of(tmp_path)["carol"]["score"] == "3"
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)
+    assert len(aside.gradebooks) == 1  # the rebuilt file is tito's again
+    # a folder of an older tito has no record of what it wrote: kept only if it differs
+    (tmp_path / ".gradebook.sha256").unlink()
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)
+    assert len(aside.gradebooks) == 1
+    # the lasting way: adjustments.csv, added in by every rebuild
+    (tmp_path / "adjustments.csv").write_text("student,points,reason\ncarol,2,regrade request #12\n"
+                                             "carol,-0.5,late\n")
+    write_gradebook(tmp_path, "alpha", grades, aside=aside)
+    carol = rows_of(tmp_path)["carol"]
+    assert (carol["score"], carol["percent"], carol["adjustment"], carol["adjustment_reason"], carol["scaler"]) == (
+        "4.5", "90.0", "1.5", "regrade request #12; late", "0")
+    assert len(aside.gradebooks) == 1
+    (tmp_path / "adjustments.csv").write_text("student,points,reason\ncarol,two,typo\n")
+    with pytest.raises(TitoError, match=r"adjustments.csv, line 2: expected a student and a number of points, "
+                                        r"got 'carol' and 'two'"):
+        write_gradebook(tmp_path, "alpha", grades)
+
+
+def test_a_regrade_with_another_result_keeps_the_previous_report_in_history(tmp_path):
+    book = Gradebook(tmp_path, "alpha")
+    book.add(grade("carol", (True, False), sha256="a", fingerprint="F1"))
+    book.add(grade("carol", (True, False), sha256="a", fingerprint="F2", seconds=9.0))  # the same result
+    assert book.aside.reports == [] and not (tmp_path / "history").exists()
+    first = (tmp_path / "carol.json").read_text()
+    book.add(grade("carol", (True, True), sha256="a", fingerprint="F2"))
+    [kept] = book.aside.reports
+    assert kept.parent == tmp_path / "history" and kept.name.startswith("carol.") and kept.read_text() == first
+    assert json.loads((tmp_path / "carol.json").read_text())["score"] == 5
+    assert [row["student"] for row in rows_of(tmp_path).values()] == ["carol"]  # history is no student
+
+
+def test_rows_a_stopped_batch_has_not_graded_again_say_so(tmp_path):
+    """Ctrl-C after the first of two regrades: the CSV marks the row still of the old grading."""
+    for student in ("alice", "bob"):
+        write_json(grade(student, fingerprint="old").to_json(), tmp_path / f"{student}.json")
+    submissions = [(s, tmp_path / f"{s}.py") for s in ("alice", "bob")]
+    todo = plan(submissions, tmp_path, "alpha", "new").todo
+
+    class StoppedAfterOne:
+        def run(self, grader, submissions, done):
+            done(grade("alice", (False, True), fingerprint="new"))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _grade_checked(SimpleNamespace(module=SimpleNamespace(name="alpha")), [(s, p) for s, p, _ in todo],
+                       tmp_path, StoppedAfterOne(), pending=pending_rows(todo))
+    rows = rows_of(tmp_path)
+    assert (rows["alice"]["score"], rows["alice"]["pending"]) == ("2", "")
+    assert (rows["bob"]["score"], rows["bob"]["pending"]) == ("5", "old grade, to be graded again (the grading changed)")
 
 
 def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(tmp_path):
@@ -33,3 +122,31 @@ def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(
     with pytest.raises(SubmissionError, match=r"^empty.py is empty \(only 3 bytes of white space\); nothing was "
                                               r"submitted in it$"):
         read_bytes(folder / "empty.py", "alpha")
+
+
+def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in_place(instructor_course, tmp_path):
+    """bob.py graded; BOB.py arrives: BOB is refused, bob's row stays; and a hand-edited gradebook
+    is kept with a loud line."""
+    course = Course(instructor_course)
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    out.mkdir()
+    (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
+    grading = fingerprint(course, course.get("alpha"), True, DEFAULT_TIMEOUT, False, 7)
+    for student in ("alice", "bob"):
+        (folder / f"{student}.py").write_text(ALPHA_DEV + f"# {student}\n")
+        write_json(grade(student, fingerprint=grading, sha256=digest(ALPHA_DEV.encode() + f"# {student}\n".encode()))
+                   .to_json(), out / f"{student}.json")
+    command = ("grade", str(folder), "--module", "alpha", "--out", str(out), "--unsafe-no-sandbox")
+    first = run_tito(instructor_course, *command)
+    assert first.returncode == 0 and "(0 graded now, 2 kept)" in flat(first.stdout), first.stdout + first.stderr
+    (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
+    (folder / "BOB.py").write_text(ALPHA_DEV)
+    again = run_tito(instructor_course, *command)
+    said = flat(again.stdout + again.stderr)
+    assert again.returncode == 1, said
+    assert "Not graded, because they would share a report file: BOB (bob.json is bob's, graded before)." in said
+    assert "gradebook.csv was changed since tito wrote it: the changed file is kept as " in said
+    assert [(row["student"], row["score"]) for row in rows_of(out).values()] == [("alice", "5"), ("bob", "5")]
+    [kept] = out.glob("gradebook.2*.csv")
+    assert "alice,alice.py,4" in kept.read_text() and not (out / "BOB.json").exists()

@@ -175,6 +175,7 @@ def _grade_one(grader, submission, json_file, form):
 def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback, edition):
     from tito.editions import released_pair
     from tito.grading import find_submissions, grade_folder
+    from tito.grading.gradebook import SetAside
     from tito.grading.progress_bar import BatchProgress
 
     inside = Path(out_dir).resolve()
@@ -191,13 +192,15 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         out.print(f"Note: {note}", markup=False, highlight=False)
     out.print(f"Executor: {executor.describe()}", highlight=False, markup=False)
     progress = BatchProgress(f"Grading {module.dirname}")
+    aside = SetAside()
     try:
         with _terminate_as_interrupt():
             batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
                                  regrade=tuple(regrade), on_start=progress.start, on_done=progress.done,
-                                 feedback=feedback)
+                                 feedback=feedback, aside=aside)
     except KeyboardInterrupt:
         progress.stop()
+        _say_what_was_set_aside(aside, out_dir)
         err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: their reports "
                             f"and {out_dir / 'gradebook.csv'} are written. Run the same command again to grade the "
                             "rest.", highlight=False, markup=False, soft_wrap=True)
@@ -206,17 +209,24 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         progress.stop()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
-        book.add_row(escape(grade.student), str(grade.score), str(grade.max_score), escape(first_line(grade.error, 90)))
+        added, why = batch.adjustments.get(grade.student, (0, ""))
+        note = "; ".join(filter(None, [first_line(grade.error, 90), f"{added:+} adjusted ({why})" if added else ""]))
+        book.add_row(escape(grade.student), str(grade.score + added), str(grade.max_score), escape(note))
     out.print(book)
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
               f"graded now, {len(batch.kept)} kept)", markup=False, highlight=False)
     if batch.left_out:
         out.print(f"Left out of the gradebook, with no submission in {folder} now (their reports are kept): "
                   + ", ".join(batch.left_out), markup=False, highlight=False)
+    _say_what_was_set_aside(batch.aside, out_dir)
+    if batch.unmatched:
+        out.print(f"Note: adjustments.csv names students without a row in the gradebook: {', '.join(batch.unmatched)}",
+                  markup=False, highlight=False)
     if batch.clashes:
         from tito.grading.batch import describe_clashes
 
-        raise TitoError(f"Not graded, because they would share a report file: {describe_clashes(batch.clashes)}.",
+        raise TitoError(f"Not graded, because they would share a report file: "
+                        f"{describe_clashes(batch.clashes, batch.owners)}.",
                         hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
                              "command again: only they will be graded.")
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
@@ -231,6 +241,17 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                   "(fewer --jobs side by side need less memory).") if oom else ""
         raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say "
                         f"why.{memory}", hint="Run the same command again: it grades them, and only them, again.")
+
+
+def _say_what_was_set_aside(aside, out_dir: Path) -> None:
+    """Name every edited gradebook and replaced report the batch kept, loudly for the gradebook."""
+    for path in aside.gradebooks:
+        err_console().print(f"[bold yellow]gradebook.csv was changed since tito wrote it:[/] the changed file is kept "
+                            f"as {escape(str(path))}, and {escape(str(Path(out_dir) / 'gradebook.csv'))} is rebuilt "
+                            "from the reports. To change a grade so that it lasts, add a row to adjustments.csv "
+                            "(see README.md, Grading).", highlight=False, soft_wrap=True)
+    for path in aside.reports:
+        console().print(f"Kept the report it replaced, with another result: {path}", markup=False, highlight=False)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, Gradebook, read_grades, report_name, same_file, write_gradebook
+from tito.grading.gradebook import (GRADEBOOK, Gradebook, SetAside, read_adjustments, read_grades, read_report,
+                                    report_name, same_file, write_gradebook)
 from tito.grading.report import Grade
 
 
@@ -31,9 +32,26 @@ def report_name_clashes(submissions: list[tuple[str, Path]]) -> list[list[str]]:
     return [names for names in by_file.values() if len(names) > 1]
 
 
-def describe_clashes(clashes: list[list[str]]) -> str:
-    """'alice? and alice_ (alice_.json); ...'"""
-    return "; ".join(" and ".join(names) + f" ({report_name(names[0])})" for names in clashes)
+def describe_clashes(clashes: list[list[str]], owners: dict | None = None) -> str:
+    """'alice? and alice_ (alice_.json); ...', or with ``owners`` (group index -> the student
+    graded before, who keeps the report): 'BOB (bob.json is bob's, graded before)'."""
+    owners = owners or {}
+    return "; ".join(" and ".join(n for n in names if n != owners.get(i))
+                     + (f" ({report_name(owners[i])} is {owners[i]}'s, graded before)" if i in owners
+                        else f" ({report_name(names[0])})") for i, names in enumerate(clashes))
+
+
+def report_owners(out: Path, clashes: list[list[str]], module: str) -> dict[int, str]:
+    """Of each group of clashing students, the one whose report is already in ``out`` (by group
+    index): they keep it, and only the newcomers are refused."""
+    owners = {}
+    for index, names in enumerate(clashes):
+        for name in dict.fromkeys(names):
+            grade = read_report(Path(out) / report_name(name))
+            if grade is not None and grade.module == module and grade.student in names and names.count(grade.student) == 1:
+                owners[index] = grade.student
+                break
+    return owners
 
 
 def check_report_names(submissions: list[tuple[str, Path]]) -> None:
@@ -58,12 +76,13 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
 
 
 def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None,
-                   students=None) -> list[Grade]:
-    """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows)."""
+                   students=None, pending: dict | None = None, aside: SetAside | None = None) -> list[Grade]:
+    """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows;
+    ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside)."""
     from tito.grading.state import settle
 
     Path(out).mkdir(parents=True, exist_ok=True)
-    book = Gradebook(out, grader.module.name, students)
+    book = Gradebook(out, grader.module.name, students, pending, aside)
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
@@ -89,7 +108,8 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     return [graded[student] for student, _ in submissions if student in graded]
 
 
-def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students) -> list[Grade]:
+def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
+                 aside: SetAside) -> list[Grade]:
     """Grade once more, one at a time, the submissions stopped because the disk ran low: with jobs
     side by side, one that fills the disk would stop its neighbour's on every run."""
     from tito.grading.executors import LocalExecutor
@@ -98,8 +118,14 @@ def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, 
     if not starved or executor.name != "local" or getattr(executor, "jobs", 1) == 1:
         return graded
     again = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in starved], out,
-                                                  LocalExecutor(1, grader.sandbox), on_done, students)}
+                                                  LocalExecutor(1, grader.sandbox), on_done, students,
+                                                  aside=aside)}
     return [again.get(g.student, g) for g in graded]
+
+
+def pending_rows(todo: list) -> dict[str, str]:
+    """What the ``pending`` cell of each student to grade says until their new grade is written."""
+    return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
 
 
 @dataclass
@@ -110,7 +136,11 @@ class Batch:
     kept: list = field(default_factory=list)  # already graded, unchanged
     gradebook: Path | None = None
     left_out: list = field(default_factory=list)  # students with a report but no submission now
-    clashes: list = field(default_factory=list)  # groups of students not graded: they would share a report
+    clashes: list = field(default_factory=list)  # groups of students who would share a report
+    owners: dict = field(default_factory=dict)  # clash group index -> its student graded before, who stays
+    aside: SetAside = field(default_factory=SetAside)  # edited gradebooks and replaced reports kept
+    adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
+    unmatched: list = field(default_factory=list)  # students of adjustments.csv with no row
 
     @property
     def grades(self) -> list[Grade]:
@@ -119,26 +149,31 @@ class Batch:
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
                  calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None,
-                 feedback: bool = True) -> Batch:
+                 feedback: bool = True, aside: SetAside | None = None) -> Batch:
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
-    ``on_done(grade)`` as each grade is written. Students who would share a report file are not
-    graded (``Batch.clashes``), nor in the gradebook; everyone else is.
+    ``on_done(grade)`` as each grade is written; ``aside`` collects what was kept rather than
+    overwritten (also when the batch is interrupted). Students who would share a report file are not
+    graded (``Batch.clashes``), nor in the gradebook, except the one of them whose report is
+    already there (``Batch.owners``): everyone else is.
     """
     from tito.grading.grader import Grader
     from tito.grading.state import draw_seed, fingerprint, keep_seed, locked, plan, read_seed
 
     clashes = report_name_clashes(submissions)
-    clashing = {student for names in clashes for student in names}
-    submissions = [(student, path) for student, path in submissions if student not in clashing]
     with locked(out):
+        owners = report_owners(out, clashes, module.name)
+        clashing = {student for names in clashes for student in names} - set(owners.values())
+        submissions = [(student, path) for student, path in submissions if student not in clashing]
+        adjusted = read_adjustments(out)  # a broken adjustments.csv stops the batch before it grades
         sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
         kept_seed = read_seed(out)
         seed = draw_seed() if kept_seed is None else kept_seed
         grading = fingerprint(course, module, calibrate, timeout, sandboxed, seed)
         todo = plan(submissions, out, module.name, grading, regrade)
-        batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes)
+        batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
+                      aside=aside if aside is not None else SetAside())
         students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
         if todo.todo:
             # preparing runs the checks on the reference: a broken check stops the batch here,
@@ -150,11 +185,13 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 if on_start:
                     on_start(todo)
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
-                                              students)
-                batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students)
+                                              students, pending_rows(todo.todo), batch.aside)
+                batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students,
+                                            batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:
                 on_start(todo)
-            write_gradebook(out, module.name, students=students)
+            write_gradebook(out, module.name, students=students, aside=batch.aside)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
+        batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)
     return batch

@@ -8,6 +8,15 @@ row per student, then the points earned per check. It is safe to open in a sprea
 cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — a formula to
 Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on CSV injection),
 also after leading spaces or as a full-width ``＝``.
+
+Nothing an instructor has is lost to a rebuild. tito keeps the sha256 of the CSV it last wrote
+(``.gradebook.sha256``): a ``gradebook.csv`` edited since (a score changed by hand) is kept as
+``gradebook.<UTC stamp>.csv`` before the new one is written, and the batch says so; a lasting
+change goes into ``adjustments.csv`` (student, points, reason), which every rebuild adds in. A
+report replaced by one with another result (a regrade, a resubmission) is kept first as
+``history/<student>.<UTC stamp>.json``. While a batch runs (or after it was stopped), a row
+whose student it still has to grade says why in the ``pending`` column (the grading changed,
+the submission changed, ...); the row is the old grade until then.
 """
 
 from __future__ import annotations
@@ -17,14 +26,19 @@ import hashlib
 import io
 import json
 import re
+import os
+import shutil
 import time
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.files import write_atomically
 from tito.grading.report import Grade
 
 GRADEBOOK = "gradebook.csv"
+WRITTEN = ".gradebook.sha256"  # the sha256 of the gradebook.csv tito wrote last
+HISTORY = "history"  # reports replaced by a different result
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REWRITE_SECONDS = 2.0  # during a batch, gradebook.csv is rebuilt at most this often
 MAX_REPORT_BYTES = 16 << 20
@@ -90,40 +104,163 @@ def safe_cell(value):
     return value
 
 
-def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None, students=None) -> Path:
+@dataclass
+class SetAside:
+    """What rebuilding a reports folder kept rather than lose: edited gradebooks, replaced reports."""
+
+    gradebooks: list = field(default_factory=list)  # gradebook.<stamp>.csv
+    reports: list = field(default_factory=list)  # history/<student>.<stamp>.json
+
+
+def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None, students=None,
+                    pending: dict | None = None, aside: SetAside | None = None,
+                    adjustments: dict | None = None) -> Path:
     """Write ``gradebook.csv`` from ``grades`` (default: the folder's JSON reports of ``module``):
-    a row per student (of ``students`` only, when given), then the points earned per check."""
+    a row per student (of ``students`` only, when given), then the points earned per check.
+    ``pending``: student -> why their row still waits for a grade; ``adjustments``: student ->
+    (points, reason) added to the score (default: ``read_adjustments``). A CSV edited since tito
+    wrote it is kept first (its name added to ``aside.gradebooks``)."""
     grades = sorted(grades, key=lambda g: g.student) if grades is not None else read_grades(folder, module)
     grades = [g for g in grades if students is None or g.student in students]
     checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")  # RFC 4180; a CR or LF in a cell is then quoted
-    writer.writerow(["student", "submission", "score", "max_score", "percent", "error", *checks])
+    adjustments = read_adjustments(folder) if adjustments is None else adjustments
+    writer.writerow(["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
+                     "adjustment_reason", *checks])
     for grade in grades:
         earned = {t.name: t.earned for t in grade.checks}
-        percent = round(100 * grade.score / grade.max_score, 1) if grade.max_score else 0.0
-        row = [grade.student, grade.submission, grade.score, grade.max_score, percent,
-               grade.error.splitlines()[0] if grade.error else "", *(earned.get(c, 0) for c in checks)]
+        added, why = adjustments.get(grade.student, (0, ""))
+        score = grade.score + added
+        percent = round(100 * score / grade.max_score, 1) if grade.max_score else 0.0
+        row = [grade.student, grade.submission, score, grade.max_score, percent,
+               grade.error.splitlines()[0] if grade.error else "", (pending or {}).get(grade.student, ""),
+               added, why, *(earned.get(c, 0) for c in checks)]
         writer.writerow([safe_cell(cell) for cell in row])
     path = Path(folder) / GRADEBOOK
-    write_atomically(path, text.getvalue())
+    data = text.getvalue().encode("utf-8")
+    backup = keep_edited_gradebook(Path(folder), data)
+    if backup is not None and aside is not None:
+        aside.gradebooks.append(backup)
+    write_atomically(path, data)
+    write_atomically(Path(folder) / WRITTEN, _sha256(data) + "\n")
     return path
 
 
-class Gradebook:
-    """A batch's reports folder: each grade written as its report at once, the CSV every few seconds."""
+ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
 
-    def __init__(self, folder: Path, module: str, students=None):
+
+def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
+    """student -> (points added, reasons) from ``adjustments.csv`` in ``folder`` ({} without one):
+    one row per change, a student's rows summed. TitoError naming the line of a row that is not
+    a student and a number."""
+    from tito.errors import TitoError
+
+    path = Path(folder) / ADJUSTMENTS
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet may save a BOM
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TitoError(f"{path} cannot be read: {exc}.", hint="Save it as UTF-8 CSV: student,points,reason.") from None
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    if not {"student", "points"} <= set(rows.fieldnames or ()):
+        raise TitoError(f"{path}: expected a header row student,points,reason, got {','.join(rows.fieldnames or [])!r}.")
+    found: dict[str, tuple[int | float, str]] = {}
+    for row in rows:
+        student = unicodedata.normalize("NFC", (row.get("student") or "").strip())
+        try:
+            points = float((row.get("points") or "").strip())
+        except ValueError:
+            points = float("nan")
+        if not student or points != points or abs(points) == float("inf"):
+            raise TitoError(f"{path}, line {rows.line_num}: expected a student and a number of points, got "
+                            f"{row.get('student')!r} and {row.get('points')!r}.")
+        added, why = found.get(student, (0, ""))
+        total = added + points
+        found[student] = (int(total) if total == int(total) else round(total, 2),
+                          "; ".join(filter(None, [why, (row.get("reason") or "").strip()])))
+    return found
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def keep_edited_gradebook(folder: Path, new: bytes) -> Path | None:
+    """Keep ``gradebook.csv`` as ``gradebook.<UTC stamp>.csv`` when it is not the file tito wrote
+    last (by ``.gradebook.sha256``; without one, when it differs from ``new``): someone edited it.
+    Returns the copy's path, or None when there was nothing of anyone's to keep."""
+    path = folder / GRADEBOOK
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        last = (folder / WRITTEN).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        last = None
+    if _sha256(current) == last or (last is None and current == new):
+        return None
+    from tito.editions import utc_stamp
+
+    return _keep_copy(path, folder / f"gradebook.{utc_stamp()}.csv")
+
+
+def _keep_copy(path: Path, copy: Path) -> Path:
+    """A copy of ``path`` at ``copy`` (a hard link when the disk allows), never over an existing file."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(path, copy, follow_symlinks=False)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            raise
+        with open(path, "rb") as source, open(copy, "xb") as target:
+            shutil.copyfileobj(source, target)
+    return copy
+
+
+RESULT = ("submission", "score", "max_score", "error", "tests", "sha256")  # what a grade says of its submission
+
+
+def keep_replaced_report(path: Path, grade: Grade) -> Path | None:
+    """Keep the report at ``path`` as ``history/<student>.<UTC stamp>.json`` when ``grade`` is
+    about to replace it with another result; None when there is none, or it says the same."""
+    old = read_report(path)
+    if old is None or old.student != grade.student:
+        return None
+    before, after = old.to_json(), grade.to_json()
+    if all(before[key] == after[key] for key in RESULT):
+        return None
+    from tito.editions import utc_stamp
+
+    return _keep_copy(path, path.parent / HISTORY / f"{path.name[:-len('.json')]}.{utc_stamp()}.json")
+
+
+class Gradebook:
+    """A batch's reports folder: each grade written as its report at once, the CSV every few seconds.
+    ``pending``: student -> why the batch grades them (their rows say so until it has)."""
+
+    def __init__(self, folder: Path, module: str, students=None, pending: dict | None = None,
+                 aside: SetAside | None = None):
         self.folder, self.module, self.students = Path(folder), module, students
+        self.pending, self.aside = dict(pending or {}), aside if aside is not None else SetAside()
+        self.adjustments = read_adjustments(self.folder)  # read once: a batch is not stopped by a later edit
         self.grades = {g.student: g for g in read_grades(self.folder, module)}
         self.written = float("-inf")
 
     def add(self, grade: Grade) -> None:
-        write_json(grade.to_json(), self.folder / report_name(grade.student))
+        path = self.folder / report_name(grade.student)
+        kept = keep_replaced_report(path, grade)
+        if kept is not None:
+            self.aside.reports.append(kept)
+        write_json(grade.to_json(), path)
         self.grades[grade.student] = grade
+        self.pending.pop(grade.student, None)
         if time.monotonic() - self.written >= REWRITE_SECONDS:
             self.flush()
 
     def flush(self) -> Path:
         self.written = time.monotonic()
-        return write_gradebook(self.folder, self.module, list(self.grades.values()), self.students)
+        return write_gradebook(self.folder, self.module, list(self.grades.values()), self.students, self.pending,
+                               self.aside, self.adjustments)
