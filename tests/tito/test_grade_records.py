@@ -66,6 +66,20 @@ def test_a_gradebook_edited_by_hand_is_kept_before_a_rebuild_and_adjustments_las
         write_gradebook(tmp_path, "alpha", grades)
 
 
+def test_final_grades_count_the_adjustments_as_the_gradebook_does(tmp_path, tito):
+    out = tmp_path / "cnn"
+    out.mkdir()
+    (out / "adjustments.csv").write_text("student,points,reason\ncarol,2,regrade request #12\n")
+    book = Gradebook(out, "alpha")
+    book.add(grade("carol", (True, False)))
+    book.flush()
+    assert rows_of(out)["carol"]["score"] == "5"
+    result = tito("gradebook", "final", str(out), "--out", str(tmp_path / "final.csv"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "final.csv").read_bytes() == (b"student,alpha (of 5),total (of 5),percent\r\n"
+                                                    b"carol,5,5,100.0\r\n")
+
+
 def test_a_regrade_with_another_result_keeps_the_previous_report_in_history(tmp_path):
     book = Gradebook(tmp_path, "alpha")
     book.add(grade("carol", (True, False), sha256="a", fingerprint="F1"))

@@ -8,7 +8,8 @@ the percent. With a roster (one student per line, as the submissions are named),
 on it has a row, in its order, also one who never submitted (all cells empty); students graded
 but not on it follow, sorted, and are named (``Final.not_on_roster``).
 
-Each folder is read as ``tito.grading.results`` does (the students its gradebook.csv lists); the
+Each folder is read as ``tito.grading.results`` does (the students its gradebook.csv lists, with
+the points of its ``adjustments.csv``); the
 CSV is written atomically, RFC 4180, every cell through gradebook.csv's formula guard
 (``safe_cell``), and replaces only a file whose header says tito wrote it.
 """
@@ -75,7 +76,7 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
                         + ", ".join(str(g.folder) for g in folders if g.module in twice) + ".", exit_code=2)
     _check_weights(weights, modules)
     maxima = {graded.module: module_maximum(graded) for graded in folders}
-    points = {graded.module: {same_student(g.student): (g.student, g.score) for g in graded.grades}
+    points = {graded.module: {same_student(g.student): (g.student, graded.score_of(g)) for g in graded.grades}
               for graded in folders}
     graded_students = {key: name for table in points.values() for key, (name, _) in table.items()}
     listed = {same_student(name): name for name in reversed(roster or [])}  # the roster's spelling, first kept

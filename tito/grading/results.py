@@ -4,7 +4,8 @@
 (``tito.grading.gradebook``). A report can outlive its student's place in the gradebook (the
 submission was removed or renamed: ``Batch.left_out``), so what is handed back or sent on
 (``tito.grading.student_feedback``, ``tito.grading.final_grades``) is the grades of the students
-gradebook.csv lists, no others: the instructor's gradebook and what is sent on never disagree.
+gradebook.csv lists, no others: the instructor's gradebook and what is sent on never disagree
+(``adjustments.csv``, the instructor's changes to a score, counts in both).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, read_grades, read_report, safe_cell
+from tito.grading.gradebook import GRADEBOOK, read_adjustments, read_grades, read_report, safe_cell
 from tito.grading.report import Grade
 
 
@@ -28,6 +29,11 @@ class GradedFolder:
     grades: list[Grade]
     left_out: list[str] = field(default_factory=list)  # a report, but no row in gradebook.csv
     unreadable: list[str] = field(default_factory=list)  # a row in gradebook.csv, but no readable report
+    adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
+
+    def score_of(self, grade: Grade):
+        """A grade's points with the instructor's adjustments added, as gradebook.csv's score."""
+        return grade.score + self.adjustments.get(grade.student, (0, ""))[0]
 
     @property
     def incomplete(self) -> list[str]:
@@ -56,7 +62,7 @@ def read_graded_folder(folder: Path) -> GradedFolder:
     shown = {safe_cell(g.student) for g in grades}
     return GradedFolder(folder, module, grades,
                         left_out=sorted(g.student for g in every[module] if safe_cell(g.student) not in listed),
-                        unreadable=sorted(listed - shown))
+                        unreadable=sorted(listed - shown), adjustments=read_adjustments(folder))
 
 
 def _gradebook_students(folder: Path) -> set[str]:
