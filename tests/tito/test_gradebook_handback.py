@@ -87,6 +87,15 @@ Feedback \\(no points\\)\\: 1\\/2 of the module\\'s tests passed\\.
         assert secret not in text
 
 
+def test_the_feedback_file_says_the_instructors_adjustment_as_the_gradebook_counts_it(tmp_path, tito):
+    out = reports(tmp_path / "alpha", "alpha", [alice()])
+    (out / "adjustments.csv").write_text("student,points,reason\nalice,2,regrade request\nalice,-0.5,late\n")
+    assert tito("gradebook", "feedback", str(out)).exit_code == 0
+    lines = (out / "feedback" / "alice.md").read_text(encoding="utf-8").splitlines()
+    assert lines[lines.index("Module alpha\\: 4\\/8 points from 4 graded checks\\.") + 6] == (
+        "Adjusted by your instructor\\: \\+1\\.5 points \\(regrade request\\; late\\)\\, so 5\\.5\\/8\\.")
+
+
 def test_a_hostile_name_and_message_cannot_become_markup():
     markdown_it = pytest.importorskip("markdown_it")
     student = "<img src=x onerror=alert(1)>*bob* [win](http://evil) `x` @all\x1b[31m"

@@ -52,13 +52,19 @@ def code_block(text: str, indent: str = "") -> str:
     return "\n".join(indent + line if line else "" for line in [fence, *lines, fence])
 
 
-def feedback_markdown(grade: Grade) -> str:
-    """The feedback file of ``grade``: what the student may see of it (see the module's docstring)."""
+def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
+    """The feedback file of ``grade``: what the student may see of it (see the module's docstring).
+    ``adjustment``: (points, reason) the instructor added (``adjustments.csv``), said below the score."""
     lines = [f"{MARK}: written by tito gradebook feedback, which replaces it when run again -->", "",
              f"# Module {inline(grade.module)}: feedback for {inline(grade.student)}", "",
              f"Submission: {inline(Path(grade.submission).name)}", ""]
     for line in summary(grade).splitlines():
         lines += [inline(line), ""]
+    points, reason = adjustment
+    if points:
+        lines += [inline(f"Adjusted by your instructor: {points:+g} point{'s' * (abs(points) != 1)}"
+                         + (f" ({reason})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}."),
+                  ""]
     lines += ["## Graded checks", ""]
     for check in [t for t in grade.checks if not t.hidden]:
         lines += _test_lines(check, f"{check.earned}/{check.points} point{'s' * (check.points != 1)}")
@@ -116,6 +122,6 @@ def write_feedback(graded: GradedFolder, to: Path) -> Handed:
         if (path.exists() or path.is_symlink()) and not written_by_tito(path):
             handed.refused.append(path)
             continue
-        write_atomically(path, feedback_markdown(grade))
+        write_atomically(path, feedback_markdown(grade, graded.adjustments.get(grade.student, (0, ""))))
         handed.written.append(path)
     return handed
