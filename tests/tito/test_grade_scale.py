@@ -452,6 +452,7 @@ def test_platforms_never_show_where_or_what_a_check_expected():
         return {"value": v}
 
     spec = CheckSpec("sizes", 2)
+    structure = "its structure differs: a kind, key, length or shape"
     verdicts = {name: judge(spec, value(expected), value(got)) for name, expected, got in [
         ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10, 7], [11, 9, 7]), ("ints", np.arange(4), np.zeros(4, int)),
         ("floats", np.ones(3), np.zeros(3)), ("shape", np.ones(3), np.ones(4)), ("length", [1, 2], [1]),
@@ -473,10 +474,9 @@ def test_platforms_never_show_where_or_what_a_check_expected():
                          "not the expected answer (its values differ); got [11, 9, 7]",
                          "not the expected answer (its values differ); got an array of shape (4,) and dtype int64",
                          "not the expected answer (its values differ); got an array of shape (3,) and dtype float64",
-                         "not the expected answer (its shape differs); got an array of shape (4,) and dtype float64",
-                         "not the expected answer (its length differs); got [1]",
-                         "not the expected answer (its keys differ); got a dict of 1 item",
-                         "not the expected answer (it is not of the expected kind); got 'two'",
+                         f"not the expected answer ({structure}); got an array of shape (4,) and dtype float64",
+                         f"not the expected answer ({structure}); got [1]", f"not the expected answer ({structure}); got {{'b': 1}}",
+                         f"not the expected answer ({structure}); got 'two'",
                          verdicts["raised"].message,
                          "on a valid input, not the expected answer (its values differ); got [4, 5]",
                          feedback.message]
@@ -484,6 +484,16 @@ def test_platforms_never_show_where_or_what_a_check_expected():
     assert verdicts["list"].message == "result[1]: expected 10, got 9"
     assert verdicts["shape"].message == "result: expected shape (3,), got (4,)"
     assert verdicts["accepted"].message == "on a valid input, result[1]: expected 4, got 5"
+    # whether an element is right never shows: a guess followed by a value of the wrong kind gets
+    # the same words, right or wrong (red team 12 found each of six ints that way)
+    right, wrong = (judge(spec, value([17, 5, 9]), value([guess, "sentinel", 9])) for guess in (17, 18))
+    assert right.withheld == f"not the expected answer ({structure}); got [17, 'sentinel', 9]"
+    assert wrong.withheld == right.withheld.replace("17", "18")
+    # a check's own dict of arrays shows the student's shapes, key by key
+    labelled = judge(spec, value({"with_bias": np.ones((2, 3)), "without_bias": np.ones((2, 3))}),
+                     value({"with_bias": np.ones((2, 4)), "without_bias": np.ones((2, 3))}))
+    assert labelled.withheld == (f"not the expected answer ({structure}); got {{'with_bias': an array of shape (2, 4) and "
+                                 "dtype float64, 'without_bias': an array of shape (2, 3) and dtype float64}")
     # a long answer is never in the withheld message, whatever its length
     for expected, got in (("secret answer " * 25, "no"), (10 ** 4200, 1)):
         verdict = judge(spec, value(expected), value(got))

@@ -96,6 +96,22 @@ def test_the_feedback_file_says_the_instructors_adjustment_as_the_gradebook_coun
         "Adjusted by your instructor\\: \\+1\\.5 points \\(regrade request\\; late\\)\\, so 5\\.5\\/8\\.")
 
 
+def test_a_report_of_an_older_tito_shows_nothing_of_a_failed_checks_message(tmp_path, tito):
+    """Reports written before tito kept the withheld message have only the full one, which names
+    the expected value (red team 12): a feedback file shows none of it."""
+    import json
+
+    out = reports(tmp_path / "alpha", "alpha", [alice()])
+    report = json.loads((out / "alice.json").read_text())
+    for test in report["tests"]:
+        test.pop("withheld", None)
+    (out / "alice.json").write_text(json.dumps(report))
+    assert tito("gradebook", "feedback", str(out)).exit_code == 0
+    text = (out / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert "expected 22" not in text and "result[1]" not in text
+    assert "  failed (this report is from an older tito: grade it again to see what differs)" in text
+
+
 def test_a_hostile_name_and_message_cannot_become_markup():
     markdown_it = pytest.importorskip("markdown_it")
     student = "<img src=x onerror=alert(1)>*bob* [win](http://evil) `x` @all\x1b[31m"

@@ -41,7 +41,7 @@ are judged against the same expected results, so a regrade gives the same grade.
 that the inputs are fixed for the bundle's life: a student could learn them from the feedback
 of one submission and hard-code answers computed elsewhere in the next, which needs a working
 implementation somewhere. The answers themselves are never in the feedback: a check's message
-there says which aspect differs (type, keys, length, shape, values) and what came, never where it
+there says whether its structure or only its values differ and what came, never where it
 differs or what was expected (``formats.answer_withheld``), or a student could collect them one
 attempt at a time with nothing implemented. Build a new bundle
 (new seed) per term; each result names its bundle by the archive's sha256. The expected results

@@ -22,7 +22,7 @@
   or messages. The file stays under PrairieLearn's 1 MB: past it, the longest messages are cut.
 
 The checks carry the points; the inline and pytest tests come after them as feedback worth 0.
-On both platforms a check's message says which aspect of the answer differs and what came, never
+On both platforms a check's message says whether the answer's structure or its values differ and what came, never
 where it differs or what was expected (``answer_withheld``): every attempt there is graded on the
 bundle's fixed inputs.
 """

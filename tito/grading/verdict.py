@@ -18,11 +18,12 @@ Float tolerances default by precision: ``rtol=1e-6, atol=1e-9`` when both sides 
 
 A verdict says a failed check's message twice. ``message`` says where the value differs, what was
 expected there and what came: the instructor's report and ``tito grade``'s feedback. ``withheld``
-says only which aspect differs (type, keys, length, shape or values) and what came, never where or
-what was expected: what a learning platform shows (``tito.grading.formats``). A platform grades
-every attempt on its bundle's fixed inputs, so "result[1]: expected 11, got 9", or even "at index
-(1,)" and "expected shape (3, 5)", would let a student find a small answer (six ints, a shape) one
-attempt at a time with nothing implemented.
+says only whether the value's structure (kinds, keys, lengths, shapes, anywhere in it) or only
+its values differ, and what came, never where or what was expected: what a learning platform
+shows (``tito.grading.formats``). A platform grades every attempt on its bundle's fixed inputs,
+so "result[1]: expected 11, got 9", or even "at index (1,)", would let a student find a small
+answer (six ints) one element per attempt with nothing implemented; and so would any word that
+depends on which elements are right (ASPECTS).
 """
 
 from __future__ import annotations
@@ -41,16 +42,18 @@ LOOSE = (1e-4, 1e-5)
 
 
 class Mismatch(Exception):
-    """Where and how a value differs from the expected one (``str()``), and which ``aspect`` of it
-    differs (a key of ASPECTS), or None when the message tells nothing of the expected value."""
+    """Where and how a value differs from the expected one (``str()``); ``answer``: whether that
+    says anything of the expected value (a pattern a student's string must match says nothing)."""
 
-    def __init__(self, said: str, aspect: str | None):
+    def __init__(self, said: str, answer: bool = True):
         super().__init__(said)
-        self.aspect = aspect
+        self.answer = answer
 
 
-ASPECTS = {"type": "it is not of the expected kind", "keys": "its keys differ", "length": "its length differs",
-           "shape": "its shape differs", "values": "its values differ"}
+# what a withheld message says differs: never which element, key or index, and never decided by
+# comparing values, so that no element's rightness shows (red team 12: with a wrong-kind value
+# placed after a guess, "kind" against "values" told whether the guess was right)
+ASPECTS = {"structure": "its structure differs: a kind, key, length or shape", "values": "its values differ"}
 
 
 class Verdict(NamedTuple):
@@ -85,9 +88,10 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> Verdict:
         got = actual["raised"]
         return _said(False, f"{got['type']}: {got['message']}")
     try:
-        _compare(*_matched(spec, expected["value"], actual["value"]), spec, "result")
+        want, got = _matched(spec, expected["value"], actual["value"])
+        _compare(want, got, spec, "result")
     except Mismatch as exc:
-        return _differs(exc, actual["value"])
+        return _differs(exc, want, got) if exc.answer else _said(False, str(exc))
     return _said(True, "")
 
 
@@ -96,13 +100,34 @@ def _said(passed: bool, message: str) -> Verdict:
     return Verdict(passed, message, message)
 
 
-def _differs(mismatch: Mismatch, got, before: str = "") -> Verdict:
+def _differs(mismatch: Mismatch, expected, got, before: str = "") -> Verdict:
     """A failed verdict from ``mismatch``; ``got``: the student's whole value, the only one the
-    withheld message shows."""
+    withheld message shows, with whether its structure or only its values differ from ``expected``."""
     said = f"{before}{mismatch}"
-    if mismatch.aspect is None:
+    if not mismatch.answer:
         return _said(False, said)
-    return Verdict(False, said, f"{before}not the expected answer ({ASPECTS[mismatch.aspect]}); got {_gist(got)}")
+    aspect = "values" if _same_structure(expected, got) else "structure"
+    return Verdict(False, said, f"{before}not the expected answer ({ASPECTS[aspect]}); got {_gist(got)}")
+
+
+def _same_structure(expected, actual) -> bool:
+    """Whether ``actual`` has ``expected``'s kinds, keys, lengths and shapes, all of them: no value
+    is compared (see ASPECTS)."""
+    kind, other = _kind(expected), _kind(actual)
+    if kind == "array" and other in ("number", "bool", "sequence"):
+        try:
+            actual, other = _as_array(actual, ""), "array"
+        except Mismatch:
+            return False
+    if kind != other:
+        return False
+    if kind == "array":
+        return expected.shape == actual.shape
+    if kind == "dict":
+        return set(expected) == set(actual) and all(_same_structure(expected[k], actual[k]) for k in expected)
+    if kind == "sequence":
+        return len(expected) == len(actual) and all(_same_structure(e, a) for e, a in zip(expected, actual))
+    return True
 
 
 def _refusal(spec: CheckSpec, expected: dict, actual: dict) -> Verdict:
@@ -138,7 +163,7 @@ def _accepted_wrongly(spec: CheckSpec, expected: dict, actual: dict) -> Verdict 
     try:
         _compare(expected["accepted"], actual["accepted"], spec, "result")
     except Mismatch as exc:
-        return _differs(exc, actual["accepted"], before="on a valid input, ")
+        return _differs(exc, expected["accepted"], actual["accepted"], before="on a valid input, ")
     return None
 
 
@@ -152,13 +177,13 @@ def _matched(spec: CheckSpec, expected, actual) -> tuple:
         return expected, actual
     for key, pattern in spec.match.items():
         if key not in actual:
-            raise Mismatch(f"the result has no key {key!r}"[:300], None)
+            raise Mismatch(f"the result has no key {key!r}"[:300], answer=False)
         got = actual[key]
         if isinstance(got, str) and len(got) > MAX_MATCHED:  # a pattern may take the square of its length
             raise Mismatch(f"result[{key!r}]: expected a string of at most {MAX_MATCHED} characters, got "
-                           f"{len(got)}", None)
+                           f"{len(got)}", answer=False)
         if not isinstance(got, str) or not re.fullmatch(pattern, got):
-            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300], None)
+            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300], answer=False)
     return ({k: v for k, v in expected.items() if k not in spec.match},
             {k: v for k, v in actual.items() if k not in spec.match})
 
@@ -186,23 +211,23 @@ def _compare(expected, actual, spec: CheckSpec, where: str) -> None:
     if kind == "array" and other in ("number", "bool", "sequence"):
         actual, other = _as_array(actual, where), "array"
     if kind != other:
-        raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}", "type")
+        raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
     if kind == "array":
         _compare_arrays(expected, actual, spec, where)
     elif kind == "dict":
         if set(expected) != set(actual):
-            raise Mismatch(f"{where}: expected keys {sorted(expected)}, got {sorted(actual)}", "keys")
+            raise Mismatch(f"{where}: expected keys {sorted(expected)}, got {sorted(actual)}")
         for key in expected:
             _compare(expected[key], actual[key], spec, f"{where}[{key!r}]")
     elif kind == "sequence":
         if len(expected) != len(actual):
-            raise Mismatch(f"{where}: expected {len(expected)} items, got {len(actual)}", "length")
+            raise Mismatch(f"{where}: expected {len(expected)} items, got {len(actual)}")
         for index, (want, got) in enumerate(zip(expected, actual)):
             _compare(want, got, spec, f"{where}[{index}]")
     elif kind == "number":
         _compare_numbers(expected, actual, spec, where)
     elif expected != actual:
-        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
 
 
 def _as_array(value, where):
@@ -211,16 +236,16 @@ def _as_array(value, where):
     try:
         array = np.asarray(value)
     except ValueError:
-        raise Mismatch(f"{where}: expected an array, got a ragged sequence", "type") from None
+        raise Mismatch(f"{where}: expected an array, got a ragged sequence") from None
     if array.dtype.kind not in "biuf":
-        raise Mismatch(f"{where}: expected an array of numbers, got {_describe(value)}", "type")
+        raise Mismatch(f"{where}: expected an array of numbers, got {_describe(value)}")
     return array
 
 
 def _compare_numbers(expected, actual, spec, where):
     if isinstance(expected, int) and isinstance(actual, int):
         if expected != actual:
-            raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
+            raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
         return
     rtol, atol = _tolerance(spec, wide=True)
     try:
@@ -230,7 +255,7 @@ def _compare_numbers(expected, actual, spec, where):
     except OverflowError:  # an int past any float (10**400): it was graded again on every run
         close = False
     if not close:
-        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}", "values")
+        raise Mismatch(f"{where}: expected {_short(expected)}, got {_short(actual)}")
 
 
 def _tolerance(spec: CheckSpec, wide: bool) -> tuple[float, float]:
@@ -242,14 +267,14 @@ def _compare_arrays(expected, actual, spec, where):
     import numpy as np
 
     if expected.shape != actual.shape:
-        raise Mismatch(f"{where}: expected shape {expected.shape}, got {actual.shape}", "shape")
+        raise Mismatch(f"{where}: expected shape {expected.shape}, got {actual.shape}")
     if expected.dtype.kind == "b" or actual.dtype.kind == "b":
         if expected.dtype.kind != actual.dtype.kind or not np.array_equal(expected, actual):
-            raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}", "values")
+            raise Mismatch(f"{where}: expected {_describe(expected)}, got {_describe(actual)}")
         return
     if expected.dtype.kind in "iu" and actual.dtype.kind in "iu":
         if not np.array_equal(expected, actual):
-            raise Mismatch(f"{where}: {_first_difference(expected, actual)}", "values")
+            raise Mismatch(f"{where}: {_first_difference(expected, actual)}")
         return
     wide = expected.dtype.itemsize >= 8 and actual.dtype.itemsize >= 8
     rtol, atol = _tolerance(spec, wide)
@@ -258,7 +283,7 @@ def _compare_arrays(expected, actual, spec, where):
                            equal_nan=True)
     if not close.all():
         raise Mismatch(f"{where}: {_first_difference(expected, actual, close)} "
-                       f"({int((~close).sum())} of {close.size} values differ; rtol={rtol:g}, atol={atol:g})", "values")
+                       f"({int((~close).sum())} of {close.size} values differ; rtol={rtol:g}, atol={atol:g})")
 
 
 def _first_difference(expected, actual, close=None) -> str:
@@ -285,6 +310,15 @@ def _describe(value) -> str:
 
 
 def _gist(value) -> str:
-    """The student's own value, as a withheld message shows it: short ones whole, others described."""
+    """The student's own value, as a withheld message shows it: short ones whole, arrays by shape
+    and dtype, a dict or list of them item by item while that stays short, else described."""
+    kind = _kind(value)
+    if kind == "array":
+        return _describe(value)
+    if kind in ("dict", "sequence"):
+        items = [f"{k!r}: {_gist(v)}" for k, v in value.items()] if kind == "dict" else [_gist(v) for v in value]
+        ends = "{}" if kind == "dict" else "()" if isinstance(value, tuple) else "[]"
+        text = ends[0] + ", ".join(items) + ends[1]
+        return text if len(text) <= 3 * SHORT else _describe(value)
     text = repr(value)
-    return text if len(text) <= SHORT and _kind(value) not in ("array", "dict") else _describe(value)
+    return text if len(text) <= SHORT else _describe(value)
