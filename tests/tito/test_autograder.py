@@ -292,7 +292,13 @@ def test_a_file_of_an_edition_with_its_colab_cell_is_as_released_whatever_url_it
     single_quoted = notebook.replace(f'\\"{EDITION_URL}\\"', f"'{FORK_URL}'")
     code_on_its_line = in_fork.replace(f'{FORK_URL}\\"', f'{FORK_URL}\\"; import os')
     code_changed = in_fork.replace("_helper = 1", "_helper = 2")
-    assert len({notebook, in_fork, single_quoted, code_on_its_line, code_changed}) == 5
+    run = json.loads(in_fork)  # run and saved in Jupyter: outputs, counts, metadata, its own JSON layout
+    run["metadata"]["language_info"] = {"name": "python", "version": "3.11.7"}
+    for count, cell in enumerate(c for c in run["cells"] if c["cell_type"] == "code"):
+        cell.update(execution_count=count + 1, outputs=[{"output_type": "stream", "name": "stdout", "text": ["ok\n"]}])
+        cell["source"] = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    run_in_jupyter = json.dumps(run, indent=1, ensure_ascii=False) + "\n"
+    assert len({notebook, in_fork, single_quoted, code_on_its_line, code_changed, run_in_jupyter}) == 6
 
     def graded(released: dict, py_text: str, notebook_text: str, newline: str = "\n") -> tuple[str, str]:
         folder = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
@@ -311,7 +317,9 @@ def test_a_file_of_an_edition_with_its_colab_cell_is_as_released_whatever_url_it
         assert graded(released, ALPHA_DEV, single_quoted) == py_graded
         assert graded(released, ALPHA_DEV, in_fork, newline="\r\n") == py_graded  # a checkout on Windows
         assert graded(released, py.replace(EDITION_URL, FORK_URL), notebook_json(to_notebook(ALPHA_DEV))) == notebook_graded
+        assert graded(released, ALPHA_DEV, run_in_jupyter) == py_graded  # running it is not work (audit)
         assert graded(released, ALPHA_DEV, code_changed) == both_changed
+        assert graded(released, ALPHA_DEV, json.dumps(json.loads(code_changed), indent=1)) == both_changed
         assert graded(released, ALPHA_DEV, code_on_its_line) == both_changed
 
 

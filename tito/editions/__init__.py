@@ -43,15 +43,30 @@ def released_source(module) -> str | None:
         return None
 
 
-def release_digest(data: bytes) -> str:
-    """The sha256 by which a module file (.py or notebook) is known as released: of its bytes with
-    a leading BOM dropped, CRLF as LF (a checkout on Windows) and the Colab cell's REPOSITORY value
-    blanked (``colab.without_repository``: the edition's repository, or the fork's URL a student
-    put there). Bytes only, nothing parsed: fit for a submission outside the sandbox."""
+def release_digest(data: bytes, notebook: bool = False) -> str:
+    """The sha256 by which a module file is known as released: of its bytes with a leading BOM
+    dropped, CRLF as LF (a checkout on Windows) and the Colab cell's REPOSITORY value blanked
+    (``colab.without_repository``: the edition's repository, or the fork's URL a student put
+    there). A ``notebook`` counts by its cells' types and sources only (``_cells_of``): running or
+    saving it in Jupyter (outputs, execution counts, metadata, ids) is not work either."""
     from tito.editions.colab import without_repository
 
     data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
-    return hashlib.sha256(without_repository(data)).hexdigest()
+    return hashlib.sha256(without_repository(_cells_of(data) if notebook else data)).hexdigest()
+
+
+def _cells_of(data: bytes) -> bytes:
+    """A notebook's cells as canonical JSON, ``[[cell_type, source], ...]``, or ``data`` itself when
+    it is no nbformat-4 notebook. The standard library's JSON parser reads it, on at most the
+    submission's MAX_BYTES (tito.grading.submission); any error means the bytes count as they are
+    (never as released by accident)."""
+    try:
+        cells = json.loads(data)["cells"]
+        canonical = [[cell["cell_type"], (cell["source"] if isinstance(cell["source"], str)
+                                          else "".join(cell["source"])).replace("\r\n", "\n")] for cell in cells]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return data
+    return json.dumps(canonical, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def released_pair(module, edition: Path | None = None) -> dict:
@@ -67,7 +82,7 @@ def released_pair(module, edition: Path | None = None) -> dict:
     for repository in (None, "https://github.com/OWNER/COURSE"):  # any URL: release_digest blanks it
         stripped, notebook = student_edition(module, repository)
         pair["py"].add(release_digest(stripped.text.encode("utf-8")))
-        pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8")))
+        pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8"), notebook=True))
     return {key: sorted(digests) for key, digests in pair.items()}
 
 
@@ -86,7 +101,7 @@ def _edition_pair(module, edition: Path) -> dict:
     for key, sha256 in (("py", entry["sha256"]), ("ipynb", entry["notebook_sha256"])):
         found = (_bytes_with_sha256(path, sha256) for path in places[key])
         data = next((data for data in found if data is not None), None)
-        pair[key] = [release_digest(data) if data is not None else sha256]
+        pair[key] = [release_digest(data, notebook=key == "ipynb") if data is not None else sha256]
     return pair
 
 

@@ -143,9 +143,10 @@ SAME_TIME = 2.0  # seconds: a zip keeps file times to 2 s, and a git checkout wr
 
 def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, str]:
     """Which of a student's two files (``name_dev.py`` and ``name_dev.ipynb``) is graded, and why
-    in a few words. The rule of ``tito.notebook_sync``, by file hashes and times only: comparing
-    the two files' code would parse the student's notebook outside the sandbox, and when both
-    hold the same code, either file is right.
+    in a few words. The rule of ``tito.notebook_sync``, by digests and times only: comparing the
+    two files' code would convert the student's notebook outside the sandbox, and when both hold
+    the same code, either file is right. (A notebook's digest reads its JSON for its cells'
+    sources: ``tito.editions.release_digest``.)
 
     1. ``released``, the pair as handed out (``tito.editions.released_pair``: each file's
        ``release_digest``s, the edition's own or those of any edition tito release writes, with or
@@ -177,7 +178,7 @@ def _release_digest_of(path: Path) -> str:
     from tito.editions import release_digest
 
     try:
-        return release_digest(read_bytes(path))
+        return release_digest(read_bytes(path), notebook=path.suffix.lower() == ".ipynb")
     except SubmissionError:
         return ""
 
