@@ -80,7 +80,7 @@ Feedback \\(no points\\)\\: 1\\/2 of the module\\'s tests passed\\.
   AssertionError: double([1]) gave [1]
   ```
 
-- **test\\_unit\\_scaler** (inline test): passed
+- Passed (1): test\\_unit\\_scaler
 """
     # neither the hidden checks' names nor their messages, nor the expected value of a failed check
     for secret in ("secret", "kernel", "padding", HIDDEN_SAYS, HIDDEN_DETAIL, "expected 22", "22", "result[1]", "index"):

@@ -11,7 +11,8 @@ may see, as the learning platforms show it (``tito.grading.formats``):
   A batch keeps its seed (``OUT/.tito-seed``), so "expected 11 at index (1,)" handed back and
   graded again in the same folder would give the answers away;
 * the hidden checks as one line: how many, and the points they earned (as PrairieLearn shows them);
-* the tests run for feedback (no points), each passed or failed, with its message.
+* the tests run for feedback (no points): each failed one with its message, then the passed
+  ones' names on one line.
 
 Everything a student chose (the name, test names, messages) is made showable
 (``tito.grading.data``: no terminal escapes, no direction overrides) and cannot become Markdown
@@ -75,8 +76,11 @@ def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
                      f"{counted(len(hidden), 'graded check')}, not shown one by one")
     if grade.feedback:
         lines += ["", "## Tests run for feedback (no points)", ""]
-        for test in grade.feedback:
+        for test in [t for t in grade.feedback if not t.passed]:
             lines += _test_lines(test, f"{test.kind} test")
+        passed = [t for t in grade.feedback if t.passed]
+        if passed:  # named on one line: a module runs a few hundred, and the failures are what to read
+            lines.append(f"- Passed ({len(passed)}): " + ", ".join(inline(t.name) for t in passed))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
