@@ -84,6 +84,9 @@ def test_a_regrade_with_another_result_keeps_the_previous_report_in_history(tmp_
     book = Gradebook(tmp_path, "alpha")
     book.add(grade("carol", (True, False), sha256="a", fingerprint="F1"))
     book.add(grade("carol", (True, False), sha256="a", fingerprint="F2", seconds=9.0))  # the same result
+    again = grade("carol", (True, False), sha256="a", fingerprint="F2")
+    again.tests[1].message += " <re.Pattern object at 0x7ff0c1a758b0>"  # what varies from run to run
+    book.add(again)
     assert book.aside.reports == [] and not (tmp_path / "history").exists()
     first = (tmp_path / "carol.json").read_text()
     book.add(grade("carol", (True, True), sha256="a", fingerprint="F2"))

@@ -220,7 +220,9 @@ def _keep_copy(path: Path, copy: Path) -> Path:
     return copy
 
 
-RESULT = ("submission", "score", "max_score", "error", "tests", "sha256")  # what a grade says of its submission
+RESULT = ("submission", "score", "max_score", "error", "sha256")  # what a grade says of its submission
+TEST_RESULT = ("name", "kind", "passed", "points")  # and of each test: not its message, whose text may vary
+# from run to run with nothing changed (an object's address in a pytest message: re.Pattern at 0x7fec...)
 
 
 def keep_replaced_report(path: Path, grade: Grade) -> Path | None:
@@ -230,11 +232,15 @@ def keep_replaced_report(path: Path, grade: Grade) -> Path | None:
     if old is None or old.student != grade.student:
         return None
     before, after = old.to_json(), grade.to_json()
-    if all(before[key] == after[key] for key in RESULT):
+    if all(before[key] == after[key] for key in RESULT) and _test_results(old) == _test_results(grade):
         return None
     from tito.editions import utc_stamp
 
     return _keep_copy(path, path.parent / HISTORY / f"{path.name[:-len('.json')]}.{utc_stamp()}.json")
+
+
+def _test_results(grade: Grade) -> list:
+    return [tuple(test.to_json()[key] for key in TEST_RESULT) for test in grade.tests]
 
 
 class Gradebook:
