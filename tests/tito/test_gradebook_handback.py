@@ -96,6 +96,18 @@ def test_the_feedback_file_says_the_instructors_adjustment_as_the_gradebook_coun
         "Adjusted by your instructor\\: \\+1\\.5 points \\(regrade request\\; late\\)\\, so 5\\.5\\/8\\.")
 
 
+def test_a_gradebook_edited_by_hand_is_said_not_to_count(tmp_path, tito):
+    """An instructor changed a score in gradebook.csv: feedback and final grades come from the
+    reports and adjustments.csv, so they say the edit does not count (instructor re-check)."""
+    out = reports(tmp_path / "alpha", "alpha", [alice()])
+    assert "edited by hand" not in tito("gradebook", "feedback", str(out)).output
+    (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,4", "alice,alice.py,6"))
+    for command in (("feedback", str(out)), ("final", str(out), "--out", str(tmp_path / "final.csv"))):
+        said = " ".join(tito("gradebook", *command).output.split())
+        assert (f"{out}/gradebook.csv was edited by hand since tito wrote it: those edits do not count here (the "
+                f"reports do). To change a grade so that it lasts, add a row to {out}/adjustments.csv") in said
+
+
 def test_a_report_of_an_older_tito_shows_nothing_of_a_failed_checks_message(tmp_path, tito):
     """Reports written before tito kept the withheld message have only the full one, which names
     the expected value (red team 12): a feedback file shows none of it."""

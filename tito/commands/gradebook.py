@@ -105,6 +105,15 @@ def final(folders, out_file, roster, weights):
 def _notes(graded) -> None:
     """What a reports folder holds beyond its gradebook's rows, said once."""
     out = console()
+    if graded.edited:
+        from rich.markup import escape
+
+        from tito.console import err_console
+
+        err_console().print(f"[bold yellow]{escape(str(graded.folder))}/gradebook.csv was edited by hand since tito "
+                            "wrote it:[/] those edits do not count here (the reports do). To change a grade so that "
+                            f"it lasts, add a row to {escape(str(graded.folder))}/adjustments.csv (see README.md, "
+                            "Grading).", highlight=False, soft_wrap=True)
     if graded.left_out:
         out.print(f"Left out (a report in {graded.folder}/, but no row in its gradebook.csv): "
                   + _names(graded.left_out), markup=False, highlight=False)

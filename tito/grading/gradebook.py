@@ -191,20 +191,25 @@ def keep_edited_gradebook(folder: Path, new: bytes) -> Path | None:
     """Keep ``gradebook.csv`` as ``gradebook.<UTC stamp>.csv`` when it is not the file tito wrote
     last (by ``.gradebook.sha256``; without one, when it differs from ``new``): someone edited it.
     Returns the copy's path, or None when there was nothing of anyone's to keep."""
-    path = folder / GRADEBOOK
-    try:
-        current = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        last = (folder / WRITTEN).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, UnicodeDecodeError):
-        last = None
-    if _sha256(current) == last or (last is None and current == new):
+    if not edited_by_hand(folder, new):
         return None
     from tito.editions import utc_stamp
 
-    return _keep_copy(path, folder / f"gradebook.{utc_stamp()}.csv")
+    return _keep_copy(folder / GRADEBOOK, folder / f"gradebook.{utc_stamp()}.csv")
+
+
+def edited_by_hand(folder: Path, new: bytes | None = None) -> bool:
+    """Whether ``folder``'s gradebook.csv is not the file tito wrote last (by ``.gradebook.sha256``;
+    a folder without one: when it differs from ``new``, or, without ``new``, never said)."""
+    try:
+        current = (Path(folder) / GRADEBOOK).read_bytes()
+    except FileNotFoundError:
+        return False
+    try:
+        last = (Path(folder) / WRITTEN).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return new is not None and current != new
+    return _sha256(current) != last
 
 
 def _keep_copy(path: Path, copy: Path) -> Path:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, read_adjustments, read_grades, read_report, safe_cell
+from tito.grading.gradebook import GRADEBOOK, edited_by_hand, read_adjustments, read_grades, read_report, safe_cell
 from tito.grading.report import Grade
 
 
@@ -30,6 +30,7 @@ class GradedFolder:
     left_out: list[str] = field(default_factory=list)  # a report, but no row in gradebook.csv
     unreadable: list[str] = field(default_factory=list)  # a row in gradebook.csv, but no readable report
     adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
+    edited: bool = False  # gradebook.csv was edited by hand since tito wrote it (its edits do not count)
 
     def score_of(self, grade: Grade):
         """A grade's points with the instructor's adjustments added, as gradebook.csv's score."""
@@ -62,7 +63,8 @@ def read_graded_folder(folder: Path) -> GradedFolder:
     shown = {safe_cell(g.student) for g in grades}
     return GradedFolder(folder, module, grades,
                         left_out=sorted(g.student for g in every[module] if safe_cell(g.student) not in listed),
-                        unreadable=sorted(listed - shown), adjustments=read_adjustments(folder))
+                        unreadable=sorted(listed - shown), adjustments=read_adjustments(folder),
+                        edited=edited_by_hand(folder))
 
 
 def _gradebook_students(folder: Path) -> set[str]:
