@@ -201,9 +201,10 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
     except KeyboardInterrupt:
         progress.stop()
         _say_what_was_set_aside(aside, out_dir)
-        err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: their reports "
-                            f"and {out_dir / 'gradebook.csv'} are written. Run the same command again to grade the "
-                            "rest.", highlight=False, markup=False, soft_wrap=True)
+        done = (f"their reports and {out_dir / 'gradebook.csv'} are written" if progress.done_count else
+                f"{out_dir / 'gradebook.csv'} keeps the grades it had")
+        err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: {done}. Run the "
+                            "same command again to grade the rest.", highlight=False, markup=False, soft_wrap=True)
         sys.exit(130)
     finally:
         progress.stop()
