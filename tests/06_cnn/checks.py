@@ -52,6 +52,16 @@ def check_conv2d_naive(cnn, rng):
     return cnn.conv2d_naive(image, kernel)
 
 
+def check_conv2d_naive_keeps_the_input_dtype(cnn, rng):
+    """The APPROACH, step 3: float32 inputs give a float32 output; integer inputs a float64 one."""
+    kernel = rng.standard_normal(_shape(rng, 2, 3, 2)).astype(np.float32)
+    image = rng.standard_normal((kernel.shape[0] + 2, kernel.shape[1] + 1)).astype(np.float32)
+    out = cnn.conv2d_naive(image, kernel)
+    whole = cnn.conv2d_naive(rng.integers(-3, 4, (4, 4)), rng.integers(-2, 3, (2, 2)))
+    return {"float32": out, "float32_dtype": str(np.asarray(out).dtype), "int": whole,
+            "int_dtype": str(np.asarray(whole).dtype)}
+
+
 def check_conv2d_naive_accepts_tensors(cnn, rng):
     """The APPROACH: input and kernel may be Tensors."""
     kernel = rng.standard_normal(_shape(rng, 2, 3, 2))

@@ -215,6 +215,10 @@ def cnn():
     def flipped(image, kernel):                      # convolution, not cross-correlation, vertically
         return cnn.conv2d_naive(image, np.flipud(np.asarray(getattr(kernel, "data", kernel))))
 
+    def always_float64(image, kernel):               # np.zeros(...) without the inputs' dtype
+        return cnn.conv2d_naive(np.asarray(getattr(image, "data", image), np.float64),
+                                np.asarray(getattr(kernel, "data", kernel), np.float64))
+
     def transposed_reshape(x):
         data = np.asarray(x.data)
         return Tensor(data.reshape(int(np.prod(data.shape[1:])), data.shape[0]))
@@ -227,7 +231,9 @@ def cnn():
         width = kernel[1] if isinstance(kernel, tuple) else kernel
         return cnn.avg_pool2d_forward(x, kernel, stride, padding) * width
 
-    return [("conv2d_naive", "conv2d_naive", flipped), ("flatten", "flatten", transposed_reshape),
+    return [("conv2d_naive", "conv2d_naive", flipped),
+            ("conv2d_naive_keeps_the_input_dtype", "conv2d_naive", always_float64),
+            ("flatten", "flatten", transposed_reshape),
             ("max_pool2d", "max_pool2d_forward", min_pool), ("avg_pool2d", "avg_pool2d_forward", mean_over_rows_only)]
 
 
