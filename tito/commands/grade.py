@@ -214,8 +214,9 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         note = "; ".join(filter(None, [first_line(grade.error, 90), f"{added:+} adjusted ({why})" if added else ""]))
         book.add_row(escape(grade.student), str(grade.score + added), str(grade.max_score), escape(note))
     out.print(book)
+    rescored = f"{len(batch.rescored)} re-scored without running, " if batch.rescored else ""
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
-              f"graded now, {len(batch.kept)} kept)", markup=False, highlight=False)
+              f"graded now, {rescored}{len(batch.kept)} kept)", markup=False, highlight=False)
     if batch.left_out:
         out.print(f"Left out of the gradebook, with no submission in {folder} now (their reports are kept): "
                   + ", ".join(batch.left_out), markup=False, highlight=False)

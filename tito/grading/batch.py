@@ -128,11 +128,34 @@ def pending_rows(todo: list) -> dict[str, str]:
     return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
 
 
+def _rescore(prepared, todo, out: Path, students, aside: SetAside) -> list[Grade]:
+    """Write the reports of ``todo.rescore`` re-scored with ``prepared``'s points (nothing runs);
+    a report whose points do not fit the grading it claims moves to ``todo.todo``, to be graded."""
+    from tito.grading.changes import rescore
+
+    rescored, kept = [], []
+    for student, path, grade, change in todo.rescore:
+        new = rescore(grade, prepared, change)
+        if new is None:
+            todo.todo.append((student, path, change.why_grade))
+        else:
+            rescored.append(new)
+            kept.append((student, path, grade, change))
+    todo.rescore = kept
+    if rescored:
+        book = Gradebook(out, prepared.module, students, pending_rows(todo.todo), aside)
+        for grade in rescored:
+            book.add(grade)
+        book.flush()
+    return rescored
+
+
 @dataclass
 class Batch:
     """What one ``tito grade DIR`` did."""
 
     graded: list = field(default_factory=list)  # graded in this run
+    rescored: list = field(default_factory=list)  # re-scored in this run, without running (only points changed)
     kept: list = field(default_factory=list)  # already graded, unchanged
     gradebook: Path | None = None
     left_out: list = field(default_factory=list)  # students with a report but no submission now
@@ -144,7 +167,7 @@ class Batch:
 
     @property
     def grades(self) -> list[Grade]:
-        return sorted(self.graded + self.kept, key=lambda g: g.student)
+        return sorted(self.graded + self.rescored + self.kept, key=lambda g: g.student)
 
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
@@ -159,7 +182,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     already there (``Batch.owners``): everyone else is.
     """
     from tito.grading.grader import Grader
-    from tito.grading.state import draw_seed, fingerprint, keep_seed, locked, plan, read_seed
+    from tito.grading.changes import grading_record, keep_grading
+    from tito.grading.state import draw_seed, fingerprint_of, grading_parts, keep_seed, locked, plan, read_seed
 
     clashes = report_name_clashes(submissions)
     with locked(out):
@@ -170,27 +194,33 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
         kept_seed = read_seed(out)
         seed = draw_seed() if kept_seed is None else kept_seed
-        grading = fingerprint(course, module, calibrate, timeout, sandboxed, seed)
-        todo = plan(submissions, out, module.name, grading, regrade)
+        record = grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
+        grading = fingerprint_of(record["parts"])
+        todo = plan(submissions, out, module.name, grading, regrade, record)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
                       aside=aside if aside is not None else SetAside())
         students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
-        if todo.todo:
+        if todo.todo or todo.rescore:
             # preparing runs the checks on the reference: a broken check stops the batch here,
             # before it announces anything or writes the folder's seed
             with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
                         fingerprint=grading, seed=seed, feedback=feedback) as grader:
                 if kept_seed is None:
                     keep_seed(out, seed)
+                keep_grading(out, grading, record)
+                batch.rescored = _rescore(grader.prepared, todo, out, students, batch.aside)
                 if on_start:
                     on_start(todo)
-                batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
-                                              students, pending_rows(todo.todo), batch.aside)
-                batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students,
-                                            batch.aside)
+                if todo.todo:
+                    batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
+                                                  students, pending_rows(todo.todo), batch.aside)
+                    batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done,
+                                                students, batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:
                 on_start(todo)
+            if kept_seed is not None:  # so that a later change of the grading can be said
+                keep_grading(out, grading, record)
             write_gradebook(out, module.name, students=students, aside=batch.aside)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)

@@ -16,6 +16,17 @@ def failed(grade) -> bool:
     return bool(grade.error) and grade.score == 0
 
 
+def rescored(plan) -> str:
+    """'re-scored 16 (points of receptive_field changed); ' for the reports the plan re-scores
+    without running them ('' for none); several reasons are counted each."""
+    rescore = plan.rescore
+    why = Counter(change.why_rescore for *_, change in rescore)
+    if not why:
+        return ""
+    reasons = next(iter(why)) if len(why) == 1 else ", ".join(f"{n} {r}" for r, n in why.items())
+    return f"re-scored {len(rescore)} ({reasons}); "
+
+
 class BatchProgress:
     def __init__(self, title: str):
         self.title = title
@@ -29,7 +40,7 @@ class BatchProgress:
         why = Counter(reason for _, _, reason in plan.todo)
         kept = f"{len(plan.kept)} already graded and unchanged; " if plan.kept else ""
         reasons = f" ({', '.join(f'{n} {r}' for r, n in why.items())})" if why else ""
-        self.out.print(f"{kept}grading {self.total}{reasons}.", highlight=False, markup=False)
+        self.out.print(f"{kept}{rescored(plan)}grading {self.total}{reasons}.", highlight=False, markup=False)
         if self.total and not plain_output():
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)

@@ -13,7 +13,9 @@ fingerprint: deleting the file draws a new one and grades everyone again.
 
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
 grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
-everything else is graded. ``settle`` bounds that for a grading the kernel's OOM killer ended:
+everything else is graded, and the plan says which part of the grading changed; a report whose
+grading differs only in the checks' points is re-scored without running
+(``tito.grading.changes``, which keeps each grading's parts in ``.tito-gradings``). ``settle`` bounds that for a grading the kernel's OOM killer ended:
 graded again once, final the second time on the same bytes. A report that cannot be read, belongs to another module or
 student, or is not tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
 grades again regardless.
@@ -87,12 +89,25 @@ def keep_seed(out: Path, seed: int) -> None:
 def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
                 sandboxed: bool = True, seed: int | None = None) -> str:
     """The hash of everything besides the submission that decides its grade (see above)."""
+    return fingerprint_of(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
+
+
+def fingerprint_of(parts: dict) -> str:
+    """The fingerprint of a grading's parts (``grading_parts``)."""
+    return digest(json.dumps(parts, sort_keys=True).encode("utf-8"))
+
+
+def grading_parts(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
+                  sandboxed: bool = True, seed: int | None = None) -> dict:
+    """What the fingerprint hashes, by part: the settings (calibrate, timeout, sandboxed, seed), the
+    checks' specs, tito's version and one hash of its source, and the sha256 of each file under
+    ``files`` (the module's and its prerequisites' sources, its tests, the package's hand-written files)."""
     from tito import __version__
     from tito.grading.checks import check_specs
 
     parts = {"tito": __version__, "module": module.name, "calibrate": calibrate, "timeout": timeout,
              "sandboxed": sandboxed, "seed": seed, "checks": [c.to_json() for c in check_specs(module)],
-             "tito_source": _source_digest(Path(__file__).resolve().parents[1])}
+             "tito_source": _source_digest(TITO)}
     files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
         files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -100,26 +115,40 @@ def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float 
     files += sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts and "core" not in
                     p.relative_to(package).parts) if package.is_dir() else []
     parts["files"] = {str(p.relative_to(course.root)): digest(p.read_bytes()) for p in files}
-    return digest(json.dumps(parts, sort_keys=True).encode("utf-8"))
+    return parts
+
+
+TITO = Path(__file__).resolve().parents[1]  # tito's own source: any change of it may change a grade
 
 
 def _source_digest(folder: Path) -> str:
     """One hash of every .py file of a package folder, by relative path."""
+    return digest(json.dumps(source_digests(folder)).encode("utf-8"))
+
+
+def source_digests(folder: Path) -> dict[str, str]:
+    """The sha256 of every .py file of a package folder, by relative path (sorted)."""
     files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
-    return digest(json.dumps({str(p.relative_to(folder)): digest(p.read_bytes()) for p in files}).encode("utf-8"))
+    return {str(p.relative_to(folder)): digest(p.read_bytes()) for p in files}
 
 
 @dataclass
 class Plan:
-    """What a batch does: grade ``todo`` (student, file, why), keep the grades in ``kept``."""
+    """What a batch does: grade ``todo`` (student, file, why), keep the grades in ``kept``, re-score
+    ``rescore`` (student, file, grade, change) without running them (``tito.grading.changes``)."""
 
     todo: list = field(default_factory=list)
     kept: list = field(default_factory=list)
+    rescore: list = field(default_factory=list)
 
 
 def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: str,
-         regrade: tuple = ()) -> Plan:
-    """Which submissions to grade, given the reports already in ``out`` (see the module's text)."""
+         regrade: tuple = (), now: dict | None = None) -> Plan:
+    """Which submissions to grade, given the reports already in ``out`` (see the module's text);
+    ``now``: the current grading's record (``tito.grading.changes.grading_record``), to say what
+    changed since a report's grading and re-score those whose points alone did."""
+    from tito.grading.changes import Changes, read_gradings
+
     regrade = same_names(regrade)
     students = {student for student, _ in submissions}
     unknown = sorted(set(regrade) - students - {ALL})
@@ -127,10 +156,13 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
         raise TitoError(f"--regrade names no submission: {', '.join(unknown)}.",
                         hint="Students are named after their file or folder: " + ", ".join(sorted(students)[:20]))
     result = Plan()
+    changes = Changes(read_gradings(out), now) if now is not None else None
     for student, path in submissions:
-        why, grade = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade)
+        why, grade = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade, changes)
         if why:
             result.todo.append((student, path, why))
+        elif grade.fingerprint != grading:  # only points changed: re-scored
+            result.rescore.append((student, path, grade, changes.of(grade)))
         else:
             result.kept.append(grade)
     return result
@@ -144,8 +176,9 @@ def same_names(names: tuple) -> tuple:
 
 
 def _why_grade(student: str, path: Path, report: Path, module: str, grading: str,
-               regrade: tuple) -> tuple[str, Grade | None]:
-    """Why ``student`` is graded ('' when not), and the grade in their report (None if not read)."""
+               regrade: tuple, changes=None) -> tuple[str, Grade | None]:
+    """Why ``student`` is graded ('' when not: kept, or re-scored when only points changed since
+    its grading), and the grade in their report (None if not read)."""
     if ALL in regrade or student in regrade:
         return "asked to regrade", None
     grade = read_report(report)
@@ -153,8 +186,8 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
         return "new", grade
     if grade.incomplete:
         return "its last grading did not finish", grade
-    if grade.fingerprint != grading:
-        return "the grading changed", grade
+    if grade.fingerprint != grading and not (changes and changes.rescorable(grade)):
+        return changes.of(grade).why_grade if changes else "the grading changed", grade
     from tito.grading.data import showable
     from tito.grading.report import unreadable
     from tito.grading.submission import SubmissionError, read_bytes

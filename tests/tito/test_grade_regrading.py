@@ -1,0 +1,174 @@
+"""After a grading change, a batch says which part changed, and re-scores without running when
+only the checks' points did. The plans are made on reports written directly; one small batch
+(no sandbox: --unsafe-no-sandbox's backend) shows that nothing but the report with other checks runs."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from tiny_course import ALPHA_DEV
+
+from tito.course import Course
+from tito.grading import Grade, TestScore
+from tito.grading.changes import GRADINGS, grading_record, keep_grading, rescore
+from tito.grading.checks import CheckSpec
+from tito.grading.gradebook import write_json
+from tito.grading.report import INLINE
+from tito.grading.state import digest, fingerprint, fingerprint_of, grading_parts, plan
+from tito.grading.workspace import Prepared
+
+YAML = "modules/source/01_alpha/module.yaml"
+FREE_SAYS = "passes on the untouched stub too, so it earns no points"
+
+
+def alpha_grade(student: str, double_passed=True, **fields) -> Grade:
+    """A report of module alpha as the grader writes it (numpy_is_provided is free: the stub passes it)."""
+    return Grade("alpha", f"{student}.py", student, [
+        TestScore("double", double_passed, 3, "" if double_passed else "result[0]: expected 2, got 3"),
+        TestScore("scaler", True, 2),
+        TestScore("double_negative", double_passed, 1, hidden=True),
+        TestScore("numpy_is_provided", True, 0, FREE_SAYS),
+        TestScore("test_unit_double", double_passed, 0, "", INLINE),
+    ], **fields)
+
+
+def record_of(root: Path, timeout=120.0, sandboxed=True, seed=7) -> dict:
+    course = Course(root)
+    return grading_record(grading_parts(course, course.get("alpha"), True, timeout, sandboxed, seed))
+
+
+def graded_under(out: Path, record: dict, students, folder: Path) -> str:
+    """Reports of ``students`` (alice.py ... in ``folder``) under the grading ``record``, which the
+    folder keeps, as a batch leaves them; returns its fingerprint."""
+    grading = fingerprint_of(record["parts"])
+    keep_grading(out, grading, record)
+    for student in students:
+        data = ALPHA_DEV.encode() + f"# {student}\n".encode()
+        (folder / f"{student}.py").write_bytes(data)
+        write_json(alpha_grade(student, fingerprint=grading, sha256=digest(data)).to_json(), out / f"{student}.json")
+    return grading
+
+
+def plan_now(root: Path, folder: Path, out: Path, **settings):
+    record = record_of(root, **settings)
+    submissions = sorted((p.stem, p) for p in folder.glob("*.py"))
+    return plan(submissions, out, "alpha", fingerprint_of(record["parts"]), now=record)
+
+
+def test_the_plan_says_which_part_of_the_grading_changed(course, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from tito.grading import progress_bar
+
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    out.mkdir()
+    before = record_of(course.root)
+    graded_under(out, before, ["alice"], folder)
+    yaml = (course.root / YAML).read_text()
+    assert plan_now(course.root, folder, out).kept[0].student == "alice"  # nothing changed
+
+    (course.root / YAML).write_text(yaml.replace("  double: 3", "  double: 4"))
+    points = plan_now(course.root, folder, out)
+    assert (points.todo, points.kept, [(s, c.why_rescore) for s, _, _, c in points.rescore]) == (
+        [], [], [("alice", "points of double changed")])
+    screen = io.StringIO()
+    monkeypatch.setattr(progress_bar, "console", lambda: Console(file=screen, width=200))
+    progress_bar.BatchProgress("Grading 01_alpha").start(points)
+    assert screen.getvalue() == "re-scored 1 (points of double changed); grading 0.\n"
+
+    def why(**settings) -> list:
+        return [(student, reason) for student, _, reason in plan_now(course.root, folder, out, **settings).todo]
+
+    (course.root / YAML).write_text(yaml.replace("  scaler: 2", "  scaler: {points: 3, rtol: 1.0e-3}"))
+    assert why() == [("alice", "the grading changed: points of scaler; rtol of scaler")]
+    (course.root / YAML).write_text(yaml)
+    checks = course.root / "tests/01_alpha/checks.py"
+    checks.write_text(checks.read_text() + "# a comment\n")
+    assert why(timeout=60.0, seed=8) == [("alice", "the grading changed: the timeout (120 -> 60); the seed "
+                                                   "(.tito-seed); tests/01_alpha/checks.py changed")]
+    # a change of tito itself: the grading before had another tito/commands/book.py
+    files = dict(before["tito_files"], **{"commands/book.py": "0" * 64})
+    older = {"parts": dict(before["parts"], tito_source=digest(json.dumps(files).encode())), "tito_files": files}
+    checks.write_text(checks.read_text().replace("# a comment\n", ""))
+    graded_under(out, older, ["bob"], folder)
+    assert why() == [("bob", "the grading changed: tito changed (tito/commands/book.py)")]
+    # a report of a grading the folder did not record (an older tito's): it only says so
+    (out / GRADINGS).unlink()
+    assert why() == [("bob", "the grading changed")]
+
+
+def prepared_alpha(tmp_path: Path, double_points=5) -> Prepared:
+    checks = [CheckSpec("double", double_points), CheckSpec("scaler", 2), CheckSpec("double_negative", 1, hidden=True),
+              CheckSpec("numpy_is_provided", 1)]
+    return Prepared(tmp_path, "alpha", "01_alpha", "modules/source/01_alpha/alpha_dev.py", "tinytorch.core.alpha",
+                    7, checks, free=["numpy_is_provided"], fingerprint="NEW")
+
+
+def test_a_rescored_report_takes_the_new_points_and_a_free_check_stays_at_0(tmp_path):
+    from tito.grading.changes import Change
+
+    was = Change(["points of double"], {"double": 3, "scaler": 2, "double_negative": 1, "numpy_is_provided": 1})
+    failed = rescore(alpha_grade("bob", double_passed=False, fingerprint="OLD", seconds=4.5), prepared_alpha(tmp_path),
+                     was)
+    assert [(t.name, t.passed, t.points, t.earned) for t in failed.tests] == [
+        ("double", False, 5, 0), ("scaler", True, 2, 2), ("double_negative", False, 1, 0),
+        ("numpy_is_provided", True, 0, 0), ("test_unit_double", False, 0, 0)]
+    assert (failed.score, failed.max_score, failed.fingerprint, failed.seconds) == (2, 8, "NEW", 4.5)
+    assert failed.checks[0].message == "result[0]: expected 2, got 3" and failed.checks[3].message == FREE_SAYS
+    # points that are not those of the grading the report claims: graded again, not re-scored
+    claims_more = alpha_grade("carol", fingerprint="OLD")
+    claims_more.tests[1].points = 4
+    assert rescore(claims_more, prepared_alpha(tmp_path), was) is None
+
+
+def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tmp_path, monkeypatch):
+    """double: 3 -> 5 rescores alice and bob from their reports; carol's report, of other checks
+    than the grading's, is graded by running; a second batch keeps all three."""
+    from tito.grading import Grader, grade_folder
+    from tito.grading.executors import LocalExecutor
+    from tito.grading.sandbox import backend
+    from tiny_course import build_course
+
+    root = build_course(tmp_path / "course", tooling=True).root
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    out.mkdir()
+    (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
+    grading = graded_under(out, record_of(root, timeout=15.0, sandboxed=False), ["alice", "bob", "carol"], folder)
+    write_json(alpha_grade("bob", double_passed=False, fingerprint=grading,
+                           sha256=digest((folder / "bob.py").read_bytes())).to_json(), out / "bob.json")
+    carol = json.loads((out / "carol.json").read_text())
+    carol["tests"] = [t for t in carol["tests"] if t["name"] != "scaler"]  # graded when scaler was no check
+    (out / "carol.json").write_text(json.dumps(carol))
+    (root / YAML).write_text((root / YAML).read_text().replace("  double: 3", "  double: 5"))
+    ran = []
+    real_grade = Grader.grade
+    monkeypatch.setattr(Grader, "grade", lambda self, path, student=None, *a, **k: ran.append(student) or
+                        real_grade(self, path, student, *a, **k))
+    plans = []
+    course = Course(root)
+    batch = grade_folder(course, course.get("alpha"), sorted((p.stem, p) for p in folder.glob("*.py")), out,
+                         LocalExecutor(1, backend("none")), timeout=15.0, on_start=plans.append)
+    assert ran == ["carol"]
+    assert ([g.student for g in batch.rescored], [g.student for g in batch.graded]) == (["alice", "bob"], ["carol"])
+    assert [(s, c.why_rescore) for s, _, _, c in plans[0].rescore] == [("alice", "points of double changed"),
+                                                                       ("bob", "points of double changed")]
+    assert [(s, why) for s, _, why in plans[0].todo] == [("carol", "the grading changed: points of double")]
+    now = fingerprint(course, course.get("alpha"), True, 15.0, False, 7)
+    reports = {s: json.loads((out / f"{s}.json").read_text()) for s in ("alice", "bob", "carol")}
+    assert {s: (r["score"], r["max_score"], r["fingerprint"] == now) for s, r in reports.items()} == {
+        "alice": (8, 8, True), "bob": (2, 8, True), "carol": (8, 8, True)}
+    assert [(t["name"], t["points"], t["earned"]) for t in reports["alice"]["tests"]][2:] == [
+        ("double_negative", 1, 1), ("numpy_is_provided", 0, 0), ("test_unit_double", 0, 0)]
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    assert [(s, r["score"], r["max_score"], r["double"], r["numpy_is_provided"]) for s, r in rows.items()] == [
+        ("alice", "8", "8", "5", "0"), ("bob", "2", "8", "0", "0"), ("carol", "8", "8", "5", "0")]
+    history = sorted(p.name.split(".")[0] for p in (out / "history").glob("*.json"))
+    assert history == ["alice", "bob", "carol"]  # each result changed: the old reports are kept
+    assert [json.loads(p.read_text())["max_score"] for p in sorted((out / "history").glob("alice.*.json"))] == [6]
+    again = grade_folder(course, course.get("alpha"), sorted((p.stem, p) for p in folder.glob("*.py")), out,
+                         LocalExecutor(1, backend("none")), timeout=15.0)
+    assert (len(again.kept), again.rescored, again.graded, ran) == (3, [], [], ["carol"])
+
