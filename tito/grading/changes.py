@@ -62,13 +62,17 @@ def read_gradings(out: Path) -> dict[str, dict]:
 
 def keep_grading(out: Path, grading: str, record: dict) -> None:
     """Record ``grading``'s parts in the reports folder ``out`` (atomically), as its latest; the
-    oldest beyond KEEP are forgotten."""
+    oldest beyond KEEP are forgotten. A record that cannot be written only costs the words (a
+    later change says just that the grading changed, and regrades)."""
     known = read_gradings(out)
     if list(known)[-1:] == [grading]:
         return
     known.pop(grading, None)
     known[grading] = record
-    write_atomically(Path(out) / GRADINGS, json.dumps(dict(list(known.items())[-KEEP:]), indent=1) + "\n")
+    try:
+        write_atomically(Path(out) / GRADINGS, json.dumps(dict(list(known.items())[-KEEP:]), indent=1) + "\n")
+    except OSError:
+        pass
 
 
 @dataclass
