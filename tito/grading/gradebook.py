@@ -7,7 +7,8 @@ reports (``Gradebook`` does it at most every few seconds during a batch, and at 
 row per student, then the points earned per check. It is safe to open in a spreadsheet: a text
 cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — a formula to
 Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on CSV injection),
-also after leading spaces or as a full-width ``＝``.
+also after leading spaces or as a full-width ``＝``; so does a cell that starts with ``'``, so
+that two students' names never become one cell.
 
 Nothing an instructor has is lost to a rebuild. tito keeps the sha256 of the CSV it last wrote
 (``.gradebook.sha256``): a ``gradebook.csv`` edited since (a score changed by hand) is kept as
@@ -97,8 +98,10 @@ def read_grades(folder: Path, module: str) -> list[Grade]:
 
 def safe_cell(value):
     """A CSV cell a spreadsheet shows as text, never runs as a formula: also one that would start
-    a formula once an importer trims its spaces or folds its full-width ``＝`` to ``=``."""
-    if isinstance(value, str) and (value.startswith(FORMULA_START) or
+    a formula once an importer trims its spaces or folds its full-width ``＝`` to ``=``. A value
+    that starts with ``'`` gets one more, so that no two values give one cell (``=x`` is ``'=x``,
+    and ``'=x`` is ``''=x``): students are told apart by their cell (``tito.grading.results``)."""
+    if isinstance(value, str) and (value.startswith((*FORMULA_START, "'")) or
                                    unicodedata.normalize("NFKC", value).lstrip().startswith(FORMULA_START)):
         return "'" + value
     return value
