@@ -155,8 +155,12 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
         write_json(grade(student, fingerprint=grading, sha256=digest(ALPHA_DEV.encode() + f"# {student}\n".encode()))
                    .to_json(), out / f"{student}.json")
     command = ("grade", str(folder), "--module", "alpha", "--out", str(out), "--unsafe-no-sandbox")
+    (out / "adjustments.csv").write_text("student,points,reason\nbob ,3,a space too many\nbob,1,late\n")
     first = run_tito(instructor_course, *command)
     assert first.returncode == 0 and "(0 graded now, 2 kept)" in flat(first.stdout), first.stdout + first.stderr
+    assert ("Note: adjustments.csv names students without a row in the gradebook (their points count for no one; a "
+            "name must be as the gradebook writes it): 'bob '") in flat(first.stdout)
+    assert (rows_of(out)["bob"]["adjustment"], rows_of(out)["bob"]["adjustment_reason"]) == ("1", "late")
     (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
     (folder / "BOB.py").write_text(ALPHA_DEV)
     again = run_tito(instructor_course, *command)
@@ -164,6 +168,16 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
     assert again.returncode == 1, said
     assert "Not graded, because they would share a report file: BOB (bob.json is bob's, graded before)." in said
     assert "gradebook.csv was changed since tito wrote it: the changed file is kept as " in said
-    assert [(row["student"], row["score"]) for row in rows_of(out).values()] == [("alice", "5"), ("bob", "5")]
+    assert [(row["student"], row["score"]) for row in rows_of(out).values()] == [("alice", "5"), ("bob", "6")]
     [kept] = out.glob("gradebook.2*.csv")
     assert "alice,alice.py,4" in kept.read_text() and not (out / "BOB.json").exists()
+
+
+def test_names_that_look_alike_are_shown_apart(tmp_path):
+    """'bob ', 'bob\\xa0' and 'bob\\u3000' looked like bob in every table and CSV cell."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("bob", "bob ", " bob", "bob\xa0", "bob\u3000", "bob smith"):
+        (folder / f"{name}.py").write_text(ALPHA_DEV)
+    found = [student for student, _ in find_submissions(folder, SimpleNamespace(name="alpha"))]
+    assert sorted(found) == sorted(["bob", "bob\\x20", "\\x20bob", "bob\\xa0", "bob\\u3000", "bob smith"])

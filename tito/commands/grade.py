@@ -221,7 +221,8 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                   + ", ".join(batch.left_out), markup=False, highlight=False)
     _say_what_was_set_aside(batch.aside, out_dir)
     if batch.unmatched:
-        out.print(f"Note: adjustments.csv names students without a row in the gradebook: {', '.join(batch.unmatched)}",
+        out.print("Note: adjustments.csv names students without a row in the gradebook (their points count for no "
+                  f"one; a name must be as the gradebook writes it): {', '.join(map(repr, batch.unmatched))}",
                   markup=False, highlight=False)
     if batch.clashes:
         from tito.grading.batch import describe_clashes

@@ -155,8 +155,10 @@ ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
 
 def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
     """student -> (points added, reasons) from ``adjustments.csv`` in ``folder`` ({} without one):
-    one row per change, a student's rows summed. TitoError naming the line of a row that is not
-    a student and a number."""
+    one row per change, a student's rows summed. A student is the name exactly as the gradebook
+    writes it (in NFC; a space before or after it is not trimmed, so ``bob `` is no one's row
+    but its own, which the batch names as matching no student). TitoError naming the line of a
+    row that is not a student and a number."""
     from tito.errors import TitoError
 
     path = Path(folder) / ADJUSTMENTS
@@ -171,7 +173,7 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
         raise TitoError(f"{path}: expected a header row student,points,reason, got {','.join(rows.fieldnames or [])!r}.")
     found: dict[str, tuple[int | float, str]] = {}
     for row in rows:
-        student = unicodedata.normalize("NFC", (row.get("student") or "").strip())
+        student = unicodedata.normalize("NFC", row.get("student") or "")  # as written: 'bob ' is not bob
         try:
             points = float((row.get("points") or "").strip())
         except ValueError:
