@@ -128,6 +128,11 @@ def pending_rows(todo: list) -> dict[str, str]:
     return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
 
 
+def held_rows(held: dict[str, str]) -> dict[str, str]:
+    """What the ``pending`` cell of each student held back says until they are graded."""
+    return {student: f"old grade, not graded now ({why})" for student, why in held.items()}
+
+
 @dataclass
 class Batch:
     """What one ``tito grade DIR`` did."""
@@ -149,14 +154,15 @@ class Batch:
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
                  calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None,
-                 feedback: bool = True, aside: SetAside | None = None) -> Batch:
+                 feedback: bool = True, aside: SetAside | None = None, held: dict | None = None) -> Batch:
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
     ``on_done(grade)`` as each grade is written; ``aside`` collects what was kept rather than
     overwritten (also when the batch is interrupted). Students who would share a report file are not
     graded (``Batch.clashes``), nor in the gradebook, except the one of them whose report is
-    already there (``Batch.owners``): everyone else is.
+    already there (``Batch.owners``): everyone else is. ``held``: student -> why they are not
+    graded now (their files clash): a report of theirs keeps its row, saying so in ``pending``.
     """
     from tito.grading.grader import Grader
     from tito.grading.state import draw_seed, fingerprint, keep_seed, locked, plan, read_seed
@@ -174,7 +180,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         todo = plan(submissions, out, module.name, grading, regrade)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
                       aside=aside if aside is not None else SetAside())
-        students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
+        held = held_rows(held or {})
+        students = {student for student, _ in submissions} | set(held)  # anyone else's report stays, out of the CSV
         if todo.todo:
             # preparing runs the checks on the reference: a broken check stops the batch here,
             # before it announces anything or writes the folder's seed
@@ -185,13 +192,13 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 if on_start:
                     on_start(todo)
                 batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
-                                              students, pending_rows(todo.todo), batch.aside)
+                                              students, {**held, **pending_rows(todo.todo)}, batch.aside)
                 batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done, students,
                                             batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:
                 on_start(todo)
-            write_gradebook(out, module.name, students=students, aside=batch.aside)
+            write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)
     return batch
