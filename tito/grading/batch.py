@@ -86,6 +86,7 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
+        grade.sandbox["alone"] = getattr(executor, "alone", False)  # the batch's word, never the worker's or the sandbox's
         grade = settle(grade, out)
         try:
             book.add(grade)
@@ -110,17 +111,23 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
                  aside: SetAside) -> list[Grade]:
-    """Grade once more, one at a time, the submissions stopped because the disk ran low: with jobs
-    side by side, one that fills the disk would stop its neighbour's on every run."""
-    from tito.grading.executors import LocalExecutor
-
-    starved = [g.student for g in graded if g.sandbox.get("starved")]
-    if not starved or executor.name != "local" or getattr(executor, "jobs", 1) == 1:
+    """Grade once more, one at a time, the submissions a neighbour may have stopped: with jobs side
+    by side, one that fills the disk would stop its neighbour's on every run, and one that holds
+    memory no process is charged for (socket buffers) gets the OOM killer to kill its neighbour's
+    grading, on every run — until ``settle`` made that 0 final. Graded alone, a grading the OOM
+    killer ends again is final (``settle``): nothing else of the batch ran beside it."""
+    again = [g.student for g in graded if spoilable(g)]
+    if not again:
         return graded
-    again = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in starved], out,
-                                                  LocalExecutor(1, grader.sandbox), on_done, students,
-                                                  aside=aside)}
-    return [again.get(g.student, g) for g in graded]
+    alone = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in again], out,
+                                                  executor.one_at_a_time(), on_done, students, aside=aside)}
+    return [alone.get(g.student, g) for g in graded]
+
+
+def spoilable(grade: Grade) -> bool:
+    """A grading not finished for want of disk or memory while others of the batch ran beside it."""
+    return grade.incomplete and not grade.sandbox.get("alone") and bool(
+        grade.sandbox.get("starved") or grade.sandbox.get("out_of_memory"))
 
 
 def pending_rows(todo: list) -> dict[str, str]:
