@@ -539,7 +539,8 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
 # memory and space no limit counts: memfd and System V shared memory and semaphores (nobody's RSS, outside
 # RLIMIT_AS, /tmp's size and the job folder's meter), and the tmpfs of the sandbox's own / and
 # /dev, writable and unsized when bubblewrap runs in a user namespace (a grader that is not root);
-# a kernel keyring, which outlives the job; a user namespace, where it could mount its own tmpfs
+# a kernel keyring, which outlives the job; a user namespace, where it could mount its own tmpfs;
+# epoll watches, as many as its open files allow
 HOARD = '''
 if IN_PROBE:
     import ctypes as _ctypes
@@ -589,6 +590,26 @@ if IN_PROBE:
             _os.unlink(path)
         _refused(folder, _write)
     _refused("/dev/null", lambda: open("/dev/null", "wb").write(b"U" * 1024))
+    # epoll watches are kernel memory no limit counts (about 200 bytes each): every epoll instance
+    # watching every eventfd, as many of each as RLIMIT_NOFILE allows (red team 12: 125 x 127 per process)
+    import select as _select
+    polls, events = [], []
+    try:
+        while True:
+            if len(events) < len(polls):
+                events.append(_os.eventfd(0))
+            else:
+                polls.append(_select.epoll())
+    except OSError:
+        pass
+    for poll in polls:
+        for event in events:
+            poll.register(event)
+    held["epoll_watches"] = len(polls) * len(events)
+    for fd in events:
+        _os.close(fd)
+    for poll in polls:
+        poll.close()
     print("ATTACK-HOARD " + _json.dumps(held), flush=True)
 '''
 

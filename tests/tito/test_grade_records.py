@@ -118,8 +118,10 @@ def test_rows_a_stopped_batch_has_not_graded_again_say_so(tmp_path):
 
 def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(tmp_path):
     folder = tmp_path / "subs"
-    for name in ("__MACOSX", "sam", "peggy", ".git"):
+    for name in ("__MACOSX", "__pycache__", "sam", "peggy", ".git"):
         (folder / name).mkdir(parents=True)
+    (folder / "__carol.py").write_text(ALPHA_DEV)  # no student's name, but not to be dropped in silence
+    (folder / "peggy" / "__notes.txt").write_text("notes")
     (folder / "Jose\u0301.py").write_text(ALPHA_DEV)  # as a Mac's zip names it
     (folder / "quinn_alpha_dev.py").write_text(ALPHA_DEV)  # as the README's example names it
     (folder / "__MACOSX" / "._quinn_alpha_dev.py").write_text("resource fork")
@@ -132,7 +134,8 @@ def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(
     assert [(student, str(path.relative_to(folder))) for student, path in found] == [
         ("Jos\u00e9", "Jose\u0301.py"), ("empty", "empty.py"), ("peggy", "peggy/alpha_dev.ipynb"), ("quinn", "quinn_alpha_dev.py"),
         ("sam", "sam/my_solution.py")]
-    assert notes == ["left out of peggy's submission: peggy/draft.txt",
+    assert notes == ["left out, not a submission: __carol.py",
+                     "left out of peggy's submission: peggy/__notes.txt, peggy/draft.txt",
                      "sam: graded sam/my_solution.py, the only module source in sam/ (not named alpha_dev.py)"]
     assert [s for s, _, _ in plan(found, tmp_path / "out", "alpha", "F", regrade=("Jose\u0301",)).todo] == [
         "Jos\u00e9", "empty", "peggy", "quinn", "sam"]  # all new; the NFD name is known
@@ -155,8 +158,12 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
         write_json(grade(student, fingerprint=grading, sha256=digest(ALPHA_DEV.encode() + f"# {student}\n".encode()))
                    .to_json(), out / f"{student}.json")
     command = ("grade", str(folder), "--module", "alpha", "--out", str(out), "--unsafe-no-sandbox")
+    (out / "adjustments.csv").write_text("student,points,reason\nbob ,3,a space too many\nbob,1,late\n")
     first = run_tito(instructor_course, *command)
     assert first.returncode == 0 and "(0 graded now, 2 kept)" in flat(first.stdout), first.stdout + first.stderr
+    assert ("Note: adjustments.csv names students without a row in the gradebook (their points count for no one; a "
+            "name must be as the gradebook writes it): 'bob '") in flat(first.stdout)
+    assert (rows_of(out)["bob"]["adjustment"], rows_of(out)["bob"]["adjustment_reason"]) == ("1", "late")
     (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
     (folder / "BOB.py").write_text(ALPHA_DEV)
     again = run_tito(instructor_course, *command)
@@ -164,6 +171,57 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
     assert again.returncode == 1, said
     assert "Not graded, because they would share a report file: BOB (bob.json is bob's, graded before)." in said
     assert "gradebook.csv was changed since tito wrote it: the changed file is kept as " in said
-    assert [(row["student"], row["score"]) for row in rows_of(out).values()] == [("alice", "5"), ("bob", "5")]
+    assert [(row["student"], row["score"]) for row in rows_of(out).values()] == [("alice", "5"), ("bob", "6")]
     [kept] = out.glob("gradebook.2*.csv")
     assert "alice,alice.py,4" in kept.read_text() and not (out / "BOB.json").exists()
+
+
+def test_names_that_look_alike_are_shown_apart(tmp_path):
+    """'bob ', 'bob\\xa0' and 'bob\\u3000' looked like bob in every table and CSV cell."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("bob", "bob ", " bob", "bob\xa0", "bob\u3000", "bob smith"):
+        (folder / f"{name}.py").write_text(ALPHA_DEV)
+    found = [student for student, _ in find_submissions(folder, SimpleNamespace(name="alpha"))]
+    assert sorted(found) == sorted(["bob", "bob\\x20", "\\x20bob", "bob\\xa0", "bob\\u3000", "bob smith"])
+
+
+def test_a_file_planted_in_a_students_name_is_no_one_s_pick(instructor_course, tmp_path):
+    """alice_alpha_dev.py is alice too: the newest of her files was graded, and a classmate's zip
+    can carry any time. Files that are no .py/.ipynb pair are graded for no one; her last grade
+    stays in the gradebook, marked, and the batch ends with exit code 1 naming the files."""
+    import os
+    import time
+
+    course = Course(instructor_course)
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    for name in ("alice", "bob"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "alpha_dev.py").write_text(ALPHA_DEV)
+        (folder / name / "alpha_dev.ipynb").write_text("{}")  # a pair: not a clash
+    (folder / "alice.py").write_text(ALPHA_DEV)
+    planted = folder / "alice_alpha_dev.py"
+    planted.write_text("# nothing\n")
+    os.utime(planted, (time.time() + 10**6, time.time() + 10**6))
+    several = {}
+    found = find_submissions(folder, course.get("alpha"), [], clashes=several)
+    assert [student for student, _ in found] == ["bob"]
+    assert several == {"alice": ["alice/alpha_dev.py", "alice/alpha_dev.ipynb", "alice.py", "alice_alpha_dev.py"]}
+    (folder / "alice").rename(tmp_path / "alice")
+    out.mkdir()
+    (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
+    grading = fingerprint(course, course.get("alpha"), True, DEFAULT_TIMEOUT, False, 7)
+    write_json(grade("alice", fingerprint=grading, sha256=digest(ALPHA_DEV.encode())).to_json(), out / "alice.json")
+    data = (folder / "bob" / "alpha_dev.ipynb").read_bytes()
+    write_json(grade("bob", fingerprint=grading, sha256=digest(data)).to_json(), out / "bob.json")
+    proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out),
+                    "--unsafe-no-sandbox")
+    said = flat(proc.stdout + proc.stderr)
+    assert proc.returncode == 1, said
+    assert ("Not graded, because one student's name has several files that are not a .py and .ipynb pair of the "
+            "module (one may be a classmate's, so none is picked): alice (alice.py, alice_alpha_dev.py).") in said
+    assert "(0 graded now, 1 kept)" in said
+    rows = rows_of(out)
+    assert (rows["alice"]["score"], rows["alice"]["pending"]) == (
+        "5", "old grade, not graded now (files alice.py, alice_alpha_dev.py)")
+    assert (rows["bob"]["score"], rows["bob"]["pending"]) == ("5", "")

@@ -137,6 +137,12 @@ def test_a_worker_without_a_sandbox_of_its_own_network_refuses_and_says_why(alph
     out = tmp_path / "grades"
     executor = DaskExecutor(1, None, sandbox="uid-drop")  # as a worker whose `auto` finds only uid-drop
     assert executor.describe() == "dask, on a LocalCluster of 1 worker"
+    # what grades once more alone the gradings a neighbour may have stopped (tito.grading.batch._alone_again)
+    assert executor.alone and executor.one_at_a_time() is executor
+    remote = DaskExecutor(2, "tcp://head:8786")
+    single = remote.one_at_a_time()
+    assert (remote.alone, single.alone, single.scheduler) == (False, True, "tcp://head:8786")
+    assert single.describe() == "dask, on the cluster at tcp://head:8786, one at a time"
     [grade] = grade_batch(alpha_grader, [("alice", folder / "alice.py")], out, executor=executor)
     assert (grade.score, grade.incomplete) == (0, True)
     assert grade.error.startswith("worker tcp://127.0.0.1:")

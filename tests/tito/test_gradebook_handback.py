@@ -4,9 +4,11 @@ from reports written directly (no sandbox runs here)."""
 import unicodedata
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tito.grading.checks import CheckSpec
-from tito.grading.gradebook import Gradebook
+from tito.grading.gradebook import Gradebook, safe_cell
 from tito.grading.report import INLINE, Grade, TestScore
 from tito.grading.student_feedback import MARK, feedback_markdown
 from tito.grading.verdict import judge
@@ -162,6 +164,24 @@ def test_a_report_left_out_of_the_gradebook_gets_no_feedback(tmp_path, tito):
     assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["alice.md"]
     assert f"Left out (a report in {out}/, but no row in its gradebook.csv): bob" in result.output
 
+
+
+@given(st.text("='x+ ＝-", max_size=4), st.text("='x+ ＝-", max_size=4))
+@example("=x", "'=x")
+@example(" =x", "' =x")
+def test_two_values_never_share_a_guarded_cell(first, second):
+    """gradebook.csv tells students apart by their guarded cell: '=x' and "'=x" were one."""
+    assert (safe_cell(first) == safe_cell(second)) == (first == second)
+
+
+def test_a_removed_student_whose_cell_looked_like_another_s_stays_left_out(tmp_path, tito):
+    """'=x stays in the gradebook, "'=x" was removed from the batch: their report stays left out."""
+    grades = [Grade("alpha", f"subs/{name}.py", name, [TestScore("double", True, 3)]) for name in ("=x", "'=x")]
+    out = reports(tmp_path / "alpha", "alpha", grades, students={"=x"})
+    result = tito("gradebook", "feedback", str(out), "--to", str(tmp_path / "back"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == ["_x.md"]
+    assert f"Left out (a report in {out}/, but no row in its gradebook.csv): '=x" in result.output
 
 def two_modules(tmp_path):
     setup = reports(tmp_path / "setup", "setup", [

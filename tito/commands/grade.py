@@ -184,8 +184,9 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                         "would sit among the students' files, or look like a student.",
                         hint="Give --out a folder outside it (default: grades/MODULE here).", exit_code=2)
     notes: list[str] = []
-    submissions = find_submissions(folder, module, notes, released_pair(module, edition))
-    if not submissions:
+    several: dict[str, list[str]] = {}  # student -> their files that are no .py/.ipynb pair
+    submissions = find_submissions(folder, module, notes, released_pair(module, edition), several)
+    if not submissions and not several:
         raise TitoError(f"No submissions in {folder}: expected alice.py, bob.ipynb or carol/{module.name}_dev.py.")
     out = console()
     for note in notes:
@@ -197,7 +198,8 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         with _terminate_as_interrupt():
             batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
                                  regrade=tuple(regrade), on_start=progress.start, on_done=progress.done,
-                                 feedback=feedback, aside=aside)
+                                 feedback=feedback, aside=aside,
+                                 held={student: f"files {', '.join(files)}" for student, files in several.items()})
     except KeyboardInterrupt:
         progress.stop()
         _say_what_was_set_aside(aside, out_dir)
@@ -222,15 +224,10 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                   + ", ".join(batch.left_out), markup=False, highlight=False)
     _say_what_was_set_aside(batch.aside, out_dir)
     if batch.unmatched:
-        out.print(f"Note: adjustments.csv names students without a row in the gradebook: {', '.join(batch.unmatched)}",
+        out.print("Note: adjustments.csv names students without a row in the gradebook (their points count for no "
+                  f"one; a name must be as the gradebook writes it): {', '.join(map(repr, batch.unmatched))}",
                   markup=False, highlight=False)
-    if batch.clashes:
-        from tito.grading.batch import describe_clashes
-
-        raise TitoError(f"Not graded, because they would share a report file: "
-                        f"{describe_clashes(batch.clashes, batch.owners)}.",
-                        hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
-                             "command again: only they will be graded.")
+    _refuse_clashes(batch, several)
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
     final = [grade.student for grade in killed if not grade.incomplete]
     if final:
@@ -243,6 +240,26 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                   "(fewer --jobs side by side need less memory).") if oom else ""
         raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say "
                         f"why.{memory}", hint="Run the same command again: it grades them, and only them, again.")
+
+
+def _refuse_clashes(batch, several: dict[str, list[str]]) -> None:
+    """Exit 1 naming the students not graded: files in one name that are no .py/.ipynb pair
+    (``several``), and students whose reports would share a file (``batch.clashes``)."""
+    from tito.grading.batch import describe_clashes
+
+    if several:
+        files = "; ".join(f"{student} ({', '.join(names)})" for student, names in several.items())
+        raise TitoError(f"Not graded, because one student's name has several files that are not a .py and .ipynb "
+                        f"pair of the module (one may be a classmate's, so none is picked): {files}."
+                        + (f" Not graded either, because they would share a report file: "
+                           f"{describe_clashes(batch.clashes, batch.owners)}." if batch.clashes else ""),
+                        hint="Keep one file per student (or its .py and .ipynb) and run the same command again: "
+                             "only they will be graded; until then a grade they had stays, marked in pending.")
+    if batch.clashes:
+        raise TitoError(f"Not graded, because they would share a report file: "
+                        f"{describe_clashes(batch.clashes, batch.owners)}.",
+                        hint="Rename one of each (letters, digits, - . _ are kept as they are) and run the same "
+                             "command again: only they will be graded.")
 
 
 def _say_what_was_set_aside(aside, out_dir: Path) -> None:

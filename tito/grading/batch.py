@@ -86,6 +86,7 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
+        grade.sandbox["alone"] = getattr(executor, "alone", False)  # the batch's word, never the worker's or the sandbox's
         grade = settle(grade, out)
         try:
             book.add(grade)
@@ -110,17 +111,23 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
                  aside: SetAside) -> list[Grade]:
-    """Grade once more, one at a time, the submissions stopped because the disk ran low: with jobs
-    side by side, one that fills the disk would stop its neighbour's on every run."""
-    from tito.grading.executors import LocalExecutor
-
-    starved = [g.student for g in graded if g.sandbox.get("starved")]
-    if not starved or executor.name != "local" or getattr(executor, "jobs", 1) == 1:
+    """Grade once more, one at a time, the submissions a neighbour may have stopped: with jobs side
+    by side, one that fills the disk would stop its neighbour's on every run, and one that holds
+    memory no process is charged for (socket buffers) gets the OOM killer to kill its neighbour's
+    grading, on every run — until ``settle`` made that 0 final. Graded alone, a grading the OOM
+    killer ends again is final (``settle``): nothing else of the batch ran beside it."""
+    again = [g.student for g in graded if spoilable(g)]
+    if not again:
         return graded
-    again = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in starved], out,
-                                                  LocalExecutor(1, grader.sandbox), on_done, students,
-                                                  aside=aside)}
-    return [again.get(g.student, g) for g in graded]
+    alone = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in again], out,
+                                                  executor.one_at_a_time(), on_done, students, aside=aside)}
+    return [alone.get(g.student, g) for g in graded]
+
+
+def spoilable(grade: Grade) -> bool:
+    """A grading not finished for want of disk or memory while others of the batch ran beside it."""
+    return grade.incomplete and not grade.sandbox.get("alone") and bool(
+        grade.sandbox.get("starved") or grade.sandbox.get("out_of_memory"))
 
 
 def pending_rows(todo: list) -> dict[str, str]:
@@ -128,7 +135,7 @@ def pending_rows(todo: list) -> dict[str, str]:
     return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
 
 
-def _rescore(prepared, todo, out: Path, students, aside: SetAside) -> list[Grade]:
+def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside) -> list[Grade]:
     """Write the reports of ``todo.rescore`` re-scored with ``prepared``'s points (nothing runs);
     a report whose points do not fit the grading it claims moves to ``todo.todo``, to be graded."""
     from tito.grading.changes import rescore
@@ -143,11 +150,16 @@ def _rescore(prepared, todo, out: Path, students, aside: SetAside) -> list[Grade
             kept.append((student, path, grade, change))
     todo.rescore = kept
     if rescored:
-        book = Gradebook(out, prepared.module, students, pending_rows(todo.todo), aside)
+        book = Gradebook(out, prepared.module, students, {**held, **pending_rows(todo.todo)}, aside)
         for grade in rescored:
             book.add(grade)
         book.flush()
     return rescored
+
+
+def held_rows(held: dict[str, str]) -> dict[str, str]:
+    """What the ``pending`` cell of each student held back says until they are graded."""
+    return {student: f"old grade, not graded now ({why})" for student, why in held.items()}
 
 
 @dataclass
@@ -172,14 +184,15 @@ class Batch:
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
                  calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None,
-                 feedback: bool = True, aside: SetAside | None = None) -> Batch:
+                 feedback: bool = True, aside: SetAside | None = None, held: dict | None = None) -> Batch:
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
     ``on_done(grade)`` as each grade is written; ``aside`` collects what was kept rather than
     overwritten (also when the batch is interrupted). Students who would share a report file are not
     graded (``Batch.clashes``), nor in the gradebook, except the one of them whose report is
-    already there (``Batch.owners``): everyone else is.
+    already there (``Batch.owners``): everyone else is. ``held``: student -> why they are not
+    graded now (their files clash): a report of theirs keeps its row, saying so in ``pending``.
     """
     from tito.grading.grader import Grader
     from tito.grading.changes import grading_record, keep_grading
@@ -199,7 +212,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         todo = plan(submissions, out, module.name, grading, regrade, record)
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
                       aside=aside if aside is not None else SetAside())
-        students = {student for student, _ in submissions}  # a report of anyone else stays, out of the CSV
+        held = held_rows(held or {})
+        students = {student for student, _ in submissions} | set(held)  # anyone else's report stays, out of the CSV
         if todo.todo or todo.rescore:
             # preparing runs the checks on the reference: a broken check stops the batch here,
             # before it announces anything or writes the folder's seed
@@ -208,12 +222,12 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 if kept_seed is None:
                     keep_seed(out, seed)
                 keep_grading(out, grading, record)
-                batch.rescored = _rescore(grader.prepared, todo, out, students, batch.aside)
+                batch.rescored = _rescore(grader.prepared, todo, out, students, held, batch.aside)
                 if on_start:
                     on_start(todo)
                 if todo.todo:
                     batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
-                                                  students, pending_rows(todo.todo), batch.aside)
+                                                  students, {**held, **pending_rows(todo.todo)}, batch.aside)
                     batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done,
                                                 students, batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
@@ -221,7 +235,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 on_start(todo)
             if kept_seed is not None:  # so that a later change of the grading can be said
                 keep_grading(out, grading, record)
-            write_gradebook(out, module.name, students=students, aside=batch.aside)
+            write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)
     return batch

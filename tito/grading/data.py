@@ -243,9 +243,19 @@ def showable(text: str) -> str:
 def showable_name(name: str) -> str:
     """A student's name (a file name) made safe to show on one line, as ``showable`` does, and
     also with line breaks, tabs and invisible characters escaped (``alice\\u200b`` is not
-    ``alice``): no name can print a line of its own or pass for another."""
-    return "".join(_escape_char(char) if unicodedata.category(char) in INVISIBLE else char
-                   for char in showable(name))
+    ``alice``), and every space but a plain one between two other characters (``bob\\x20``,
+    ``bob\\xa0`` and ``bob\\u3000`` are not ``bob``): no name can print a line of its own or pass
+    for another."""
+    shown = showable(name)
+    last = len(shown) - 1
+    return "".join(_escape_char(char) if _hidden_in_name(char, 0 < index < last) else char
+                   for index, char in enumerate(shown))
+
+
+def _hidden_in_name(char: str, inner: bool) -> bool:
+    """Whether ``char`` would not show in a name: invisible, or a space other than a plain inner one."""
+    category = unicodedata.category(char)
+    return category in INVISIBLE or (category == "Zs" and not (char == " " and inner))
 
 
 def _escape(found: re.Match) -> str:

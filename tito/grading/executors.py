@@ -14,7 +14,8 @@ the executors only decide where it runs:
   worker that has none gives each submission it receives a 0 that says why, marked
   incomplete so that the next batch grades it again. A worker reads its own machine's count of
   OOM kills: a grading the kernel killed there comes back marked as such, and the batch settles
-  it as any other (``tito.grading.state.settle``). Workers need tito installed (the course's
+  it as any other (``tito.grading.state.settle``), grading it again one at a time on the cluster
+  (``one_at_a_time``). Workers need tito installed (the course's
   package: ``pip install -e '.[cluster]'``), nothing else of the course.
 
 Both stop cleanly on Ctrl-C: no new grading starts, the running sandboxes are killed (dask:
@@ -44,8 +45,13 @@ IN_FLIGHT_PER_WORKER = 2  # dask: submissions sent ahead per worker thread (thei
 class Executor:
     name = ""
     sandbox: Sandbox  # the one the grader is prepared for
+    alone = False  # each grading runs with no other of the batch beside it
 
     def describe(self) -> str:
+        raise NotImplementedError
+
+    def one_at_a_time(self) -> "Executor":
+        """An executor on the same machines that grades one submission at a time (``alone``)."""
         raise NotImplementedError
 
     def run(self, grader, todo: list[tuple[str, Path]], on_done) -> None:
@@ -87,8 +93,15 @@ class LocalExecutor(Executor):
         self.jobs = jobs
         self.sandbox = sandbox
 
+    @property
+    def alone(self) -> bool:
+        return self.jobs == 1
+
     def describe(self) -> str:
         return f"local, {self.jobs} at a time"
+
+    def one_at_a_time(self) -> "LocalExecutor":
+        return self if self.alone else LocalExecutor(1, self.sandbox)
 
     def run(self, grader, todo, on_done) -> None:
         cancel = threading.Event()
@@ -141,14 +154,25 @@ class OnWorkers(Sandbox):
 class DaskExecutor(Executor):
     name = "dask"
 
-    def __init__(self, jobs: int = 1, scheduler: str | None = None, sandbox: str = "auto", unsafe: bool = False):
+    def __init__(self, jobs: int = 1, scheduler: str | None = None, sandbox: str = "auto", unsafe: bool = False,
+                 single: bool = False):
         self.jobs, self.scheduler = jobs, scheduler
         self.sandbox = OnWorkers(sandbox, unsafe)
+        self.single = single  # one submission on the cluster at a time
+
+    @property
+    def alone(self) -> bool:
+        return self.single or (not self.scheduler and self.jobs == 1)  # a LocalCluster of one worker thread
 
     def describe(self) -> str:
         where = (f"the cluster at {self.scheduler}" if self.scheduler else
                  f"a LocalCluster of {self.jobs} worker{'s' if self.jobs > 1 else ''}")
-        return f"dask, on {where}"
+        return f"dask, on {where}" + (", one at a time" if self.single else "")
+
+    def one_at_a_time(self) -> "DaskExecutor":
+        if self.alone:
+            return self
+        return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True)
 
     def run(self, grader, todo, on_done) -> None:
         from distributed import Client, LocalCluster
@@ -193,7 +217,7 @@ class DaskExecutor(Executor):
 
         try:
             client.register_plugin(plugin, name=name)
-            send(IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
+            send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
             for future in running:
                 student, path = futures.pop(future)
                 on_done(self._result(grader, future, student, path))

@@ -7,7 +7,8 @@ reports (``Gradebook`` does it at most every few seconds during a batch, and at 
 row per student, then the points earned per check. It is safe to open in a spreadsheet: a text
 cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — a formula to
 Excel, LibreOffice and Google Sheets — gets a leading ``'`` (OWASP's advice on CSV injection),
-also after leading spaces or as a full-width ``＝``.
+also after leading spaces or as a full-width ``＝``; so does a cell that starts with ``'``, so
+that two students' names never become one cell.
 
 Nothing an instructor has is lost to a rebuild. tito keeps the sha256 of the CSV it last wrote
 (``.gradebook.sha256``): a ``gradebook.csv`` edited since (a score changed by hand) is kept as
@@ -97,8 +98,10 @@ def read_grades(folder: Path, module: str) -> list[Grade]:
 
 def safe_cell(value):
     """A CSV cell a spreadsheet shows as text, never runs as a formula: also one that would start
-    a formula once an importer trims its spaces or folds its full-width ``＝`` to ``=``."""
-    if isinstance(value, str) and (value.startswith(FORMULA_START) or
+    a formula once an importer trims its spaces or folds its full-width ``＝`` to ``=``. A value
+    that starts with ``'`` gets one more, so that no two values give one cell (``=x`` is ``'=x``,
+    and ``'=x`` is ``''=x``): students are told apart by their cell (``tito.grading.results``)."""
+    if isinstance(value, str) and (value.startswith((*FORMULA_START, "'")) or
                                    unicodedata.normalize("NFKC", value).lstrip().startswith(FORMULA_START)):
         return "'" + value
     return value
@@ -152,8 +155,10 @@ ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
 
 def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
     """student -> (points added, reasons) from ``adjustments.csv`` in ``folder`` ({} without one):
-    one row per change, a student's rows summed. TitoError naming the line of a row that is not
-    a student and a number."""
+    one row per change, a student's rows summed. A student is the name exactly as the gradebook
+    writes it (in NFC; a space before or after it is not trimmed, so ``bob `` is no one's row
+    but its own, which the batch names as matching no student). TitoError naming the line of a
+    row that is not a student and a number."""
     from tito.errors import TitoError
 
     path = Path(folder) / ADJUSTMENTS
@@ -168,7 +173,7 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
         raise TitoError(f"{path}: expected a header row student,points,reason, got {','.join(rows.fieldnames or [])!r}.")
     found: dict[str, tuple[int | float, str]] = {}
     for row in rows:
-        student = unicodedata.normalize("NFC", (row.get("student") or "").strip())
+        student = unicodedata.normalize("NFC", row.get("student") or "")  # as written: 'bob ' is not bob
         try:
             points = float((row.get("points") or "").strip())
         except ValueError:

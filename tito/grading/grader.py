@@ -94,10 +94,11 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
 
     Such a grade is not the submission's doing, so it is graded again (``Grade.incomplete``);
     ``tito.grading.state.settle`` makes it final when the same bytes were killed so last time
-    too, so a submission that runs the machine out of memory itself is graded twice, not forever.
-    The count is the machine's: with jobs side by side, a kill in this job's window may have
-    been another job's (the one that ran the machine out of memory), and then both are graded
-    again once — the one that ran out of memory is final on its second run. A submission that
+    too and this time it ran alone, so a submission that runs the machine out of memory itself is
+    graded twice, not forever. The count is the machine's: with jobs side by side, a kill in this
+    job's window may have been another job's, or the killer may have picked this job's process
+    for memory a neighbour holds that no process is charged for (socket buffers); so the batch
+    grades it again alone (``tito.grading.batch._alone_again``). A submission that
     kills itself with SIGKILL (or runs past its CPU time) while the count stays still is graded as
     any crash is. The crashes come from the sandbox's status, which it can forge: a forgery gains
     no more than a real SIGKILL of its own would."""

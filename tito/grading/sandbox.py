@@ -61,7 +61,9 @@ class Limits:
     memory: int = 2 << 30  # address space per process (RLIMIT_AS)
     processes: int = 128  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_size: int = 64 << 20  # largest file it may write (RLIMIT_FSIZE)
-    open_files: int = 256  # RLIMIT_NOFILE
+    # RLIMIT_NOFILE: the cnn module's grading (checks and feedback) needs fewer than 24; the epoll watches a
+    # process can make, kernel memory no other limit counts, grow as its square (64 x 64 here)
+    open_files: int = 128
     output: int = 1 << 20  # stdout+stderr kept by the grader; the rest is counted and dropped
     tmp_size: int = 256 << 20  # its /tmp (bubblewrap)
     # all it writes into its job folder, which is on the grader's disk: RLIMIT_FSIZE bounds one

@@ -14,10 +14,11 @@ fingerprint: deleting the file draws a new one and grades everyone again.
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
 grade is not marked incomplete (a 0 caused by the grader or a worker, not the submission);
 everything else is graded, and the plan says which part of the grading changed; a report whose
-grading differs only in the checks' points is re-scored without running
-(``tito.grading.changes``, which keeps each grading's parts in ``.tito-gradings``). ``settle`` bounds that for a grading the kernel's OOM killer ended:
-graded again once, final the second time on the same bytes. A report that cannot be read, belongs to another module or
-student, or is not tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
+grading differs only in the checks' points is re-scored without running (``tito.grading.changes``,
+which keeps each grading's parts in ``.tito-gradings``). ``settle`` bounds that for a grading the
+kernel's OOM killer ended: graded again once, final the second time on the same bytes if that
+time it ran alone. A report that cannot be read, belongs to another module or student, or is not
+tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
 grades again regardless.
 
 ``locked`` holds an exclusive ``flock`` on the reports folder itself for one batch: two
@@ -202,9 +203,10 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
 def settle(grade: Grade, out: Path) -> Grade:
     """``grade`` as the batch writes it into the reports folder ``out``: a grading the kernel's
     OOM killer ended (``Grade.sandbox["out_of_memory"]``, see ``tito.grading.grader``) is graded
-    again by the next batch, once: if the report it replaces says the same bytes were killed so
-    under the same grading, this grade is final, with a reason saying so."""
-    if not (grade.incomplete and grade.sandbox.get("out_of_memory")):
+    again, once: if it ran alone (``Grade.sandbox["alone"]``: no other grading of the batch beside
+    it, whose memory could have made the killer pick it) and the report it replaces says the same
+    bytes were killed so under the same grading, this grade is final, with a reason saying so."""
+    if not (grade.incomplete and grade.sandbox.get("out_of_memory") and grade.sandbox.get("alone") is True):
         return grade
     last = read_report(Path(out) / report_name(grade.student))
     if (last is not None and last.incomplete and last.sandbox.get("out_of_memory") is True

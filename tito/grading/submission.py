@@ -31,34 +31,46 @@ class SubmissionError(ValueError):
     """A submission that cannot be read as a module source; the message is the reason."""
 
 
-IGNORED = (".", "__")  # hidden files, .git/, and an archive's __MACOSX/ or __pycache__/: no one's work
+NO_ONES = ("__MACOSX", "__pycache__")  # an archive's resource forks, Python's caches: no one's work
+
+
+def no_ones(name: str) -> bool:
+    """Whether a file or folder is skipped with no note: hidden (``.git/``, ``.DS_Store``) or NO_ONES."""
+    return name.startswith(".") or name in NO_ONES
+
+
 SHOWN_LEFT_OUT = 10  # names of files left out of one student's folder, at most
 
 
 def find_submissions(folder: Path, module: Module, notes: list | None = None,
-                     released: dict | None = None) -> list[tuple[str, Path]]:
+                     released: dict | None = None, clashes: dict | None = None) -> list[tuple[str, Path]]:
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` (or ``alice_cnn_dev.py``:
     see ``student_name``) directly in it, or ``carol/<name>_dev.py`` (or .ipynb) in a folder per
     student, else that folder's only module source of any name (the rule of the platforms'
     autograders, ``tito.grading.hosted.find_submission``); of a student's two files, the one
     ``graded_of`` picks (``released``: the pair's hashes as handed out, see there). Suffixes are
-    matched in any case (``ivy.PY``); hidden files and ``__MACOSX/`` are skipped.
+    matched in any case (``ivy.PY``); hidden files, ``__MACOSX/`` and ``__pycache__/`` are skipped
+    (any other ``__*`` is left out, with a note).
 
     No student is dropped in silence: a student's folder without a module source, and a
     symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
     the reason (a link could make the reference solution, or another student's file, this
     student's submission). ``notes``, when given, gets a line for each file left out (also
     inside a student's folder), each choice between two files and each source graded under
-    another name than the module's.
+    another name than the module's. A student with files that are not one ``.py`` and ``.ipynb``
+    pair (``alice.py`` and ``alice_cnn_dev.py``: one may be a classmate's, planted with a later
+    time) is not graded: ``clashes`` gets student -> those files, for the instructor to settle.
     """
     notes = [] if notes is None else notes
     candidates: dict[str, list[Path]] = {}
     without_source: dict[str, Path] = {}  # a student's folder with no module file, if nothing else is theirs
     for path in sorted(Path(folder).iterdir()):
-        if path.name.startswith(IGNORED):
+        if no_ones(path.name):
             continue
         is_source = path.suffix.lower() in SUFFIXES
-        if path.is_symlink() and (is_source or path.is_dir()):
+        if path.name.startswith("__"):  # no student's name (__init__.py): said, as any file left out
+            notes.append(f"left out, not a submission: {showable(path.name)}")
+        elif path.is_symlink() and (is_source or path.is_dir()):
             candidates.setdefault(student_name(path.stem if is_source else path.name, module.name), []).append(path)
         elif path.is_file() and is_source:
             candidates.setdefault(student_name(path.stem, module.name), []).append(path)
@@ -72,10 +84,13 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
             notes.append(f"left out, not a submission: {showable(path.name)}")
     for student, path in without_source.items():
         candidates.setdefault(student, [path])
-    found = []
+    found, clashes = [], {} if clashes is None else clashes
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
-        chosen, why = _chosen(paths, released) if len(paths) > 1 else (paths[0], "")
+        if len(paths) > 1 and not is_pair(paths):
+            clashes[student] = [showable(str(p.relative_to(folder))) for p in paths]
+            continue
+        chosen, why = graded_of(paths, released) if len(paths) > 1 else (paths[0], "")
         if len(paths) > 1:
             notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
                          f"graded {showable(str(chosen.relative_to(folder)))} ({why})")
@@ -117,7 +132,7 @@ def _sources_in(student: Path, folder: Path, module: str, notes: list, released:
 def _name_left_out(student: Path, graded: list[Path], folder: Path, notes: list) -> None:
     """A note naming what else a student's folder holds (not what holds the graded files)."""
     holding = {p for path in graded for p in [path, *path.parents]}
-    others = [p for p in sorted(student.iterdir()) if p not in holding and not p.name.startswith(IGNORED)]
+    others = [p for p in sorted(student.iterdir()) if p not in holding and not no_ones(p.name)]
     if others:
         shown = ", ".join(showable(str(p.relative_to(folder))) + ("/" if p.is_dir() else "")
                           for p in others[:SHOWN_LEFT_OUT])
@@ -125,12 +140,11 @@ def _name_left_out(student: Path, graded: list[Path], folder: Path, notes: list)
         notes.append(f"left out of {showable_name(student.name)}'s submission: {shown}{more}")
 
 
-def _chosen(paths: list[Path], released: dict | None) -> tuple[Path, str]:
-    """Which of one student's files is graded: of a .py and an .ipynb, ``graded_of``'s; of files
-    that are no such pair (``alice.py`` and ``alice_cnn_dev.py``), the newest."""
-    if sorted(p.suffix.lower() for p in paths) == sorted(SUFFIXES):
-        return graded_of(paths, released)
-    return max(paths, key=lambda p: p.lstat().st_mtime), "the newest of files with one student's name"
+def is_pair(paths: list[Path]) -> bool:
+    """Whether a student's files are one module source as a .py and an .ipynb, of one name in one
+    folder (``alice.py`` and ``alice.ipynb``; ``carol/cnn_dev.py`` and ``carol/cnn_dev.ipynb``)."""
+    return (sorted(p.suffix.lower() for p in paths) == sorted(SUFFIXES)
+            and len({p.with_suffix("") for p in paths}) == 1)
 
 
 def source_names(module: str) -> tuple[str, ...]:
