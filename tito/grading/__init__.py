@@ -21,15 +21,21 @@ How ``tito grade`` turns a student's ``cnn_dev.py`` (or ``.ipynb``) into points:
    expected results, with tolerances. Only this decides the points. Whatever the submission
    does inside — monkeypatching the harness or pytest, forging files — changes only the data
    it returns, and the feedback tests, which carry no points.
-4. **Record, as it goes** (``gradebook``, ``batch``, ``state``). One JSON report per student,
-   written atomically when known, with the hash of the graded bytes and of the grading;
-   ``gradebook.csv`` rebuilt from them (spreadsheet-safe). One bad submission scores 0 with
-   the reason; an interrupted or killed batch loses nothing already graded, and the same
-   command continues: it grades only what is new or changed (``--regrade`` forces).
+4. **Record, as it goes** (``gradebook``, ``batch``, ``state``, ``changes``). One JSON report
+   per student, written atomically when known, with the hash of the graded bytes and of the
+   grading; ``gradebook.csv`` rebuilt from them (spreadsheet-safe), with the instructor's
+   ``adjustments.csv`` added in and a hand-edited CSV kept aside, never overwritten. One bad
+   submission scores 0 with the reason; an interrupted or killed batch loses nothing already
+   graded, and the same command continues: it grades only what is new or changed (``--regrade``
+   forces), says which part of the grading changed, and re-scores without running when only
+   points did (``changes``).
 5. **Anywhere** (``executors``, ``archive``, ``dask_worker``). A batch runs N at a time here,
    or on a dask cluster that receives the prepared folder as one content-hashed archive.
    ``formats`` writes a grade as Gradescope's or PrairieLearn's result file, and ``bundle`` /
-   ``gradescope`` make and run a Gradescope autograder that carries no reference solution.
+   ``hosted`` make and run the autograders of both, which carry no reference solution.
+6. **Hand back** (``results``, ``student_feedback``, ``final_grades``: ``tito gradebook``). A
+   Markdown file per student with what a student may see (withheld messages, hidden checks as
+   points), and the final grades of several modules in one CSV.
 
 ``grade_submission(bytes, filename, student, prepared, sandbox, limits, scratch)`` is the pure
 step in the middle: a prepared folder (buildable once, shippable) and a submission in, a
