@@ -323,6 +323,20 @@ def test_a_file_of_an_edition_with_its_colab_cell_is_as_released_whatever_url_it
         assert graded(released, ALPHA_DEV, code_on_its_line) == both_changed
 
 
+def test_a_notebook_too_large_to_read_for_its_cells_counts_by_its_bytes():
+    """A 19 MB notebook of empty objects took 0.5 GB to read for its cells outside the sandbox (red
+    team 13): past MAX_NOTEBOOK_PARSED a notebook's digest is of its bytes, never parsed."""
+    import hashlib
+
+    from tito.editions import MAX_NOTEBOOK_PARSED, release_digest
+
+    huge = b'{"cells": [' + b"{}," * (MAX_NOTEBOOK_PARSED // 3) + b"0]}"
+    assert release_digest(huge, notebook=True) == hashlib.sha256(huge).hexdigest()
+    small = b'{"cells": [{"cell_type": "code", "source": ["x = 1\\n"], "outputs": [1]}]}'
+    assert release_digest(small, notebook=True) == release_digest(
+        b'{"cells": [{"cell_type": "code", "source": "x = 1\\n"}], "metadata": {}}', notebook=True)
+
+
 def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_path):
     from tito.grading.hosted import SUBMISSION_LIMIT, NotGraded, find_submission
 

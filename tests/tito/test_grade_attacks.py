@@ -480,6 +480,35 @@ def test_a_disk_running_low_stops_the_job_and_leaves_its_grade_to_the_next_run(a
     assert grade.error.startswith("stopped by the grader: the grader's disk had only "), grade.error
 
 
+def test_a_submission_that_fills_the_disk_alone_is_final_when_the_disk_had_room(alpha_grader, instructor_course,
+                                                                               tmp_path, monkeypatch):
+    """Stopped for the disk running low while it ran alone, after starting with room to spare, a
+    submission filled the disk itself: final, not graded again on every run (red team 13). With
+    the disk nearly full from the start, it is the grader's disk: graded again, as before."""
+    from tito.course import Course
+    from tito.grading import batch, executors, sandbox
+
+    monkeypatch.setattr(sandbox, "disk_running_low", lambda folder: "the grader's disk had only 1 MB free while it ran")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "hog.py").write_text(ALPHA_DEV, encoding="utf-8")
+    course = Course(instructor_course)
+
+    def graded(free: int):
+        monkeypatch.setattr(sandbox, "disk_free", lambda folder: free)
+        [grade] = batch.grade_folder(course, course.get("alpha"), [("hog", folder / "hog.py")], tmp_path / str(free),
+                                     executors.LocalExecutor(2, alpha_grader.sandbox), timeout=15).graded
+        return grade
+
+    nearly_full = graded(100 << 20)
+    assert nearly_full.incomplete and nearly_full.sandbox["alone"]  # one submission is alone, even at --jobs 2
+    filled = graded(sandbox.FILLED_ITSELF)
+    assert (filled.incomplete, filled.score) == (False, 0)
+    assert filled.error.startswith(f"it filled the grader's disk itself ({sandbox.FILLED_ITSELF >> 20} MB were free "
+                                   "when it started, with nothing else of the batch beside it): this grade is final; "
+                                   "stopped by the grader: the grader's disk had only 1 MB free"), filled.error
+
+
 def test_a_sigkill_of_its_own_is_graded_as_any_crash_while_no_memory_ran_out(batch):
     """A submission that ends its sandbox, or its checks' process, by SIGKILL (as the kernel's OOM
     killer would) is not graded again for it: the machine's count of OOM kills did not grow."""

@@ -96,6 +96,15 @@ def test_a_regrade_with_another_result_keeps_the_previous_report_in_history(tmp_
     assert [row["student"] for row in rows_of(tmp_path).values()] == ["carol"]  # history is no student
 
 
+def test_a_report_of_another_student_about_to_be_replaced_is_kept(tmp_path):
+    """On a disk that ignores case, ALICE's report is alice.json: alice's goes to history/ first (red team 13)."""
+    from tito.grading.gradebook import keep_replaced_report
+
+    write_json(grade("alice").to_json(), tmp_path / "alice.json")
+    kept = keep_replaced_report(tmp_path / "alice.json", grade("ALICE", (False, False)))
+    assert kept.parent == tmp_path / "history" and json.loads(kept.read_text())["student"] == "alice"
+
+
 def test_rows_a_stopped_batch_has_not_graded_again_say_so(tmp_path):
     """Ctrl-C after the first of two regrades: the CSV marks the row still of the old grading."""
     for student in ("alice", "bob"):

@@ -227,19 +227,30 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         out.print("Note: adjustments.csv names students without a row in the gradebook (their points count for no "
                   f"one; a name must be as the gradebook writes it): {', '.join(map(repr, batch.unmatched))}",
                   markup=False, highlight=False)
-    _refuse_clashes(batch, several)
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
     final = [grade.student for grade in killed if not grade.incomplete]
     if final:
         out.print(f"Killed by the kernel when the machine ran out of memory, for the second time on the same file, so "
                   f"graded as far as they got ({len(final)}): {', '.join(final)}", markup=False, highlight=False)
+    unfinished = _not_graded_completely(batch, killed)
+    if unfinished is not None and (several or batch.clashes):
+        unfinished.show()  # said, before the refusal below ends the command
+    _refuse_clashes(batch, several)
+    if unfinished is not None:
+        raise unfinished
+
+
+def _not_graded_completely(batch, killed) -> TitoError | None:
+    """The error naming the grades that are not final (not the submissions' doing: a report not
+    written, a worker without a sandbox, the machine out of memory), or None."""
     unfinished = [grade.student for grade in batch.graded if grade.incomplete]
-    if unfinished:  # not the submissions' doing: a report not written, a worker without a sandbox, ...
-        oom = sum(grade.incomplete for grade in killed)
-        memory = (f" {oom} of them because the machine ran out of memory and the kernel killed their grading "
-                  "(fewer --jobs side by side need less memory).") if oom else ""
-        raise TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say "
-                        f"why.{memory}", hint="Run the same command again: it grades them, and only them, again.")
+    if not unfinished:
+        return None
+    oom = sum(grade.incomplete for grade in killed)
+    memory = (f" {oom} of them because the machine ran out of memory and the kernel killed their grading "
+              "(fewer --jobs side by side need less memory).") if oom else ""
+    return TitoError(f"Not graded completely ({len(unfinished)}): {', '.join(unfinished)}; their notes above say "
+                     f"why.{memory}", hint="Run the same command again: it grades them, and only them, again.")
 
 
 def _refuse_clashes(batch, several: dict[str, list[str]]) -> None:

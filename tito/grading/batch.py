@@ -86,7 +86,8 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
-        grade.sandbox["alone"] = getattr(executor, "alone", False)  # the batch's word, never the worker's or the sandbox's
+        # the batch's word, never the worker's or the sandbox's: one submission to grade is alone too
+        grade.sandbox["alone"] = getattr(executor, "alone", False) or len(submissions) == 1
         grade = settle(grade, out)
         try:
             book.add(grade)
@@ -198,7 +199,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     from tito.grading.changes import grading_record, keep_grading
     from tito.grading.state import draw_seed, fingerprint_of, grading_parts, keep_seed, locked, plan, read_seed
 
-    clashes = report_name_clashes(submissions)
+    # held students keep their report file too: a newcomer whose report would be theirs is refused
+    clashes = report_name_clashes(submissions + [(student, None) for student in held or {}])
     with locked(out):
         owners = report_owners(out, clashes, module.name)
         clashing = {student for names in clashes for student in names} - set(owners.values())

@@ -237,13 +237,16 @@ TEST_RESULT = ("name", "kind", "passed", "points")  # and of each test: not its 
 
 def keep_replaced_report(path: Path, grade: Grade) -> Path | None:
     """Keep the report at ``path`` as ``history/<student>.<UTC stamp>.json`` when ``grade`` is
-    about to replace it with another result; None when there is none, or it says the same."""
+    about to replace it with another result, or it is another student's; None when there is none,
+    or it says the same."""
     old = read_report(path)
-    if old is None or old.student != grade.student:
+    if old is None:
         return None
     before, after = old.to_json(), grade.to_json()
-    if all(before[key] == after[key] for key in RESULT) and _test_results(old) == _test_results(grade):
-        return None
+    if (old.student == grade.student and all(before[key] == after[key] for key in RESULT)
+            and _test_results(old) == _test_results(grade)):
+        return None  # the same student's same result (another student's report is always kept: a disk that
+        # ignores case makes ALICE.json alice.json)
     from tito.editions import utc_stamp
 
     return _keep_copy(path, path.parent / HISTORY / f"{path.name[:-len('.json')]}.{utc_stamp()}.json")

@@ -39,6 +39,12 @@ def out_of_memory() -> str:
     return f"{KILLED_OUT_OF_MEMORY}; it is graded again on the next run"
 
 
+def filled_the_disk(reason: str, free: int) -> str:
+    """``reason`` of a grading that filled the grader's disk itself (``state.filled_the_disk_itself``): final."""
+    return (f"it filled the grader's disk itself ({free >> 20} MB were free when it started, with nothing else "
+            f"of the batch beside it): this grade is final; {reason}")
+
+
 def out_of_memory_again(reason: str) -> str:
     """``reason`` (which starts with ``out_of_memory()``) once the same bytes were killed so a second time:
     the grade is final."""

@@ -107,6 +107,7 @@ class Outcome:
     cancelled: bool = False  # the batch was interrupted: killed, and no grade
     stopped: str = ""  # why the grader stopped it before its deadline (a limit it went past)
     starved: bool = False  # stopped because the grader's disk ran low: not known to be its doing
+    free_at_start: int | None = None  # bytes free on the job's disk when it started (None: not known)
     killed: bool = False  # it ended by a SIGKILL the grader did not send (the kernel's OOM killer, or its own)
     oom_kills: int = 0  # processes the kernel's OOM killer killed on this machine while it ran (anyone's)
 
@@ -164,7 +165,7 @@ class Sandbox:
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
         argv, environment, cwd = self.command(job, inner, env, limits)
-        before = oom_kills()
+        before, free = oom_kills(), disk_free(job.folder)
         try:
             outcome = _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
                                  lambda: over_disk_limits(job.folder, limits), lambda: disk_running_low(job.folder),
@@ -173,6 +174,7 @@ class Sandbox:
             self.cleanup(job)
         after = oom_kills()
         outcome.oom_kills = after - before if before is not None and after is not None else 0
+        outcome.free_at_start = free
         return outcome
 
 
@@ -196,6 +198,20 @@ def environment(view: View, python: str) -> dict:
 DISK_CHECK_SECONDS = 1.0  # how often the job folder is measured
 DISK_RESERVE = 256 << 20  # free space the grader keeps on its scratch disk for the reports
 INODE_RESERVE = 10_000  # and free files
+
+
+# a grading that started with this much free and ran with no other of its batch beside it, and
+# still ran the disk under DISK_RESERVE, filled it itself (unlinked files no walk finds)
+FILLED_ITSELF = 4 * DISK_RESERVE
+
+
+def disk_free(folder: Path) -> int | None:
+    """Bytes free (for an unprivileged user) on the disk of ``folder``, or None when not known."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return None
+    return info.f_bavail * info.f_frsize
 
 
 def disk_running_low(folder: Path) -> str:

@@ -39,7 +39,7 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.grading.gradebook import read_report, report_name
-from tito.grading.report import Grade, out_of_memory_again
+from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
 ALL = "*"  # --regrade given without a name
 
@@ -206,6 +206,10 @@ def settle(grade: Grade, out: Path) -> Grade:
     again, once: if it ran alone (``Grade.sandbox["alone"]``: no other grading of the batch beside
     it, whose memory could have made the killer pick it) and the report it replaces says the same
     bytes were killed so under the same grading, this grade is final, with a reason saying so."""
+    if filled_the_disk_itself(grade):
+        grade.incomplete = False
+        grade.error = filled_the_disk(grade.error, grade.sandbox["disk_free_at_start"])
+        return grade
     if not (grade.incomplete and grade.sandbox.get("out_of_memory") and grade.sandbox.get("alone") is True):
         return grade
     last = read_report(Path(out) / report_name(grade.student))
@@ -215,6 +219,18 @@ def settle(grade: Grade, out: Path) -> Grade:
         grade.incomplete = False
         grade.error = out_of_memory_again(grade.error)
     return grade
+
+
+def filled_the_disk_itself(grade: Grade) -> bool:
+    """A grading stopped for the disk running low (``starved``) while it ran alone, having started
+    with FILLED_ITSELF free or more: the submission filled it (red team 13: graded again on every
+    run, it kept the batch from finishing). One that started with less is the grader's disk being
+    full: graded again, as before."""
+    from tito.grading.sandbox import FILLED_ITSELF
+
+    free = grade.sandbox.get("disk_free_at_start")
+    return (grade.incomplete and grade.sandbox.get("starved") is True and grade.sandbox.get("alone") is True
+            and type(free) is int and free >= FILLED_ITSELF)
 
 
 @contextlib.contextmanager
