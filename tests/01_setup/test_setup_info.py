@@ -27,7 +27,7 @@ def test_personal_info_values_are_non_empty_strings():
 
 def test_personal_info_email_is_valid_and_version_is_the_package_version():
     details = personal_info()
-    assert EMAIL_PATTERN.fullmatch(details["email"])
+    assert EMAIL_PATTERN.fullmatch(details["email"]), f"{details['email']!r} is not a valid e-mail address"
     assert details["version"] == tinytorch.__version__
 
 

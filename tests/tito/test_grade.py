@@ -749,8 +749,9 @@ def test_a_matched_key_the_result_lacks_is_named():
     matched = CheckSpec("c", 1, match={"developer": ".+"})
     assert judge(matched, value({"developer": "Ada"}), value({"develper": "Ada"}))[:2] == (
         False, "the result has no key 'developer'")
-    assert judge(matched, value({"developer": "Ada"}), value({"developer": None}))[:2] == (
-        False, "result['developer']: expected a string matching '.+', got None")
+    assert judge(matched, value({"developer": "Ada"}), value({"developer": None})) == (
+        False, "result['developer']: expected a string matching '.+', got None",
+        "result['developer']: not of the form the module asks for, got None")  # a platform's: not what was expected
 
 
 def test_a_students_long_string_is_refused_before_a_pattern_judges_it():
@@ -943,3 +944,20 @@ def test_a_file_of_another_module_scores_zero_saying_whose_it_is(instructor_cour
     assert ("Reason: the file is module beta's (`#| default_exp core.beta`) where module alpha's (core.alpha) was "
             "expected, so it scores 0") in flat(proc.stdout)
     assert "Score: 0/7" in proc.stdout and "Hint: it is module beta's file: grade it with --module beta" in proc.stdout
+
+
+def test_feedback_names_the_submission_and_not_the_graders_folders():
+    """A feedback message names the module's source as the student's file, and the grader's Python
+    installation (in the instructor's home, say) as <python> (final smoke test: a hypothesis
+    failure printed torch's path under the instructor's folder)."""
+    import sys
+    from types import SimpleNamespace
+
+    from tito.grading.grader import as_submitted
+
+    prepared = SimpleNamespace(dev_file="modules/source/01_alpha/alpha_dev.py")
+    text = (f'File "/course/modules/source/01_alpha/alpha_dev.py", line 3; '
+            f"torch=<module 'torch' from '{sys.prefix}/lib/site-packages/torch/__init__.py'>")
+    assert as_submitted(text, prepared, "/course", "subs/alice.ipynb") == (
+        "File \"alice.ipynb (as a .py source)\", line 3; torch=<module 'torch' from "
+        "'<python>/lib/site-packages/torch/__init__.py'>")

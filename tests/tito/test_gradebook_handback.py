@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tito.grading.checks import CheckSpec
 from tito.grading.gradebook import Gradebook, safe_cell
-from tito.grading.report import INLINE, Grade, TestScore
+from tito.grading.report import INLINE, PYTEST, Grade, TestScore
 from tito.grading.student_feedback import MARK, feedback_markdown
 from tito.grading.verdict import judge
 
@@ -94,8 +94,19 @@ def test_the_feedback_file_says_the_instructors_adjustment_as_the_gradebook_coun
     (out / "adjustments.csv").write_text("student,points,reason\nalice,2,regrade request\nalice,-0.5,late\n")
     assert tito("gradebook", "feedback", str(out)).exit_code == 0
     lines = (out / "feedback" / "alice.md").read_text(encoding="utf-8").splitlines()
-    assert lines[lines.index("Module alpha\\: 4\\/8 points from 4 graded checks\\.") + 6] == (
+    assert lines[lines.index("Module alpha\\: 4\\/8 points from 4 graded checks\\.") + 2] == (
         "Adjusted by your instructor\\: \\+1\\.5 points \\(regrade request\\; late\\)\\, so 5\\.5\\/8\\.")
+
+
+def test_tests_that_failed_on_functions_not_written_yet_are_counted_by_function():
+    """A stub's file listed 115 tests that only said 'TODO: implement ...' (final smoke test): they
+    are one line, by function, as tito test says them."""
+    unwritten = [TestScore(f"test_{n}", False, 0, f"NotImplementedError: TODO: implement {name}", PYTEST)
+                 for n, name in enumerate(["double", "double", "Scaler.__call__"])]
+    text = feedback_markdown(Grade("alpha", "stub.py", "stub", [TestScore("double", False, 3), *unwritten,
+                                                                  TestScore("test_x", False, 0, "AssertionError: 1", PYTEST)]))
+    assert text.endswith("- **test\\_x** (pytest test): failed\n\n  ```\n  AssertionError: 1\n  ```\n\n"
+                         "- Failed on functions not implemented yet (3): double (2), Scaler\\.\\_\\_call\\_\\_ (1)\n")
 
 
 def test_a_gradebook_edited_by_hand_is_said_not_to_count(tmp_path, tito):

@@ -37,7 +37,7 @@ def bundle_options(func):
     return func
 
 
-@command.command("gradescope")
+@command.command("gradescope", short_help="A zip that grades a module on Gradescope.")
 @bundle_options
 def gradescope(module_name, out, timeout, calibrate, edition):
     """Write NAME-autograder.zip for Gradescope: setup.sh and run_autograder at its root.
@@ -49,7 +49,7 @@ def gradescope(module_name, out, timeout, calibrate, edition):
     _write("gradescope", module_name, out, timeout, calibrate, edition)
 
 
-@command.command("prairielearn")
+@command.command("prairielearn", short_help="A zip that grades a module on PrairieLearn.")
 @bundle_options
 @click.option("--image", default="", metavar="NAME",
               help="The Docker image's name, as PrairieLearn pulls it (e.g. on Docker Hub). Default: tito-NAME-grader.")

@@ -42,7 +42,7 @@ def command(module_name, all_modules, out, force, repository):
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
     report = release(course, modules, out, force=force, repository=repository)
-    rows = table("Module", "Stubbed functions", "Hidden tests removed", "Notebook", title=f"Student edition: {report.out}")
+    rows = table("Module", "Stubbed functions", "Hidden tests and checks removed", "Notebook", title=f"Student edition: {report.out}")
     for item in report.modules:
         rows.add_row(item.module.dirname, ", ".join(item.stubs) or "-", str(item.hidden_blocks),
                      item.module.notebook.name)

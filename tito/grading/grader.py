@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -220,11 +221,16 @@ def another_modules(data: bytes, prepared: Prepared, checks: list[TestScore]) ->
 def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
     """``text`` with the module's source in the sandbox's course ``inside`` (where the submission was
     put: modules/source/06_cnn/cnn_dev.py, or /course/modules/...) named as the submission the
-    instructor and the student know: subs/frank.py."""
+    instructor and the student know: subs/frank.py; and the grader's Python installation (its
+    folder may be the instructor's home: /home/ana/course/.venv/lib/...) as ``<python>``."""
     base = label.rsplit("/", 1)[-1][:200]  # not the instructor's folders: students may read it
     name = f"{base} (as a .py source)" if base.lower().endswith(".ipynb") else base
     where = rf"(?<![\w/.-])(?:{re.escape(inside)}/)?{re.escape(prepared.dev_file)}"
-    return re.sub(where, lambda _: name, text)
+    text = re.sub(where, lambda _: name, text)
+    for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
+        if len(prefix) > 1:
+            text = text.replace(prefix.rstrip("/") + "/", "<python>/")
+    return text
 
 
 def _feedback(status: dict) -> list[TestScore]:

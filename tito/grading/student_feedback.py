@@ -11,8 +11,8 @@ may see, as the learning platforms show it (``tito.grading.formats``):
   A batch keeps its seed (``OUT/.tito-seed``), so "expected 11 at index (1,)" handed back and
   graded again in the same folder would give the answers away;
 * the hidden checks as one line: how many, and the points they earned (as PrairieLearn shows them);
-* the tests run for feedback (no points): each failed one with its message, then the passed
-  ones' names on one line.
+* the tests run for feedback (no points): each failed one with its message, those that failed
+  on a function not written yet counted by function, then the passed ones' names on one line.
 
 Everything a student chose (the name, test names, messages) is made showable
 (``tito.grading.data``: no terminal escapes, no direction overrides) and cannot become Markdown
@@ -24,10 +24,12 @@ Each file starts with ``MARK``: only a file that does is ever replaced.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.console import counted
+from tito.format import stubs_named_in
 from tito.files import write_atomically
 from tito.grading.data import showable, showable_name
 from tito.grading.formats import answer_withheld, summary
@@ -59,13 +61,13 @@ def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
     lines = [f"{MARK}: written by tito gradebook feedback, which replaces it when run again -->", "",
              f"# Module {inline(grade.module)}: feedback for {inline(grade.student)}", "",
              f"Submission: {inline(Path(grade.submission).name)}", ""]
-    for line in summary(grade).splitlines():
-        lines += [inline(line), ""]
     points, reason = adjustment
-    if points:
-        lines += [inline(f"Adjusted by your instructor: {points:+g} point{'s' * (abs(points) != 1)}"
-                         + (f" ({reason})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}."),
-                  ""]
+    said = summary(grade).splitlines()
+    if points:  # right under the score it changes
+        said.insert(1, f"Adjusted by your instructor: {points:+g} point{'s' * (abs(points) != 1)}"
+                    + (f" ({reason})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}.")
+    for line in said:
+        lines += [inline(line), ""]
     lines += ["## Graded checks", ""]
     for check in [t for t in grade.checks if not t.hidden]:
         lines += _test_lines(check, f"{check.earned}/{check.points} point{'s' * (check.points != 1)}")
@@ -76,8 +78,14 @@ def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
                      f"{counted(len(hidden), 'graded check')}, not shown one by one")
     if grade.feedback:
         lines += ["", "## Tests run for feedback (no points)", ""]
-        for test in [t for t in grade.feedback if not t.passed]:
+        failed = [t for t in grade.feedback if not t.passed]
+        stubs = {id(t): stubs_named_in(t.message) for t in failed}
+        for test in [t for t in failed if not stubs[id(t)]]:
             lines += _test_lines(test, f"{test.kind} test")
+        unwritten = Counter(name for t in failed for name in stubs[id(t)][:1])
+        if unwritten:  # as tito test says it: one line, not one heading per test
+            lines.append(f"- Failed on functions not implemented yet ({sum(unwritten.values())}): "
+                         + ", ".join(f"{inline(name)} ({count})" for name, count in unwritten.items()))
         passed = [t for t in grade.feedback if t.passed]
         if passed:  # named on one line: a module runs a few hundred, and the failures are what to read
             lines.append(f"- Passed ({len(passed)}): " + ", ".join(inline(t.name) for t in passed))

@@ -43,11 +43,13 @@ LOOSE = (1e-4, 1e-5)
 
 class Mismatch(Exception):
     """Where and how a value differs from the expected one (``str()``); ``answer``: whether that
-    says anything of the expected value (a pattern a student's string must match says nothing)."""
+    says anything of the expected value (a pattern a student's string must match says nothing,
+    and ``shown`` says even less: not the pattern, which is no secret but is what was expected)."""
 
-    def __init__(self, said: str, answer: bool = True):
+    def __init__(self, said: str, answer: bool = True, shown: str | None = None):
         super().__init__(said)
         self.answer = answer
+        self.shown = said if shown is None else shown  # what a platform shows when it is no answer
 
 
 # what a withheld message says differs: never which element, key or index, and never decided by
@@ -91,7 +93,7 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> Verdict:
         want, got = _matched(spec, expected["value"], actual["value"])
         _compare(want, got, spec, "result")
     except Mismatch as exc:
-        return _differs(exc, want, got) if exc.answer else _said(False, str(exc))
+        return _differs(exc, want, got) if exc.answer else Verdict(False, str(exc), exc.shown)
     return _said(True, "")
 
 
@@ -105,7 +107,7 @@ def _differs(mismatch: Mismatch, expected, got, before: str = "") -> Verdict:
     withheld message shows, with whether its structure or only its values differ from ``expected``."""
     said = f"{before}{mismatch}"
     if not mismatch.answer:
-        return _said(False, said)
+        return Verdict(False, said, f"{before}{mismatch.shown}")
     aspect = "values" if _same_structure(expected, got) else "structure"
     return Verdict(False, said, f"{before}not the expected answer ({ASPECTS[aspect]}); got {_gist(got)}")
 
@@ -183,7 +185,8 @@ def _matched(spec: CheckSpec, expected, actual) -> tuple:
             raise Mismatch(f"result[{key!r}]: expected a string of at most {MAX_MATCHED} characters, got "
                            f"{len(got)}", answer=False)
         if not isinstance(got, str) or not re.fullmatch(pattern, got):
-            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300], answer=False)
+            raise Mismatch(f"result[{key!r}]: expected a string matching {pattern!r}, got {got!r}"[:300], answer=False,
+                           shown=f"result[{key!r}]: not of the form the module asks for, got {got!r}"[:300])
     return ({k: v for k, v in expected.items() if k not in spec.match},
             {k: v for k, v in actual.items() if k not in spec.match})
 
