@@ -273,6 +273,9 @@ def _refuse_clashes(batch, several: dict[str, list[str]]) -> None:
                              "command again: only they will be graded.")
 
 
+NAMED_REPLACED = 5  # replaced reports named one per line; more are counted
+
+
 def _say_what_was_set_aside(aside, out_dir: Path) -> None:
     """Name every edited gradebook and replaced report the batch kept, loudly for the gradebook."""
     for path in aside.gradebooks:
@@ -280,6 +283,10 @@ def _say_what_was_set_aside(aside, out_dir: Path) -> None:
                             f"as {escape(str(path))}, and {escape(str(Path(out_dir) / 'gradebook.csv'))} is rebuilt "
                             "from the reports. To change a grade so that it lasts, add a row to adjustments.csv "
                             "(see README.md, Grading).", highlight=False, soft_wrap=True)
+    if len(aside.reports) > NAMED_REPLACED:  # hundreds re-scored: one line
+        console().print(f"Kept the {len(aside.reports)} reports replaced with another result in "
+                        f"{aside.reports[0].parent}/", markup=False, highlight=False)
+        return
     for path in aside.reports:
         console().print(f"Kept the report it replaced, with another result: {path}", markup=False, highlight=False)
 
