@@ -57,11 +57,13 @@ def test_the_feedback_file_says_what_a_student_may_see(tmp_path, tito):
 
 Submission: alice\\.py
 
-Module alpha\\: 4\\/8 points from 4 graded checks\\.
+Module alpha: 4/8 points from 4 graded checks.
 
-not implemented yet\\: scale
+```
+not implemented yet: scale
+```
 
-Feedback \\(no points\\)\\: 1\\/2 of the module\\'s tests passed\\.
+Feedback (no points): 1/2 of the module's tests passed.
 
 ## Graded checks
 
@@ -94,8 +96,8 @@ def test_the_feedback_file_says_the_instructors_adjustment_as_the_gradebook_coun
     (out / "adjustments.csv").write_text("student,points,reason\nalice,2,regrade request\nalice,-0.5,late\n")
     assert tito("gradebook", "feedback", str(out)).exit_code == 0
     lines = (out / "feedback" / "alice.md").read_text(encoding="utf-8").splitlines()
-    assert lines[lines.index("Module alpha\\: 4\\/8 points from 4 graded checks\\.") + 2] == (
-        "Adjusted by your instructor\\: \\+1\\.5 points \\(regrade request\\; late\\)\\, so 5\\.5\\/8\\.")
+    assert lines[lines.index("Module alpha: 4/8 points from 4 graded checks.") + 2] == (
+        "Adjusted by your instructor: +1.5 points (regrade request\\; late), so 5.5/8.")
 
 
 def test_tests_that_failed_on_functions_not_written_yet_are_counted_by_function():
@@ -142,7 +144,8 @@ def test_a_hostile_name_and_message_cannot_become_markup():
     student = "<img src=x onerror=alert(1)>*bob* [win](http://evil) `x` @all\x1b[31m"
     message = "```\n<script>alert(1)</script>\n````"
     grade = Grade("alpha", f"subs/{student}.py", student,
-                  [TestScore("double", True, 3), TestScore("test_<b>bold</b>", False, 0, message, INLINE)])
+                  [TestScore("double", True, 3), TestScore("test_<b>bold</b>", False, 0, message, INLINE)],
+                  error="ValueError: <img src=y onerror=alert(2)> **[x](http://evil)**")  # the reason quotes the student
     text = feedback_markdown(grade)
     assert "\x1b" not in text
     assert text.splitlines()[2] == ("# Module alpha: feedback for \\<img src\\=x onerror\\=alert\\(1\\)\\>\\*bob\\* "
@@ -154,6 +157,7 @@ def test_a_hostile_name_and_message_cannot_become_markup():
     assert ("<h1>Module alpha: feedback for &lt;img src=x onerror=alert(1)&gt;*bob* [win](http://evil) `x` "
             "@all\\x1b[31m</h1>") in html
     assert "<pre><code>```\n&lt;script&gt;alert(1)&lt;/script&gt;\n````\n</code></pre>" in html
+    assert "<pre><code>ValueError: &lt;img src=y onerror=alert(2)&gt; **[x](http://evil)**\n</code></pre>" in html
 
 
 def test_feedback_replaces_only_the_files_tito_wrote(tmp_path, tito):

@@ -14,7 +14,8 @@ may see, as the learning platforms show it (``tito.grading.formats``):
 * the tests run for feedback (no points): each failed one with its message, those that failed
   on a function not written yet counted by function, then the passed ones' names on one line.
 
-Everything a student chose (the name, test names, messages) is made showable
+tito's own sentences (the score, the count of tests) are written as they are; everything a
+student chose (the name, test names, messages, the reason, which may quote them) is made showable
 (``tito.grading.data``: no terminal escapes, no direction overrides) and cannot become Markdown
 or HTML: names have every ASCII punctuation character backslash-escaped (CommonMark renders
 ``\\<`` as ``<``), messages sit in code blocks fenced longer than any run of backticks in them.
@@ -65,9 +66,10 @@ def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
     said = summary(grade).splitlines()
     if points:  # right under the score it changes
         said.insert(1, f"Adjusted by your instructor: {points:+g} point{'s' * (abs(points) != 1)}"
-                    + (f" ({reason})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}.")
-    for line in said:
-        lines += [inline(line), ""]
+                    + (f" ({inline(reason)})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}.")
+    error = set(grade.error.splitlines())
+    for line in said:  # tito's own sentences as they are; the reason, which quotes the student's code, fenced
+        lines += [code_block(line) if line in error else line, ""]
     lines += ["## Graded checks", ""]
     for check in [t for t in grade.checks if not t.hidden]:
         lines += _test_lines(check, f"{check.earned}/{check.points} point{'s' * (check.points != 1)}")
