@@ -4,14 +4,11 @@ history/, rows still to be graded again say so, a student graded before keeps th
 newcomer's name clashes with theirs, and students are named alike across modules and typings.
 None of these grades anything in a sandbox: the grades are written as reports beforehand."""
 
-import csv
-import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from tiny_course import ALPHA_DEV, flat, run_tito
+from tiny_course import ALPHA_DEV, flat, reports, rows_of, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
@@ -26,10 +23,6 @@ from tito.grading.submission import SubmissionError, find_submissions, read_byte
 def grade(student: str, passed=(True, True), **fields) -> Grade:
     return Grade("alpha", f"{student}.py", student,
                  [TestScore("double", passed[0], 3), TestScore("scaler", passed[1], 2)], **fields)
-
-
-def rows_of(out: Path) -> dict[str, dict]:
-    return {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
 
 
 def test_a_gradebook_edited_by_hand_is_kept_before_a_rebuild_and_adjustments_last(tmp_path):
@@ -70,9 +63,7 @@ def test_final_grades_count_the_adjustments_as_the_gradebook_does(tmp_path, tito
     out = tmp_path / "cnn"
     out.mkdir()
     (out / "adjustments.csv").write_text("student,points,reason\ncarol,2,regrade request #12\n")
-    book = Gradebook(out, "alpha")
-    book.add(grade("carol", (True, False)))
-    book.flush()
+    reports(out, "alpha", [grade("carol", (True, False))])
     assert rows_of(out)["carol"]["score"] == "5"
     result = tito("gradebook", "final", str(out), "--out", str(tmp_path / "final.csv"))
     assert result.exit_code == 0, result.output

@@ -2,12 +2,11 @@
 only the checks' points did. The plans are made on reports written directly; one small batch
 (no sandbox: --unsafe-no-sandbox's backend) shows that nothing but the report with other checks runs."""
 
-import csv
 import io
 import json
 from pathlib import Path
 
-from tiny_course import ALPHA_DEV
+from tiny_course import ALPHA_DEV, rows_of
 
 from tito.course import Course
 from tito.grading import Grade, TestScore
@@ -162,7 +161,7 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
         "alice": (8, 8, True), "bob": (2, 8, True), "carol": (8, 8, True)}
     assert [(t["name"], t["points"], t["earned"]) for t in reports["alice"]["tests"]][2:] == [
         ("double_negative", 1, 1), ("numpy_is_provided", 0, 0), ("test_unit_double", 0, 0)]
-    rows = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    rows = rows_of(out)
     assert [(s, r["score"], r["max_score"], r["double"], r["numpy_is_provided"]) for s, r in rows.items()] == [
         ("alice", "8", "8", "5", "0"), ("bob", "2", "8", "0", "0"), ("carol", "8", "8", "5", "0")]
     history = sorted(p.name.split(".")[0] for p in (out / "history").glob("*.json"))

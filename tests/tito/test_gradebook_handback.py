@@ -4,11 +4,12 @@ from reports written directly (no sandbox runs here)."""
 import unicodedata
 
 import pytest
+from tiny_course import reports
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tito.grading.checks import CheckSpec
-from tito.grading.gradebook import Gradebook, safe_cell
+from tito.grading.gradebook import safe_cell
 from tito.grading.report import INLINE, PYTEST, Grade, TestScore
 from tito.grading.student_feedback import MARK, feedback_markdown
 from tito.grading.verdict import judge
@@ -33,16 +34,6 @@ def alice() -> Grade:
         TestScore("test_unit_double", False, 0, "AssertionError: double([1]) gave [1]", INLINE),
         TestScore("test_unit_scaler", True, 0, "", INLINE),
     ], error="not implemented yet: scale")
-
-
-def reports(folder, module, grades, students=None):
-    """A reports folder as a batch leaves it: one JSON per grade, then gradebook.csv."""
-    folder.mkdir(parents=True, exist_ok=True)
-    book = Gradebook(folder, module, students)
-    for grade in grades:
-        book.add(grade)
-    book.flush()
-    return folder
 
 
 def test_the_feedback_file_says_what_a_student_may_see(tmp_path, tito):

@@ -263,3 +263,23 @@ def flat(text: str) -> str:
 def line_of(path, text):
     """The number of the first line of a file that contains ``text``."""
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def reports(folder: Path, module: str, grades, students=None) -> Path:
+    """A reports folder as a batch leaves it: one JSON per grade, then gradebook.csv."""
+    from tito.grading.gradebook import Gradebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    book = Gradebook(folder, module, students)
+    for grade in grades:
+        book.add(grade)
+    book.flush()
+    return folder
+
+
+def rows_of(out: Path) -> dict[str, dict]:
+    """The rows of ``out/gradebook.csv``, by student."""
+    import csv
+    import io
+
+    return {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tito.console import console, plain_output, table
-from tito.course import Course
+from tito.course import Course, read_pyproject
 from tito.errors import TitoError
 
 
@@ -86,8 +86,6 @@ def supported_python(root: Path | None) -> str:
     """``requires-python`` (e.g. ">=3.10"): of the course at ``root``, else of the installed
     tinytorch's metadata (written from the same pyproject.toml); "" when neither says."""
     from importlib.metadata import PackageNotFoundError, metadata
-
-    from tito.course import read_pyproject
 
     try:
         declared = read_pyproject(root).get("project", {}).get("requires-python") if root else None

@@ -135,6 +135,7 @@ def announce_sandbox(sandbox) -> None:
 
 def _refuse_another_students_report(json_file: Path, submission: Path, module: str) -> None:
     """An earlier report names its student and module (in any --format): only the same one's is replaced."""
+    from tito.grading.submission import student_of
     from tito.grading.data import showable
     from tito.grading.formats import named_in
     from tito.options import report_in
@@ -148,19 +149,11 @@ def _refuse_another_students_report(json_file: Path, submission: Path, module: s
                         hint="Give another file name (nothing has run).", exit_code=2)
 
 
-def student_of(submission: Path, module: str) -> str:
-    """The student one submission's file names (alice_cnn_dev.py: alice), as a folder's batch names them."""
-    from tito.grading.data import showable_name
-    from tito.grading.submission import student_name
-
-    return showable_name(student_name(submission.stem, module))
-
-
 def _grade_one(grader, submission, json_file, form):
     from tito.grading.formats import render
     from tito.grading.gradebook import write_json
 
-    grade = grader.grade(submission, student_of(submission, grader.module.name))
+    grade = grader.grade(submission)
     show_grade(grade)
     if grade.other_module:
         console().print(f"Hint: it is module {grade.other_module}'s file: grade it with --module {grade.other_module}",

@@ -34,6 +34,7 @@ def drop_to(uid: int) -> list[str]:
 
 
 # memory the kernel holds for a process, outside RLIMIT_AS and its resident size (no cgroup counts it)
+PER_PROCESS_ONLY = "total memory and CPU across its processes are only bounded per process (no cgroup)"
 KERNEL_MEMORY = ("kernel memory it holds is not bounded: socket and pipe buffers (about 2 GB from one process), "
                  "epoll and inotify watches (at most 64 x 64 per process: about 0.8 MB, some 100 MB per job)")
 
@@ -42,7 +43,7 @@ class Bubblewrap(Sandbox):
     name = "bubblewrap"
     own_network = True  # --unshare-net: a network namespace with only its own loopback
     lacks = (
-        "total memory and CPU across its processes are only bounded per process (no cgroup)",
+        PER_PROCESS_ONLY,
         KERNEL_MEMORY,
         "it can read anything the mounted Python installation holds (e.g. other installed libraries)")
     full_copy = False
@@ -224,7 +225,7 @@ class UidDrop(Sandbox):
         "limits: wall time, CPU, memory, processes, file size, open files, output")
     lacks = (
         "no network isolation: it is on the machine's network",
-        "total memory and CPU across its processes are only bounded per process (no cgroup)",
+        PER_PROCESS_ONLY,
         KERNEL_MEMORY,
         "it sees the machine's filesystem: whatever other users may read, it may read (so no copy of the "
         "solutions may be readable by everyone anywhere on the machine)",

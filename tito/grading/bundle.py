@@ -70,6 +70,7 @@ from pathlib import Path
 from tito.console import counted
 from tito.course import Course, Module
 from tito.errors import TitoError
+from tito.grading.formats import HIDDEN_CHECKS
 from tito.grading.sandbox import DEFAULT_TIMEOUT
 
 PLATFORMS = ("gradescope", "prairielearn")
@@ -193,9 +194,9 @@ TRY_LOCALLY = """\
 Try it locally in a throwaway venv: setup.sh installs the packages with the python3 first on PATH (in
 the platform's container, the image's), so never run it with your system's Python. SUBMISSION: a student's file.
   AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"
-  python3 -m zipfile -e {bundle} "$AG/source" && mkdir "$AG/submission" && cp SUBMISSION "$AG/submission/"
-  AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" bash "$AG/source/{run}"
-  cat "$AG/results/results.json"; deactivate
+  python3 -m zipfile -e {bundle} "$AG/source" && mkdir {parents}"$AG/{inbox}" && cp SUBMISSION "$AG/{inbox}/"
+  AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" {grade}bash "$AG/source/{run}"
+  cat "$AG/{results}/results.json"; deactivate
 (Or in a throwaway container, as {platform_title} does: {container})"""
 
 
@@ -205,15 +206,13 @@ def try_locally(bundle: Path, platform: str = "gradescope") -> str:
 
     if platform == "gradescope":
         return TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)), run="run_autograder", platform_title="Gradescope",
+                                  parents="", inbox="submission", grade="", results="results",
                                   container="unzip it into /autograder/source there and run the two scripts.")
-    text = TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)), run="run_prairielearn", platform_title="PrairieLearn",
+    return TRY_LOCALLY.format(bundle=shlex.quote(str(bundle)), run="run_prairielearn", platform_title="PrairieLearn",
+                              parents="-p ", inbox="grade/student", grade='PRAIRIELEARN_GRADE="$AG/grade" ',
+                              results="grade/results",
                               container="build the image (README.md in the zip) and run it with a folder as /grade, "
                                         "holding student/SUBMISSION.")
-    return text.replace('mkdir "$AG/submission" && cp SUBMISSION "$AG/submission/"',
-                        'mkdir -p "$AG/grade/student" && cp SUBMISSION "$AG/grade/student/"').replace(
-        'AUTOGRADER_ROOT="$AG" bash "$AG/source/run_prairielearn"',
-        'AUTOGRADER_ROOT="$AG" PRAIRIELEARN_GRADE="$AG/grade" bash "$AG/source/run_prairielearn"').replace(
-        'cat "$AG/results/results.json"', 'cat "$AG/grade/results/results.json"')
 
 
 def _project(course: Course) -> dict:
@@ -299,7 +298,7 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     else:
         how, title = PRAIRIELEARN_HOW.format(**fields), "PrairieLearn"
         hidden_text = ((" The hidden check shows" if len(hidden) == 1 else f" The {len(hidden)} hidden checks show")
-                       + " as one test, \"hidden checks\", with their total "
+                       + f' as one test, "{HIDDEN_CHECKS}", with their total '
                        "points only (PrairieLearn shows every result at once)." if hidden else "")
         not_graded = " (`gradable: false`: the attempt is not counted)"
     readme = README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)

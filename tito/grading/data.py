@@ -240,6 +240,12 @@ def showable(text: str) -> str:
     return UNSHOWABLE.sub(_escape, text)
 
 
+def same_student(name: str) -> str:
+    """A student's name as every part of grading compares it: in NFC (a name typed on a Mac, or
+    unzipped from one, may come decomposed: ``José`` as ``Jose`` + U+0301)."""
+    return unicodedata.normalize("NFC", name)
+
+
 def showable_name(name: str) -> str:
     """A student's name (a file name) made safe to show on one line, as ``showable`` does, and
     also with line breaks, tabs and invisible characters escaped (``alice\\u200b`` is not

@@ -17,24 +17,17 @@ CSV is written atomically, RFC 4180, every cell through gradebook.csv's formula 
 from __future__ import annotations
 
 import csv
-import io
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.grading.data import showable_name
-from tito.grading.gradebook import safe_cell
+from tito.grading.data import same_student, showable_name
+from tito.grading.gradebook import csv_text
 from tito.grading.results import GradedFolder
 
 STUDENT, TOTAL, PERCENT, WEIGHTED = "student", "total", "percent", "weighted percent"
 MAX_ROSTER_BYTES = 1 << 20
-
-
-def same_student(name: str) -> str:
-    """What decides that a roster's name and a report's are one student (NFC: a macOS file name is NFD)."""
-    return unicodedata.normalize("NFC", name)
 
 
 @dataclass
@@ -48,11 +41,7 @@ class Final:
     incomplete: list[str] = field(default_factory=list)  # 'cnn: bob': a 0 the grader owes a regrade
 
     def csv(self) -> str:
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\r\n")
-        for row in [self.header, *self.rows]:
-            writer.writerow([safe_cell(cell) for cell in row])
-        return text.getvalue()
+        return csv_text([self.header, *self.rows])
 
 
 def module_maximum(graded: GradedFolder) -> int:

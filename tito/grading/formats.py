@@ -52,7 +52,7 @@ def summary(grade: Grade, until_published: bool = False) -> str:
         visible = [t for t in grade.checks if not t.hidden]
         points = sum(t.points for t in hidden)
         lines = [f"Module {grade.module}: {sum(t.earned for t in visible)}/{sum(t.points for t in visible)} points "
-                 f"from {counted(len(visible), 'visible check')}; the hidden checks ({points} point{'s' * (points != 1)}) "
+                 f"from {counted(len(visible), 'visible check')}; the hidden checks ({counted(points, 'point')}) "
                  "show when grades are published."]
     else:
         lines = [f"Module {grade.module}: {grade.score}/{grade.max_score} points from "

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.files import write_atomically
+from tito.grading.data import same_student
 from tito.grading.report import Grade
 
 GRADEBOOK = "gradebook.csv"
@@ -52,7 +53,7 @@ def report_name(student: str) -> str:
     """The JSON file of a student's grade: the name (NFC) with anything but letters, digits, - . _
     replaced, and no leading dot; a name longer than MAX_NAME_BYTES is cut and ends with a hash
     of the whole name (so two long names that start alike stay two files)."""
-    name = re.sub(r"[^\w.-]", "_", unicodedata.normalize("NFC", student)).lstrip(".") or "_"
+    name = re.sub(r"[^\w.-]", "_", same_student(student)).lstrip(".") or "_"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         kept = name.encode("utf-8")[:MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
         name = f"{kept}-{hashlib.sha256(student.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
@@ -126,11 +127,9 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
     grades = sorted(grades, key=lambda g: g.student) if grades is not None else read_grades(folder, module)
     grades = [g for g in grades if students is None or g.student in students]
     checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")  # RFC 4180; a CR or LF in a cell is then quoted
     adjustments = read_adjustments(folder) if adjustments is None else adjustments
-    writer.writerow(["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
-                     "adjustment_reason", *checks])
+    rows = [["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
+             "adjustment_reason", *checks]]
     for grade in grades:
         earned = {t.name: t.earned for t in grade.checks}
         added, why = adjustments.get(grade.student, (0, ""))
@@ -139,14 +138,14 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
         row = [grade.student, grade.submission, score, grade.max_score, percent,
                grade.error.splitlines()[0] if grade.error else "", (pending or {}).get(grade.student, ""),
                added, why, *(earned.get(c, 0) for c in checks)]
-        writer.writerow([safe_cell(cell) for cell in row])
+        rows.append(row)
     path = Path(folder) / GRADEBOOK
-    data = text.getvalue().encode("utf-8")
+    data = csv_text(rows).encode("utf-8")
     backup = keep_edited_gradebook(Path(folder), data)
     if backup is not None and aside is not None:
         aside.gradebooks.append(backup)
     write_atomically(path, data)
-    write_atomically(Path(folder) / WRITTEN, _sha256(data) + "\n")
+    write_atomically(Path(folder) / WRITTEN, digest(data) + "\n")
     return path
 
 
@@ -173,7 +172,7 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
         raise TitoError(f"{path}: expected a header row student,points,reason, got {','.join(rows.fieldnames or [])!r}.")
     found: dict[str, tuple[int | float, str]] = {}
     for row in rows:
-        student = unicodedata.normalize("NFC", row.get("student") or "")  # as written: 'bob ' is not bob
+        student = same_student(row.get("student") or "")  # as written: 'bob ' is not bob
         try:
             points = float((row.get("points") or "").strip())
         except ValueError:
@@ -188,7 +187,18 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
     return found
 
 
-def _sha256(data: bytes) -> str:
+def csv_text(rows) -> str:
+    """``rows`` as spreadsheet-safe CSV: RFC 4180 (a CR or LF in a cell is then quoted), each cell
+    through ``safe_cell``."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return text.getvalue()
+
+
+def digest(data: bytes) -> str:
+    """The sha256 of ``data``, in hex: of a graded file, a grading, the gradebook tito wrote."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -214,7 +224,7 @@ def edited_by_hand(folder: Path, new: bytes | None = None) -> bool:
         last = (Path(folder) / WRITTEN).read_text(encoding="utf-8").strip()
     except (FileNotFoundError, UnicodeDecodeError):
         return new is not None and current != new
-    return _sha256(current) != last
+    return digest(current) != last
 
 
 def _keep_copy(path: Path, copy: Path) -> Path:

@@ -107,8 +107,7 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
     if outcome.oom_kills <= 0:
         return False
     checks = _step(status, "checks")
-    crashes = checks.get("crashes") if type(checks.get("crashes")) is list else []
-    codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in crashes[:50] if type(crash) is dict)]
+    codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in _crash_records(checks.get("crashes")))]
     return outcome.killed or any(type(code) is int and code == -signal.SIGKILL for code in codes)
 
 
@@ -151,13 +150,16 @@ def _names(value, limit: int = 50) -> list[str]:
     return [item for item in value[:limit] if type(item) is str and len(item) <= 100 and FUNCTION_NAME.fullmatch(item)]
 
 
+def _crash_records(value) -> list[dict]:
+    """The records of the checks' processes that ended early, as the sandbox's status lists them (at most 50)."""
+    return [crash for crash in value[:50] if type(crash) is dict] if type(value) is list else []
+
+
 def _crashes(value, hidden: set) -> list[str]:
     """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in
     ('a hidden check' for those whose results students see only once grades are published)."""
-    if type(value) is not list:
-        return []
     found = []
-    for crash in [c for c in value[:50] if type(c) is dict and type(c.get("check")) is str]:
+    for crash in [c for c in _crash_records(value) if type(c.get("check")) is str]:
         code = crash.get("exit_code")
         code = code if type(code) is int and -1000 < code < 1000 else "?"
         found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} (exit code {code})")
@@ -218,6 +220,11 @@ def another_modules(data: bytes, prepared: Prepared, checks: list[TestScore]) ->
                   f"({prepared.target}) was expected, so it scores 0")
 
 
+# the grader's Python installation, longest first, as feedback names it: <python>/
+PYTHON_PREFIXES = [prefix.rstrip("/") + "/" for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)},
+                                                                  key=len, reverse=True) if len(prefix) > 1]
+
+
 def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
     """``text`` with the module's source in the sandbox's course ``inside`` (where the submission was
     put: modules/source/06_cnn/cnn_dev.py, or /course/modules/...) named as the submission the
@@ -227,9 +234,8 @@ def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
     name = f"{base} (as a .py source)" if base.lower().endswith(".ipynb") else base
     where = rf"(?<![\w/.-])(?:{re.escape(inside)}/)?{re.escape(prepared.dev_file)}"
     text = re.sub(where, lambda _: name, text)
-    for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
-        if len(prefix) > 1:
-            text = text.replace(prefix.rstrip("/") + "/", "<python>/")
+    for prefix in PYTHON_PREFIXES:
+        text = text.replace(prefix, "<python>/")
     return text
 
 
@@ -335,8 +341,10 @@ class Grader:
     def grade(self, submission: Path, student: str | None = None, slot: int = 0, cancel=None) -> Grade:
         """One submission's grade; any failure, ours or its, is a 0 with the reason, never an exception
         (but ``Cancelled`` when ``cancel`` is set while it runs)."""
+        from tito.grading.submission import student_of
+
         submission = Path(submission)
-        student = student or showable_name(submission.stem)
+        student = student or student_of(submission, self.module.name)
         label, data = self.read(submission, student)
         if isinstance(data, Grade):
             return data

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from tito.files import remove_tree
 from tito.grading.data import showable
-from tito.grading.submission import SUFFIXES, graded_of, source_names
+from tito.grading.submission import SUFFIXES, graded_of, is_pair, source_names
 
 SUBMISSION_LIMIT = 200  # submission files looked at (hidden ones and folders not counted)
 
@@ -90,7 +90,7 @@ def find_submission(folder: Path, module: str, released: dict | None = None) -> 
     handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
     files, capped = _submitted_files(folder)
     named = [p for p in files if p.name in source_names(module)]
-    if len(named) == 2 and named[0].parent == named[1].parent and named[0].suffix != named[1].suffix:
+    if is_pair(named):
         chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
         return chosen, f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})."
     if len(named) > 1:

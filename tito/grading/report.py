@@ -11,17 +11,18 @@ UNREADABLE = "cannot read the submission"
 NOT_EXPORTED = "the submission does not export"
 
 
-SCORES_0 = ("; it scores 0", ", so it scores 0")  # how those reasons end
+IT_SCORES_0, SO_IT_SCORES_0 = "; it scores 0", ", so it scores 0"
+SCORES_0 = (IT_SCORES_0, SO_IT_SCORES_0)  # how those reasons end
 
 
 def unreadable(detail) -> str:
     """The reason of a 0 for a submission that cannot be read (``detail`` says why)."""
-    return f"{UNREADABLE}: {detail}; it scores 0"
+    return f"{UNREADABLE}: {detail}{IT_SCORES_0}"
 
 
 def not_exported(detail: str) -> str:
     """The reason of a 0 for a submission whose source does not export (``detail``: the first line of why)."""
-    return f"{NOT_EXPORTED} ({detail.rstrip('.')}), so it scores 0"
+    return f"{NOT_EXPORTED} ({detail.rstrip('.')}){SO_IT_SCORES_0}"
 
 
 def grading_failed(exc: BaseException, where: str = "") -> str:

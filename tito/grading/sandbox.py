@@ -265,7 +265,7 @@ def _hidden(path: str, folder: Path, exc: OSError) -> str:
 
 
 def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None,
-               sigkilled=(-signal.SIGKILL,)) -> Outcome:
+               sigkilled=Sandbox.sigkilled) -> Outcome:
     """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set, or ``over_limits()``
     (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes.
     ``sigkilled``: the exit statuses that mean it ended by SIGKILL (``Outcome.killed`` when the

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,14 +37,10 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.grading.gradebook import read_report, report_name
+from tito.grading.gradebook import digest, read_report, report_name
 from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
 ALL = "*"  # --regrade given without a name
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 SEED_FILE = ".tito-seed"
@@ -171,9 +166,9 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
 
 def same_names(names: tuple) -> tuple:
     """Student names as typed (``--regrade José`` may come decomposed) in NFC, as students are named."""
-    import unicodedata
+    from tito.grading.data import same_student
 
-    return tuple(unicodedata.normalize("NFC", name) for name in names)
+    return tuple(map(same_student, names))
 
 
 def _why_grade(student: str, path: Path, report: Path, module: str, grading: str,

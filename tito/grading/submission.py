@@ -20,7 +20,7 @@ from tito import format
 from tito.course import Module
 from tito.deps import load_jupytext
 from tito.errors import TitoError
-from tito.grading.data import showable, showable_name
+from tito.grading.data import same_student, showable, showable_name
 
 SUFFIXES = (".py", ".ipynb")
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
@@ -102,11 +102,14 @@ def student_name(name: str, module: str) -> str:
     """The student a file or folder name gives: the name in NFC (a name typed on a Mac or unzipped
     from one may come decomposed, ``José`` as ``Jose`` + U+0301), without the module's own
     ``_<module>_dev`` ending (``alice_cnn_dev`` is ``alice``, as in every other module)."""
-    import unicodedata
-
-    name = unicodedata.normalize("NFC", name)
+    name = same_student(name)
     ending = f"_{module}_dev"
     return name[:-len(ending)] if name.lower().endswith(ending) and len(name) > len(ending) else name
+
+
+def student_of(submission: Path, module: str) -> str:
+    """The student one submission's file names (alice_cnn_dev.py: alice), as a folder's batch names them."""
+    return showable_name(student_name(Path(submission).stem, module))
 
 
 def _sources_in(student: Path, folder: Path, module: str, notes: list, released: dict | None) -> list[Path]:

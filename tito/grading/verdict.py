@@ -89,11 +89,12 @@ def _verdict(spec: CheckSpec, expected: dict, actual: dict | None) -> Verdict:
     if "raised" in actual:
         got = actual["raised"]
         return _said(False, f"{got['type']}: {got['message']}")
+    want, got = expected["value"], actual["value"]
     try:
-        want, got = _matched(spec, expected["value"], actual["value"])
+        want, got = _matched(spec, want, got)
         _compare(want, got, spec, "result")
     except Mismatch as exc:
-        return _differs(exc, want, got) if exc.answer else Verdict(False, str(exc), exc.shown)
+        return _differs(exc, want, got)
     return _said(True, "")
 
 
@@ -319,6 +320,8 @@ def _gist(value) -> str:
     if kind == "array":
         return _describe(value)
     if kind in ("dict", "sequence"):
+        if len(value) > SHORT:  # at least three characters an item: past 3 * SHORT anyway
+            return _describe(value)
         items = [f"{k!r}: {_gist(v)}" for k, v in value.items()] if kind == "dict" else [_gist(v) for v in value]
         ends = "{}" if kind == "dict" else "()" if isinstance(value, tuple) else "[]"
         text = ends[0] + ", ".join(items) + ends[1]

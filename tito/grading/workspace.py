@@ -41,6 +41,7 @@ from tito.errors import TitoError
 from tito.files import remove_tree
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
+from tito.grading.verdict import judge
 from tito.grading import state
 
 GRADING_JSON = "grading.json"
@@ -286,8 +287,6 @@ def _reference_problem(spec: CheckSpec, record: dict | None, checks: str, yaml: 
         return (f"raised {_error_text(error)} on the reference solution without first returning the function's value "
                 f"on a valid input: return refuses(valid, call, *words) (tito.grading.data), so that a function "
                 f"refusing everything earns nothing: fix {checks}")
-    from tito.grading.verdict import judge
-
     passes, why, _ = judge(spec, record, record)
     if not passes:  # words it names that the reference's message lacks, a match: the reference's value fails
         return f"fails against its own result on the reference solution ({why}): fix {checks} or its entry in {yaml}"
@@ -305,8 +304,6 @@ def _error_text(error: dict) -> str:
 
 
 def _passing(prepared: Prepared, expected: dict, stub: dict) -> list[str]:
-    from tito.grading.verdict import judge
-
     return [c.name for c in prepared.checks if stub.get(c.name) is not None and judge(c, expected[c.name], stub[c.name])[0]]
 
 
