@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import grade_attacks
 from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled, slow
-from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
+from tiny_course import ALPHA_DEV, REAL_ROOT, flat, rows_of, run_tito
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch
@@ -564,52 +564,76 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
     assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # final: kept
 
 
+def oom_graded(student, killed, alone):
+    """``student``'s grade of 3 points, or 0 when the OOM killer ended its grading."""
+    from tito.grading.report import Grade, TestScore, out_of_memory
+
+    return Grade("alpha", f"{student}.py", student, [TestScore("double", not killed, 3)],
+                 error=out_of_memory() + "; the sandbox stopped early" if killed else "",
+                 sandbox={"out_of_memory": killed}, sha256="a" * 64, fingerprint="f", incomplete=killed)
+
+
+class AnnKilledBesideMal:
+    """An executor: ann's grading is OOM-killed whenever mal's runs beside it; mal's never is."""
+
+    def __init__(self, alone=False, kill_alone=False):
+        self.alone, self.kill_alone, self.ran = alone, kill_alone, []
+
+    def run(self, grader, todo, done):
+        for student, _ in todo:
+            self.ran.append(student)
+            done(oom_graded(student, student == "ann" and (not self.alone or self.kill_alone), self.alone))
+
+    def one_at_a_time(self):
+        self.single = AnnKilledBesideMal(True, self.kill_alone)
+        return self.single
+
+
+def oom_batch(executor, out: Path, students=None, held=None) -> dict:
+    """Grade ann and mal with ``executor`` as ``grade_folder`` does: side by side, then the killed alone."""
+    from types import SimpleNamespace
+
+    from tito.grading.batch import _alone_again, _grade_checked
+    from tito.grading.gradebook import SetAside
+
+    grader, paths = SimpleNamespace(module=SimpleNamespace(name="alpha")), {"ann": "ann.py", "mal": "mal.py"}
+    first = _grade_checked(grader, list(paths.items()), out, executor, None, students, held)
+    return {g.student: g for g in _alone_again(grader, first, paths, out, executor, None, students, held,
+                                               SetAside())}
+
+
 def test_a_neighbour_that_gets_a_grading_oom_killed_side_by_side_cannot_make_its_0_final(tmp_path):
     """Memory charged to no process (socket buffers) makes the OOM killer pick a neighbour's
     grading: killed on every run side by side, its 0 became final on the second. Graded again
     alone, it gets its grade; a kill side by side never makes a grade final, even after one
     before; a kill alone after one before does."""
-    from types import SimpleNamespace
+    from tito.grading.gradebook import write_json
 
-    from tito.grading.batch import _alone_again, _grade_checked
-    from tito.grading.gradebook import SetAside, write_json
-    from tito.grading.report import Grade, TestScore, out_of_memory
-
-    def graded(student, killed, alone):
-        return Grade("alpha", f"{student}.py", student, [TestScore("double", not killed, 3)],
-                     error=out_of_memory() + "; the sandbox stopped early" if killed else "",
-                     sandbox={"out_of_memory": killed}, sha256="a" * 64, fingerprint="f", incomplete=killed)
-
-    class Executor:
-        """ann's grading is OOM-killed whenever mal's runs beside it; mal's never is."""
-
-        def __init__(self, alone=False, kill_alone=False):
-            self.alone, self.kill_alone, self.ran = alone, kill_alone, []
-
-        def run(self, grader, todo, done):
-            for student, _ in todo:
-                self.ran.append(student)
-                done(graded(student, student == "ann" and (not self.alone or self.kill_alone), self.alone))
-
-        def one_at_a_time(self):
-            self.single = Executor(True, self.kill_alone)
-            return self.single
-
-    def batch(executor):
-        grader, paths = SimpleNamespace(module=SimpleNamespace(name="alpha")), {"ann": "ann.py", "mal": "mal.py"}
-        first = _grade_checked(grader, list(paths.items()), tmp_path, executor)
-        return {g.student: g for g in _alone_again(grader, first, paths, tmp_path, executor, None, None, SetAside())}
-
-    write_json(graded("ann", True, False).to_json(), tmp_path / "ann.json")  # killed so on the run before
-    executor = Executor()
-    grades = batch(executor)
+    write_json(oom_graded("ann", True, False).to_json(), tmp_path / "ann.json")  # killed so on the run before
+    executor = AnnKilledBesideMal()
+    grades = oom_batch(executor, tmp_path)
     assert executor.single.ran == ["ann"]  # only the killed one, alone
     assert (grades["ann"].score, grades["ann"].incomplete, grades["ann"].sandbox["alone"]) == (3, False, True)
     assert json.loads((tmp_path / "ann.json").read_text())["score"] == 3
     # killed alone too (its own doing): final, as the killed report before it is of the same bytes
-    grades = batch(Executor(kill_alone=True))
+    grades = oom_batch(AnnKilledBesideMal(kill_alone=True), tmp_path)
     assert (grades["ann"].score, grades["ann"].incomplete) == (0, False)
     assert grades["ann"].error.startswith("the machine ran out of memory and the kernel killed the grading again")
+
+
+def test_a_student_held_back_keeps_their_pending_note_when_a_grading_is_graded_again_alone(tmp_path):
+    """A student held back (their files clash) keeps their old row, saying why in ``pending``; the
+    pass that grades a killed grading again alone rewrites gradebook.csv, and kept the note."""
+    from tito.grading.gradebook import write_json
+
+    write_json(oom_graded("hal", False, False).to_json(), tmp_path / "hal.json")
+    why = {"hal": "old grade, not graded now (files hal.py, hal_alpha_dev.py)"}
+    executor = AnnKilledBesideMal()
+    oom_batch(executor, tmp_path, students={"ann", "mal", "hal"}, held=why)
+    assert executor.single.ran == ["ann"]
+    rows = rows_of(tmp_path)
+    assert [(rows[s]["score"], rows[s]["pending"]) for s in ("ann", "mal", "hal")] == [
+        ("3", ""), ("3", ""), ("3", why["hal"])]
 
 
 def test_only_the_same_bytes_killed_out_of_memory_twice_make_a_final_grade(tmp_path):

@@ -111,17 +111,18 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
 
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
-                 aside: SetAside) -> list[Grade]:
+                 held: dict, aside: SetAside) -> list[Grade]:
     """Grade once more, one at a time, the submissions a neighbour may have stopped: with jobs side
     by side, one that fills the disk would stop its neighbour's on every run, and one that holds
     memory no process is charged for (socket buffers) gets the OOM killer to kill its neighbour's
     grading, on every run — until ``settle`` made that 0 final. Graded alone, a grading the OOM
-    killer ends again is final (``settle``): nothing else of the batch ran beside it."""
+    killer ends again is final (``settle``): nothing else of the batch ran beside it. ``held``: the
+    ``pending`` cells of students held back, which the gradebook written again keeps."""
     again = [g.student for g in graded if spoilable(g)]
     if not again:
         return graded
     alone = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in again], out,
-                                                  executor.one_at_a_time(), on_done, students, aside=aside)}
+                                                  executor.one_at_a_time(), on_done, students, held, aside)}
     return [alone.get(g.student, g) for g in graded]
 
 
@@ -231,7 +232,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                     batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
                                                   students, {**held, **pending_rows(todo.todo)}, batch.aside)
                     batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done,
-                                                students, batch.aside)
+                                                students, held, batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:
                 on_start(todo)
