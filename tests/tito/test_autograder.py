@@ -195,7 +195,7 @@ def released_pair_with(course_root: Path, py: str | None = None, notebook: str |
 
 
 def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
-    from tito.grading.hosted import NotGraded, find_submission
+    from tito.grading.submission import NotGraded, find_submission
 
     (tmp_path / "notes.txt").write_text("my answers are in the notebook")
     with pytest.raises(NotGraded, match=r"^Submit your alpha_dev.py \(or alpha_dev.ipynb\) for module alpha; this "
@@ -215,8 +215,7 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
 
 def test_a_linked_submission_is_refused_not_read(tmp_path):
     """Root reads the submission before the sandbox: a link must not hand it another file."""
-    from tito.grading.hosted import find_submission
-    from tito.grading.submission import SubmissionError, read_bytes
+    from tito.grading.submission import SubmissionError, find_submission, read_bytes
 
     (tmp_path / "alpha_dev.py").symlink_to("/etc/shadow")
     linked, _ = find_submission(tmp_path, "alpha")
@@ -226,7 +225,7 @@ def test_a_linked_submission_is_refused_not_read(tmp_path):
 
 def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
     """On Gradescope, file times are upload times: the newer of two files says nothing."""
-    from tito.grading.hosted import NotGraded, find_submission
+    from tito.grading.submission import NotGraded, find_submission
 
     (tmp_path / "alpha_dev.py").write_text("# done")
     (tmp_path / "old").mkdir()
@@ -241,8 +240,7 @@ def test_both_module_files_in_one_folder_are_graded_as_tito_grade_grades_them(in
     released is never the one graded; without that, the newer; at the same time, the notebook."""
     from tito.course import Course
     from tito.editions import released_pair
-    from tito.grading.hosted import find_submission
-    from tito.grading.submission import graded_of
+    from tito.grading.submission import find_submission, graded_of
 
     solved_notebook, solved_py = notebook_json(to_notebook(ALPHA_DEV)), ALPHA_DEV
     released = released_pair(Course(instructor_course).get("alpha"))  # what tito grade and the bundle use
@@ -338,7 +336,7 @@ def test_a_notebook_too_large_to_read_for_its_cells_counts_by_its_bytes():
 
 
 def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_path):
-    from tito.grading.hosted import SUBMISSION_LIMIT, NotGraded, find_submission
+    from tito.grading.submission import SUBMISSION_LIMIT, NotGraded, find_submission
 
     git = tmp_path / "fork" / ".git" / "objects"
     git.mkdir(parents=True)

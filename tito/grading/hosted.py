@@ -15,7 +15,7 @@ In order:
    the results folder are out of the sandbox user's reach, whatever modes the platform gave them;
 2. the sandbox is chosen (``TITO_SANDBOX``, default ``auto``: bubblewrap if user namespaces
    work, else uid-drop, the usual case in both platforms' containers);
-3. the submission is found (``find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
+3. the submission is found (``tito.grading.submission.find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
    the one ``tito grade`` would grade (``submission.graded_of``, with the released pair the
    bundle keeps), else the only source file;
 4. it is graded like one ``tito grade`` submission, against the bundle's prepared folder, and
@@ -44,14 +44,7 @@ from pathlib import Path
 
 from tito.files import remove_tree
 from tito.grading.data import showable
-from tito.grading.submission import SUFFIXES, graded_of, is_pair, source_names
-
-SUBMISSION_LIMIT = 200  # submission files looked at (hidden ones and folders not counted)
-
-
-class NotGraded(Exception):
-    """Why this submission could not be graded (shown to the student)."""
-
+from tito.grading.submission import NotGraded, find_submission
 
 class GraderFailed(Exception):
     """Why the grader could not grade anything here (for the instructor; no result is written)."""
@@ -82,48 +75,6 @@ def platform(argv: list[str]) -> Platform:
         grade = Path(argv[3]).resolve()
         return Platform(name, root, grade / "student", grade / "results", (root, grade))
     raise GraderFailed(f"unknown platform {name!r}: gradescope or prairielearn")
-
-
-def find_submission(folder: Path, module: str, released: dict | None = None) -> tuple[Path, str]:
-    """The file to grade in a submission folder and the line that names it, with why when there
-    was a choice (NotGraded when there is none, or no single one). ``released``: the pair as
-    handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
-    files, capped = _submitted_files(folder)
-    named = [p for p in files if p.name in source_names(module)]
-    if is_pair(named):
-        chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
-        return chosen, f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})."
-    if len(named) > 1:
-        raise NotGraded(f"Submit one file: this submission has {', '.join(_relative(p, folder) for p in named)}, "
-                        f"and the autograder cannot tell which is your work.")
-    sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
-    if len(sources) == 1:
-        return sources[0], f"Graded {_relative(sources[0], folder)}."
-    found = ", ".join(_relative(p, folder) for p in files[:10]) or "no files"
-    more = f" (and more: only the first {SUBMISSION_LIMIT} files were looked at)" if capped else ""
-    raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
-                    f"this submission has {found}{more}.")
-
-
-def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
-    """The files in ``folder`` a student meant to submit, in name order, at most
-    ``SUBMISSION_LIMIT``: not hidden (``.git/``, ``.ipynb_checkpoints``) nor ``__MACOSX``-like, and
-    whether there were more."""
-    files = []
-    for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith((".", "__")))
-        for name in sorted(names):
-            path = Path(parent) / name
-            if name.startswith((".", "__")) or not (path.is_file() or path.is_symlink()):
-                continue
-            if len(files) == SUBMISSION_LIMIT:
-                return sorted(files), True
-            files.append(path)
-    return sorted(files), False
-
-
-def _relative(path: Path, folder: Path) -> str:
-    return showable(str(path.relative_to(folder)))
 
 
 def grade(place: Platform):

@@ -1,4 +1,4 @@
-"""Submissions: finding them in a folder, reading their bytes, turning them into a module source.
+"""Submissions: finding them in a folder (a batch's, or one platform submission's), reading their bytes, turning them into a module source.
 
 The grader only finds files and reads their bytes (``read_bytes``). Decoding and parsing —
 UTF-8 with or without a BOM, CRLF or LF, a ``.py`` source or an ``.ipynb`` notebook (nbformat 4,
@@ -25,6 +25,11 @@ from tito.grading.data import same_student, showable, showable_name
 SUFFIXES = (".py", ".ipynb")
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
 MAX_CELLS = 2000  # the cnn module has about 80
+SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden ones and folders not counted)
+
+
+class NotGraded(Exception):
+    """Why a platform submission could not be graded (shown to the student)."""
 
 
 class SubmissionError(ValueError):
@@ -47,7 +52,7 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
     """(student, file) pairs in a folder: ``alice.py`` / ``bob.ipynb`` (or ``alice_cnn_dev.py``:
     see ``student_name``) directly in it, or ``carol/<name>_dev.py`` (or .ipynb) in a folder per
     student, else that folder's only module source of any name (the rule of the platforms'
-    autograders, ``tito.grading.hosted.find_submission``); of a student's two files, the one
+    autograders, ``find_submission``); of a student's two files, the one
     ``graded_of`` picks (``released``: the pair's hashes as handed out, see there). Suffixes are
     matched in any case (``ivy.PY``); hidden files, ``__MACOSX/`` and ``__pycache__/`` are skipped
     (any other ``__*`` is left out, with a note).
@@ -116,8 +121,6 @@ def _sources_in(student: Path, folder: Path, module: str, notes: list, released:
     """The module sources in a student's folder: ``<module>_dev.py``/``.ipynb``, else the one a
     platform's autograder would grade (its only source, whatever its name, said in ``notes``);
     [] when there is none. Every other file of the folder is named in ``notes``."""
-    from tito.grading.hosted import NotGraded, find_submission
-
     inside = [student / name for name in source_names(module) if (student / name).is_file()]
     if not inside:
         try:
@@ -406,3 +409,45 @@ def _apply(text: str, edits: list) -> str:
         pieces += [text[position:start], new]
         position = end
     return "".join(pieces) + text[position:]
+
+
+def find_submission(folder: Path, module: str, released: dict | None = None) -> tuple[Path, str]:
+    """The file to grade in a submission folder and the line that names it, with why when there
+    was a choice (NotGraded when there is none, or no single one). ``released``: the pair as
+    handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
+    files, capped = _submitted_files(folder)
+    named = [p for p in files if p.name in source_names(module)]
+    if is_pair(named):
+        chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
+        return chosen, f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})."
+    if len(named) > 1:
+        raise NotGraded(f"Submit one file: this submission has {', '.join(_relative(p, folder) for p in named)}, "
+                        f"and the autograder cannot tell which is your work.")
+    sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
+    if len(sources) == 1:
+        return sources[0], f"Graded {_relative(sources[0], folder)}."
+    found = ", ".join(_relative(p, folder) for p in files[:10]) or "no files"
+    more = f" (and more: only the first {SUBMISSION_LIMIT} files were looked at)" if capped else ""
+    raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
+                    f"this submission has {found}{more}.")
+
+
+def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
+    """The files in ``folder`` a student meant to submit, in name order, at most
+    ``SUBMISSION_LIMIT``: not hidden (``.git/``, ``.ipynb_checkpoints``) nor ``__MACOSX``-like, and
+    whether there were more."""
+    files = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith((".", "__")))
+        for name in sorted(names):
+            path = Path(parent) / name
+            if name.startswith((".", "__")) or not (path.is_file() or path.is_symlink()):
+                continue
+            if len(files) == SUBMISSION_LIMIT:
+                return sorted(files), True
+            files.append(path)
+    return sorted(files), False
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return showable(str(path.relative_to(folder)))
