@@ -1,4 +1,5 @@
-"""Submissions: finding them in a folder (a batch's, or one platform submission's), reading their bytes, turning them into a module source.
+"""Submissions: finding them (in a batch's folder, or one platform submission's), reading their
+bytes, turning them into a module source.
 
 The grader only finds files and reads their bytes (``read_bytes``). Decoding and parsing —
 UTF-8 with or without a BOM, CRLF or LF, a ``.py`` source or an ``.ipynb`` notebook (nbformat 4,
