@@ -223,6 +223,10 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
     assert sorted(p.name for p in out.iterdir()) == [".gradebook.sha256", ".tito-gradings", ".tito-seed",
                                                      "alice.json", "carol.json", "gradebook.csv"]
     assert not (instructor_course / ".tito").exists()  # graded in the sandbox, not in the course
+    again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--jobs", "2", "--out", str(out))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 already graded and unchanged; grading 0." in again.stdout
+    assert "Sandbox: " not in again.stdout  # what it guarantees is said when student code runs
 
 
 def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_path):

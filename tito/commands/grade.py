@@ -90,7 +90,6 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
             raise TitoError("--seed is for one submission: a folder draws its seed once and keeps it in "
                             "OUT/.tito-seed (delete that file to grade everyone on new inputs).", exit_code=2)
         grader_executor = create(executor, jobs, scheduler, sandbox_name, unsafe_no_sandbox)
-        announce_sandbox(grader_executor.sandbox)
         _grade_folder(course, module, submission, grader_executor, out_dir or Path("grades") / module.name,
                       timeout, calibrate, regrade, feedback, edition)
         return
@@ -186,11 +185,17 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         out.print(f"Note: {note}", markup=False, highlight=False)
     out.print(f"Executor: {executor.describe()}", highlight=False, markup=False)
     progress = BatchProgress(f"Grading {module.dirname}")
+
+    def start(plan) -> None:
+        if plan.todo:  # what the sandbox guarantees matters to a batch that runs student code
+            announce_sandbox(executor.sandbox)
+        progress.start(plan)
+
     aside = SetAside()
     try:
         with _terminate_as_interrupt():
             batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
-                                 regrade=tuple(regrade), on_start=progress.start, on_done=progress.done,
+                                 regrade=tuple(regrade), on_start=start, on_done=progress.done,
                                  feedback=feedback, aside=aside,
                                  held={student: f"files {', '.join(files)}" for student, files in several.items()})
     except KeyboardInterrupt:
