@@ -2,7 +2,8 @@
 
 Every internal link and image resolves, nothing is fetched from the network, the cnn chapter
 carries its text, launch links and neighbours, no solution line is anywhere in the site, search
-works, `tito book serve` answers, and a real headless Chromium renders the cnn chapter.
+works, `tito book serve` answers, and a real headless Chromium renders the cnn chapter and shows
+where keyboard focus is.
 """
 
 import html
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from browser import FLAGS, DevTools, chromium
 from tito.course import Course
 from tito.editions.strip import strip_solutions
 
@@ -266,21 +268,12 @@ def test_the_command_reference_is_clicks_help(parsed):
         assert options and all(option in text for option in options)
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.skip("Debian's chromium is not installed (.ci/system-packages installs it when run as root)")
-    return found
-
-
 def browse(url: str, extra=()) -> str:
     """The DOM after a headless Chromium loaded ``url`` and ran its scripts, with no network at all."""
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
-             "--virtual-time-budget=5000", *extra, "--dump-dom", url],
+            [chromium(), *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000", *extra,
+             "--dump-dom", url],
             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "<html" in result.stdout, result.stderr[-2000:]
     return result.stdout
@@ -321,3 +314,38 @@ def test_serve_answers_on_a_port(site):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def devtools():
+    with DevTools() as browser:
+        yield browser
+
+
+def focus_ring(devtools, selector: str, ringed: str = "el") -> dict:
+    """Keyboard focus on the first ``selector`` (after a Tab, so focus shows as it does for a keyboard
+    user): whether it shows (:focus-visible), and the computed outline of ``ringed`` (a JavaScript
+    expression of ``el``) beside the theme's accent colour."""
+    devtools.press("Tab")
+    return devtools.js(f"""(() => {{
+        const el = document.querySelector({json.dumps(selector)});
+        el.focus();
+        const ring = getComputedStyle({ringed}), probe = document.createElement("i");
+        probe.style.color = "var(--pst-color-accent)";
+        document.body.append(probe);
+        const accent = getComputedStyle(probe).color;
+        probe.remove();
+        return {{focused: document.activeElement === el && el.matches(":focus-visible"), accent,
+                 outline: [ring.outlineStyle, ring.outlineWidth, ring.outlineColor]}};
+    }})()""")
+
+
+def test_a_launch_card_reached_by_keyboard_shows_a_ring(site, devtools):
+    """sphinx-design rings the stretched link's ::after, which the theme's overflow: hidden clips:
+    the card itself carries the ring."""
+    devtools.open((site / CNN).as_uri())
+    for position in (1, 2, 3):
+        ring = focus_ring(devtools, f".sd-col:nth-child({position}) .sd-stretched-link", "el.closest('.sd-card')")
+        assert ring["focused"]
+        assert ring["outline"] == ["solid", "3px", ring["accent"]]
+

@@ -4,6 +4,7 @@
 
     conf.py                    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design, offline
     favicon.svg                the site's icon
+    _static/                   the site's own CSS and JavaScript (tito/book/static/): accessibility
     index.md                   what the course is, how to start, the module table (module.yaml)
     chapters/NN_name.ipynb     one per module, in prerequisite order: README, launch cards,
                                the student notebook (read-only), previous / next
@@ -40,6 +41,11 @@ FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
                '<rect width="32" height="32" rx="6" fill="#ee4c2c"/>'
                '<path d="M8 8h16v4h-6v13h-4V12H8z" fill="#fff"/></svg>\n')
 
+# The site's own CSS and JavaScript, copied into the source tree's _static/ (html_static_path).
+STATIC = Path(__file__).resolve().parent / "static"
+STATIC_DIR = "_static"
+SITE_CSS = "tito-book.css"
+
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 TRAILING_NAV = re.compile(r"(\n-{3,}\s*)?\n[^\n]*←[^\n]*→\s*\Z")
 
@@ -58,6 +64,7 @@ def write_source_tree(course: Course, target: Path, repository: Repository, exec
     title = course_title(course)
     _write(target / "conf.py", conf_py(title, repository, execute))
     _write(target / FAVICON, FAVICON_SVG)
+    write_static(target / STATIC_DIR)
     _write(target / "index.md", index_markdown(course, modules, title, repository))
     for position, module in enumerate(modules):
         previous = modules[position - 1] if position > 0 else None
@@ -70,6 +77,13 @@ def write_source_tree(course: Course, target: Path, repository: Repository, exec
 
 def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
+
+
+def write_static(folder: Path) -> None:
+    """The site's own files (tito/book/static/) into ``folder``, the source tree's _static/."""
+    folder.mkdir()
+    for source in sorted(STATIC.glob("*.*")):
+        _write(folder / source.name, source.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- conf.py
@@ -98,6 +112,8 @@ def conf_py(title: str, repository: Repository, execute: bool) -> str:
             "extra_footer": "<p>Built with <code>tito book build</code> from the course's modules.</p>",
         },
         "html_favicon": FAVICON,
+        "html_static_path": [STATIC_DIR],
+        "html_css_files": [SITE_CSS],
         "html_copy_source": False,
         "html_show_sourcelink": False,
         "html_last_updated_fmt": None,
