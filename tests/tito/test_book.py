@@ -349,3 +349,11 @@ def test_a_launch_card_reached_by_keyboard_shows_a_ring(site, devtools):
         assert ring["focused"]
         assert ring["outline"] == ["solid", "3px", ring["accent"]]
 
+
+
+@pytest.mark.parametrize("button", [".primary-toggle", ".btn-source-repository-button"])
+def test_the_header_buttons_reached_by_keyboard_show_a_ring(site, devtools, button):
+    devtools.open((site / CNN).as_uri())
+    ring = focus_ring(devtools, f".bd-header-article {button}")
+    assert ring["focused"]
+    assert ring["outline"] == ["solid", "3px", ring["accent"]]
