@@ -177,6 +177,14 @@ def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     assert CNN_LAUNCH <= hrefs
     for title in ("Launch Binder", "Open in Colab", "View Source"):
         assert title in text
+    # each card's link says where it goes (a screen reader reads it), not its URL
+    cards = dict(re.findall(r'<a class="sd-stretched-link[^"]*" href="([^"]+)"><span>(.*?)</span></a>',
+                            (site / CNN).read_text()))
+    assert set(cards) == CNN_LAUNCH
+    assert {urlsplit(url).hostname: label for url, label in cards.items()} == {
+        "mybinder.org": "Launch Binder: Module 06 CNN notebook",
+        "colab.research.google.com": "Open in Colab: Module 06 CNN notebook",
+        "github.com": "View Source on GitHub: Module 06 CNN, cnn_dev.py"}
     assert "nothing to install: its first cell fetches the course repository" in text  # the edition's Colab cell
     assert "its explanations, the reference implementation, and its inline tests" in text  # not a student edition
     assert "locally with tito lab cnn (JupyterLab on this notebook)" in text

@@ -314,7 +314,11 @@ def badge_line(module: Module, links: LinkRewriter) -> str:
 
 
 def launch_cards(module: Module, repository: Repository) -> str:
-    """Three sphinx-design cards, as on the original site: Binder, Colab, the source on GitHub."""
+    """Three sphinx-design cards, as on the original site: Binder, Colab, the source on GitHub.
+
+    Each card is one link; a screen reader reads its ``:link-alt:`` ('Launch Binder: Module 06 CNN
+    notebook'), not the URL.
+    """
     from tito.editions import read_manifest
 
     rel = module.folder.relative_to(module.root).as_posix()
@@ -322,19 +326,20 @@ def launch_cards(module: Module, repository: Repository) -> str:
     edition = read_manifest(module.root) is not None
     code = "the functions you write, as stubs" if edition else "the reference implementation"
     fork_help = "how to start says how" if edition else "the student edition's README says how"
+    named = f"Module {module.number} {module.title}"
     cards = [
-        ("🚀 Launch Binder", repository.binder(notebook),
+        ("🚀 Launch Binder", f"Launch Binder: {named} notebook", repository.binder(notebook),
          "Run this module interactively in your browser, in JupyterLab. No installation required!"),
-        ("⚡ Open in Colab", repository.colab(notebook),
+        ("⚡ Open in Colab", f"Open in Colab: {named} notebook", repository.colab(notebook),
          "Run this module in Google Colab, nothing to install: its first cell fetches the course "
          "repository."),
-        ("📖 View Source", repository.source(source),
+        ("📖 View Source", f"View Source on GitHub: {named}, {module.dev_file.name}", repository.source(source),
          f"Read the module's source on GitHub: its explanations, {code}, and its inline tests."),
     ]
     lines = ["Choose your preferred way to engage with this module:", "", "````{grid} 1 2 3 3", ""]
-    for title, url, text in cards:
-        lines += [f"```{{grid-item-card}} {title}", f":link: {url}", ":class-header: bg-light", "",
-                  text, "```", ""]
+    for title, alt, url, text in cards:
+        lines += [f"```{{grid-item-card}} {title}", f":link: {url}", f":link-alt: {alt}",
+                  ":class-header: bg-light", "", text, "```", ""]
     lines += ["````", "", "```{admonition} 💾 Save Your Progress", ":class: tip",
               "**Binder and Colab sessions are temporary!** Download your notebook when done, or switch "
               "to local development for persistent work: see [how to start](../index.md#how-to-start). "
