@@ -365,3 +365,45 @@ def test_the_header_buttons_reached_by_keyboard_show_a_ring(site, devtools, butt
     ring = focus_ring(devtools, f".bd-header-article {button}")
     assert ring["focused"]
     assert ring["outline"] == ["solid", "3px", ring["accent"]]
+
+
+def keyboard_state(devtools) -> dict:
+    return devtools.js("""(() => {
+        const toggle = document.querySelector(".primary-toggle");
+        return {focus: document.activeElement === toggle ? "☰" : document.activeElement.tagName,
+                expanded: toggle.getAttribute("aria-expanded"),
+                hidden: document.getElementById("pst-primary-sidebar").classList.contains("pst-sidebar-hidden"),
+                dialog: document.getElementById("pst-primary-sidebar-modal").open};
+    })()""")
+
+
+def test_the_sidebar_toggle_keeps_keyboard_focus_and_says_whether_the_sidebar_is_open(site, devtools):
+    """The theme blurs ☰ on a click; Enter on it keeps focus there. aria-expanded follows the
+    sidebar: hidden by a class on a wide window, a modal dialog on a narrow one."""
+    devtools.open((site / CNN).as_uri())
+    focus_ring(devtools, ".primary-toggle")
+    assert keyboard_state(devtools) == {"focus": "☰", "expanded": "true", "hidden": False, "dialog": False}
+    devtools.press("Enter")
+    assert keyboard_state(devtools) == {"focus": "☰", "expanded": "false", "hidden": True, "dialog": False}
+    devtools.press("Enter")
+    assert keyboard_state(devtools) == {"focus": "☰", "expanded": "true", "hidden": False, "dialog": False}
+    devtools.resize(800, 900)
+    try:
+        devtools.open((site / CNN).as_uri())
+        focus_ring(devtools, ".primary-toggle")
+        assert keyboard_state(devtools)["expanded"] == "false"
+        devtools.press("Enter")
+        assert keyboard_state(devtools)["expanded"] == "true" and keyboard_state(devtools)["dialog"]
+        devtools.press("Escape")  # the dialog gives focus back to ☰
+        assert keyboard_state(devtools) == {"focus": "☰", "expanded": "false", "hidden": False, "dialog": False}
+    finally:
+        devtools.resize(1280, 900)
+
+
+def test_the_colour_mode_menu_keeps_keyboard_focus(site, devtools):
+    devtools.open((site / CNN).as_uri())
+    focus_ring(devtools, ".theme-switch-button")
+    devtools.press("Enter")
+    assert devtools.js("[document.activeElement.matches('.theme-switch-button'), "
+                       "document.activeElement.getAttribute('aria-expanded')]") == [True, "true"]
+    devtools.press("Escape")

@@ -44,7 +44,7 @@ FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
 # The site's own CSS and JavaScript, copied into the source tree's _static/ (html_static_path).
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_DIR = "_static"
-SITE_CSS = "tito-book.css"
+SITE_CSS, SITE_JS = "tito-book.css", "tito-book.js"
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 TRAILING_NAV = re.compile(r"(\n-{3,}\s*)?\n[^\n]*←[^\n]*→\s*\Z")
@@ -114,6 +114,7 @@ def conf_py(title: str, repository: Repository, execute: bool) -> str:
         "html_favicon": FAVICON,
         "html_static_path": [STATIC_DIR],
         "html_css_files": [SITE_CSS],
+        "html_js_files": [SITE_JS],
         "html_copy_source": False,
         "html_show_sourcelink": False,
         "html_last_updated_fmt": None,
