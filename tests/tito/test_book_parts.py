@@ -35,6 +35,13 @@ Inline code stays as written: `[beta](../02_beta/README.md)`.
 
 ← Previous: none · Next: [Beta](../02_beta/README.md) →
 """
+# A cell printing as every module's inline tests do (tinytorch.utils.feedback, in Rich's colours).
+FEEDBACK_CELL = """
+# %%
+from tinytorch.utils.feedback import passed, unit_test
+unit_test("double")
+passed("double(3) is 6")
+"""
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000100e5270de40000000049454e44ae426082")
 
@@ -118,9 +125,12 @@ def text_of(page: str) -> str:
     return " ".join(text.split())
 
 
-def build(course, *args):
+def build(course, *args, no_color=True):
+    """`tito book build` on ``course``; ``no_color=False`` leaves NO_COLOR out of its environment."""
     environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
     environment.pop("TITO_ROOT", None)
+    if not no_color:
+        del environment["NO_COLOR"]
     return subprocess.run([sys.executable, "-m", "tito", "book", "build", "--repository", URL, "--jobs", "1", *args],
                           cwd=course.root, env=environment, capture_output=True, text=True, timeout=300)
 
@@ -128,13 +138,18 @@ def build(course, *args):
 def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(course):
     course.write("modules/source/01_alpha/README.md", ALPHA_README)
     (course.root / "modules/source/01_alpha/picture.png").write_bytes(PNG)
+    alpha_dev = course.dev("alpha")
+    alpha_dev.write_text(alpha_dev.read_text() + FEEDBACK_CELL)
     before = sorted(p.name for p in course.root.iterdir())
-    executed = build(course, "--execute")
+    executed = build(course, "--execute", no_color=False)  # the build gives its kernels NO_COLOR
     assert executed.returncode == 0, executed.stdout + executed.stderr
     site = course.root / "_site"
     alpha = (site / "chapters/01_alpha.html").read_text()
     # a real kernel ran the student notebook: the stub's error is the output, in one line
     assert "NotImplementedError: TODO: implement Scaler.__call__" in text_of(alpha)
+    # the inline tests' feedback as plain text (NO_COLOR): Rich's colours failed contrast in dark mode
+    assert "🔬 Unit Test: double... ✅ double(3) is 6" in text_of(alpha)
+    assert 'style="color' not in alpha and "ansi-" not in alpha
     assert "doubled_value_of_the_input" not in alpha and "scaled_by_the_stored_factor" not in alpha
     # links: another module's README -> its chapter; a course file -> the repository; an image -> copied
     assert 'href="02_beta.html"' in alpha

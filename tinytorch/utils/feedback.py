@@ -7,9 +7,12 @@ One small helper so that every module's tests speak with the same voice::
     progress("Conv2D")                   # 📈 Progress: Conv2D ✓
 
 Output goes through Rich, which prints plain text when ``NO_COLOR`` is set or
-stdout is not a terminal, so logs stay readable.
+stdout is not a terminal, so logs stay readable. In Jupyter, Rich shows coloured HTML, even
+under ``NO_COLOR``: there ``NO_COLOR`` makes it print plain text, as in a terminal (the course
+website's executed notebooks are built so).
 """
 
+import os
 from functools import lru_cache
 
 from rich.markup import escape
@@ -19,7 +22,7 @@ from rich.markup import escape
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, force_jupyter=False if os.environ.get("NO_COLOR") else None)
 
 
 def unit_test(title: str) -> None:

@@ -95,7 +95,7 @@ def build_site(course: Course, out: Path, repository: Repository, execute: bool 
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
         try:
             html = stage / "html"
-            with without_stderr_lines(KERNEL_TCP_WARNING) if execute else nullcontext():
+            with kernels_without_colour() if execute else nullcontext():
                 warnings = problems + run_sphinx(source, html, Path(work) / "doctrees", jobs)
             write_marker(html, course, repository)
             replace_folder(html, out)
@@ -117,6 +117,23 @@ def export_for_execution(course: Course) -> tuple[str, list[str]]:
             "(as `tito export --all --keep-going`): the notebooks run against it.")
     return line, [f"{module.dirname} not exported, its notebook runs without it: {error.message}"
                   for module, error in failed]
+
+
+@contextmanager
+def kernels_without_colour():
+    """The notebooks' kernels start with NO_COLOR=1 (they inherit this process's environment):
+    coloured output (Rich's, in the inline tests' feedback) becomes plain text, which reads in
+    the site's light and dark modes alike. Their TCP warning is left out of stderr."""
+    before = os.environ.get("NO_COLOR")
+    os.environ["NO_COLOR"] = "1"
+    try:
+        with without_stderr_lines(KERNEL_TCP_WARNING):
+            yield
+    finally:
+        if before is None:
+            del os.environ["NO_COLOR"]
+        else:
+            os.environ["NO_COLOR"] = before
 
 
 @contextmanager
