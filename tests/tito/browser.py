@@ -42,6 +42,12 @@ def _above_4(fd: int) -> int:
     return moved
 
 
+def _is_load(event: dict, loader: str) -> bool:
+    """Whether ``event`` is the load event of the navigation ``loader`` (not of the blank page before)."""
+    params = event.get("params", {})
+    return event.get("method") == "Page.lifecycleEvent" and params.get("name") == "load" and params.get("loaderId") == loader
+
+
 class DevTools:
     """One browser tab: ``open(url)``, ``js(expression)`` -> its value, ``press(key)``, ``resize(w, h)``.
 
@@ -63,6 +69,7 @@ class DevTools:
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         self.call("Page.enable")
+        self.call("Page.setLifecycleEventsEnabled", enabled=True)
         self.resize(width, height)
 
     def __enter__(self):
@@ -105,11 +112,11 @@ class DevTools:
         return json.loads(message)
 
     def open(self, url: str) -> None:
-        """Load ``url`` and wait for its load event (the theme's scripts have run)."""
-        self.events.clear()
-        self.call("Page.navigate", url=url)
-        while not any(event.get("method") == "Page.loadEventFired" for event in self.events):
+        """Load ``url`` and wait for its load event (its styles applied, the theme's scripts run)."""
+        loader = self.call("Page.navigate", url=url)["loaderId"]
+        while not any(_is_load(event, loader) for event in self.events):
             self.events.append(self._read())
+        self.events.clear()
 
     def js(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited)."""

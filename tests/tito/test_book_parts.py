@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import DevTools
 from tito.book.launch import Repository, course_repository, declared_repository, set_repository, solutions_warning
 from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
@@ -125,6 +126,33 @@ def text_of(page: str) -> str:
     return " ".join(text.split())
 
 
+def output_labels(page: Path) -> dict:
+    """The label before the first cell output of ``page`` in a real Chromium, in the light and the
+    dark colour mode: its text, colour, and the colour of the background it stands on."""
+    with DevTools() as browser:
+        browser.open(page.as_uri())
+        return {mode: browser.js(f"""(() => {{
+            document.documentElement.dataset.theme = "{mode}";
+            const output = document.querySelector(".cell_output"), label = getComputedStyle(output, "::before");
+            let behind = output;
+            while (behind && ["transparent", "rgba(0, 0, 0, 0)"].includes(getComputedStyle(behind).backgroundColor)) {{
+                behind = behind.parentElement;
+            }}
+            return {{content: label.content, color: label.color,
+                     background: behind ? getComputedStyle(behind).backgroundColor : "rgb(255, 255, 255)"}};
+        }})()""") for mode in ("light", "dark")}
+
+
+def contrast(color: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two CSS rgb() colours."""
+    def luminance(css):
+        channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    lighter, darker = sorted((luminance(color), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
 def build(course, *args, no_color=True):
     """`tito book build` on ``course``; ``no_color=False`` leaves NO_COLOR out of its environment."""
     environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
@@ -150,6 +178,9 @@ def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(cours
     # the inline tests' feedback as plain text (NO_COLOR): Rich's colours failed contrast in dark mode
     assert "🔬 Unit Test: double... ✅ double(3) is 6" in text_of(alpha)
     assert 'style="color' not in alpha and "ansi-" not in alpha
+    for mode, label in output_labels(site / "chapters/01_alpha.html").items():  # each output says it is one
+        assert label["content"] == '"Output"', (mode, label)
+        assert contrast(label["color"], label["background"]) >= 4.5, (mode, label)
     assert "doubled_value_of_the_input" not in alpha and "scaled_by_the_stored_factor" not in alpha
     # links: another module's README -> its chapter; a course file -> the repository; an image -> copied
     assert 'href="02_beta.html"' in alpha
