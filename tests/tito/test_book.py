@@ -210,6 +210,22 @@ def test_diagrams_are_plain_text_and_code_is_highlighted(site):
     assert {"ipython3", "python"} <= languages
 
 
+
+@pytest.mark.parametrize("diagram, words", [
+    ("W @ cols = [-4 -4 -4 -4]", "each of the four 2×2 windows of the 3×3 image becomes one column of cols"),
+    ("next pixel of a window", "4 bytes (one float32) to the next image"),
+    ("MaxPool2D(2)", "Max pooling keeps the largest, 5, 2, 2 and 9 ([[5, 2], [2, 9]]); average pooling keeps "
+                     "the mean, 3.25, 1.0, 0.75 and 8.0 ([[3.25, 1.0], [0.75, 8.0]])"),
+])
+def test_a_diagram_of_the_cnn_chapter_is_told_in_words_after_it(site, diagram, words):
+    """A reader who cannot see a diagram's 2-D layout (a screen reader reads it line by line) reads
+    what it shows in the paragraph that follows it."""
+    page = (site / CNN).read_text()
+    drawn = next(match.end() for match in re.finditer(r"<pre>(.*?)</pre>", page, re.DOTALL)
+                 if diagram in html.unescape(match.group(1)))
+    following = re.search(r"<p>(.*?)</p>", page[drawn:], re.DOTALL).group(1)
+    assert words in plain(html.unescape(re.sub(r"<[^>]+>", "", following)))
+
 def test_one_search_box_one_previous_next_bar_and_an_icon(site, parsed):
     for name in (CNN, "index.html"):
         page = (site / name).read_text()

@@ -524,6 +524,10 @@ if __name__ == "__main__":
 #   └───┴───┴───┘            row 3:   5     6     8     9          reshape -> (2, 2)
 # ```
 #
+# In words: each of the four 2×2 windows of the 3×3 image becomes one column of `cols`, its
+# pixels read row by row (the window at (0, 0) is the column 1, 2, 4, 5), and the filter
+# `[1, 0, 0, -1]`, top-left pixel minus bottom-right, gives −4 for every window: the 2×2 output.
+#
 # We never write a copy loop: a **view** of every window needs no data copied, just clever
 # strides (`numpy.lib.stride_tricks.as_strided`; `sliding_window_view` does the same with more
 # checks, and costs 7 µs a call instead of 1). A stride is how many bytes to jump for +1 along
@@ -545,6 +549,10 @@ if __name__ == "__main__":
 #                                                           └─┬─┘  └┬┘  └────┬─────┘
 #                                                  next window  next image  next pixel of a window
 # ```
+#
+# In words: the view steps 16384 or 512 bytes (a row or a column of `xt`) to the next window
+# down or right, 4 bytes (one float32) to the next image, and again 16384 or 512 bytes to the
+# next pixel of a window, down or right.
 #
 # Slicing `[:, ::sh, ::sw]` applies the stride. A transpose (free: another view) puts the row
 # axes `(C, kH, kW)` first and the column axes `(H', W', N)` last, and one copy moves the
@@ -1160,6 +1168,10 @@ if __name__ == "__main__":
 #   │ 2 │ 1 │ 9 │ 8 │            └───┴───┘          └─────┴─────┘
 #   └───┴───┴───┴───┘
 # ```
+#
+# In words: each 2×2 quarter of the 4×4 map becomes one number. Max pooling keeps the largest,
+# 5, 2, 2 and 9 (`[[5, 2], [2, 9]]`); average pooling keeps the mean, 3.25, 1.0, 0.75 and 8.0
+# (`[[3.25, 1.0], [0.75, 8.0]]`).
 #
 # - **Max pooling** keeps the strongest response: "is the feature somewhere in this window?"
 #   It makes the network tolerant to small shifts.
