@@ -138,6 +138,9 @@ def test_chapters_come_in_prerequisite_order(site, parsed):
     for module in COURSE.modules:  # the module table, from module.yaml
         assert plain(str(module.meta["description"])) in table
         assert str(module.meta["time_estimate"]) in table
+        # the difficulty as a number too: without an emoji font the stars are boxes
+        assert f"{'⭐' * module.meta['difficulty']} {module.meta['difficulty']}/4" in table
+    assert "⭐⭐⭐ 3/4 · ⏱️ 6-8 hours · needs" in plain(parsed[CNN].text)
 
 
 def test_every_internal_link_and_image_resolves_and_nothing_is_remote(site, parsed):

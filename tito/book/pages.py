@@ -41,6 +41,9 @@ FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
                '<rect width="32" height="32" rx="6" fill="#ee4c2c"/>'
                '<path d="M8 8h16v4h-6v13h-4V12H8z" fill="#fff"/></svg>\n')
 
+# module.yaml's difficulty runs from 1 to this.
+HARDEST = 4
+
 # The site's own CSS and JavaScript, copied into the source tree's _static/ (html_static_path).
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_DIR = "_static"
@@ -201,9 +204,10 @@ def module_table(modules: list[Module]) -> str:
 
 
 def difficulty_stars(value) -> str:
-    """3 -> '⭐⭐⭐'; a word stays a word; nothing -> '—'."""
-    if isinstance(value, int) and 0 < value <= 10:
-        return "⭐" * value
+    """3 -> '⭐⭐⭐ 3/4' (the number too: without an emoji font the stars are boxes); a word stays
+    a word; nothing -> '—'."""
+    if isinstance(value, int) and 0 < value <= HARDEST:
+        return f"{'⭐' * value} {value}/{HARDEST}"
     return markdown_text(str(value)) if value not in (None, "") else "—"
 
 
@@ -299,7 +303,7 @@ def readme_markdown(module: Module, links: LinkRewriter) -> str:
 
 
 def badge_line(module: Module, links: LinkRewriter) -> str:
-    """'**⭐⭐⭐** · ⏱️ 6-8 hours · needs Tensor, … · exports `tinytorch.core.cnn`', with chapter links."""
+    """'**⭐⭐⭐ 3/4** · ⏱️ 6-8 hours · needs Tensor, … · exports `tinytorch.core.cnn`', with chapter links."""
     by_name = {m.name: m for m in links.course.modules}
     parts = []
     if module.meta.get("difficulty") not in (None, ""):
