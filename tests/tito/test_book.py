@@ -171,7 +171,8 @@ def test_every_internal_link_and_image_resolves_and_nothing_is_remote(site, pars
 def test_cnn_chapter_text_launch_links_and_neighbours(site, parsed):
     page = parsed[CNN]
     text = plain(page.text)
-    assert page.title.startswith("Module 06: CNN")
+    assert page.title == "Module 06: CNN — TinyTorch"
+    assert parsed["index.html"].title == "TinyTorch"  # the home page's heading is the site's name: once
     for words in ("Build → Use → Analyze", "Implement the core building block of modern computer vision",
                   "tito test --module cnn", "Choose your preferred way to engage with this module"):
         assert words in text

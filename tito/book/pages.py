@@ -4,7 +4,8 @@
 
     conf.py                    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design, offline
     favicon.svg                the site's icon
-    _static/                   the site's own CSS and JavaScript (tito/book/static/): accessibility
+    _static/, _templates/      the site's own CSS, JavaScript (tito/book/static/) and page layout
+                               (tito/book/templates/): accessibility
     index.md                   what the course is, how to start, the module table (module.yaml)
     chapters/NN_name.ipynb     one per module, in prerequisite order: README, launch cards,
                                the student notebook (read-only), previous / next
@@ -44,9 +45,11 @@ FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
 # module.yaml's difficulty runs from 1 to this.
 HARDEST = 4
 
-# The site's own CSS and JavaScript, copied into the source tree's _static/ (html_static_path).
-STATIC = Path(__file__).resolve().parent / "static"
-STATIC_DIR = "_static"
+# The site's own files, copied into the source tree: tito/book/static/ (CSS, JavaScript) into
+# _static/ (html_static_path), tito/book/templates/ (the page layout) into _templates/.
+HERE = Path(__file__).resolve().parent
+STATIC_DIR, TEMPLATES_DIR = "_static", "_templates"
+SITE_FOLDERS = {HERE / "static": STATIC_DIR, HERE / "templates": TEMPLATES_DIR}
 SITE_CSS, SITE_JS = "tito-book.css", "tito-book.js"
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
@@ -67,7 +70,7 @@ def write_source_tree(course: Course, target: Path, repository: Repository, exec
     title = course_title(course)
     _write(target / "conf.py", conf_py(title, repository, execute))
     _write(target / FAVICON, FAVICON_SVG)
-    write_static(target / STATIC_DIR)
+    write_site_files(target)
     _write(target / "index.md", index_markdown(course, modules, title, repository))
     for position, module in enumerate(modules):
         previous = modules[position - 1] if position > 0 else None
@@ -82,11 +85,12 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def write_static(folder: Path) -> None:
-    """The site's own files (tito/book/static/) into ``folder``, the source tree's _static/."""
-    folder.mkdir()
-    for source in sorted(STATIC.glob("*.*")):
-        _write(folder / source.name, source.read_text(encoding="utf-8"))
+def write_site_files(target: Path) -> None:
+    """The site's own CSS, JavaScript and layout into the source tree ``target`` (SITE_FOLDERS)."""
+    for ours, folder in SITE_FOLDERS.items():
+        (target / folder).mkdir()
+        for source in sorted(ours.glob("*.*")):
+            _write(target / folder / source.name, source.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- conf.py
@@ -115,6 +119,7 @@ def conf_py(title: str, repository: Repository, execute: bool) -> str:
             "extra_footer": "<p>Built with <code>tito book build</code> from the course's modules.</p>",
         },
         "html_favicon": FAVICON,
+        "templates_path": [TEMPLATES_DIR],
         "html_static_path": [STATIC_DIR],
         "html_css_files": [SITE_CSS],
         "html_js_files": [SITE_JS],
