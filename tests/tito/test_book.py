@@ -426,3 +426,11 @@ def test_the_colour_mode_menu_keeps_keyboard_focus(site, devtools):
     assert devtools.js("[document.activeElement.matches('.theme-switch-button'), "
                        "document.activeElement.getAttribute('aria-expanded')]") == [True, "true"]
     devtools.press("Escape")
+
+
+def test_the_github_button_says_it_opens_a_new_tab(site, devtools):
+    devtools.open((site / CNN).as_uri())
+    document = devtools.call("DOM.getDocument")["root"]["nodeId"]
+    button = devtools.call("DOM.querySelector", nodeId=document, selector=".btn-source-repository-button")["nodeId"]
+    node = devtools.call("Accessibility.getPartialAXTree", nodeId=button, fetchRelatives=False)["nodes"][0]
+    assert (node["role"]["value"], node["name"]["value"]) == ("link", "Source repository (opens in a new tab)")

@@ -35,9 +35,17 @@
     update();
   };
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", followSidebar);
-  } else {
-    followSidebar();
-  }
+  // The header's links that open a new tab (the theme's GitHub button) say so to a screen reader.
+  // (Bootstrap's tooltip may already have moved their title into aria-label.)
+  const sayNewTab = () => {
+    for (const link of document.querySelectorAll('.bd-header-article a[target="_blank"]')) {
+      const name = link.getAttribute("aria-label") || link.title || link.textContent.trim();
+      link.setAttribute("aria-label", `${name} (opens in a new tab)`);
+    }
+  };
+
+  const onReady = (run) => document.readyState === "loading"
+    ? document.addEventListener("DOMContentLoaded", run) : run();
+  onReady(followSidebar);
+  onReady(sayNewTab);
 })();
