@@ -93,6 +93,9 @@ def cli():
 
 
 def main():
+    from tito.console import tolerate_narrow_streams
+
+    tolerate_narrow_streams()
     try:
         cli(prog_name="tito")
     except ModuleNotFoundError as missing:

@@ -4,12 +4,47 @@ Plain text is never wrapped: people copy paths and commands out of logs, and a l
 column 100 copies as two. A table in plain text is as wide as its widest cell.
 """
 
+import codecs
 import os
 import sys
 from functools import lru_cache
 
 # Wide enough that no line of plain output is ever wrapped.
 PLAIN_WIDTH = 100_000
+
+# What tito's own symbols become on a stream that cannot encode them (an ASCII locale: LC_ALL=C
+# with PYTHONUTF8=0); any other such character is written as a backslash escape (\xe9, \U0001f52c).
+FALLBACKS = {"✓": "ok", "✗": "x", "×": "x", "→": "->", "…": "...", "—": "--", "–": "-", "─": "-",
+             "►": ">", "−": "-", "·": "*", "‘": "'", "’": "'", "“": '"', "”": '"'}
+FALLBACK_ERRORS = "tito-fallback"
+
+
+def _fallback(error: UnicodeError):
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start:error.end]
+    if all("\udc80" <= c <= "\udcff" for c in bad):  # a path's bytes the locale could not decode
+        bad = bytes(ord(c) - 0xDC00 for c in bad).decode("utf-8", "replace")
+    return "".join(FALLBACKS.get(c) or c.encode("ascii", "backslashreplace").decode("ascii") for c in bad), error.end
+
+
+codecs.register_error(FALLBACK_ERRORS, _fallback)
+
+
+def tolerate_narrow_streams(streams=None) -> None:
+    """Let stdout and stderr write any text, whatever their encoding: a character the stream
+    cannot encode is written as its ASCII fallback or escaped, never a UnicodeEncodeError.
+    Called once, when the CLI starts."""
+    for stream in streams or (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        if encoding is None or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            "✓🔬".encode(encoding)
+        except UnicodeEncodeError:
+            stream.reconfigure(errors=FALLBACK_ERRORS)
+        except LookupError:
+            continue
 
 
 def plain_output(stream=None) -> bool:

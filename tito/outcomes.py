@@ -131,7 +131,9 @@ def subprocess_environment(root: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["MPLBACKEND"] = "Agg"
-    env["PYTHONIOENCODING"] = "utf-8"
+    # surrogateescape: in an ASCII locale (LC_ALL=C, PYTHONUTF8=0) a path like .../Été/... is
+    # held with surrogates, and printing it writes its bytes back as they are on disk
+    env["PYTHONIOENCODING"] = "utf-8:surrogateescape"
     env.pop("PYTHONSTARTUP", None)
     env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.limits)
     return env
