@@ -11,6 +11,9 @@ STAMP  := $(VENV)/.installed
 # Every optional feature is installed so that every test runs: notebooks, cluster grading, the
 # website, and PyTorch (the yardstick of the numerics tests; never a requirement of the package).
 EXTRAS := dev,jupyter,cluster,book,bench
+# Paths are UTF-8 bytes: a checkout under .../Été/... in an ASCII locale (LC_ALL=C, PYTHONUTF8=0)
+# could not import its own editable install (`tito doctor` explains this outside make).
+export PYTHONUTF8 := 1
 
 .PHONY: install test demo lint clean
 

@@ -85,7 +85,10 @@ def test_a_bad_environment_variable_names_itself():
 
 
 def _blas_threads_now():
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    try:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    except UnicodeError:  # an ASCII locale and NumPy under a non-ASCII path: nothing to control
+        pytest.skip("threadpoolctl cannot read the BLAS library's path in this locale (LC_ALL=C.UTF-8 fixes it)")
 
 
 def test_blas_threads_sets_and_restores_the_library(monkeypatch):
@@ -141,3 +144,22 @@ def test_a_container_quota_caps_the_cores(monkeypatch):
     assert threads.usable_cores() == min(2, len(os.sched_getaffinity(0)))
     monkeypatch.setattr(threads, "_cgroup_quota", lambda: None)
     assert threads.usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_products_stay_right_when_threadpoolctl_cannot_read_the_library_paths(monkeypatch):
+    """An ASCII locale and a course under a non-ASCII path: threadpoolctl fails with
+    UnicodeEncodeError; products run without thread control, and say so once."""
+    import threadpoolctl
+
+    def unreadable(*args, **kwargs):
+        raise UnicodeEncodeError("ascii", "/tmp/\xc9t\xe9", 5, 6, "ordinal not in range(128)")
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", unreadable)
+    monkeypatch.setattr(threads, "_fixed_threads", None)
+    monkeypatch.setattr(threads, "_blas", {"libraries": None, "ceiling": 1})
+    a, b = np.random.default_rng(0).random((256, 128)), np.random.default_rng(1).random((128, 256))
+    with pytest.warns(RuntimeWarning, match="cannot set the BLAS thread count .*LC_ALL=C.UTF-8"):
+        with threads.blas_threads(256, 128, 256):
+            product = a @ b
+    np.testing.assert_array_equal(product, np.matmul(a, b))
+    assert threads._blas["libraries"] == []

@@ -167,10 +167,25 @@ def _libraries():
     if _blas["libraries"] is None:
         from threadpoolctl import ThreadpoolController
 
-        libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        try:
+            libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        except (OSError, UnicodeError) as error:
+            libraries = _uncontrolled(error)
         started = [library.get_num_threads() or 1 for library in libraries]
         _blas.update(libraries=libraries, ceiling=min([usable_cores(), *started]))
     return _blas["libraries"]
+
+
+def _uncontrolled(error):
+    """No thread control when threadpoolctl cannot look at the loaded libraries (an ASCII locale,
+    ``LC_ALL=C`` with ``PYTHONUTF8=0``, and a library under a non-ASCII path): products then run
+    as the BLAS library decides, which changes their speed, never their results."""
+    import warnings
+
+    warnings.warn(f"TinyTorch cannot set the BLAS thread count ({type(error).__name__}: {error}); matrix "
+                  "products use the BLAS library's own setting. In an ASCII locale, `export LC_ALL=C.UTF-8` "
+                  "fixes this.", RuntimeWarning, stacklevel=4)
+    return []
 
 
 class blas_threads:

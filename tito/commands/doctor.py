@@ -60,7 +60,7 @@ def course_checks(course: Course) -> list:
 
     states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
     return [check_tinytorch(course.root), *check_modules(course, states), check_course_progress(course, states),
-            check_writable(course.root), check_progress(course.root)]
+            check_writable(course.root), check_path_encoding(course.root), check_progress(course.root)]
 
 
 def _status(check: Check) -> str:
@@ -208,6 +208,28 @@ def check_writable(root: Path) -> Check:
                      "Work in a copy you own (e.g. `cp -r` the course), or ask for write access. "
                      "`tito test` still tests it, without recording results.")
     return Check("course writable", True, str(root))
+
+
+def check_path_encoding(root: Path) -> Check:
+    """A course under a non-ASCII path needs a UTF-8 locale: in an ASCII one (LC_ALL=C with
+    PYTHONUTF8=0) Python cannot find packages installed there (.venv/bin/tito fails to import
+    tito) and libraries that look at paths fail."""
+    import os
+
+    encoding = sys.getfilesystemencoding()
+    raw = os.fsencode(root)
+    try:
+        raw.decode("ascii")
+        return Check("path encoding", True, f"{encoding}; the course path is ASCII")
+    except UnicodeDecodeError:
+        pass
+    if encoding.lower().replace("-", "") == "utf8":
+        return Check("path encoding", True, f"{encoding}: the course path {os.fsdecode(raw)} reads as it should")
+    return Check("path encoding", False,
+                 f"this locale reads paths as {encoding}, and the course path {raw.decode('utf-8', 'replace')} "
+                 "is not ASCII: `.venv/bin/tito` cannot import tito, and libraries that look at paths fail",
+                 "`export LC_ALL=C.UTF-8` (or unset PYTHONUTF8=0) in your shell, or move the course to an "
+                 "ASCII path.")
 
 
 def check_progress(root: Path) -> Check:
