@@ -2,6 +2,22 @@
 # Activates .venv and puts the course root and every modules/source/NN_name folder on
 # PYTHONPATH, so `import tinytorch` is this checkout's and `from cnn_dev import Conv2D` works.
 
+# Run as a program (bash bin/activate-tinytorch.sh), it could only activate a shell that ends with it.
+_tt_executed=0
+if [ -n "${BASH_VERSION:-}" ]; then
+    [ "${BASH_SOURCE[0]}" = "$0" ] && _tt_executed=1
+elif [ -n "${ZSH_VERSION:-}" ]; then
+    case "${ZSH_EVAL_CONTEXT:-}" in *:file*) ;; *) _tt_executed=1 ;; esac
+else
+    case "$0" in *activate-tinytorch.sh) _tt_executed=1 ;; esac
+fi
+if [ "$_tt_executed" = 1 ]; then
+    echo "activate-tinytorch: this script was run, not sourced, so it activated nothing." >&2
+    echo "Source it in your shell instead:  source $0" >&2
+    exit 1
+fi
+unset _tt_executed
+
 if [ -n "${BASH_SOURCE:-}" ]; then
     _tt_script="${BASH_SOURCE[0]}"
 elif [ -n "${ZSH_VERSION:-}" ]; then

@@ -205,6 +205,14 @@ def test_activate_script_without_a_venv_does_not_say_ready(tmp_path):
     assert f"not ready: {checkout} has no .venv yet" in result.stderr and "make install" in result.stderr
 
 
+def test_activate_script_run_instead_of_sourced_says_to_source_it():
+    for shell in ("bash", "sh"):
+        result = process([shell, "bin/activate-tinytorch.sh"], REPO)
+        assert result.returncode == 1 and "TinyTorch ready" not in result.stdout + result.stderr
+        assert result.stderr == ("activate-tinytorch: this script was run, not sourced, so it activated nothing.\n"
+                                 "Source it in your shell instead:  source bin/activate-tinytorch.sh\n")
+
+
 def test_doctor_on_a_fresh_student_edition_is_ready_with_a_hint(course, tito, tmp_path):
     out = tmp_path / "edition"
     assert tito("release", "--all", "--out", str(out)).exit_code == 0
