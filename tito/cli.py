@@ -73,11 +73,29 @@ class LazyGroup(click.Group):
             raise click.exceptions.NoSuchCommand(name, possibilities=self.list_commands(ctx), ctx=ctx)
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx):
+        """Ctrl-C ends any command with one sentence on what was stopped and what was kept, and
+        exit code 130 (Click would say only 'Aborted!' and exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from tito.errors import TitoError
+
+            name = ctx.invoked_subcommand or ""
+            command = self.get_command(ctx, name) if name else None
+            kept = getattr(command, "interrupted", None) or INTERRUPTED
+            raise TitoError(f"Stopped by Ctrl-C: tito {name} ended early; {kept}", exit_code=130) from None
+
     def format_commands(self, ctx, formatter):
         rows = [(name, SUMMARIES[name]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+# What Ctrl-C keeps, unless a command says more in its ``command.interrupted``: tito writes every
+# file whole (a temporary file renamed into place), so each is as it was or complete.
+INTERRUPTED = "every file it wrote is complete and every other is as it was; run it again to finish."
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -286,3 +286,36 @@ def test_a_count_has_its_noun_in_the_right_number():
     from tito.console import counted
 
     assert [counted(n, "graded check") for n in (0, 1, 2)] == ["0 graded checks", "1 graded check", "2 graded checks"]
+
+
+def _ctrl_c(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("args, patched, kept", [
+    (["export", "--all"], "tito.exporter.export_modules",
+     "the modules listed above are exported and every other generated file is as it was; run it again to export"),
+    (["notebooks", "--all"], "tito.notebook_sync.write_notebook", "the modules listed above are converted"),
+    (["release", "--all", "--out", "edition"], "tito.editions.release.release", "the output folder is as it was"),
+    (["status"], "tito.course.Course.here", "every file it wrote is complete and every other is as it was"),
+])
+def test_ctrl_c_says_what_was_stopped_and_kept_and_exits_130(course, args, patched, kept, monkeypatch):
+    from click.testing import CliRunner
+
+    from tito.cli import cli
+
+    monkeypatch.setattr(patched, _ctrl_c)
+    result = CliRunner().invoke(cli, args, prog_name="tito")
+    assert result.exit_code == 130, result.output
+    assert "Aborted!" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"Error: Stopped by Ctrl-C: tito {args[0]} ended early; ")
+    assert kept in result.output and result.output.count("\n") == 1
+
+
+def test_a_real_ctrl_c_in_export_ends_without_a_traceback(course):
+    script = ("import os, signal, sys\nimport tito.exporter\n"
+              "tito.exporter.export_modules = lambda *a, **k: os.kill(os.getpid(), signal.SIGINT)\n"
+              "from tito.cli import main\nsys.argv = ['tito', 'export', '--all']\nmain()\n")
+    result = process([sys.executable, "-c", script], course.root, PYTHONPATH=str(REPO), NO_COLOR="1")
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: Stopped by Ctrl-C: tito export ended early; the modules listed above")

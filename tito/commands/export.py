@@ -76,3 +76,11 @@ def _check(modules):
             hint="Run `tito export --all` (stale or missing); for a hand edit, move it into the source first.",
         )
     console().print(f"[green]All {len(modules)} generated files match their sources.[/]")
+
+
+
+# What Ctrl-C keeps (said by tito.cli)
+command.interrupted = (
+    "the modules listed above are exported and every other generated file is as it was; run "
+    "it again to export the rest."
+)

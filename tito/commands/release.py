@@ -64,3 +64,11 @@ def command(module_name, all_modules, out, force, repository):
     console().print(f"[green]✓[/] Wrote {report.files} files: {released}, {stubs} stubs, "
                     "no solutions. Students start with:")
     say(f"  {start_line(report)}")
+
+
+
+# What Ctrl-C keeps (said by tito.cli)
+command.interrupted = (
+    "the edition is built aside and moved into place only when complete, so the output folder "
+    "is as it was (unless an update with --force had begun: run it again)."
+)
