@@ -110,4 +110,32 @@ def test_pictures_go_to_the_outputs_folder_never_a_shared_fixed_name(monkeypatch
     monkeypatch.delenv("TINYTORCH_OUTPUTS")
     folder = output_folder()  # the course's outputs/, or a private folder when it is read-only
     root = Path(__file__).resolve().parents[2]
-    assert folder == root / "outputs" or (folder.name.startswith("tinytorch-outputs-") and folder.stat().st_mode & 0o077 == 0)
+    assert folder == root / "outputs" or folder.name.startswith("tinytorch-outputs-")
+
+
+def test_the_private_folder_is_made_by_the_first_picture_and_named_once(monkeypatch, tmp_path, capsys):
+    """A read-only course: asking where pictures go leaves nothing in /tmp; the first PNG makes a
+    folder only its user can open, and says where it is."""
+    from tinytorch.utils import visualize
+
+    monkeypatch.setattr(visualize.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(visualize, "_made", [])
+    visualize._private_folder.cache_clear()
+    try:
+        folder = visualize._private_folder()
+        assert folder.parent == tmp_path and folder.name.startswith("tinytorch-outputs-")
+        assert list(tmp_path.iterdir()) == []
+        save_png(np.eye(4), folder / "one.png")
+        save_png(np.eye(3), folder / "two.png")
+        assert sorted(p.name for p in folder.iterdir()) == ["one.png", "two.png"]
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert capsys.readouterr().err == (f"TinyTorch: pictures go to {folder} (this course's outputs/ cannot be "
+                                           "written; TINYTORCH_OUTPUTS chooses the folder).\n")
+        visualize._private_folder.cache_clear()
+        monkeypatch.setattr(visualize, "_made", [])
+        taken = visualize._private_folder()
+        taken.mkdir()                                   # someone else's folder under that name
+        with pytest.raises(FileExistsError):
+            save_png(np.eye(2), taken / "three.png")
+    finally:
+        visualize._private_folder.cache_clear()

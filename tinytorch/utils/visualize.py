@@ -15,8 +15,9 @@ colour, so the picture survives ``NO_COLOR`` and plain log files. A PNG names it
 as the terminal does (``map 0``, ``map 1``, ...) and gives each its colour bar.
 
 Pictures go to ``output_folder()``: ``$TINYTORCH_OUTPUTS`` when set, else the course's
-``outputs/`` folder, else (a course that cannot be written) a private temporary folder —
-never a fixed name in a folder that every user of the machine shares.
+``outputs/`` folder, else (a course that cannot be written) a private temporary folder, created
+by the first picture saved there, which says where it is — never a fixed name in a folder
+that every user of the machine shares.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -190,7 +192,26 @@ def output_folder() -> Path:
 
 @lru_cache(maxsize=1)
 def _private_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="tinytorch-outputs-"))
+    """This process's private folder for pictures: named now, created (mode 700) by the first
+    ``save_png`` into it, so a process that saves nothing leaves nothing behind."""
+    return Path(tempfile.gettempdir()) / f"tinytorch-outputs-{secrets.token_hex(8)}"
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` for a picture. The private folder is made by this process alone (a
+    folder already under its unguessable name is not ours: FileExistsError), and the first time
+    it says where it is."""
+    if folder != _private_folder():
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not (_made and folder.is_dir()):
+        folder.mkdir(mode=0o700)
+        if not _made:
+            _made.append(folder)
+            print(f"TinyTorch: pictures go to {folder} (this course's outputs/ cannot be written; "
+                  "TINYTORCH_OUTPUTS chooses the folder).", file=sys.stderr)
+
+
+_made: list = []  # the private folder, once made
 
 
 def png_figure(arrays, title=None, columns=4, cmap="viridis", labels=None, label="map"):
@@ -244,7 +265,7 @@ def save_png(arrays, path, title=None, columns=4, cmap="viridis", labels=None, l
     if figure is None:
         return None
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path.parent)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
