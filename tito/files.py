@@ -2,6 +2,8 @@
 
 ``write_atomically`` writes beside the target and renames over it; ``new_folder`` makes a fresh
 folder to fill and rename into place. Both make their new name with ``_create_unused``.
+``copy_file`` and ``copy_tree`` copy contents and give what they make the umask's modes
+(``shutil.copy2`` and ``copytree`` would copy the source's, e.g. 0644 under umask 077).
 """
 
 from __future__ import annotations
@@ -49,6 +51,40 @@ def _mode_to_keep(path: Path) -> int | None:
         return None
     mode = info.st_mode & 0o777
     return mode if info.st_uid == os.geteuid() else mode & ~0o022
+
+
+def umask() -> int:
+    """This process's umask, read without changing it where Linux says it (/proc), else set and
+    restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def copy_file(source, target) -> Path:
+    """Copy ``source``'s contents to ``target`` with the mode a new file gets from the umask:
+    0666 minus the umask, plus the execute bits ``source`` has (minus the umask)."""
+    shutil.copyfile(source, target)
+    executable = stat.S_IMODE(os.stat(source).st_mode) & 0o111
+    os.chmod(target, (0o666 | executable) & ~umask())
+    return Path(target)
+
+
+def copy_tree(source, target, ignore=None) -> Path:
+    """``shutil.copytree`` of ``source`` into a new ``target``, each file made by ``copy_file``
+    and each folder 0777 minus the umask."""
+    shutil.copytree(source, target, ignore=ignore, copy_function=copy_file)
+    folder_mode = 0o777 & ~umask()
+    for folder, _, _ in os.walk(target):
+        os.chmod(folder, folder_mode)
+    return Path(target)
 
 
 def new_folder(parent: Path, prefix: str) -> Path:

@@ -84,3 +84,32 @@ def test_a_link_is_replaced_with_a_file_of_the_default_mode_not_its_targets(tmp_
     write_atomically(link, "new")
     assert not link.is_symlink() and target.read_text() == "x"
     assert stat.S_IMODE(link.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("mask", [0o077, 0o002])
+def test_a_release_copies_files_with_the_umasks_modes(tmp_path, mask, monkeypatch):
+    """Copied files (tito/, bin/, tests/...) get the modes written ones do: 0666 minus the umask,
+    executables 0777 minus it (shutil.copy2 kept the source's 0644 and 0755)."""
+    from click.testing import CliRunner
+
+    from tiny_course import build_course
+
+    from tito.cli import cli
+
+    course = build_course(tmp_path / "course", tooling=True)
+    (course.root / "tests" / "conftest.py").write_text("")
+    os.chmod(course.root / "bin" / "tito", 0o755)
+    os.chmod(course.root / "bin" / "activate-tinytorch.sh", 0o644)
+    monkeypatch.chdir(course.root)
+    old = os.umask(mask)
+    try:
+        result = CliRunner().invoke(cli, ["release", "--all", "--out", str(tmp_path / "edition")], prog_name="tito")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "edition"
+    executables = {out / "bin" / "tito", out / "binder" / "postBuild"}  # bin/tito was 0755, the rest 0644
+    wrong = {str(p.relative_to(out)): oct(mode(p)) for p in [out, *out.rglob("*")]
+             if mode(p) != (0o777 if p.is_dir() or p in executables else 0o666) & ~mask}
+    assert wrong == {}
+    assert (out / "tito" / "cli.py").is_file() and (out / "tests" / "conftest.py").is_file()

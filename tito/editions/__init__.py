@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from tito.errors import TitoError
+from tito.files import copy_file
 
 RELEASE_DIR = Path(".tito") / "release"
 BACKUP_DIR = Path(".tito") / "backups"
@@ -139,5 +139,5 @@ def backup(root: Path, path: Path) -> Path:
     """Copy a student's file to ``.tito/backups/<name>.<UTC timestamp><suffix>`` and return the copy."""
     target = root / BACKUP_DIR / f"{path.stem}.{utc_stamp()}{path.suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, target)
+    copy_file(path, target)
     return target

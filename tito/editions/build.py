@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from tito.editions.notebooks import notebook_json, student_edition
 from tito.editions.strip import strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
+from tito.files import copy_file
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
 LEAK_MIN_CHARS = 40
@@ -73,7 +73,7 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     dev.with_name(module.notebook.name).write_text(notebook_json(notebook), encoding="utf-8")
     pristine = released_stub(stage, module)
     pristine.parent.mkdir(parents=True)
-    shutil.copy2(dev, pristine)
+    copy_file(dev, pristine)
     hidden = _leave_out_hidden_checks(module, stage)
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden, stripped.warnings)
 

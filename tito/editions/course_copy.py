@@ -10,11 +10,11 @@ reference solutions.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from tito.course import Course, Module
 from tito.exporter import is_generated
+from tito.files import copy_file, copy_tree
 
 COURSE_FILES = ("pyproject.toml", "setup.cfg", "pytest.ini", "LICENSE")
 COURSE_DIRS = ("tito", "bin")
@@ -40,20 +40,20 @@ def copy_course(course: Course, target: Path, modules: list[Module], tests_of: l
     target.mkdir(parents=True, exist_ok=True)
     for name in COURSE_FILES:
         if (root / name).is_file():
-            shutil.copy2(root / name, target / name)
+            copy_file(root / name, target / name)
     for name in COURSE_DIRS:
         if (root / name).is_dir():
-            shutil.copytree(root / name, target / name, ignore=ignore)
+            copy_tree(root / name, target / name, ignore=ignore)
     copy_package(root / "tinytorch", target / "tinytorch")
     (target / "modules" / "source").mkdir(parents=True, exist_ok=True)
     if (root / "modules" / "README.md").is_file():
-        shutil.copy2(root / "modules" / "README.md", target / "modules" / "README.md")
+        copy_file(root / "modules" / "README.md", target / "modules" / "README.md")
     _copy_test_support(root / "tests", target / "tests")
     for module in modules:
-        shutil.copytree(module.folder, target / module.folder.relative_to(root), ignore=_ignore_notebooks)
+        copy_tree(module.folder, target / module.folder.relative_to(root), ignore=_ignore_notebooks)
     for module in modules if tests_of is None else tests_of:
         if module.tests_dir.is_dir():
-            shutil.copytree(module.tests_dir, target / module.tests_dir.relative_to(root), ignore=ignore)
+            copy_tree(module.tests_dir, target / module.tests_dir.relative_to(root), ignore=ignore)
 
 
 def copy_package(source: Path, target: Path) -> None:
@@ -67,7 +67,7 @@ def copy_package(source: Path, target: Path) -> None:
         if path.suffix == ".py" and is_generated(path):
             continue
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target / rel)
+        copy_file(path, target / rel)
     (target / "core").mkdir(parents=True, exist_ok=True)
     init = target / "core" / "__init__.py"
     if not init.exists():
@@ -80,4 +80,4 @@ def _copy_test_support(source: Path, target: Path) -> None:
     if source.is_dir():
         for path in source.iterdir():
             if path.is_file() and path.suffix not in SKIP_SUFFIXES:
-                shutil.copy2(path, target / path.name)
+                copy_file(path, target / path.name)

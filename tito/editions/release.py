@@ -24,7 +24,7 @@ from tito.editions.student_files import student_readme
 from tito.editions.notebooks import check_points, notebook_json, to_notebook
 from tito.errors import TitoError
 from tito.exporter import is_generated
-from tito.files import new_folder
+from tito.files import copy_file, new_folder
 
 
 @dataclass
@@ -255,7 +255,7 @@ def _copy_what_would_be_replaced(stage: Path, out: Path, report: ReleaseReport) 
         if rel.parts[0] == ".tito" or not old.is_file() or old.is_symlink() or old.read_bytes() == path.read_bytes():
             continue
         (copies / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(old, copies / rel)
+        copy_file(old, copies / rel)
         report.replaced.append(rel)
     report.replaced_copies = copies if report.replaced else None
 

@@ -3,8 +3,9 @@ configuration (``binder/``, repo2docker's conventions), and the benchmarks a stu
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from tito.files import copy_file
 
 # The edition README's sections that say how to start; the website's "How to start" shows them.
 SETUP_SECTION = "Setup"
@@ -116,7 +117,7 @@ def copy_benchmarks(course_root: Path, root: Path) -> None:
         return
     (root / "benchmarks").mkdir()
     for name in shipped:
-        shutil.copy2(source / name, root / "benchmarks" / name)
+        copy_file(source / name, root / "benchmarks" / name)
     readme = root / "benchmarks" / "README.md"
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
