@@ -2,6 +2,7 @@
 PNG files (matplotlib's Agg canvas; never a window)."""
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,21 @@ def test_the_private_folder_is_made_by_the_first_picture_and_named_once(monkeypa
             save_png(np.eye(2), taken / "three.png")
     finally:
         visualize._private_folder.cache_clear()
+
+
+def test_an_unwritable_matplotlib_folder_gets_a_temporary_one_without_a_warning(tmp_path):
+    """A read-only HOME (here XDG_CONFIG_HOME=/dev/null): no 'mkdir -p failed' warning from
+    matplotlib, and the temporary folder is gone at exit."""
+    import subprocess
+    import sys
+
+    script = ("import os\nimport numpy as np\nfrom tinytorch.utils.visualize import save_png\n"
+              "print(save_png(np.eye(3), 'eye.png').stat().st_size > 0, os.environ['MPLCONFIGDIR'])\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": "/dev/null", "XDG_CACHE_HOME": "/dev/null", "TMPDIR": str(tmp_path)}
+    env.pop("MPLCONFIGDIR", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stderr == ""
+    saved, folder = result.stdout.split()
+    assert saved == "True" and Path(folder).parent == tmp_path and not Path(folder).exists()

@@ -214,6 +214,30 @@ def _make_folder(folder: Path) -> None:
 _made: list = []  # the private folder, once made
 
 
+def _writable_matplotlib_folders() -> None:
+    """Before matplotlib is first imported: when its config or cache folder cannot be made or
+    written (a read-only HOME, XDG_CONFIG_HOME=/dev/null), give it a temporary one
+    (MPLCONFIGDIR), removed at exit — what matplotlib would do itself, after a two-line warning."""
+    if "matplotlib" in sys.modules or os.environ.get("MPLCONFIGDIR"):
+        return
+    home = Path.home()
+    for variable, default in (("XDG_CONFIG_HOME", home / ".config"), ("XDG_CACHE_HOME", home / ".cache")):
+        folder = Path(os.environ.get(variable) or default) / "matplotlib"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            writable = os.access(folder, os.W_OK)
+        except OSError:
+            writable = False
+        if not writable:
+            import atexit
+            import shutil
+
+            temporary = tempfile.mkdtemp(prefix="tinytorch-matplotlib-")
+            atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+            os.environ["MPLCONFIGDIR"] = temporary
+            return
+
+
 def png_figure(arrays, title=None, columns=4, cmap="viridis", labels=None, label="map"):
     """A matplotlib Figure (Agg canvas, never a window) of one (H, W) array or a stack (K, H, W).
 
@@ -222,6 +246,7 @@ def png_figure(arrays, title=None, columns=4, cmap="viridis", labels=None, label
     when matplotlib is not installed.
     """
     try:
+        _writable_matplotlib_folders()
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
