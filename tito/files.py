@@ -8,6 +8,7 @@ folder to fill and rename into place. Both make their new name with ``_create_un
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -51,6 +52,21 @@ def _mode_to_keep(path: Path) -> int | None:
         return None
     mode = info.st_mode & 0o777
     return mode if info.st_uid == os.geteuid() else mode & ~0o022
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path):
+    """Hold an exclusive ``fcntl.flock`` on ``lock_path`` (created with its folder if missing):
+    one read-modify-write at a time among tito runs side by side."""
+    import fcntl
+
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def umask() -> int:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from glob import escape as glob_escape
@@ -34,7 +35,7 @@ from tito.course import Module
 from tito.errors import TitoError
 from tito.editions import MANIFEST, backup
 from tito.editions.notebooks import from_notebook, jupytext_header, notebook_json, to_notebook
-from tito.files import write_atomically
+from tito.files import exclusive_lock, write_atomically
 
 RECORD = Path(".tito") / "notebooks.json"
 
@@ -188,9 +189,26 @@ def source_up_to_date(module: Module) -> str:
     """Bring the ``.py`` up to the notebook when the student edited the notebook last.
 
     Returns one line saying what was done ('' when nothing was). Raises TitoError when both
-    files changed since the last sync, or for a notebook that cannot be read.
+    files changed since the last sync, or for a notebook that cannot be read. Two runs side
+    by side sync once: a sync judges the pair again under a lock, so the second finds it in step.
     """
     pair = _pair(module)
+    if pair is None or _judge(pair) != NOTEBOOK_AHEAD:
+        return _source_up_to_date(module, pair)
+    with _syncing(module):
+        return _source_up_to_date(module, _pair(module))
+
+
+def _syncing(module: Module):
+    """One sync at a time in a course (the lock file sits beside the record); none in a course
+    that cannot be written, where nothing is synced."""
+    import contextlib
+
+    lock = (module.root / RECORD).with_suffix(".lock")
+    return exclusive_lock(lock) if os.access(module.root, os.W_OK) else contextlib.nullcontext()
+
+
+def _source_up_to_date(module: Module, pair: Pair | None) -> str:
     if pair is None:
         return ""
     verdict = _judge(pair)

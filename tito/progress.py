@@ -17,13 +17,12 @@ Shape::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tito.files import write_atomically
+from tito.files import exclusive_lock, write_atomically
 
 VERSION = 1
 
@@ -45,17 +44,8 @@ class ProgressStore:
         self.lock_path = self.folder / "progress.lock"
         self._warn = warn
 
-    @contextlib.contextmanager
     def _locked(self):
-        import fcntl
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        return exclusive_lock(self.lock_path)
 
     def load(self) -> dict:
         """The whole record; a corrupt file is moved aside (with a warning) and an empty record returned."""

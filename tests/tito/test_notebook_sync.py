@@ -274,3 +274,37 @@ def test_an_error_in_a_helper_the_student_added_stays_at_the_helper(edition, tit
         STUB, "return my_window([x]) * 2", 1))
     output = tito("test", "--module", "alpha").output
     assert f"--- inline failure: test_unit_double at {DEV}:{dev_line(edition, 'return np.asarray(v)[5]')}" in output
+
+
+def test_two_runs_side_by_side_sync_a_notebook_once(edition, monkeypatch):
+    """Two `tito test` at once with the notebook ahead: the second waits for the first's sync,
+    then finds the pair in step; the one backup holds the .py as it was."""
+    import threading
+
+    import tito.notebook_sync as sync
+
+    dev = edition / DEV
+    stub = dev.read_text()
+    edit_notebook(dev.with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
+    first_is_backing_up, second_started = threading.Event(), threading.Event()
+    real_backup = sync.backup
+
+    def slow_backup(root, path):
+        first_is_backing_up.set()
+        second_started.wait(5)  # the second run reaches the sync meanwhile
+        return real_backup(root, path)
+
+    monkeypatch.setattr(sync, "backup", slow_backup)
+    said = {}
+    first = threading.Thread(target=lambda: said.update(first=sync.source_up_to_date(Course(edition).get("alpha"))))
+    first.start()
+    assert first_is_backing_up.wait(5)
+    monkeypatch.setattr(sync, "backup", real_backup)
+    second = threading.Thread(target=lambda: said.update(second=sync.source_up_to_date(Course(edition).get("alpha"))))
+    second.start()
+    second.join(0.5)
+    second_started.set()
+    first.join(10)
+    second.join(10)
+    assert said["first"].startswith("Synced ") and said["second"] == ""
+    assert [p.read_text() for p in (edition / ".tito" / "backups").glob("alpha_dev.*.py")] == [stub]
