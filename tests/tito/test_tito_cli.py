@@ -319,3 +319,24 @@ def test_a_real_ctrl_c_in_export_ends_without_a_traceback(course):
     result = process([sys.executable, "-c", script], course.root, PYTHONPATH=str(REPO), NO_COLOR="1")
     assert result.returncode == 130 and "Traceback" not in result.stderr
     assert result.stderr.startswith("Error: Stopped by Ctrl-C: tito export ended early; the modules listed above")
+
+
+def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch):
+    """40 columns: a module per two lines, no cell cut to '06_…', the progress line whole."""
+    import io
+
+    from rich.console import Console
+
+    from tito.commands import status
+
+    screen = io.StringIO()
+    monkeypatch.setattr(status, "console", lambda: Console(file=screen, force_terminal=True, width=40, color_system=None))
+    monkeypatch.setattr(status, "plain_output", lambda: False)
+    assert tito("status").exit_code == 0
+    lines = screen.getvalue().splitlines()
+    assert all(len(line) <= 40 for line in lines) and "…" not in screen.getvalue()
+    assert lines[1] == "01_alpha Alpha" and lines[2].startswith("  exported missing, notebook -,")
+    assert " ".join(screen.getvalue().split()).startswith(
+        "TinyTorch course status 01_alpha Alpha exported missing, notebook -, test never 02_beta Beta exported "
+        "missing, notebook -, test never ")
+    assert lines[-1].endswith(" 0/2 modules passed")

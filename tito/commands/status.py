@@ -29,12 +29,15 @@ def command(as_json):
                                "passed": passed, "total": len(rows)}, indent=2))
         return
     out = console()
-    view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
-    for row in rows:
-        view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
-                     _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
-                     _styled(row["last_result"]), _when(row["last_run"]))
-    out.print(view)
+    if not plain_output() and out.width < NARROW:
+        _show_narrow(out, rows)
+    else:
+        view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
+        for row in rows:
+            view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
+                         _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
+                         _styled(row["last_result"]), _when(row["last_run"]))
+        out.print(view)
     for row in rows:
         if row["exported"] == "error":
             say(f"{row['number']}_{row['name']} cannot be exported: {row['export_error']}")
@@ -47,8 +50,27 @@ def command(as_json):
         say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
             f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
             "the .py (the other is backed up).")
-    bar = progress_bar(passed, len(rows))
+    label_width = len(f"{passed}/{len(rows)} modules passed") + 1
+    bar = progress_bar(passed, len(rows), width=min(30, max(10, out.width - label_width)))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
+
+
+# A terminal narrower than this shows a module per two lines instead of the table, whose six
+# columns would each be cut to a few letters.
+NARROW = 72
+
+
+def _show_narrow(out, rows) -> None:
+    """'06_cnn CNN' then '  exported fresh, notebook -, test passed 2026-11-30 12:57', wrapped at words."""
+    from rich.markup import escape
+
+    out.print("[bold]TinyTorch course status[/]")
+    for row in rows:
+        when = _when(row["last_run"])
+        out.print(f"[bold]{row['number']}_{escape(row['name'])}[/] {escape(row['title'])}", highlight=False)
+        out.print(f"  exported {_styled(row['exported'])}, notebook "
+                  f"{_styled(NOTEBOOK_WORDS.get(row['notebook'], row['notebook']))}, test "
+                  f"{_styled(row['last_result'])}" + ("" if when == "-" else f" {when}"), highlight=False)
 
 
 def module_rows(course) -> list:
@@ -115,8 +137,9 @@ def progress_bar(done: int, total: int, width: int = 30):
     if plain_output():
         filled = round(width * done / total) if total else 0
         return f"[{'#' * filled}{'-' * (width - filled)}] {label}"
-    from rich.console import Group
     from rich.progress_bar import ProgressBar
-    from rich.text import Text
+    from rich.table import Table
 
-    return Group(ProgressBar(total=max(total, 1), completed=done, width=width), Text(label))
+    line = Table.grid(padding=(0, 1))
+    line.add_row(ProgressBar(total=max(total, 1), completed=done, width=width), label)
+    return line
