@@ -481,7 +481,8 @@ def container(tmp_path: Path) -> list[str]:
     from tito.grading.backends import _Tree
     from tito.grading.sandbox import which
 
-    pytest_root = next(p for p in tmp_path.parents if p.name.startswith("pytest-of-"))
+    # pytest's folder of this user's runs, or (a --basetemp given) the folder of this run's tests
+    pytest_root = next((p for p in tmp_path.parents if p.name.startswith("pytest-of-")), tmp_path.parent)
     argv = [which("bwrap"), "--dev-bind", "/", "/", "--perms", "0755", "--tmpfs", "/root",
             "--perms", "1777", "--tmpfs", "/tmp", "--bind", str(pytest_root), str(pytest_root)]
     tree = _Tree(argv, made={"/", "/tmp"})

@@ -67,9 +67,11 @@ def report_of(grade) -> dict:
 def batch(alpha_grader, instructor_course, tmp_path_factory):
     """Every attack and two honest students, graded two at a time: (student -> Grade, state before, after,
     the reports folder).
-    The two that run until the deadline go first, side by side."""
+    The two that run until the deadline go first, side by side. ``many_files`` is graded alone
+    (``test_writing_without_end_into_the_job_folder_is_stopped``)."""
     folder, out = tmp_path_factory.mktemp("attacks"), tmp_path_factory.mktemp("attack-grades")
     files = attack_submissions(instructor_course, out=out)
+    del files["many_files.py"]
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     before = course_state(instructor_course)
@@ -83,7 +85,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "many_files", "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe"]
+           "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -225,8 +227,18 @@ def test_an_archive_of_thousands_of_arrays_is_refused_before_it_is_parsed(batch)
         "the sandbox returned unreadable data: the arrays' directory holds more members than the 1 it declares"]
 
 
-def test_writing_without_end_into_the_job_folder_is_stopped(batch):
-    grade = batch[0]["many_files"]
+def test_writing_without_end_into_the_job_folder_is_stopped(alpha_grader, instructor_course, tmp_path):
+    """Graded alone, with a deadline far beyond the 2-3 s it takes to reach the file limit: side by
+    side with the batch's attacks on a loaded machine, the 15 s deadline could come first."""
+    import copy
+    import dataclasses
+
+    grader = copy.copy(alpha_grader)
+    grader.limits = dataclasses.replace(alpha_grader.limits, seconds=60)
+    submission = tmp_path / "many_files.py"
+    submission.write_text(attack_submissions(instructor_course, ("many_files",))["many_files.py"], encoding="utf-8")
+    grade = grade_batch(grader, [("many_files", submission)], tmp_path / "grades")[0]
+    assert (grade.score, grade.max_score) == (0, 6)
     assert grade.error.startswith("stopped by the grader: it wrote more than 20000 files, a job's limit"), grade.error
     assert not grade.sandbox["timed_out"]  # stopped at the limit, long before its deadline
 
