@@ -62,6 +62,9 @@ PY     := $(VENV)/bin/python
 TITO   := $(VENV)/bin/tito
 STAMP  := $(VENV)/.installed
 BOOK   := $(VENV)/.book-installed
+# Paths are UTF-8 bytes: a course under .../Été/... in an ASCII locale (LC_ALL=C, PYTHONUTF8=0)
+# could not import its own install (`tito doctor` explains this outside make).
+export PYTHONUTF8 := 1
 
 .PHONY: install test lab notebooks sync book clean
 
