@@ -51,8 +51,12 @@ if _origin is None or Path(_origin).resolve() != EXPECTED:
 
 @pytest.fixture(scope="session")
 def torch():
-    """PyTorch, the yardstick (skipped when it is not installed: it is never a requirement)."""
-    return pytest.importorskip("torch", reason="PyTorch is not installed (pip install -e '.[bench]' adds it)")
+    """PyTorch, the yardstick (skipped when it is not installed: it is never a requirement, nor
+    when it cannot load itself from a non-ASCII path in an ASCII locale)."""
+    try:
+        return pytest.importorskip("torch", reason="PyTorch is not installed (pip install -e '.[bench]' adds it)")
+    except UnicodeError as error:
+        pytest.skip(f"PyTorch cannot be imported in this locale ({error}); `export LC_ALL=C.UTF-8` fixes it")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marks

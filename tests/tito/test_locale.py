@@ -70,3 +70,18 @@ def test_doctor_says_an_ascii_locale_cannot_work_under_a_non_ascii_path(tmp_path
     assert f"the course path {tmp_path}/\\xc9t\\xe9/course is not ASCII" in row and "Fix: `export LC_ALL=C.UTF-8`" in out
     fine = build_course(tmp_path / "plain" / "course")
     assert "| path encoding" in in_ascii_locale(["doctor"], fine.root, fine.root).stdout.decode("ascii")
+
+
+def test_the_pytorch_comparisons_are_skipped_when_pytorch_cannot_load_in_the_locale(tmp_path):
+    """torch encodes its own path as UTF-8 when imported: under a non-ASCII path in an ASCII locale
+    that fails, and its comparisons were charged to the student's correct layer as 27 failures."""
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('"/\\udcc3\\udc89t\\udcc3\\udca9".encode("utf-8")\n')
+    environment = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "slow",
+                          "tests/06_cnn/test_cnn_vs_torch.py"], cwd=REPO, env=environment, capture_output=True,
+                         text=True, timeout=120)
+    assert ran.returncode == 0 and " failed" not in ran.stdout and " skipped" in ran.stdout, ran.stdout + ran.stderr
+    assert "PyTorch cannot be imported in this locale ('utf-8' codec can't encode characters" in ran.stdout
+    assert "`export LC_ALL=C.UTF-8` fixes it" in ran.stdout
