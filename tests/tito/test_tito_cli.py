@@ -321,8 +321,8 @@ def test_a_real_ctrl_c_in_export_ends_without_a_traceback(course):
     assert result.stderr.startswith("Error: Stopped by Ctrl-C: tito export ended early; the modules listed above")
 
 
-def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch):
-    """40 columns: a module per two lines, no cell cut to '06_…', the progress line whole."""
+def status_at(width: int, tito, monkeypatch) -> str:
+    """What ``tito status`` shows on a terminal ``width`` columns wide."""
     import io
 
     from rich.console import Console
@@ -330,13 +330,24 @@ def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch
     from tito.commands import status
 
     screen = io.StringIO()
-    monkeypatch.setattr(status, "console", lambda: Console(file=screen, force_terminal=True, width=40, color_system=None))
+    monkeypatch.setattr(status, "console", lambda: Console(file=screen, force_terminal=True, width=width,
+                                                           color_system=None))
     monkeypatch.setattr(status, "plain_output", lambda: False)
     assert tito("status").exit_code == 0
-    lines = screen.getvalue().splitlines()
-    assert all(len(line) <= 40 for line in lines) and "…" not in screen.getvalue()
+    return screen.getvalue()
+
+
+def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch):
+    """40 columns: a module per two lines, no cell cut to '06_…', the progress line whole; at any
+    width, the table when it fits whole, else the two lines (80 columns cut the real course's)."""
+    for width in (30, 40, 60, 61, 62, 63, 64, 65, 80, 120):
+        shown = status_at(width, tito, monkeypatch)
+        assert "…" not in shown and all(len(line) <= width for line in shown.splitlines()), (width, shown)
+        assert ("Module" in shown) == (width >= 61), (width, shown)  # the whole table is 61 wide here
+    screen = status_at(40, tito, monkeypatch)
+    lines = screen.splitlines()
     assert lines[1] == "01_alpha Alpha" and lines[2].startswith("  exported missing, notebook -,")
-    assert " ".join(screen.getvalue().split()).startswith(
+    assert " ".join(screen.split()).startswith(
         "TinyTorch course status 01_alpha Alpha exported missing, notebook -, test never 02_beta Beta exported "
         "missing, notebook -, test never ")
     assert lines[-1].endswith(" 0/2 modules passed")

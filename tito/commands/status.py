@@ -4,7 +4,7 @@ import json
 
 import click
 
-from tito.console import console, plain_output, say, table
+from tito.console import PLAIN_WIDTH, console, plain_output, say, table
 from tito.course import Course
 
 
@@ -29,14 +29,14 @@ def command(as_json):
                                "passed": passed, "total": len(rows)}, indent=2))
         return
     out = console()
-    if not plain_output() and out.width < NARROW:
-        _show_narrow(out, rows)
+    view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
+    for row in rows:
+        view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
+                     _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
+                     _styled(row["last_result"]), _when(row["last_run"]))
+    if not plain_output() and out.measure(view, options=out.options.update_width(PLAIN_WIDTH)).maximum > out.width:
+        _show_narrow(out, rows)  # the table would cut its cells to a few letters ('06_…')
     else:
-        view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
-        for row in rows:
-            view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
-                         _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
-                         _styled(row["last_result"]), _when(row["last_run"]))
         out.print(view)
     for row in rows:
         if row["exported"] == "error":
@@ -53,11 +53,6 @@ def command(as_json):
     label_width = len(f"{passed}/{len(rows)} modules passed") + 1
     bar = progress_bar(passed, len(rows), width=min(30, max(10, out.width - label_width)))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
-
-
-# A terminal narrower than this shows a module per two lines instead of the table, whose six
-# columns would each be cut to a few letters.
-NARROW = 72
 
 
 def _show_narrow(out, rows) -> None:
