@@ -310,7 +310,7 @@ def _interrupted(inline: StepResult, running: list) -> str:
     if inline.error.startswith("Stopped by Ctrl-C while"):
         return inline.error + " Nothing was recorded."
     steps = " and ".join(running) or "the tests"
-    return f"Stopped by Ctrl-C while {steps} {'was' if len(running) < 2 else 'were'} running. Nothing was recorded."
+    return f"Stopped by Ctrl-C while {steps} {'was' if len(running) == 1 else 'were'} running. Nothing was recorded."
 
 
 class Running:

@@ -463,6 +463,17 @@ def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
             f"{line} in double. Nothing was recorded.") in " ".join(output.split())
 
 
+def test_ctrl_c_between_tests_names_the_steps_that_were_running():
+    from tito.outcomes import StepResult
+    from tito.runner import _interrupted
+
+    stopped = StepResult("inline", False)
+    assert _interrupted(stopped, []) == "Stopped by Ctrl-C while the tests were running. Nothing was recorded."
+    assert _interrupted(stopped, ["pytest"]) == "Stopped by Ctrl-C while pytest was running. Nothing was recorded."
+    assert _interrupted(stopped, ["the inline tests", "pytest"]) == (
+        "Stopped by Ctrl-C while the inline tests and pytest were running. Nothing was recorded.")
+
+
 def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
     dev = course.dev("alpha")
     dev.write_text(dev.read_text() + "\n# %%\ndef test_unit_forgotten():\n    assert False\n")
