@@ -526,7 +526,7 @@ if __name__ == "__main__":
 #
 # In words: each of the four 2×2 windows of the 3×3 image becomes one column of `cols`, its
 # pixels read row by row (the window at (0, 0) is the column 1, 2, 4, 5), and the filter
-# `[1, 0, 0, -1]`, top-left pixel minus bottom-right, gives −4 for every window: the 2×2 output.
+# `[1, 0, 0, -1]`, top-left pixel minus bottom-right, gives -4 for every window: the 2×2 output.
 #
 # We never write a copy loop: a **view** of every window needs no data copied, just clever
 # strides (`numpy.lib.stride_tricks.as_strided`; `sliding_window_view` does the same with more
