@@ -80,6 +80,7 @@ def runs(tmp_path_factory):
     shared_tmp, outputs = tmp_path_factory.mktemp("tmpdir"), tmp_path_factory.mktemp("outputs")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(shared_tmp), "TINYTORCH_OUTPUTS": str(outputs)}
     env.pop("MPLBACKEND", None)
+    env.pop("NO_COLOR", None)  # a student's Jupyter, where feedback is Rich's HTML (CI sets NO_COLOR for its log)
 
     async def both():
         return await asyncio.gather(run_in_one_kernel(solved, env), run_in_one_kernel(stubs, env))

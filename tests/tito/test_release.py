@@ -162,8 +162,10 @@ def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition
     assert dry_run.returncode == 0, dry_run.stderr  # the site of the edition: its `book` extra, then the build
     assert "pip install --quiet -e '.[book]'" in dry_run.stdout and "tito book build" in dry_run.stdout
     # a course under .../Été/... in an ASCII locale imports its own install only in UTF-8 mode
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUTF8"}
-    shown = subprocess.run(["make", "--eval", "shown: ; @echo $$PYTHONUTF8", "shown"], cwd=edition, env=environment,
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("PYTHONUTF8", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # as if not run by make test
+    shown = subprocess.run(["make", "--no-print-directory", "--eval", "shown: ; @echo $$PYTHONUTF8", "shown"],
+                           cwd=edition, env=environment,
                            capture_output=True, text=True)
     assert shown.stdout == "1\n", shown.stdout + shown.stderr
     gitignore = (edition / ".gitignore").read_text().splitlines()
