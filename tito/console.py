@@ -14,7 +14,9 @@ PLAIN_WIDTH = 100_000
 
 # What tito's own symbols become on a stream that cannot encode them (an ASCII locale: LC_ALL=C
 # with PYTHONUTF8=0); any other such character is written as a backslash escape (\xe9, \U0001f52c).
-FALLBACKS = {"✓": "ok", "✗": "x", "×": "x", "→": "->", "…": "...", "—": "--", "–": "-", "─": "-",
+# Those that sit in table cells keep their width (✓ is '+', ✅ 'ok'): Rich measured the cells
+# with the symbol, and a longer fallback would push the table's borders out of line.
+FALLBACKS = {"✓": "+", "✅": "ok", "✗": "x", "×": "x", "→": "->", "…": "...", "—": "--", "–": "-", "─": "-",
              "►": ">", "−": "-", "·": "*", "‘": "'", "’": "'", "“": '"', "”": '"'}
 FALLBACK_ERRORS = "tito-fallback"
 
@@ -73,6 +75,16 @@ def console():
 def err_console():
     """The console for errors and warnings (stderr)."""
     return _make(stderr=True)
+
+
+def spinner(out) -> str:
+    """The name of the Rich spinner ``out`` can show: its braille dots, or ``-\\|/`` on a
+    stream that cannot encode them (an ASCII locale would print each frame as ``\\u280b``)."""
+    try:
+        "⠋".encode(out.encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "line"
+    return "dots"
 
 
 def table(*columns: str, title: str = ""):

@@ -47,7 +47,7 @@ def test_an_ascii_locale_and_a_non_ascii_course_path_give_readable_results(tmp_p
 
     exported = in_ascii_locale(["export", "--module", "alpha"], course.root, course.root)
     assert exported.returncode == 0, exported.stderr
-    assert exported.stdout.decode("ascii") == "ok 01_alpha: wrote tinytorch/core/alpha.py\n"
+    assert exported.stdout.decode("ascii") == "+ 01_alpha: wrote tinytorch/core/alpha.py\n"
 
     tested = in_ascii_locale(["test", "--module", "alpha"], course.root, course.root)
     out, err = tested.stdout.decode("ascii"), tested.stderr.decode("ascii")
@@ -55,10 +55,44 @@ def test_an_ascii_locale_and_a_non_ascii_course_path_give_readable_results(tmp_p
     assert tested.returncode == 1 and "Module alpha FAILED" in out
     # the two tests written to fail fail; the others (the package's import included) pass
     assert "inline tests: 2/3 passed" in out and "FAIL test_unit_prints_and_fails" in out
-    assert "pytest tests: 3/4 passed" in out and "AssertionError: ok expected" in out
+    assert "pytest tests: 3/4 passed" in out and "AssertionError: + expected" in out
     assert "\\U0001f52c double(2) -> 4" in out            # tito's arrow as ASCII, the rest escaped
     assert "Jos\\xe9 \\xd1\\xfa\\xf1ez at" in out and "/\\xc9t\\xe9 2026/course/modules/source/01_alpha/alpha_dev.py" in out
     assert "| inline | FAIL   | 2/3" in out and "| pytest | FAIL   | 3/4" in out  # the summary, not a crash
+
+
+def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line(tmp_path):
+    """In a terminal (not a pipe) Rich draws the summary with '✓ pass' and a spinner of braille
+    dots: the fallback keeps the cell's width, and the spinner is '-\\|/', not '\\u280b'."""
+    import pty
+    import re
+
+    course = build_course(tmp_path / "course")
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("PYTHONIOENCODING", "TITO_ROOT", "NO_COLOR")}
+    environment.update(ASCII_LOCALE, PYTHONPATH=f"{course.root}{os.pathsep}{REPO}", COLUMNS="100", TERM="xterm")
+    del environment["NO_COLOR"]
+    main, terminal = pty.openpty()
+    run = subprocess.Popen([sys.executable, "-m", "tito", "test", "--module", "alpha"], cwd=course.root,
+                           env=environment, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: tito ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert run.wait(timeout=120) == 0
+    os.close(main)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("ascii"))
+    assert "\\u28" not in text  # no spinner frame escaped
+    rows = [line.rstrip() for line in text.splitlines()  # the summary table's: borders at both ends
+            if line.startswith(("|", "+")) and line.rstrip().endswith(("|", "+"))]
+    assert any("+ pass" in row for row in rows), text
+    assert len(rows) > 4 and len({len(row) for row in rows}) == 1, rows  # every border in line
 
 
 def test_doctor_says_an_ascii_locale_cannot_work_under_a_non_ascii_path(tmp_path):

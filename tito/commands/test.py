@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tito.cell_hints import unexported_versions
-from tito.console import console, escape, plain_output, say, table, warn
+from tito.console import console, escape, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -124,7 +124,7 @@ def _test_one(course, module, store, keyword, verbose, full):
         result = run_module(module, keyword, verbose, full, on_step=announce)
     else:
         out.rule(f"tito test {module.dirname}")
-        with out.status("") as status:
+        with out.status("", spinner=spinner(out)) as status:
             shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
             result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
     _finish(store, result, verbose, keyword)
