@@ -89,6 +89,22 @@ def test_the_reference_scores_full_marks_and_its_tests_pass_as_feedback(honest):
     assert alice.sandbox["backend"] in ("bubblewrap", "uid-drop") and alice.sandbox["exit_code"] == 0
 
 
+def test_the_cnn_reference_passes_every_feedback_test_in_the_sandbox(tmp_path):
+    """The course's centre module, as a student who wrote the reference hands it in: full marks,
+    and every test run for feedback passes inside the sandbox too (a test of the module's picture
+    helpers that wanted an empty stderr failed there, where fontconfig has no config to read)."""
+    from tito.grading import detect
+
+    sandbox, reasons = detect()
+    if sandbox is None:
+        pytest.skip("no grading sandbox can run here: " + "; ".join(reasons))
+    course = Course(REAL_ROOT)
+    with Grader(course, course.get("cnn"), timeout=120, sandbox=sandbox) as grader:
+        grade = grader.grade(course.get("cnn").dev_file, "reference")
+    assert (grade.score, grade.max_score, grade.error) == (46, 46, "")
+    assert len(grade.feedback) > 150 and [(t.name, t.message) for t in grade.feedback if not t.passed] == []
+
+
 def test_the_stub_scores_zero_naming_what_is_missing(honest):
     bob = honest["bob"]
     assert (bob.score, bob.max_score) == (0, 6)
