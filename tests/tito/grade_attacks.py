@@ -300,7 +300,7 @@ def double(x):  # the checks' process, in each check that calls it
 
 FORGE_STATE = """
 # the batch's state, from inside: full marks in its own report with the hashes a rerun trusts,
-# another student's report replaced, the gradebook rewritten, a student added
+# another student's report replaced, the gradebook rewritten, a student added, a regrade kept for later
 import hashlib as _hashlib
 own = open(_glob.glob("/job/submission.*")[0] if _glob.glob("/job/submission.*") else __file__, "rb").read()
 forged = {{"module": "alpha", "student": "forge_state", "submission": "x", "score": 6, "max_score": 6, "error": "",
@@ -308,7 +308,8 @@ forged = {{"module": "alpha", "student": "forge_state", "submission": "x", "scor
               {{"name": n, "kind": "check", "passed": True, "points": p, "earned": p, "hidden": False, "message": ""}}
               for n, p in (("double", 3), ("scaler", 2), ("double_negative", 1))]}}
 targets = {{"forge_state.json": forged, "alice.json": dict(forged, student="alice", score=0),
-           "gradebook.csv": "student,score\\nforge_state,6\\n", "zed.json": dict(forged, student="zed")}}
+           "gradebook.csv": "student,score\\nforge_state,6\\n", "zed.json": dict(forged, student="zed"),
+           ".tito-regrade": '{{"asked": ["*"], "left": ["alice"]}}'}}
 for name, content in targets.items():
     path = {out!r} + "/" + name
     try:

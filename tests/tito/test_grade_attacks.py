@@ -187,8 +187,9 @@ def test_memory_output_and_processes_are_bounded(batch, alpha_grader):
 
 def test_the_batchs_reports_and_gradebook_are_out_of_reach(batch):
     grades, out = batch[0], batch[3]
-    report = report_of(grades["forge_state"])  # its own report, alice's, the gradebook, a new student's
-    assert report.get("written", []) == [] and len(report["refused"]) == 4
+    report = report_of(grades["forge_state"])  # its own report, alice's, the gradebook, a new student's, a regrade
+    assert report.get("written", []) == [] and len(report["refused"]) == 5
+    assert not (out / ".tito-regrade").exists()
     assert json.loads((out / "forge_state.json").read_text())["score"] == 0
     assert json.loads((out / "alice.json").read_text())["score"] == 6
     rows = (out / "gradebook.csv").read_text().splitlines()

@@ -63,7 +63,8 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
 
     A folder's batch resumes: each student's report records the hash of the graded file, so
     running the same command again grades only new or changed submissions (or all of them
-    after the module's grading changed), and an interrupted batch continues where it stopped.
+    after the module's grading changed), and an interrupted batch continues where it stopped,
+    an interrupted --regrade too.
 
     \b
     Examples:

@@ -198,7 +198,8 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     """
     from tito.grading.grader import Grader
     from tito.grading.changes import grading_record, keep_grading
-    from tito.grading.state import draw_seed, fingerprint_of, grading_parts, keep_seed, locked, plan, read_seed
+    from tito.grading.state import (RegradeRequest, draw_seed, fingerprint_of, grading_parts, keep_seed, locked,
+                                    plan, read_seed)
 
     # held students keep their report file too: a newcomer whose report would be theirs is refused
     clashes = report_name_clashes(submissions + [(student, None) for student in held or {}])
@@ -212,7 +213,14 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         seed = draw_seed() if kept_seed is None else kept_seed
         record = grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
         grading = fingerprint_of(record["parts"])
-        todo = plan(submissions, out, module.name, grading, regrade, record)
+        request = RegradeRequest(out, regrade, {student for student, _ in submissions})
+        todo = plan(submissions, out, module.name, grading, request.names, record)
+
+        def graded(grade: Grade) -> None:
+            request.graded(grade.student)
+            if on_done:
+                on_done(grade)
+
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
                       aside=aside if aside is not None else SetAside())
         held = held_rows(held or {})
@@ -229,9 +237,9 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 if on_start:
                     on_start(todo)
                 if todo.todo:
-                    batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, on_done,
+                    batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, graded,
                                                   students, {**held, **pending_rows(todo.todo)}, batch.aside)
-                    batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, on_done,
+                    batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, graded,
                                                 students, held, batch.aside)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:

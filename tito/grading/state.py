@@ -19,7 +19,8 @@ which keeps each grading's parts in ``.tito-gradings``). ``settle`` bounds that 
 kernel's OOM killer ended: graded again once, final the second time on the same bytes if that
 time it ran alone. A report that cannot be read, belongs to another module or student, or is not
 tito's, counts as missing. ``--regrade`` (everyone) or ``--regrade NAME``
-grades again regardless.
+grades again regardless; the students a regrade still has to grade are kept in ``.tito-regrade``
+(``RegradeRequest``), so that an interrupted one run again goes on with the rest.
 
 ``locked`` holds an exclusive ``flock`` on the reports folder itself for one batch: two
 ``tito grade`` runs writing the same gradebook would grade everything twice and race on the CSV.
@@ -80,6 +81,57 @@ def keep_seed(out: Path, seed: int) -> None:
     except OSError as exc:  # the reports could not be written either
         raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
                         hint="Give a folder you may write with --out DIR.") from None
+
+
+REGRADE_FILE = ".tito-regrade"
+
+
+class RegradeRequest:
+    """A ``--regrade`` as the reports folder keeps it until every student it names is graded:
+    ``{"asked": [the names given], "left": [students still to grade]}`` in ``.tito-regrade``.
+    The same ``--regrade`` again (after Ctrl-C) grades only ``left``; another ``--regrade`` starts
+    anew; a run without ``--regrade`` grades what is left of the one kept."""
+
+    def __init__(self, out: Path, asked: tuple, students: set):
+        self.path = Path(out) / REGRADE_FILE
+        asked = sorted(set(same_names(asked)))
+        refuse_unknown_names(tuple(asked), students)
+        kept = self._read()
+        if kept is not None and (not asked or asked == kept["asked"]):  # the same request, or none: go on
+            self.asked, self.left = kept["asked"], [s for s in kept["left"] if s in students]
+        else:
+            self.asked = asked
+            self.left = sorted(students) if ALL in asked else [s for s in asked if s in students]
+        self._write()
+
+    @property
+    def names(self) -> tuple:
+        """The students to grade again now (``plan``'s ``regrade``)."""
+        return tuple(self.left)
+
+    def graded(self, student: str) -> None:
+        """``student`` has their new grade: the request no longer names them."""
+        if student in self.left:
+            self.left.remove(student)
+            self._write()
+
+    def _read(self) -> dict | None:
+        try:
+            kept = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(kept.get("asked"), list) and isinstance(kept.get("left"), list):
+                return kept
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise TitoError(f"{self.path} is not a regrade tito kept.",
+                        hint="Delete it, then give --regrade again for the students to grade again.")
+
+    def _write(self) -> None:
+        if self.left:
+            write_atomically(self.path, json.dumps({"asked": self.asked, "left": self.left}) + "\n")
+        else:
+            self.path.unlink(missing_ok=True)
 
 
 def fingerprint(course: Course, module: Module, calibrate: bool, timeout: float | None = None,
@@ -146,11 +198,7 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
     from tito.grading.changes import Changes, read_gradings
 
     regrade = same_names(regrade)
-    students = {student for student, _ in submissions}
-    unknown = sorted(set(regrade) - students - {ALL})
-    if unknown:
-        raise TitoError(f"--regrade names no submission: {', '.join(unknown)}.",
-                        hint="Students are named after their file or folder: " + ", ".join(sorted(students)[:20]))
+    refuse_unknown_names(regrade, {student for student, _ in submissions})
     result = Plan()
     changes = Changes(read_gradings(out), now) if now is not None else None
     for student, path in submissions:
@@ -162,6 +210,14 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
         else:
             result.kept.append(grade)
     return result
+
+
+def refuse_unknown_names(regrade: tuple, students: set) -> None:
+    """TitoError naming the students ``--regrade`` asked for who have no submission."""
+    unknown = sorted(set(regrade) - students - {ALL})
+    if unknown:
+        raise TitoError(f"--regrade names no submission: {', '.join(unknown)}.",
+                        hint="Students are named after their file or folder: " + ", ".join(sorted(students)[:20]))
 
 
 def same_names(names: tuple) -> tuple:
