@@ -309,8 +309,11 @@ def _interrupted(inline: StepResult, running: list) -> str:
     """What Ctrl-C stopped: the inline test and where its code was, else the steps running."""
     if inline.error.startswith("Stopped by Ctrl-C while"):
         return inline.error + " Nothing was recorded."
-    steps = " and ".join(running) or "the tests"
-    return f"Stopped by Ctrl-C while {steps} {'was' if len(running) == 1 else 'were'} running. Nothing was recorded."
+    steps = " and ".join(STEP_WORDS.get(name, name) for name in running) or "the tests"
+    return f"Stopped by Ctrl-C during {steps}. Nothing was recorded."
+
+
+STEP_WORDS = {"inline": "the inline tests", "export": "the export", "pytest": "the pytest tests"}
 
 
 class Running:

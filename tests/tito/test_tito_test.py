@@ -468,10 +468,10 @@ def test_ctrl_c_between_tests_names_the_steps_that_were_running():
     from tito.runner import _interrupted
 
     stopped = StepResult("inline", False)
-    assert _interrupted(stopped, []) == "Stopped by Ctrl-C while the tests were running. Nothing was recorded."
-    assert _interrupted(stopped, ["pytest"]) == "Stopped by Ctrl-C while pytest was running. Nothing was recorded."
-    assert _interrupted(stopped, ["the inline tests", "pytest"]) == (
-        "Stopped by Ctrl-C while the inline tests and pytest were running. Nothing was recorded.")
+    assert _interrupted(stopped, []) == "Stopped by Ctrl-C during the tests. Nothing was recorded."
+    assert _interrupted(stopped, ["export"]) == "Stopped by Ctrl-C during the export. Nothing was recorded."
+    assert _interrupted(stopped, ["inline", "pytest"]) == (
+        "Stopped by Ctrl-C during the inline tests and the pytest tests. Nothing was recorded.")
 
 
 def test_a_test_that_is_defined_but_never_called_is_pointed_out(course, tito):
