@@ -205,6 +205,9 @@ def test_two_modules_combine_into_final_grades(tmp_path, tito):
     setup, cnn = two_modules(tmp_path)
     result = tito("gradebook", "final", str(setup), str(cnn), "--out", str(tmp_path / "final.csv"))
     assert result.exit_code == 0, result.output
+    assert f"Wrote {tmp_path / 'final.csv'}: 3 students, modules setup, cnn (an empty cell" in result.output
+    one = tito("gradebook", "final", str(cnn), "--out", str(tmp_path / "cnn.csv"))
+    assert f"Wrote {tmp_path / 'cnn.csv'}: 2 students, module cnn (an empty cell" in one.output
     # bob has no setup grade: an empty cell, counted as 0; =cmd is guarded as gradebook.csv guards it
     assert (tmp_path / "final.csv").read_bytes() == (
         b"student,setup (of 5),cnn (of 10),total (of 15),percent\r\n"

@@ -223,6 +223,7 @@ def test_doctor_on_a_fresh_student_edition_is_ready_with_a_hint(course, tito, tm
     assert "| note" in row and "functions still to write: all 2 modules; not exported yet: all 2 modules" in row
     assert "Next: `tito test --module alpha` tests a module and exports it" in fresh.stdout
     assert "Everything looks ready." in fresh.stdout
+    assert "| grading sandbox" not in fresh.stdout  # an instructor's, not a student's
     # a real problem still fails: a generated file edited by hand
     (out / "modules/source/02_beta/beta_dev.py").write_text(BETA_SOLVED)
     process([sys.executable, "-m", "tito", "export", "--module", "beta"], out, **env)

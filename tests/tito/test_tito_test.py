@@ -620,7 +620,7 @@ def test_a_stub_raised_under_another_exception_counts_as_not_implemented(course,
     result, payload = run(tito, course, "--module", "alpha")
     failed = [t for t in step_of(payload, "inline")["tests"] if t["status"] == "failed"]
     assert "test_unit_wrapped" in [t["name"] for t in failed]
-    assert f"| inline | FAIL   | 0/3   | {len(failed)} failed, {len(failed)} of them on functions not implemented yet" \
+    assert f"| inline | FAIL   | 0/3   | {len(failed)} failed, all of them on functions not implemented yet" \
         in result.output
 
 

@@ -50,8 +50,12 @@ def command():
 
 
 def machine_checks(root: Path | None) -> list:
-    """What any course on this machine needs: Python, the packages, a grading sandbox."""
-    return [check_python(root), *check_packages(), check_grading_sandbox()]
+    """What any course on this machine needs: Python, the packages, a grading sandbox (not in a
+    student edition, which grades nothing: its 900 words would mean nothing to a student)."""
+    from tito.editions import read_manifest
+
+    student = root is not None and read_manifest(root) is not None
+    return [check_python(root), *check_packages(), *([] if student else [check_grading_sandbox()])]
 
 
 def course_checks(course: Course) -> list:

@@ -290,7 +290,8 @@ def _note(step) -> str:
     if not failed:
         return step.error.splitlines()[0]
     stubbed = sum(1 for t in failed if _stub_of(t))
-    return f"{len(failed)} failed" + (f", {stubbed} of them on functions not implemented yet" if stubbed else "")
+    on_stubs = "all" if stubbed == len(failed) else str(stubbed)
+    return f"{len(failed)} failed" + (f", {on_stubs} of them on functions not implemented yet" if stubbed else "")
 
 
 def _show_not_implemented(result) -> None:
