@@ -85,7 +85,8 @@ def final(folders, out_file, roster, weights):
     result = combine(graded, read_roster(roster) if roster else None, parsed or None)
     write_final(result, out_file)
     out = console()
-    out.print(f"Wrote {out_file}: {counted(len(result.rows), 'student')}, {'module' if len(graded) == 1 else 'modules'} "
+    modules = "module" if len(graded) == 1 else "modules"
+    out.print(f"Wrote {out_file}: {counted(len(result.rows), 'student')}, {modules} "
               f"{', '.join(g.module for g in graded)} (an empty cell: no grade in that module, counted as 0)",
               markup=False, highlight=False)
     for folder in graded:
