@@ -443,7 +443,7 @@ def test_the_prairielearn_zip_builds_an_image_and_names_it_in_info_json(pl_bundl
     assert f"sys.exit(sys.version_info < {floor})" in members["setup.sh"].decode()
     readme = members["README.md"].decode()
     assert "docker build -t me/tito-alpha . && docker push me/tito-alpha" in readme
-    assert 'The hidden check shows as one test, "hidden checks", with their total points only' in readme
+    assert 'The hidden check shows as one test, "hidden checks", with its points only' in readme
     assert "from the course's module `alpha`: 4 graded checks," in readme
     assert '<pl-file-upload optional-file-names="alpha_dev.py, alpha_dev.ipynb">' in readme  # file-names: both required
     no_solution_in(members)

@@ -298,8 +298,9 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     else:
         how, title = PRAIRIELEARN_HOW.format(**fields), "PrairieLearn"
         hidden_text = ((" The hidden check shows" if len(hidden) == 1 else f" The {len(hidden)} hidden checks show")
-                       + f' as one test, "{HIDDEN_CHECKS}", with their total '
-                       "points only (PrairieLearn shows every result at once)." if hidden else "")
+                       + f' as one test, "{HIDDEN_CHECKS}", with '
+                       + ("its points" if len(hidden) == 1 else "their total points")
+                       + " only (PrairieLearn shows every result at once)." if hidden else "")
         not_graded = " (`gradable: false`: the attempt is not counted)"
     readme = README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)
     setup = SETUP_SH.format(floor=floor, requires=requires)
