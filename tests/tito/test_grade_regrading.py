@@ -221,3 +221,37 @@ def test_a_regrade_stopped_by_ctrl_c_goes_on_with_the_rest_when_run_again(tmp_pa
     assert ran == ["bob"]
     assert [g.student for g in batch().graded] == ["carol"] and not (out / REGRADE_FILE).exists()
     assert batch().graded == []
+
+
+def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monkeypatch):
+    """The request file as the instructor's disk may leave it: unreadable (a new --regrade
+    replaces it; without one, the batch stops naming it), names typed decomposed, students gone
+    since, a full disk while it is updated (the student stays asked for)."""
+    import unicodedata
+
+    import pytest
+
+    from tito.errors import TitoError
+    from tito.grading import state
+    from tito.grading.state import REGRADE_FILE, RegradeRequest
+
+    students = {"alice", "bob", "José"}
+    (tmp_path / REGRADE_FILE).write_text("{not json")
+    with pytest.raises(TitoError, match=rf"{REGRADE_FILE} is not a regrade tito kept\."):
+        RegradeRequest(tmp_path, (), students)
+    request = RegradeRequest(tmp_path, (unicodedata.normalize("NFD", "José"), "bob"), students)
+    assert request.names == ("José", "bob")
+    assert json.loads((tmp_path / REGRADE_FILE).read_text()) == {"asked": ["José", "bob"], "left": ["José", "bob"]}
+    assert RegradeRequest(tmp_path, (), {"alice", "José"}).names == ("José",)  # bob's submission is gone
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    request = RegradeRequest(tmp_path, ("*",), students)
+    request.graded(alpha_grade("alice", incomplete=True))  # its report was not written: still to grade
+    monkeypatch.setattr(state, "write_atomically", full)
+    request.graded(alpha_grade("bob"))  # no exception: the file still names bob, graded again by the next run
+    monkeypatch.undo()
+    assert json.loads((tmp_path / REGRADE_FILE).read_text())["left"] == ["José", "alice", "bob"]
+    request.graded(alpha_grade("alice"))
+    assert json.loads((tmp_path / REGRADE_FILE).read_text())["left"] == ["José"]

@@ -217,7 +217,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         todo = plan(submissions, out, module.name, grading, request.names, record)
 
         def graded(grade: Grade) -> None:
-            request.graded(grade.student)
+            request.graded(grade)
             if on_done:
                 on_done(grade)
 

@@ -96,36 +96,48 @@ class RegradeRequest:
         self.path = Path(out) / REGRADE_FILE
         asked = sorted(set(same_names(asked)))
         refuse_unknown_names(tuple(asked), students)
-        kept = self._read()
+        kept = self._read(needed=not asked)  # a new --regrade replaces a file it cannot read
         if kept is not None and (not asked or asked == kept["asked"]):  # the same request, or none: go on
             self.asked, self.left = kept["asked"], [s for s in kept["left"] if s in students]
         else:
             self.asked = asked
             self.left = sorted(students) if ALL in asked else [s for s in asked if s in students]
-        self._write()
+        try:
+            self._write()
+        except OSError as exc:
+            raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
+                            hint="Give a folder you may write with --out DIR.") from None
 
     @property
     def names(self) -> tuple:
         """The students to grade again now (``plan``'s ``regrade``)."""
         return tuple(self.left)
 
-    def graded(self, student: str) -> None:
-        """``student`` has their new grade: the request no longer names them."""
-        if student in self.left:
-            self.left.remove(student)
-            self._write()
+    def graded(self, grade: Grade) -> None:
+        """``grade`` is its student's new one: the request no longer names them, unless it is to be
+        graded again (``incomplete``: its report could not be written, or the grader failed)."""
+        if grade.student in self.left and not grade.incomplete:
+            self.left.remove(grade.student)
+            try:
+                self._write()
+            except OSError:  # a full disk: the file still names them, so the next run grades them again
+                pass
 
-    def _read(self) -> dict | None:
+    def _read(self, needed: bool) -> dict | None:
+        """The request kept, or None; one that cannot be read is a TitoError when ``needed``."""
         try:
             kept = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(kept.get("asked"), list) and isinstance(kept.get("left"), list):
+            if all(isinstance(kept.get(key), list) and all(isinstance(name, str) for name in kept[key])
+                   for key in ("asked", "left")):
                 return kept
         except FileNotFoundError:
             return None
         except (OSError, ValueError, AttributeError):
             pass
+        if not needed:
+            return None
         raise TitoError(f"{self.path} is not a regrade tito kept.",
-                        hint="Delete it, then give --regrade again for the students to grade again.")
+                        hint="Delete it, or give --regrade again for the students to grade again.")
 
     def _write(self) -> None:
         if self.left:
