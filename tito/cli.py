@@ -81,9 +81,11 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             from tito.errors import TitoError
 
-            name = ctx.invoked_subcommand or ""
-            command = self.get_command(ctx, name) if name else None
-            kept = getattr(command, "interrupted", None) or INTERRUPTED
+            name = ctx.invoked_subcommand
+            if not name:  # while the command was being loaded: it had not started
+                raise TitoError("Stopped by Ctrl-C before the command started; nothing was changed.",
+                                exit_code=130) from None
+            kept = getattr(self.get_command(ctx, name), "interrupted", None) or INTERRUPTED
             raise TitoError(f"Stopped by Ctrl-C: tito {name} ended early; {kept}", exit_code=130) from None
 
     def format_commands(self, ctx, formatter):

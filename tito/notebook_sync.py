@@ -200,8 +200,8 @@ def source_up_to_date(module: Module) -> str:
 
 
 def _syncing(module: Module):
-    """One sync at a time in a course (the lock file sits beside the record); none in a course
-    that cannot be written, where nothing is synced."""
+    """One sync at a time in a course (the lock file sits beside the record); no lock in a course
+    whose folder cannot be written, where the sync stops at its first write, saying so."""
     import contextlib
 
     lock = (module.root / RECORD).with_suffix(".lock")

@@ -9,10 +9,12 @@ computed styles. No tests here; the test files import it.
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -48,6 +50,9 @@ def _is_load(event: dict, loader: str) -> bool:
     return event.get("method") == "Page.lifecycleEvent" and params.get("name") == "load" and params.get("loaderId") == loader
 
 
+READ_SECONDS = 60  # a page that never answers fails its test rather than hang the suite
+
+
 class DevTools:
     """One browser tab: ``open(url)``, ``js(expression)`` -> its value, ``press(key)``, ``resize(w, h)``.
 
@@ -55,22 +60,27 @@ class DevTools:
     """
 
     def __init__(self, width: int = 1280, height: int = 900):
+        browser = chromium()  # skips the test before anything is made
         self.profile = tempfile.TemporaryDirectory()
         to_browser, self._send = os.pipe()
         self._receive, from_browser = os.pipe()
         to_browser, from_browser = (_above_4(fd) for fd in (to_browser, from_browser))
         self.process = subprocess.Popen(
-            [sys.executable, "-c", ON_3_AND_4, str(to_browser), str(from_browser), chromium(), *FLAGS,
+            [sys.executable, "-c", ON_3_AND_4, str(to_browser), str(from_browser), browser, *FLAGS,
              "--remote-debugging-pipe", f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}"],
             pass_fds=(to_browser, from_browser), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser)
         os.close(from_browser)
         self._buffer, self._next_id, self.events = b"", 0, []
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.call("Page.enable")
-        self.call("Page.setLifecycleEventsEnabled", enabled=True)
-        self.resize(width, height)
+        try:
+            target = self.call("Target.createTarget", url="about:blank")["targetId"]
+            self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            self.call("Page.enable")
+            self.call("Page.setLifecycleEventsEnabled", enabled=True)
+            self.resize(width, height)
+        except BaseException:  # no __exit__ will come: leave no browser behind
+            self.close()
+            raise
 
     def __enter__(self):
         return self
@@ -104,7 +114,10 @@ class DevTools:
             self.events.append(answer)
 
     def _read(self) -> dict:
+        deadline = time.monotonic() + READ_SECONDS
         while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._receive], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"Chromium said nothing for {READ_SECONDS} s"
             chunk = os.read(self._receive, 1 << 16)
             assert chunk, "Chromium closed its DevTools pipe"
             self._buffer += chunk

@@ -66,6 +66,8 @@ def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line
     dots: the fallback keeps the cell's width, and the spinner is '-\\|/', not '\\u280b'."""
     import pty
     import re
+    import select
+    import time
 
     course = build_course(tmp_path / "course")
     environment = {key: value for key, value in os.environ.items()
@@ -76,8 +78,10 @@ def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line
     run = subprocess.Popen([sys.executable, "-m", "tito", "test", "--module", "alpha"], cwd=course.root,
                            env=environment, stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
-    shown = b""
-    while True:
+    shown, deadline = b"", time.monotonic() + 120
+    while time.monotonic() < deadline:  # a tito that hangs fails the test, not the suite
+        if not select.select([main], [], [], 1)[0]:
+            continue
         try:
             chunk = os.read(main, 65536)
         except OSError:  # the terminal closed: tito ended

@@ -182,9 +182,9 @@ def _uncontrolled(error):
     as the BLAS library decides, which changes their speed, never their results."""
     import warnings
 
+    locale = " In an ASCII locale, `export LC_ALL=C.UTF-8` fixes this." if isinstance(error, UnicodeError) else ""
     warnings.warn(f"TinyTorch cannot set the BLAS thread count ({type(error).__name__}: {error}); matrix "
-                  "products use the BLAS library's own setting. In an ASCII locale, `export LC_ALL=C.UTF-8` "
-                  "fixes this.", RuntimeWarning, stacklevel=4)
+                  f"products use the BLAS library's own setting.{locale}", RuntimeWarning, stacklevel=4)
     return []
 
 

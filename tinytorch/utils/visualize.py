@@ -220,13 +220,12 @@ def _writable_matplotlib_folders() -> None:
     (MPLCONFIGDIR), removed at exit — what matplotlib would do itself, after a two-line warning."""
     if "matplotlib" in sys.modules or os.environ.get("MPLCONFIGDIR"):
         return
-    home = Path.home()
-    for variable, default in (("XDG_CONFIG_HOME", home / ".config"), ("XDG_CACHE_HOME", home / ".cache")):
-        folder = Path(os.environ.get(variable) or default) / "matplotlib"
+    for variable, default in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache")):
         try:
+            folder = Path(os.environ.get(variable) or Path.home() / default) / "matplotlib"
             folder.mkdir(parents=True, exist_ok=True)
             writable = os.access(folder, os.W_OK)
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: no HOME and no passwd entry to find one
             writable = False
         if not writable:
             import atexit

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import shutil
 from pathlib import Path
 
 from tito.book.launch import Repository
@@ -90,7 +91,7 @@ def write_site_files(target: Path) -> None:
     for ours, folder in SITE_FOLDERS.items():
         (target / folder).mkdir()
         for source in sorted(ours.glob("*.*")):
-            _write(target / folder / source.name, source.read_text(encoding="utf-8"))
+            shutil.copyfile(source, target / folder / source.name)
 
 
 # --------------------------------------------------------------------------- conf.py

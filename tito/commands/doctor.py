@@ -50,8 +50,8 @@ def command():
 
 
 def machine_checks(root: Path | None) -> list:
-    """What any course on this machine needs: Python, the packages, a grading sandbox (not in a
-    student edition, which grades nothing: its 900 words would mean nothing to a student)."""
+    """What any course on this machine needs: Python, the packages, a grading sandbox (for
+    instructors only: a student edition grades nothing)."""
     from tito.editions import read_manifest
 
     student = root is not None and read_manifest(root) is not None

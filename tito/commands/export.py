@@ -78,7 +78,6 @@ def _check(modules):
     console().print(f"[green]All {len(modules)} generated files match their sources.[/]")
 
 
-
 # What Ctrl-C keeps (said by tito.cli)
 command.interrupted = (
     "the modules listed above are exported and every other generated file is as it was; run "

@@ -147,7 +147,6 @@ def _module_with_stub(message: str):
     return None
 
 
-
 # What Ctrl-C keeps (said by tito.cli)
 command.interrupted = (
     "nothing was recorded; only the pictures it said it saved were written."

@@ -69,7 +69,6 @@ def _choice(module, sync: bool, blocker: str) -> str:
     return f"`tito notebooks --module {module.name}{other}` brings {side} up to them"
 
 
-
 # What Ctrl-C keeps (said by tito.cli)
 command.interrupted = (
     "the modules listed above are converted and every other file is as it was; run it again "

@@ -66,7 +66,6 @@ def command(module_name, all_modules, out, force, repository):
     say(f"  {start_line(report)}")
 
 
-
 # What Ctrl-C keeps (said by tito.cli)
 command.interrupted = (
     "the edition is built aside and moved into place only when complete, so the output folder "

@@ -46,6 +46,7 @@ from tito.files import remove_tree
 from tito.grading.data import showable
 from tito.grading.submission import NotGraded, find_submission
 
+
 class GraderFailed(Exception):
     """Why the grader could not grade anything here (for the instructor; no result is written)."""
 

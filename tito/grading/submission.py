@@ -30,7 +30,7 @@ SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden one
 
 
 class NotGraded(Exception):
-    """Why a platform submission could not be graded (shown to the student)."""
+    """Why a submission folder holds no one file to grade (shown to the student)."""
 
 
 class SubmissionError(ValueError):
