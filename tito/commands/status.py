@@ -29,11 +29,9 @@ def command(as_json):
                                "passed": passed, "total": len(rows)}, indent=2))
         return
     out = console()
-    view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title="TinyTorch course status")
+    view = table("Module", "Title", "Exported", "Notebook", "Last test", "When", title=TITLE)
     for row in rows:
-        view.add_row(f"{row['number']}_{row['name']}", row["title"], _styled(row["exported"]),
-                     _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])),
-                     _styled(row["last_result"]), _when(row["last_run"]))
+        view.add_row(*_cells(row))
     if not plain_output() and out.measure(view, options=out.options.update_width(PLAIN_WIDTH)).maximum > out.width:
         _show_narrow(out, rows)  # the table would cut its cells to a few letters ('06_…')
     else:
@@ -55,17 +53,26 @@ def command(as_json):
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 
 
-def _show_narrow(out, rows) -> None:
-    """'06_cnn CNN' then '  exported fresh, notebook -, test passed 2026-11-30 12:57', wrapped at words."""
+TITLE = "TinyTorch course status"
+
+
+def _cells(row) -> tuple:
+    """(module, title, exported, notebook, last test, when) of one module, as both layouts show them."""
     from rich.markup import escape
 
-    out.print("[bold]TinyTorch course status[/]")
+    return (f"{row['number']}_{escape(row['name'])}", escape(row["title"]), _styled(row["exported"]),
+            _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])), _styled(row["last_result"]),
+            _when(row["last_run"]))
+
+
+def _show_narrow(out, rows) -> None:
+    """'06_cnn CNN' then '  exported fresh, notebook -, test passed 2026-11-30 12:57', wrapped at words."""
+    out.print(f"[bold]{TITLE}[/]")
     for row in rows:
-        when = _when(row["last_run"])
-        out.print(f"[bold]{row['number']}_{escape(row['name'])}[/] {escape(row['title'])}", highlight=False)
-        out.print(f"  exported {_styled(row['exported'])}, notebook "
-                  f"{_styled(NOTEBOOK_WORDS.get(row['notebook'], row['notebook']))}, test "
-                  f"{_styled(row['last_result'])}" + ("" if when == "-" else f" {when}"), highlight=False)
+        module, title, exported, notebook, last, when = _cells(row)
+        out.print(f"[bold]{module}[/] {title}", highlight=False)
+        out.print(f"  exported {exported}, notebook {notebook}, test {last}" + ("" if when == "-" else f" {when}"),
+                  highlight=False)
 
 
 def module_rows(course) -> list:
