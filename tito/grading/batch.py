@@ -76,13 +76,15 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
 
 
 def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None,
-                   students=None, pending: dict | None = None, aside: SetAside | None = None) -> list[Grade]:
+                   students=None, pending: dict | None = None, aside: SetAside | None = None,
+                   adjustments: dict | None = None) -> list[Grade]:
     """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows;
-    ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside)."""
+    ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside;
+    ``adjustments``: the batch's adjustments.csv, read when not given)."""
     from tito.grading.state import settle
 
     Path(out).mkdir(parents=True, exist_ok=True)
-    book = Gradebook(out, grader.module.name, students, pending, aside)
+    book = Gradebook(out, grader.module.name, students, pending, aside, adjustments)
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
@@ -111,7 +113,7 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
 
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
-                 held: dict, aside: SetAside) -> list[Grade]:
+                 held: dict, aside: SetAside, adjustments: dict | None = None) -> list[Grade]:
     """Grade once more, one at a time, the submissions a neighbour may have stopped: with jobs side
     by side, one that fills the disk would stop its neighbour's on every run, and one that holds
     memory no process is charged for (socket buffers) gets the OOM killer to kill its neighbour's
@@ -122,7 +124,8 @@ def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, 
     if not again:
         return graded
     alone = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in again], out,
-                                                  executor.one_at_a_time(), on_done, students, held, aside)}
+                                                  executor.one_at_a_time(), on_done, students, held, aside,
+                                                  adjustments)}
     return [alone.get(g.student, g) for g in graded]
 
 
@@ -137,7 +140,7 @@ def pending_rows(todo: list) -> dict[str, str]:
     return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
 
 
-def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside) -> list[Grade]:
+def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside, adjustments: dict) -> list[Grade]:
     """Write the reports of ``todo.rescore`` re-scored with ``prepared``'s points (nothing runs);
     a report whose points do not fit the grading it claims moves to ``todo.todo``, to be graded."""
     from tito.grading.changes import rescore
@@ -152,7 +155,7 @@ def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside) -
             kept.append((student, path, grade, change))
     todo.rescore = kept
     if rescored:
-        book = Gradebook(out, prepared.module, students, {**held, **pending_rows(todo.todo)}, aside)
+        book = Gradebook(out, prepared.module, students, {**held, **pending_rows(todo.todo)}, aside, adjustments)
         for grade in rescored:
             book.add(grade)
         book.flush()
@@ -233,20 +236,22 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 if kept_seed is None:
                     keep_seed(out, seed)
                 keep_grading(out, grading, record)
-                batch.rescored = _rescore(grader.prepared, todo, out, students, held, batch.aside)
+                batch.rescored = _rescore(grader.prepared, todo, out, students, held, batch.aside, adjusted)
                 if on_start:
                     on_start(todo)
                 if todo.todo:
                     batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, graded,
-                                                  students, {**held, **pending_rows(todo.todo)}, batch.aside)
+                                                  students, {**held, **pending_rows(todo.todo)}, batch.aside,
+                                                  adjusted)
                     batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, graded,
-                                                students, held, batch.aside)
+                                                students, held, batch.aside, adjusted)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             if on_start:
                 on_start(todo)
             if kept_seed is not None:  # so that a later change of the grading can be said
                 keep_grading(out, grading, record)
-            write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside)
+            write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside,
+                            adjustments=adjusted)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)
     return batch

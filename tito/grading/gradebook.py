@@ -268,13 +268,15 @@ def _test_results(grade: Grade) -> list:
 
 class Gradebook:
     """A batch's reports folder: each grade written as its report at once, the CSV every few seconds.
-    ``pending``: student -> why the batch grades them (their rows say so until it has)."""
+    ``pending``: student -> why the batch grades them (their rows say so until it has);
+    ``adjustments``: the batch's ``read_adjustments`` (read here when not given)."""
 
     def __init__(self, folder: Path, module: str, students=None, pending: dict | None = None,
-                 aside: SetAside | None = None):
+                 aside: SetAside | None = None, adjustments: dict | None = None):
         self.folder, self.module, self.students = Path(folder), module, students
         self.pending, self.aside = dict(pending or {}), aside if aside is not None else SetAside()
-        self.adjustments = read_adjustments(self.folder)  # read once: a batch is not stopped by a later edit
+        # read once per batch: a later edit neither stops it nor makes its CSV disagree with what it said
+        self.adjustments = read_adjustments(self.folder) if adjustments is None else adjustments
         self.grades = {g.student: g for g in read_grades(self.folder, module)}
         self.written = float("-inf")
 
