@@ -33,20 +33,25 @@ def _fallback(error: UnicodeError):
 codecs.register_error(FALLBACK_ERRORS, _fallback)
 
 
-def tolerate_narrow_streams(streams=None) -> None:
+def _encodes(text: str, encoding: str | None) -> bool:
+    """True when ``encoding`` can write ``text`` (an unknown encoding: assumed to)."""
+    try:
+        text.encode(encoding or "utf-8")
+    except UnicodeEncodeError:
+        return False
+    except LookupError:
+        return True
+    return True
+
+
+def tolerate_narrow_streams() -> None:
     """Let stdout and stderr write any text, whatever their encoding: a character the stream
     cannot encode is written as its ASCII fallback or escaped, never a UnicodeEncodeError.
     Called once, when the CLI starts."""
-    for stream in streams or (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr):
         encoding = getattr(stream, "encoding", None)
-        if encoding is None or not hasattr(stream, "reconfigure"):
-            continue
-        try:
-            "✓🔬".encode(encoding)
-        except UnicodeEncodeError:
+        if encoding is not None and hasattr(stream, "reconfigure") and not _encodes("✓🔬", encoding):
             stream.reconfigure(errors=FALLBACK_ERRORS)
-        except LookupError:
-            continue
 
 
 def plain_output(stream=None) -> bool:
@@ -80,11 +85,7 @@ def err_console():
 def spinner(out) -> str:
     """The name of the Rich spinner ``out`` can show: its braille dots, or ``-\\|/`` on a
     stream that cannot encode them (an ASCII locale would print each frame as ``\\u280b``)."""
-    try:
-        "⠋".encode(out.encoding)
-    except (UnicodeEncodeError, LookupError):
-        return "line"
-    return "dots"
+    return "dots" if _encodes("⠋", out.encoding) else "line"
 
 
 def table(*columns: str, title: str = ""):

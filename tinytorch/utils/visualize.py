@@ -203,12 +203,13 @@ def _make_folder(folder: Path) -> None:
     it says where it is."""
     if folder != _private_folder():
         folder.mkdir(parents=True, exist_ok=True)
-    elif not (_made and folder.is_dir()):
+    elif not _made:
         folder.mkdir(mode=0o700)
-        if not _made:
-            _made.append(folder)
-            print(f"TinyTorch: pictures go to {folder} (this course's outputs/ cannot be written; "
-                  "TINYTORCH_OUTPUTS chooses the folder).", file=sys.stderr)
+        _made.append(folder)
+        print(f"TinyTorch: pictures go to {folder} (this course's outputs/ cannot be written; "
+              "TINYTORCH_OUTPUTS chooses the folder).", file=sys.stderr)
+    elif not folder.is_dir():  # removed since: made again, without saying so twice
+        folder.mkdir(mode=0o700)
 
 
 _made: list = []  # the private folder, once made

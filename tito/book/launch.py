@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tito.errors import TitoError
+from tito.files import write_atomically
 
 GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 URL_KEYS = ("repository", "source", "source code", "code")
@@ -83,7 +84,7 @@ def set_repository(root: Path, url: str) -> None:
     else:
         raise TitoError(f"Cannot set the repository in {path}: its [project.urls] names {old!r} in a way "
                         "tito does not rewrite.", hint=f'Set Repository = "{url}" there by hand.')
-    path.write_text(text, encoding="utf-8")
+    write_atomically(path, text)
 
 
 def solutions_warning(course, repository: Repository) -> str:

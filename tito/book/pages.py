@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 from tito.book.launch import Repository
@@ -30,6 +29,7 @@ from tito.book.markdown import (ASSETS, CHAPTER_SUFFIX, CHAPTERS, LinkRewriter, 
 from tito.course import Course, Module
 from tito.editions.student_files import START_SECTIONS as EDITION_START_SECTIONS
 from tito.errors import TitoError
+from tito.files import copy_tree
 
 NOTEBOOKS = "notebooks"  # downloads, excluded from the pages
 NOTEBOOK_HEADING = "## 📓 The notebook you start from"
@@ -89,9 +89,7 @@ def _write(path: Path, text: str) -> None:
 def write_site_files(target: Path) -> None:
     """The site's own CSS, JavaScript and layout into the source tree ``target`` (SITE_FOLDERS)."""
     for ours, folder in SITE_FOLDERS.items():
-        (target / folder).mkdir()
-        for source in sorted(ours.glob("*.*")):
-            shutil.copyfile(source, target / folder / source.name)
+        copy_tree(ours, target / folder)
 
 
 # --------------------------------------------------------------------------- conf.py
@@ -330,11 +328,11 @@ def launch_cards(module: Module, repository: Repository) -> str:
     Each card is one link; a screen reader reads its ``:link-alt:`` ('Launch Binder: Module 06 CNN
     notebook'), not the URL.
     """
-    from tito.editions import read_manifest
+    from tito.editions import is_student_edition
 
     rel = module.folder.relative_to(module.root).as_posix()
     notebook, source = f"{rel}/{module.notebook.name}", f"{rel}/{module.dev_file.name}"
-    edition = read_manifest(module.root) is not None
+    edition = is_student_edition(module.root)
     code = "the functions you write, as stubs" if edition else "the reference implementation"
     fork_help = "how to start says how" if edition else "the student edition's README says how"
     named = f"Module {module.number} {module.title}"

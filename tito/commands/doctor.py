@@ -52,9 +52,9 @@ def command():
 def machine_checks(root: Path | None) -> list:
     """What any course on this machine needs: Python, the packages, a grading sandbox (for
     instructors only: a student edition grades nothing)."""
-    from tito.editions import read_manifest
+    from tito.editions import is_student_edition
 
-    student = root is not None and read_manifest(root) is not None
+    student = root is not None and is_student_edition(root)
     return [check_python(root), *check_packages(), *([] if student else [check_grading_sandbox()])]
 
 

@@ -48,8 +48,7 @@ def command(as_json):
         say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
             f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
             "the .py (the other is backed up).")
-    label_width = len(f"{passed}/{len(rows)} modules passed") + 1
-    bar = progress_bar(passed, len(rows), width=min(30, max(10, out.width - label_width)))
+    bar = progress_bar(passed, len(rows))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 
 
@@ -142,6 +141,7 @@ def progress_bar(done: int, total: int, width: int = 30):
     from rich.progress_bar import ProgressBar
     from rich.table import Table
 
+    width = min(width, max(10, console().width - len(label) - 1))  # the label whole on a narrow terminal
     line = Table.grid(padding=(0, 1))
     line.add_row(ProgressBar(total=max(total, 1), completed=done, width=width), label)
     return line

@@ -124,6 +124,11 @@ def utc_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def is_student_edition(root: Path) -> bool:
+    """True when ``root`` is an edition ``tito release`` wrote (its manifest is there)."""
+    return read_manifest(root) is not None
+
+
 def read_manifest(root: Path) -> dict | None:
     """The manifest of the edition at ``root``, or None (not an edition, or unreadable)."""
     path = root / MANIFEST

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tito.course import Course, Module
-from tito.editions import backup, read_manifest, released_stub
+from tito.editions import backup, is_student_edition, released_stub
 from tito.editions.notebooks import notebook_json, to_notebook
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -30,7 +30,7 @@ def reset_module(course: Course, module: Module) -> ResetResult:
     if not pristine.exists():
         hint = ("This course has no released copy of it: `tito module reset` works in a student edition "
                 "written by `tito release`.")
-        if read_manifest(course.root) is None:
+        if not is_student_edition(course.root):
             hint += " Here are the instructor's sources; resetting them would erase the solutions."
         raise TitoError(f"No released stub of module '{module.name}' at {module.relative(pristine)}.", hint=hint)
     stub = pristine.read_text(encoding="utf-8")

@@ -176,9 +176,9 @@ def _checks(old: list, new: list) -> tuple[list[str], dict]:
 
 def _tito(old_files: dict | None, old: dict, new_files: dict | None) -> str:
     """'tito changed (tito/commands/book.py)', or 'tito changed' when its files were not recorded."""
-    from tito.grading.state import digest
+    from tito.grading.state import sources_digest
 
-    if not isinstance(old_files, dict) or digest(json.dumps(old_files).encode("utf-8")) != old.get("tito_source"):
+    if not isinstance(old_files, dict) or sources_digest(old_files) != old.get("tito_source"):
         return "tito changed"
     said = _files(old_files, new_files or {}, "tito/").removesuffix(" changed")
     return f"tito changed ({said})" if said else "tito changed"

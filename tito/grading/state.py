@@ -167,7 +167,7 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
 
     parts = {"tito": __version__, "module": module.name, "calibrate": calibrate, "timeout": timeout,
              "sandboxed": sandboxed, "seed": seed, "checks": [c.to_json() for c in check_specs(module)],
-             "tito_source": _source_digest(TITO)}
+             "tito_source": sources_digest(source_digests(TITO))}
     files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
         files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -181,9 +181,9 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
 TITO = Path(__file__).resolve().parents[1]  # tito's own source: any change of it may change a grade
 
 
-def _source_digest(folder: Path) -> str:
-    """One hash of every .py file of a package folder, by relative path."""
-    return digest(json.dumps(source_digests(folder)).encode("utf-8"))
+def sources_digest(digests: dict[str, str]) -> str:
+    """One hash of a package folder's ``source_digests`` (a grading's ``tito_source``)."""
+    return digest(json.dumps(digests).encode("utf-8"))
 
 
 def source_digests(folder: Path) -> dict[str, str]:

@@ -94,12 +94,12 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
         if len(paths) > 1 and not is_pair(paths):
-            clashes[student] = [showable(str(p.relative_to(folder))) for p in paths]
+            clashes[student] = [_relative(p, folder) for p in paths]
             continue
         chosen, why = graded_of(paths, released) if len(paths) > 1 else (paths[0], "")
         if len(paths) > 1:
-            notes.append(f"{student}: {', '.join(showable(str(p.relative_to(folder))) for p in paths)}; "
-                         f"graded {showable(str(chosen.relative_to(folder)))} ({why})")
+            notes.append(f"{student}: {', '.join(_relative(p, folder) for p in paths)}; "
+                         f"graded {_relative(chosen, folder)} ({why})")
         found.append((student, chosen))
     return found
 
@@ -130,7 +130,7 @@ def _sources_in(student: Path, folder: Path, module: str, notes: list, released:
             return []
         inside = [chosen]
         if chosen.name not in source_names(module):
-            notes.append(f"{showable_name(student.name)}: graded {showable(str(chosen.relative_to(folder)))}, "
+            notes.append(f"{showable_name(student.name)}: graded {_relative(chosen, folder)}, "
                          f"the only module source in {showable(student.name)}/ (not named {module}_dev.py)")
     _name_left_out(student, inside, folder, notes)
     return inside
@@ -141,7 +141,7 @@ def _name_left_out(student: Path, graded: list[Path], folder: Path, notes: list)
     holding = {p for path in graded for p in [path, *path.parents]}
     others = [p for p in sorted(student.iterdir()) if p not in holding and not no_ones(p.name)]
     if others:
-        shown = ", ".join(showable(str(p.relative_to(folder))) + ("/" if p.is_dir() else "")
+        shown = ", ".join(_relative(p, folder) + ("/" if p.is_dir() else "")
                           for p in others[:SHOWN_LEFT_OUT])
         more = f" and {len(others) - SHOWN_LEFT_OUT} more" if len(others) > SHOWN_LEFT_OUT else ""
         notes.append(f"left out of {showable_name(student.name)}'s submission: {shown}{more}")

@@ -112,9 +112,9 @@ class Prepared:
 
 def refuse_a_student_edition(course: Course) -> None:
     """TitoError when ``course`` is a student edition: grading needs the solutions it does not hold."""
-    from tito.editions import read_manifest
+    from tito.editions import is_student_edition
 
-    if read_manifest(course.root) is not None:
+    if is_student_edition(course.root):
         raise TitoError(f"{course.root} is a student edition (written by tito release): it holds no solutions to "
                         "grade against.", hint="Grade from the instructor's course, where the solutions are (tito "
                                                "grade and tito autograder both need them).")
