@@ -168,7 +168,7 @@ def _grade_one(grader, submission, json_file, form):
 def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback, edition):
     from tito.editions import released_pair
     from tito.grading import find_submissions, grade_folder
-    from tito.grading.gradebook import SetAside
+    from tito.grading.gradebook import SetAside, adjusted
     from tito.grading.progress_bar import BatchProgress
 
     inside = Path(out_dir).resolve()
@@ -211,9 +211,9 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         progress.stop()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
-        added, why = batch.adjustments.get(grade.student, (0, ""))
+        score, added, why = adjusted(grade, batch.adjustments)
         note = "; ".join(filter(None, [first_line(grade.error, 90), f"{added:+} adjusted ({why})" if added else ""]))
-        book.add_row(escape(grade.student), str(grade.score + added), str(grade.max_score), escape(note))
+        book.add_row(escape(grade.student), str(score), str(grade.max_score), escape(note))
     out.print(book)
     rescored = f"{len(batch.rescored)} re-scored without running, " if batch.rescored else ""
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "

@@ -132,8 +132,7 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
              "adjustment_reason", *checks]]
     for grade in grades:
         earned = {t.name: t.earned for t in grade.checks}
-        added, why = adjustments.get(grade.student, (0, ""))
-        score = grade.score + added
+        score, added, why = adjusted(grade, adjustments)
         percent = round(100 * score / grade.max_score, 1) if grade.max_score else 0.0
         row = [grade.student, grade.submission, score, grade.max_score, percent,
                grade.error.splitlines()[0] if grade.error else "", (pending or {}).get(grade.student, ""),
@@ -150,6 +149,14 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
 
 
 ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
+
+
+def adjusted(grade: Grade, adjustments: dict) -> tuple[int | float, int | float, str]:
+    """(score, points added, reasons): ``grade``'s score with its student's row of
+    ``adjustments`` (``read_adjustments``) added, as gradebook.csv, the grade table, the
+    feedback files and the final grades all count it."""
+    added, why = adjustments.get(grade.student, (0, ""))
+    return grade.score + added, added, why
 
 
 def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:

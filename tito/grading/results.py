@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, edited_by_hand, read_adjustments, read_grades, read_report, safe_cell
+from tito.grading.gradebook import GRADEBOOK, adjusted, edited_by_hand, read_adjustments, read_grades, read_report, safe_cell
 from tito.grading.report import Grade
 
 
@@ -34,7 +34,7 @@ class GradedFolder:
 
     def score_of(self, grade: Grade):
         """A grade's points with the instructor's adjustments added, as gradebook.csv's score."""
-        return grade.score + self.adjustments.get(grade.student, (0, ""))[0]
+        return adjusted(grade, self.adjustments)[0]
 
     @property
     def incomplete(self) -> list[str]:

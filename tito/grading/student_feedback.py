@@ -34,7 +34,7 @@ from tito.format import stubs_named_in
 from tito.files import write_atomically
 from tito.grading.data import showable, showable_name
 from tito.grading.formats import answer_withheld, summary
-from tito.grading.gradebook import report_name
+from tito.grading.gradebook import adjusted, report_name
 from tito.grading.report import Grade, TestScore
 from tito.grading.results import GradedFolder
 
@@ -56,17 +56,17 @@ def code_block(text: str, indent: str = "") -> str:
     return "\n".join(indent + line if line else "" for line in [fence, *lines, fence])
 
 
-def feedback_markdown(grade: Grade, adjustment: tuple = (0, "")) -> str:
+def feedback_markdown(grade: Grade, adjustments: dict | None = None) -> str:
     """The feedback file of ``grade``: what the student may see of it (see the module's docstring).
-    ``adjustment``: (points, reason) the instructor added (``adjustments.csv``), said below the score."""
+    ``adjustments``: the folder's ``read_adjustments``; the student's row is said below the score."""
     lines = [f"{MARK}: written by tito gradebook feedback, which replaces it when run again -->", "",
              f"# Module {inline(grade.module)}: feedback for {inline(grade.student)}", "",
              f"Submission: {inline(Path(grade.submission).name)}", ""]
-    points, reason = adjustment
+    score, points, reason = adjusted(grade, adjustments or {})
     said = summary(grade).splitlines()
     if points:  # right under the score it changes
         said.insert(1, f"Adjusted by your instructor: {points:+g} point{'s' * (abs(points) != 1)}"
-                    + (f" ({inline(reason)})" if reason else "") + f", so {grade.score + points:g}/{grade.max_score}.")
+                    + (f" ({inline(reason)})" if reason else "") + f", so {score:g}/{grade.max_score}.")
     error = set(grade.error.splitlines())
     for line in said:  # tito's own sentences as they are; the reason, which quotes the student's code, fenced
         lines += [code_block(line) if line in error else line, ""]
@@ -136,6 +136,6 @@ def write_feedback(graded: GradedFolder, to: Path) -> Handed:
         if (path.exists() or path.is_symlink()) and not written_by_tito(path):
             handed.refused.append(path)
             continue
-        write_atomically(path, feedback_markdown(grade, graded.adjustments.get(grade.student, (0, ""))))
+        write_atomically(path, feedback_markdown(grade, graded.adjustments))
         handed.written.append(path)
     return handed
