@@ -640,13 +640,13 @@ def test_a_student_held_back_keeps_their_pending_note_when_a_grading_is_graded_a
     from tito.grading.gradebook import write_json
 
     write_json(oom_graded("hal", False, False).to_json(), tmp_path / "hal.json")
-    why = {"hal": "old grade, not graded now (files hal.py, hal_alpha_dev.py)"}
     executor = AnnKilledBesideMal()
-    oom_batch(executor, tmp_path, students={"ann", "mal", "hal"}, held=why)
+    oom_batch(executor, tmp_path, students={"ann", "mal", "hal"}, held={"hal": "not graded now (files hal.py, "
+                                                                              "hal_alpha_dev.py)"})
     assert executor.single.ran == ["ann"]
     rows = rows_of(tmp_path)
     assert [(rows[s]["score"], rows[s]["pending"]) for s in ("ann", "mal", "hal")] == [
-        ("3", ""), ("3", ""), ("3", why["hal"])]
+        ("3", ""), ("3", ""), ("3", "old grade, not graded now (files hal.py, hal_alpha_dev.py)")]
 
 
 def test_only_the_same_bytes_killed_out_of_memory_twice_make_a_final_grade(tmp_path):

@@ -71,6 +71,38 @@ def test_final_grades_count_the_adjustments_as_the_gradebook_does(tmp_path, tito
                                                     b"carol,5,5,100.0\r\n")
 
 
+def test_an_adjustment_goes_to_the_student_whose_gradebook_cell_it_names(tmp_path, tito):
+    """Red team 14: students ``=x`` and ``'=x`` are written ``'=x`` and ``''=x`` in gradebook.csv; an
+    adjustments.csv row copied from the gradebook (``'=x``) took the points from the other one."""
+    out = tmp_path / "cnn"
+    out.mkdir()
+    (out / "adjustments.csv").write_text("student,points,reason\n'=x,-3,copied from the gradebook\n")
+    reports(out, "alpha", [grade("=x"), grade("'=x")])
+    rows = rows_of(out)
+    assert [(rows[cell]["score"], rows[cell]["adjustment"]) for cell in ("'=x", "''=x")] == [("2", "-3"), ("5", "0")]
+    result = tito("gradebook", "final", str(out), "--out", str(tmp_path / "final.csv"))
+    assert result.exit_code == 0 and "adjustments" not in result.output, result.output
+    assert (tmp_path / "final.csv").read_bytes() == (b"student,alpha (of 5),total (of 5),percent\r\n"
+                                                    b"''=x,5,5,100.0\r\n'=x,2,2,40.0\r\n")
+
+
+def test_a_report_that_cannot_be_written_leaves_no_copy_in_history(tmp_path, monkeypatch):
+    """Red team 14: on a full disk, the old report went to history/ though nothing replaced it."""
+    from tito.grading import gradebook
+
+    book = Gradebook(tmp_path, "alpha")
+    book.add(grade("carol", (True, False)))
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gradebook, "write_json", full)
+    with pytest.raises(OSError):
+        book.add(grade("carol", (True, True)))
+    assert book.aside.reports == [] and list((tmp_path / "history").iterdir()) == []
+    assert json.loads((tmp_path / "carol.json").read_text())["score"] == 3
+
+
 def test_a_regrade_with_another_result_keeps_the_previous_report_in_history(tmp_path):
     book = Gradebook(tmp_path, "alpha")
     book.add(grade("carol", (True, False), sha256="a", fingerprint="F1"))

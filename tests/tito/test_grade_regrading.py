@@ -223,6 +223,58 @@ def test_a_regrade_stopped_by_ctrl_c_goes_on_with_the_rest_when_run_again(tmp_pa
     assert batch().graded == []
 
 
+def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_leaves(tmp_path, monkeypatch):
+    """Red team 14: a --regrade interrupted, then a classmate's planted file holds carol back for
+    one run (her files clash): the request kept her, so the run after the file is gone grades her
+    again (it forgot her, and kept her old grade). A new --regrade replacing an unfinished one
+    says whom the old one had left to grade (it dropped them without a word)."""
+    import pytest
+
+    from tito.grading import Grader, grade_folder
+    from tito.grading.executors import LocalExecutor
+    from tito.grading.sandbox import backend
+    from tito.grading.state import REGRADE_FILE
+    from tiny_course import build_course
+
+    root = build_course(tmp_path / "course", tooling=True).root
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    out.mkdir()
+    (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
+    graded_under(out, record_of(root, timeout=15.0, sandboxed=False), ["alice", "bob", "carol"], folder)
+    ran, stop_after = [], []
+    real_grade = Grader.grade
+
+    def grade(self, path, student=None, *args, **kwargs):
+        if stop_after and len(ran) == stop_after[0]:
+            raise KeyboardInterrupt
+        ran.append(student)
+        return real_grade(self, path, student, *args, **kwargs)
+
+    monkeypatch.setattr(Grader, "grade", grade)
+    course = Course(root)
+
+    def batch(*regrade, stop=None, held=None):
+        ran.clear()
+        stop_after[:] = [stop] if stop else []
+        submissions = sorted((p.stem, p) for p in folder.glob("*.py") if p.stem not in (held or {}))
+        return grade_folder(course, course.get("alpha"), submissions, out, LocalExecutor(1, backend("none")),
+                            timeout=15.0, regrade=regrade, held=held)
+
+    with pytest.raises(KeyboardInterrupt):
+        batch("*", stop=1)
+    held = batch(held={"carol": "files carol.py, carol_alpha_dev.py"})
+    assert [g.student for g in held.graded] == ["bob"]
+    assert json.loads((out / REGRADE_FILE).read_text()) == {"asked": ["*"], "left": ["carol"]}
+    assert [g.student for g in batch().graded] == ["carol"] and not (out / REGRADE_FILE).exists()
+
+    with pytest.raises(KeyboardInterrupt):
+        batch("*", stop=1)
+    replaced = batch("alice")
+    assert [g.student for g in replaced.graded] == ["alice"] and replaced.abandoned == ["bob", "carol"]
+    assert not (out / REGRADE_FILE).exists()
+
+
 def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monkeypatch):
     """The request file as the instructor's disk may leave it: unreadable (a new --regrade
     replaces it; without one, the batch stops naming it), names typed decomposed, students gone

@@ -4,7 +4,7 @@ from reports written directly (no sandbox runs here)."""
 import unicodedata
 
 import pytest
-from tiny_course import reports
+from tiny_course import flat, reports, rows_of
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -261,6 +261,33 @@ def test_final_grades_refuse_what_they_cannot_stand_behind(tmp_path, tito):
     graded_twice = tito("gradebook", "final", str(other), "--out", str(tmp_path / "f.csv"))
     assert graded_twice.exit_code == 2 and "out of 5 and 6 points: they come from different gradings" in graded_twice.output
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_row_waiting_for_a_grade_is_neither_handed_back_nor_final(tmp_path, tito):
+    """Red team 14: after a stopped batch (alice's file changed: her report is her old grade) and
+    with dave held back (a classmate planted a second file in his name: he has no report), both
+    commands exited 0 and handed back alice's old 7/7, while final.csv left dave out unsaid."""
+    from tito.grading.gradebook import Gradebook
+
+    cnn = reports(tmp_path / "cnn", "cnn", [Grade("cnn", "c/alice.py", "alice", [TestScore("conv", True, 6)]),
+                                            Grade("cnn", "c/bob.py", "bob", [TestScore("conv", False, 6)])])
+    Gradebook(cnn, "cnn", pending={"alice": "to be graded again (changed)",
+                                   "dave": "not graded now (files dave.py, dave_cnn_dev.py)"}).flush()
+    assert [(row["student"], row["score"], row["pending"]) for row in rows_of(cnn).values()] == [
+        ("alice", "6", "old grade, to be graded again (changed)"), ("bob", "0", ""),
+        ("dave", "", "no grade yet, not graded now (files dave.py, dave_cnn_dev.py)")]
+    waiting = ("alice (old grade, to be graded again (changed)); dave (no grade yet, not graded now (files dave.py, "
+               "dave_cnn_dev.py))")
+    handed = tito("gradebook", "feedback", str(cnn))
+    assert handed.exit_code == 1
+    assert ("Not written for the students whose row in gradebook.csv waits for a grade (its pending column), so that "
+            f"no one is handed an old grade: {waiting}.") in flat(handed.output)
+    assert sorted(p.name for p in (cnn / "feedback").iterdir()) == ["bob.md"]
+    final = tito("gradebook", "final", str(cnn), "--out", str(tmp_path / "f.csv"))
+    assert final.exit_code == 1
+    assert ("Waiting for a grade (the pending column of gradebook.csv), so their cell in the CSV is an old grade or "
+            f"empty: cnn: {waiting.replace('; dave', '; cnn: dave')}.") in flat(final.output)
+    assert "In " not in final.output  # dave's row is waiting, not a row without its report
 
 
 def test_a_grade_the_grader_failed_is_written_but_not_final(tmp_path, tito):

@@ -226,6 +226,15 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         out.print("Note: adjustments.csv names students without a row in the gradebook (their points count for no "
                   f"one; a name must be as the gradebook writes it): {', '.join(map(repr, batch.unmatched))}",
                   markup=False, highlight=False)
+    if batch.abandoned:
+        import shlex
+
+        from tito.grading.data import showable_name
+
+        out.print("Note: an earlier --regrade had not finished, and this --regrade replaced it, so these were not "
+                  f"graded again (their reports are kept): {', '.join(map(showable_name, batch.abandoned))}. To grade "
+                  f"them again too: {' '.join('--regrade ' + shlex.quote(showable_name(s)) for s in batch.abandoned)}",
+                  markup=False, highlight=False)
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
     final = [grade.student for grade in killed if not grade.incomplete]
     if final:

@@ -53,6 +53,9 @@ def feedback(reports, to):
         raise TitoError(f"Not written, because a file tito did not write is there: "
                         f"{', '.join(str(path) for path in handed.refused)}.",
                         hint="Move those files away (or give --to another folder) and run the same command again.")
+    if graded.pending:
+        raise TitoError("Not written for the students whose row in gradebook.csv waits for a grade (its pending "
+                        "column), so that no one is handed an old grade: " + _waiting(graded) + ".", hint=AGAIN)
 
 
 @command.command("final", short_help="Several modules' grades in one CSV of final grades.")
@@ -97,10 +100,20 @@ def final(folders, out_file, roster, weights):
     if result.not_on_roster:
         out.print(f"Graded but not on the roster (rows added after it): {_names(result.not_on_roster)}",
                   markup=False, highlight=False)
-    if result.incomplete:
-        raise TitoError(f"Not graded completely, so their 0 in the CSV is not final: {_names(result.incomplete, '; ')}.",
-                        hint="Run tito grade on those modules' submissions again (it grades only them), then this "
-                             "command again.")
+    unfinished = [f"Not graded completely, so their 0 in the CSV is not final: {_names(result.incomplete, '; ')}."
+                  if result.incomplete else "",
+                  "Waiting for a grade (the pending column of gradebook.csv), so their cell in the CSV is an old "
+                  f"grade or empty: {_names(result.waiting, '; ')}." if result.waiting else ""]
+    if any(unfinished):
+        raise TitoError(" ".join(filter(None, unfinished)), hint=AGAIN)
+
+
+AGAIN = "Run the same tito grade command on those modules' submissions again (it grades only them), then this command."
+
+
+def _waiting(graded) -> str:
+    """'alice (old grade, to be graded again (changed)); dave (...)': the rows of ``graded`` that wait."""
+    return "; ".join(f"{_names([cell])} ({why})" for cell, why in sorted(graded.pending.items()))
 
 
 def _notes(graded) -> None:

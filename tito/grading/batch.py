@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tito.errors import TitoError
 from tito.grading.gradebook import (GRADEBOOK, Gradebook, SetAside, read_adjustments, read_grades, read_report,
-                                    report_name, same_file, write_gradebook)
+                                    report_name, safe_cell, same_file, write_gradebook)
 from tito.grading.report import Grade
 
 
@@ -137,7 +137,7 @@ def spoilable(grade: Grade) -> bool:
 
 def pending_rows(todo: list) -> dict[str, str]:
     """What the ``pending`` cell of each student to grade says until their new grade is written."""
-    return {student: f"old grade, to be graded again ({why})" for student, _, why in todo}
+    return {student: f"to be graded{'' if why == 'new' else ' again'} ({why})" for student, _, why in todo}
 
 
 def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside, adjustments: dict) -> list[Grade]:
@@ -164,7 +164,7 @@ def _rescore(prepared, todo, out: Path, students, held: dict, aside: SetAside, a
 
 def held_rows(held: dict[str, str]) -> dict[str, str]:
     """What the ``pending`` cell of each student held back says until they are graded."""
-    return {student: f"old grade, not graded now ({why})" for student, why in held.items()}
+    return {student: f"not graded now ({why})" for student, why in held.items()}
 
 
 @dataclass
@@ -181,6 +181,7 @@ class Batch:
     aside: SetAside = field(default_factory=SetAside)  # edited gradebooks and replaced reports kept
     adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
     unmatched: list = field(default_factory=list)  # students of adjustments.csv with no row
+    abandoned: list = field(default_factory=list)  # left to grade by an earlier --regrade this one replaced
 
     @property
     def grades(self) -> list[Grade]:
@@ -216,7 +217,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         seed = draw_seed() if kept_seed is None else kept_seed
         record = grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
         grading = fingerprint_of(record["parts"])
-        request = RegradeRequest(out, regrade, {student for student, _ in submissions})
+        request = RegradeRequest(out, regrade, {student for student, _ in submissions}, set(held or {}))
         todo = plan(submissions, out, module.name, grading, request.names, record)
 
         def graded(grade: Grade) -> None:
@@ -225,7 +226,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                 on_done(grade)
 
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
-                      aside=aside if aside is not None else SetAside())
+                      aside=aside if aside is not None else SetAside(), abandoned=request.abandoned)
         held = held_rows(held or {})
         students = {student for student, _ in submissions} | set(held)  # anyone else's report stays, out of the CSV
         if todo.todo or todo.rescore:
@@ -253,5 +254,5 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
             write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside,
                             adjustments=adjusted)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
-        batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - students)
+        batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - set(map(safe_cell, students)))
     return batch

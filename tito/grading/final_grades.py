@@ -39,6 +39,7 @@ class Final:
     not_on_roster: list[str] = field(default_factory=list)
     never_graded: list[str] = field(default_factory=list)  # on the roster, in no folder
     incomplete: list[str] = field(default_factory=list)  # 'cnn: bob': a 0 the grader owes a regrade
+    waiting: list[str] = field(default_factory=list)  # 'cnn: bob (old grade, ...)': a row waiting for a grade
 
     def csv(self) -> str:
         return csv_text([self.header, *self.rows])
@@ -76,7 +77,8 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
                    WEIGHTED if weights else PERCENT],
                   not_on_roster=[graded_students[key] for key in extra],
                   never_graded=[name for key, name in listed.items() if key not in graded_students],
-                  incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete])
+                  incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete],
+                  waiting=[f"{g.module}: {cell} ({why})" for g in folders for cell, why in sorted(g.pending.items())])
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
         final.rows.append([showable_name(listed.get(key) or graded_students[key]), *(earned.get(m, "") for m in modules),

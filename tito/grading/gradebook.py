@@ -17,7 +17,9 @@ change goes into ``adjustments.csv`` (student, points, reason), which every rebu
 report replaced by one with another result (a regrade, a resubmission) is kept first as
 ``history/<student>.<UTC stamp>.json``. While a batch runs (or after it was stopped), a row
 whose student it still has to grade says why in the ``pending`` column (the grading changed,
-the submission changed, ...); the row is the old grade until then.
+the submission changed, ...); the row is the old grade until then, or, for a student with no
+grade yet (new, or held back), only the name and why. ``tito gradebook`` hands back and makes
+final no row that waits so.
 """
 
 from __future__ import annotations
@@ -121,25 +123,31 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
                     adjustments: dict | None = None) -> Path:
     """Write ``gradebook.csv`` from ``grades`` (default: the folder's JSON reports of ``module``):
     a row per student (of ``students`` only, when given), then the points earned per check.
-    ``pending``: student -> why their row still waits for a grade; ``adjustments``: student ->
-    (points, reason) added to the score (default: ``read_adjustments``). A CSV edited since tito
-    wrote it is kept first (its name added to ``aside.gradebooks``)."""
+    ``pending``: student -> why their row still waits for a grade ('to be graded again (changed)'),
+    said after 'old grade, ' — or, for a student with no grade yet, in a row of only that;
+    ``adjustments``: student -> (points, reason) added to the score (default: ``read_adjustments``).
+    A CSV edited since tito wrote it is kept first (its name added to ``aside.gradebooks``)."""
     grades = sorted(grades, key=lambda g: g.student) if grades is not None else read_grades(folder, module)
     grades = [g for g in grades if students is None or g.student in students]
     checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
     adjustments = read_adjustments(folder) if adjustments is None else adjustments
-    rows = [["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
-             "adjustment_reason", *checks]]
+    pending = pending or {}
+    rows = {}
     for grade in grades:
         earned = {t.name: t.earned for t in grade.checks}
         score, added, why = adjusted(grade, adjustments)
         percent = round(100 * score / grade.max_score, 1) if grade.max_score else 0.0
-        row = [grade.student, grade.submission, score, grade.max_score, percent,
-               grade.error.splitlines()[0] if grade.error else "", (pending or {}).get(grade.student, ""),
-               added, why, *(earned.get(c, 0) for c in checks)]
-        rows.append(row)
+        waits = f"old grade, {pending[grade.student]}" if grade.student in pending else ""
+        rows[grade.student] = [grade.student, grade.submission, score, grade.max_score, percent,
+                               grade.error.splitlines()[0] if grade.error else "", waits, added, why,
+                               *(earned.get(c, 0) for c in checks)]
+    for student in sorted(set(pending) - set(rows)):  # so that no one waiting for a grade goes unseen
+        if students is None or student in students:
+            rows[student] = [student, "", "", "", "", "", f"no grade yet, {pending[student]}", "", "", *("" for _ in checks)]
+    header = ["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
+              "adjustment_reason", *checks]
     path = Path(folder) / GRADEBOOK
-    data = csv_text(rows).encode("utf-8")
+    data = csv_text([header, *(rows[student] for student in sorted(rows))]).encode("utf-8")
     backup = keep_edited_gradebook(Path(folder), data)
     if backup is not None and aside is not None:
         aside.gradebooks.append(backup)
@@ -154,8 +162,9 @@ ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
 def adjusted(grade: Grade, adjustments: dict) -> tuple[int | float, int | float, str]:
     """(score, points added, reasons): ``grade``'s score with its student's row of
     ``adjustments`` (``read_adjustments``) added, as gradebook.csv, the grade table, the
-    feedback files and the final grades all count it."""
-    added, why = adjustments.get(grade.student, (0, ""))
+    feedback files and the final grades all count it. A row names a student as gradebook.csv
+    writes them (``safe_cell``): ``'=x`` is the student ``=x``, not ``'=x`` (whose cell is ``''=x``)."""
+    added, why = adjustments.get(safe_cell(grade.student), (0, ""))
     return grade.score + added, added, why
 
 
@@ -290,9 +299,14 @@ class Gradebook:
     def add(self, grade: Grade) -> None:
         path = self.folder / report_name(grade.student)
         kept = keep_replaced_report(path, grade)
+        try:
+            write_json(grade.to_json(), path)
+        except OSError:  # nothing was replaced: the copy in history/ would record what never happened
+            if kept is not None:
+                kept.unlink(missing_ok=True)
+            raise
         if kept is not None:
             self.aside.reports.append(kept)
-        write_json(grade.to_json(), path)
         self.grades[grade.student] = grade
         self.pending.pop(grade.student, None)
         if time.monotonic() - self.written >= REWRITE_SECONDS:

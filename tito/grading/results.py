@@ -29,6 +29,7 @@ class GradedFolder:
     grades: list[Grade]
     left_out: list[str] = field(default_factory=list)  # a report, but no row in gradebook.csv
     unreadable: list[str] = field(default_factory=list)  # a row in gradebook.csv, but no readable report
+    pending: dict = field(default_factory=dict)  # gradebook.csv's student cell -> why the row waits for a grade
     adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
     edited: bool = False  # gradebook.csv was edited by hand since tito wrote it (its edits do not count)
 
@@ -61,14 +62,16 @@ def read_graded_folder(folder: Path) -> GradedFolder:
                         hint="Run tito grade DIR --module M --out FOLDER first.", exit_code=2)
     module, grades = found.popitem()
     shown = {safe_cell(g.student) for g in grades}
+    pending = {cell: why for cell, why in listed.items() if why}
     return GradedFolder(folder, module, grades,
                         left_out=sorted(g.student for g in every[module] if safe_cell(g.student) not in listed),
-                        unreadable=sorted(listed - shown), adjustments=read_adjustments(folder),
-                        edited=edited_by_hand(folder))
+                        unreadable=sorted(set(listed) - shown - set(pending)), pending=pending,
+                        adjustments=read_adjustments(folder), edited=edited_by_hand(folder))
 
 
-def _gradebook_students(folder: Path) -> set[str]:
-    """The student column of ``folder``'s gradebook.csv, as written (formula-guarded)."""
+def _gradebook_students(folder: Path) -> dict[str, str]:
+    """The student column of ``folder``'s gradebook.csv, as written (formula-guarded), each with
+    its ``pending`` cell: why the row still waits for a grade ('' when it does not)."""
     path = folder / GRADEBOOK
     if not path.is_file():
         raise TitoError(f"{folder} has no {GRADEBOOK}: expected a reports folder of tito grade.",
@@ -81,4 +84,5 @@ def _gradebook_students(folder: Path) -> set[str]:
                         exit_code=2) from None
     if not rows or not rows[0] or rows[0][0] != "student":
         raise TitoError(f"{path} is not a gradebook of tito grade: its first cell is not 'student'.", exit_code=2)
-    return {row[0] for row in rows[1:] if row}
+    waits = rows[0].index("pending") if "pending" in rows[0] else None
+    return {row[0]: row[waits] if waits is not None and len(row) > waits else "" for row in rows[1:] if row}

@@ -90,18 +90,23 @@ class RegradeRequest:
     """A ``--regrade`` as the reports folder keeps it until every student it names is graded:
     ``{"asked": [the names given], "left": [students still to grade]}`` in ``.tito-regrade``.
     The same ``--regrade`` again (after Ctrl-C) grades only ``left``; another ``--regrade`` starts
-    anew; a run without ``--regrade`` grades what is left of the one kept."""
+    anew (``abandoned``: whom the one it replaces had still to grade); a run without ``--regrade``
+    grades what is left of the one kept. A student held back (``held``: their files clash) stays
+    in ``left`` until a run grades them; one neither submitted nor held any more leaves it."""
 
-    def __init__(self, out: Path, asked: tuple, students: set):
-        self.path = Path(out) / REGRADE_FILE
+    def __init__(self, out: Path, asked: tuple, students: set, held: set = frozenset()):
+        self.path, self.students = Path(out) / REGRADE_FILE, set(students)
+        known = self.students | set(held)
         asked = sorted(set(same_names(asked)))
-        refuse_unknown_names(tuple(asked), students)
+        refuse_unknown_names(tuple(asked), known)
         kept = self._read(needed=not asked)  # a new --regrade replaces a file it cannot read
+        self.abandoned: list[str] = []
         if kept is not None and (not asked or asked == kept["asked"]):  # the same request, or none: go on
-            self.asked, self.left = kept["asked"], [s for s in kept["left"] if s in students]
+            self.asked, self.left = kept["asked"], [s for s in kept["left"] if s in known]
         else:
             self.asked = asked
-            self.left = sorted(students) if ALL in asked else [s for s in asked if s in students]
+            self.left = sorted(known) if ALL in asked else [s for s in asked if s in known]
+            self.abandoned = [s for s in kept["left"] if s not in self.left] if kept is not None else []
         try:
             self._write()
         except OSError as exc:
@@ -110,8 +115,8 @@ class RegradeRequest:
 
     @property
     def names(self) -> tuple:
-        """The students to grade again now (``plan``'s ``regrade``)."""
-        return tuple(self.left)
+        """The students to grade again now (``plan``'s ``regrade``): those of ``left`` submitted and not held."""
+        return tuple(s for s in self.left if s in self.students)
 
     def graded(self, grade: Grade) -> None:
         """``grade`` is its student's new one: the request no longer names them, unless it is to be

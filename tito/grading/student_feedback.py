@@ -34,7 +34,7 @@ from tito.format import stubs_named_in
 from tito.files import write_atomically
 from tito.grading.data import showable, showable_name
 from tito.grading.formats import answer_withheld, summary
-from tito.grading.gradebook import adjusted, report_name
+from tito.grading.gradebook import adjusted, report_name, safe_cell
 from tito.grading.report import Grade, TestScore
 from tito.grading.results import GradedFolder
 
@@ -125,13 +125,18 @@ class Handed:
 
     written: list[Path] = field(default_factory=list)
     refused: list[Path] = field(default_factory=list)  # a file tito did not write is there: left as it is
+    waiting: list[str] = field(default_factory=list)  # students whose row waits for a grade: none written
 
 
 def write_feedback(graded: GradedFolder, to: Path) -> Handed:
-    """Write ``to/<student>.md`` for every grade of ``graded``, atomically; a file already there is
-    replaced only when tito wrote it (``written_by_tito``)."""
+    """Write ``to/<student>.md`` for every grade of ``graded``, atomically, except for a student
+    whose row waits for a grade (``graded.pending``: their report is an old grade); a file already
+    there is replaced only when tito wrote it (``written_by_tito``)."""
     handed = Handed()
     for grade in graded.grades:
+        if safe_cell(grade.student) in graded.pending:
+            handed.waiting.append(grade.student)
+            continue
         path = feedback_file(to, grade.student)
         if (path.exists() or path.is_symlink()) and not written_by_tito(path):
             handed.refused.append(path)
