@@ -420,6 +420,33 @@ def test_an_edition_names_its_own_repository_and_keeps_it(instructor, tmp_path):
     assert 'Repository = "https://github.com/me/student"' in (out / "pyproject.toml").read_text()
 
 
+def test_a_stub_of_an_earlier_release_stays_released_after_a_fix_mid_term(tmp_path):
+    """Instructor audit: after a fix of a module's text and a new release, a pair forked from the
+    first release (the work in the .py, the notebook as released, both written at once by the
+    checkout) was graded on the old notebook: 0 points. tito release records every released
+    file in modules/released.json, which grading counts as released."""
+    from tito.course import Course
+    from tito.editions import RELEASED, released_pair
+    from tito.grading.submission import graded_of
+
+    root = build_course(tmp_path / "course", tooling=True).root
+    first = run_tito(root, "release", "--all", "--out", str(tmp_path / "v1"))
+    assert first.returncode == 0 and f"Commit {RELEASED} with the course" in flat(first.stdout), first.stderr
+    dev = root / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text().replace("# %% [markdown]\n", "# %% [markdown]\n# A fixed hint.\n", 1))
+    assert run_tito(root, "release", "--all", "--out", str(tmp_path / "v2")).returncode == 0
+    fork = tmp_path / "fork"
+    fork.mkdir()
+    (fork / "alpha_dev.py").write_text(dev.read_text())  # the student's work
+    (fork / "alpha_dev.ipynb").write_bytes((tmp_path / "v1/modules/source/01_alpha/alpha_dev.ipynb").read_bytes())
+    for path in fork.iterdir():
+        os.utime(path, (1_800_000_000, 1_800_000_000))
+    released = released_pair(Course(root).get("alpha"))
+    assert graded_of(sorted(fork.iterdir()), released) == (fork / "alpha_dev.py", "the other is as released")
+    (root / RELEASED).unlink()  # as before: only the release of today is known
+    assert graded_of(sorted(fork.iterdir()), released_pair(Course(root).get("alpha")))[0] == fork / "alpha_dev.ipynb"
+
+
 def test_release_into_the_course_itself_is_refused(instructor):
     proc = run_tito(instructor, "release", "--all", "--out", str(instructor / "student"))
     assert proc.returncode == 1 and "cannot be written into the course itself" in flat(proc.stderr)

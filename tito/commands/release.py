@@ -59,11 +59,27 @@ def command(module_name, all_modules, out, force, repository):
             f"copies are in {report.replaced_copies}.")
     for message in report.warnings:
         warn(message)
+    _remember(course, report)
     stubs = sum(len(item.stubs) for item in report.modules)
     released = f"{len(report.modules)} module" + ("s" if len(report.modules) != 1 else "")
     console().print(f"[green]✓[/] Wrote {report.files} files: {released}, {stubs} stubs, "
                     "no solutions. Students start with:")
     say(f"  {start_line(report)}")
+
+
+def _remember(course, report) -> None:
+    """Record the released files in the course (``tito.editions.RELEASED``), so that grading knows
+    these stubs as released after a fix mid-term changes them; a warning if it cannot."""
+    from tito.editions import RELEASED, remember_release
+
+    try:
+        remember_release(course.root, [item.module for item in report.modules])
+    except OSError as exc:
+        warn(f"{course.root / RELEASED} could not be written ({exc.strerror}): after a fix of these modules' stubs, "
+             "tito grade would take this release's stub for a student's work.")
+        return
+    say(f"Commit {RELEASED} with the course: it lists every module file released so far, so that tito grade "
+        "knows an earlier release's stub as no one's work.")
 
 
 # What Ctrl-C keeps (said by tito.cli)

@@ -13,6 +13,9 @@
 
 An edition keeps a pristine copy of every released stub and a manifest under
 ``.tito/release/``; students' files that tito replaces are copied to ``.tito/backups/`` first.
+The instructor's course keeps ``modules/released.json``: the digests of every module file any
+release handed out, so that grading knows a stub from an earlier release (before a fix mid-term)
+as released, not as a student's work.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tito.files import copy_file
 RELEASE_DIR = Path(".tito") / "release"
 BACKUP_DIR = Path(".tito") / "backups"
 MANIFEST = RELEASE_DIR / "manifest.json"
+RELEASED = Path("modules") / "released.json"  # in the instructor's course: every module file ever released
 
 
 def released_stub(root: Path, module) -> Path:
@@ -78,17 +82,52 @@ def released_pair(module, edition: Path | None = None) -> dict:
     """The ``release_digest``s of ``module``'s .py and notebook as students received them
     (``{"py": [digest, ...], "ipynb": [...]}``, JSON-ready): from the ``edition`` folder that tito
     release wrote, else as tito release writes them, both without ``--repository`` and with it
-    (whatever the URL: the Colab cell's REPOSITORY value does not count)."""
+    (whatever the URL: the Colab cell's REPOSITORY value does not count).
+
+    The module's files of earlier releases count too (``RELEASED``): a pair a student forked
+    before a fix mid-term has the old stub beside their work."""
     from tito.editions.notebooks import notebook_json, student_edition
 
+    earlier = _released_before(module.root).get(module.name, {})
+    pair: dict[str, set] = {key: set(earlier.get(key, ())) for key in ("py", "ipynb")}
     if edition is not None:
-        return _edition_pair(module, Path(edition))
-    pair: dict[str, set] = {"py": set(), "ipynb": set()}
-    for repository in (None, "https://github.com/OWNER/COURSE"):  # any URL: release_digest blanks it
+        for key, digests in _edition_pair(module, Path(edition)).items():
+            pair[key].update(digests)
+    for repository in (None, "https://github.com/OWNER/COURSE") if edition is None else ():  # any URL: blanked
         stripped, notebook = student_edition(module, repository)
         pair["py"].add(release_digest(stripped.text.encode("utf-8")))
         pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8"), notebook=True))
     return {key: sorted(digests) for key, digests in pair.items()}
+
+
+def remember_release(course_root: Path, modules) -> Path:
+    """Add the ``released_pair`` of each of ``modules`` (as released now) to the course's
+    ``RELEASED`` record, atomically; returns its path. OSError when it cannot be written."""
+    from tito.files import write_atomically
+
+    record = _released_before(course_root)
+    for module in modules:
+        record[module.name] = released_pair(module)  # the earlier releases' digests and today's
+    path = Path(course_root) / RELEASED
+    write_atomically(path, json.dumps(dict(sorted(record.items())), indent=1) + "\n")
+    return path
+
+
+def _released_before(course_root: Path) -> dict:
+    """module -> {"py": [digest, ...], "ipynb": [...]} from the course's ``RELEASED`` ({} without it;
+    an unreadable one is a TitoError: grading would take an old stub for a student's work)."""
+    path = Path(course_root) / RELEASED
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise TitoError(f"{path} cannot be read ({exc}).", hint="Restore it from git (tito release writes it).") from None
+    if not (isinstance(record, dict) and all(
+            isinstance(pair, dict) and all(isinstance(pair.get(key, []), list) for key in ("py", "ipynb"))
+            for pair in record.values())):
+        raise TitoError(f"{path} is not the record tito release writes.", hint="Restore it from git.")
+    return record
 
 
 def _edition_pair(module, edition: Path) -> dict:

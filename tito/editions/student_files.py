@@ -188,6 +188,11 @@ Modules build on each other: finish a module's prerequisites (`tito info NAME` l
 them) before you start it. `make test` tests your modules in order and stops at the
 first one still to do.
 
+When your instructor publishes a fix, commit your work first (`git add -A && git commit -m
+"my work"`), then `git pull` (in a fork of the course's repository: `git pull upstream main`,
+after `git remote add upstream URL-of-the-course-repository` once). Git merges the fix into
+your files and keeps your work; `tito test --module NAME` then tests both.
+
 {_hosted_section(released, repository)}
 
 ## The modules
