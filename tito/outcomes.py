@@ -135,6 +135,11 @@ def subprocess_environment(root: Path) -> dict:
     # held with surrogates, and printing it writes its bytes back as they are on disk
     env["PYTHONIOENCODING"] = "utf-8:surrogateescape"
     env.pop("PYTHONSTARTUP", None)
+    # what the tests print is read, not shown on a terminal: no colour codes, also where a
+    # notebook's `!tito test` (ipykernel sets FORCE_COLOR=1) would force them on Rich and pytest
+    for forcing in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
+        env.pop(forcing, None)
+    env["PY_COLORS"] = "0"
     env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.limits)
     return env
 

@@ -51,7 +51,7 @@ def test_show_feature_maps_of_a_conv_layer():
     np.random.seed(0)
     maps = Conv2D(3, 16, 3)(Tensor(np.random.rand(3, 12, 12))).data
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, no_color=True)
+    console = Console(file=buffer, width=100, no_color=True, color_system=None)  # plain, even under FORCE_COLOR
     pictures = show_feature_maps(maps, title="3→16", console=console)
     assert len(pictures) == 16
     assert all(len(render(p).splitlines()) == 10 + 2 for p in pictures)   # title, 10 rows, range

@@ -109,7 +109,7 @@ def test_progress_bar_shows_each_epoch_with_loss_and_accuracy():
     X, y = blobs(40)
     model = make_model()
     trainer = Trainer(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.01),
-                      console=Console(file=out, width=120))
+                      console=Console(file=out, width=120, force_terminal=False))  # as a file, even under FORCE_COLOR
     trainer.fit(DataLoader(TensorDataset(X, y), batch_size=16), epochs=2,
                 val_loader=DataLoader(TensorDataset(X, y), batch_size=40))
     lines = [line for line in out.getvalue().splitlines() if line.strip()]

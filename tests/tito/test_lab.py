@@ -86,7 +86,9 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
     notebook = dev.with_suffix(".ipynb")
     assert not notebook.exists()
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1",
+    # PATH without this Python's folder, as after `make lab` with no activate script (student audit:
+    # a cell's `!tito test` said "tito: not found")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
     terminal, its_side = pty.openpty()  # a terminal, where Jupyter would ask "Shutdown this server (y/[n])?"
@@ -101,9 +103,11 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
         assert "alpha_dev.ipynb" in [item["name"] for item in listed["content"]]
         kernel = api(port, "kernels", "POST", {"name": "python3"})
         printed = run_in_kernel(port, kernel["id"], (
-            "import os, tinytorch, alpha_dev\n"
-            "print(tinytorch.__file__)\nprint(alpha_dev.double(21))\nprint(os.environ['TITO_ROOT'])"))
-        assert printed.splitlines() == [str(course.root / "tinytorch" / "__init__.py"), "42", str(course.root)]
+            "import os, shutil, tinytorch, alpha_dev\n"
+            "print(tinytorch.__file__)\nprint(alpha_dev.double(21))\nprint(os.environ['TITO_ROOT'])\n"
+            "print(shutil.which('tito'))\nprint('TITO_TEST_STARTED' in os.environ)"))
+        assert printed.splitlines() == [str(course.root / "tinytorch" / "__init__.py"), "42", str(course.root),
+                                        str(Path(sys.executable).parent / "tito"), "False"]
     finally:
         server.send_signal(signal.SIGINT)  # once, as "Ctrl-C stops it" says
         try:

@@ -653,6 +653,25 @@ def test_long_pytest_failures_keep_their_full_explanation(course, tito):
     assert "full report in element text" not in result.output + message and "more line" not in message
 
 
+def test_a_notebooks_forced_colour_reaches_neither_the_tests_nor_their_messages(course, tito, monkeypatch):
+    """Student audit: ipykernel sets FORCE_COLOR=1 for a notebook's `!tito test`. Rich then wrote
+    bold codes into a Console(file=...) a test read (a correct cnn failed), and pytest's failure
+    details came as `#x1B[1m#x1B[31mtests/...`."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    course.write("tests/01_alpha/test_alpha_ops.py",
+                 "import io\n\nfrom rich.console import Console\n\nfrom tinytorch.core.alpha import double\n\n\n"
+                 "def test_plain_text():\n    buffer = io.StringIO()\n"
+                 "    Console(file=buffer, no_color=True).print('[bold]16 maps[/]')\n"
+                 "    assert buffer.getvalue() == '16 maps\\n'\n\n\n"
+                 "def test_double():\n    assert double(4) == 9\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    tests = named_tests(payload, "pytest")
+    assert tests["tests/01_alpha/test_alpha_ops.py::test_plain_text"]["passed"] is True
+    failed = tests["tests/01_alpha/test_alpha_ops.py::test_double"]
+    assert "where np.int64(8) = double(4)" in failed["message"]
+    assert not any(code in failed["message"] + result.output for code in ("\x1b", "#x1B"))
+
+
 def test_a_skipped_test_is_shown_as_skipped_never_as_passed(course, tito):
     course.write("tests/01_alpha/test_alpha_skip.py",
                  "import pytest\n\n\ndef test_later():\n    pytest.skip('needs torch')\n")

@@ -59,13 +59,18 @@ def command(name, no_browser, port):
 def lab_environment(course) -> dict:
     """JupyterLab's environment, inherited by its kernels: the course root first on PYTHONPATH,
     then every module folder (as bin/activate-tinytorch.sh does), so `import tinytorch` is this
-    course's and `from cnn_dev import Conv2D` works."""
+    course's and `from cnn_dev import Conv2D` works; this Python's folder first on PATH, so a
+    cell's `!tito test` finds this tito without the activate script."""
+    from tito.limits import STARTED_VARIABLE
     from tito.outcomes import subprocess_environment
 
     env = subprocess_environment(course.root)
     env.pop("MPLBACKEND", None)  # inline plots in notebooks
+    env.pop(STARTED_VARIABLE, None)  # a test step's clock, not a kernel's
     folders = [str(m.folder) for m in course.modules]
     parts = env["PYTHONPATH"].split(os.pathsep)
-    env["PYTHONPATH"] = os.pathsep.join([parts[0], *folders, *parts[1:]])
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([parts[0], *folders, *parts[1:]]))  # each once
+    env["PATH"] = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable),
+                                                 *env.get("PATH", os.defpath).split(os.pathsep)]))
     env["TITO_ROOT"] = str(course.root)
     return env
