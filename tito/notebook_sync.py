@@ -294,6 +294,24 @@ def overwrite_blocker(module: Module, sync: bool, chosen: bool) -> str:
     return ""
 
 
+def notebook_is_current(module: Module) -> bool:
+    """True when writing the notebook from the source would change nothing but its outputs and
+    execution counts (each cell's type, source, nbgrader metadata and tags as they would be):
+    writing it then would only wipe what the student's runs left in it."""
+    try:
+        current = json.loads(module.notebook.read_text(encoding="utf-8"))["cells"]
+        fresh = json.loads(notebook_json(to_notebook(module.source(), module)))["cells"]
+        return [_cell_key(cell) for cell in current] == [_cell_key(cell) for cell in fresh]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, TitoError):
+        return False
+
+
+def _cell_key(cell: dict) -> tuple:
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    metadata = cell.get("metadata") or {}
+    return cell["cell_type"], source, json.dumps(metadata.get("nbgrader"), sort_keys=True), metadata.get("tags")
+
+
 def write_notebook(module: Module) -> tuple[Path, Path | None]:
     """Write ``name_dev.ipynb`` from the module's source, atomically: (notebook, backup or None).
 

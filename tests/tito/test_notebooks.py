@@ -94,6 +94,24 @@ def test_all_modules_and_a_missing_notebook(course_dir, tito):
     assert (course_dir / f"{ALPHA}.py").read_text() == ALPHA_DEV
 
 
+def test_a_notebook_that_matches_its_source_keeps_its_outputs(course_dir, tito):
+    """Student audit: `tito notebooks` (make notebooks, Binder's postBuild) rewrote a notebook in
+    step with its .py, and every output and execution count of the student's runs was gone."""
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    path = course_dir / f"{ALPHA}.ipynb"
+    notebook = json.loads(path.read_text())
+    ran = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    ran["execution_count"], ran["outputs"] = 7, [{"output_type": "stream", "name": "stdout", "text": "42\n"}]
+    ran["metadata"]["scrolled"] = True  # what JupyterLab adds
+    path.write_text(json.dumps(notebook))
+    result = tito("notebooks", "--all")
+    assert result.exit_code == 0, result.output
+    assert f"01_alpha: {ALPHA}.ipynb already matches alpha_dev.py: left as it is, its outputs kept" in flat(result.output)
+    assert json.loads(path.read_text()) == notebook
+    assert tito("notebooks", "--module", "alpha", "--force").exit_code == 0  # written again: outputs gone
+    assert not any(cell.get("outputs") for cell in json.loads(path.read_text())["cells"])
+
+
 def test_a_broken_notebook_is_refused_and_the_source_kept(course_dir, tito):
     (course_dir / f"{ALPHA}.ipynb").write_text("{not json")
     result = tito("notebooks", "--module", "alpha", "--sync")

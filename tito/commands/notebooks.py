@@ -18,6 +18,7 @@ def command(module_name, all_modules, sync, force):
     Writes modules/source/NN_name/name_dev.ipynb from name_dev.py (jupytext), with
     nbgrader metadata on solution and test cells; `--sync` writes your edited notebook
     back into name_dev.py. Cell metadata survive both ways; files are written atomically.
+    A notebook that already matches its .py is left as it is (its outputs kept) unless `--force`.
     A file holding the newer edits is not replaced (a module whose notebook you edited last
     is left as it is by `tito notebooks`, one whose .py you edited last by `--sync`) unless
     `--force`; a file about to be replaced that holds edits of its own is first copied to
@@ -30,7 +31,7 @@ def command(module_name, all_modules, sync, force):
       tito notebooks --module cnn --sync
       tito notebooks --all
     """
-    from tito.notebook_sync import overwrite_blocker, sync_notebook, write_notebook
+    from tito.notebook_sync import notebook_is_current, overwrite_blocker, sync_notebook, write_notebook
 
     course = Course.here()
     for module in chosen_modules(course, module_name, all_modules):
@@ -42,6 +43,10 @@ def command(module_name, all_modules, sync, force):
             raise TitoError(f"{module.dirname}: {blocker}; nothing was written.", hint=_ways_out(module, sync))
         if blocker:
             say(f"- {module.dirname}: skipped: {blocker} ({_choice(module, sync, blocker)})")
+            continue
+        if not sync and not force and notebook_is_current(module):
+            console().print(f"[green]✓[/] {module.dirname}: {module.relative(module.notebook)} already matches "
+                            f"{module.dev_file.name}: left as it is, its outputs kept")
             continue
         if sync:
             path, saved = sync_notebook(module)
