@@ -156,6 +156,21 @@ def _load_yaml(path: Path, root: Path) -> dict:
     return data
 
 
+def _refuse_twins(modules: list[Module], root: Path) -> None:
+    """TitoError when two module folders share a name or a number (``06_cnn`` and ``07_cnn``, as a
+    release of reordered modules over an older edition leaves them): a command would pick one."""
+    for label, key in (("name", lambda m: m.name), ("number", lambda m: int(m.number))):
+        seen: dict = {}
+        for module in modules:
+            seen.setdefault(key(module), []).append(module)
+        twins = [group for group in seen.values() if len(group) > 1]
+        if twins:
+            folders = " and ".join(m.folder.relative_to(root).as_posix() for m in twins[0])
+            raise TitoError(f"Two module folders have the same {label}: {folders}; tito would not know which one "
+                            "is meant.", hint="Remove or rename the one no longer in use (a release of reordered "
+                                              "modules over an older edition leaves the old folder).")
+
+
 class Course:
     """The modules of one course root, found on disk and ordered by number."""
 
@@ -176,6 +191,7 @@ class Course:
                 number, name = match.groups()
                 meta = _load_yaml(folder / "module.yaml", self.root)
                 found.append(Module(number, name, folder, self.root, meta))
+        _refuse_twins(found, self.root)
         return found
 
     def names(self) -> list[str]:

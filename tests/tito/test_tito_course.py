@@ -68,6 +68,20 @@ def test_unknown_prerequisite_is_named(course, tito):
     assert "modules/source/02_beta/module.yaml" in result.output
 
 
+def test_two_module_folders_of_one_name_or_number_are_refused(course, tito):
+    """Instructor audit: a release of reordered modules over last term's edition left 06_cnn and
+    07_cnn side by side; every command silently took the first."""
+    course.write("modules/source/03_alpha/module.yaml", "name: alpha\n")
+    result = tito("status")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("Two module folders have the same name: modules/source/01_alpha and modules/source/03_alpha; tito "
+            "would not know which one is meant.") in " ".join(result.output.split())
+    (course.root / "modules/source/03_alpha/module.yaml").rename(course.root / "modules/source/03_alpha/gone")
+    (course.root / "modules/source/03_alpha").rename(course.root / "modules/source/02_gamma")
+    with pytest.raises(TitoError, match=r"the same number: modules/source/02_beta and modules/source/02_gamma"):
+        Course(course.root)
+
+
 def test_invalid_module_yaml_is_a_clear_error(course, tito):
     course.write("modules/source/02_beta/module.yaml", "name: [unclosed\n")
     result = tito("status")
