@@ -292,6 +292,20 @@ if IN_PROBE:
     _os.kill(_os.getppid(), _signal.SIGKILL)
     _os.kill(_os.getpid(), _signal.SIGKILL)
 '''
+FORKS_INTO_CHECKS = '''
+_probe = _os.getpid()
+if IN_PROBE:
+    for _ in range(3):  # 7 children, each returning from the import into the checks' probe
+        _os.fork()
+    if _os.getpid() == _probe:
+        print("ATTACK-FORKED seven children at import", flush=True)
+
+
+def double(x):
+    if IN_PROBE and _os.getpid() != _probe:
+        print("ATTACK-FORKED-CHILD-RAN-A-CHECK", flush=True)
+    return np.asarray(x) * 2
+'''
 KILL_PROBE = '''
 def double(x):  # the checks' process, in each check that calls it
     _os.kill(_os.getpid(), _signal.SIGKILL)
@@ -514,6 +528,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
         "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD, "kill_entry": KILL_ENTRY, "kill_probe": KILL_PROBE,
+        "forks_into_checks": FORKS_INTO_CHECKS,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

@@ -524,6 +524,16 @@ def test_a_submission_that_fills_the_disk_alone_is_final_when_the_disk_had_room(
                                    "stopped by the grader: the grader's disk had only 1 MB free"), filled.error
 
 
+def test_processes_forked_at_import_never_run_the_checks(batch):
+    """TA audit: children forked by the submission went on from its import through the checks,
+    writing records over the probe's: one file scored 1, 46, 28 and 43 on four runs. They end
+    before any check (tito.grading.probe), and the probe's records alone count."""
+    grade = batch[0]["forks_into_checks"]
+    assert said(grade, "ATTACK-FORKED seven children at import")
+    assert not said(grade, "ATTACK-FORKED-CHILD-RAN-A-CHECK"), grade.sandbox["checks_output"]
+    assert {t.name: t.passed for t in grade.checks}["double"] is True
+
+
 def test_a_sigkill_of_its_own_is_graded_as_any_crash_while_no_memory_ran_out(batch):
     """A submission that ends its sandbox, or its checks' process, by SIGKILL (as the kernel's OOM
     killer would) is not graded again for it: the machine's count of OOM kills did not grow."""

@@ -125,6 +125,20 @@ def test_dask_workers_give_the_same_gradebook_without_the_graders_files(alpha_gr
     assert left == []
 
 
+def test_a_worker_running_another_tito_refuses_to_grade(alpha_grader, folder, cluster, tmp_path, monkeypatch):
+    """TA audit: a worker whose tito was older (or changed) graded with its own code — every
+    submission 46/46 with a verdict edited to pass — under the batch's fingerprint, silently."""
+    from tito.grading import state
+    from tito.grading.executors import DaskExecutor
+
+    monkeypatch.setattr(state, "tito_source", lambda: "0" * 64)  # the grader's tito, as if another commit
+    grades = grade_batch(alpha_grader, submissions_in(folder)[:1], tmp_path / "grades",
+                         executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    assert [(g.score, g.incomplete) for g in grades] == [(0, True)]
+    assert "it runs another tito than the grader's (source " in grades[0].error
+    assert "000000000000 here): install the grader's tito commit on every worker" in grades[0].error
+
+
 def test_a_worker_without_a_sandbox_of_its_own_network_refuses_and_says_why(alpha_grader, folder, tmp_path):
     """On a LocalCluster the executor starts itself, as `tito grade --executor dask` without --scheduler.
     uid-drop either cannot run here (not root) or shares the machine's network with the cluster."""

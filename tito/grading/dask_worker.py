@@ -44,8 +44,9 @@ def grade_on_worker(plugin_name: str, data: bytes, filename: str, student: str, 
 class PreparedOnWorker(WorkerPlugin):
     idempotent = False
 
-    def __init__(self, archive, choice: str, unsafe: bool, limits):
+    def __init__(self, archive, choice: str, unsafe: bool, limits, tito_source: str | None = None):
         self.archive, self.choice, self.unsafe, self.limits = archive, choice, unsafe, limits
+        self.tito_source = tito_source  # the grader's tito (state.tito_source): a worker's own must match
         self.folder = self.prepared = self.sandbox = None
         self.problem, self.address = "", "?"
 
@@ -53,9 +54,16 @@ class PreparedOnWorker(WorkerPlugin):
         from tito.grading.archive import unpack
         from tito.grading.workspace import Prepared
 
+        from tito.grading.state import tito_source
+
         self.address = getattr(worker, "address", "?")
         self.stopping = threading.Event()  # set by teardown: kills the running sandboxes
         self.lock, self.running = threading.Lock(), 0
+        if self.tito_source is not None and tito_source() != self.tito_source:  # its code decides the points
+            self.archive = None
+            self.problem = (f"it runs another tito than the grader's (source {tito_source()[:12]} there, "
+                            f"{self.tito_source[:12]} here): install the grader's tito commit on every worker")
+            return
         try:
             self.folder = new_scratch("worker")
             self.prepared = Prepared.load(unpack(self.archive, self.folder / "prepared"))

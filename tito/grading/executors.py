@@ -180,9 +180,10 @@ class DaskExecutor(Executor):
 
         from tito.grading.archive import pack
         from tito.grading.dask_worker import PreparedOnWorker
+        from tito.grading.state import tito_source
 
         archive = pack(grader.prepared.folder)
-        plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits)
+        plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits, tito_source())
         cluster = None
         if not self.scheduler:
             import dask

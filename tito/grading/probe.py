@@ -17,6 +17,7 @@ tamper with: what it writes is only data, read and compared by the grader outsid
 import importlib
 import importlib.util
 import json
+import os
 import signal
 import sys
 import zlib
@@ -61,12 +62,15 @@ def run(spec: dict) -> None:
 
     out = Path(spec["out"])
     out.mkdir(parents=True, exist_ok=True)
+    probe = os.getpid()
     try:
         module = _limited(spec.get("import_seconds", 30.0), lambda: importlib.import_module(spec["import_name"]))
         checks = _load_checks(spec["checks_file"])
     except BaseException as exc:  # noqa: BLE001 - whatever the import raised is the student's answer
+        _only_the_probe(probe)
         write_record(out, IMPORT_RECORD, raised(exc))
         return
+    _only_the_probe(probe)
     write_record(out, IMPORT_RECORD, {"value": "imported"})  # a process that ends now ended in a check
     for check in spec["checks"]:
         name = check["name"]
@@ -76,7 +80,15 @@ def run(spec: dict) -> None:
             record = {"value": _limited(check["seconds"], lambda: function(module, rng))}
         except BaseException as exc:  # noqa: BLE001 - an exception is a result like any other
             record = raised(exc)
+        _only_the_probe(probe)
         write_record(out, name, record)
+
+
+def _only_the_probe(probe: int) -> None:
+    """End a process the submission forked (TA audit: 200 forks each went on through the checks,
+    writing records over the probe's, and one file scored 1, 46, 28 and 43 on four runs)."""
+    if os.getpid() != probe:
+        os._exit(0)
 
 
 def main(argv) -> int:

@@ -172,7 +172,7 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
 
     parts = {"tito": __version__, "module": module.name, "calibrate": calibrate, "timeout": timeout,
              "sandboxed": sandboxed, "seed": seed, "checks": [c.to_json() for c in check_specs(module)],
-             "tito_source": sources_digest(source_digests(TITO))}
+             "tito_source": tito_source()}
     files = [m.dev_file for m in course.with_prerequisites([module])]
     if module.tests_dir.is_dir():
         files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -184,6 +184,11 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
 
 
 TITO = Path(__file__).resolve().parents[1]  # tito's own source: any change of it may change a grade
+
+
+def tito_source() -> str:
+    """One hash of this tito's source (a grading's ``tito_source``; a dask worker's must match)."""
+    return sources_digest(source_digests(TITO))
 
 
 def sources_digest(digests: dict[str, str]) -> str:
