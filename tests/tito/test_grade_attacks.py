@@ -501,9 +501,10 @@ def test_a_submission_that_fills_the_disk_alone_is_final_when_the_disk_had_room(
     submission filled the disk itself: final, not graded again on every run (red team 13). With
     the disk nearly full from the start, it is the grader's disk: graded again, as before."""
     from tito.course import Course
-    from tito.grading import batch, executors, sandbox
+    from tito.grading import batch, executors, sandbox, slots
 
     monkeypatch.setattr(sandbox, "disk_running_low", lambda folder: "the grader's disk had only 1 MB free while it ran")
+    monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
     folder = tmp_path / "subs"
     folder.mkdir()
     (folder / "hog.py").write_text(ALPHA_DEV, encoding="utf-8")
@@ -555,10 +556,11 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
     alone, it is final, so a submission that runs the machine out of memory itself is not graded
     forever. An honest submission beside them, which no SIGKILL ended, keeps its grade whatever
     the count says."""
-    from tito.grading import sandbox
+    from tito.grading import sandbox, slots
 
     kills = itertools.count()
     monkeypatch.setattr(sandbox, "oom_kills", lambda: next(kills))
+    monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
     folder, out = tmp_path / "subs", tmp_path / "grades"
     folder.mkdir()
     for name, text in attack_submissions(instructor_course, ("kill_entry", "kill_probe")).items():
@@ -585,6 +587,31 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
             "itself is not graded a third time); "), reports[student]["error"]
     assert len(list((out / "history").iterdir())) == 2  # the side-by-side kills, kept
     assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # final: kept
+
+
+def test_a_kill_while_another_grading_ran_on_the_machine_is_never_final(instructor_course, tmp_path,
+                                                                         monkeypatch, tito):
+    """Red team 14: "alone" meant alone in the batch; another tito grade on the machine (a
+    classmate's hog in it) could get a grading killed twice "alone", and its 0 made final. Another
+    grading holds a job slot all along here: the grading killed by the (counted) OOM killer is
+    graded again alone in its batch, but not final, and its report says why."""
+    from tito.grading import sandbox
+    from tito.grading.slots import job_slot
+
+    kills = itertools.count()
+    monkeypatch.setattr(sandbox, "oom_kills", lambda: next(kills))
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "kill_entry.py").write_text(attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"],
+                                         encoding="utf-8")
+    monkeypatch.chdir(instructor_course)
+    with job_slot():  # another tito grade on this machine
+        for _ in range(2):  # the second run would make a kill alone final
+            result = tito("grade", str(folder), "--module", "alpha", "--out", str(out), "--no-feedback")
+    report = json.loads((out / "kill_entry.json").read_text())
+    assert (report["incomplete"], report["sandbox"]["alone"], report["sandbox"]["beside_other_gradings"]) == (
+        True, False, True)
+    assert "for the second time on the same file" not in flat(result.output)
 
 
 def oom_graded(student, killed, alone):

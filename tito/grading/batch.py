@@ -88,8 +88,10 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     graded: dict[str, Grade] = {}
 
     def done(grade: Grade) -> None:
-        # the batch's word, never the worker's or the sandbox's: one submission to grade is alone too
-        grade.sandbox["alone"] = getattr(executor, "alone", False) or len(submissions) == 1
+        # the batch's word, never the sandbox's: one submission to grade is alone too, unless another
+        # grading on the machine (another batch, its own or on a worker there) held a job slot beside it
+        grade.sandbox["alone"] = ((getattr(executor, "alone", False) or len(submissions) == 1)
+                                  and grade.sandbox.get("beside_other_gradings") is not True)
         grade = settle(grade, out)
         try:
             book.add(grade)

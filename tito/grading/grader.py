@@ -51,8 +51,12 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
     try:
         from tito.grading.sandbox import environment
 
+        from tito.grading import slots
+
         copied = time.monotonic()
+        crowded = slots.other_slots_held(slot)  # another grading beside this one, at its start or its end
         outcome = sandbox.run(job, inner, environment(sandbox.view(job), inner[0]), limits, cancel)
+        crowded = crowded or slots.other_slots_held(slot)
         if outcome.cancelled:
             raise Cancelled(student)
         ran = time.monotonic()
@@ -75,7 +79,8 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
             test.message = as_submitted(test.message, prepared, inside, grade.submission)[:MAX_FEEDBACK]
         grade.incomplete = outcome.starved or killed  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
-        grade.sandbox.update(exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
+        grade.sandbox.update(beside_other_gradings=crowded,
+                             exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
                              disk_free_at_start=outcome.free_at_start,
                              out_of_memory=killed, oom_kills=outcome.oom_kills,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,

@@ -58,3 +58,23 @@ def job_slot(wait: float = 0.2):
                 os.close(fd)
             return
         time.sleep(wait)  # every slot is taken: some grader on this machine frees one soon
+
+
+def other_slots_held(own: int) -> bool:
+    """True when a grading other than the one holding slot ``own`` runs on this machine now: some
+    other slot's lock is held (by this batch's other jobs, another ``tito grade``, a dask worker)."""
+    folder = _folder()
+    for lock in folder.glob("*.lock"):
+        if lock.name == f"{own}.lock":
+            continue
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: taken and, on close, given back at once
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+    return False
