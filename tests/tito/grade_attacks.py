@@ -253,6 +253,11 @@ except OSError as exc:
     _note("stopped", exc.strerror)
 '''
 
+FLOOD_UNCAUGHT = '''
+for _ in range(100):  # 100 MB of output, past RLIMIT_FSIZE: the write raises, and the import with it
+    _sys.stdout.write("flood " * 170000)
+'''
+
 FORK_BOMB = '''
 if IN_PROBE:
     import tempfile as _tempfile
@@ -528,7 +533,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
         "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD, "kill_entry": KILL_ENTRY, "kill_probe": KILL_PROBE,
-        "forks_into_checks": FORKS_INTO_CHECKS,
+        "forks_into_checks": FORKS_INTO_CHECKS, "flood_uncaught": FLOOD_UNCAUGHT,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

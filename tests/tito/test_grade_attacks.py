@@ -85,7 +85,7 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe"]
+           "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe", "flood_uncaught"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -171,7 +171,8 @@ def test_daemons_and_held_pipes_do_not_hold_the_grade(batch, alpha_grader):
 def test_a_submission_sleeping_everywhere_is_stopped_at_its_one_deadline(batch, alpha_grader):
     grade = batch[0]["sleeper"]
     limit = alpha_grader.limits.seconds
-    assert f"timed out after {limit:g} s (in checks): checks that had not finished score 0" in grade.error
+    assert (f"timed out after {limit:g} s (in checks, while importing the submission): checks that had not "
+            "finished score 0") in grade.error  # TA audit: it said "(in checks)" of an import that never ended
     assert said(grade, "ATTACK-SLEEPING")
     assert grade.seconds < ATTACKS_SLEEP / 5  # one deadline for everything, not one per step
 
@@ -181,6 +182,9 @@ def test_memory_output_and_processes_are_bounded(batch, alpha_grader):
     assert report_of(grades["memory_hog"])["refused"] == [3 << 30, 1 << 40]
     assert report_of(grades["output_flood"])["stopped"] == ["File too large"]
     assert said(grades["output_flood"], "flood flood")  # in the probe too, until RLIMIT_FSIZE stopped it
+    assert grades["flood_uncaught"].error == (  # TA audit: it said only "File too large"
+        "the submission does not import (OSError: [Errno 27] File too large: it wrote past the sandbox's limit of "
+        f"{alpha_grader.limits.file_size >> 20} MB per file, printing that much?), so it scores 0")
     blocked = re.search(r"FORKBOMB-BLOCKED with (\d+) processes", grades["fork_bomb"].sandbox["checks_output"])
     assert blocked and int(blocked.group(1)) <= alpha_grader.limits.processes
 

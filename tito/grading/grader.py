@@ -67,7 +67,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         grade.tests = checks + _feedback(status)
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
         grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran,
-                              hidden)
+                              hidden, _imported(out / "checks", job.folder))
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
@@ -186,6 +186,14 @@ def _import_failure(folder: Path, job_folder: Path) -> str:
     return f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
 
 
+def _imported(folder: Path, job_folder: Path) -> bool:
+    """Whether the checks' probe wrote its import record (the submission imported, or raised)."""
+    try:
+        return read_record(folder, IMPORT_RECORD, below=job_folder) is not None
+    except UnreadableRecord:
+        return True  # something was written: the import ended
+
+
 def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out: bool) -> tuple[list[TestScore], bool]:
     """Each check's score, judged outside the sandbox; and whether any check wrote a record."""
     expected, scores, ran = prepared.expected(), [], False
@@ -261,7 +269,7 @@ NAMED = 20  # functions named in "not implemented yet: ..." (then "and N more")
 
 
 def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool,
-            hidden: set = frozenset()) -> str:
+            hidden: set = frozenset(), imported: bool = True) -> str:
     """Why the submission lost points as a whole, or ''. (What the sandbox reported is only
     used for these words; the points never depend on it. A submission it calls unreadable or
     unexported is not graded at all on some platforms, so that is believed only when no check ran.)"""
@@ -272,7 +280,9 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         first = (str(export.get("error")) or "no reason given").splitlines()[0]
         return not_exported(first[:500])
     if import_failure:
-        return f"the submission does not import ({import_failure}), so it scores 0"
+        why = (f": it wrote past the sandbox's limit of {limits.file_size >> 20} MB per file, printing that much?"
+               if "[Errno 27]" in import_failure else "")  # EFBIG: RLIMIT_FSIZE, its output a file too
+        return f"the submission does not import ({import_failure}{why}), so it scores 0"
     reasons = []
     ended = _crashes(_step(status, "checks").get("crashes"), hidden)
     if ended:
@@ -284,6 +294,8 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     elif outcome.timed_out or late:
         running = str(status.get("running") or (late[0] if late else "its start"))[:300]
         after = _step(status, "checks") and running in ("inline", "pytest")
+        if running == "checks" and not imported:  # the checks never began: the import took the time
+            running = "checks, while importing the submission"
         reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (
             "its checks had finished; only feedback was cut short" if after
             else "checks that had not finished score 0"))
