@@ -12,7 +12,11 @@ Shape::
 
     {"version": 1,
      "modules": {"cnn": {"passed": true, "when": "2026-11-25T07:50:01+00:00",
-                         "inline": [5, 5], "pytest": [12, 12], "not_implemented": []}}}
+                         "inline": [5, 5], "pytest": [12, 12], "not_implemented": [],
+                         "tests": "<sha256 of tests/06_cnn when they ran>"}}}
+
+``tests`` lets ``tito status`` tell a pass of tests changed since (an instructor's fix pulled
+mid-term) from a current one.
 """
 
 from __future__ import annotations
@@ -125,3 +129,17 @@ def problem_with(text: str) -> str | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("passed"), bool):
             return f"module '{name}' has no boolean 'passed'"
     return None
+
+
+def tests_digest(module) -> str:
+    """One sha256 of the module's test folder (each file's path and bytes; '' without the folder)."""
+    import hashlib
+
+    folder = module.tests_dir
+    if not folder.is_dir():
+        return ""
+    total = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        total.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        total.update(hashlib.sha256(path.read_bytes()).digest())
+    return total.hexdigest()

@@ -47,6 +47,20 @@ def test_status_survives_a_corrupt_progress_file(course, tito):
     assert list((course.root / ".tito").glob("progress.json.corrupt-*"))
 
 
+def test_a_pass_of_tests_changed_since_is_not_counted_as_passed(course, tito):
+    """Instructor audit: after a student pulled a fix that added a failing test, `tito status` still
+    said the module passed. A pass records its tests' digest; a later change of them shows."""
+    assert tito("test", "--module", "alpha").exit_code == 0
+    said = tito("status", "--json")
+    assert [row["last_result"] for row in json.loads(said.output)["modules"]][0] == "passed"
+    test_file = course.root / "tests" / "01_alpha" / "test_alpha_ops.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef test_added_by_the_fix():\n    assert False\n")
+    rows = json.loads(tito("status", "--json").output)
+    assert (rows["modules"][0]["last_result"], rows["passed"]) == ("passed, tests changed since", 0)
+    table = " ".join(tito("status").output.split())
+    assert "Tests changed since their last pass: alpha (`tito test --module alpha` runs them again)." in table
+
+
 WRITER = """
 import sys
 from pathlib import Path

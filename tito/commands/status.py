@@ -20,6 +20,7 @@ def command(as_json):
               name_dev.py; tito test/export take it), behind (the .py edited
               after it; tito lab updates it), both changed
     last test: the result and time of the last `tito test` of the module
+               (passed, tests changed since: its tests changed after that pass)
     """
     course = Course.here()
     rows = module_rows(course)
@@ -48,6 +49,10 @@ def command(as_json):
         say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
             f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
             "the .py (the other is backed up).")
+    changed = [row["name"] for row in rows if row["last_result"] == TESTS_CHANGED]
+    if changed:
+        say(f"Tests changed since their last pass: {', '.join(changed)} "
+            f"(`tito test --module {changed[0]}` runs them again).")
     bar = progress_bar(passed, len(rows))
     out.print(bar, markup=False) if isinstance(bar, str) else out.print(bar)
 
@@ -92,22 +97,30 @@ def module_rows(course) -> list:
             "exported": exported,
             "export_error": error,
             "notebook": state(module),
-            "last_result": _result_word(last),
+            "last_result": _result_word(last, module),
             "last_run": None if last is None else last.get("when"),
         })
     return rows
 
 
-def _result_word(last) -> str:
-    """'never', 'failed', 'passed', or 'passed -k EXPR' for a run limited to some pytest tests."""
+def _result_word(last, module) -> str:
+    """'never', 'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, or
+    'passed, tests changed since' when the module's tests changed after that pass (a fix pulled)."""
+    from tito.progress import tests_digest
+
     if last is None:
         return "never"
     if not last.get("passed"):
         return "failed"
+    if last.get("tests") and last["tests"] != tests_digest(module):
+        return TESTS_CHANGED
     return f"passed -k {last['keyword']}" if last.get("keyword") else "passed"
 
 
-STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim",
+TESTS_CHANGED = "passed, tests changed since"
+
+
+STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim", TESTS_CHANGED: "yellow",
           "missing": "yellow", "edited": "red", "error": "red", "failed": "red",
           "in step": "green", "-": "dim", "ahead": "yellow", "behind": "yellow", "both changed": "red"}
 NOTEBOOK_WORDS = {"no notebook": "-", "notebook ahead": "ahead", "source ahead": "behind"}
