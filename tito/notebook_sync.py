@@ -28,7 +28,6 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from glob import escape as glob_escape
 from pathlib import Path
 
 from tito.course import Module
@@ -253,18 +252,18 @@ def sync_and_say(sync, module: Module) -> None:
     said = sync(module)
     if said:
         say(said)
+    own = " and ".join(path.name for path in (module.notebook, module.dev_file) if path.exists())
     for copy in newer_copies(module):
-        warn(f"{module.relative(copy)} was saved after {module.notebook.name} and {module.dev_file.name}, "
-             f"but tito only reads those two: if your work is in the copy, rename it to {module.notebook.name}.")
+        warn(f"{module.relative(copy)} was saved after {own}, but tito only reads {module.notebook.name} and "
+             f"{module.dev_file.name}: if your work is in it, rename it to {module.notebook.name}.")
 
 
 def newer_copies(module: Module) -> list[Path]:
-    """Notebooks beside the module's own whose name starts like it (Jupyter's 'cnn_dev-Copy1.ipynb',
-    a browser's 'cnn_dev (1).ipynb') and that were saved after both of its files."""
+    """Notebooks beside the module's own (Jupyter's 'cnn_dev-Copy1.ipynb', a browser's
+    'cnn_dev (1).ipynb', the notebook renamed in JupyterLab) saved after both of its files."""
     own = [path for path in (module.dev_file, module.notebook) if path.exists()]
     latest = max((path.stat().st_mtime for path in own), default=float("-inf"))
-    stem = module.notebook.stem
-    return sorted(path for path in module.dev_file.parent.glob(f"{glob_escape(stem)}*.ipynb")
+    return sorted(path for path in module.dev_file.parent.glob("*.ipynb")
                   if path.name != module.notebook.name and path.stat().st_mtime > latest)
 
 

@@ -72,9 +72,17 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
     result = tito("test", "--module", "alpha")
     words = " ".join(result.output.split())
     assert ("modules/source/01_alpha/alpha_dev-Copy1.ipynb was saved after alpha_dev.ipynb and alpha_dev.py, "
-            "but tito only reads those two: if your work is in the copy, rename it to alpha_dev.ipynb.") in words
+            "but tito only reads alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to "
+            "alpha_dev.ipynb.") in words
     assert "(1).ipynb" not in words  # older than the student's files: not their latest work
     assert STUB in (edition / DEV).read_text()  # the copy is never taken silently either
+    # student audit: the notebook renamed in JupyterLab (no alpha_dev.ipynb left) was ignored in silence
+    copy.unlink()
+    notebook.rename(notebook.with_name("my_alpha.ipynb"))
+    edit_notebook(notebook.with_name("my_alpha.ipynb"), STUB, "return np.asarray(x) * 2")
+    words = " ".join(tito("test", "--module", "alpha").output.split())
+    assert ("modules/source/01_alpha/my_alpha.ipynb was saved after alpha_dev.py, but tito only reads "
+            "alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to alpha_dev.ipynb.") in words
 
 
 def test_a_cell_marker_typed_in_a_notebook_cell_stays_a_comment_of_that_cell(edition, tito):
