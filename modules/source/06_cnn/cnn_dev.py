@@ -418,10 +418,9 @@ def conv2d_reference(x, weight, bias=None, stride=1, padding=0):
 # %%
 def test_unit_conv_output_size():
     unit_test("conv_output_size")
-    assert conv_output_size(32, 5) == 28
-    assert conv_output_size(32, 3, stride=1, padding=1) == 32
-    assert conv_output_size(7, 3, stride=2) == 3
-    assert conv_output_size(8, 3, stride=2, padding=1) == 4
+    for args, expected in (((32, 5), 28), ((32, 3, 1, 1), 32), ((7, 3, 2), 3), ((8, 3, 2, 1), 4)):
+        got = conv_output_size(*args)  # (size, kernel, stride, padding)
+        assert got == expected, f"conv_output_size{args}: expected {expected}, got {got}"
     passed("⌊(H + 2p − k)/s⌋ + 1 for stride and padding")
     try:
         conv_output_size(2, 3)
