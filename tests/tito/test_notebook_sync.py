@@ -85,6 +85,17 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
             "alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to alpha_dev.ipynb.") in words
 
 
+def test_a_syntax_error_saved_in_the_notebook_is_placed_in_the_notebook_too(edition, tito):
+    """Student audit: an export that failed on a notebook's syntax error named only the .py's line."""
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2 +")
+    result = tito("export", "--module", "alpha")
+    words = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert ("modules/source/01_alpha/alpha_dev.py, line 22 (alpha_dev.ipynb: code cell 3, line 10): invalid syntax"
+            in words), words  # a cell never run has no [N]: counted among the code cells
+
+
 def test_a_cell_marker_typed_in_a_notebook_cell_stays_a_comment_of_that_cell(edition, tito):
     """'# %% note' in a code cell would begin a new cell in the .py and cut the function in two."""
     notebook, dev = (edition / DEV).with_suffix(".ipynb"), edition / DEV
