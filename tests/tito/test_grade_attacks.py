@@ -101,6 +101,7 @@ def test_honest_students_beside_the_attacks_keep_their_grades(batch):
     assert (grades["alice"].score, grades["alice"].max_score, grades["alice"].error) == (6, 6, "")
     assert (grades["carol"].score, grades["carol"].error) == (4, "not implemented yet: Scaler.__call__")
     assert grades["nbformat3"].score == 4  # an nbformat 3 notebook is upgraded and graded
+    assert grades["alice"].sandbox["feedback"] is True  # its feedback tests ran (a --no-feedback one is regraded)
 
 
 @pytest.mark.parametrize("student", ATTACKS)
@@ -582,6 +583,7 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
                           "file, so graded as far as they got (2): kill_entry, kill_probe") in said
     assert (reports["alice"]["score"], reports["alice"]["incomplete"], reports["alice"]["error"]) == (6, False, "")
     assert reports["alice"]["sandbox"]["alone"] is False
+    assert reports["alice"]["sandbox"]["feedback"] is False  # --no-feedback: a run with feedback grades it again
     for student in ("kill_entry", "kill_probe"):
         assert (reports[student]["score"], reports[student]["incomplete"]) == (0, False)
         assert reports[student]["sandbox"]["alone"] is True

@@ -275,6 +275,31 @@ def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_l
     assert not (out / REGRADE_FILE).exists()
 
 
+def test_a_report_graded_without_feedback_tests_is_graded_again_by_a_run_with_them(tmp_path):
+    """Red team 14: reports of a --no-feedback run were kept by a later run with feedback, so the
+    feedback handed back lacked its tests. A report says whether its feedback tests ran; a run
+    with them grades the others again, a run without keeps either."""
+    from tiny_course import build_course
+
+    root = build_course(tmp_path / "course", tooling=True).root
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    out.mkdir()
+    record = record_of(root)
+    graded_under(out, record, ["alice", "bob"], folder)
+    for student, ran in (("alice", False), ("bob", True)):
+        report = json.loads((out / f"{student}.json").read_text())
+        report["sandbox"]["feedback"] = ran
+        (out / f"{student}.json").write_text(json.dumps(report))
+    submissions = sorted((p.stem, p) for p in folder.glob("*.py"))
+    grading = fingerprint_of(record["parts"])
+    with_feedback = plan(submissions, out, "alpha", grading, now=record, feedback=True)
+    assert [(s, why) for s, _, why in with_feedback.todo] == [("alice", "graded without its feedback tests "
+                                                                        "(--no-feedback)")]
+    assert [g.student for g in with_feedback.kept] == ["bob"]
+    assert plan(submissions, out, "alpha", grading, now=record).todo == []  # without: both kept
+
+
 def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monkeypatch):
     """The request file as the instructor's disk may leave it: unreadable (a new --regrade
     replaces it; without one, the batch stops naming it), names typed decomposed, students gone

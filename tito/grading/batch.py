@@ -220,7 +220,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         record = grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
         grading = fingerprint_of(record["parts"])
         request = RegradeRequest(out, regrade, {student for student, _ in submissions}, set(held or {}))
-        todo = plan(submissions, out, module.name, grading, request.names, record)
+        todo = plan(submissions, out, module.name, grading, request.names, record, feedback)
 
         def graded(grade: Grade) -> None:
             request.graded(grade)

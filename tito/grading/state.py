@@ -213,10 +213,12 @@ class Plan:
 
 
 def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: str,
-         regrade: tuple = (), now: dict | None = None) -> Plan:
+         regrade: tuple = (), now: dict | None = None, feedback: bool = False) -> Plan:
     """Which submissions to grade, given the reports already in ``out`` (see the module's text);
     ``now``: the current grading's record (``tito.grading.changes.grading_record``), to say what
-    changed since a report's grading and re-score those whose points alone did."""
+    changed since a report's grading and re-score those whose points alone did; ``feedback``: the
+    batch runs the feedback tests, so a report graded without them (``--no-feedback``) is graded
+    again (the feedback is no part of the fingerprint: a report with it is kept by a run without)."""
     from tito.grading.changes import Changes, read_gradings
 
     regrade = same_names(regrade)
@@ -224,7 +226,8 @@ def plan(submissions: list[tuple[str, Path]], out: Path, module: str, grading: s
     result = Plan()
     changes = Changes(read_gradings(out), now) if now is not None else None
     for student, path in submissions:
-        why, grade = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade, changes)
+        why, grade = _why_grade(student, path, Path(out) / report_name(student), module, grading, regrade, changes,
+                                feedback)
         if why:
             result.todo.append((student, path, why))
         elif grade.fingerprint != grading:  # only points changed: re-scored
@@ -250,7 +253,7 @@ def same_names(names: tuple) -> tuple:
 
 
 def _why_grade(student: str, path: Path, report: Path, module: str, grading: str,
-               regrade: tuple, changes=None) -> tuple[str, Grade | None]:
+               regrade: tuple, changes=None, feedback: bool = False) -> tuple[str, Grade | None]:
     """Why ``student`` is graded ('' when not: kept, or re-scored when only points changed since
     its grading), and the grade in their report (None if not read)."""
     if ALL in regrade or student in regrade:
@@ -260,6 +263,8 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
         return "new", grade
     if grade.incomplete:
         return "its last grading did not finish", grade
+    if feedback and grade.sandbox.get("feedback") is False:
+        return "graded without its feedback tests (--no-feedback)", grade
     if grade.fingerprint != grading and not (changes and changes.rescorable(grade)):
         return changes.of(grade).why_grade if changes else "the grading changed", grade
     from tito.grading.data import showable
