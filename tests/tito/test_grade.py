@@ -236,8 +236,8 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
         ("alice", "6", "6", "100.0", "3", "2"), ("carol", "4", "6", "66.7", "3", "0")]
     assert rows[1]["error"] == "not implemented yet: Scaler.__call__"
     assert json.loads((out / "carol.json").read_text())["score"] == 4
-    assert sorted(p.name for p in out.iterdir()) == [".gradebook.sha256", ".tito-gradings", ".tito-seed",
-                                                     "alice.json", "carol.json", "gradebook.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".gradebook.pending", ".gradebook.sha256", ".tito-gradings",
+                                                     ".tito-seed", "alice.json", "carol.json", "gradebook.csv"]
     assert not (instructor_course / ".tito").exists()  # graded in the sandbox, not in the course
     again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--jobs", "2", "--out", str(out))
     assert again.returncode == 0, again.stdout + again.stderr

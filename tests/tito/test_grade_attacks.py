@@ -595,6 +595,28 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
     assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # final: kept
 
 
+def test_a_grade_from_a_worker_too_old_to_refuse_is_not_taken(alpha_grader, tmp_path):
+    """Re-check: a dask worker of an older tito runs its own setup, which knows no source check,
+    and graded an untouched stub 6/6 with a verdict edited to pass. The batch takes a grade only
+    from a grading that says it ran under its own tito."""
+    from tito.grading.report import Grade, TestScore
+
+    class OlderWorker:
+        alone = False
+
+        def run(self, grader, todo, done):
+            for student, path in todo:  # its report, as a tito before the check writes it: full marks
+                done(Grade("alpha", path.name, student, [TestScore(spec.name, True, spec.points)
+                                                          for spec in grader.prepared.checks],
+                           sandbox={"backend": "bubblewrap", "exit_code": 0}, sha256="a" * 64))
+
+    (tmp_path / "bob.py").write_text(ALPHA_DEV)
+    [grade] = grade_batch(alpha_grader, [("bob", tmp_path / "bob.py")], tmp_path / "grades", executor=OlderWorker())
+    assert (grade.score, grade.incomplete, grade.sha256) == (0, True, "a" * 64)
+    assert grade.error.startswith("graded by a worker running another tito than the grader's: install the grader's "
+                                  "tito commit on every worker"), grade.error
+
+
 def test_a_kill_while_another_grading_ran_on_the_machine_is_never_final(instructor_course, tmp_path,
                                                                          monkeypatch, tito):
     """Red team 14: "alone" meant alone in the batch; another tito grade on the machine (a

@@ -324,6 +324,8 @@ def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monke
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    (tmp_path / REGRADE_FILE).write_text(json.dumps({"asked": ["*"], "left": ["bob", "zed"]}))  # zed: gone
+    assert RegradeRequest(tmp_path, ("alice",), students).abandoned == ["bob"]  # only who can be named again
     request = RegradeRequest(tmp_path, ("*",), students)
     request.graded(alpha_grade("alice", incomplete=True))  # its report was not written: still to grade
     monkeypatch.setattr(state, "write_atomically", full)

@@ -377,14 +377,14 @@ def test_student_names_stay_inside_the_reports_folder(tmp_path):
         report(out, name)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["_.._escape.json", "_etc_passwd.json", "hidden.json", "_.json", "名前.json", "José_Ñ.json", "a_b.json",
-         ".gradebook.sha256", "gradebook.csv"])
+         ".gradebook.pending", ".gradebook.sha256", "gradebook.csv"])
     assert not (tmp_path / "escape.json").exists() and not Path("/etc/passwd.json").exists()
     assert sorted(g.student for g in read_grades(out, "alpha")) == sorted(names)
     long_names = ["a" * 240, "a" * 239 + "b", "名" * 90]  # an LMS export's long names: no file name fits them
     for name in long_names:
         report(out, name)
-    files = [p.name for p in out.iterdir() if p.name not in {report_name(n) for n in names} | {"gradebook.csv",
-                                                                                            ".gradebook.sha256"}]
+    files = [p.name for p in out.iterdir() if p.name not in {report_name(n) for n in names} | {
+        "gradebook.csv", ".gradebook.sha256", ".gradebook.pending"}]
     assert len(files) == 3 and all(len(f.encode()) <= 205 for f in files)
     assert sorted(g.student for g in read_grades(out, "alpha")) == sorted(names + long_names)
     for clash in ([("Alice", None), ("alice", None)], [("a/b", None), ("a_b", None)], [("é", None), ("e\u0301", None)]):

@@ -288,6 +288,11 @@ def test_a_row_waiting_for_a_grade_is_neither_handed_back_nor_final(tmp_path, ti
     assert ("Waiting for a grade (the pending column of gradebook.csv), so their cell in the CSV is an old grade or "
             f"empty: cnn: {waiting.replace('; dave', '; cnn: dave')}.") in flat(final.output)
     assert "In " not in final.output  # dave's row is waiting, not a row without its report
+    # re-check: a pending cell emptied by hand (a spreadsheet tidied up) still waits
+    book = cnn / "gradebook.csv"
+    book.write_text(book.read_text().replace("old grade, to be graded again (changed)", ""))
+    again = tito("gradebook", "final", str(cnn), "--out", str(tmp_path / "f.csv"))
+    assert again.exit_code == 1 and "empty: cnn: alice (old grade, to be graded again (changed))" in flat(again.output)
 
 
 def test_a_grade_the_grader_failed_is_written_but_not_final(tmp_path, tito):

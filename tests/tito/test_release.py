@@ -445,6 +445,11 @@ def test_a_stub_of_an_earlier_release_stays_released_after_a_fix_mid_term(tmp_pa
     assert graded_of(sorted(fork.iterdir()), released) == (fork / "alpha_dev.py", "the other is as released")
     (root / RELEASED).unlink()  # as before: only the release of today is known
     assert graded_of(sorted(fork.iterdir()), released_pair(Course(root).get("alpha")))[0] == fork / "alpha_dev.ipynb"
+    (root / RELEASED).write_text('{"alpha": {"py": [1]}}')  # re-check: a hand edit gave a TypeError's traceback
+    broken = run_tito(root, "release", "--all", "--out", str(tmp_path / "v3"))
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert f"{root / RELEASED} is not the record tito release writes." in flat(broken.stderr)
+    assert not (tmp_path / "v3").exists()  # said before the edition is written
 
 
 def test_release_into_the_course_itself_is_refused(instructor):

@@ -37,10 +37,12 @@ def command(module_name, all_modules, out, force, repository):
       tito release --all --out ../tinytorch-student --repository https://github.com/ME/tinytorch-student
       tito release --module cnn --out /tmp/cnn-edition
     """
+    from tito.editions import check_release_record
     from tito.editions.release import release, start_line
 
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
+    check_release_record(course.root)  # recorded after the release: a broken record stops it before
     report = release(course, modules, out, force=force, repository=repository)
     rows = table("Module", "Stubbed functions", "Hidden tests and checks removed", "Notebook", title=f"Student edition: {report.out}")
     for item in report.modules:

@@ -100,6 +100,11 @@ def released_pair(module, edition: Path | None = None) -> dict:
     return {key: sorted(digests) for key, digests in pair.items()}
 
 
+def check_release_record(course_root: Path) -> None:
+    """TitoError now, before a release is built, when the course's ``RELEASED`` cannot be read."""
+    _released_before(course_root)
+
+
 def remember_release(course_root: Path, modules) -> Path:
     """Add the ``released_pair`` of each of ``modules`` (as released now) to the course's
     ``RELEASED`` record, atomically; returns its path. OSError when it cannot be written."""
@@ -124,7 +129,8 @@ def _released_before(course_root: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise TitoError(f"{path} cannot be read ({exc}).", hint="Restore it from git (tito release writes it).") from None
     if not (isinstance(record, dict) and all(
-            isinstance(pair, dict) and all(isinstance(pair.get(key, []), list) for key in ("py", "ipynb"))
+            isinstance(pair, dict) and all(isinstance(pair.get(key, []), list) and all(
+                isinstance(digest, str) for digest in pair.get(key, [])) for key in ("py", "ipynb"))
             for pair in record.values())):
         raise TitoError(f"{path} is not the record tito release writes.", hint="Restore it from git.")
     return record

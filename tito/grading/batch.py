@@ -81,13 +81,15 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows;
     ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside;
     ``adjustments``: the batch's adjustments.csv, read when not given)."""
-    from tito.grading.state import settle
+    from tito.grading.state import settle, tito_source
 
     Path(out).mkdir(parents=True, exist_ok=True)
     book = Gradebook(out, grader.module.name, students, pending, aside, adjustments)
     graded: dict[str, Grade] = {}
+    ours = tito_source()
 
     def done(grade: Grade) -> None:
+        grade = _by_our_tito(grade, grader, ours)
         # the batch's word, never the sandbox's: one submission to grade is alone too, unless another
         # grading on the machine (another batch, its own or on a worker there) held a job slot beside it
         grade.sandbox["alone"] = ((getattr(executor, "alone", False) or len(submissions) == 1)
@@ -112,6 +114,21 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
             raise TitoError(f"{Path(out) / GRADEBOOK} could not be written: {exc.strerror}.",
                             hint="The reports written are kept: run the same command again to rebuild it.") from None
     return [graded[student] for student, _ in submissions if student in graded]
+
+
+def _by_our_tito(grade: Grade, grader, ours: str) -> Grade:
+    """``grade``, or a 0 marked incomplete when it ran under another tito than the batch's: a dask
+    worker too old to refuse so itself (re-check: its own code decided the points, all of them)."""
+    if "exit_code" not in grade.sandbox or grade.sandbox.get("tito_source") == ours:  # not run, or ours
+        return grade
+    from tito.grading.grader import zero_grade
+
+    zero = zero_grade(grader.prepared, grade.submission, grade.student,
+                      "graded by a worker running another tito than the grader's: install the grader's tito "
+                      "commit on every worker; graded again by the next run",
+                      grade.sandbox.get("backend", ""), incomplete=True)
+    zero.sha256 = grade.sha256
+    return zero
 
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,

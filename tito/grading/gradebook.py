@@ -42,6 +42,7 @@ from tito.grading.report import Grade
 
 GRADEBOOK = "gradebook.csv"
 WRITTEN = ".gradebook.sha256"  # the sha256 of the gradebook.csv tito wrote last
+WAITING = ".gradebook.pending"  # its pending cells, by student cell: what a hand edit of the CSV cannot hide
 HISTORY = "history"  # reports replaced by a different result
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REWRITE_SECONDS = 2.0  # during a batch, gradebook.csv is rebuilt at most this often
@@ -153,7 +154,21 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
         aside.gradebooks.append(backup)
     write_atomically(path, data)
     write_atomically(Path(folder) / WRITTEN, digest(data) + "\n")
+    waiting = {safe_cell(student): row[6] for student, row in sorted(rows.items()) if row[6]}
+    write_atomically(Path(folder) / WAITING, json.dumps(waiting, ensure_ascii=False, indent=1) + "\n")
     return path
+
+
+def read_waiting(folder: Path) -> dict[str, str] | None:
+    """The pending cells tito last wrote into ``folder``'s gradebook.csv (student cell -> why),
+    or None when a folder of an older tito has no record of them."""
+    try:
+        waiting = json.loads((Path(folder) / WAITING).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in waiting.items()} if isinstance(waiting, dict) else {}
 
 
 ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason

@@ -79,7 +79,9 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
             test.message = as_submitted(test.message, prepared, inside, grade.submission)[:MAX_FEEDBACK]
         grade.incomplete = outcome.starved or killed  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
-        grade.sandbox.update(beside_other_gradings=crowded, feedback=limits.feedback,
+        from tito.grading.state import tito_source
+
+        grade.sandbox.update(beside_other_gradings=crowded, feedback=limits.feedback, tito_source=tito_source(),
                              exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
                              disk_free_at_start=outcome.free_at_start,
                              out_of_memory=killed, oom_kills=outcome.oom_kills,

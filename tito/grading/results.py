@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, adjusted, edited_by_hand, read_adjustments, read_grades, read_report, safe_cell
+from tito.grading.gradebook import GRADEBOOK, adjusted, edited_by_hand, read_waiting, read_adjustments, read_grades, read_report, safe_cell
 from tito.grading.report import Grade
 
 
@@ -62,7 +62,8 @@ def read_graded_folder(folder: Path) -> GradedFolder:
                         hint="Run tito grade DIR --module M --out FOLDER first.", exit_code=2)
     module, grades = found.popitem()
     shown = {safe_cell(g.student) for g in grades}
-    pending = {cell: why for cell, why in listed.items() if why}
+    waiting = read_waiting(folder)  # as tito wrote them: a pending cell emptied by hand still waits
+    pending = {cell: why for cell, why in listed.items() if why} if waiting is None else waiting
     return GradedFolder(folder, module, grades,
                         left_out=sorted(g.student for g in every[module] if safe_cell(g.student) not in listed),
                         unreadable=sorted(set(listed) - shown - set(pending)), pending=pending,

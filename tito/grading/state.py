@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -106,7 +107,7 @@ class RegradeRequest:
         else:
             self.asked = asked
             self.left = sorted(known) if ALL in asked else [s for s in asked if s in known]
-            self.abandoned = [s for s in kept["left"] if s not in self.left] if kept is not None else []
+            self.abandoned = [s for s in kept["left"] if s in known and s not in self.left] if kept is not None else []
         try:
             self._write()
         except OSError as exc:
@@ -186,8 +187,10 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
 TITO = Path(__file__).resolve().parents[1]  # tito's own source: any change of it may change a grade
 
 
+@functools.lru_cache(maxsize=1)
 def tito_source() -> str:
-    """One hash of this tito's source (a grading's ``tito_source``; a dask worker's must match)."""
+    """One hash of this tito's source (a grading's ``tito_source``; a dask worker's must match),
+    as this process found it first."""
     return sources_digest(source_digests(TITO))
 
 
