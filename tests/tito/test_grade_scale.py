@@ -3,6 +3,7 @@ executor against the local one (on real LocalClusters), a batch that
 resumes after Ctrl-C and SIGKILL, the report's resumable state and its attacks, Gradescope's and
 PrairieLearn's result formats, and a spreadsheet-safe gradebook."""
 
+import contextlib
 import csv
 import io
 import json
@@ -194,6 +195,66 @@ def test_ctrl_c_stops_the_gradings_running_on_a_cluster_tito_did_not_start(alpha
         presser.join()
     assert settled(lambda: running("-hang")) is False
     assert not (tmp_path / "grades" / "hang.json").exists()
+
+
+def test_a_scheduler_killed_mid_batch_stops_it_saying_what_to_do(alpha_grader, folder, tmp_path):
+    """TA audit: `kill -9` of the dask scheduler while a submission ran left tito waiting forever
+    (the client kept submitting to a scheduler it had lost), and Ctrl-C then ended in a traceback."""
+    from tito.grading.executors import DaskExecutor
+
+    slow_b = tmp_path / "b_slow.py"
+    slow_b.write_text(slow("b_slow", seconds=60))
+    todo = [("a_alice", folder / "alice.py"), ("b_slow", slow_b), ("c_alice", folder / "alice.py"),
+            ("d_erin", folder / "erin.ipynb")]  # one at a time, two sent ahead: d waits to be sent
+    out = tmp_path / "grades"
+    with own_cluster(tmp_path) as (scheduler, address):
+        killer = threading.Thread(target=kill_when_running, args=(scheduler, "-b_slow"))
+        killer.start()
+        try:
+            with pytest.raises(TitoError) as lost:
+                grade_batch(alpha_grader, todo, out, executor=DaskExecutor(scheduler=address))
+        finally:
+            killer.join()
+    assert flat(str(lost.value)) == (f"Lost the connection to the dask scheduler at {address}: 3 of 4 submissions "
+                                     "were not graded.")
+    assert lost.value.hint == ("Start the scheduler and workers again, then run the same command: it grades only "
+                               "those.")
+    assert sorted(p.name for p in out.glob("*.json")) == ["a_alice.json"]  # graded before: kept
+    with open(out / "gradebook.csv", newline="") as handle:
+        assert [(r["student"], r["score"]) for r in csv.DictReader(handle)] == [("a_alice", "6")]
+    assert settled(lambda: running("-b_slow")) is False  # its worker exited with the scheduler, killing it
+
+
+@contextlib.contextmanager
+def own_cluster(tmp_path):
+    """A `dask scheduler` process of its own (for a test to kill) and one `dask worker` of one thread:
+    (the scheduler's Popen, its address)."""
+    pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
+    file = tmp_path / "scheduler.json"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", "0", "--no-dashboard", "--scheduler-file", str(file)], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(file),
+                               "--nthreads", "1", "--no-dashboard", "--no-nanny"], **quiet)
+    try:
+        from distributed import Client
+
+        with Client(scheduler_file=str(file), timeout="30s") as client:
+            client.wait_for_workers(1, timeout=30)
+            address = client.scheduler.address
+        yield scheduler, address
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
+
+
+def kill_when_running(process, tag, seconds=30) -> None:
+    """SIGKILL ``process`` once a process marked ``tag`` runs."""
+    deadline = time.monotonic() + seconds
+    while not running(tag) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
 
 
 # --------------------------------------------------------------------------- resuming

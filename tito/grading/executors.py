@@ -29,6 +29,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
+from contextlib import suppress
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from tito.grading.slots import job_slot
 
 EXECUTORS = ("local", "dask")
 IN_FLIGHT_PER_WORKER = 2  # dask: submissions sent ahead per worker thread (their bytes wait there)
+WATCH_SECONDS = 0.05  # dask: how often the client's connection is looked at while no grade comes
 
 
 class Executor:
@@ -202,14 +206,13 @@ class DaskExecutor(Executor):
             raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
                             hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
         name = f"tito-grade-{archive.sha256[:16]}"
-        futures, pending, running = {}, iter(todo), completed()
+        address = self.scheduler or cluster.scheduler_address
+        futures, queue, running = {}, deque(todo), completed()
 
         def send(count: int) -> None:
             """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0)."""
-            while count > 0:
-                student, path = next(pending, (None, None))
-                if student is None:
-                    return
+            while count > 0 and queue and client.status == "running":
+                student, path = queue.popleft()
                 future = self._submit(client, name, grader, student, path, on_done)
                 if future is not None:
                     futures[future] = (student, path)
@@ -219,17 +222,15 @@ class DaskExecutor(Executor):
         try:
             client.register_plugin(plugin, name=name)
             send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
-            for future in running:
+            while not running.is_empty():
+                future = next_done(running, client)
+                if future is None or future.cancelled():  # the scheduler has forgotten what it was given
+                    raise scheduler_lost(address, len(futures) + len(queue), len(todo))
                 student, path = futures.pop(future)
                 on_done(self._result(grader, future, student, path))
                 send(1)
         finally:
-            client.cancel(list(futures))
-            try:
-                client.unregister_worker_plugin(name)  # each worker removes its copy
-            except Exception:  # noqa: BLE001 - the workers may be gone already
-                pass
-            client.close()
+            let_go(client, name, futures)
             if cluster is not None:
                 cluster.close()
 
@@ -255,3 +256,38 @@ class DaskExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
             reason = grading_failed(exc, " on the cluster")
         return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)
+
+
+def next_done(running, client):
+    """The next future of the ``distributed.as_completed`` ``running`` to end, or None once ``client``
+    has lost its scheduler: the futures it sends then would never end."""
+    while not running.has_ready():
+        if client.status != "running":
+            return None
+        time.sleep(WATCH_SECONDS)
+    return next(running)
+
+
+def scheduler_lost(address: str, left: int, total: int) -> TitoError:
+    return TitoError(f"Lost the connection to the dask scheduler at {address}: {left} of {total} submissions were "
+                     "not graded.", hint="Start the scheduler and workers again, then run the same command: it "
+                                         "grades only those.")
+
+
+def let_go(client, name: str, futures) -> None:
+    """End a batch on the cluster: its futures cancelled and its plugin removed (which stops each
+    worker's sandboxes), then the client closed. Never raises: after a lost scheduler there is
+    nothing left to stop (its workers exit with it, and so do their sandboxes)."""
+    if client.status == "running":
+        with suppress(Exception):
+            client.cancel(list(futures))
+        with suppress(Exception):  # the workers may be gone already
+            client.unregister_worker_plugin(name)  # each worker removes its copy
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # closing ends its attempts to reconnect, logged as "after 30.00 seconds"
+    try:
+        with suppress(Exception):
+            client.close()
+    finally:
+        log.setLevel(level)
