@@ -3,6 +3,7 @@ executor against the local one (on real LocalClusters), a batch that
 resumes after Ctrl-C and SIGKILL, the report's resumable state and its attacks, Gradescope's and
 PrairieLearn's result formats, and a spreadsheet-safe gradebook."""
 
+import contextlib
 import csv
 import io
 import json
@@ -125,18 +126,75 @@ def test_dask_workers_give_the_same_gradebook_without_the_graders_files(alpha_gr
     assert left == []
 
 
-def test_a_worker_running_another_tito_refuses_to_grade(alpha_grader, folder, cluster, tmp_path, monkeypatch):
+def test_a_worker_that_refuses_to_grade_leaves_its_share_to_the_others(alpha_grader, folder, local, cluster,
+                                                                       tmp_path, capsys):
+    """TA audit: next to two good workers, one without bubblewrap refused each submission at once,
+    so it took most of them: 24 of 27 came back `0 ... refused to grade`, the next run graded 3 more."""
+    from tito.grading.executors import DaskExecutor
+
+    # one to each of the three idle workers (dask's round robin): the third refuses its own
+    todo = [("0_alice", folder / "alice.py"), ("1_erin", folder / "erin.ipynb"), ("2_alice", folder / "alice.py")]
+    told = []
+    with worker_without_bwrap(cluster.scheduler_address, tmp_path):
+        grades = grade_batch(alpha_grader, todo, tmp_path / "grades", on_done=lambda g: told.append(g.student),
+                             executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    expected, _ = local
+    assert [comparable(g) for g in grades] == [
+        comparable(expected[student.split("_")[1]]) | {"student": student} for student, _ in todo]
+    assert sorted(told) == sorted(student for student, _ in todo)  # each graded once
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "refused" in line]
+    assert line.startswith("Note: worker no-bwrap (tcp://127.0.0.1:")
+    assert line.endswith("; the other workers grade what it was sent.")
+    assert ("refused to grade: it has no sandbox that can run here (bubblewrap: bwrap is not installed" in line
+            or "refused to grade: its uid-drop sandbox shares the network with the cluster" in line)  # as root
+
+
+def test_when_no_worker_can_grade_the_batch_stops_sending(alpha_grader, folder, cluster, tmp_path, monkeypatch,
+                                                           capsys):
     """TA audit: a worker whose tito was older (or changed) graded with its own code — every
-    submission 46/46 with a verdict edited to pass — under the batch's fingerprint, silently."""
+    submission 46/46 with a verdict edited to pass — under the batch's fingerprint, silently.
+    Both workers refuse now: what they were sent gets the refusal, the rest is not sent."""
     from tito.grading import state
     from tito.grading.executors import DaskExecutor
 
     monkeypatch.setattr(state, "tito_source", lambda: "0" * 64)  # the grader's tito, as if another commit
-    grades = grade_batch(alpha_grader, submissions_in(folder)[:1], tmp_path / "grades",
-                         executor=DaskExecutor(scheduler=cluster.scheduler_address))
-    assert [(g.score, g.incomplete) for g in grades] == [(0, True)]
-    assert "it runs another tito than the grader's (source " in grades[0].error
-    assert "000000000000 here): install the grader's tito commit on every worker" in grades[0].error
+    out = tmp_path / "grades"
+    with pytest.raises(TitoError) as stopped:  # two workers, two submissions each sent ahead, two left
+        grade_batch(alpha_grader, [(f"s{n}", folder / "alice.py") for n in range(6)], out,
+                    executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    assert flat(str(stopped.value)) == (f"No worker of the dask cluster at {cluster.scheduler_address} can grade "
+                                        "(each refused, as said above): 2 of 6 submissions were not sent.")
+    refused = read_grades(out, "alpha")
+    assert [(g.student, g.score, g.incomplete) for g in refused] == [(f"s{n}", 0, True) for n in range(4)]
+    for grade in refused:
+        assert "refused to grade: it runs another tito than the grader's (source " in grade.error
+        assert "000000000000 here): install the grader's tito commit on every worker" in grade.error
+    notes = [line for line in capsys.readouterr().out.splitlines() if "refused" in line]
+    assert [line.startswith("Note: worker ") for line in notes] == [True, True]  # one line for each worker
+    assert notes[1].endswith("; no other worker can grade.")
+
+
+@contextlib.contextmanager
+def worker_without_bwrap(address: str, tmp_path: Path):
+    """A third worker, `dask worker --name no-bwrap`, on whose machine tito finds no bwrap."""
+    from distributed import Client
+
+    hide = tmp_path / "hide_bwrap.py"
+    hide.write_text("import tito.grading.backends as b\n"
+                    "b.which = lambda program, which=b.which: '' if program == 'bwrap' else which(program)\n")
+    worker = dask_process("worker", address, "--name", "no-bwrap", "--nthreads", "1", "--no-nanny",
+                          "--preload", str(hide))
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(3, timeout=30)
+        yield
+    finally:
+        worker.terminate()  # it leaves the cluster
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def test_a_worker_without_a_sandbox_of_its_own_network_refuses_and_says_why(alpha_grader, folder, tmp_path):
@@ -159,7 +217,7 @@ def test_a_worker_without_a_sandbox_of_its_own_network_refuses_and_says_why(alph
     assert single.describe() == "dask, on the cluster at tcp://head:8786, one at a time"
     [grade] = grade_batch(alpha_grader, [("alice", folder / "alice.py")], out, executor=executor)
     assert (grade.score, grade.incomplete) == (0, True)
-    assert grade.error.startswith("worker tcp://127.0.0.1:")
+    assert grade.error.startswith("worker 0 (tcp://127.0.0.1:")  # a LocalCluster names its workers 0, 1...
     why = ("its uid-drop sandbox shares the network with the cluster, and dask runs any function a connection "
            "sends it" if detect("uid-drop")[0] is not None else "it has no sandbox that can run here (uid-drop: ")
     assert f"refused to grade: {why}" in grade.error
@@ -194,6 +252,69 @@ def test_ctrl_c_stops_the_gradings_running_on_a_cluster_tito_did_not_start(alpha
         presser.join()
     assert settled(lambda: running("-hang")) is False
     assert not (tmp_path / "grades" / "hang.json").exists()
+
+
+def test_a_scheduler_killed_mid_batch_stops_it_saying_what_to_do(alpha_grader, folder, tmp_path):
+    """TA audit: `kill -9` of the dask scheduler while a submission ran left tito waiting forever
+    (the client kept submitting to a scheduler it had lost), and Ctrl-C then ended in a traceback."""
+    from tito.grading.executors import DaskExecutor
+
+    slow_b = tmp_path / "b_slow.py"
+    slow_b.write_text(slow("b_slow", seconds=60))
+    todo = [("a_alice", folder / "alice.py"), ("b_slow", slow_b), ("c_alice", folder / "alice.py"),
+            ("d_erin", folder / "erin.ipynb")]  # one at a time, two sent ahead: d waits to be sent
+    out = tmp_path / "grades"
+    with own_cluster(tmp_path) as (scheduler, address):
+        killer = threading.Thread(target=kill_when_running, args=(scheduler, "-b_slow"))
+        killer.start()
+        try:
+            with pytest.raises(TitoError) as lost:
+                grade_batch(alpha_grader, todo, out, executor=DaskExecutor(scheduler=address))
+        finally:
+            killer.join()
+    assert flat(str(lost.value)) == (f"Lost the connection to the dask scheduler at {address}: 3 of 4 submissions "
+                                     "were not graded.")
+    assert lost.value.hint == ("Start the scheduler and workers again, then run the same command: it grades only "
+                               "those.")
+    assert sorted(p.name for p in out.glob("*.json")) == ["a_alice.json"]  # graded before: kept
+    with open(out / "gradebook.csv", newline="") as handle:
+        assert [(r["student"], r["score"]) for r in csv.DictReader(handle)] == [("a_alice", "6")]
+    assert settled(lambda: running("-b_slow")) is False  # its worker exited with the scheduler, killing it
+
+
+@contextlib.contextmanager
+def own_cluster(tmp_path):
+    """A `dask scheduler` process of its own (for a test to kill) and one `dask worker` of one thread:
+    (the scheduler's Popen, its address)."""
+    pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
+    file = tmp_path / "scheduler.json"
+    scheduler = dask_process("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(file))
+    worker = dask_process("worker", "--scheduler-file", str(file), "--nthreads", "1", "--no-nanny")
+    try:
+        from distributed import Client
+
+        with Client(scheduler_file=str(file), timeout="30s") as client:
+            client.wait_for_workers(1, timeout=30)
+            address = client.scheduler.address
+        yield scheduler, address
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
+
+
+def dask_process(kind: str, *args) -> subprocess.Popen:
+    """`dask scheduler ARGS` or `dask worker ARGS`, quiet, with no dashboard."""
+    return subprocess.Popen([sys.executable, "-m", f"distributed.cli.dask_{kind}", *args, "--no-dashboard"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_when_running(process, tag, seconds=30) -> None:
+    """SIGKILL ``process`` once a process marked ``tag`` runs."""
+    deadline = time.monotonic() + seconds
+    while not running(tag) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
 
 
 # --------------------------------------------------------------------------- resuming

@@ -10,8 +10,8 @@ worker process). Removing the plugin also stops the gradings still running on th
 (the client removes it when the batch ends or is interrupted, so Ctrl-C stops a remote
 cluster's sandboxes too): their sandboxes are killed and the folder goes only after they have
 ended. ``grade_on_worker`` is the task: one submission's bytes in, its grade as JSON
-out, or ``Refused`` when this worker cannot grade safely (no sandbox, or the archive did not
-unpack): the client turns that into a 0 with the reason, marked incomplete.
+out, or ``Refused`` when this worker cannot grade safely (no sandbox, another tito, or the
+archive did not unpack): the client sends that submission, and the rest, to the other workers.
 """
 
 from __future__ import annotations
@@ -33,7 +33,17 @@ STOP_WAIT_SECONDS = 10  # teardown waits at most this long for the killed gradin
 
 
 class Refused(Exception):
-    """This worker cannot grade safely; the message says why."""
+    """The worker at ``address`` (named ``name``, else its address) cannot grade safely: ``why``.
+
+    Said of the worker, not of a submission: it refuses whatever it is sent, for the whole batch."""
+
+    def __init__(self, address: str, name: str, why: str):
+        super().__init__(address, name, why)  # the arguments travel back to the client (pickled)
+        self.address, self.name, self.why = address, name, why
+
+    def __str__(self) -> str:
+        named = f"{self.name} ({self.address})" if self.name and self.name != self.address else self.address
+        return f"worker {named} refused to grade: {self.why}"
 
 
 def grade_on_worker(plugin_name: str, data: bytes, filename: str, student: str, label: str) -> dict:
@@ -48,7 +58,7 @@ class PreparedOnWorker(WorkerPlugin):
         self.archive, self.choice, self.unsafe, self.limits = archive, choice, unsafe, limits
         self.tito_source = tito_source  # the grader's tito (state.tito_source): a worker's own must match
         self.folder = self.prepared = self.sandbox = None
-        self.problem, self.address = "", "?"
+        self.problem, self.address, self.name = "", "?", ""
 
     def setup(self, worker=None):
         from tito.grading.archive import unpack
@@ -57,6 +67,8 @@ class PreparedOnWorker(WorkerPlugin):
         from tito.grading.state import tito_source
 
         self.address = getattr(worker, "address", "?")
+        name = getattr(worker, "name", None)  # `dask worker --name`, a LocalCluster's 0, 1...; else its address
+        self.name = "" if name is None else str(name)
         self.stopping = threading.Event()  # set by teardown: kills the running sandboxes
         self.lock, self.running = threading.Lock(), 0
         if self.tito_source is not None and tito_source() != self.tito_source:  # its code decides the points
@@ -95,7 +107,7 @@ class PreparedOnWorker(WorkerPlugin):
     def grade(self, data: bytes, filename: str, student: str, label: str):
         """One submission's Grade; ``Cancelled`` when the plugin is removed while it runs."""
         if self.problem or self.prepared is None:
-            raise Refused(f"worker {self.address} refused to grade: {self.problem or 'it was not set up'}")
+            raise Refused(self.address, self.name, self.problem or "it was not set up")
         with self._counted(), job_slot() as slot:
             return grade_safely(data, filename, student, self.prepared, self.sandbox, self.limits, self.folder,
                                 slot, label, self.stopping)

@@ -11,8 +11,10 @@ the executors only decide where it runs:
   archive (``tito.grading.archive``), inside a worker plugin: every worker, including one
   that joins later, unpacks it once into a private temporary folder and removes it when the
   batch ends — no shared file system is assumed. Each worker detects its own sandbox; a
-  worker that has none gives each submission it receives a 0 that says why, marked
-  incomplete so that the next batch grades it again. A worker reads its own machine's count of
+  worker that has none (or runs another tito) refuses: said once, it gets nothing more, and what
+  it refused goes to the other workers. Only when none can grade does a refused submission get a
+  0 that says why, marked incomplete so that the next batch grades it again, and the batch stops
+  sending. A lost scheduler stops the batch at once (TitoError). A worker reads its own machine's count of
   OOM kills: a grading the kernel killed there comes back marked as such, and the batch settles
   it as any other (``tito.grading.state.settle``), grading it again one at a time on the cluster
   (``one_at_a_time``). Workers need tito installed (the course's
@@ -29,6 +31,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
+from contextlib import suppress
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -40,6 +45,7 @@ from tito.grading.slots import job_slot
 
 EXECUTORS = ("local", "dask")
 IN_FLIGHT_PER_WORKER = 2  # dask: submissions sent ahead per worker thread (their bytes wait there)
+WATCH_SECONDS = 0.05  # dask: how often the client's connection is looked at while no grade comes
 
 
 class Executor:
@@ -155,10 +161,11 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, jobs: int = 1, scheduler: str | None = None, sandbox: str = "auto", unsafe: bool = False,
-                 single: bool = False):
+                 single: bool = False, say=None):
         self.jobs, self.scheduler = jobs, scheduler
         self.sandbox = OnWorkers(sandbox, unsafe)
         self.single = single  # one submission on the cluster at a time
+        self.say = say or note  # one line per worker that refuses to grade
 
     @property
     def alone(self) -> bool:
@@ -172,14 +179,14 @@ class DaskExecutor(Executor):
     def one_at_a_time(self) -> "DaskExecutor":
         if self.alone:
             return self
-        return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True)
+        return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True, say=self.say)
 
     def run(self, grader, todo, on_done) -> None:
         from distributed import Client, LocalCluster
         from distributed import as_completed as completed
 
         from tito.grading.archive import pack
-        from tito.grading.dask_worker import PreparedOnWorker
+        from tito.grading.dask_worker import PreparedOnWorker, grade_on_worker
         from tito.grading.state import tito_source
 
         archive = pack(grader.prepared.folder)
@@ -202,47 +209,56 @@ class DaskExecutor(Executor):
             raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
                             hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
         name = f"tito-grade-{archive.sha256[:16]}"
-        futures, pending, running = {}, iter(todo), completed()
+        address = self.scheduler or cluster.scheduler_address
+        refusals = Refusals(self.say)
+        futures, queue, running = {}, deque(todo), completed()
+
+        def submit(job: tuple, workers: list[str] | None) -> None:
+            """Send one (student, path, label, data) to ``workers`` while one of them runs, else to any."""
+            student, path, label, data = job
+            future = client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
+                                   key=f"grade-{os.urandom(8).hex()}", workers=workers,
+                                   allow_other_workers=workers is not None)
+            futures[future] = job
+            running.add(future)
 
         def send(count: int) -> None:
-            """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0)."""
-            while count > 0:
-                student, path = next(pending, (None, None))
-                if student is None:
+            """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0); none
+            once no worker can grade."""
+            while count > 0 and queue and client.status == "running":
+                workers = refusals.others(client)
+                if workers == []:
                     return
-                future = self._submit(client, name, grader, student, path, on_done)
-                if future is not None:
-                    futures[future] = (student, path)
-                    running.add(future)
-                    count -= 1
+                student, path = queue.popleft()
+                label, data = grader.read(path, student)
+                if isinstance(data, Grade):
+                    on_done(data)
+                    continue
+                submit((student, path, label, data), workers)
+                count -= 1
 
         try:
             client.register_plugin(plugin, name=name)
             send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
-            for future in running:
-                student, path = futures.pop(future)
-                on_done(self._result(grader, future, student, path))
+            while not running.is_empty():
+                future = next_done(running, client)
+                if future is None or future.cancelled():  # the scheduler has forgotten what it was given
+                    raise scheduler_lost(address, len(futures) + len(queue), len(todo))
+                job = futures.pop(future)
+                refused = refusal(future)
+                if refused is not None:
+                    others = refusals.add(refused, client)
+                    if others:  # the worker's doing, not the submission's: another worker grades it
+                        submit(job, others)
+                        continue
+                on_done(self._result(grader, future, *job[:2]))
                 send(1)
+            if queue:
+                raise no_worker_can_grade(address, len(queue), len(todo))
         finally:
-            client.cancel(list(futures))
-            try:
-                client.unregister_worker_plugin(name)  # each worker removes its copy
-            except Exception:  # noqa: BLE001 - the workers may be gone already
-                pass
-            client.close()
+            let_go(client, name, futures)
             if cluster is not None:
                 cluster.close()
-
-    @staticmethod
-    def _submit(client, name, grader, student, path, on_done):
-        from tito.grading.dask_worker import grade_on_worker
-
-        label, data = grader.read(path, student)
-        if isinstance(data, Grade):
-            on_done(data)
-            return None
-        return client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
-                             key=f"grade-{os.urandom(8).hex()}")
 
     @staticmethod
     def _result(grader, future, student, path) -> Grade:
@@ -250,8 +266,92 @@ class DaskExecutor(Executor):
 
         try:
             return Grade.from_json(future.result())
-        except Refused as exc:
+        except Refused as exc:  # by every worker: the next batch grades it again
             reason = f"{exc}; it scores 0"
         except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
             reason = grading_failed(exc, " on the cluster")
         return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)
+
+
+class Refusals:
+    """The workers of one dask batch that refused to grade (``dask_worker.Refused``, for the whole
+    batch: no sandbox, another tito, the grading not unpacked). Each is said once, with ``say``,
+    and what it was sent goes to the other workers."""
+
+    def __init__(self, say):
+        self.say, self.workers = say, {}  # address -> its Refused
+
+    def others(self, client) -> list[str] | None:
+        """The workers that may still grade: None (any) while none refused; [] once none can."""
+        if not self.workers:
+            return None
+        return sorted(set(client.nthreads()) - set(self.workers))
+
+    def add(self, refused, client) -> list[str]:
+        """Remember the worker of ``refused`` (said the first time); the workers left to grade."""
+        first = refused.address not in self.workers
+        self.workers.setdefault(refused.address, refused)
+        others = self.others(client)
+        if first:
+            self.say(f"{refused}; " + ("the other workers grade what it was sent." if others else
+                                       "no other worker can grade."))
+        return others
+
+
+def refusal(future):
+    """The ``Refused`` a dask future ended with, else None."""
+    from tito.grading.dask_worker import Refused
+
+    if future.status != "error":
+        return None
+    exc = future.exception()
+    return exc if isinstance(exc, Refused) else None
+
+
+def note(text: str) -> None:
+    """Say ``text`` to the TA, above the progress bar."""
+    from tito.console import console
+
+    console().print(f"Note: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+def no_worker_can_grade(address: str, left: int, total: int) -> TitoError:
+    return TitoError(f"No worker of the dask cluster at {address} can grade (each refused, as said above): {left} "
+                     f"of {total} submissions were not sent.",
+                     hint="Fix the workers as the notes above say, then run the same command: it grades only what "
+                          "is left, the refused ones included.")
+
+
+def next_done(running, client):
+    """The next future of the ``distributed.as_completed`` ``running`` to end, or None once ``client``
+    has lost its scheduler: the futures it sends then would never end."""
+    while not running.has_ready():
+        if client.status != "running":
+            return None
+        time.sleep(WATCH_SECONDS)
+    return next(running)
+
+
+def scheduler_lost(address: str, left: int, total: int) -> TitoError:
+    return TitoError(f"Lost the connection to the dask scheduler at {address}: {left} of {total} submissions were "
+                     "not graded.", hint="Start the scheduler and workers again, then run the same command: it "
+                                         "grades only those.")
+
+
+def let_go(client, name: str, futures) -> None:
+    """End a batch on the cluster: its futures cancelled and its plugin removed (which stops each
+    worker's sandboxes), then the client closed. Never raises: after a lost scheduler there is
+    nothing left to stop (its workers exit with it, and so do their sandboxes)."""
+    if client.status == "running":
+        with suppress(Exception):
+            client.cancel(list(futures))
+        with suppress(Exception):  # the workers may be gone already
+            client.unregister_worker_plugin(name)  # each worker removes its copy
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # closing ends its attempts to reconnect, logged as "after 30.00 seconds"
+    try:
+        with suppress(Exception):
+            client.close()
+    finally:
+        log.setLevel(level)
