@@ -60,6 +60,20 @@ def plain_output(stream=None) -> bool:
     return "NO_COLOR" in os.environ or not (hasattr(stream, "isatty") and stream.isatty())
 
 
+# In the environment of a Jupyter kernel, and so of a cell's `!tito`: jupyter_client's launcher
+# sets JPY_PARENT_PID (JupyterLab, Binder, nbclient), Colab's runtime COLAB_RELEASE_TAG.
+JUPYTER_KERNEL_VARIABLES = ("JPY_PARENT_PID", "COLAB_RELEASE_TAG")
+
+
+def live_display(stream=None) -> bool:
+    """True when a display redrawn in place (a spinner, a progress bar) can be shown: output is
+    not plain, and not a Jupyter cell's ``!`` command. ipykernel runs those on a pseudo-terminal,
+    but the notebook keeps every frame (it ignores the cursor moves that erase one), leaving a
+    garbled line such as ``⠼ cnn: pytest ... done | pytest ...``: there, progress is told line
+    by line, as in a log."""
+    return not plain_output(stream) and not any(name in os.environ for name in JUPYTER_KERNEL_VARIABLES)
+
+
 def _make(stderr: bool):
     from rich.console import Console
 

@@ -197,6 +197,12 @@ class Course:
     def names(self) -> list[str]:
         return [m.name for m in self.modules]
 
+    def import_path(self) -> list[Path]:
+        """What makes the course importable: its root (``import tinytorch``) and every module
+        folder (``from cnn_dev import Conv2D``), as bin/activate-tinytorch.sh puts them on
+        PYTHONPATH (so do `tito lab`, Binder's binder/start and the Colab cell)."""
+        return [self.root, *(m.folder for m in self.modules)]
+
     def get(self, spec: str) -> Module:
         """Find a module named as 'cnn', '06', '6' or '06_cnn'; unknown names exit 2 with suggestions."""
         wanted = str(spec).strip().lower()

@@ -14,7 +14,10 @@ stand in for their work) and commits. Then, offline:
   repository pointed at the edition's git repository on disk), then the notebook's imports.
 
 Both times the student's finished modules compute and the cnn module is a stub naming what to
-write. The first cell does nothing outside Colab, and source and notebook stay in step with it.
+write; the course page's `from activations_dev import ReLU` works in a cell and in a `!python`
+(Binder: ``binder/start`` sets the session's environment; Colab: the first cell). In Colab,
+`!tito test` tests the notebook as the student edited it there, not the clone's copy. The first
+cell does nothing outside Colab, and source and notebook stay in step with it.
 """
 
 import asyncio
@@ -24,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import types
 from pathlib import Path
 
 import pytest
@@ -38,8 +42,8 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 from tito.course import Course  # noqa: E402
-from tito.editions.colab import colab_cell, with_colab_cell  # noqa: E402
-from tito.editions.notebooks import from_notebook, jupytext_header  # noqa: E402
+from tito.editions.colab import colab_cell, save_notebook, with_colab_cell  # noqa: E402
+from tito.editions.notebooks import from_notebook, jupytext_header, to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +62,26 @@ try:
 except NotImplementedError as stub:
     print("STUB", stub)
 """
-FAKE_COLAB = 'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")\n'
+# The course page's "Manual Testing Examples" import from the module folders (activations_dev is
+# not in the notebook's folder), in the kernel and in a `!` command.
+MODULE_PATH = """\
+from activations_dev import ReLU as PageReLU
+from cnn_dev import Conv2D, MaxPool2D, Flatten
+print("PAGE RELU", PageReLU()(Tensor([-3.0, 4.0])).data.tolist())
+"""
+SHELL_MODULE_PATH = '!python -c "import activations_dev; print(\'SHELL\', activations_dev.__name__)"'
+# Colab: a stand-in google.colab whose page holds the notebook saved at {page}, as the student
+# edited it in Colab (google.colab._message.blocking_request("get_ipynb") answers {"ipynb": ...}).
+FAKE_COLAB = """\
+import json, sys, types
+colab = sys.modules["google.colab"] = types.ModuleType("google.colab")
+colab._message = sys.modules["google.colab._message"] = types.ModuleType("google.colab._message")
+def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+    assert request_type == "get_ipynb", request_type
+    with open({page!r}, encoding="utf-8") as page:
+        return {{"ipynb": json.load(page)}}
+colab._message.blocking_request = blocking_request
+"""
 
 
 def git(*args, cwd):
@@ -93,12 +116,13 @@ def fresh_environment(folder: Path) -> tuple[Path, dict]:
     return folder / "bin" / "python", env
 
 
-def run_cells(python: Path, cells: list[str], cwd: Path, env: dict, kernels: Path) -> str:
-    """Run ``cells`` in one real kernel of ``python`` in ``cwd``: the text they printed."""
+def run_cells(python: Path, cells: list[str], cwd: Path, env: dict, kernels: Path, launcher=()) -> str:
+    """Run ``cells`` in one real kernel of ``python`` in ``cwd``, started through ``launcher``
+    (e.g. Binder's start script): the text they printed."""
     spec = kernels / "venv"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [*map(str, launcher), str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "venv", "language": "python"}))
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
 
@@ -112,6 +136,19 @@ def run_cells(python: Path, cells: list[str], cwd: Path, env: dict, kernels: Pat
 
     asyncio.run(run())
     return "".join(out.get("text", "") for cell in notebook.cells for out in cell.outputs)
+
+
+def colab_page(notebook_path: Path, solved: str) -> dict:
+    """The released notebook as Colab's page holds it once the student wrote the function whose
+    cell has ``solved`` (the instructor's cell): Colab's metadata on every cell."""
+    page = json.loads(notebook_path.read_text(encoding="utf-8"))
+    module = Course(ROOT).get("cnn")
+    solution = next(c.source for c in to_notebook(module.source(), module).cells if solved in c.source)
+    for number, cell in enumerate(page["cells"]):
+        if solved in "".join(cell["source"]):
+            cell["source"] = solution.splitlines(keepends=True)
+        cell["metadata"].update(id=f"cell{number}", colab={"base_uri": "https://localhost:8080/"})
+    return page
 
 
 def first_cells(notebook_path: Path) -> list[str]:
@@ -136,11 +173,16 @@ def test_binder_installs_the_course_exports_the_modules_and_the_notebook_runs(ed
     tensor = (edition / "modules/source/02_tensor/tensor_dev.ipynb").read_text()
     assert "TODO: implement Tensor.__init__" not in tensor  # the notebook carries the work done in the .py
 
-    printed = run_cells(python, first_cells(edition / CNN / "cnn_dev.ipynb") + [CHECK], edition / CNN, env,
-                        tmp_path / "kernels")
+    # Binder starts the session (JupyterLab, its kernels) through binder/start: ENTRYPOINT, command as arguments
+    start = edition / "binder" / "start"
+    assert os.access(start, os.X_OK)
+    printed = run_cells(python, first_cells(edition / CNN / "cnn_dev.ipynb") + [CHECK, MODULE_PATH, SHELL_MODULE_PATH],
+                        edition / CNN, env, tmp_path / "kernels", launcher=[start])
     assert f"TENSOR {edition / 'tinytorch/core/tensor.py'}\n" in printed
     assert "RELU [0.0, 2.0]\n" in printed
     assert "STUB TODO: implement conv2d_naive\n" in printed
+    assert "PAGE RELU [0.0, 4.0]\n" in printed
+    assert "SHELL activations_dev" in printed
     assert not (tmp_path / "home" / "student").exists()  # the Colab cell ran and did nothing
 
 
@@ -153,13 +195,29 @@ def test_colab_fetches_the_repository_installs_and_exports_it_then_the_notebook_
     assert cells[0].count(f'REPOSITORY = "{REPOSITORY}"') == 1
     cells[0] = cells[0].replace(f'REPOSITORY = "{REPOSITORY}"', f"REPOSITORY = {str(edition)!r}")
 
-    printed = run_cells(python, [FAKE_COLAB] + cells + [CHECK], home, env, tmp_path / "kernels")
+    page = tmp_path / "colab-page.ipynb"  # the student implements conv2d_naive in Colab, saves nothing
+    page.write_text(json.dumps(colab_page(edition / CNN / "cnn_dev.ipynb", "def conv2d_naive")), encoding="utf-8")
+    again = "colab_session(course, MODULE_FOLDER)"  # the setup cell run twice: one hook, one save per cell
+
+    printed = run_cells(python, [FAKE_COLAB.format(page=str(page))] + cells + [CHECK, MODULE_PATH, SHELL_MODULE_PATH,
+                        again, "!tito test --module cnn -k conv2d_naive"], home, env, tmp_path / "kernels")
     clone = home / "student"
     assert f"TENSOR {clone / 'tinytorch/core/tensor.py'}\n" in printed
     assert f"CWD {clone / CNN}\n" in printed
     assert "RELU [0.0, 2.0]\n" in printed
     assert "STUB TODO: implement conv2d_naive\n" in printed
     assert "✓ 05_networks: wrote tinytorch/core/networks.py" in printed  # tito's output is shown
+    assert "PAGE RELU [0.0, 4.0]\n" in printed
+    assert "SHELL activations_dev" in printed
+    # !tito test: the notebook as edited in Colab, saved into the clone, is what is tested
+    tested = printed[printed.index("== tito test 06_cnn =="):]
+    not_yet = next(line for line in tested.splitlines() if line.startswith("Not implemented yet ("))
+    assert not_yet.startswith("Not implemented yet (9): conv_output_size,") and "conv2d_naive" not in not_yet
+    assert "PASS test_unit_conv2d_naive" in tested and "pytest tests: 2/2 passed" in tested
+    assert printed.count(f"tito: saved this notebook as {CNN}/cnn_dev.ipynb and its code as {CNN}/cnn_dev.py") == 1
+    source = (clone / CNN / "cnn_dev.py").read_text(encoding="utf-8")
+    assert "TODO: implement conv2d_naive" not in source and "TODO: implement Conv2D" in source
+    assert 'colab={' not in source and ' id="' not in source  # Colab's cell metadata stays out of the .py
 
 
 def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_back_to_the_source(edition):
@@ -175,6 +233,8 @@ def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_bac
     assert sorted(namespace) == ["__builtins__", "sys"]
     readme = " ".join((edition / "README.md").read_text(encoding="utf-8").split())
     assert "commit and push your work first" in readme
+    assert "`binder/start` puts every module folder on the import path" in readme
+    assert "it is your work in Colab that is tested" in readme
     last = Course(ROOT).in_prerequisite_order()[-1]  # the README's example: the course's last module
     notebook = f"modules/source/{last.dirname}/{last.notebook.name}"
     assert f"https://mybinder.org/v2/gh/me/student/main?labpath={notebook}" in readme
@@ -194,3 +254,22 @@ def test_the_cell_goes_before_the_first_code_cell_and_only_with_a_repository(tmp
     assert os.access(post_build, os.X_OK) and "tito export --all --keep-going" in post_build.read_text()
     assert (plain / "binder" / "requirements.txt").read_text().splitlines()[-1] == "-e .[viz,tests]"  # hypothesis
     shutil.rmtree(plain)
+
+
+@pytest.mark.parametrize("answer", [TimeoutError("timed out after 30 s"), {"error": "no notebook"}])
+def test_a_notebook_colab_does_not_send_leaves_the_clone_as_it_is_and_says_so(edition, monkeypatch, answer):
+    def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    colab = types.ModuleType("google.colab")
+    colab._message = types.SimpleNamespace(blocking_request=blocking_request)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    module = Course(edition).get("cnn")
+    before = module.dev_file.read_bytes(), module.notebook.read_bytes()
+    said = save_notebook(module)
+    assert said.startswith(f"tito: could not save this notebook into {module.notebook} (")
+    assert ("timed out after 30 s" if isinstance(answer, Exception) else "Colab sent no notebook") in said
+    assert "File > Download .ipynb" in said
+    assert (module.dev_file.read_bytes(), module.notebook.read_bytes()) == before

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tiny_course import build_course
 
+from tito.console import JUPYTER_KERNEL_VARIABLES
+
 REPO = Path(__file__).resolve().parents[2]
 
 ASCII_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "NO_COLOR": "1"}
@@ -71,7 +73,7 @@ def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line
 
     course = build_course(tmp_path / "course")
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("PYTHONIOENCODING", "TITO_ROOT", "NO_COLOR")}
+                   if key not in ("PYTHONIOENCODING", "TITO_ROOT", "NO_COLOR", *JUPYTER_KERNEL_VARIABLES)}
     environment.update(ASCII_LOCALE, PYTHONPATH=f"{course.root}{os.pathsep}{REPO}", COLUMNS="100", TERM="xterm")
     del environment["NO_COLOR"]
     main, terminal = pty.openpty()

@@ -18,6 +18,7 @@ kernel would find it.
 
 import asyncio
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,29 @@ def test_cnn_notebook_shows_its_pictures_and_keeps_out_of_the_shared_temp_folder
     png = runs["outputs"] / "cnn_demo_feature_maps.png"
     if rich_displays(notebook, "Feature maps saved as"):  # matplotlib is installed
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_cells_tito_test_tells_its_steps_line_by_line_not_with_a_spinner(course):
+    """Student audit: a cell's `!tito test` runs on a pseudo-terminal (ipykernel's `!`), so Rich
+    animated its spinner there, and the notebook kept every frame: a garbled first line such as
+    `⠼ cnn: pytest ... done | pytest ...`. In a Jupyter kernel tito tells its steps line by line."""
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "TITO_ROOT", "MPLBACKEND")}
+    env["PYTHONPATH"] = str(ROOT)  # colour stays on: ipykernel forces it (FORCE_COLOR), as in a student's Jupyter
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import sys\n!{sys.executable} -m tito test --module alpha\n!{sys.executable} -m tito test --all")])
+
+    async def run():
+        manager = AsyncKernelManager(kernel_name="python3")
+        await manager.start_kernel(env=env, cwd=str(course.root))
+        try:
+            await NotebookClient(notebook, km=manager, timeout=120, kernel_name="python3").async_execute()
+        finally:
+            await manager.shutdown_kernel(now=True)
+
+    asyncio.run(run())
+    shown = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", shown)  # colours are fine; any other escape would move the cursor
+    assert "\x1b" not in text and not re.search("[\u2800-\u28ff]", text), text  # no cursor moves, no spinner frame
+    lines = text.replace("\r\n", "\n").splitlines()
+    assert "-- inline ..." in lines and "-- pytest ..." in lines and "[2/2] 02_beta" in lines, text
+    assert "Module alpha PASSED" in lines and "Module beta PASSED" in lines, text

@@ -572,6 +572,10 @@ def test_module_reset_restores_the_stub_and_backs_up_the_work(instructor, editio
     assert [b.suffix for b in backups] == [".ipynb", ".py"]
     assert "return x + x" in backups[1].read_text() and "TODO: done!" in backups[0].read_text()
     assert "Backed up your work: .tito/backups/alpha_dev." in flat(proc.stdout)
+    # the notebook open in Jupyter is stale: its autosave would write the old work back
+    assert ("01_alpha: modules/source/01_alpha/alpha_dev.py and alpha_dev.ipynb are back to their released stub. "
+            "Is alpha_dev.ipynb open in Jupyter? Reload it from disk (File > Reload Notebook from Disk) and restart "
+            "its kernel, or the notebook's autosave writes your old work back.") in flat(proc.stdout)
     proc = run_tito(student, "module", "reset", "alpha")
     assert proc.returncode == 0 and "already the released stub; nothing to do" in flat(proc.stdout)
     assert len(list((student / ".tito" / "backups").iterdir())) == 2

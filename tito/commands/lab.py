@@ -67,9 +67,8 @@ def lab_environment(course) -> dict:
     env = subprocess_environment(course.root)
     env.pop("MPLBACKEND", None)  # inline plots in notebooks
     env.pop(STARTED_VARIABLE, None)  # a test step's clock, not a kernel's
-    folders = [str(m.folder) for m in course.modules]
-    parts = env["PYTHONPATH"].split(os.pathsep)
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([parts[0], *folders, *parts[1:]]))  # each once
+    paths = [str(path) for path in course.import_path()]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*paths, *env["PYTHONPATH"].split(os.pathsep)]))  # each once
     env["PATH"] = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable),
                                                  *env.get("PATH", os.defpath).split(os.pathsep)]))
     env["TITO_ROOT"] = str(course.root)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tito.cell_hints import unexported_versions
-from tito.console import console, escape, plain_output, say, spinner, table, warn
+from tito.console import console, escape, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -111,8 +111,11 @@ def _test_one(course, module, store, keyword, verbose, full):
 
     _warn_prerequisites(course, module, store)
     out = console()
-    if plain_output():
-        out.print(f"== tito test {module.dirname} ==", markup=False)
+    if not live_display():
+        if plain_output():
+            out.print(f"== tito test {module.dirname} ==", markup=False)
+        else:
+            out.rule(f"tito test {module.dirname}")
         started = []
 
         def announce(steps):
@@ -163,7 +166,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     from tito.runner import run_module
 
     out, results = console(), []
-    if plain_output():
+    if not live_display():
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)

@@ -18,6 +18,7 @@ class ResetResult:
     restored: Path
     backups: list[Path]
     changed: bool
+    notebook_rewritten: bool = False  # the notebook was written again too (one open in Jupyter is now stale)
 
 
 def reset_module(course: Course, module: Module) -> ResetResult:
@@ -60,4 +61,4 @@ def reset_module(course: Course, module: Module) -> ResetResult:
         from tito.progress import ProgressStore
 
         ProgressStore(course.root).forget(module.name)  # its last test result was of the work just put aside
-    return ResetResult(module, module.dev_file, backups, changed or bool(backups))
+    return ResetResult(module, module.dev_file, backups, changed or bool(backups), notebook_changed)

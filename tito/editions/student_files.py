@@ -47,6 +47,25 @@ tito export --all --keep-going || echo "binder/postBuild: some modules were not 
 tito notebooks --all || echo "binder/postBuild: some notebooks were not written (above)"
 """
 
+# Binder (repo2docker) runs binder/start as the container's entrypoint each time a session starts,
+# the command to run (JupyterLab) as its arguments: every process of the session (kernels, `!`
+# commands, terminals) inherits what it exports, the import path of bin/activate-tinytorch.sh.
+BINDER_START = """\
+#!/bin/bash
+# Binder runs this each time a session starts, before JupyterLab: the course root and every
+# module folder go on PYTHONPATH (as `source bin/activate-tinytorch.sh` does on your machine),
+# so notebooks, their `!` commands and terminals can `from cnn_dev import Conv2D`.
+TINYTORCH_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+_tt_path="$TINYTORCH_ROOT"
+for _tt_dir in "$TINYTORCH_ROOT"/modules/source/[0-9][0-9]_*/; do
+    [ -d "$_tt_dir" ] && _tt_path="$_tt_path:${_tt_dir%/}"
+done
+export PYTHONPATH="$_tt_path${PYTHONPATH:+:$PYTHONPATH}"
+export TINYTORCH_ROOT TITO_ROOT="$TINYTORCH_ROOT"
+unset _tt_path _tt_dir
+exec "$@"
+"""
+
 STUDENT_MAKEFILE = """\
 # TinyTorch, student edition.
 #   make install     create .venv and install this course into it (tito, JupyterLab and a kernel)
@@ -102,14 +121,16 @@ clean:
 
 
 def write_binder_files(root: Path) -> None:
-    """``binder/requirements.txt`` and the executable ``binder/postBuild`` in the edition at ``root``."""
+    """``binder/requirements.txt`` and the executable ``binder/postBuild`` and ``binder/start``
+    in the edition at ``root``."""
     binder = root / "binder"
     binder.mkdir()
     (binder / "requirements.txt").write_text(BINDER_REQUIREMENTS, encoding="utf-8")
-    post_build = binder / "postBuild"
-    post_build.write_text(BINDER_POSTBUILD, encoding="utf-8")
-    mode = post_build.stat().st_mode
-    post_build.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
+    for name, text in (("postBuild", BINDER_POSTBUILD), ("start", BINDER_START)):
+        script = binder / name
+        script.write_text(text, encoding="utf-8")
+        mode = script.stat().st_mode
+        script.chmod(mode | (mode & 0o444) >> 2)  # executable by whoever may read it (the umask's choice)
 
 
 def copy_benchmarks(course_root: Path, root: Path) -> None:
@@ -216,6 +237,10 @@ def _hosted_section(released, repository: str | None) -> str:
              "or in Colab before you run it)." if repository else
              "this edition was released without its repository (`tito release --repository URL`), "
              "so its notebooks cannot fetch the course in Colab: work locally or on Binder.")
+    colab_tito = ("\n  `!tito test --module NAME` in a cell runs in that copy of your repository (in `~/NAME`); "
+                  "before a cell runs `!tito`, the notebook as you see it in Colab is saved into the copy, "
+                  "its code into the `.py`, so it is your work in Colab that is tested (a line says so, "
+                  "or says that it could not: then download the notebook and upload it there).")
     return f"""## {HOSTED_SECTION}
 
 Both start from your repository **as it is on GitHub**: commit and push your work first
@@ -228,9 +253,11 @@ For your fork, put its OWNER/NAME in the links below (the course website's cards
   (`?labpath=` any module's notebook, opened in JupyterLab). `binder/requirements.txt` installs this course
   from the repository and `binder/postBuild` exports every module (`tito export --all
   --keep-going`), so your finished modules are importable and the unfinished ones are stubs
-  that say what to write. A terminal there runs `tito test --module NAME` as here.
+  that say what to write; `binder/start` puts every module folder on the import path, so
+  `from cnn_dev import Conv2D` works in any notebook. A terminal there runs `tito test
+  --module NAME` as here.
 - **Colab**: <{where.colab(path)}>
-  Colab opens the notebook alone: {colab}
+  Colab opens the notebook alone: {colab}{colab_tito if repository else ""}
 
 Hosted sessions are temporary: download your notebook when done (File → Download .ipynb),
 put it back as `modules/source/NN_name/name_dev.ipynb`, and `tito test --module NAME` takes

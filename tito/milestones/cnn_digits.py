@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tito.console import spinner
+from tito.console import live_display, spinner
 
 SEED = 0
 FOLDS = 5
@@ -198,7 +198,7 @@ def run(epochs=EPOCHS, out_dir=None, limit=None, seed=SEED, console=None, folds=
         f"seed {seed}" + ("" if np.dtype(dtype) == np.float32 else f", {np.dtype(dtype).name}")
     )
     histories, counts, first = [], [], None
-    dots = spinner(console)
+    dots, live = spinner(console), live_display(console.file)
     for k in range(folds):
         fold_start = time.perf_counter()
         train_part, test_part = fold != k, fold == k
@@ -208,7 +208,7 @@ def run(epochs=EPOCHS, out_dir=None, limit=None, seed=SEED, console=None, folds=
         if k == 0:
             console.print(f"fold 1/{folds}: {int(train_part.sum())} training and "
                           f"{int(test_part.sum())} test images")
-        with console.status(f"fold {k + 1}/{folds}: training…", spinner=dots) if k else nullcontext():
+        with console.status(f"fold {k + 1}/{folds}: training…", spinner=dots) if k and live else nullcontext():
             trainer = train(model, X_train, labels[train_part], X_test, labels[test_part],
                             epochs, seed * folds + k, console, show=k == 0)
         correct = count_correct(model, X_test, labels[test_part], dtype)
