@@ -41,6 +41,11 @@
 #
 # Prerequisites: `tinytorch.core.tensor`, `.activations`, `.layers`, `.networks`, exported with
 # `tito export --module NAME`.
+#
+# **Testing as you go.** Each function is followed by its test cell: run it once you have filled
+# the function in. `tito test --module cnn` runs them all, exports your code into
+# `tinytorch/core/cnn.py` and runs the module's pytest tests. In a notebook, run it in a cell as
+# `!tito test --module cnn` — save the notebook first: tito reads the file as it is on disk.
 
 # %%
 #| default_exp core.cnn
