@@ -71,7 +71,12 @@ def live_display(stream=None) -> bool:
     but the notebook keeps every frame (it ignores the cursor moves that erase one), leaving a
     garbled line such as ``⠼ cnn: pytest ... done | pytest ...``: there, progress is told line
     by line, as in a log."""
-    return not plain_output(stream) and not any(name in os.environ for name in JUPYTER_KERNEL_VARIABLES)
+    return not plain_output(stream) and not from_a_notebook()
+
+
+def from_a_notebook() -> bool:
+    """True when tito runs as a notebook cell's ``!`` command (Jupyter's kernel, or Colab's)."""
+    return any(name in os.environ for name in JUPYTER_KERNEL_VARIABLES)
 
 
 def _make(stderr: bool):

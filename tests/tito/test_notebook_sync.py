@@ -85,6 +85,20 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
             "alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to alpha_dev.ipynb.") in words
 
 
+def test_from_a_notebook_cell_tito_test_says_which_save_it_tests(edition, tito, monkeypatch):
+    """Student audit: `!tito test` tested the notebook as last saved (autosave: every 2 minutes),
+    without a word, right after the student ran their new cell."""
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    os.utime(notebook, (1_800_000_000, 1_800_000_000))
+    saved = __import__("datetime").datetime.fromtimestamp(1_800_000_000).strftime("%H:%M:%S")
+    said = f"Testing alpha_dev.ipynb as saved at {saved}: save it first (Ctrl-S) to test your latest edits."
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert said not in " ".join(tito("test", "--module", "alpha").output.split())  # a terminal: no such line
+    monkeypatch.setenv("JPY_PARENT_PID", "1")  # as ipykernel sets it for a cell's `!` command
+    assert said in " ".join(tito("test", "--module", "alpha").output.split())
+
+
 def test_a_syntax_error_saved_in_the_notebook_is_placed_in_the_notebook_too(edition, tito):
     """Student audit: an export that failed on a notebook's syntax error named only the .py's line."""
     notebook = (edition / DEV).with_suffix(".ipynb")

@@ -63,6 +63,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
         for module in modules:
             try:
                 _take_notebook_edits(module)
+                if not all_modules:
+                    _say_which_save(module)
             except TitoError as error:
                 if not all_modules:
                     raise
@@ -97,6 +99,18 @@ def _read_only(course) -> bool:
              "export, sync notebooks or record the results."
              + (f" Not tested: your newer {', '.join(ahead)}." if ahead else ""))
     return bool(reason)
+
+
+def _say_which_save(module) -> None:
+    """From a notebook cell (`!tito test`): which save of the notebook is tested — Jupyter saves
+    by itself only every two minutes, and a student who just ran a cell expects that code."""
+    from datetime import datetime
+
+    from tito.console import from_a_notebook
+
+    if from_a_notebook() and module.notebook.exists():
+        saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
+        say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
 
 
 def _take_notebook_edits(module) -> None:
