@@ -48,8 +48,9 @@ def _check_destination(course: Course, out: Path, force: bool) -> None:
         raise TitoError(f"{out} is a file, not a folder.")
     if out.exists() and any(out.iterdir()) and not force:
         raise TitoError(f"{out} is not empty; not writing a student edition over it.",
-                        hint="Choose an empty folder, or add --force to write over it "
-                             "(students' module sources there are backed up first).")
+                        hint="Choose an empty folder, or add --force to write over it (in an earlier edition, a "
+                             "module source a student worked on is kept as it is; any other file replaced is "
+                             "copied to .tito/backups first).")
 
 
 # A worked-in edition's folders that no release writes: the student's environment and history.
