@@ -62,6 +62,13 @@ class Module:
     def tests_dir(self) -> Path:
         return self.root / "tests" / self.dirname
 
+    def test_files(self) -> list[Path]:
+        """Every file of the module's tests folder (checks and data included), sorted; [] without it."""
+        folder = self.tests_dir
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
     @property
     def title(self) -> str:
         return str(self.meta.get("title") or self.name.replace("_", " ").title())
@@ -202,6 +209,11 @@ class Course:
         folder (``from cnn_dev import Conv2D``), as bin/activate-tinytorch.sh puts them on
         PYTHONPATH (so do `tito lab`, Binder's binder/start and the Colab cell)."""
         return [self.root, *(m.folder for m in self.modules)]
+
+    def pythonpath(self, inherited: str = "") -> str:
+        """PYTHONPATH with ``import_path`` first, then ``inherited``'s entries, each once."""
+        entries = [str(path) for path in self.import_path()] + [p for p in inherited.split(os.pathsep) if p]
+        return os.pathsep.join(dict.fromkeys(entries))
 
     def get(self, spec: str) -> Module:
         """Find a module named as 'cnn', '06', '6' or '06_cnn'; unknown names exit 2 with suggestions."""

@@ -22,6 +22,7 @@ from tito.course import Module
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.format import SourceCell, code_cells
+from tito.notebook_places import in_notebook
 
 
 @dataclass
@@ -54,7 +55,7 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         offset, text = jupyter_only[0]
         line = cell.line + offset - 1
         raise TitoError(
-            f"{module.relative(module.dev_file)}, line {line}{_in_notebook(module, line)}: `{text.strip()}` is Jupyter-only "
+            f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: `{text.strip()}` is Jupyter-only "
             "syntax, in a cell marked `#| export`, and the package must be plain Python.",
             hint="Move that line to a cell without `#| export` (tito test skips it there), or delete it; "
                  "the generated file was left as it was.",
@@ -64,16 +65,9 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         compile(padding + cell.code, str(module.dev_file), "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise TitoError(
-            f"{module.relative(module.dev_file)}, line {exc.lineno}{_in_notebook(module, exc.lineno)}: {exc.msg}",
+            f"{module.relative(module.dev_file)}, line {exc.lineno}{in_notebook(module, exc.lineno)}: {exc.msg}",
             hint="Fix the source and export again; the generated file was left as it was.",
         ) from None
-
-
-def _in_notebook(module: Module, line: int | None) -> str:
-    """' (cnn_dev.ipynb: cell [7], line 3)' when the student's notebook holds that line's cell, else ''."""
-    from tito.notebook_places import in_notebook
-
-    return in_notebook(module, line) if line else ""
 
 
 def target_of(module: Module, cells: list[SourceCell]) -> Path:

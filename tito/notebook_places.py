@@ -88,8 +88,10 @@ def place(module: Module, cells: list[NotebookCell], line: int) -> str:
     return ""
 
 
-def in_notebook(module: Module, line: int) -> str:
+def in_notebook(module: Module, line: int | None) -> str:
     """' (cnn_dev.ipynb: cell [7], line 12)' for line ``line`` of the module's ``.py``, or ''."""
+    if not line:
+        return ""
     cells = notebook_cells(module)
     where = place(module, cells, line) if cells else ""
     return f" ({where})" if where else ""

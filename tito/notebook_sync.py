@@ -259,8 +259,9 @@ def sync_and_say(sync, module: Module) -> None:
 
 
 def newer_copies(module: Module) -> list[Path]:
-    """Notebooks beside the module's own (Jupyter's 'cnn_dev-Copy1.ipynb', a browser's
-    'cnn_dev (1).ipynb', the notebook renamed in JupyterLab) saved after both of its files."""
+    """Every other notebook of the module's folder saved after both of its files: Jupyter's
+    'cnn_dev-Copy1.ipynb', a browser's 'cnn_dev (1).ipynb', the notebook renamed in JupyterLab,
+    or a scratch notebook (the warning says "if your work is in it")."""
     own = [path for path in (module.dev_file, module.notebook) if path.exists()]
     latest = max((path.stat().st_mtime for path in own), default=float("-inf"))
     return sorted(path for path in module.dev_file.parent.glob("*.ipynb")

@@ -117,7 +117,9 @@ class ModuleResult:
 
     def progress_entry(self, keyword: str | None = None) -> dict:
         """What .tito/progress.json keeps; a run limited by -k is marked with its keyword."""
-        entry = {"passed": self.passed, "not_implemented": self.not_implemented}
+        from tito.progress import tests_digest
+
+        entry = {"passed": self.passed, "not_implemented": self.not_implemented, "tests": tests_digest(self.module)}
         if keyword:
             entry["keyword"] = keyword
         for step in self.steps:

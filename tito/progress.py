@@ -135,11 +135,11 @@ def tests_digest(module) -> str:
     """One sha256 of the module's test folder (each file's path and bytes; '' without the folder)."""
     import hashlib
 
-    folder = module.tests_dir
-    if not folder.is_dir():
+    files = module.test_files()
+    if not files:
         return ""
     total = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        total.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+    for path in files:
+        total.update(path.relative_to(module.tests_dir).as_posix().encode("utf-8", "surrogateescape") + b"\0")
         total.update(hashlib.sha256(path.read_bytes()).digest())
     return total.hexdigest()

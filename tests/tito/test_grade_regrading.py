@@ -5,6 +5,9 @@ only the checks' points did. The plans are made on reports written directly; one
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from tiny_course import ALPHA_DEV, rows_of
 
@@ -173,67 +176,14 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
 
 
 
-def test_a_regrade_stopped_by_ctrl_c_goes_on_with_the_rest_when_run_again(tmp_path, monkeypatch):
-    """--regrade of three students, Ctrl-C after the first: the same command again grades the
-    other two only (it graded all three again), then the request is done; a new --regrade starts
-    anew, and one interrupted then resumed by a run without --regrade finishes too."""
-    import pytest
-
+@pytest.fixture
+def stoppable(tmp_path, monkeypatch):
+    """alice, bob and carol graded before in a tiny course, and ``batch(*regrade, stop=N, held=...)``:
+    ``grade_folder`` without a sandbox, which raises KeyboardInterrupt after N gradings; the
+    students graded by the last batch are in ``ran``."""
     from tito.grading import Grader, grade_folder
     from tito.grading.executors import LocalExecutor
     from tito.grading.sandbox import backend
-    from tito.grading.state import REGRADE_FILE
-    from tiny_course import build_course
-
-    root = build_course(tmp_path / "course", tooling=True).root
-    folder, out = tmp_path / "subs", tmp_path / "grades"
-    folder.mkdir()
-    out.mkdir()
-    (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
-    graded_under(out, record_of(root, timeout=15.0, sandboxed=False), ["alice", "bob", "carol"], folder)
-    ran, stop_after = [], []
-    real_grade = Grader.grade
-
-    def grade(self, path, student=None, *args, **kwargs):
-        if stop_after and len(ran) == stop_after[0]:
-            raise KeyboardInterrupt
-        ran.append(student)
-        return real_grade(self, path, student, *args, **kwargs)
-
-    monkeypatch.setattr(Grader, "grade", grade)
-    course = Course(root)
-
-    def batch(*regrade, stop=None):
-        ran.clear()
-        stop_after[:] = [stop] if stop else []
-        return grade_folder(course, course.get("alpha"), sorted((p.stem, p) for p in folder.glob("*.py")), out,
-                            LocalExecutor(1, backend("none")), timeout=15.0, regrade=regrade)
-
-    with pytest.raises(KeyboardInterrupt):
-        batch("*", stop=1)
-    assert ran == ["alice"] and json.loads((out / REGRADE_FILE).read_text()) == {"asked": ["*"],
-                                                                                "left": ["bob", "carol"]}
-    assert [g.student for g in batch("*").graded] == ["bob", "carol"]  # the same command: the rest
-    assert not (out / REGRADE_FILE).exists()
-    assert [g.student for g in batch("*").graded] == ["alice", "bob", "carol"]  # asked again: everyone
-    with pytest.raises(KeyboardInterrupt):
-        batch("carol", "bob", stop=1)
-    assert ran == ["bob"]
-    assert [g.student for g in batch().graded] == ["carol"] and not (out / REGRADE_FILE).exists()
-    assert batch().graded == []
-
-
-def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_leaves(tmp_path, monkeypatch):
-    """Red team 14: a --regrade interrupted, then a classmate's planted file holds carol back for
-    one run (her files clash): the request kept her, so the run after the file is gone grades her
-    again (it forgot her, and kept her old grade). A new --regrade replacing an unfinished one
-    says whom the old one had left to grade (it dropped them without a word)."""
-    import pytest
-
-    from tito.grading import Grader, grade_folder
-    from tito.grading.executors import LocalExecutor
-    from tito.grading.sandbox import backend
-    from tito.grading.state import REGRADE_FILE
     from tiny_course import build_course
 
     root = build_course(tmp_path / "course", tooling=True).root
@@ -261,6 +211,38 @@ def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_l
         return grade_folder(course, course.get("alpha"), submissions, out, LocalExecutor(1, backend("none")),
                             timeout=15.0, regrade=regrade, held=held)
 
+    return SimpleNamespace(batch=batch, ran=ran, out=out)
+
+
+def test_a_regrade_stopped_by_ctrl_c_goes_on_with_the_rest_when_run_again(stoppable):
+    """--regrade of three students, Ctrl-C after the first: the same command again grades the
+    other two only (it graded all three again), then the request is done; a new --regrade starts
+    anew, and one interrupted then resumed by a run without --regrade finishes too."""
+    from tito.grading.state import REGRADE_FILE
+
+    batch, ran, out = stoppable.batch, stoppable.ran, stoppable.out
+    with pytest.raises(KeyboardInterrupt):
+        batch("*", stop=1)
+    assert ran == ["alice"] and json.loads((out / REGRADE_FILE).read_text()) == {"asked": ["*"],
+                                                                                "left": ["bob", "carol"]}
+    assert [g.student for g in batch("*").graded] == ["bob", "carol"]  # the same command: the rest
+    assert not (out / REGRADE_FILE).exists()
+    assert [g.student for g in batch("*").graded] == ["alice", "bob", "carol"]  # asked again: everyone
+    with pytest.raises(KeyboardInterrupt):
+        batch("carol", "bob", stop=1)
+    assert ran == ["bob"]
+    assert [g.student for g in batch().graded] == ["carol"] and not (out / REGRADE_FILE).exists()
+    assert batch().graded == []
+
+
+def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_leaves(stoppable):
+    """Red team 14: a --regrade interrupted, then a classmate's planted file holds carol back for
+    one run (her files clash): the request kept her, so the run after the file is gone grades her
+    again (it forgot her, and kept her old grade). A new --regrade replacing an unfinished one
+    says whom the old one had left to grade (it dropped them without a word)."""
+    from tito.grading.state import REGRADE_FILE
+
+    batch, out = stoppable.batch, stoppable.out
     with pytest.raises(KeyboardInterrupt):
         batch("*", stop=1)
     held = batch(held={"carol": "files carol.py, carol_alpha_dev.py"})

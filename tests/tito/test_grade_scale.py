@@ -132,8 +132,9 @@ def test_a_worker_that_refuses_to_grade_leaves_its_share_to_the_others(alpha_gra
     so it took most of them: 24 of 27 came back `0 ... refused to grade`, the next run graded 3 more."""
     from tito.grading.executors import DaskExecutor
 
-    # one to each of the three idle workers (dask's round robin): the third refuses its own
-    todo = [("0_alice", folder / "alice.py"), ("1_erin", folder / "erin.ipynb"), ("2_alice", folder / "alice.py")]
+    # sent to three idle workers at once, twice as many as them: the one without bwrap gets some
+    todo = [(f"{i}_{name}", folder / file) for i, (name, file) in enumerate([("alice", "alice.py"),
+                                                                            ("erin", "erin.ipynb")] * 3)]
     told = []
     with worker_without_bwrap(cluster.scheduler_address, tmp_path):
         grades = grade_batch(alpha_grader, todo, tmp_path / "grades", on_done=lambda g: told.append(g.student),

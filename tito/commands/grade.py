@@ -168,7 +168,7 @@ def _grade_one(grader, submission, json_file, form):
 def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate, regrade, feedback, edition):
     from tito.editions import released_pair
     from tito.grading import find_submissions, grade_folder
-    from tito.grading.gradebook import SetAside, adjusted
+    from tito.grading.gradebook import SetAside
     from tito.grading.progress_bar import BatchProgress
 
     inside = Path(out_dir).resolve()
@@ -209,6 +209,26 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         sys.exit(130)
     finally:
         progress.stop()
+    _show_gradebook(batch, module, folder, out_dir)
+    killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
+    final = [grade.student for grade in killed if not grade.incomplete]
+    if final:
+        out.print(f"Killed by the kernel when the machine ran out of memory, for the second time on the same file, so "
+                  f"graded as far as they got ({len(final)}): {', '.join(final)}", markup=False, highlight=False)
+    unfinished = _not_graded_completely(batch, killed)
+    if unfinished is not None and (several or batch.clashes):
+        unfinished.show()  # said, before the refusal below ends the command
+    _refuse_clashes(batch, several)
+    if unfinished is not None:
+        raise unfinished
+
+
+def _show_gradebook(batch, module, folder, out_dir) -> None:
+    """The grade table of a batch, what it wrote, and its notes (left out, set aside, unmatched
+    adjustments, an unfinished --regrade it replaced)."""
+    from tito.grading.gradebook import adjusted
+
+    out = console()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
         score, added, why = adjusted(grade, batch.adjustments)
@@ -235,17 +255,6 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
                   f"graded again (their reports are kept): {', '.join(map(showable_name, batch.abandoned))}. To grade "
                   f"them again too: {' '.join('--regrade ' + shlex.quote(showable_name(s)) for s in batch.abandoned)}",
                   markup=False, highlight=False)
-    killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
-    final = [grade.student for grade in killed if not grade.incomplete]
-    if final:
-        out.print(f"Killed by the kernel when the machine ran out of memory, for the second time on the same file, so "
-                  f"graded as far as they got ({len(final)}): {', '.join(final)}", markup=False, highlight=False)
-    unfinished = _not_graded_completely(batch, killed)
-    if unfinished is not None and (several or batch.clashes):
-        unfinished.show()  # said, before the refusal below ends the command
-    _refuse_clashes(batch, several)
-    if unfinished is not None:
-        raise unfinished
 
 
 def _not_graded_completely(batch, killed) -> TitoError | None:

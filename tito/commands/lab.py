@@ -67,8 +67,7 @@ def lab_environment(course) -> dict:
     env = subprocess_environment(course.root)
     env.pop("MPLBACKEND", None)  # inline plots in notebooks
     env.pop(STARTED_VARIABLE, None)  # a test step's clock, not a kernel's
-    paths = [str(path) for path in course.import_path()]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*paths, *env["PYTHONPATH"].split(os.pathsep)]))  # each once
+    env["PYTHONPATH"] = course.pythonpath(env["PYTHONPATH"])
     env["PATH"] = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable),
                                                  *env.get("PATH", os.defpath).split(os.pathsep)]))
     env["TITO_ROOT"] = str(course.root)

@@ -213,9 +213,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
 def _finish(store, result, verbose, keyword) -> None:
     """Record (unless the course is read-only) and show one module's result."""
     if store is not None:
-        from tito.progress import tests_digest
-
-        store.record(result.module.name, {**result.progress_entry(keyword), "tests": tests_digest(result.module)})
+        store.record(result.module.name, result.progress_entry(keyword))
     show_result(result, verbose)
 
 

@@ -93,10 +93,11 @@ def released_pair(module, edition: Path | None = None) -> dict:
     if edition is not None:
         for key, digests in _edition_pair(module, Path(edition)).items():
             pair[key].update(digests)
-    for repository in (None, "https://github.com/OWNER/COURSE") if edition is None else ():  # any URL: blanked
-        stripped, notebook = student_edition(module, repository)
-        pair["py"].add(release_digest(stripped.text.encode("utf-8")))
-        pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8"), notebook=True))
+    else:
+        for repository in (None, "https://github.com/OWNER/COURSE"):  # any URL: release_digest blanks it
+            stripped, notebook = student_edition(module, repository)
+            pair["py"].add(release_digest(stripped.text.encode("utf-8")))
+            pair["ipynb"].add(release_digest(notebook_json(notebook).encode("utf-8"), notebook=True))
     return {key: sorted(digests) for key, digests in pair.items()}
 
 
@@ -128,12 +129,15 @@ def _released_before(course_root: Path) -> dict:
         return {}
     except (OSError, ValueError) as exc:
         raise TitoError(f"{path} cannot be read ({exc}).", hint="Restore it from git (tito release writes it).") from None
-    if not (isinstance(record, dict) and all(
-            isinstance(pair, dict) and all(isinstance(pair.get(key, []), list) and all(
-                isinstance(digest, str) for digest in pair.get(key, [])) for key in ("py", "ipynb"))
-            for pair in record.values())):
+    if not (isinstance(record, dict) and all(map(_is_released_pair, record.values()))):
         raise TitoError(f"{path} is not the record tito release writes.", hint="Restore it from git.")
     return record
+
+
+def _is_released_pair(pair) -> bool:
+    """True for ``{"py": [digest, ...], "ipynb": [...]}`` (either list may be missing)."""
+    lists = [pair.get(key, []) for key in ("py", "ipynb")] if isinstance(pair, dict) else [None]
+    return all(isinstance(digests, list) and all(isinstance(d, str) for d in digests) for digests in lists)
 
 
 def _edition_pair(module, edition: Path) -> dict:

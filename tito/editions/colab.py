@@ -129,10 +129,10 @@ def colab_session(course: str, module_folder: str) -> None:
       (``save_notebook``), so that ``!tito test`` tests the work done in Colab.
 
     Run again (the setup cell run twice), it leaves one hook, not two."""
-    paths = [str(path) for path in Course(Path(course)).import_path()]
+    cloned = Course(Path(course))
+    paths = [str(path) for path in cloned.import_path()]
     sys.path[:0] = [path for path in paths if path not in sys.path]
-    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths + inherited))
+    os.environ["PYTHONPATH"] = cloned.pythonpath(os.environ.get("PYTHONPATH", ""))
     os.environ["TITO_ROOT"] = str(Path(course).resolve())
     try:
         from IPython import get_ipython
@@ -144,7 +144,7 @@ def colab_session(course: str, module_folder: str) -> None:
     for hook in list(shell.events.callbacks["pre_run_cell"]):
         if getattr(hook, "tito_saves_notebook", False):
             shell.events.unregister("pre_run_cell", hook)
-    module = Course(Path(course)).get(Path(module_folder).name)
+    module = cloned.get(Path(module_folder).name)
 
     def save_before_tito(info=None):
         if RUNS_TITO.search(getattr(info, "raw_cell", "") or ""):

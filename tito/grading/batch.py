@@ -117,18 +117,25 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
 
 
 def _by_our_tito(grade: Grade, grader, ours: str) -> Grade:
-    """``grade``, or a 0 marked incomplete when it ran under another tito than the batch's: a dask
-    worker too old to refuse so itself (re-check: its own code decided the points, all of them)."""
-    if "exit_code" not in grade.sandbox or grade.sandbox.get("tito_source") == ours:  # not run, or ours
+    """``grade``, or a 0 marked incomplete when it ran in a sandbox under another tito than the
+    batch's (``tito_source``): the code that decided its points was not the grader's. A dask worker
+    of this tito refuses so itself; an older one, which does not, is caught here."""
+    if not ran_in_a_sandbox(grade) or grade.sandbox.get("tito_source") == ours:
         return grade
-    from tito.grading.grader import zero_grade
+    from tito.grading.grader import SAME_TITO, zero_grade
 
     zero = zero_grade(grader.prepared, grade.submission, grade.student,
-                      "graded by a worker running another tito than the grader's: install the grader's tito "
-                      "commit on every worker; graded again by the next run",
+                      f"graded by a worker running another tito than the grader's: {SAME_TITO}; graded again by "
+                      "the next run",
                       grade.sandbox.get("backend", ""), incomplete=True)
     zero.sha256 = grade.sha256
     return zero
+
+
+def ran_in_a_sandbox(grade: Grade) -> bool:
+    """True for a grade a sandbox's run gave (``grade_submission`` records its exit code), False for
+    a 0 given without running (unreadable, refused, the grader failed)."""
+    return "exit_code" in grade.sandbox
 
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from distributed import WorkerPlugin, get_worker
 
-from tito.grading.grader import grade_safely, new_scratch
+from tito.grading.grader import SAME_TITO, grade_safely, new_scratch
 from tito.grading.sandbox import backend, detect
 from tito.files import remove_tree
 from tito.grading.slots import job_slot
@@ -74,7 +74,7 @@ class PreparedOnWorker(WorkerPlugin):
         if self.tito_source is not None and tito_source() != self.tito_source:  # its code decides the points
             self.archive = None
             self.problem = (f"it runs another tito than the grader's (source {tito_source()[:12]} there, "
-                            f"{self.tito_source[:12]} here): install the grader's tito commit on every worker")
+                            f"{self.tito_source[:12]} here): {SAME_TITO}")
             return
         try:
             self.folder = new_scratch("worker")

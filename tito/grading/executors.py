@@ -11,8 +11,9 @@ the executors only decide where it runs:
   archive (``tito.grading.archive``), inside a worker plugin: every worker, including one
   that joins later, unpacks it once into a private temporary folder and removes it when the
   batch ends — no shared file system is assumed. Each worker detects its own sandbox; a
-  worker that has none (or runs another tito) refuses: said once, it gets nothing more, and what
-  it refused goes to the other workers. Only when none can grade does a refused submission get a
+  worker that has none (or runs another tito) refuses: said once, and what it refused, and what
+  follows, is sent to the other workers (dask may still let it steal such a task while they are
+  busy: it refuses that too, and the task goes back). Only when none can grade does a refused submission get a
   0 that says why, marked incomplete so that the next batch grades it again, and the batch stops
   sending. A lost scheduler stops the batch at once (TitoError). A worker reads its own machine's count of
   OOM kills: a grading the kernel killed there comes back marked as such, and the batch settles
@@ -161,11 +162,10 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, jobs: int = 1, scheduler: str | None = None, sandbox: str = "auto", unsafe: bool = False,
-                 single: bool = False, say=None):
+                 single: bool = False):
         self.jobs, self.scheduler = jobs, scheduler
         self.sandbox = OnWorkers(sandbox, unsafe)
         self.single = single  # one submission on the cluster at a time
-        self.say = say or note  # one line per worker that refuses to grade
 
     @property
     def alone(self) -> bool:
@@ -179,7 +179,7 @@ class DaskExecutor(Executor):
     def one_at_a_time(self) -> "DaskExecutor":
         if self.alone:
             return self
-        return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True, say=self.say)
+        return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True)
 
     def run(self, grader, todo, on_done) -> None:
         from distributed import Client, LocalCluster
@@ -210,7 +210,7 @@ class DaskExecutor(Executor):
                             hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
         name = f"tito-grade-{archive.sha256[:16]}"
         address = self.scheduler or cluster.scheduler_address
-        refusals = Refusals(self.say)
+        refusals = Refusals(note)
         futures, queue, running = {}, deque(todo), completed()
 
         def submit(job: tuple, workers: list[str] | None) -> None:
@@ -279,18 +279,18 @@ class Refusals:
     and what it was sent goes to the other workers."""
 
     def __init__(self, say):
-        self.say, self.workers = say, {}  # address -> its Refused
+        self.say, self.workers = say, set()  # their addresses
 
     def others(self, client) -> list[str] | None:
         """The workers that may still grade: None (any) while none refused; [] once none can."""
         if not self.workers:
             return None
-        return sorted(set(client.nthreads()) - set(self.workers))
+        return sorted(set(client.nthreads()) - self.workers)
 
     def add(self, refused, client) -> list[str]:
         """Remember the worker of ``refused`` (said the first time); the workers left to grade."""
         first = refused.address not in self.workers
-        self.workers.setdefault(refused.address, refused)
+        self.workers.add(refused.address)
         others = self.others(client)
         if first:
             self.say(f"{refused}; " + ("the other workers grade what it was sent." if others else

@@ -154,7 +154,8 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
         aside.gradebooks.append(backup)
     write_atomically(path, data)
     write_atomically(Path(folder) / WRITTEN, digest(data) + "\n")
-    waiting = {safe_cell(student): row[6] for student, row in sorted(rows.items()) if row[6]}
+    waiting = {safe_cell(student): row[header.index("pending")] for student, row in sorted(rows.items())
+               if row[header.index("pending")]}
     write_atomically(Path(folder) / WAITING, json.dumps(waiting, ensure_ascii=False, indent=1) + "\n")
     return path
 

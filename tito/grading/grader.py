@@ -20,17 +20,21 @@ from pathlib import Path
 from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import remove_tree
+from tito.grading import slots
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable, showable_name
 from tito.grading.inside import MAX_TESTS
 from tito.grading.report import (CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported,
                                  out_of_memory, unreadable)
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
-from tito.grading.state import digest
+from tito.grading.state import digest, tito_source
 from tito.grading.verdict import judge
 from tito.grading.workspace import Prepared, new_job, prepare, remove_job
 
 SCRATCH_PREFIX = "tito-grade-"
 OWNER_FILE = "owner"
+
+
+SAME_TITO = "install the grader's tito commit on every worker"  # what a TA does when a worker's tito differs
 
 
 class Cancelled(Exception):
@@ -50,8 +54,6 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
     job, inner = new_job(prepared, Path(scratch), sandbox, slot, data, filename, limits)
     try:
         from tito.grading.sandbox import environment
-
-        from tito.grading import slots
 
         copied = time.monotonic()
         crowded = slots.other_slots_held(slot)  # another grading beside this one, at its start or its end
@@ -79,8 +81,6 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
             test.message = as_submitted(test.message, prepared, inside, grade.submission)[:MAX_FEEDBACK]
         grade.incomplete = outcome.starved or killed  # maybe another job's doing: graded again by the next run
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
-        from tito.grading.state import tito_source
-
         grade.sandbox.update(beside_other_gradings=crowded, feedback=limits.feedback, tito_source=tito_source(),
                              exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
                              disk_free_at_start=outcome.free_at_start,

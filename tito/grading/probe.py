@@ -85,8 +85,8 @@ def run(spec: dict) -> None:
 
 
 def _only_the_probe(probe: int) -> None:
-    """End a process the submission forked (TA audit: 200 forks each went on through the checks,
-    writing records over the probe's, and one file scored 1, 46, 28 and 43 on four runs)."""
+    """End here a process the submission forked: only the probe itself runs the checks and writes
+    their records (its children would write over them, and the grade would vary from run to run)."""
     if os.getpid() != probe:
         os._exit(0)
 

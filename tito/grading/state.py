@@ -175,8 +175,7 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
              "sandboxed": sandboxed, "seed": seed, "checks": [c.to_json() for c in check_specs(module)],
              "tito_source": tito_source()}
     files = [m.dev_file for m in course.with_prerequisites([module])]
-    if module.tests_dir.is_dir():
-        files += sorted(p for p in module.tests_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files += module.test_files()
     package = course.root / "tinytorch"
     files += sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts and "core" not in
                     p.relative_to(package).parts) if package.is_dir() else []

@@ -125,7 +125,6 @@ class Handed:
 
     written: list[Path] = field(default_factory=list)
     refused: list[Path] = field(default_factory=list)  # a file tito did not write is there: left as it is
-    waiting: list[str] = field(default_factory=list)  # students whose row waits for a grade: none written
 
 
 def write_feedback(graded: GradedFolder, to: Path) -> Handed:
@@ -134,8 +133,7 @@ def write_feedback(graded: GradedFolder, to: Path) -> Handed:
     there is replaced only when tito wrote it (``written_by_tito``)."""
     handed = Handed()
     for grade in graded.grades:
-        if safe_cell(grade.student) in graded.pending:
-            handed.waiting.append(grade.student)
+        if safe_cell(grade.student) in graded.pending:  # the command names them
             continue
         path = feedback_file(to, grade.student)
         if (path.exists() or path.is_symlink()) and not written_by_tito(path):
