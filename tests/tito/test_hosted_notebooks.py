@@ -235,8 +235,8 @@ def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_bac
     assert "commit and push your work first" in readme
     assert "`binder/start` puts every module folder on the import path" in readme
     assert "it is your work in Colab that is tested" in readme
-    last = Course(ROOT).in_prerequisite_order()[-1]  # the README's example: the course's last module
-    notebook = f"modules/source/{last.dirname}/{last.notebook.name}"
+    first = Course(ROOT).in_prerequisite_order()[0]  # the README's example: where a student starts (smoke test)
+    notebook = f"modules/source/{first.dirname}/{first.notebook.name}"
     assert f"https://mybinder.org/v2/gh/me/student/main?labpath={notebook}" in readme
     assert f"https://colab.research.google.com/github/me/student/blob/main/{notebook}" in readme
 

@@ -658,7 +658,7 @@ def test_an_editions_website_shows_its_readme_and_runs_its_notebooks_on_the_stud
                   "put it back as modules/source/NN_name/name_dev.ipynb"):
         assert words in index
     page = (tmp_path / "site/index.html").read_text()
-    assert 'href="https://mybinder.org/v2/gh/OWNER/NAME/main?labpath=modules/source/02_beta/beta_dev.ipynb"' in page
+    assert 'href="https://mybinder.org/v2/gh/OWNER/NAME/main?labpath=modules/source/01_alpha/alpha_dev.ipynb"' in page
     setup = re.search(r'<section id="setup">(.*?)</section>', page, re.DOTALL).group(1)
     assert '<div class="highlight-bash notranslate">' in setup and "make install" in re.sub(r"<[^>]+>", "", setup)
     assert "To implement" not in text("index.html").split("Modules In the order")[0]  # the README's table stays out

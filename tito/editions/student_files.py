@@ -228,7 +228,7 @@ def _hosted_section(released, repository: str | None) -> str:
     """How Binder and Colab run a module of this repository, or of the student's fork of it."""
     from tito.book.launch import Repository
 
-    example = released[-1].module if released else None
+    example = released[0].module if released else None  # where a new student starts
     path = (f"{example.folder.relative_to(example.root).as_posix()}/{example.notebook.name}"
             if example else "modules/source/NN_name/name_dev.ipynb")
     where = Repository.parse(repository) if repository else Repository("OWNER", "NAME")
