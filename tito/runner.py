@@ -73,7 +73,7 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
         events = _read_events(results)
         stopped_at = _stopped_at(stacks, str(module.dev_file))
     step = _inline_result(module, events, output, returncode, timed_out, stopped_at)
-    _add_note(step, _jupyter_only_note(cells, runnable))
+    _add_note(step, _jupyter_only_note(module, cells, runnable))
     return step
 
 
@@ -130,19 +130,23 @@ def _progress_text(events: list) -> str:
     return f"{done} done" if done else ""
 
 
-def _jupyter_only_note(cells, runnable: dict) -> str:
-    """'Jupyter-only syntax skipped by tito test: cell 8 line 164 (conv2d_naive?), cell 9 line
-    170 (x = !ls: only the cell's definitions ran)', or '' when every cell is Python."""
+def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
+    """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
+    conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
+    cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
+    from tito.notebook_places import in_notebook
+
     found = []
     for cell in cells:
         ran = runnable[cell.index]
         if ran.skipped:
             skipped = ran.skipped
             texts = ", ".join(text for _, text in skipped) + (
-                ": the whole cell" if ran.whole_cell else ": only the cell's definitions ran" if ran.definitions_only
+                " (the whole cell)" if ran.whole_cell else " (only the cell's definitions ran)" if ran.definitions_only
                 else "")
-            found.append(f"cell {cell.index} line {cell.line + skipped[0][0] - 1} ({texts})")
-    return f"Jupyter-only syntax skipped by tito test: {', '.join(found)}" if found else ""
+            line = cell.line + skipped[0][0] - 1
+            found.append(f"{module.dev_file.name}:{line}{in_notebook(module, line)}: {texts}")
+    return f"Jupyter-only syntax skipped by tito test: {'; '.join(found)}" if found else ""
 
 
 def _add_note(step: StepResult, note: str) -> None:

@@ -99,6 +99,18 @@ def test_from_a_notebook_cell_tito_test_says_which_save_it_tests(edition, tito, 
     assert said in " ".join(tito("test", "--module", "alpha").output.split())
 
 
+def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):
+    """Smoke test: the note on a `!tito test` cell said "cell 41 line 1764", the .py's count of
+    cells (markdown ones too), where Jupyter shows [26]."""
+    notebook_path = (edition / DEV).with_suffix(".ipynb")
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("!tito test --module alpha", execution_count=26))
+    nbformat.write(notebook, notebook_path)
+    os.utime(notebook_path, (notebook_path.stat().st_mtime + 5,) * 2)
+    words = " ".join(tito("test", "--module", "alpha").output.split())
+    assert "alpha_dev.py:58 (alpha_dev.ipynb: cell [26], line 1): !tito test --module alpha" in words, words
+
+
 def test_a_syntax_error_saved_in_the_notebook_is_placed_in_the_notebook_too(edition, tito):
     """Student audit: an export that failed on a notebook's syntax error named only the .py's line."""
     notebook = (edition / DEV).with_suffix(".ipynb")

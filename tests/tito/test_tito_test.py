@@ -262,8 +262,8 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
     assert [(t["name"], t["location"]) for t in failures] == [
         (f"cell 8 (line {where})", f"modules/source/01_alpha/alpha_dev.py:{where}")]
     assert named_tests(payload, "inline")["test_unit_double"]["status"] == "passed"
-    assert (f"inline: Jupyter-only syntax skipped by tito test: cell 6 line {line_of(dev, '# x = !ls')} "
-            f"(x = !ls: only the cell's definitions ran), cell 7 line {line_of(dev, '# !echo hi')} (!echo hi, %timeit double(2))"
+    assert (f"inline: Jupyter-only syntax skipped by tito test: alpha_dev.py:{line_of(dev, '# x = !ls')}: x = !ls "
+            f"(only the cell's definitions ran); alpha_dev.py:{line_of(dev, '# !echo hi')}: !echo hi, %timeit double(2)"
             ) in " ".join(result.stderr.split())
     assert step_of(payload, "export")["ok"] and step_of(payload, "pytest")["ok"]
 
