@@ -605,6 +605,21 @@ def test_failures_alike_are_told_once_and_a_bare_exception_line_gets_its_next_li
             "atol=0") in lines
 
 
+def test_inline_failures_alike_are_told_once_too(course, tito):
+    """Smoke test: a module tested before its prerequisites printed 13 lines of `NameError: name
+    'unit_test' is not defined`, one per inline test, all following from one failed import cell."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "".join(
+        f"\n# %%\ndef test_unit_uses_a_helper_{n}():\n    helper_from_a_failed_cell()\n\n\n"
+        f"test_unit_uses_a_helper_{n}()\n" for n in range(3)))
+    result, _ = run(tito, course, "--module", "alpha")
+    lines = result.output.splitlines()
+    assert ("  FAIL 3 failed with NameError: name 'helper_from_a_failed_cell' is not defined: "
+            "test_unit_uses_a_helper_0, test_unit_uses_a_helper_1, test_unit_uses_a_helper_2") in lines
+    assert "  PASS test_unit_double" in lines  # passes are still listed one by one
+    assert not any(line.startswith("  FAIL test_unit_uses_a_helper_") for line in lines)
+
+
 def test_processes_the_students_code_leaves_running_end_with_the_step(course, tito):
     """A background process holding the output open kept the pytest step waiting until its time
     limit (the instructor's feedback took 118 s), and both steps left it running."""

@@ -335,7 +335,8 @@ def _show_not_implemented(result) -> None:
 
 def _show_step(step, verbose) -> None:
     """Inline tests one line each; pytest tests one line each with -v, else only the failures,
-    with those that only hit a function not implemented yet counted per function."""
+    with those that only hit a function not implemented yet counted per function. Without -v,
+    failures that share their first line (GROUPED or more) are told in one line, inline too."""
     out = console()
     ok_mark, bad_mark = ("PASS", "FAIL") if plain_output() else ("[green]✓[/]", "[red]✗[/]")
     if step.step == "export":
@@ -350,7 +351,7 @@ def _show_step(step, verbose) -> None:
         f"; {step.left_out} marked slow not run (--full runs them)" if step.left_out else "")
     out.print(f"[bold]{step.step}[/] tests: {counts}" if step.tests else f"[bold]{step.step}[/] tests:",
               highlight=False)
-    alike = {} if every else _failures_by_first_line(shown)
+    alike = {} if verbose else _failures_by_first_line(shown)  # inline too: a failed import fails the rest alike
     for test in shown:
         if test.skipped:
             say(f"  skip {test.name}  {test.message}")
