@@ -19,12 +19,16 @@ export PYTHONUTF8 := 1
 
 install: $(STAMP)
 
+# setuptools says "Editable installation ... be careful with folders ... of the same name" on every
+# editable install: true of any checkout, and alarming to students, so not said.
+QUIET_EDITABLE = PYTHONWARNINGS='ignore:Editable installation'
+
 # Re-installs only when pyproject.toml changes (or .venv is gone).
 $(STAMP): pyproject.toml
 	@bash .ci/system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(QUIET_EDITABLE) $(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 # Each test runs once: `tito test --all` leaves the tests marked slow (PyTorch comparisons) to

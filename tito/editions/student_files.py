@@ -89,10 +89,13 @@ export PYTHONUTF8 := 1
 
 install: $(STAMP)
 
+# setuptools' "Editable installation" warning is true of any checkout, and alarming: not said
+QUIET_EDITABLE = PYTHONWARNINGS='ignore:Editable installation'
+
 $(STAMP): pyproject.toml
 \ttest -x $(PY) || $(PYTHON) -m venv $(VENV)
 \t$(PY) -m pip install --quiet --upgrade pip
-\t$(PY) -m pip install --quiet -e '.[dev,jupyter]'
+\t$(QUIET_EDITABLE) $(PY) -m pip install --quiet -e '.[dev,jupyter]'
 \ttouch $(STAMP)
 
 test: $(STAMP)
@@ -108,7 +111,7 @@ sync: $(STAMP)
 \t$(TITO) notebooks --all --sync
 
 $(BOOK): $(STAMP)
-\t$(PY) -m pip install --quiet -e '.[book]'
+\t$(QUIET_EDITABLE) $(PY) -m pip install --quiet -e '.[book]'
 \ttouch $(BOOK)
 
 book: $(BOOK)
