@@ -150,6 +150,26 @@ def test_a_worker_that_refuses_to_grade_leaves_its_share_to_the_others(alpha_gra
             or "refused to grade: its uid-drop sandbox shares the network with the cluster" in line)  # as root
 
 
+def test_a_worker_that_refused_steals_nothing_back(alpha_grader, cluster, tmp_path, monkeypatch):
+    """Review: sent to the other workers with `allow_other_workers`, a task could be stolen by the
+    worker that refused while they were busy, refused again, sent again: 34 refusals to grade 12
+    submissions that take 1.5 s each (8-9 for the 6 here). Sent to them alone, each is refused once at most."""
+    from tito.grading import executors
+    from tito.grading.executors import DaskExecutor
+
+    refused = []
+    real_add = executors.Refusals.add
+    monkeypatch.setattr(executors.Refusals, "add", lambda self, r, client: refused.append(r) or real_add(self, r, client))
+    slow = tmp_path / "slow.py"
+    slow.write_text(ALPHA_DEV + "\n# %%\n#| export\nimport time as _time\n_time.sleep(1)\n")
+    todo = [(f"s{i}", slow) for i in range(6)]
+    with worker_without_bwrap(cluster.scheduler_address, tmp_path):
+        grades = grade_batch(alpha_grader, todo, tmp_path / "grades",
+                             executor=DaskExecutor(scheduler=cluster.scheduler_address))
+    assert [g.score for g in grades] == [6] * 6
+    assert len(refused) <= len(todo), len(refused)  # each refused once at most: then only the others get it
+
+
 def test_when_no_worker_can_grade_the_batch_stops_sending(alpha_grader, folder, cluster, tmp_path, monkeypatch,
                                                            capsys):
     """TA audit: a worker whose tito was older (or changed) graded with its own code — every

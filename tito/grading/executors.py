@@ -12,8 +12,8 @@ the executors only decide where it runs:
   that joins later, unpacks it once into a private temporary folder and removes it when the
   batch ends — no shared file system is assumed. Each worker detects its own sandbox; a
   worker that has none (or runs another tito) refuses: said once, and what it refused, and what
-  follows, is sent to the other workers (dask may still let it steal such a task while they are
-  busy: it refuses that too, and the task goes back). Only when none can grade does a refused submission get a
+  follows, is sent to the other workers only (so it cannot steal it back while they are busy);
+  if none of them is left, the batch stops. Only when none can grade does a refused submission get a
   0 that says why, marked incomplete so that the next batch grades it again, and the batch stops
   sending. A lost scheduler stops the batch at once (TitoError). A worker reads its own machine's count of
   OOM kills: a grading the kernel killed there comes back marked as such, and the batch settles
@@ -47,6 +47,7 @@ from tito.grading.slots import job_slot
 EXECUTORS = ("local", "dask")
 IN_FLIGHT_PER_WORKER = 2  # dask: submissions sent ahead per worker thread (their bytes wait there)
 WATCH_SECONDS = 0.05  # dask: how often the client's connection is looked at while no grade comes
+STUCK_SECONDS = 1.0  # dask: how often, once a worker refused, the workers left to grade are looked at
 
 
 class Executor:
@@ -214,11 +215,11 @@ class DaskExecutor(Executor):
         futures, queue, running = {}, deque(todo), completed()
 
         def submit(job: tuple, workers: list[str] | None) -> None:
-            """Send one (student, path, label, data) to ``workers`` while one of them runs, else to any."""
+            """Send one (student, path, label, data) to ``workers`` only (None: any worker): a worker
+            that refused must not steal it back while they are busy (it took 34 refusals to grade 12)."""
             student, path, label, data = job
             future = client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
-                                   key=f"grade-{os.urandom(8).hex()}", workers=workers,
-                                   allow_other_workers=workers is not None)
+                                   key=f"grade-{os.urandom(8).hex()}", workers=workers, allow_other_workers=False)
             futures[future] = job
             running.add(future)
 
@@ -241,7 +242,9 @@ class DaskExecutor(Executor):
             client.register_plugin(plugin, name=name)
             send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
             while not running.is_empty():
-                future = next_done(running, client)
+                future = next_done(running, client, lambda: refusals.others(client) == [])
+                if future is NO_WORKER:  # every worker it may go to refused, or left
+                    raise no_worker_can_grade(address, len(futures) + len(queue), len(todo))
                 if future is None or future.cancelled():  # the scheduler has forgotten what it was given
                     raise scheduler_lost(address, len(futures) + len(queue), len(todo))
                 job = futures.pop(future)
@@ -322,12 +325,21 @@ def no_worker_can_grade(address: str, left: int, total: int) -> TitoError:
                           "is left, the refused ones included.")
 
 
-def next_done(running, client):
-    """The next future of the ``distributed.as_completed`` ``running`` to end, or None once ``client``
-    has lost its scheduler: the futures it sends then would never end."""
+NO_WORKER = object()  # what next_done gives when no worker may grade what is left
+
+
+def next_done(running, client, stuck=lambda: False):
+    """The next future of the ``distributed.as_completed`` ``running`` to end; None once ``client``
+    has lost its scheduler, NO_WORKER once ``stuck()`` (asked every STUCK_SECONDS): the futures
+    sent then would never end."""
+    asked = time.monotonic()
     while not running.has_ready():
         if client.status != "running":
             return None
+        if time.monotonic() - asked >= STUCK_SECONDS:
+            if stuck():
+                return NO_WORKER
+            asked = time.monotonic()
         time.sleep(WATCH_SECONDS)
     return next(running)
 
