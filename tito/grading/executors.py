@@ -183,7 +183,6 @@ class DaskExecutor(Executor):
         return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True)
 
     def run(self, grader, todo, on_done) -> None:
-        from distributed import Client, LocalCluster
         from distributed import as_completed as completed
 
         from tito.grading.archive import pack
@@ -192,23 +191,7 @@ class DaskExecutor(Executor):
 
         archive = pack(grader.prepared.folder)
         plugin = PreparedOnWorker(archive, self.sandbox.choice, self.sandbox.unsafe, grader.limits, tito_source())
-        cluster = None
-        if not self.scheduler:
-            import dask
-
-            # the workers only wait on sandboxes: their statistical profiler (every 10 ms) would cost
-            # about a third of an idle cluster's CPU; the HTTP server goes on a free port of this
-            # machine only (None would still try 8787 first, on every interface)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
-                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
-        try:
-            client = Client(cluster or self.scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            if cluster is not None:
-                cluster.close()
-            raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
-                            hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
+        client, cluster = self._connect()
         name = f"tito-grade-{archive.sha256[:16]}"
         address = self.scheduler or cluster.scheduler_address
         refusals = Refusals(note)
@@ -262,6 +245,29 @@ class DaskExecutor(Executor):
             let_go(client, name, futures)
             if cluster is not None:
                 cluster.close()
+
+    def _connect(self):
+        """(a Client, the LocalCluster it runs on or None): ``--scheduler``'s cluster, else one of
+        ``jobs`` single-threaded worker processes started here; TitoError when it cannot be reached."""
+        from distributed import Client, LocalCluster
+
+        cluster = None
+        if not self.scheduler:
+            import dask
+
+            # the workers only wait on sandboxes: their statistical profiler (every 10 ms) would cost
+            # about a third of an idle cluster's CPU; the HTTP server goes on a free port of this
+            # machine only (None would still try 8787 first, on every interface)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+        try:
+            return Client(cluster or self.scheduler, timeout="30s"), cluster
+        except (OSError, TimeoutError) as exc:
+            if cluster is not None:
+                cluster.close()
+            raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
+                            hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
 
     @staticmethod
     def _result(grader, future, student, path) -> Grade:

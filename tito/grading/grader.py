@@ -68,8 +68,8 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
         grade.tests = checks + _feedback(status)
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
-        grade.error = _reason(status, outcome, limits, _import_failure(out / "checks", job.folder), checks_ran,
-                              hidden, _imported(out / "checks", job.folder))
+        imported, import_failure = _import_outcome(out / "checks", job.folder)
+        grade.error = _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported)
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
@@ -178,22 +178,16 @@ def _step(status: dict, name: str) -> dict:
     return step if isinstance(step, dict) else {}
 
 
-def _import_failure(folder: Path, job_folder: Path) -> str:
+def _import_outcome(folder: Path, job_folder: Path) -> tuple[bool, str]:
+    """(whether the import ended — the checks' probe wrote its import record —, what it raised:
+    'TypeError: ...' on one line, or '')."""
     try:
         record = read_record(folder, IMPORT_RECORD, below=job_folder)
     except UnreadableRecord:
-        return ""
+        return True, ""  # something was written: the import ended
     if record is None or "raised" not in record:
-        return ""
-    return f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
-
-
-def _imported(folder: Path, job_folder: Path) -> bool:
-    """Whether the checks' probe wrote its import record (the submission imported, or raised)."""
-    try:
-        return read_record(folder, IMPORT_RECORD, below=job_folder) is not None
-    except UnreadableRecord:
-        return True  # something was written: the import ended
+        return record is not None, ""
+    return True, f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
 
 
 def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out: bool) -> tuple[list[TestScore], bool]:
