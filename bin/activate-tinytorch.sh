@@ -36,13 +36,7 @@ else
     _tt_ready=0
 fi
 
-_tt_path="$TINYTORCH_ROOT"
-for _tt_dir in "$TINYTORCH_ROOT"/modules/source/[0-9][0-9]_*/; do
-    [ -d "$_tt_dir" ] && _tt_path="$_tt_path:${_tt_dir%/}"
-done
-export PYTHONPATH="$_tt_path${PYTHONPATH:+:$PYTHONPATH}"
-export TITO_ROOT="$TINYTORCH_ROOT"
-unset _tt_path _tt_dir
+. "$TINYTORCH_ROOT/bin/tinytorch-path.sh"
 
 if [ "$_tt_ready" = 1 ]; then
     unset _tt_ready

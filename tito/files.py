@@ -147,3 +147,18 @@ def remove_tree(folder: Path) -> None:
             continue
         pending += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def file_digests(paths, base: Path) -> dict[str, str]:
+    """The sha256 (hex) of each file of ``paths``, by its path relative to ``base``, in that order."""
+    import hashlib
+
+    return {str(Path(p).relative_to(base)): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+
+
+def digest_of(digests: dict[str, str]) -> str:
+    """One sha256 of a ``file_digests`` (what changes when a file is added, removed or edited)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(digests).encode("utf-8")).hexdigest()

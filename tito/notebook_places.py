@@ -88,11 +88,12 @@ def place(module: Module, cells: list[NotebookCell], line: int) -> str:
     return ""
 
 
-def in_notebook(module: Module, line: int | None) -> str:
-    """' (cnn_dev.ipynb: cell [7], line 12)' for line ``line`` of the module's ``.py``, or ''."""
+def in_notebook(module: Module, line: int | None, cells: list[NotebookCell] | None = None) -> str:
+    """' (cnn_dev.ipynb: cell [7], line 12)' for line ``line`` of the module's ``.py``, or ''
+    (``cells``: the module's ``notebook_cells``, when known already)."""
     if not line:
         return ""
-    cells = notebook_cells(module)
+    cells = notebook_cells(module) if cells is None else cells
     where = place(module, cells, line) if cells else ""
     return f" ({where})" if where else ""
 

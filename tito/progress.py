@@ -132,14 +132,8 @@ def problem_with(text: str) -> str | None:
 
 
 def tests_digest(module) -> str:
-    """One sha256 of the module's test folder (each file's path and bytes; '' without the folder)."""
-    import hashlib
+    """One sha256 of the module's test files (their paths and bytes; '' without any)."""
+    from tito.files import digest_of, file_digests
 
     files = module.test_files()
-    if not files:
-        return ""
-    total = hashlib.sha256()
-    for path in files:
-        total.update(path.relative_to(module.tests_dir).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        total.update(hashlib.sha256(path.read_bytes()).digest())
-    return total.hexdigest()
+    return digest_of(file_digests(files, module.tests_dir)) if files else ""

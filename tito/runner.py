@@ -134,9 +134,9 @@ def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
     conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
     cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
-    from tito.notebook_places import in_notebook
+    from tito.notebook_places import in_notebook, notebook_cells
 
-    found = []
+    found, places = [], None
     for cell in cells:
         ran = runnable[cell.index]
         if ran.skipped:
@@ -145,7 +145,9 @@ def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
                 " (the whole cell)" if ran.whole_cell else " (only the cell's definitions ran)" if ran.definitions_only
                 else "")
             line = cell.line + skipped[0][0] - 1
-            found.append(f"{module.dev_file.name}:{line}{in_notebook(module, line)}: {texts}")
+            if places is None:  # read once, for every line ([]: no notebook in step with the .py)
+                places = notebook_cells(module) or []
+            found.append(f"{module.dev_file.name}:{line}{in_notebook(module, line, places)}: {texts}")
     return f"Jupyter-only syntax skipped by tito test: {'; '.join(found)}" if found else ""
 
 

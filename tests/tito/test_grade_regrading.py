@@ -175,7 +175,6 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
     assert (len(again.kept), again.rescored, again.graded, ran) == (3, [], [], ["carol"])
 
 
-
 @pytest.fixture
 def stoppable(tmp_path, monkeypatch):
     """alice, bob and carol graded before in a tiny course, and ``batch(*regrade, stop=N, held=...)``:
@@ -287,8 +286,6 @@ def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monke
     replaces it; without one, the batch stops naming it), names typed decomposed, students gone
     since, a full disk while it is updated (the student stays asked for)."""
     import unicodedata
-
-    import pytest
 
     from tito.errors import TitoError
     from tito.grading import state

@@ -332,9 +332,7 @@ def dask_process(kind: str, *args) -> subprocess.Popen:
 
 def kill_when_running(process, tag, seconds=30) -> None:
     """SIGKILL ``process`` once a process marked ``tag`` runs."""
-    deadline = time.monotonic() + seconds
-    while not running(tag) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settled(lambda: not running(tag), seconds)
     process.kill()
 
 

@@ -222,11 +222,8 @@ def check_path_encoding(root: Path) -> Check:
 
     encoding = sys.getfilesystemencoding()
     raw = os.fsencode(root)
-    try:
-        raw.decode("ascii")
+    if raw.isascii():
         return Check("path encoding", True, f"{encoding}; the course path is ASCII")
-    except UnicodeDecodeError:
-        pass
     if encoding.lower().replace("-", "") == "utf8":
         return Check("path encoding", True, f"{encoding}: the course path {os.fsdecode(raw)} reads as it should")
     return Check("path encoding", False,

@@ -34,13 +34,12 @@ def reset(name):
     if result.changed:
         from tito.runner import run_export
 
+        files = (f"{module.relative(result.restored)} and {module.notebook.name} are back to their"
+                 if result.notebook_rewritten else f"{module.relative(result.restored)} is back to its")
+        console().print(f"[green]✓[/] {module.dirname}: {files} released stub.")
         if result.notebook_rewritten:
-            console().print(f"[green]✓[/] {module.dirname}: {module.relative(result.restored)} and "
-                            f"{module.notebook.name} are back to their released stub.")
             say(f"Is {module.notebook.name} open in Jupyter? Reload it from disk (File > Reload Notebook from Disk) "
                 "and restart its kernel, or the notebook's autosave writes your old work back.")
-        else:
-            console().print(f"[green]✓[/] {module.dirname}: {module.relative(result.restored)} is back to its released stub.")
         exported = run_export(module)  # tinytorch/ follows the source, as after tito test
         say(f"Exported: {exported.note}" if exported.ok else f"Not exported: {exported.error}")
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tito.cell_hints import unexported_versions
-from tito.console import console, escape, live_display, plain_output, say, spinner, table, warn
+from tito.console import console, escape, from_a_notebook, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -106,8 +106,6 @@ def _say_which_save(module) -> None:
     by itself only every two minutes, and a student who just ran a cell expects that code."""
     from datetime import datetime
 
-    from tito.console import from_a_notebook
-
     if from_a_notebook() and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
         say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
@@ -125,11 +123,11 @@ def _test_one(course, module, store, keyword, verbose, full):
 
     _warn_prerequisites(course, module, store)
     out = console()
+    if plain_output():
+        out.print(f"== tito test {module.dirname} ==", markup=False)
+    else:
+        out.rule(f"tito test {module.dirname}")
     if not live_display():
-        if plain_output():
-            out.print(f"== tito test {module.dirname} ==", markup=False)
-        else:
-            out.rule(f"tito test {module.dirname}")
         started = []
 
         def announce(steps):
@@ -140,7 +138,6 @@ def _test_one(course, module, store, keyword, verbose, full):
 
         result = run_module(module, keyword, verbose, full, on_step=announce)
     else:
-        out.rule(f"tito test {module.dirname}")
         with out.status("", spinner=spinner(out)) as status:
             shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
             result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)

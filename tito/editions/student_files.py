@@ -55,14 +55,8 @@ BINDER_START = """\
 # Binder runs this each time a session starts, before JupyterLab: the course root and every
 # module folder go on PYTHONPATH (as `source bin/activate-tinytorch.sh` does on your machine),
 # so notebooks, their `!` commands and terminals can `from cnn_dev import Conv2D`.
-TINYTORCH_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-_tt_path="$TINYTORCH_ROOT"
-for _tt_dir in "$TINYTORCH_ROOT"/modules/source/[0-9][0-9]_*/; do
-    [ -d "$_tt_dir" ] && _tt_path="$_tt_path:${_tt_dir%/}"
-done
-export PYTHONPATH="$_tt_path${PYTHONPATH:+:$PYTHONPATH}"
-export TINYTORCH_ROOT TITO_ROOT="$TINYTORCH_ROOT"
-unset _tt_path _tt_dir
+export TINYTORCH_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$TINYTORCH_ROOT/bin/tinytorch-path.sh"
 exec "$@"
 """
 

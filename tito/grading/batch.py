@@ -81,15 +81,14 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows;
     ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside;
     ``adjustments``: the batch's adjustments.csv, read when not given)."""
-    from tito.grading.state import settle, tito_source
+    from tito.grading.state import settle
 
     Path(out).mkdir(parents=True, exist_ok=True)
     book = Gradebook(out, grader.module.name, students, pending, aside, adjustments)
     graded: dict[str, Grade] = {}
-    ours = tito_source()
 
     def done(grade: Grade) -> None:
-        grade = _by_our_tito(grade, grader, ours)
+        grade = _by_our_tito(grade, grader)
         # the batch's word, never the sandbox's: one submission to grade is alone too, unless another
         # grading on the machine (another batch, its own or on a worker there) held a job slot beside it
         grade.sandbox["alone"] = ((getattr(executor, "alone", False) or len(submissions) == 1)
@@ -116,20 +115,19 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
     return [graded[student] for student, _ in submissions if student in graded]
 
 
-def _by_our_tito(grade: Grade, grader, ours: str) -> Grade:
+def _by_our_tito(grade: Grade, grader) -> Grade:
     """``grade``, or a 0 marked incomplete when it ran in a sandbox under another tito than the
     batch's (``tito_source``): the code that decided its points was not the grader's. A dask worker
     of this tito refuses so itself; an older one, which does not, is caught here."""
-    if not ran_in_a_sandbox(grade) or grade.sandbox.get("tito_source") == ours:
+    from tito.grading.state import tito_source
+
+    if not ran_in_a_sandbox(grade) or grade.sandbox.get("tito_source") == tito_source():
         return grade
     from tito.grading.grader import SAME_TITO, zero_grade
 
-    zero = zero_grade(grader.prepared, grade.submission, grade.student,
+    return zero_grade(grader.prepared, grade.submission, grade.student,
                       f"graded by a worker running another tito than the grader's: {SAME_TITO}; graded again by "
-                      "the next run",
-                      grade.sandbox.get("backend", ""), incomplete=True)
-    zero.sha256 = grade.sha256
-    return zero
+                      "the next run", grade.sandbox.get("backend", ""), incomplete=True, sha256=grade.sha256)
 
 
 def ran_in_a_sandbox(grade: Grade) -> bool:

@@ -319,9 +319,9 @@ def refusal(future):
 
 def note(text: str) -> None:
     """Say ``text`` to the TA, above the progress bar."""
-    from tito.console import console
+    from tito.console import say
 
-    console().print(f"Note: {text}", markup=False, highlight=False, soft_wrap=True)
+    say(f"Note: {text}")
 
 
 def no_worker_can_grade(address: str, left: int, total: int) -> TitoError:

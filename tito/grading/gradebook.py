@@ -132,19 +132,19 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
     grades = [g for g in grades if students is None or g.student in students]
     checks = list(dict.fromkeys(t.name for g in grades for t in g.checks))
     adjustments = read_adjustments(folder) if adjustments is None else adjustments
-    pending = pending or {}
+    graded = {g.student for g in grades}
+    waiting = {student: f"{'old grade' if student in graded else 'no grade yet'}, {why}"
+               for student, why in (pending or {}).items() if students is None or student in students}
     rows = {}
     for grade in grades:
         earned = {t.name: t.earned for t in grade.checks}
         score, added, why = adjusted(grade, adjustments)
         percent = round(100 * score / grade.max_score, 1) if grade.max_score else 0.0
-        waits = f"old grade, {pending[grade.student]}" if grade.student in pending else ""
         rows[grade.student] = [grade.student, grade.submission, score, grade.max_score, percent,
-                               grade.error.splitlines()[0] if grade.error else "", waits, added, why,
-                               *(earned.get(c, 0) for c in checks)]
-    for student in sorted(set(pending) - set(rows)):  # so that no one waiting for a grade goes unseen
-        if students is None or student in students:
-            rows[student] = [student, "", "", "", "", "", f"no grade yet, {pending[student]}", "", "", *("" for _ in checks)]
+                               grade.error.splitlines()[0] if grade.error else "", waiting.get(grade.student, ""),
+                               added, why, *(earned.get(c, 0) for c in checks)]
+    for student in sorted(set(waiting) - graded):  # so that no one waiting for a grade goes unseen
+        rows[student] = [student, "", "", "", "", "", waiting[student], "", "", *("" for _ in checks)]
     header = ["student", "submission", "score", "max_score", "percent", "error", "pending", "adjustment",
               "adjustment_reason", *checks]
     path = Path(folder) / GRADEBOOK
@@ -154,9 +154,8 @@ def write_gradebook(folder: Path, module: str, grades: list[Grade] | None = None
         aside.gradebooks.append(backup)
     write_atomically(path, data)
     write_atomically(Path(folder) / WRITTEN, digest(data) + "\n")
-    waiting = {safe_cell(student): row[header.index("pending")] for student, row in sorted(rows.items())
-               if row[header.index("pending")]}
-    write_atomically(Path(folder) / WAITING, json.dumps(waiting, ensure_ascii=False, indent=1) + "\n")
+    cells = {safe_cell(student): waiting[student] for student in sorted(waiting)}
+    write_atomically(Path(folder) / WAITING, json.dumps(cells, ensure_ascii=False, indent=1) + "\n")
     return path
 
 

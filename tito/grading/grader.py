@@ -7,6 +7,7 @@ anything the submission does. ``Grader`` prepares once and grades many.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -277,7 +278,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         return not_exported(first[:500])
     if import_failure:
         why = (f": it wrote past the sandbox's limit of {limits.file_size >> 20} MB per file, printing that much?"
-               if "[Errno 27]" in import_failure else "")  # EFBIG: RLIMIT_FSIZE, its output a file too
+               if f"[Errno {errno.EFBIG}]" in import_failure else "")  # RLIMIT_FSIZE: its output is a file too
         return f"the submission does not import ({import_failure}{why}), so it scores 0"
     reasons = []
     ended = _crashes(_step(status, "checks").get("crashes"), hidden)
@@ -383,18 +384,18 @@ def grade_safely(data: bytes, filename: str, student: str, prepared: Prepared, s
     except Cancelled:
         raise
     except Exception as exc:  # a bug of ours must not cost the batch
-        grade = zero_grade(prepared, label, student, grading_failed(exc), sandbox.name, incomplete=True)
-        grade.sha256 = digest(data)
-        return grade
+        return zero_grade(prepared, label, student, grading_failed(exc), sandbox.name, incomplete=True,
+                          sha256=digest(data))
 
 
 def zero_grade(prepared: Prepared, label: str, student: str, reason: str, backend: str,
-               incomplete: bool = False) -> Grade:
-    """A 0 for every check, with the reason (the submission never ran, or its grading failed)."""
+               incomplete: bool = False, sha256: str = "") -> Grade:
+    """A 0 for every check, with the reason (the submission never ran, or its grading failed);
+    ``sha256``: of the bytes it was given, when known."""
     tests = [TestScore(c.name, False, 0 if c.name in prepared.free else c.points, "not run", CHECK, c.hidden)
              for c in prepared.checks]
     return Grade(prepared.module, label, student, tests, reason, sandbox={"backend": backend},
-                 fingerprint=prepared.fingerprint, incomplete=incomplete)
+                 fingerprint=prepared.fingerprint, incomplete=incomplete, sha256=sha256)
 
 
 def new_scratch(label: str) -> Path:

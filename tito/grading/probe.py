@@ -58,7 +58,7 @@ def _load_checks(path: str):
 
 
 def run(spec: dict) -> None:
-    from tito.grading.data import IMPORT_RECORD, raised, write_record
+    from tito.grading.data import IMPORT_RECORD, raised
 
     out = Path(spec["out"])
     out.mkdir(parents=True, exist_ok=True)
@@ -67,11 +67,9 @@ def run(spec: dict) -> None:
         module = _limited(spec.get("import_seconds", 30.0), lambda: importlib.import_module(spec["import_name"]))
         checks = _load_checks(spec["checks_file"])
     except BaseException as exc:  # noqa: BLE001 - whatever the import raised is the student's answer
-        _only_the_probe(probe)
-        write_record(out, IMPORT_RECORD, raised(exc))
+        _record(out, IMPORT_RECORD, raised(exc), probe)
         return
-    _only_the_probe(probe)
-    write_record(out, IMPORT_RECORD, {"value": "imported"})  # a process that ends now ended in a check
+    _record(out, IMPORT_RECORD, {"value": "imported"}, probe)  # a process that ends now ended in a check
     for check in spec["checks"]:
         name = check["name"]
         try:
@@ -80,15 +78,17 @@ def run(spec: dict) -> None:
             record = {"value": _limited(check["seconds"], lambda: function(module, rng))}
         except BaseException as exc:  # noqa: BLE001 - an exception is a result like any other
             record = raised(exc)
-        _only_the_probe(probe)
-        write_record(out, name, record)
+        _record(out, name, record, probe)
 
 
-def _only_the_probe(probe: int) -> None:
-    """End here a process the submission forked: only the probe itself runs the checks and writes
-    their records (its children would write over them, and the grade would vary from run to run)."""
+def _record(out: Path, name: str, record: dict, probe: int) -> None:
+    """Write a check's record, in the probe only: a process the submission forked ends here (its
+    records would be written over the probe's, and the grade would vary from run to run)."""
+    from tito.grading.data import write_record
+
     if os.getpid() != probe:
         os._exit(0)
+    write_record(out, name, record)
 
 
 def main(argv) -> int:

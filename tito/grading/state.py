@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
-from tito.files import write_atomically
+from tito.files import digest_of, file_digests, write_atomically
 from tito.grading.gradebook import digest, read_report, report_name
 from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
@@ -80,8 +80,12 @@ def keep_seed(out: Path, seed: int) -> None:
     try:
         write_atomically(Path(out) / SEED_FILE, json.dumps({"seed": seed}) + "\n")
     except OSError as exc:  # the reports could not be written either
-        raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
-                        hint="Give a folder you may write with --out DIR.") from None
+        raise cannot_write(out, exc) from None
+
+
+def cannot_write(out: Path, exc: OSError) -> TitoError:
+    return TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
+                     hint="Give a folder you may write with --out DIR.")
 
 
 REGRADE_FILE = ".tito-regrade"
@@ -111,8 +115,7 @@ class RegradeRequest:
         try:
             self._write()
         except OSError as exc:
-            raise TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
-                            hint="Give a folder you may write with --out DIR.") from None
+            raise cannot_write(out, exc) from None
 
     @property
     def names(self) -> tuple:
@@ -193,15 +196,12 @@ def tito_source() -> str:
     return sources_digest(source_digests(TITO))
 
 
-def sources_digest(digests: dict[str, str]) -> str:
-    """One hash of a package folder's ``source_digests`` (a grading's ``tito_source``)."""
-    return digest(json.dumps(digests).encode("utf-8"))
+sources_digest = digest_of  # one hash of a package folder's source_digests (a grading's tito_source)
 
 
 def source_digests(folder: Path) -> dict[str, str]:
     """The sha256 of every .py file of a package folder, by relative path (sorted)."""
-    files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
-    return {str(p.relative_to(folder)): digest(p.read_bytes()) for p in files}
+    return file_digests(sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts), folder)
 
 
 @dataclass
