@@ -97,6 +97,8 @@ def test_from_a_notebook_cell_tito_test_says_which_save_it_tests(edition, tito, 
     assert said not in " ".join(tito("test", "--module", "alpha").output.split())  # a terminal: no such line
     monkeypatch.setenv("JPY_PARENT_PID", "1")  # as ipykernel sets it for a cell's `!` command
     assert said in " ".join(tito("test", "--module", "alpha").output.split())
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab")  # Colab: its hook saved it just now, into the clone
+    assert "as saved at" not in " ".join(tito("test", "--module", "alpha").output.split())
 
 
 def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):

@@ -1,6 +1,7 @@
 """tito test: run a module's inline tests, export it, run its pytest tests, record the result."""
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -103,10 +104,11 @@ def _read_only(course) -> bool:
 
 def _say_which_save(module) -> None:
     """From a notebook cell (`!tito test`): which save of the notebook is tested — Jupyter saves
-    by itself only every two minutes, and a student who just ran a cell expects that code."""
+    by itself only every two minutes, and a student who just ran a cell expects that code. Not in
+    Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
     from datetime import datetime
 
-    if from_a_notebook() and module.notebook.exists():
+    if from_a_notebook() and "COLAB_RELEASE_TAG" not in os.environ and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
         say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
 
