@@ -88,7 +88,8 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
     port = free_port()
     # PATH without this Python's folder, as after `make lab` with no activate script (student audit:
     # a cell's `!tito test` said "tito: not found")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
+    inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
+    env = {**inherited, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
     terminal, its_side = pty.openpty()  # a terminal, where Jupyter would ask "Shutdown this server (y/[n])?"
@@ -105,9 +106,11 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
         printed = run_in_kernel(port, kernel["id"], (
             "import os, shutil, tinytorch, alpha_dev\n"
             "print(tinytorch.__file__)\nprint(alpha_dev.double(21))\nprint(os.environ['TITO_ROOT'])\n"
-            "print(shutil.which('tito'))\nprint('TITO_TEST_STARTED' in os.environ)"))
+            "print(shutil.which('tito'))\nprint('TITO_TEST_STARTED' in os.environ)\n"
+            "print(os.environ.get('PY_COLORS'), os.environ.get('MPLBACKEND') == 'Agg')"))
         assert printed.splitlines() == [str(course.root / "tinytorch" / "__init__.py"), "42", str(course.root),
-                                        str(Path(sys.executable).parent / "tito"), "False"]
+                                        str(Path(sys.executable).parent / "tito"), "False",
+                                        "None False"]  # a test step's settings are not a kernel's
     finally:
         server.send_signal(signal.SIGINT)  # once, as "Ctrl-C stops it" says
         try:
@@ -123,7 +126,8 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
 
 def test_lab_without_jupyterlab_says_how_to_install_it(course):
     code = "import sys; sys.modules['jupyterlab'] = None; from tito.cli import main; main()"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
+    env = {**inherited, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-c", code, "lab", "alpha"], cwd=course.root, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1

@@ -57,17 +57,12 @@ def command(name, no_browser, port):
 
 
 def lab_environment(course) -> dict:
-    """JupyterLab's environment, inherited by its kernels: the course root first on PYTHONPATH,
-    then every module folder (as bin/activate-tinytorch.sh does), so `import tinytorch` is this
-    course's and `from cnn_dev import Conv2D` works; this Python's folder first on PATH, so a
-    cell's `!tito test` finds this tito without the activate script."""
-    from tito.limits import STARTED_VARIABLE
-    from tito.outcomes import subprocess_environment
-
-    env = subprocess_environment(course.root)
-    env.pop("MPLBACKEND", None)  # inline plots in notebooks
-    env.pop(STARTED_VARIABLE, None)  # a test step's clock, not a kernel's
-    env["PYTHONPATH"] = course.pythonpath(env["PYTHONPATH"])
+    """JupyterLab's environment, inherited by its kernels: this one, with the course root first
+    on PYTHONPATH, then every module folder (as bin/activate-tinytorch.sh does), so `import
+    tinytorch` is this course's and `from cnn_dev import Conv2D` works; this Python's folder first
+    on PATH, so a cell's `!tito test` finds this tito without the activate script."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = course.pythonpath(env.get("PYTHONPATH", ""))
     env["PATH"] = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable),
                                                  *env.get("PATH", os.defpath).split(os.pathsep)]))
     env["TITO_ROOT"] = str(course.root)
