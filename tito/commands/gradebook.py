@@ -55,7 +55,7 @@ def feedback(reports, to):
                         hint="Move those files away (or give --to another folder) and run the same command again.")
     if graded.pending:
         raise TitoError("Not written for the students whose row in gradebook.csv waits for a grade (its pending "
-                        "column), so that no one is handed an old grade: " + _waiting(graded) + ".", hint=AGAIN)
+                        "column), so that no one is handed an old grade: " + _names(graded.waiting, "; ") + ".", hint=AGAIN)
 
 
 @command.command("final", short_help="Several modules' grades in one CSV of final grades.")
@@ -109,11 +109,6 @@ def final(folders, out_file, roster, weights):
 
 
 AGAIN = "Run the same tito grade command on those modules' submissions again (it grades only them), then this command."
-
-
-def _waiting(graded) -> str:
-    """'alice (old grade, to be graded again (changed)); dave (...)': the rows of ``graded`` that wait."""
-    return "; ".join(f"{_names([cell])} ({why})" for cell, why in sorted(graded.pending.items()))
 
 
 def _notes(graded) -> None:

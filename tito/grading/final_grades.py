@@ -78,7 +78,7 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
                   not_on_roster=[graded_students[key] for key in extra],
                   never_graded=[name for key, name in listed.items() if key not in graded_students],
                   incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete],
-                  waiting=[f"{g.module}: {cell} ({why})" for g in folders for cell, why in sorted(g.pending.items())])
+                  waiting=[f"{g.module}: {row}" for g in folders for row in g.waiting])
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
         final.rows.append([showable_name(listed.get(key) or graded_students[key]), *(earned.get(m, "") for m in modules),

@@ -38,6 +38,11 @@ class GradedFolder:
         return adjusted(grade, self.adjustments)[0]
 
     @property
+    def waiting(self) -> list[str]:
+        """'alice (old grade, to be graded again (changed))': each row that waits for a grade, and why."""
+        return [f"{cell} ({why})" for cell, why in sorted(self.pending.items())]
+
+    @property
     def incomplete(self) -> list[str]:
         """The students whose 0 is the grader's failure, not theirs (the next batch grades them again)."""
         return [g.student for g in self.grades if g.incomplete]
