@@ -30,6 +30,15 @@ NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptabl
                        r"unsupported operand type\(s\) for .*'NoneType'|\bgot (a )?NoneType\b")
 
 
+# The name of a failure outside any test: "the cell at line 480" (its line in the .py; a
+# notebook's cell number is added beside it, where the failure is placed)
+CELL_FAILURE = "the cell at line "
+
+
+def cell_failure_name(line) -> str:
+    return f"{CELL_FAILURE}{line}"
+
+
 @dataclass
 class TestOutcome:
     __test__ = False  # not a pytest test class
@@ -41,6 +50,11 @@ class TestOutcome:
     details: str = ""  # traceback or captured output worth showing for a failure
     output: str = ""  # what the test printed (inline tests)
     skipped: bool = False  # a skipped test is neither passed nor failed
+
+    @property
+    def is_cell_failure(self) -> bool:
+        """A statement outside any test raised (its name is ``cell_failure_name``'s)."""
+        return self.name.startswith(CELL_FAILURE)
 
     def __post_init__(self):
         if not self.passed and NONE_USED.search(self.message):

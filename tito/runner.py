@@ -33,8 +33,8 @@ from tito.cell_hints import deleted_tests_note
 from tito.course import Module
 from tito.errors import TitoError
 from tito.limits import STEP_VARIABLE
-from tito.outcomes import (ModuleResult, StepResult, TestOutcome, end_group, has_ended, subprocess_environment,
-                           tail, timeout_seconds)
+from tito.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group, has_ended,
+                           subprocess_environment, tail, timeout_seconds)
 from tito.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
@@ -227,7 +227,7 @@ def _interrupted_where(module, event) -> str:
 
 
 def _is_test(outcome: TestOutcome) -> bool:
-    return not outcome.name.startswith("cell ")
+    return not outcome.is_cell_failure
 
 
 def _inline_outcome(module, event) -> TestOutcome:
@@ -245,7 +245,7 @@ def _cell_failure(module, event) -> TestOutcome:
     line = event.get("statement_line") or event.get("line")
     location = f"{module.relative(Path(event['file']))}:{event['line']}"
     return TestOutcome(
-        f"cell {event['cell']} (line {line})", False,
+        cell_failure_name(line), False,
         f"{event['message']}  (the rest of this cell was skipped)",
         location=location, details=event.get("traceback", ""),
     )

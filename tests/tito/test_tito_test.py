@@ -91,7 +91,7 @@ def test_error_in_a_plain_cell_is_a_failure_naming_its_line(course, tito):
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
     failures = [t for t in step_of(payload, "inline")["tests"] if not t["passed"]]
-    assert [t["name"] for t in failures] == [f"cell 7 (line {line_of(dev, 'x = 1 / 0')})"]
+    assert [t["name"] for t in failures] == [f"the cell at line {line_of(dev, 'x = 1 / 0')}"]
     assert failures[0]["message"].startswith("ZeroDivisionError: division by zero")
     assert named_tests(payload, "inline")["test_unit_scaler"]["passed"]
 
@@ -260,7 +260,7 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
     failures = [t for t in step_of(payload, "inline")["tests"] if t["status"] == "failed"]
     where = line_of(dev, "raise ValueError")
     assert [(t["name"], t["location"]) for t in failures] == [
-        (f"cell 8 (line {where})", f"modules/source/01_alpha/alpha_dev.py:{where}")]
+        (f"the cell at line {where}", f"modules/source/01_alpha/alpha_dev.py:{where}")]
     assert named_tests(payload, "inline")["test_unit_double"]["status"] == "passed"
     assert (f"inline: Jupyter-only syntax skipped by tito test: alpha_dev.py:{line_of(dev, '# x = !ls')}: x = !ls "
             f"(only the cell's definitions ran); alpha_dev.py:{line_of(dev, '# !echo hi')}: !echo hi, %timeit double(2)"

@@ -423,7 +423,7 @@ def _first_line(test) -> str:
     name = _stub_of(test)
     if name and test.message.startswith("NotImplementedError"):
         return f"not implemented yet: {name}" + (" (the rest of this cell was skipped)"
-                                                 if test.name.startswith("cell ") else "")
+                                                 if test.is_cell_failure else "")
     lines = [line.strip() for line in test.message.splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].endswith(":"):
         return f"{lines[0]} {lines[1]}"
