@@ -137,3 +137,21 @@ def tests_digest(module) -> str:
 
     files = module.test_files()
     return digest_of(file_digests(files, module.tests_dir)) if files else ""
+
+
+NEVER, FAILED, PASSED, TESTS_CHANGED = "never", "failed", "passed", "passed, tests changed since"
+
+
+def last_result(last: dict | None, module) -> str:
+    """What a module's last recorded run (``ProgressStore.last``) says of it now: 'never',
+    'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, or 'passed,
+    tests changed since' when its tests changed after that pass (a fix pulled mid-term). Only
+    'passed' is a pass of the module as it stands."""
+    if last is None:
+        return NEVER
+    if not last.get("passed"):
+        return FAILED
+    if last.get("tests") and last["tests"] != tests_digest(module):
+        return TESTS_CHANGED
+    return f"{PASSED} -k {last['keyword']}" if last.get("keyword") else PASSED
+

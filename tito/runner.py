@@ -366,16 +366,22 @@ def stubs_in_prerequisites(module: Module, names) -> list:
 
 
 def unmet_prerequisites(course, module: Module, store) -> list[str]:
-    """Warnings about (transitive) prerequisites whose last recorded test run is not a pass:
-    one line for those never tested, one for those that failed, one for runs limited by -k."""
+    """Warnings about (transitive) prerequisites whose last recorded test run is not a pass of
+    them as they stand (``progress.last_result``): one line for those never tested, one for those
+    that failed, one each for runs limited by -k and for passes of tests changed since."""
+    from tito.progress import FAILED, NEVER, TESTS_CHANGED, last_result
+
     records = store.load()["modules"]
-    never, failed, partial = [], [], []
+    never, failed, partial, changed = [], [], [], []
     for prereq in course.prerequisites_of(module):
         last = records.get(prereq.name)
-        if last is None:
+        result = last_result(last, prereq)
+        if result == NEVER:
             never.append(prereq.name)
-        elif not last.get("passed"):
+        elif result == FAILED:
             failed.append((prereq.name, last.get("when", "?")))
+        elif result == TESTS_CHANGED:
+            changed.append(prereq.name)
         elif last.get("keyword"):
             partial.append((prereq.name, last["keyword"]))
     messages = []
@@ -387,6 +393,8 @@ def unmet_prerequisites(course, module: Module, store) -> list[str]:
         messages.append(f"{_prerequisites([n for n, _ in failed])} failed their last test runs.")
     for name, keyword in partial:
         messages.append(f"prerequisite '{name}' was last tested only with -k {keyword!r}.")
+    for name in changed:
+        messages.append(f"prerequisite '{name}' passed before its tests changed (run: tito test --module {name}).")
     return messages
 
 

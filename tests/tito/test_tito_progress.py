@@ -59,6 +59,11 @@ def test_a_pass_of_tests_changed_since_is_not_counted_as_passed(course, tito):
     assert (rows["modules"][0]["last_result"], rows["passed"]) == ("passed, tests changed since", 0)
     table = " ".join(tito("status").output.split())
     assert "Tests changed since their last pass: alpha (`tito test --module alpha` runs them again)." in table
+    # every reader of the record says so: tito info, and the module that builds on it
+    info = json.loads(tito("info", "alpha", "--json").output)
+    assert info["last_test"].startswith("passed, tests changed since at ")
+    assert ("prerequisite 'alpha' passed before its tests changed (run: tito test --module alpha)."
+            in tito("test", "--module", "beta").stderr)
 
 
 WRITER = """

@@ -33,7 +33,7 @@ def command(name, as_json):
 def module_facts(course, module) -> dict:
     """Everything tito knows about a module, as plain data."""
     from tito.exporter import rendered_state
-    from tito.progress import ProgressStore
+    from tito.progress import ProgressStore, last_result
 
     meta = module.meta
     generated, state, error = rendered_state(module)
@@ -54,8 +54,7 @@ def module_facts(course, module) -> dict:
         "components": [str(c) for c in (meta.get("components") or [])],
         "source": module.relative(module.dev_file),
         "tests": [f"{module.relative(module.tests_dir)}/{t}" for t in tests],
-        "last_test": None if last is None else
-        f"{'passed' if last.get('passed') else 'failed'} at {last.get('when', '?')}",
+        "last_test": None if last is None else f"{last_result(last, module)} at {last.get('when', '?')}",
     }
 
 

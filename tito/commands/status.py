@@ -6,6 +6,7 @@ import click
 
 from tito.console import PLAIN_WIDTH, console, plain_output, say, table
 from tito.course import Course
+from tito.progress import TESTS_CHANGED
 
 
 @click.command("status")
@@ -83,7 +84,7 @@ def module_rows(course) -> list:
     """One dict per module: number, name, title, exported, export_error, last_result, last_run."""
     from tito.exporter import export_state
     from tito.notebook_sync import state
-    from tito.progress import ProgressStore
+    from tito.progress import ProgressStore, last_result
 
     records = ProgressStore(course.root).load()["modules"]
     rows = []
@@ -97,27 +98,10 @@ def module_rows(course) -> list:
             "exported": exported,
             "export_error": error,
             "notebook": state(module),
-            "last_result": _result_word(last, module),
+            "last_result": last_result(last, module),
             "last_run": None if last is None else last.get("when"),
         })
     return rows
-
-
-def _result_word(last, module) -> str:
-    """'never', 'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, or
-    'passed, tests changed since' when the module's tests changed after that pass (a fix pulled)."""
-    from tito.progress import tests_digest
-
-    if last is None:
-        return "never"
-    if not last.get("passed"):
-        return "failed"
-    if last.get("tests") and last["tests"] != tests_digest(module):
-        return TESTS_CHANGED
-    return f"passed -k {last['keyword']}" if last.get("keyword") else "passed"
-
-
-TESTS_CHANGED = "passed, tests changed since"
 
 
 STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim", TESTS_CHANGED: "yellow",
