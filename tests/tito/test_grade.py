@@ -832,9 +832,14 @@ def test_each_sandbox_says_plainly_what_it_keeps_from_student_code():
     from tito.grading.sandbox import backend
 
     bubblewrap, uid_drop = backend("bubblewrap").describe(), backend("uid-drop").describe()
-    assert bubblewrap.startswith("bubblewrap sandbox: no network access, only a loopback of its own; its own PID")
-    assert "Weak points: total memory and CPU" in bubblewrap and "protects no" not in bubblewrap
-    assert "Weak points: no network isolation: it is on the machine's network;" in uid_drop
+    lines = bubblewrap.splitlines()
+    assert lines[0] == "bubblewrap sandbox:"
+    assert lines[1] == "- no network access, only a loopback of its own; its own PID, IPC and UTS namespaces"
+    assert lines[lines.index("Weak points:") + 1].startswith("- total memory and CPU")
+    assert "protects no" not in bubblewrap
+    assert "Weak points:\n- no network isolation: it is on the machine's network" in uid_drop
+    # one point a line, so that `tito doctor | cat` is not a table as wide as all of them in one
+    assert max(map(len, lines)) < 300
 
 
 LINKED_PYTHON_PROBE = """

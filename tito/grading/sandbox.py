@@ -159,8 +159,10 @@ class Sandbox:
                 [*self.lacks, *([missing] if missing else [])])
 
     def describe(self) -> str:
+        """What it protects and its weak points, one per line (so a table of it stays narrow)."""
         protects, lacks = self.guarantees()
-        return f"{self.name} sandbox: {'; '.join(protects)}. Weak points: {'; '.join(lacks)}."
+        return "\n".join([f"{self.name} sandbox:", *(f"- {item}" for item in protects),
+                          "Weak points:", *(f"- {item}" for item in lacks)])
 
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
