@@ -24,7 +24,7 @@ from tito.grading import Grade, TestScore, grade_batch
 from tito.grading.batch import check_report_names
 from tito.grading.gradebook import Gradebook, read_grades, report_name, write_gradebook
 from tito.grading.report import CHECK, INLINE
-from tito.grading.state import digest, plan
+from tito.grading.state import ALL, digest, plan
 from tito.editions.notebooks import notebook_json, to_notebook
 
 # the documented fields (see tito/grading/formats.py for the sources)
@@ -426,9 +426,20 @@ def test_a_report_is_kept_only_while_its_submission_and_the_grading_are_unchange
         ("new", "new"), ("other_grading", "the grading changed"), ("forged", "new"), ("alias", "new")]
     assert [g.student for g in done.kept] == ["same"]
     assert [g.student for g in read_grades(out, "alpha")] == ["broken", "edited", "other_grading", "regraded", "same"]
-    assert [student for student, _, _ in plan(submissions, out, "alpha", "F", regrade=("*",)).todo] == names
+    assert [student for student, _, _ in plan(submissions, out, "alpha", "F", regrade=(ALL,)).todo] == names
     with pytest.raises(TitoError, match="--regrade names no submission: zed."):
         plan(submissions, out, "alpha", "F", regrade=("zed",))
+
+
+def test_a_student_named_like_a_wildcard_is_regraded_alone(tmp_path):
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    for name in ("*", "bob"):
+        (folder / f"{name}.py").write_text(f"# {name}\n")
+        report(out, name, sha256=digest(f"# {name}\n".encode()), fingerprint="F")
+    submissions = [(name, folder / f"{name}.py") for name in ("*", "bob")]
+    assert [(student, why) for student, _, why in plan(submissions, out, "alpha", "F", regrade=("*",)).todo] == [
+        ("*", "asked to regrade")]
 
 
 def test_a_submission_that_still_cannot_be_read_for_the_same_reason_keeps_its_zero(tmp_path):

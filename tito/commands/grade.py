@@ -13,6 +13,7 @@ from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
 from tito.grading.formats import FORMATS
 from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
+from tito.grading.state import ALL
 from tito.grading.verdict import without_hint
 from tito.options import edition_option, json_report_option
 
@@ -35,7 +36,7 @@ from tito.options import edition_option, json_report_option
 @click.option("--scheduler", metavar="ADDRESS", help="With --executor dask: a running cluster, e.g. tcp://host:8786.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="A folder: where gradebook.csv and the JSON reports go (default: grades/NAME).")
-@click.option("--regrade", multiple=True, is_flag=False, flag_value="*", metavar="[STUDENT]",
+@click.option("--regrade", multiple=True, is_flag=False, flag_value=ALL, metavar="[STUDENT]",
               help="A folder: grade again even if unchanged: everyone, or this student (repeatable).")
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Run the checks on the released stub first; a check it already passes earns 0.")
@@ -114,7 +115,7 @@ def command(submission, module_name, json_file, form, timeout, jobs, executor, s
 
 def _missing_submission(regrade, module_name: str) -> None:
     """SUBMISSION is required; when --regrade took the folder as its value (its value is optional), say so."""
-    taken = next((value for value in regrade if value != "*" and Path(value).exists()), None)
+    taken = next((value for value in regrade if value != ALL and Path(value).exists()), None)
     if taken is not None:
         again = f"tito grade {taken} --module {module_name}"
         raise click.UsageError(f"--regrade took '{taken}' as a student name, so SUBMISSION is missing: put the "

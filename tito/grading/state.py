@@ -42,7 +42,7 @@ from tito.files import digest_of, file_digests, write_atomically
 from tito.grading.gradebook import digest, read_report, report_name
 from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
-ALL = "*"  # --regrade given without a name
+ALL = "\0"  # --regrade given without a name (no student can be named so: a file name holds no NUL)
 
 
 SEED_FILE = ".tito-seed"
