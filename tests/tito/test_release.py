@@ -3,6 +3,7 @@ contents, refusing a non-empty folder, and the student's round trip (stub fails,
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -254,14 +255,33 @@ def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_p
         changed.write_text(original)
     assert proc.returncode == 0, proc.stderr
     assert dev.read_text().endswith("# my own notes\n")  # the student's work stays
-    assert "Kept the student's work in" in flat(proc.stdout)
+    said = flat(proc.stdout)
+    assert f"Kept the student's work in {dev}; its new stub is in .tito/release" in said
     assert "TODO: Multiply by 2." in (out / ".tito/release/01_alpha/alpha_dev.py").read_text()
+    # the stub the work was started from stays, to merge the new one in from
+    [old_stub] = (out / ".tito/backups").glob("release-*/.tito/release/01_alpha/alpha_dev.py")
+    assert "TODO: Multiply by two." in old_stub.read_text() and f"the stub it replaced in {old_stub.parents[3]}." in said
     assert (out / "modules/source/02_beta/beta_dev.py").exists()  # the new module arrived
     manifest = json.loads((out / ".tito/release/manifest.json").read_text())
     assert sorted(manifest["modules"]) == ["alpha", "beta"]
     assert run_tito(out, "module", "reset", "alpha").returncode == 0  # and reset brings the new stub
     assert "TODO: Multiply by 2." in dev.read_text()
     assert list((out / ".tito" / "backups").glob("alpha_dev.*.py"))
+
+
+def test_release_force_of_the_same_release_writes_nothing_new_and_says_so(instructor, tmp_path):
+    out = tmp_path / "same"
+    first = run_tito(instructor, "release", "--module", "alpha", "--out", str(out))
+    written = int(re.search(r"Wrote (\d+) files:", flat(first.stdout))[1])
+    dev = out / "modules/source/01_alpha/alpha_dev.py"
+    dev.write_text(dev.read_text() + "\n# my own notes\n")
+    again = run_tito(instructor, "release", "--module", "alpha", "--out", str(out), "--force")
+    assert again.returncode == 0, again.stderr
+    said = flat(again.stdout)
+    assert f"Kept the student's work in {dev}; its stub did not change." in said
+    # the manifest only (it holds the release's time); the student's .py and .ipynb are not written
+    assert f"Wrote 1 file ({written - 3} more were already as released):" in said
+    assert not (out / ".tito/backups").exists()
 
 
 def test_releasing_one_module_into_a_fuller_edition_keeps_every_module_in_its_readme(instructor, tmp_path):

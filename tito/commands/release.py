@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from tito.console import console, say, table, warn
+from tito.console import console, counted, say, table, warn
 from tito.course import Course
 from tito.options import chosen_modules, module_choice
 
@@ -50,8 +50,9 @@ def command(module_name, all_modules, out, force, repository):
                      item.module.notebook.name)
     console().print(rows)
     for path in report.kept:
-        console().print(f"Kept the student's work in {path}; its new stub is in .tito/release "
-                        f"(`tito module reset` takes it, backing the work up first).")
+        say(f"Kept the student's work in {path}; " + (
+            "its new stub is in .tito/release (`tito module reset` takes it, backing the work up first), the stub "
+            f"it replaced in {report.replaced_copies}." if path in report.new_stubs else "its stub did not change."))
     for path in report.removed:
         console().print(f"Removed a solved generated file: {path}")
     if report.replaced:
@@ -64,8 +65,9 @@ def command(module_name, all_modules, out, force, repository):
     _remember(course, report)
     stubs = sum(len(item.stubs) for item in report.modules)
     released = f"{len(report.modules)} module" + ("s" if len(report.modules) != 1 else "")
-    console().print(f"[green]✓[/] Wrote {report.files} files: {released}, {stubs} stubs, "
-                    "no solutions. Students start with:")
+    unchanged = f" ({report.unchanged} more were already as released)" if report.unchanged else ""
+    console().print(f"[green]✓[/] Wrote {counted(report.files - report.unchanged, 'file')}{unchanged}: {released}, "
+                    f"{stubs} stubs, no solutions. Students start with:")
     say(f"  {start_line(report)}")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from tito import format
 from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
-from tito.editions import BACKUP_DIR, MANIFEST, read_manifest, released_stub, utc_stamp
+from tito.editions import BACKUP_DIR, MANIFEST, RELEASE_DIR, read_manifest, released_stub, utc_stamp
 from tito.editions.build import ModuleRelease, build_edition
 from tito.editions.student_files import student_readme
 from tito.editions.notebooks import check_points, notebook_json, to_notebook
@@ -33,6 +33,8 @@ class ReleaseReport:
     modules: list[ModuleRelease]
     files: int
     kept: list[Path] = field(default_factory=list)  # students' work left in place by --force
+    new_stubs: list[Path] = field(default_factory=list)  # those of ``kept`` whose released stub changed
+    unchanged: int = 0  # files of ``files`` that an earlier edition already held as they are
     removed: list[Path] = field(default_factory=list)
     replaced: list[Path] = field(default_factory=list)  # other files that differed, copied first
     replaced_copies: Path | None = None
@@ -210,6 +212,8 @@ def _merge_into(course: Course, stage: Path, out: Path, released: list[ModuleRel
                 (stage / rel_dev).unlink()
                 (stage / rel_dev.with_suffix(".ipynb")).unlink(missing_ok=True)
                 report.kept.append(out / rel_dev)
+                if _stub_changed(stage, out, item.module):
+                    report.new_stubs.append(out / rel_dev)
                 kept_sources.append(rel_dev.as_posix())
     solved_files = _solved_files(out, solved, kept_sources)
     _refuse_leftover_solutions(stage, out, report.kept, solved_files)
@@ -224,6 +228,12 @@ def _merge_into(course: Course, stage: Path, out: Path, released: list[ModuleRel
                                          encoding="utf-8")
     _copy_what_would_be_replaced(stage, out, report)
     shutil.copytree(stage, out, dirs_exist_ok=True)
+
+
+def _stub_changed(stage: Path, out: Path, module: Module) -> bool:
+    """True when this release's stub of ``module`` differs from the one ``out`` was released with."""
+    earlier = released_stub(out, module)
+    return not earlier.is_file() or earlier.read_bytes() != released_stub(stage, module).read_bytes()
 
 
 def _merged_manifest(new: dict, old: dict, released: list[ModuleRelease], kept: list[Path]) -> dict:
@@ -248,12 +258,18 @@ def _listed(course: Course, manifest: dict, released: list[ModuleRelease]) -> li
 def _copy_what_would_be_replaced(stage: Path, out: Path, report: ReleaseReport) -> None:
     """Copy each file of ``out`` that the release replaces with other contents (a README, a test, a
     module.yaml the student may have edited) to .tito/backups/release-<UTC time>/, so nothing is
-    lost; tito's own records (.tito/) are not copied."""
+    lost; of tito's own records (.tito/) only the released stubs are copied (a student whose work
+    was kept merges the new stub into it from the old one). Counts the files already as released."""
     copies = out / BACKUP_DIR / f"release-{utc_stamp()}"
-    for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+    staged = sorted(p for p in stage.rglob("*") if p.is_file())
+    report.files = len(staged)  # the student's work kept is not among them
+    for path in staged:
         rel = path.relative_to(stage)
         old = out / rel
-        if rel.parts[0] == ".tito" or not old.is_file() or old.is_symlink() or old.read_bytes() == path.read_bytes():
+        if old.is_file() and not old.is_symlink() and old.read_bytes() == path.read_bytes():
+            report.unchanged += 1
+            continue
+        if (rel.parts[0] == ".tito" and not _a_released_stub(rel)) or not old.is_file() or old.is_symlink():
             continue
         (copies / rel).parent.mkdir(parents=True, exist_ok=True)
         copy_file(old, copies / rel)
@@ -307,3 +323,8 @@ def _students_work(out: Path, module: Module) -> bool:
         return True
     notebook = current.with_suffix(".ipynb")
     return notebook.exists() and notebook.read_text(encoding="utf-8") != notebook_json(to_notebook(stub, module))
+
+
+def _a_released_stub(rel: Path) -> bool:
+    """True for the path, relative to an edition, of a module's released source or notebook stub."""
+    return rel.parent.parent == RELEASE_DIR and rel.name != MANIFEST.name
