@@ -22,6 +22,7 @@ from grade_attacks import ONE_OFF, SECRET, STUB, attack, attack_submissions, con
 from tiny_course import ALPHA_DEV, run_tito
 
 from tito.editions.notebooks import notebook_json, to_notebook
+from tito.grading.sandbox import detect
 
 NAMES = ["setup.sh", "run_autograder", "requirements.txt", "grading.tar.gz", "grading.tar.gz.sha256",
          "autograder.json", "README.md"]
@@ -164,7 +165,7 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
         assert proc.returncode == 0, proc.stdout + proc.stderr
         result = json.loads((root / "results" / "results.json").read_text())
         assert result["score"] == score, result
-        assert result["extra_data"]["sandbox"] == (backend or result["extra_data"]["sandbox"])
+        assert result["extra_data"]["sandbox"] == (backend or detect()[0].name)
         raided = [t["output"] for t in result["tests"] if "ATTACK-REPORT" in t["output"]]
         if score == 0:
             assert "not implemented yet: double, Scaler.__call__" in result["output"]
