@@ -13,6 +13,10 @@ from tinytorch.core.cnn import Conv2D
 from tinytorch.core.tensor import Tensor
 from tinytorch.utils.visualize import RAMP, filter_sliding, heatmap, render, save_png, show_feature_maps
 
+# Drawing a PNG with matplotlib costs seconds (its import, the layout, a font cache): tests of the
+# provided picture helpers, not of the student's code, so `tito test` leaves them to --full
+DRAWS_PNG = pytest.mark.slow
+
 
 def test_heatmap_has_one_line_per_row_and_two_characters_per_value():
     data = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 9.0]])
@@ -63,6 +67,7 @@ def test_show_feature_maps_of_a_conv_layer():
         show_feature_maps(maps[np.newaxis], show=False)
 
 
+@DRAWS_PNG
 def test_save_png_writes_a_png_without_pyplot(tmp_path):
     pytest.importorskip("matplotlib")
     path = save_png(np.random.rand(5, 6, 6), tmp_path / "maps" / "f.png", title="maps")
@@ -83,6 +88,7 @@ def test_render_returns_the_picture_inside_jupyter_too(monkeypatch):
     assert text.rstrip().endswith("out[1, 2] = 8·1 + 9·0 + 13·0 + 14·-1 = -6")
 
 
+@DRAWS_PNG
 def test_png_panels_are_named_as_in_the_terminal_and_carry_colour_bars():
     pytest.importorskip("matplotlib")
     from tinytorch.utils.visualize import png_figure
@@ -114,6 +120,7 @@ def test_pictures_go_to_the_outputs_folder_never_a_shared_fixed_name(monkeypatch
     assert folder == root / "outputs" or folder.name.startswith("tinytorch-outputs-")
 
 
+@DRAWS_PNG
 def test_the_private_folder_is_made_by_the_first_picture_and_named_once(monkeypatch, tmp_path, capsys):
     """A read-only course: asking where pictures go leaves nothing in /tmp; the first PNG makes a
     folder only its user can open, and says where it is."""
@@ -143,6 +150,7 @@ def test_the_private_folder_is_made_by_the_first_picture_and_named_once(monkeypa
         visualize._private_folder.cache_clear()
 
 
+@DRAWS_PNG
 def test_an_unwritable_matplotlib_folder_gets_a_temporary_one_without_a_warning(tmp_path):
     """A read-only HOME (here XDG_CONFIG_HOME=/dev/null): no 'mkdir -p failed' warning from
     matplotlib, and the temporary folder is gone at exit."""
