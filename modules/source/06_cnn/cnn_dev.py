@@ -484,7 +484,7 @@ if __name__ == "__main__":
 # %% [markdown]
 # ### Measure it
 #
-# Time the loop version on two images of the CIFAR-sized case and scale up to a batch of 128.
+# Time the loop version on one image of the CIFAR-sized case and scale up to a batch of 128.
 # Four Python loops make 128·32·28·28 ≈ 3.2 million trips through `np.sum`, each a few
 # microseconds: seconds for one forward pass of one layer (the measured time is in
 # `benchmarks/README.md`). (The paper behind the
@@ -492,7 +492,7 @@ if __name__ == "__main__":
 # milliseconds.) Training needs thousands of such passes, so we need another way.
 
 # %%
-def measure_loop_reference(images=2, repeats=3):
+def measure_loop_reference(images=1, repeats=1):
     """Time conv2d_reference on a slice of the (128, 3, 32, 32) ⋆ 32×(5×5) case; return seconds per 128 images."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
@@ -883,13 +883,13 @@ if __name__ == "__main__":
 # %% [markdown]
 # ### Measure it again
 #
-# The same two images, now through `conv2d_forward`. Expect a speed-up of two to three orders
+# The same image, now through `conv2d_forward`. Expect a speed-up of two to three orders
 # of magnitude (more on a full batch, where the fixed costs are shared by more images): the arithmetic is identical, but it runs in compiled, vectorised BLAS code
 # instead of the Python interpreter. (`benchmarks/bench_conv.py` compares the exported layer
 # with PyTorch side by side.)
 
 # %%
-def measure_speedup(images=2, repeats=9):
+def measure_speedup(images=1, repeats=9):
     """Median times of the loop reference and conv2d_forward on the same slice; returns the ratio."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, 3, 32, 32)).astype(np.float32)
