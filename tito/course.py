@@ -155,7 +155,8 @@ def _load_yaml(path: Path, root: Path) -> dict:
 
     shown = path.relative_to(root) if path.is_relative_to(root) else path
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's loader where PyYAML has it: a tenth of the time, for every command
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as exc:
         raise TitoError(f"{shown} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):

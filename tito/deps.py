@@ -48,11 +48,22 @@ def exit_for_missing(error: ModuleNotFoundError) -> None:
     sys.exit(1)
 
 
+# Imported under jupytext but never used by tito, each skipped (an ImportError where it is
+# imported, which jupytext and jsonschema expect of optional parts). A process that imported one
+# already keeps it.
+SKIPPED_IMPORTS = (
+    # jsonschema (under nbformat) builds an IRI grammar for about a second of CPU; nbformat's schema never checks IRIs
+    "rfc3987_syntax",
+    # Jupyter's contents managers, which bring tornado and jupyter_server: about 0.3 s of every command that reads
+    # a module (JupyterLab, which uses them, runs in its own process)
+    "jupytext.sync_contentsmanager", "jupytext.async_contentsmanager",
+)
+
+
 def skip_slow_optional_imports() -> None:
-    """jsonschema (under nbformat, under jupytext) imports rfc3987_syntax when it is installed,
-    which builds a grammar for about a second of CPU; nbformat's schema never checks IRIs, so
-    tito's processes skip it. A process that imported it already keeps it."""
-    sys.modules.setdefault("rfc3987_syntax", None)
+    """Let tito's processes skip ``SKIPPED_IMPORTS``."""
+    for name in SKIPPED_IMPORTS:
+        sys.modules.setdefault(name, None)
 
 
 def load_jupytext():
