@@ -929,7 +929,7 @@ def test_every_report_tito_writes_is_known_as_one():
     from tito.options import REPORT_KEYS
 
     from tito.course import Module
-    from tito.outcomes import ModuleResult, StepResult
+    from tito.testing.outcomes import ModuleResult, StepResult
 
     grade = Grade("alpha", "alice.py", "alice", [TestScore("double", True, 3)])
     tested = ModuleResult(Module("01", "alpha", Path("m"), Path(".")), [StepResult("inline", True)]).to_json()

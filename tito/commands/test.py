@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from tito.cell_hints import unexported_versions
 from tito.console import console, escape, from_a_notebook, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.notebook_places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
-from tito.outcomes import tail
-from tito.runner import stubs_in_prerequisites
+from tito.testing.cell_hints import unexported_versions
+from tito.testing.outcomes import tail
+from tito.testing.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
 GROUPED = 3  # this many failures with the same first line are told in one line
@@ -121,7 +121,7 @@ def _take_notebook_edits(module) -> None:
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     _warn_prerequisites(course, module, store)
     out = console()
@@ -169,14 +169,14 @@ class Shown:
 
 def _warn_prerequisites(course, module, store, say=warn) -> None:
     from tito.progress import ProgressStore
-    from tito.runner import unmet_prerequisites
+    from tito.testing.runner import unmet_prerequisites
 
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         say(f"{message} Testing {module.name} anyway.")
 
 
 def _test_all(course, modules, store, keep_going, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     out, results = console(), []
     if not live_display():
