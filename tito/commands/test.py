@@ -12,7 +12,7 @@ from tito.console import console, escape, from_a_notebook, live_display, plain_o
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.notebook_places import in_notebook
+from tito.notebooks.places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
 from tito.testing.cell_hints import unexported_versions
 from tito.testing.outcomes import tail
@@ -91,7 +91,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
 def _read_only(course) -> bool:
     """Say once that a read-only course is tested as it is (and notebooks ahead are not taken)."""
     from tito.course import read_only_reason
-    from tito.notebook_sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
+    from tito.notebooks.sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
 
     reason = read_only_reason(course.root)
     if reason:
@@ -115,7 +115,7 @@ def _say_which_save(module) -> None:
 
 def _take_notebook_edits(module) -> None:
     """Test what the student edited last: a notebook edited after its .py is synced into it first."""
-    from tito.notebook_sync import source_up_to_date, sync_and_say
+    from tito.notebooks.sync import source_up_to_date, sync_and_say
 
     sync_and_say(source_up_to_date, module)
 

@@ -3,7 +3,8 @@
 ``tito release`` writes one (``release.py``); each job has its own file:
 
 * ``strip.py`` — a source's solution blocks become stubs, hidden tests vanish;
-* ``notebooks.py`` — sources to notebooks with nbgrader metadata, and back;
+* ``notebooks.py`` — the notebooks' nbgrader metadata (points), and a module as a student receives it
+  (the conversion itself: ``tito.notebooks.convert``);
 * ``course_copy.py`` — what of a course is copied, for an edition and for a grading folder;
 * ``build.py`` — an edition's tree: the copy, the stubbed sources, notebooks, manifest;
 * ``student_files.py`` — the edition's own Makefile, README, .gitignore and Binder configuration;
@@ -86,7 +87,8 @@ def released_pair(module, edition: Path | None = None) -> dict:
 
     The module's files of earlier releases count too (``RELEASED``): a pair a student forked
     before a fix mid-term has the old stub beside their work."""
-    from tito.editions.notebooks import notebook_json, student_edition
+    from tito.editions.notebooks import student_edition
+    from tito.notebooks.convert import notebook_json
 
     earlier = _released_before(module.root).get(module.name, {})
     pair: dict[str, set] = {key: set(earlier.get(key, ())) for key in ("py", "ipynb")}

@@ -4,7 +4,7 @@
 
 1. **inline**: the dev file's code cells run in a fresh subprocess
    (``tito/testing/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
-   syntax run or skipped (``tito.notebook_syntax``);
+   syntax run or skipped (``tito.notebooks.syntax``);
 2. **export**: ``tito.exporter.export`` writes the generated package file;
 3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.testing.pytest_step``).
 
@@ -28,9 +28,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tito import format, notebook_syntax
+from tito import format
 from tito.course import Module
 from tito.errors import TitoError
+from tito.notebooks import syntax as notebook_syntax
 from tito.testing import limits
 from tito.testing.cell_hints import deleted_tests_note
 from tito.testing.limits import STEP_VARIABLE
@@ -135,7 +136,7 @@ def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
     conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
     cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
-    from tito.notebook_places import in_notebook, notebook_cells
+    from tito.notebooks.places import in_notebook, notebook_cells
 
     found, places = [], None
     for cell in cells:
@@ -281,7 +282,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
     marked slow too.
     """
-    from tito.notebook_places import add_notebook_places
+    from tito.notebooks.places import add_notebook_places
     from tito.testing.source_map import add_sources
     from tito.testing.student_frames import locate_in_students_code
 
