@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tito.course import Course, Module
-from tito.editions import backup, is_student_edition, released_stub
+from tito.editions import is_student_edition, released_stub
 from tito.errors import TitoError
-from tito.files import write_atomically
+from tito.files import backup, write_atomically
 from tito.notebooks.convert import notebook_json, to_notebook
 
 

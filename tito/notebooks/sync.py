@@ -32,8 +32,8 @@ from pathlib import Path
 
 from tito.course import Module
 from tito.errors import TitoError
-from tito.editions import MANIFEST, backup
-from tito.files import exclusive_lock, write_atomically
+from tito.editions import MANIFEST
+from tito.files import backup, exclusive_lock, write_atomically
 from tito.notebooks.convert import from_notebook, jupytext_header, notebook_json, to_notebook
 
 RECORD = Path(".tito") / "notebooks.json"
