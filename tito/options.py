@@ -73,3 +73,21 @@ def report_in(path: Path, command: str) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and any(keys <= data.keys() for keys in REPORT_KEYS[command]) else None
+
+
+def grading_options(func):
+    """``--module NAME`` (the module graded), ``--timeout S`` and ``--calibrate/--no-calibrate``,
+    as ``tito grade`` and the learning platforms' bundles take them."""
+    from tito.grading.sandbox import DEFAULT_TIMEOUT  # here: tito.grading is slow to import for other commands
+
+    for option in reversed([
+        click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn."),
+        click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
+                     type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds one submission may take, everything included; checks unfinished then score 0."),
+        click.option("--calibrate/--no-calibrate", default=True, show_default=True,
+                     help="Run the checks on the released stub first; a check it already passes earns 0."),
+    ]):
+        func = option(func)
+    return func
+

@@ -689,7 +689,7 @@ def _refuse(scope):
 def refuse_everything(course, module: str) -> str:
     """The released stub of a real course ``module`` whose every function raises ValueError with a
     message holding every ``message:`` of its module.yaml and each argument's repr, shape and padded
-    size: red team 28 earned 5 of cnn's 45 points with nothing implemented, each ..._rejects_... check
+    size: it would earn 5 of cnn's points with nothing implemented, each ..._rejects_... check
     whose words it guessed. A refusal earns its points only with the function's value on a valid input
     (tito.grading.data.refuses)."""
     import re

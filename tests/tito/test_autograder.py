@@ -21,6 +21,7 @@ import pytest
 from grade_attacks import ONE_OFF, SECRET, STUB, attack, attack_submissions, container
 from tiny_course import ALPHA_DEV, run_tito
 
+from tito.grading.sandbox import detect
 from tito.notebooks.convert import notebook_json, to_notebook
 
 NAMES = ["setup.sh", "run_autograder", "requirements.txt", "grading.tar.gz", "grading.tar.gz.sha256",
@@ -164,7 +165,7 @@ def test_run_autograder_grades_a_solved_notebook_a_stub_and_a_fork(root, instruc
         assert proc.returncode == 0, proc.stdout + proc.stderr
         result = json.loads((root / "results" / "results.json").read_text())
         assert result["score"] == score, result
-        assert result["extra_data"]["sandbox"] == (backend or result["extra_data"]["sandbox"])
+        assert result["extra_data"]["sandbox"] == (backend or detect()[0].name)
         raided = [t["output"] for t in result["tests"] if "ATTACK-REPORT" in t["output"]]
         if score == 0:
             assert "not implemented yet: double, Scaler.__call__" in result["output"]

@@ -888,10 +888,10 @@ def test_answers_known_in_advance_earn_only_the_checks_constant_by_nature(tmp_pa
 
 
 def test_a_function_that_refuses_everything_earns_nothing(tmp_path):
-    """A ..._rejects_... check passes on the right exception with the right words; red team 28 made
-    every cnn function raise ValueError with all of module.yaml's message: words and every argument's
-    repr, shape and padded size, and earned 5 of 45 points with nothing implemented
-    (grade_attacks.refuse_everything). Each refusal now earns its points only with the function's
+    """A ..._rejects_... check passes on the right exception with the right words; a stub whose every
+    cnn function raises ValueError with all of module.yaml's message: words and every argument's
+    repr, shape and padded size would earn 5 points with nothing implemented
+    (grade_attacks.refuse_everything). Each refusal earns its points only with the function's
     value on a valid input (tito.grading.data.refuses): the submission earns nothing, and says why."""
     from tito.course import Course
     from tito.grading import Grader, detect

@@ -42,7 +42,8 @@ def test_export_all_creates_package_folders(course, tito):
 
 def test_module_can_be_named_by_number_or_folder(course, tito):
     for name in ("01", "1", "01_alpha", "ALPHA"):
-        assert tito("export", "--module", name).exit_code == 0
+        result = tito("export", "--module", name)
+        assert result.exit_code == 0 and "01_alpha:" in result.output and "beta" not in result.output
 
 
 def test_check_is_clean_after_export_and_names_stale_files(course, tito):

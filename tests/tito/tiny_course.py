@@ -256,7 +256,8 @@ test_json.__test__ = False
 
 
 def flat(text: str) -> str:
-    """Console output with its line wrapping undone (plain output wraps at 100 columns)."""
+    """Console output as one line of words: Rich wraps what it prints on a terminal, and tables
+    split a cell over lines; messages are compared without that layout."""
     return " ".join(text.split())
 
 

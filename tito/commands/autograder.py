@@ -6,8 +6,7 @@ import click
 
 from tito.console import console
 from tito.course import Course
-from tito.grading.sandbox import DEFAULT_TIMEOUT
-from tito.options import edition_option
+from tito.options import edition_option, grading_options
 
 
 @click.group("autograder")
@@ -23,18 +22,9 @@ def command():
 
 def bundle_options(func):
     """The options both platforms' bundles take."""
-    func = edition_option(func)
-    for option in reversed([
-        click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn."),
-        click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-                     help="Folder for the zip (a previous one there is replaced)."),
-        click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
-                     type=click.FloatRange(min=0, min_open=True), help="Seconds one submission may take, everything included."),
-        click.option("--calibrate/--no-calibrate", default=True, show_default=True,
-                     help="Run the checks on the released stub first; a check it already passes earns 0."),
-    ]):
-        func = option(func)
-    return func
+    func = click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                        help="Folder for the zip (a previous one there is replaced).")(edition_option(func))
+    return grading_options(func)
 
 
 @command.command("gradescope", short_help="A zip that grades a module on Gradescope.")

@@ -12,23 +12,20 @@ from tito.course import Course
 from tito.errors import TitoError
 from tito.grading.executors import EXECUTORS
 from tito.grading.formats import FORMATS
-from tito.grading.sandbox import BACKENDS, DEFAULT_TIMEOUT, choose
+from tito.grading.sandbox import BACKENDS, choose
 from tito.grading.state import ALL
 from tito.grading.verdict import without_hint
-from tito.options import edition_option, json_report_option
+from tito.options import edition_option, grading_options, json_report_option
 
 
 @click.command("grade")
 @click.argument("submission", required=False, metavar="SUBMISSION", type=click.Path(exists=True, path_type=Path))
-@click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn.")
+@grading_options
 @json_report_option("grade", "One submission: also write its report as JSON here (a file there is replaced only "
                     "if it is a report of tito grade, of the same student and module in tito's format).")
 @click.option("--format", "form", default="tito", show_default=True,
               type=click.Choice(FORMATS),
               help="One submission: the --json file's format (Gradescope's or PrairieLearn's results.json).")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
-              type=click.FloatRange(min=0, min_open=True),
-              help="Seconds one submission may take, everything included; checks unfinished then score 0.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1), metavar="N",
               help="A folder: grade N submissions at a time (dask: a LocalCluster of N workers).")
 @click.option("--executor", default="local", show_default=True, type=click.Choice(EXECUTORS),
@@ -38,8 +35,6 @@ from tito.options import edition_option, json_report_option
               help="A folder: where gradebook.csv and the JSON reports go (default: grades/NAME).")
 @click.option("--regrade", multiple=True, is_flag=False, flag_value=ALL, metavar="[STUDENT]",
               help="A folder: grade again even if unchanged: everyone, or this student (repeatable).")
-@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
-              help="Run the checks on the released stub first; a check it already passes earns 0.")
 @click.option("--sandbox", "sandbox_name", default="auto", show_default=True,
               type=click.Choice(["auto", *BACKENDS]), help="Which sandbox runs student code.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
@@ -296,11 +291,12 @@ NAMED_REPLACED = 5  # replaced reports named one per line; more are counted
 
 def _say_what_was_set_aside(aside, out_dir: Path) -> None:
     """Name every edited gradebook and replaced report the batch kept, loudly for the gradebook."""
+    from tito.grading.gradebook import lasting_change
+
     for path in aside.gradebooks:
         err_console().print(f"[bold yellow]gradebook.csv was changed since tito wrote it:[/] the changed file is kept "
                             f"as {escape(str(path))}, and {escape(str(Path(out_dir) / 'gradebook.csv'))} is rebuilt "
-                            "from the reports. To change a grade so that it lasts, add a row to adjustments.csv "
-                            "(see README.md, Grading).", highlight=False, soft_wrap=True)
+                            f"from the reports. {escape(lasting_change(out_dir))}", highlight=False, soft_wrap=True)
     if len(aside.reports) > NAMED_REPLACED:  # hundreds re-scored: one line
         console().print(f"Kept the {len(aside.reports)} reports replaced with another result in "
                         f"{aside.reports[0].parent}/", markup=False, highlight=False)

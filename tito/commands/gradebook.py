@@ -118,11 +118,11 @@ def _notes(graded) -> None:
         from rich.markup import escape
 
         from tito.console import err_console
+        from tito.grading.gradebook import lasting_change
 
         err_console().print(f"[bold yellow]{escape(str(graded.folder))}/gradebook.csv was edited by hand since tito "
-                            "wrote it:[/] those edits do not count here (the reports do). To change a grade so that "
-                            f"it lasts, add a row to {escape(str(graded.folder))}/adjustments.csv (see README.md, "
-                            "Grading).", highlight=False, soft_wrap=True)
+                            f"wrote it:[/] those edits do not count here (the reports do). "
+                            f"{escape(lasting_change(graded.folder))}", highlight=False, soft_wrap=True)
     if graded.left_out:
         out.print(f"Left out (a report in {graded.folder}/, but no row in its gradebook.csv): "
                   + _names(graded.left_out), markup=False, highlight=False)

@@ -12,10 +12,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click  # noqa: E402
 
 from tito.errors import TitoError  # noqa: E402
+from tito.milestones import MILESTONES  # noqa: E402
 
 
 @click.command("milestone")
-@click.argument("name", type=click.Choice(["cnn"]), metavar="NAME")
+@click.argument("name", type=click.Choice(sorted(MILESTONES)), metavar="NAME")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Training epochs (default: the milestone's own; cnn: 60).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
@@ -76,12 +77,10 @@ def _load(name):
     """The milestone's program module; a missing tinytorch module becomes a clear error."""
     import importlib
 
-    from tito.milestones import MILESTONES
-
     try:
         program = importlib.import_module(MILESTONES[name])
-        importlib.import_module("tinytorch.core.training")
-        importlib.import_module("tinytorch.datasets")
+        for needed in program.NEEDS:
+            importlib.import_module(needed)
     except ImportError as error:
         module = _module_exporting(error.name or "")
         if module is not None:

@@ -58,7 +58,7 @@ def release_digest(data: bytes, notebook: bool = False) -> str:
 
 
 MAX_NOTEBOOK_PARSED = 4 << 20  # bytes of a notebook read for its cells (cnn's is about 0.1 MB): a 19 MB one
-# of empty objects took 0.5 GB in the grader's process (red team 13)
+# of empty objects took 0.5 GB in the grader's process
 
 
 def _cells_of(data: bytes) -> bytes:

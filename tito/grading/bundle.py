@@ -73,7 +73,6 @@ from tito.errors import TitoError
 from tito.grading.formats import HIDDEN_CHECKS
 from tito.grading.sandbox import DEFAULT_TIMEOUT
 
-PLATFORMS = ("gradescope", "prairielearn")
 PRAIRIELEARN_MAX_TIMEOUT = 600  # seconds: the longest job PrairieLearn runs
 STARTUP = 30  # seconds a PrairieLearn job gets beyond tito's own limit: the container, Python, the results
 

@@ -125,7 +125,7 @@ def not_gradable(reason: str) -> dict:
 def _within(result: dict, limit: int) -> dict:
     """``result`` with its JSON at most ``limit`` bytes: its tests' messages cut to one length,
     halved until it fits (short messages are left whole); then, if it still does not (hundreds of
-    feedback tests with long names, which the submission chose: red team 11), the feedback tests
+    feedback tests with long names, which the submission chose), the feedback tests
     that do not fit, last first, replaced by one line saying how many. Checks are always kept."""
     def size(value) -> int:
         return len(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass"))

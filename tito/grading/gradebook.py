@@ -174,6 +174,11 @@ def read_waiting(folder: Path) -> dict[str, str] | None:
 ADJUSTMENTS = "adjustments.csv"  # the instructor's: student, points, reason
 
 
+def lasting_change(folder: Path) -> str:
+    """How to change a grade in ``folder`` so that it outlives a rebuilt gradebook.csv."""
+    return f"To change a grade so that it lasts, add a row to {Path(folder) / ADJUSTMENTS} (see README.md, Grading)."
+
+
 def adjusted(grade: Grade, adjustments: dict) -> tuple[int | float, int | float, str]:
     """(score, points added, reasons): ``grade``'s score with its student's row of
     ``adjustments`` (``read_adjustments``) added, as gradebook.csv, the grade table, the

@@ -55,7 +55,7 @@ def out_of_memory_again(reason: str) -> str:
 
 
 # what a platform or a feedback file shows of a failed check in a report written before tito kept
-# the withheld message (red team 12): nothing of its message, which may name the expected value
+# the withheld message: nothing of its message, which may name the expected value
 OLDER_REPORT = "failed (this report is from an older tito: grade it again to see what differs)"
 
 

@@ -8,7 +8,7 @@ tests (checks included), the prerequisites' reference solutions, the hand-writte
 ran the code, and tito's own source (a grade made before a fix of the grader is not kept).
 A reports folder draws the checks' secret seed once and keeps it (``.tito-seed``): every run,
 a late submission and a ``--regrade`` are graded on the same inputs as the rest of the class
-(a partly right submission scored 30-34 of 45 as the seed changed). The seed is part of the
+(a partly right submission can score differently on other inputs). The seed is part of the
 fingerprint: deleting the file draws a new one and grades everyone again.
 
 ``plan`` keeps a report while its submission's hash and the fingerprint still match, and the
@@ -303,8 +303,8 @@ def settle(grade: Grade, out: Path) -> Grade:
 
 def filled_the_disk_itself(grade: Grade) -> bool:
     """A grading stopped for the disk running low (``starved``) while it ran alone, having started
-    with FILLED_ITSELF free or more: the submission filled it (red team 13: graded again on every
-    run, it kept the batch from finishing). One that started with less is the grader's disk being
+    with FILLED_ITSELF free or more: the submission filled it (graded again on every run, it would
+    keep the batch from finishing). One that started with less is the grader's disk being
     full: graded again, as before."""
     from tito.grading.sandbox import FILLED_ITSELF
 

@@ -53,8 +53,8 @@ class Mismatch(Exception):
 
 
 # what a withheld message says differs: never which element, key or index, and never decided by
-# comparing values, so that no element's rightness shows (red team 12: with a wrong-kind value
-# placed after a guess, "kind" against "values" told whether the guess was right)
+# comparing values, so that no element's rightness shows (else, with a wrong-kind value
+# placed after a guess, "kind" against "values" would tell whether the guess was right)
 ASPECTS = {"structure": "its structure differs: a kind, key, length or shape", "values": "its values differ"}
 
 

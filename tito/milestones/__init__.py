@@ -1,6 +1,7 @@
 """Course milestones: complete programs that use the student's tinytorch end to end.
 
-Each milestone is a module here with a ``run(...)`` function; ``tito milestone NAME`` runs it.
+Each milestone is a module here with a ``run(...)`` function, its ``EPOCHS`` and ``PASS_ACCURACY``,
+and ``NEEDS``, the tinytorch modules it imports; ``tito milestone NAME`` runs it.
 """
 
 MILESTONES = {
