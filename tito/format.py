@@ -47,7 +47,7 @@ sections ``Args``, ``Returns``, ``Shape``, ``EXAMPLE`` (what a user of the packa
 (``generated_header``) naming the source and the sha256 of the body, then each exported
 cell's code after a **cell marker** ``# %% <source> (exported cell N)``, N counting the
 exported cells only, so that editing text or unexported cells changes nothing in the generated
-file. A generated line is traced back to its source line by content (``tito.source_map``).
+file. A generated line is traced back to its source line by content (``tito.testing.source_map``).
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ def test_module_or_all_is_required(course, tito):
 
 
 def test_failure_inside_the_package_points_back_to_the_source(course, tito):
-    from tito.source_map import source_of
+    from tito.testing.source_map import source_of
 
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace(
@@ -311,7 +311,7 @@ def test_a_test_file_that_cannot_import_a_name_says_so_without_pytests_advice_on
 
 def test_inline_progress_is_reported_while_tests_run(course):
     from tito.course import Course
-    from tito.runner import run_inline
+    from tito.testing.runner import run_inline
 
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace('    print("checking double")\n',
@@ -398,7 +398,7 @@ def test_a_hanging_test_fails_alone_saying_where_it_was(course, tito, monkeypatc
 
 
 def test_the_step_limit_stops_a_test_whatever_the_test_limit(monkeypatch):
-    from tito.limits import Limits, StillRunning
+    from tito.testing.limits import Limits, StillRunning
 
     monkeypatch.setenv("TITO_TEST_TIMEOUT", "0.5")
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "60")
@@ -431,7 +431,7 @@ def spin_elsewhere():
 
 def test_a_loop_where_a_test_was_stopped_stops_the_next_tests_sooner(monkeypatch):
     """Many tests reaching one endless loop cost the full limit once; another loop still gets it."""
-    from tito import limits as time_limits
+    from tito.testing import limits as time_limits
 
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "0.6")
     monkeypatch.setattr(time_limits, "PROBE", 0.1)
@@ -480,8 +480,8 @@ def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
 
 
 def test_ctrl_c_between_tests_names_the_steps_that_were_running():
-    from tito.outcomes import StepResult
-    from tito.runner import _interrupted
+    from tito.testing.outcomes import StepResult
+    from tito.testing.runner import _interrupted
 
     stopped = StepResult("inline", False)
     assert _interrupted(stopped, []) == "Stopped by Ctrl-C during the tests. Nothing was recorded."
@@ -833,7 +833,7 @@ def test_a_failure_in_given_code_that_no_student_function_called_stays_where_it_
 
 
 def test_none_where_an_array_was_expected_gets_the_hint_too():
-    from tito.outcomes import TestOutcome
+    from tito.testing.outcomes import TestOutcome
 
     told = TestOutcome("t", False, "TypeError: Tensor.from_numpy expects a numpy.ndarray, got NoneType.")
     assert "does a function miss its `return`" in told.message

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from tito.cell_hints import unexported_versions
 from tito.console import console, escape, from_a_notebook, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.notebook_places import in_notebook
+from tito.notebooks.places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
-from tito.outcomes import tail
-from tito.runner import stubs_in_prerequisites
+from tito.testing.cell_hints import unexported_versions
+from tito.testing.outcomes import tail
+from tito.testing.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
 GROUPED = 3  # this many failures with the same first line are told in one line
@@ -91,7 +91,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
 def _read_only(course) -> bool:
     """Say once that a read-only course is tested as it is (and notebooks ahead are not taken)."""
     from tito.course import read_only_reason
-    from tito.notebook_sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
+    from tito.notebooks.sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
 
     reason = read_only_reason(course.root)
     if reason:
@@ -115,13 +115,13 @@ def _say_which_save(module) -> None:
 
 def _take_notebook_edits(module) -> None:
     """Test what the student edited last: a notebook edited after its .py is synced into it first."""
-    from tito.notebook_sync import source_up_to_date, sync_and_say
+    from tito.notebooks.sync import source_up_to_date, sync_and_say
 
     sync_and_say(source_up_to_date, module)
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     _warn_prerequisites(course, module, store)
     out = console()
@@ -169,14 +169,14 @@ class Shown:
 
 def _warn_prerequisites(course, module, store, say=warn) -> None:
     from tito.progress import ProgressStore
-    from tito.runner import unmet_prerequisites
+    from tito.testing.runner import unmet_prerequisites
 
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         say(f"{message} Testing {module.name} anyway.")
 
 
 def _test_all(course, modules, store, keep_going, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     out, results = console(), []
     if not live_display():

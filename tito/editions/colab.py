@@ -159,7 +159,7 @@ def save_notebook(module: Module) -> str:
     into the module's ``.py`` (backed up first when it held other edits), so that the next
     ``tito`` command takes it. Returns one line saying what was done, or why not: it never
     raises, and the cell that runs ``!tito`` runs anyway, on the clone as it is."""
-    from tito.notebook_sync import sync_notebook
+    from tito.notebooks.sync import sync_notebook
 
     try:
         notebook = _notebook_in_colab()

@@ -3,17 +3,17 @@
 ``run_module`` is the whole pipeline of ``tito test --module NAME``:
 
 1. **inline**: the dev file's code cells run in a fresh subprocess
-   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
-   syntax run or skipped (``tito.notebook_syntax``);
+   (``tito/testing/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
+   syntax run or skipped (``tito.notebooks.syntax``);
 2. **export**: ``tito.exporter.export`` writes the generated package file;
-3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.pytest_step``).
+3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.testing.pytest_step``).
 
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. A module passes only when every step passed and steps 1 and 3
 each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
-(``tito.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
+(``tito.testing.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
 Nothing here prints; the
-``test`` command renders the results (``tito.outcomes``).
+``test`` command renders the results (``tito.testing.outcomes``).
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tito import format, limits, notebook_syntax
-from tito.cell_hints import deleted_tests_note
+from tito import format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.limits import STEP_VARIABLE
-from tito.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group, has_ended,
-                           subprocess_environment, tail, timeout_seconds)
-from tito.pytest_step import run_pytest
+from tito.notebooks import syntax as notebook_syntax
+from tito.testing import limits
+from tito.testing.cell_hints import deleted_tests_note
+from tito.testing.limits import STEP_VARIABLE
+from tito.testing.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group,
+                                   has_ended, subprocess_environment, tail, timeout_seconds)
+from tito.testing.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
 
@@ -80,7 +82,7 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
 def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None):
     """Run the harness, reporting progress from its results file; (output, exit code, timed out).
 
-    The harness keeps its own time limits (``tito.limits``) and says where it stopped; this
+    The harness keeps its own time limits (``tito.testing.limits``) and says where it stopped; this
     kills it only if it outlives them.
     """
     step = timeout_seconds()
@@ -134,7 +136,7 @@ def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
     conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
     cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
-    from tito.notebook_places import in_notebook, notebook_cells
+    from tito.notebooks.places import in_notebook, notebook_cells
 
     found, places = [], None
     for cell in cells:
@@ -280,9 +282,9 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
     marked slow too.
     """
-    from tito.notebook_places import add_notebook_places
-    from tito.source_map import add_sources
-    from tito.student_frames import locate_in_students_code
+    from tito.notebooks.places import add_notebook_places
+    from tito.testing.source_map import add_sources
+    from tito.testing.student_frames import locate_in_students_code
 
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
