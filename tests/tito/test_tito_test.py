@@ -46,6 +46,27 @@ def test_passing_module_reports_every_test_by_name(course, tito):
     assert progress["modules"]["alpha"]["inline"] == [2, 2]
 
 
+def test_the_inline_results_come_while_pytest_still_runs(course, tito):
+    """A stub's inline failures arrive in seconds: the pytest test below ends only once the
+    inline step's result was handed on, and the lines are printed once."""
+    from tito.course import Course
+    from tito.testing.runner import run_module
+
+    shown = course.root / "inline-shown"
+    course.write("tests/01_alpha/test_alpha_waits.py", (
+        "import pathlib, time\n"
+        "def test_waits_for_the_inline_results():\n"
+        "    deadline = time.monotonic() + 120\n"
+        f"    while not pathlib.Path({str(shown)!r}).exists():\n"
+        "        assert time.monotonic() < deadline, 'the inline results were not handed on before pytest ended'\n"
+        "        time.sleep(0.05)\n"))
+    result = run_module(Course(course.root).get("alpha"), on_inline=lambda step: shown.write_text(step.step))
+    assert [step.ok for step in result.steps] == [True, True, True], result.steps[2].error
+    shown.unlink()
+    printed = tito("test", "--module", "alpha").output
+    assert printed.count("inline tests: 2/2 passed") == 1 and printed.count("test_unit_double") == 1
+
+
 def test_tests_use_this_course_roots_package(course, tito):
     check = "import tinytorch, pathlib\nROOT = pathlib.Path({root!r})\n"
     course.write("tests/01_alpha/test_alpha_where.py", check.format(root=str(course.root)) + (

@@ -129,6 +129,7 @@ def _test_one(course, module, store, keyword, verbose, full):
         out.print(f"== tito test {module.dirname} ==", markup=False)
     else:
         out.rule(f"tito test {module.dirname}")
+    early = EarlyInline(verbose)
     if not live_display():
         started = []
 
@@ -138,13 +139,26 @@ def _test_one(course, module, store, keyword, verbose, full):
                     started.append(name)
                     out.print(f"-- {name} ...")
 
-        result = run_module(module, keyword, verbose, full, on_step=announce)
+        result = run_module(module, keyword, verbose, full, on_step=announce, on_inline=early.show)
     else:
         with out.status("", spinner=spinner(out)) as status:
             shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
-            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-    _finish(store, result, verbose, keyword)
+            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
+                                on_inline=early.show)
+    _finish(store, result, verbose, keyword, shown_already=early.shown)
     return result
+
+
+class EarlyInline:
+    """Shows the inline step's lines as soon as it ends, while pytest may still run: a stub's
+    feedback in seconds, not after the whole module's tests."""
+
+    def __init__(self, verbose: bool):
+        self.verbose, self.shown = verbose, set()
+
+    def show(self, step) -> None:
+        _show_step(step, self.verbose)
+        self.shown.add(step.step)
 
 
 class Shown:
@@ -183,8 +197,9 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
-            result = run_module(module, keyword, verbose, full)
-            _finish(store, result, verbose, keyword)
+            early = EarlyInline(verbose)
+            result = run_module(module, keyword, verbose, full, on_inline=early.show)
+            _finish(store, result, verbose, keyword, shown_already=early.shown)
             results.append(result)
             if not result.passed and not keep_going:
                 break
@@ -199,8 +214,10 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
                 _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
-                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-                _finish(store, result, verbose, keyword)
+                early = EarlyInline(verbose)
+                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
+                                    on_inline=early.show)
+                _finish(store, result, verbose, keyword, shown_already=early.shown)
                 results.append(result)
                 bar.advance(task)
                 if not result.passed and not keep_going:
@@ -209,11 +226,12 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     return results
 
 
-def _finish(store, result, verbose, keyword) -> None:
-    """Record (unless the course is read-only) and show one module's result."""
+def _finish(store, result, verbose, keyword, shown_already=()) -> None:
+    """Record (unless the course is read-only) and show one module's result (its steps in
+    ``shown_already`` without their lines again)."""
     if store is not None:
         store.record(result.module.name, result.progress_entry(keyword))
-    show_result(result, verbose)
+    show_result(result, verbose, shown_already)
 
 
 def _show_overview(results, modules, keep_going):
@@ -247,15 +265,17 @@ def _count(step) -> str:
     return f"{step.passed_count}/{step.ran}"
 
 
-def show_result(result, verbose=False) -> None:
-    """Print one module's per-test lines, failure details, stubs and summary table.
+def show_result(result, verbose=False, shown_already=()) -> None:
+    """Print one module's per-test lines (but those of steps in ``shown_already``), failure
+    details, stubs and summary table.
 
     A failure that only says a function is not implemented yet is told in one line (pytest's
     are counted per function); tracebacks are shown for the other failures, the first few.
     """
     out = console()
     for step in result.steps:
-        _show_step(step, verbose)
+        if step.step not in shown_already:
+            _show_step(step, verbose)
     missing = _missing_packages(result)
     failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
     if missing:

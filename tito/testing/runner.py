@@ -275,23 +275,28 @@ def run_export(module: Module) -> StepResult:
 
 
 def run_module(module: Module, keyword: str | None = None, verbose: bool = False, full: bool = False,
-               on_step=None, on_progress=None) -> ModuleResult:
+               on_step=None, on_progress=None, on_inline=None) -> ModuleResult:
     """Inline tests, and meanwhile export and pytest; the steps in that order in the result.
 
     ``on_step(names)`` is called with the steps running whenever they change, e.g.
-    ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
-    marked slow too.
+    ['inline', 'export']; ``on_progress(text)`` as inline tests run; ``on_inline(step)`` with
+    the inline step's result as soon as it is known (from its thread: the other steps may still
+    run), so that it can be shown first. ``full`` runs the tests marked slow too.
     """
-    from tito.notebooks.places import add_notebook_places
-    from tito.testing.source_map import add_sources
-    from tito.testing.student_frames import locate_in_students_code
-
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
     stop = threading.Event()
+
+    def inline_step() -> StepResult:
+        step = _finish(running, "inline", run_inline, module, on_progress, stop)
+        _place_failures(module, step)
+        if on_inline is not None:
+            on_inline(step)
+        return step
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         running.start("inline")
-        inline = pool.submit(_finish, running, "inline", run_inline, module, on_progress, stop)
+        inline = pool.submit(inline_step)
         try:
             running.start("export")
             exported = _finish(running, "export", run_export, module)
@@ -306,11 +311,22 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             names = list(running.names)
             stop.set()
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
-    locate_in_students_code(module, result.steps[0])
-    for step in result.steps:
-        add_sources(module.root, step)
-        add_notebook_places(module, step)
+    for step in result.steps[1:]:
+        _place_failures(module, step)
     return result
+
+
+def _place_failures(module: Module, step: StepResult) -> None:
+    """Give each failure of ``step`` its place: in the student's code (inline), the source line
+    shown, the notebook cell."""
+    from tito.notebooks.places import add_notebook_places
+    from tito.testing.source_map import add_sources
+    from tito.testing.student_frames import locate_in_students_code
+
+    if step.step == "inline":
+        locate_in_students_code(module, step)
+    add_sources(module.root, step)
+    add_notebook_places(module, step)
 
 
 def _interrupted(inline: StepResult, running: list) -> str:
