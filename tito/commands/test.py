@@ -181,12 +181,12 @@ class Shown:
         self.show(" | ".join(parts))
 
 
-def _warn_prerequisites(course, module, store, say=warn) -> None:
+def _warn_prerequisites(course, module, store, tell=warn) -> None:
     from tito.progress import ProgressStore
     from tito.testing.runner import unmet_prerequisites
 
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
-        say(f"{message} Testing {module.name} anyway.")
+        tell(f"{message} Testing {module.name} anyway.")
 
 
 def _test_all(course, modules, store, keep_going, keyword, verbose, full):
@@ -211,7 +211,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             task = bar.add_task("modules", total=len(modules))
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
-                _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
+                _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
                 early = EarlyInline(verbose)

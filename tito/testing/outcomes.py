@@ -17,15 +17,6 @@ from tito.course import Module
 from tito.testing.limits import STARTED_VARIABLE
 
 
-def timeout_seconds() -> float:
-    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 5 minutes: a module's
-    slowest step, its tests with --full on a busy laptop, takes well under one). Each test has
-    a shorter limit of its own: ``tito.testing.limits``."""
-    from tito.testing.limits import step_seconds
-
-    return step_seconds()
-
-
 NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
                        r"unsupported operand type\(s\) for .*'NoneType'|\bgot (a )?NoneType\b")
 
@@ -108,7 +99,6 @@ class StepResult:
 class ModuleResult:
     module: Module
     steps: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
     stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
 
     @property

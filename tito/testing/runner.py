@@ -1,4 +1,4 @@
-"""Test one module: inline tests, export, pytest; then record the result.
+"""Test one module: inline tests, export, pytest (``tito test`` records and shows the result).
 
 ``run_module`` is the whole pipeline of ``tito test --module NAME``:
 
@@ -34,9 +34,9 @@ from tito.errors import TitoError
 from tito.notebooks import syntax as notebook_syntax
 from tito.testing import limits
 from tito.testing.cell_hints import deleted_tests_note
-from tito.testing.limits import STEP_VARIABLE
+from tito.testing.limits import STEP_VARIABLE, step_seconds
 from tito.testing.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group,
-                                   has_ended, subprocess_environment, tail, timeout_seconds)
+                                   has_ended, subprocess_environment, tail)
 from tito.testing.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
@@ -85,7 +85,7 @@ def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None
     The harness keeps its own time limits (``tito.testing.limits``) and says where it stopped; this
     kills it only if it outlives them.
     """
-    step = timeout_seconds()
+    step = step_seconds()
     deadline = time.monotonic() + step + limits.GRACE
     last, interrupted = None, None
     with open(log, "w+", encoding="utf-8", errors="replace") as out:
@@ -195,7 +195,7 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
     elif any(e.get("event") == "out_of_time" for e in events):
         last = step.failures[-1] if step.failures else None
         step.error = (f"The inline tests ran out of time in {last.name}: {last.message}" if last else
-                      f"The inline tests ran out of time ({STEP_VARIABLE}={timeout_seconds():g} s).")
+                      f"The inline tests ran out of time ({STEP_VARIABLE}={step_seconds():g} s).")
     elif not done:
         where = f" while running {running}" if running else ""
         location = ""
@@ -204,7 +204,7 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
             reason = (f"was stopped{where}: still running at {Path(stopped_at[0]).name}:{stopped_at[1]} in "
                       f"{stopped_at[2]}: an endless loop? {limits.both_limits()}")
         elif timed_out:
-            reason = f"timed out after {timeout_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
+            reason = f"timed out after {step_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
         else:
             reason = f"stopped early{where} (exit code {returncode})"
         step.error = f"The inline test process {reason}."
