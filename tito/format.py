@@ -61,6 +61,12 @@ from dataclasses import dataclass
 # --------------------------------------------------------------------------- cells and directives
 
 CELL_START = re.compile(r"^# %%", re.MULTILINE)  # the line that opens a cell
+TEXT_CELLS = ("[markdown]", "[md]", "[raw]")  # after '# %%': a cell of text, not code
+
+
+def opens_code_cell(line: str) -> bool:
+    """True for a line that opens a code cell (``# %%``, not ``# %% [markdown]``)."""
+    return bool(CELL_START.match(line)) and not line[4:].strip().startswith(TEXT_CELLS)
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
 DEFAULT_EXP = "default_exp"  # #| default_exp core.cnn
 EXPORT = "export"  # #| export

@@ -28,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+from tito import format
 from tito.course import Course, Module
 from tito.files import write_atomically
 
@@ -97,16 +98,9 @@ def with_colab_cell(source: str, cell: str) -> str:
     """``source`` with ``cell`` before its first code cell (after its header and opening text)."""
     lines = source.splitlines(keepends=True)
     for index, line in enumerate(lines):
-        if _starts_code_cell(line):
+        if format.opens_code_cell(line):
             return "".join(lines[:index]) + cell + "".join(lines[index:])
     return source.rstrip("\n") + "\n\n" + cell.rstrip("\n") + "\n"
-
-
-def _starts_code_cell(line: str) -> bool:
-    if not line.startswith("# %%"):
-        return False
-    return not line[4:].strip().startswith(("[markdown]", "[md]", "[raw]"))
-
 
 
 # --------------------------------------------------------------------------- in Colab, once cloned
