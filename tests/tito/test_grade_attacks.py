@@ -327,7 +327,7 @@ def test_a_long_name_said_many_times_keeps_the_report_small_and_the_reason_names
 
     grade = next(g for student, g in batch[0].items() if student.startswith("amplify"))
     assert (grade.score, grade.incomplete) == (4, False)  # as carol: double and scaler's half
-    assert grade.error.endswith("; not implemented yet: Scaler.__call__")  # it killed its harness: stopped early
+    assert grade.error.endswith("; not implemented yet: Scaler.__call__")  # it broke its harness: stopped early
     assert "\n" not in grade.error and "Score" not in grade.error and "bold" not in grade.error  # names only
     assert len(grade.feedback) == 500 and all(len(t.message) <= MAX_FEEDBACK for t in grade.feedback)
     assert grade.feedback[0].message.startswith(" amplify\\x01")  # the sandbox's path named as the file
