@@ -5,8 +5,9 @@ drawn from `rng`, seeded from the grading run's secret seed, and returns plain d
 runs the same check on the reference solution and compares the two outside the sandbox, so a
 check only asks what the module's text asks of the student. Whatever the seed draws must tell
 the usual mistakes apart: kernels are at least 2 wide on both axes (a flip, a min for a max or
-a mean over one axis would pass a 1×k kernel), and a flattened batch never has as many rows
-as columns (a transposed reshape would pass). 1×1 kernels have their own check. Points: `checks:` in
+a mean over one axis would pass a 1×k kernel), a convolution has 2 images or more of 2 channels or
+more (im2col's column or row order), and a flattened batch never has as many rows as columns (a
+transposed reshape would pass). 1×1 kernels have their own check. Points: `checks:` in
 modules/source/06_cnn/module.yaml. Format: modules/README.md, "Graded checks".
 """
 
@@ -21,11 +22,14 @@ def _shape(rng, low, high, n):
 
 
 def _conv_case(rng, dtype=np.float64):
-    """A random conv problem: x (N, C, H, W), weight (F, C, kH, kW), bias (F,), stride, padding pairs."""
-    N, C, F = _shape(rng, 1, 3, 3)
+    """A random conv problem: x (N, C, H, W), weight (F, C, kH, kW), bias (F,), stride, padding pairs.
+    N, C and the output's H' are at least 2: im2col's columns in (n, i, j) order are right for one image or one
+    output position, its rows in (di, dj, c) for one channel."""
+    N, C = _shape(rng, 2, 3, 2)
+    F = int(rng.integers(1, 4))
     kernel = _shape(rng, 2, 4, 2)
     stride, padding = _shape(rng, 1, 3, 2), _shape(rng, 0, 2, 2)
-    H, W = (int(k + rng.integers(0, 6)) for k in kernel)
+    H, W = (int(k + s + rng.integers(0, 5)) for k, s in zip(kernel, stride))  # H' >= 2
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     weight = rng.standard_normal((F, C, *kernel)).astype(dtype)
     bias = rng.standard_normal(F).astype(dtype)
@@ -292,7 +296,7 @@ def check_flatten(cnn, rng):
 def check_flatten_rejects_1d(cnn, rng):
     """The TODO: fewer than 2 axes raises ValueError."""
     size = int(rng.integers(1, 10))
-    good = rng.standard_normal((size + 1, 2, size))
+    good = rng.standard_normal((size + 1, 2, size + 1))  # N is never d1·d2: a transposed reshape fails
     return refuses(lambda: np.asarray(cnn.flatten(Tensor(good)).data),
                    lambda: cnn.flatten(Tensor(rng.standard_normal(size))), f"got shape {(size,)}")
 

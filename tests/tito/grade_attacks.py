@@ -311,6 +311,12 @@ def double(x):
         print("ATTACK-FORKED-CHILD-RAN-A-CHECK", flush=True)
     return np.asarray(x) * 2
 '''
+AT_IMPORT = {
+    "exit_at_import": "import os\nos._exit(0)\n",
+    "crash_at_import": "import ctypes\nctypes.string_at(0)\n",  # SIGSEGV
+    "kill_at_import": "import os\nfor _pid in (os.getppid(), 1, -1):\n    try:\n        os.kill(_pid, 9)\n"
+                      "    except OSError:\n        pass\n",
+}
 KILL_PROBE = '''
 def double(x):  # the checks' process, in each check that calls it
     _os.kill(_os.getpid(), _signal.SIGKILL)
@@ -439,10 +445,11 @@ if IN_PROBE:
     import atexit as _atexit
 
     def _status_at_exit():
-        out = _json.loads(_sys.argv[1])["out"]
-        with open(_os.path.join(_os.path.dirname(out), "status.json"), "w") as forged:
+        out = _os.path.dirname(_json.loads(_sys.argv[1])["out"])
+        with open(_os.path.join(out, "status.json"), "w") as forged:
             forged.write({status!r})
-        _os.kill(_os.getppid(), _signal.SIGKILL)  # the harness, which would write the real status
+        # the harness would write the real status: its next write fails, and it stops (killing it scores 0)
+        _os.mkdir(_os.path.join(out, ".status.json.tmp"))
 
     _atexit.register(_status_at_exit)
 '''
@@ -549,6 +556,9 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     # a process that ends inside one function: the checks after it still run (they ran in no process before)
     files["exit_in_check.py"] = ALPHA_DEV.replace("    doubled_value_of_the_input = np.asarray(x) * 2\n",
                                                   "    import os\n    os._exit(0)\n", 1)
+    # the whole solution, but its import ends the checks' process, or (kill_at_import) the sandbox's first one
+    for name, code in AT_IMPORT.items():
+        files[f"{name}.py"] = ALPHA_DEV.replace("import numpy as np\n", "import numpy as np\n" + code, 1)
     files["bad_status.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(BAD_STATUS)
     # a file claiming another module (one without checks), whose name outside the sandbox words its reason
     files["claims_beta.py"] = STUB.replace("#| default_exp core.alpha", "#| default_exp core.beta")

@@ -57,8 +57,12 @@ def bundle(instructor_course, tmp_path_factory) -> Path:
     # trying it locally goes through a throwaway venv: setup.sh pip-installs into the python3 on PATH
     assert "Try it locally in a throwaway venv:" in proc.stdout and "never run it with your system's Python" in proc.stdout
     steps = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert steps[0] == 'AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"'
-    assert steps[1].startswith(f"python3 -m zipfile -e {dist / 'alpha-autograder.zip'} ") and "setup.sh" in steps[2]
+    # the venv outside $AG, which run_autograder makes root's only: under uid-drop its user could not import numpy
+    assert steps[0] == 'VENV=$(mktemp -d) && chmod 755 "$VENV" && python3 -m venv "$VENV/venv" && . "$VENV/venv/bin/activate"'
+    assert not [step for step in steps if '"$AG/venv' in step]
+    assert steps[1].startswith(f"AG=$(mktemp -d) && python3 -m zipfile -e {dist / 'alpha-autograder.zip'} ")
+    assert "setup.sh" in steps[2]
+    assert "/usr/bin/python3 works, a pyenv Python under /root (a private folder) does not." in proc.stdout
     return dist / "alpha-autograder.zip"
 
 
@@ -204,14 +208,17 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
         find_submission(tmp_path, "alpha")
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "mine.py").write_text("x = 1")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py", "Graded work/mine.py.")
+    # what else was submitted is said on the platforms as tito grade says it (it was graded silently)
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "work" / "mine.py",
+                                                  "Graded work/mine.py; left out of your submission: notes.txt.")
     (tmp_path / "other.ipynb").write_text("{}")
     with pytest.raises(NotGraded, match="this submission has notes.txt, other.ipynb, work/mine.py"):
         find_submission(tmp_path, "alpha")
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / "__MACOSX" / "alpha_dev.py").write_text("")
     (tmp_path / "alpha_dev.py").write_text("# mine")
-    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "Graded alpha_dev.py.")
+    assert find_submission(tmp_path, "alpha") == (tmp_path / "alpha_dev.py", "Graded alpha_dev.py; left out of your "
+                                                  "submission: notes.txt, other.ipynb, work/mine.py.")
 
 
 def test_a_linked_submission_is_refused_not_read(tmp_path):
@@ -486,11 +493,13 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         env["TITO_SANDBOX"] = backend
     cases = {"correct": ({"alpha_dev.py": ALPHA_DEV}, 1.0), "stub": ({"alpha_dev.py": STUB}, 0.0),
              "one off": ({"alpha_dev.py": ONE_OFF}, 0.0),
-             "broken": ({"alpha_dev.py": "def double(x:\n"}, None), "nothing": ({"notes.txt": "see the notebook"}, None)}
+             "broken": ({"alpha_dev.py": "def double(x:\n"}, None), "nothing": ({"notes.txt": "see the notebook"}, None),
+             "extras": ({"alpha_dev.py": ALPHA_DEV, "helper.py": "x = 1\n", "notes.txt": "mine"}, 1.0)}
     results = {}
     for label, (files, _) in cases.items():
         shutil.rmtree(grade, ignore_errors=True)
         (grade / "student").mkdir(parents=True)
+        os.chmod(grade, 0o755)  # as PrairieLearn's folder comes
         (grade / "data").mkdir()
         (grade / "data" / "data.json").write_text("{}")
         for name, text in files.items():
@@ -500,12 +509,16 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert prairielearn_errors(grade / "results" / "results.json") == [], label
         results[label] = json.loads((grade / "results" / "results.json").read_text())
-        assert (grade.stat().st_mode & 0o777) == 0o700  # the sandbox's user could not enter /grade
+        assert (grade.stat().st_mode & 0o777) == 0o755  # 0700 while it graded, given back once the result was written
     for label, (_, score) in cases.items():
         assert results[label].get("score") == score if score is not None else results[label]["gradable"] is False
     digest = hashlib.sha256((root / "source" / "grading.tar.gz").read_bytes()).hexdigest()
     assert results["correct"]["grading"] == digest  # which bundle, hence which seed, graded it
     assert results["correct"]["message"].splitlines()[-1] == "Graded alpha_dev.py."
+    assert results["extras"]["message"].splitlines()[-1] == (
+        "Graded alpha_dev.py; left out of your submission: helper.py, notes.txt.")
+    assert "Graded" not in results["broken"]["message"]  # nothing was graded: the attempt is not counted
+
     checks = [(t["name"], t["points"], t["max_points"]) for t in results["stub"]["tests"][:4]]
     assert checks == [("double", 0, 3), ("scaler", 0, 2), ("numpy_is_provided", 0, 0), ("hidden checks", 0, 1)]
     assert "double_negative" not in json.dumps(results["stub"])

@@ -100,6 +100,46 @@ def test_setup_grades_the_email_by_the_pattern_its_tests_use():
     assert graded.match["email"] == EMAIL_PATTERN.pattern
 
 
+def _loaded_checks(module):
+    """The module's tests/NN_name/checks.py, loaded as a module."""
+    import importlib.util
+
+    loaded = importlib.util.spec_from_file_location(f"{module.name}_checks", module.tests_dir / "checks.py")
+    checks = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(checks)
+    return checks
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_the_reference_passes_every_check_whatever_the_seed(name):
+    """A check whose own reference answer fails it on some seeds takes its points from everyone who
+    draws such a seed (check_train_test_split_rejects_a_fraction_of_one_or_more's valid test_size
+    once left no training example on 1 seed in 10, so its 'valid' answer was a refusal)."""
+    import importlib
+
+    import numpy as np
+
+    from tito.grading.checks import check_specs
+    from tito.grading.probe import rng_for
+
+    module = COURSE.get(name)
+    checks, reference = _loaded_checks(module), importlib.import_module(f"tinytorch.core.{name}")
+    state = np.random.get_state()
+    failing = []
+    try:
+        for spec in check_specs(module):
+            for seed in range(100):
+                np.random.seed(seed)
+                answer = _probed(getattr(checks, "check_" + spec.name), reference, rng_for(seed, spec.name))
+                verdict = judge(spec, answer, answer)
+                if not verdict[0]:
+                    failing.append(f"check_{spec.name} on seed {seed}: {verdict.message}")
+                    break
+    finally:
+        np.random.set_state(state)
+    assert failing == []
+
+
 # --------------------------------------------------------------------------- partial solutions
 
 
@@ -244,14 +284,20 @@ def test_every_graded_module_has_its_usual_mistakes():
     assert set(MISTAKES) <= set(GRADED)
 
 
+SEEDS = range(100)
+DISCOVERY = SEEDS[:20]  # the seeds on which every other check is asked whether the mistake changes its answer
+
+
 @pytest.mark.parametrize("name", sorted(MISTAKES))
 def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
     """A check draws one case from the seed: no case may be one that a wrong function passes (a 1×k
     kernel hides a flipped kernel, N == d1·d2 a transposed reshape, a batch size that divides N a
     dropped last batch, one row a softmax over the whole tensor...). A Gradescope zip keeps one
-    seed a term. The mistakes: tests/tito/course_mistakes.py."""
+    seed a term. A mistake must lose, on every seed tried, its own check and every other check of the
+    module that it loses on one of the first few: check_flatten_rejects_1d's valid input once had
+    N == d1·d2 on 1 seed in 9, and a transposed reshape earned its point there.
+    The mistakes: tests/tito/course_mistakes.py."""
     import importlib
-    import importlib.util
 
     import numpy as np
 
@@ -259,29 +305,34 @@ def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
     from tito.grading.probe import rng_for
 
     module = COURSE.get(name)
-    loaded = importlib.util.spec_from_file_location(f"{name}_checks", module.tests_dir / "checks.py")
-    checks = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(checks)
+    checks = _loaded_checks(module)
     specs = {spec.name: spec for spec in check_specs(module)}
     reference = importlib.import_module(f"tinytorch.core.{name}")
     state = np.random.get_state()  # Dense draws its weights from np.random: seeded per case, restored after
+    expected_of = {}
+
+    def passes(student, check, seed) -> bool:
+        run = getattr(checks, "check_" + check)
+        if (check, seed) not in expected_of:
+            np.random.seed(seed)
+            expected_of[check, seed] = _probed(run, reference, rng_for(seed, check))
+            # a wrong function raising as the reference does would "pass" (autograd switched on, say)
+            assert "value" in expected_of[check, seed] or "_rejects_" in check, (
+                f"the reference raises in check_{check} on seed {seed}: {expected_of[check, seed]}")
+        np.random.seed(seed)
+        return judge(specs[check], expected_of[check, seed], _probed(run, student, rng_for(seed, check)))[0]
+
     missed = []
     try:
         for number, (check, attribute, wrong) in enumerate(MISTAKES[name]()):
-            student, run = _with_mistake(reference, attribute, wrong), getattr(checks, "check_" + check)
-            passed = []
-            for seed in range(100):
-                np.random.seed(seed)
-                expected = _probed(run, reference, rng_for(seed, check))
-                if "value" not in expected and "_rejects_" not in check:  # a wrong one raising alike would "pass"
-                    missed.append(f"the reference raises in check_{check} on seed {seed}: {expected}")
-                    break
-                np.random.seed(seed)
-                if judge(specs[check], expected, _probed(run, student, rng_for(seed, check)))[0]:
-                    passed.append(seed)
-            if passed:
-                missed.append(f"check_{check} passes mistake {number} ({attribute}: {wrong.__qualname__}) "
-                              f"on seeds {passed[:5]}")
+            student = _with_mistake(reference, attribute, wrong)
+            lost = [check] + [other for other in sorted(set(specs) - {check})
+                              if not all(passes(student, other, seed) for seed in DISCOVERY)]
+            for other in lost:
+                passed = [seed for seed in SEEDS if passes(student, other, seed)]
+                if passed:
+                    missed.append(f"check_{other} passes mistake {number} ({attribute}: {wrong.__qualname__}) "
+                                  f"on seeds {passed[:5]}")
     finally:
         np.random.set_state(state)
-    assert not missed, "a usual mistake passes its check on some seeds:\n" + "\n".join(missed)
+    assert not missed, "a usual mistake passes a check on some seeds and loses it on others:\n" + "\n".join(missed)

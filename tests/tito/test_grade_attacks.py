@@ -85,7 +85,8 @@ def batch(alpha_grader, instructor_course, tmp_path_factory):
 ATTACKS = ["read_reference", "forge", "patch_harness", "pytest_tamper", "write_outside", "daemons", "sleeper",
            "memory_hog", "output_flood", "fork_bomb", "kill_grader", "metadata_list", "forty_thousand_cells",
            "forge_state", "unshowable", "deep_status", "chmod_link", "link_checks", "many_members",
-           "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe", "flood_uncaught"]
+           "deep_folders", "claims_beta", "hoard", "kill_entry", "kill_probe", "flood_uncaught",
+           "exit_at_import", "crash_at_import", "kill_at_import"]
 
 
 ATTACKS_SLEEP = 1000  # seconds the daemon and the sleeper would wait without a deadline
@@ -204,7 +205,50 @@ def test_the_batchs_reports_and_gradebook_are_out_of_reach(batch):
 
 def test_killing_everything_in_sight_reaches_only_the_sandbox(batch):
     grade = batch[0]["kill_grader"]  # it killed the sandbox's own entry, and nothing else: we are alive
-    assert grade.error.startswith("the sandbox stopped early in checks")
+    assert grade.error == KILLED_ITS_GRADER
+
+
+KILLED_ITS_GRADER = ("the submission killed the grading's own process in its sandbox (SIGKILL), so it scores 0: "
+                     "none of its checks count")
+
+
+def test_a_submission_whose_import_ends_the_python_process_is_told_so(batch):
+    """Audit: os._exit(0) or a segfault at the top level scored 0 with no reason at all (every check
+    'not run', no feedback), where sys.exit(0) was told "does not import (SystemExit: 0)"."""
+    grades = batch[0]
+    for student, how in [("exit_at_import", "exit code 0"), ("crash_at_import", "SIGSEGV")]:
+        assert grades[student].error == ("the submission ended the Python process while being imported (os._exit, "
+                                         f"or a crash: {how}), so it scores 0"), grades[student].to_json()
+        assert {t.message for t in grades[student].checks if not t.hidden} == {"not run"}
+
+
+def test_a_loop_at_import_is_told_as_the_import_and_its_time_limit(tmp_path):
+    """Audit: an endless loop at the top level said "does not import (CheckTimedOut: the check ran past
+    its time limit)", naming no check it ran. The checks' probe, on a module that never imports."""
+    from tito.grading.grader import _import_outcome, _reason
+    from tito.grading.sandbox import Limits
+
+    (tmp_path / "looping.py").write_text("while True:\n    pass\n", encoding="utf-8")
+    (tmp_path / "checks.py").write_text("", encoding="utf-8")
+    spec = {"course": str(tmp_path), "site_packages": [str(REAL_ROOT), *site.getsitepackages()],
+            "import_name": "looping", "checks_file": str(tmp_path / "checks.py"), "checks": [], "seed": 1,
+            "out": str(tmp_path / "out"), "import_seconds": 1.5}
+    subprocess.run([sys.executable, "-I", "-S", str(REAL_ROOT / "tito/grading/probe.py"), json.dumps(spec)],
+                   check=True, timeout=60)
+    imported, failure = _import_outcome(tmp_path / "out", tmp_path)
+    assert _reason({}, None, Limits(), failure, False, imported=imported) == (
+        "the submission does not import (CheckTimedOut: importing it did not end within 1.5 s: a loop at the top "
+        "level?), so it scores 0")
+
+
+def test_a_submission_that_kills_its_grader_scores_0_with_the_reason(batch):
+    """Audit: a full solution killing its parent, pid 1 and every process it may at import scored 0 under
+    bubblewrap (its checks' process died with the sandbox's first one) but 4/46 under uid-drop (it lived
+    on, and the checks it finished before the grader ended it counted). Its checks count in no sandbox
+    (test_contained_in_every_mode grades it under uid-drop)."""
+    grade = batch[0]["kill_at_import"]
+    assert grade.error == KILLED_ITS_GRADER
+    assert {t.message for t in grade.checks} == {"not counted: the submission killed its grader"}
 
 
 def test_text_from_the_sandbox_is_stored_and_shown_escaped(batch):
@@ -283,7 +327,7 @@ def test_a_long_name_said_many_times_keeps_the_report_small_and_the_reason_names
 
     grade = next(g for student, g in batch[0].items() if student.startswith("amplify"))
     assert (grade.score, grade.incomplete) == (4, False)  # as carol: double and scaler's half
-    assert grade.error.endswith("; not implemented yet: Scaler.__call__")  # it killed its harness: stopped early
+    assert grade.error.endswith("; not implemented yet: Scaler.__call__")  # it broke its harness: stopped early
     assert "\n" not in grade.error and "Score" not in grade.error and "bold" not in grade.error  # names only
     assert len(grade.feedback) == 500 and all(len(t.message) <= MAX_FEEDBACK for t in grade.feedback)
     assert grade.feedback[0].message.startswith(" amplify\\x01")  # the sandbox's path named as the file
@@ -440,7 +484,8 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     course, folder, out = home / "course", home / "subs", home / "grades"
     shutil.copytree(instructor_course, course, symlinks=True)
     folder.mkdir()
-    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link", "link_checks", "leave_behind")
+    chosen = ("read_reference", "write_outside", "kill_grader", "chmod_link", "link_checks", "leave_behind",
+              "kill_at_import")
     for name, text in attack_submissions(course, chosen).items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "daemon.py").write_text(attack(DAEMON), encoding="utf-8")
@@ -464,6 +509,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     assert {s: g["score"] for s, g in grades.items()} == {"alice": 6, "carol": 4, "daemon": 0,
                                                           **{name: 0 for name in chosen}}
     assert "ATTACK-DAEMON" in grades["daemon"]["sandbox"]["checks_output"]
+    assert grades["kill_at_import"]["error"] == KILLED_ITS_GRADER  # in every sandbox, whatever its checks wrote
     assert "ATTACK-LINKED ['link0', 'link1']" in grades["chmod_link"]["sandbox"]["checks_output"]
     left = grades["leave_behind"]
     assert not left["incomplete"], left["error"]  # its clean-up did not fail (0300 folders are made 0700 first)
@@ -548,7 +594,7 @@ def test_a_sigkill_of_its_own_is_graded_as_any_crash_while_no_memory_ran_out(bat
         assert grades[student].sandbox["oom_kills"] == 0, "the kernel OOM-killed a process during the batch: rerun"
         assert (grades[student].incomplete, grades[student].sandbox["out_of_memory"]) == (False, False)
     assert grades["kill_entry"].sandbox["exit_code"] in (-9, 137)  # killed, or bwrap saying its command was
-    assert "the sandbox stopped early in checks (exit code " in grades["kill_entry"].error
+    assert grades["kill_entry"].error == KILLED_ITS_GRADER
     assert grades["kill_probe"].error.startswith("the checks' process ended during double (exit code -9)")
 
 

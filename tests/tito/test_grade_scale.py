@@ -563,6 +563,11 @@ def test_the_gradebook_is_safe_in_a_spreadsheet_and_keeps_unicode(tmp_path):
 
 def test_gradescope_results_follow_its_specification(local):
     from tito.grading.formats import gradescope
+    from tito.grading.hosted import Platform, not_graded
+
+    nothing = not_graded(Platform("gradescope", Path("/ag"), Path("/ag/submission"), Path("/ag/results"), ()), "<b>")
+    assert nothing == {"score": 0, "output": "<b>", "output_format": "text", "test_output_format": "text",
+                       "test_name_format": "text", "tests": []}
 
     grades = local[0]
     for grade in grades.values():
@@ -570,6 +575,8 @@ def test_gradescope_results_follow_its_specification(local):
         assert set(result) <= GRADESCOPE_TOP and result["tests"]
         assert result["score"] == grade.score == sum(t["score"] for t in result["tests"])
         assert isinstance(result["execution_time"], int) and result["output"].startswith("Module alpha: ")
+        # plain text: Gradescope's default (simple_format) would read "<class 'int'>" in a message as HTML
+        assert [result[k] for k in ("output_format", "test_output_format", "test_name_format")] == ["text"] * 3
         for test in result["tests"]:
             assert set(test) <= GRADESCOPE_TEST and test["status"] in ("passed", "failed")
             assert test["visibility"] in GRADESCOPE_VISIBILITY and 0 <= test["score"] <= test["max_score"]

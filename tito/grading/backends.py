@@ -47,7 +47,13 @@ class Bubblewrap(Sandbox):
         KERNEL_MEMORY,
         "it can read anything the mounted Python installation holds (e.g. other installed libraries)")
     full_copy = False
-    sigkilled = (-signal.SIGKILL, 128 + signal.SIGKILL)  # bwrap exits 128 + the signal its command ended by
+
+    @staticmethod
+    def signal_of(returncode: int | None) -> int | None:
+        """bwrap exits 128 + the signal its command ended by (or ends by one itself)."""
+        if type(returncode) is int and 128 < returncode < 128 + signal.NSIG:
+            return returncode - 128
+        return Sandbox.signal_of(returncode)
 
     def __init__(self):
         self.root = os.geteuid() == 0

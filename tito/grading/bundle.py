@@ -187,15 +187,19 @@ The question lets students upload `{module}_dev.py` or `{module}_dev.ipynb`, eit
 (`<pl-file-upload optional-file-names="{module}_dev.py, {module}_dev.ipynb">`: `file-names` would
 require both; with neither uploaded, the result is not gradable and the attempt not counted). Nothing of the
 course goes to `serverFilesCourse`. `run_prairielearn` grades `/grade/student` into
-`/grade/results/results.json` and makes `/grade` readable by root only while it does."""
+`/grade/results/results.json` and makes `/grade` readable by root only while it does (it gets its mode back
+once the result is written)."""
 
 TRY_LOCALLY = """\
 Try it locally in a throwaway venv: setup.sh installs the packages with the python3 first on PATH (in
 the platform's container, the image's), so never run it with your system's Python. SUBMISSION: a student's file.
-  AG=$(mktemp -d) && python3 -m venv "$AG/venv" && . "$AG/venv/bin/activate"
-  python3 -m zipfile -e {bundle} "$AG/source" && mkdir {parents}"$AG/{inbox}" && cp SUBMISSION "$AG/{inbox}/"
+  VENV=$(mktemp -d) && chmod 755 "$VENV" && python3 -m venv "$VENV/venv" && . "$VENV/venv/bin/activate"
+  AG=$(mktemp -d) && python3 -m zipfile -e {bundle} "$AG/source" && mkdir {parents}"$AG/{inbox}" && cp SUBMISSION "$AG/{inbox}/"
   AUTOGRADER_ROOT="$AG" bash "$AG/source/setup.sh" && AUTOGRADER_ROOT="$AG" {grade}bash "$AG/source/{run}"
-  cat "$AG/{results}/results.json"; deactivate
+  cat "$AG/{results}/results.json"; deactivate; rm -rf "$VENV" "$AG"
+The venv is outside $AG, which {run} makes readable by root only: the sandbox's user runs its Python.
+As root without user namespaces (or with TITO_SANDBOX=uid-drop) that user must also be able to run the
+Python the venv was made from: /usr/bin/python3 works, a pyenv Python under /root (a private folder) does not.
 (Or in a throwaway container, as {platform_title} does: {container})"""
 
 

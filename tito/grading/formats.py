@@ -8,6 +8,10 @@
   ``tests``; each test ``name``, ``score``, ``max_score``, ``status`` (``passed``/``failed``),
   ``output``, ``tags`` and ``visibility`` (``visible``; a check marked ``hidden`` in
   module.yaml is ``after_published``: its result shows once the instructor publishes grades).
+  Every output and name is plain ``text`` (``output_format``, ``test_output_format``,
+  ``test_name_format``, the defaults of each test's own ``output_format`` and ``name_format``):
+  Gradescope's default, ``simple_format``, reads them as HTML, so ``<class 'int'>`` or a
+  student's ``<b>`` in a message would be taken for markup.
 * ``prairielearn``: the ``results.json`` of PrairieLearn's external grading,
   https://github.com/PrairieLearn/PrairieLearn/blob/master/docs/externalGrading.md ("Grading
   results"). ``gradable``, ``score`` in [0, 1], ``message``, ``output``, ``tests`` with
@@ -75,12 +79,20 @@ def answer_withheld(test: TestScore) -> str:
     return test.shown_on_platforms if test.kind == CHECK else test.message
 
 
+GRADESCOPE_TEXT = {"output_format": "text", "test_output_format": "text", "test_name_format": "text"}
+
+
+def gradescope_not_graded(reason: str) -> dict:
+    """Gradescope's result for a submission it could not grade: a 0 and the reason."""
+    return {"score": 0, "output": reason, **GRADESCOPE_TEXT, "tests": []}
+
+
 def gradescope(grade: Grade) -> dict:
     tests = [{"name": _name(t), "score": t.earned, "max_score": t.points, "status": "passed" if t.passed else "failed",
               "output": answer_withheld(t), "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
              for t in grade.tests]
     return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade, until_published=True),
-            "stdout_visibility": "hidden", "tests": tests,
+            **GRADESCOPE_TEXT, "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"module": grade.module, "student": grade.student, "sha256": grade.sha256,
                            "sandbox": grade.sandbox.get("backend", "")}}
 

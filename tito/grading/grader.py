@@ -66,16 +66,20 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         # what the sandbox wrote is read from below the job folder, never through a link it made
         out = job.folder / "out"
         status = _status(out, job.folder)
+        killed = out_of_memory_killed(outcome, status)
         checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
+        killed_its_grader = None if killed else outcome.signal
+        if killed_its_grader:
+            checks = [_not_counted(check) for check in checks]
         grade.tests = checks + _feedback(status)
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
         imported, import_failure = _import_outcome(out / "checks", job.folder)
-        grade.error = _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported)
+        grade.error = (killed_grader(killed_its_grader) if killed_its_grader else
+                       _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported))
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
         inside = sandbox.view(job).course
-        killed = out_of_memory_killed(outcome, status)
         reason = "; ".join(filter(None, [out_of_memory() if killed else "", wrong_module or grade.error]))
         grade.error = as_submitted(reason, prepared, inside, grade.submission)[:MAX_REASON]
         for test in grade.feedback:
@@ -117,6 +121,32 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
     checks = _step(status, "checks")
     codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in _crash_records(checks.get("crashes")))]
     return outcome.killed or any(type(code) is int and code == -signal.SIGKILL for code in codes)
+
+
+def signal_name(number: int) -> str:
+    """'SIGSEGV' for 11 ('signal 70' for a number that names none)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+NOT_COUNTED = "not counted: the submission killed its grader"
+
+
+def killed_grader(number: int) -> str:
+    """The reason of a 0 for a submission that killed the sandbox's first process (its grader there) with
+    signal ``number``. Its checks do not count, whatever they wrote: where the sandbox has no PID
+    namespace of its own (uid-drop) its checks' process lives on after that and goes on writing
+    results until the grader ends it, so what it wrote would depend on the sandbox and the moment;
+    bubblewrap ends them together. No honest code kills its grader; the kernel's OOM killer is told
+    apart (``out_of_memory_killed``: graded again)."""
+    return (f"the submission killed the grading's own process in its sandbox ({signal_name(number)}), so it scores 0: "
+            "none of its checks count")
+
+
+def _not_counted(check: TestScore) -> TestScore:
+    return TestScore(check.name, False, check.points, NOT_COUNTED, check.kind, check.hidden)
 
 
 def _status(out: Path, job_folder: Path) -> dict:
@@ -280,6 +310,12 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         why = (f": it wrote past the sandbox's limit of {limits.file_size >> 20} MB per file, printing that much?"
                if f"[Errno {errno.EFBIG}]" in import_failure else "")  # RLIMIT_FSIZE: its output is a file too
         return f"the submission does not import ({import_failure}{why}), so it scores 0"
+    checks = _step(status, "checks")
+    if checks and not imported and not checks_ran and not (outcome.timed_out or outcome.stopped or checks.get("timed_out")):
+        code = checks.get("exit_code")  # the probe ended before its import record: it ended in the import
+        how = (signal_name(-code) if type(code) is int and code < 0 else
+               f"exit code {code}" if type(code) is int and -1000 < code < 1000 else "exit code ?")
+        return f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), so it scores 0"
     reasons = []
     ended = _crashes(_step(status, "checks").get("crashes"), hidden)
     if ended:

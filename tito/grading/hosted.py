@@ -12,7 +12,9 @@ PrairieLearn puts them in ``GRADE/student`` (``/grade``) and reads ``GRADE/resul
 In order:
 
 1. ``ROOT`` (and ``GRADE``) are made 0700: the expected results, the students' metadata and
-   the results folder are out of the sandbox user's reach, whatever modes the platform gave them;
+   the results folder are out of the sandbox user's reach, whatever modes the platform gave them
+   (``GRADE``, PrairieLearn's folder, gets its mode back once the result is written and the
+   sandbox has ended; ``ROOT``, the bundle's, stays private);
 2. the sandbox is chosen (``TITO_SANDBOX``, default ``auto``: bubblewrap if user namespaces
    work, else uid-drop, the usual case in both platforms' containers);
 3. the submission is found (``tito.grading.submission.find_submission``): ``<module>_dev.py`` or ``.ipynb``, of both
@@ -65,6 +67,10 @@ class Platform:
     submission: Path
     results: Path  # the folder of results.json
     private: tuple[Path, ...]  # made 0700 before any student code runs
+
+    def lent(self) -> dict:
+        """The modes of the platform's own folders made private here (not the bundle's ``root``), to give back."""
+        return {folder: folder.stat().st_mode & 0o7777 for folder in self.private if folder != self.root}
 
 
 def platform(argv: list[str]) -> Platform:
@@ -127,7 +133,8 @@ def result_of(place: Platform, graded, note: str, config: dict) -> dict:
 
     result = render(graded, place.name)
     key = "output" if place.name == "gradescope" else "message"
-    result[key] = "\n".join(filter(None, [result[key], note]))
+    if result.get("gradable", True):  # an attempt PrairieLearn does not count graded nothing
+        result[key] = "\n".join(filter(None, [result[key], note]))
     if place.name == "gradescope":
         result["extra_data"]["grading"] = config["sha256"]
     else:
@@ -137,36 +144,40 @@ def result_of(place: Platform, graded, note: str, config: dict) -> dict:
 
 def not_graded(place: Platform, reason: str) -> dict:
     """The result of a submission that could not be graded, saying why."""
-    if place.name == "gradescope":
-        return {"score": 0, "output": reason, "tests": []}
-    from tito.grading.formats import not_gradable
+    from tito.grading.formats import gradescope_not_graded, not_gradable
 
-    return not_gradable(reason)
+    return gradescope_not_graded(reason) if place.name == "gradescope" else not_gradable(reason)
 
 
 def main(argv: list[str]) -> int:
     from tito.grading.gradebook import write_json
 
+    lent = {}
     try:
-        place = platform(argv)
-        (place.results / "results.json").unlink(missing_ok=True)  # nothing stale is read as this grade
         try:
-            graded, note, config = grade(place)
-            result = result_of(place, graded, note, config)
-        except NotGraded as reason:
-            result = not_graded(place, str(reason))
-    except GraderFailed as failure:
-        print(f"tito autograder: not graded, no result written: {failure}. {failure.advice}")
-        return 1
-    except Exception:  # noqa: BLE001 - a bug of tito's: no result, the traceback for the instructor
-        import traceback
+            place = platform(argv)
+            lent = place.lent()
+            (place.results / "results.json").unlink(missing_ok=True)  # nothing stale is read as this grade
+            try:
+                graded, note, config = grade(place)
+                result = result_of(place, graded, note, config)
+            except NotGraded as reason:
+                result = not_graded(place, str(reason))
+        except GraderFailed as failure:
+            print(f"tito autograder: not graded, no result written: {failure}. {failure.advice}")
+            return 1
+        except Exception:  # noqa: BLE001 - a bug of tito's: no result, the traceback for the instructor
+            import traceback
 
-        traceback.print_exc(file=sys.stdout)
-        print("tito autograder: not graded, no result written: the grader failed (the traceback above), not the "
-              "submission; grade it again once fixed.")
-        return 1
-    place.results.mkdir(mode=0o755, exist_ok=True)
-    write_json(result, place.results / "results.json")
+            traceback.print_exc(file=sys.stdout)
+            print("tito autograder: not graded, no result written: the grader failed (the traceback above), not the "
+                  "submission; grade it again once fixed.")
+            return 1
+        place.results.mkdir(mode=0o755, exist_ok=True)
+        write_json(result, place.results / "results.json")
+    finally:  # the sandbox has ended (grade_safely waits for it) and the result is written, if any
+        for folder, mode in lent.items():
+            os.chmod(folder, mode)
     summary = result.get("output") or result.get("message") or ""
     print(f"{place.name}: score {result.get('score', 'not gradable')}: {showable(summary.splitlines()[0]) if summary else ''}")
     return 0

@@ -28,11 +28,10 @@ class CheckTimedOut(BaseException):
     """A check ran past its time (a BaseException, so `except Exception` in student code lets it through)."""
 
 
-def _on_alarm(signum, frame):
-    raise CheckTimedOut("the check ran past its time limit")
+def _limited(seconds: float, call, message: str = "the check ran past its time limit"):
+    def _on_alarm(signum, frame):
+        raise CheckTimedOut(message)
 
-
-def _limited(seconds: float, call):
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -64,7 +63,9 @@ def run(spec: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     probe = os.getpid()
     try:
-        module = _limited(spec.get("import_seconds", 30.0), lambda: importlib.import_module(spec["import_name"]))
+        seconds = spec.get("import_seconds", 30.0)
+        module = _limited(seconds, lambda: importlib.import_module(spec["import_name"]),
+                          f"importing it did not end within {seconds:g} s: a loop at the top level?")
         checks = _load_checks(spec["checks_file"])
     except BaseException as exc:  # noqa: BLE001 - whatever the import raised is the student's answer
         _record(out, IMPORT_RECORD, raised(exc), probe)

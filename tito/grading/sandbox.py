@@ -109,6 +109,7 @@ class Outcome:
     starved: bool = False  # stopped because the grader's disk ran low: not known to be its doing
     free_at_start: int | None = None  # bytes free on the job's disk when it started (None: not known)
     killed: bool = False  # it ended by a SIGKILL the grader did not send (the kernel's OOM killer, or its own)
+    signal: int | None = None  # the signal it ended by, when the grader sent none (its own doing, or the kernel's)
     oom_kills: int = 0  # processes the kernel's OOM killer killed on this machine while it ran (anyone's)
 
 
@@ -119,7 +120,6 @@ class Sandbox:
     protects: tuple = ()
     lacks: tuple = ()
     full_copy = True  # the job's course/ must hold the whole template (no read-only mounts)
-    sigkilled = (-signal.SIGKILL,)  # the exit statuses of a process that ended by SIGKILL
     # True when it has a network of its own, not the machine's: one on the machine's network could
     # reach a dask cluster, which runs any function a connection sends it, so dask workers refuse it
     own_network = False
@@ -127,6 +127,11 @@ class Sandbox:
     def problem(self) -> str:
         """Why this backend cannot run here ('' when it can)."""
         return ""
+
+    @staticmethod
+    def signal_of(returncode: int | None) -> int | None:
+        """The signal the entry ended by, from its exit status (None: it exited, or it is not known)."""
+        return -returncode if type(returncode) is int and returncode < 0 else None
 
     def refusal(self, secrets: list[Path]) -> str:
         """Why grading would expose one of ``secrets`` (the course, the expected results) ('' if not)."""
@@ -171,7 +176,7 @@ class Sandbox:
         try:
             outcome = _supervise(argv, environment, cwd, limits, lambda proc: self.kill(proc, job), cancel,
                                  lambda: over_disk_limits(job.folder, limits), lambda: disk_running_low(job.folder),
-                                 self.sigkilled)
+                                 self.signal_of)
         finally:
             self.cleanup(job)
         after = oom_kills()
@@ -267,11 +272,11 @@ def _hidden(path: str, folder: Path, exc: OSError) -> str:
 
 
 def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=None, starving=None,
-               sigkilled=Sandbox.sigkilled) -> Outcome:
+               signal_of=Sandbox.signal_of) -> Outcome:
     """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set, or ``over_limits()``
     (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes.
-    ``sigkilled``: the exit statuses that mean it ended by SIGKILL (``Outcome.killed`` when the
-    grader sent none before it ended)."""
+    ``signal_of``: the signal an exit status means it ended by (``Outcome.signal``, and
+    ``Outcome.killed`` for SIGKILL, when the grader sent none before it ended)."""
     deadline = time.monotonic() + limits.seconds
     next_check, stopped, starved = time.monotonic() + DISK_CHECK_SECONDS, "", False
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -330,8 +335,9 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
     except subprocess.TimeoutExpired:
         stop(proc)
         returncode = proc.wait()
+    ended_by = None if killed_running else signal_of(returncode)
     return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
-                   stopped, starved, killed=returncode in sigkilled and not killed_running)
+                   stopped, starved, killed=ended_by == signal.SIGKILL, signal=ended_by)
 
 
 def oom_kills() -> int | None:

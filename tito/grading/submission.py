@@ -141,10 +141,15 @@ def _name_left_out(student: Path, graded: list[Path], folder: Path, notes: list)
     holding = {p for path in graded for p in [path, *path.parents]}
     others = [p for p in sorted(student.iterdir()) if p not in holding and not no_ones(p.name)]
     if others:
-        shown = ", ".join(_relative(p, folder) + ("/" if p.is_dir() else "")
-                          for p in others[:SHOWN_LEFT_OUT])
-        more = f" and {len(others) - SHOWN_LEFT_OUT} more" if len(others) > SHOWN_LEFT_OUT else ""
-        notes.append(f"left out of {showable_name(student.name)}'s submission: {shown}{more}")
+        notes.append(left_out(f"{showable_name(student.name)}'s",
+                              [_relative(p, folder) + ("/" if p.is_dir() else "") for p in others]))
+
+
+def left_out(whose: str, names: list[str]) -> str:
+    """The note naming the files of a submission that were not graded, as ``tito grade`` and the
+    platforms say it: "left out of alice's submission: helper.py, notes/ and 3 more"."""
+    more = f" and {len(names) - SHOWN_LEFT_OUT} more" if len(names) > SHOWN_LEFT_OUT else ""
+    return f"left out of {whose} submission: {', '.join(names[:SHOWN_LEFT_OUT])}{more}"
 
 
 def is_pair(paths: list[Path]) -> bool:
@@ -420,17 +425,24 @@ def find_submission(folder: Path, module: str, released: dict | None = None) -> 
     named = [p for p in files if p.name in source_names(module)]
     if is_pair(named):
         chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
-        return chosen, f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})."
+        graded = f"Graded {_relative(chosen, folder)} of {', '.join(_relative(p, folder) for p in named)} ({why})"
+        return chosen, _with_the_rest(graded, files, named, folder)
     if len(named) > 1:
         raise NotGraded(f"Submit one file: this submission has {', '.join(_relative(p, folder) for p in named)}, "
                         f"and the autograder cannot tell which is your work.")
     sources = named or [p for p in files if p.suffix.lower() in SUFFIXES]
     if len(sources) == 1:
-        return sources[0], f"Graded {_relative(sources[0], folder)}."
+        return sources[0], _with_the_rest(f"Graded {_relative(sources[0], folder)}", files, sources, folder)
     found = ", ".join(_relative(p, folder) for p in files[:10]) or "no files"
     more = f" (and more: only the first {SUBMISSION_LIMIT} files were looked at)" if capped else ""
     raise NotGraded(f"Submit your {module}_dev.py (or {module}_dev.ipynb) for module {module}; "
                     f"this submission has {found}{more}.")
+
+
+def _with_the_rest(graded: str, files: list[Path], used: list[Path], folder: Path) -> str:
+    """'Graded cnn_dev.py; left out of your submission: helper.py, notes.txt.' (the sentence ends there)."""
+    rest = [_relative(p, folder) for p in files if p not in used]
+    return f"{graded}; {left_out('your', rest)}." if rest else f"{graded}."
 
 
 def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
