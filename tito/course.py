@@ -166,7 +166,9 @@ def _load_yaml(path: Path, root: Path) -> dict:
 
 def _refuse_twins(modules: list[Module], root: Path) -> None:
     """TitoError when two module folders share a name or a number (``06_cnn`` and ``07_cnn``, as a
-    release of reordered modules over an older edition leaves them): a command would pick one."""
+    release of reordered modules over an older edition leaves them), or two modules export to the
+    same file (module.yaml's ``exports_to``): a command would pick one, or each export would
+    overwrite the other's."""
     for label, key in (("name", lambda m: m.name), ("number", lambda m: int(m.number))):
         seen: dict = {}
         for module in modules:
@@ -177,6 +179,26 @@ def _refuse_twins(modules: list[Module], root: Path) -> None:
             raise TitoError(f"Two module folders have the same {label}: {folders}; tito would not know which one "
                             "is meant.", hint="Remove or rename the one no longer in use (a release of reordered "
                                               "modules over an older edition leaves the old folder).")
+    _refuse_shared_targets(modules, root)
+
+
+def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
+    """TitoError when two modules' module.yaml name the same ``exports_to``: exporting one would
+    overwrite the other's generated file, and the other would then always be stale."""
+    seen: dict = {}
+    for module in modules:
+        target = module.meta.get("exports_to")
+        if isinstance(target, str) and target:
+            seen.setdefault(target, []).append(module)
+    for target, group in seen.items():
+        if len(group) > 1:
+            yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
+            path = "/".join(target.split(".")) + ".py"
+            raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
+                            f"each export would overwrite the other's {path}.",
+                            hint=f"Give each module its own target: in module.yaml (exports_to: "
+                                 f"tinytorch.core.{group[-1].name}) and in its source "
+                                 f"(#| default_exp core.{group[-1].name}).")
 
 
 class Course:

@@ -107,3 +107,23 @@ def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
                            env=environment, capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 4
     assert f"but it comes from {other / 'tinytorch' / '__init__.py'}" in wrong.stdout + wrong.stderr
+
+
+def test_two_modules_exporting_to_one_file_are_refused(course, tito):
+    """Instructor audit: a new module 11 with `#| default_exp core.layers` and exports_to:
+    tinytorch.core.layers, as 04_layers had, overwrote layers.py at each export, rc 0; `export
+    --check` then said stale forever and doctor said all was ready."""
+    course.write("modules/source/03_gamma/gamma_dev.py", "# %%\n#| default_exp core.alpha\n\n# %%\n#| export\nG = 1\n")
+    course.write("modules/source/03_gamma/module.yaml", "name: gamma\nexports_to: tinytorch.core.alpha\n")
+    result = tito("export", "--module", "gamma")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("Two modules export to the same file: modules/source/01_alpha/module.yaml and "
+            "modules/source/03_gamma/module.yaml both say exports_to: tinytorch.core.alpha, so each export would "
+            "overwrite the other's tinytorch/core/alpha.py.") in " ".join(result.output.split())
+    assert not course.generated("alpha").exists()
+    # without exports_to, the source's default_exp alone is refused at export
+    course.write("modules/source/03_gamma/module.yaml", "name: gamma\n")
+    result = tito("export", "--module", "gamma")
+    assert result.exit_code == 1 and not course.generated("alpha").exists()
+    assert ("modules/source/03_gamma/gamma_dev.py says '#| default_exp core.alpha', the file module 01_alpha "
+            "exports to") in " ".join(result.output.split())
