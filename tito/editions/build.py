@@ -16,7 +16,7 @@ from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import notebook_json, student_edition
-from tito.editions.strip import strip_solutions, without_hidden_checks, without_hidden_tests
+from tito.editions.strip import Stripped, strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
 from tito.files import copy_file
@@ -65,6 +65,7 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
                     repository: str | None) -> ModuleRelease:
     """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
     stripped, notebook = student_edition(module, repository)
+    _refuse_shipped_solutions(module, stripped)
     _refuse_calls_to_removed_tests(module, stripped.text)
     solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
     public.update(line.strip() for line in stripped.text.splitlines())
@@ -76,6 +77,24 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     copy_file(dev, pristine)
     hidden = _leave_out_hidden_checks(module, stage)
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden, stripped.warnings)
+
+
+def _refuse_shipped_solutions(module: Module, stripped: Stripped) -> None:
+    """A function with a TODO in its docstring but no solution block, or a module graded (checks
+    or points in module.yaml) with no solution block at all, would hand students the answer, and
+    every check would pass on the released stub: the markers were left out or misspelled."""
+    where = module.relative(module.dev_file)
+    hint = (f"Put each answer between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so "
+            "(modules/README.md shows a module's markers). Nothing was written.")
+    if stripped.unmarked:
+        named = ", ".join(f"{name} (line {line})" for name, line in stripped.unmarked)
+        raise TitoError(f"{where}: {named} has a TODO in its docstring but no solution block, so the student "
+                        "edition would hold its code, the solution.", hint=hint)
+    graded = [key for key in ("checks", "points") if module.meta.get(key)]
+    if graded and not stripped.stubs:
+        raise TitoError(f"{where} has no solution block, but its module.yaml grades it ({' and '.join(graded)}): "
+                        "the student edition would hold every solution, and every check would pass on it.",
+                        hint=hint)
 
 
 def _refuse_calls_to_removed_tests(module: Module, text: str) -> None:
