@@ -386,6 +386,9 @@ def _without_markers(text):
      .replace("        ### END SOLUTION\n", ""),
      "modules/source/01_alpha/alpha_dev.py: Scaler.__call__ (line 46) has a TODO in its docstring but no solution "
      "block, so the student edition would hold its code, the solution."),
+    ("tests/01_alpha/checks.py", lambda t: t.replace("### BEGIN HIDDEN TESTS\n", "").replace("### END HIDDEN TESTS\n", ""),
+     "tests/01_alpha/checks.py: the hidden check(s) double_negative (hidden: true in module.yaml) are not between "
+     "'### BEGIN HIDDEN TESTS' and '### END HIDDEN TESTS', so the student edition would show their code."),
     ("modules/source/01_alpha/alpha_dev.py", lambda t: _without_markers(t).replace("TODO:", "Task:"),
      "modules/source/01_alpha/alpha_dev.py has no solution block, but its module.yaml grades it (checks and points): "
      "the student edition would hold every solution"),

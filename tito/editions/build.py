@@ -122,11 +122,28 @@ def _leave_out_hidden_checks(module: Module, stage: Path) -> int:
     if checks.is_file():
         text, hidden = without_hidden_tests(checks.read_text(encoding="utf-8"), module.relative(module.tests_dir / checks.name))
         checks.write_text(text, encoding="utf-8")
+        _refuse_hidden_checks_shown(module, checks)
     meta = stage / module.folder.relative_to(module.root) / "module.yaml"
     if meta.is_file():
         meta.write_text(without_hidden_checks(meta.read_text(encoding="utf-8"), module.relative(module.folder / meta.name)),
                         encoding="utf-8")
     return hidden
+
+
+def _refuse_hidden_checks_shown(module: Module, released_checks: Path) -> None:
+    """A check module.yaml calls hidden (``hidden: true``) whose code is not between hidden-test
+    markers in checks.py would ship its code while its entry is left out: students would read it."""
+    from tito.grading.checks import defined_checks
+
+    hidden = [name for name, value in (module.meta.get("checks") or {}).items()
+              if isinstance(value, dict) and value.get("hidden")]
+    shown = [name for name in defined_checks(released_checks) if name in hidden]
+    if shown:
+        checks = module.relative(module.tests_dir / "checks.py")
+        raise TitoError(f"{checks}: the hidden check(s) {', '.join(shown)} (hidden: true in module.yaml) are not "
+                        f"between '{format.BEGIN_HIDDEN}' and '{format.END_HIDDEN}', so the student edition would "
+                        "show their code.", hint="Put each hidden check's function between those markers, or make "
+                                                 "it visible in module.yaml. Nothing was written.")
 
 
 def _public_lines(module: Module) -> set[str]:
