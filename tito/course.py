@@ -16,6 +16,21 @@ from pathlib import Path
 from tito.errors import TitoError, UnknownModuleError
 
 MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
+NAMING_RULE = "folders are named NN_name: two digits, an underscore, then lowercase letters, digits and underscores"
+
+
+def misnamed_folder(folder: Path) -> str:
+    """Why a folder of modules/source that looks meant as a module (its name starts with a digit,
+    or it holds a *_dev.py or module.yaml) is not one, with the name it would have; '' when it is
+    a module or not meant as one (e.g. __pycache__)."""
+    if MODULE_DIR.match(folder.name) or not folder.is_dir() or folder.name.startswith((".", "_")):
+        return ""
+    if not (folder.name[:1].isdigit() or any(folder.glob("*_dev.py")) or (folder / "module.yaml").exists()):
+        return ""
+    number, _, rest = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).partition("_")
+    meant = f"{int(number):02d}_{rest.strip('_')}" if number.isdigit() and rest.strip("_") else "NN_name"
+    return (f"a folder modules/source/{folder.name} is not a module: {NAMING_RULE} "
+            f"(e.g. {meant}), and the source inside is then name_dev.py")
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -207,6 +222,7 @@ class Course:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
         self.source_dir = self.root / "modules" / "source"
+        self.misnamed: list[str] = []  # why each folder meant as a module is not one (misnamed_folder)
         self.modules = self._discover()
 
     @classmethod
@@ -221,6 +237,8 @@ class Course:
                 number, name = match.groups()
                 meta = _load_yaml(folder / "module.yaml", self.root)
                 found.append(Module(number, name, folder, self.root, meta))
+            elif reason := misnamed_folder(folder):
+                self.misnamed.append(reason)
         _refuse_twins(found, self.root)
         return found
 
@@ -255,6 +273,8 @@ class Course:
         message = f"Unknown module '{spec}'."
         if close:
             message += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        if self.misnamed:
+            message += " " + "; ".join(reason[0].upper() + reason[1:] for reason in self.misnamed) + "."
         return UnknownModuleError(message, hint=f"Modules in this course: {listing}")
 
     def in_prerequisite_order(self, modules: list[Module] | None = None) -> list[Module]:

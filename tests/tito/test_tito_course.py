@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 from tito.course import Course, find_course_root
 from tito.errors import TitoError
@@ -127,3 +128,21 @@ def test_two_modules_exporting_to_one_file_are_refused(course, tito):
     assert result.exit_code == 1 and not course.generated("alpha").exists()
     assert ("modules/source/03_gamma/gamma_dev.py says '#| default_exp core.alpha', the file module 01_alpha "
             "exports to") in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("folder, meant", [("11_Embedding", "11_embedding"), ("11-embedding", "11_embedding"),
+                                           ("1_embedding", "01_embedding"),
+                                           ("11_embedding-layer", "11_embedding_layer")])
+def test_a_module_folder_against_the_naming_rule_is_named(course, tito, folder, meant):
+    """Instructor audit: modules/source/11_Embedding was ignored silently: `Unknown module 'embedding'`,
+    and doctor counted the other modules, ok."""
+    course.write(f"modules/source/{folder}/embedding_dev.py", "# %%\n#| default_exp core.embedding\n")
+    course.write(f"modules/source/{folder}/module.yaml", "name: embedding\n")
+    said = (f"a folder modules/source/{folder} is not a module: folders are named NN_name: two digits, an "
+            f"underscore, then lowercase letters, digits and underscores (e.g. {meant})")
+    result = tito("export", "--module", "embedding")
+    assert result.exit_code == 2 and "Unknown module 'embedding'." in flat(result.output)
+    assert said[0].upper() + said[1:] in flat(result.output)
+    result = tito("doctor")
+    assert said in flat(result.output) and "module folders" in flat(result.output).split("problem(s) found:")[1]
+    assert Course(course.root).names() == ["alpha", "beta"]

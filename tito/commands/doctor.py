@@ -145,6 +145,10 @@ def check_modules(course, states: dict) -> list:
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
                         "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+    if course.misnamed:
+        checks.append(Check("module folders", False, "; ".join(course.misnamed),
+                            "Rename the folder (and its source, name_dev.py); modules/README.md says how a module "
+                            "is laid out."))
     try:
         order = course.in_prerequisite_order()
         checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
