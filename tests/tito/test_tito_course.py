@@ -146,3 +146,15 @@ def test_a_module_folder_against_the_naming_rule_is_named(course, tito, folder, 
     result = tito("doctor")
     assert said in flat(result.output) and "module folders" in flat(result.output).split("problem(s) found:")[1]
     assert Course(course.root).names() == ["alpha", "beta"]
+
+
+def test_a_module_needing_one_numbered_after_it_is_a_doctor_note(course, tito):
+    """Instructor audit: 11 needing 12 made the site and the release go 10 -> 12 -> 11, silently."""
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\nprerequisites: [beta]\n")
+    course.write("modules/source/02_beta/module.yaml", "name: beta\n")
+    result = flat(tito("doctor").output)
+    assert ("| module numbers | note | 01_alpha needs 02_beta, numbered after it: the site and the release list the "
+            "modules in prerequisite order, out of their numbers' order") in result
+    assert "module numbers" not in result.split("problem(s) found:")[-1]
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\n")
+    assert "module numbers" not in flat(tito("doctor").output)
