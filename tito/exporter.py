@@ -70,6 +70,19 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         ) from None
 
 
+def _refuse_unknown_directives(module: Module, cells: list[SourceCell]) -> None:
+    """A directive tito does not know (``#| exports``) is most often a typo that would leave its cell
+    out of the package, or the whole module without a target: TitoError naming its line."""
+    unknown = [found for cell in cells if cell.line for found in format.unknown_directives(cell)]
+    if unknown:
+        line, text = unknown[0]
+        known = ", ".join(f"'#| {name}'" for name in format.DIRECTIVES)
+        raise TitoError(f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: '{text}' is not a "
+                        f"directive tito knows; the directives are {known}.",
+                        hint="Correct its spelling (or make it a plain comment, '# ...'); the generated file was "
+                             "left as it was.")
+
+
 def target_of(module: Module, cells: list[SourceCell]) -> Path:
     """tinytorch/core/cnn.py for a source whose cells say '#| default_exp core.cnn' (once)."""
     names = [c.directives[format.DEFAULT_EXP] for c in cells if format.DEFAULT_EXP in c.directives]
@@ -181,6 +194,7 @@ def _body_hash(body: str) -> str:
 def render(module: Module) -> Generated:
     """Build the generated file's text for a module (nothing is written)."""
     cells = code_cells(module.source())
+    _refuse_unknown_directives(module, cells)
     target = target_of(module, cells)
     source = module.relative(module.dev_file)
     for cell in cells:

@@ -64,6 +64,7 @@ CELL_START = re.compile(r"^# %%", re.MULTILINE)  # the line that opens a cell
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
 DEFAULT_EXP = "default_exp"  # #| default_exp core.cnn
 EXPORT = "export"  # #| export
+DIRECTIVES = (DEFAULT_EXP, EXPORT)  # every directive tito knows; another is most often a typo
 TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")  # what default_exp names
 
 
@@ -143,6 +144,13 @@ def read_cells(path) -> list[SourceCell]:
 
 def is_directive(line: str) -> bool:
     return bool(DIRECTIVE.match(line.strip()))
+
+
+def unknown_directives(cell: SourceCell) -> list[tuple[int, str]]:
+    """(file line, the line) of each directive line of a cell that names no directive of
+    ``DIRECTIVES`` (``#| exports``, ``#| defualt_exp``)."""
+    return [(cell.line + offset, raw.strip()) for offset, raw in enumerate(cell.code.splitlines())
+            if (match := DIRECTIVE.match(raw.strip())) and match.group(1) not in DIRECTIVES]
 
 
 def directives(code: str) -> dict:
