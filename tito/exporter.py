@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito import docstrings, format, notebook_syntax
@@ -32,6 +32,7 @@ class Generated:
     module: Module
     target: Path
     text: str
+    warnings: list[str] = field(default_factory=list)  # what the author should hear, e.g. a name defined twice
 
 
 def exported_code(cell: SourceCell) -> str:
@@ -209,7 +210,26 @@ def render(module: Module) -> Generated:
         compile(text, str(target), "exec", dont_inherit=True)
     except SyntaxError as exc:  # a cell that only compiles together with another
         raise TitoError(f"The export of {source} does not compile: {exc.msg} (line {exc.lineno}).") from None
-    return Generated(module, target, text)
+    return Generated(module, target, text, _defined_twice(module, cells))
+
+
+def _defined_twice(module: Module, cells: list[SourceCell]) -> list[str]:
+    """A warning for each top-level function or class that two exported cells (or one twice) define:
+    the package keeps the last, silently replacing the first."""
+    first: dict[str, int] = {}
+    warnings = []
+    for cell in cells:
+        if not cell.exported:
+            continue
+        for node in ast.parse(cell.code).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                line = cell.line + node.lineno - 1
+                if node.name in first:
+                    where = module.relative(module.dev_file)
+                    warnings.append(f"{where}: {node.name} is defined at line {first[node.name]} and again at line "
+                                    f"{line}, both exported: the package keeps the one at line {line}.")
+                first.setdefault(node.name, line)
+    return warnings
 
 
 def state_of(generated: Generated) -> str:

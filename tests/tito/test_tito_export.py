@@ -176,6 +176,18 @@ def test_a_misspelled_directive_is_refused_naming_its_line(course, tito):
     assert result.exit_code == 1 and "line 6: '#| defualt_exp core.alpha' is not a directive" in result.output
 
 
+def test_a_name_two_exported_cells_define_is_a_warning_naming_both_lines(course, tito):
+    """Instructor audit: two `class Embedding` cells; the package kept the last, silently."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# %%\n#| export\ndef double(x):\n    return x + x\n")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 0
+    first, again = line_of(dev, "def double("), len(dev.read_text().splitlines()) - 1
+    assert (f"Warning: modules/source/01_alpha/alpha_dev.py: double is defined at line {first} and again at line "
+            f"{again}, both exported: the package keeps the one at line {again}.") in " ".join(result.output.split())
+    assert "Warning" not in tito("export", "--module", "beta").output
+
+
 def test_a_file_that_is_not_a_module_source_says_where_it_does_not_parse(course, tito):
     course.dev("alpha").write_text("import numpy as np\ndef double(x:\n")
     result = tito("export", "--module", "alpha")
