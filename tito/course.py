@@ -179,6 +179,18 @@ def _load_yaml(path: Path, root: Path) -> dict:
     return data
 
 
+def _refuse_another_name(folder: Path, name: str, meta: dict, root: Path) -> None:
+    """TitoError when module.yaml's ``name:`` is not the folder's: tito names a module by its folder,
+    so the other name would be taken for the module's and found nowhere."""
+    declared = meta.get("name")
+    if declared is not None and str(declared) != name:
+        shown = (folder / "module.yaml").relative_to(root).as_posix()
+        raise TitoError(f"{shown} says name: {declared}, but its folder {folder.name} names the module '{name}' "
+                        f"(as in `tito test --module {name}`).",
+                        hint=f"Make them the same: name: {name} in module.yaml, or rename the folder (and its "
+                             f"source, {name}_dev.py) after the name.")
+
+
 def _refuse_twins(modules: list[Module], root: Path) -> None:
     """TitoError when two module folders share a name or a number (``06_cnn`` and ``07_cnn``, as a
     release of reordered modules over an older edition leaves them), or two modules export to the
@@ -236,6 +248,7 @@ class Course:
             if folder.is_dir() and match:
                 number, name = match.groups()
                 meta = _load_yaml(folder / "module.yaml", self.root)
+                _refuse_another_name(folder, name, meta, self.root)
                 found.append(Module(number, name, folder, self.root, meta))
             elif reason := misnamed_folder(folder):
                 self.misnamed.append(reason)

@@ -158,3 +158,13 @@ def test_a_module_needing_one_numbered_after_it_is_a_doctor_note(course, tito):
     assert "module numbers" not in result.split("problem(s) found:")[-1]
     course.write("modules/source/01_alpha/module.yaml", "name: alpha\n")
     assert "module numbers" not in flat(tito("doctor").output)
+
+
+def test_a_module_yaml_name_other_than_the_folders_is_refused(course, tito):
+    """Instructor audit: `name: embeddings` in modules/source/11_embedding/module.yaml was ignored
+    silently; as other module.yaml mistakes, it is refused, naming both."""
+    course.write("modules/source/02_beta/module.yaml", "name: betta\nprerequisites: [alpha]\n")
+    result = tito("status")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("modules/source/02_beta/module.yaml says name: betta, but its folder 02_beta names the module 'beta' "
+            "(as in `tito test --module beta`).") in flat(result.output)
