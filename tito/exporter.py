@@ -17,12 +17,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tito import docstrings, format, notebook_syntax
+from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
 from tito.files import write_atomically
 from tito.format import SourceCell, code_cells
-from tito.notebook_places import in_notebook
+from tito.notebooks import syntax as notebook_syntax
+from tito.notebooks.places import in_notebook
 
 
 @dataclass
@@ -316,7 +317,7 @@ def export_modules(modules: list[Module], force: bool = False, keep_going: bool 
     ``on_failed(module, error)`` is called, the others are still exported, and the failures come
     back as (module, error).
     """
-    from tito.notebook_sync import source_up_to_date, sync_and_say
+    from tito.notebooks.sync import source_up_to_date, sync_and_say
 
     failed = []
     for module in modules:

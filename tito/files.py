@@ -4,6 +4,8 @@
 folder to fill and rename into place. Both make their new name with ``_create_unused``.
 ``copy_file`` and ``copy_tree`` copy contents and give what they make the umask's modes
 (``shutil.copy2`` and ``copytree`` would copy the source's, e.g. 0644 under umask 077).
+``backup`` keeps a copy of a student's file in ``.tito/backups/`` before tito replaces it, named
+with ``utc_stamp``, the time stamp of every kept copy.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import os
 import secrets
 import shutil
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
+
+BACKUP_DIR = Path(".tito") / "backups"
 
 
 def write_atomically(path: Path, text: str | bytes) -> None:
@@ -162,3 +167,16 @@ def digest_of(digests: dict[str, str]) -> str:
     import json
 
     return hashlib.sha256(json.dumps(digests).encode("utf-8")).hexdigest()
+
+
+def utc_stamp() -> str:
+    """The time now, as backups are named: '20261130T071500123456Z'."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def backup(root: Path, path: Path) -> Path:
+    """Copy a student's file to ``.tito/backups/<name>.<UTC timestamp><suffix>`` and return the copy."""
+    target = root / BACKUP_DIR / f"{path.stem}.{utc_stamp()}{path.suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy_file(path, target)
+    return target

@@ -47,7 +47,7 @@ sections ``Args``, ``Returns``, ``Shape``, ``EXAMPLE`` (what a user of the packa
 (``generated_header``) naming the source and the sha256 of the body, then each exported
 cell's code after a **cell marker** ``# %% <source> (exported cell N)``, N counting the
 exported cells only, so that editing text or unexported cells changes nothing in the generated
-file. A generated line is traced back to its source line by content (``tito.source_map``).
+file. A generated line is traced back to its source line by content (``tito.testing.source_map``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ from dataclasses import dataclass
 # --------------------------------------------------------------------------- cells and directives
 
 CELL_START = re.compile(r"^# %%", re.MULTILINE)  # the line that opens a cell
+TEXT_CELLS = ("[markdown]", "[md]", "[raw]")  # after '# %%': a cell of text, not code
+
+
+def opens_code_cell(line: str) -> bool:
+    """True for a line that opens a code cell (``# %%``, not ``# %% [markdown]``)."""
+    return bool(CELL_START.match(line)) and not line[4:].strip().startswith(TEXT_CELLS)
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
 DEFAULT_EXP = "default_exp"  # #| default_exp core.cnn
 EXPORT = "export"  # #| export

@@ -26,7 +26,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tito.files import exclusive_lock, write_atomically
+from tito.files import exclusive_lock, utc_stamp, write_atomically
 
 VERSION = 1
 
@@ -83,8 +83,7 @@ class ProgressStore:
         return _empty()
 
     def _move_aside(self) -> Path:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        kept = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        kept = self.path.with_name(f"{self.path.name}.corrupt-{utc_stamp()}")
         os.replace(self.path, kept)
         return kept
 

@@ -61,7 +61,8 @@ class DevTools:
 
     def __init__(self, width: int = 1280, height: int = 900):
         browser = chromium()  # skips the test before anything is made
-        self.profile = tempfile.TemporaryDirectory()
+        # ignore_cleanup_errors: a helper process of Chromium may still write into it as it goes
+        self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         to_browser, self._send = os.pipe()
         self._receive, from_browser = os.pipe()
         to_browser, from_browser = (_above_4(fd) for fd in (to_browser, from_browser))

@@ -16,7 +16,7 @@ from pathlib import Path
 from tiny_course import ALPHA_DEV, REAL_ROOT
 
 from tito.grading.grader import OWNER_FILE, SCRATCH_PREFIX
-from tito.editions.notebooks import notebook_json, to_notebook
+from tito.notebooks.convert import notebook_json, to_notebook
 from tito.editions.strip import strip_solutions
 
 MARK = f"tito-attack-{uuid.uuid4().hex[:12]}"  # in every file and process an attack makes

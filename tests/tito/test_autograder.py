@@ -21,8 +21,8 @@ import pytest
 from grade_attacks import ONE_OFF, SECRET, STUB, attack, attack_submissions, container
 from tiny_course import ALPHA_DEV, run_tito
 
-from tito.editions.notebooks import notebook_json, to_notebook
 from tito.grading.sandbox import detect
+from tito.notebooks.convert import notebook_json, to_notebook
 
 NAMES = ["setup.sh", "run_autograder", "requirements.txt", "grading.tar.gz", "grading.tar.gz.sha256",
          "autograder.json", "README.md"]

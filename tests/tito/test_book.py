@@ -297,7 +297,7 @@ def test_the_command_reference_is_clicks_help(parsed):
 
 def browse(url: str, extra=()) -> str:
     """The DOM after a headless Chromium loaded ``url`` and ran its scripts, with no network at all."""
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:  # Chromium's helpers may still write
         result = subprocess.run(
             [chromium(), *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000", *extra,
              "--dump-dom", url],

@@ -10,7 +10,7 @@ from tito.course import Course
 from tito.docstrings import for_package
 from tito.exporter import render
 from tito.format import CELL_MARKER
-from tito.source_map import source_of
+from tito.testing.source_map import source_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -32,7 +32,7 @@ from tito.grading.sandbox import HOW_TO_GET_ONE, PYTHON, Limits, _kill_group, _s
 from tito.grading.submission import SubmissionError, to_source
 from tito.grading.submission import test_cells as reference_test_cells
 from tito.grading.verdict import judge
-from tito.editions.notebooks import notebook_json, to_notebook
+from tito.notebooks.convert import notebook_json, to_notebook
 
 CHECKS = ["double", "scaler", "double_negative", "numpy_is_provided"]
 # module.yaml: double 3, scaler 2, double_negative 1 (hidden); numpy_is_provided passes on the
@@ -291,7 +291,8 @@ def test_a_fork_with_the_notebook_as_released_is_graded_on_its_py(instructor_cou
     """A student's fork of the edition holds both files, written at once by the clone: the one
     still as released (here the notebook) is not their work, whether the edition was released
     with --repository or not (its Colab cell, with the fork's URL put into it, is not work either)."""
-    from tito.editions.notebooks import notebook_json, student_edition
+    from tito.editions.notebooks import student_edition
+    from tito.notebooks.convert import notebook_json
 
     folder = tmp_path / "submissions"
     alpha = Course(instructor_course).get("alpha")
@@ -949,7 +950,7 @@ def test_every_report_tito_writes_is_known_as_one():
     from tito.options import REPORT_KEYS
 
     from tito.course import Module
-    from tito.outcomes import ModuleResult, StepResult
+    from tito.testing.outcomes import ModuleResult, StepResult
 
     grade = Grade("alpha", "alice.py", "alice", [TestScore("double", True, 3)])
     tested = ModuleResult(Module("01", "alpha", Path("m"), Path(".")), [StepResult("inline", True)]).to_json()

@@ -17,7 +17,7 @@ from tito.grading.changes import GRADINGS, grading_record, keep_grading, rescore
 from tito.grading.checks import CheckSpec
 from tito.grading.gradebook import write_json
 from tito.grading.report import INLINE
-from tito.grading.state import digest, fingerprint, fingerprint_of, grading_parts, plan
+from tito.grading.state import ALL, digest, fingerprint, fingerprint_of, grading_parts, plan
 from tito.grading.workspace import Prepared
 
 YAML = "modules/source/01_alpha/module.yaml"
@@ -221,12 +221,12 @@ def test_a_regrade_stopped_by_ctrl_c_goes_on_with_the_rest_when_run_again(stoppa
 
     batch, ran, out = stoppable.batch, stoppable.ran, stoppable.out
     with pytest.raises(KeyboardInterrupt):
-        batch("*", stop=1)
-    assert ran == ["alice"] and json.loads((out / REGRADE_FILE).read_text()) == {"asked": ["*"],
+        batch(ALL, stop=1)
+    assert ran == ["alice"] and json.loads((out / REGRADE_FILE).read_text()) == {"asked": [ALL],
                                                                                 "left": ["bob", "carol"]}
-    assert [g.student for g in batch("*").graded] == ["bob", "carol"]  # the same command: the rest
+    assert [g.student for g in batch(ALL).graded] == ["bob", "carol"]  # the same command: the rest
     assert not (out / REGRADE_FILE).exists()
-    assert [g.student for g in batch("*").graded] == ["alice", "bob", "carol"]  # asked again: everyone
+    assert [g.student for g in batch(ALL).graded] == ["alice", "bob", "carol"]  # asked again: everyone
     with pytest.raises(KeyboardInterrupt):
         batch("carol", "bob", stop=1)
     assert ran == ["bob"]
@@ -243,14 +243,14 @@ def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_l
 
     batch, out = stoppable.batch, stoppable.out
     with pytest.raises(KeyboardInterrupt):
-        batch("*", stop=1)
+        batch(ALL, stop=1)
     held = batch(held={"carol": "files carol.py, carol_alpha_dev.py"})
     assert [g.student for g in held.graded] == ["bob"]
-    assert json.loads((out / REGRADE_FILE).read_text()) == {"asked": ["*"], "left": ["carol"]}
+    assert json.loads((out / REGRADE_FILE).read_text()) == {"asked": [ALL], "left": ["carol"]}
     assert [g.student for g in batch().graded] == ["carol"] and not (out / REGRADE_FILE).exists()
 
     with pytest.raises(KeyboardInterrupt):
-        batch("*", stop=1)
+        batch(ALL, stop=1)
     replaced = batch("alice")
     assert [g.student for g in replaced.graded] == ["alice"] and replaced.abandoned == ["bob", "carol"]
     assert not (out / REGRADE_FILE).exists()
@@ -303,9 +303,9 @@ def test_a_kept_regrade_survives_bad_files_names_and_a_full_disk(tmp_path, monke
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    (tmp_path / REGRADE_FILE).write_text(json.dumps({"asked": ["*"], "left": ["bob", "zed"]}))  # zed: gone
+    (tmp_path / REGRADE_FILE).write_text(json.dumps({"asked": [ALL], "left": ["bob", "zed"]}))  # zed: gone
     assert RegradeRequest(tmp_path, ("alice",), students).abandoned == ["bob"]  # only who can be named again
-    request = RegradeRequest(tmp_path, ("*",), students)
+    request = RegradeRequest(tmp_path, (ALL,), students)
     request.graded(alpha_grade("alice", incomplete=True))  # its report was not written: still to grade
     monkeypatch.setattr(state, "write_atomically", full)
     request.graded(alpha_grade("bob"))  # no exception: the file still names bob, graded again by the next run

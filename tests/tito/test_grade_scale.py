@@ -25,7 +25,7 @@ from tito.grading.batch import check_report_names
 from tito.grading.gradebook import Gradebook, read_grades, report_name, write_gradebook
 from tito.grading.report import CHECK, INLINE
 from tito.grading.state import ALL, digest, plan
-from tito.editions.notebooks import notebook_json, to_notebook
+from tito.notebooks.convert import notebook_json, to_notebook
 
 # the documented fields (see tito/grading/formats.py for the sources)
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",

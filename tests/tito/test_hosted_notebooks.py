@@ -43,7 +43,7 @@ from nbclient import NotebookClient  # noqa: E402
 
 from tito.course import Course  # noqa: E402
 from tito.editions.colab import colab_cell, save_notebook, with_colab_cell  # noqa: E402
-from tito.editions.notebooks import from_notebook, jupytext_header, to_notebook  # noqa: E402
+from tito.notebooks.convert import from_notebook, jupytext_header, to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellExecutionError  # noqa: E402
 
 from tito.course import Course  # noqa: E402
-from tito.editions.notebooks import to_notebook  # noqa: E402
+from tito.notebooks.convert import to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 from tito.format import unimplemented  # noqa: E402
 

@@ -14,7 +14,7 @@ import pytest
 from tiny_course import flat
 
 from tito.course import Course
-from tito.notebook_sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD, last_edited,
+from tito.notebooks.sync import (BOTH_CHANGED, IN_STEP, NOTEBOOK_AHEAD, RECORD, SOURCE_AHEAD, last_edited,
                                 notebook_up_to_date, state)
 
 STUB = 'raise NotImplementedError("TODO: implement double")'
@@ -196,7 +196,7 @@ def test_a_pair_replaced_by_another_pair_in_step_is_not_read_as_both_changed_aft
 
 def tito_notebook_of(edition):
     """The notebook `tito notebooks` writes from the edition's alpha source as it is now."""
-    from tito.editions.notebooks import notebook_json, to_notebook
+    from tito.notebooks.convert import notebook_json, to_notebook
 
     module = Course(edition).get("alpha")
     return notebook_json(to_notebook(module.source(), module))
@@ -328,7 +328,7 @@ def test_two_runs_side_by_side_sync_a_notebook_once(edition, monkeypatch):
     then finds the pair in step; the one backup holds the .py as it was."""
     import threading
 
-    import tito.notebook_sync as sync
+    import tito.notebooks.sync as sync
 
     dev = edition / DEV
     stub = dev.read_text()

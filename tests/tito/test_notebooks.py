@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from tiny_course import ALPHA_DEV, BETA_DEV, flat
 
-from tito.editions.notebooks import from_notebook, notebook_json, to_notebook
+from tito.notebooks.convert import from_notebook, notebook_json, to_notebook
 from tito.editions.strip import strip_solutions
 
 ALPHA = "modules/source/01_alpha/alpha_dev"

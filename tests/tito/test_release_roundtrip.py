@@ -28,8 +28,8 @@ import pytest
 from tito.course import Course
 from tito.exporter import export
 from tito.editions.release import release
-from tito.outcomes import subprocess_environment
-from tito.runner import run_inline
+from tito.testing.outcomes import subprocess_environment
+from tito.testing.runner import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course(ROOT)

@@ -307,7 +307,7 @@ def test_ctrl_c_while_a_command_loads_says_it_had_not_started(monkeypatch):
 @pytest.mark.parametrize("args, patched, kept", [
     (["export", "--all"], "tito.exporter.export_modules",
      "the modules listed above are exported and every other generated file is as it was; run it again to export"),
-    (["notebooks", "--all"], "tito.notebook_sync.write_notebook", "the modules listed above are converted"),
+    (["notebooks", "--all"], "tito.notebooks.sync.write_notebook", "the modules listed above are converted"),
     (["release", "--all", "--out", "edition"], "tito.editions.release.release", "the output folder is as it was"),
     (["status"], "tito.course.Course.here", "every file it wrote is complete and every other is as it was"),
 ])

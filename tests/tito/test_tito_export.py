@@ -4,7 +4,7 @@ import importlib.util
 
 from tito.course import Course
 from tito.exporter import public_names
-from tito.source_map import source_of
+from tito.testing.source_map import source_of
 from tiny_course import line_of
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tito.course import Course
 from tito.exporter import export
 from tito.format import parse_cell_marker
-from tito.source_map import source_of
+from tito.testing.source_map import source_of
 
 CODE_LINE = st.sampled_from(["x = 1", "y = [1,\n     2]", "", "# note", "z = 1  # same", "if x:\n    w = 3"])
 DECORATION = st.sampled_from(["### BEGIN SOLUTION", "### END SOLUTION", "", "#| export"])

@@ -46,6 +46,27 @@ def test_passing_module_reports_every_test_by_name(course, tito):
     assert progress["modules"]["alpha"]["inline"] == [2, 2]
 
 
+def test_the_inline_results_come_while_pytest_still_runs(course, tito):
+    """A stub's inline failures arrive in seconds: the pytest test below ends only once the
+    inline step's result was handed on, and the lines are printed once."""
+    from tito.course import Course
+    from tito.testing.runner import run_module
+
+    shown = course.root / "inline-shown"
+    course.write("tests/01_alpha/test_alpha_waits.py", (
+        "import pathlib, time\n"
+        "def test_waits_for_the_inline_results():\n"
+        "    deadline = time.monotonic() + 120\n"
+        f"    while not pathlib.Path({str(shown)!r}).exists():\n"
+        "        assert time.monotonic() < deadline, 'the inline results were not handed on before pytest ended'\n"
+        "        time.sleep(0.05)\n"))
+    result = run_module(Course(course.root).get("alpha"), on_inline=lambda step: shown.write_text(step.step))
+    assert [step.ok for step in result.steps] == [True, True, True], result.steps[2].error
+    shown.unlink()
+    printed = tito("test", "--module", "alpha").output
+    assert printed.count("inline tests: 2/2 passed") == 1 and printed.count("test_unit_double") == 1
+
+
 def test_tests_use_this_course_roots_package(course, tito):
     check = "import tinytorch, pathlib\nROOT = pathlib.Path({root!r})\n"
     course.write("tests/01_alpha/test_alpha_where.py", check.format(root=str(course.root)) + (
@@ -214,7 +235,7 @@ def test_module_or_all_is_required(course, tito):
 
 
 def test_failure_inside_the_package_points_back_to_the_source(course, tito):
-    from tito.source_map import source_of
+    from tito.testing.source_map import source_of
 
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace(
@@ -311,7 +332,7 @@ def test_a_test_file_that_cannot_import_a_name_says_so_without_pytests_advice_on
 
 def test_inline_progress_is_reported_while_tests_run(course):
     from tito.course import Course
-    from tito.runner import run_inline
+    from tito.testing.runner import run_inline
 
     dev = course.dev("alpha")
     dev.write_text(dev.read_text().replace('    print("checking double")\n',
@@ -398,7 +419,7 @@ def test_a_hanging_test_fails_alone_saying_where_it_was(course, tito, monkeypatc
 
 
 def test_the_step_limit_stops_a_test_whatever_the_test_limit(monkeypatch):
-    from tito.limits import Limits, StillRunning
+    from tito.testing.limits import Limits, StillRunning
 
     monkeypatch.setenv("TITO_TEST_TIMEOUT", "0.5")
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "60")
@@ -431,7 +452,7 @@ def spin_elsewhere():
 
 def test_a_loop_where_a_test_was_stopped_stops_the_next_tests_sooner(monkeypatch):
     """Many tests reaching one endless loop cost the full limit once; another loop still gets it."""
-    from tito import limits as time_limits
+    from tito.testing import limits as time_limits
 
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "0.6")
     monkeypatch.setattr(time_limits, "PROBE", 0.1)
@@ -480,8 +501,8 @@ def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
 
 
 def test_ctrl_c_between_tests_names_the_steps_that_were_running():
-    from tito.outcomes import StepResult
-    from tito.runner import _interrupted
+    from tito.testing.outcomes import StepResult
+    from tito.testing.runner import _interrupted
 
     stopped = StepResult("inline", False)
     assert _interrupted(stopped, []) == "Stopped by Ctrl-C during the tests. Nothing was recorded."
@@ -833,7 +854,7 @@ def test_a_failure_in_given_code_that_no_student_function_called_stays_where_it_
 
 
 def test_none_where_an_array_was_expected_gets_the_hint_too():
-    from tito.outcomes import TestOutcome
+    from tito.testing.outcomes import TestOutcome
 
     told = TestOutcome("t", False, "TypeError: Tensor.from_numpy expects a numpy.ndarray, got NoneType.")
     assert "does a function miss its `return`" in told.message

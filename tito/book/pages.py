@@ -267,7 +267,8 @@ def notebook_cells(module: Module, target: Path, links: LinkRewriter, execute: b
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    from tito.editions.notebooks import notebook_json, student_notebook
+    from tito.editions.notebooks import student_notebook
+    from tito.notebooks.convert import notebook_json
 
     student = student_notebook(module)
     download = target / NOTEBOOKS / module.notebook.name

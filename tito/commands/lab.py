@@ -35,7 +35,7 @@ def command(name, no_browser, port):
                         hint=JUPYTER_HINT)
     target = []
     if name:
-        from tito.notebook_sync import notebook_up_to_date, sync_and_say
+        from tito.notebooks.sync import notebook_up_to_date, sync_and_say
 
         module = course.get(name)
         sync_and_say(notebook_up_to_date, module)

@@ -115,7 +115,7 @@ def _stubs_left() -> str:
     """'dataloader (TensorDataset.__init__ and 8 more); optimizers (SGD.step, Adam.step)': every
     module's stubs, in order."""
     from tito.course import Course
-    from tito.runner import stubs_of
+    from tito.testing.runner import stubs_of
 
     try:
         modules = Course.here().in_prerequisite_order()

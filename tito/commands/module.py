@@ -32,7 +32,7 @@ def reset(name):
     for path in result.backups:
         console().print(f"Backed up your work: {module.relative(path)}")
     if result.changed:
-        from tito.runner import run_export
+        from tito.testing.runner import run_export
 
         files = (f"{module.relative(result.restored)} and {module.notebook.name} are back to their"
                  if result.notebook_rewritten else f"{module.relative(result.restored)} is back to its")

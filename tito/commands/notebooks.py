@@ -31,7 +31,7 @@ def command(module_name, all_modules, sync, force):
       tito notebooks --module cnn --sync
       tito notebooks --all
     """
-    from tito.notebook_sync import notebook_is_current, overwrite_blocker, sync_notebook, write_notebook
+    from tito.notebooks.sync import notebook_is_current, overwrite_blocker, sync_notebook, write_notebook
 
     course = Course.here()
     for module in chosen_modules(course, module_name, all_modules):

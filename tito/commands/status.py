@@ -83,7 +83,7 @@ def _show_narrow(out, rows) -> None:
 def module_rows(course) -> list:
     """One dict per module: number, name, title, exported, export_error, notebook, last_result, last_run."""
     from tito.exporter import export_state
-    from tito.notebook_sync import state
+    from tito.notebooks.sync import state
     from tito.progress import ProgressStore, last_result
 
     records = ProgressStore(course.root).load()["modules"]

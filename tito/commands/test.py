@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from tito.cell_hints import unexported_versions
 from tito.console import console, escape, from_a_notebook, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
-from tito.notebook_places import in_notebook
+from tito.notebooks.places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
-from tito.outcomes import tail
-from tito.runner import stubs_in_prerequisites
+from tito.testing.cell_hints import unexported_versions
+from tito.testing.outcomes import tail
+from tito.testing.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
 GROUPED = 3  # this many failures with the same first line are told in one line
@@ -91,7 +91,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
 def _read_only(course) -> bool:
     """Say once that a read-only course is tested as it is (and notebooks ahead are not taken)."""
     from tito.course import read_only_reason
-    from tito.notebook_sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
+    from tito.notebooks.sync import BOTH_CHANGED, NOTEBOOK_AHEAD, state
 
     reason = read_only_reason(course.root)
     if reason:
@@ -115,13 +115,13 @@ def _say_which_save(module) -> None:
 
 def _take_notebook_edits(module) -> None:
     """Test what the student edited last: a notebook edited after its .py is synced into it first."""
-    from tito.notebook_sync import source_up_to_date, sync_and_say
+    from tito.notebooks.sync import source_up_to_date, sync_and_say
 
     sync_and_say(source_up_to_date, module)
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     _warn_prerequisites(course, module, store)
     out = console()
@@ -129,6 +129,7 @@ def _test_one(course, module, store, keyword, verbose, full):
         out.print(f"== tito test {module.dirname} ==", markup=False)
     else:
         out.rule(f"tito test {module.dirname}")
+    early = EarlyInline(verbose)
     if not live_display():
         started = []
 
@@ -138,13 +139,26 @@ def _test_one(course, module, store, keyword, verbose, full):
                     started.append(name)
                     out.print(f"-- {name} ...")
 
-        result = run_module(module, keyword, verbose, full, on_step=announce)
+        result = run_module(module, keyword, verbose, full, on_step=announce, on_inline=early.show)
     else:
         with out.status("", spinner=spinner(out)) as status:
             shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
-            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-    _finish(store, result, verbose, keyword)
+            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
+                                on_inline=early.show)
+    _finish(store, result, verbose, keyword, shown_already=early.shown)
     return result
+
+
+class EarlyInline:
+    """Shows the inline step's lines as soon as it ends, while pytest may still run: a stub's
+    feedback in seconds, not after the whole module's tests."""
+
+    def __init__(self, verbose: bool):
+        self.verbose, self.shown = verbose, set()
+
+    def show(self, step) -> None:
+        _show_step(step, self.verbose)
+        self.shown.add(step.step)
 
 
 class Shown:
@@ -167,24 +181,25 @@ class Shown:
         self.show(" | ".join(parts))
 
 
-def _warn_prerequisites(course, module, store, say=warn) -> None:
+def _warn_prerequisites(course, module, store, tell=warn) -> None:
     from tito.progress import ProgressStore
-    from tito.runner import unmet_prerequisites
+    from tito.testing.runner import unmet_prerequisites
 
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
-        say(f"{message} Testing {module.name} anyway.")
+        tell(f"{message} Testing {module.name} anyway.")
 
 
 def _test_all(course, modules, store, keep_going, keyword, verbose, full):
-    from tito.runner import run_module
+    from tito.testing.runner import run_module
 
     out, results = console(), []
     if not live_display():
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
-            result = run_module(module, keyword, verbose, full)
-            _finish(store, result, verbose, keyword)
+            early = EarlyInline(verbose)
+            result = run_module(module, keyword, verbose, full, on_inline=early.show)
+            _finish(store, result, verbose, keyword, shown_already=early.shown)
             results.append(result)
             if not result.passed and not keep_going:
                 break
@@ -196,11 +211,13 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             task = bar.add_task("modules", total=len(modules))
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
-                _warn_prerequisites(course, module, store, say=lambda text: bar.console.print(
+                _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
-                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
-                _finish(store, result, verbose, keyword)
+                early = EarlyInline(verbose)
+                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
+                                    on_inline=early.show)
+                _finish(store, result, verbose, keyword, shown_already=early.shown)
                 results.append(result)
                 bar.advance(task)
                 if not result.passed and not keep_going:
@@ -209,11 +226,12 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     return results
 
 
-def _finish(store, result, verbose, keyword) -> None:
-    """Record (unless the course is read-only) and show one module's result."""
+def _finish(store, result, verbose, keyword, shown_already=()) -> None:
+    """Record (unless the course is read-only) and show one module's result (its steps in
+    ``shown_already`` without their lines again)."""
     if store is not None:
         store.record(result.module.name, result.progress_entry(keyword))
-    show_result(result, verbose)
+    show_result(result, verbose, shown_already)
 
 
 def _show_overview(results, modules, keep_going):
@@ -247,15 +265,17 @@ def _count(step) -> str:
     return f"{step.passed_count}/{step.ran}"
 
 
-def show_result(result, verbose=False) -> None:
-    """Print one module's per-test lines, failure details, stubs and summary table.
+def show_result(result, verbose=False, shown_already=()) -> None:
+    """Print one module's per-test lines (but those of steps in ``shown_already``), failure
+    details, stubs and summary table.
 
     A failure that only says a function is not implemented yet is told in one line (pytest's
     are counted per function); tracebacks are shown for the other failures, the first few.
     """
     out = console()
     for step in result.steps:
-        _show_step(step, verbose)
+        if step.step not in shown_already:
+            _show_step(step, verbose)
     missing = _missing_packages(result)
     failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
     if missing:

@@ -3,7 +3,8 @@
 ``tito release`` writes one (``release.py``); each job has its own file:
 
 * ``strip.py`` — a source's solution blocks become stubs, hidden tests vanish;
-* ``notebooks.py`` — sources to notebooks with nbgrader metadata, and back;
+* ``notebooks.py`` — the notebooks' nbgrader metadata (points), and a module as a student receives it
+  (the conversion itself: ``tito.notebooks.convert``);
 * ``course_copy.py`` — what of a course is copied, for an edition and for a grading folder;
 * ``build.py`` — an edition's tree: the copy, the stubbed sources, notebooks, manifest;
 * ``student_files.py`` — the edition's own Makefile, README, .gitignore and Binder configuration;
@@ -12,24 +13,21 @@
 * ``reset.py`` — ``tito module reset``: a module back to its released stub.
 
 An edition keeps a pristine copy of every released stub and a manifest under
-``.tito/release/``; students' files that tito replaces are copied to ``.tito/backups/`` first.
-The instructor's course keeps ``modules/released.json``: the digests of every module file any
-release handed out, so that grading knows a stub from an earlier release (before a fix mid-term)
-as released, not as a student's work.
+``.tito/release/``; students' files that tito replaces are copied to ``.tito/backups/`` first
+(``tito.files.backup``). The instructor's course keeps ``modules/released.json``: the digests of
+every module file any release handed out, so that grading knows a stub from an earlier release
+(before a fix mid-term) as released, not as a student's work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.files import copy_file
 
 RELEASE_DIR = Path(".tito") / "release"
-BACKUP_DIR = Path(".tito") / "backups"
 MANIFEST = RELEASE_DIR / "manifest.json"
 RELEASED = Path("modules") / "released.json"  # in the instructor's course: every module file ever released
 
@@ -86,7 +84,8 @@ def released_pair(module, edition: Path | None = None) -> dict:
 
     The module's files of earlier releases count too (``RELEASED``): a pair a student forked
     before a fix mid-term has the old stub beside their work."""
-    from tito.editions.notebooks import notebook_json, student_edition
+    from tito.editions.notebooks import student_edition
+    from tito.notebooks.convert import notebook_json
 
     earlier = _released_before(module.root).get(module.name, {})
     pair: dict[str, set] = {key: set(earlier.get(key, ())) for key in ("py", "ipynb")}
@@ -168,11 +167,6 @@ def _bytes_with_sha256(path: Path, sha256: str) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
-def utc_stamp() -> str:
-    """The time now, as backups are named: '20261130T071500123456Z'."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-
-
 def is_student_edition(root: Path) -> bool:
     """True when ``root`` is an edition ``tito release`` wrote (its manifest is there)."""
     return read_manifest(root) is not None
@@ -187,11 +181,3 @@ def read_manifest(root: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return None
-
-
-def backup(root: Path, path: Path) -> Path:
-    """Copy a student's file to ``.tito/backups/<name>.<UTC timestamp><suffix>`` and return the copy."""
-    target = root / BACKUP_DIR / f"{path.stem}.{utc_stamp()}{path.suffix}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copy_file(path, target)
-    return target

@@ -15,11 +15,12 @@ from tito.errors import TitoError
 from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
-from tito.editions.notebooks import notebook_json, student_edition
+from tito.editions.notebooks import student_edition
 from tito.editions.strip import Stripped, strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
 from tito.files import copy_file
+from tito.notebooks.convert import notebook_json
 
 # Solution lines shorter than this are too common ("return out") to count as a leak.
 LEAK_MIN_CHARS = 40

@@ -28,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+from tito import format
 from tito.course import Course, Module
 from tito.files import write_atomically
 
@@ -97,16 +98,9 @@ def with_colab_cell(source: str, cell: str) -> str:
     """``source`` with ``cell`` before its first code cell (after its header and opening text)."""
     lines = source.splitlines(keepends=True)
     for index, line in enumerate(lines):
-        if _starts_code_cell(line):
+        if format.opens_code_cell(line):
             return "".join(lines[:index]) + cell + "".join(lines[index:])
     return source.rstrip("\n") + "\n\n" + cell.rstrip("\n") + "\n"
-
-
-def _starts_code_cell(line: str) -> bool:
-    if not line.startswith("# %%"):
-        return False
-    return not line[4:].strip().startswith(("[markdown]", "[md]", "[raw]"))
-
 
 
 # --------------------------------------------------------------------------- in Colab, once cloned
@@ -159,7 +153,7 @@ def save_notebook(module: Module) -> str:
     into the module's ``.py`` (backed up first when it held other edits), so that the next
     ``tito`` command takes it. Returns one line saying what was done, or why not: it never
     raises, and the cell that runs ``!tito`` runs anyway, on the clone as it is."""
-    from tito.notebook_sync import sync_notebook
+    from tito.notebooks.sync import sync_notebook
 
     try:
         notebook = _notebook_in_colab()

@@ -18,13 +18,14 @@ from pathlib import Path
 from tito import format
 from tito.book.launch import Repository, declared_repository, set_repository
 from tito.course import Course, Module
-from tito.editions import BACKUP_DIR, MANIFEST, RELEASE_DIR, read_manifest, released_stub, utc_stamp
+from tito.editions import MANIFEST, RELEASE_DIR, read_manifest, released_stub
 from tito.editions.build import ModuleRelease, build_edition
+from tito.editions.notebooks import check_points
 from tito.editions.student_files import student_readme
-from tito.editions.notebooks import check_points, notebook_json, to_notebook
 from tito.errors import TitoError
 from tito.exporter import is_generated
-from tito.files import copy_file, new_folder
+from tito.files import BACKUP_DIR, copy_file, new_folder, utc_stamp
+from tito.notebooks.convert import notebook_json, to_notebook
 
 
 @dataclass

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tito.course import Course, Module
-from tito.editions import backup, is_student_edition, released_stub
-from tito.editions.notebooks import notebook_json, to_notebook
+from tito.editions import is_student_edition, released_stub
 from tito.errors import TitoError
-from tito.files import write_atomically
+from tito.files import backup, write_atomically
+from tito.notebooks.convert import notebook_json, to_notebook
 
 
 @dataclass
@@ -54,7 +54,7 @@ def reset_module(course: Course, module: Module) -> ResetResult:
                 write_atomically(module.dev_file, current)
             raise
     if fresh is not None:
-        from tito.notebook_sync import record
+        from tito.notebooks.sync import record
 
         record(module)
     if changed or backups:

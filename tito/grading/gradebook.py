@@ -36,7 +36,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tito.files import write_atomically
+from tito.files import utc_stamp, write_atomically
 from tito.grading.data import same_student
 from tito.grading.report import Grade
 
@@ -244,8 +244,6 @@ def keep_edited_gradebook(folder: Path, new: bytes) -> Path | None:
     Returns the copy's path, or None when there was nothing of anyone's to keep."""
     if not edited_by_hand(folder, new):
         return None
-    from tito.editions import utc_stamp
-
     return _keep_copy(folder / GRADEBOOK, folder / f"gradebook.{utc_stamp()}.csv")
 
 
@@ -293,8 +291,6 @@ def keep_replaced_report(path: Path, grade: Grade) -> Path | None:
             and _test_results(old) == _test_results(grade)):
         return None  # the same student's same result (another student's report is always kept: a disk that
         # ignores case makes ALICE.json alice.json)
-    from tito.editions import utc_stamp
-
     return _keep_copy(path, path.parent / HISTORY / f"{path.name[:-len('.json')]}.{utc_stamp()}.json")
 
 

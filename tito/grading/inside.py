@@ -187,7 +187,7 @@ def main(argv) -> int:
     if not read_submission(spec, status):
         return 0
     from tito.course import Course
-    from tito.runner import run_export, run_inline, run_pytest
+    from tito.testing.runner import run_export, run_inline, run_pytest
 
     module = Course(Path(spec["course"])).get(spec["module"])
     status.begin("export")

@@ -164,7 +164,7 @@ SAME_TIME = 2.0  # seconds: a zip keeps file times to 2 s, and a git checkout wr
 
 def graded_of(paths: list[Path], released: dict | None = None) -> tuple[Path, str]:
     """Which of a student's two files (``name_dev.py`` and ``name_dev.ipynb``) is graded, and why
-    in a few words. The rule of ``tito.notebook_sync``, by digests and times only: comparing the
+    in a few words. The rule of ``tito.notebooks.sync``, by digests and times only: comparing the
     two files' code would convert the student's notebook outside the sandbox, and when both hold
     the same code, either file is right. (A notebook's digest reads its JSON for its cells'
     sources: ``tito.editions.release_digest``.)
@@ -278,7 +278,7 @@ def to_source(data: bytes, name: str) -> str:
 
 
 def _notebook_source(text: str, name: str) -> str:
-    from tito.editions.notebooks import from_notebook
+    from tito.notebooks.convert import from_notebook
 
     try:
         notebook = json.loads(text)

@@ -1,6 +1,6 @@
 """A pytest plugin of ``tito test``'s pytest step: time limits, and what ran before a hang.
 
-- each test may run ``tito.limits.test_seconds()``, the whole run ``step_seconds()``; a test
+- each test may run ``tito.testing.limits.test_seconds()``, the whole run ``step_seconds()``; a test
   out of time fails with ``StillRunning`` saying where the student's code was (the generated
   package's line traced back to the module source); when the whole run's time is out, the
   run stops there, and pytest still writes its report;
@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from tito import limits
+from tito.testing import limits
 
 _outcomes = {}  # node id -> "passed" | "failed" | "skipped", over its setup, call and teardown
 _messages = {}
@@ -44,7 +44,7 @@ def _where(frame) -> str:
     package, tests = str(root / "tinytorch") + os.sep, str(root / "tests") + os.sep
     found = limits.innermost(frame, lambda path: path.startswith(package))
     if found:
-        from tito.source_map import source_of
+        from tito.testing.source_map import source_of
 
         origin = source_of(root, f"{found[0]}:{found[1]}")  # 'modules/source/06_cnn/cnn_dev.py:1204'
         at = Path(origin).name if origin else f"{Path(found[0]).name}:{found[1]}"

@@ -14,16 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.course import Module
-from tito.limits import STARTED_VARIABLE
-
-
-def timeout_seconds() -> float:
-    """How long one test subprocess may run (TITO_TEST_TIMEOUT, default 5 minutes: a module's
-    slowest step, its tests with --full on a busy laptop, takes well under one). Each test has
-    a shorter limit of its own: ``tito.limits``."""
-    from tito.limits import step_seconds
-
-    return step_seconds()
+from tito.testing.limits import STARTED_VARIABLE
 
 
 NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
@@ -108,7 +99,6 @@ class StepResult:
 class ModuleResult:
     module: Module
     steps: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
     stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
 
     @property
@@ -156,7 +146,7 @@ def subprocess_environment(root: Path) -> dict:
     for forcing in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
         env.pop(forcing, None)
     env["PY_COLORS"] = "0"
-    env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.limits)
+    env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.testing.limits)
     return env
 
 

@@ -17,7 +17,7 @@ first. This file is the one rule every command uses:
   ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
 
 Two files "hold the same code" when the notebook converts back to exactly the ``.py``
-(``tito.editions.notebooks.from_notebook``): running a notebook changes its outputs, not its code.
+(``tito.notebooks.convert.from_notebook``): running a notebook changes its outputs, not its code.
 ``last_edited`` applies the same rule to a pair outside a course (a submission to grade).
 """
 
@@ -32,9 +32,9 @@ from pathlib import Path
 
 from tito.course import Module
 from tito.errors import TitoError
-from tito.editions import MANIFEST, backup
-from tito.editions.notebooks import from_notebook, jupytext_header, notebook_json, to_notebook
-from tito.files import exclusive_lock, write_atomically
+from tito.editions import MANIFEST
+from tito.files import backup, exclusive_lock, write_atomically
+from tito.notebooks.convert import from_notebook, jupytext_header, notebook_json, to_notebook
 
 RECORD = Path(".tito") / "notebooks.json"
 

@@ -1,6 +1,6 @@
 """Run a dev file's code cells and its inline ``test_unit_*`` tests in a fresh process.
 
-``tito.runner`` starts this file as a script::
+``tito.testing.runner`` starts this file as a script::
 
     python inline_harness.py SPEC.json
 
@@ -15,15 +15,16 @@ the line, and the rest of that cell is skipped, as in a notebook. The dev file's
 ``assert`` statements are rewritten the way pytest rewrites a test module's, so a
 failure says which values came.
 
-Each test, and each top-level statement, runs under the time limits of ``tito/limits.py``:
+Each test, and each top-level statement, runs under the time limits of ``tito/testing/limits.py``:
 past them it fails with ``StillRunning`` saying where it was, and when the whole step's time
 is out, no further cell runs. Ctrl-C records where the code was. ``display`` is a builtin, as
 in Jupyter, where the cells were written.
 
 Events are appended to RESULTS as JSON lines and flushed at once, so a crash still
 leaves what ran before it. What a test is and what a stub says come from ``tito/format.py``,
-the limits from ``tito/limits.py``, each loaded by its path beside this file: the package
-``tito`` is not imported, since the course root comes first on ``sys.path``.
+the limits from ``tito/testing/limits.py``, each loaded by its path (the format one folder up,
+the limits beside this file): the package ``tito`` is not imported, since the course root comes
+first on ``sys.path``.
 """
 
 import __future__
@@ -42,16 +43,16 @@ import types
 RUNNER = "__tito_run_test__"
 
 
-def _load(name):
-    """tito/NAME.py as a module of its own (it imports only the standard library)."""
-    spec = importlib.util.spec_from_file_location(f"_tito_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
+def _load(name, folder=os.path.dirname(__file__)):
+    """FOLDER/NAME.py (default: beside this file) as a module of its own (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location(f"_tito_{name}", os.path.join(folder, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it runs
     spec.loader.exec_module(module)
     return module
 
 
-source_format = _load("format")
+source_format = _load("format", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tito/format.py
 limits = _load("limits")
 
 

@@ -1,19 +1,19 @@
-"""Test one module: inline tests, export, pytest; then record the result.
+"""Test one module: inline tests, export, pytest (``tito test`` records and shows the result).
 
 ``run_module`` is the whole pipeline of ``tito test --module NAME``:
 
 1. **inline**: the dev file's code cells run in a fresh subprocess
-   (``tito/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
-   syntax run or skipped (``tito.notebook_syntax``);
+   (``tito/testing/inline_harness.py``), each ``test_unit_*`` call recorded by name, Jupyter-only
+   syntax run or skipped (``tito.notebooks.syntax``);
 2. **export**: ``tito.exporter.export`` writes the generated package file;
-3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.pytest_step``).
+3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.testing.pytest_step``).
 
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. A module passes only when every step passed and steps 1 and 3
 each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
-(``tito.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
+(``tito.testing.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
 Nothing here prints; the
-``test`` command renders the results (``tito.outcomes``).
+``test`` command renders the results (``tito.testing.outcomes``).
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tito import format, limits, notebook_syntax
-from tito.cell_hints import deleted_tests_note
+from tito import format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.limits import STEP_VARIABLE
-from tito.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group, has_ended,
-                           subprocess_environment, tail, timeout_seconds)
-from tito.pytest_step import run_pytest
+from tito.notebooks import syntax as notebook_syntax
+from tito.testing import limits
+from tito.testing.cell_hints import deleted_tests_note
+from tito.testing.limits import STEP_VARIABLE, step_seconds
+from tito.testing.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group,
+                                   has_ended, subprocess_environment, tail)
+from tito.testing.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
 
@@ -80,10 +82,10 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
 def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None):
     """Run the harness, reporting progress from its results file; (output, exit code, timed out).
 
-    The harness keeps its own time limits (``tito.limits``) and says where it stopped; this
+    The harness keeps its own time limits (``tito.testing.limits``) and says where it stopped; this
     kills it only if it outlives them.
     """
-    step = timeout_seconds()
+    step = step_seconds()
     deadline = time.monotonic() + step + limits.GRACE
     last, interrupted = None, None
     with open(log, "w+", encoding="utf-8", errors="replace") as out:
@@ -134,7 +136,7 @@ def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
     conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
     cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
-    from tito.notebook_places import in_notebook, notebook_cells
+    from tito.notebooks.places import in_notebook, notebook_cells
 
     found, places = [], None
     for cell in cells:
@@ -193,7 +195,7 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
     elif any(e.get("event") == "out_of_time" for e in events):
         last = step.failures[-1] if step.failures else None
         step.error = (f"The inline tests ran out of time in {last.name}: {last.message}" if last else
-                      f"The inline tests ran out of time ({STEP_VARIABLE}={timeout_seconds():g} s).")
+                      f"The inline tests ran out of time ({STEP_VARIABLE}={step_seconds():g} s).")
     elif not done:
         where = f" while running {running}" if running else ""
         location = ""
@@ -202,7 +204,7 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
             reason = (f"was stopped{where}: still running at {Path(stopped_at[0]).name}:{stopped_at[1]} in "
                       f"{stopped_at[2]}: an endless loop? {limits.both_limits()}")
         elif timed_out:
-            reason = f"timed out after {timeout_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
+            reason = f"timed out after {step_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
         else:
             reason = f"stopped early{where} (exit code {returncode})"
         step.error = f"The inline test process {reason}."
@@ -273,23 +275,28 @@ def run_export(module: Module) -> StepResult:
 
 
 def run_module(module: Module, keyword: str | None = None, verbose: bool = False, full: bool = False,
-               on_step=None, on_progress=None) -> ModuleResult:
+               on_step=None, on_progress=None, on_inline=None) -> ModuleResult:
     """Inline tests, and meanwhile export and pytest; the steps in that order in the result.
 
     ``on_step(names)`` is called with the steps running whenever they change, e.g.
-    ['inline', 'export']; ``on_progress(text)`` as inline tests run. ``full`` runs the tests
-    marked slow too.
+    ['inline', 'export']; ``on_progress(text)`` as inline tests run; ``on_inline(step)`` with
+    the inline step's result as soon as it is known (from its thread: the other steps may still
+    run), so that it can be shown first. ``full`` runs the tests marked slow too.
     """
-    from tito.notebook_places import add_notebook_places
-    from tito.source_map import add_sources
-    from tito.student_frames import locate_in_students_code
-
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
     stop = threading.Event()
+
+    def inline_step() -> StepResult:
+        step = _finish(running, "inline", run_inline, module, on_progress, stop)
+        _place_failures(module, step)
+        if on_inline is not None:
+            on_inline(step)
+        return step
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         running.start("inline")
-        inline = pool.submit(_finish, running, "inline", run_inline, module, on_progress, stop)
+        inline = pool.submit(inline_step)
         try:
             running.start("export")
             exported = _finish(running, "export", run_export, module)
@@ -304,11 +311,22 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             names = list(running.names)
             stop.set()
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
-    locate_in_students_code(module, result.steps[0])
-    for step in result.steps:
-        add_sources(module.root, step)
-        add_notebook_places(module, step)
+    for step in result.steps[1:]:
+        _place_failures(module, step)
     return result
+
+
+def _place_failures(module: Module, step: StepResult) -> None:
+    """Give each failure of ``step`` its place: in the student's code (inline), the source line
+    shown, the notebook cell."""
+    from tito.notebooks.places import add_notebook_places
+    from tito.testing.source_map import add_sources
+    from tito.testing.student_frames import locate_in_students_code
+
+    if step.step == "inline":
+        locate_in_students_code(module, step)
+    add_sources(module.root, step)
+    add_notebook_places(module, step)
 
 
 def _interrupted(inline: StepResult, running: list) -> str:

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 from tito import format
-from tito.cell_hints import explain_missing_names
 from tito.course import Module
-from tito.outcomes import StepResult, TestOutcome, end_group, has_ended, subprocess_environment, tail, timeout_seconds
+from tito.testing.cell_hints import explain_missing_names
+from tito.testing.limits import STEP_VARIABLE, step_seconds
+from tito.testing.outcomes import StepResult, TestOutcome, end_group, has_ended, subprocess_environment, tail
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
 DESELECTED = re.compile(r"\b(\d+) deselected\b")
@@ -40,7 +41,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
         report, running, done = Path(scratch) / "report.xml", Path(scratch) / "running", Path(scratch) / "done"
         command = [
-            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.pytest_running",
+            sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.testing.pytest_plugin",
             "--continue-on-collection-errors",  # a file that cannot import one name hides no other file's tests
             f"--junitxml={report}", "-o", "junit_family=xunit1", "--tb=short",
             "-v" if verbose else "-q", "--color=no",
@@ -57,7 +58,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             proc = subprocess.Popen(command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                ended = _wait(proc, time.monotonic() + timeout_seconds())
+                ended = _wait(proc, time.monotonic() + step_seconds())
             finally:  # Ctrl-C too
                 returncode = end_group(proc)
             out.seek(0)
@@ -85,19 +86,19 @@ def _wait(proc, deadline: float) -> bool:
 
 def _timed_out(output: str, running: Path, done: Path) -> StepResult:
     """The step of a pytest run stopped at its deadline: the tests that finished before it (from
-    tito.pytest_running's files), then the one that was running, failed."""
+    tito.testing.pytest_plugin's files), then the one that was running, failed."""
     hung = running.read_text(encoding="utf-8") if running.exists() else ""
-    error = (f"pytest timed out after {timeout_seconds():.0f} s{f' in {hung}' if hung else ''} "
-             "(set TITO_TEST_TIMEOUT to allow longer).")
+    error = (f"pytest timed out after {step_seconds():.0f} s{f' in {hung}' if hung else ''} "
+             f"(set {STEP_VARIABLE} to allow longer).")
     tests = finished_tests(done)
     if hung and hung not in {t.name for t in tests}:
         tests.append(TestOutcome(hung, False, f"still running when the time limit ran out "
-                                              f"(TITO_TEST_TIMEOUT={timeout_seconds():.0f} s): an endless loop?"))
+                                              f"({STEP_VARIABLE}={step_seconds():.0f} s): an endless loop?"))
     return StepResult("pytest", False, error, tests=tests, output=output)
 
 
 def finished_tests(done: Path) -> list:
-    """TestOutcomes of the JSON lines tito.pytest_running wrote as tests finished (a line cut
+    """TestOutcomes of the JSON lines tito.testing.pytest_plugin wrote as tests finished (a line cut
     short by the kill is left out)."""
     import json
 

@@ -102,7 +102,7 @@ def _jupyter_only_uses(module: Module, names: set) -> dict[str, tuple[int, str]]
         lines = module.source().splitlines()
     except Exception:  # noqa: BLE001 - the export step reports an unreadable source
         return {}
-    from tito.notebook_syntax import KEPT_RESULT
+    from tito.notebooks.syntax import KEPT_RESULT
 
     found = {}
     for number, line in enumerate(lines, start=1):

@@ -3,7 +3,7 @@
 tito tests the ``.py``, so it reports failures at ``.py`` lines. A student in Jupyter finds a cell
 by the label Jupyter shows beside it, ``[7]`` (its execution count, as in IPython's
 ``Cell In[7], line 12``), and by what it defines. So while the two files hold the same code
-(``tito.notebook_sync``), a location in the ``.py`` is also told as a place in the notebook::
+(``tito.notebooks.sync``), a location in the ``.py`` is also told as a place in the notebook::
 
     cnn_dev.ipynb: cell [7], line 12, in conv2d_naive
 
@@ -57,7 +57,7 @@ class NotebookCell:
 def notebook_cells(module: Module) -> list[NotebookCell] | None:
     """The notebook's code cells matched to the ``.py``'s, or None when the two files do not hold
     the same code (the ``.py`` was edited last, there is no notebook) or a cell does not match."""
-    from tito.notebook_sync import IN_STEP, state
+    from tito.notebooks.sync import IN_STEP, state
 
     if state(module) != IN_STEP:
         return None
