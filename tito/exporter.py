@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,7 +251,12 @@ def _untouched(text: str) -> bool:
 
 
 def export_state(module: Module) -> tuple[str, str]:
-    """('fresh' | 'stale' | 'missing' | 'edited' | 'error', the error's message or '')."""
+    """('fresh' | 'stale' | 'missing' | 'edited' | 'error', the error's message or '').
+
+    'fresh' is known without rendering when the generated file is the one recorded as rendered
+    from these very inputs (``_recorded_fresh``): `tito status` then reads no source with jupytext."""
+    if _recorded_fresh(module):
+        return "fresh", ""
     _, state, error = rendered_state(module)
     return state, error
 
@@ -263,7 +269,72 @@ def rendered_state(module: Module) -> tuple[Generated | None, str, str]:
         generated = render(module)
     except TitoError as exc:
         return None, "error", exc.message
-    return generated, state_of(generated), ""
+    state = state_of(generated)
+    if state == "fresh":
+        _record_fresh(generated)
+    return generated, state, ""
+
+
+# .tito/exports.json: for each module, the digest of what its render depends on (its source,
+# its module.yaml, this tito's source, jupytext's version) and the sha256 of the file it made.
+# Only a cache: a miss renders again; it cannot make a file other than tito's 'fresh'.
+EXPORTS = Path(".tito") / "exports.json"
+
+
+def _render_inputs(module: Module) -> str | None:
+    """One digest of what ``render(module)`` depends on; None when a part cannot be read."""
+    from importlib.metadata import version
+
+    from tito.files import digest_of, tito_source
+
+    try:
+        parts = {"source": module.dev_file.read_bytes(), "meta": (module.folder / "module.yaml").read_bytes()
+                 if (module.folder / "module.yaml").exists() else b""}
+    except OSError:
+        return None
+    return digest_of({"source": hashlib.sha256(parts["source"]).hexdigest(),
+                      "meta": hashlib.sha256(parts["meta"]).hexdigest(),
+                      "tito": tito_source(), "jupytext": version("jupytext")})
+
+
+def _read_exports(root: Path) -> dict:
+    try:
+        record = json.loads((root / EXPORTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _recorded_fresh(module: Module) -> bool:
+    """True when the module's generated file is the one recorded as rendered from its inputs now."""
+    entry = _read_exports(module.root).get(module.name)
+    if not isinstance(entry, dict) or not isinstance(entry.get("target"), str):
+        return False
+    target = module.root / entry["target"]
+    try:
+        made = hashlib.sha256(target.read_bytes()).hexdigest()
+    except OSError:
+        return False
+    return made == entry.get("text") and entry.get("inputs") == _render_inputs(module)
+
+
+def _record_fresh(generated: Generated) -> None:
+    """Record that ``generated`` is on disk as rendered now; nothing when it cannot be written."""
+    module = generated.module
+    inputs = _render_inputs(module)
+    if inputs is None:
+        return
+    record = _read_exports(module.root)
+    entry = {"inputs": inputs, "target": module.relative(generated.target),
+             "text": hashlib.sha256(generated.text.encode("utf-8")).hexdigest()}
+    if record.get(module.name) == entry:
+        return
+    record[module.name] = entry
+    try:
+        (module.root / EXPORTS).parent.mkdir(exist_ok=True)
+        write_atomically(module.root / EXPORTS, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except OSError:  # a read-only course: status renders each time
+        pass
 
 
 def is_generated(path: Path) -> bool:
@@ -304,6 +375,7 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
     if state != "fresh":
         _ensure_packages(module.root / "tinytorch", generated.target)
         write_atomically(generated.target, generated.text)
+    _record_fresh(generated)
     return generated, state
 
 

@@ -11,6 +11,7 @@ with ``utc_stamp``, the time stamp of every kept copy.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -167,6 +168,21 @@ def digest_of(digests: dict[str, str]) -> str:
     import json
 
     return hashlib.sha256(json.dumps(digests).encode("utf-8")).hexdigest()
+
+
+TITO_PACKAGE = Path(__file__).resolve().parent  # this tito's source
+
+
+def source_digests(folder: Path) -> dict[str, str]:
+    """The sha256 of every .py file of a package folder, by relative path (sorted)."""
+    return file_digests(sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts), folder)
+
+
+@functools.lru_cache(maxsize=1)
+def tito_source() -> str:
+    """One hash of this tito's source (a grading's ``tito_source``, which a dask worker's must
+    match; what a recorded export was made by), as this process found it first."""
+    return digest_of(source_digests(TITO_PACKAGE))
 
 
 def utc_stamp() -> str:

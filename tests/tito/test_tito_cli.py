@@ -79,6 +79,15 @@ def test_info_shows_metadata_prerequisites_and_exports(course, tito):
     assert "prerequisites" in shown and "alpha" in shown and "tinytorch/core/beta.py" in shown
 
 
+def test_info_in_plain_text_is_a_narrow_table_whose_names_and_paths_stay_whole():
+    """Piped, tito info cnn was 374 columns wide (its description and lists on one line each)."""
+    facts = json.loads(process([sys.executable, "-m", "tito", "info", "cnn", "--json"], REPO).stdout)
+    shown = process([sys.executable, "-m", "tito", "info", "cnn"], REPO, NO_COLOR="1").stdout
+    assert max(map(len, shown.splitlines())) <= 110
+    words = shown.replace("|", " ").replace(",", " ").split()
+    assert all(name in words for name in facts["exported_names"] + facts["tests"])
+
+
 def test_doctor_passes_on_a_ready_course_and_names_problems_with_fixes(course):
     tito_cmd = [sys.executable, "-m", "tito", "doctor"]
     ready_env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}

@@ -239,3 +239,30 @@ def test_keep_going_exports_the_modules_after_one_that_cannot_be_and_names_it(co
     assert "✓ 02_beta: wrote tinytorch/core/beta.py" in result.output
     assert "Not exported: 01_alpha; the other modules were." in result.output
     assert course.generated("beta").exists() and not course.generated("alpha").exists()
+
+
+def test_a_recorded_export_is_known_fresh_without_rendering_and_any_change_renders_again(course, tito, monkeypatch):
+    """`tito status` asks every module's export state: a file recorded as rendered from the same
+    source, module.yaml and tito is fresh without jupytext; any change of those, or of the file, renders."""
+    from tito import exporter
+
+    assert tito("export", "--module", "alpha").exit_code == 0
+    alpha = Course(course.root).get("alpha")
+    rendered = []
+    real_render = exporter.render
+    monkeypatch.setattr(exporter, "render", lambda module: rendered.append(module.name) or real_render(module))
+    assert exporter.export_state(alpha) == ("fresh", "") and rendered == []
+    generated = course.generated("alpha")
+    generated.write_text(generated.read_text() + "# mine\n")  # edited by hand: not what was recorded
+    assert exporter.export_state(alpha) == ("edited", "") and rendered == ["alpha"]
+    assert tito("export", "--module", "alpha", "--force").exit_code == 0
+    rendered.clear()
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("* 2\n", "* 2 + 0\n"))  # the source changed since
+    assert exporter.export_state(alpha) == ("stale", "") and rendered == ["alpha"]
+    assert tito("export", "--module", "alpha").exit_code == 0
+    rendered.clear()
+    meta = course.root / "modules/source/01_alpha/module.yaml"
+    meta.write_text(meta.read_text() + "\n# a comment\n")  # module.yaml too may change the target
+    assert exporter.export_state(alpha) == ("fresh", "") and rendered == ["alpha"]
+    assert exporter.export_state(alpha) == ("fresh", "") and rendered == ["alpha"]  # recorded again

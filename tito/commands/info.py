@@ -26,8 +26,16 @@ def command(name, as_json):
     for key, value in facts.items():
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "(none)"
-        view.add_row(key.replace("_", " "), str(value) if value not in (None, "") else "-")
+        view.add_row(key.replace("_", " "), _lines(str(value)) if value not in (None, "") else "-")
     console().print(view)
+
+
+def _lines(text: str, width: int = 80) -> str:
+    """``text`` broken at spaces into lines of about ``width`` (a name or path is never split), so
+    that the table stays narrow also where plain output is not wrapped (a pipe, a log)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
 
 
 def module_facts(course, module) -> dict:

@@ -37,7 +37,7 @@ CHANGED = "the grading changed"
 def grading_record(parts: dict) -> dict:
     """What the reports folder keeps of a grading: its parts, and the sha256 of each of tito's files
     (which the parts hash as one)."""
-    from tito.grading.state import TITO, source_digests
+    from tito.files import TITO_PACKAGE as TITO, source_digests
 
     return {"parts": parts, "tito_files": source_digests(TITO)}
 

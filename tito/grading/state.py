@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
-from tito.files import digest_of, file_digests, write_atomically
+from tito.files import TITO_PACKAGE, digest_of, tito_source, write_atomically
 from tito.grading.gradebook import digest, read_report, report_name
 from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
@@ -186,22 +185,8 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
     return parts
 
 
-TITO = Path(__file__).resolve().parents[1]  # tito's own source: any change of it may change a grade
-
-
-@functools.lru_cache(maxsize=1)
-def tito_source() -> str:
-    """One hash of this tito's source (a grading's ``tito_source``; a dask worker's must match),
-    as this process found it first."""
-    return sources_digest(source_digests(TITO))
-
-
+TITO = TITO_PACKAGE  # tito's own source: any change of it may change a grade
 sources_digest = digest_of  # one hash of a package folder's source_digests (a grading's tito_source)
-
-
-def source_digests(folder: Path) -> dict[str, str]:
-    """The sha256 of every .py file of a package folder, by relative path (sorted)."""
-    return file_digests(sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts), folder)
 
 
 @dataclass
