@@ -16,6 +16,21 @@ from pathlib import Path
 from tito.errors import TitoError, UnknownModuleError
 
 MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
+NAMING_RULE = "folders are named NN_name: two digits, an underscore, then lowercase letters, digits and underscores"
+
+
+def misnamed_folder(folder: Path) -> str:
+    """Why a folder of modules/source that looks meant as a module (its name starts with a digit,
+    or it holds a *_dev.py or module.yaml) is not one, with the name it would have; '' when it is
+    a module or not meant as one (e.g. __pycache__)."""
+    if MODULE_DIR.match(folder.name) or not folder.is_dir() or folder.name.startswith((".", "_")):
+        return ""
+    if not (folder.name[:1].isdigit() or any(folder.glob("*_dev.py")) or (folder / "module.yaml").exists()):
+        return ""
+    number, _, rest = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).partition("_")
+    meant = f"{int(number):02d}_{rest.strip('_')}" if number.isdigit() and rest.strip("_") else "NN_name"
+    return (f"a folder modules/source/{folder.name} is not a module: {NAMING_RULE} "
+            f"(e.g. {meant}), and the source inside is then name_dev.py")
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -164,9 +179,23 @@ def _load_yaml(path: Path, root: Path) -> dict:
     return data
 
 
+def _refuse_another_name(folder: Path, name: str, meta: dict, root: Path) -> None:
+    """TitoError when module.yaml's ``name:`` is not the folder's: tito names a module by its folder,
+    so the other name would be taken for the module's and found nowhere."""
+    declared = meta.get("name")
+    if declared is not None and str(declared) != name:
+        shown = (folder / "module.yaml").relative_to(root).as_posix()
+        raise TitoError(f"{shown} says name: {declared}, but its folder {folder.name} names the module '{name}' "
+                        f"(as in `tito test --module {name}`).",
+                        hint=f"Make them the same: name: {name} in module.yaml, or rename the folder (and its "
+                             f"source, {name}_dev.py) after the name.")
+
+
 def _refuse_twins(modules: list[Module], root: Path) -> None:
     """TitoError when two module folders share a name or a number (``06_cnn`` and ``07_cnn``, as a
-    release of reordered modules over an older edition leaves them): a command would pick one."""
+    release of reordered modules over an older edition leaves them), or two modules export to the
+    same file (module.yaml's ``exports_to``): a command would pick one, or each export would
+    overwrite the other's."""
     for label, key in (("name", lambda m: m.name), ("number", lambda m: int(m.number))):
         seen: dict = {}
         for module in modules:
@@ -177,6 +206,26 @@ def _refuse_twins(modules: list[Module], root: Path) -> None:
             raise TitoError(f"Two module folders have the same {label}: {folders}; tito would not know which one "
                             "is meant.", hint="Remove or rename the one no longer in use (a release of reordered "
                                               "modules over an older edition leaves the old folder).")
+    _refuse_shared_targets(modules, root)
+
+
+def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
+    """TitoError when two modules' module.yaml name the same ``exports_to``: exporting one would
+    overwrite the other's generated file, and the other would then always be stale."""
+    seen: dict = {}
+    for module in modules:
+        target = module.meta.get("exports_to")
+        if isinstance(target, str) and target:
+            seen.setdefault(target, []).append(module)
+    for target, group in seen.items():
+        if len(group) > 1:
+            yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
+            path = "/".join(target.split(".")) + ".py"
+            raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
+                            f"each export would overwrite the other's {path}.",
+                            hint=f"Give each module its own target: in module.yaml (exports_to: "
+                                 f"tinytorch.core.{group[-1].name}) and in its source "
+                                 f"(#| default_exp core.{group[-1].name}).")
 
 
 class Course:
@@ -185,6 +234,7 @@ class Course:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
         self.source_dir = self.root / "modules" / "source"
+        self.misnamed: list[str] = []  # why each folder meant as a module is not one (misnamed_folder)
         self.modules = self._discover()
 
     @classmethod
@@ -198,7 +248,10 @@ class Course:
             if folder.is_dir() and match:
                 number, name = match.groups()
                 meta = _load_yaml(folder / "module.yaml", self.root)
+                _refuse_another_name(folder, name, meta, self.root)
                 found.append(Module(number, name, folder, self.root, meta))
+            elif reason := misnamed_folder(folder):
+                self.misnamed.append(reason)
         _refuse_twins(found, self.root)
         return found
 
@@ -233,6 +286,8 @@ class Course:
         message = f"Unknown module '{spec}'."
         if close:
             message += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        if self.misnamed:
+            message += " " + "; ".join(reason[0].upper() + reason[1:] for reason in self.misnamed) + "."
         return UnknownModuleError(message, hint=f"Modules in this course: {listing}")
 
     def in_prerequisite_order(self, modules: list[Module] | None = None) -> list[Module]:

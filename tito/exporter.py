@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito import docstrings, format
@@ -34,6 +34,7 @@ class Generated:
     module: Module
     target: Path
     text: str
+    warnings: list[str] = field(default_factory=list)  # what the author should hear, e.g. a name defined twice
 
 
 def exported_code(cell: SourceCell) -> str:
@@ -72,6 +73,19 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         ) from None
 
 
+def _refuse_unknown_directives(module: Module, cells: list[SourceCell]) -> None:
+    """A directive tito does not know (``#| exports``) is most often a typo that would leave its cell
+    out of the package, or the whole module without a target: TitoError naming its line."""
+    unknown = [found for cell in cells if cell.line for found in format.unknown_directives(cell)]
+    if unknown:
+        line, text = unknown[0]
+        known = ", ".join(f"'#| {name}'" for name in format.DIRECTIVES)
+        raise TitoError(f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: '{text}' is not a "
+                        f"directive tito knows; the directives are {known}.",
+                        hint="Correct its spelling (or make it a plain comment, '# ...'); the generated file was "
+                             "left as it was.")
+
+
 def target_of(module: Module, cells: list[SourceCell]) -> Path:
     """tinytorch/core/cnn.py for a source whose cells say '#| default_exp core.cnn' (once)."""
     names = [c.directives[format.DEFAULT_EXP] for c in cells if format.DEFAULT_EXP in c.directives]
@@ -92,7 +106,24 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
         raise TitoError(f"{where} says '#| {format.DEFAULT_EXP} {names[0]}' (tinytorch.{names[0]}), but {yaml_name} "
                         f"says exports_to: {declared}: the tests import the latter, so they would test another file.",
                         hint="Make the two name the same module.")
+    if not isinstance(declared, str):
+        _refuse_anothers_target(module, names[0])
     return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
+
+
+def _refuse_anothers_target(module: Module, name: str) -> None:
+    """TitoError when a module without exports_to exports to the file another module's
+    module.yaml names (two modules with both declared are refused by ``tito.course``)."""
+    from tito.course import Course
+
+    for other in Course(module.root).modules:
+        if other.name != module.name and other.meta.get("exports_to") == f"tinytorch.{name}":
+            raise TitoError(
+                f"{module.relative(module.dev_file)} says '#| {format.DEFAULT_EXP} {name}', the file module "
+                f"{other.dirname} exports to (its module.yaml says exports_to: tinytorch.{name}): each export "
+                "would overwrite the other's.",
+                hint=f"Give {module.dirname} its own target, e.g. '#| {format.DEFAULT_EXP} core.{module.name}' "
+                     f"and exports_to: tinytorch.core.{module.name} in its module.yaml.")
 
 
 def _syntax_note(module: Module) -> str:
@@ -166,6 +197,7 @@ def _body_hash(body: str) -> str:
 def render(module: Module) -> Generated:
     """Build the generated file's text for a module (nothing is written)."""
     cells = code_cells(module.source())
+    _refuse_unknown_directives(module, cells)
     target = target_of(module, cells)
     source = module.relative(module.dev_file)
     for cell in cells:
@@ -180,7 +212,26 @@ def render(module: Module) -> Generated:
         compile(text, str(target), "exec", dont_inherit=True)
     except SyntaxError as exc:  # a cell that only compiles together with another
         raise TitoError(f"The export of {source} does not compile: {exc.msg} (line {exc.lineno}).") from None
-    return Generated(module, target, text)
+    return Generated(module, target, text, _defined_twice(module, cells))
+
+
+def _defined_twice(module: Module, cells: list[SourceCell]) -> list[str]:
+    """A warning for each top-level function or class that two exported cells (or one twice) define:
+    the package keeps the last, silently replacing the first."""
+    first: dict[str, int] = {}
+    warnings = []
+    for cell in cells:
+        if not cell.exported:
+            continue
+        for node in ast.parse(cell.code).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                line = cell.line + node.lineno - 1
+                if node.name in first:
+                    where = module.relative(module.dev_file)
+                    warnings.append(f"{where}: {node.name} is defined at line {first[node.name]} and again at line "
+                                    f"{line}, both exported: the package keeps the one at line {line}.")
+                first.setdefault(node.name, line)
+    return warnings
 
 
 def state_of(generated: Generated) -> str:

@@ -70,6 +70,7 @@ def opens_code_cell(line: str) -> bool:
 DIRECTIVE = re.compile(r"^#\|\s*([\w-]+)\s*(.*?)\s*$")
 DEFAULT_EXP = "default_exp"  # #| default_exp core.cnn
 EXPORT = "export"  # #| export
+DIRECTIVES = (DEFAULT_EXP, EXPORT)  # every directive tito knows; another is most often a typo
 TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")  # what default_exp names
 
 
@@ -151,6 +152,13 @@ def is_directive(line: str) -> bool:
     return bool(DIRECTIVE.match(line.strip()))
 
 
+def unknown_directives(cell: SourceCell) -> list[tuple[int, str]]:
+    """(file line, the line) of each directive line of a cell that names no directive of
+    ``DIRECTIVES`` (``#| exports``, ``#| defualt_exp``)."""
+    return [(cell.line + offset, raw.strip()) for offset, raw in enumerate(cell.code.splitlines())
+            if (match := DIRECTIVE.match(raw.strip())) and match.group(1) not in DIRECTIVES]
+
+
 def directives(code: str) -> dict:
     """{name: argument} of the directive lines in a cell, e.g. {'export': ''}."""
     found = {}
@@ -200,6 +208,48 @@ def marker_lines(text: str, where: str = "<source>") -> dict[int, str]:
     return found
 
 
+# A comment alone on its line that starts like a marker: '#' signs, then BEGIN or END in any case.
+MARKER_LIKE = re.compile(r"^\s*#+\s*(BEGIN|END)\b\s*(.*?)[\s#:]*$", re.IGNORECASE | re.MULTILINE)
+KINDS = (SOLUTION, HIDDEN_TESTS)
+
+
+def near_marker(comment: str) -> str | None:
+    """The marker a comment seems meant to be but is not exactly ('### Begin Solution', '### BEGIN
+    SOLUTON', '## END SOLUTION', '### BEGIN HIDDEN TEST'), else None (an exact marker, or another
+    comment such as '# end of the loop')."""
+    import difflib
+
+    comment = comment.strip()
+    match = MARKER_LIKE.match(comment)
+    if comment in MARKERS or not match:
+        return None
+    rest = " ".join(match.group(2).upper().replace("_", " ").split())
+    kind = max(KINDS, key=lambda k: difflib.SequenceMatcher(None, rest, k).ratio())
+    if difflib.SequenceMatcher(None, rest, kind).ratio() < 0.85:
+        return None
+    return f"### {match.group(1).upper()} {kind}"
+
+
+def near_marker_lines(text: str) -> dict[int, tuple[str, str]]:
+    """Line number -> (the line, the marker it seems meant to be) for comments alone on their line
+    that look like a marker without being one exactly: a block they should open or close is not
+    one, so its solution would ship, or its hidden tests. A source that does not tokenize is
+    read line by line."""
+    if not MARKER_LIKE.search(text):
+        return {}
+    lines, found = text.splitlines(), {}
+    try:
+        comments = [(t.start[0], t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                    if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        comments = list(enumerate(lines, 1))
+    for row, comment in comments:
+        meant = near_marker(comment)
+        if meant and lines[row - 1].strip() == comment.strip():
+            found[row] = (comment.strip(), meant)
+    return found
+
+
 def has_markers(code: str) -> bool:
     """True when Python code holds a solution or hidden-test marker as a comment (not in a string)."""
     if not MARKER_LINE.search(code):
@@ -214,6 +264,10 @@ def marker_blocks(text: str, where: str = "<source>") -> list[tuple[int, int, st
     """(BEGIN line, END line, SOLUTION or HIDDEN TESTS) of each block; a stray, nested or
     unclosed marker is a FormatError naming its line."""
     markers = marker_lines(text, where)
+    for line, (written, meant) in sorted(near_marker_lines(text).items())[:1]:
+        raise FormatError(f"{where}, line {line}: '{written}' looks like a marker but is not one, so it opens or "
+                          f"closes no block; did you mean '{meant}'? The markers are exactly: "
+                          + ", ".join(f"'{m}'" for m in MARKERS) + ".")
     blocks, open_at, open_kind = [], None, None
     for line in sorted(markers):
         marker = markers[line]

@@ -489,6 +489,26 @@ def test_a_solution_line_leaks_into_the_workspace_unless_a_prerequisite_shows_it
         prepare(course, course.get("beta"), tmp_path / "leaked", calibrate=False)
 
 
+@pytest.mark.parametrize("markers", [" SOLUTION", ""])
+def test_a_stub_that_passes_every_check_stops_the_grading(instructor_course, tmp_path, markers):
+    """Instructor audit: a module released with its solution markers left out (or misspelled) had its
+    solution in the stub; calibration made every check worth 0 and each student got 0 of 0, rc 0,
+    nothing said. Without solution markers (with the hidden tests' or without any), prepare stops."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    alpha = root / "modules/source/01_alpha/alpha_dev.py"
+    alpha.write_text("".join(line for line in alpha.read_text().splitlines(keepends=True)
+                             if not (line.strip().startswith("### ") and markers in line)))
+    course = Course(root)
+    with pytest.raises(TitoError) as caught:
+        prepare(course, course.get("alpha"), tmp_path / "prepared")
+    assert caught.value.message == ("Module 01_alpha has nothing to earn: its released stub passes every graded check "
+                                    "(double, scaler, double_negative, numpy_is_provided), so every student would "
+                                    "score 0 of 0.")
+    assert "modules/source/01_alpha/alpha_dev.py puts each answer between '### BEGIN SOLUTION'" in caught.value.hint
+    prepare(course, course.get("alpha"), tmp_path / "uncalibrated", calibrate=False)  # the instructor's choice
+
+
 def test_a_check_that_raises_on_the_reference_or_misses_its_words_stops_the_grading(instructor_course, tmp_path):
     """A bug in a check's own code raises on the stub too: calibration would make it worth 0 and shrink the
     maximum without a word. Only a ..._rejects_... check may raise; prepare names the check, the error and

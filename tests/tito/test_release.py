@@ -367,6 +367,45 @@ def test_what_would_fail_every_student_stops_the_release_before_anything_is_writ
     assert proc.returncode == 1 and said in flat(proc.stderr) and not (tmp_path / "out").exists()
 
 
+def _without_markers(text):
+    return "".join(line for line in text.splitlines(keepends=True) if "### BEGIN SOLUTION" not in line
+                   and "### END SOLUTION" not in line)
+
+
+@pytest.mark.parametrize("path, change, said", [
+    ("modules/source/01_alpha/alpha_dev.py", lambda t: t.replace("    ### BEGIN SOLUTION", "    ### Begin Solution", 1),
+     "modules/source/01_alpha/alpha_dev.py, line 22: '### Begin Solution' looks like a marker but is not one, so it "
+     "opens or closes no block; did you mean '### BEGIN SOLUTION'?"),
+    ("modules/source/01_alpha/alpha_dev.py", lambda t: t.replace("        ### BEGIN SOLUTION", "        ### BEGIN SOLUTON")
+     .replace("        ### END SOLUTION", "        ### END SOLUTON"),
+     "alpha_dev.py, line 51: '### BEGIN SOLUTON' looks like a marker but is not one"),
+    ("tests/01_alpha/checks.py", lambda t: t.replace("### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TEST"),
+     "tests/01_alpha/checks.py, line 15: '### BEGIN HIDDEN TEST' looks like a marker but is not one, so it opens or "
+     "closes no block; did you mean '### BEGIN HIDDEN TESTS'?"),
+    ("modules/source/01_alpha/alpha_dev.py", lambda t: t.replace("        ### BEGIN SOLUTION\n", "")
+     .replace("        ### END SOLUTION\n", ""),
+     "modules/source/01_alpha/alpha_dev.py: Scaler.__call__ (line 46) has a TODO in its docstring but no solution "
+     "block, so the student edition would hold its code, the solution."),
+    ("tests/01_alpha/checks.py", lambda t: t.replace("### BEGIN HIDDEN TESTS\n", "").replace("### END HIDDEN TESTS\n", ""),
+     "tests/01_alpha/checks.py: the hidden check(s) double_negative (hidden: true in module.yaml) are not between "
+     "'### BEGIN HIDDEN TESTS' and '### END HIDDEN TESTS', so the student edition would show their code."),
+    ("modules/source/01_alpha/alpha_dev.py", lambda t: _without_markers(t).replace("TODO:", "Task:"),
+     "modules/source/01_alpha/alpha_dev.py has no solution block, but its module.yaml grades it (checks and points): "
+     "the student edition would hold every solution"),
+])
+def test_a_missing_or_misspelled_marker_stops_the_release(instructor, tmp_path, path, change, said):
+    """Instructor audit: solution markers left out, or spelled SOLUTON on both lines, released the
+    solution (`✓ Wrote ... no solutions`, rc 0), and grading then gave every student 0 of 0;
+    '### Begin Solution' on line 82 was reported at line 86, about its END marker."""
+    course = tmp_path / "unmarked"
+    shutil.copytree(instructor, course)
+    (course / path).write_text(change((course / path).read_text()))
+    proc = run_tito(course, "release", "--all", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert said in flat(proc.stderr)
+    assert not (tmp_path / "out").exists()
+
+
 def test_release_force_copies_each_file_it_replaces_with_other_contents(instructor, tmp_path):
     """A student's notes in a module's README or a test they changed are not lost: copied, and said."""
     out = tmp_path / "edited"

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 from tito.course import Course, find_course_root
 from tito.errors import TitoError
@@ -107,3 +108,63 @@ def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
                            env=environment, capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 4
     assert f"but it comes from {other / 'tinytorch' / '__init__.py'}" in wrong.stdout + wrong.stderr
+
+
+def test_two_modules_exporting_to_one_file_are_refused(course, tito):
+    """Instructor audit: a new module 11 with `#| default_exp core.layers` and exports_to:
+    tinytorch.core.layers, as 04_layers had, overwrote layers.py at each export, rc 0; `export
+    --check` then said stale forever and doctor said all was ready."""
+    course.write("modules/source/03_gamma/gamma_dev.py", "# %%\n#| default_exp core.alpha\n\n# %%\n#| export\nG = 1\n")
+    course.write("modules/source/03_gamma/module.yaml", "name: gamma\nexports_to: tinytorch.core.alpha\n")
+    result = tito("export", "--module", "gamma")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("Two modules export to the same file: modules/source/01_alpha/module.yaml and "
+            "modules/source/03_gamma/module.yaml both say exports_to: tinytorch.core.alpha, so each export would "
+            "overwrite the other's tinytorch/core/alpha.py.") in " ".join(result.output.split())
+    assert not course.generated("alpha").exists()
+    # without exports_to, the source's default_exp alone is refused at export
+    course.write("modules/source/03_gamma/module.yaml", "name: gamma\n")
+    result = tito("export", "--module", "gamma")
+    assert result.exit_code == 1 and not course.generated("alpha").exists()
+    assert ("modules/source/03_gamma/gamma_dev.py says '#| default_exp core.alpha', the file module 01_alpha "
+            "exports to") in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("folder, meant", [("11_Embedding", "11_embedding"), ("11-embedding", "11_embedding"),
+                                           ("1_embedding", "01_embedding"),
+                                           ("11_embedding-layer", "11_embedding_layer")])
+def test_a_module_folder_against_the_naming_rule_is_named(course, tito, folder, meant):
+    """Instructor audit: modules/source/11_Embedding was ignored silently: `Unknown module 'embedding'`,
+    and doctor counted the other modules, ok."""
+    course.write(f"modules/source/{folder}/embedding_dev.py", "# %%\n#| default_exp core.embedding\n")
+    course.write(f"modules/source/{folder}/module.yaml", "name: embedding\n")
+    said = (f"a folder modules/source/{folder} is not a module: folders are named NN_name: two digits, an "
+            f"underscore, then lowercase letters, digits and underscores (e.g. {meant})")
+    result = tito("export", "--module", "embedding")
+    assert result.exit_code == 2 and "Unknown module 'embedding'." in flat(result.output)
+    assert said[0].upper() + said[1:] in flat(result.output)
+    result = tito("doctor")
+    assert said in flat(result.output) and "module folders" in flat(result.output).split("problem(s) found:")[1]
+    assert Course(course.root).names() == ["alpha", "beta"]
+
+
+def test_a_module_needing_one_numbered_after_it_is_a_doctor_note(course, tito):
+    """Instructor audit: 11 needing 12 made the site and the release go 10 -> 12 -> 11, silently."""
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\nprerequisites: [beta]\n")
+    course.write("modules/source/02_beta/module.yaml", "name: beta\n")
+    result = flat(tito("doctor").output)
+    assert ("| module numbers | note | 01_alpha needs 02_beta, numbered after it: the site and the release list the "
+            "modules in prerequisite order, out of their numbers' order") in result
+    assert "module numbers" not in result.split("problem(s) found:")[-1]
+    course.write("modules/source/01_alpha/module.yaml", "name: alpha\n")
+    assert "module numbers" not in flat(tito("doctor").output)
+
+
+def test_a_module_yaml_name_other_than_the_folders_is_refused(course, tito):
+    """Instructor audit: `name: embeddings` in modules/source/11_embedding/module.yaml was ignored
+    silently; as other module.yaml mistakes, it is refused, naming both."""
+    course.write("modules/source/02_beta/module.yaml", "name: betta\nprerequisites: [alpha]\n")
+    result = tito("status")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("modules/source/02_beta/module.yaml says name: betta, but its folder 02_beta names the module 'beta' "
+            "(as in `tito test --module beta`).") in flat(result.output)

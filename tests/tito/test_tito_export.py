@@ -157,6 +157,37 @@ def test_a_default_exp_other_than_module_yaml_says_is_refused_by_export_and_test
     assert not (course.root / "tinytorch/alpha.py").exists()
 
 
+def test_a_misspelled_directive_is_refused_naming_its_line(course, tito):
+    """Instructor audit: `#| exports` (or `#| defualt_exp`) left the cell out of the package, silently."""
+    tito("export", "--module", "alpha")
+    before = course.generated("alpha").read_bytes()
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("#| export\nclass Scaler", "#| exports\nclass Scaler"))
+    line = line_of(dev, "#| exports")
+    said = (f"modules/source/01_alpha/alpha_dev.py, line {line}: '#| exports' is not a directive tito knows; the "
+            "directives are '#| default_exp', '#| export'.")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1 and said in " ".join(result.output.split())
+    tested = tito("test", "--module", "alpha")
+    assert tested.exit_code == 1 and said in " ".join(tested.output.split())
+    assert course.generated("alpha").read_bytes() == before
+    dev.write_text(dev.read_text().replace("#| exports", "#| export").replace("#| default_exp", "#| defualt_exp"))
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1 and "line 6: '#| defualt_exp core.alpha' is not a directive" in result.output
+
+
+def test_a_name_two_exported_cells_define_is_a_warning_naming_both_lines(course, tito):
+    """Instructor audit: two `class Embedding` cells; the package kept the last, silently."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# %%\n#| export\ndef double(x):\n    return x + x\n")
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 0
+    first, again = line_of(dev, "def double("), len(dev.read_text().splitlines()) - 1
+    assert (f"Warning: modules/source/01_alpha/alpha_dev.py: double is defined at line {first} and again at line "
+            f"{again}, both exported: the package keeps the one at line {again}.") in " ".join(result.output.split())
+    assert "Warning" not in tito("export", "--module", "beta").output
+
+
 def test_a_file_that_is_not_a_module_source_says_where_it_does_not_parse(course, tito):
     course.dev("alpha").write_text("import numpy as np\ndef double(x:\n")
     result = tito("export", "--module", "alpha")

@@ -145,13 +145,31 @@ def check_modules(course, states: dict) -> list:
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
                         "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+    if course.misnamed:
+        checks.append(Check("module folders", False, "; ".join(course.misnamed),
+                            "Rename the folder (and its source, name_dev.py); modules/README.md says how a module "
+                            "is laid out."))
     try:
         order = course.in_prerequisite_order()
         checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
+        checks.extend(check_numbering(course))
     except TitoError as exc:
         checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
     checks.append(check_generated(course, states))
     return checks
+
+
+def check_numbering(course) -> list:
+    """A note for each module that needs one numbered after it (11 needs 12): the site, the release and
+    the student's README then list the course out of its numbers' order."""
+    by_name = {m.name: m for m in course.modules}
+    late = [f"{m.dirname} needs {by_name[p].dirname}" for m in course.modules for p in m.prerequisites
+            if p in by_name and int(by_name[p].number) > int(m.number)]
+    if not late:
+        return []
+    return [Check("module numbers", False, "; ".join(late) + ", numbered after it: the site and the release "
+                  "list the modules in prerequisite order, out of their numbers' order",
+                  "Renumber the folders so that each module comes after what it needs.", required=False)]
 
 
 def check_generated(course, states: dict) -> Check:

@@ -2,7 +2,7 @@
 
 import click
 
-from tito.console import console, escape, table
+from tito.console import console, escape, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.options import chosen_modules, module_choice
@@ -51,6 +51,8 @@ def _say_exported(module, generated, before):
     rel = module.relative(generated.target)
     verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
     console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
+    for message in generated.warnings:
+        warn(message)
 
 
 def _say_failed(module, error):

@@ -16,7 +16,7 @@ from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import student_edition
-from tito.editions.strip import strip_solutions, without_hidden_checks, without_hidden_tests
+from tito.editions.strip import Stripped, strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
 from tito.files import copy_file
@@ -66,6 +66,7 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
                     repository: str | None) -> ModuleRelease:
     """The module's source stubbed, its notebook, its pristine stub, its checks without hidden ones."""
     stripped, notebook = student_edition(module, repository)
+    _refuse_shipped_solutions(module, stripped)
     _refuse_calls_to_removed_tests(module, stripped.text)
     solution_lines.update(line for line in stripped.solution_lines if len(line) >= LEAK_MIN_CHARS)
     public.update(line.strip() for line in stripped.text.splitlines())
@@ -77,6 +78,24 @@ def _release_module(module: Module, stage: Path, solution_lines: set, public: se
     copy_file(dev, pristine)
     hidden = _leave_out_hidden_checks(module, stage)
     return ModuleRelease(module, stripped.stubs, stripped.hidden_blocks + hidden, stripped.warnings)
+
+
+def _refuse_shipped_solutions(module: Module, stripped: Stripped) -> None:
+    """A function with a TODO in its docstring but no solution block, or a module graded (checks
+    or points in module.yaml) with no solution block at all, would hand students the answer, and
+    every check would pass on the released stub: the markers were left out or misspelled."""
+    where = module.relative(module.dev_file)
+    hint = (f"Put each answer between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so "
+            "(modules/README.md shows a module's markers). Nothing was written.")
+    if stripped.unmarked:
+        named = ", ".join(f"{name} (line {line})" for name, line in stripped.unmarked)
+        raise TitoError(f"{where}: {named} has a TODO in its docstring but no solution block, so the student "
+                        "edition would hold its code, the solution.", hint=hint)
+    graded = [key for key in ("checks", "points") if module.meta.get(key)]
+    if graded and not stripped.stubs:
+        raise TitoError(f"{where} has no solution block, but its module.yaml grades it ({' and '.join(graded)}): "
+                        "the student edition would hold every solution, and every check would pass on it.",
+                        hint=hint)
 
 
 def _refuse_calls_to_removed_tests(module: Module, text: str) -> None:
@@ -104,11 +123,28 @@ def _leave_out_hidden_checks(module: Module, stage: Path) -> int:
     if checks.is_file():
         text, hidden = without_hidden_tests(checks.read_text(encoding="utf-8"), module.relative(module.tests_dir / checks.name))
         checks.write_text(text, encoding="utf-8")
+        _refuse_hidden_checks_shown(module, checks)
     meta = stage / module.folder.relative_to(module.root) / "module.yaml"
     if meta.is_file():
         meta.write_text(without_hidden_checks(meta.read_text(encoding="utf-8"), module.relative(module.folder / meta.name)),
                         encoding="utf-8")
     return hidden
+
+
+def _refuse_hidden_checks_shown(module: Module, released_checks: Path) -> None:
+    """A check module.yaml calls hidden (``hidden: true``) whose code is not between hidden-test
+    markers in checks.py would ship its code while its entry is left out: students would read it."""
+    from tito.grading.checks import defined_checks
+
+    hidden = [name for name, value in (module.meta.get("checks") or {}).items()
+              if isinstance(value, dict) and value.get("hidden")]
+    shown = [name for name in defined_checks(released_checks) if name in hidden]
+    if shown:
+        checks = module.relative(module.tests_dir / "checks.py")
+        raise TitoError(f"{checks}: the hidden check(s) {', '.join(shown)} (hidden: true in module.yaml) are not "
+                        f"between '{format.BEGIN_HIDDEN}' and '{format.END_HIDDEN}', so the student edition would "
+                        "show their code.", hint="Put each hidden check's function between those markers, or make "
+                                                 "it visible in module.yaml. Nothing was written.")
 
 
 def _public_lines(module: Module) -> set[str]:

@@ -24,6 +24,7 @@ class Stripped:
     hidden_blocks: int = 0
     solution_lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unmarked: list[tuple[str, int]] = field(default_factory=list)  # (function, line): a TODO but no block
 
 
 def strip_solutions(text: str, where: str = "<source>") -> Stripped:
@@ -66,7 +67,25 @@ def strip_solutions(text: str, where: str = "<source>") -> Stripped:
                         f"of the stubbed file).",
                         hint="A hidden-tests block may have been the whole body of a function.") from None
     result.warnings = _extra_code_warnings(stubbed_tree, set(result.stubs), where)
+    result.unmarked = _unmarked_todos(tree, set(result.stubs))
     return result
+
+
+def _unmarked_todos(tree: ast.AST, stubbed: set[str]) -> list[tuple[str, int]]:
+    """(qualified name, line) of each function whose docstring has a TODO section but whose body
+    has no solution block (nor a stub already): its code goes to students as it is, most often
+    because its markers were left out or misspelled."""
+    functions = {node.lineno: node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    found = []
+    for first, _, name in format.function_spans(tree):
+        node = functions[first]
+        docstring = ast.get_docstring(node) or ""
+        if (name not in stubbed and not any(format.is_stub(statement, name) for statement in node.body)
+                and any(format.SECTION_HEADING.match(line) and line.strip().startswith(format.TODO + ":")
+                        for line in docstring.splitlines())):
+            found.append((name, first))
+    return found
 
 
 def _enclosing_function(spans, line: int) -> str | None:
@@ -107,7 +126,7 @@ def _extra_code_warnings(tree: ast.AST, stubbed: set[str], where: str) -> list[s
 def without_hidden_tests(text: str, where: str) -> tuple[str, int]:
     """A file (e.g. tests/NN_name/checks.py) without its hidden-test blocks, and how many there
     were; as it was, and 0, without any."""
-    if not format.MARKER_LINE.search(text):
+    if not (format.MARKER_LINE.search(text) or format.near_marker_lines(text)):
         return text, 0
     stripped = strip_solutions(text, where)
     return stripped.text, stripped.hidden_blocks

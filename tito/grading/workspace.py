@@ -145,14 +145,30 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
         _template(course, module, solved, exported, folder / "template", reference)
         expected = _probe_build(prepared, solved, folder / "expected")
         _refuse_broken_checks(module, specs, expected)
-        if calibrate and format.MARKER_LINE.search(reference):
+        if calibrate:  # a source without markers too: its stub is its solution, which every check passes
             stub = Path(scratch) / "stub"
             shutil.copytree(solved, stub, symlinks=True)
-            (stub / prepared.dev_file).write_text(strip_solutions(reference).text, encoding="utf-8")
+            (stub / prepared.dev_file).write_text(strip_solutions(reference, prepared.dev_file).text, encoding="utf-8")
             _export(Course(stub), module.name)
             prepared.free = _passing(prepared, expected, _probe_build(prepared, stub, Path(scratch) / "stub-out"))
+            _refuse_nothing_to_earn(module, prepared)
     prepared.save()
     return prepared
+
+
+def _refuse_nothing_to_earn(module: Module, prepared: Prepared) -> None:
+    """TitoError when calibration leaves no points to earn: the released stub passes every check
+    that has points, so each student would get 0 of 0, most often because the stub still holds the
+    solution (solution markers left out or misspelled)."""
+    total = sum(spec.points for spec in prepared.checks)
+    if total > 0 and all(spec.name in prepared.free for spec in prepared.checks if spec.points):
+        raise TitoError(
+            f"Module {module.dirname} has nothing to earn: its released stub passes every graded check "
+            f"({', '.join(spec.name for spec in prepared.checks if spec.points)}), so every student would score "
+            "0 of 0.",
+            hint=f"The stub most likely still holds the solution: check that {prepared.dev_file} puts each answer "
+                 f"between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so (`tito release --module "
+                 f"{module.name}` refuses a module whose solutions would ship). Nothing was graded.")
 
 
 def _targets(course: Course) -> dict:
