@@ -265,13 +265,14 @@ def rendered_state(module: Module) -> tuple[Generated | None, str, str]:
     """``export_state`` with what ``render`` made of the module (None when it could not)."""
     if not module.dev_file.exists():
         return None, "error", f"{module.relative(module.dev_file)} does not exist"
+    inputs = _render_inputs(module)
     try:
         generated = render(module)
     except TitoError as exc:
         return None, "error", exc.message
     state = state_of(generated)
     if state == "fresh":
-        _record_fresh(generated)
+        _record_fresh(generated, inputs)
     return generated, state, ""
 
 
@@ -282,19 +283,20 @@ EXPORTS = Path(".tito") / "exports.json"
 
 
 def _render_inputs(module: Module) -> str | None:
-    """One digest of what ``render(module)`` depends on; None when a part cannot be read."""
-    from importlib.metadata import version
+    """One digest of what ``render(module)`` depends on: its source, every module.yaml (another
+    module may claim its target), this tito and jupytext; None when a part cannot be read. Taken
+    before rendering, so that a source saved meanwhile makes the record miss, never lie."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    from tito.files import digest_of, tito_source
+    from tito.files import digest_of, file_digests, tito_source
 
+    metas = sorted(module.root.glob("modules/source/*/module.yaml"))
     try:
-        parts = {"source": module.dev_file.read_bytes(), "meta": (module.folder / "module.yaml").read_bytes()
-                 if (module.folder / "module.yaml").exists() else b""}
-    except OSError:
+        parts = file_digests([module.dev_file, *metas], module.root)
+        parts.update(tito=tito_source(), jupytext=version("jupytext"))
+    except (OSError, PackageNotFoundError):
         return None
-    return digest_of({"source": hashlib.sha256(parts["source"]).hexdigest(),
-                      "meta": hashlib.sha256(parts["meta"]).hexdigest(),
-                      "tito": tito_source(), "jupytext": version("jupytext")})
+    return digest_of(parts)
 
 
 def _read_exports(root: Path) -> dict:
@@ -318,10 +320,9 @@ def _recorded_fresh(module: Module) -> bool:
     return made == entry.get("text") and entry.get("inputs") == _render_inputs(module)
 
 
-def _record_fresh(generated: Generated) -> None:
-    """Record that ``generated`` is on disk as rendered now; nothing when it cannot be written."""
+def _record_fresh(generated: Generated, inputs: str | None) -> None:
+    """Record that ``generated``, rendered from ``inputs``, is on disk; nothing when it cannot be written."""
     module = generated.module
-    inputs = _render_inputs(module)
     if inputs is None:
         return
     record = _read_exports(module.root)
@@ -361,6 +362,7 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
 
     A file edited by hand is refused unless ``force``; the old file is never touched on error.
     """
+    inputs = _render_inputs(module)
     generated = render(module)
     state = state_of(generated)
     if state == "edited" and not force:
@@ -375,7 +377,7 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
     if state != "fresh":
         _ensure_packages(module.root / "tinytorch", generated.target)
         write_atomically(generated.target, generated.text)
-    _record_fresh(generated)
+    _record_fresh(generated, inputs)
     return generated, state
 
 

@@ -266,3 +266,6 @@ def test_a_recorded_export_is_known_fresh_without_rendering_and_any_change_rende
     meta.write_text(meta.read_text() + "\n# a comment\n")  # module.yaml too may change the target
     assert exporter.export_state(alpha) == ("fresh", "") and rendered == ["alpha"]
     assert exporter.export_state(alpha) == ("fresh", "") and rendered == ["alpha"]  # recorded again
+    other = course.root / "modules/source/02_beta/module.yaml"
+    other.write_text(other.read_text() + "\n# another module could claim alpha's target\n")
+    assert exporter.export_state(alpha) == ("fresh", "") and rendered == ["alpha", "alpha"]
