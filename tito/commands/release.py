@@ -51,8 +51,9 @@ def command(module_name, all_modules, out, force, repository):
     console().print(rows)
     for path in report.kept:
         say(f"Kept the student's work in {path}; " + (
-            "its new stub is in .tito/release (`tito module reset` takes it, backing the work up first), the stub "
-            f"it replaced in {report.replaced_copies}." if path in report.new_stubs else "its stub did not change."))
+            "its new stub is in .tito/release (`tito module reset` takes it, backing the work up first)"
+            + (f", the stub it replaced in {report.replaced_copies}." if report.replaced_copies else ".")
+            if path in report.new_stubs else "its stub did not change."))
     for path in report.removed:
         console().print(f"Removed a solved generated file: {path}")
     if report.replaced:
