@@ -257,7 +257,10 @@ def export_state(module: Module) -> tuple[str, str]:
     from these very inputs (``_recorded_fresh``): `tito status` then reads no source with jupytext."""
     if _recorded_fresh(module):
         return "fresh", ""
-    _, state, error = rendered_state(module)
+    inputs = _render_inputs(module)
+    generated, state, error = rendered_state(module)
+    if state == "fresh":
+        _record_fresh(generated, inputs)
     return state, error
 
 
@@ -265,15 +268,11 @@ def rendered_state(module: Module) -> tuple[Generated | None, str, str]:
     """``export_state`` with what ``render`` made of the module (None when it could not)."""
     if not module.dev_file.exists():
         return None, "error", f"{module.relative(module.dev_file)} does not exist"
-    inputs = _render_inputs(module)
     try:
         generated = render(module)
     except TitoError as exc:
         return None, "error", exc.message
-    state = state_of(generated)
-    if state == "fresh":
-        _record_fresh(generated, inputs)
-    return generated, state, ""
+    return generated, state_of(generated), ""
 
 
 # .tito/exports.json: for each module, the digest of what its render depends on (its source,
@@ -331,8 +330,9 @@ def _record_fresh(generated: Generated, inputs: str | None) -> None:
     if record.get(module.name) == entry:
         return
     record[module.name] = entry
+    if not (module.root / EXPORTS).parent.is_dir():  # a course where tito keeps no records yet (the site's build)
+        return
     try:
-        (module.root / EXPORTS).parent.mkdir(exist_ok=True)
         write_atomically(module.root / EXPORTS, json.dumps(record, indent=2, sort_keys=True) + "\n")
     except OSError:  # a read-only course: status renders each time
         pass

@@ -246,6 +246,7 @@ def test_a_recorded_export_is_known_fresh_without_rendering_and_any_change_rende
     source, module.yaml and tito is fresh without jupytext; any change of those, or of the file, renders."""
     from tito import exporter
 
+    (course.root / ".tito").mkdir()  # where tito keeps its records once a module was tested
     assert tito("export", "--module", "alpha").exit_code == 0
     alpha = Course(course.root).get("alpha")
     rendered = []

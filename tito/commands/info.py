@@ -30,7 +30,7 @@ def command(name, as_json):
     console().print(view)
 
 
-def _lines(text: str, width: int = 80) -> str:
+def _lines(text: str, width: int = 100) -> str:
     """``text`` broken at spaces into lines of about ``width`` (a name or path is never split), so
     that the table stays narrow also where plain output is not wrapped (a pipe, a log)."""
     import textwrap
