@@ -28,7 +28,7 @@ import pytest
 from tito.course import Course
 from tito.exporter import export
 from tito.editions.release import release
-from tito.testing.outcomes import subprocess_environment
+from tito.testing.processes import subprocess_environment
 from tito.testing.runner import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@
 * ``limits.py`` — how long a test and a step may run, kept by the process that runs them
   (the grading sandbox has limits of its own: ``tito.grading.sandbox.Limits``);
 * ``outcomes.py`` — what a run produces (TestOutcome, StepResult, ModuleResult), printing nothing;
+* ``processes.py`` — a step's subprocess: its environment, its own session, its deadline;
 * ``source_map.py`` — a generated package line traced back to its line in the module source;
 * ``student_frames.py`` — a failure in given code moved to the student's own line;
 * ``cell_hints.py`` — a failure traced back to the cell that causes it: a name defined only in

@@ -1,20 +1,15 @@
 """What a ``tito test`` run produces: a TestOutcome per test, a StepResult per step, a
-ModuleResult per module; and how each step's subprocess is started (environment, time limit).
+ModuleResult per module (each step's subprocess is run by ``tito.testing.processes``).
 
 Nothing here prints: the ``test`` command renders these, ``tito.progress`` keeps a summary.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tito.course import Module
-from tito.testing.limits import STARTED_VARIABLE
 
 
 NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptable|is not iterable)|"
@@ -130,43 +125,6 @@ class ModuleResult:
             if step.step in ("inline", "pytest"):
                 entry[step.step] = [step.passed_count, step.ran]
         return entry
-
-
-def subprocess_environment(root: Path) -> dict:
-    """The environment of a test subprocess: this course root first on PYTHONPATH, no windows."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    env["MPLBACKEND"] = "Agg"
-    # surrogateescape: in an ASCII locale (LC_ALL=C, PYTHONUTF8=0) a path like .../Été/... is
-    # held with surrogates, and printing it writes its bytes back as they are on disk
-    env["PYTHONIOENCODING"] = "utf-8:surrogateescape"
-    env.pop("PYTHONSTARTUP", None)
-    # what the tests print is read, not shown on a terminal: no colour codes, also where a
-    # notebook's `!tito test` (ipykernel sets FORCE_COLOR=1) would force them on Rich and pytest
-    for forcing in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
-        env.pop(forcing, None)
-    env["PY_COLORS"] = "0"
-    env[STARTED_VARIABLE] = repr(time.time())  # the step's time limit counts from now (tito.testing.limits)
-    return env
-
-
-def has_ended(proc) -> bool:
-    """True once ``proc`` has exited, without reaping it: its pid, which is also its process
-    group's id, stays taken until ``end_group`` (so that id can name nobody else meanwhile)."""
-    try:
-        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:  # reaped already
-        return True
-
-
-def end_group(proc) -> int:
-    """Kill what is left of the process group of ``proc`` (started with ``start_new_session``:
-    a student's background processes), then reap ``proc``; its exit code."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    return proc.wait()
 
 
 def tail(text: str, lines: int = 15) -> str:

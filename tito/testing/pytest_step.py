@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,8 @@ from tito import format
 from tito.course import Module
 from tito.testing.cell_hints import explain_missing_names
 from tito.testing.limits import STEP_VARIABLE, step_seconds
-from tito.testing.outcomes import StepResult, TestOutcome, end_group, has_ended, subprocess_environment, tail
+from tito.testing.outcomes import StepResult, TestOutcome, tail
+from tito.testing.processes import run_watched, subprocess_environment
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
 DESELECTED = re.compile(r"\b(\d+) deselected\b")
@@ -52,17 +52,9 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
             command += ["-m", f"not {SLOW}"]
         environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
                            TITO_PYTEST_RUNNING=str(running), TITO_PYTEST_DONE=str(done))
-        # its own session, output to a file: a process the student's code leaves running neither
-        # holds the step open (a pipe would wait for it) nor outlives it
-        with open(Path(scratch) / "output", "w+", encoding="utf-8", errors="replace") as out:
-            proc = subprocess.Popen(command, cwd=module.root, env=environment, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                ended = _wait(proc, time.monotonic() + step_seconds())
-            finally:  # Ctrl-C too
-                returncode = end_group(proc)
-            out.seek(0)
-            output = out.read()
+        deadline = time.monotonic() + step_seconds()
+        output, returncode, ended = run_watched(command, module.root, environment,
+                                                lambda proc: time.monotonic() <= deadline, poll=0.02)
         if not ended:
             return _timed_out(output, running, done)
         tests = parse_junit(report) if report.exists() else []
@@ -73,15 +65,6 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
         left_out = DESELECTED.findall(output)
         step.left_out = int(left_out[-1]) if left_out else 0
     return step
-
-
-def _wait(proc, deadline: float) -> bool:
-    """Wait for ``proc`` to exit (not reaping it) until ``deadline``; False if it did not."""
-    while not has_ended(proc):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _timed_out(output: str, running: Path, done: Path) -> StepResult:

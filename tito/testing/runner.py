@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,8 +34,8 @@ from tito.notebooks import syntax as notebook_syntax
 from tito.testing import limits
 from tito.testing.cell_hints import deleted_tests_note
 from tito.testing.limits import STEP_VARIABLE, step_seconds
-from tito.testing.outcomes import (ModuleResult, StepResult, TestOutcome, cell_failure_name, end_group,
-                                   has_ended, subprocess_environment, tail)
+from tito.testing.outcomes import ModuleResult, StepResult, TestOutcome, cell_failure_name, tail
+from tito.testing.processes import run_watched, subprocess_environment
 from tito.testing.pytest_step import run_pytest
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
@@ -70,8 +69,7 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         command = [sys.executable, str(HARNESS), str(spec_path)]
-        output, returncode, timed_out = _watch(command, module.root, Path(scratch) / "output.txt",
-                                               results, on_progress or (lambda text: None), stop)
+        output, returncode, timed_out = _watch(command, module.root, results, on_progress or (lambda text: None), stop)
         events = _read_events(results)
         stopped_at = _stopped_at(stacks, str(module.dev_file))
     step = _inline_result(module, events, output, returncode, timed_out, stopped_at)
@@ -79,38 +77,30 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
     return step
 
 
-def _watch(command, root: Path, log: Path, results: Path, on_progress, stop=None):
+def _watch(command, root: Path, results: Path, on_progress, stop=None):
     """Run the harness, reporting progress from its results file; (output, exit code, timed out).
 
     The harness keeps its own time limits (``tito.testing.limits``) and says where it stopped; this
-    kills it only if it outlives them.
+    kills it only if it outlives them. Ctrl-C reaches it through ``stop``.
     """
-    step = step_seconds()
-    deadline = time.monotonic() + step + limits.GRACE
+    deadline = time.monotonic() + step_seconds() + limits.GRACE
     last, interrupted = None, None
-    with open(log, "w+", encoding="utf-8", errors="replace") as out:
-        # its own session: what the student's code leaves running is killed with it (end_group);
-        # Ctrl-C reaches it through ``stop``
-        proc = subprocess.Popen(command, cwd=root, env=subprocess_environment(root), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try:
-            while not has_ended(proc):
-                if stop is not None and stop.is_set() and interrupted is None:
-                    proc.send_signal(signal.SIGINT)  # the harness says where its test was, then ends
-                    interrupted = time.monotonic()
-                if time.monotonic() > deadline or (interrupted and time.monotonic() > interrupted + 2):
-                    timed_out = interrupted is None
-                    break
-                now = _progress_text(_read_events(results))
-                if now and now != last:
-                    on_progress(now)
-                    last = now
-                time.sleep(0.1)
-        finally:
-            returncode = end_group(proc)
-        out.seek(0)
-        output = out.read()
+
+    def keep_waiting(proc) -> bool:
+        nonlocal last, interrupted
+        if stop is not None and stop.is_set() and interrupted is None:
+            proc.send_signal(signal.SIGINT)  # the harness says where its test was, then ends
+            interrupted = time.monotonic()
+        if time.monotonic() > deadline or (interrupted and time.monotonic() > interrupted + 2):
+            return False
+        now = _progress_text(_read_events(results))
+        if now and now != last:
+            on_progress(now)
+            last = now
+        return True
+
+    output, returncode, ended = run_watched(command, root, subprocess_environment(root), keep_waiting, poll=0.1)
+    timed_out = not ended and interrupted is None
     return output, (None if timed_out else returncode), timed_out
 
 
