@@ -4,13 +4,12 @@ runs its notebooks in a real kernel and a rebuild over it, and serve without a s
 import html
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from browser import DevTools
+from tiny_course import run_tito
 from tito.book.launch import Repository, course_repository, declared_repository, set_repository, solutions_warning
 from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
@@ -155,12 +154,8 @@ def contrast(color: str, background: str) -> float:
 
 def build(course, *args, no_color=True):
     """`tito book build` on ``course``; ``no_color=False`` leaves NO_COLOR out of its environment."""
-    environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
-    environment.pop("TITO_ROOT", None)
-    if not no_color:
-        del environment["NO_COLOR"]
-    return subprocess.run([sys.executable, "-m", "tito", "book", "build", "--repository", URL, "--jobs", "1", *args],
-                          cwd=course.root, env=environment, capture_output=True, text=True, timeout=300)
+    return run_tito(course.root, "book", "build", "--repository", URL, "--jobs", "1", *args, pythonpath=[REPO],
+                    timeout=300, NO_COLOR="1" if no_color else None)
 
 
 def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(course):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_course import flat
+from tiny_course import flat, run_tito
 
 from tito.course import Course, find_course_root
 from tito.errors import TitoError
@@ -14,24 +14,16 @@ from tito.errors import TitoError
 REPO = Path(__file__).resolve().parents[2]
 
 
-def tito_process(*args, cwd, **env):
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **env}
-    environment.pop("TITO_ROOT", None)
-    environment.update(env)
-    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_root_is_found_from_a_subfolder(course):
     deep = course.root / "modules" / "source" / "01_alpha"
     assert find_course_root(deep) == course.root
-    result = tito_process("status", "--json", cwd=deep)
+    result = run_tito(deep, "status", "--json", pythonpath=[REPO])
     assert result.returncode == 0, result.stderr
     assert f'"root": "{course.root}"' in result.stdout
 
 
 def test_outside_a_course_is_a_clear_error(tmp_path):
-    result = tito_process("status", cwd=tmp_path)
+    result = run_tito(tmp_path, "status", pythonpath=[REPO])
     assert result.returncode == 1
     assert "No TinyTorch course found" in result.stderr and "Traceback" not in result.stderr
 
@@ -39,7 +31,7 @@ def test_outside_a_course_is_a_clear_error(tmp_path):
 def test_tito_root_is_the_fallback_outside_a_course(course, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = tito_process("info", "beta", "--json", cwd=elsewhere, TITO_ROOT=str(course.root))
+    result = run_tito(elsewhere, "info", "beta", "--json", pythonpath=[REPO], TITO_ROOT=str(course.root))
     assert result.returncode == 0, result.stderr
     assert '"prerequisites": [\n    "alpha"\n  ]' in result.stdout
 

@@ -233,13 +233,20 @@ def build_course(root: Path, tooling: bool = False) -> TinyCourse:
     return course
 
 
-def run_tito(cwd: Path, *args, pythonpath=(), timeout=120) -> subprocess.CompletedProcess:
-    """``python -m tito ARGS`` in ``cwd`` (which comes first on sys.path), plain output."""
-    env = dict(os.environ, NO_COLOR="1")
-    env.pop("PYTHONPATH", None)
+def run_tito(cwd: Path, *args, pythonpath=(), timeout=120, **env) -> subprocess.CompletedProcess:
+    """``python -m tito ARGS`` in ``cwd`` (which comes first on sys.path), plain output, no TITO_ROOT;
+    ``env`` is added to the environment (a value None takes the variable out)."""
+    environment = dict(os.environ, NO_COLOR="1")
+    for variable in ("PYTHONPATH", "TITO_ROOT"):
+        environment.pop(variable, None)
     if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
-    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=env, capture_output=True,
+        environment["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    for variable, value in env.items():
+        if value is None:
+            environment.pop(variable, None)
+        else:
+            environment[variable] = value
+    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=environment, capture_output=True,
                           text=True, timeout=timeout)
 
 
