@@ -121,15 +121,12 @@ def _take_notebook_edits(module) -> None:
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    from tito.testing.runner import run_module
-
     _warn_prerequisites(course, module, store)
     out = console()
     if plain_output():
         out.print(f"== tito test {module.dirname} ==", markup=False)
     else:
         out.rule(f"tito test {module.dirname}")
-    early = EarlyInline(verbose)
     if not live_display():
         started = []
 
@@ -139,26 +136,22 @@ def _test_one(course, module, store, keyword, verbose, full):
                     started.append(name)
                     out.print(f"-- {name} ...")
 
-        result = run_module(module, keyword, verbose, full, on_step=announce, on_inline=early.show)
-    else:
-        with out.status("", spinner=spinner(out)) as status:
-            shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
-            result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
-                                on_inline=early.show)
-    _finish(store, result, verbose, keyword, shown_already=early.shown)
+        return _run(store, module, keyword, verbose, full, on_step=announce)
+    with out.status("", spinner=spinner(out)) as status:
+        shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
+        return _run(store, module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
+
+
+def _run(store, module, keyword, verbose, full, **progress):
+    """Test one module, record and show its result. The inline step's lines are shown as soon as
+    it ends, while pytest may still run: a stub's feedback in seconds, not after the whole module's."""
+    from tito.testing.runner import run_module
+
+    result = run_module(module, keyword, verbose, full, on_inline=lambda step: _show_step(step, verbose), **progress)
+    if store is not None:
+        store.record(result.module.name, result.progress_entry(keyword))
+    show_result(result, verbose)
     return result
-
-
-class EarlyInline:
-    """Shows the inline step's lines as soon as it ends, while pytest may still run: a stub's
-    feedback in seconds, not after the whole module's tests."""
-
-    def __init__(self, verbose: bool):
-        self.verbose, self.shown = verbose, set()
-
-    def show(self, step) -> None:
-        _show_step(step, self.verbose)
-        self.shown.add(step.step)
 
 
 class Shown:
@@ -190,16 +183,12 @@ def _warn_prerequisites(course, module, store, tell=warn) -> None:
 
 
 def _test_all(course, modules, store, keep_going, keyword, verbose, full):
-    from tito.testing.runner import run_module
-
     out, results = console(), []
     if not live_display():
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
-            early = EarlyInline(verbose)
-            result = run_module(module, keyword, verbose, full, on_inline=early.show)
-            _finish(store, result, verbose, keyword, shown_already=early.shown)
+            result = _run(store, module, keyword, verbose, full)
             results.append(result)
             if not result.passed and not keep_going:
                 break
@@ -214,24 +203,13 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
                 _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
-                early = EarlyInline(verbose)
-                result = run_module(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline,
-                                    on_inline=early.show)
-                _finish(store, result, verbose, keyword, shown_already=early.shown)
+                result = _run(store, module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
                 results.append(result)
                 bar.advance(task)
                 if not result.passed and not keep_going:
                     break
     _show_overview(results, modules, keep_going)
     return results
-
-
-def _finish(store, result, verbose, keyword, shown_already=()) -> None:
-    """Record (unless the course is read-only) and show one module's result (its steps in
-    ``shown_already`` without their lines again)."""
-    if store is not None:
-        store.record(result.module.name, result.progress_entry(keyword))
-    show_result(result, verbose, shown_already)
 
 
 def _show_overview(results, modules, keep_going):
@@ -265,16 +243,16 @@ def _count(step) -> str:
     return f"{step.passed_count}/{step.ran}"
 
 
-def show_result(result, verbose=False, shown_already=()) -> None:
-    """Print one module's per-test lines (but those of steps in ``shown_already``), failure
-    details, stubs and summary table.
+def show_result(result, verbose=False) -> None:
+    """Print one module's per-test lines (but the inline step's: ``_run`` showed them as soon as
+    that step ended), failure details, stubs and summary table.
 
     A failure that only says a function is not implemented yet is told in one line (pytest's
     are counted per function); tracebacks are shown for the other failures, the first few.
     """
     out = console()
     for step in result.steps:
-        if step.step not in shown_already:
+        if step.step != "inline":
             _show_step(step, verbose)
     missing = _missing_packages(result)
     failures = [(step, t) for step in result.steps for t in step.failures if not _stub_of(t)]
