@@ -255,9 +255,9 @@ def export_state(module: Module) -> tuple[str, str]:
 
     'fresh' is known without rendering when the generated file is the one recorded as rendered
     from these very inputs (``_recorded_fresh``): `tito status` then reads no source with jupytext."""
-    if _recorded_fresh(module):
-        return "fresh", ""
     inputs = _render_inputs(module)
+    if _recorded_fresh(module, inputs):
+        return "fresh", ""
     generated, state, error = rendered_state(module)
     if state == "fresh":
         _record_fresh(generated, inputs)
@@ -306,8 +306,11 @@ def _read_exports(root: Path) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _recorded_fresh(module: Module) -> bool:
-    """True when the module's generated file is the one recorded as rendered from its inputs now."""
+def _recorded_fresh(module: Module, inputs: str | None) -> bool:
+    """True when the module's generated file is the one recorded as rendered from ``inputs``,
+    its render's inputs now (``_render_inputs``)."""
+    if inputs is None:
+        return False
     entry = _read_exports(module.root).get(module.name)
     if not isinstance(entry, dict) or not isinstance(entry.get("target"), str):
         return False
@@ -316,13 +319,15 @@ def _recorded_fresh(module: Module) -> bool:
         made = hashlib.sha256(target.read_bytes()).hexdigest()
     except OSError:
         return False
-    return made == entry.get("text") and entry.get("inputs") == _render_inputs(module)
+    return made == entry.get("text") and entry.get("inputs") == inputs
 
 
 def _record_fresh(generated: Generated, inputs: str | None) -> None:
     """Record that ``generated``, rendered from ``inputs``, is on disk; nothing when it cannot be written."""
     module = generated.module
-    if inputs is None:
+    # none when a part of the inputs could not be read, or in a course where tito keeps no records
+    # yet (the site's build)
+    if inputs is None or not (module.root / EXPORTS).parent.is_dir():
         return
     record = _read_exports(module.root)
     entry = {"inputs": inputs, "target": module.relative(generated.target),
@@ -330,8 +335,6 @@ def _record_fresh(generated: Generated, inputs: str | None) -> None:
     if record.get(module.name) == entry:
         return
     record[module.name] = entry
-    if not (module.root / EXPORTS).parent.is_dir():  # a course where tito keeps no records yet (the site's build)
-        return
     try:
         write_atomically(module.root / EXPORTS, json.dumps(record, indent=2, sort_keys=True) + "\n")
     except OSError:  # a read-only course: status renders each time
