@@ -62,7 +62,8 @@ def plain_output(stream=None) -> bool:
 
 # In the environment of a Jupyter kernel, and so of a cell's `!tito`: jupyter_client's launcher
 # sets JPY_PARENT_PID (JupyterLab, Binder, nbclient), Colab's runtime COLAB_RELEASE_TAG.
-JUPYTER_KERNEL_VARIABLES = ("JPY_PARENT_PID", "COLAB_RELEASE_TAG")
+COLAB_VARIABLE = "COLAB_RELEASE_TAG"
+JUPYTER_KERNEL_VARIABLES = ("JPY_PARENT_PID", COLAB_VARIABLE)
 
 
 def live_display(stream=None) -> bool:
@@ -77,6 +78,11 @@ def live_display(stream=None) -> bool:
 def from_a_notebook() -> bool:
     """True when tito runs as a notebook cell's ``!`` command (Jupyter's kernel, or Colab's)."""
     return any(name in os.environ for name in JUPYTER_KERNEL_VARIABLES)
+
+
+def in_colab() -> bool:
+    """True in Colab's runtime (a notebook cell's ``!`` command, or its terminal)."""
+    return COLAB_VARIABLE in os.environ
 
 
 def _make(stderr: bool):

@@ -5,7 +5,8 @@ folder to fill and rename into place. Both make their new name with ``_create_un
 ``copy_file`` and ``copy_tree`` copy contents and give what they make the umask's modes
 (``shutil.copy2`` and ``copytree`` would copy the source's, e.g. 0644 under umask 077).
 ``backup`` keeps a copy of a student's file in ``.tito/backups/`` before tito replaces it, named
-with ``utc_stamp``, the time stamp of every kept copy.
+with ``utc_stamp``, the time stamp of every kept copy. ``file_digests``, ``digest_of`` and
+``tito_source`` are the sha256 digests that tell whether files (or this tito's source) changed.
 """
 
 from __future__ import annotations

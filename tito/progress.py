@@ -153,4 +153,3 @@ def last_result(last: dict | None, module) -> str:
     if last.get("tests") and last["tests"] != tests_digest(module):
         return TESTS_CHANGED
     return f"{PASSED} -k {last['keyword']}" if last.get("keyword") else PASSED
-

@@ -1,14 +1,13 @@
 """tito test: run a module's inline tests, export it, run its pytest tests, record the result."""
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
 import click
 
-from tito.console import console, escape, from_a_notebook, live_display, plain_output, say, spinner, table, warn
+from tito.console import console, escape, from_a_notebook, in_colab, live_display, plain_output, say, spinner, table, warn
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically
@@ -28,7 +27,7 @@ GROUPED = 3  # this many failures with the same first line are told in one line
 @click.option("-k", "keyword", metavar="EXPR", help="Only pytest tests matching EXPR (passed to pytest -k).")
 @click.option("-v", "--verbose", is_flag=True, help="Show pytest's own output and every inline test's output.")
 @click.option("--full", is_flag=True, help="Also run the pytest tests marked slow (PyTorch comparisons, long "
-              "property tests).")
+              "property tests, drawing PNG pictures).")
 @json_report_option("test", "Also write the results as JSON to this file (a file there is replaced only if it "
                     "is a report of tito test).")
 def command(module_name, all_modules, keep_going, keyword, verbose, full, json_file):
@@ -108,7 +107,7 @@ def _say_which_save(module) -> None:
     Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
     from datetime import datetime
 
-    if from_a_notebook() and "COLAB_RELEASE_TAG" not in os.environ and module.notebook.exists():
+    if from_a_notebook() and not in_colab() and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
         say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
 

@@ -1,8 +1,8 @@
 """``tito test``: a module's inline tests, its export and its pytest tests, and what a failure says.
 
-``runner.py`` runs the pipeline (``run_module``); each job has its own file:
+Each job has its own file:
 
-* ``runner.py`` — the three steps side by side (inline, export, pytest), prerequisites, Ctrl-C;
+* ``runner.py`` — the pipeline (``run_module``): the three steps side by side (inline, export, pytest), prerequisites, Ctrl-C;
 * ``inline_harness.py`` — the script a fresh process runs: the dev file's cells, each
   ``test_unit_*`` recorded (it loads ``limits.py`` and ``tito/format.py`` by path, never ``tito``);
 * ``pytest_step.py`` — the pytest step: the subprocess, its junit report read into outcomes;

@@ -37,6 +37,7 @@ from tito.testing.limits import STEP_VARIABLE, step_seconds
 from tito.testing.outcomes import ModuleResult, StepResult, TestOutcome, cell_failure_name, tail
 from tito.testing.processes import run_watched, subprocess_environment
 from tito.testing.pytest_step import run_pytest
+from tito.testing.student_frames import locate_in_students_code
 
 HARNESS = Path(__file__).with_name("inline_harness.py")
 
@@ -124,8 +125,9 @@ def _progress_text(events: list) -> str:
 
 def _jupyter_only_note(module: Module, cells, runnable: dict) -> str:
     """'Jupyter-only syntax skipped by tito test: cnn_dev.py:164 (cnn_dev.ipynb: cell [7], line 1):
-    conv2d_naive?; cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or '' when every
-    cell is Python. Each place as tito names a failure's: the .py line, and the notebook cell."""
+    %timeit conv2d_naive(x, w); cnn_dev.py:170: x = !ls (only the cell's definitions ran)', or ''
+    when every cell is Python (help such as ``conv2d_naive?`` is skipped without a word). Each
+    place as tito names a failure's: the .py line, and the notebook cell."""
     from tito.notebooks.places import in_notebook, notebook_cells
 
     found, places = [], None
@@ -200,7 +202,7 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
         step.error = f"The inline test process {reason}."
         if running:
             step.tests.append(TestOutcome(running, False, step.error, location=location, details=tail(output)))
-    elif not any(_is_test(t) for t in step.tests):
+    elif all(t.is_cell_failure for t in step.tests):
         step.error = (f"No inline tests ran: {module.relative(module.dev_file)} has no top-level "
                       "test_unit_*() calls.")
     if step.failures and not step.error:
@@ -216,10 +218,6 @@ def _interrupted_where(module, event) -> str:
     if event.get("file") == str(module.dev_file):
         text += f", at {module.relative(module.dev_file)}:{event['line']} in {event['function']}"
     return text
-
-
-def _is_test(outcome: TestOutcome) -> bool:
-    return not outcome.is_cell_failure
 
 
 def _inline_outcome(module, event) -> TestOutcome:
@@ -279,6 +277,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
 
     def inline_step() -> StepResult:
         step = _finish(running, "inline", run_inline, module, on_progress, stop)
+        locate_in_students_code(module, step)
         _place_failures(module, step)
         if on_inline is not None:
             on_inline(step)
@@ -307,14 +306,10 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
 
 
 def _place_failures(module: Module, step: StepResult) -> None:
-    """Give each failure of ``step`` its place: in the student's code (inline), the source line
-    shown, the notebook cell."""
+    """Give each failure of ``step`` its place: the source line shown, the notebook cell."""
     from tito.notebooks.places import add_notebook_places
     from tito.testing.source_map import add_sources
-    from tito.testing.student_frames import locate_in_students_code
 
-    if step.step == "inline":
-        locate_in_students_code(module, step)
     add_sources(module.root, step)
     add_notebook_places(module, step)
 
