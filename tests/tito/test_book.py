@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from tiny_course import flat
 
 from browser import FLAGS, DevTools, chromium
 from tito.course import Course
@@ -118,7 +119,7 @@ def test_build_reports_every_page_and_no_warning(built, parsed):
     assert set(parsed) == expected
     assert f"Built {len(expected)} pages from {len(COURSE.modules)} modules in " in result.stdout
     # this course holds the solutions: the one warning says so (students' cards belong on an edition)
-    assert " ".join(result.stderr.split()) == (
+    assert flat(result.stderr) == (
         "Warning: The launch cards open https://github.com/mlsysbook/TinyTorch, this course's own repository "
         "(pyproject.toml): its modules hold the solutions, and its notebooks are written only into a student "
         "edition. For students, give the edition's repository: --repository URL."), result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser import DevTools
-from tiny_course import run_tito
+from tiny_course import flat, run_tito
 from tito.book.launch import Repository, course_repository, declared_repository, set_repository, solutions_warning
 from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
@@ -122,7 +122,7 @@ def test_serve_without_a_site_says_to_build_it(course, tito):
 def text_of(page: str) -> str:
     """What a reader sees of an HTML page, with straight quotes and single spaces."""
     text = html.unescape(re.sub(r"<[^>]+>", "", page)).replace("\u2018", "'").replace("\u2019", "'")
-    return " ".join(text.split())
+    return flat(text)
 
 
 def output_labels(page: Path) -> dict:
@@ -198,7 +198,7 @@ def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(cours
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "Built 7 pages from 2 modules" in rebuilt.stdout
     problem = "modules/source/02_beta/beta_dev.py, line 13: '### BEGIN SOLUTION' is never closed with '### END SOLUTION'."
-    assert f"Warning: {problem}" in " ".join(rebuilt.stderr.split())
+    assert f"Warning: {problem}" in flat(rebuilt.stderr)
     assert f"This notebook could not be rendered {problem}" in text_of((site / "chapters/02_beta.html").read_text())
     assert "cell_output" in alpha and "cell_output" not in (site / "chapters/01_alpha.html").read_text()
     assert sorted(p.name for p in course.root.iterdir()) == sorted(before + ["_site"])  # nothing else written

@@ -781,9 +781,9 @@ def test_tito_grade_shows_a_hint_in_full_below_its_table(capsys, monkeypatch):
     hint = "during this check the sources report made-up values: read them, " + "don't type them in " * 5
     message = judge(CheckSpec("values", 2, hint=hint), value("32.1.4"), value("3.11.7"))[1]
     show_grade(Grade("setup", "setup_dev.py", "ada", [TestScore("values", False, 2, message)]))
-    out = " ".join(capsys.readouterr().out.split())
+    out = flat(capsys.readouterr().out)
     assert "result: expected '32.1.4', got '3.11.7' (hint below)" in out
-    assert "Hint (values): " + " ".join(hint.split()) in out
+    assert "Hint (values): " + flat(hint) in out
 
 
 def test_a_matched_key_the_result_lacks_is_named():

@@ -109,7 +109,7 @@ def test_a_gradebook_edited_by_hand_is_said_not_to_count(tmp_path, tito):
     assert "edited by hand" not in tito("gradebook", "feedback", str(out)).output
     (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,4", "alice,alice.py,6"))
     for command in (("feedback", str(out)), ("final", str(out), "--out", str(tmp_path / "final.csv"))):
-        said = " ".join(tito("gradebook", *command).output.split())
+        said = flat(tito("gradebook", *command).output)
         assert (f"{out}/gradebook.csv was edited by hand since tito wrote it: those edits do not count here (the "
                 f"reports do). To change a grade so that it lasts, add a row to {out}/adjustments.csv") in said
 

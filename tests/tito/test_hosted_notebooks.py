@@ -31,6 +31,7 @@ import types
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
@@ -231,7 +232,7 @@ def test_the_first_cell_does_nothing_outside_colab_and_the_notebook_converts_bac
     namespace = {}
     exec(cells[0].source, namespace)  # noqa: S102 - the cell, outside Colab
     assert sorted(namespace) == ["__builtins__", "sys"]
-    readme = " ".join((edition / "README.md").read_text(encoding="utf-8").split())
+    readme = flat((edition / "README.md").read_text(encoding="utf-8"))
     assert "commit and push your work first" in readme
     assert "`binder/start` puts every module folder on the import path" in readme
     assert "it is your work in Colab that is tested" in readme

@@ -22,6 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "tito-lab-test"
 
 
+def tito_lab_environment(**changes) -> dict:
+    """This environment, without what a test step sets (the lab's kernels must not inherit it),
+    with this repository's tito on PYTHONPATH, plain output and ``changes``."""
+    inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
+    return {**inherited, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **changes}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -86,12 +93,11 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
     notebook = dev.with_suffix(".ipynb")
     assert not notebook.exists()
     port = free_port()
-    # PATH without this Python's folder, as after `make lab` with no activate script (student audit:
-    # a cell's `!tito test` said "tito: not found")
-    inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
-    env = {**inherited, "PYTHONPATH": str(REPO), "JUPYTER_TOKEN": TOKEN, "NO_COLOR": "1", "PATH": "/usr/bin:/bin",
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    # PATH without this Python's folder, as after `make lab` with no activate script (where a cell's
+    # `!tito test` would say "tito: not found")
+    env = tito_lab_environment(JUPYTER_TOKEN=TOKEN, PATH="/usr/bin:/bin", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                          JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                          JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     terminal, its_side = pty.openpty()  # a terminal, where Jupyter would ask "Shutdown this server (y/[n])?"
     server = subprocess.Popen([sys.executable, "-m", "tito", "lab", "alpha", "--no-browser", "--port", str(port)],
                               cwd=course.root / "tests", env=env, stdin=its_side, stdout=subprocess.PIPE,
@@ -126,9 +132,7 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
 
 def test_lab_without_jupyterlab_says_how_to_install_it(course):
     code = "import sys; sys.modules['jupyterlab'] = None; from tito.cli import main; main()"
-    inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
-    env = {**inherited, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    done = subprocess.run([sys.executable, "-c", code, "lab", "alpha"], cwd=course.root, env=env,
+    done = subprocess.run([sys.executable, "-c", code, "lab", "alpha"], cwd=course.root, env=tito_lab_environment(),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "JupyterLab is not installed" in done.stderr and "make install" in done.stderr

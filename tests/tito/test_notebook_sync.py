@@ -70,7 +70,7 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
     older.write_bytes(notebook.read_bytes())
     os.utime(older, (notebook.stat().st_mtime - 5,) * 2)
     result = tito("test", "--module", "alpha")
-    words = " ".join(result.output.split())
+    words = flat(result.output)
     assert ("modules/source/01_alpha/alpha_dev-Copy1.ipynb was saved after alpha_dev.ipynb and alpha_dev.py, "
             "but tito only reads alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to "
             "alpha_dev.ipynb.") in words
@@ -80,7 +80,7 @@ def test_a_copy_saved_after_the_notebook_is_pointed_out(edition, tito):
     copy.unlink()
     notebook.rename(notebook.with_name("my_alpha.ipynb"))
     edit_notebook(notebook.with_name("my_alpha.ipynb"), STUB, "return np.asarray(x) * 2")
-    words = " ".join(tito("test", "--module", "alpha").output.split())
+    words = flat(tito("test", "--module", "alpha").output)
     assert ("modules/source/01_alpha/my_alpha.ipynb was saved after alpha_dev.py, but tito only reads "
             "alpha_dev.ipynb and alpha_dev.py: if your work is in it, rename it to alpha_dev.ipynb.") in words
 
@@ -94,11 +94,11 @@ def test_from_a_notebook_cell_tito_test_says_which_save_it_tests(edition, tito, 
     said = f"Testing alpha_dev.ipynb as saved at {saved}: save it first (Ctrl-S) to test your latest edits."
     monkeypatch.delenv("JPY_PARENT_PID", raising=False)
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
-    assert said not in " ".join(tito("test", "--module", "alpha").output.split())  # a terminal: no such line
+    assert said not in flat(tito("test", "--module", "alpha").output)  # a terminal: no such line
     monkeypatch.setenv("JPY_PARENT_PID", "1")  # as ipykernel sets it for a cell's `!` command
-    assert said in " ".join(tito("test", "--module", "alpha").output.split())
+    assert said in flat(tito("test", "--module", "alpha").output)
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab")  # Colab: its hook saved it just now, into the clone
-    assert "as saved at" not in " ".join(tito("test", "--module", "alpha").output.split())
+    assert "as saved at" not in flat(tito("test", "--module", "alpha").output)
 
 
 def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):
@@ -109,7 +109,7 @@ def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):
     notebook.cells.append(nbformat.v4.new_code_cell("!tito test --module alpha", execution_count=26))
     nbformat.write(notebook, notebook_path)
     os.utime(notebook_path, (notebook_path.stat().st_mtime + 5,) * 2)
-    words = " ".join(tito("test", "--module", "alpha").output.split())
+    words = flat(tito("test", "--module", "alpha").output)
     assert "alpha_dev.py:58 (alpha_dev.ipynb: cell [26], line 1): !tito test --module alpha" in words, words
 
 
@@ -118,7 +118,7 @@ def test_a_syntax_error_saved_in_the_notebook_is_placed_in_the_notebook_too(edit
     notebook = (edition / DEV).with_suffix(".ipynb")
     edit_notebook(notebook, STUB, "return np.asarray(x) * 2 +")
     result = tito("export", "--module", "alpha")
-    words = " ".join(result.output.split())
+    words = flat(result.output)
     assert result.exit_code == 1
     assert ("modules/source/01_alpha/alpha_dev.py, line 22 (alpha_dev.ipynb: code cell 3, line 10): invalid syntax"
             in words), words  # a cell never run has no [N]: counted among the code cells

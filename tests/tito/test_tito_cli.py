@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 from tito.deps import exit_for_missing
 
@@ -369,7 +370,7 @@ def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch
     screen = status_at(40, tito, monkeypatch)
     lines = screen.splitlines()
     assert lines[1] == "01_alpha Alpha" and lines[2].startswith("  exported missing, notebook -,")
-    assert " ".join(screen.split()).startswith(
+    assert flat(screen).startswith(
         "TinyTorch course status 01_alpha Alpha exported missing, notebook -, test never 02_beta Beta exported "
         "missing, notebook -, test never ")
     assert lines[-1].endswith(" 0/2 modules passed")

@@ -68,7 +68,7 @@ def test_two_module_folders_of_one_name_or_number_are_refused(course, tito):
     result = tito("status")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert ("Two module folders have the same name: modules/source/01_alpha and modules/source/03_alpha; tito "
-            "would not know which one is meant.") in " ".join(result.output.split())
+            "would not know which one is meant.") in flat(result.output)
     (course.root / "modules/source/03_alpha/module.yaml").rename(course.root / "modules/source/03_alpha/gone")
     (course.root / "modules/source/03_alpha").rename(course.root / "modules/source/02_gamma")
     with pytest.raises(TitoError, match=r"the same number: modules/source/02_beta and modules/source/02_gamma"):
@@ -112,14 +112,14 @@ def test_two_modules_exporting_to_one_file_are_refused(course, tito):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert ("Two modules export to the same file: modules/source/01_alpha/module.yaml and "
             "modules/source/03_gamma/module.yaml both say exports_to: tinytorch.core.alpha, so each export would "
-            "overwrite the other's tinytorch/core/alpha.py.") in " ".join(result.output.split())
+            "overwrite the other's tinytorch/core/alpha.py.") in flat(result.output)
     assert not course.generated("alpha").exists()
     # without exports_to, the source's default_exp alone is refused at export
     course.write("modules/source/03_gamma/module.yaml", "name: gamma\n")
     result = tito("export", "--module", "gamma")
     assert result.exit_code == 1 and not course.generated("alpha").exists()
     assert ("modules/source/03_gamma/gamma_dev.py says '#| default_exp core.alpha', the file module 01_alpha "
-            "exports to") in " ".join(result.output.split())
+            "exports to") in flat(result.output)
 
 
 @pytest.mark.parametrize("folder, meant", [("11_Embedding", "11_embedding"), ("11-embedding", "11_embedding"),

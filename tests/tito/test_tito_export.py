@@ -5,7 +5,7 @@ import importlib.util
 from tito.course import Course
 from tito.exporter import public_names
 from tito.testing.source_map import source_of
-from tiny_course import line_of
+from tiny_course import flat, line_of
 
 
 def load(path):
@@ -127,7 +127,7 @@ def test_a_magic_in_an_exported_cell_stays_a_comment_or_is_refused_by_line(cours
     assert result.exit_code == 1
     assert (f"modules/source/01_alpha/alpha_dev.py, line {line_of(dev, '%timeit')}: `%timeit double(2)` is "
             "Jupyter-only syntax, in a cell marked `#| export`, and the package must be plain Python."
-            ) in " ".join(result.output.split())
+            ) in flat(result.output)
 
 
 def test_missing_default_exp_refuses_and_names_the_file(course, tito):
@@ -151,9 +151,9 @@ def test_a_default_exp_other_than_module_yaml_says_is_refused_by_export_and_test
             "modules/source/01_alpha/module.yaml says exports_to: tinytorch.core.alpha: the tests import the latter, "
             "so they would test another file.")
     result = tito("export", "--module", "alpha")
-    assert result.exit_code == 1 and said in " ".join(result.output.split())
+    assert result.exit_code == 1 and said in flat(result.output)
     tested = tito("test", "--module", "alpha")
-    assert tested.exit_code == 1 and said in " ".join(tested.output.split())
+    assert tested.exit_code == 1 and said in flat(tested.output)
     assert not (course.root / "tinytorch/alpha.py").exists()
 
 
@@ -167,9 +167,9 @@ def test_a_misspelled_directive_is_refused_naming_its_line(course, tito):
     said = (f"modules/source/01_alpha/alpha_dev.py, line {line}: '#| exports' is not a directive tito knows; the "
             "directives are '#| default_exp', '#| export'.")
     result = tito("export", "--module", "alpha")
-    assert result.exit_code == 1 and said in " ".join(result.output.split())
+    assert result.exit_code == 1 and said in flat(result.output)
     tested = tito("test", "--module", "alpha")
-    assert tested.exit_code == 1 and said in " ".join(tested.output.split())
+    assert tested.exit_code == 1 and said in flat(tested.output)
     assert course.generated("alpha").read_bytes() == before
     dev.write_text(dev.read_text().replace("#| exports", "#| export").replace("#| default_exp", "#| defualt_exp"))
     result = tito("export", "--module", "alpha")
@@ -184,7 +184,7 @@ def test_a_name_two_exported_cells_define_is_a_warning_naming_both_lines(course,
     assert result.exit_code == 0
     first, again = line_of(dev, "def double("), len(dev.read_text().splitlines()) - 1
     assert (f"Warning: modules/source/01_alpha/alpha_dev.py: double is defined at line {first} and again at line "
-            f"{again}, both exported: the package keeps the one at line {again}.") in " ".join(result.output.split())
+            f"{again}, both exported: the package keeps the one at line {again}.") in flat(result.output)
     assert "Warning" not in tito("export", "--module", "beta").output
 
 
@@ -193,7 +193,7 @@ def test_a_file_that_is_not_a_module_source_says_where_it_does_not_parse(course,
     result = tito("export", "--module", "alpha")
     assert result.exit_code == 1
     assert "has no '#| default_exp' line" in result.output
-    assert "line 2 is not valid Python ('(' was never closed)" in " ".join(result.output.split())
+    assert "line 2 is not valid Python ('(' was never closed)" in flat(result.output)
     assert "Traceback" not in result.output
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 from tito.progress import ProgressStore, problem_with
 
@@ -57,7 +58,7 @@ def test_a_pass_of_tests_changed_since_is_not_counted_as_passed(course, tito):
     test_file.write_text(test_file.read_text() + "\n\ndef test_added_by_the_fix():\n    assert False\n")
     rows = json.loads(tito("status", "--json").output)
     assert (rows["modules"][0]["last_result"], rows["passed"]) == ("passed, tests changed since", 0)
-    table = " ".join(tito("status").output.split())
+    table = flat(tito("status").output)
     assert "Tests changed since their last pass: alpha (`tito test --module alpha` runs them again)." in table
     # every reader of the record says so: tito info, and the module that builds on it
     info = json.loads(tito("info", "alpha", "--json").output)

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from tiny_course import line_of
+from tiny_course import flat, line_of
 
 
 def run(tito, course, *args):
@@ -285,7 +285,7 @@ def test_jupyter_only_syntax_runs_or_is_skipped_with_a_note_and_lines_stay_right
     assert named_tests(payload, "inline")["test_unit_double"]["status"] == "passed"
     assert (f"inline: Jupyter-only syntax skipped by tito test: alpha_dev.py:{line_of(dev, '# x = !ls')}: x = !ls "
             f"(only the cell's definitions ran); alpha_dev.py:{line_of(dev, '# !echo hi')}: !echo hi, %timeit double(2)"
-            ) in " ".join(result.stderr.split())
+            ) in flat(result.stderr)
     assert step_of(payload, "export")["ok"] and step_of(payload, "pytest")["ok"]
 
 
@@ -315,7 +315,7 @@ def test_the_readme_says_a_top_level_display_fails_the_tests_that_import_the_sou
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     start = readme.index("**Jupyter-only syntax in a cell")
-    paragraph = " ".join(readme[start:readme.index("\n\n", start)].split())
+    paragraph = flat(readme[start:readme.index("\n\n", start)])
     assert not paragraph.startswith("**Jupyter-only syntax in a cell is not a failure")
     named = re.search(r"\(`(test_\w+)\*`\) fail", paragraph)
     assert named and 'under `if __name__ == "__main__":`' in paragraph, paragraph
@@ -497,7 +497,7 @@ def test_ctrl_c_during_a_hanging_test_says_where_it_was(course):
             os.killpg(tito_test.pid, signal.SIGKILL)
     assert tito_test.returncode == 130, output
     assert (f"Stopped by Ctrl-C while test_unit_double was running, at modules/source/01_alpha/alpha_dev.py:"
-            f"{line} in double. Nothing was recorded.") in " ".join(output.split())
+            f"{line} in double. Nothing was recorded.") in flat(output)
 
 
 def test_ctrl_c_between_tests_names_the_steps_that_were_running():
@@ -768,7 +768,7 @@ def test_json_into_a_folder_that_does_not_exist_is_refused_before_testing(course
     result = tito("test", "--module", "alpha", "--json", str(course.root / "nowhere" / "r.json"))
     assert result.exit_code == 2
     assert f"--json {course.root / 'nowhere' / 'r.json'}: its folder {course.root / 'nowhere'} does not exist." \
-        in " ".join(result.output.split())
+        in flat(result.output)
     assert not (course.root / ".tito" / "progress.json").exists()
 
 
@@ -816,7 +816,7 @@ def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
     result = tito("test", "--module", "alpha", "--keep-going")
     assert result.exit_code == 2
     assert "--keep-going is for --all (test every module even after a failure); --module alpha tests one module." \
-        in " ".join(result.output.split())
+        in flat(result.output)
 
 
 def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
@@ -824,7 +824,7 @@ def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
                  "import pytest\n\n\n@pytest.mark.parametrize('n', [1, 2, 3])\n"
                  "def test_against_torch(n):\n    pytest.importorskip('no_such_yardstick', reason=\"the yardstick is not "
                  "installed (pip install -e '.[bench]' adds it)\")\n")
-    output = " ".join(tito("test", "--module", "alpha").output.split())
+    output = flat(tito("test", "--module", "alpha").output)
     assert "3 skipped (the yardstick is not installed (pip install -e '.[bench]' adds it))" in output
 
 
@@ -840,7 +840,7 @@ def test_an_error_raised_in_given_code_is_located_in_the_students_function(cours
     failed = named_tests(payload, "inline")["test_unit_double"]
     assert failed["message"].startswith("ValueError: must be positive, got -97")
     assert failed["location"] == f"modules/source/01_alpha/alpha_dev.py:{line_of(dev, 'check_positive(x - 100)')}"
-    assert f'line {line_of(dev, "raise ValueError")}, in check_positive' in " ".join(result.output.split())
+    assert f'line {line_of(dev, "raise ValueError")}, in check_positive' in flat(result.output)
 
 
 def test_a_failure_in_given_code_that_no_student_function_called_stays_where_it_was_raised(course, tito):

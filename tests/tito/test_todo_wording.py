@@ -13,6 +13,7 @@ import functools
 from pathlib import Path
 
 import pytest
+from tiny_course import flat
 
 from tito.format import BEGIN_SOLUTION, function_spans, stub_names
 
@@ -112,7 +113,7 @@ def functions(path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
     lines, tree = text.splitlines(), ast.parse(text)
     nodes = {node.lineno: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-    return {name: (" ".join((ast.get_docstring(nodes[first]) or "").split()), "\n".join(lines[first - 1:last]))
+    return {name: (flat(ast.get_docstring(nodes[first]) or ""), "\n".join(lines[first - 1:last]))
             for first, last, name in function_spans(tree) if first in nodes}
 
 
@@ -125,7 +126,7 @@ def test_the_todo_states_the_wording_its_tests_demand(source, function, wordings
     text = functions(source)[function][0]
     approach = text[text.index("APPROACH:"):]
     for wording in wordings:
-        assert " ".join(wording.split()) in approach, f"{function}'s APPROACH does not state: {wording}"
+        assert flat(wording) in approach, f"{function}'s APPROACH does not state: {wording}"
 
 
 def test_every_function_to_write_is_covered():
