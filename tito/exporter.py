@@ -385,21 +385,21 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
 
 
 def export_modules(modules: list[Module], force: bool = False, keep_going: bool = False,
-                   on_exported=None, on_failed=None) -> list[tuple[Module, TitoError]]:
-    """Export ``modules`` in order, each after its notebook is synced into its ``.py`` when the
-    student edited the notebook last (what `tito export` does).
+                   prepare=None, on_exported=None, on_failed=None) -> list[tuple[Module, TitoError]]:
+    """Export ``modules`` in order.
 
-    ``on_exported(module, generated, state_before)`` is called after each export. Without
+    ``prepare(module)`` is called before each export (`tito export` and the site's build take the
+    notebook's edits first; its TitoError counts as the module's), ``on_exported(module,
+    generated, state_before)`` after it. Without
     ``keep_going`` the first module that cannot be exported raises its TitoError; with it,
     ``on_failed(module, error)`` is called, the others are still exported, and the failures come
     back as (module, error).
     """
-    from tito.notebooks.sync import source_up_to_date, sync_and_say
-
     failed = []
     for module in modules:
         try:
-            sync_and_say(source_up_to_date, module)
+            if prepare is not None:
+                prepare(module)
             generated, before = export(module, force=force)
         except TitoError as error:
             if not keep_going:

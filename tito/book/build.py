@@ -110,9 +110,10 @@ def export_for_execution(course: Course) -> tuple[str, list[str]]:
     import this course's tinytorch as its sources are now. Returns the line saying so and one
     warning per module that could not be exported."""
     from tito.exporter import export_modules
+    from tito.notebooks.sync import take_notebook_edits
 
     modules = course.in_prerequisite_order()
-    failed = export_modules(modules, keep_going=True)
+    failed = export_modules(modules, keep_going=True, prepare=take_notebook_edits)
     line = (f"Exported {len(modules) - len(failed)} of {len(modules)} modules into tinytorch/ first "
             "(as `tito export --all --keep-going`): the notebooks run against it.")
     return line, [f"{module.dirname} not exported, its notebook runs without it: {error.message}"

@@ -40,8 +40,10 @@ def command(module_name, all_modules, check, force, keep_going):
 
 def _export(modules, force, keep_going=False):
     from tito.exporter import export_modules
+    from tito.notebooks.sync import take_notebook_edits
 
-    failed = export_modules(modules, force, keep_going, on_exported=_say_exported, on_failed=_say_failed)
+    failed = export_modules(modules, force, keep_going, prepare=take_notebook_edits, on_exported=_say_exported,
+                            on_failed=_say_failed)
     if failed:
         raise TitoError(f"Not exported: {', '.join(module.dirname for module, _ in failed)}; the other modules were.",
                         hint="Fix each, then `tito export --module NAME`; `tito test --module NAME` shows more.")

@@ -51,6 +51,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
       tito test --all --keep-going
       tito test --module cnn --full
     """
+    from tito.notebooks.sync import take_notebook_edits
     from tito.progress import ProgressStore
 
     if keep_going and module_name and not all_modules:
@@ -62,7 +63,7 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     if not _read_only(course):
         for module in modules:
             try:
-                _take_notebook_edits(module)
+                take_notebook_edits(module)
                 if not all_modules:
                     _say_which_save(module)
             except TitoError as error:
@@ -110,13 +111,6 @@ def _say_which_save(module) -> None:
     if from_a_notebook() and not in_colab() and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
         say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
-
-
-def _take_notebook_edits(module) -> None:
-    """Test what the student edited last: a notebook edited after its .py is synced into it first."""
-    from tito.notebooks.sync import source_up_to_date, sync_and_say
-
-    sync_and_say(source_up_to_date, module)
 
 
 def _test_one(course, module, store, keyword, verbose, full):

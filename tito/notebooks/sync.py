@@ -10,9 +10,9 @@ first. This file is the one rule every command uses:
 * Against that record a module is **in step** (neither changed, or both hold the same code),
   **notebook ahead** (only the notebook changed), **source ahead** (only the ``.py`` changed)
   or **both changed**. Without any record, the newer of two differing files is ahead.
-* ``source_up_to_date`` (``tito test``, ``tito export``) writes an ahead notebook's code into the
-  ``.py``, after copying the ``.py`` to ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``)
-  does the converse. Both change nothing and raise ``TitoError`` when both files changed: only
+* ``source_up_to_date`` (``tito test`` and ``tito export``, through ``take_notebook_edits``)
+  writes an ahead notebook's code into the ``.py``, after copying the ``.py`` to
+  ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change nothing and raise ``TitoError`` when both files changed: only
   the student can say which to keep, and ``tito notebooks`` (keep the ``.py``) or
   ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
 
@@ -243,6 +243,12 @@ def notebook_up_to_date(module: Module) -> str:
     write_notebook(module)
     return (f"Updated {module.relative(module.notebook)} from {module.dev_file.name}, "
             "which you edited last.")
+
+
+def take_notebook_edits(module: Module) -> None:
+    """Before a module is tested or exported: a notebook the student edited after its ``.py`` is
+    synced into it first (``source_up_to_date``), and tito says so."""
+    sync_and_say(source_up_to_date, module)
 
 
 def sync_and_say(sync, module: Module) -> None:
