@@ -92,6 +92,25 @@ class Module:
     def prerequisites(self) -> list[str]:
         return [str(p) for p in (self.meta.get("prerequisites") or [])]
 
+    def misnamed_source(self) -> str:
+        """When ``dev_file`` is missing but the module's folder holds another ``*_dev.py``: which,
+        and that tito reads the source by its name; else ''."""
+        others = sorted(p.name for p in self.folder.glob("*_dev.py") if p != self.dev_file)
+        return _misnamed(self.relative(self.folder), others, "a module's source by its name", self.dev_file.name)
+
+    def misnamed_tests(self) -> str:
+        """When ``tests_dir`` is missing but ``tests/`` holds a folder with the module's number or
+        name (``1_alpha``, ``01-Alpha``): which, and that tito reads the tests by the folder's name;
+        else ''."""
+        def alike(folder: Path) -> bool:
+            words = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).strip("_")
+            return words.endswith(self.name) or words.startswith((f"{self.number}_", f"{int(self.number)}_"))
+
+        tests = self.tests_dir.parent
+        others = sorted(p.name for p in tests.iterdir() if p.is_dir() and p != self.tests_dir and alike(p)) \
+            if tests.is_dir() else []
+        return _misnamed("tests", others, "a module's tests by their folder's name", self.dirname)
+
     def source(self) -> str:
         """The text of ``dev_file``; TitoError when it is missing or not UTF-8."""
         return self.read_text(self.dev_file)
@@ -106,8 +125,9 @@ class Module:
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
-            raise TitoError(f"{self.relative(path)} is missing.",
-                            hint=f"Get it back: from git, with `tito notebooks --module {self.name} --sync` (from "
+            misnamed = self.misnamed_source() if path == self.dev_file else ""
+            raise TitoError(f"{self.relative(path)} is missing." + (f" {misnamed}" if misnamed else ""),
+                            hint="" if misnamed else f"Get it back: from git, with `tito notebooks --module {self.name} --sync` (from "
                                  f"the other of .py/.ipynb), or in a student edition `tito module reset {self.name}`.",
                             ) from None
         except OSError as exc:
@@ -128,6 +148,14 @@ class Module:
             return str(Path(path).resolve().relative_to(self.root))
         except ValueError:
             return str(path)
+
+
+def _misnamed(where: str, found: list[str], rule: str, expected: str) -> str:
+    """'modules/source/01_alpha holds alfa_dev.py: tito reads a module's source by its name,
+    alpha_dev.py; rename it.' for what was ``found`` in ``where``; '' when nothing was."""
+    if not found:
+        return ""
+    return f"{where} holds {', '.join(found)}: tito reads {rule}, {expected}; rename it."
 
 
 def read_only_reason(root: Path) -> str:

@@ -160,3 +160,26 @@ def test_a_module_yaml_name_other_than_the_folders_is_refused(course, tito):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert ("modules/source/02_beta/module.yaml says name: betta, but its folder 02_beta names the module 'beta' "
             "(as in `tito test --module beta`).") in flat(result.output)
+
+
+def test_a_misnamed_source_or_tests_folder_is_named_beside_the_one_expected(course, tito):
+    """A module's source and its tests folder are found by their names only: one named otherwise
+    is pointed out, with the name tito reads, by tito test, tito export and tito doctor."""
+    folder = course.root / "modules/source/01_alpha"
+    (folder / "alpha_dev.py").rename(folder / "alfa_dev.py")
+    said = ("modules/source/01_alpha/alpha_dev.py is missing. modules/source/01_alpha holds alfa_dev.py: tito reads "
+            "a module's source by its name, alpha_dev.py; rename it.")
+    for command in (("test", "--module", "alpha"), ("export", "--module", "alpha")):
+        result = tito(*command)
+        assert result.exit_code == 1 and said in flat(result.output), result.output
+    (folder / "alfa_dev.py").rename(folder / "alpha_dev.py")
+    (course.root / "tests/01_alpha").rename(course.root / "tests/1_alpha")
+    result = tito("test", "--module", "alpha")
+    assert result.exit_code == 1
+    assert ("No tests ran: tests/01_alpha/ does not exist. tests holds 1_alpha: tito reads a module's tests by "
+            "their folder's name, 01_alpha; rename it.") in flat(result.output)
+    doctor = flat(tito("doctor").output)
+    assert ("| module tests | PROBLEM | missing: tests/01_alpha/ (tests holds 1_alpha: tito reads a module's tests by "
+            "their folder's name, 01_alpha; rename it)") in doctor, doctor
+    (course.root / "tests/1_alpha").rename(course.root / "tests/01_alpha")
+    assert "| module tests | ok | 2 modules" in flat(tito("doctor").output)

@@ -145,6 +145,7 @@ def check_modules(course, states: dict) -> list:
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
                         "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+    checks.append(check_tests_folders(course))
     if course.misnamed:
         checks.append(Check("module folders", False, "; ".join(course.misnamed),
                             "Rename the folder (and its source, name_dev.py); modules/README.md says how a module "
@@ -157,6 +158,16 @@ def check_modules(course, states: dict) -> list:
         checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
     checks.append(check_generated(course, states))
     return checks
+
+
+def check_tests_folders(course) -> Check:
+    """Each module's pytest tests folder, tests/NN_name/: `tito test` fails a module without it."""
+    missing = [f"tests/{m.dirname}/" + (f" ({m.misnamed_tests().rstrip('.')})" if m.misnamed_tests() else "")
+               for m in course.modules if not m.tests_dir.is_dir()]
+    if not missing:
+        return Check("module tests", True, f"{len(course.modules)} modules")
+    return Check("module tests", False, "missing: " + "; ".join(missing),
+                 "Every module needs its pytest tests in tests/NN_name/ (`tito test` fails a module without them).")
 
 
 def check_numbering(course) -> list:

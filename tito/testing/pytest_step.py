@@ -37,7 +37,8 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     tests_dir = module.tests_dir
     rel = module.relative(tests_dir)
     if not tests_dir.is_dir():
-        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist.")
+        misnamed = module.misnamed_tests()
+        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist." + (f" {misnamed}" if misnamed else ""))
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
         report, running, done = Path(scratch) / "report.xml", Path(scratch) / "running", Path(scratch) / "done"
         command = [

@@ -52,7 +52,9 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
     Setting ``stop`` (Ctrl-C in the parent) interrupts the tests, which then say where they were.
     """
     if not module.dev_file.exists():
-        return StepResult("inline", False, f"{module.relative(module.dev_file)} does not exist.")
+        misnamed = module.misnamed_source()
+        return StepResult("inline", False, f"{module.relative(module.dev_file)} does not exist."
+                          + (f" {misnamed}" if misnamed else ""))
     try:
         cells = format.code_cells(module.source())
     except Exception as exc:  # jupytext could not read it
