@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -770,3 +771,18 @@ def test_module_reset_refuses_the_instructors_course(instructor):
     assert "No released stub of module 'alpha'" in flat(proc.stderr)
     assert "resetting them would erase the solutions" in flat(proc.stderr)
     assert (instructor / "modules/source/01_alpha/alpha_dev.py").read_text() == before
+
+
+def test_doctor_says_which_release_an_edition_is(edition, instructor, tmp_path):
+    """A TA helping a student asks which release they work in: doctor names it (the manifest's
+    time and tito version) in an edition, and says the course holds the solutions otherwise."""
+    student = tmp_path / "student"
+    shutil.copytree(edition, student)
+    manifest = json.loads((student / ".tito/release/manifest.json").read_text())
+    released = datetime.fromisoformat(manifest["released"]).strftime("%Y-%m-%d %H:%M UTC")
+    said = flat(run_tito(student, "doctor").stdout)
+    assert (f"| edition | ok | a student edition, released {released} by tito {manifest['tito_version']}: "
+            "alpha, beta |") in said, said
+    said = flat(run_tito(instructor, "doctor").stdout)
+    assert ("| edition | ok | the instructor's course, with the solutions (`tito release` writes a student "
+            "edition) |") in said, said

@@ -27,7 +27,8 @@ def command():
     """Check that this machine and course are ready to work.
 
     Python version, required packages, that `import tinytorch` finds this course's
-    package, module metadata, generated files not edited by hand, that the course can be
+    package, which edition this is (a student edition's release), module files, metadata and
+    tests folders, generated files not edited by hand, that the course can be
     written, and the progress file. Exits 1 when something needs fixing, and says how.
     Modules not yet exported or still holding stubs are normal progress: a note, not a problem.
     """
@@ -63,7 +64,7 @@ def course_checks(course: Course) -> list:
     from tito.exporter import export_state
 
     states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
-    return [check_tinytorch(course.root), *check_modules(course, states), check_course_progress(course, states),
+    return [check_tinytorch(course.root), check_edition(course.root), *check_modules(course, states), check_course_progress(course, states),
             check_writable(course.root), check_path_encoding(course.root), check_progress(course.root)]
 
 
@@ -168,6 +169,26 @@ def check_tests_folders(course) -> Check:
         return Check("module tests", True, f"{len(course.modules)} modules")
     return Check("module tests", False, "missing: " + "; ".join(missing),
                  "Every module needs its pytest tests in tests/NN_name/ (`tito test` fails a module without them).")
+
+
+def check_edition(root: Path) -> Check:
+    """Which course this is: a student edition, and which release (its manifest's time and tito
+    version, what a TA asks first), or the instructor's course with the solutions."""
+    from datetime import datetime
+
+    from tito.editions import read_manifest
+
+    manifest = read_manifest(root)
+    if manifest is None:
+        return Check("edition", True, "the instructor's course, with the solutions (`tito release` writes a "
+                                      "student edition)")
+    try:
+        released = datetime.fromisoformat(str(manifest.get("released"))).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        released = "at an unknown time"
+    modules = ", ".join(manifest.get("modules") or {}) or "no modules"
+    return Check("edition", True, f"a student edition, released {released} by tito "
+                                  f"{manifest.get('tito_version', '?')}: {modules}")
 
 
 def check_numbering(course) -> list:
