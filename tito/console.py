@@ -92,7 +92,9 @@ def _make(stderr: bool):
     if plain_output(stream):
         return Console(stderr=stderr, no_color=True, highlight=False, emoji=False, width=PLAIN_WIDTH,
                        force_terminal=False, color_system=None)
-    return Console(stderr=stderr, highlight=False)
+    # from a notebook cell's `!`, a progress bar drawn on this console (the Trainer's, in `tito
+    # milestone cnn`) is printed once when it ends: the notebook keeps every redrawn frame
+    return Console(stderr=stderr, highlight=False, force_interactive=False if from_a_notebook() else None)
 
 
 @lru_cache(maxsize=None)

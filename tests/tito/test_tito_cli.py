@@ -374,3 +374,40 @@ def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch
         "TinyTorch course status 01_alpha Alpha exported missing, notebook -, test never 02_beta Beta exported "
         "missing, notebook -, test never ")
     assert lines[-1].endswith(" 0/2 modules passed")
+
+
+def _on_a_terminal(code: str, **env) -> bytes:
+    """What ``python -c code`` writes on a pseudo-terminal (as a notebook cell's `!` command has)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("NO_COLOR", "JPY_PARENT_PID", "COLAB_RELEASE_TAG", "CI", "TERM")}
+    environment.update(PYTHONPATH=str(REPO), TERM="xterm-256color", **env)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, env=environment) as proc:
+        os.close(follower)
+        written = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            written += chunk
+    os.close(leader)
+    assert proc.returncode == 0, written
+    return written
+
+
+def test_from_a_notebook_a_progress_bar_drawn_on_tito_s_console_is_printed_once_not_redrawn():
+    """A notebook keeps every frame of a redrawn bar (it ignores the cursor moves that erase one):
+    the Trainer's bar, drawn on the console tito gives it (`tito milestone cnn`), is printed once
+    when it ends from a cell's `!`; on a terminal it is redrawn in place."""
+    code = ("from rich.progress import Progress\nfrom tito.console import console\nimport time\n"
+            "with Progress(console=console()) as bar:\n    task = bar.add_task('epoch 1/1', total=4)\n"
+            "    for _ in range(4):\n        time.sleep(0.15)\n        bar.update(task, advance=1)\n")
+    erase_line = b"\x1b[2K"
+    assert erase_line in _on_a_terminal(code)
+    in_a_cell = _on_a_terminal(code, JPY_PARENT_PID="1")
+    assert erase_line not in in_a_cell and in_a_cell.count(b"epoch 1/1") == 1, in_a_cell
