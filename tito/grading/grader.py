@@ -120,7 +120,7 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
         return False
     checks = _step(status, "checks")
     codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in _crash_records(checks.get("crashes")))]
-    return outcome.killed or any(type(code) is int and code == -signal.SIGKILL for code in codes)
+    return outcome.signal == signal.SIGKILL or any(type(code) is int and code == -signal.SIGKILL for code in codes)
 
 
 def signal_name(number: int) -> str:
