@@ -153,9 +153,9 @@ def result_of(place: Platform, graded, note: str, config: dict) -> dict:
 
 def not_graded(place: Platform, reason: str) -> dict:
     """The result of a submission that could not be graded, saying why."""
-    from tito.grading.formats import gradescope_not_graded, not_gradable
+    from tito.grading.formats import gradescope_not_graded, prairielearn_not_graded
 
-    return gradescope_not_graded(reason) if place.name == "gradescope" else not_gradable(reason)
+    return gradescope_not_graded(reason) if place.name == "gradescope" else prairielearn_not_graded(reason)
 
 
 def main(argv: list[str]) -> int:
