@@ -162,12 +162,6 @@ class Sandbox:
         return ([*self.protects, *([] if missing else [syscall_filter.PROTECTS])],
                 [*self.lacks, *([missing] if missing else [])])
 
-    def describe(self) -> str:
-        """What it protects and its weak points, one per line (so a table of it stays narrow)."""
-        protects, lacks = self.guarantees()
-        return "\n".join([f"{self.name} sandbox:", *(f"- {item}" for item in protects),
-                          "Weak points:", *(f"- {item}" for item in lacks)])
-
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
         argv, environment, cwd = self.command(job, inner, env, limits)
