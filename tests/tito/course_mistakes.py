@@ -223,16 +223,17 @@ def cnn():
         shape = cnn.flatten(x).shape
         return Tensor(np.asarray(x.data).reshape(shape[::-1]))
 
-    def im2col_with(order):                          # columns (n, i, j), or rows (di, dj, c)
-        def im2col(x, kernel_size, stride=1, padding=0, out=None):
-            cols = cnn.im2col(x, kernel_size, stride, padding, out=out)
-            N, C = np.shape(x)[:2]
-            rows = cols.shape[0]
-            by = cols.reshape(rows, -1, N).transpose(0, 2, 1) if order == "batch first" else (
-                cols.reshape(C, rows // C, -1).transpose(1, 0, 2))
-            cols[...] = by.reshape(cols.shape)
-            return cols
-        return im2col
+    def im2col_batch_first(x, kernel_size, stride=1, padding=0, out=None):  # columns (n, i, j)
+        cols = cnn.im2col(x, kernel_size, stride, padding, out=out)
+        N = np.shape(x)[0]
+        cols[...] = cols.reshape(cols.shape[0], -1, N).transpose(0, 2, 1).reshape(cols.shape)
+        return cols
+
+    def im2col_channels_last(x, kernel_size, stride=1, padding=0, out=None):  # rows (di, dj, c)
+        cols = cnn.im2col(x, kernel_size, stride, padding, out=out)
+        C = np.shape(x)[1]
+        cols[...] = cols.reshape(C, cols.shape[0] // C, -1).transpose(1, 0, 2).reshape(cols.shape)
+        return cols
 
     def min_pool(x, kernel, stride=None, padding=0, return_argmax=False):
         found = cnn.max_pool2d_forward(-np.asarray(x), kernel, stride, padding, return_argmax=return_argmax)
@@ -244,7 +245,7 @@ def cnn():
 
     return [("conv2d_naive", "conv2d_naive", flipped),
             ("conv2d_naive_keeps_the_input_dtype", "conv2d_naive", always_float64),
-            ("im2col", "im2col", im2col_with("batch first")), ("im2col", "im2col", im2col_with("channels last")),
+            ("im2col", "im2col", im2col_batch_first), ("im2col", "im2col", im2col_channels_last),
             ("flatten", "flatten", transposed_reshape),
             ("max_pool2d", "max_pool2d_forward", min_pool), ("avg_pool2d", "avg_pool2d_forward", mean_over_rows_only)]
 

@@ -26,6 +26,7 @@ from tito.editions.strip import strip_solutions
 COURSE = Course(REAL_ROOT)
 GRADED = [m.name for m in COURSE.modules if m.meta.get("checks")]
 SEED = 1234
+SEEDS = range(100)  # the seeds every check's reference answer, and every usual mistake, is tried on
 SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n", re.S | re.M)
 
 
@@ -120,7 +121,6 @@ def test_the_reference_passes_every_check_whatever_the_seed(name):
     import numpy as np
 
     from tito.grading.checks import check_specs
-    from tito.grading.probe import rng_for
 
     module = COURSE.get(name)
     checks, reference = _loaded_checks(module), importlib.import_module(f"tinytorch.core.{name}")
@@ -128,9 +128,8 @@ def test_the_reference_passes_every_check_whatever_the_seed(name):
     failing = []
     try:
         for spec in check_specs(module):
-            for seed in range(100):
-                np.random.seed(seed)
-                answer = _probed(getattr(checks, "check_" + spec.name), reference, rng_for(seed, spec.name))
+            for seed in SEEDS:
+                answer = _answer(checks, spec.name, reference, seed)
                 verdict = judge(spec, answer, answer)
                 if not verdict[0]:
                     failing.append(f"check_{spec.name} on seed {seed}: {verdict.message}")
@@ -219,6 +218,14 @@ def _probed(run, module, rng) -> dict:
         return raised(exc)
 
 
+def _answer(checks, check: str, module, seed: int) -> dict:
+    """``module``'s record of ``check_<check>`` on ``seed``, as the probe writes it (rng_for seeds
+    np.random too, for code that draws from it: Dense's weights)."""
+    from tito.grading.probe import rng_for
+
+    return _probed(getattr(checks, "check_" + check), module, rng_for(seed, check))
+
+
 # How a student may read system_info()'s sources: (header, [(the reference's code, the student's)]).
 SETUP_EQUIVALENTS = [
     ("from platform import machine, system\nfrom os import cpu_count\nfrom sys import version_info\n",
@@ -249,7 +256,6 @@ def test_the_setup_checks_do_not_grade_how_the_sources_were_imported(header, edi
     import types
 
     from tito.grading.checks import check_specs
-    from tito.grading.probe import rng_for
 
     module, system = COURSE.get("setup"), platform.system
     reference = importlib.import_module("tinytorch.core.setup")
@@ -259,15 +265,12 @@ def test_the_setup_checks_do_not_grade_how_the_sources_were_imported(header, edi
         source = source.replace(call, name, 1)
     student = types.ModuleType("tinytorch.core.setup")
     exec(compile(header + source, "setup.py", "exec"), vars(student))
-    spec = importlib.util.spec_from_file_location("setup_checks", module.tests_dir / "checks.py")
-    checks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checks)
+    checks = _loaded_checks(module)
     failed = []
     for check in check_specs(module):
-        run = getattr(checks, "check_" + check.name)
         for seed in range(10):
-            expected = _probed(run, reference, rng_for(seed, check.name))
-            if not judge(check, expected, _probed(run, student, rng_for(seed, check.name)))[0]:
+            expected = _answer(checks, check.name, reference, seed)
+            if not judge(check, expected, _answer(checks, check.name, student, seed))[0]:
                 failed.append(f"{check.name} (seed {seed})")
     assert failed == []
     assert platform.system is system and getattr(student, "system", system) is system  # restored after each check
@@ -284,7 +287,6 @@ def test_every_graded_module_has_its_usual_mistakes():
     assert set(MISTAKES) <= set(GRADED)
 
 
-SEEDS = range(100)
 DISCOVERY = SEEDS[:20]  # the seeds on which every other check is asked whether the mistake changes its answer
 
 
@@ -302,7 +304,6 @@ def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
     import numpy as np
 
     from tito.grading.checks import check_specs
-    from tito.grading.probe import rng_for
 
     module = COURSE.get(name)
     checks = _loaded_checks(module)
@@ -312,15 +313,12 @@ def test_the_checks_tell_the_usual_mistakes_apart_whatever_the_seed(name):
     expected_of = {}
 
     def passes(student, check, seed) -> bool:
-        run = getattr(checks, "check_" + check)
         if (check, seed) not in expected_of:
-            np.random.seed(seed)
-            expected_of[check, seed] = _probed(run, reference, rng_for(seed, check))
+            expected_of[check, seed] = _answer(checks, check, reference, seed)
             # a wrong function raising as the reference does would "pass" (autograd switched on, say)
             assert "value" in expected_of[check, seed] or "_rejects_" in check, (
                 f"the reference raises in check_{check} on seed {seed}: {expected_of[check, seed]}")
-        np.random.seed(seed)
-        return judge(specs[check], expected_of[check, seed], _probed(run, student, rng_for(seed, check)))[0]
+        return judge(specs[check], expected_of[check, seed], _answer(checks, check, student, seed))[0]
 
     missed = []
     try:

@@ -839,20 +839,21 @@ def test_a_setsid_process_holding_the_output_pipe_does_not_hold_the_grader():
 
 
 def test_doctor_says_which_sandbox_grades_and_what_it_protects():
-    from tito.commands.doctor import check_grading_sandbox
+    from tito.commands.doctor import check_grading_sandbox, sandbox_points
 
     check, (sandbox, reasons) = check_grading_sandbox(), detect()
     assert not check.required and check.ok == (sandbox is not None)
-    assert check.detail == (sandbox.describe() if sandbox else
+    assert check.detail == (sandbox_points(sandbox) if sandbox else
                             "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
                             + "; ".join(reasons))
     assert check.fix == ("" if sandbox else HOW_TO_GET_ONE)
 
 
 def test_each_sandbox_says_plainly_what_it_keeps_from_student_code():
+    from tito.commands.doctor import sandbox_points
     from tito.grading.sandbox import backend
 
-    bubblewrap, uid_drop = backend("bubblewrap").describe(), backend("uid-drop").describe()
+    bubblewrap, uid_drop = sandbox_points(backend("bubblewrap")), sandbox_points(backend("uid-drop"))
     lines = bubblewrap.splitlines()
     assert lines[0] == "bubblewrap sandbox:"
     assert lines[1] == "- no network access, only a loopback of its own; its own PID, IPC and UTS namespaces"

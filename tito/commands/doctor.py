@@ -306,4 +306,11 @@ def check_grading_sandbox() -> Check:
                      "none can run here, so `tito grade` refuses to grade (unless --unsafe-no-sandbox): "
                      + "; ".join(reasons),
                      HOW_TO_GET_ONE, required=False)
-    return Check("grading sandbox", True, sandbox.describe(), required=False)
+    return Check("grading sandbox", True, sandbox_points(sandbox), required=False)
+
+
+def sandbox_points(sandbox) -> str:
+    """What ``sandbox`` protects and its weak points, one per line (so the table stays narrow)."""
+    protects, lacks = sandbox.guarantees()
+    return "\n".join([f"{sandbox.name} sandbox:", *(f"- {item}" for item in protects),
+                      "Weak points:", *(f"- {item}" for item in lacks)])

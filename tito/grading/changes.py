@@ -37,9 +37,9 @@ CHANGED = "the grading changed"
 def grading_record(parts: dict) -> dict:
     """What the reports folder keeps of a grading: its parts, and the sha256 of each of tito's files
     (which the parts hash as one)."""
-    from tito.files import TITO_PACKAGE as TITO, source_digests
+    from tito.files import TITO_PACKAGE, source_digests
 
-    return {"parts": parts, "tito_files": source_digests(TITO)}
+    return {"parts": parts, "tito_files": source_digests(TITO_PACKAGE)}
 
 
 def read_gradings(out: Path) -> dict[str, dict]:
@@ -176,9 +176,9 @@ def _checks(old: list, new: list) -> tuple[list[str], dict]:
 
 def _tito(old_files: dict | None, old: dict, new_files: dict | None) -> str:
     """'tito changed (tito/commands/book.py)', or 'tito changed' when its files were not recorded."""
-    from tito.grading.state import sources_digest
+    from tito.files import digest_of
 
-    if not isinstance(old_files, dict) or sources_digest(old_files) != old.get("tito_source"):
+    if not isinstance(old_files, dict) or digest_of(old_files) != old.get("tito_source"):
         return "tito changed"
     said = _files(old_files, new_files or {}, "tito/").removesuffix(" changed")
     return f"tito changed ({said})" if said else "tito changed"

@@ -194,7 +194,7 @@ class DaskExecutor(Executor):
         client, cluster = self._connect()
         name = f"tito-grade-{archive.sha256[:16]}"
         address = self.scheduler or cluster.scheduler_address
-        refusals = Refusals(note)
+        refusals = Refusals()
         futures, queue, running = {}, deque(todo), completed()
 
         def submit(job: tuple, workers: list[str] | None) -> None:
@@ -211,7 +211,7 @@ class DaskExecutor(Executor):
             once no worker can grade."""
             while count > 0 and queue and client.status == "running":
                 workers = refusals.others(client)
-                if workers == []:
+                if Refusals.none_left(workers):
                     return
                 student, path = queue.popleft()
                 label, data = grader.read(path, student)
@@ -225,7 +225,7 @@ class DaskExecutor(Executor):
             client.register_plugin(plugin, name=name)
             send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
             while not running.is_empty():
-                future = next_done(running, client, lambda: refusals.others(client) == [])
+                future = next_done(running, client, lambda: Refusals.none_left(refusals.others(client)))
                 if future is NO_WORKER:  # every worker it may go to refused, or left
                     raise no_worker_can_grade(address, len(futures) + len(queue), len(todo))
                 if future is None or future.cancelled():  # the scheduler has forgotten what it was given
@@ -234,7 +234,7 @@ class DaskExecutor(Executor):
                 refused = refusal(future)
                 if refused is not None:
                     others = refusals.add(refused, client)
-                    if others:  # the worker's doing, not the submission's: another worker grades it
+                    if not Refusals.none_left(others):  # the worker's doing, not the submission's: another worker grades it
                         submit(job, others)
                         continue
                 on_done(self._result(grader, future, *job[:2]))
@@ -284,11 +284,11 @@ class DaskExecutor(Executor):
 
 class Refusals:
     """The workers of one dask batch that refused to grade (``dask_worker.Refused``, for the whole
-    batch: no sandbox, another tito, the grading not unpacked). Each is said once, with ``say``,
-    and what it was sent goes to the other workers."""
+    batch: no sandbox, another tito, the grading not unpacked). Each is said once (``note``), and
+    what it was sent goes to the other workers."""
 
-    def __init__(self, say):
-        self.say, self.workers = say, set()  # their addresses
+    def __init__(self):
+        self.workers = set()  # their addresses
 
     def others(self, client) -> list[str] | None:
         """The workers that may still grade: None (any) while none refused; [] once none can."""
@@ -296,14 +296,19 @@ class Refusals:
             return None
         return sorted(set(client.nthreads()) - self.workers)
 
+    @staticmethod
+    def none_left(workers: list[str] | None) -> bool:
+        """Whether ``others``' answer leaves no worker that may grade (None: any may)."""
+        return workers == []
+
     def add(self, refused, client) -> list[str]:
         """Remember the worker of ``refused`` (said the first time); the workers left to grade."""
         first = refused.address not in self.workers
         self.workers.add(refused.address)
         others = self.others(client)
         if first:
-            self.say(f"{refused}; " + ("the other workers grade what it was sent." if others else
-                                       "no other worker can grade."))
+            note(f"{refused}; " + ("no other worker can grade." if self.none_left(others) else
+                                   "the other workers grade what it was sent."))
         return others
 
 
@@ -334,7 +339,7 @@ def no_worker_can_grade(address: str, left: int, total: int) -> TitoError:
 NO_WORKER = object()  # what next_done gives when no worker may grade what is left
 
 
-def next_done(running, client, stuck=lambda: False):
+def next_done(running, client, stuck):
     """The next future of the ``distributed.as_completed`` ``running`` to end; None once ``client``
     has lost its scheduler, NO_WORKER once ``stuck()`` (asked every STUCK_SECONDS): the futures
     sent then would never end."""

@@ -119,7 +119,7 @@ def prairielearn(grade: Grade) -> dict:
         reason = next((grade.error[:-len(end)] for end in SCORES_0 if grade.error.endswith(end)), grade.error)
         # not counted, so it carries nothing but the reason: feedback in an uncounted attempt would
         # be a free run of the tests, as often as a student liked
-        result.update(not_gradable(reason))
+        result.update(prairielearn_not_graded(reason))
     return _within(result, PRAIRIELEARN_MAX_BYTES)
 
 
@@ -129,7 +129,7 @@ def named_in(result: dict) -> tuple:
     return named.get("student"), named.get("module")
 
 
-def not_gradable(reason: str) -> dict:
+def prairielearn_not_graded(reason: str) -> dict:
     """PrairieLearn's result for a submission it does not count: the reason, and nothing else."""
     return {"gradable": False, "format_errors": [reason], "message": reason, "tests": []}
 

@@ -68,14 +68,15 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         status = _status(out, job.folder)
         killed = out_of_memory_killed(outcome, status)
         checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
-        killed_its_grader = None if killed else outcome.signal
-        if killed_its_grader:
-            checks = [_not_counted(check) for check in checks]
-        grade.tests = checks + _feedback(status)
+        grader_signal = None if killed else outcome.signal
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
         imported, import_failure = _import_outcome(out / "checks", job.folder)
-        grade.error = (killed_grader(killed_its_grader) if killed_its_grader else
-                       _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported))
+        if grader_signal:
+            checks = [_not_counted(check) for check in checks]
+            grade.error = killed_grader_reason(grader_signal)
+        else:
+            grade.error = _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported)
+        grade.tests = checks + _feedback(status)
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
             grade.tests = checks
@@ -120,7 +121,7 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
         return False
     checks = _step(status, "checks")
     codes = [checks.get("exit_code"), *(crash.get("exit_code") for crash in _crash_records(checks.get("crashes")))]
-    return outcome.killed or any(type(code) is int and code == -signal.SIGKILL for code in codes)
+    return outcome.signal == signal.SIGKILL or any(type(code) is int and code == -signal.SIGKILL for code in codes)
 
 
 def signal_name(number: int) -> str:
@@ -134,7 +135,7 @@ def signal_name(number: int) -> str:
 NOT_COUNTED = "not counted: the submission killed its grader"
 
 
-def killed_grader(number: int) -> str:
+def killed_grader_reason(number: int) -> str:
     """The reason of a 0 for a submission that killed the sandbox's first process (its grader there) with
     signal ``number``. Its checks do not count, whatever they wrote: where the sandbox has no PID
     namespace of its own (uid-drop) its checks' process lives on after that and goes on writing
@@ -198,10 +199,14 @@ def _crashes(value, hidden: set) -> list[str]:
     ('a hidden check' for those whose results students see only once grades are published)."""
     found = []
     for crash in [c for c in _crash_records(value) if type(c.get("check")) is str]:
-        code = crash.get("exit_code")
-        code = code if type(code) is int and -1000 < code < 1000 else "?"
-        found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} (exit code {code})")
+        found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} "
+                     f"({_exit_code(crash.get('exit_code'))})")
     return found
+
+
+def _exit_code(code) -> str:
+    """'exit code 1' ('exit code ?' for what is not a plausible exit code), as a reason shows it."""
+    return f"exit code {code}" if type(code) is int and -1000 < code < 1000 else "exit code ?"
 
 
 def _step(status: dict, name: str) -> dict:
@@ -313,11 +318,10 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     checks = _step(status, "checks")
     if checks and not imported and not checks_ran and not (outcome.timed_out or outcome.stopped or checks.get("timed_out")):
         code = checks.get("exit_code")  # the probe ended before its import record: it ended in the import
-        how = (signal_name(-code) if type(code) is int and code < 0 else
-               f"exit code {code}" if type(code) is int and -1000 < code < 1000 else "exit code ?")
+        how = signal_name(-code) if type(code) is int and code < 0 else _exit_code(code)
         return f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), so it scores 0"
     reasons = []
-    ended = _crashes(_step(status, "checks").get("crashes"), hidden)
+    ended = _crashes(checks.get("crashes"), hidden)
     if ended:
         reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
                        "checks after it (os._exit or a crash in the submission's code?)")
@@ -326,7 +330,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:
         running = str(status.get("running") or (late[0] if late else "its start"))[:300]
-        after = _step(status, "checks") and running in ("inline", "pytest")
+        after = checks and running in ("inline", "pytest")
         if running == "checks" and not imported:  # the checks never began: the import took the time
             running = "checks, while importing the submission"
         reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (

@@ -38,6 +38,7 @@ Two kinds of failure, told apart:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -66,11 +67,7 @@ class Platform:
     root: Path  # the bundle is in root/source
     submission: Path
     results: Path  # the folder of results.json
-    private: tuple[Path, ...]  # made 0700 before any student code runs
-
-    def lent(self) -> dict:
-        """The modes of the platform's own folders made private here (not the bundle's ``root``), to give back."""
-        return {folder: folder.stat().st_mode & 0o7777 for folder in self.private if folder != self.root}
+    private: tuple[Path, ...]  # made 0700 before any student code runs (kept_private)
 
 
 def platform(argv: list[str]) -> Platform:
@@ -84,6 +81,20 @@ def platform(argv: list[str]) -> Platform:
     raise GraderFailed(f"unknown platform {name!r}: gradescope or prairielearn")
 
 
+@contextlib.contextmanager
+def kept_private(place: Platform):
+    """Make ``place.private`` 0700 while grading; the platform's own folders (not the bundle's
+    ``root``, which stays private) get their modes back at the end."""
+    lent = {folder: folder.stat().st_mode & 0o7777 for folder in place.private if folder != place.root}
+    try:
+        for folder in place.private:
+            os.chmod(folder, 0o700)
+        yield
+    finally:
+        for folder, mode in lent.items():
+            os.chmod(folder, mode)
+
+
 def grade(place: Platform):
     """The submission's Grade and the note on which file was graded (NotGraded, GraderFailed)."""
     from tito.grading.grader import grade_safely, new_scratch
@@ -93,8 +104,6 @@ def grade(place: Platform):
     from tito.grading.submission import SubmissionError, read_bytes
     from tito.grading.workspace import Prepared
 
-    for folder in place.private:
-        os.chmod(folder, 0o700)
     config = json.loads((place.root / "source" / "autograder.json").read_text(encoding="utf-8"))
     prepared = Prepared.load(place.root / "source" / "grading")
     choice = os.environ.get("TITO_SANDBOX", "auto")
@@ -144,20 +153,19 @@ def result_of(place: Platform, graded, note: str, config: dict) -> dict:
 
 def not_graded(place: Platform, reason: str) -> dict:
     """The result of a submission that could not be graded, saying why."""
-    from tito.grading.formats import gradescope_not_graded, not_gradable
+    from tito.grading.formats import gradescope_not_graded, prairielearn_not_graded
 
-    return gradescope_not_graded(reason) if place.name == "gradescope" else not_gradable(reason)
+    return gradescope_not_graded(reason) if place.name == "gradescope" else prairielearn_not_graded(reason)
 
 
 def main(argv: list[str]) -> int:
     from tito.grading.gradebook import write_json
 
-    lent = {}
-    try:
+    with contextlib.ExitStack() as private:  # until the sandbox has ended and the result is written, if any
         try:
             place = platform(argv)
-            lent = place.lent()
             (place.results / "results.json").unlink(missing_ok=True)  # nothing stale is read as this grade
+            private.enter_context(kept_private(place))
             try:
                 graded, note, config = grade(place)
                 result = result_of(place, graded, note, config)
@@ -175,9 +183,6 @@ def main(argv: list[str]) -> int:
             return 1
         place.results.mkdir(mode=0o755, exist_ok=True)
         write_json(result, place.results / "results.json")
-    finally:  # the sandbox has ended (grade_safely waits for it) and the result is written, if any
-        for folder, mode in lent.items():
-            os.chmod(folder, mode)
     summary = result.get("output") or result.get("message") or ""
     print(f"{place.name}: score {result.get('score', 'not gradable')}: {showable(summary.splitlines()[0]) if summary else ''}")
     return 0

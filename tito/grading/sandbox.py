@@ -27,8 +27,8 @@ processes, file size and open files, and the syscall filter (``tito.grading.sysc
 no memfd, no System V shared memory or message queues, no POSIX message queues). The grader
 reads the sandbox's output itself, keeping the first ``Limits.output`` bytes and counting the
 rest, and never waits for a pipe past the deadline. Around each job it reads the machine's
-count of OOM kills (``oom_kills``) and notes whether the process ended by a SIGKILL the grader
-did not send (``Outcome.killed``): ``tito.grading.grader.out_of_memory_killed`` judges the two.
+count of OOM kills (``oom_kills``) and notes the signal the process ended by when the grader
+sent none (``Outcome.signal``): ``tito.grading.grader.out_of_memory_killed`` judges the two.
 """
 
 from __future__ import annotations
@@ -108,7 +108,6 @@ class Outcome:
     stopped: str = ""  # why the grader stopped it before its deadline (a limit it went past)
     starved: bool = False  # stopped because the grader's disk ran low: not known to be its doing
     free_at_start: int | None = None  # bytes free on the job's disk when it started (None: not known)
-    killed: bool = False  # it ended by a SIGKILL the grader did not send (the kernel's OOM killer, or its own)
     signal: int | None = None  # the signal it ended by, when the grader sent none (its own doing, or the kernel's)
     oom_kills: int = 0  # processes the kernel's OOM killer killed on this machine while it ran (anyone's)
 
@@ -162,12 +161,6 @@ class Sandbox:
         missing = syscall_filter.problem()
         return ([*self.protects, *([] if missing else [syscall_filter.PROTECTS])],
                 [*self.lacks, *([missing] if missing else [])])
-
-    def describe(self) -> str:
-        """What it protects and its weak points, one per line (so a table of it stays narrow)."""
-        protects, lacks = self.guarantees()
-        return "\n".join([f"{self.name} sandbox:", *(f"- {item}" for item in protects),
-                          "Weak points:", *(f"- {item}" for item in lacks)])
 
     def run(self, job: Job, inner: list[str], env: dict, limits: Limits, cancel=None) -> Outcome:
         """Run ``inner`` on ``job`` until it ends, its deadline passes or ``cancel`` (an Event) is set."""
@@ -275,8 +268,8 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
                signal_of=Sandbox.signal_of) -> Outcome:
     """Run ``argv`` until it ends, the deadline passes, ``cancel`` is set, or ``over_limits()``
     (each second) or ``starving()`` (each turn) says why it must stop; keep its first output bytes.
-    ``signal_of``: the signal an exit status means it ended by (``Outcome.signal``, and
-    ``Outcome.killed`` for SIGKILL, when the grader sent none before it ended)."""
+    ``signal_of``: the signal an exit status means it ended by (``Outcome.signal``, when the grader
+    sent none before it ended)."""
     deadline = time.monotonic() + limits.seconds
     next_check, stopped, starved = time.monotonic() + DISK_CHECK_SECONDS, "", False
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -337,7 +330,7 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
         returncode = proc.wait()
     ended_by = None if killed_running else signal_of(returncode)
     return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
-                   stopped, starved, killed=ended_by == signal.SIGKILL, signal=ended_by)
+                   stopped, starved, signal=ended_by)
 
 
 def oom_kills() -> int | None:

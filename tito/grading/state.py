@@ -37,7 +37,7 @@ from pathlib import Path
 
 from tito.course import Course, Module
 from tito.errors import TitoError
-from tito.files import TITO_PACKAGE, digest_of, tito_source, write_atomically
+from tito.files import file_digests, tito_source, write_atomically
 from tito.grading.gradebook import digest, read_report, report_name
 from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
 
@@ -83,6 +83,7 @@ def keep_seed(out: Path, seed: int) -> None:
 
 
 def cannot_write(out: Path, exc: OSError) -> TitoError:
+    """The error for a reports folder ``out`` where writing failed with ``exc``."""
     return TitoError(f"Cannot write in the reports folder {out}: {exc.strerror}.",
                      hint="Give a folder you may write with --out DIR.")
 
@@ -181,12 +182,8 @@ def grading_parts(course: Course, module: Module, calibrate: bool, timeout: floa
     package = course.root / "tinytorch"
     files += sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts and "core" not in
                     p.relative_to(package).parts) if package.is_dir() else []
-    parts["files"] = {str(p.relative_to(course.root)): digest(p.read_bytes()) for p in files}
+    parts["files"] = file_digests(files, course.root)
     return parts
-
-
-TITO = TITO_PACKAGE  # tito's own source: any change of it may change a grade
-sources_digest = digest_of  # one hash of a package folder's source_digests (a grading's tito_source)
 
 
 @dataclass

@@ -160,11 +160,11 @@ def _refuse_nothing_to_earn(module: Module, prepared: Prepared) -> None:
     """TitoError when calibration leaves no points to earn: the released stub passes every check
     that has points, so each student would get 0 of 0, most often because the stub still holds the
     solution (solution markers left out or misspelled)."""
-    total = sum(spec.points for spec in prepared.checks)
-    if total > 0 and all(spec.name in prepared.free for spec in prepared.checks if spec.points):
+    earning = [spec.name for spec in prepared.checks if spec.points]  # points are whole and >= 0 (check_specs)
+    if earning and set(earning) <= set(prepared.free):
         raise TitoError(
             f"Module {module.dirname} has nothing to earn: its released stub passes every graded check "
-            f"({', '.join(spec.name for spec in prepared.checks if spec.points)}), so every student would score "
+            f"({', '.join(earning)}), so every student would score "
             "0 of 0.",
             hint=f"The stub most likely still holds the solution: check that {prepared.dev_file} puts each answer "
                  f"between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so (`tito release --module "
