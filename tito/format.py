@@ -190,22 +190,23 @@ def is_marker(line: str) -> bool:
     return line.strip() in MARKERS
 
 
-def marker_lines(text: str, where: str = "<source>") -> dict[int, str]:
-    """Line number -> marker, for comment tokens that are exactly a marker on their own line.
+def _lone_comments(text: str) -> list[tuple[int, str]]:
+    """(line number, comment stripped) of each comment token that stands alone on its line.
 
-    Tokenizing (rather than matching lines) leaves a marker quoted inside a string alone.
-    """
+    Tokenizing (rather than matching lines) leaves a marker quoted inside a string alone; a source
+    that does not tokenize raises tokenize.TokenError or SyntaxError."""
     lines = text.splitlines()
-    found = {}
+    return [(token.start[0], token.string.strip())
+            for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type == tokenize.COMMENT and lines[token.start[0] - 1].strip() == token.string.strip()]
+
+
+def marker_lines(text: str, where: str = "<source>") -> dict[int, str]:
+    """Line number -> marker, for comment tokens that are exactly a marker on their own line."""
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT and token.string.strip() in MARKERS:
-                row = token.start[0]
-                if lines[row - 1].strip() == token.string.strip():
-                    found[row] = token.string.strip()
+        return {row: comment for row, comment in _lone_comments(text) if comment in MARKERS}
     except (tokenize.TokenError, SyntaxError) as exc:
         raise FormatError(f"{where} cannot be read as Python: {exc}") from None
-    return found
 
 
 # A comment alone on its line that starts like a marker: '#' signs, then BEGIN or END in any case.
@@ -237,16 +238,15 @@ def near_marker_lines(text: str) -> dict[int, tuple[str, str]]:
     read line by line."""
     if not MARKER_LIKE.search(text):
         return {}
-    lines, found = text.splitlines(), {}
     try:
-        comments = [(t.start[0], t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
-                    if t.type == tokenize.COMMENT]
+        comments = _lone_comments(text)
     except (tokenize.TokenError, SyntaxError):
-        comments = list(enumerate(lines, 1))
+        comments = [(row, line.strip()) for row, line in enumerate(text.splitlines(), 1)]
+    found = {}
     for row, comment in comments:
         meant = near_marker(comment)
-        if meant and lines[row - 1].strip() == comment.strip():
-            found[row] = (comment.strip(), meant)
+        if meant:
+            found[row] = (comment, meant)
     return found
 
 
@@ -264,7 +264,10 @@ def marker_blocks(text: str, where: str = "<source>") -> list[tuple[int, int, st
     """(BEGIN line, END line, SOLUTION or HIDDEN TESTS) of each block; a stray, nested or
     unclosed marker is a FormatError naming its line."""
     markers = marker_lines(text, where)
-    for line, (written, meant) in sorted(near_marker_lines(text).items())[:1]:
+    near = near_marker_lines(text)
+    if near:
+        line = min(near)
+        written, meant = near[line]
         raise FormatError(f"{where}, line {line}: '{written}' looks like a marker but is not one, so it opens or "
                           f"closes no block; did you mean '{meant}'? The markers are exactly: "
                           + ", ".join(f"'{m}'" for m in MARKERS) + ".")
