@@ -328,22 +328,27 @@ def defined_functions(code: str) -> list[str]:
     return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
-    """(first line, last line, qualified name) of every function, e.g. 'Conv2D.forward'."""
-    spans = []
+def functions(tree: ast.AST) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """(qualified name, node) of every function, e.g. 'Conv2D.forward', in source order."""
+    found = []
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = f"{prefix}{child.name}"
                 if not isinstance(child, ast.ClassDef):
-                    spans.append((child.lineno, child.end_lineno, name))
+                    found.append((name, child))
                 visit(child, name + ".")
             else:
                 visit(child, prefix)
 
     visit(tree, "")
-    return spans
+    return found
+
+
+def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function, e.g. 'Conv2D.forward'."""
+    return [(node.lineno, node.end_lineno, name) for name, node in functions(tree)]
 
 
 def function_at(spans: list[tuple[int, int, str]], line: int) -> str:
@@ -375,10 +380,8 @@ def unimplemented(text: str) -> list[tuple[str, int]]:
         return [(name, next(i for i, line in enumerate(lines, 1) if f'{stub_message(name)}"' in line))
                 for name in stub_names(text)]
     found = []
-    functions = {node.lineno: node for node in ast.walk(tree)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    for first, _, name in sorted(function_spans(tree)):
-        for statement in functions[first].body:
+    for name, node in sorted(functions(tree), key=lambda function: function[1].lineno):
+        for statement in node.body:
             if is_stub(statement, name):
                 found.append((name, statement.lineno))
             if isinstance(statement, (ast.Return, ast.Raise)):
