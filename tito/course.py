@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito import format
 from tito.errors import TitoError, UnknownModuleError
 
 MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
@@ -220,7 +221,7 @@ def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
     for target, group in seen.items():
         if len(group) > 1:
             yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
-            path = "/".join(target.split(".")) + ".py"
+            path = format.module_file(target)
             raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
                             f"each export would overwrite the other's {path}.",
                             hint=f"Give each module its own target: in module.yaml (exports_to: "
@@ -254,6 +255,11 @@ class Course:
                 self.misnamed.append(reason)
         _refuse_twins(found, self.root)
         return found
+
+    def exporting_to(self, dotted: str) -> Module | None:
+        """The module whose module.yaml says ``exports_to: dotted`` (e.g. tinytorch.core.cnn), or None
+        (two modules never both say it: ``_refuse_shared_targets``)."""
+        return next((m for m in self.modules if m.meta.get("exports_to") == dotted), None)
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]

@@ -74,6 +74,12 @@ DIRECTIVES = (DEFAULT_EXP, EXPORT)  # every directive tito knows; another is mos
 TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")  # what default_exp names
 
 
+def module_file(dotted: str) -> str:
+    """The file a dotted module name is, from the folder of its first part: 'core.cnn' -> 'core/cnn.py',
+    'tinytorch.core.cnn' -> 'tinytorch/core/cnn.py'."""
+    return "/".join(dotted.split(".")) + ".py"
+
+
 @dataclass
 class SourceCell:
     """A code cell of a source: its index among all cells, first line, code (as the file has
