@@ -127,6 +127,12 @@ def without_hidden_tests(text: str, where: str) -> tuple[str, int]:
     return stripped.text, stripped.hidden_blocks
 
 
+def hidden_checks(checks: dict) -> set[str]:
+    """The names of the checks that ``checks:`` of module.yaml (name -> its entry) calls hidden
+    (``{points: 1, hidden: true}``)."""
+    return {name for name, value in checks.items() if isinstance(value, dict) and value.get("hidden")}
+
+
 def without_hidden_checks(text: str, where: str) -> str:
     """A module.yaml without the entries of its hidden checks (``{points: 1, hidden: true}``): an
     edition's checks.py no longer has them, and their names and messages say what they test.
@@ -138,7 +144,7 @@ def without_hidden_checks(text: str, where: str) -> str:
     import yaml
 
     checks = (yaml.safe_load(text) or {}).get("checks") or {}
-    hidden = {name for name, value in checks.items() if isinstance(value, dict) and value.get("hidden")}
+    hidden = hidden_checks(checks)
     if not hidden:
         return text
     entry = re.compile(r"^\s+(\w+)\s*:")
