@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito import format
 from tito.errors import TitoError, UnknownModuleError
 
 MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
@@ -219,41 +220,47 @@ def _refuse_another_name(folder: Path, name: str, meta: dict, root: Path) -> Non
                              f"source, {name}_dev.py) after the name.")
 
 
+def _first_twins(modules: list[Module], key) -> list[Module]:
+    """The first group, in the modules' order, of two or more modules with the same ``key(module)``;
+    [] when none share one. A module whose key is None is in no group."""
+    groups: dict = {}
+    for module in modules:
+        value = key(module)
+        if value is not None:
+            groups.setdefault(value, []).append(module)
+    return next((group for group in groups.values() if len(group) > 1), [])
+
+
 def _refuse_twins(modules: list[Module], root: Path) -> None:
     """TitoError when two module folders share a name or a number (``06_cnn`` and ``07_cnn``, as a
-    release of reordered modules over an older edition leaves them), or two modules export to the
-    same file (module.yaml's ``exports_to``): a command would pick one, or each export would
-    overwrite the other's."""
+    release of reordered modules over an older edition leaves them): a command would pick one."""
     for label, key in (("name", lambda m: m.name), ("number", lambda m: int(m.number))):
-        seen: dict = {}
-        for module in modules:
-            seen.setdefault(key(module), []).append(module)
-        twins = [group for group in seen.values() if len(group) > 1]
+        twins = _first_twins(modules, key)
         if twins:
-            folders = " and ".join(m.folder.relative_to(root).as_posix() for m in twins[0])
+            folders = " and ".join(m.folder.relative_to(root).as_posix() for m in twins)
             raise TitoError(f"Two module folders have the same {label}: {folders}; tito would not know which one "
                             "is meant.", hint="Remove or rename the one no longer in use (a release of reordered "
                                               "modules over an older edition leaves the old folder).")
-    _refuse_shared_targets(modules, root)
+
+
+def _declared_target(module: Module) -> str | None:
+    """module.yaml's ``exports_to`` when it names a target (a string, not empty), else None."""
+    target = module.meta.get("exports_to")
+    return target if isinstance(target, str) and target else None
 
 
 def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
     """TitoError when two modules' module.yaml name the same ``exports_to``: exporting one would
     overwrite the other's generated file, and the other would then always be stale."""
-    seen: dict = {}
-    for module in modules:
-        target = module.meta.get("exports_to")
-        if isinstance(target, str) and target:
-            seen.setdefault(target, []).append(module)
-    for target, group in seen.items():
-        if len(group) > 1:
-            yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
-            path = "/".join(target.split(".")) + ".py"
-            raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
-                            f"each export would overwrite the other's {path}.",
-                            hint=f"Give each module its own target: in module.yaml (exports_to: "
-                                 f"tinytorch.core.{group[-1].name}) and in its source "
-                                 f"(#| default_exp core.{group[-1].name}).")
+    group = _first_twins(modules, _declared_target)
+    if group:
+        target = _declared_target(group[0])
+        yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
+        raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
+                        f"each export would overwrite the other's {format.module_file(target)}.",
+                        hint=f"Give each module its own target: in module.yaml (exports_to: "
+                             f"tinytorch.core.{group[-1].name}) and in its source "
+                             f"(#| default_exp core.{group[-1].name}).")
 
 
 class Course:
@@ -281,7 +288,13 @@ class Course:
             elif reason := misnamed_folder(folder):
                 self.misnamed.append(reason)
         _refuse_twins(found, self.root)
+        _refuse_shared_targets(found, self.root)
         return found
+
+    def exporting_to(self, dotted: str) -> Module | None:
+        """The module whose module.yaml says ``exports_to: dotted`` (e.g. tinytorch.core.cnn), or None
+        (two modules never both say it: ``_refuse_shared_targets``)."""
+        return next((m for m in self.modules if m.meta.get("exports_to") == dotted), None)
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]

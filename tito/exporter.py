@@ -101,14 +101,14 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
     if not format.TARGET_NAME.match(names[0]):
         raise TitoError(f"{where}: '#| {format.DEFAULT_EXP} {names[0]}' is not a dotted module name like core.cnn.")
     declared = module.meta.get("exports_to")
-    if isinstance(declared, str) and declared != f"tinytorch.{names[0]}":
+    if not isinstance(declared, str):
+        _refuse_anothers_target(module, names[0])
+    elif declared != f"tinytorch.{names[0]}":
         yaml_name = module.relative(module.folder / "module.yaml")
         raise TitoError(f"{where} says '#| {format.DEFAULT_EXP} {names[0]}' (tinytorch.{names[0]}), but {yaml_name} "
                         f"says exports_to: {declared}: the tests import the latter, so they would test another file.",
                         hint="Make the two name the same module.")
-    if not isinstance(declared, str):
-        _refuse_anothers_target(module, names[0])
-    return module.root / "tinytorch" / Path(*names[0].split(".")).with_suffix(".py")
+    return module.root / "tinytorch" / format.module_file(names[0])
 
 
 def _refuse_anothers_target(module: Module, name: str) -> None:
@@ -116,14 +116,14 @@ def _refuse_anothers_target(module: Module, name: str) -> None:
     module.yaml names (two modules with both declared are refused by ``tito.course``)."""
     from tito.course import Course
 
-    for other in Course(module.root).modules:
-        if other.name != module.name and other.meta.get("exports_to") == f"tinytorch.{name}":
-            raise TitoError(
-                f"{module.relative(module.dev_file)} says '#| {format.DEFAULT_EXP} {name}', the file module "
-                f"{other.dirname} exports to (its module.yaml says exports_to: tinytorch.{name}): each export "
-                "would overwrite the other's.",
-                hint=f"Give {module.dirname} its own target, e.g. '#| {format.DEFAULT_EXP} core.{module.name}' "
-                     f"and exports_to: tinytorch.core.{module.name} in its module.yaml.")
+    other = Course(module.root).exporting_to(f"tinytorch.{name}")
+    if other is not None and other.name != module.name:
+        raise TitoError(
+            f"{module.relative(module.dev_file)} says '#| {format.DEFAULT_EXP} {name}', the file module "
+            f"{other.dirname} exports to (its module.yaml says exports_to: tinytorch.{name}): each export "
+            "would overwrite the other's.",
+            hint=f"Give {module.dirname} its own target, e.g. '#| {format.DEFAULT_EXP} core.{module.name}' "
+                 f"and exports_to: tinytorch.core.{module.name} in its module.yaml.")
 
 
 def _syntax_note(module: Module) -> str:

@@ -74,6 +74,12 @@ DIRECTIVES = (DEFAULT_EXP, EXPORT)  # every directive tito knows; another is mos
 TARGET_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")  # what default_exp names
 
 
+def module_file(dotted: str) -> str:
+    """The file a dotted module name is, from the folder of its first part: 'core.cnn' -> 'core/cnn.py',
+    'tinytorch.core.cnn' -> 'tinytorch/core/cnn.py'."""
+    return "/".join(dotted.split(".")) + ".py"
+
+
 @dataclass
 class SourceCell:
     """A code cell of a source: its index among all cells, first line, code (as the file has
@@ -190,22 +196,23 @@ def is_marker(line: str) -> bool:
     return line.strip() in MARKERS
 
 
-def marker_lines(text: str, where: str = "<source>") -> dict[int, str]:
-    """Line number -> marker, for comment tokens that are exactly a marker on their own line.
+def _lone_comments(text: str) -> list[tuple[int, str]]:
+    """(line number, comment stripped) of each comment token that stands alone on its line.
 
-    Tokenizing (rather than matching lines) leaves a marker quoted inside a string alone.
-    """
+    Tokenizing (rather than matching lines) leaves a marker quoted inside a string alone; a source
+    that does not tokenize raises tokenize.TokenError or SyntaxError."""
     lines = text.splitlines()
-    found = {}
+    return [(token.start[0], token.string.strip())
+            for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type == tokenize.COMMENT and lines[token.start[0] - 1].strip() == token.string.strip()]
+
+
+def marker_lines(text: str, where: str = "<source>") -> dict[int, str]:
+    """Line number -> marker, for comment tokens that are exactly a marker on their own line."""
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT and token.string.strip() in MARKERS:
-                row = token.start[0]
-                if lines[row - 1].strip() == token.string.strip():
-                    found[row] = token.string.strip()
+        return {row: comment for row, comment in _lone_comments(text) if comment in MARKERS}
     except (tokenize.TokenError, SyntaxError) as exc:
         raise FormatError(f"{where} cannot be read as Python: {exc}") from None
-    return found
 
 
 # A comment alone on its line that starts like a marker: '#' signs, then BEGIN or END in any case.
@@ -237,16 +244,15 @@ def near_marker_lines(text: str) -> dict[int, tuple[str, str]]:
     read line by line."""
     if not MARKER_LIKE.search(text):
         return {}
-    lines, found = text.splitlines(), {}
     try:
-        comments = [(t.start[0], t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
-                    if t.type == tokenize.COMMENT]
+        comments = _lone_comments(text)
     except (tokenize.TokenError, SyntaxError):
-        comments = list(enumerate(lines, 1))
+        comments = [(row, line.strip()) for row, line in enumerate(text.splitlines(), 1)]
+    found = {}
     for row, comment in comments:
         meant = near_marker(comment)
-        if meant and lines[row - 1].strip() == comment.strip():
-            found[row] = (comment.strip(), meant)
+        if meant:
+            found[row] = (comment, meant)
     return found
 
 
@@ -264,7 +270,10 @@ def marker_blocks(text: str, where: str = "<source>") -> list[tuple[int, int, st
     """(BEGIN line, END line, SOLUTION or HIDDEN TESTS) of each block; a stray, nested or
     unclosed marker is a FormatError naming its line."""
     markers = marker_lines(text, where)
-    for line, (written, meant) in sorted(near_marker_lines(text).items())[:1]:
+    near = near_marker_lines(text)
+    if near:
+        line = min(near)
+        written, meant = near[line]
         raise FormatError(f"{where}, line {line}: '{written}' looks like a marker but is not one, so it opens or "
                           f"closes no block; did you mean '{meant}'? The markers are exactly: "
                           + ", ".join(f"'{m}'" for m in MARKERS) + ".")
@@ -325,22 +334,27 @@ def defined_functions(code: str) -> list[str]:
     return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
-    """(first line, last line, qualified name) of every function, e.g. 'Conv2D.forward'."""
-    spans = []
+def functions(tree: ast.AST) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """(qualified name, node) of every function, e.g. 'Conv2D.forward', in source order."""
+    found = []
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = f"{prefix}{child.name}"
                 if not isinstance(child, ast.ClassDef):
-                    spans.append((child.lineno, child.end_lineno, name))
+                    found.append((name, child))
                 visit(child, name + ".")
             else:
                 visit(child, prefix)
 
     visit(tree, "")
-    return spans
+    return found
+
+
+def function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function, e.g. 'Conv2D.forward'."""
+    return [(node.lineno, node.end_lineno, name) for name, node in functions(tree)]
 
 
 def function_at(spans: list[tuple[int, int, str]], line: int) -> str:
@@ -372,10 +386,8 @@ def unimplemented(text: str) -> list[tuple[str, int]]:
         return [(name, next(i for i, line in enumerate(lines, 1) if f'{stub_message(name)}"' in line))
                 for name in stub_names(text)]
     found = []
-    functions = {node.lineno: node for node in ast.walk(tree)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    for first, _, name in sorted(function_spans(tree)):
-        for statement in functions[first].body:
+    for name, node in sorted(functions(tree), key=lambda function: function[1].lineno):
+        for statement in node.body:
             if is_stub(statement, name):
                 found.append((name, statement.lineno))
             if isinstance(statement, (ast.Return, ast.Raise)):

@@ -108,7 +108,7 @@ def _module_exporting(dotted: str):
         course = Course.here()
     except TitoError:
         return None
-    return next((m for m in course.modules if m.meta.get("exports_to") == dotted), None)
+    return course.exporting_to(dotted)
 
 
 def _stubs_left() -> str:

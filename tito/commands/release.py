@@ -50,10 +50,12 @@ def command(module_name, all_modules, out, force, repository):
                      item.module.notebook.name)
     console().print(rows)
     for path in report.kept:
-        say(f"Kept the student's work in {path}; " + (
-            "its new stub is in .tito/release (`tito module reset` takes it, backing the work up first)"
-            + (f", the stub it replaced in {report.replaced_copies}." if report.replaced_copies else ".")
-            if path in report.new_stubs else "its stub did not change."))
+        if path in report.new_stubs:
+            replaced = f", the stub it replaced in {report.replaced_copies}." if report.replaced_copies else "."
+            say(f"Kept the student's work in {path}; its new stub is in .tito/release (`tito module reset` takes "
+                f"it, backing the work up first){replaced}")
+        else:
+            say(f"Kept the student's work in {path}; its stub did not change.")
     for path in report.removed:
         console().print(f"Removed a solved generated file: {path}")
     if report.replaced:
@@ -65,9 +67,9 @@ def command(module_name, all_modules, out, force, repository):
         warn(message)
     _remember(course, report)
     stubs = sum(len(item.stubs) for item in report.modules)
-    released = f"{len(report.modules)} module" + ("s" if len(report.modules) != 1 else "")
     unchanged = f" ({report.unchanged} more were already as released)" if report.unchanged else ""
-    console().print(f"[green]✓[/] Wrote {counted(report.files - report.unchanged, 'file')}{unchanged}: {released}, "
+    console().print(f"[green]✓[/] Wrote {counted(report.files - report.unchanged, 'file')}{unchanged}: "
+                    f"{counted(len(report.modules), 'module')}, "
                     f"{stubs} stubs, no solutions. Students start with:")
     say(f"  {start_line(report)}")
 

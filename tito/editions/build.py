@@ -16,7 +16,7 @@ from tito.course import Course, Module
 from tito.editions import MANIFEST, released_stub
 from tito.editions.course_copy import copy_course
 from tito.editions.notebooks import student_edition
-from tito.editions.strip import Stripped, strip_solutions, without_hidden_checks, without_hidden_tests
+from tito.editions.strip import Stripped, hidden_checks, strip_solutions, without_hidden_checks, without_hidden_tests
 from tito.editions.student_files import (STUDENT_MAKEFILE, copy_benchmarks, student_gitignore, student_readme,
                                          write_binder_files)
 from tito.files import copy_file
@@ -136,8 +136,7 @@ def _refuse_hidden_checks_shown(module: Module, released_checks: Path) -> None:
     markers in checks.py would ship its code while its entry is left out: students would read it."""
     from tito.grading.checks import defined_checks
 
-    hidden = [name for name, value in (module.meta.get("checks") or {}).items()
-              if isinstance(value, dict) and value.get("hidden")]
+    hidden = hidden_checks(module.meta.get("checks") or {})
     shown = [name for name in defined_checks(released_checks) if name in hidden]
     if shown:
         checks = module.relative(module.tests_dir / "checks.py")

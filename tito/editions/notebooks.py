@@ -1,10 +1,10 @@
-"""The nbgrader side of an edition's notebooks, and what a student receives of a module.
+"""What a student receives of a module, and the check of the points its tests are worth.
 
-``nbgrader_metadata`` marks solution cells and test cells for nbgrader, the points of a test
-cell coming from ``points:`` in module.yaml (1 per test by default; ``check_points`` checks
-them). ``student_edition`` and ``student_notebook`` are a module as released: its stubbed
-source and that source as a notebook. The conversion itself (``to_notebook``, ``from_notebook``,
-``notebook_json``) is ``tito.notebooks.convert``.
+``student_edition`` and ``student_notebook`` are a module as released: its stubbed source and that
+source as a notebook. ``check_points`` checks ``points:`` in module.yaml before a release, the tests
+it names included. The nbgrader marks and their points (``nbgrader_metadata``, ``points_of``) and
+the conversion itself (``to_notebook``, ``from_notebook``, ``notebook_json``) are
+``tito.notebooks.nbgrader`` and ``tito.notebooks.convert``.
 """
 
 from __future__ import annotations
@@ -16,23 +16,7 @@ from tito.course import Module
 from tito.editions.strip import Stripped, strip_solutions
 from tito.errors import TitoError
 from tito.notebooks.convert import to_notebook
-
-
-def _safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "cell"
-
-
-def points_of(module: Module | None) -> dict:
-    """``points:`` of module.yaml (test name -> whole points >= 0), checked: a TitoError names
-    the first bad entry."""
-    points = (module.meta.get("points") if module else None) or {}
-    where = module.relative(module.folder / "module.yaml") if module else "module.yaml"
-    if not isinstance(points, dict):
-        raise TitoError(f"{where}: 'points' must map test names to points, got {type(points).__name__}.")
-    for name, value in points.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise TitoError(f"{where}: points of {name!r} must be a whole number >= 0, got {value!r}.")
-    return points
+from tito.notebooks.nbgrader import points_of
 
 
 def _pytest_test_exists(module: Module, node: str) -> bool:
@@ -62,37 +46,6 @@ def check_points(module: Module) -> None:
                         f"{module.relative(module.tests_dir)} does not define (a test is worth 1 point unless named "
                         "here).",
                         hint=f"Its tests: {', '.join(sorted(defined)) or 'none'}.")
-
-
-def nbgrader_metadata(cells_code: list[str | None], solution_cells: set[int], module: Module | None) -> dict[int, dict]:
-    """Cell index -> nbgrader metadata for the solution cells and the test cells.
-
-    ``cells_code`` is the stubbed code of each cell (None for markdown), so a solution cell is
-    named by the function its stub names, e.g. grade_id 'solution-Conv2D-forward'.
-    """
-    points = points_of(module)
-    found, used = {}, set()
-
-    def unique(base):
-        grade_id, n = _safe_id(base), 2
-        while grade_id in used:
-            grade_id, n = f"{_safe_id(base)}-{n}", n + 1
-        used.add(grade_id)
-        return grade_id
-
-    for index, code in enumerate(cells_code):
-        if code is None:
-            continue
-        tests = format.defined_tests(code)
-        if index in solution_cells:
-            names = format.stub_names(code) or format.defined_functions(code)
-            found[index] = {"grade": False, "grade_id": unique("solution-" + (names[0] if names else str(index))),
-                            "locked": False, "schema_version": 3, "solution": True, "task": False}
-        elif tests:
-            total = sum(points.get(name, 1) for name in tests)
-            found[index] = {"grade": True, "grade_id": unique(tests[0]), "locked": True,
-                            "points": total, "schema_version": 3, "solution": False, "task": False}
-    return found
 
 
 def student_edition(module: Module, repository: str | None = None) -> tuple[Stripped, object]:

@@ -227,7 +227,7 @@ def _merge_into(course: Course, stage: Path, out: Path, released: list[ModuleRel
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (stage / "README.md").write_text(student_readme(_listed(course, manifest, released), repository),
                                          encoding="utf-8")
-    _copy_what_would_be_replaced(stage, out, report)
+    _count_and_back_up(stage, out, report)
     shutil.copytree(stage, out, dirs_exist_ok=True)
 
 
@@ -256,25 +256,27 @@ def _listed(course: Course, manifest: dict, released: list[ModuleRelease]) -> li
             for module in course.in_prerequisite_order() if module.name in entries]
 
 
-def _copy_what_would_be_replaced(stage: Path, out: Path, report: ReleaseReport) -> None:
-    """Copy each file of ``out`` that the release replaces with other contents (a README, a test, a
-    module.yaml the student may have edited) to .tito/backups/release-<UTC time>/, so nothing is
-    lost; of tito's own records (.tito/) only the released stubs are copied (a student whose work
-    was kept merges the new stub into it from the old one). Counts the files already as released."""
+def _count_and_back_up(stage: Path, out: Path, report: ReleaseReport) -> None:
+    """Count the files the release writes into ``out`` (``report.files``: the student's work kept is
+    not among them) and those already as released (``report.unchanged``); copy each file of ``out``
+    that it replaces with other contents (a README, a test, a module.yaml the student may have
+    edited) to .tito/backups/release-<UTC time>/, so nothing is lost. Of tito's own records (.tito/)
+    only the released stubs are copied (a student whose work was kept merges the new stub into it
+    from the old one)."""
     copies = out / BACKUP_DIR / f"release-{utc_stamp()}"
     staged = sorted(p for p in stage.rglob("*") if p.is_file())
-    report.files = len(staged)  # the student's work kept is not among them
+    report.files = len(staged)
     for path in staged:
         rel = path.relative_to(stage)
         old = out / rel
-        if old.is_file() and not old.is_symlink() and old.read_bytes() == path.read_bytes():
+        if not old.is_file() or old.is_symlink():
+            continue
+        if old.read_bytes() == path.read_bytes():
             report.unchanged += 1
-            continue
-        if (rel.parts[0] == ".tito" and not _a_released_stub(rel)) or not old.is_file() or old.is_symlink():
-            continue
-        (copies / rel).parent.mkdir(parents=True, exist_ok=True)
-        copy_file(old, copies / rel)
-        report.replaced.append(rel)
+        elif rel.parts[0] != ".tito" or _a_released_stub(rel):
+            (copies / rel).parent.mkdir(parents=True, exist_ok=True)
+            copy_file(old, copies / rel)
+            report.replaced.append(rel)
     report.replaced_copies = copies if report.replaced else None
 
 
@@ -327,5 +329,6 @@ def _students_work(out: Path, module: Module) -> bool:
 
 
 def _a_released_stub(rel: Path) -> bool:
-    """True for the path, relative to an edition, of a module's released source or notebook stub."""
-    return rel.parent.parent == RELEASE_DIR and rel.name != MANIFEST.name
+    """True for the path, relative to an edition, of a module's released source or notebook stub
+    (``.tito/release/<module folder>/<file>``; the manifest is in ``.tito/release`` itself)."""
+    return rel.parent.parent == RELEASE_DIR

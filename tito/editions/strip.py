@@ -75,16 +75,13 @@ def _unmarked_todos(tree: ast.AST, stubbed: set[str]) -> list[tuple[str, int]]:
     """(qualified name, line) of each function whose docstring has a TODO section but whose body
     has no solution block (nor a stub already): its code goes to students as it is, most often
     because its markers were left out or misspelled."""
-    functions = {node.lineno: node for node in ast.walk(tree)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     found = []
-    for first, _, name in format.function_spans(tree):
-        node = functions[first]
+    for name, node in format.functions(tree):
         docstring = ast.get_docstring(node) or ""
         if (name not in stubbed and not any(format.is_stub(statement, name) for statement in node.body)
-                and any(format.SECTION_HEADING.match(line) and line.strip().startswith(format.TODO + ":")
+                and any((heading := format.SECTION_HEADING.match(line)) and heading.group("name") == format.TODO
                         for line in docstring.splitlines())):
-            found.append((name, first))
+            found.append((name, node.lineno))
     return found
 
 
@@ -108,18 +105,16 @@ def _replaced(lines: list[str], replacements: dict) -> str:
 
 def _extra_code_warnings(tree: ast.AST, stubbed: set[str], where: str) -> list[str]:
     """Stubbed functions that keep code besides their docstring: students will see that code."""
-    functions = {node.lineno: node for node in ast.walk(tree)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     warnings = []
-    for first, _, name in format.function_spans(tree):
+    for name, node in format.functions(tree):
         if name not in stubbed:
             continue
-        body = list(functions[first].body)
+        body = list(node.body)
         if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
             body = body[1:]
         if len(body) > 1:
             warnings.append(f"{where}: {name} keeps code outside its solution block "
-                            f"(line {first}); students will see it.")
+                            f"(line {node.lineno}); students will see it.")
     return warnings
 
 
@@ -130,6 +125,12 @@ def without_hidden_tests(text: str, where: str) -> tuple[str, int]:
         return text, 0
     stripped = strip_solutions(text, where)
     return stripped.text, stripped.hidden_blocks
+
+
+def hidden_checks(checks: dict) -> set[str]:
+    """The names of the checks that ``checks:`` of module.yaml (name -> its entry) calls hidden
+    (``{points: 1, hidden: true}``)."""
+    return {name for name, value in checks.items() if isinstance(value, dict) and value.get("hidden")}
 
 
 def without_hidden_checks(text: str, where: str) -> str:
@@ -143,7 +144,7 @@ def without_hidden_checks(text: str, where: str) -> str:
     import yaml
 
     checks = (yaml.safe_load(text) or {}).get("checks") or {}
-    hidden = {name for name, value in checks.items() if isinstance(value, dict) and value.get("hidden")}
+    hidden = hidden_checks(checks)
     if not hidden:
         return text
     entry = re.compile(r"^\s+(\w+)\s*:")

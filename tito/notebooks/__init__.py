@@ -4,8 +4,9 @@ Students may edit either file; tito tests, exports, grades and publishes the ``.
 its own file:
 
 * ``convert.py`` — a percent-format source as a notebook (``to_notebook``, with the nbgrader marks
-  of ``tito.editions.notebooks``), a notebook back to a source (``from_notebook``), a notebook's
-  ``.ipynb`` text (``notebook_json``);
+  of ``nbgrader.py``), a notebook back to a source (``from_notebook``), a notebook's ``.ipynb`` text
+  (``notebook_json``);
+* ``nbgrader.py`` — those marks: solution and test cells, a test cell's points from module.yaml;
 * ``sync.py`` — which of the two files the student edited last, and bringing the other in step
   (``tito test``, ``tito export``, ``tito lab``, ``tito notebooks``; grading applies its rule to a
   submitted pair);

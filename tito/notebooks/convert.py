@@ -2,7 +2,7 @@
 
 ``to_notebook`` converts a percent-format source with jupytext and marks its solution cells
 (markers, or the stubs that replaced them) and its test cells (defining ``test_unit_*``) for
-nbgrader (the marks and their points: ``tito.editions.notebooks``). ``from_notebook`` is the way
+nbgrader (the marks and their points: ``tito.notebooks.nbgrader``). ``from_notebook`` is the way
 back: the metadata tito derived is dropped, any other is kept, so a source survives the round trip
 unchanged. ``notebook_json`` is a notebook's .ipynb text; ``jupytext_header`` a source's own header.
 """
@@ -17,6 +17,7 @@ from tito.course import Module
 from tito.deps import load_jupytext
 from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
+from tito.notebooks.nbgrader import nbgrader_metadata, safe_id
 
 
 def to_notebook(text: str, module: Module | None = None, original: str | None = None):
@@ -27,8 +28,6 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
     (instructor) or stubs (student); they and the test cells (defining ``test_unit_*``) get
     nbgrader metadata, unless the source gave them their own.
     """
-    from tito.editions.notebooks import _safe_id, nbgrader_metadata  # the editions' marks (they import this file)
-
     jupytext = load_jupytext()
     marked = original if original is not None else text
     if not format.MARKER_LINE.search(marked):
@@ -49,7 +48,7 @@ def to_notebook(text: str, module: Module | None = None, original: str | None = 
         format.BEGIN_SOLUTION_LINE.search(c.source) or format.STUB_LINE.search(c.source))}
     codes = [c.source if c.cell_type == "code" else None for c in stubbed_cells]
     derived = nbgrader_metadata(codes, solution_cells, module)
-    prefix = _safe_id(module.name) if module else "cell"
+    prefix = safe_id(module.name) if module else "cell"
     applied = []
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"{prefix}-{index:03d}"
