@@ -296,6 +296,26 @@ class Course:
         (two modules never both say it: ``_refuse_shared_targets``)."""
         return next((m for m in self.modules if m.meta.get("exports_to") == dotted), None)
 
+    def unlisted_imports(self, module: Module) -> list[str]:
+        """For each module another module of the course exports and ``module``'s source imports
+        without listing it (or what needs it) among its prerequisites: 'modules/source/02_beta/
+        beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not among beta's
+        prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.' The
+        grader builds a module with its prerequisites only, and a release brings only those."""
+        from tito.format import tinytorch_imports
+
+        needed = {m.name for m in self.prerequisites_of(module)} | {module.name}
+        said, unlisted = set(), []
+        for line, dotted in tinytorch_imports(module.source()):
+            exporter = self.exporting_to(dotted)
+            if exporter is None or exporter.name in needed or exporter.name in said:
+                continue
+            said.add(exporter.name)
+            unlisted.append(f"{module.relative(module.dev_file)}:{line} imports {dotted}, module {exporter.dirname}'s, "
+                            f"which is not among {module.name}'s prerequisites: add {exporter.name} to prerequisites "
+                            f"in {module.relative(module.folder / 'module.yaml')}.")
+        return unlisted
+
     def names(self) -> list[str]:
         return [m.name for m in self.modules]
 

@@ -370,6 +370,24 @@ def is_stub(statement: ast.stmt, name: str) -> bool:
             and isinstance(call.args[0], ast.Constant) and call.args[0].value == stub_message(name))
 
 
+def tinytorch_imports(text: str) -> list[tuple[int, str]]:
+    """(line, dotted name) of every ``tinytorch`` module a source imports, anywhere in it:
+    ``from tinytorch.core.alpha import double`` gives (6, 'tinytorch.core.alpha'), and
+    ``from tinytorch.core import alpha`` both 'tinytorch.core' and 'tinytorch.core.alpha'.
+    [] for a source that is not valid Python."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [(node.lineno, node.module)] + [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return sorted((line, name) for line, name in found if name.split(".")[0] == "tinytorch")
+
+
 def unimplemented(text: str) -> list[tuple[str, int]]:
     """(name, line of its stub) for each function of a source that still raises its stub, in
     source order.

@@ -1008,3 +1008,22 @@ def test_feedback_names_the_submission_and_not_the_graders_folders():
     assert as_submitted(text, prepared, "/course", "subs/alice.ipynb") == (
         "File \"alice.ipynb (as a .py source)\", line 3; torch=<module 'torch' from "
         "'<python>/lib/site-packages/torch/__init__.py'>")
+
+
+def test_a_module_importing_one_not_among_its_prerequisites_is_refused_naming_it(instructor_course, tmp_path):
+    """The grader builds a module with its prerequisites only: a module.yaml that forgets one the
+    source imports stopped the grading with `No module named 'tinytorch.core.alpha'`; it now says
+    which import and what to add, and doctor says it before any grading."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor_course, root)
+    (root / "modules/source/02_beta/module.yaml").write_text(
+        "name: beta\ntitle: Beta\nexports_to: tinytorch.core.beta\nchecks:\n  quadruple: 1\n")
+    (root / "tests/02_beta/checks.py").write_text("def check_quadruple(beta, rng):\n    return beta.quadruple(3)\n")
+    said = ("modules/source/02_beta/beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not "
+            "among beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.")
+    course = Course(root)
+    with pytest.raises(TitoError) as caught:
+        prepare(course, course.get("beta"), tmp_path / "grader", calibrate=False)
+    assert said in caught.value.message
+    doctor = run_tito(root, "doctor")
+    assert doctor.returncode == 1 and f"| imports | PROBLEM | {said}" in flat(doctor.stdout), doctor.stdout

@@ -786,3 +786,16 @@ def test_doctor_says_which_release_an_edition_is(edition, instructor, tmp_path):
     said = flat(run_tito(instructor, "doctor").stdout)
     assert ("| edition | ok | the instructor's course, with the solutions (`tito release` writes a student "
             "edition) |") in said, said
+
+
+def test_a_module_importing_one_not_among_its_prerequisites_is_not_released(instructor, tmp_path):
+    """An edition of beta alone would lack alpha, and its grading too: the release stops, naming
+    the import and what to add, and writes nothing."""
+    root = tmp_path / "course"
+    shutil.copytree(instructor, root)
+    (root / "modules/source/02_beta/module.yaml").write_text("name: beta\ntitle: Beta\nexports_to: tinytorch.core.beta\n")
+    proc = run_tito(root, "release", "--all", "--out", str(tmp_path / "student"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert ("modules/source/02_beta/beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not among "
+            "beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.") in flat(proc.stderr)
+    assert not (tmp_path / "student").exists()

@@ -155,6 +155,7 @@ def check_modules(course, states: dict) -> list:
         order = course.in_prerequisite_order()
         checks.append(Check("prerequisites", True, " -> ".join(m.name for m in order) or "(no modules)"))
         checks.extend(check_numbering(course))
+        checks.append(check_imports(course))
     except TitoError as exc:
         checks.append(Check("prerequisites", False, exc.message, "Fix the prerequisites in module.yaml."))
     checks.append(check_generated(course, states))
@@ -189,6 +190,15 @@ def check_edition(root: Path) -> Check:
     modules = ", ".join(manifest.get("modules") or {}) or "no modules"
     return Check("edition", True, f"a student edition, released {released} by tito "
                                   f"{manifest.get('tito_version', '?')}: {modules}")
+
+
+def check_imports(course) -> Check:
+    """Each module's imports of other modules' exports are among its prerequisites (the grader
+    builds a module with those only)."""
+    unlisted = [said for m in course.modules if m.dev_file.exists() for said in course.unlisted_imports(m)]
+    return Check("imports", not unlisted, " ".join(unlisted) or "every module lists what it imports among its "
+                 "prerequisites", "" if not unlisted else "The grader builds a module with its prerequisites only, "
+                 "and a release brings only those.")
 
 
 def check_numbering(course) -> list:

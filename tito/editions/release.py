@@ -125,7 +125,7 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
     repository = Repository.parse(repository).url if repository else _earlier_editions_repository(course, out)
     modules = course.with_prerequisites(modules)
     for module in modules:  # the sources' and module.yaml's mistakes before any work
-        _check_module(module)
+        _check_module(course, module)
     solved = _solved_exports(course)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = new_folder(out.parent, prefix=f".{out.name}.release-")
@@ -152,9 +152,10 @@ def release(course: Course, modules: list[Module], out: Path, force: bool = Fals
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def _check_module(module: Module) -> None:
+def _check_module(course: Course, module: Module) -> None:
     """What would make the edition of ``module`` fail every student: its export target against
-    module.yaml's exports_to, the points of its tests, its graded checks' entries."""
+    module.yaml's exports_to, the points of its tests, its graded checks' entries, a module it
+    imports that its prerequisites leave out (an edition of it alone, and its grading, lack it)."""
     from tito.exporter import target_of
     from tito.grading.checks import check_specs
 
@@ -162,6 +163,9 @@ def _check_module(module: Module) -> None:
     check_points(module)
     if module.meta.get("checks"):
         check_specs(module)
+    unlisted = course.unlisted_imports(module)
+    if unlisted:
+        raise TitoError(" ".join(unlisted))
 
 
 def _earlier_editions_repository(course: Course, out: Path) -> str | None:

@@ -129,6 +129,9 @@ def prepare(course: Course, module: Module, folder: Path, calibrate: bool = True
 
     refuse_a_student_edition(course)
     specs = check_specs(module)
+    unlisted = course.unlisted_imports(module)
+    if unlisted:
+        raise TitoError(f"Module '{module.name}' cannot be graded: " + " ".join(unlisted))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
