@@ -104,8 +104,12 @@ class Module:
         name (``1_alpha``, ``01-Alpha``): which, and that tito reads the tests by the folder's name;
         else ''."""
         def alike(folder: Path) -> bool:
+            named = MODULE_DIR.match(folder.name)
+            if named:  # well named: only this module's name under another number
+                return named.group(2) == self.name
             words = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).strip("_")
-            return words.endswith(self.name) or words.startswith((f"{self.number}_", f"{int(self.number)}_"))
+            return (words == self.name or words.endswith(f"_{self.name}")
+                    or words.startswith((f"{self.number}_", f"{int(self.number)}_")))
 
         tests = self.tests_dir.parent
         others = sorted(p.name for p in tests.iterdir() if p.is_dir() and p != self.tests_dir and alike(p)) \
@@ -297,24 +301,34 @@ class Course:
         return next((m for m in self.modules if m.meta.get("exports_to") == dotted), None)
 
     def unlisted_imports(self, module: Module) -> list[str]:
-        """For each module another module of the course exports and ``module``'s source imports
-        without listing it (or what needs it) among its prerequisites: 'modules/source/02_beta/
-        beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not among beta's
-        prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.' The
-        grader builds a module with its prerequisites only, and a release brings only those."""
+        """For each module another module of the course exports and ``module``'s source or tests
+        import without listing it (or what needs it) among its prerequisites: 'modules/source/
+        02_beta/beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not among
+        beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.'
+        The grader builds a module with its prerequisites only, and a release brings only those."""
         from tito.format import tinytorch_imports
 
         needed = {m.name for m in self.prerequisites_of(module)} | {module.name}
         said, unlisted = set(), []
-        for line, dotted in tinytorch_imports(module.source()):
-            exporter = self.exporting_to(dotted)
-            if exporter is None or exporter.name in needed or exporter.name in said:
-                continue
-            said.add(exporter.name)
-            unlisted.append(f"{module.relative(module.dev_file)}:{line} imports {dotted}, module {exporter.dirname}'s, "
-                            f"which is not among {module.name}'s prerequisites: add {exporter.name} to prerequisites "
-                            f"in {module.relative(module.folder / 'module.yaml')}.")
+        files = [module.dev_file, *(p for p in module.test_files() if p.suffix == ".py")]
+        for path in files:
+            for line, dotted in tinytorch_imports(module.read_text(path)):
+                exporter = self.exporting_to(dotted)
+                if exporter is None or exporter.name in needed | said:
+                    continue
+                said.add(exporter.name)
+                unlisted.append(f"{module.relative(path)}:{line} imports {dotted}, module {exporter.dirname}'s, "
+                                + self._what_to_do(module, exporter))
         return unlisted
+
+    def _what_to_do(self, module: Module, exporter: Module) -> str:
+        """The end of an ``unlisted_imports`` line: add ``exporter`` to the prerequisites, unless it
+        needs ``module`` itself (that would make a cycle)."""
+        if module.name in {m.name for m in self.prerequisites_of(exporter)}:
+            return (f"which needs {module.name} itself: grading and a release build {module.name} without it. "
+                    "Import it only where it may be missing, in a try that catches ImportError.")
+        return (f"which is not among {module.name}'s prerequisites: add {exporter.name} to prerequisites in "
+                f"{module.relative(module.folder / 'module.yaml')}.")
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]

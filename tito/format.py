@@ -371,21 +371,45 @@ def is_stub(statement: ast.stmt, name: str) -> bool:
 
 
 def tinytorch_imports(text: str) -> list[tuple[int, str]]:
-    """(line, dotted name) of every ``tinytorch`` module a source imports, anywhere in it:
+    """(line, dotted name) of every ``tinytorch`` module a source imports where it must be there:
     ``from tinytorch.core.alpha import double`` gives (6, 'tinytorch.core.alpha'), and
     ``from tinytorch.core import alpha`` both 'tinytorch.core' and 'tinytorch.core.alpha'.
-    [] for a source that is not valid Python."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found += [(node.lineno, node.module)] + [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+
+    Read cell by cell (``# %%``), a cell that is not Python (``x = !ls``) skipped; imports that may
+    be missing are left out: under ``if TYPE_CHECKING:`` and in a ``try`` that catches ImportError.
+    """
+    lines, found = text.removeprefix("\ufeff").split("\n"), []
+    starts = [0] + [number for number, line in enumerate(lines) if number and CELL_START.match(line)]
+    for start, end in zip(starts, starts[1:] + [len(lines)]):
+        try:
+            tree = ast.parse("\n".join(lines[start:end]))
+        except (SyntaxError, ValueError):
+            continue
+        found += [(start + line, name) for line, name in _imports_that_must_be_there(tree)]
     return sorted((line, name) for line, name in found if name.split(".")[0] == "tinytorch")
+
+
+def _imports_that_must_be_there(node: ast.AST) -> list[tuple[int, str]]:
+    """(line, dotted name) of the imports under ``node`` but those that may be missing."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Import):
+            found += [(child.lineno, alias.name) for alias in child.names]
+        elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+            found += [(child.lineno, child.module)] + [(child.lineno, f"{child.module}.{a.name}") for a in child.names]
+        elif isinstance(child, ast.Try) and any(_catches_import_error(h) for h in child.handlers):
+            continue
+        elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+            found += _imports_that_must_be_there(ast.Module(child.orelse, []))
+        else:
+            found += _imports_that_must_be_there(child)
+    return found
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(kind is None or ast.unparse(kind).split(".")[-1] in ("ImportError", "ModuleNotFoundError", "Exception",
+                                                                   "BaseException") for kind in caught)
 
 
 def unimplemented(text: str) -> list[tuple[str, int]]:

@@ -9,6 +9,7 @@ import pytest
 from tiny_course import flat, run_tito
 
 from tito.course import Course, find_course_root
+from tito.format import tinytorch_imports
 from tito.errors import TitoError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,3 +184,62 @@ def test_a_misnamed_source_or_tests_folder_is_named_beside_the_one_expected(cour
             "their folder's name, 01_alpha; rename it)") in doctor, doctor
     (course.root / "tests/1_alpha").rename(course.root / "tests/01_alpha")
     assert "| module tests | ok | 2 modules" in flat(tito("doctor").output)
+
+
+def test_only_imports_that_run_unguarded_count_as_needing_a_prerequisite():
+    """Imports the grader would run: not those under `if TYPE_CHECKING:` or in a try that catches
+    ImportError; every cell is read, even beside one that is not Python (a notebook's `x = !ls`)."""
+    source = ("\ufeff# %%\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tinytorch.core.late import A\n"
+              "try:\n    from tinytorch.core.maybe import B\nexcept ImportError:\n    B = None\n"
+              "# %%\nx = !ls\n# %%\ndef f():\n    import tinytorch.core.inner\n"
+              "from tinytorch.core import alpha\nfrom .near import c\n")
+    assert tinytorch_imports(source) == [(13, "tinytorch.core.inner"), (14, "tinytorch.core"),
+                                         (14, "tinytorch.core.alpha")]
+
+
+def test_a_later_module_imported_is_told_as_a_cycle_not_as_a_prerequisite_to_add(course, tito):
+    """alpha importing beta's export: beta needs alpha, so listing beta would make a cycle."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# %%\nfrom tinytorch.core.beta import quadruple\n")
+    said = flat(tito("doctor").output)
+    assert ("modules/source/01_alpha/alpha_dev.py:67 imports tinytorch.core.beta, module 02_beta's, which needs "
+            "alpha itself: grading and a release build alpha without it. Import it only where it may be missing, in "
+            "a try that catches ImportError.") in said, said
+
+
+def test_a_test_file_importing_a_module_left_out_of_the_prerequisites_is_named(course, tito):
+    """The grader runs the module's tests too (its feedback): their imports count as the source's."""
+    course.write("modules/source/02_beta/module.yaml", "name: beta\nexports_to: tinytorch.core.beta\n")
+    beta = course.dev("beta")
+    beta.write_text(beta.read_text().replace("from tinytorch.core.alpha import double\n",
+                                             "def double(x):\n    return 2 * x\n"))
+    course.write("tests/02_beta/test_more.py", "from tinytorch.core.alpha import double\n")
+    said = flat(tito("doctor").output)
+    assert ("tests/02_beta/test_more.py:1 imports tinytorch.core.alpha, module 01_alpha's, which is not among "
+            "beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.") in said, said
+
+
+def test_another_module_s_tests_folder_is_no_lookalike(course):
+    """Only a folder named like this module (its number, or its whole name) is pointed out."""
+    (course.root / "tests/01_alpha").rename(course.root / "tests/09_betalpha")
+    (course.root / "tests/tito").mkdir()
+    assert Course(course.root).get("alpha").misnamed_tests() == ""
+    (course.root / "tests/01-Alpha").mkdir()
+    assert Course(course.root).get("alpha").misnamed_tests() == (
+        "tests holds 01-Alpha: tito reads a module's tests by their folder's name, 01_alpha; rename it.")
+
+
+def test_doctor_names_a_misnamed_source_and_survives_a_broken_manifest(course, tito):
+    folder = course.root / "modules/source/01_alpha"
+    (folder / "alpha_dev.py").rename(folder / "alfa_dev.py")
+    assert ("missing: 01_alpha/alpha_dev.py (modules/source/01_alpha holds alfa_dev.py: tito reads a module's source "
+            "by its name, alpha_dev.py; rename it)") in flat(tito("doctor").output)
+    (folder / "alfa_dev.py").rename(folder / "alpha_dev.py")
+    for broken in ("[]", "{"):
+        course.write(".tito/release/manifest.json", broken)
+        said = flat(tito("doctor").output)
+        assert ("| edition | note | .tito/release/manifest.json, the record of the release this edition is, cannot "
+                "be read: get it back from git") in said, said
+    course.write(".tito/release/manifest.json", '{"modules": [{"name": "alpha"}], "released": 3}')
+    assert "| edition | ok | a student edition, released at an unknown time by tito ?: no modules |" in flat(
+        tito("doctor").output)

@@ -139,8 +139,9 @@ def check_tinytorch(root: Path) -> Check:
 
 def check_modules(course, states: dict) -> list:
     checks = []
-    missing = [f"{m.dirname}/{f}" for m in course.modules
-               for f in (m.dev_file.name, "module.yaml", "README.md") if not (m.folder / f).exists()]
+    missing = [f"{m.dirname}/{f}" + (_in_brackets(m.misnamed_source()) if f == m.dev_file.name else "")
+               for m in course.modules for f in (m.dev_file.name, "module.yaml", "README.md")
+               if not (m.folder / f).exists()]
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
                         "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
@@ -162,8 +163,8 @@ def check_modules(course, states: dict) -> list:
 
 def check_tests_folders(course) -> Check:
     """Each module's pytest tests folder, tests/NN_name/: `tito test` fails a module without it."""
-    missing = [f"tests/{m.dirname}/" + (f" ({m.misnamed_tests().rstrip('.')})" if m.misnamed_tests() else "")
-               for m in course.modules if not m.tests_dir.is_dir()]
+    missing = [f"tests/{m.dirname}/" + _in_brackets(m.misnamed_tests()) for m in course.modules
+               if not m.tests_dir.is_dir()]
     if not missing:
         return Check("module tests", True, f"{len(course.modules)} modules")
     return Check("module tests", False, "missing: " + "; ".join(missing),
@@ -175,9 +176,12 @@ def check_edition(root: Path) -> Check:
     version, what a TA asks first), or the instructor's course with the solutions."""
     from datetime import datetime
 
-    from tito.editions import read_manifest
+    from tito.editions import MANIFEST, read_manifest
 
     manifest = read_manifest(root)
+    if manifest is None and (root / MANIFEST).exists():
+        return Check("edition", False, f"{MANIFEST}, the record of the release this edition is, cannot be read: get "
+                     "it back from git (tito module reset and notebook syncing read it)", required=False)
     if manifest is None:
         return Check("edition", True, "the instructor's course, with the solutions (`tito release` writes a "
                                       "student edition)")
@@ -185,9 +189,15 @@ def check_edition(root: Path) -> Check:
         released = datetime.fromisoformat(str(manifest.get("released"))).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         released = "at an unknown time"
-    modules = ", ".join(manifest.get("modules") or {}) or "no modules"
+    listed = manifest.get("modules")
+    modules = ", ".join(listed) if isinstance(listed, dict) and listed else "no modules"
     return Check("edition", True, f"a student edition, released {released} by tito "
                                   f"{manifest.get('tito_version', '?')}: {modules}")
+
+
+def _in_brackets(note: str) -> str:
+    """' (note)' without its full stop, or '' without a note."""
+    return f" ({note.rstrip('.')})" if note else ""
 
 
 def check_imports(course) -> Check:

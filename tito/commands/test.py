@@ -129,22 +129,28 @@ def _test_one(course, module, store, keyword, verbose, full):
                     started.append(name)
                     out.print(f"-- {name} ...")
 
-        return _run(store, module, keyword, verbose, full, on_step=announce)
-    with out.status("", spinner=spinner(out)) as status:
-        shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
-        return _run(store, module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
+        result = _run(module, keyword, verbose, full, on_step=announce)
+    else:
+        with out.status("", spinner=spinner(out)) as status:
+            shown = Shown(lambda text: status.update(f"{module.name}: {text}"))
+            result = _run(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
+    _finish(store, result, verbose, keyword)
+    return result
 
 
-def _run(store, module, keyword, verbose, full, **progress):
-    """Test one module, record and show its result. The inline step's lines are shown as soon as
-    it ends, while pytest may still run: a stub's feedback in seconds, not after the whole module's."""
+def _run(module, keyword, verbose, full, **progress):
+    """Test one module; the inline step's lines are shown as soon as it ends, while pytest may
+    still run: a stub's feedback in seconds, not after the whole module's."""
     from tito.testing.runner import run_module
 
-    result = run_module(module, keyword, verbose, full, on_inline=lambda step: _show_step(step, verbose), **progress)
+    return run_module(module, keyword, verbose, full, on_inline=lambda step: _show_step(step, verbose), **progress)
+
+
+def _finish(store, result, verbose, keyword) -> None:
+    """Record (unless the course is read-only) and show the rest of one module's result."""
     if store is not None:
         store.record(result.module.name, result.progress_entry(keyword))
     show_result(result, verbose)
-    return result
 
 
 class Shown:
@@ -181,7 +187,8 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
             _warn_prerequisites(course, module, store)
-            result = _run(store, module, keyword, verbose, full)
+            result = _run(module, keyword, verbose, full)
+            _finish(store, result, verbose, keyword)
             results.append(result)
             if not result.passed and not keep_going:
                 break
@@ -196,7 +203,8 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
                 _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
-                result = _run(store, module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
+                result = _run(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
+                _finish(store, result, verbose, keyword)
                 results.append(result)
                 bar.advance(task)
                 if not result.passed and not keep_going:

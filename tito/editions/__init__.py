@@ -173,11 +173,13 @@ def is_student_edition(root: Path) -> bool:
 
 
 def read_manifest(root: Path) -> dict | None:
-    """The manifest of the edition at ``root``, or None (not an edition, or unreadable)."""
+    """The manifest of the edition at ``root``, or None (not an edition, or unreadable: not a
+    JSON object)."""
     path = root / MANIFEST
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
