@@ -224,10 +224,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     already there (``Batch.owners``): everyone else is. ``held``: student -> why they are not
     graded now (their files clash): a report of theirs keeps its row, saying so in ``pending``.
     """
-    from tito.grading.grader import Grader
-    from tito.grading.changes import grading_record, keep_grading
-    from tito.grading.state import (RegradeRequest, draw_seed, fingerprint_of, grading_parts, keep_seed, locked,
-                                    plan, read_seed)
+    from tito.grading.state import RegradeRequest, fingerprint_of, locked, plan
 
     # held students keep their report file too: a newcomer whose report would be theirs is refused
     clashes = report_name_clashes(submissions + [(student, None) for student in held or {}])
@@ -236,47 +233,97 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         clashing = {student for names in clashes for student in names} - set(owners.values())
         submissions = [(student, path) for student, path in submissions if student not in clashing]
         adjusted = read_adjustments(out)  # a broken adjustments.csv stops the batch before it grades
-        sandboxed = executor.sandbox.name != "none" and not getattr(executor.sandbox, "unsafe", False)
-        kept_seed = read_seed(out)
-        seed = draw_seed() if kept_seed is None else kept_seed
-        record = grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
+        kept_seed, seed, record = _folder_grading(course, module, out, executor.sandbox, calibrate, timeout)
         grading = fingerprint_of(record["parts"])
         request = RegradeRequest(out, regrade, {student for student, _ in submissions}, set(held or {}))
         todo = plan(submissions, out, module.name, grading, request.names, record, feedback)
-
-        def graded(grade: Grade) -> None:
-            request.graded(grade)
-            if on_done:
-                on_done(grade)
-
         batch = Batch(kept=todo.kept, gradebook=Path(out) / GRADEBOOK, clashes=clashes, owners=owners,
                       aside=aside if aside is not None else SetAside(), abandoned=request.abandoned)
         held = held_rows(held or {})
         students = {student for student, _ in submissions} | set(held)  # anyone else's report stays, out of the CSV
+        planned = _Planned(out, submissions, todo, request, seed, kept_seed is None, record, grading, students,
+                           held, adjusted, batch)
         if todo.todo or todo.rescore:
-            # preparing runs the checks on the reference: a broken check stops the batch here,
-            # before it announces anything or writes the folder's seed
-            with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
-                        fingerprint=grading, seed=seed, feedback=feedback) as grader:
-                if kept_seed is None:
-                    keep_seed(out, seed)
-                keep_grading(out, grading, record)
-                batch.rescored = _rescore(grader.prepared, todo, out, students, held, batch.aside, adjusted)
-                if on_start:
-                    on_start(todo)
-                if todo.todo:
-                    batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, graded,
-                                                  students, {**held, **pending_rows(todo.todo)}, batch.aside,
-                                                  adjusted)
-                    batch.graded = _alone_again(grader, batch.graded, dict(submissions), out, executor, graded,
-                                                students, held, batch.aside, adjusted)
+            _grade_planned(planned, course, module, executor, on_start, on_done, timeout=timeout,
+                           calibrate=calibrate, feedback=feedback)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
-            if on_start:
-                on_start(todo)
-            if kept_seed is not None:  # so that a later change of the grading can be said
-                keep_grading(out, grading, record)
-            write_gradebook(out, module.name, students=students, pending=held, aside=batch.aside,
-                            adjustments=adjusted)
+            _rebuild_gradebook(planned, module.name, on_start)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - set(map(safe_cell, students)))
     return batch
+
+
+def _folder_grading(course, module, out: Path, sandbox, calibrate: bool, timeout: float) -> tuple:
+    """(the seed kept in ``out`` or None, the seed to grade with: that one, else drawn now, the
+    ``changes.grading_record`` of the grading those make)."""
+    from tito.grading.changes import grading_record
+    from tito.grading.state import draw_seed, grading_parts, read_seed
+
+    sandboxed = sandbox.name != "none" and not getattr(sandbox, "unsafe", False)
+    kept_seed = read_seed(out)
+    seed = draw_seed() if kept_seed is None else kept_seed
+    return kept_seed, seed, grading_record(grading_parts(course, module, calibrate, timeout, sandboxed, seed))
+
+
+@dataclass
+class _Planned:
+    """What ``grade_folder`` decided under the folder's lock, before anything is graded."""
+
+    out: Path
+    submissions: list  # (student, file) of the students graded now, the clashing ones left out
+    todo: object  # ``state.plan``'s answer: ``todo`` [(student, file, why)], ``rescore``, ``kept``
+    request: object  # the ``state.RegradeRequest`` of this run
+    seed: int
+    new_seed: bool  # drawn now: written into the folder only once the grader is prepared
+    record: dict  # ``changes.grading_record`` of the grading
+    grading: str  # its fingerprint
+    students: set  # the gradebook's rows: the students graded now and those held back
+    held: dict  # student held back -> their ``pending`` cell
+    adjusted: dict  # adjustments.csv: student -> (points, reason)
+    batch: Batch  # what the run did, filled in as it goes
+
+
+def _grade_planned(planned: _Planned, course, module, executor, on_start, on_done, *, timeout: float,
+                   calibrate: bool, feedback: bool) -> None:
+    """Prepare the grader, keep the folder's seed and grading, then re-score and grade what
+    ``planned.todo`` lists into ``planned.batch`` (``rescored``, ``graded``)."""
+    from tito.grading.changes import keep_grading
+    from tito.grading.grader import Grader
+    from tito.grading.state import keep_seed
+
+    out, todo, batch, held = planned.out, planned.todo, planned.batch, planned.held
+
+    def graded(grade: Grade) -> None:
+        planned.request.graded(grade)
+        if on_done:
+            on_done(grade)
+
+    # preparing runs the checks on the reference: a broken check stops the batch here,
+    # before it announces anything or writes the folder's seed
+    with Grader(course, module, timeout=timeout, calibrate=calibrate, sandbox=executor.sandbox,
+                fingerprint=planned.grading, seed=planned.seed, feedback=feedback) as grader:
+        if planned.new_seed:
+            keep_seed(out, planned.seed)
+        keep_grading(out, planned.grading, planned.record)
+        batch.rescored = _rescore(grader.prepared, todo, out, planned.students, held, batch.aside, planned.adjusted)
+        if on_start:
+            on_start(todo)
+        if todo.todo:
+            batch.graded = _grade_checked(grader, [(s, p) for s, p, _ in todo.todo], out, executor, graded,
+                                          planned.students, {**held, **pending_rows(todo.todo)}, batch.aside,
+                                          planned.adjusted)
+            batch.graded = _alone_again(grader, batch.graded, dict(planned.submissions), out, executor, graded,
+                                        planned.students, held, batch.aside, planned.adjusted)
+
+
+def _rebuild_gradebook(planned: _Planned, module: str, on_start) -> None:
+    """With nothing to grade: announce the plan, keep the grading (when the folder has a seed, so
+    that a later change of it can be said) and write gradebook.csv from the reports."""
+    from tito.grading.changes import keep_grading
+
+    if on_start:
+        on_start(planned.todo)
+    if not planned.new_seed:  # so that a later change of the grading can be said
+        keep_grading(planned.out, planned.grading, planned.record)
+    write_gradebook(planned.out, module, students=planned.students, pending=planned.held, aside=planned.batch.aside,
+                    adjustments=planned.adjusted)

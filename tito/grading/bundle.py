@@ -274,26 +274,46 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
           calibrate: bool = True, edition: Path | None = None, image: str = "") -> tuple[Path, list[str]]:
     """Write the ``platform``'s bundle (``bundle_path``); returns its path and the names it holds."""
     from tito import __version__
+    from tito.editions import released_pair
     from tito.files import write_atomically
-    from tito.grading.archive import pack
-    from tito.grading.workspace import prepare, refuse_a_student_edition
+    from tito.grading.workspace import refuse_a_student_edition
 
     refuse_a_student_edition(course)
     image = image or f"tito-{module.name}-grader"
     seconds = job_timeout(timeout) if platform == "prairielearn" else None  # refused before the slow part
     requires, floor = python_floor(course)
-    from tito.editions import released_pair
-
     released = released_pair(module, edition)
-    with tempfile.TemporaryDirectory(prefix="tito-autograder-") as scratch:  # 0700: the expected results
-        prepared = prepare(course, module, Path(scratch) / "prepared", calibrate)
-        archive = pack(prepared.folder)
+    prepared, archive = _prepare_and_pack(course, module, calibrate)
     config = {"module": module.name, "platform": platform, "timeout": timeout, "sha256": archive.sha256,
               "tito": __version__, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "released": released}
-    hidden = [c for c in prepared.checks if c.hidden]
     fields = dict(module=module.name, built=config["built"], version=__version__,
                   checks=counted(len(prepared.checks), "graded check"), timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
                   points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
+    readme = _readme(platform, prepared, fields)
+    files = [("setup.sh", SETUP_SH.format(floor=floor, requires=requires).encode(), 0o755),
+             *_platform_files(platform, module.name, image, seconds),
+             *_shared_files(course, archive, config, readme)]
+    target = bundle_path(out, module.name, platform)
+    write_atomically(target, _zipped(files))
+    return target, [name for name, _, _ in files]
+
+
+def _prepare_and_pack(course: Course, module: Module, calibrate: bool) -> tuple:
+    """(``module``'s prepared grading, its ``archive.pack``), prepared in a private scratch folder
+    that is gone once it is packed."""
+    from tito.grading.archive import pack
+    from tito.grading.workspace import prepare
+
+    with tempfile.TemporaryDirectory(prefix="tito-autograder-") as scratch:  # 0700: the expected results
+        prepared = prepare(course, module, Path(scratch) / "prepared", calibrate)
+        archive = pack(prepared.folder)
+    return prepared, archive
+
+
+def _readme(platform: str, prepared, fields: dict) -> str:
+    """The bundle's README.md: ``README`` with the ``platform``'s way to install it, what its hidden
+    checks show and what a submission without the module's file gets."""
+    hidden = [c for c in prepared.checks if c.hidden]
     if platform == "gradescope":
         how, title = GRADESCOPE_HOW.format(**fields), "Gradescope"
         hidden_text = " Hidden checks show after grades are published." if hidden else ""
@@ -305,24 +325,35 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
                        + ("its points" if len(hidden) == 1 else "their total points")
                        + " only (PrairieLearn shows every result at once)." if hidden else "")
         not_graded = " (`gradable: false`: the attempt is not counted)"
-    readme = README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)
-    setup = SETUP_SH.format(floor=floor, requires=requires)
-    files = [("setup.sh", setup.encode(), 0o755)]
+    return README.format(platform_title=title, how=how, hidden=hidden_text, not_graded=not_graded, **fields)
+
+
+def _platform_files(platform: str, module: str, image: str, seconds: int | None) -> list[tuple[str, bytes, int]]:
+    """(name, data, Unix mode) of the files only the ``platform``'s bundle holds: Gradescope's
+    ``run_autograder``; PrairieLearn's entrypoint, Dockerfile and info.json (job ``seconds``)."""
     if platform == "gradescope":
-        files.append(("run_autograder", RUN_AUTOGRADER.encode(), 0o755))
-    else:
-        python = f"{sys.version_info.major}.{sys.version_info.minor}"  # the Python the expected results came from
-        options = {"externalGradingOptions": {"enabled": True, "image": image,
-                                              "entrypoint": "/autograder/source/run_prairielearn",
-                                              "timeout": seconds}}
-        files += [("run_prairielearn", RUN_PRAIRIELEARN.encode(), 0o755),
-                  ("Dockerfile", DOCKERFILE.format(module=module.name, image=image, python=python).encode(), 0o644),
-                  ("info.json", (json.dumps(options, indent=2) + "\n").encode(), 0o644)]
-    files += [("requirements.txt", ("\n".join(requirements(course)) + "\n").encode(), 0o644),
-              ("grading.tar.gz", archive.data, 0o644),
-              ("grading.tar.gz.sha256", f"{archive.sha256}  grading.tar.gz\n".encode(), 0o644),
-              ("autograder.json", (json.dumps(config, indent=2) + "\n").encode(), 0o644),
-              ("README.md", readme.encode(), 0o644)]
+        return [("run_autograder", RUN_AUTOGRADER.encode(), 0o755)]
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"  # the Python the expected results came from
+    options = {"externalGradingOptions": {"enabled": True, "image": image,
+                                          "entrypoint": "/autograder/source/run_prairielearn",
+                                          "timeout": seconds}}
+    return [("run_prairielearn", RUN_PRAIRIELEARN.encode(), 0o755),
+            ("Dockerfile", DOCKERFILE.format(module=module, image=image, python=python).encode(), 0o644),
+            ("info.json", (json.dumps(options, indent=2) + "\n").encode(), 0o644)]
+
+
+def _shared_files(course: Course, archive, config: dict, readme: str) -> list[tuple[str, bytes, int]]:
+    """(name, data, Unix mode) of the files every platform's bundle holds after its own: the
+    requirements, the grading's archive and its sha256, autograder.json (``config``), the README."""
+    return [("requirements.txt", ("\n".join(requirements(course)) + "\n").encode(), 0o644),
+            ("grading.tar.gz", archive.data, 0o644),
+            ("grading.tar.gz.sha256", f"{archive.sha256}  grading.tar.gz\n".encode(), 0o644),
+            ("autograder.json", (json.dumps(config, indent=2) + "\n").encode(), 0o644),
+            ("README.md", readme.encode(), 0o644)]
+
+
+def _zipped(files: list[tuple[str, bytes, int]]) -> bytes:
+    """A zip of (name, data, Unix mode) ``files``, each a regular file with its mode, dated now."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, data, mode in files:
@@ -330,6 +361,4 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
             info.external_attr = (0o100000 | mode) << 16  # a regular file with its Unix mode
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
-    target = bundle_path(out, module.name, platform)
-    write_atomically(target, buffer.getvalue())
-    return target, [name for name, _, _ in files]
+    return buffer.getvalue()

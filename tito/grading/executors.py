@@ -183,10 +183,8 @@ class DaskExecutor(Executor):
         return DaskExecutor(1, self.scheduler, self.sandbox.choice, self.sandbox.unsafe, single=True)
 
     def run(self, grader, todo, on_done) -> None:
-        from distributed import as_completed as completed
-
         from tito.grading.archive import pack
-        from tito.grading.dask_worker import PreparedOnWorker, grade_on_worker
+        from tito.grading.dask_worker import PreparedOnWorker
         from tito.grading.state import tito_source
 
         archive = pack(grader.prepared.folder)
@@ -194,55 +192,25 @@ class DaskExecutor(Executor):
         client, cluster = self._connect()
         name = f"tito-grade-{archive.sha256[:16]}"
         address = self.scheduler or cluster.scheduler_address
-        refusals = Refusals()
-        futures, queue, running = {}, deque(todo), completed()
-
-        def submit(job: tuple, workers: list[str] | None) -> None:
-            """Send one (student, path, label, data) to ``workers`` only (None: any worker): a worker
-            that refused must not steal it back while they are busy (it took 34 refusals to grade 12)."""
-            student, path, label, data = job
-            future = client.submit(grade_on_worker, name, data, path.name, student, label, pure=False,
-                                   key=f"grade-{os.urandom(8).hex()}", workers=workers, allow_other_workers=False)
-            futures[future] = job
-            running.add(future)
-
-        def send(count: int) -> None:
-            """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0); none
-            once no worker can grade."""
-            while count > 0 and queue and client.status == "running":
-                workers = refusals.others(client)
-                if Refusals.none_left(workers):
-                    return
-                student, path = queue.popleft()
-                label, data = grader.read(path, student)
-                if isinstance(data, Grade):
-                    on_done(data)
-                    continue
-                submit((student, path, label, data), workers)
-                count -= 1
-
+        sent = _Sent(client, name, grader, todo, on_done)
         try:
             client.register_plugin(plugin, name=name)
-            send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
-            while not running.is_empty():
-                future = next_done(running, client, lambda: Refusals.none_left(refusals.others(client)))
+            sent.send(1 if self.single else IN_FLIGHT_PER_WORKER * (sum(client.nthreads().values()) or self.jobs))
+            while not sent.running.is_empty():
+                future = next_done(sent.running, client, sent.none_can_grade)
                 if future is NO_WORKER:  # every worker it may go to refused, or left
-                    raise no_worker_can_grade(address, len(futures) + len(queue), len(todo))
+                    raise no_worker_can_grade(address, sent.left(), len(todo))
                 if future is None or future.cancelled():  # the scheduler has forgotten what it was given
-                    raise scheduler_lost(address, len(futures) + len(queue), len(todo))
-                job = futures.pop(future)
-                refused = refusal(future)
-                if refused is not None:
-                    others = refusals.add(refused, client)
-                    if not Refusals.none_left(others):  # the worker's doing, not the submission's: another worker grades it
-                        submit(job, others)
-                        continue
+                    raise scheduler_lost(address, sent.left(), len(todo))
+                job = sent.futures.pop(future)
+                if sent.sent_elsewhere(future, job):
+                    continue
                 on_done(self._result(grader, future, *job[:2]))
-                send(1)
-            if queue:
-                raise no_worker_can_grade(address, len(queue), len(todo))
+                sent.send(1)
+            if sent.queue:
+                raise no_worker_can_grade(address, len(sent.queue), len(todo))
         finally:
-            let_go(client, name, futures)
+            let_go(client, name, sent.futures)
             if cluster is not None:
                 cluster.close()
 
@@ -280,6 +248,64 @@ class DaskExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
             reason = grading_failed(exc, " on the cluster")
         return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)
+
+
+class _Sent:
+    """What one dask batch sent to the cluster and has still to send: ``futures`` (future -> its
+    (student, path, label, data)), ``queue`` ((student, path) not sent yet) and ``running`` (a
+    ``distributed.as_completed`` of the futures not done)."""
+
+    def __init__(self, client, name: str, grader, todo: list[tuple[str, Path]], on_done):
+        from distributed import as_completed as completed
+
+        self.client, self.name, self.grader, self.on_done = client, name, grader, on_done
+        self.refusals = Refusals()
+        self.futures, self.queue, self.running = {}, deque(todo), completed()
+
+    def submit(self, job: tuple, workers: list[str] | None) -> None:
+        """Send one (student, path, label, data) to ``workers`` only (None: any worker): a worker
+        that refused must not steal it back while they are busy (it took 34 refusals to grade 12)."""
+        from tito.grading.dask_worker import grade_on_worker
+
+        student, path, label, data = job
+        future = self.client.submit(grade_on_worker, self.name, data, path.name, student, label, pure=False,
+                                    key=f"grade-{os.urandom(8).hex()}", workers=workers, allow_other_workers=False)
+        self.futures[future] = job
+        self.running.add(future)
+
+    def send(self, count: int) -> None:
+        """Submit up to ``count`` more (a file that cannot be read is graded here, as a 0); none
+        once no worker can grade."""
+        while count > 0 and self.queue and self.client.status == "running":
+            workers = self.refusals.others(self.client)
+            if Refusals.none_left(workers):
+                return
+            student, path = self.queue.popleft()
+            label, data = self.grader.read(path, student)
+            if isinstance(data, Grade):
+                self.on_done(data)
+                continue
+            self.submit((student, path, label, data), workers)
+            count -= 1
+
+    def sent_elsewhere(self, future, job: tuple) -> bool:
+        """True when ``future`` ended in its worker's refusal and ``job`` went to the other workers
+        (the worker's doing, not the submission's); False when it has its grade, or no worker is left."""
+        refused = refusal(future)
+        if refused is not None:
+            others = self.refusals.add(refused, self.client)
+            if not Refusals.none_left(others):
+                self.submit(job, others)
+                return True
+        return False
+
+    def none_can_grade(self) -> bool:
+        """Whether every worker refused (or left): what is sent would never end."""
+        return Refusals.none_left(self.refusals.others(self.client))
+
+    def left(self) -> int:
+        """How many submissions have no grade yet: sent, or still to send."""
+        return len(self.futures) + len(self.queue)
 
 
 class Refusals:

@@ -40,7 +40,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
@@ -271,66 +272,98 @@ def _supervise(argv, env, cwd, limits: Limits, kill, cancel=None, over_limits=No
     ``signal_of``: the signal an exit status means it ended by (``Outcome.signal``, when the grader
     sent none before it ended)."""
     deadline = time.monotonic() + limits.seconds
-    next_check, stopped, starved = time.monotonic() + DISK_CHECK_SECONDS, "", False
+    next_check = time.monotonic() + DISK_CHECK_SECONDS
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    killed_running = False  # the grader killed it while it still ran: its SIGKILL is not a stranger's
-
-    def stop(proc):
-        nonlocal killed_running
-        killed_running = killed_running or proc.poll() is None
-        kill(proc)
-
-    kept, dropped, timed_out, cancelled = bytearray(), 0, False, False
+    run = _Supervised(proc, kill, deadline, next_check)
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
-        open_pipe, drain_until = True, None
+        open_pipe = True
         while open_pipe:
             now = time.monotonic()
-            if drain_until is None and proc.poll() is not None:
-                drain_until = now + GRACE  # it ended: collect what is still in the pipe, briefly
-            if drain_until is None and now >= deadline:
-                timed_out = True
-                stop(proc)
-                drain_until = now + GRACE
-            if drain_until is None and cancel is not None and cancel.is_set():
-                cancelled = True
-                stop(proc)
-                drain_until = now
-            if drain_until is None and starving is not None:
-                stopped = starving()
-                starved = bool(stopped)
-            if drain_until is None and not stopped and over_limits is not None and now >= next_check:
-                next_check, stopped = now + DISK_CHECK_SECONDS, over_limits()
-            if drain_until is None and stopped:
-                stop(proc)
-                drain_until = now + GRACE
-            if drain_until is not None and now >= drain_until:
-                stop(proc)  # something still holds the pipe: it goes too, and we stop reading
+            if not run.watch(now, cancel, over_limits, starving):
                 break
-            limit = (drain_until if drain_until is not None else deadline) - now
-            for _ in selector.select(timeout=max(0.0, min(limit, 0.25))):
-                try:
-                    chunk = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    open_pipe = False
-                    break
-                room = max(0, limits.output - len(kept))
-                kept += chunk[:room]
-                dropped += len(chunk) - min(len(chunk), room)
-    proc.stdout.close()
-    try:
-        returncode = proc.wait(timeout=GRACE)
-    except subprocess.TimeoutExpired:
-        stop(proc)
-        returncode = proc.wait()
-    ended_by = None if killed_running else signal_of(returncode)
-    return Outcome(None if timed_out or stopped else returncode, timed_out, bytes(kept), dropped, cancelled,
-                   stopped, starved, signal=ended_by)
+            open_pipe = run.read(selector, fd, limits.output, now)
+    return run.reap(signal_of)
+
+
+@dataclass
+class _Supervised:
+    """One process ``_supervise`` runs, and what it knows of it so far."""
+
+    proc: subprocess.Popen
+    kill: Callable[[subprocess.Popen], None]  # ends its whole process tree, as its sandbox does
+    deadline: float  # time.monotonic() at which it is stopped
+    next_check: float  # when over_limits() is asked next
+    stopped: str = ""  # why the grader stopped it before its deadline
+    starved: bool = False  # stopped because the grader's disk ran low
+    timed_out: bool = False
+    cancelled: bool = False
+    killed_running: bool = False  # the grader killed it while it still ran: its SIGKILL is not a stranger's
+    drain_until: float | None = None  # once it ended or was stopped: until when its pipe is still read
+    kept: bytearray = field(default_factory=bytearray)  # its first output bytes
+    dropped: int = 0  # output bytes beyond those kept
+
+    def stop(self) -> None:
+        """Kill it, noting whether it still ran."""
+        self.killed_running = self.killed_running or self.proc.poll() is None
+        self.kill(self.proc)
+
+    def watch(self, now: float, cancel, over_limits, starving) -> bool:
+        """One turn's look at it at ``now``: stop it past its deadline, once ``cancel`` is set or a
+        limit says so; False once the time to drain its pipe is over (it is killed, and reading ends)."""
+        if self.drain_until is None and self.proc.poll() is not None:
+            self.drain_until = now + GRACE  # it ended: collect what is still in the pipe, briefly
+        if self.drain_until is None and now >= self.deadline:
+            self.timed_out = True
+            self.stop()
+            self.drain_until = now + GRACE
+        if self.drain_until is None and cancel is not None and cancel.is_set():
+            self.cancelled = True
+            self.stop()
+            self.drain_until = now
+        if self.drain_until is None and starving is not None:
+            self.stopped = starving()
+            self.starved = bool(self.stopped)
+        if self.drain_until is None and not self.stopped and over_limits is not None and now >= self.next_check:
+            self.next_check, self.stopped = now + DISK_CHECK_SECONDS, over_limits()
+        if self.drain_until is None and self.stopped:
+            self.stop()
+            self.drain_until = now + GRACE
+        if self.drain_until is not None and now >= self.drain_until:
+            self.stop()  # something still holds the pipe: it goes too, and we stop reading
+            return False
+        return True
+
+    def read(self, selector, fd: int, output: int, now: float) -> bool:
+        """Read what the pipe ``fd`` gives until this turn's wait ends, keeping the first ``output``
+        bytes and counting the rest; False at its end."""
+        limit = (self.drain_until if self.drain_until is not None else self.deadline) - now
+        for _ in selector.select(timeout=max(0.0, min(limit, 0.25))):
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return False
+            room = max(0, output - len(self.kept))
+            self.kept += chunk[:room]
+            self.dropped += len(chunk) - min(len(chunk), room)
+        return True
+
+    def reap(self, signal_of) -> Outcome:
+        """Close the pipe, wait for the process (killed if it lingers) and say how it ended."""
+        self.proc.stdout.close()
+        try:
+            returncode = self.proc.wait(timeout=GRACE)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            returncode = self.proc.wait()
+        ended_by = None if self.killed_running else signal_of(returncode)
+        return Outcome(None if self.timed_out or self.stopped else returncode, self.timed_out, bytes(self.kept),
+                       self.dropped, self.cancelled, self.stopped, self.starved, signal=ended_by)
 
 
 def oom_kills() -> int | None:
