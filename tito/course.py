@@ -28,10 +28,15 @@ def misnamed_folder(folder: Path) -> str:
         return ""
     if not (folder.name[:1].isdigit() or any(folder.glob("*_dev.py")) or (folder / "module.yaml").exists()):
         return ""
-    number, _, rest = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).partition("_")
+    number, _, rest = _snake_case(folder.name).partition("_")
     meant = f"{int(number):02d}_{rest.strip('_')}" if number.isdigit() and rest.strip("_") else "NN_name"
     return (f"a folder modules/source/{folder.name} is not a module: {NAMING_RULE} "
             f"(e.g. {meant}), and the source inside is then name_dev.py")
+
+
+def _snake_case(name: str) -> str:
+    """A folder's name as the naming rule would have it: '11-Embedding' -> '11_embedding'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower())
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -90,6 +95,12 @@ class Module:
         return str(self.meta.get("title") or self.name.replace("_", " ").title())
 
     @property
+    def exports_to(self) -> str | None:
+        """module.yaml's ``exports_to`` when it names a target (a string, not empty), else None."""
+        target = self.meta.get("exports_to")
+        return target if isinstance(target, str) and target else None
+
+    @property
     def prerequisites(self) -> list[str]:
         return [str(p) for p in (self.meta.get("prerequisites") or [])]
 
@@ -107,7 +118,7 @@ class Module:
             named = MODULE_DIR.match(folder.name)
             if named:  # well named: only this module's name under another number
                 return named.group(2) == self.name
-            words = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).strip("_")
+            words = _snake_case(folder.name).strip("_")
             return (words == self.name or words.endswith(f"_{self.name}")
                     or words.startswith((f"{self.number}_", f"{int(self.number)}_")))
 
@@ -247,18 +258,12 @@ def _refuse_twins(modules: list[Module], root: Path) -> None:
                                               "modules over an older edition leaves the old folder).")
 
 
-def _declared_target(module: Module) -> str | None:
-    """module.yaml's ``exports_to`` when it names a target (a string, not empty), else None."""
-    target = module.meta.get("exports_to")
-    return target if isinstance(target, str) and target else None
-
-
 def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
     """TitoError when two modules' module.yaml name the same ``exports_to``: exporting one would
     overwrite the other's generated file, and the other would then always be stale."""
-    group = _first_twins(modules, _declared_target)
+    group = _first_twins(modules, lambda module: module.exports_to)
     if group:
-        target = _declared_target(group[0])
+        target = group[0].exports_to
         yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
         raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
                         f"each export would overwrite the other's {format.module_file(target)}.",
@@ -298,7 +303,7 @@ class Course:
     def exporting_to(self, dotted: str) -> Module | None:
         """The module whose module.yaml says ``exports_to: dotted`` (e.g. tinytorch.core.cnn), or None
         (two modules never both say it: ``_refuse_shared_targets``)."""
-        return next((m for m in self.modules if m.meta.get("exports_to") == dotted), None)
+        return next((m for m in self.modules if m.exports_to == dotted), None)
 
     def unlisted_imports(self, module: Module) -> list[str]:
         """For each module another module of the course exports and ``module``'s source or tests

@@ -21,7 +21,7 @@ from pathlib import Path
 from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.files import write_atomically
+from tito.files import read_json_object, write_atomically
 from tito.format import SourceCell, code_cells
 from tito.notebooks import syntax as notebook_syntax
 from tito.notebooks.places import in_notebook
@@ -298,20 +298,12 @@ def _render_inputs(module: Module) -> str | None:
     return digest_of(parts)
 
 
-def _read_exports(root: Path) -> dict:
-    try:
-        record = json.loads((root / EXPORTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
 def _recorded_fresh(module: Module, inputs: str | None) -> bool:
     """True when the module's generated file is the one recorded as rendered from ``inputs``,
     its render's inputs now (``_render_inputs``)."""
     if inputs is None:
         return False
-    entry = _read_exports(module.root).get(module.name)
+    entry = read_json_object(module.root / EXPORTS).get(module.name)
     if not isinstance(entry, dict) or not isinstance(entry.get("target"), str):
         return False
     target = module.root / entry["target"]
@@ -329,7 +321,7 @@ def _record_fresh(generated: Generated, inputs: str | None) -> None:
     # yet (the site's build)
     if inputs is None or not (module.root / EXPORTS).parent.is_dir():
         return
-    record = _read_exports(module.root)
+    record = read_json_object(module.root / EXPORTS)
     entry = {"inputs": inputs, "target": module.relative(generated.target),
              "text": hashlib.sha256(generated.text.encode("utf-8")).hexdigest()}
     if record.get(module.name) == entry:

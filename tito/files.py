@@ -6,13 +6,15 @@ folder to fill and rename into place. Both make their new name with ``_create_un
 (``shutil.copy2`` and ``copytree`` would copy the source's, e.g. 0644 under umask 077).
 ``backup`` keeps a copy of a student's file in ``.tito/backups/`` before tito replaces it, named
 with ``utc_stamp``, the time stamp of every kept copy. ``file_digests``, ``digest_of`` and
-``tito_source`` are the sha256 digests that tell whether files (or this tito's source) changed.
+``tito_source`` are the sha256 digests that tell whether files (or this tito's source) changed;
+``read_json_object`` reads one of tito's JSON records, {} when there is none to read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import secrets
 import shutil
@@ -184,6 +186,15 @@ def tito_source() -> str:
     """One hash of this tito's source (a grading's ``tito_source``, which a dask worker's must
     match; what a recorded export was made by), as this process found it first."""
     return digest_of(source_digests(TITO_PACKAGE))
+
+
+def read_json_object(path: Path) -> dict:
+    """The JSON object a record file holds; {} when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def utc_stamp() -> str:

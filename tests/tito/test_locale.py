@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tiny_course import build_course
+from tiny_course import build_course, on_a_terminal
 
 from tito.console import JUPYTER_KERNEL_VARIABLES
 
@@ -66,33 +66,16 @@ def test_an_ascii_locale_and_a_non_ascii_course_path_give_readable_results(tmp_p
 def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line(tmp_path):
     """In a terminal (not a pipe) Rich draws the summary with '✓ pass' and a spinner of braille
     dots: the fallback keeps the cell's width, and the spinner is '-\\|/', not '\\u280b'."""
-    import pty
     import re
-    import select
-    import time
 
     course = build_course(tmp_path / "course")
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PYTHONIOENCODING", "TITO_ROOT", "NO_COLOR", *JUPYTER_KERNEL_VARIABLES)}
     environment.update(ASCII_LOCALE, PYTHONPATH=f"{course.root}{os.pathsep}{REPO}", COLUMNS="100", TERM="xterm")
     del environment["NO_COLOR"]
-    main, terminal = pty.openpty()
-    run = subprocess.Popen([sys.executable, "-m", "tito", "test", "--module", "alpha"], cwd=course.root,
-                           env=environment, stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    shown, deadline = b"", time.monotonic() + 120
-    while time.monotonic() < deadline:  # a tito that hangs fails the test, not the suite
-        if not select.select([main], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the terminal closed: tito ended
-            break
-        if not chunk:
-            break
-        shown += chunk
-    assert run.wait(timeout=120) == 0
-    os.close(main)
+    shown, code = on_a_terminal([sys.executable, "-m", "tito", "test", "--module", "alpha"], environment,
+                                cwd=course.root)
+    assert code == 0
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("ascii"))
     assert "\\u28" not in text  # no spinner frame escaped
     rows = [line.rstrip() for line in text.splitlines()  # the summary table's: borders at both ends

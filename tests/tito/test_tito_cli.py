@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_course import flat
+from tiny_course import flat, on_a_terminal
 
+from tito.console import JUPYTER_KERNEL_VARIABLES
 from tito.deps import exit_for_missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -378,25 +379,11 @@ def test_status_on_a_narrow_terminal_shows_whole_words(course, tito, monkeypatch
 
 def _on_a_terminal(code: str, **env) -> bytes:
     """What ``python -c code`` writes on a pseudo-terminal (as a notebook cell's `!` command has)."""
-    import pty
-
-    leader, follower = pty.openpty()
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("NO_COLOR", "JPY_PARENT_PID", "COLAB_RELEASE_TAG", "CI", "TERM")}
+                   if key not in ("NO_COLOR", "CI", "TERM", *JUPYTER_KERNEL_VARIABLES)}
     environment.update(PYTHONPATH=str(REPO), TERM="xterm-256color", **env)
-    with subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, env=environment) as proc:
-        os.close(follower)
-        written = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the other side closed
-                break
-            if not chunk:
-                break
-            written += chunk
-    os.close(leader)
-    assert proc.returncode == 0, written
+    written, returncode = on_a_terminal([sys.executable, "-c", code], environment)
+    assert returncode == 0, written
     return written
 
 

@@ -262,6 +262,32 @@ def test_json(cwd: Path, module: str, pythonpath=()) -> tuple[subprocess.Complet
 test_json.__test__ = False
 
 
+def on_a_terminal(command: list, env: dict, cwd=None, timeout: float = 120) -> tuple[bytes, int]:
+    """What ``command`` writes on a pseudo-terminal (a terminal's, or a notebook cell's `!`), and
+    its exit code. A command that still runs after ``timeout`` seconds fails the test, not the suite."""
+    import pty
+    import select
+    import time
+
+    main, terminal = pty.openpty()
+    run = subprocess.Popen(command, cwd=cwd, env=env, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([main], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    code = run.wait(timeout=timeout)
+    os.close(main)
+    return shown, code
+
+
 def flat(text: str) -> str:
     """Console output as one line of words: Rich wraps what it prints on a terminal, and tables
     split a cell over lines; messages are compared without that layout."""

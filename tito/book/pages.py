@@ -26,6 +26,7 @@ from pathlib import Path
 from tito.book.launch import Repository
 from tito.book.markdown import (ASSETS, CHAPTER_SUFFIX, CHAPTERS, LinkRewriter, demote_headings, fence_state,
                                  markdown_text)
+from tito import format
 from tito.course import Course, Module
 from tito.editions.student_files import START_SECTIONS as EDITION_START_SECTIONS
 from tito.errors import TitoError
@@ -405,11 +406,8 @@ def milestones_markdown(course: Course) -> str:
 
 def _core_imports(path: Path) -> list[str]:
     """The tinytorch.core modules a program imports, e.g. ['cnn', 'layers']."""
-    names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tinytorch.core."):
-            names.append(node.module.split(".")[2])
-    return sorted(set(names))
+    imported = format.tinytorch_imports(path.read_text(encoding="utf-8"))
+    return sorted({name.split(".")[2] for _, name in imported if name.startswith("tinytorch.core.")})
 
 
 def docstring_markdown(text: str) -> str:

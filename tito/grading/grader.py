@@ -318,7 +318,8 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     checks = _step(status, "checks")
     if checks and not imported and not checks_ran and not (outcome.timed_out or outcome.stopped or checks.get("timed_out")):
         code = checks.get("exit_code")  # the probe ended before its import record: it ended in the import
-        how = signal_name(-code) if type(code) is int and code < 0 else _exit_code(code)
+        number = Sandbox.signal_of(code)
+        how = signal_name(number) if number else _exit_code(code)
         return f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), so it scores 0"
     reasons = []
     ended = _crashes(checks.get("crashes"), hidden)

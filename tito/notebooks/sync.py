@@ -33,7 +33,7 @@ from pathlib import Path
 from tito.course import Module
 from tito.errors import TitoError
 from tito.editions import MANIFEST
-from tito.files import backup, exclusive_lock, write_atomically
+from tito.files import backup, exclusive_lock, read_json_object, write_atomically
 from tito.notebooks.convert import from_notebook, jupytext_header, notebook_json, to_notebook
 
 RECORD = Path(".tito") / "notebooks.json"
@@ -79,20 +79,12 @@ def _changed(text: str, recorded: dict | None, key: str) -> bool:
     return recorded is not None and _sha(text) != recorded.get(key)
 
 
-def _read(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _recorded(module: Module) -> dict | None:
     """The hashes of the last sync, else those of the release, else None."""
-    entry = (_read(module.root / RECORD).get("modules") or {}).get(module.name)
+    entry = (read_json_object(module.root / RECORD).get("modules") or {}).get(module.name)
     if isinstance(entry, dict):
         return entry
-    released = (_read(module.root / MANIFEST).get("modules") or {}).get(module.name) or {}
+    released = (read_json_object(module.root / MANIFEST).get("modules") or {}).get(module.name) or {}
     if released.get("sha256") and released.get("notebook_sha256"):
         return {"py": released["sha256"], "ipynb": released["notebook_sha256"]}
     return None
@@ -101,7 +93,7 @@ def _recorded(module: Module) -> dict | None:
 def record(module: Module) -> None:
     """Remember both files as they are now: the module is in step."""
     path = module.root / RECORD
-    data = _read(path)
+    data = read_json_object(path)
     modules = data.get("modules") if isinstance(data.get("modules"), dict) else {}
     modules[module.name] = {"py": _sha(module.source()),
                             "ipynb": _sha(module.notebook_text())}
