@@ -244,6 +244,21 @@ def test_a_roster_student_without_submissions_gets_a_row(tmp_path, tito):
     assert "Graded but not on the roster (rows added after it): =cmd" in result.output
 
 
+def test_a_roster_name_differing_only_in_case_is_pointed_out(tmp_path, tito):
+    """Names match exactly (a file system may hold both alice.py and Alice.py), so a roster's Alice
+    is not the graded alice; the instructor is told the two may be one student."""
+    setup, cnn = two_modules(tmp_path)
+    (tmp_path / "roster.txt").write_text("Alice\nbob\n=CMD\n", encoding="utf-8")
+    result = tito("gradebook", "final", str(setup), str(cnn), "--roster", str(tmp_path / "roster.txt"),
+                  "--out", str(tmp_path / "final.csv"))
+    assert result.exit_code == 0, result.output
+    assert "On the roster, graded in no module (rows of 0): Alice, =CMD" in result.output
+    assert "Graded but not on the roster (rows added after it): =cmd, alice" in result.output
+    assert ("Names differ only in letter case: Alice (roster) and alice (graded), =CMD (roster) and =cmd (graded). "
+            "If each pair is one student, write the roster's line as the submission is named and run this "
+            "command again.") in flat(result.output)
+
+
 def test_final_grades_refuse_what_they_cannot_stand_behind(tmp_path, tito):
     setup, cnn = two_modules(tmp_path)
     (tmp_path / "mine.csv").write_text("my spreadsheet\n")

@@ -38,6 +38,7 @@ class Final:
     rows: list[list] = field(default_factory=list)
     not_on_roster: list[str] = field(default_factory=list)
     never_graded: list[str] = field(default_factory=list)  # on the roster, in no folder
+    case_twins: list[tuple[str, str]] = field(default_factory=list)  # (never graded, not on roster), same casefold
     incomplete: list[str] = field(default_factory=list)  # 'cnn: bob': a 0 the grader owes a regrade
     waiting: list[str] = field(default_factory=list)  # 'cnn: bob (old grade, ...)': a row waiting for a grade
 
@@ -79,11 +80,21 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
                   never_graded=[name for key, name in listed.items() if key not in graded_students],
                   incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete],
                   waiting=[f"{g.module}: {row}" for g in folders for row in g.waiting])
+    final.case_twins = _case_twins(final.never_graded, final.not_on_roster)
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
         final.rows.append([showable_name(listed.get(key) or graded_students[key]), *(earned.get(m, "") for m in modules),
                            sum(earned.values()), _percent(earned, maxima, weights)])
     return final
+
+
+def _case_twins(never_graded: list[str], not_on_roster: list[str]) -> list[tuple[str, str]]:
+    """Pairs of a roster name and a graded name that differ only in letter case ('Alice', 'alice'):
+    names match exactly, as a file system may hold both, so these may be one student twice."""
+    graded = {}
+    for name in not_on_roster:
+        graded.setdefault(name.casefold(), name)
+    return [(name, graded[name.casefold()]) for name in never_graded if name.casefold() in graded]
 
 
 def _percent(earned: dict, maxima: dict, weights: dict | None) -> float:
