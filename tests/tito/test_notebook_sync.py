@@ -355,3 +355,68 @@ def test_two_runs_side_by_side_sync_a_notebook_once(edition, monkeypatch):
     second.join(10)
     assert said["first"].startswith("Synced ") and said["second"] == ""
     assert [p.read_text() for p in (edition / ".tito" / "backups").glob("alpha_dev.*.py")] == [stub]
+
+
+def test_a_notebook_saved_again_during_a_sync_is_taken_by_the_next_one(edition, monkeypatch):
+    """Jupyter may save while tito converts the notebook: the record holds what was synced, so the
+    later save reads as ahead (and is taken next time) instead of as in step, lost."""
+    import tito.notebooks.sync as sync
+
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2")
+    real_backup = sync.backup
+
+    def backup_while_jupyter_saves(root, path):
+        edit_notebook(notebook, "return np.asarray(x) * 2", "return np.asarray(x) * 2  # saved again")
+        return real_backup(root, path)
+
+    monkeypatch.setattr(sync, "backup", backup_while_jupyter_saves)
+    assert sync.source_up_to_date(Course(edition).get("alpha")).startswith("Synced ")
+    monkeypatch.setattr(sync, "backup", real_backup)
+    assert state(Course(edition).get("alpha")) == NOTEBOOK_AHEAD
+    assert sync.source_up_to_date(Course(edition).get("alpha")).startswith("Synced ")
+    assert "# saved again" in (edition / DEV).read_text()
+
+
+def test_a_notebook_saved_while_status_records_the_pair_in_step_stays_ahead(edition, monkeypatch):
+    import tito.notebooks.sync as sync
+
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["ran"] = True  # the hash moved, the code did not: in step, recorded again
+    nbformat.write(nb, notebook)
+    real_judge = sync._judge
+
+    def judge_then_jupyter_saves(pair):
+        verdict = real_judge(pair)
+        edit_notebook(notebook, STUB, "return np.asarray(x) * 2")
+        return verdict
+
+    monkeypatch.setattr(sync, "_judge", judge_then_jupyter_saves)
+    assert state(Course(edition).get("alpha")) == IN_STEP
+    monkeypatch.setattr(sync, "_judge", real_judge)
+    assert state(Course(edition).get("alpha")) == NOTEBOOK_AHEAD
+
+
+def test_a_notebook_read_while_jupyter_writes_it_is_read_again(edition, monkeypatch):
+    """Jupyter writes a notebook in place: a read may find it empty or cut short. tito reads it
+    again before calling it broken."""
+    from tito.course import Module
+
+    notebook = (edition / DEV).with_suffix(".ipynb")
+    edit_notebook(notebook, STUB, "return np.asarray(x) * 2")
+    whole = notebook.read_text()
+    reads = []
+    real_read = Module.read_text
+
+    def read_mid_save(self, path):
+        reads.append(path)
+        if path == notebook and len(reads) < 3:
+            return whole[:len(whole) // 2]
+        return real_read(self, path)
+
+    monkeypatch.setattr(Module, "read_text", read_mid_save)
+    import tito.notebooks.sync as sync
+
+    assert sync.source_up_to_date(Course(edition).get("alpha")).startswith("Synced ")
+    assert "return np.asarray(x) * 2" in (edition / DEV).read_text()

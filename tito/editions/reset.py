@@ -56,7 +56,7 @@ def reset_module(course: Course, module: Module) -> ResetResult:
     if fresh is not None:
         from tito.notebooks.sync import record
 
-        record(module)
+        record(module, stub, fresh)
     if changed or backups:
         from tito.progress import ProgressStore
 

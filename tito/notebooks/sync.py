@@ -90,13 +90,14 @@ def _recorded(module: Module) -> dict | None:
     return None
 
 
-def record(module: Module) -> None:
-    """Remember both files as they are now: the module is in step."""
+def record(module: Module, py: str | None = None, notebook: str | None = None) -> None:
+    """Remember the pair as in step: the texts tito read and wrote (``py``, ``notebook``), else
+    both files as they are now. A notebook saved again since it was read then reads as ahead."""
     path = module.root / RECORD
     data = read_json_object(path)
     modules = data.get("modules") if isinstance(data.get("modules"), dict) else {}
-    modules[module.name] = {"py": _sha(module.source()),
-                            "ipynb": _sha(module.notebook_text())}
+    modules[module.name] = {"py": _sha(module.source() if py is None else py),
+                            "ipynb": _sha(_read_notebook(module) if notebook is None else notebook)}
     write_atomically(path, json.dumps({"version": 1, "modules": modules}, indent=2, sort_keys=True) + "\n")
 
 
@@ -104,8 +105,25 @@ def _pair(module: Module) -> Pair | None:
     if not module.notebook.exists() or not module.dev_file.exists():
         return None
     return Pair(module.dev_file, module.notebook, module.relative(module.notebook),
-                module.source(), module.notebook_text(),
+                module.source(), _read_notebook(module),
                 _recorded(module))
+
+
+def _read_notebook(module: Module, attempts: int = 5, pause: float = 0.2) -> str:
+    """The notebook's text. Jupyter saves a notebook by writing into the file itself, so a read
+    may find it empty or cut short: one that is not whole JSON (or not UTF-8) is read again,
+    ``attempts`` times ``pause`` seconds apart, before its text goes on to be called broken."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            text = module.notebook_text()
+            json.loads(text)
+            return text
+        except (TitoError, ValueError):
+            if attempt == attempts - 1:
+                return module.notebook_text()
+            time.sleep(pause)
 
 
 def last_edited(py_path: Path, notebook_path: Path, released: dict | None = None) -> str:
@@ -212,7 +230,7 @@ def _source_up_to_date(module: Module, pair: Pair | None) -> str:
         return ""
     saved = backup(module.root, module.dev_file)
     write_atomically(module.dev_file, pair.notebook_as_source)
-    record(module)
+    record(module, pair.notebook_as_source, pair.notebook)
     return (f"Synced {module.relative(module.notebook)} -> {module.dev_file.name} (you edited the notebook "
             f"last; the previous {module.dev_file.name} is in {module.relative(saved)}).")
 
@@ -270,7 +288,7 @@ def _remember(module: Module, pair: Pair) -> None:
     """Record an in-step pair whose hashes moved (e.g. a notebook run for its outputs), if we may."""
     if pair.recorded is None or pair.py_changed or pair.notebook_changed:
         try:
-            record(module)
+            record(module, pair.py, pair.notebook)
         except OSError:  # a read-only course: nothing to remember it in, and nothing lost
             pass
 
@@ -319,7 +337,7 @@ def write_notebook(module: Module) -> tuple[Path, Path | None]:
     fresh = notebook_json(to_notebook(text, module))
     saved = _backup_own_edits(module, module.notebook, than=module.dev_file, new_text=fresh, key="ipynb")
     write_atomically(module.notebook, fresh)
-    record(module)
+    record(module, text, fresh)
     return module.notebook, saved
 
 
@@ -332,10 +350,11 @@ def sync_notebook(module: Module) -> tuple[Path, Path | None]:
         raise TitoError(f"{module.relative(module.notebook)} does not exist.",
                         hint=f"Create it first: tito notebooks --module {module.name}")
     header = jupytext_header(module.source()) if module.dev_file.exists() else ""
-    text = from_notebook(module.notebook_text(), module.relative(module.notebook), header)
+    notebook = _read_notebook(module)
+    text = from_notebook(notebook, module.relative(module.notebook), header)
     saved = _backup_own_edits(module, module.dev_file, than=module.notebook, new_text=text, key="py")
     write_atomically(module.dev_file, text)
-    record(module)
+    record(module, text, notebook)
     return module.dev_file, saved
 
 
