@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from tinytorch.core.layers import Dense
 from tinytorch.core.networks import Sequential
 from tinytorch.core.tensor import Tensor
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 README = ROOT / "modules" / "source" / "06_cnn" / "README.md"
 PLACEHOLDER = "Tensor([[[[...]]]])"
 

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from threadpoolctl import threadpool_info
 
 from tinytorch.utils import threads
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 
 
 @pytest.fixture

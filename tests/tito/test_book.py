@@ -26,7 +26,7 @@ from browser import FLAGS, DevTools, chromium
 from tito.course import Course
 from tito.editions.strip import strip_solutions
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 COURSE = Course(REPO)
 CNN = "chapters/06_cnn.html"
 # The launch cards of the original course page (course-page-cnn.md), Binder's opening JupyterLab

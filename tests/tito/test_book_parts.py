@@ -15,7 +15,7 @@ from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
 from tito.errors import TitoError
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 URL = "https://github.com/mlsysbook/TinyTorch"
 
 ALPHA_README = """\

@@ -2,7 +2,6 @@
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from tito.exporter import render
 from tito.format import CELL_MARKER
 from tito.testing.source_map import source_of
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 
 WORKBOOK = '''\
 def scale(x, factor=2):

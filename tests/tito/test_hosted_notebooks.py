@@ -47,7 +47,7 @@ from tito.editions.colab import colab_cell, save_notebook, with_colab_cell  # no
 from tito.notebooks.convert import from_notebook, jupytext_header, to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 REPOSITORY = "https://github.com/me/student"
 FINISHED = ("setup", "tensor", "activations", "layers", "networks")
 CNN = "modules/source/06_cnn"

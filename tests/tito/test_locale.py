@@ -4,13 +4,12 @@ course in a folder whose name is not ASCII: readable output, never a UnicodeEnco
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from tiny_course import build_course, on_a_terminal
 
 from tito.console import JUPYTER_KERNEL_VARIABLES
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 
 ASCII_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "NO_COLOR": "1"}
 

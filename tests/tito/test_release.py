@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from course_root import ROOT
 from tiny_course import ALPHA_DEV, build_course, flat, run_tito, test_json
 
 from tito.errors import TitoError
@@ -177,12 +178,11 @@ def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition
 def test_solution_notebooks_stay_out_of_the_instructors_git_and_in_an_editions():
     from tito.editions.student_files import SOLUTION_NOTEBOOKS, student_gitignore
 
-    repository = Path(__file__).resolve().parents[2]
-    ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=repository)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=ROOT)
     assert ignored.returncode == 0  # `tito notebooks --all` writes it with the solutions
     for path in ("grades/cnn/alice.json", "grades/cnn/.tito-seed", "submissions/alice.py"):  # tito grade's
-        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repository).returncode == 0, path
-    kept = student_gitignore(repository / ".gitignore").splitlines()
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, path
+    kept = student_gitignore(ROOT / ".gitignore").splitlines()
     assert SOLUTION_NOTEBOOKS not in kept and ".venv/" in kept and "!.tito/release/" in kept
     assert not any("notebooks" in line or "instructor" in line for line in kept if line.startswith("#"))
 

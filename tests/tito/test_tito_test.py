@@ -310,16 +310,15 @@ def test_a_jupyter_only_line_that_breaks_importing_the_source_is_pointed_at(cour
 def test_the_readme_says_a_top_level_display_fails_the_tests_that_import_the_source():
     """Student audit: README said Jupyter-only syntax "is not a failure", yet a top-level
     display(x) fails the cnn tests that run the course page's example (the test above)."""
-    from pathlib import Path
+    from course_root import ROOT
 
-    root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("**Jupyter-only syntax in a cell")
     paragraph = flat(readme[start:readme.index("\n\n", start)])
     assert not paragraph.startswith("**Jupyter-only syntax in a cell is not a failure")
     named = re.search(r"\(`(test_\w+)\*`\) fail", paragraph)
     assert named and 'under `if __name__ == "__main__":`' in paragraph, paragraph
-    tests = (root / "tests/06_cnn/test_cnn_readme.py").read_text(encoding="utf-8")
+    tests = (ROOT / "tests/06_cnn/test_cnn_readme.py").read_text(encoding="utf-8")
     assert len(re.findall(rf"^def {named.group(1)}\w*\(", tests, re.MULTILINE)) == 2  # "the two pytest tests"
 
 
