@@ -93,7 +93,8 @@ def test_manual_testing_example_runs_literally(tmp_path):
     assert result.stdout.splitlines()[-2:] == ["Input: (1, 1, 5, 5), Features: (1, 4, 3, 3)", "Final shape: (1, 4)"]
 
 
-@pytest.mark.skipif(not (ROOT / "bin" / "activate-tinytorch.sh").exists() or not (ROOT / ".venv" / "bin" / "python").exists(),
+@pytest.mark.skipif(not (ROOT / "bin" / "activate-tinytorch.sh").exists()
+                    or not (ROOT / ".venv" / "bin" / "python").exists(),
                     reason="needs bin/activate-tinytorch.sh and the course's .venv it activates")
 def test_manual_testing_example_after_sourcing_the_activate_script(tmp_path):
     script = tmp_path / "manual_example.py"

@@ -79,7 +79,8 @@ def test_the_environment_variable_is_read_on_import(read_on_import, value, expec
 
 
 def test_a_bad_environment_variable_names_itself():
-    with pytest.raises(ValueError, match=r"TINYTORCH_NUM_THREADS must be a positive number of threads or 'auto', got 'two'"):
+    with pytest.raises(ValueError,
+                       match=r"TINYTORCH_NUM_THREADS must be a positive number of threads or 'auto', got 'two'"):
         threads._parse("two", "TINYTORCH_NUM_THREADS")
 
 

@@ -68,7 +68,8 @@ def test_every_kept_line_is_a_source_line_in_order():
 
 @pytest.mark.parametrize("code", [
     'def f():\n    """Just a summary."""\n',
-    'def f():\n    """Summary.\n\n    Args:\n        x: TODO: not a section here.\n\n    EXAMPLE:\n    >>> 1\n    1\n    """\n',
+    'def f():\n    """Summary.\n\n    Args:\n        x: TODO: not a section here.\n\n'
+    '    EXAMPLE:\n    >>> 1\n    1\n    """\n',
     'class C:\n    """A class.\n\n    Returns: TODO in prose.\n    """\n',
     'x = 1  # no docstring at all\n',
 ])

@@ -128,7 +128,8 @@ def run_cells(python: Path, cells: list[str], cwd: Path, env: dict, kernels: Pat
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
 
     async def run():
-        manager = AsyncKernelManager(kernel_name="venv", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+        manager = AsyncKernelManager(kernel_name="venv",
+                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
         await manager.start_kernel(env=env, cwd=str(cwd))
         try:
             await NotebookClient(notebook, km=manager, timeout=120, kernel_name="venv").async_execute()

@@ -91,7 +91,8 @@ def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
     other = tmp_path / "other"
     (other / "tinytorch").mkdir(parents=True)
     (other / "tinytorch" / "__init__.py").write_text("")
-    run = "import sys, pytest; {setup}sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))"
+    run = ("import sys, pytest; {setup}"
+           "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))")
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     clean = subprocess.run([sys.executable, "-c", run.format(setup="")], cwd=course.root,
                            env=environment, capture_output=True, text=True, timeout=120)
