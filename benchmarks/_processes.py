@@ -279,11 +279,14 @@ def add_arguments(parser, rounds: int, sample_ms: float) -> None:
     parser.add_argument("--threads", default=None,
                         help="comma list of 'default' and thread counts, e.g. default,1 "
                              "(own-processes default: default,1; one-process: one value, default: default)")
-    parser.add_argument("--rounds", type=int, default=rounds, help=f"alternating samples per library (default {rounds})")
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help=f"alternating samples per library (default {rounds})")
     parser.add_argument("--sample-ms", type=float, default=sample_ms,
-                        help=f"each sample repeats the call back to back for at least this long (default {sample_ms:g})")
+                        help="each sample repeats the call back to back for at least this long "
+                             f"(default {sample_ms:g})")
     parser.add_argument("--gap-ms", type=float, default=200.0,
-                        help="own-processes: pause before each sample, so the other library's threads sleep (default 200)")
+                        help="own-processes: pause before each sample, so the other library's threads sleep "
+                             "(default 200)")
     parser.add_argument("--no-torch", action="store_true", help="time TinyTorch alone")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
 

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from course_root import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = ROOT / "tinytorch" / "__init__.py"
 TOOLKIT_TESTS = ROOT / "tests" / "tito"
 

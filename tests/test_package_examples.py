@@ -9,11 +9,12 @@ them (doctest's ELLIPSIS, nothing else), so an example is true as printed. Ids n
 
 import doctest
 import importlib
-from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tinytorch"
+from course_root import ROOT
+
+PACKAGE = ROOT / "tinytorch"
 
 
 def modules_with_examples() -> list[str]:

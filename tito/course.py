@@ -143,8 +143,9 @@ class Module:
         except FileNotFoundError:
             misnamed = self.misnamed_source() if path == self.dev_file else ""
             raise TitoError(f"{self.relative(path)} is missing." + (f" {misnamed}" if misnamed else ""),
-                            hint="" if misnamed else f"Get it back: from git, with `tito notebooks --module {self.name} --sync` (from "
-                                 f"the other of .py/.ipynb), or in a student edition `tito module reset {self.name}`.",
+                            hint="" if misnamed else
+                            f"Get it back: from git, with `tito notebooks --module {self.name} --sync` (from "
+                            f"the other of .py/.ipynb), or in a student edition `tito module reset {self.name}`.",
                             ) from None
         except OSError as exc:
             raise TitoError(f"Cannot read {self.relative(path)}: {exc.strerror}.") from None

@@ -58,8 +58,8 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         offset, text = jupyter_only[0]
         line = cell.line + offset - 1
         raise TitoError(
-            f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: `{text.strip()}` is Jupyter-only "
-            "syntax, in a cell marked `#| export`, and the package must be plain Python.",
+            f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: `{text.strip()}` is "
+            "Jupyter-only syntax, in a cell marked `#| export`, and the package must be plain Python.",
             hint="Move that line to a cell without `#| export` (tito test skips it there), or delete it; "
                  "the generated file was left as it was.",
         )
@@ -80,8 +80,8 @@ def _refuse_unknown_directives(module: Module, cells: list[SourceCell]) -> None:
     if unknown:
         line, text = unknown[0]
         known = ", ".join(f"'#| {name}'" for name in format.DIRECTIVES)
-        raise TitoError(f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: '{text}' is not a "
-                        f"directive tito knows; the directives are {known}.",
+        raise TitoError(f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: '{text}' is "
+                        f"not a directive tito knows; the directives are {known}.",
                         hint="Correct its spelling (or make it a plain comment, '# ...'); the generated file was "
                              "left as it was.")
 

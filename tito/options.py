@@ -81,7 +81,8 @@ def grading_options(func):
     from tito.grading.sandbox import DEFAULT_TIMEOUT  # here: tito.grading is slow to import for other commands
 
     for option in reversed([
-        click.option("--module", "-m", "module_name", required=True, metavar="NAME", help="The module graded, e.g. cnn."),
+        click.option("--module", "-m", "module_name", required=True, metavar="NAME",
+                     help="The module graded, e.g. cnn."),
         click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
                      type=click.FloatRange(min=0, min_open=True),
                      help="Seconds one submission may take, everything included; checks unfinished then score 0."),

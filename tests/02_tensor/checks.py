@@ -177,7 +177,8 @@ def check_matmul_rejects_mismatched_shapes(tensor, rng):
     sizes differ."""
     M, K, N = _shape(rng, 1, 5, 3)
     a, b = (M, K), (K + int(rng.integers(1, 3)), N)
-    return refuses(lambda: _described(tensor.Tensor(rng.standard_normal(a)) @ tensor.Tensor(rng.standard_normal((K, N)))),
+    return refuses(lambda: _described(tensor.Tensor(rng.standard_normal(a))
+                                      @ tensor.Tensor(rng.standard_normal((K, N)))),
                    lambda: tensor.Tensor(np.ones(a)) @ tensor.Tensor(np.ones(b)), a, b)
 
 

@@ -37,7 +37,8 @@ def check_matmul_naive_integers(layers, rng):
     """The docstring: the result dtype is NumPy's, so int @ int stays int; lists are accepted."""
     M, K, N = _shape(rng, 1, 5, 3)
     a, b = rng.integers(-9, 10, (M, K)), rng.integers(-9, 10, (K, N))
-    return {"arrays": _described(layers.matmul_naive(a, b)), "lists": _described(layers.matmul_naive(a.tolist(), b.tolist()))}
+    return {"arrays": _described(layers.matmul_naive(a, b)),
+            "lists": _described(layers.matmul_naive(a.tolist(), b.tolist()))}
 
 
 def check_matmul_naive_tensors(layers, rng):
@@ -169,7 +170,8 @@ def check_dense_forward_in_the_weights_dtype(layers, rng):
     for p in layer.parameters():
         p.data = p.data.astype(np.float64)
     x = rng.standard_normal((3, layer.weight.shape[0]))
-    return {"float32_input": _described(layer(Tensor(x))), "float64_input": _described(layer(Tensor(x, dtype=np.float64))),
+    return {"float32_input": _described(layer(Tensor(x))),
+            "float64_input": _described(layer(Tensor(x, dtype=np.float64))),
             "integer_input": _described(layer(Tensor(rng.integers(-3, 4, x.shape))))}
 
 

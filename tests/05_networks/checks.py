@@ -106,7 +106,8 @@ def check_count_parameters(networks, rng):
     shared = _dense(rng, widths[0], widths[0])
     count = networks.count_parameters
     return {"mlp": count(networks.Sequential(layers)), "layer": count(layers[0]),
-            "shared": count(networks.Sequential([shared, ReLU(), shared])), "none": count(networks.Sequential([ReLU()]))}
+            "shared": count(networks.Sequential([shared, ReLU(), shared])),
+            "none": count(networks.Sequential([ReLU()]))}
 
 
 # --------------------------------------------------------------------------- summary

@@ -196,7 +196,8 @@ def test_padding_is_zeros_and_stride_subsamples():
 
 
 def test_integer_input_is_computed_in_float32():
-    out = conv2d_forward(np.arange(16).reshape(1, 1, 4, 4), np.ones((2, 1, 2, 2), np.float32), np.array([0, 1], np.float32))
+    out = conv2d_forward(np.arange(16).reshape(1, 1, 4, 4), np.ones((2, 1, 2, 2), np.float32),
+                         np.array([0, 1], np.float32))
     assert out.dtype == np.float32
     assert out[0, :, 0, 0].tolist() == [10.0, 11.0]
 

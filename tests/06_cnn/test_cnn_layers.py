@@ -96,7 +96,8 @@ def test_conv2d_rejects_bad_sizes(args, words):
 
 
 @pytest.mark.parametrize("shape, words", [
-    ((1, 1, 32, 32), "Conv2D expected 3 input channel(s), i.e. input of shape (N, 3, H, W) or (3, H, W), got 1 channel(s) in input of shape (1, 1, 32, 32)"),
+    ((1, 1, 32, 32), "Conv2D expected 3 input channel(s), i.e. input of shape (N, 3, H, W) or (3, H, W), "
+                     "got 1 channel(s) in input of shape (1, 1, 32, 32)"),
     ((1, 32, 32), "got 1 channel(s) in input of shape (1, 32, 32)"),
     ((32, 32), "Conv2D expects input of shape (N, C, H, W) or (C, H, W), got shape (32, 32) with 2 dimension(s)"),
     ((1, 1, 3, 32, 32), "got shape (1, 1, 3, 32, 32) with 5 dimension(s)"),
@@ -161,7 +162,8 @@ def test_max_pool_argmax_points_at_the_maximum_inside_each_window():
     for i in range(3):
         for j in range(2):
             window = x[:, :, 2 * i:2 * i + 2, 3 * j:3 * j + 3].reshape(2, 2, 6)
-            np.testing.assert_array_equal(np.take_along_axis(window, argmax[:, :, i, j, None], -1)[..., 0], out[:, :, i, j])
+            np.testing.assert_array_equal(np.take_along_axis(window, argmax[:, :, i, j, None], -1)[..., 0],
+                                          out[:, :, i, j])
 
 
 def test_pools_accept_unbatched_and_integer_input():
@@ -193,7 +195,8 @@ def test_max_pool_argmax_ties_keep_the_first_maximum():
     (lambda: AvgPool2D(2, stride=0), "stride must be"),
     (lambda: MaxPool2D(3, padding=2), "padding (2, 2) must be at most half the kernel size (3, 3)"),
     (lambda: MaxPool2D(3)(Tensor(np.zeros((1, 1, 2, 5)))), "kernel (3, 3) is larger than the padded input (2, 5)"),
-    (lambda: AvgPool2D(2)(Tensor(np.zeros((4, 4)))), "AvgPool2D expects input of shape (N, C, H, W) or (C, H, W), got shape (4, 4)"),
+    (lambda: AvgPool2D(2)(Tensor(np.zeros((4, 4)))),
+     "AvgPool2D expects input of shape (N, C, H, W) or (C, H, W), got shape (4, 4)"),
     (lambda: max_pool2d_forward(np.zeros((3, 4, 4)), 2), "expects input of shape (N, C, H, W), got shape (3, 4, 4)"),
 ])
 def test_pools_reject_bad_input(make, words):

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from tinytorch.core.layers import Dense
 from tinytorch.core.networks import Sequential
 from tinytorch.core.tensor import Tensor
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 README = ROOT / "modules" / "source" / "06_cnn" / "README.md"
 PLACEHOLDER = "Tensor([[[[...]]]])"
 
@@ -94,7 +93,8 @@ def test_manual_testing_example_runs_literally(tmp_path):
     assert result.stdout.splitlines()[-2:] == ["Input: (1, 1, 5, 5), Features: (1, 4, 3, 3)", "Final shape: (1, 4)"]
 
 
-@pytest.mark.skipif(not (ROOT / "bin" / "activate-tinytorch.sh").exists() or not (ROOT / ".venv" / "bin" / "python").exists(),
+@pytest.mark.skipif(not (ROOT / "bin" / "activate-tinytorch.sh").exists()
+                    or not (ROOT / ".venv" / "bin" / "python").exists(),
                     reason="needs bin/activate-tinytorch.sh and the course's .venv it activates")
 def test_manual_testing_example_after_sourcing_the_activate_script(tmp_path):
     script = tmp_path / "manual_example.py"

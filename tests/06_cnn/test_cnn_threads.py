@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from threadpoolctl import threadpool_info
 
 from tinytorch.utils import threads
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 
 
 @pytest.fixture
@@ -80,7 +79,8 @@ def test_the_environment_variable_is_read_on_import(read_on_import, value, expec
 
 
 def test_a_bad_environment_variable_names_itself():
-    with pytest.raises(ValueError, match=r"TINYTORCH_NUM_THREADS must be a positive number of threads or 'auto', got 'two'"):
+    with pytest.raises(ValueError,
+                       match=r"TINYTORCH_NUM_THREADS must be a positive number of threads or 'auto', got 'two'"):
         threads._parse("two", "TINYTORCH_NUM_THREADS")
 
 

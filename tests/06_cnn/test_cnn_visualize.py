@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from course_root import ROOT
 from rich.console import Console
 
 from tinytorch.core.cnn import Conv2D
@@ -116,8 +117,7 @@ def test_pictures_go_to_the_outputs_folder_never_a_shared_fixed_name(monkeypatch
     assert output_folder() == tmp_path / "mine"
     monkeypatch.delenv("TINYTORCH_OUTPUTS")
     folder = output_folder()  # the course's outputs/, or a private folder when it is read-only
-    root = Path(__file__).resolve().parents[2]
-    assert folder == root / "outputs" or folder.name.startswith("tinytorch-outputs-")
+    assert folder == ROOT / "outputs" or folder.name.startswith("tinytorch-outputs-")
 
 
 @DRAWS_PNG
@@ -162,7 +162,7 @@ def test_an_unwritable_matplotlib_folder_gets_a_temporary_one_without_a_warning(
               "print(save_png(np.eye(3), 'eye.png').stat().st_size > 0, os.environ['MPLCONFIGDIR'])\n")
     env = {**os.environ, "XDG_CONFIG_HOME": "/dev/null", "XDG_CACHE_HOME": "/dev/null", "TMPDIR": str(tmp_path)}
     env.pop("MPLCONFIGDIR", None)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = str(ROOT)
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
     # matplotlib's own words (a grader's sandbox may add fontconfig's, which are not ours to hide)

@@ -47,7 +47,8 @@ def test_conv2d_shape_parameters_and_init_bound_match_torch(torch):
 def test_unbatched_input_matches_torch(torch):
     conv = Conv2D(2, 3, 3, padding=1)
     x = np.random.default_rng(1).standard_normal((2, 6, 6)).astype(np.float32)
-    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(conv.weight.data), torch.from_numpy(conv.bias.data), padding=1)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(conv.weight.data),
+                                          torch.from_numpy(conv.bias.data), padding=1)
     np.testing.assert_allclose(conv(Tensor(x)).data, expected.numpy(), rtol=1e-5, atol=1e-6)
     expected_pool = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2)
     np.testing.assert_array_equal(MaxPool2D(2)(Tensor(x)).data, expected_pool.numpy())
@@ -59,9 +60,11 @@ def test_pooling_matches_torch(torch, case):
     x, kernel, stride, padding = case
     t = torch.from_numpy(x)
     np.testing.assert_array_equal(
-        MaxPool2D(kernel, stride, padding)(Tensor(x)).data, torch.nn.functional.max_pool2d(t, kernel, stride, padding).numpy())
+        MaxPool2D(kernel, stride, padding)(Tensor(x)).data,
+        torch.nn.functional.max_pool2d(t, kernel, stride, padding).numpy())
     np.testing.assert_allclose(
-        AvgPool2D(kernel, stride, padding)(Tensor(x)).data, torch.nn.functional.avg_pool2d(t, kernel, stride, padding).numpy(),
+        AvgPool2D(kernel, stride, padding)(Tensor(x)).data,
+        torch.nn.functional.avg_pool2d(t, kernel, stride, padding).numpy(),
         rtol=1e-5, atol=1e-6)
 
 
@@ -124,7 +127,8 @@ def test_summary_of_same_padded_network_matches_torch_shapes(torch):
 
     np.random.seed(12)
     model = Sequential([Conv2D(3, 8, 4, padding="same"), ReLU(), MaxPool2D(2), Conv2D(8, 4, 3, padding="valid")])
-    twins = torch.nn.Sequential(twin_of(model[0], torch), torch.nn.ReLU(), torch.nn.MaxPool2d(2), twin_of(model[3], torch))
+    twins = torch.nn.Sequential(twin_of(model[0], torch), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                twin_of(model[3], torch))
     rows = summary(model, (2, 3, 10, 10), show=False)
     x = torch.zeros(2, 3, 10, 10)
     for row, layer in zip(rows, twins):
@@ -139,7 +143,8 @@ def test_summary_of_same_padded_network_matches_torch_shapes(torch):
 def test_conv2d_naive_keeps_the_float_dtype_as_torch_does(torch, dtype):
     rng = np.random.default_rng(13)
     image, kernel = rng.standard_normal((6, 5)).astype(dtype), rng.standard_normal((3, 2)).astype(dtype)
-    expected = torch.nn.functional.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None])[0, 0]
+    expected = torch.nn.functional.conv2d(torch.from_numpy(image)[None, None],
+                                          torch.from_numpy(kernel)[None, None])[0, 0]
     out = conv2d_naive(image, kernel)
     assert out.dtype == dtype and expected.numpy().dtype == dtype
     np.testing.assert_allclose(out, expected.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)

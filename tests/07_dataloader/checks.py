@@ -267,7 +267,8 @@ def check_train_test_split_stratified(dataloader, rng):
     splits = [_split(dataloader.train_test_split(X, y, test_size=test_size, seed=int(seed), stratify=True))
               for seed in rng.choice(1000, 5, replace=False)]
     return [{"test_per_class": np.bincount(split["test_labels"], minlength=3),
-             "train_per_class": np.bincount(split["train_labels"], minlength=3), "rows": split["rows"]} for split in splits]
+             "train_per_class": np.bincount(split["train_labels"], minlength=3), "rows": split["rows"]}
+            for split in splits]
 
 
 ### BEGIN HIDDEN TESTS

@@ -154,5 +154,6 @@ class TestBadInput:
 
     @pytest.mark.parametrize("test_size", ["0.2", True, None])
     def test_test_size_must_be_a_number(self, test_size):
-        with pytest.raises(ValueError, match=f"test_size must be a fraction in \\(0, 1\\) or a whole number, got {test_size!r}"):
+        with pytest.raises(ValueError,
+                           match=f"test_size must be a fraction in \\(0, 1\\) or a whole number, got {test_size!r}"):
             train_test_split(*numbered(10), test_size=test_size)

@@ -91,7 +91,8 @@ def check_matmul_grads(autograd, rng):
 def check_matmul_grads_of_vectors(autograd, rng):
     """The APPROACH: a 1-D operand is a row (left) or a column (right); vector · vector is a scalar."""
     M, K, N = _shape(rng, 1, 5, 3)
-    a, b, v, w = rng.standard_normal((M, K)), rng.standard_normal((K, N)), rng.standard_normal(K), rng.standard_normal(K)
+    a, b = rng.standard_normal((M, K)), rng.standard_normal((K, N))
+    v, w = rng.standard_normal(K), rng.standard_normal(K)
     return {"matrix_vector": list(autograd.matmul_grads(rng.standard_normal(M), a, v)),
             "vector_matrix": list(autograd.matmul_grads(rng.standard_normal(N), v, b)),
             "vector_vector": list(autograd.matmul_grads(np.array(rng.standard_normal()), v, w))}
@@ -130,7 +131,8 @@ def _graph(autograd, rng):
     record = autograd.record
     size = int(rng.integers(1, 4))
     # values of magnitude 0.5 to 1.5: products of values near 0 would leave gradients within atol
-    leaves = [_leaf(rng.choice([-1.0, 1.0], size) * rng.uniform(0.5, 1.5, size)) for _ in range(int(rng.integers(2, 4)))]
+    leaves = [_leaf(rng.choice([-1.0, 1.0], size) * rng.uniform(0.5, 1.5, size))
+              for _ in range(int(rng.integers(2, 4)))]
     constant = Tensor(rng.standard_normal(size), dtype=np.float64)
     named = {f"leaf{i}": t for i, t in enumerate(leaves)}
     pool = list(leaves)
@@ -214,7 +216,8 @@ def check_backward_rejects_a_tensor_without_a_graph(autograd, rng):
     x = _leaf(float(rng.standard_normal()))
 
     def valid():
-        autograd.backward(autograd.record(Tensor(x.data ** 2, dtype=np.float64), (x,), lambda g: (2 * g * x.data,), "Square"))
+        squared = Tensor(x.data ** 2, dtype=np.float64)
+        autograd.backward(autograd.record(squared, (x,), lambda g: (2 * g * x.data,), "Square"))
         return _grad(x)
     return refuses(valid, lambda: autograd.backward(Tensor(float(rng.standard_normal()), dtype=np.float64)))
 
@@ -281,7 +284,8 @@ def check_mlp_gradients(autograd, rng):
     target = Tensor(rng.random((x.shape[0], n_out)))
     loss = ((Softmax()(second(Tanh()(first(x)))) - target) ** 2).mean()
     loss.backward()
-    return {"loss": loss.data, "x": _grad(x), "parameters": [_grad(p) for p in first.parameters() + second.parameters()]}
+    return {"loss": loss.data, "x": _grad(x),
+            "parameters": [_grad(p) for p in first.parameters() + second.parameters()]}
 ### END HIDDEN TESTS
 
 

@@ -10,7 +10,6 @@ import inspect
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +24,7 @@ from tinytorch.core.cnn import Conv2D, MaxPool2D
 from tinytorch.core.layers import Layer
 from tinytorch.core.tensor import Tensor
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 F64 = np.float64
 
 

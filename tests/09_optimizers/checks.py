@@ -15,7 +15,8 @@ from tinytorch.core.tensor import Tensor
 
 def _parameters(rng):
     """Two to three float32 parameters of random shapes."""
-    shapes = [tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 3)))) for _ in range(int(rng.integers(2, 4)))]
+    shapes = [tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 3))))
+              for _ in range(int(rng.integers(2, 4)))]
     return [Tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes]
 
 

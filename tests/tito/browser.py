@@ -47,7 +47,8 @@ def _above_4(fd: int) -> int:
 def _is_load(event: dict, loader: str) -> bool:
     """Whether ``event`` is the load event of the navigation ``loader`` (not of the blank page before)."""
     params = event.get("params", {})
-    return event.get("method") == "Page.lifecycleEvent" and params.get("name") == "load" and params.get("loaderId") == loader
+    return (event.get("method") == "Page.lifecycleEvent" and params.get("name") == "load"
+            and params.get("loaderId") == loader)
 
 
 READ_SECONDS = 60  # a page that never answers fails its test rather than hang the suite

@@ -445,5 +445,5 @@ def training():
             ("train_step_with_cross_entropy", "Trainer.train_step", step_without_zero_grad)]
 
 
-MISTAKES = {"setup": setup, "tensor": tensor, "activations": activations, "layers": layers, "networks": networks, "cnn": cnn,
-            "dataloader": dataloader, "autograd": autograd, "optimizers": optimizers, "training": training}
+MISTAKES = {"setup": setup, "tensor": tensor, "activations": activations, "layers": layers, "networks": networks,
+            "cnn": cnn, "dataloader": dataloader, "autograd": autograd, "optimizers": optimizers, "training": training}

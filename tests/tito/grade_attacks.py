@@ -94,7 +94,8 @@ for proc in _glob.glob("/proc/[0-9]*"):
 roots |= set(_glob.glob("/tmp/*")) | set(_glob.glob("/tmp/*/*")) | set(_glob.glob("/tmp/*/*/*"))
 found, expected = [], _glob.glob("/tmp/" + {prefix!r} + "*/prepared/expected/*.json")
 for root in sorted(roots):
-    for rel in ("modules/source/01_alpha/alpha_dev.py", "tinytorch/core/alpha.py", "course/modules/source/01_alpha/alpha_dev.py"):
+    for rel in ("modules/source/01_alpha/alpha_dev.py", "tinytorch/core/alpha.py",
+                "course/modules/source/01_alpha/alpha_dev.py"):
         try:
             if {secret} in open(_os.path.join(root, rel)).read():
                 found.append(_os.path.join(root, rel))
@@ -264,7 +265,8 @@ if IN_PROBE:
 
     blocked = _os.path.join(_tempfile.gettempdir(), MARK + "-blocked")
     bomb = ("import os, sys, time\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        break\\n"
-            "procs = len([p for p in os.listdir('/proc') if p.isdigit() and os.stat('/proc/' + p).st_uid == os.getuid()])\\n"
+            "procs = len([p for p in os.listdir('/proc') "
+            "if p.isdigit() and os.stat('/proc/' + p).st_uid == os.getuid()])\\n"
             "print('FORKBOMB-BLOCKED with %d processes of its uid' % procs, flush=True)\\n"
             "open(sys.argv[2], 'w').close()\\n"
             "time.sleep(1000)\\n")
@@ -673,7 +675,8 @@ def forge_constant_records(course, module: str, seed: int, folder: Path) -> str:
         if not (prepared.folder / "expected" / f"{check.name}.npz").exists():
             known[check.name] = json.loads((prepared.folder / "expected" / f"{check.name}.json").read_text())
     stub = strip_solutions(course.get(module).source()).text
-    return stub + "\n# %%\n#| export\nimport sys as _sys\n" + textwrap.dedent(FORGE_RECORDS.format(known=json.dumps(known)))
+    forged = textwrap.dedent(FORGE_RECORDS.format(known=json.dumps(known)))
+    return stub + "\n# %%\n#| export\nimport sys as _sys\n" + forged
 
 
 REFUSE = '''
@@ -705,8 +708,10 @@ def refuse_everything(course, module: str) -> str:
     import re
 
     source = course.get(module)
-    words = [entry["message"] for entry in source.meta["checks"].values() if isinstance(entry, dict) and "message" in entry]
+    words = [entry["message"] for entry in source.meta["checks"].values()
+             if isinstance(entry, dict) and "message" in entry]
     stub = strip_solutions(source.source()).text
-    refusing = re.sub(r'raise NotImplementedError\("TODO: implement [^"]*"\)', "raise ValueError(_refuse(locals()))", stub)
+    refusing = re.sub(r'raise NotImplementedError\("TODO: implement [^"]*"\)', "raise ValueError(_refuse(locals()))",
+                      stub)
     assert refusing != stub
     return refusing + "\n# %%\n#| export\n" + textwrap.dedent(REFUSE.format(words=words))

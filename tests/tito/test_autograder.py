@@ -55,10 +55,12 @@ def bundle(instructor_course, tmp_path_factory) -> Path:
     assert f"Wrote {dist / 'alpha-autograder.zip'}" in proc.stdout
     assert "No reference solution of 'alpha' is in it." in proc.stdout
     # trying it locally goes through a throwaway venv: setup.sh pip-installs into the python3 on PATH
-    assert "Try it locally in a throwaway venv:" in proc.stdout and "never run it with your system's Python" in proc.stdout
+    assert "Try it locally in a throwaway venv:" in proc.stdout
+    assert "never run it with your system's Python" in proc.stdout
     steps = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
     # the venv outside $AG, which run_autograder makes root's only: under uid-drop its user could not import numpy
-    assert steps[0] == 'VENV=$(mktemp -d) && chmod 755 "$VENV" && python3 -m venv "$VENV/venv" && . "$VENV/venv/bin/activate"'
+    assert steps[0] == ('VENV=$(mktemp -d) && chmod 755 "$VENV" && python3 -m venv "$VENV/venv" '
+                        '&& . "$VENV/venv/bin/activate"')
     assert not [step for step in steps if '"$AG/venv' in step]
     assert steps[1].startswith(f"AG=$(mktemp -d) && python3 -m zipfile -e {dist / 'alpha-autograder.zip'} ")
     assert "setup.sh" in steps[2]
@@ -272,8 +274,10 @@ def test_both_module_files_in_one_folder_are_graded_as_tito_grade_grades_them(in
     assert graded_of(sorted(edited_both.iterdir()), released) == (edited_both / "alpha_dev.ipynb",
                                                                    "both written at the same time: the notebook")
     # without the released pair (tito grade), by time alone
-    assert graded_of(sorted(fork.iterdir())) == (fork / "alpha_dev.ipynb", "both written at the same time: the notebook")
-    later_py = submitted({"alpha_dev.py": solved_py, "alpha_dev.ipynb": solved_notebook}, times=(1_800_000_010, 1_800_000_000))
+    assert graded_of(sorted(fork.iterdir())) == (fork / "alpha_dev.ipynb",
+                                                 "both written at the same time: the notebook")
+    later_py = submitted({"alpha_dev.py": solved_py, "alpha_dev.ipynb": solved_notebook},
+                         times=(1_800_000_010, 1_800_000_000))
     assert graded_of(sorted(later_py.iterdir())) == (later_py / "alpha_dev.py", "the newer")
 
 
@@ -315,14 +319,16 @@ def test_a_file_of_an_edition_with_its_colab_cell_is_as_released_whatever_url_it
         chosen, why = graded_of(sorted(folder.iterdir()), released)
         return chosen.name, why
 
-    py_graded, notebook_graded = ("alpha_dev.py", "the other is as released"), ("alpha_dev.ipynb", "the other is as released")
+    py_graded = ("alpha_dev.py", "the other is as released")
+    notebook_graded = ("alpha_dev.ipynb", "the other is as released")
     both_changed = ("alpha_dev.ipynb", "both written at the same time: the notebook")
     for released in (released_pair(module), released_pair(module, tmp_path / "edition")):
         assert graded(released, ALPHA_DEV, notebook) == py_graded
         assert graded(released, ALPHA_DEV, in_fork) == py_graded
         assert graded(released, ALPHA_DEV, single_quoted) == py_graded
         assert graded(released, ALPHA_DEV, in_fork, newline="\r\n") == py_graded  # a checkout on Windows
-        assert graded(released, py.replace(EDITION_URL, FORK_URL), notebook_json(to_notebook(ALPHA_DEV))) == notebook_graded
+        assert graded(released, py.replace(EDITION_URL, FORK_URL),
+                      notebook_json(to_notebook(ALPHA_DEV))) == notebook_graded
         assert graded(released, ALPHA_DEV, run_in_jupyter) == py_graded  # running it is not work (audit)
         assert graded(released, ALPHA_DEV, code_changed) == both_changed
         assert graded(released, ALPHA_DEV, json.dumps(json.loads(code_changed), indent=1)) == both_changed
@@ -375,7 +381,8 @@ def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypat
     results.parent.mkdir(exist_ok=True)
     results.write_text('{"score": 0}')
     with monkeypatch.context() as patch:
-        patch.setattr(tito.grading.sandbox, "detect", lambda choice: (None, ["bubblewrap: no bwrap", "uid-drop: not root"]))
+        patch.setattr(tito.grading.sandbox, "detect",
+                      lambda choice: (None, ["bubblewrap: no bwrap", "uid-drop: not root"]))
         assert main(["hosted", "gradescope", str(root)]) == 1
     assert not results.exists()
     assert capsys.readouterr().out == (
@@ -414,7 +421,8 @@ def test_a_grading_the_kernel_killed_out_of_memory_writes_no_result_and_exits_1(
     monkeypatch.setattr(tito.grading.sandbox, "oom_kills", lambda: next(kills))
     shutil.rmtree(root / "submission", ignore_errors=True)
     (root / "submission").mkdir()
-    (root / "submission" / "alpha_dev.py").write_text(attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"])
+    attack = attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"]
+    (root / "submission" / "alpha_dev.py").write_text(attack)
     assert main(["hosted", "gradescope", str(root)]) == 1
     assert not (root / "results" / "results.json").exists()
     assert capsys.readouterr().out == (
@@ -493,7 +501,8 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         env["TITO_SANDBOX"] = backend
     cases = {"correct": ({"alpha_dev.py": ALPHA_DEV}, 1.0), "stub": ({"alpha_dev.py": STUB}, 0.0),
              "one off": ({"alpha_dev.py": ONE_OFF}, 0.0),
-             "broken": ({"alpha_dev.py": "def double(x:\n"}, None), "nothing": ({"notes.txt": "see the notebook"}, None),
+             "broken": ({"alpha_dev.py": "def double(x:\n"}, None),
+             "nothing": ({"notes.txt": "see the notebook"}, None),
              "extras": ({"alpha_dev.py": ALPHA_DEV, "helper.py": "x = 1\n", "notes.txt": "mine"}, 1.0)}
     results = {}
     for label, (files, _) in cases.items():
@@ -584,4 +593,5 @@ def test_prairielearn_results_stay_under_one_megabyte_whatever_the_feedback_test
     assert names[:10] == [f"check_{n}" for n in range(10)] and result["score"] == 0.5
     shown = len(names) - 11
     assert names[10:-1] == ["feedback: " + "\U0001F600" * 300 + str(n) for n in range(shown)] and 500 < shown < 800
-    assert result["tests"][-1]["message"] == f"{800 - shown} feedback tests not shown: the results file is limited to 1 MB"
+    assert result["tests"][-1]["message"] == (f"{800 - shown} feedback tests not shown: "
+                                              "the results file is limited to 1 MB")

@@ -26,7 +26,7 @@ from browser import FLAGS, DevTools, chromium
 from tito.course import Course
 from tito.editions.strip import strip_solutions
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 COURSE = Course(REPO)
 CNN = "chapters/06_cnn.html"
 # The launch cards of the original course page (course-page-cnn.md), Binder's opening JupyterLab
@@ -208,7 +208,8 @@ def test_diagrams_are_plain_text_and_code_is_highlighted(site):
     blocks = re.findall(r'<div class="highlight-(\w+) notranslate"><div class="highlight"><pre>(.*?)</pre>',
                         (site / CNN).read_text(), re.DOTALL)
     diagrams = [body for language, body in blocks if language != "ipython3" and (
-                "H' = ⌊(H + 2p − kH) / s⌋ + 1" in html.unescape(body) or "output (N, F, H', W')" in html.unescape(body))]
+                "H' = ⌊(H + 2p − kH) / s⌋ + 1" in html.unescape(body)
+                or "output (N, F, H', W')" in html.unescape(body))]
     assert len(diagrams) == 2
     assert all("<span class=" not in diagram.replace("<span></span>", "") for diagram in diagrams)
     languages = {language for language, body in blocks if re.search(r'<span class="kn?">(def|import)</span>', body)}

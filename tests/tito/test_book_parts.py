@@ -15,7 +15,7 @@ from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
 from tito.errors import TitoError
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 URL = "https://github.com/mlsysbook/TinyTorch"
 
 ALPHA_README = """\
@@ -197,7 +197,8 @@ def test_build_runs_notebooks_with_execute_and_a_rebuild_replaces_the_site(cours
     rebuilt = build(course)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "Built 7 pages from 2 modules" in rebuilt.stdout
-    problem = "modules/source/02_beta/beta_dev.py, line 13: '### BEGIN SOLUTION' is never closed with '### END SOLUTION'."
+    problem = ("modules/source/02_beta/beta_dev.py, line 13: '### BEGIN SOLUTION' is never closed with "
+               "'### END SOLUTION'.")
     assert f"Warning: {problem}" in flat(rebuilt.stderr)
     assert f"This notebook could not be rendered {problem}" in text_of((site / "chapters/02_beta.html").read_text())
     assert "cell_output" in alpha and "cell_output" not in (site / "chapters/01_alpha.html").read_text()

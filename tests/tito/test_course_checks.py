@@ -182,14 +182,18 @@ LOADER = {"collate", "DataLoader.__len__", "DataLoader.epoch_order", "DataLoader
     pytest.param("tensor", lambda ref: solved_only(ref, TENSOR_BASICS),
                  lambda check: check.startswith(("creation", "arithmetic")), id="tensor-construction-and-arithmetic"),
     pytest.param("dataloader", lambda ref: solved_only(ref, LOADER),
-                 lambda check: check.startswith(("collate", "dataloader")) and check != "dataloader_over_a_tensor_dataset",
+                 lambda check: (check.startswith(("collate", "dataloader"))
+                                and check != "dataloader_over_a_tensor_dataset"),
                  id="dataloader-without-TensorDataset"),
-    pytest.param("autograd", lambda ref: solved_only(ref, AUTOGRAD_WITHOUT_CONV), lambda check: check not in CONV_CHECKS,
+    pytest.param("autograd", lambda ref: solved_only(ref, AUTOGRAD_WITHOUT_CONV),
+                 lambda check: check not in CONV_CHECKS,
                  id="autograd-without-conv-and-pool-backward"),
     pytest.param("autograd", swap_mul_rule,
-                 lambda check: check not in {"mul_rule", "tensor_operation_gradients"}, id="autograd-with-a-wrong-mul-rule"),
+                 lambda check: check not in {"mul_rule", "tensor_operation_gradients"},
+                 id="autograd-with-a-wrong-mul-rule"),
     pytest.param("training", lambda ref: solved_only(ref, {"Trainer.train_step"}),
-                 lambda check: check in {"train_step", "train_step_without_a_metric"}, id="training-step-without-losses"),
+                 lambda check: check in {"train_step", "train_step_without_a_metric"},
+                 id="training-step-without-losses"),
 ])
 def test_a_partial_solution_earns_the_checks_of_what_it_solved(name, make, earned, prepared, tmp_path):
     grading = prepared(name)

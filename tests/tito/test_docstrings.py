@@ -2,7 +2,6 @@
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from tito.exporter import render
 from tito.format import CELL_MARKER
 from tito.testing.source_map import source_of
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 
 WORKBOOK = '''\
 def scale(x, factor=2):
@@ -69,7 +68,8 @@ def test_every_kept_line_is_a_source_line_in_order():
 
 @pytest.mark.parametrize("code", [
     'def f():\n    """Just a summary."""\n',
-    'def f():\n    """Summary.\n\n    Args:\n        x: TODO: not a section here.\n\n    EXAMPLE:\n    >>> 1\n    1\n    """\n',
+    'def f():\n    """Summary.\n\n    Args:\n        x: TODO: not a section here.\n\n'
+    '    EXAMPLE:\n    >>> 1\n    1\n    """\n',
     'class C:\n    """A class.\n\n    Returns: TODO in prose.\n    """\n',
     'x = 1  # no docstring at all\n',
 ])

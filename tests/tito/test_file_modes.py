@@ -108,7 +108,8 @@ def test_a_release_copies_files_with_the_umasks_modes(tmp_path, mask, monkeypatc
         os.umask(old)
     assert result.exit_code == 0, result.output
     out = tmp_path / "edition"
-    executables = {out / "bin" / "tito", out / "binder" / "postBuild", out / "binder" / "start"}  # bin/tito was 0755, the rest 0644
+    # bin/tito was 0755, the rest 0644
+    executables = {out / "bin" / "tito", out / "binder" / "postBuild", out / "binder" / "start"}
     wrong = {str(p.relative_to(out)): oct(mode(p)) for p in [out, *out.rglob("*")]
              if mode(p) != (0o777 if p.is_dir() or p in executables else 0o666) & ~mask}
     assert wrong == {}

@@ -153,7 +153,8 @@ def test_what_does_not_import_export_or_parse_scores_zero_with_the_reason(honest
     assert honest["hank"].submission.endswith("/hank.py") and "modules/source" not in json.dumps(
         honest["hank"].to_json()["tests"])
     assert honest["judy"].score == 0
-    assert honest["judy"].error.startswith("cannot read the submission: judy.ipynb is not a readable notebook: not JSON")
+    assert honest["judy"].error.startswith(
+        "cannot read the submission: judy.ipynb is not a readable notebook: not JSON")
 
 
 def test_restoring_tests_keeps_a_students_code_before_the_reference_test():
@@ -354,7 +355,8 @@ def test_one_submission_prints_its_checks_and_writes_json(instructor_course, tmp
     assert proc.returncode == 0, proc.stderr
     assert "Score: 7/7" in proc.stdout and "Feedback (no points): 5/5" in flat(proc.stdout)
     payload = json.loads(report.read_text())
-    assert [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"] == list(zip(CHECKS, [3, 2, 1, 1]))
+    checks = [(t["name"], t["points"]) for t in payload["tests"] if t["kind"] == "check"]
+    assert checks == list(zip(CHECKS, [3, 2, 1, 1]))
 
 
 def test_one_submission_is_graded_again_on_the_same_inputs_with_its_seed(instructor_course, tmp_path):
@@ -387,7 +389,8 @@ def test_no_feedback_grades_the_same_points_without_running_the_tests(instructor
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(report.read_text())
     assert payload["score"] == 4 and {t["kind"] for t in payload["tests"]} == {"check"}
-    assert "Feedback (no points)" not in proc.stdout and set(payload["sandbox"]["steps"]) == {"read", "export", "checks"}
+    assert "Feedback (no points)" not in proc.stdout
+    assert set(payload["sandbox"]["steps"]) == {"read", "export", "checks"}
     assert payload["error"] == "not implemented yet: Scaler.__call__"  # the file's stubs, without the tests' help
 
 
@@ -743,7 +746,8 @@ def refusal(accepted):
      "NotImplementedError: TODO: implement f"),
     (value(1), {"unplain": "an object of type Tensor"}, False, "returned an object of type Tensor, not plain data"),
     (value(1), None, False, "not run"),
-    (value(1.5), value(10 ** 400), False, "result: expected 1.5, got " + str(10 ** 400)[:117] + "..."),  # no OverflowError
+    # no OverflowError
+    (value(1.5), value(10 ** 400), False, "result: expected 1.5, got " + str(10 ** 400)[:117] + "..."),
     (refusal([1, 2]), refusal((1, 2)), True, "raised ValueError: m"),
     (refusal([1, 2]), raised("ValueError"), False,
      "on a valid input it raised ValueError: m (expected a value, then a refusal)"),
@@ -758,7 +762,8 @@ def test_the_verdict_compares_with_the_reference(expected, actual, passed, messa
 
 def test_a_check_may_ask_for_the_words_of_an_error():
     worded = CheckSpec("c", 1, message="larger than the input")
-    assert judge(worded, raised("ValueError"), raised("ValueError", message="kernel (3, 3) is larger than the input"))[0]
+    assert judge(worded, raised("ValueError"),
+                 raised("ValueError", message="kernel (3, 3) is larger than the input"))[0]
     assert judge(worded, raised("ValueError"), raised("ValueError", message="bad kernel"))[:2] == (
         False, "raised ValueError, but its message does not say 'larger than the input': bad kernel")
 

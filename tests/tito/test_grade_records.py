@@ -145,7 +145,8 @@ def test_rows_a_stopped_batch_has_not_graded_again_say_so(tmp_path):
                        tmp_path, StoppedAfterOne(), pending=pending_rows(todo))
     rows = rows_of(tmp_path)
     assert (rows["alice"]["score"], rows["alice"]["pending"]) == ("2", "")
-    assert (rows["bob"]["score"], rows["bob"]["pending"]) == ("5", "old grade, to be graded again (the grading changed)")
+    assert (rows["bob"]["score"], rows["bob"]["pending"]) == (
+        "5", "old grade, to be graded again (the grading changed)")
 
 
 def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(tmp_path):
@@ -164,8 +165,8 @@ def test_students_are_named_alike_whatever_the_typing_the_module_or_the_archive(
     notes = []
     found = find_submissions(folder, SimpleNamespace(name="alpha"), notes)
     assert [(student, str(path.relative_to(folder))) for student, path in found] == [
-        ("Jos\u00e9", "Jose\u0301.py"), ("empty", "empty.py"), ("peggy", "peggy/alpha_dev.ipynb"), ("quinn", "quinn_alpha_dev.py"),
-        ("sam", "sam/my_solution.py")]
+        ("Jos\u00e9", "Jose\u0301.py"), ("empty", "empty.py"), ("peggy", "peggy/alpha_dev.ipynb"),
+        ("quinn", "quinn_alpha_dev.py"), ("sam", "sam/my_solution.py")]
     assert notes == ["left out, not a submission: __carol.py",
                      "left out of peggy's submission: peggy/__notes.txt, peggy/draft.txt",
                      "sam: graded sam/my_solution.py, the only module source in sam/ (not named alpha_dev.py)"]
@@ -196,7 +197,8 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
     assert ("Note: adjustments.csv names students without a row in the gradebook (their points count for no one; a "
             "name must be as the gradebook writes it): 'bob '") in flat(first.stdout)
     assert (rows_of(out)["bob"]["adjustment"], rows_of(out)["bob"]["adjustment_reason"]) == ("1", "late")
-    (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
+    gradebook = out / "gradebook.csv"
+    gradebook.write_text(gradebook.read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
     (folder / "BOB.py").write_text(ALPHA_DEV)
     again = run_tito(instructor_course, *command)
     said = flat(again.stdout + again.stderr)

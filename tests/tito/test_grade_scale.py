@@ -159,7 +159,8 @@ def test_a_worker_that_refused_steals_nothing_back(alpha_grader, cluster, tmp_pa
 
     refused = []
     real_add = executors.Refusals.add
-    monkeypatch.setattr(executors.Refusals, "add", lambda self, r, client: refused.append(r) or real_add(self, r, client))
+    monkeypatch.setattr(executors.Refusals, "add",
+                        lambda self, r, client: refused.append(r) or real_add(self, r, client))
     slow = tmp_path / "slow.py"
     slow.write_text(ALPHA_DEV + "\n# %%\n#| export\nimport time as _time\n_time.sleep(1)\n")
     todo = [(f"s{i}", slow) for i in range(6)]
@@ -476,7 +477,8 @@ def test_the_grading_changes_with_its_deadline_its_sandbox_and_the_graders_own_c
                 fingerprint(course, module, False, 120.0, True)}) == 4
     fixed = tmp_path / "fixed"
     shutil.copytree(instructor_course, fixed, ignore=shutil.ignore_patterns("__pycache__"))
-    (fixed / "tito" / "grading" / "verdict.py").write_text((fixed / "tito/grading/verdict.py").read_text() + "\n# a fix\n")
+    verdict = fixed / "tito" / "grading" / "verdict.py"
+    verdict.write_text(verdict.read_text() + "\n# a fix\n")
     probe = ("import sys; from tito.course import Course; from tito.grading.state import fingerprint; "
              "c = Course(sys.argv[1]); print(fingerprint(c, c.get('alpha'), True, 120.0, True))")
     env = dict(os.environ)
@@ -634,7 +636,8 @@ def test_platforms_never_show_where_or_what_a_check_expected():
     spec = CheckSpec("sizes", 2)
     structure = "its structure differs: a kind, key, length or shape"
     verdicts = {name: judge(spec, value(expected), value(got)) for name, expected, got in [
-        ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10, 7], [11, 9, 7]), ("ints", np.arange(4), np.zeros(4, int)),
+        ("int", 11, 0), ("float", 2.5, 2.0), ("list", [11, 10, 7], [11, 9, 7]),
+        ("ints", np.arange(4), np.zeros(4, int)),
         ("floats", np.ones(3), np.zeros(3)), ("shape", np.ones(3), np.ones(4)), ("length", [1, 2], [1]),
         ("keys", {"a": 1}, {"b": 1}), ("type", np.ones(2), "two")]}
     verdicts["raised"] = judge(spec, {"raised": {"type": "ValueError", "mro": ["ValueError"], "message": "m"}},
@@ -648,14 +651,16 @@ def test_platforms_never_show_where_or_what_a_check_expected():
                                          for name, v in verdicts.items()] + [feedback])
     # a report read back (a dask worker's, a batch's) keeps both messages
     grade = Grade.from_json(json.loads(json.dumps(grade.to_json())))
-    for shown in ([t["output"] for t in gradescope(grade)["tests"]], [t["message"] for t in prairielearn(grade)["tests"]]):
+    for shown in ([t["output"] for t in gradescope(grade)["tests"]],
+                  [t["message"] for t in prairielearn(grade)["tests"]]):
         assert shown == ["not the expected answer (its values differ); got 0",
                          "not the expected answer (its values differ); got 2.0",
                          "not the expected answer (its values differ); got [11, 9, 7]",
                          "not the expected answer (its values differ); got an array of shape (4,) and dtype int64",
                          "not the expected answer (its values differ); got an array of shape (3,) and dtype float64",
                          f"not the expected answer ({structure}); got an array of shape (4,) and dtype float64",
-                         f"not the expected answer ({structure}); got [1]", f"not the expected answer ({structure}); got {{'b': 1}}",
+                         f"not the expected answer ({structure}); got [1]",
+                         f"not the expected answer ({structure}); got {{'b': 1}}",
                          f"not the expected answer ({structure}); got 'two'",
                          verdicts["raised"].message,
                          "on a valid input, not the expected answer (its values differ); got [4, 5]",
@@ -672,8 +677,9 @@ def test_platforms_never_show_where_or_what_a_check_expected():
     # a check's own dict of arrays shows the student's shapes, key by key
     labelled = judge(spec, value({"with_bias": np.ones((2, 3)), "without_bias": np.ones((2, 3))}),
                      value({"with_bias": np.ones((2, 4)), "without_bias": np.ones((2, 3))}))
-    assert labelled.withheld == (f"not the expected answer ({structure}); got {{'with_bias': an array of shape (2, 4) and "
-                                 "dtype float64, 'without_bias': an array of shape (2, 3) and dtype float64}")
+    assert labelled.withheld == (f"not the expected answer ({structure}); got {{'with_bias': an array of shape "
+                                 "(2, 4) and dtype float64, 'without_bias': an array of shape (2, 3) and "
+                                 "dtype float64}")
     # a long answer is never in the withheld message, whatever its length
     for expected, got in (("secret answer " * 25, "no"), (10 ** 4200, 1)):
         verdict = judge(spec, value(expected), value(got))

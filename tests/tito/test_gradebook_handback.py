@@ -78,7 +78,8 @@ Feedback (no points): 1/2 of the module's tests passed.
 - Passed (1): test\\_unit\\_scaler
 """
     # neither the hidden checks' names nor their messages, nor the expected value of a failed check
-    for secret in ("secret", "kernel", "padding", HIDDEN_SAYS, HIDDEN_DETAIL, "expected 22", "22", "result[1]", "index"):
+    for secret in ("secret", "kernel", "padding", HIDDEN_SAYS, HIDDEN_DETAIL, "expected 22", "22", "result[1]",
+                   "index"):
         assert secret not in text
 
 
@@ -96,8 +97,8 @@ def test_tests_that_failed_on_functions_not_written_yet_are_counted_by_function(
     are one line, by function, as tito test says them."""
     unwritten = [TestScore(f"test_{n}", False, 0, f"NotImplementedError: TODO: implement {name}", PYTEST)
                  for n, name in enumerate(["double", "double", "Scaler.__call__"])]
-    text = feedback_markdown(Grade("alpha", "stub.py", "stub", [TestScore("double", False, 3), *unwritten,
-                                                                  TestScore("test_x", False, 0, "AssertionError: 1", PYTEST)]))
+    scores = [TestScore("double", False, 3), *unwritten, TestScore("test_x", False, 0, "AssertionError: 1", PYTEST)]
+    text = feedback_markdown(Grade("alpha", "stub.py", "stub", scores))
     assert text.endswith("- **test\\_x** (pytest test): failed\n\n  ```\n  AssertionError: 1\n  ```\n\n"
                          "- Failed on functions not implemented yet (3): double (2), Scaler\\.\\_\\_call\\_\\_ (1)\n")
 
@@ -107,7 +108,8 @@ def test_a_gradebook_edited_by_hand_is_said_not_to_count(tmp_path, tito):
     reports and adjustments.csv, so they say the edit does not count (instructor re-check)."""
     out = reports(tmp_path / "alpha", "alpha", [alice()])
     assert "edited by hand" not in tito("gradebook", "feedback", str(out)).output
-    (out / "gradebook.csv").write_text((out / "gradebook.csv").read_text().replace("alice,alice.py,4", "alice,alice.py,6"))
+    gradebook = out / "gradebook.csv"
+    gradebook.write_text(gradebook.read_text().replace("alice,alice.py,4", "alice,alice.py,6"))
     for command in (("feedback", str(out)), ("final", str(out), "--out", str(tmp_path / "final.csv"))):
         said = flat(tito("gradebook", *command).output)
         assert (f"{out}/gradebook.csv was edited by hand since tito wrote it: those edits do not count here (the "
@@ -136,7 +138,7 @@ def test_a_hostile_name_and_message_cannot_become_markup():
     message = "```\n<script>alert(1)</script>\n````"
     grade = Grade("alpha", f"subs/{student}.py", student,
                   [TestScore("double", True, 3), TestScore("test_<b>bold</b>", False, 0, message, INLINE)],
-                  error="ValueError: <img src=y onerror=alert(2)> **[x](http://evil)**")  # the reason quotes the student
+                  error="ValueError: <img src=y onerror=alert(2)> **[x](http://evil)**")  # quoting the student
     text = feedback_markdown(grade)
     assert "\x1b" not in text
     assert text.splitlines()[2] == ("# Module alpha: feedback for \\<img src\\=x onerror\\=alert\\(1\\)\\>\\*bob\\* "
@@ -152,7 +154,8 @@ def test_a_hostile_name_and_message_cannot_become_markup():
 
 
 def test_feedback_replaces_only_the_files_tito_wrote(tmp_path, tito):
-    out = reports(tmp_path / "alpha", "alpha", [alice(), Grade("alpha", "subs/bob.py", "bob", [TestScore("double", True, 3)])])
+    bob = Grade("alpha", "subs/bob.py", "bob", [TestScore("double", True, 3)])
+    out = reports(tmp_path / "alpha", "alpha", [alice(), bob])
     (out / "feedback").mkdir()
     (out / "feedback" / "alice.md").write_text("my own notes\n")
     (out / "feedback" / "bob.md").write_text(MARK + ": an older run -->\n")
@@ -228,7 +231,8 @@ def test_a_roster_student_without_submissions_gets_a_row(tmp_path, tito):
     setup, cnn = two_modules(tmp_path)
     nfd = unicodedata.normalize("NFD", "José")
     (tmp_path / "roster.txt").write_text("# section 1\nbob\n\nzoe\nJosé\nalice\n", encoding="utf-8")
-    cnn = reports(cnn, "cnn", [Grade("cnn", f"c/{nfd}.py", nfd, [TestScore("conv", True, 6), TestScore("pool", True, 4)])])
+    cnn = reports(cnn, "cnn", [Grade("cnn", f"c/{nfd}.py", nfd,
+                                     [TestScore("conv", True, 6), TestScore("pool", True, 4)])])
     result = tito("gradebook", "final", str(setup), str(cnn), "--roster", str(tmp_path / "roster.txt"),
                   "--out", str(tmp_path / "final.csv"))
     assert result.exit_code == 0, result.output
@@ -274,7 +278,8 @@ def test_final_grades_refuse_what_they_cannot_stand_behind(tmp_path, tito):
     assert mixed.exit_code == 2 and f"Module cnn is given by more than one folder: {cnn}, {other}." in mixed.output
     reports(other, "cnn", [Grade("cnn", "c/fay.py", "fay", [TestScore("conv", True, 6)])])
     graded_twice = tito("gradebook", "final", str(other), "--out", str(tmp_path / "f.csv"))
-    assert graded_twice.exit_code == 2 and "out of 5 and 6 points: they come from different gradings" in graded_twice.output
+    assert graded_twice.exit_code == 2
+    assert "out of 5 and 6 points: they come from different gradings" in graded_twice.output
     assert not (tmp_path / "f.csv").exists()
 
 

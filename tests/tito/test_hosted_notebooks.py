@@ -47,7 +47,7 @@ from tito.editions.colab import colab_cell, save_notebook, with_colab_cell  # no
 from tito.notebooks.convert import from_notebook, jupytext_header, to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 REPOSITORY = "https://github.com/me/student"
 FINISHED = ("setup", "tensor", "activations", "layers", "networks")
 CNN = "modules/source/06_cnn"
@@ -128,7 +128,8 @@ def run_cells(python: Path, cells: list[str], cwd: Path, env: dict, kernels: Pat
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
 
     async def run():
-        manager = AsyncKernelManager(kernel_name="venv", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+        manager = AsyncKernelManager(kernel_name="venv",
+                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
         await manager.start_kernel(env=env, cwd=str(cwd))
         try:
             await NotebookClient(notebook, km=manager, timeout=120, kernel_name="venv").async_execute()

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("jupyterlab")
 websocket = pytest.importorskip("tornado.websocket")
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 TOKEN = "tito-lab-test"
 
 

@@ -19,7 +19,6 @@ kernel would find it.
 import asyncio
 import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -36,7 +35,7 @@ from tito.notebooks.convert import to_notebook  # noqa: E402
 from tito.editions.release import release  # noqa: E402
 from tito.format import unimplemented  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 COURSE = Course(ROOT)
 MODULES = [m.name for m in COURSE.in_prerequisite_order()]
 

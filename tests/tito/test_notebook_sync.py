@@ -156,7 +156,8 @@ def test_both_changed_stops_says_how_to_choose_and_changes_nothing(edition, tito
     assert (dev.read_text(), notebook.read_text()) == before
     assert not (edition / ".tito" / "progress.json").exists()  # nothing was tested
     assert ("Both the notebook and the .py changed: alpha. Keep one: `tito notebooks --module alpha --sync` keeps "
-            "the notebook, `tito notebooks --module alpha` the .py (the other is backed up).") in flat(tito("status").output)
+            "the notebook, `tito notebooks --module alpha` the .py (the other is backed up)."
+            ) in flat(tito("status").output)
     assert "takes them" not in tito("status").output
     # choosing the notebook keeps the .py's version in a backup
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0

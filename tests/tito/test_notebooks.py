@@ -33,7 +33,8 @@ def test_source_to_notebook_and_back_is_the_same_text(source):
 def test_notebook_is_valid_and_marks_solution_and_test_cells(course_dir, tito):
     result = tito("notebooks", "--module", "alpha")
     assert result.exit_code == 0, result.output
-    assert "01_alpha: modules/source/01_alpha/alpha_dev.py -> modules/source/01_alpha/alpha_dev.ipynb" in flat(result.output)
+    assert ("01_alpha: modules/source/01_alpha/alpha_dev.py -> modules/source/01_alpha/alpha_dev.ipynb"
+            in flat(result.output))
     path = course_dir / f"{ALPHA}.ipynb"
     nbformat.validate(nbformat.read(path, as_version=4))
     notebook = json.loads(path.read_text())
@@ -77,7 +78,8 @@ def test_own_nbgrader_metadata_in_the_source_survive_both_ways(course_dir, tito)
     dev.write_text(ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own))
     assert tito("notebooks", "--module", "alpha").exit_code == 0
     cells = graded_cells(json.loads((course_dir / f"{ALPHA}.ipynb").read_text()))
-    assert cells["test_unit_scaler"]["metadata"]["nbgrader"] == {"grade": True, "grade_id": "test_unit_scaler", "points": 5}
+    assert cells["test_unit_scaler"]["metadata"]["nbgrader"] == {"grade": True, "grade_id": "test_unit_scaler",
+                                                                  "points": 5}
     assert "test_unit_double" in cells
     assert tito("notebooks", "--module", "alpha", "--sync").exit_code == 0
     assert dev.read_text() == ALPHA_DEV.replace("# %%\ndef test_unit_scaler", own)
@@ -106,7 +108,8 @@ def test_a_notebook_that_matches_its_source_keeps_its_outputs(course_dir, tito):
     path.write_text(json.dumps(notebook))
     result = tito("notebooks", "--all")
     assert result.exit_code == 0, result.output
-    assert f"01_alpha: {ALPHA}.ipynb already matches alpha_dev.py: left as it is, its outputs kept" in flat(result.output)
+    assert (f"01_alpha: {ALPHA}.ipynb already matches alpha_dev.py: left as it is, its outputs kept"
+            in flat(result.output))
     assert json.loads(path.read_text()) == notebook
     assert tito("notebooks", "--module", "alpha", "--force").exit_code == 0  # written again: outputs gone
     assert not any(cell.get("outputs") for cell in json.loads(path.read_text())["cells"])

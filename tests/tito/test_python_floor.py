@@ -5,13 +5,12 @@ The full proof is the suite run under that Python; these checks need only the on
 """
 
 import ast
-from pathlib import Path
 
 from tito.commands.doctor import check_python
 from tito.course import Course
 from tito.grading.bundle import python_floor
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 CODE = ("tito", "tinytorch", "modules/source", "benchmarks", "tests")
 
 

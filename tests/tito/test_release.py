@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from course_root import ROOT
 from tiny_course import ALPHA_DEV, build_course, flat, run_tito, test_json
 
 from tito.errors import TitoError
@@ -43,7 +44,8 @@ def test_hidden_tests_are_removed_and_visible_ones_kept():
     stripped = strip_solutions(ALPHA_DEV)
     assert stripped.hidden_blocks == 1
     assert "secret negative case" not in stripped.text
-    assert 'def test_unit_double():\n    print("checking double")\n    assert double(3) == 6\n\nif __name__' in stripped.text
+    assert ('def test_unit_double():\n    print("checking double")\n    assert double(3) == 6\n\nif __name__'
+            in stripped.text)
 
 
 def test_only_the_solution_lines_change():
@@ -57,8 +59,10 @@ def test_only_the_solution_lines_change():
     ("def f():\n    return 1\n    ### END SOLUTION\n", "line 3: '### END SOLUTION' without a matching"),
     ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n",
      "line 3: '### BEGIN SOLUTION' inside the block opened at line 2"),
-    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "line 1: this '### BEGIN SOLUTION' block is outside any function"),
-    ("def f():\n    ### BEGIN HIDDEN TESTS\n    assert 1\n    ### END SOLUTION\n", "line 4: '### END SOLUTION' without"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n",
+     "line 1: this '### BEGIN SOLUTION' block is outside any function"),
+    ("def f():\n    ### BEGIN HIDDEN TESTS\n    assert 1\n    ### END SOLUTION\n",
+     "line 4: '### END SOLUTION' without"),
     ("def f(:\n    pass\n", "x.py, line 1"),
 ])
 def test_broken_markers_are_errors_naming_the_line(source, message):
@@ -76,7 +80,8 @@ def test_nested_function_and_code_outside_the_block_warn():
     source = ("class A:\n    def g(self):\n        x = 1\n        ### BEGIN SOLUTION\n        return x\n"
               "        ### END SOLUTION\n")
     stripped = strip_solutions(source, "a.py")
-    assert stripped.text == 'class A:\n    def g(self):\n        x = 1\n        raise NotImplementedError("TODO: implement A.g")\n'
+    assert stripped.text == ('class A:\n    def g(self):\n        x = 1\n'
+                             '        raise NotImplementedError("TODO: implement A.g")\n')
     assert stripped.warnings == ["a.py: A.g keeps code outside its solution block (line 2); students will see it."]
 
 
@@ -113,7 +118,8 @@ def files_of(folder):
 def test_edition_tree_is_self_contained_and_holds_no_solutions(edition, instructor):
     files = files_of(edition)
     for expected in ("Makefile", "README.md", "pyproject.toml", "bin/hello", "tito/cli.py", "tito/editions/release.py",
-                     "modules/README.md", "modules/source/01_alpha/alpha_dev.py", "modules/source/01_alpha/alpha_dev.ipynb",
+                     "modules/README.md", "modules/source/01_alpha/alpha_dev.py",
+                     "modules/source/01_alpha/alpha_dev.ipynb",
                      "modules/source/01_alpha/module.yaml", "modules/source/02_beta/beta_dev.py",
                      "tests/01_alpha/test_alpha_ops.py", "tests/02_beta/test_beta_ops.py",
                      "tinytorch/__init__.py", "tinytorch/core/__init__.py", "tinytorch/utils/feedback.py",
@@ -177,12 +183,11 @@ def test_edition_has_a_students_makefile_and_keeps_released_stubs_in_git(edition
 def test_solution_notebooks_stay_out_of_the_instructors_git_and_in_an_editions():
     from tito.editions.student_files import SOLUTION_NOTEBOOKS, student_gitignore
 
-    repository = Path(__file__).resolve().parents[2]
-    ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=repository)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "modules/source/06_cnn/cnn_dev.ipynb"], cwd=ROOT)
     assert ignored.returncode == 0  # `tito notebooks --all` writes it with the solutions
     for path in ("grades/cnn/alice.json", "grades/cnn/.tito-seed", "submissions/alice.py"):  # tito grade's
-        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=repository).returncode == 0, path
-    kept = student_gitignore(repository / ".gitignore").splitlines()
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, path
+    kept = student_gitignore(ROOT / ".gitignore").splitlines()
     assert SOLUTION_NOTEBOOKS not in kept and ".venv/" in kept and "!.tito/release/" in kept
     assert not any("notebooks" in line or "instructor" in line for line in kept if line.startswith("#"))
 
@@ -261,7 +266,8 @@ def test_release_force_over_an_edition_keeps_the_students_work(instructor, tmp_p
     assert "TODO: Multiply by 2." in (out / ".tito/release/01_alpha/alpha_dev.py").read_text()
     # the stub the work was started from stays, to merge the new one in from
     [old_stub] = (out / ".tito/backups").glob("release-*/.tito/release/01_alpha/alpha_dev.py")
-    assert "TODO: Multiply by two." in old_stub.read_text() and f"the stub it replaced in {old_stub.parents[3]}." in said
+    assert "TODO: Multiply by two." in old_stub.read_text()
+    assert f"the stub it replaced in {old_stub.parents[3]}." in said
     assert (out / "modules/source/02_beta/beta_dev.py").exists()  # the new module arrived
     manifest = json.loads((out / ".tito/release/manifest.json").read_text())
     assert sorted(manifest["modules"]) == ["alpha", "beta"]
@@ -377,7 +383,8 @@ def _without_markers(text):
     ("modules/source/01_alpha/alpha_dev.py", lambda t: t.replace("    ### BEGIN SOLUTION", "    ### Begin Solution", 1),
      "modules/source/01_alpha/alpha_dev.py, line 22: '### Begin Solution' looks like a marker but is not one, so it "
      "opens or closes no block; did you mean '### BEGIN SOLUTION'?"),
-    ("modules/source/01_alpha/alpha_dev.py", lambda t: t.replace("        ### BEGIN SOLUTION", "        ### BEGIN SOLUTON")
+    ("modules/source/01_alpha/alpha_dev.py",
+     lambda t: t.replace("        ### BEGIN SOLUTION", "        ### BEGIN SOLUTON")
      .replace("        ### END SOLUTION", "        ### END SOLUTON"),
      "alpha_dev.py, line 51: '### BEGIN SOLUTON' looks like a marker but is not one"),
     ("tests/01_alpha/checks.py", lambda t: t.replace("### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TEST"),
@@ -387,7 +394,8 @@ def _without_markers(text):
      .replace("        ### END SOLUTION\n", ""),
      "modules/source/01_alpha/alpha_dev.py: Scaler.__call__ (line 46) has a TODO in its docstring but no solution "
      "block, so the student edition would hold its code, the solution."),
-    ("tests/01_alpha/checks.py", lambda t: t.replace("### BEGIN HIDDEN TESTS\n", "").replace("### END HIDDEN TESTS\n", ""),
+    ("tests/01_alpha/checks.py",
+     lambda t: t.replace("### BEGIN HIDDEN TESTS\n", "").replace("### END HIDDEN TESTS\n", ""),
      "tests/01_alpha/checks.py: the hidden check(s) double_negative (hidden: true in module.yaml) are not between "
      "'### BEGIN HIDDEN TESTS' and '### END HIDDEN TESTS', so the student edition would show their code."),
     ("modules/source/01_alpha/alpha_dev.py", lambda t: _without_markers(t).replace("TODO:", "Task:"),
@@ -695,8 +703,9 @@ def test_an_editions_website_shows_the_released_stub_not_the_students_work(editi
 
 def test_an_editions_website_shows_its_readme_and_runs_its_notebooks_on_the_students_package(edition, tmp_path):
     """`tito book build --execute` in a fresh edition: every module exported first (said in one line),
-    so beta's notebook imports alpha (not a ModuleNotFoundError) and stops at its own stub; "How to start" is the edition's
-    README (tito lab, module reset, Binder in JupyterLab, a downloaded notebook put back)."""
+    so beta's notebook imports alpha (not a ModuleNotFoundError) and stops at its own stub; "How to
+    start" is the edition's README (tito lab, module reset, Binder in JupyterLab, a downloaded
+    notebook put back)."""
     import html
     import re
 
@@ -760,7 +769,8 @@ def test_a_deleted_inline_test_is_pointed_out(edition, tmp_path):
 def test_grading_in_a_student_edition_says_where_to_grade(edition):
     proc = run_tito(edition, "grade", str(edition / "modules/source/01_alpha/alpha_dev.py"), "--module", "alpha")
     assert proc.returncode == 1
-    assert "is a student edition (written by tito release): it holds no solutions to grade against." in flat(proc.stderr)
+    assert ("is a student edition (written by tito release): it holds no solutions to grade against."
+            in flat(proc.stderr))
     assert "Grade from the instructor's course" in flat(proc.stderr)
 
 
@@ -793,9 +803,11 @@ def test_a_module_importing_one_not_among_its_prerequisites_is_not_released(inst
     the import and what to add, and writes nothing."""
     root = tmp_path / "course"
     shutil.copytree(instructor, root)
-    (root / "modules/source/02_beta/module.yaml").write_text("name: beta\ntitle: Beta\nexports_to: tinytorch.core.beta\n")
+    (root / "modules/source/02_beta/module.yaml").write_text(
+        "name: beta\ntitle: Beta\nexports_to: tinytorch.core.beta\n")
     proc = run_tito(root, "release", "--all", "--out", str(tmp_path / "student"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert ("modules/source/02_beta/beta_dev.py:6 imports tinytorch.core.alpha, module 01_alpha's, which is not among "
-            "beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml.") in flat(proc.stderr)
+            "beta's prerequisites: add alpha to prerequisites in modules/source/02_beta/module.yaml."
+            ) in flat(proc.stderr)
     assert not (tmp_path / "student").exists()

@@ -31,7 +31,7 @@ from tito.editions.release import release
 from tito.testing.processes import subprocess_environment
 from tito.testing.runner import run_inline
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT
 COURSE = Course(ROOT)
 MODULES = [m.name for m in COURSE.in_prerequisite_order()]
 SOLUTION_MARKER = re.compile(r"^\s*### BEGIN SOLUTION\s*$", re.MULTILINE)

@@ -14,7 +14,7 @@ from tiny_course import flat, on_a_terminal
 from tito.console import JUPYTER_KERNEL_VARIABLES
 from tito.deps import exit_for_missing
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 MINE = ["export", "test", "status", "info", "doctor"]
 
 

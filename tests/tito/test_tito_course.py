@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from tiny_course import flat, run_tito
@@ -12,7 +11,7 @@ from tito.course import Course, find_course_root
 from tito.format import tinytorch_imports
 from tito.errors import TitoError
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 
 
 def test_root_is_found_from_a_subfolder(course):
@@ -85,13 +84,15 @@ def test_invalid_module_yaml_is_a_clear_error(course, tito):
 
 
 def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
-    course.write("tests/conftest.py", (REPO / "tests" / "conftest.py").read_text())
+    for name in ("conftest.py", "course_root.py"):
+        course.write(f"tests/{name}", (REPO / "tests" / name).read_text())
     course.write("tests/01_alpha/test_alpha_where.py",
                  "import tinytorch\n\ndef test_where():\n    assert tinytorch.__file__\n")
     other = tmp_path / "other"
     (other / "tinytorch").mkdir(parents=True)
     (other / "tinytorch" / "__init__.py").write_text("")
-    run = "import sys, pytest; {setup}sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))"
+    run = ("import sys, pytest; {setup}"
+           "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))")
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     clean = subprocess.run([sys.executable, "-c", run.format(setup="")], cwd=course.root,
                            env=environment, capture_output=True, text=True, timeout=120)

@@ -76,7 +76,8 @@ def test_a_prose_edit_leaves_the_generated_files_as_they_are(course, tito):
     generated = before.decode().splitlines()
     line = generated.index("    return doubled_value_of_the_input") + 1
     source_line = text.splitlines().index("    return doubled_value_of_the_input") + 1
-    assert source_of(course.root, f"tinytorch/core/alpha.py:{line}") == f"modules/source/01_alpha/alpha_dev.py:{source_line}"
+    assert (source_of(course.root, f"tinytorch/core/alpha.py:{line}")
+            == f"modules/source/01_alpha/alpha_dev.py:{source_line}")
 
 
 def test_check_reports_missing_generated_file(course, tito):
@@ -118,7 +119,8 @@ def test_a_magic_in_an_exported_cell_stays_a_comment_or_is_refused_by_line(cours
     dev = course.dev("alpha")
     source = dev.read_text()
     # as jupytext writes a notebook's magic: a comment, which the package keeps as one
-    dev.write_text(source.replace("#| export\nimport numpy as np", "#| export\n# !pip install numpy\nimport numpy as np"))
+    dev.write_text(source.replace("#| export\nimport numpy as np",
+                                  "#| export\n# !pip install numpy\nimport numpy as np"))
     assert tito("export", "--module", "alpha").exit_code == 0
     assert "# !pip install numpy\nimport numpy as np" in course.generated("alpha").read_text()
     # written in the .py itself, it is not Python
@@ -235,7 +237,8 @@ def test_keep_going_exports_the_modules_after_one_that_cannot_be_and_names_it(co
     assert stopped.exit_code == 1 and not course.generated("beta").exists()
     result = tito("export", "--all", "--keep-going")
     assert result.exit_code == 1
-    assert "✗ 01_alpha: not exported: modules/source/01_alpha/alpha_dev.py has no '#| default_exp' line" in result.output
+    assert ("✗ 01_alpha: not exported: modules/source/01_alpha/alpha_dev.py has no '#| default_exp' line"
+            in result.output)
     assert "✓ 02_beta: wrote tinytorch/core/beta.py" in result.output
     assert "Not exported: 01_alpha; the other modules were." in result.output
     assert course.generated("beta").exists() and not course.generated("alpha").exists()

@@ -4,14 +4,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from tiny_course import flat
 
 from tito.progress import ProgressStore, problem_with
 
-REPO = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REPO
 
 
 def test_record_and_read_back(tmp_path):

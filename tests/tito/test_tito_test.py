@@ -76,7 +76,8 @@ def test_tests_use_this_course_roots_package(course, tito):
     dev.write_text(dev.read_text() + (
         "\n# %%\nimport tinytorch, pathlib\n"
         "def test_unit_where():\n"
-        f"    assert pathlib.Path(tinytorch.__file__).resolve() == pathlib.Path({str(course.root)!r}) / 'tinytorch' / '__init__.py'\n"
+        "    assert pathlib.Path(tinytorch.__file__).resolve() == "
+        f"pathlib.Path({str(course.root)!r}) / 'tinytorch' / '__init__.py'\n"
         "\ntest_unit_where()\n"))
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 0, result.output
@@ -310,21 +311,21 @@ def test_a_jupyter_only_line_that_breaks_importing_the_source_is_pointed_at(cour
 def test_the_readme_says_a_top_level_display_fails_the_tests_that_import_the_source():
     """Student audit: README said Jupyter-only syntax "is not a failure", yet a top-level
     display(x) fails the cnn tests that run the course page's example (the test above)."""
-    from pathlib import Path
+    from course_root import ROOT
 
-    root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("**Jupyter-only syntax in a cell")
     paragraph = flat(readme[start:readme.index("\n\n", start)])
     assert not paragraph.startswith("**Jupyter-only syntax in a cell is not a failure")
     named = re.search(r"\(`(test_\w+)\*`\) fail", paragraph)
     assert named and 'under `if __name__ == "__main__":`' in paragraph, paragraph
-    tests = (root / "tests/06_cnn/test_cnn_readme.py").read_text(encoding="utf-8")
+    tests = (ROOT / "tests/06_cnn/test_cnn_readme.py").read_text(encoding="utf-8")
     assert len(re.findall(rf"^def {named.group(1)}\w*\(", tests, re.MULTILINE)) == 2  # "the two pytest tests"
 
 
 def test_a_test_file_that_cannot_import_a_name_says_so_without_pytests_advice_on_file_names(course, tito):
-    course.write("tests/01_alpha/test_x.py", "from tinytorch.core.alpha import nothing_here\n\n\ndef test_a():\n    pass\n")
+    course.write("tests/01_alpha/test_x.py",
+                 "from tinytorch.core.alpha import nothing_here\n\n\ndef test_a():\n    pass\n")
     result, _ = run(tito, course, "--module", "alpha")
     assert "ImportError: cannot import name 'nothing_here' from 'tinytorch.core.alpha'" in result.output
     assert "valid Python names" not in result.output  # pytest's advice, beside the point here
@@ -648,7 +649,8 @@ def test_processes_the_students_code_leaves_running_end_with_the_step(course, ti
     import time
 
     mark = f"tito-left-running-{os.getpid()}"
-    start = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {mark!r}])\n"
+    start = ("import subprocess, sys\n"
+             f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {mark!r}])\n")
     dev = course.dev("alpha")
     dev.write_text(dev.read_text() + "\n# %%\n" + start)
     course.write("tests/01_alpha/test_background.py", start + "\n\ndef test_it_started():\n    assert True\n")
@@ -666,7 +668,8 @@ def test_a_stub_raised_under_another_exception_counts_as_not_implemented(course,
     from tito.editions.strip import strip_solutions
 
     dev = course.dev("alpha")
-    wrapped = ("\n# %%\ndef test_unit_wrapped():\n    try:\n        double(1)\n    except NotImplementedError as error:\n"
+    wrapped = ("\n# %%\ndef test_unit_wrapped():\n    try:\n        double(1)\n"
+               "    except NotImplementedError as error:\n"
                "        raise ValueError('layer 1 failed') from error\n\n\ntest_unit_wrapped()\n")
     dev.write_text(strip_solutions(dev.read_text()).text + wrapped)
     result, payload = run(tito, course, "--module", "alpha")
@@ -686,7 +689,8 @@ def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, 
         'def quadruple(x):\n    raise NotImplementedError("TODO: implement quadruple")\n\n'
         'def octuple(x):\n    """Done already."""\n    return 8 * x\n'
         '    raise NotImplementedError("TODO: implement octuple")\n\n'
-        'class Halver:\n    def __call__(self, x):\n        raise NotImplementedError("TODO: implement Halver.__call__")\n'))
+        'class Halver:\n    def __call__(self, x):\n'
+        '        raise NotImplementedError("TODO: implement Halver.__call__")\n'))
     result, payload = run(tito, course, "--module", "beta")
     assert result.exit_code == 1
     assert "No module named 'tinytorch.core.alpha'" in result.output
@@ -822,7 +826,8 @@ def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
 def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):
     course.write("tests/01_alpha/test_yardstick.py",
                  "import pytest\n\n\n@pytest.mark.parametrize('n', [1, 2, 3])\n"
-                 "def test_against_torch(n):\n    pytest.importorskip('no_such_yardstick', reason=\"the yardstick is not "
+                 "def test_against_torch(n):\n"
+                 "    pytest.importorskip('no_such_yardstick', reason=\"the yardstick is not "
                  "installed (pip install -e '.[bench]' adds it)\")\n")
     output = flat(tito("test", "--module", "alpha").output)
     assert "3 skipped (the yardstick is not installed (pip install -e '.[bench]' adds it))" in output

@@ -17,7 +17,9 @@ from tiny_course import flat
 
 from tito.format import BEGIN_SOLUTION, function_spans, stub_names
 
-MODULES = Path(__file__).resolve().parents[2] / "modules" / "source"  # the instructor's texts
+from course_root import ROOT
+
+MODULES = ROOT / "modules" / "source"  # the instructor's texts
 SOURCE = MODULES / "06_cnn" / "cnn_dev.py"
 
 STATED = {  # cnn's, for every function a student writes there

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-REAL_ROOT = Path(__file__).resolve().parents[2]
+from course_root import ROOT as REAL_ROOT  # the real course's, beside the tiny one
 
 ALPHA_DEV = '''\
 # %% [markdown]

@@ -399,8 +399,9 @@ def milestones_markdown(course: Course) -> str:
         lines += [f"## {headline.strip().rstrip('.')}", "", docstring_markdown(body.strip()), "",
                   "```bash", f"tito milestone {name}", "```", ""]
         if used:
-            lines += ["It uses the modules " + ", ".join(
-                f"[{m.number} {m.title}]({CHAPTERS}/{m.dirname}{CHAPTER_SUFFIX})" for m in course.in_prerequisite_order(used)) + ".", ""]
+            links = (f"[{m.number} {m.title}]({CHAPTERS}/{m.dirname}{CHAPTER_SUFFIX})"
+                     for m in course.in_prerequisite_order(used))
+            lines += ["It uses the modules " + ", ".join(links) + ".", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -62,7 +62,8 @@ def _write(platform, module_name, out, timeout, calibrate, edition, image=""):
     replaced = bundle_path(out, module.name, platform).exists()
     target, names = build(course, module, out, platform, timeout=timeout, calibrate=calibrate, edition=edition,
                           image=image)
-    console().print(f"Wrote {target} ({target.stat().st_size // 1024} KB{', replaced the previous one' if replaced else ''}): "
+    replacing = ", replaced the previous one" if replaced else ""
+    console().print(f"Wrote {target} ({target.stat().st_size // 1024} KB{replacing}): "
                     f"{', '.join(names)}. No reference solution of '{module.name}' is in it.",
                     markup=False, highlight=False, soft_wrap=True)
     console().print(try_locally(target, platform), markup=False, highlight=False, soft_wrap=True)

@@ -42,8 +42,9 @@ def command():
 def build(out_dir, repository_url, branch, execute, jobs):
     """Build the course website: static HTML, offline.
 
-    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design. Chapters are written to chapters/NN_name.html in prerequisite order. Open
-    _site/index.html in a browser, or preview it with `tito book serve`.
+    Sphinx + MyST-NB + sphinx-book-theme + sphinx-design. Chapters are written to
+    chapters/NN_name.html in prerequisite order. Open _site/index.html in a browser, or preview it
+    with `tito book serve`.
     """
     from tito.book.build import DEFAULT_OUT, build_site
     from tito.book.launch import course_repository, solutions_warning

@@ -38,7 +38,8 @@ def command():
         checks, title = machine_checks(None), "tito doctor: this machine (no course here)"
         course_note = f"{no_course.message} Run `tito doctor` in a course folder to check the course too."
     else:
-        checks, title, course_note = [*machine_checks(course.root), *course_checks(course)], f"tito doctor: {course.root}", ""
+        checks = [*machine_checks(course.root), *course_checks(course)]
+        title, course_note = f"tito doctor: {course.root}", ""
     view = table("Check", "Status", "Detail", title=title)
     for check in checks:
         view.add_row(check.name, _status(check), check.detail + (f"\nFix: {check.fix}" if check.fix else ""))
@@ -64,8 +65,9 @@ def course_checks(course: Course) -> list:
     from tito.exporter import export_state
 
     states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
-    return [check_tinytorch(course.root), check_edition(course.root), *check_modules(course, states), check_course_progress(course, states),
-            check_writable(course.root), check_path_encoding(course.root), check_progress(course.root)]
+    return [check_tinytorch(course.root), check_edition(course.root), *check_modules(course, states),
+            check_course_progress(course, states), check_writable(course.root), check_path_encoding(course.root),
+            check_progress(course.root)]
 
 
 def _status(check: Check) -> str:
@@ -144,7 +146,8 @@ def check_modules(course, states: dict) -> list:
                if not (m.folder / f).exists()]
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
-                        "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+                        "" if not missing
+                        else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
     checks.append(check_tests_folders(course))
     if course.misnamed:
         checks.append(Check("module folders", False, "; ".join(course.misnamed),

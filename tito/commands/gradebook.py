@@ -55,7 +55,8 @@ def feedback(reports, to):
                         hint="Move those files away (or give --to another folder) and run the same command again.")
     if graded.pending:
         raise TitoError("Not written for the students whose row in gradebook.csv waits for a grade (its pending "
-                        "column), so that no one is handed an old grade: " + _names(graded.waiting, "; ") + ".", hint=AGAIN)
+                        "column), so that no one is handed an old grade: " + _names(graded.waiting, "; ") + ".",
+                        hint=AGAIN)
 
 
 @command.command("final", short_help="Several modules' grades in one CSV of final grades.")

@@ -15,7 +15,8 @@ from tito.errors import TitoError
 @click.command("lab")
 @click.argument("name", required=False)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser (on a server; open the printed URL).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for JupyterLab (default: its own, 8888).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port for JupyterLab (default: its own, 8888).")
 def command(name, no_browser, port):
     """Open JupyterLab on module NAME's notebook (or on the course, without NAME).
 

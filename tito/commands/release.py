@@ -44,7 +44,8 @@ def command(module_name, all_modules, out, force, repository):
     modules = chosen_modules(course, module_name, all_modules)
     check_release_record(course.root)  # recorded after the release: a broken record stops it before
     report = release(course, modules, out, force=force, repository=repository)
-    rows = table("Module", "Stubbed functions", "Hidden tests and checks removed", "Notebook", title=f"Student edition: {report.out}")
+    rows = table("Module", "Stubbed functions", "Hidden tests and checks removed", "Notebook",
+                 title=f"Student edition: {report.out}")
     for item in report.modules:
         rows.add_row(item.module.dirname, ", ".join(item.stubs) or "-", str(item.hidden_blocks),
                      item.module.notebook.name)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from tito.console import console, escape, from_a_notebook, in_colab, live_display, plain_output, say, spinner, table, warn
+from tito.console import (console, escape, from_a_notebook, in_colab, live_display, plain_output, say, spinner,
+                           table, warn)
 from tito.course import Course
 from tito.errors import TitoError
 from tito.files import write_atomically

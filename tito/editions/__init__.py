@@ -127,7 +127,8 @@ def _released_before(course_root: Path) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise TitoError(f"{path} cannot be read ({exc}).", hint="Restore it from git (tito release writes it).") from None
+        raise TitoError(f"{path} cannot be read ({exc}).",
+                        hint="Restore it from git (tito release writes it).") from None
     if not (isinstance(record, dict) and all(map(_is_released_pair, record.values()))):
         raise TitoError(f"{path} is not the record tito release writes.", hint="Restore it from git.")
     return record

@@ -121,13 +121,14 @@ def _leave_out_hidden_checks(module: Module, stage: Path) -> int:
     hidden = 0
     checks = stage / module.tests_dir.relative_to(module.root) / "checks.py"
     if checks.is_file():
-        text, hidden = without_hidden_tests(checks.read_text(encoding="utf-8"), module.relative(module.tests_dir / checks.name))
+        text, hidden = without_hidden_tests(checks.read_text(encoding="utf-8"),
+                                            module.relative(module.tests_dir / checks.name))
         checks.write_text(text, encoding="utf-8")
         _refuse_hidden_checks_shown(module, checks)
     meta = stage / module.folder.relative_to(module.root) / "module.yaml"
     if meta.is_file():
-        meta.write_text(without_hidden_checks(meta.read_text(encoding="utf-8"), module.relative(module.folder / meta.name)),
-                        encoding="utf-8")
+        shown = without_hidden_checks(meta.read_text(encoding="utf-8"), module.relative(module.folder / meta.name))
+        meta.write_text(shown, encoding="utf-8")
     return hidden
 
 

@@ -90,7 +90,8 @@ def audit(folder: Path, solution_lines: set[str], solved_exports: set[str],
             continue
         leaked = sorted({line.strip() for line in text.splitlines()} & solution_lines)
         if leaked:
-            message = f"{rel}: holds solution text: {leaked[0]!r}" + (f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else "")
+            more = f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else ""
+            message = f"{rel}: holds solution text: {leaked[0]!r}{more}"
             (warnings if rel.parts[0] == "tests" else problems).append(message)
     return problems, warnings
 

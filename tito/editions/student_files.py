@@ -155,7 +155,8 @@ def student_gitignore(source: Path) -> str:
     """The course's .gitignore, except that the released stubs under .tito/release and the
     notebooks are kept (``tito module reset`` needs the stubs in every clone of a student's
     repository; Binder and Colab open the notebooks from it)."""
-    lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else [".venv/", "__pycache__/", ".tito/"]
+    default = [".venv/", "__pycache__/", ".tito/"]
+    lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else default
     out = []
     for line in lines:
         if line.strip() == SOLUTION_NOTEBOOKS or line.startswith(INSTRUCTORS_ONLY):

@@ -48,7 +48,8 @@ def report_owners(out: Path, clashes: list[list[str]], module: str) -> dict[int,
     for index, names in enumerate(clashes):
         for name in dict.fromkeys(names):
             grade = read_report(Path(out) / report_name(name))
-            if grade is not None and grade.module == module and grade.student in names and names.count(grade.student) == 1:
+            if (grade is not None and grade.module == module and grade.student in names
+                    and names.count(grade.student) == 1):
                 owners[index] = grade.student
                 break
     return owners

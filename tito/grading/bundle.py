@@ -92,7 +92,8 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < {floor})'; then
 fi
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1
 apt_get() {{ [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \\
-    && {{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }}; }}
+    && {{ apt-get update -qq \\
+          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; }}; }}
 if ! python3 -m pip --version >/dev/null 2>&1; then
     apt_get python3-pip
 fi
@@ -108,8 +109,9 @@ rm -rf grading
 mkdir -m 700 grading
 tar -xzf grading.tar.gz -C grading
 chmod 700 grading
-echo "tito autograder ready: $(python3 --version), grading $(cut -c1-16 grading.tar.gz.sha256)," \\
-     "sandbox $(command -v bwrap >/dev/null 2>&1 && echo 'bubblewrap if user namespaces work, else uid-drop' || echo uid-drop)"
+SANDBOX=uid-drop
+if command -v bwrap >/dev/null 2>&1; then SANDBOX="bubblewrap if user namespaces work, else uid-drop"; fi
+echo "tito autograder ready: $(python3 --version), grading $(cut -c1-16 grading.tar.gz.sha256), sandbox $SANDBOX"
 """
 
 RUN_AUTOGRADER = """\
@@ -200,7 +202,7 @@ the platform's container, the image's), so never run it with your system's Pytho
 The venv is outside $AG, which {run} makes readable by root only: the sandbox's user runs its Python.
 As root without user namespaces (or with TITO_SANDBOX=uid-drop) that user must also be able to run the
 Python the venv was made from: /usr/bin/python3 works, a pyenv Python under /root (a private folder) does not.
-(Or in a throwaway container, as {platform_title} does: {container})"""
+(Or in a throwaway container, as {platform_title} does: {container})"""  # noqa: E501 (a command a student copies is one line)
 
 
 def try_locally(bundle: Path, platform: str = "gradescope") -> str:
@@ -258,9 +260,9 @@ def job_timeout(timeout: float) -> int:
 
     seconds = math.ceil(timeout) + STARTUP
     if seconds > PRAIRIELEARN_MAX_TIMEOUT:
-        raise TitoError(f"PrairieLearn stops a grading job after {PRAIRIELEARN_MAX_TIMEOUT} s at most, and tito needs "
-                        f"{STARTUP} s beyond its --timeout: give --timeout {PRAIRIELEARN_MAX_TIMEOUT - STARTUP} or less, "
-                        f"not {timeout:g}.")
+        raise TitoError(f"PrairieLearn stops a grading job after {PRAIRIELEARN_MAX_TIMEOUT} s at most, and tito "
+                        f"needs {STARTUP} s beyond its --timeout: give --timeout "
+                        f"{PRAIRIELEARN_MAX_TIMEOUT - STARTUP} or less, not {timeout:g}.")
     return seconds
 
 
@@ -287,7 +289,8 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     config = {"module": module.name, "platform": platform, "timeout": timeout, "sha256": archive.sha256,
               "tito": __version__, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "released": released}
     fields = dict(module=module.name, built=config["built"], version=__version__,
-                  checks=counted(len(prepared.checks), "graded check"), timeout=timeout, requires=requires, image=image, job_timeout=seconds, startup=STARTUP,
+                  checks=counted(len(prepared.checks), "graded check"), timeout=timeout, requires=requires,
+                  image=image, job_timeout=seconds, startup=STARTUP,
                   points=sum(c.points for c in prepared.checks if c.name not in prepared.free))
     readme = _readme(platform, prepared, fields)
     files = [("setup.sh", SETUP_SH.format(floor=floor, requires=requires).encode(), 0o755),

@@ -57,7 +57,8 @@ def read_gradings(out: Path) -> dict[str, dict]:
     if not isinstance(data, dict):
         return {}
     return {key: entry for key, entry in data.items()
-            if isinstance(entry, dict) and isinstance(entry.get("parts"), dict) and fingerprint_of(entry["parts"]) == key}
+            if isinstance(entry, dict) and isinstance(entry.get("parts"), dict)
+            and fingerprint_of(entry["parts"]) == key}
 
 
 def keep_grading(out: Path, grading: str, record: dict) -> None:

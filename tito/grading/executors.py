@@ -148,8 +148,8 @@ class OnWorkers(Sandbox):
 
     def __init__(self, choice: str = "auto", unsafe: bool = False):
         self.choice, self.unsafe = choice, unsafe
-        self.protects = (f"each dask worker detects its own sandbox ({'none: --unsafe-no-sandbox' if unsafe else choice})"
-                         " and refuses to grade without one",)
+        detected = "none: --unsafe-no-sandbox" if unsafe else choice
+        self.protects = (f"each dask worker detects its own sandbox ({detected}) and refuses to grade without one",)
         self.lacks = ("what the worker's sandbox lacks: see each report's sandbox",)
 
     def guarantees(self):
@@ -235,7 +235,8 @@ class DaskExecutor(Executor):
             if cluster is not None:
                 cluster.close()
             raise TitoError(f"Cannot reach the dask scheduler at {self.scheduler or 'the LocalCluster'}: {exc}",
-                            hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?") from None
+                            hint="Is the scheduler running (dask scheduler), and is its address tcp://HOST:PORT?",
+                            ) from None
 
     @staticmethod
     def _result(grader, future, student, path) -> Grade:

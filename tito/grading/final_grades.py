@@ -83,7 +83,8 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
     final.case_twins = _case_twins(final.never_graded, final.not_on_roster)
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
-        final.rows.append([showable_name(listed.get(key) or graded_students[key]), *(earned.get(m, "") for m in modules),
+        final.rows.append([showable_name(listed.get(key) or graded_students[key]),
+                           *(earned.get(m, "") for m in modules),
                            sum(earned.values()), _percent(earned, maxima, weights)])
     return final
 

@@ -88,10 +88,12 @@ def gradescope_not_graded(reason: str) -> dict:
 
 
 def gradescope(grade: Grade) -> dict:
-    tests = [{"name": _name(t), "score": t.earned, "max_score": t.points, "status": "passed" if t.passed else "failed",
-              "output": answer_withheld(t), "tags": [t.kind], "visibility": "after_published" if t.hidden else "visible"}
+    tests = [{"name": _name(t), "score": t.earned, "max_score": t.points,
+              "status": "passed" if t.passed else "failed", "output": answer_withheld(t), "tags": [t.kind],
+              "visibility": "after_published" if t.hidden else "visible"}
              for t in grade.tests]
-    return {"score": grade.score, "execution_time": round(grade.seconds), "output": summary(grade, until_published=True),
+    return {"score": grade.score, "execution_time": round(grade.seconds),
+            "output": summary(grade, until_published=True),
             **GRADESCOPE_TEXT, "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"module": grade.module, "student": grade.student, "sha256": grade.sha256,
                            "sandbox": grade.sandbox.get("backend", "")}}

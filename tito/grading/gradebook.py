@@ -205,7 +205,8 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
         raise TitoError(f"{path} cannot be read: {exc}.", hint="Save it as UTF-8 CSV: student,points,reason.") from None
     rows = csv.DictReader(io.StringIO(text, newline=""))
     if not {"student", "points"} <= set(rows.fieldnames or ()):
-        raise TitoError(f"{path}: expected a header row student,points,reason, got {','.join(rows.fieldnames or [])!r}.")
+        header = ",".join(rows.fieldnames or [])
+        raise TitoError(f"{path}: expected a header row student,points,reason, got {header!r}.")
     found: dict[str, tuple[int | float, str]] = {}
     for row in rows:
         student = same_student(row.get("student") or "")  # as written: 'bob ' is not bob

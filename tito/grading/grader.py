@@ -266,8 +266,10 @@ def another_modules(data: bytes, prepared: Prepared, checks: list[TestScore]) ->
 
 
 # the grader's Python installation, longest first, as feedback names it: <python>/
-PYTHON_PREFIXES = [prefix.rstrip("/") + "/" for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)},
-                                                                  key=len, reverse=True) if len(prefix) > 1]
+PYTHON_PREFIXES = [prefix.rstrip("/") + "/"
+                   for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)},
+                                        key=len, reverse=True)
+                   if len(prefix) > 1]
 
 
 def as_submitted(text: str, prepared: Prepared, inside: str, label: str) -> str:
@@ -316,11 +318,13 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
                if f"[Errno {errno.EFBIG}]" in import_failure else "")  # RLIMIT_FSIZE: its output is a file too
         return f"the submission does not import ({import_failure}{why}), so it scores 0"
     checks = _step(status, "checks")
-    if checks and not imported and not checks_ran and not (outcome.timed_out or outcome.stopped or checks.get("timed_out")):
+    stopped = outcome.timed_out or outcome.stopped or checks.get("timed_out")
+    if checks and not imported and not checks_ran and not stopped:
         code = checks.get("exit_code")  # the probe ended before its import record: it ended in the import
         number = Sandbox.signal_of(code)
         how = signal_name(number) if number else _exit_code(code)
-        return f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), so it scores 0"
+        return (f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), "
+                "so it scores 0")
     reasons = []
     ended = _crashes(checks.get("crashes"), hidden)
     if ended:

@@ -184,7 +184,8 @@ def main(argv: list[str]) -> int:
         place.results.mkdir(mode=0o755, exist_ok=True)
         write_json(result, place.results / "results.json")
     summary = result.get("output") or result.get("message") or ""
-    print(f"{place.name}: score {result.get('score', 'not gradable')}: {showable(summary.splitlines()[0]) if summary else ''}")
+    first_line = showable(summary.splitlines()[0]) if summary else ""
+    print(f"{place.name}: score {result.get('score', 'not gradable')}: {first_line}")
     return 0
 
 

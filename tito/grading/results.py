@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
-from tito.grading.gradebook import GRADEBOOK, adjusted, edited_by_hand, read_waiting, read_adjustments, read_grades, read_report, safe_cell
+from tito.grading.gradebook import (GRADEBOOK, adjusted, edited_by_hand, read_adjustments, read_grades, read_report,
+                                    read_waiting, safe_cell)
 from tito.grading.report import Grade
 
 

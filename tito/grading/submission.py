@@ -239,7 +239,8 @@ def read_bytes(path: Path, module: str = "") -> bytes:
 
 
 # '#| default_exp core.cnn' on a line of its own: in a .py, or in a notebook's JSON (a line of a cell)
-DECLARED_TARGET = re.compile(rb'(?:^|"|\\n)[ \t]*#\|[ \t]*default_exp[ \t]+([a-z_][a-z0-9_]{0,50}(?:\.[a-z_][a-z0-9_]{0,50}){0,5})'
+DECLARED_TARGET = re.compile(rb'(?:^|"|\\n)[ \t]*#\|[ \t]*default_exp[ \t]+'
+                             rb'([a-z_][a-z0-9_]{0,50}(?:\.[a-z_][a-z0-9_]{0,50}){0,5})'
                              rb'(?=[ \t]*(?:\r?$|\\n|"))', re.MULTILINE)
 
 

@@ -8,9 +8,9 @@ under a 2 GiB RLIMIT_AS). A kernel keyring outlives the job and is shared by eve
 uid (one student's answers copied into a classmate's grade through it), and a new user
 namespace lets the submission mount a tmpfs no limit sizes. NumPy, OpenBLAS and the course's
 code need none of the calls below, so they fail with EPERM (``clone3``: ENOSYS, so that glibc
-starts threads and processes with ``clone``, whose namespace flags the filter can see). The entry (``inside.py``) installs the filter in every backend before
-any of the submission is read; it is inherited by every process the submission starts and
-cannot be removed.
+starts threads and processes with ``clone``, whose namespace flags the filter can see). The
+entry (``inside.py``) installs the filter in every backend before any of the submission is read;
+it is inherited by every process the submission starts and cannot be removed.
 
 The filter is a classic-BPF program over ``struct seccomp_data`` (``nr`` at offset 0, ``arch``
 at 4). A call made through another ABI (i386's ``int 0x80``, x32's numbers on x86_64) would
@@ -43,7 +43,8 @@ X32_BIT = 0x40000000  # x86_64's x32 ABI: the same calls under other numbers
 # submission mount an unsized tmpfs of its own
 NEW_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 DENIED = ("memfd_create", "memfd_secret", "System V shared memory, semaphores and message queues",
-          "POSIX message queues", "userfaultfd", "io_uring", "BPF maps", "kernel keyrings (shared by every job of a uid)",
+          "POSIX message queues", "userfaultfd", "io_uring", "BPF maps",
+          "kernel keyrings (shared by every job of a uid)",
           "new namespaces (a tmpfs of its own)")
 PROTECTS = f"a syscall filter denies memory no limit counts and what outlives a job: {', '.join(DENIED)}"
 

@@ -170,8 +170,9 @@ def _refuse_nothing_to_earn(module: Module, prepared: Prepared) -> None:
             f"({', '.join(earning)}), so every student would score "
             "0 of 0.",
             hint=f"The stub most likely still holds the solution: check that {prepared.dev_file} puts each answer "
-                 f"between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so (`tito release --module "
-                 f"{module.name}` refuses a module whose solutions would ship). Nothing was graded.")
+                 f"between '{format.BEGIN_SOLUTION}' and '{format.END_SOLUTION}', spelled exactly so "
+                 f"(`tito release --module {module.name}` refuses a module whose solutions would ship). "
+                 "Nothing was graded.")
 
 
 def _targets(course: Course) -> dict:
@@ -221,7 +222,8 @@ def _template(course: Course, module: Module, solved: Path, prerequisites: list[
                                              encoding="utf-8")
     lines = {line.strip() for line in strip_solutions(reference).solution_lines if len(line.strip()) >= LEAK_MIN_CHARS}
     for path in template.rglob("*"):
-        if path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml") and path.relative_to(template).parts[0] not in ("tests", ".grading"):
+        if (path.is_file() and path.suffix in (".py", ".md", ".txt", ".yaml", ".json", ".toml")
+                and path.relative_to(template).parts[0] not in ("tests", ".grading")):
             leaked = lines & {line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()}
             if leaked:  # unless a prerequisite's student edition shows those lines anyway
                 lines -= _released_lines(course, module)
@@ -267,7 +269,8 @@ def _probe_build(prepared: Prepared, build: Path, out: Path) -> dict:
                             f"not load: {failed['raised']['type']}: {failed['raised']['message']}")
         return {c.name: read_record(out, c.name) for c in prepared.checks}
     except UnreadableRecord as exc:
-        raise TitoError(f"A check of '{prepared.module}' returned unreadable data on the {build.name} build: {exc}") from None
+        raise TitoError(f"A check of '{prepared.module}' returned unreadable data on the {build.name} build: "
+                        f"{exc}") from None
 
 
 def _refuse_broken_checks(module: Module, specs: list[CheckSpec], expected: dict) -> None:
@@ -323,7 +326,8 @@ def _error_text(error: dict) -> str:
 
 
 def _passing(prepared: Prepared, expected: dict, stub: dict) -> list[str]:
-    return [c.name for c in prepared.checks if stub.get(c.name) is not None and judge(c, expected[c.name], stub[c.name])[0]]
+    return [c.name for c in prepared.checks
+            if stub.get(c.name) is not None and judge(c, expected[c.name], stub[c.name])[0]]
 
 
 # --------------------------------------------------------------------------- one job per submission

@@ -196,7 +196,8 @@ def run(epochs=EPOCHS, out_dir=None, limit=None, seed=SEED, console=None, folds=
     console.print(
         f"[bold]LeNet-style CNN on handwritten digits[/]: {len(images):,} images of 8×8 in "
         f"{folds}-fold cross-validation ({len(images) - tested[0]} training and {tested[0]} test "
-        f"images per network), {count_parameters(build_model()):,} parameters, {epochs} epoch{'s' if epochs != 1 else ''} of "
+        f"images per network), {count_parameters(build_model()):,} parameters, "
+        f"{epochs} epoch{'s' if epochs != 1 else ''} of "
         f"batch {BATCH_SIZE}, Adam lr {LEARNING_RATE} (cosine) weight decay {WEIGHT_DECAY}, "
         f"seed {seed}" + ("" if np.dtype(dtype) == np.float32 else f", {np.dtype(dtype).name}")
     )

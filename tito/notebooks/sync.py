@@ -12,8 +12,9 @@ first. This file is the one rule every command uses:
   or **both changed**. Without any record, the newer of two differing files is ahead.
 * ``source_up_to_date`` (``tito test`` and ``tito export``, through ``take_notebook_edits``)
   writes an ahead notebook's code into the ``.py``, after copying the ``.py`` to
-  ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change nothing and raise ``TitoError`` when both files changed: only
-  the student can say which to keep, and ``tito notebooks`` (keep the ``.py``) or
+  ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change
+  nothing and raise ``TitoError`` when both files changed: only the student can say which to
+  keep, and ``tito notebooks`` (keep the ``.py``) or
   ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
 
 Two files "hold the same code" when the notebook converts back to exactly the ``.py``

@@ -2,7 +2,8 @@
 
 Each job has its own file:
 
-* ``runner.py`` — the pipeline (``run_module``): the three steps side by side (inline, export, pytest), prerequisites, Ctrl-C;
+* ``runner.py`` — the pipeline (``run_module``): the three steps side by side (inline, export,
+  pytest), prerequisites, Ctrl-C;
 * ``inline_harness.py`` — the script a fresh process runs: the dev file's cells, each
   ``test_unit_*`` recorded (it loads ``limits.py`` and ``tito/format.py`` by path, never ``tito``);
 * ``pytest_step.py`` — the pytest step: the subprocess, its junit report read into outcomes;

@@ -44,8 +44,8 @@ class TestOutcome:
 
     def __post_init__(self):
         if not self.passed and NONE_USED.search(self.message):
-            self.message += ("\n(A value was None where a result was expected: does a function miss its `return`, or is "
-                             "an optional argument such as `bias=None` used without checking for None?)")
+            self.message += ("\n(A value was None where a result was expected: does a function miss its `return`, "
+                             "or is an optional argument such as `bias=None` used without checking for None?)")
 
     @property
     def status(self) -> str:

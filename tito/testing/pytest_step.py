@@ -38,7 +38,8 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
     rel = module.relative(tests_dir)
     if not tests_dir.is_dir():
         misnamed = module.misnamed_tests()
-        return StepResult("pytest", False, f"No tests ran: {rel}/ does not exist." + (f" {misnamed}" if misnamed else ""))
+        return StepResult("pytest", False,
+                          f"No tests ran: {rel}/ does not exist." + (f" {misnamed}" if misnamed else ""))
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
         report, running, done = Path(scratch) / "report.xml", Path(scratch) / "running", Path(scratch) / "done"
         command = [

@@ -61,7 +61,8 @@ def run_inline(module: Module, on_progress=None, stop: threading.Event | None = 
         return StepResult("inline", False, f"Could not read {module.relative(module.dev_file)}: {exc}")
     runnable = {cell.index: notebook_syntax.runnable(cell.notebook_code, cell.code) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="tito-inline-") as scratch:
-        spec_path, results, stacks = Path(scratch) / "spec.json", Path(scratch) / "results.jsonl", Path(scratch) / "stacks"
+        folder = Path(scratch)
+        spec_path, results, stacks = folder / "spec.json", folder / "results.jsonl", folder / "stacks"
         spec = {
             "dev_file": str(module.dev_file),
             "root": str(module.root),

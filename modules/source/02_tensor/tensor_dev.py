@@ -1118,7 +1118,7 @@ if __name__ == "__main__":
 # | linear algebra | `@`, `matmul` |
 # | reductions | `sum`, `mean`, `max` with `axis` and `keepdims` |
 # | shapes | `reshape`, `transpose`, `T`, `flatten`, indexing |
-# | autograd (dormant) | `requires_grad`, `grad`, `backward()`, `grad_fn`, `is_leaf`, `detach()` — alive after module 08 |
+# | autograd (dormant until module 08) | `requires_grad`, `grad`, `backward()`, `grad_fn`, `is_leaf`, `detach()` |
 #
 # Next, module 03 (activations) uses these operations to build the non-linear
 # functions that make neural networks more than one big matrix multiply:

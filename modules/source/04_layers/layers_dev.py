@@ -234,7 +234,7 @@ if __name__ == "__main__":
 # | member | what it does |
 # | --- | --- |
 # | `forward(x)` | the computation; each layer overrides it |
-# | `layer(x)` | `__call__`, so a layer is used like a function; it calls `forward` (and, once autograd is on, lets it check the result) |
+# | `layer(x)` | `__call__`: calls `forward`, so a layer works like a function (autograd, once on, checks the result) |
 # | `parameters()` | the tensors training will update, in the order they were defined |
 # | `macs(input_shape)` | multiply-accumulates of one forward pass on an input of that shape |
 #
@@ -420,11 +420,12 @@ if __name__ == "__main__":
 # Parameters are float32, like PyTorch's default. An input of another dtype (NumPy's default
 # float64, or integers) is **cast to the weight's dtype** — float32 — before the multiplication,
 # so the output is float32 (unless the input requires grad: a cast would cut it out of the graph
-# of module 08, so it keeps its dtype and the product is in the wider one). PyTorch would refuse a float64 input to a float32 layer with a
-# dtype-mismatch error; we accept it because NumPy hands out float64 arrays by default and the
-# cast loses nothing a float32 layer could use. Convert the parameters themselves (as
-# `model.double()` does in PyTorch: `p.data = p.data.astype(np.float64)` for each parameter)
-# and the whole layer computes in float64.
+# of module 08, so it keeps its dtype and the product is in the wider one). PyTorch would refuse
+# a float64 input to a float32 layer with a dtype-mismatch error; we accept it because NumPy
+# hands out float64 arrays by default and the cast loses nothing a float32 layer could use.
+# Convert the parameters themselves (as `model.double()` does in PyTorch:
+# `p.data = p.data.astype(np.float64)` for each parameter) and the whole layer computes in
+# float64.
 
 # %%
 #| export

@@ -275,7 +275,8 @@ def to_pair(value, name, minimum=1):
         except TypeError:
             pair = None
         if pair is not None and (
-            len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in pair)
+            len(pair) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in pair)
         ):
             pair = None
     kind = "positive" if minimum == 1 else f"at least {minimum}"
@@ -884,8 +885,9 @@ if __name__ == "__main__":
 # ### Measure it again
 #
 # The same image, now through `conv2d_forward`. Expect a speed-up of two to three orders
-# of magnitude (more on a full batch, where the fixed costs are shared by more images): the arithmetic is identical, but it runs in compiled, vectorised BLAS code
-# instead of the Python interpreter. (`benchmarks/bench_conv.py` compares the exported layer
+# of magnitude (more on a full batch, where the fixed costs are shared by more images): the
+# arithmetic is identical, but it runs in compiled, vectorised BLAS code instead of the Python
+# interpreter. (`benchmarks/bench_conv.py` compares the exported layer
 # with PyTorch side by side.)
 
 # %%
