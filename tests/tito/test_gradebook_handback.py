@@ -324,3 +324,35 @@ def test_a_grade_the_grader_failed_is_written_but_not_final(tmp_path, tito):
     assert result.exit_code == 1
     assert "Not graded completely, so their 0 in the CSV is not final: cnn: eve." in result.output
     assert "eve,,0,0,0.0\r\n" in (tmp_path / "f.csv").read_bytes().decode()
+
+
+def test_a_folder_a_grade_is_writing_is_neither_handed_back_nor_final(tmp_path, tito):
+    """Red team 33: while a tito grade --regrade was starting (it holds the folder, but writes the
+    pending rows only once it has planned), tito gradebook feedback wrote everyone's feedback from
+    the grades about to be replaced, exit 0; later in that batch it said to run that very tito grade
+    again. A grade that crashed (killed, its lock never released by hand) blocks nothing."""
+    import signal
+    import subprocess
+    import sys
+
+    from tito.grading.state import locked
+
+    cnn = reports(tmp_path / "cnn", "cnn", [Grade("cnn", "c/alice.py", "alice", [TestScore("conv", True, 6)])])
+    busy = f"Error: A tito grade is writing to {cnn} right now: run this after it ends."
+    with locked(cnn):
+        handed = tito("gradebook", "feedback", str(cnn))
+        final = tito("gradebook", "final", str(cnn), "--out", str(tmp_path / "f.csv"))
+    assert handed.exit_code == 1 and busy in flat(handed.output)
+    assert final.exit_code == 1 and busy in flat(final.output)
+    assert not (cnn / "feedback").exists() and not (tmp_path / "f.csv").exists()
+    # a grade killed while it held the folder: its lock ends with its process
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom tito.grading.state import locked\n"
+                               "with locked(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(600)",
+                               str(cnn)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    assert tito("gradebook", "feedback", str(cnn)).exit_code == 1  # held by another process too
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    handed = tito("gradebook", "feedback", str(cnn))
+    assert handed.exit_code == 0 and sorted(p.name for p in (cnn / "feedback").iterdir()) == ["alice.md"]

@@ -863,3 +863,27 @@ def test_none_where_an_array_was_expected_gets_the_hint_too():
 
     told = TestOutcome("t", False, "TypeError: Tensor.from_numpy expects a numpy.ndarray, got NoneType.")
     assert "does a function miss its `return`" in told.message
+
+
+def test_a_source_saved_during_the_run_is_said_and_not_recorded(course, tito):
+    """Red team 33: an editor's autosave between the steps gave inline PASS, export PASS
+    (unchanged) and pytest FAIL, one result of two versions recorded as the module's last. Here
+    a pytest test saves the source itself (once), deterministically after the inline step read it."""
+    dev = course.dev("alpha")
+    assert tito("test", "--module", "alpha").exit_code == 0
+    recorded = (course.root / ".tito" / "progress.json").read_text()
+    course.write("tests/01_alpha/test_alpha_autosave.py", (
+        "import pathlib\n"
+        "def test_the_editor_saves():\n"
+        f"    dev = pathlib.Path({str(dev)!r})\n"
+        "    if '# autosaved' not in dev.read_text():\n"
+        "        dev.write_text(dev.read_text() + '\\n# autosaved\\n')\n"))
+    mixed = tito("test", "--module", "alpha")
+    assert mixed.exit_code == 1
+    assert ("Warning: modules/source/01_alpha/alpha_dev.py changed while it was tested: this result mixes two "
+            "versions of it, so it is not recorded. Run tito test --module alpha again.") in flat(mixed.output)
+    assert "Module alpha FAILED" in mixed.output
+    assert (course.root / ".tito" / "progress.json").read_text() == recorded
+    again = tito("test", "--module", "alpha")  # the source stays as saved: one version, recorded
+    assert again.exit_code == 0 and "changed while it was tested" not in again.output
+    assert (course.root / ".tito" / "progress.json").read_text() != recorded

@@ -35,8 +35,10 @@ def feedback(reports, to):
     points, and the tests run for feedback. A file there that tito did not write is left alone.
     """
     from tito.grading.results import read_graded_folder
+    from tito.grading.state import refuse_while_graded
     from tito.grading.student_feedback import FOLDER, write_feedback
 
+    refuse_while_graded(reports)
     graded = read_graded_folder(reports)
     to = to or reports / FOLDER
     if to.exists() and not to.is_dir():
@@ -79,12 +81,15 @@ def final(folders, out_file, roster, weights):
     """
     from tito.grading.final_grades import combine, ours, parse_weight, read_roster, write_final
     from tito.grading.results import read_graded_folder
+    from tito.grading.state import refuse_while_graded
 
     if (out_file.exists() or out_file.is_symlink()) and not ours(out_file):
         raise TitoError(f"--out {out_file} exists and is not a file of final grades tito wrote, so it is not "
                         "replaced.", hint="Give another file name, or move that file away first (nothing has run).",
                         exit_code=2)
     parsed = dict(parse_weight(text) for text in weights)
+    for folder in folders:
+        refuse_while_graded(folder)
     graded = [read_graded_folder(folder) for folder in folders]
     result = combine(graded, read_roster(roster) if roster else None, parsed or None)
     write_final(result, out_file)

@@ -148,8 +148,9 @@ def _run(module, keyword, verbose, full, **progress):
 
 
 def _finish(store, result, verbose, keyword) -> None:
-    """Record (unless the course is read-only) and show the rest of one module's result."""
-    if store is not None:
+    """Record (unless the course is read-only, or the source changed during the run) and show the
+    rest of one module's result."""
+    if store is not None and not result.mixed:
         store.record(result.module.name, result.progress_entry(keyword))
     show_result(result, verbose)
 
@@ -277,6 +278,8 @@ def show_result(result, verbose=False) -> None:
     for step in result.steps:
         summary.add_row(step.step, _verdict(step.ok), _count(step), _note(step))
     out.print(summary)
+    if result.mixed:
+        warn(result.mixed)
     word = "PASSED" if result.passed else "FAILED"
     style = "bold green" if result.passed else "bold red"
     out.print(f"[{style}]Module {result.module.name} {word}[/]")

@@ -24,6 +24,8 @@ grades again regardless; the students a regrade still has to grade are kept in `
 
 ``locked`` holds an exclusive ``flock`` on the reports folder itself for one batch: two
 ``tito grade`` runs writing the same gradebook would grade everything twice and race on the CSV.
+``refuse_while_graded`` tests that lock for ``tito gradebook``: no feedback or final grade is read
+from a folder a batch is rewriting (its pending rows are written only once the batch has planned).
 """
 
 from __future__ import annotations
@@ -301,16 +303,45 @@ def locked(out: Path):
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))  # the folder itself: no lock file
+        fd = _open_folder(out)
     except OSError as exc:
         raise TitoError(f"Cannot use {out} as the reports folder: {exc.strerror}.",
                         hint="Give a folder you may write with --out DIR.") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _took(fd, fcntl.LOCK_EX):
             raise TitoError(f"Another tito grade is writing to {out} right now.",
-                            hint="Wait for it to finish, or give this one another --out folder.") from None
+                            hint="Wait for it to finish, or give this one another --out folder.")
         yield out
     finally:
         os.close(fd)
+
+
+def refuse_while_graded(out: Path) -> None:
+    """TitoError while a batch holds ``out`` (``locked``): its gradebook.csv and reports are about
+    to change, so what they say now must not be handed back. A grade that crashed holds nothing:
+    the kernel drops a ``flock`` with the last descriptor of the folder (close-on-exec: no sandbox
+    keeps it)."""
+    try:
+        fd = _open_folder(Path(out))
+    except OSError:
+        return  # not a folder this reader can open: its own reading says what is wrong
+    try:
+        if not _took(fd, fcntl.LOCK_SH):
+            raise TitoError(f"A tito grade is writing to {out} right now: run this after it ends.",
+                            hint="Its gradebook.csv and reports still change until that tito grade ends.")
+    finally:
+        os.close(fd)  # released at once: a reader never keeps a batch from starting
+
+
+def _open_folder(out: Path) -> int:
+    """A descriptor of the reports folder itself, the lock's one place (no lock file)."""
+    return os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+
+
+def _took(fd: int, kind: int) -> bool:
+    """Whether ``flock`` of ``kind`` (shared or exclusive) was taken on ``fd`` without waiting."""
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

@@ -95,10 +95,11 @@ class ModuleResult:
     module: Module
     steps: list = field(default_factory=list)
     stubs: list = field(default_factory=list)  # (name, line) of the source's remaining stubs, in order
+    mixed: str = ""  # why the steps tested two versions of the source (edited during the run): then no pass
 
     @property
     def passed(self) -> bool:
-        return bool(self.steps) and all(step.ok for step in self.steps)
+        return bool(self.steps) and all(step.ok for step in self.steps) and not self.mixed
 
     @property
     def not_implemented(self) -> list:

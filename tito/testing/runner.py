@@ -9,7 +9,9 @@
 3. **pytest**: ``tests/NN_name/`` runs in a subprocess (``tito.testing.pytest_step``).
 
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
-as long as its longer half. A module passes only when every step passed and steps 1 and 3
+as long as its longer half. Each step reads the source when it starts: a source saved in between
+(an editor's autosave) would make one result of two versions, so its digest is compared at the
+start and the end, and a changed one is said (``ModuleResult.mixed``) and never a pass. A module passes only when every step passed and steps 1 and 3
 each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
 (``tito.testing.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
 Nothing here prints; the
@@ -30,6 +32,7 @@ from pathlib import Path
 from tito import format
 from tito.course import Module
 from tito.errors import TitoError
+from tito.files import file_digests
 from tito.notebooks import syntax as notebook_syntax
 from tito.testing import limits
 from tito.testing.cell_hints import deleted_tests_note
@@ -274,6 +277,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     the inline step's result as soon as it is known (from its thread: the other steps may still
     run), so that it can be shown first. ``full`` runs the tests marked slow too.
     """
+    before = _source_digest(module)
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
     stop = threading.Event()
@@ -305,7 +309,18 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
     for step in result.steps[1:]:
         _place_failures(module, step)
+    if _source_digest(module) != before:
+        result.mixed = (f"{module.relative(module.dev_file)} changed while it was tested: this result mixes two "
+                        f"versions of it, so it is not recorded. Run tito test --module {module.name} again.")
     return result
+
+
+def _source_digest(module: Module) -> dict | None:
+    """The sha256 of the module's source as it is now (``file_digests``); None when it cannot be read."""
+    try:
+        return file_digests([module.dev_file], module.root)
+    except OSError:
+        return None
 
 
 def _place_failures(module: Module, step: StepResult) -> None:
