@@ -11,10 +11,10 @@
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. Each step reads the source when it starts: a source saved in between
 (an editor's autosave) would make one result of two versions, so its digest is compared at the
-start and the end, and a changed one is said (``ModuleResult.mixed``) and never a pass. A module passes only when every step passed and steps 1 and 3
-each ran at least one test: zero tests is a failure, never a pass. Each test has a time limit
-(``tito.testing.limits``); Ctrl-C ends the run with a ``TitoError`` naming the test and line it stopped.
-Nothing here prints; the
+start and the end, and a changed one is said (``ModuleResult.mixed``) and never a pass. A module
+passes only when every step passed and steps 1 and 3 each ran at least one test: zero tests is a
+failure, never a pass. Each test has a time limit (``tito.testing.limits``); Ctrl-C ends the run
+with a ``TitoError`` naming the test and line it stopped. Nothing here prints; the
 ``test`` command renders the results (``tito.testing.outcomes``).
 """
 
