@@ -15,7 +15,15 @@ EXTRAS := dev,jupyter,cluster,book,bench
 # could not import its own editable install (`tito doctor` explains this outside make).
 export PYTHONUTF8 := 1
 
-.PHONY: install test demo lint clean
+.PHONY: FORCE install test demo lint clean
+
+# A .venv moved, renamed or copied here from another folder (its bin/activate's VIRTUAL_ENV names that
+# folder; tito doctor's check_venv_folder owns this rule, said here in shell) runs that folder's Python:
+# install makes it anew.
+VENV_ELSEWHERE := $(shell [ -f $(VENV)/bin/activate ] && (. $(VENV)/bin/activate && [ ! "$$VIRTUAL_ENV" -ef $(VENV) ] \
+                  && printf %s "$${VIRTUAL_ENV%/$(VENV)}"))
+VENV_MOVED_NOTE := $(VENV) was made for $(VENV_ELSEWHERE), not this folder
+VENV_MOVED_NOTE += (moved, renamed or copied since): made anew here.
 
 install: $(STAMP)
 
@@ -23,9 +31,10 @@ install: $(STAMP)
 # editable install: true of any checkout, and alarming to students, so not said.
 QUIET_EDITABLE = PYTHONWARNINGS='ignore:Editable installation'
 
-# Re-installs only when pyproject.toml changes (or .venv is gone).
-$(STAMP): pyproject.toml
+# Re-installs only when pyproject.toml changes (or .venv is gone, or was made for another folder).
+$(STAMP): pyproject.toml $(if $(VENV_ELSEWHERE),FORCE)
 	@bash .ci/system-packages
+	$(if $(VENV_ELSEWHERE),$(info $(VENV_MOVED_NOTE))rm -rf $(VENV))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(QUIET_EDITABLE) $(PY) -m pip install --quiet -e '.[$(EXTRAS)]'

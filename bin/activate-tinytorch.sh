@@ -29,21 +29,34 @@ TINYTORCH_ROOT="$(cd "$(dirname "$_tt_script")/.." && pwd)"
 export TINYTORCH_ROOT
 unset _tt_script
 
-_tt_ready=1
-if [ -f "$TINYTORCH_ROOT/.venv/bin/activate" ]; then
+# Each problem that leaves the course unusable, said in two lines (what is wrong, what to run).
+_tt_problem=""
+case "$TINYTORCH_ROOT" in
+    *:*) _tt_problem="the course path $TINYTORCH_ROOT contains ':', which separates folders in PATH and PYTHONPATH (Python's import path), so neither can hold it: the tito command and \`from cnn_dev import Conv2D\` would not be found.
+Rename or move the folder so that its path has no ':' (Finder shows a ':' as '/'), run 'make install' there, then source this script again." ;;
+esac
+if [ -z "$_tt_problem" ] && [ ! -f "$TINYTORCH_ROOT/.venv/bin/activate" ]; then
+    _tt_problem="$TINYTORCH_ROOT has no .venv yet, so there is no tito command.
+Run 'make install' there first, then source this script again."
+elif [ -z "$_tt_problem" ]; then
     . "$TINYTORCH_ROOT/.venv/bin/activate"
-else
-    _tt_ready=0
+    # The folder a .venv was made for is the VIRTUAL_ENV its activate sets (tito doctor's
+    # check_venv_folder owns this rule; these lines are its shell form): a course folder moved,
+    # renamed or copied after `make install` has a .venv whose tito runs the old folder's Python.
+    if [ ! "$VIRTUAL_ENV" -ef "$TINYTORCH_ROOT/.venv" ]; then
+        _tt_problem="the .venv in $TINYTORCH_ROOT was made for ${VIRTUAL_ENV%/.venv}: the course folder was moved, renamed or copied after 'make install', and that .venv's tito runs the other folder's Python (or none, if it is gone).
+Run 'rm -rf .venv && make install' there to make it anew, then source this script again."
+        deactivate
+    fi
 fi
 
 . "$TINYTORCH_ROOT/bin/tinytorch-path.sh"
 
-if [ "$_tt_ready" = 1 ]; then
-    unset _tt_ready
+if [ -z "$_tt_problem" ]; then
+    unset _tt_problem
     echo "TinyTorch ready: $TINYTORCH_ROOT (try: tito status)"
 else
-    unset _tt_ready
-    echo "activate-tinytorch: not ready: $TINYTORCH_ROOT has no .venv yet, so there is no tito command." >&2
-    echo "Run 'make install' there first, then source this script again." >&2
+    echo "activate-tinytorch: not ready: $_tt_problem" >&2
+    unset _tt_problem
     return 1 2>/dev/null || exit 1
 fi

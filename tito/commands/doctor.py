@@ -67,7 +67,7 @@ def course_checks(course: Course) -> list:
     states = {m.name: export_state(m) for m in course.modules if m.dev_file.exists()}
     return [check_tinytorch(course.root), check_edition(course.root), *check_modules(course, states),
             check_course_progress(course, states), check_writable(course.root), check_path_encoding(course.root),
-            check_progress(course.root)]
+            check_progress(course.root), *check_venv_folder(course.root), *check_path_separator(course.root)]
 
 
 def _status(check: Check) -> str:
@@ -307,6 +307,65 @@ def check_path_encoding(root: Path) -> Check:
                  "is not ASCII: `.venv/bin/tito` cannot import tito, and libraries that look at paths fail",
                  "`export LC_ALL=C.UTF-8` (or unset PYTHONUTF8=0) in your shell, or move the course to an "
                  "ASCII path.")
+
+
+def check_venv_folder(root: Path) -> list:
+    """The course's ``.venv`` was made for this folder (none or one check; no check without a
+    ``.venv``). A course folder moved, renamed or copied after `make install` keeps a .venv whose
+    activate and scripts name the old folder: `tito` is not found, or runs the old folder's Python."""
+    venv = root / ".venv"
+    made_for = venv_made_for(venv)
+    if made_for is None:
+        return []
+    try:
+        here = made_for.samefile(venv)
+    except OSError:  # the folder it was made for is gone
+        here = False
+    if here:
+        return [Check(".venv", True, f"made for this folder: {venv}")]
+    return [Check(".venv", False, f"{venv} was made for {made_for.parent}: the course folder was moved, renamed or "
+                  "copied after `make install`, and that .venv's tito runs the other folder's Python (or none, if "
+                  "it is gone)",
+                  "`rm -rf .venv && make install` in this folder makes it anew; then "
+                  "`source bin/activate-tinytorch.sh`.")]
+
+
+def venv_made_for(venv: Path) -> Path | None:
+    """The folder a venv was made for: the VIRTUAL_ENV its ``bin/activate`` sets (Python's venv
+    writes the path it made the venv at there; its scripts' first lines name the same Python).
+    None without a readable bin/activate. This is the rule; bin/activate-tinytorch.sh and the
+    Makefiles' install stamp say it again in shell, by sourcing that activate."""
+    import re
+    import shlex
+
+    try:
+        text = (venv / "bin" / "activate").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    # `VIRTUAL_ENV="/p"` (Python up to 3.12), `export VIRTUAL_ENV='/p'` (3.13, after a Cygwin-only
+    # `export VIRTUAL_ENV=$(cygpath '/p')`): the last plain assignment is the one that holds here
+    values = [m.group(1) for m in re.finditer(r"^\s*(?:export\s+)?VIRTUAL_ENV=(?!\$\()(.+)$", text, re.MULTILINE)]
+    try:
+        words = shlex.split(values[-1]) if values else []
+    except ValueError:
+        return None
+    return Path(words[0]) if len(words) == 1 else None
+
+
+def check_path_separator(root: Path) -> list:
+    """A course path holding the PATH separator (':', how macOS stores a '/' typed in Finder)
+    cannot go on PYTHONPATH or PATH, which split at it: the activate script's import path finds
+    no module folder (`from cnn_dev import Conv2D` fails), and venv refuses to make a .venv there.
+    None or one check."""
+    import os
+
+    if os.pathsep not in str(root):
+        return []
+    return [Check("course path", False, f"{root} contains '{os.pathsep}', which separates folders in PATH and "
+                  "PYTHONPATH (Python's import path), so neither can hold it: `source bin/activate-tinytorch.sh` "
+                  "cannot put the module folders on the import path, and `from cnn_dev import Conv2D` fails",
+                  f"Rename or move the folder so that its path has no '{os.pathsep}' (Finder shows a ':' as '/'), "
+                  "then run `make install` there.")]
 
 
 def check_progress(root: Path) -> Check:

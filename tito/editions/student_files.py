@@ -79,14 +79,23 @@ BOOK   := $(VENV)/.book-installed
 # could not import its own install (`tito doctor` explains this outside make).
 export PYTHONUTF8 := 1
 
-.PHONY: install test lab notebooks sync book clean
+.PHONY: FORCE install test lab notebooks sync book clean
+
+# A .venv moved, renamed or copied here from another folder (its bin/activate's VIRTUAL_ENV names that
+# folder; tito doctor's check_venv_folder owns this rule, said here in shell) runs that folder's Python:
+# install makes it anew.
+VENV_ELSEWHERE := $(shell [ -f $(VENV)/bin/activate ] && (. $(VENV)/bin/activate && [ ! "$$VIRTUAL_ENV" -ef $(VENV) ] \\
+                  && printf %s "$${VIRTUAL_ENV%/$(VENV)}"))
+VENV_MOVED_NOTE := $(VENV) was made for $(VENV_ELSEWHERE), not this folder
+VENV_MOVED_NOTE += (moved, renamed or copied since): made anew here.
 
 install: $(STAMP)
 
 # setuptools' "Editable installation" warning is true of any checkout, and alarming: not said
 QUIET_EDITABLE = PYTHONWARNINGS='ignore:Editable installation'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(if $(VENV_ELSEWHERE),FORCE)
+\t$(if $(VENV_ELSEWHERE),$(info $(VENV_MOVED_NOTE))rm -rf $(VENV))
 \ttest -x $(PY) || $(PYTHON) -m venv $(VENV)
 \t$(PY) -m pip install --quiet --upgrade pip
 \t$(QUIET_EDITABLE) $(PY) -m pip install --quiet -e '.[dev,jupyter]'
@@ -187,6 +196,9 @@ HINTS docstring.
 make install                       # .venv with this course installed (tito, JupyterLab, a kernel)
 source bin/activate-tinytorch.sh   # .venv on, this folder's tinytorch first
 ```
+
+Moved, renamed or copied this folder after `make install`? Its `.venv` still runs the old
+folder's Python: the activate script and `tito doctor` say so, and `make install` makes it anew.
 
 ## {LOOP_SECTION}
 
