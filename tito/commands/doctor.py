@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tito.console import console, plain_output, table
-from tito.course import Course, read_pyproject
+from tito.course import MODULE_FILES, Course, read_pyproject
 from tito.errors import TitoError
 
 
@@ -139,12 +139,12 @@ def check_tinytorch(root: Path) -> Check:
 
 def check_modules(course, states: dict) -> list:
     checks = []
-    missing = [f"{m.dirname}/{f}" + (_in_brackets(m.misnamed_source()) if f == m.dev_file.name else "")
-               for m in course.modules for f in (m.dev_file.name, "module.yaml", "README.md")
-               if not (m.folder / f).exists()]
+    missing = [f"{m.dirname}/{path.name}" + (_in_brackets(m.misnamed_source()) if path == m.dev_file else "")
+               for m in course.modules for path in m.missing_files()]
+    needed = ", ".join(name.format(name="name") for name in MODULE_FILES)
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
-                        "" if not missing else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+                        "" if not missing else f"Every modules/source/NN_name/ needs {needed}."))
     checks.append(check_tests_folders(course))
     if course.misnamed:
         checks.append(Check("module folders", False, "; ".join(course.misnamed),

@@ -114,7 +114,7 @@ def _say_which_save(module) -> None:
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    _warn_prerequisites(course, module, store)
+    _warn_before_testing(course, module, store)
     out = console()
     if plain_output():
         out.print(f"== tito test {module.dirname} ==", markup=False)
@@ -173,10 +173,14 @@ class Shown:
         self.show(" | ".join(parts))
 
 
-def _warn_prerequisites(course, module, store, tell=warn) -> None:
+def _warn_before_testing(course, module, store, tell=warn) -> None:
+    """What the student should know before ``module``'s result: its module.yaml missing, its
+    prerequisites not passed yet."""
     from tito.progress import ProgressStore
     from tito.testing.runner import unmet_prerequisites
 
+    if module.missing_metadata():
+        tell(module.missing_metadata())
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         tell(f"{message} Testing {module.name} anyway.")
 
@@ -186,7 +190,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     if not live_display():
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
-            _warn_prerequisites(course, module, store)
+            _warn_before_testing(course, module, store)
             result = _run(module, keyword, verbose, full)
             _finish(store, result, verbose, keyword)
             results.append(result)
@@ -200,7 +204,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             task = bar.add_task("modules", total=len(modules))
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
-                _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
+                _warn_before_testing(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
                 result = _run(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
