@@ -256,6 +256,8 @@ def test_doctor_names_a_misnamed_source_and_survives_a_broken_manifest(course, t
         said = flat(tito("doctor").output)
         assert ("| edition | note | .tito/release/manifest.json, the record of the release this edition is, cannot "
                 "be read: get it back from git") in said, said
+        assert ("Edition: .tito/release/manifest.json, the record of the release this edition is, cannot be read: "
+                "get it back from git (tito module reset and notebook syncing read it)") in flat(tito("status").output)
     course.write(".tito/release/manifest.json", '{"modules": [{"name": "alpha"}], "released": 3}')
     assert "| edition | ok | a student edition, released at an unknown time by tito ?: no modules |" in flat(
         tito("doctor").output)

@@ -172,27 +172,11 @@ def check_tests_folders(course) -> Check:
 
 
 def check_edition(root: Path) -> Check:
-    """Which course this is: a student edition, and which release (its manifest's time and tito
-    version, what a TA asks first), or the instructor's course with the solutions."""
-    from datetime import datetime
+    """Which course this is (``tito.editions.which_edition``); a manifest that cannot be read is a note."""
+    from tito.editions import which_edition
 
-    from tito.editions import MANIFEST, read_manifest
-
-    manifest = read_manifest(root)
-    if manifest is None and (root / MANIFEST).exists():
-        return Check("edition", False, f"{MANIFEST}, the record of the release this edition is, cannot be read: get "
-                     "it back from git (tito module reset and notebook syncing read it)", required=False)
-    if manifest is None:
-        return Check("edition", True, "the instructor's course, with the solutions (`tito release` writes a "
-                                      "student edition)")
-    try:
-        released = datetime.fromisoformat(str(manifest.get("released"))).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        released = "at an unknown time"
-    listed = manifest.get("modules")
-    modules = ", ".join(listed) if isinstance(listed, dict) and listed else "no modules"
-    return Check("edition", True, f"a student edition, released {released} by tito "
-                                  f"{manifest.get('tito_version', '?')}: {modules}")
+    line, told = which_edition(root)
+    return Check("edition", told, line, required=False)
 
 
 def _in_brackets(note: str) -> str:
