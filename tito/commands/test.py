@@ -362,12 +362,12 @@ def _show_step(step, verbose) -> None:
         group = alike.get(failure, [])
         if len(group) >= GROUPED:
             if group[0] is test:  # told once, for all of them
-                names = ", ".join(t.name for t in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+                names = ", ".join(_named(t) for t in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
                 out.print(f"  {bad_mark} {len(group)} failed with {escape(failure)}: {escape(names)}",
                           highlight=False, soft_wrap=True)
             continue
         mark = ok_mark if test.passed else bad_mark
-        out.print(f"  {mark} {escape(test.name)}{escape('  ' + failure if failure else '')}",
+        out.print(f"  {mark} {escape(_named(test))}{escape('  ' + failure if failure else '')}",
                   highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
             say(_indent(test.output.rstrip(), 6))
@@ -383,6 +383,12 @@ def _show_step(step, verbose) -> None:
         out.print(f"  {bad_mark} {escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
             say(_indent(tail(step.output, 15), 4))
+
+
+def _named(test) -> str:
+    """A test's name as its line shows it; a failed cell's with its place in the notebook, where a
+    student finds it: 'the cell at line 57 (alpha_dev.ipynb: cell [4], line 2)'."""
+    return f"{test.name} ({test.notebook_place})" if test.is_cell_failure and test.notebook_place else test.name
 
 
 def _why_skipped(step) -> str:
