@@ -17,6 +17,7 @@ from tito import format
 from tito.errors import TitoError, UnknownModuleError
 
 MODULE_DIR = re.compile(r"^(\d{2})_([a-z][a-z0-9_]*)$")
+MODULE_FILES = ("{name}_dev.py", "module.yaml", "README.md")  # what every module folder holds
 NAMING_RULE = "folders are named NN_name: two digits, an underscore, then lowercase letters, digits and underscores"
 
 
@@ -89,6 +90,26 @@ class Module:
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+    @property
+    def metadata_file(self) -> Path:
+        return self.folder / "module.yaml"
+
+    def missing_files(self) -> list[Path]:
+        """Those of the module's own files (``MODULE_FILES``: source, module.yaml, README.md) that
+        are not in its folder, in that order."""
+        paths = [self.folder / name.format(name=self.name) for name in MODULE_FILES]
+        return [path for path in paths if not path.exists()]
+
+    def missing_metadata(self) -> str:
+        """When module.yaml is missing: that, what the module is without it, and how to get it
+        back; else ''. (tito reads a missing module.yaml as empty, so the module still tests and
+        exports.)"""
+        if self.metadata_file.exists():
+            return ""
+        shown = self.relative(self.metadata_file)
+        return (f"{shown} is missing: tito tests and exports {self.name} without its title, prerequisites and "
+                f"graded checks. Get it back: from git, with `git checkout -- {shown}`.")
 
     @property
     def title(self) -> str:

@@ -113,6 +113,22 @@ def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):
     assert "alpha_dev.py:58 (alpha_dev.ipynb: cell [26], line 1): !tito test --module alpha" in words, words
 
 
+def test_a_failing_cell_is_named_by_its_notebook_cell_too(edition, tito):
+    """A statement outside any test that fails is named by its .py line, which a student in Jupyter
+    does not see: its line in the inline tests' list says the notebook cell too."""
+    notebook_path = (edition / DEV).with_suffix(".ipynb")
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("ratio = 1 / 0", execution_count=9))
+    nbformat.write(notebook, notebook_path)
+    os.utime(notebook_path, (notebook_path.stat().st_mtime + 5,) * 2)
+    output = tito("test", "--module", "alpha").output
+    line = dev_line(edition, "ratio = 1 / 0")
+    assert (f"  FAIL the cell at line {line} (alpha_dev.ipynb: cell [9], line 1)  ZeroDivisionError: division by "
+            "zero  (the rest of this cell was skipped)") in output.splitlines(), output
+    assert (f"--- inline failure: the cell at line {line} at {DEV}:{line} (alpha_dev.ipynb: cell [9], line 1)"
+            in output.splitlines())
+
+
 def test_a_syntax_error_saved_in_the_notebook_is_placed_in_the_notebook_too(edition, tito):
     """Student audit: an export that failed on a notebook's syntax error named only the .py's line."""
     notebook = (edition / DEV).with_suffix(".ipynb")

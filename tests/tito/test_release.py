@@ -783,19 +783,24 @@ def test_module_reset_refuses_the_instructors_course(instructor):
     assert (instructor / "modules/source/01_alpha/alpha_dev.py").read_text() == before
 
 
-def test_doctor_says_which_release_an_edition_is(edition, instructor, tmp_path):
-    """A TA helping a student asks which release they work in: doctor names it (the manifest's
-    time and tito version) in an edition, and says the course holds the solutions otherwise."""
+def test_doctor_and_status_say_which_release_an_edition_is(edition, instructor, tmp_path):
+    """A TA helping a student asks which release they work in: doctor and status name it (the
+    manifest's time and tito version) in an edition, and say the course holds the solutions otherwise."""
     student = tmp_path / "student"
     shutil.copytree(edition, student)
     manifest = json.loads((student / ".tito/release/manifest.json").read_text())
     released = datetime.fromisoformat(manifest["released"]).strftime("%Y-%m-%d %H:%M UTC")
+    line = f"a student edition, released {released} by tito {manifest['tito_version']}: alpha, beta"
     said = flat(run_tito(student, "doctor").stdout)
-    assert (f"| edition | ok | a student edition, released {released} by tito {manifest['tito_version']}: "
-            "alpha, beta |") in said, said
+    assert f"| edition | ok | {line} |" in said, said
+    status = run_tito(student, "status").stdout
+    assert f"\nEdition: {line}\n" in status, status
+    assert json.loads(run_tito(student, "status", "--json").stdout)["edition"] == line
+    line = "the instructor's course, with the solutions (`tito release` writes a student edition)"
     said = flat(run_tito(instructor, "doctor").stdout)
-    assert ("| edition | ok | the instructor's course, with the solutions (`tito release` writes a student "
-            "edition) |") in said, said
+    assert f"| edition | ok | {line} |" in said, said
+    status = run_tito(instructor, "status").stdout
+    assert f"\nEdition: {line}\n" in status, status
 
 
 def test_a_module_importing_one_not_among_its_prerequisites_is_not_released(instructor, tmp_path):

@@ -187,6 +187,22 @@ def test_a_misnamed_source_or_tests_folder_is_named_beside_the_one_expected(cour
     assert "| module tests | ok | 2 modules" in flat(tito("doctor").output)
 
 
+def test_a_missing_module_yaml_is_told_by_tito_test_and_export_as_doctor_tells_it(course, tito):
+    """Without module.yaml a module still tests and exports, read as having no metadata: a warning
+    says so, with the file doctor's `module files` row names, and how to get it back."""
+    (course.root / "modules/source/01_alpha/module.yaml").unlink()
+    said = ("Warning: modules/source/01_alpha/module.yaml is missing: tito tests and exports alpha without its "
+            "title, prerequisites and graded checks. Get it back: from git, with `git checkout -- "
+            "modules/source/01_alpha/module.yaml`.")
+    for command in (("test", "--module", "alpha"), ("export", "--module", "alpha"), ("test", "--all")):
+        result = tito(*command)
+        assert result.exit_code == 0 and said in flat(result.output), (command, result.output)
+    assert said not in flat(tito("test", "--module", "beta").output)
+    doctor = flat(tito("doctor").output)
+    assert "| module files | PROBLEM | missing: 01_alpha/module.yaml |" in doctor, doctor
+    assert "Fix: Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md. |" in doctor
+
+
 def test_only_imports_that_run_unguarded_count_as_needing_a_prerequisite():
     """Imports the grader would run: not those under `if TYPE_CHECKING:` or in a try that catches
     ImportError; every cell is read, even beside one that is not Python (a notebook's `x = !ls`)."""
@@ -241,6 +257,8 @@ def test_doctor_names_a_misnamed_source_and_survives_a_broken_manifest(course, t
         said = flat(tito("doctor").output)
         assert ("| edition | note | .tito/release/manifest.json, the record of the release this edition is, cannot "
                 "be read: get it back from git") in said, said
+        assert ("Edition: .tito/release/manifest.json, the record of the release this edition is, cannot be read: "
+                "get it back from git (tito module reset and notebook syncing read it)") in flat(tito("status").output)
     course.write(".tito/release/manifest.json", '{"modules": [{"name": "alpha"}], "released": 3}')
     assert "| edition | ok | a student edition, released at an unknown time by tito ?: no modules |" in flat(
         tito("doctor").output)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tito.console import console, plain_output, table
-from tito.course import Course, read_pyproject
+from tito.course import MODULE_FILES, Course, read_pyproject
 from tito.errors import TitoError
 
 
@@ -141,13 +141,12 @@ def check_tinytorch(root: Path) -> Check:
 
 def check_modules(course, states: dict) -> list:
     checks = []
-    missing = [f"{m.dirname}/{f}" + (_in_brackets(m.misnamed_source()) if f == m.dev_file.name else "")
-               for m in course.modules for f in (m.dev_file.name, "module.yaml", "README.md")
-               if not (m.folder / f).exists()]
+    missing = [f"{m.dirname}/{path.name}" + (_in_brackets(m.misnamed_source()) if path == m.dev_file else "")
+               for m in course.modules for path in m.missing_files()]
+    needed = ", ".join(name.format(name="name") for name in MODULE_FILES)
     checks.append(Check("module files", not missing,
                         f"{len(course.modules)} modules" if not missing else "missing: " + ", ".join(missing),
-                        "" if not missing
-                        else "Every modules/source/NN_name/ needs name_dev.py, module.yaml, README.md."))
+                        "" if not missing else f"Every modules/source/NN_name/ needs {needed}."))
     checks.append(check_tests_folders(course))
     if course.misnamed:
         checks.append(Check("module folders", False, "; ".join(course.misnamed),
@@ -175,27 +174,11 @@ def check_tests_folders(course) -> Check:
 
 
 def check_edition(root: Path) -> Check:
-    """Which course this is: a student edition, and which release (its manifest's time and tito
-    version, what a TA asks first), or the instructor's course with the solutions."""
-    from datetime import datetime
+    """Which course this is (``tito.editions.which_edition``); a manifest that cannot be read is a note."""
+    from tito.editions import which_edition
 
-    from tito.editions import MANIFEST, read_manifest
-
-    manifest = read_manifest(root)
-    if manifest is None and (root / MANIFEST).exists():
-        return Check("edition", False, f"{MANIFEST}, the record of the release this edition is, cannot be read: get "
-                     "it back from git (tito module reset and notebook syncing read it)", required=False)
-    if manifest is None:
-        return Check("edition", True, "the instructor's course, with the solutions (`tito release` writes a "
-                                      "student edition)")
-    try:
-        released = datetime.fromisoformat(str(manifest.get("released"))).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        released = "at an unknown time"
-    listed = manifest.get("modules")
-    modules = ", ".join(listed) if isinstance(listed, dict) and listed else "no modules"
-    return Check("edition", True, f"a student edition, released {released} by tito "
-                                  f"{manifest.get('tito_version', '?')}: {modules}")
+    line, told = which_edition(root)
+    return Check("edition", told, line, required=False)
 
 
 def _in_brackets(note: str) -> str:

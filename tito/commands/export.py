@@ -42,7 +42,12 @@ def _export(modules, force, keep_going=False):
     from tito.exporter import export_modules
     from tito.notebooks.sync import take_notebook_edits
 
-    failed = export_modules(modules, force, keep_going, prepare=take_notebook_edits, on_exported=_say_exported,
+    def prepare(module):
+        if module.missing_metadata():
+            warn(module.missing_metadata())
+        take_notebook_edits(module)
+
+    failed = export_modules(modules, force, keep_going, prepare=prepare, on_exported=_say_exported,
                             on_failed=_say_failed)
     if failed:
         raise TitoError(f"Not exported: {', '.join(module.dirname for module, _ in failed)}; the other modules were.",

@@ -6,13 +6,14 @@ import click
 
 from tito.console import PLAIN_WIDTH, console, plain_output, say, table
 from tito.course import Course
+from tito.editions import which_edition
 from tito.progress import TESTS_CHANGED
 
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON instead of a table.")
 def command(as_json):
-    """Show every module's export and test status.
+    """Show every module's export and test status, and which edition this is.
 
     \b
     exported: fresh (matches its source), stale (source changed since the
@@ -22,12 +23,15 @@ def command(as_json):
               after it; tito lab updates it), both changed
     last test: the result and time of the last `tito test` of the module
                (passed, tests changed since: its tests changed after that pass)
+    Edition: a student edition and its release, or the instructor's course
+             (as `tito doctor` says it)
     """
     course = Course.here()
     rows = module_rows(course)
     passed = sum(1 for row in rows if row["last_result"] == "passed")
+    edition, _ = which_edition(course.root)
     if as_json:
-        click.echo(json.dumps({"root": str(course.root), "modules": rows,
+        click.echo(json.dumps({"root": str(course.root), "edition": edition, "modules": rows,
                                "passed": passed, "total": len(rows)}, indent=2))
         return
     out = console()
@@ -38,6 +42,7 @@ def command(as_json):
         _show_narrow(out, rows)  # the table would cut its cells to a few letters ('06_…')
     else:
         out.print(view)
+    say(f"Edition: {edition}")
     for row in rows:
         if row["exported"] == "error":
             say(f"{row['number']}_{row['name']} cannot be exported: {row['export_error']}")

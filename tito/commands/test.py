@@ -115,7 +115,7 @@ def _say_which_save(module) -> None:
 
 
 def _test_one(course, module, store, keyword, verbose, full):
-    _warn_prerequisites(course, module, store)
+    _warn_before_testing(course, module, store)
     out = console()
     if plain_output():
         out.print(f"== tito test {module.dirname} ==", markup=False)
@@ -175,10 +175,14 @@ class Shown:
         self.show(" | ".join(parts))
 
 
-def _warn_prerequisites(course, module, store, tell=warn) -> None:
+def _warn_before_testing(course, module, store, tell=warn) -> None:
+    """What the student should know before ``module``'s result: its module.yaml missing, its
+    prerequisites not passed yet."""
     from tito.progress import ProgressStore
     from tito.testing.runner import unmet_prerequisites
 
+    if module.missing_metadata():
+        tell(module.missing_metadata())
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         tell(f"{message} Testing {module.name} anyway.")
 
@@ -188,7 +192,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
     if not live_display():
         for number, module in enumerate(modules, start=1):
             out.print(f"[{number}/{len(modules)}] {module.dirname}", markup=False)
-            _warn_prerequisites(course, module, store)
+            _warn_before_testing(course, module, store)
             result = _run(module, keyword, verbose, full)
             _finish(store, result, verbose, keyword)
             results.append(result)
@@ -202,7 +206,7 @@ def _test_all(course, modules, store, keep_going, keyword, verbose, full):
             task = bar.add_task("modules", total=len(modules))
             for module in modules:
                 bar.update(task, description=f"{module.dirname}")
-                _warn_prerequisites(course, module, store, tell=lambda text: bar.console.print(
+                _warn_before_testing(course, module, store, tell=lambda text: bar.console.print(
                     f"[yellow]Warning:[/] {escape(text)}", highlight=False))
                 shown = Shown(lambda text, m=module: bar.update(task, description=f"{m.dirname}: {text}"))
                 result = _run(module, keyword, verbose, full, on_step=shown.steps, on_progress=shown.inline)
@@ -362,12 +366,13 @@ def _show_step(step, verbose) -> None:
         group = alike.get(failure, [])
         if len(group) >= GROUPED:
             if group[0] is test:  # told once, for all of them
-                names = ", ".join(t.name for t in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+                names = ", ".join(_named(t) for t in group[:3])
+                names += f" and {len(group) - 3} more" if len(group) > 3 else ""
                 out.print(f"  {bad_mark} {len(group)} failed with {escape(failure)}: {escape(names)}",
                           highlight=False, soft_wrap=True)
             continue
         mark = ok_mark if test.passed else bad_mark
-        out.print(f"  {mark} {escape(test.name)}{escape('  ' + failure if failure else '')}",
+        out.print(f"  {mark} {escape(_named(test))}{escape('  ' + failure if failure else '')}",
                   highlight=False, soft_wrap=True)
         if verbose and step.step == "inline" and test.output.strip():
             say(_indent(test.output.rstrip(), 6))
@@ -383,6 +388,12 @@ def _show_step(step, verbose) -> None:
         out.print(f"  {bad_mark} {escape(step.error)}", highlight=False, soft_wrap=True)
         if step.output.strip() and not verbose:
             say(_indent(tail(step.output, 15), 4))
+
+
+def _named(test) -> str:
+    """A test's name as its line shows it; a failed cell's with its place in the notebook, where a
+    student finds it: 'the cell at line 57 (alpha_dev.ipynb: cell [4], line 2)'."""
+    return f"{test.name} ({test.notebook_place})" if test.is_cell_failure and test.notebook_place else test.name
 
 
 def _why_skipped(step) -> str:

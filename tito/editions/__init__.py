@@ -184,3 +184,26 @@ def read_manifest(root: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
+
+
+def which_edition(root: Path) -> tuple[str, bool]:
+    """Which course ``root`` is, in one line, and whether that could be told: a student edition and
+    which release (its manifest's time and tito version, what a TA asks first), ('a student edition,
+    released 2026-11-30 21:12 UTC by tito 0.1.0: setup, tensor', True); the instructor's course
+    with the solutions; or (False) that the manifest cannot be read. `tito doctor` and `tito
+    status` show it."""
+    from datetime import datetime
+
+    manifest = read_manifest(root)
+    if manifest is None and (root / MANIFEST).exists():
+        return (f"{MANIFEST}, the record of the release this edition is, cannot be read: get it back from git "
+                "(tito module reset and notebook syncing read it)", False)
+    if manifest is None:
+        return "the instructor's course, with the solutions (`tito release` writes a student edition)", True
+    try:
+        released = datetime.fromisoformat(str(manifest.get("released"))).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        released = "at an unknown time"
+    listed = manifest.get("modules")
+    modules = ", ".join(listed) if isinstance(listed, dict) and listed else "no modules"
+    return f"a student edition, released {released} by tito {manifest.get('tito_version', '?')}: {modules}", True

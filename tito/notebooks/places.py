@@ -99,8 +99,9 @@ def in_notebook(module: Module, line: int | None, cells: list[NotebookCell] | No
 
 
 def add_notebook_places(module: Module, step) -> None:
-    """Append ' (notebook: ...)' to each failure located at a line of the module's ``.py``,
-    directly or through '(source: ...)', when the student's notebook holds the same code."""
+    """Append ' (alpha_dev.ipynb: cell [4], line 2)' to each failure located at a line of the
+    module's ``.py``, directly or through '(source: ...)', when the student's notebook holds the
+    same code; the place is kept in its ``notebook_place`` too."""
     dev_file = re.escape(module.relative(module.dev_file))
     at_line = re.compile(rf"(?:^|\(source: ){dev_file}:(\d+)")
     located = [(test, int(found.group(1))) for test in step.failures
@@ -109,4 +110,5 @@ def add_notebook_places(module: Module, step) -> None:
     for test, line in located if cells else ():
         where = place(module, cells, line)
         if where:
+            test.notebook_place = where
             test.location += f" ({where})"

@@ -16,8 +16,8 @@ NONE_USED = re.compile(r"'NoneType' object (has no attribute|is not subscriptabl
                        r"unsupported operand type\(s\) for .*'NoneType'|\bgot (a )?NoneType\b")
 
 
-# The name of a failure outside any test: "the cell at line 480" (its line in the .py; a
-# notebook's cell number is added beside it, where the failure is placed)
+# The name of a failure outside any test: "the cell at line 480" (its line in the .py; the
+# notebook's cell is added beside it, in its location and its line of the list: notebook_place)
 CELL_FAILURE = "the cell at line "
 
 
@@ -36,6 +36,7 @@ class TestOutcome:
     details: str = ""  # traceback or captured output worth showing for a failure
     output: str = ""  # what the test printed (inline tests)
     skipped: bool = False  # a skipped test is neither passed nor failed
+    notebook_place: str = ""  # 'alpha_dev.ipynb: cell [4], line 2' when the notebook holds the failing code
 
     @property
     def is_cell_failure(self) -> bool:
