@@ -259,6 +259,28 @@ def test_a_loop_at_import_is_told_as_the_import_and_its_time_limit(tmp_path):
         "level?), so it scores 0")
 
 
+def test_checks_stopped_by_their_deadline_are_not_told_as_finished_when_feedback_had_begun():
+    """Under load (a load of 20 on 2 cores) the sleeper's checks ran into the sandbox's own deadline and
+    the tests for feedback began, with no time left, before the grader's kill came: the reason said
+    "(in pytest): its checks had finished; only feedback was cut short" of a submission whose import
+    never ended. Where a step ran out of time is where the checks did, when they did."""
+    from types import SimpleNamespace
+
+    from tito.grading.grader import _reason
+    from tito.grading.sandbox import Limits
+
+    status = {"running": "pytest", "steps": {
+        "read": {"ok": True}, "export": {"ok": True},
+        "checks": {"ok": False, "timed_out": True, "error": "the checks ran past the submission's time limit"},
+        "inline": {"ok": False}}}
+    killed = SimpleNamespace(timed_out=True, stopped="", returncode=-9, output=b"")
+    assert _reason(status, killed, Limits(seconds=15), "", False, imported=False) == (
+        "timed out after 15 s (in checks, while importing the submission): checks that had not finished score 0")
+    finished = {**status, "steps": {**status["steps"], "checks": {"ok": True, "exit_code": 0}}}
+    assert _reason(finished, killed, Limits(seconds=15), "", True) == (
+        "timed out after 15 s (in pytest): its checks had finished; only feedback was cut short")
+
+
 def test_a_submission_that_kills_its_grader_scores_0_with_the_reason(batch):
     """Audit: a full solution killing its parent, pid 1 and every process it may at import scored 0 under
     bubblewrap (its checks' process died with the sandbox's first one) but 4/46 under uid-drop (it lived
