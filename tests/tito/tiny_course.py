@@ -251,9 +251,10 @@ def with_deadline(grader, seconds: float):
     return patient
 
 
-def run_tito(cwd: Path, *args, pythonpath=(), timeout=120, **env) -> subprocess.CompletedProcess:
+def run_tito(cwd: Path, *args, pythonpath=(), timeout=600, **env) -> subprocess.CompletedProcess:
     """``python -m tito ARGS`` in ``cwd`` (which comes first on sys.path), plain output, no TITO_ROOT;
-    ``env`` is added to the environment (a value None takes the variable out)."""
+    ``env`` is added to the environment (a value None takes the variable out). ``timeout`` only keeps
+    a tito that hangs from hanging the suite: a `tito grade` of three files took over 120 s at a load of 20."""
     environment = dict(os.environ, NO_COLOR="1")
     for variable in ("PYTHONPATH", "TITO_ROOT"):
         environment.pop(variable, None)
