@@ -11,7 +11,7 @@ machine (or a test run beside a grader) must not share uids.
 import os
 
 import pytest
-from tiny_course import build_course
+from tiny_course import PATIENT_SECONDS, build_course, with_deadline
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest-xdist
 _RUN = int(os.environ.setdefault("TITO_TEST_UID_RANGE", str(62000 + 500 * (os.getpid() % 5))))  # workers inherit it
@@ -51,7 +51,9 @@ def instructor_course(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def alpha_grader(instructor_course):
-    """A grader of module alpha, prepared once per session in the sandbox found here (else skip)."""
+    """A grader of module alpha, prepared once per session in the sandbox found here (else skip).
+    Its deadline is short (15 s), for the tests of what a deadline does: an honest grading on a
+    loaded machine can take nearly that long, so tests of honest work grade with ``patient_alpha_grader``."""
     from tito.course import Course
     from tito.grading import Grader, detect
 
@@ -61,3 +63,10 @@ def alpha_grader(instructor_course):
     course = Course(instructor_course)
     with Grader(course, course.get("alpha"), timeout=15, sandbox=sandbox) as grader:
         yield grader
+
+
+@pytest.fixture(scope="session")
+def patient_alpha_grader(alpha_grader):
+    """``alpha_grader`` with a deadline no load reaches (tiny_course.PATIENT_SECONDS): for gradings
+    whose grade, reason or feedback a test asserts, which a cut deadline would change."""
+    return with_deadline(alpha_grader, PATIENT_SECONDS)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grade_attacks import HALF_DONE, STUB
-from tiny_course import ALPHA_DEV, REAL_ROOT, flat, run_tito
+from tiny_course import ALPHA_DEV, PATIENT_SECONDS, REAL_ROOT, flat, run_tito
 
 from tito.course import Course
 from tito.errors import TitoError
@@ -45,7 +45,7 @@ def notebook(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def honest(alpha_grader, tmp_path_factory):
+def honest(patient_alpha_grader, tmp_path_factory):
     """Honest and careless submissions, graded in one batch (two at a time): student -> Grade."""
     folder = tmp_path_factory.mktemp("honest")
     files = {
@@ -63,7 +63,7 @@ def honest(alpha_grader, tmp_path_factory):
     for name, data in files.items():
         (folder / name).write_bytes(data)
     submissions = [(name.split(".")[0], folder / name) for name in files]
-    grades = grade_batch(alpha_grader, submissions, tmp_path_factory.mktemp("honest-out"), jobs=2)
+    grades = grade_batch(patient_alpha_grader, submissions, tmp_path_factory.mktemp("honest-out"), jobs=2)
     return {g.student: g for g in grades}
 
 
@@ -192,7 +192,7 @@ def test_hidden_inline_tests_are_neither_run_nor_shown_in_any_feedback_nor_shipp
     # right for whole numbers only: both hidden asserts (of -1.5 and 0.25) would fail, with their words
     submission = tmp_path / "fred.py"
     submission.write_text(HALF_DONE.replace("return np.asarray(x) * 2", "return np.asarray(x) * 2 + np.asarray(x) % 1"))
-    with Grader(course, course.get("alpha"), timeout=15, sandbox=sandbox, calibrate=False) as grader:
+    with Grader(course, course.get("alpha"), timeout=PATIENT_SECONDS, sandbox=sandbox, calibrate=False) as grader:
         grade = grader.grade(submission)
     assert [(t.name, t.passed) for t in grade.feedback if t.kind == "inline"] == [
         ("test_unit_double", True), ("test_unit_scaler", False)]  # the visible part of test_unit_double ran
@@ -426,19 +426,20 @@ def test_json_is_for_one_submission(instructor_course, tmp_path):
         in flat(proc.stderr)  # it was ignored: no file, no word
 
 
-def test_a_prepared_folder_grades_on_its_own_wherever_it_is_copied(alpha_grader, tmp_path):
+def test_a_prepared_folder_grades_on_its_own_wherever_it_is_copied(patient_alpha_grader, tmp_path):
     from tito.grading import Prepared, grade_submission
 
+    grader = patient_alpha_grader  # erin's grade is asserted: no load may cut it
     shipped = tmp_path / "bundle" / "prepared"
-    shutil.copytree(alpha_grader.prepared.folder, shipped, symlinks=True)
+    shutil.copytree(grader.prepared.folder, shipped, symlinks=True)
     prepared = Prepared.load(shipped)
-    assert (prepared.checks, prepared.free, prepared.seed) == (alpha_grader.prepared.checks, ["numpy_is_provided"],
-                                                              alpha_grader.prepared.seed)
+    assert (prepared.checks, prepared.free, prepared.seed) == (grader.prepared.checks, ["numpy_is_provided"],
+                                                                grader.prepared.seed)
     scratch = Path(tempfile.mkdtemp(prefix="tito-grade-test-"))  # where any sandbox user may enter
     scratch.chmod(0o711)
     try:
-        grade = grade_submission(HALF_DONE.encode(), "erin.py", "erin", prepared, alpha_grader.sandbox,
-                                 alpha_grader.limits, scratch)
+        grade = grade_submission(HALF_DONE.encode(), "erin.py", "erin", prepared, grader.sandbox, grader.limits,
+                                 scratch)
         assert (grade.score, grade.max_score, grade.student) == (4, 6, "erin")
         assert list(scratch.iterdir()) == []  # the job folder is gone
     finally:

@@ -334,7 +334,9 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     if outcome.stopped:
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:
-        running = str(status.get("running") or (late[0] if late else "its start"))[:300]
+        # checks that ran out of time ran out there, even if the tests for feedback began before the kill came
+        where = "checks" if checks.get("timed_out") else status.get("running") or (late[0] if late else "its start")
+        running = str(where)[:300]
         after = checks and running in ("inline", "pytest")
         if running == "checks" and not imported:  # the checks never began: the import took the time
             running = "checks, while importing the submission"
