@@ -538,7 +538,8 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     env = dict(os.environ, NO_COLOR="1", HOME="/tmp")
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([*container, PYTHON, "-m", "tito", "grade", str(folder), "--module", "alpha", "--sandbox",
-                           sandbox, "--jobs", "2", "--out", str(folder.parent / "grades"), "--timeout", f"{PATIENT_SECONDS:g}"],
+                           sandbox, "--jobs", "2", "--out", str(folder.parent / "grades"),
+                           "--timeout", f"{PATIENT_SECONDS:g}"],
                           cwd=course, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Sandbox: {sandbox}" in proc.stdout
@@ -856,8 +857,8 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
     course = Course(instructor_course)
     done = []
     result = batch.grade_folder(course, course.get("alpha"), [(n, folder / f"{n}.py") for n in ("ann", "ben")],
-                                tmp_path / "grades", executors.LocalExecutor(2, alpha_grader.sandbox), timeout=PATIENT_SECONDS,
-                                on_done=done.append)
+                                tmp_path / "grades", executors.LocalExecutor(2, alpha_grader.sandbox),
+                                timeout=PATIENT_SECONDS, on_done=done.append)
     assert sum(g.sandbox["starved"] for g in done[:2]) >= 1 and len(done) > 2  # stopped side by side, then again
     assert {(g.student, g.score, g.incomplete) for g in result.graded} == {("ann", 4, False), ("ben", 4, False)}
 
