@@ -470,30 +470,42 @@ def test_broken_notebooks_score_zero_with_their_reason(batch):
 # --------------------------------------------------------------------------- a grader that is killed
 
 
-def test_a_killed_grader_loses_no_grade_already_written(instructor_course, tmp_path):
+def test_a_killed_grader_loses_no_grade_already_written(instructor_course, tmp_path, monkeypatch):
+    """Its scratch folder goes in a temporary folder of its own: a grader another test starts
+    meanwhile sweeps the stale scratch folders of /tmp, and could take this one first."""
+    import tempfile
+
     folder, out = tmp_path / "subs", tmp_path / "grades"
     folder.mkdir()
     (folder / "alice.py").write_text(ALPHA_DEV)
     (folder / "zed.py").write_text(attack(SLEEPER))
-    env = dict(os.environ, NO_COLOR="1")
+    scratch = Path(tempfile.mkdtemp(prefix="killed-grader-"))
+    os.chmod(scratch, 0o755)  # as /tmp is, for the sandbox users of the jobs
+    env = dict(os.environ, NO_COLOR="1", TMPDIR=str(scratch))
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen([sys.executable, "-m", "tito", "grade", str(folder), "--module", "alpha", "--out",
-                             str(out), "--timeout", "60"], cwd=instructor_course, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        # a wait, not a measure: starting tito, calibrating and grading alice first took over 60 s at a load of 20
-        assert settled(lambda: not leftovers(), seconds=300) is False, "the sleeper never started"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc = subprocess.Popen([sys.executable, "-m", "tito", "grade", str(folder), "--module", "alpha", "--out",
+                                 str(out), "--timeout", "60"], cwd=instructor_course, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            # a wait, not a measure: starting tito, calibrating and grading alice first took over 60 s at a load
+            # of 20; the sleeper is running (another test's attack could be too) once alice's grade is written
+            assert settled(lambda: not ((out / "alice.json").exists() and leftovers()), seconds=300) is False, \
+                "alice was never graded, or the sleeper never started"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        finally:
+            proc.kill()
+        assert json.loads((out / "alice.json").read_text())["score"] == 6
+        assert (out / "gradebook.csv").read_text().splitlines()[1].startswith("alice,")
+        assert settled(leftovers) == []  # the sandbox died with its grader
+        stale = [p for p in scratch.glob(f"{SCRATCH_PREFIX}alpha-*") if owner_pid(p) == proc.pid]
+        assert stale  # it could not clean up after itself ...
+        monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+        sweep_stale_scratch()
+        assert not any(p.exists() for p in stale)  # ... so the next tito grade does
     finally:
-        proc.kill()
-    assert json.loads((out / "alice.json").read_text())["score"] == 6
-    assert (out / "gradebook.csv").read_text().splitlines()[1].startswith("alice,")
-    assert settled(leftovers) == []  # the sandbox died with its grader
-    stale = [p for p in Path("/tmp").glob(f"{SCRATCH_PREFIX}alpha-*") if owner_pid(p) == proc.pid]
-    assert stale  # it could not clean up after itself ...
-    sweep_stale_scratch()
-    assert not any(p.exists() for p in stale)  # ... so the next tito grade does
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- other ways of running
