@@ -286,7 +286,7 @@ def _refuse_shared_targets(modules: list[Module], root: Path) -> None:
     group = _first_twins(modules, lambda module: module.exports_to)
     if group:
         target = group[0].exports_to
-        yamls = " and ".join((m.folder / "module.yaml").relative_to(root).as_posix() for m in group)
+        yamls = " and ".join(m.metadata_file.relative_to(root).as_posix() for m in group)
         raise TitoError(f"Two modules export to the same file: {yamls} both say exports_to: {target}, so "
                         f"each export would overwrite the other's {format.module_file(target)}.",
                         hint=f"Give each module its own target: in module.yaml (exports_to: "
@@ -355,7 +355,7 @@ class Course:
             return (f"which needs {module.name} itself: grading and a release build {module.name} without it. "
                     "Import it only where it may be missing, in a try that catches ImportError.")
         return (f"which is not among {module.name}'s prerequisites: add {exporter.name} to prerequisites in "
-                f"{module.relative(module.folder / 'module.yaml')}.")
+                f"{module.relative(module.metadata_file)}.")
 
     def names(self) -> list[str]:
         return [m.name for m in self.modules]
@@ -406,7 +406,7 @@ class Course:
                 if prereq not in by_name:
                     raise TitoError(
                         f"Module '{module.dirname}' lists an unknown prerequisite '{prereq}' "
-                        f"in {module.relative(module.folder / 'module.yaml')}.",
+                        f"in {module.relative(module.metadata_file)}.",
                         hint=f"Known modules: {', '.join(by_name)}",
                     )
             sorter.add(module.name, *module.prerequisites)

@@ -104,7 +104,7 @@ def target_of(module: Module, cells: list[SourceCell]) -> Path:
     if not isinstance(declared, str):
         _refuse_anothers_target(module, names[0])
     elif declared != f"tinytorch.{names[0]}":
-        yaml_name = module.relative(module.folder / "module.yaml")
+        yaml_name = module.relative(module.metadata_file)
         raise TitoError(f"{where} says '#| {format.DEFAULT_EXP} {names[0]}' (tinytorch.{names[0]}), but {yaml_name} "
                         f"says exports_to: {declared}: the tests import the latter, so they would test another file.",
                         hint="Make the two name the same module.")

@@ -43,8 +43,8 @@ def _export(modules, force, keep_going=False):
     from tito.notebooks.sync import take_notebook_edits
 
     def prepare(module):
-        if module.missing_metadata():
-            warn(module.missing_metadata())
+        if missing := module.missing_metadata():
+            warn(missing)
         take_notebook_edits(module)
 
     failed = export_modules(modules, force, keep_going, prepare=prepare, on_exported=_say_exported,

@@ -181,8 +181,8 @@ def _warn_before_testing(course, module, store, tell=warn) -> None:
     from tito.progress import ProgressStore
     from tito.testing.runner import unmet_prerequisites
 
-    if module.missing_metadata():
-        tell(module.missing_metadata())
+    if missing := module.missing_metadata():
+        tell(missing)
     for message in unmet_prerequisites(course, module, store or ProgressStore(course.root)):
         tell(f"{message} Testing {module.name} anyway.")
 

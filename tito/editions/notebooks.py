@@ -41,7 +41,7 @@ def check_points(module: Module) -> None:
     unknown = [str(name) for name in inline if name not in defined]
     unknown += [str(name) for name in points if "::" in str(name) and not _pytest_test_exists(module, str(name))]
     if unknown:
-        where = module.relative(module.folder / "module.yaml")
+        where = module.relative(module.metadata_file)
         raise TitoError(f"{where}: points for {', '.join(unknown)}, which {module.dev_file.name} or "
                         f"{module.relative(module.tests_dir)} does not define (a test is worth 1 point unless named "
                         "here).",

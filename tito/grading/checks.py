@@ -95,7 +95,7 @@ def check_specs(module: Module) -> list[CheckSpec]:
 
     A module without checks cannot be graded: TitoError says how to add them.
     """
-    yaml_name = module.relative(module.folder / "module.yaml")
+    yaml_name = module.relative(module.metadata_file)
     path = checks_file(module)
     table = module.meta.get("checks")
     if not table:

@@ -277,7 +277,7 @@ def _refuse_broken_checks(module: Module, specs: list[CheckSpec], expected: dict
     """TitoError naming each check whose result on the reference solution is no answer to grade
     against, with its error and the file to fix; before calibration, which would make a check that
     raises on both the reference and the stub worth 0 without a word."""
-    checks, yaml = module.relative(module.tests_dir / "checks.py"), module.relative(module.folder / "module.yaml")
+    checks, yaml = module.relative(module.tests_dir / "checks.py"), module.relative(module.metadata_file)
     problems = [f"check {spec.name} {problem}" for spec in specs
                 if (problem := _reference_problem(spec, expected.get(spec.name), checks, yaml))]
     if problems:

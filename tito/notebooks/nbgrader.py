@@ -25,7 +25,7 @@ def points_of(module: Module | None) -> dict:
     """``points:`` of module.yaml (test name -> whole points >= 0), checked: a TitoError names
     the first bad entry."""
     points = (module.meta.get("points") if module else None) or {}
-    where = module.relative(module.folder / "module.yaml") if module else "module.yaml"
+    where = module.relative(module.metadata_file) if module else "module.yaml"
     if not isinstance(points, dict):
         raise TitoError(f"{where}: 'points' must map test names to points, got {type(points).__name__}.")
     for name, value in points.items():

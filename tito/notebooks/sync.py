@@ -91,14 +91,13 @@ def _recorded(module: Module) -> dict | None:
     return None
 
 
-def record(module: Module, py: str | None = None, notebook: str | None = None) -> None:
-    """Remember the pair as in step: the texts tito read and wrote (``py``, ``notebook``), else
-    both files as they are now. A notebook saved again since it was read then reads as ahead."""
+def record(module: Module, py: str, notebook: str) -> None:
+    """Remember the pair as in step: the texts tito read and wrote (``py``, ``notebook``), not the
+    files as they are after, so a notebook saved again since it was read reads as ahead."""
     path = module.root / RECORD
     data = read_json_object(path)
     modules = data.get("modules") if isinstance(data.get("modules"), dict) else {}
-    modules[module.name] = {"py": _sha(module.source() if py is None else py),
-                            "ipynb": _sha(_read_notebook(module) if notebook is None else notebook)}
+    modules[module.name] = {"py": _sha(py), "ipynb": _sha(notebook)}
     write_atomically(path, json.dumps({"version": 1, "modules": modules}, indent=2, sort_keys=True) + "\n")
 
 
@@ -116,15 +115,14 @@ def _read_notebook(module: Module, attempts: int = 5, pause: float = 0.2) -> str
     ``attempts`` times ``pause`` seconds apart, before its text goes on to be called broken."""
     import time
 
-    for attempt in range(attempts):
+    for _ in range(attempts - 1):
         try:
             text = module.notebook_text()
             json.loads(text)
             return text
         except (TitoError, ValueError):
-            if attempt == attempts - 1:
-                return module.notebook_text()
             time.sleep(pause)
+    return module.notebook_text()
 
 
 def last_edited(py_path: Path, notebook_path: Path, released: dict | None = None) -> str:
