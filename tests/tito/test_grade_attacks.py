@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import grade_attacks
 from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled, slow
-from tiny_course import ALPHA_DEV, PATIENT_SECONDS, REAL_ROOT, flat, rows_of, run_tito
+from tiny_course import ALPHA_DEV, HANG_SECONDS, PATIENT_SECONDS, REAL_ROOT, flat, rows_of, run_tito
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch
@@ -419,7 +419,6 @@ def test_a_symbolic_link_is_no_submission(instructor_course, tmp_path):
     assert "nina is a symbolic link" in grades["nina"]["error"]
     (folder / "zed.py").symlink_to("/dev/zero")  # planning the next run must not read it either
     again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out))
-    again = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out))
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads((out / "zed.json").read_text())["error"].startswith("cannot read the submission: zed.py is a "
                                                                          "symbolic link")
@@ -552,7 +551,7 @@ def test_contained_in_every_mode(mode, sandbox, instructor_course, tmp_path):
     proc = subprocess.run([*container, PYTHON, "-m", "tito", "grade", str(folder), "--module", "alpha", "--sandbox",
                            sandbox, "--jobs", "2", "--out", str(folder.parent / "grades"),
                            "--timeout", f"{PATIENT_SECONDS:g}"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=course, env=env, capture_output=True, text=True, timeout=HANG_SECONDS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Sandbox: {sandbox}" in proc.stdout
     grades = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}

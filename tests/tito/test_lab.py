@@ -19,6 +19,8 @@ pytest.importorskip("jupyterlab")
 websocket = pytest.importorskip("tornado.websocket")
 
 from course_root import ROOT as REPO
+from tiny_course import HANG_SECONDS
+
 TOKEN = "tito-lab-test"
 
 
@@ -43,13 +45,7 @@ def api(port, path, method="GET", body=None):
         return json.loads(response.read() or b"null")
 
 
-# How long the server, a kernel or the server's shutdown may take: seconds on a quiet machine,
-# many times that on a loaded one. Bounds that keep a server that never answers from hanging the
-# suite; nothing here asserts speed.
-WAIT_SECONDS = 600  # JupyterLab had not answered after 180 s at a load of 20
-
-
-def wait_for(port, server, seconds=WAIT_SECONDS):
+def wait_for(port, server, seconds=HANG_SECONDS):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -61,7 +57,7 @@ def wait_for(port, server, seconds=WAIT_SECONDS):
     raise AssertionError("JupyterLab did not answer in time")
 
 
-def run_in_kernel(port, kernel_id, code, seconds=WAIT_SECONDS) -> str:
+def run_in_kernel(port, kernel_id, code, seconds=HANG_SECONDS) -> str:
     """Execute ``code`` in a kernel of the server, over its websocket; returns what it printed."""
     async def go():
         url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={TOKEN}"
@@ -126,7 +122,7 @@ def test_lab_serves_the_module_notebook_and_its_kernel_imports_this_course(cours
     finally:
         server.send_signal(signal.SIGINT)  # once, as "Ctrl-C stops it" says
         try:
-            stopped = server.wait(timeout=WAIT_SECONDS) is not None  # one asking y/n would wait for ever
+            stopped = server.wait(timeout=HANG_SECONDS) is not None  # one asking y/n would wait for ever
         except subprocess.TimeoutExpired:
             stopped = False
             server.kill()

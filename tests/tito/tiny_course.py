@@ -239,6 +239,11 @@ def build_course(root: Path, tooling: bool = False) -> TinyCourse:
 # its deadline (an endless sleep) is graded with a short one, so no test waits this long.
 PATIENT_SECONDS = 300.0
 
+# How long a test waits for a process or server that should come (or end) before it calls it hung:
+# a bound, never a measure (a `tito grade` of three files took over 120 s, JupyterLab over 180 s, at a
+# load of 20), beyond PATIENT_SECONDS so that a patient grading is never cut by its caller's wait.
+HANG_SECONDS = 600
+
 
 def with_deadline(grader, seconds: float):
     """A copy of a prepared ``grader`` (the same prepared folder, seed, sandbox and scratch) whose
@@ -251,10 +256,10 @@ def with_deadline(grader, seconds: float):
     return patient
 
 
-def run_tito(cwd: Path, *args, pythonpath=(), timeout=600, **env) -> subprocess.CompletedProcess:
+def run_tito(cwd: Path, *args, pythonpath=(), timeout=HANG_SECONDS, **env) -> subprocess.CompletedProcess:
     """``python -m tito ARGS`` in ``cwd`` (which comes first on sys.path), plain output, no TITO_ROOT;
     ``env`` is added to the environment (a value None takes the variable out). ``timeout`` only keeps
-    a tito that hangs from hanging the suite: a `tito grade` of three files took over 120 s at a load of 20."""
+    a tito that hangs from hanging the suite (``HANG_SECONDS``)."""
     environment = dict(os.environ, NO_COLOR="1")
     for variable in ("PYTHONPATH", "TITO_ROOT"):
         environment.pop(variable, None)
