@@ -6,12 +6,21 @@ worker's sandboxed jobs run as uids of their own, so that one worker's checks fo
 sandbox processes never see another's. Each test run takes its own range of them too: the
 uid-drop backend kills every process of its uid when a job starts, so two test runs on one
 machine (or a test run beside a grader) must not share uids.
+
+The Ctrl-C tests send SIGINT as a terminal does. A shell starts a background job (`make test &`,
+`nohup`) with SIGINT ignored, and every process started from it inherits that, so the signal would
+be lost: here SIGINT gets Python's own handler back, which a process started from a test then
+gets as the default (an exec keeps ignored signals, not handled ones).
 """
 
 import os
+import signal
 
 import pytest
 from tiny_course import PATIENT_SECONDS, build_course, with_deadline
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest-xdist
 _RUN = int(os.environ.setdefault("TITO_TEST_UID_RANGE", str(62000 + 500 * (os.getpid() % 5))))  # workers inherit it
