@@ -26,8 +26,8 @@ from browser import FLAGS, DevTools, chromium
 from tito.course import Course
 from tito.editions.strip import strip_solutions
 
-from course_root import ROOT as REPO
-COURSE = Course(REPO)
+from course_root import ROOT
+COURSE = Course(ROOT)
 CNN = "chapters/06_cnn.html"
 # The launch cards of the original course page (course-page-cnn.md), Binder's opening JupyterLab
 # (?labpath=, what the edition's binder/ sets up) where the original opened classic Notebook (?filepath=).
@@ -40,8 +40,8 @@ CNN_LAUNCH = {
 SOLUTION_MIN_CHARS = 10
 
 
-def tito_process(*args, cwd=REPO, **popen):
-    environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+def tito_process(*args, cwd=ROOT, **popen):
+    environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
     environment.pop("TITO_ROOT", None)
     return [sys.executable, "-m", "tito", *args], dict(cwd=cwd, env=environment, text=True, **popen)
 

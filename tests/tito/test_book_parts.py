@@ -15,7 +15,7 @@ from tito.course import Course
 from tito.book.markdown import demote_headings, markdown_text
 from tito.errors import TitoError
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 URL = "https://github.com/mlsysbook/TinyTorch"
 
 ALPHA_README = """\
@@ -52,7 +52,7 @@ def test_launch_urls_are_the_original_sites():
     assert repository.binder(notebook) == f"https://mybinder.org/v2/gh/mlsysbook/TinyTorch/main?labpath={notebook}"
     assert repository.colab(notebook) == f"https://colab.research.google.com/github/mlsysbook/TinyTorch/blob/main/{notebook}"
     assert Repository.parse(URL, "fall-2025").source("a b.py") == f"{URL}/blob/fall-2025/a%20b.py"
-    assert declared_repository(REPO) == URL
+    assert declared_repository(ROOT) == URL
 
 
 @pytest.mark.parametrize("url", ["https://gitlab.com/me/course", "github.com/me", "https://github.com/me"])
@@ -85,7 +85,7 @@ def test_an_edition_names_its_own_repository(tmp_path, before):
 
 
 def test_cards_that_would_open_the_instructors_own_repository_are_warned_of():
-    course = Course(REPO)  # it holds the solutions
+    course = Course(ROOT)  # it holds the solutions
     warning = solutions_warning(course, Repository.parse(URL + ".git"))
     assert warning.startswith(f"The launch cards open {URL}, this course's own repository")
     assert warning.endswith("--repository URL.")
@@ -154,7 +154,7 @@ def contrast(color: str, background: str) -> float:
 
 def build(course, *args, no_color=True):
     """`tito book build` on ``course``; ``no_color=False`` leaves NO_COLOR out of its environment."""
-    return run_tito(course.root, "book", "build", "--repository", URL, "--jobs", "1", *args, pythonpath=[REPO],
+    return run_tito(course.root, "book", "build", "--repository", URL, "--jobs", "1", *args, pythonpath=[ROOT],
                     timeout=300, NO_COLOR="1" if no_color else None)
 
 

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("jupyterlab")
 websocket = pytest.importorskip("tornado.websocket")
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 from tiny_course import HANG_SECONDS
 
 TOKEN = "tito-lab-test"
@@ -28,7 +28,7 @@ def tito_lab_environment(**changes) -> dict:
     """This environment, without what a test step sets (the lab's kernels must not inherit it),
     with this repository's tito on PYTHONPATH, plain output and ``changes``."""
     inherited = {name: value for name, value in os.environ.items() if name not in ("PY_COLORS", "MPLBACKEND")}
-    return {**inherited, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **changes}
+    return {**inherited, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **changes}
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from tiny_course import build_course, on_a_terminal
 
 from tito.console import JUPYTER_KERNEL_VARIABLES
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 
 ASCII_LOCALE = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "NO_COLOR": "1"}
 
@@ -34,7 +34,7 @@ def test_prints_and_fails():
 
 def in_ascii_locale(args, cwd, root):
     environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONIOENCODING", "TITO_ROOT")}
-    environment.update(ASCII_LOCALE, PYTHONPATH=f"{root}{os.pathsep}{REPO}")
+    environment.update(ASCII_LOCALE, PYTHONPATH=f"{root}{os.pathsep}{ROOT}")
     return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=environment, capture_output=True,
                           timeout=120)
 
@@ -71,7 +71,7 @@ def test_a_terminal_in_an_ascii_locale_shows_an_ascii_spinner_and_tables_in_line
     course = build_course(tmp_path / "course")
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PYTHONIOENCODING", "TITO_ROOT", "NO_COLOR", *JUPYTER_KERNEL_VARIABLES)}
-    environment.update(ASCII_LOCALE, PYTHONPATH=f"{course.root}{os.pathsep}{REPO}", COLUMNS="100", TERM="xterm")
+    environment.update(ASCII_LOCALE, PYTHONPATH=f"{course.root}{os.pathsep}{ROOT}", COLUMNS="100", TERM="xterm")
     del environment["NO_COLOR"]
     shown, code = on_a_terminal([sys.executable, "-m", "tito", "test", "--module", "alpha"], environment,
                                 cwd=course.root)
@@ -102,9 +102,9 @@ def test_the_pytorch_comparisons_are_skipped_when_pytorch_cannot_load_in_the_loc
     fake = tmp_path / "torch"
     fake.mkdir()
     (fake / "__init__.py").write_text('"/\\udcc3\\udc89t\\udcc3\\udca9".encode("utf-8")\n')
-    environment = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
+    environment = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
     ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "slow",
-                          "tests/06_cnn/test_cnn_vs_torch.py"], cwd=REPO, env=environment, capture_output=True,
+                          "tests/06_cnn/test_cnn_vs_torch.py"], cwd=ROOT, env=environment, capture_output=True,
                          text=True, timeout=120)
     assert ran.returncode == 0 and " failed" not in ran.stdout and " skipped" in ran.stdout, ran.stdout + ran.stderr
     assert "PyTorch cannot be imported in this locale ('utf-8' codec can't encode characters" in ran.stdout

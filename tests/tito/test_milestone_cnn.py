@@ -13,18 +13,18 @@ from tiny_course import flat
 
 from tito.milestones import cnn_digits
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 LAST_LINE = re.compile(r"^test accuracy: (0\.\d{4}|1\.0000)$")
 
 
 def test_quick_run_end_to_end(tmp_path):
     """One epoch per fold on 200 digits: progress, the folds, the final line, both PNGs, and
     exit 1 (below 0.98)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "TINYTORCH_OUTPUTS": str(tmp_path / "pics")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "TINYTORCH_OUTPUTS": str(tmp_path / "pics")}
     env.pop("OPENBLAS_NUM_THREADS", None)
     done = subprocess.run(
         [sys.executable, "-m", "tito", "milestone", "cnn", "--epochs", "1", "--limit", "200"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     lines = done.stdout.strip().splitlines()
     assert LAST_LINE.match(lines[-1]), done.stdout + done.stderr
@@ -108,7 +108,7 @@ def test_a_module_not_exported_yet_is_named_and_export_all_is_not_advised(tito, 
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real(name, *args)
 
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(ROOT)
     monkeypatch.setattr(importlib, "import_module", missing_training)
     result = tito("milestone", "cnn")
     assert result.exit_code == 1

@@ -10,24 +10,24 @@ from tito.commands.doctor import check_python
 from tito.course import Course
 from tito.grading.bundle import python_floor
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 CODE = ("tito", "tinytorch", "modules/source", "benchmarks", "tests")
 
 
 def floor() -> tuple[int, int]:
     """(3, 10) for ``requires-python = ">=3.10"`` (as the autograders' setup.sh checks it)."""
-    return python_floor(Course(REPO))[1]
+    return python_floor(Course(ROOT))[1]
 
 
 def test_every_python_file_parses_with_the_oldest_supported_grammar():
-    files = [path for folder in CODE for path in sorted((REPO / folder).rglob("*.py"))]
+    files = [path for folder in CODE for path in sorted((ROOT / folder).rglob("*.py"))]
     assert len(files) > 100  # the folders were found
     newer = []
     for path in files:
         try:
             ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=floor())
         except SyntaxError as error:
-            newer.append(f"{path.relative_to(REPO)}:{error.lineno}: {error.msg}")
+            newer.append(f"{path.relative_to(ROOT)}:{error.lineno}: {error.msg}")
     assert newer == [], f"syntax newer than Python {'.'.join(map(str, floor()))}"
 
 
@@ -44,12 +44,12 @@ def test_ast_rejects_what_is_newer_than_the_grammar_asked_for():
 
 
 def test_doctor_states_the_floor_and_the_readme_says_it():
-    declared = python_floor(Course(REPO))[0]
-    check = check_python(REPO)
+    declared = python_floor(Course(ROOT))[0]
+    check = check_python(ROOT)
     assert check.ok
     assert f"the course needs Python {declared} (pyproject.toml's requires-python)" in check.detail
     major, minor = floor()
-    assert f"You need Python {major}.{minor}+ with `venv`" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"You need Python {major}.{minor}+ with `venv`" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_doctor_names_a_python_below_the_floor_and_how_to_fix_it(tmp_path):

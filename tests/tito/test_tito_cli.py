@@ -14,12 +14,12 @@ from tiny_course import flat, on_a_terminal
 from tito.console import JUPYTER_KERNEL_VARIABLES
 from tito.deps import exit_for_missing
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 MINE = ["export", "test", "status", "info", "doctor"]
 
 
 def process(args, cwd, **env):
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     environment.pop("TITO_ROOT", None)
     return subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
 
@@ -83,8 +83,8 @@ def test_info_shows_metadata_prerequisites_and_exports(course, tito):
 
 def test_info_in_plain_text_is_a_narrow_table_whose_names_and_paths_stay_whole():
     """Piped, tito info cnn was 374 columns wide (its description and lists on one line each)."""
-    facts = json.loads(process([sys.executable, "-m", "tito", "info", "cnn", "--json"], REPO).stdout)
-    shown = process([sys.executable, "-m", "tito", "info", "cnn"], REPO, NO_COLOR="1").stdout
+    facts = json.loads(process([sys.executable, "-m", "tito", "info", "cnn", "--json"], ROOT).stdout)
+    shown = process([sys.executable, "-m", "tito", "info", "cnn"], ROOT, NO_COLOR="1").stdout
     assert max(map(len, shown.splitlines())) <= 130
     words = shown.replace("|", " ").replace(",", " ").split()
     assert all(name in words for name in facts["exported_names"] + facts["tests"])
@@ -92,7 +92,7 @@ def test_info_in_plain_text_is_a_narrow_table_whose_names_and_paths_stay_whole()
 
 def test_doctor_passes_on_a_ready_course_and_names_problems_with_fixes(course):
     tito_cmd = [sys.executable, "-m", "tito", "doctor"]
-    ready_env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    ready_env = {"PYTHONPATH": f"{course.root}{os.pathsep}{ROOT}", "NO_COLOR": "1"}
     process([sys.executable, "-m", "tito", "export", "--all"], course.root, **ready_env)
     ready = process(tito_cmd, course.root, **ready_env)
     assert ready.returncode == 0, ready.stdout
@@ -124,7 +124,7 @@ def test_doctor_notices_tinytorch_imported_from_elsewhere(course):
     result = process([str(Path(sys.executable).with_name("tito")), "doctor"], course.root, NO_COLOR="1")
     assert result.returncode == 1
     row = next(line for line in result.stdout.splitlines() if line.startswith("| tinytorch import"))
-    assert "PROBLEM" in row and f"finds {REPO / 'tinytorch'}" in row
+    assert "PROBLEM" in row and f"finds {ROOT / 'tinytorch'}" in row
 
 
 def test_missing_dependency_says_which_and_how(capsys):
@@ -146,17 +146,17 @@ def test_missing_jupytext_is_reported_by_the_cli(course):
 
 
 def test_bin_tito_runs_without_installing(course):
-    result = process([str(REPO / "bin" / "tito"), "info", "alpha", "--json"], course.root / "tests")
+    result = process([str(ROOT / "bin" / "tito"), "info", "alpha", "--json"], course.root / "tests")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["module"] == "01_alpha"
 
 
 def test_activate_script_puts_root_and_module_folders_on_pythonpath():
-    script = f"source {REPO / 'bin' / 'activate-tinytorch.sh'} >/dev/null 2>&1; echo \"$PYTHONPATH\""
-    result = process(["bash", "-c", script], REPO)
+    script = f"source {ROOT / 'bin' / 'activate-tinytorch.sh'} >/dev/null 2>&1; echo \"$PYTHONPATH\""
+    result = process(["bash", "-c", script], ROOT)
     entries = result.stdout.strip().split(":")
-    assert entries[0] == str(REPO)
-    folders = sorted(str(p) for p in (REPO / "modules" / "source").glob("[0-9][0-9]_*") if p.is_dir())
+    assert entries[0] == str(ROOT)
+    folders = sorted(str(p) for p in (ROOT / "modules" / "source").glob("[0-9][0-9]_*") if p.is_dir())
     assert [e for e in entries if "/modules/source/" in e] == folders
 
 
@@ -164,7 +164,7 @@ def test_plain_output_never_breaks_a_path_wherever_the_course_lives(tmp_path):
     from tiny_course import build_course
 
     course = build_course(tmp_path / ("long-folder-name-" * 6) / ("deeper-" * 8) / "course")
-    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{ROOT}", "NO_COLOR": "1"}
     result = process([sys.executable, "-m", "tito", "doctor"], course.root, **env)
     assert result.returncode == 0, result.stdout
     assert len(str(course.root)) > 150
@@ -175,7 +175,7 @@ def test_plain_output_never_breaks_a_path_wherever_the_course_lives(tmp_path):
 
 def test_pytest_k_cnn_selects_the_cnn_modules_tests_only():
     result = process([sys.executable, "-m", "pytest", "tests/", "-k", "cnn", "--collect-only", "-q",
-                      "-p", "no:cacheprovider"], REPO)
+                      "-p", "no:cacheprovider"], ROOT)
     nodes = [line for line in result.stdout.splitlines() if "::" in line]
     examples = "tests/test_package_examples.py::test_docstring_examples_hold[core.cnn]"  # cnn's EXAMPLEs
     assert examples in nodes, result.stdout[-2000:]
@@ -187,8 +187,8 @@ def test_pytest_k_cnn_selects_the_cnn_modules_tests_only():
 def test_bin_tito_says_plainly_what_it_needs(tmp_path):
     """A checkout without .venv and a Python without tito's packages (-S: no site-packages)."""
     checkout = tmp_path / "checkout"
-    shutil.copytree(REPO / "bin", checkout / "bin")
-    shutil.copytree(REPO / "tito", checkout / "tito", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "bin", checkout / "bin")
+    shutil.copytree(ROOT / "tito", checkout / "tito", ignore=shutil.ignore_patterns("__pycache__"))
     bare = tmp_path / "bare-python"
     bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
     bare.chmod(0o755)
@@ -197,7 +197,7 @@ def test_bin_tito_says_plainly_what_it_needs(tmp_path):
     first, *rest = result.stderr.splitlines()
     prefix = f"bin/tito: {bare} lacks what tito needs: "
     assert first.startswith(prefix) and first.endswith(".")
-    block = (REPO / "pyproject.toml").read_text().split("\ndependencies = [", 1)[1].split("]", 1)[0]
+    block = (ROOT / "pyproject.toml").read_text().split("\ndependencies = [", 1)[1].split("]", 1)[0]
     assert set(first[len(prefix):-1].split()) == set(re.findall(r'"([A-Za-z0-9_.-]+)', block))  # all of them
     assert rest == [
         f"Run 'make install' in {checkout} first: it creates .venv with everything tito needs,",
@@ -207,7 +207,7 @@ def test_bin_tito_says_plainly_what_it_needs(tmp_path):
 
 def test_activate_script_without_a_venv_does_not_say_ready(tmp_path):
     checkout = tmp_path / "checkout"
-    shutil.copytree(REPO / "bin", checkout / "bin")
+    shutil.copytree(ROOT / "bin", checkout / "bin")
     (checkout / "modules" / "source" / "01_alpha").mkdir(parents=True)
     result = process(["bash", "-c", f"source {checkout / 'bin' / 'activate-tinytorch.sh'}; echo \"status=$?\""],
                      tmp_path)
@@ -218,7 +218,7 @@ def test_activate_script_without_a_venv_does_not_say_ready(tmp_path):
 
 def test_activate_script_run_instead_of_sourced_says_to_source_it():
     for shell in ("bash", "sh"):
-        result = process([shell, "bin/activate-tinytorch.sh"], REPO)
+        result = process([shell, "bin/activate-tinytorch.sh"], ROOT)
         assert result.returncode == 1 and "TinyTorch ready" not in result.stdout + result.stderr
         assert result.stderr == ("activate-tinytorch: this script was run, not sourced, so it activated nothing.\n"
                                  "Source it in your shell instead:  source bin/activate-tinytorch.sh\n")
@@ -227,7 +227,7 @@ def test_activate_script_run_instead_of_sourced_says_to_source_it():
 def test_doctor_on_a_fresh_student_edition_is_ready_with_a_hint(course, tito, tmp_path):
     out = tmp_path / "edition"
     assert tito("release", "--all", "--out", str(out)).exit_code == 0
-    env = {"PYTHONPATH": f"{out}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    env = {"PYTHONPATH": f"{out}{os.pathsep}{ROOT}", "NO_COLOR": "1"}
     fresh = process([sys.executable, "-m", "tito", "doctor"], out, **env)
     assert fresh.returncode == 0, fresh.stdout
     row = next(line for line in fresh.stdout.splitlines() if line.startswith("| course progress"))
@@ -262,7 +262,7 @@ def in_read_only_course(root, *args, **env):
 
 
 def test_a_read_only_course_is_tested_with_one_clear_message(course):
-    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{REPO}", "NO_COLOR": "1"}
+    env = {"PYTHONPATH": f"{course.root}{os.pathsep}{ROOT}", "NO_COLOR": "1"}
     process([sys.executable, "-m", "tito", "export", "--all"], course.root, **env)
     tested = in_read_only_course(course.root, "test", "--module", "alpha", **env)
     assert tested.returncode == 0, tested.stdout + tested.stderr
@@ -340,7 +340,7 @@ def test_a_real_ctrl_c_in_export_ends_without_a_traceback(course):
     script = ("import os, signal, sys\nimport tito.exporter\n"
               "tito.exporter.export_modules = lambda *a, **k: os.kill(os.getpid(), signal.SIGINT)\n"
               "from tito.cli import main\nsys.argv = ['tito', 'export', '--all']\nmain()\n")
-    result = process([sys.executable, "-c", script], course.root, PYTHONPATH=str(REPO), NO_COLOR="1")
+    result = process([sys.executable, "-c", script], course.root, PYTHONPATH=str(ROOT), NO_COLOR="1")
     assert result.returncode == 130 and "Traceback" not in result.stderr
     assert result.stderr.startswith("Error: Stopped by Ctrl-C: tito export ended early; the modules listed above")
 
@@ -381,7 +381,7 @@ def _on_a_terminal(code: str, **env) -> bytes:
     """What ``python -c code`` writes on a pseudo-terminal (as a notebook cell's `!` command has)."""
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("NO_COLOR", "CI", "TERM", *JUPYTER_KERNEL_VARIABLES)}
-    environment.update(PYTHONPATH=str(REPO), TERM="xterm-256color", **env)
+    environment.update(PYTHONPATH=str(ROOT), TERM="xterm-256color", **env)
     written, returncode = on_a_terminal([sys.executable, "-c", code], environment)
     assert returncode == 0, written
     return written

@@ -11,19 +11,19 @@ from tito.course import Course, find_course_root
 from tito.format import tinytorch_imports
 from tito.errors import TitoError
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 
 
 def test_root_is_found_from_a_subfolder(course):
     deep = course.root / "modules" / "source" / "01_alpha"
     assert find_course_root(deep) == course.root
-    result = run_tito(deep, "status", "--json", pythonpath=[REPO])
+    result = run_tito(deep, "status", "--json", pythonpath=[ROOT])
     assert result.returncode == 0, result.stderr
     assert f'"root": "{course.root}"' in result.stdout
 
 
 def test_outside_a_course_is_a_clear_error(tmp_path):
-    result = run_tito(tmp_path, "status", pythonpath=[REPO])
+    result = run_tito(tmp_path, "status", pythonpath=[ROOT])
     assert result.returncode == 1
     assert "No TinyTorch course found" in result.stderr and "Traceback" not in result.stderr
 
@@ -31,7 +31,7 @@ def test_outside_a_course_is_a_clear_error(tmp_path):
 def test_tito_root_is_the_fallback_outside_a_course(course, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = run_tito(elsewhere, "info", "beta", "--json", pythonpath=[REPO], TITO_ROOT=str(course.root))
+    result = run_tito(elsewhere, "info", "beta", "--json", pythonpath=[ROOT], TITO_ROOT=str(course.root))
     assert result.returncode == 0, result.stderr
     assert '"prerequisites": [\n    "alpha"\n  ]' in result.stdout
 
@@ -85,7 +85,7 @@ def test_invalid_module_yaml_is_a_clear_error(course, tito):
 
 def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
     for name in ("conftest.py", "course_root.py"):
-        course.write(f"tests/{name}", (REPO / "tests" / name).read_text())
+        course.write(f"tests/{name}", (ROOT / "tests" / name).read_text())
     course.write("tests/01_alpha/test_alpha_where.py",
                  "import tinytorch\n\ndef test_where():\n    assert tinytorch.__file__\n")
     other = tmp_path / "other"
@@ -93,7 +93,7 @@ def test_conftest_pins_tinytorch_to_the_course_root(course, tmp_path):
     (other / "tinytorch" / "__init__.py").write_text("")
     run = ("import sys, pytest; {setup}"
            "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/01_alpha/test_alpha_where.py']))")
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     clean = subprocess.run([sys.executable, "-c", run.format(setup="")], cwd=course.root,
                            env=environment, capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stdout

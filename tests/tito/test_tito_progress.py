@@ -10,7 +10,7 @@ from tiny_course import flat
 
 from tito.progress import ProgressStore, problem_with
 
-from course_root import ROOT as REPO
+from course_root import ROOT
 
 
 def test_record_and_read_back(tmp_path):
@@ -79,7 +79,7 @@ for i in range(25):
 
 
 def test_concurrent_writers_never_corrupt_or_lose_entries(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(w)], env=env,
                                 stderr=subprocess.PIPE, text=True) for w in range(4)]
     for writer in writers:
