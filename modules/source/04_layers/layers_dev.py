@@ -82,7 +82,8 @@ from tinytorch.core.tensor import Tensor, get_autograd
 # ### Why loops in Python are slow
 #
 # Every `total += a[i, p] * b[p, j]` in Python runs several bytecodes, looks up two NumPy scalars,
-# boxes the result as a new Python object and checks types: 100-300 ns per MAC.
+# boxes the result as a new Python object and checks types: several hundred ns per MAC or more
+# (the cell below prints yours).
 # NumPy's `@` calls a BLAS library written in C and assembly that keeps blocks of both matrices
 # in the CPU cache, uses SIMD instructions that do 8-16 multiply-adds at once, and uses every
 # core: well under 1 ns per MAC. You will write the loops once, to understand them, measure the

@@ -676,10 +676,9 @@ if __name__ == "__main__":
 # Every trip through the Python loop costs a few microseconds of interpreter work (a method
 # call, an index check, two Tensor objects, a list entry) no matter how small the example is;
 # the copy itself — 256 bytes for a digit — takes nanoseconds. So for small examples the loop
-# version is all overhead, and the vectorised version is **about a hundred times faster**
-# (~100× for a batch of 256 digits on the 2-core machine this course was written on). A whole
-# shuffled epoch in batches of 32 took 0.3 ms against 7 ms there (~25×: with small batches the
-# fixed cost of each batch — slicing, two Tensors — weighs in too). Small next to the network's
+# version is all overhead, and the vectorised version is **tens of times faster** for a batch of
+# 256 digits. A whole shuffled epoch in batches of 32 gains less (with small batches the fixed
+# cost of each batch — slicing, two Tensors — weighs in too). Small next to the network's
 # own work on digits, but the loader runs every epoch, and with bigger data sets the same
 # per-item overhead is why real loaders read whole batches at once and prepare them in
 # background worker processes.
@@ -884,7 +883,7 @@ if __name__ == "__main__":
 #   whole run is reproducible.
 # * **Batch memory** grows with the batch size, not the data set size; activations inside the
 #   network cost far more than the input batch.
-# * **Vectorise**: a batch cut out with one fancy-indexing call is ~100× faster than
+# * **Vectorise**: a batch cut out with one fancy-indexing call is tens of times faster than
 #   a Python loop over examples, because per-item interpreter overhead dwarfs the copy.
 # * **Hold out** a test split before training, reproducibly, and touch it only to evaluate.
 #

@@ -104,7 +104,8 @@ from tinytorch.core.cnn import (
 #
 # * **Memory**: each node keeps references to its inputs until the graph is dropped: during
 #   training every intermediate activation of the forward pass stays alive until `backward()`
-#   is done. For the milestone CNN with a batch of 32 that is ~100 KB; for a large model it is
+#   is done. For the milestone CNN with a batch of 32 that is about 0.5 MB (most of it the first
+#   convolution's output and its ReLU, 128 KB each); for a large model it is
 #   most of the GPU memory, which is why evaluation runs under `no_grad()`: nothing is recorded.
 # * **Time**: recording is one small Python object per operation; the backward pass costs about
 #   twice the forward (each matmul of the forward becomes two in the backward).

@@ -28,8 +28,8 @@
 #
 # 1. `SGD(params, lr, momentum=0.0, weight_decay=0.0)`: gradient descent, with momentum (a
 #    running sum of past gradients) and L2 weight decay;
-# 2. `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8)`: per-parameter step sizes from
-#    running averages of the gradient and of its square.
+# 2. `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)`: per-parameter
+#    step sizes from running averages of the gradient and of its square.
 #
 # ```
 #   08 autograd ─► 09 optimizers ─► 10 training ─► tito milestone cnn

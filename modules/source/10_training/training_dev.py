@@ -342,7 +342,7 @@ if __name__ == "__main__":
 # and shows them on a Rich progress bar:
 #
 # ```
-#   epoch  3/20 ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 45/45 loss 0.0812 acc 0.9749 test 0.9722 0:00:00
+#   epoch  3/20 ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 45/45 loss 0.0812 acc 0.9749 val acc 0.9722 0:00:00
 # ```
 #
 # `evaluate` runs the model on other data under `no_grad()`: nothing is recorded, so it is
