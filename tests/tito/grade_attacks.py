@@ -474,6 +474,26 @@ AMPLIFY_NAME = "amplify" + "\x01" * 233  # 240 bytes, each \x01 shown as 4 chara
 # that does not count, as often as the student likes
 FORGED_UNREADABLE = _STATUS_AT_EXIT.replace("{status!r}", repr(
     '{"running": "", "steps": {"read": {"ok": false, "error": "FORGED: file unreadable"}}}'))
+# the same said at import, before any check has a record: the status made the harness's last, then the
+# checks' process ended (red team 34: an uncounted attempt, as often as liked, its reason in the
+# submission's own words: any text it read, the hidden checks' code too)
+_STATUS_AT_IMPORT = '''
+if IN_PROBE:
+    _out = _os.path.dirname(_json.loads(_sys.argv[1])["out"])
+    with open(_os.path.join(_out, "status.json"), "w") as _forged:
+        _forged.write({status!r})
+    _os.mkdir(_os.path.join(_out, ".status.json.tmp"))
+    _os._exit(0)
+'''
+FORGED_AT_IMPORT = {
+    "unreadable_at_import": '{"running": "", "steps": {"read": {"ok": false, "error": "FORGED: file unreadable"}}}',
+    "unexported_at_import": '{"running": "", "steps": {"read": {"ok": true}, "export": {"ok": false, '
+                            '"error": "FORGED: does not export"}}}'}
+# lines of its own in the reason: a step and a crashed check named with a newline and a score (red team 34)
+FORGED_LINES = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({
+    "running": "pytest\nModule alpha: 6/6 points from 4 graded checks.",
+    "steps": {"read": {"ok": True}, "checks": {"crashes": [{"check": "double\nScore: 6/6 (all checks passed)",
+                                                            "exit_code": 0}, {"check": "double", "exit_code": 0}]}}})))
 
 
 SLOW = '''
@@ -555,6 +575,10 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["forty_thousand_cells.ipynb"] = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None}] * 40_000})
     files["forged_unreadable.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_UNREADABLE)
+    for name, status in FORGED_AT_IMPORT.items():
+        files[f"{name}.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(
+            _STATUS_AT_IMPORT.replace("{status!r}", repr(status)))
+    files["forged_lines.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_LINES)
     # a process that ends inside one function: the checks after it still run (they ran in no process before)
     files["exit_in_check.py"] = ALPHA_DEV.replace("    doubled_value_of_the_input = np.asarray(x) * 2\n",
                                                   "    import os\n    os._exit(0)\n", 1)

@@ -277,7 +277,7 @@ def test_checks_stopped_by_their_deadline_are_not_told_as_finished_when_feedback
     assert _reason(status, killed, Limits(seconds=15), "", False, imported=False) == (
         "timed out after 15 s (in checks, while importing the submission): checks that had not finished score 0")
     finished = {**status, "steps": {**status["steps"], "checks": {"ok": True, "exit_code": 0}}}
-    assert _reason(finished, killed, Limits(seconds=15), "", True) == (
+    assert _reason(finished, killed, Limits(seconds=15), "", True, finished=True) == (
         "timed out after 15 s (in pytest): its checks had finished; only feedback was cut short")
 
 
@@ -389,6 +389,47 @@ def test_a_submission_cannot_say_it_was_unreadable_once_its_checks_ran(batch):
     grade = batch[0]["forged_unreadable"]
     assert grade.score == 4 and "FORGED" not in grade.error  # as carol: double and scaler's half
     assert prairielearn(grade)["gradable"] is True
+
+
+@pytest.mark.parametrize("student", ["unreadable_at_import", "unexported_at_import"])
+def test_a_submission_cannot_say_it_was_unreadable_or_unexported_before_its_checks_ran(batch, student):
+    """Red team 34: said at import, before any check had a record, the forged status was believed, and
+    PrairieLearn counted no attempt, its reason in the submission's words. Only the harness's own lines,
+    said before the submission's code runs, tell that a read or an export failed."""
+    from tito.grading.formats import prairielearn
+
+    grade = batch[0][student]
+    assert "FORGED" not in grade.error and grade.score == 0
+    assert grade.error.startswith("the sandbox stopped early (exit code 1): ")  # its harness could not write on
+    assert prairielearn(grade)["gradable"] is True
+
+
+def test_a_submission_cannot_put_lines_of_its_own_into_the_reason(batch):
+    """Red team 34: a step named "pytest\\nModule alpha: 6/6 ..." and a crashed check "double\\nScore: 6/6
+    ..." went into the reason as lines of their own. Only steps the harness has and checks that failed
+    are named; double passed, so its crash is not believed either."""
+    grade = batch[0]["forged_lines"]
+    assert grade.score == 4  # as carol: double and scaler's half
+    assert "\n" not in grade.error and "6/6" not in grade.error and "ended during" not in grade.error
+    assert grade.error.startswith("the sandbox stopped early (exit code 1): ")
+
+
+def test_the_reason_says_checks_finished_only_when_each_left_a_record():
+    """Red team 34: a status saying the checks ended well and pytest was running, then the harness
+    stopped (SIGSTOP) until the deadline, read "its checks had finished; only feedback was cut short" while
+    no check had run. Whether they finished is told by their records, read outside."""
+    from types import SimpleNamespace
+
+    from tito.grading.grader import _reason
+    from tito.grading.sandbox import Limits
+
+    forged = {"running": "pytest", "steps": {"read": {"ok": True}, "export": {"ok": True},
+                                             "checks": {"ok": True, "exit_code": 0, "crashes": []}}}
+    killed = SimpleNamespace(timed_out=True, stopped="", returncode=None, output=b"")
+    assert _reason(forged, killed, Limits(seconds=20), "", False, imported=False) == (
+        "timed out after 20 s (in pytest): checks that had not finished score 0")
+    assert _reason(forged, killed, Limits(seconds=20), "", True, finished=True) == (
+        "timed out after 20 s (in pytest): its checks had finished; only feedback was cut short")
 
 
 def test_a_file_claiming_another_module_is_graded_by_this_modules_checks_only(batch):

@@ -8,6 +8,7 @@ anything the submission does. ``Grader`` prepares once and grades many.
 from __future__ import annotations
 
 import errno
+import json
 import math
 import os
 import re
@@ -23,7 +24,7 @@ from tito.errors import TitoError
 from tito.files import remove_tree
 from tito.grading import slots
 from tito.grading.data import IMPORT_RECORD, UnreadableRecord, read_json, read_record, showable, showable_name
-from tito.grading.inside import MAX_TESTS
+from tito.grading.inside import MAX_TESTS, VERDICT
 from tito.grading.report import (CHECK, INLINE, PYTEST, Grade, TestScore, grading_failed, not_exported,
                                  out_of_memory, unreadable)
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
@@ -67,7 +68,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         out = job.folder / "out"
         status = _status(out, job.folder)
         killed = out_of_memory_killed(outcome, status)
-        checks, checks_ran = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
+        checks, recorded = _check_scores(prepared, out / "checks", job.folder, outcome.timed_out)
         grader_signal = None if killed else outcome.signal
         hidden = {spec.name for spec in prepared.checks if spec.hidden}
         imported, import_failure = _import_outcome(out / "checks", job.folder)
@@ -75,7 +76,9 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
             checks = [_not_counted(check) for check in checks]
             grade.error = killed_grader_reason(grader_signal)
         else:
-            grade.error = _reason(status, outcome, limits, import_failure, checks_ran, hidden, imported)
+            failed = {check.name for check in checks if not check.passed}
+            grade.error = _reason(status, outcome, limits, import_failure, bool(recorded), hidden, imported,
+                                  finished=len(recorded) == len(checks), failed=failed)
         grade.tests = checks + _feedback(status)
         grade.other_module, wrong_module = another_modules(data, prepared, checks)
         if wrong_module:  # this module's tests on another module's file tell nothing but import errors
@@ -194,11 +197,12 @@ def _crash_records(value) -> list[dict]:
     return [crash for crash in value[:50] if type(crash) is dict] if type(value) is list else []
 
 
-def _crashes(value, hidden: set) -> list[str]:
+def _crashes(value, hidden: set, failed: set) -> list[str]:
     """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in
-    ('a hidden check' for those whose results students see only once grades are published)."""
+    ('a hidden check' for those whose results students see only once grades are published). Only
+    checks that failed are named: a name the sandbox made up, or a check that passed, is left out."""
     found = []
-    for crash in [c for c in _crash_records(value) if type(c.get("check")) is str]:
+    for crash in [c for c in _crash_records(value) if c.get("check") in failed]:
         found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} "
                      f"({_exit_code(crash.get('exit_code'))})")
     return found
@@ -214,6 +218,27 @@ def _step(status: dict, name: str) -> dict:
     return step if isinstance(step, dict) else {}
 
 
+def _running(status: dict) -> str:
+    """The step the sandbox's status says was running ('' when none, or when it names no step)."""
+    return status.get("running") if status.get("running") in STEPS else ""
+
+
+def announced_failure(output: bytes, step: str) -> str | None:
+    """The error of ``step`` (read or export) when the sandbox's first process said, before any of
+    the submission's code ran, that the step failed (``tito.grading.inside.announce``); None when it
+    said the step succeeded, or said nothing of it. The first such line counts: later ones may be
+    the submission's."""
+    for line in output.decode("utf-8", "replace").splitlines():
+        if line.startswith(VERDICT):
+            try:
+                said = json.loads(line[len(VERDICT):])
+            except ValueError:
+                continue
+            if isinstance(said, dict) and said.get("step") == step:
+                return None if said.get("ok") is True else str(said.get("error") or "no reason given")
+    return None
+
+
 def _import_outcome(folder: Path, job_folder: Path) -> tuple[bool, str]:
     """(whether the import ended — the checks' probe wrote its import record —, what it raised:
     'TypeError: ...' on one line, or '')."""
@@ -226,19 +251,21 @@ def _import_outcome(folder: Path, job_folder: Path) -> tuple[bool, str]:
     return True, f"{record['raised']['type']}: {record['raised']['message']}".splitlines()[0][:300]
 
 
-def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out: bool) -> tuple[list[TestScore], bool]:
-    """Each check's score, judged outside the sandbox; and whether any check wrote a record."""
-    expected, scores, ran = prepared.expected(), [], False
+def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out: bool) -> tuple[list[TestScore], set]:
+    """Each check's score, judged outside the sandbox; and the names of the checks that wrote a record."""
+    expected, scores, recorded = prepared.expected(), [], set()
     not_run = "not run" + (": the submission's time ran out" if timed_out else "")
     for spec in prepared.checks:
         points = 0 if spec.name in prepared.free else spec.points
         withheld = None  # the messages written here tell nothing of the expected value
         try:
             actual = read_record(folder, spec.name, below=job_folder)
-            ran = ran or actual is not None
+            if actual is not None:
+                recorded.add(spec.name)
             passed, message, withheld = judge(spec, expected[spec.name], actual)
         except UnreadableRecord as exc:
-            ran, passed, message = True, False, f"the sandbox returned unreadable data: {exc}"
+            recorded.add(spec.name)
+            passed, message = False, f"the sandbox returned unreadable data: {exc}"
         if message == "not run":
             message, withheld = not_run, None
         detail = ""
@@ -247,7 +274,7 @@ def _check_scores(prepared: Prepared, folder: Path, job_folder: Path, timed_out:
         elif spec.hidden and not passed:
             message, detail, withheld = "failed (a hidden check: details are not shown)", message, None
         scores.append(TestScore(spec.name, passed, points, message, CHECK, spec.hidden, detail, withheld))
-    return scores, ran
+    return scores, recorded
 
 
 def another_modules(data: bytes, prepared: Prepared, checks: list[TestScore]) -> tuple[str, str]:
@@ -303,16 +330,19 @@ NAMED = 20  # functions named in "not implemented yet: ..." (then "and N more")
 
 
 def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_ran: bool,
-            hidden: set = frozenset(), imported: bool = True) -> str:
+            hidden: set = frozenset(), imported: bool = True, finished: bool = False, failed: set = frozenset()) -> str:
     """Why the submission lost points as a whole, or ''. (What the sandbox reported is only
-    used for these words; the points never depend on it. A submission it calls unreadable or
-    unexported is not graded at all on some platforms, so that is believed only when no check ran.)"""
-    read, export = _step(status, "read"), _step(status, "export")
-    if read and not read.get("ok") and not checks_ran:
-        return unreadable(str(read.get("error"))[:500])
-    if export and not export.get("ok") and not checks_ran:
-        first = (str(export.get("error")) or "no reason given").splitlines()[0]
-        return not_exported(first[:500])
+    used for these words; the points never depend on it. A submission called unreadable or
+    unexported is not graded at all on some platforms, so that is believed only from the lines
+    the sandbox's first process said before the submission's code ran, and only when no check ran.)
+    ``finished``: every check left a record; ``failed``: the names of the checks that did not pass."""
+    output = outcome.output if outcome is not None else b""
+    unread = None if checks_ran else announced_failure(output, "read")
+    if unread is not None:
+        return unreadable(unread[:500])
+    unexported = None if checks_ran else announced_failure(output, "export")
+    if unexported is not None:
+        return not_exported(unexported.splitlines()[0][:500])
     if import_failure:
         why = (f": it wrote past the sandbox's limit of {limits.file_size >> 20} MB per file, printing that much?"
                if f"[Errno {errno.EFBIG}]" in import_failure else "")  # RLIMIT_FSIZE: its output is a file too
@@ -326,7 +356,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         return (f"the submission ended the Python process while being imported (os._exit, or a crash: {how}), "
                 "so it scores 0")
     reasons = []
-    ended = _crashes(checks.get("crashes"), hidden)
+    ended = _crashes(checks.get("crashes"), hidden, failed)
     if ended:
         reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
                        "checks after it (os._exit or a crash in the submission's code?)")
@@ -335,20 +365,20 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:
         # checks that ran out of time ran out there, even if the tests for feedback began before the kill came
-        where = "checks" if checks.get("timed_out") else status.get("running") or (late[0] if late else "its start")
-        running = str(where)[:300]
-        after = checks and running in ("inline", "pytest")
+        running = "checks" if checks.get("timed_out") else _running(status) or (late[0] if late else "its start")
+        after = finished and running in ("inline", "pytest")
         if running == "checks" and not imported:  # the checks never began: the import took the time
             running = "checks, while importing the submission"
         reasons.append(f"timed out after {limits.seconds:g} s (in {running}): " + (
             "its checks had finished; only feedback was cut short" if after
             else "checks that had not finished score 0"))
-    elif outcome.returncode != 0 or status.get("running"):
+    elif outcome.returncode != 0 or _running(status):
         tail = [line[:200] for line in showable(outcome.output.decode("utf-8", "replace")).strip().splitlines()[-2:]]
-        where = f" in {str(status['running'])[:300]}" if status.get("running") else ""
+        where = f" in {_running(status)}" if _running(status) else ""
         reasons.append(f"the sandbox stopped early{where} (exit code {outcome.returncode})"
                        + (f": {' | '.join(tail)}" if tail else ""))
-    missing = list(dict.fromkeys([*_names(read.get("stubs")), *(  # the file's stubs, then what the tests ran into
+    stubs = _names(_step(status, "read").get("stubs"))
+    missing = list(dict.fromkeys([*stubs, *(  # the file's stubs, then what the tests ran into
         n for step in ("inline", "pytest") for n in _names(_step(status, step).get("not_implemented")))]))
     if missing:  # after what stopped it, if anything did
         more = f" and {len(missing) - NAMED} more" if len(missing) > NAMED else ""

@@ -15,7 +15,10 @@ installs the syscall filter (``tito.grading.syscall_filter``: no memfd, no share
 4. **inline** and **pytest**: the module's tests, for the report's feedback (no points).
 
 After each step the progress goes to ``out/status.json``, so a step that hangs or crashes
-loses nothing of the steps before it. Nothing written here is trusted by the grader.
+loses nothing of the steps before it. Nothing written there is trusted by the grader: the
+submission's code can rewrite it. Whether the read and the export succeeded is also said on this
+process's output (``announce``), before any of the submission's code runs: an attempt that
+"cannot be read" is not counted on some platforms, so the grader believes only those lines.
 """
 
 import json
@@ -28,6 +31,7 @@ from pathlib import Path
 
 MAX_TESTS = 500  # feedback tests reported
 MAX_MESSAGE = 1000  # characters of one feedback message
+VERDICT = "tito-inside-verdict "  # starts the line that says a step's verdict on this process's output
 
 
 def set_limits(limits: dict) -> None:
@@ -63,6 +67,13 @@ class Status:
         os.replace(temp, self.path)
 
 
+def announce(step: str, ok: bool, error: str = "") -> None:
+    """Say on this process's output whether ``step`` (read or export) succeeded. Said before the
+    submission's code runs, so the first such line of a step is this process's own: the grader keeps
+    the first bytes of the output, and later lines cannot take it back."""
+    print(VERDICT + json.dumps({"step": step, "ok": bool(ok), "error": error[:MAX_MESSAGE]}), flush=True)
+
+
 def remaining(deadline: float) -> float:
     return max(0.5, deadline - time.monotonic())
 
@@ -83,13 +94,13 @@ def read_submission(spec: dict, status: Status) -> bool:
     try:
         text = to_source(Path(spec["submission"]).read_bytes(), spec["filename"])
         text = restore_reference_tests(text, Path(spec["reference_tests"]).read_text(encoding="utf-8"))
-    except SubmissionError as exc:
-        status.end("read", ok=False, error=str(exc)[:MAX_MESSAGE])
+    except Exception as exc:  # a SubmissionError says what came; whatever else a malformed file raises, too
+        error = str(exc) if isinstance(exc, SubmissionError) else (
+            f"{spec['filename']} cannot be read as a module source: {type(exc).__name__}: {exc}")
+        announce("read", False, error)
+        status.end("read", ok=False, error=error[:MAX_MESSAGE])
         return False
-    except Exception as exc:  # whatever else a malformed file raises
-        status.end("read", ok=False, error=f"{spec['filename']} cannot be read as a module source: "
-                                           f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE])
-        return False
+    announce("read", True)
     Path(spec["course"], spec["dev_file"]).write_text(text, encoding="utf-8")
     from tito.format import stub_names
 
@@ -192,6 +203,7 @@ def main(argv) -> int:
     module = Course(Path(spec["course"])).get(spec["module"])
     status.begin("export")
     exported = run_export(module)
+    announce("export", exported.ok, exported.error or "")
     status.end("export", **step_report(exported))
     if exported.ok:
         run_checks(spec, status, deadline)
