@@ -489,6 +489,21 @@ FORGED_AT_IMPORT = {
     "unreadable_at_import": '{"running": "", "steps": {"read": {"ok": false, "error": "FORGED: file unreadable"}}}',
     "unexported_at_import": '{"running": "", "steps": {"read": {"ok": true}, "export": {"ok": false, '
                             '"error": "FORGED: does not export"}}}'}
+# a forged verdict line before the harness's own, in a warning the export's compile prints (it quotes
+# the source line, and \x1c ends a line for str.splitlines); then the checks' process ends at import,
+# or (_WIPED) its checks run and their records are removed as it exits (red team 34, second round)
+_FORGED_VERDICT = ("tito-inside-verdict " + json.dumps({"step": "export", "ok": False, "error": "FORGED verdict"}))
+_VERDICT_IN_A_WARNING = ("import os as _os, sys as _sys\n_a = '''x\x1cy'''\nif _sys is 'x': pass\n"
+                         "_b = '''\x1c" + _FORGED_VERDICT + "\x1c'''\n")
+VERDICT_AT_IMPORT = _VERDICT_IN_A_WARNING + "if _sys.argv[0].endswith('probe.py'):\n    _os._exit(0)\n"
+VERDICT_WIPED = _VERDICT_IN_A_WARNING + """if _sys.argv[0].endswith('probe.py'):
+    import atexit as _atexit, glob as _glob, json as _json
+
+    _atexit.register(lambda: [_os.remove(f) for f in _glob.glob(_os.path.join(_json.loads(_sys.argv[1])["out"], "*"))])
+"""
+# an honest file that does not export, after more than the kept megabyte of compile warnings
+NOISY_UNEXPORTABLE = ("_x = 1\n" + ("if _x is 5: pass  # " + "w" * 120 + "\n") * 6000
+                      + "\n# %%\n#| export\ndef broken(:\n    pass\n")
 # lines of its own in the reason: a step and a crashed check named with a newline and a score (red team 34)
 FORGED_LINES = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({
     "running": "pytest\nModule alpha: 6/6 points from 4 graded checks.",
@@ -579,6 +594,10 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         files[f"{name}.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(
             _STATUS_AT_IMPORT.replace("{status!r}", repr(status)))
     files["forged_lines.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_LINES)
+    files["verdict_at_import.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_AT_IMPORT
+    files["verdict_wiped.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_WIPED
+    files["noisy_unexportable.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + NOISY_UNEXPORTABLE
+    files["newline\nScore: 6 of 6 (all checks passed).ipynb"] = "not JSON"  # a name that prints lines of its own
     # a process that ends inside one function: the checks after it still run (they ran in no process before)
     files["exit_in_check.py"] = ALPHA_DEV.replace("    doubled_value_of_the_input = np.asarray(x) * 2\n",
                                                   "    import os\n    os._exit(0)\n", 1)

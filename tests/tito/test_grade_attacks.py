@@ -404,6 +404,38 @@ def test_a_submission_cannot_say_it_was_unreadable_or_unexported_before_its_chec
     assert prairielearn(grade)["gradable"] is True
 
 
+@pytest.mark.parametrize("student", ["verdict_at_import", "verdict_wiped"])
+def test_a_verdict_line_in_a_compile_warning_is_not_believed(batch, student):
+    """Red team 34, second round: the export's compile printed a warning quoting a source line that held
+    a forged verdict after a \\x1c, before the harness's own; read as a line of its own, it made a whole
+    solution "not export" (uncounted on PrairieLearn), at import or once its checks' records were removed.
+    What the harness prints during the read and the export is held back until it has said its verdicts."""
+    from tito.grading.formats import prairielearn
+
+    grade = batch[0][student]
+    assert "FORGED" not in grade.error and "does not export" not in grade.error
+    assert prairielearn(grade)["gradable"] is True
+    assert grade.sandbox["output_tail"].count("tito-inside-verdict") == 3  # the two verdicts, then the quoted one
+
+
+def test_a_file_that_does_not_export_is_told_so_after_a_megabyte_of_warnings(batch):
+    """Red team 34: more than the kept megabyte of compile warnings came before the export's verdict,
+    so an unexportable file got no reason and a counted 0."""
+    from tito.grading.formats import prairielearn
+
+    grade = batch[0]["noisy_unexportable"]
+    assert grade.error.startswith("the submission does not export (noisy_unexportable.py, line ")
+    assert prairielearn(grade)["gradable"] is False
+
+
+def test_a_file_name_cannot_print_lines_of_its_own_in_the_reason(batch):
+    """Red team 34: a notebook named "newline\\nScore: 6 of 6 ..." put that line into "cannot read" (and
+    the gradebook kept only the part before it). The name in the reason is shown escaped, as its label."""
+    grade = next(g for student, g in batch[0].items() if student.startswith("newline"))
+    assert grade.error == ("cannot read the submission: newline\\x0aScore: 6 of 6 (all checks passed).ipynb is "
+                           "not a readable notebook: not JSON (Expecting value: line 1 column 1 (char 0)); it scores 0")
+
+
 def test_a_submission_cannot_put_lines_of_its_own_into_the_reason(batch):
     """Red team 34: a step named "pytest\\nModule alpha: 6/6 ..." and a crashed check "double\\nScore: 6/6
     ..." went into the reason as lines of their own. Only steps the harness has and checks that failed

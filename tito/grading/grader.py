@@ -224,19 +224,37 @@ def _running(status: dict) -> str:
 
 
 def announced_failure(output: bytes, step: str) -> str | None:
-    """The error of ``step`` (read or export) when the sandbox's first process said, before any of
-    the submission's code ran, that the step failed (``tito.grading.inside.announce``); None when it
-    said the step succeeded, or said nothing of it. The first such line counts: later ones may be
-    the submission's."""
-    for line in output.decode("utf-8", "replace").splitlines():
-        if line.startswith(VERDICT):
-            try:
-                said = json.loads(line[len(VERDICT):])
-            except ValueError:
-                continue
-            if isinstance(said, dict) and said.get("step") == step:
-                return None if said.get("ok") is True else str(said.get("error") or "no reason given")
+    """The error of ``step`` (read or export) when the sandbox's first process said that it failed
+    (``tito.grading.inside.announce``); None when it said the step succeeded, or said nothing of it.
+
+    Its verdicts are the first lines of the output that start with ``VERDICT``, one after the other,
+    the read's then the export's: it holds back all else it prints until it has said them, and
+    none of the submission's code runs before. Lines end at a newline only (``str.splitlines``
+    would also end one at \\x1c or \\u2028, which a source line quoted in a warning may hold)."""
+    lines = output.split(b"\n")
+    first = next((index for index, line in enumerate(lines) if line.startswith(VERDICT.encode())), None)
+    if first is None:
+        return None
+    for line, expected in zip(lines[first:], ("read", "export")):
+        said = _verdict(line)
+        if said is None or said["step"] != expected:
+            return None
+        if expected == step:
+            return None if said.get("ok") is True else str(said.get("error") or "no reason given")
+        if said.get("ok") is not True:  # the read failed: there was no export
+            return None
     return None
+
+
+def _verdict(line: bytes) -> dict | None:
+    """A verdict line's JSON, or None for a line that is not one."""
+    if not line.startswith(VERDICT.encode()):
+        return None
+    try:
+        said = json.loads(line[len(VERDICT):])
+    except ValueError:
+        return None
+    return said if isinstance(said, dict) and said.get("step") in ("read", "export") else None
 
 
 def _import_outcome(folder: Path, job_folder: Path) -> tuple[bool, str]:
@@ -339,7 +357,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     output = outcome.output if outcome is not None else b""
     unread = None if checks_ran else announced_failure(output, "read")
     if unread is not None:
-        return unreadable(unread[:500])
+        return unreadable(unread[:500])  # one line: the file name in it is shown escaped
     unexported = None if checks_ran else announced_failure(output, "export")
     if unexported is not None:
         return not_exported(unexported.splitlines()[0][:500])

@@ -18,9 +18,12 @@ After each step the progress goes to ``out/status.json``, so a step that hangs o
 loses nothing of the steps before it. Nothing written there is trusted by the grader: the
 submission's code can rewrite it. Whether the read and the export succeeded is also said on this
 process's output (``announce``), before any of the submission's code runs: an attempt that
-"cannot be read" is not counted on some platforms, so the grader believes only those lines.
+"cannot be read" is not counted on some platforms, so the grader believes only those lines. While
+the two steps run, everything else this process prints is held back (``output_held_back``): a
+warning of the export's compile quotes the submission's source, and must not come first.
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -32,6 +35,8 @@ from pathlib import Path
 MAX_TESTS = 500  # feedback tests reported
 MAX_MESSAGE = 1000  # characters of one feedback message
 VERDICT = "tito-inside-verdict "  # starts the line that says a step's verdict on this process's output
+MAX_HELD = 64 * 1024  # bytes of the output held back during the read and the export that are shown after
+_verdicts = {"fd": 1}  # where announce writes: this process's real output, also while the rest is held back
 
 
 def set_limits(limits: dict) -> None:
@@ -68,10 +73,37 @@ class Status:
 
 
 def announce(step: str, ok: bool, error: str = "") -> None:
-    """Say on this process's output whether ``step`` (read or export) succeeded. Said before the
-    submission's code runs, so the first such line of a step is this process's own: the grader keeps
-    the first bytes of the output, and later lines cannot take it back."""
-    print(VERDICT + json.dumps({"step": step, "ok": bool(ok), "error": error[:MAX_MESSAGE]}), flush=True)
+    """Say on this process's output, on one line of ASCII, whether ``step`` (read or export)
+    succeeded. Said while ``output_held_back`` holds everything else back, before any of the
+    submission's code runs: the verdicts are the first lines of the output the grader keeps."""
+    line = (VERDICT + json.dumps({"step": step, "ok": bool(ok), "error": error[:MAX_MESSAGE]}) + "\n").encode("ascii")
+    while line:
+        line = line[os.write(_verdicts["fd"], line):]
+
+
+@contextlib.contextmanager
+def output_held_back(folder: Path):
+    """While the block runs, what this process and its children print goes to a file in ``folder``;
+    after it, the first ``MAX_HELD`` bytes of that follow on the real output, after the verdicts."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(folder / "held-output.txt", "w+b") as held:
+        os.dup2(held.fileno(), 1)
+        os.dup2(held.fileno(), 2)
+        _verdicts["fd"] = saved[0]
+        try:
+            yield
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            for fd, copy in ((1, saved[0]), (2, saved[1])):
+                os.dup2(copy, fd)
+                os.close(copy)
+            _verdicts["fd"] = 1
+            held.seek(0)
+            sys.stdout.buffer.write(held.read(MAX_HELD))
+            sys.stdout.flush()
 
 
 def remaining(deadline: float) -> float:
@@ -195,16 +227,17 @@ def main(argv) -> int:
     skip_slow_optional_imports()
     os.chdir(spec["course"])
     status = Status(Path(spec["out"]))
-    if not read_submission(spec, status):
-        return 0
     from tito.course import Course
     from tito.testing.runner import run_export, run_inline, run_pytest
 
-    module = Course(Path(spec["course"])).get(spec["module"])
-    status.begin("export")
-    exported = run_export(module)
-    announce("export", exported.ok, exported.error or "")
-    status.end("export", **step_report(exported))
+    with output_held_back(Path(spec["tmp"])):
+        if not read_submission(spec, status):
+            return 0
+        module = Course(Path(spec["course"])).get(spec["module"])
+        status.begin("export")
+        exported = run_export(module)
+        announce("export", exported.ok, exported.error or "")
+        status.end("export", **step_report(exported))
     if exported.ok:
         run_checks(spec, status, deadline)
     if not spec.get("feedback", True):  # tito grade --no-feedback: the points only

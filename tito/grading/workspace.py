@@ -40,6 +40,7 @@ from tito.editions.strip import strip_solutions
 from tito.errors import TitoError
 from tito.files import remove_tree
 from tito.grading.checks import CheckSpec, check_specs
+from tito.grading.data import showable_name
 from tito.grading.sandbox import ONE_THREAD, PYTHON, Job, Limits, Sandbox, site_packages
 from tito.grading.verdict import judge
 from tito.grading import state
@@ -352,7 +353,7 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
     (inputs / submission).write_bytes(data)
     spec = {
         **prepared.probe_spec(view.course), "out": view.out, "tmp": view.tmp,
-        "submission": f"{view.inputs}/{submission}", "filename": filename, "module": prepared.module,
+        "submission": f"{view.inputs}/{submission}", "filename": showable_name(filename), "module": prepared.module,
         "dev_file": prepared.dev_file, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
         "rlimits": limits.rlimits(), "feedback": limits.feedback,
         "seconds": max(1.0, limits.seconds - 3.0),  # the entry ends its own steps a little before the kill
