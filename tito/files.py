@@ -25,8 +25,13 @@ from pathlib import Path
 BACKUP_DIR = Path(".tito") / "backups"
 
 
-def write_atomically(path: Path, text: str | bytes) -> None:
+def write_atomically(path: Path, text: str | bytes, before_replace=None) -> None:
     """Write ``text`` (or bytes) through a temporary file in the same folder, then rename over the target.
+
+    ``before_replace()``, when given, is called once the temporary file is written, just before
+    the rename: what it raises stops the write (the target untouched, the temporary file removed).
+    A check that the target is still what the caller read (e.g. an editor's save meanwhile) then
+    leaves it only the rename to miss.
 
     The file gets the mode a plain ``open(path, "w")`` would give it: an existing file keeps
     its mode, a new one gets 0666 minus the umask (``tempfile.mkstemp`` would make it 0600,
@@ -45,6 +50,8 @@ def write_atomically(path: Path, text: str | bytes) -> None:
             os.fchmod(handle, keep)  # the umask may have taken bits the existing file had
         with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as out:
             out.write(text)
+        if before_replace is not None:
+            before_replace()
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -438,3 +438,99 @@ def test_a_notebook_read_while_jupyter_writes_it_is_read_again(edition, monkeypa
     assert sync.source_up_to_date(Course(edition).get("alpha")).startswith("Synced ")
     assert len(cut_short) == 2  # two reads found it cut short; the third found it whole
     assert "return np.asarray(x) * 2" in (edition / DEV).read_text()
+
+
+BOTH_CHANGED_SAID = ("Both modules/source/01_alpha/alpha_dev.py and alpha_dev.ipynb changed since tito last synced "
+                     "them; tito will not guess which to keep.")
+
+
+def sync_while_the_editor_saves(edition, patch_save):
+    """Take the notebook's edit while ``patch_save(save)`` makes an editor save the .py at one
+    point of the sync: (what the sync raised, the saved text). The sync must refuse as when both
+    changed, keep the save in the .py, and leave no backup of its own."""
+    from tito.errors import TitoError
+    from tito.notebooks.sync import source_up_to_date
+
+    dev = edition / DEV
+    edit_notebook(dev.with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
+    saved_text = dev.read_text().replace(STUB, "return x + x  # the editor's save")
+    saves = []
+
+    def save():
+        if not saves:
+            saves.append(dev)
+            dev.write_text(saved_text)
+
+    patch_save(save)
+    with pytest.raises(TitoError) as refused:
+        source_up_to_date(Course(edition).get("alpha"))
+    assert saves == [dev]
+    return refused.value, saved_text
+
+
+def assert_the_save_is_kept_and_both_changed(edition, refused, saved_text):
+    assert refused.message == BOTH_CHANGED_SAID
+    assert (edition / DEV).read_text() == saved_text
+    assert list((edition / ".tito" / "backups").glob("alpha_dev.*.py")) == []
+    assert state(Course(edition).get("alpha")) == BOTH_CHANGED
+
+
+def test_an_editor_save_just_after_the_syncs_backup_is_kept(edition, monkeypatch):
+    """Red team 34: the .py saved just after the sync copied it to .tito/backups/ was replaced by
+    the notebook's code: the save was in no file, tito said it synced and the pair was in step."""
+    import tito.notebooks.sync as sync
+
+    real_backup = sync.backup
+
+    def backup_then_the_editor_saves(save):
+        def backup(root, path):
+            copy = real_backup(root, path)
+            save()
+            return copy
+        patch.setattr(sync, "backup", backup)
+
+    with monkeypatch.context() as patch:
+        refused, saved_text = sync_while_the_editor_saves(edition, backup_then_the_editor_saves)
+    assert_the_save_is_kept_and_both_changed(edition, refused, saved_text)
+
+
+def test_an_editor_save_while_the_sync_judges_the_pair_again_under_its_lock_is_kept(edition, monkeypatch):
+    """Red team 34: the .py saved while the sync converted the notebook a second time (its check under
+    the lock) was backed up and replaced, and tito said "you edited the notebook last": both had changed."""
+    import tito.notebooks.sync as sync
+
+    real_from_notebook = sync.from_notebook
+    calls = []
+
+    def the_editor_saves_during_the_second_conversion(save):
+        def from_notebook(*args):
+            calls.append(args)
+            if len(calls) == 2:
+                save()
+            return real_from_notebook(*args)
+        patch.setattr(sync, "from_notebook", from_notebook)
+
+    with monkeypatch.context() as patch:
+        refused, saved_text = sync_while_the_editor_saves(edition, the_editor_saves_during_the_second_conversion)
+    assert len(calls) == 2
+    assert_the_save_is_kept_and_both_changed(edition, refused, saved_text)
+
+
+def test_an_editor_save_while_the_sync_writes_the_py_is_kept(edition, monkeypatch):
+    """The last check is made once the notebook's code is written beside the .py, just before the
+    rename: a save while that temporary file is written is kept too."""
+    import tito.files as files
+
+    real_temporary = files._new_temporary
+
+    def the_editor_saves_while_the_temporary_file_is_made(save):
+        def new_temporary(path, mode):
+            if path.name == "alpha_dev.py":
+                save()
+            return real_temporary(path, mode)
+        patch.setattr(files, "_new_temporary", new_temporary)
+
+    with monkeypatch.context() as patch:
+        refused, saved_text = sync_while_the_editor_saves(edition, the_editor_saves_while_the_temporary_file_is_made)
+    assert_the_save_is_kept_and_both_changed(edition, refused, saved_text)
+    assert sorted(p.name for p in (edition / DEV).parent.iterdir() if p.name.startswith(".alpha_dev")) == []

@@ -895,3 +895,36 @@ def test_a_source_saved_during_the_run_is_said_and_not_recorded(course, tito):
     again = tito("test", "--module", "alpha")  # the source stays as saved: one version, recorded
     assert again.exit_code == 0 and "changed while it was tested" not in again.output
     assert (course.root / ".tito" / "progress.json").read_text() != recorded
+
+
+def test_a_package_file_another_run_exported_meanwhile_is_said_and_not_recorded(course, tito, monkeypatch):
+    """Red team 34: two `tito test` runs side by side. The first exported version A of the source
+    and its write came late: after the second run exported version B (the student's newest save),
+    so the second run's pytest imported A. It said 3/3 passed and recorded a pass of B, which fails
+    test_double. Here the first run's late write lands just before the second run's pytest step."""
+    import tito.testing.runner as runner
+
+    assert tito("test", "--module", "alpha").exit_code == 0  # version A (the solution), exported
+    version_a = course.generated("alpha").read_text()
+    recorded = (course.root / ".tito" / "progress.json").read_text()
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace("doubled_value_of_the_input = np.asarray(x) * 2",
+                                           "doubled_value_of_the_input = np.asarray(x) * 2 if x != 4 else 0"))
+    real_pytest = runner.run_pytest
+
+    def pytest_after_the_other_runs_late_write(module, *args):
+        course.generated("alpha").write_text(version_a)
+        return real_pytest(module, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "run_pytest", pytest_after_the_other_runs_late_write)
+        mixed = tito("test", "--module", "alpha")
+    assert mixed.exit_code == 1
+    assert ("Warning: tinytorch/core/alpha.py changed while it was tested (another tito run exported it "
+            "meanwhile?): the pytest tests may have imported another version of it, so this result is not "
+            "recorded. Run tito test --module alpha again.") in flat(mixed.output)
+    assert "Module alpha FAILED" in mixed.output
+    assert (course.root / ".tito" / "progress.json").read_text() == recorded
+    again = tito("test", "--module", "alpha")  # nothing runs beside it: B is exported, and fails
+    assert again.exit_code == 1 and "changed while it was tested" not in again.output
+    assert "test_double" in again.output

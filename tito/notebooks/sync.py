@@ -15,7 +15,9 @@ first. This file is the one rule every command uses:
   ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change
   nothing and raise ``TitoError`` when both files changed: only the student can say which to
   keep, and ``tito notebooks`` (keep the ``.py``) or
-  ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
+  ``tito notebooks --sync`` (keep the notebook) does it, backing up the other. A ``.py`` an
+  editor saves while ``source_up_to_date`` syncs makes both changed too: the ``.py`` is checked
+  against the text judged before the backup and again just before the rename over it.
 
 Two files "hold the same code" when the notebook converts back to exactly the ``.py``
 (``tito.notebooks.convert.from_notebook``): running a notebook changes its outputs, not its code.
@@ -227,11 +229,29 @@ def _source_up_to_date(module: Module, pair: Pair | None) -> str:
         return ""
     if verdict == SOURCE_AHEAD:
         return ""
+    _refuse_if_saved_since(module, pair.py)
     saved = backup(module.root, module.dev_file)
-    write_atomically(module.dev_file, pair.notebook_as_source)
+    try:
+        write_atomically(module.dev_file, pair.notebook_as_source,
+                         before_replace=lambda: _refuse_if_saved_since(module, pair.py))
+    except TitoError:
+        saved.unlink(missing_ok=True)  # nothing was replaced: the .py still holds the student's newest save
+        raise
     record(module, pair.notebook_as_source, pair.notebook)
     return (f"Synced {module.relative(module.notebook)} -> {module.dev_file.name} (you edited the notebook "
             f"last; the previous {module.dev_file.name} is in {module.relative(saved)}).")
+
+
+def _refuse_if_saved_since(module: Module, judged: str) -> None:
+    """The ``_conflict`` TitoError when the ``.py`` no longer holds ``judged``, the text the sync
+    judged unchanged: an editor saved it meanwhile, so both files changed. Checked before the
+    backup and again just before the rename over it, so that the save is never replaced."""
+    try:
+        current = module.source()
+    except TitoError:  # gone or no longer UTF-8: not what was judged either
+        current = None
+    if current != judged:
+        raise _conflict(module)
 
 
 def notebook_up_to_date(module: Module) -> str:

@@ -11,7 +11,9 @@
 Step 1 runs while steps 2 and 3 do (they are independent processes), so a run takes about
 as long as its longer half. Each step reads the source when it starts: a source saved in between
 (an editor's autosave) would make one result of two versions, so its digest is compared at the
-start and the end, and a changed one is said (``ModuleResult.mixed``) and never a pass. A module
+start and the end; so is the generated file with the text this run's export left in it (another
+run's late export may replace it before pytest imports it). A change is said
+(``ModuleResult.mixed``) and never a pass. A module
 passes only when every step passed and steps 1 and 3 each ran at least one test: zero tests is a
 failure, never a pass. Each test has a time limit (``tito.testing.limits``); Ctrl-C ends the run
 with a ``TitoError`` naming the test and line it stopped. Nothing here prints; the
@@ -251,18 +253,23 @@ def _cell_failure(module, event) -> TestOutcome:
 
 
 def run_export(module: Module) -> StepResult:
+    return _export_step(module)[0]
+
+
+def _export_step(module: Module):
+    """(the export step, the ``Generated`` text it left in the package file or None when it failed)."""
     from tito.exporter import export
 
     try:
         generated, before = export(module)
     except TitoError as exc:
         error = exc.message + (f"\n{exc.hint}" if exc.hint else "")
-        return StepResult("export", False, error)
+        return StepResult("export", False, error), None
     except OSError as exc:  # e.g. a read-only course
         where = module.relative(Path(exc.filename)) if exc.filename else "the package"
-        return StepResult("export", False, f"Cannot write {where}: {exc.strerror or exc}.")
+        return StepResult("export", False, f"Cannot write {where}: {exc.strerror or exc}."), None
     verb = "unchanged" if before == "fresh" else "written"
-    return StepResult("export", True, note=f"{module.relative(generated.target)} ({verb})")
+    return StepResult("export", True, note=f"{module.relative(generated.target)} ({verb})"), generated
 
 
 # --------------------------------------------------------------------------- the whole pipeline
@@ -295,7 +302,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
         inline = pool.submit(inline_step)
         try:
             running.start("export")
-            exported = _finish(running, "export", run_export, module)
+            exported, generated = _finish(running, "export", _export_step, module)
             if exported.ok:
                 running.start("pytest")
                 tested = _finish(running, "pytest", run_pytest, module, keyword, verbose, full)
@@ -309,10 +316,32 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
             raise TitoError(_interrupted(inline.result(), names), exit_code=130) from None
     for step in result.steps[1:]:
         _place_failures(module, step)
-    if _source_digest(module) != before:
-        result.mixed = (f"{module.relative(module.dev_file)} changed while it was tested: this result mixes two "
-                        f"versions of it, so it is not recorded. Run tito test --module {module.name} again.")
+    result.mixed = _mixed(module, before, generated)
     return result
+
+
+def _mixed(module: Module, source_before: dict | None, generated) -> str:
+    """Why this run's steps may have tested more than one version of the module, or '': its source
+    no longer has the digest it had at the start, or the package file pytest imported is no longer
+    the text this run's export left in it (``generated``; None when the export failed)."""
+    again = f"is not recorded. Run tito test --module {module.name} again."
+    if _source_digest(module) != source_before:
+        return (f"{module.relative(module.dev_file)} changed while it was tested: this result mixes two "
+                f"versions of it, so it {again}")
+    if generated is not None and not _still_exported(generated):
+        return (f"{module.relative(generated.target)} changed while it was tested (another tito run exported it "
+                f"meanwhile?): the pytest tests may have imported another version of it, so this result {again}")
+    return ""
+
+
+def _still_exported(generated) -> bool:
+    """True when the package file still holds the text this run's export wrote or found there."""
+    from tito.exporter import state_of
+
+    try:
+        return state_of(generated) == "fresh"
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _source_digest(module: Module) -> dict | None:
