@@ -13,10 +13,11 @@ Shape::
     {"version": 1,
      "modules": {"cnn": {"passed": true, "when": "2026-11-25T07:50:01+00:00",
                          "inline": [5, 5], "pytest": [12, 12], "not_implemented": [],
-                         "tests": "<sha256 of tests/06_cnn when they ran>"}}}
+                         "tests": "<sha256 of tests/06_cnn when they ran>",
+                         "source": "<sha256 of cnn_dev.py when it was tested>"}}}
 
-``tests`` lets ``tito status`` tell a pass of tests changed since (an instructor's fix pulled
-mid-term) from a current one.
+``tests`` and ``source`` let ``tito status`` tell a pass of tests changed since (an instructor's
+fix pulled mid-term), or of a source edited since, from a current one.
 """
 
 from __future__ import annotations
@@ -130,6 +131,16 @@ def problem_with(text: str) -> str | None:
     return None
 
 
+def source_digest(module) -> str:
+    """One sha256 of the module's source file ('' when it cannot be read)."""
+    from tito.files import digest_of, file_digests
+
+    try:
+        return digest_of(file_digests([module.dev_file], module.root))
+    except OSError:
+        return ""
+
+
 def tests_digest(module) -> str:
     """One sha256 of the module's test files (their paths and bytes; '' without any)."""
     from tito.files import digest_of, file_digests
@@ -138,18 +149,22 @@ def tests_digest(module) -> str:
     return digest_of(file_digests(files, module.tests_dir)) if files else ""
 
 
-NEVER, FAILED, PASSED, TESTS_CHANGED = "never", "failed", "passed", "passed, tests changed since"
+NEVER, FAILED, PASSED = "never", "failed", "passed"
+TESTS_CHANGED, SOURCE_CHANGED = "passed, tests changed since", "passed, source changed since"
 
 
 def last_result(last: dict | None, module) -> str:
     """What a module's last recorded run (``ProgressStore.last``) says of it now: 'never',
-    'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, or 'passed,
-    tests changed since' when its tests changed after that pass (a fix pulled mid-term). Only
-    'passed' is a pass of the module as it stands."""
+    'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, 'passed, source
+    changed since' when the module's source was edited after that pass, or 'passed, tests changed
+    since' when its tests were (a fix pulled mid-term). Only 'passed' is a pass of the module as
+    it stands."""
     if last is None:
         return NEVER
     if not last.get("passed"):
         return FAILED
+    if last.get("source") and last["source"] != source_digest(module):
+        return SOURCE_CHANGED
     if last.get("tests") and last["tests"] != tests_digest(module):
         return TESTS_CHANGED
     return f"{PASSED} -k {last['keyword']}" if last.get("keyword") else PASSED

@@ -66,6 +66,24 @@ def test_a_pass_of_tests_changed_since_is_not_counted_as_passed(course, tito):
             in tito("test", "--module", "beta").stderr)
 
 
+def test_a_pass_of_a_source_edited_since_is_not_counted_as_passed(course, tito):
+    """Red team 34: after a pass, an edit of the module (one that breaks it, say) left `tito status`
+    saying it passed; only its Exported column said stale. A pass records its source's digest."""
+    assert tito("test", "--module", "alpha").exit_code == 0
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text() + "\n# an edit after the pass\n")
+    rows = json.loads(tito("status", "--json").output)
+    assert (rows["modules"][0]["last_result"], rows["passed"]) == ("passed, source changed since", 0)
+    assert ("Edited since their last pass: alpha (`tito test --module alpha` tests them as they are now)."
+            in flat(tito("status").output))
+    info = json.loads(tito("info", "alpha", "--json").output)
+    assert info["last_test"].startswith("passed, source changed since at ")
+    assert ("prerequisite 'alpha' was edited since it last passed (run: tito test --module alpha)."
+            in tito("test", "--module", "beta").stderr)
+    assert tito("test", "--module", "alpha").exit_code == 0
+    assert json.loads(tito("status", "--json").output)["modules"][0]["last_result"] == "passed"
+
+
 WRITER = """
 import sys
 from pathlib import Path

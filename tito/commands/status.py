@@ -7,7 +7,7 @@ import click
 from tito.console import PLAIN_WIDTH, console, plain_output, say, table
 from tito.course import Course
 from tito.editions import which_edition
-from tito.progress import TESTS_CHANGED
+from tito.progress import SOURCE_CHANGED, TESTS_CHANGED
 
 
 @click.command("status")
@@ -22,7 +22,8 @@ def command(as_json):
               name_dev.py; tito test/export take it), behind (the .py edited
               after it; tito lab updates it), both changed
     last test: the result and time of the last `tito test` of the module
-               (passed, tests changed since: its tests changed after that pass)
+               (passed, source changed since: you edited it after that pass;
+               passed, tests changed since: its tests changed after that pass)
     Edition: a student edition and its release, or the instructor's course
              (as `tito doctor` says it)
     """
@@ -55,6 +56,10 @@ def command(as_json):
         say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
             f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
             "the .py (the other is backed up).")
+    edited = [row["name"] for row in rows if row["last_result"] == SOURCE_CHANGED]
+    if edited:
+        say(f"Edited since their last pass: {', '.join(edited)} "
+            f"(`tito test --module {edited[0]}` tests them as they are now).")
     changed = [row["name"] for row in rows if row["last_result"] == TESTS_CHANGED]
     if changed:
         say(f"Tests changed since their last pass: {', '.join(changed)} "
@@ -110,6 +115,7 @@ def module_rows(course) -> list:
 
 
 STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim", TESTS_CHANGED: "yellow",
+          SOURCE_CHANGED: "yellow",
           "missing": "yellow", "edited": "red", "error": "red", "failed": "red",
           "in step": "green", "-": "dim", "ahead": "yellow", "behind": "yellow", "both changed": "red"}
 NOTEBOOK_WORDS = {"no notebook": "-", "notebook ahead": "ahead", "source ahead": "behind"}

@@ -118,9 +118,10 @@ class ModuleResult:
 
     def progress_entry(self, keyword: str | None = None) -> dict:
         """What .tito/progress.json keeps; a run limited by -k is marked with its keyword."""
-        from tito.progress import tests_digest
+        from tito.progress import source_digest, tests_digest
 
-        entry = {"passed": self.passed, "not_implemented": self.not_implemented, "tests": tests_digest(self.module)}
+        entry = {"passed": self.passed, "not_implemented": self.not_implemented, "tests": tests_digest(self.module),
+                 "source": source_digest(self.module)}
         if keyword:
             entry["keyword"] = keyword
         for step in self.steps:

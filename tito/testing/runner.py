@@ -34,8 +34,8 @@ from pathlib import Path
 from tito import format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.files import file_digests
 from tito.notebooks import syntax as notebook_syntax
+from tito.progress import source_digest
 from tito.testing import limits
 from tito.testing.cell_hints import deleted_tests_note
 from tito.testing.limits import STEP_VARIABLE, step_seconds
@@ -284,7 +284,7 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     the inline step's result as soon as it is known (from its thread: the other steps may still
     run), so that it can be shown first. ``full`` runs the tests marked slow too.
     """
-    before = _source_digest(module)
+    before = source_digest(module)
     result = ModuleResult(module, stubs=stubs_of(module))
     running = Running(on_step or (lambda names: None))
     stop = threading.Event()
@@ -320,12 +320,12 @@ def run_module(module: Module, keyword: str | None = None, verbose: bool = False
     return result
 
 
-def _mixed(module: Module, source_before: dict | None, generated) -> str:
+def _mixed(module: Module, source_before: str, generated) -> str:
     """Why this run's steps may have tested more than one version of the module, or '': its source
     no longer has the digest it had at the start, or the package file pytest imported is no longer
     the text this run's export left in it (``generated``; None when the export failed)."""
     again = f"is not recorded. Run tito test --module {module.name} again."
-    if _source_digest(module) != source_before:
+    if source_digest(module) != source_before:
         return (f"{module.relative(module.dev_file)} changed while it was tested: this result mixes two "
                 f"versions of it, so it {again}")
     if generated is not None and not _still_exported(generated):
@@ -342,14 +342,6 @@ def _still_exported(generated) -> bool:
         return state_of(generated) == "fresh"
     except (OSError, UnicodeDecodeError):
         return False
-
-
-def _source_digest(module: Module) -> dict | None:
-    """The sha256 of the module's source as it is now (``file_digests``); None when it cannot be read."""
-    try:
-        return file_digests([module.dev_file], module.root)
-    except OSError:
-        return None
 
 
 def _place_failures(module: Module, step: StepResult) -> None:
@@ -418,11 +410,11 @@ def stubs_in_prerequisites(module: Module, names) -> list:
 def unmet_prerequisites(course, module: Module, store) -> list[str]:
     """Warnings about (transitive) prerequisites whose last recorded test run is not a pass of
     them as they stand (``progress.last_result``): one line for those never tested, one for those
-    that failed, one each for runs limited by -k and for passes of tests changed since."""
-    from tito.progress import FAILED, NEVER, TESTS_CHANGED, last_result
+    that failed, one each for runs limited by -k and for passes of tests or a source changed since."""
+    from tito.progress import FAILED, NEVER, SOURCE_CHANGED, TESTS_CHANGED, last_result
 
     records = store.load()["modules"]
-    never, failed, partial, changed = [], [], [], []
+    never, failed, partial, changed, edited = [], [], [], [], []
     for prereq in course.prerequisites_of(module):
         last = records.get(prereq.name)
         result = last_result(last, prereq)
@@ -432,6 +424,8 @@ def unmet_prerequisites(course, module: Module, store) -> list[str]:
             failed.append((prereq.name, last.get("when", "?")))
         elif result == TESTS_CHANGED:
             changed.append(prereq.name)
+        elif result == SOURCE_CHANGED:
+            edited.append(prereq.name)
         elif last.get("keyword"):
             partial.append((prereq.name, last["keyword"]))
     messages = []
@@ -445,6 +439,8 @@ def unmet_prerequisites(course, module: Module, store) -> list[str]:
         messages.append(f"prerequisite '{name}' was last tested only with -k {keyword!r}.")
     for name in changed:
         messages.append(f"prerequisite '{name}' passed before its tests changed (run: tito test --module {name}).")
+    for name in edited:
+        messages.append(f"prerequisite '{name}' was edited since it last passed (run: tito test --module {name}).")
     return messages
 
 
