@@ -67,9 +67,33 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
     try:
         compile(padding + cell.code, str(module.dev_file), "exec", dont_inherit=True)
     except SyntaxError as exc:
+        line = exc.lineno or cell.line
+        raise TitoError(f"{module.relative(module.dev_file)}, line {line}{in_notebook(module, line)}: {exc.msg}",
+                        hint=FIX_THE_SOURCE) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # a NUL byte (before Python 3.12), nesting too deep
+        raise TitoError(f"{module.relative(module.dev_file)}, the cell at line {cell.line}"
+                        f"{in_notebook(module, cell.line)} cannot be compiled ({type(exc).__name__}: {exc})",
+                        hint=FIX_THE_SOURCE) from None
+    _compile_as_exported(module, cell)
+
+
+FIX_THE_SOURCE = "Fix the source and export again; the generated file was left as it was."
+
+
+def _compile_as_exported(module: Module, cell: SourceCell) -> None:
+    """The cell less its directive and marker lines, as the package holds it, must compile too: a
+    line ending in a backslash before one of those lines, or a string running across one, makes
+    the lines around it one, which they are not once it is gone."""
+    try:
+        compile(exported_code(cell), str(module.dev_file), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        why = exc.msg if isinstance(exc, SyntaxError) else f"{type(exc).__name__}: {exc}"
         raise TitoError(
-            f"{module.relative(module.dev_file)}, line {exc.lineno}{in_notebook(module, exc.lineno)}: {exc.msg}",
-            hint="Fix the source and export again; the generated file was left as it was.",
+            f"{module.relative(module.dev_file)}, the cell at line {cell.line}{in_notebook(module, cell.line)} "
+            f"compiles, but not without its `#|` and `### BEGIN/END SOLUTION` lines, which tito leaves out of the "
+            f"package ({why}).",
+            hint="Does a line ending in a backslash, or a string, run on into one of those lines? Keep them on "
+                 "lines of their own; the generated file was left as it was.",
         ) from None
 
 

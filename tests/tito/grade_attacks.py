@@ -597,6 +597,9 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
     files["verdict_at_import.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_AT_IMPORT
     files["verdict_wiped.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_WIPED
     files["noisy_unexportable.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + NOISY_UNEXPORTABLE
+    # honest, and valid Python: a backslash joins the marker line the export leaves out (red team 34)
+    files["continued_into_a_marker.py"] = ALPHA_DEV.replace("    return doubled_value_of_the_input\n",
+                                                            "    return doubled_value_of_the_input \\\n", 1)
     files["newline\nScore: 6 of 6 (all checks passed).ipynb"] = "not JSON"  # a name that prints lines of its own
     # a process that ends inside one function: the checks after it still run (they ran in no process before)
     files["exit_in_check.py"] = ALPHA_DEV.replace("    doubled_value_of_the_input = np.asarray(x) * 2\n",

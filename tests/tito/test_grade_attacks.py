@@ -9,6 +9,7 @@ honest submissions. Each must earn no more than the stub, change no file outside
 and leave the other students' grades intact.
 """
 
+import csv
 import hashlib
 import itertools
 import json
@@ -216,9 +217,10 @@ def test_the_batchs_reports_and_gradebook_are_out_of_reach(batch):
     assert not (out / ".tito-regrade").exists()
     assert json.loads((out / "forge_state.json").read_text())["score"] == 0
     assert json.loads((out / "alice.json").read_text())["score"] == 6
-    rows = (out / "gradebook.csv").read_text().splitlines()
+    with (out / "gradebook.csv").open(newline="", encoding="utf-8") as gradebook:
+        rows = list(csv.reader(gradebook))  # a student named with a line break has a quoted cell holding it
     assert len(rows) == len(grades) + 1 and not (out / "zed.json").exists()  # one row per report, none forged
-    assert [r.split(",")[2] for r in rows if r.startswith(("alice,", "forge_state,"))] == ["6", "0"]
+    assert [row[2] for row in rows if row[0] in ("alice", "forge_state")] == ["6", "0"]
 
 
 def test_killing_everything_in_sight_reaches_only_the_sandbox(batch):
@@ -425,6 +427,10 @@ def test_a_file_that_does_not_export_is_told_so_after_a_megabyte_of_warnings(bat
 
     grade = batch[0]["noisy_unexportable"]
     assert grade.error.startswith("the submission does not export (noisy_unexportable.py, line ")
+    assert prairielearn(grade)["gradable"] is False
+    # valid Python that the export cannot keep so: it crashed the export between the two verdicts, a counted 0
+    grade = batch[0]["continued_into_a_marker"]
+    assert grade.error.startswith("the submission does not export (continued_into_a_marker.py, the cell at line ")
     assert prairielearn(grade)["gradable"] is False
 
 

@@ -115,6 +115,27 @@ def test_syntax_error_refuses_and_keeps_old_file_byte_for_byte(course, tito):
     assert course.generated("alpha").read_bytes() == before
 
 
+def test_a_line_continued_into_a_removed_marker_line_is_refused_by_its_cell(course, tito):
+    """Red team 34: `return x \\` before `### END SOLUTION` compiles as Python (the backslash joins the
+    comment), but not once the export leaves the marker out: `tito export` ended in a traceback, and a
+    grade in 'the sandbox stopped early', a counted 0. A NUL byte named 'line None'."""
+    tito("export", "--module", "alpha")
+    before = course.generated("alpha").read_bytes()
+    dev = course.dev("alpha")
+    source, returned = dev.read_text(), "    return doubled_value_of_the_input"
+    dev.write_text(source.replace(returned + "\n", returned + " \\\n"))
+    cell = line_of(dev, "def double(x):") - 1
+    result = tito("export", "--module", "alpha")
+    assert (result.exit_code, "Traceback" in result.output) == (1, False)
+    assert flat(result.output).startswith(
+        f"Error: modules/source/01_alpha/alpha_dev.py, the cell at line {cell} compiles, but not without its `#|` "
+        "and `### BEGIN/END SOLUTION` lines, which tito leaves out of the package (")
+    assert course.generated("alpha").read_bytes() == before
+    dev.write_text(source.replace(returned + "\n", returned + "\0\n"))
+    result = tito("export", "--module", "alpha")
+    assert result.exit_code == 1 and "line None" not in result.output and "Traceback" not in result.output
+
+
 def test_a_magic_in_an_exported_cell_stays_a_comment_or_is_refused_by_line(course, tito):
     dev = course.dev("alpha")
     source = dev.read_text()

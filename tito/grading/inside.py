@@ -228,6 +228,7 @@ def main(argv) -> int:
     os.chdir(spec["course"])
     status = Status(Path(spec["out"]))
     from tito.course import Course
+    from tito.testing.outcomes import StepResult
     from tito.testing.runner import run_export, run_inline, run_pytest
 
     with output_held_back(Path(spec["tmp"])):
@@ -235,7 +236,10 @@ def main(argv) -> int:
             return 0
         module = Course(Path(spec["course"])).get(spec["module"])
         status.begin("export")
-        exported = run_export(module)
+        try:
+            exported = run_export(module)
+        except Exception as exc:  # a fault of tito's on this file (none of the submission's code has run): said
+            exported = StepResult("export", False, f"tito could not export it ({type(exc).__name__}: {exc})")
         announce("export", exported.ok, exported.error or "")
         status.end("export", **step_report(exported))
     if exported.ok:
