@@ -131,6 +131,12 @@ def problem_with(text: str) -> str | None:
     return None
 
 
+def _edited_in_notebook(notebook: str) -> bool:
+    from tito.notebooks.sync import BOTH_CHANGED, NOTEBOOK_AHEAD
+
+    return notebook in (NOTEBOOK_AHEAD, BOTH_CHANGED)
+
+
 def source_digest(module) -> str:
     """One sha256 of the module's source file ('' when it cannot be read)."""
     from tito.files import digest_of, file_digests
@@ -153,17 +159,18 @@ NEVER, FAILED, PASSED = "never", "failed", "passed"
 TESTS_CHANGED, SOURCE_CHANGED = "passed, tests changed since", "passed, source changed since"
 
 
-def last_result(last: dict | None, module) -> str:
+def last_result(last: dict | None, module, notebook: str = "") -> str:
     """What a module's last recorded run (``ProgressStore.last``) says of it now: 'never',
     'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, 'passed, source
     changed since' when the module's source was edited after that pass, or 'passed, tests changed
     since' when its tests were (a fix pulled mid-term). Only 'passed' is a pass of the module as
-    it stands."""
+    it stands. ``notebook``, the pair's state (``tito.notebooks.sync.state``) where the caller has
+    worked it out: a notebook ahead of the ``.py``, or both changed, holds other code than the pass's."""
     if last is None:
         return NEVER
     if not last.get("passed"):
         return FAILED
-    if last.get("source") and last["source"] != source_digest(module):
+    if (last.get("source") and last["source"] != source_digest(module)) or _edited_in_notebook(notebook):
         return SOURCE_CHANGED
     if last.get("tests") and last["tests"] != tests_digest(module):
         return TESTS_CHANGED

@@ -84,6 +84,26 @@ def test_a_pass_of_a_source_edited_since_is_not_counted_as_passed(course, tito):
     assert json.loads(tito("status", "--json").output)["modules"][0]["last_result"] == "passed"
 
 
+def test_a_pass_of_a_notebook_edited_since_is_not_counted_as_passed(course, tito):
+    """Most students work in Jupyter: an edit of the notebook's code after a pass (not yet in the .py)
+    makes that pass one of other code too. Running the notebook (its outputs) does not."""
+    import nbformat
+
+    assert tito("notebooks", "--module", "alpha").exit_code == 0
+    assert tito("test", "--module", "alpha").exit_code == 0
+    path = course.dev("alpha").with_suffix(".ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "np.asarray(x) * 2" in c.source)
+    cell.outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    cell.execution_count = 1
+    nbformat.write(notebook, path)
+    assert json.loads(tito("status", "--json").output)["modules"][0]["last_result"] == "passed"
+    cell.source = cell.source.replace("np.asarray(x) * 2", "np.asarray(x) * 3")
+    nbformat.write(notebook, path)
+    row = json.loads(tito("status", "--json").output)["modules"][0]
+    assert (row["notebook"], row["last_result"]) == ("notebook ahead", "passed, source changed since")
+
+
 WRITER = """
 import sys
 from pathlib import Path

@@ -22,7 +22,8 @@ def command(as_json):
               name_dev.py; tito test/export take it), behind (the .py edited
               after it; tito lab updates it), both changed
     last test: the result and time of the last `tito test` of the module
-               (passed, source changed since: you edited it after that pass;
+               (passed, source changed since: you edited it, the .py or the
+               notebook, after that pass;
                passed, tests changed since: its tests changed after that pass)
     Edition: a student edition and its release, or the instructor's course
              (as `tito doctor` says it)
@@ -100,15 +101,15 @@ def module_rows(course) -> list:
     rows = []
     for module in course.modules:
         exported, error = export_state(module)
-        last = records.get(module.name)
+        last, notebook = records.get(module.name), state(module)
         rows.append({
             "number": module.number,
             "name": module.name,
             "title": module.title,
             "exported": exported,
             "export_error": error,
-            "notebook": state(module),
-            "last_result": last_result(last, module),
+            "notebook": notebook,
+            "last_result": last_result(last, module, notebook),
             "last_run": None if last is None else last.get("when"),
         })
     return rows
