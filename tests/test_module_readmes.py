@@ -19,10 +19,15 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 CNN_README = SOURCES / "06_cnn" / "README.md"
 
 
+def module_readmes() -> list:
+    """Every module's README.md but the cnn one's."""
+    return sorted(set(SOURCES.glob("[0-9][0-9]_*/README.md")) - {CNN_README})
+
+
 def readme_blocks() -> list:
-    """(module name, block number, code) of every runnable python block of the module READMEs."""
+    """A pytest param (readme, code), id 'name-number', of every python block of those READMEs."""
     blocks = []
-    for readme in sorted(set(SOURCES.glob("[0-9][0-9]_*/README.md")) - {CNN_README}):
+    for readme in module_readmes():
         name = readme.parent.name.split("_", 1)[1]
         for number, code in enumerate(PYTHON_BLOCK.findall(readme.read_text(encoding="utf-8")), 1):
             blocks.append(pytest.param(readme, code, id=f"{name}-{number}"))
@@ -30,8 +35,7 @@ def readme_blocks() -> list:
 
 
 def test_every_module_readme_shows_code():
-    assert {readme.parent.name for readme, _ in (param.values for param in readme_blocks())} == {
-        folder.parent.name for folder in set(SOURCES.glob("[0-9][0-9]_*/README.md")) - {CNN_README}}
+    assert {param.values[0] for param in readme_blocks()} == set(module_readmes())
 
 
 @pytest.mark.parametrize(("readme", "code"), readme_blocks())

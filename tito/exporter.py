@@ -50,6 +50,9 @@ def exported_cells(cells: list[SourceCell]) -> list[tuple[SourceCell, str]]:
     return [(cell, code) for cell, code in found if code]
 
 
+FIX_THE_SOURCE = "Fix the source and export again; the generated file was left as it was."
+
+
 def _compile_in_place(module: Module, cell: SourceCell) -> None:
     """Compile a cell so that a syntax error names the dev file and its real line; Jupyter-only
     syntax (``!ls``, ``%timeit``), which the package cannot hold, is named as such."""
@@ -74,10 +77,6 @@ def _compile_in_place(module: Module, cell: SourceCell) -> None:
         raise TitoError(f"{module.relative(module.dev_file)}, the cell at line {cell.line}"
                         f"{in_notebook(module, cell.line)} cannot be compiled ({type(exc).__name__}: {exc})",
                         hint=FIX_THE_SOURCE) from None
-    _compile_as_exported(module, cell)
-
-
-FIX_THE_SOURCE = "Fix the source and export again; the generated file was left as it was."
 
 
 def _compile_as_exported(module: Module, cell: SourceCell) -> None:
@@ -227,6 +226,7 @@ def render(module: Module) -> Generated:
     for cell in cells:
         if cell.exported:
             _compile_in_place(module, cell)
+            _compile_as_exported(module, cell)
     chunks = [f"{format.cell_marker(source, number)}\n{code}\n"
               for number, (_, code) in enumerate(exported_cells(cells), start=1)]
     code = "\n\n".join(chunks)

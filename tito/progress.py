@@ -132,6 +132,7 @@ def problem_with(text: str) -> str | None:
 
 
 def _edited_in_notebook(notebook: str) -> bool:
+    """Whether a pair's state (``tito.notebooks.sync.state``) says the notebook holds code the .py does not."""
     from tito.notebooks.sync import BOTH_CHANGED, NOTEBOOK_AHEAD
 
     return notebook in (NOTEBOOK_AHEAD, BOTH_CHANGED)
