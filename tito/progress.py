@@ -160,18 +160,25 @@ NEVER, FAILED, PASSED = "never", "failed", "passed"
 TESTS_CHANGED, SOURCE_CHANGED = "passed, tests changed since", "passed, source changed since"
 
 
-def last_result(last: dict | None, module, notebook: str = "") -> str:
+def last_result(last: dict | None, module, notebook: str | None = None) -> str:
     """What a module's last recorded run (``ProgressStore.last``) says of it now: 'never',
     'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, 'passed, source
-    changed since' when the module's source was edited after that pass, or 'passed, tests changed
-    since' when its tests were (a fix pulled mid-term). Only 'passed' is a pass of the module as
-    it stands. ``notebook``, the pair's state (``tito.notebooks.sync.state``) where the caller has
-    worked it out: a notebook ahead of the ``.py``, or both changed, holds other code than the pass's."""
+    changed since' when the module's source was edited after that pass, in the ``.py`` or in its
+    notebook (a notebook ahead of the ``.py``, or both changed, holds other code than the pass's),
+    or 'passed, tests changed since' when its tests were (a fix pulled mid-term). Only 'passed' is
+    a pass of the module as it stands. ``notebook``: the pair's state
+    (``tito.notebooks.sync.state``) where the caller has worked it out already."""
     if last is None:
         return NEVER
     if not last.get("passed"):
         return FAILED
-    if (last.get("source") and last["source"] != source_digest(module)) or _edited_in_notebook(notebook):
+    if last.get("source") and last["source"] != source_digest(module):
+        return SOURCE_CHANGED
+    if notebook is None:
+        from tito.notebooks.sync import state
+
+        notebook = state(module)
+    if _edited_in_notebook(notebook):
         return SOURCE_CHANGED
     if last.get("tests") and last["tests"] != tests_digest(module):
         return TESTS_CHANGED

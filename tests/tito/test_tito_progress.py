@@ -86,7 +86,8 @@ def test_a_pass_of_a_source_edited_since_is_not_counted_as_passed(course, tito):
 
 def test_a_pass_of_a_notebook_edited_since_is_not_counted_as_passed(course, tito):
     """Most students work in Jupyter: an edit of the notebook's code after a pass (not yet in the .py)
-    makes that pass one of other code too. Running the notebook (its outputs) does not."""
+    makes that pass one of other code too, for tito status, tito info and the prerequisite
+    warnings alike. Running the notebook (its outputs) does not."""
     import nbformat
 
     assert tito("notebooks", "--module", "alpha").exit_code == 0
@@ -102,6 +103,11 @@ def test_a_pass_of_a_notebook_edited_since_is_not_counted_as_passed(course, tito
     nbformat.write(notebook, path)
     row = json.loads(tito("status", "--json").output)["modules"][0]
     assert (row["notebook"], row["last_result"]) == ("notebook ahead", "passed, source changed since")
+    # every reader of the record says so: tito info, and the module that builds on it
+    info = json.loads(tito("info", "alpha", "--json").output)
+    assert info["last_test"].startswith("passed, source changed since at ")
+    assert ("prerequisite 'alpha' was edited since it last passed (run: tito test --module alpha)."
+            in tito("test", "--module", "beta").stderr)
 
 
 WRITER = """
