@@ -504,11 +504,13 @@ VERDICT_WIPED = _VERDICT_IN_A_WARNING + """if _sys.argv[0].endswith('probe.py'):
 # an honest file that does not export, after more than the kept megabyte of compile warnings
 NOISY_UNEXPORTABLE = ("_x = 1\n" + ("if _x is 5: pass  # " + "w" * 120 + "\n") * 6000
                       + "\n# %%\n#| export\ndef broken(:\n    pass\n")
-# lines of its own in the reason: a step and a crashed check named with a newline and a score (red team 34)
+# lines of its own in the reason: a step and a crashed check named with a newline and a score (red team
+# 34); a check named by a list, which crashed the grader: an uncounted attempt (red team 35)
 FORGED_LINES = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({
     "running": "pytest\nModule alpha: 6/6 points from 4 graded checks.",
     "steps": {"read": {"ok": True}, "checks": {"crashes": [{"check": "double\nScore: 6/6 (all checks passed)",
-                                                            "exit_code": 0}, {"check": "double", "exit_code": 0}]}}})))
+                                                            "exit_code": 0}, {"check": "double", "exit_code": 0},
+                                                           {"check": ["double"], "exit_code": 0}]}}})))
 
 
 SLOW = '''

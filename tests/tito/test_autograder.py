@@ -409,26 +409,60 @@ def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypat
                         "not the submission; grade it again once fixed.\n")
 
 
-def test_a_grading_the_kernel_killed_out_of_memory_writes_no_result_and_exits_1(root, instructor_course, monkeypatch,
-                                                                                capsys):
-    """On a platform, a grading the OOM killer ended is the grader's failure: the platform shows
-    it failed, to be graded again; no 0 is written. (The count of OOM kills grows here by a patch;
-    the SIGKILL of the sandbox's first process is real, sent by the submission.)"""
+def submitted(root: Path, text: str) -> None:
+    """``text`` as the one file of the Gradescope submission in ``root``."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    (root / "submission" / "alpha_dev.py").write_text(text)
+
+
+def test_a_grading_the_kernel_killed_out_of_memory_in_its_container_is_final_and_counted(
+        root, instructor_course, monkeypatch, capsys):
+    """The container grades one submission alone: a grading the OOM killer ends there is the
+    submission's doing. Red team 35: written as the grader's failure (no result, exit 1), it let a
+    submission make its attempt uncounted at will (a child allocating until the container's limit,
+    then a SIGKILL of its own). (The count of OOM kills grows here by a patch; the SIGKILL of the
+    sandbox's first process is real, sent by the submission.)"""
     import tito.grading.sandbox
     from tito.grading.hosted import main
 
     kills = itertools.count()
     monkeypatch.setattr(tito.grading.sandbox, "oom_kills", lambda: next(kills))
-    shutil.rmtree(root / "submission", ignore_errors=True)
-    (root / "submission").mkdir()
-    attack = attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"]
-    (root / "submission" / "alpha_dev.py").write_text(attack)
+    submitted(root, attack_submissions(instructor_course, ("kill_entry",))["kill_entry.py"])
+    assert main(["hosted", "gradescope", str(root)]) == 0
+    result = json.loads((root / "results" / "results.json").read_text())
+    assert result["score"] == 0
+    assert result["output"].splitlines()[1].startswith(
+        "the machine ran out of memory and the kernel killed the grading in the autograder's container, where it ran "
+        "alone: this grade is final (if honest work is killed so, give the container more memory and grade it "
+        "again)"), result["output"]
+    assert capsys.readouterr().out.startswith("gradescope: score 0: Module alpha: 0/5 points")
+
+
+def test_a_submission_that_fills_its_containers_disk_is_final_unless_the_disk_was_nearly_full(
+        root, monkeypatch, capsys):
+    """Red team 35: files it unlinked but kept open filled the disk, and a grading stopped so was the
+    grader's failure (no result, exit 1): an uncounted attempt at will. Alone in its container, after
+    starting with room to spare, the submission filled it itself: a final, counted grade. A disk
+    nearly full from the start is still the grader's failure."""
+    from tito.grading import sandbox
+    from tito.grading.hosted import main
+
+    monkeypatch.setattr(sandbox, "disk_running_low", lambda folder: "the grader's disk had only 1 MB free while it ran")
+    submitted(root, ALPHA_DEV)
+    monkeypatch.setattr(sandbox, "disk_free", lambda folder: sandbox.FILLED_ITSELF)
+    assert main(["hosted", "gradescope", str(root)]) == 0
+    result = json.loads((root / "results" / "results.json").read_text())
+    assert result["score"] == 0 and result["output"].splitlines()[1].startswith(
+        f"it filled the grader's disk itself ({sandbox.FILLED_ITSELF >> 20} MB were free when it started, with no "
+        "other grading beside it): this grade is final; stopped by the grader: the grader's disk had only 1 MB "
+        "free"), result["output"]
+    capsys.readouterr()
+    monkeypatch.setattr(sandbox, "disk_free", lambda folder: 100 << 20)
     assert main(["hosted", "gradescope", str(root)]) == 1
     assert not (root / "results" / "results.json").exists()
-    assert capsys.readouterr().out == (
-        "tito autograder: not graded, no result written: the machine ran out of memory and the kernel killed the "
-        "grading (not the submission's own limit). Grade this submission again; if it is killed so again, give the "
-        "autograder's container more memory.\n")
+    assert capsys.readouterr().out.startswith("tito autograder: not graded, no result written: stopped by the "
+                                              "grader: the grader's disk had only 1 MB free")
 
 
 @pytest.fixture(scope="module")

@@ -445,9 +445,10 @@ def test_a_file_name_cannot_print_lines_of_its_own_in_the_reason(batch):
 def test_a_submission_cannot_put_lines_of_its_own_into_the_reason(batch):
     """Red team 34: a step named "pytest\\nModule alpha: 6/6 ..." and a crashed check "double\\nScore: 6/6
     ..." went into the reason as lines of their own. Only steps the harness has and checks that failed
-    are named; double passed, so its crash is not believed either."""
+    are named; double passed, so its crash is not believed either. Red team 35: a check named by a
+    list crashed the grader (a grade never final; no result on PrairieLearn, an uncounted attempt)."""
     grade = batch[0]["forged_lines"]
-    assert grade.score == 4  # as carol: double and scaler's half
+    assert (grade.score, grade.incomplete) == (4, False)  # as carol: double and scaler's half
     assert "\n" not in grade.error and "6/6" not in grade.error and "ended during" not in grade.error
     assert grade.error.startswith("the sandbox stopped early (exit code 1): ")
 
@@ -702,7 +703,7 @@ def test_a_submission_that_fills_the_disk_alone_is_final_when_the_disk_had_room(
     filled = graded(sandbox.FILLED_ITSELF)
     assert (filled.incomplete, filled.score) == (False, 0)
     assert filled.error.startswith(f"it filled the grader's disk itself ({sandbox.FILLED_ITSELF >> 20} MB were free "
-                                   "when it started, with nothing else of the batch beside it): this grade is final; "
+                                   "when it started, with no other grading beside it): this grade is final; "
                                    "stopped by the grader: the grader's disk had only 1 MB free"), filled.error
 
 

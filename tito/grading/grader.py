@@ -200,9 +200,10 @@ def _crash_records(value) -> list[dict]:
 def _crashes(value, hidden: set, failed: set) -> list[str]:
     """'conv2d_naive (exit code 0)' for each check the sandbox says its checks' process ended in
     ('a hidden check' for those whose results students see only once grades are published). Only
-    checks that failed are named: a name the sandbox made up, or a check that passed, is left out."""
+    checks that failed are named: a name the sandbox made up (or no name, a list, say), or a check
+    that passed, is left out."""
     found = []
-    for crash in [c for c in _crash_records(value) if c.get("check") in failed]:
+    for crash in [c for c in _crash_records(value) if type(c.get("check")) is str and c["check"] in failed]:
         found.append(f"{'a hidden check' if crash['check'] in hidden else crash['check'][:100]} "
                      f"({_exit_code(crash.get('exit_code'))})")
     return found

@@ -29,11 +29,14 @@ Two kinds of failure, told apart:
 * **the submission's** (no module file, two candidates, an unreadable file): a result saying
   why, for the student — Gradescope's score 0, PrairieLearn's ``gradable: false`` (the attempt
   is not counted);
-* **the grader's** (no sandbox, a sandbox that could read the grading, a bug of tito's, the
-  kernel's OOM killer ending the grading: ``tito.grading.grader.out_of_memory_killed``): no
-  ``results.json`` at all and exit code 1, with the reason on stdout for the instructor. Both
-  platforms then show the submission as failed to grade, to be graded again once fixed, and
-  no 0 is recorded that the student did not earn.
+* **the grader's** (no sandbox, a sandbox that could read the grading, a bug of tito's, a disk
+  nearly full before the grading started): no ``results.json`` at all and exit code 1, with the
+  reason on stdout for the instructor. Both platforms then show the submission as failed to
+  grade, to be graded again once fixed, and no 0 is recorded that the student did not earn.
+
+The container grades this one submission only, so a disk it fills, or memory it runs out of (the
+kernel's OOM killer ending the grading: ``tito.grading.grader.out_of_memory_killed``), is its own
+doing: that grade is final and counted, with the reason (``final_in_its_container``).
 """
 
 from __future__ import annotations
@@ -98,7 +101,6 @@ def kept_private(place: Platform):
 def grade(place: Platform):
     """The submission's Grade and the note on which file was graded (NotGraded, GraderFailed)."""
     from tito.grading.grader import grade_safely, new_scratch
-    from tito.grading.report import KILLED_OUT_OF_MEMORY
     from tito.grading.sandbox import BACKENDS, Limits, detect
     from tito.grading.slots import job_slot
     from tito.grading.submission import SubmissionError, read_bytes
@@ -127,12 +129,26 @@ def grade(place: Platform):
                                   Limits(seconds=float(config["timeout"])), scratch, slot, showable(submission.name))
     finally:
         remove_tree(scratch)
-    if result.sandbox.get("out_of_memory"):  # here, graded again by the platform: no report to make it final
-        raise GraderFailed(KILLED_OUT_OF_MEMORY, "Grade this submission again; if it is killed so again, give "
-                           "the autograder's container more memory.")
-    if result.incomplete:  # the grader's failure, not the submission's
+    return final_in_its_container(result), note, config
+
+
+def final_in_its_container(result):
+    """The grade of the one submission a platform's container grades, where nothing else runs beside
+    it: a submission that fills the disk, or runs the container out of memory, did so itself
+    (else it could make its attempt uncounted at will, red team 35), so those grades are final.
+    GraderFailed when the grading is still incomplete: the grader's failure, not the submission's
+    (the disk was nearly full from the start, another tito ran it)."""
+    from tito.grading.report import out_of_memory_in_its_container
+    from tito.grading.state import final_when_it_filled_the_disk
+
+    result.sandbox["alone"] = True
+    if result.incomplete and result.sandbox.get("out_of_memory"):
+        result.incomplete = False
+        result.error = out_of_memory_in_its_container(result.error)
+    final_when_it_filled_the_disk(result)
+    if result.incomplete:
         raise GraderFailed(result.error)
-    return result, note, config
+    return result
 
 
 def result_of(place: Platform, graded, note: str, config: dict) -> dict:

@@ -42,8 +42,16 @@ def out_of_memory() -> str:
 
 def filled_the_disk(reason: str, free: int) -> str:
     """``reason`` of a grading that filled the grader's disk itself (``state.filled_the_disk_itself``): final."""
-    return (f"it filled the grader's disk itself ({free >> 20} MB were free when it started, with nothing else "
-            f"of the batch beside it): this grade is final; {reason}")
+    return (f"it filled the grader's disk itself ({free >> 20} MB were free when it started, with no other "
+            f"grading beside it): this grade is final; {reason}")
+
+
+def out_of_memory_in_its_container(reason: str) -> str:
+    """``reason`` (which starts with ``out_of_memory()``) of a grading the OOM killer ended in a
+    platform's container, where it ran alone: the submission's doing, so the grade is final."""
+    alone = (f"{OUT_OF_MEMORY} in the autograder's container, where it ran alone: this grade is final (if honest "
+             "work is killed so, give the container more memory and grade it again)")
+    return alone + reason[len(out_of_memory()):] if reason.startswith(out_of_memory()) else reason
 
 
 def out_of_memory_again(reason: str) -> str:

@@ -270,9 +270,7 @@ def settle(grade: Grade, out: Path) -> Grade:
     again, once: if it ran alone (``Grade.sandbox["alone"]``: no other grading of the batch beside
     it, whose memory could have made the killer pick it) and the report it replaces says the same
     bytes were killed so under the same grading, this grade is final, with a reason saying so."""
-    if filled_the_disk_itself(grade):
-        grade.incomplete = False
-        grade.error = filled_the_disk(grade.error, grade.sandbox["disk_free_at_start"])
+    if final_when_it_filled_the_disk(grade):
         return grade
     if not (grade.incomplete and grade.sandbox.get("out_of_memory") and grade.sandbox.get("alone") is True):
         return grade
@@ -283,6 +281,16 @@ def settle(grade: Grade, out: Path) -> Grade:
         grade.incomplete = False
         grade.error = out_of_memory_again(grade.error)
     return grade
+
+
+def final_when_it_filled_the_disk(grade: Grade) -> bool:
+    """Make ``grade`` final, saying why, when the submission filled the disk itself
+    (:func:`filled_the_disk_itself`); whether it did so."""
+    if not filled_the_disk_itself(grade):
+        return False
+    grade.incomplete = False
+    grade.error = filled_the_disk(grade.error, grade.sandbox["disk_free_at_start"])
+    return True
 
 
 def filled_the_disk_itself(grade: Grade) -> bool:
