@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -70,19 +71,107 @@ def _mode_to_keep(path: Path) -> int | None:
     return mode if info.st_uid == os.geteuid() else mode & ~0o022
 
 
-@contextlib.contextmanager
-def exclusive_lock(lock_path: Path):
-    """Hold an exclusive ``fcntl.flock`` on ``lock_path`` (created with its folder if missing):
-    one read-modify-write at a time among tito runs side by side."""
-    import fcntl
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while ``exclusive_lock`` waited for another process to let go; ``held_by`` is what
+    that process wrote of itself into the lock file ('' when nothing)."""
 
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    def __init__(self, held_by: str):
+        super().__init__()
+        self.held_by = held_by
+
+
+CLOSE_ON_EXEC = getattr(os, "O_CLOEXEC", 0)  # no process tito starts keeps a lock
+_HELD: dict[str, int] = {}  # the lock files this process holds (real path) -> the thread holding each
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path, holder: str = "", on_wait=None, required: bool = True):
+    """Hold an exclusive ``fcntl.flock`` on ``lock_path`` (created with its folder if missing):
+    one at a time among tito runs side by side. The kernel lets go when the process ends, however
+    it ends: a lock file left behind holds nothing.
+
+    Free, it is taken at once; held by another process, ``on_wait(held_by)`` is called once, with
+    what that holder wrote of itself, and the wait begins (Ctrl-C then raises ``WaitInterrupted``).
+    ``holder`` is written into the lock file while it is held ('pid 1234, tito test ...'), for
+    those that wait. Already held by this thread (a step that locks called by a command that
+    locked), it is held on: a second ``flock`` of the file from this process would wait for itself.
+    Without ``flock`` (not POSIX, or a file system without locks) nothing is locked; with
+    ``required`` False neither is anything where the lock file cannot be made (a read-only course).
+    """
+    key = os.path.realpath(lock_path)
+    if _HELD.get(key) == threading.get_ident():
+        yield
+        return
+    descriptor = _lock_file(Path(lock_path), required)
+    try:
+        locked = descriptor is not None and _flock(descriptor, on_wait)
+        if locked:
+            _HELD[key] = threading.get_ident()
+            _write_holder(descriptor, holder)
         try:
             yield
         finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            if locked:
+                del _HELD[key]
+                _write_holder(descriptor, "")  # a run that waits from now on is not told of this one
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)  # lets go of the lock
+
+
+def _lock_file(lock_path: Path, required: bool) -> int | None:
+    """A descriptor of the lock file, opened to write the holder's line where it may be (a file
+    another user made in a shared course is opened to read: ``flock`` needs no more); None where
+    it cannot be opened and is not ``required``."""
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(lock_path, os.O_RDWR | os.O_CREAT | CLOSE_ON_EXEC, 0o666)
+        except PermissionError:
+            return os.open(lock_path, os.O_RDONLY | CLOSE_ON_EXEC)
+    except OSError:
+        if required:
+            raise
+        return None
+
+
+def _flock(descriptor: int, on_wait) -> bool:
+    """Take the lock, waiting after ``on_wait(held_by)`` when another process holds it; False
+    where there is no ``flock`` to take."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    except OSError:  # ENOLCK, EOPNOTSUPP: a file system without locks
+        return False
+    held_by = _read_holder(descriptor)
+    try:
+        if on_wait is not None:
+            on_wait(held_by)  # Ctrl-C may come as soon as the line is out, before this returns
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    except KeyboardInterrupt:
+        raise WaitInterrupted(held_by) from None
+    return True
+
+
+def _write_holder(descriptor: int, holder: str) -> None:
+    """Make ``holder`` the lock file's text ('' empties it)."""
+    with contextlib.suppress(OSError):  # opened to read only: waiters are told less
+        os.ftruncate(descriptor, 0)
+        if holder:
+            os.pwrite(descriptor, holder.encode("utf-8"), 0)
+
+
+def _read_holder(descriptor: int) -> str:
+    try:
+        return os.pread(descriptor, 300, 0).decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def umask() -> int:

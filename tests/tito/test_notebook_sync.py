@@ -534,3 +534,81 @@ def test_an_editor_save_while_the_sync_writes_the_py_is_kept(edition, monkeypatc
         refused, saved_text = sync_while_the_editor_saves(edition, the_editor_saves_while_the_temporary_file_is_made)
     assert_the_save_is_kept_and_both_changed(edition, refused, saved_text)
     assert sorted(p.name for p in (edition / DEV).parent.iterdir() if p.name.startswith(".alpha_dev")) == []
+
+
+def saved_while_written(monkeypatch, path, saved_text):
+    """Make an editor (or Jupyter's autosave) save ``saved_text`` into ``path`` while tito writes
+    its new text beside it, just before the rename over it: the last moment a save can come."""
+    import tito.files as files
+
+    real_temporary = files._new_temporary
+    saves = []
+
+    def new_temporary(target, mode):
+        if target.name == path.name and not saves:
+            saves.append(target)
+            path.write_text(saved_text)
+        return real_temporary(target, mode)
+
+    monkeypatch.setattr(files, "_new_temporary", new_temporary)
+    return saves
+
+
+def jupyter_save_of(notebook, text):
+    """The notebook as Jupyter would save it with the code cell holding STUB changed to ``text``."""
+    edited = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in edited.cells if STUB in c.source)
+    cell.source = cell.source.replace(STUB, text)
+    return nbformat.writes(edited)
+
+
+def test_an_editor_save_while_notebooks_sync_writes_the_py_is_kept(edition, tito, monkeypatch):
+    """`tito notebooks --sync` wrote the notebook's code over a .py an editor saved meanwhile: the
+    save was in no file. Now it is refused as when both changed, the save kept, nothing backed up."""
+    dev = edition / DEV
+    edit_notebook(dev.with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
+    saved_text = dev.read_text().replace(STUB, "return x + x  # the editor's save")
+    saves = saved_while_written(monkeypatch, dev, saved_text)
+    result = tito("notebooks", "--module", "alpha", "--sync")
+    assert saves and result.exit_code == 1, result.output
+    assert BOTH_CHANGED_SAID in flat(result.output)
+    assert dev.read_text() == saved_text
+    assert list((edition / ".tito" / "backups").glob("alpha_dev.*.py")) == []
+    assert state(Course(edition).get("alpha")) == BOTH_CHANGED
+
+
+def notebook_saved_while_written(edition, monkeypatch):
+    """The .py edited (ahead of the notebook), and a Jupyter save of the notebook coming while
+    tito writes the notebook from it: (the notebook, the saved text, the saves made)."""
+    dev, notebook = edition / DEV, (edition / DEV).with_suffix(".ipynb")
+    dev.write_text(dev.read_text().replace(STUB, "return np.asarray(x) * 2"))
+    os.utime(dev, (notebook.stat().st_mtime + 5,) * 2)
+    saved_text = jupyter_save_of(notebook, "return x + x  # saved in Jupyter")
+    return notebook, saved_text, saved_while_written(monkeypatch, notebook, saved_text)
+
+
+def assert_the_notebook_save_is_kept(edition, notebook, saved_text):
+    assert notebook.read_text() == saved_text
+    assert list((edition / ".tito" / "backups").glob("alpha_dev.*.ipynb")) == []
+    assert state(Course(edition).get("alpha")) == BOTH_CHANGED
+
+
+def test_a_jupyter_save_while_tito_notebooks_writes_the_notebook_is_kept(edition, tito, monkeypatch):
+    """`tito notebooks` wrote the notebook from the .py over a save Jupyter made meanwhile."""
+    notebook, saved_text, saves = notebook_saved_while_written(edition, monkeypatch)
+    result = tito("notebooks", "--module", "alpha")
+    assert saves and result.exit_code == 1, result.output
+    assert BOTH_CHANGED_SAID in flat(result.output)
+    assert_the_notebook_save_is_kept(edition, notebook, saved_text)
+
+
+def test_a_jupyter_save_while_tito_lab_writes_the_notebook_is_kept(edition, monkeypatch):
+    """`tito lab alpha` writes the notebook from a .py edited last (``notebook_up_to_date``): a
+    save of the notebook meanwhile (the student's JupyterLab still open) was replaced."""
+    from tito.errors import TitoError
+
+    notebook, saved_text, saves = notebook_saved_while_written(edition, monkeypatch)
+    with pytest.raises(TitoError) as refused:
+        notebook_up_to_date(Course(edition).get("alpha"))
+    assert saves and refused.value.message == BOTH_CHANGED_SAID
+    assert_the_notebook_save_is_kept(edition, notebook, saved_text)

@@ -901,7 +901,8 @@ def test_a_package_file_another_run_exported_meanwhile_is_said_and_not_recorded(
     """Red team 34: two `tito test` runs side by side. The first exported version A of the source
     and its write came late: after the second run exported version B (the student's newest save),
     so the second run's pytest imported A. It said 3/3 passed and recorded a pass of B, which fails
-    test_double. Here the first run's late write lands just before the second run's pytest step."""
+    test_double. Another tito run now waits (test_course_lock.py); a write by anything else (an
+    older tito, git) is still caught: here it lands just before the pytest step."""
     import tito.testing.runner as runner
 
     assert tito("test", "--module", "alpha").exit_code == 0  # version A (the solution), exported
@@ -920,9 +921,9 @@ def test_a_package_file_another_run_exported_meanwhile_is_said_and_not_recorded(
         patch.setattr(runner, "run_pytest", pytest_after_the_other_runs_late_write)
         mixed = tito("test", "--module", "alpha")
     assert mixed.exit_code == 1
-    assert ("Warning: tinytorch/core/alpha.py changed while it was tested (another tito run exported it "
-            "meanwhile?): the pytest tests may have imported another version of it, so this result is not "
-            "recorded. Run tito test --module alpha again.") in flat(mixed.output)
+    assert ("Warning: tinytorch/core/alpha.py changed while it was tested (written by something besides this run: "
+            "an editor, git, an older tito?): the pytest tests may have imported another version of it, so this "
+            "result is not recorded. Run tito test --module alpha again.") in flat(mixed.output)
     assert "Module alpha FAILED" in mixed.output
     assert (course.root / ".tito" / "progress.json").read_text() == recorded
     again = tito("test", "--module", "alpha")  # nothing runs beside it: B is exported, and fails

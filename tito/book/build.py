@@ -109,11 +109,13 @@ def export_for_execution(course: Course) -> tuple[str, list[str]]:
     """Export every module, as `tito export --all --keep-going` does, so that the executed notebooks
     import this course's tinytorch as its sources are now. Returns the line saying so and one
     warning per module that could not be exported."""
+    from tito.course_lock import one_run_at_a_time
     from tito.exporter import export_modules
     from tito.notebooks.sync import take_notebook_edits
 
     modules = course.in_prerequisite_order()
-    failed = export_modules(modules, keep_going=True, prepare=take_notebook_edits)
+    with one_run_at_a_time(course.root, make_state_folder=False):
+        failed = export_modules(modules, keep_going=True, prepare=take_notebook_edits)
     line = (f"Exported {len(modules) - len(failed)} of {len(modules)} modules into tinytorch/ first "
             "(as `tito export --all --keep-going`): the notebooks run against it.")
     return line, [f"{module.dirname} not exported, its notebook runs without it: {error.message}"

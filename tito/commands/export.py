@@ -22,6 +22,8 @@ def command(module_name, all_modules, check, force, keep_going):
     edited after name_dev.py is first synced into it (the .py backed up in .tito/backups/).
     With --keep-going, a module that cannot be exported (e.g. a syntax error) is named and
     the others are still exported (an edition's Binder and Colab setup export this way).
+    Another tito run writing or testing this course (a second terminal, a notebook
+    cell) is waited for, saying which.
 
     \b
     Examples:
@@ -34,7 +36,10 @@ def command(module_name, all_modules, check, force, keep_going):
     modules = chosen_modules(course, module_name, all_modules, required=not check)
     if check:
         _check(modules)
-    else:
+        return
+    from tito.course_lock import one_run_at_a_time
+
+    with one_run_at_a_time(course.root):
         _export(modules, force, keep_going)
 
 

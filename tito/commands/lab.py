@@ -36,10 +36,12 @@ def command(name, no_browser, port):
                         hint=JUPYTER_HINT)
     target = []
     if name:
+        from tito.course_lock import one_run_at_a_time
         from tito.notebooks.sync import notebook_up_to_date, sync_and_say
 
         module = course.get(name)
-        sync_and_say(notebook_up_to_date, module)
+        with one_run_at_a_time(course.root):  # let go before JupyterLab starts: it runs for hours
+            sync_and_say(notebook_up_to_date, module)
         target = [module.relative(module.notebook)]
     # answer_yes: one Ctrl-C stops it, as said below (Jupyter would ask y/n and go on after 5 s)
     argv = [sys.executable, "-m", "jupyter", "lab", *target, f"--ServerApp.root_dir={course.root}",

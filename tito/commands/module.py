@@ -24,10 +24,18 @@ def reset(name):
     Your current name_dev.py (and name_dev.ipynb) are first copied to
     .tito/backups/name_dev.<time>.py, so no work is lost.
     """
-    from tito.editions.reset import reset_module
+    from tito.course_lock import one_run_at_a_time
 
     course = Course.here()
     module = course.get(name)
+    with one_run_at_a_time(course.root):
+        _reset(course, module)
+
+
+def _reset(course, module) -> None:
+    """Put the module's released stub back (backing up the student's files) and export it."""
+    from tito.editions.reset import reset_module
+
     result = reset_module(course, module)
     for path in result.backups:
         console().print(f"Backed up your work: {module.relative(path)}")

@@ -31,32 +31,41 @@ def command(module_name, all_modules, sync, force):
       tito notebooks --module cnn --sync
       tito notebooks --all
     """
-    from tito.notebooks.sync import notebook_is_current, overwrite_blocker, sync_notebook, write_notebook
+    from tito.course_lock import one_run_at_a_time
 
     course = Course.here()
-    for module in chosen_modules(course, module_name, all_modules):
-        if sync and not module.notebook.exists() and all_modules:
-            console().print(f"- {module.dirname}: no notebook, skipped")
-            continue
-        blocker = "" if force else overwrite_blocker(module, sync, chosen=not all_modules)
-        if blocker and not all_modules:
-            raise TitoError(f"{module.dirname}: {blocker}; nothing was written.", hint=_ways_out(module, sync))
-        if blocker:
-            say(f"- {module.dirname}: skipped: {blocker} ({_choice(module, sync, blocker)})")
-            continue
-        if not sync and not force and notebook_is_current(module):
-            console().print(f"[green]✓[/] {module.dirname}: {module.relative(module.notebook)} already matches "
-                            f"{module.dev_file.name}: left as it is, its outputs kept")
-            continue
-        if sync:
-            path, saved = sync_notebook(module)
-            source = module.notebook
-        else:
-            path, saved = write_notebook(module)
-            source = module.dev_file
-        if saved:
-            console().print(f"Backed up {module.relative(path)}, changed after {source.name}: {module.relative(saved)}")
-        console().print(f"[green]✓[/] {module.dirname}: {module.relative(source)} -> {module.relative(path)}")
+    modules = chosen_modules(course, module_name, all_modules)
+    with one_run_at_a_time(course.root):
+        for module in modules:
+            _convert(module, sync, force, all_modules)
+
+
+def _convert(module, sync: bool, force: bool, all_modules: bool) -> None:
+    """Write one module's notebook from its .py (with ``sync`` the other way), or say why not."""
+    from tito.notebooks.sync import notebook_is_current, overwrite_blocker, sync_notebook, write_notebook
+
+    if sync and not module.notebook.exists() and all_modules:
+        console().print(f"- {module.dirname}: no notebook, skipped")
+        return
+    blocker = "" if force else overwrite_blocker(module, sync, chosen=not all_modules)
+    if blocker and not all_modules:
+        raise TitoError(f"{module.dirname}: {blocker}; nothing was written.", hint=_ways_out(module, sync))
+    if blocker:
+        say(f"- {module.dirname}: skipped: {blocker} ({_choice(module, sync, blocker)})")
+        return
+    if not sync and not force and notebook_is_current(module):
+        console().print(f"[green]✓[/] {module.dirname}: {module.relative(module.notebook)} already matches "
+                        f"{module.dev_file.name}: left as it is, its outputs kept")
+        return
+    if sync:
+        path, saved = sync_notebook(module)
+        source = module.notebook
+    else:
+        path, saved = write_notebook(module)
+        source = module.dev_file
+    if saved:
+        console().print(f"Backed up {module.relative(path)}, changed after {source.name}: {module.relative(saved)}")
+    console().print(f"[green]✓[/] {module.dirname}: {module.relative(source)} -> {module.relative(path)}")
 
 
 def _ways_out(module, sync: bool) -> str:

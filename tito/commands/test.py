@@ -44,6 +44,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     backed up in .tito/backups/); if both changed, tito stops and asks which to keep.
     A test still running after TITO_TEST_TIMEOUT_PER_TEST seconds (default 30)
     fails, saying at which line it was; a step stops after TITO_TEST_TIMEOUT (300).
+    One run at a time tests a course: a second (another terminal, a notebook
+    cell's `!tito test`) waits for the first to finish, saying which it waits for.
 
     \b
     Examples:
@@ -52,14 +54,29 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
       tito test --all --keep-going
       tito test --module cnn --full
     """
-    from tito.notebooks.sync import take_notebook_edits
-    from tito.progress import ProgressStore
+    from tito.course_lock import one_run_at_a_time
 
     if keep_going and module_name and not all_modules:
         raise click.UsageError("--keep-going is for --all (test every module even after a failure); "
                                f"--module {module_name} tests one module.")
     course = Course.here()
     modules = chosen_modules(course, module_name, all_modules)
+    with one_run_at_a_time(course.root):  # another run's export must not land under these tests
+        payload = _test(course, modules, all_modules, keep_going, keyword, verbose, full)
+    if json_file:
+        try:
+            write_atomically(Path(json_file), json.dumps(payload, indent=2) + "\n")
+        except OSError as exc:
+            raise TitoError(f"Cannot write the results to {json_file}: {exc.strerror}.") from None
+    if not payload["passed"]:
+        sys.exit(1)
+
+
+def _test(course, modules, all_modules, keep_going, keyword, verbose, full) -> dict:
+    """Take each module's notebook edits, test, record and show: the JSON report's payload."""
+    from tito.notebooks.sync import take_notebook_edits
+    from tito.progress import ProgressStore
+
     store = ProgressStore(course.root)
     if not _read_only(course):
         for module in modules:
@@ -75,18 +92,9 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
         store = None
     if all_modules:
         results = _test_all(course, modules, store, keep_going, keyword, verbose, full)
-        payload = {"passed": all(r.passed for r in results) and len(results) == len(modules),
-                   "modules": [r.to_json() for r in results]}
-    else:
-        results = [_test_one(course, modules[0], store, keyword, verbose, full)]
-        payload = results[0].to_json()
-    if json_file:
-        try:
-            write_atomically(Path(json_file), json.dumps(payload, indent=2) + "\n")
-        except OSError as exc:
-            raise TitoError(f"Cannot write the results to {json_file}: {exc.strerror}.") from None
-    if not payload["passed"]:
-        sys.exit(1)
+        return {"passed": all(r.passed for r in results) and len(results) == len(modules),
+                "modules": [r.to_json() for r in results]}
+    return _test_one(course, modules[0], store, keyword, verbose, full).to_json()
 
 
 def _read_only(course) -> bool:

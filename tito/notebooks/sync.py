@@ -15,9 +15,11 @@ first. This file is the one rule every command uses:
   ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change
   nothing and raise ``TitoError`` when both files changed: only the student can say which to
   keep, and ``tito notebooks`` (keep the ``.py``) or
-  ``tito notebooks --sync`` (keep the notebook) does it, backing up the other. A ``.py`` an
-  editor saves while ``source_up_to_date`` syncs makes both changed too: the ``.py`` is checked
-  against the text judged before the backup and again just before the rename over it.
+  ``tito notebooks --sync`` (keep the notebook) does it, backing up the other.
+* A file an editor (or Jupyter's autosave) saves while tito writes over it makes both changed
+  too: every such write (``_replace``: the syncs, ``tito notebooks`` both ways, ``tito lab``'s
+  notebook) checks the file against the text judged before the backup and again just before the
+  rename over it, and replaces nothing if it changed.
 
 Two files "hold the same code" when the notebook converts back to exactly the ``.py``
 (``tito.notebooks.convert.from_notebook``): running a notebook changes its outputs, not its code.
@@ -229,29 +231,42 @@ def _source_up_to_date(module: Module, pair: Pair | None) -> str:
         return ""
     if verdict == SOURCE_AHEAD:
         return ""
-    _refuse_if_saved_since(module, pair.py)
-    saved = backup(module.root, module.dev_file)
-    try:
-        write_atomically(module.dev_file, pair.notebook_as_source,
-                         before_replace=lambda: _refuse_if_saved_since(module, pair.py))
-    except TitoError:
-        saved.unlink(missing_ok=True)  # nothing was replaced: the .py still holds the student's newest save
-        raise
+    saved = _replace(module, module.dev_file, pair.py, pair.notebook_as_source, back_up=True)
     record(module, pair.notebook_as_source, pair.notebook)
     return (f"Synced {module.relative(module.notebook)} -> {module.dev_file.name} (you edited the notebook "
             f"last; the previous {module.dev_file.name} is in {module.relative(saved)}).")
 
 
-def _refuse_if_saved_since(module: Module, judged: str) -> None:
-    """The ``_conflict`` TitoError when the ``.py`` no longer holds ``judged``, the text the sync
-    judged unchanged: an editor saved it meanwhile, so both files changed. Checked before the
-    backup and again just before the rename over it, so that the save is never replaced."""
+def _replace(module: Module, path: Path, judged: str | None, text: str, back_up: bool) -> Path | None:
+    """Write ``text`` over a student's ``path`` (the ``.py`` or the notebook), which held ``judged``
+    when tito read it to decide (None: missing or unreadable), copying it to ``.tito/backups/``
+    first when ``back_up``: the copy, or None. An editor's save of ``path`` since it was read is
+    never replaced: ``_refuse_if_saved_since`` is checked before the backup and again just before
+    the rename over it, and then removes the backup (nothing was replaced)."""
+    _refuse_if_saved_since(module, path, judged)
+    saved = backup(module.root, path) if back_up else None
     try:
-        current = module.source()
-    except TitoError:  # gone or no longer UTF-8: not what was judged either
-        current = None
-    if current != judged:
+        write_atomically(path, text, before_replace=lambda: _refuse_if_saved_since(module, path, judged))
+    except TitoError:
+        if saved is not None:
+            saved.unlink(missing_ok=True)  # nothing was replaced: the file still holds the student's newest save
+        raise
+    return saved
+
+
+def _refuse_if_saved_since(module: Module, path: Path, judged: str | None) -> None:
+    """The ``_conflict`` TitoError when ``path`` no longer holds ``judged``, the text tito judged
+    (``_text_now``): an editor saved it meanwhile, so both files changed."""
+    if _text_now(module, path) != judged:
         raise _conflict(module)
+
+
+def _text_now(module: Module, path: Path) -> str | None:
+    """The text of a module's file; None when it is missing or not UTF-8."""
+    try:
+        return module.read_text(path)
+    except TitoError:
+        return None
 
 
 def notebook_up_to_date(module: Module) -> str:
@@ -353,9 +368,10 @@ def write_notebook(module: Module) -> tuple[Path, Path | None]:
     A notebook holding edits the source does not have is backed up before it is replaced.
     """
     text = module.source()
+    judged = _text_now(module, module.notebook)
     fresh = notebook_json(to_notebook(text, module))
-    saved = _backup_own_edits(module, module.notebook, than=module.dev_file, new_text=fresh, key="ipynb")
-    write_atomically(module.notebook, fresh)
+    own_edits = _holds_own_edits(module, module.notebook, judged, than=module.dev_file, new_text=fresh, key="ipynb")
+    saved = _replace(module, module.notebook, judged, fresh, back_up=own_edits)
     record(module, text, fresh)
     return module.notebook, saved
 
@@ -368,26 +384,24 @@ def sync_notebook(module: Module) -> tuple[Path, Path | None]:
     if not module.notebook.exists():
         raise TitoError(f"{module.relative(module.notebook)} does not exist.",
                         hint=f"Create it first: tito notebooks --module {module.name}")
-    header = jupytext_header(module.source()) if module.dev_file.exists() else ""
+    judged = module.source() if module.dev_file.exists() else None
     notebook = _read_notebook(module)
-    text = from_notebook(notebook, module.relative(module.notebook), header)
-    saved = _backup_own_edits(module, module.dev_file, than=module.notebook, new_text=text, key="py")
-    write_atomically(module.dev_file, text)
+    text = from_notebook(notebook, module.relative(module.notebook), jupytext_header(judged) if judged else "")
+    own_edits = _holds_own_edits(module, module.dev_file, judged, than=module.notebook, new_text=text, key="py")
+    saved = _replace(module, module.dev_file, judged, text, back_up=own_edits)
     record(module, text, notebook)
     return module.dev_file, saved
 
 
-def _backup_own_edits(module: Module, path: Path, than: Path, new_text: str, key: str) -> Path | None:
-    """Back up ``path`` before it is overwritten when it holds edits of its own: it changed since
-    the last sync (without a record: it is newer than ``than``) and differs from ``new_text``."""
-    if not path.exists() or not than.exists():
-        return None
-    current = path.read_text(encoding="utf-8", errors="replace")
-    if current == new_text:
-        return None
+def _holds_own_edits(module: Module, path: Path, judged: str | None, than: Path, new_text: str, key: str) -> bool:
+    """Whether ``path``, holding ``judged`` (None: unreadable), is to be backed up before it is
+    overwritten with ``new_text``: it holds edits of its own, having changed since the last sync
+    (without a record: being newer than ``than``), and differs from ``new_text``."""
+    if not path.exists() or not than.exists() or judged == new_text:
+        return False
+    if judged is None:
+        return True  # not UTF-8: what it holds cannot be told, so it is kept
     recorded = _recorded(module)
     if recorded is not None:
-        edited = _changed(current, recorded, key)
-    else:
-        edited = path.stat().st_mtime > than.stat().st_mtime
-    return backup(module.root, path) if edited else None
+        return _changed(judged, recorded, key)
+    return path.stat().st_mtime > than.stat().st_mtime

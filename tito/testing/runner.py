@@ -12,12 +12,12 @@ Step 1 runs while steps 2 and 3 do (they are independent processes), so a run ta
 as long as its longer half. Each step reads the source when it starts: a source saved in between
 (an editor's autosave) would make one result of two versions, so its digest is compared at the
 start and the end; so is the generated file with the text this run's export left in it (another
-run's late export may replace it before pytest imports it). A change is said
-(``ModuleResult.mixed``) and never a pass. A module
-passes only when every step passed and steps 1 and 3 each ran at least one test: zero tests is a
-failure, never a pass. Each test has a time limit (``tito.testing.limits``); Ctrl-C ends the run
-with a ``TitoError`` naming the test and line it stopped. Nothing here prints; the
-``test`` command renders the results (``tito.testing.outcomes``).
+tito run waits for this one, ``tito.course_lock``, but an editor, git or an older tito does not).
+A change is said (``ModuleResult.mixed``) and never a pass. A module passes only when every
+step passed and steps 1 and 3 each ran at least one test: zero tests is a failure, never a pass.
+Each test has a time limit (``tito.testing.limits``); Ctrl-C ends the run with a ``TitoError``
+naming the test and line it stopped. Nothing here prints; the ``test`` command renders the
+results (``tito.testing.outcomes``).
 """
 
 from __future__ import annotations
@@ -329,8 +329,9 @@ def _mixed(module: Module, source_before: str, generated) -> str:
         return (f"{module.relative(module.dev_file)} changed while it was tested: this result mixes two "
                 f"versions of it, so it {again}")
     if generated is not None and not _still_exported(generated):
-        return (f"{module.relative(generated.target)} changed while it was tested (another tito run exported it "
-                f"meanwhile?): the pytest tests may have imported another version of it, so this result {again}")
+        return (f"{module.relative(generated.target)} changed while it was tested (written by something besides "
+                f"this run: an editor, git, an older tito?): the pytest tests may have imported another version of "
+                f"it, so this result {again}")
     return ""
 
 
