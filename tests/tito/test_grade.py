@@ -244,6 +244,16 @@ def test_a_folder_is_graded_into_a_gradebook_and_one_json_each(instructor_course
     assert again.returncode == 0, again.stdout + again.stderr
     assert "2 already graded and unchanged; grading 0." in again.stdout
     assert "Sandbox: " not in again.stdout  # what it guarantees is said when student code runs
+    # instructor walkthrough 35: a module graded into another's folder replaced its gradebook, in silence
+    report = json.loads((out / "alice.json").read_text())
+    (out / "zed.json").write_text(json.dumps({**report, "module": "beta", "student": "zed"}))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    other = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out))
+    assert other.returncode == 1 and flat(other.stderr) == (
+        f"Error: {out} holds the reports of another module: module beta's (1, e.g. zed.json). Grading module "
+        "alpha into it would replace that module's gradebook; nothing was graded. Give module alpha a folder "
+        "of its own: --out grades/alpha (the default)."), other.stdout + other.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_path):

@@ -230,6 +230,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
     # held students keep their report file too: a newcomer whose report would be theirs is refused
     clashes = report_name_clashes(submissions + [(student, None) for student in held or {}])
     with locked(out):
+        refuse_another_modules_folder(out, module.name)
         owners = report_owners(out, clashes, module.name)
         clashing = {student for names in clashes for student in names} - set(owners.values())
         submissions = [(student, path) for student, path in submissions if student not in clashing]
@@ -252,6 +253,21 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - set(map(safe_cell, students)))
     return batch
+
+
+def refuse_another_modules_folder(out: Path, module: str) -> None:
+    """TitoError when ``out`` holds reports of another module than ``module``: grading into it would
+    replace that module's gradebook and mix the two modules' reports in one folder."""
+    others = {}
+    for path in sorted(Path(out).glob("*.json")):
+        grade = read_report(path)
+        if grade is not None and grade.module != module:
+            others.setdefault(grade.module, []).append(path.name)
+    if others:
+        said = "; ".join(f"module {name}'s ({len(files)}, e.g. {files[0]})" for name, files in sorted(others.items()))
+        raise TitoError(f"{out} holds the reports of another module: {said}. Grading module {module} into it "
+                        "would replace that module's gradebook; nothing was graded.",
+                        hint=f"Give module {module} a folder of its own: --out grades/{module} (the default).")
 
 
 def _folder_grading(course, module, out: Path, sandbox, calibrate: bool, timeout: float) -> tuple:
