@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from grade_attacks import ONE_OFF, SECRET, STUB, attack, attack_submissions, container
-from tiny_course import ALPHA_DEV, run_tito
+from tiny_course import ALPHA_DEV, flat, run_tito
 
 from tito.grading.sandbox import detect
 from tito.notebooks.convert import notebook_json, to_notebook
@@ -120,6 +120,27 @@ def no_solution_in(members: dict) -> None:
     assert not [name for name in names if "__pycache__" in name]  # compiled while preparing: no use there
     for data in [*members.values(), *contents]:  # the solution's lines, anywhere, in any file
         assert SECRET.encode() not in data and b"scaled_by_the_stored_factor" not in data
+
+
+def test_a_file_that_is_no_bundle_is_never_replaced(bundle, instructor_course, tmp_path):
+    """Instructor walkthrough 35: a file of the bundle's name that tito did not write (not a zip, or
+    a zip without its autograder.json) was replaced, with only ', replaced the previous one' said.
+    It is kept now, the command refused before anything is prepared; an earlier bundle is replaced."""
+    from tito.grading.bundle import refuse_to_replace_what_is_no_bundle
+
+    refuse_to_replace_what_is_no_bundle(bundle)  # tito's own: replaced by the next build
+    other_zip = io.BytesIO()
+    with zipfile.ZipFile(other_zip, "w") as archive:
+        archive.writestr("notes.txt", "mine")
+    for name, data in (("junk", b"my notes"), ("other zip", other_zip.getvalue())):
+        dist = tmp_path / name
+        dist.mkdir()
+        (dist / "alpha-autograder.zip").write_bytes(data)
+        proc = run_tito(instructor_course, "autograder", "gradescope", "--module", "alpha", "--out", str(dist))
+        assert proc.returncode == 1 and flat(proc.stderr) == (
+            f"Error: {dist / 'alpha-autograder.zip'} is there and is not a bundle tito wrote; nothing was written. "
+            "Move it away, or give another folder with --out DIR."), proc.stdout + proc.stderr
+        assert (dist / "alpha-autograder.zip").read_bytes() == data and len(list(dist.iterdir())) == 1
 
 
 def test_the_zip_has_gradescopes_two_scripts_at_its_root_and_no_solution(bundle, instructor_course):

@@ -281,6 +281,8 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     from tito.grading.workspace import refuse_a_student_edition
 
     refuse_a_student_edition(course)
+    target = bundle_path(out, module.name, platform)
+    refuse_to_replace_what_is_no_bundle(target)
     image = image or f"tito-{module.name}-grader"
     seconds = job_timeout(timeout) if platform == "prairielearn" else None  # refused before the slow part
     requires, floor = python_floor(course)
@@ -296,9 +298,23 @@ def build(course: Course, module: Module, out: Path, platform: str, timeout: flo
     files = [("setup.sh", SETUP_SH.format(floor=floor, requires=requires).encode(), 0o755),
              *_platform_files(platform, module.name, image, seconds),
              *_shared_files(course, archive, config, readme)]
-    target = bundle_path(out, module.name, platform)
     write_atomically(target, _zipped(files))
     return target, [name for name, _, _ in files]
+
+
+def refuse_to_replace_what_is_no_bundle(target: Path) -> None:
+    """TitoError when ``target`` is there and is not a bundle tito wrote (a zip holding its
+    autograder.json): an earlier bundle is replaced, anything else is kept."""
+    if not target.exists() and not target.is_symlink():
+        return
+    try:
+        with zipfile.ZipFile(target) as existing:
+            if not target.is_symlink() and "autograder.json" in existing.namelist():
+                return
+    except (OSError, zipfile.BadZipFile):
+        pass
+    raise TitoError(f"{target} is there and is not a bundle tito wrote; nothing was written.",
+                    hint="Move it away, or give another folder with --out DIR.")
 
 
 def _prepare_and_pack(course: Course, module: Module, calibrate: bool) -> tuple:
