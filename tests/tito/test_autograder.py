@@ -573,6 +573,9 @@ def test_run_prairielearn_grades_a_correct_a_stub_and_a_broken_submission(pl_bun
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert prairielearn_errors(grade / "results" / "results.json") == [], label
         results[label] = json.loads((grade / "results" / "results.json").read_text())
+        score = cases[label][1]  # the instructor's log line said 'score 0.0' of an attempt not counted
+        said = f"prairielearn: score {'not gradable' if score is None else score}: "
+        assert proc.stdout.splitlines()[-1].startswith(said), proc.stdout
         assert (grade.stat().st_mode & 0o777) == 0o755  # 0700 while it graded, given back once the result was written
     for label, (_, score) in cases.items():
         assert results[label].get("score") == score if score is not None else results[label]["gradable"] is False

@@ -201,7 +201,8 @@ def main(argv: list[str]) -> int:
         write_json(result, place.results / "results.json")
     summary = result.get("output") or result.get("message") or ""
     first_line = showable(summary.splitlines()[0]) if summary else ""
-    print(f"{place.name}: score {result.get('score', 'not gradable')}: {first_line}")
+    score = "not gradable" if result.get("gradable") is False else result.get("score")
+    print(f"{place.name}: score {score}: {first_line}")
     return 0
 
 
