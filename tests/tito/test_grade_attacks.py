@@ -953,6 +953,78 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
     assert {(g.student, g.score, g.incomplete) for g in result.graded} == {("ann", 4, False), ("ben", 4, False)}
 
 
+def test_a_grading_that_timed_out_beside_others_is_graded_again_alone_then_final(alpha_grader, instructor_course,
+                                                                                   tmp_path, monkeypatch):
+    """Red team 35: a neighbour keeping the CPUs busy made an honest grading time out, and the
+    timeout was final. A grading that timed out beside another is graded once more alone, and the
+    grade alone is kept: the sleeper, which runs into any deadline, times out alone too, and that
+    is final (the next run keeps it)."""
+    from tito.course import Course
+    from tito.grading import batch, executors, slots
+
+    monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    for name, text in attack_submissions(instructor_course, ("sleeper",)).items():
+        if name.startswith(("sleeper", "alice")):
+            (folder / name).write_text(text, encoding="utf-8")
+    course = Course(instructor_course)
+    submissions = [(name, folder / f"{name}.py") for name in ("sleeper", "alice")]
+
+    def grade(done):
+        return batch.grade_folder(course, course.get("alpha"), submissions, out,
+                                  executors.LocalExecutor(2, alpha_grader.sandbox),
+                                  timeout=alpha_grader.limits.seconds, on_done=done.append)
+
+    done = []
+    result = grade(done)
+    beside, alone = [g for g in done if g.student == "sleeper"]
+    assert (beside.sandbox["ran_out_of_time"], beside.sandbox["alone"], "graded_again_alone" in beside.sandbox) == (
+        True, False, False)
+    assert (alone.sandbox["ran_out_of_time"], alone.sandbox["alone"], alone.sandbox["graded_again_alone"]) == (
+        True, True, "it timed out beside other gradings")
+    report = json.loads((out / "sleeper.json").read_text())
+    assert (report["incomplete"], report["sandbox"]["alone"], report["sandbox"]["graded_again_alone"]) == (
+        False, True, "it timed out beside other gradings")
+    assert {g.student: g for g in result.graded}["sleeper"] is alone
+    assert said(alone, "ATTACK-SLEEPING") and f"timed out after {alpha_grader.limits.seconds:g} s" in alone.error
+    again = []
+    assert (grade(again).graded, again) == ([], [])  # the timeout alone is final: kept, not graded a third time
+
+
+class AnnTimedOutBesideMal:
+    """An executor: ann's grading times out whenever mal's runs beside it (a CPU hog); alone it scores 3."""
+
+    def __init__(self, alone=False):
+        self.alone, self.ran = alone, []
+
+    def run(self, grader, todo, done):
+        from tito.grading.report import Grade, TestScore
+
+        for student, _ in todo:
+            self.ran.append(student)
+            timed_out = student == "ann" and not self.alone
+            done(Grade("alpha", f"{student}.py", student, [TestScore("double", not timed_out, 3)],
+                       error="timed out after 25 s (in pytest)" if timed_out else "",
+                       sandbox={"ran_out_of_time": timed_out}, sha256="a" * 64, fingerprint="f"))
+
+    def one_at_a_time(self):
+        self.single = AnnTimedOutBesideMal(True)
+        return self.single
+
+
+def test_a_timeout_beside_a_cpu_hog_gives_way_to_the_grade_alone(tmp_path):
+    """The grade alone replaces the timeout beside others, in the report and the gradebook; the
+    neighbour that did not time out is not graded again."""
+    executor = AnnTimedOutBesideMal()
+    grades = oom_batch(executor, tmp_path)
+    assert (executor.ran, executor.single.ran) == (["ann", "mal"], ["ann"])
+    assert (grades["ann"].score, grades["ann"].error, grades["ann"].sandbox["graded_again_alone"]) == (
+        3, "", "it timed out beside other gradings")
+    assert json.loads((tmp_path / "ann.json").read_text())["score"] == 3
+    assert (rows_of(tmp_path)["ann"]["score"], rows_of(tmp_path)["ann"]["error"]) == ("3", "")
+
+
 # --------------------------------------------------------------------------- memory and space no limit counts
 
 
