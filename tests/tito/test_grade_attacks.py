@@ -955,13 +955,13 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
 
 
 def test_a_grading_that_timed_out_beside_others_is_graded_again_alone_then_final(alpha_grader, instructor_course,
-                                                                                   tmp_path, monkeypatch):
+                                                                                   tmp_path, monkeypatch, tito):
     """Red team 35: a neighbour keeping the CPUs busy made an honest grading time out, and the
     timeout was final. A grading that timed out beside another is graded once more alone, and the
     grade alone is kept: the sleeper, which runs into any deadline, times out alone too, and that
-    is final (the next run keeps it)."""
-    from tito.course import Course
-    from tito.grading import batch, executors, slots
+    is final (the next run keeps it). The progress line says it is a second grading, alone, and
+    why (it said "[3/2] sleeper")."""
+    from tito.grading import slots
 
     monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
     folder, out = tmp_path / "subs", tmp_path / "grades"
@@ -969,28 +969,26 @@ def test_a_grading_that_timed_out_beside_others_is_graded_again_alone_then_final
     for name, text in attack_submissions(instructor_course, ("sleeper",)).items():
         if name.startswith(("sleeper", "alice")):
             (folder / name).write_text(text, encoding="utf-8")
-    course = Course(instructor_course)
-    submissions = [(name, folder / f"{name}.py") for name in ("sleeper", "alice")]
+    monkeypatch.chdir(instructor_course)
+    limit = f"{alpha_grader.limits.seconds:g}"
 
-    def grade(done):
-        return batch.grade_folder(course, course.get("alpha"), submissions, out,
-                                  executors.LocalExecutor(2, alpha_grader.sandbox),
-                                  timeout=alpha_grader.limits.seconds, on_done=done.append)
+    def grade():
+        result = tito("grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2", "--timeout", limit,
+                      "--no-calibrate")
+        return result.exit_code, flat(result.output)
 
-    done = []
-    result = grade(done)
-    beside, alone = [g for g in done if g.student == "sleeper"]
-    assert (beside.sandbox["ran_out_of_time"], beside.sandbox["alone"], "graded_again_alone" in beside.sandbox) == (
-        True, False, False)
-    assert (alone.sandbox["ran_out_of_time"], alone.sandbox["alone"], alone.sandbox["graded_again_alone"]) == (
-        True, True, "it timed out beside other gradings")
+    code, said = grade()
+    timed_out = f"timed out after {limit} s (in checks, while importing the submission)"
+    assert code == 0 and re.search(rf"\[[12]/2\] sleeper: 0/7 \([0-9.]+ s\) - {re.escape(timed_out)}", said), said
+    # alice too, were the machine loaded enough for her to run out of time beside it: [again 1/2], [again 2/2]
+    assert re.search(r"\[again [12]/[12]\] sleeper: 0/7 \([0-9.]+ s, graded alone: it timed out beside other "
+                     rf"gradings\) - {re.escape(timed_out)}", said), said
+    assert "[3/" not in said
     report = json.loads((out / "sleeper.json").read_text())
-    assert (report["incomplete"], report["sandbox"]["alone"], report["sandbox"]["graded_again_alone"]) == (
-        False, True, "it timed out beside other gradings")
-    assert {g.student: g for g in result.graded}["sleeper"] is alone
-    assert said(alone, "ATTACK-SLEEPING") and f"timed out after {alpha_grader.limits.seconds:g} s" in alone.error
-    again = []
-    assert (grade(again).graded, again) == ([], [])  # the timeout alone is final: kept, not graded a third time
+    assert (report["incomplete"], report["sandbox"]["alone"], report["sandbox"]["ran_out_of_time"],
+            report["sandbox"]["graded_again_alone"]) == (False, True, True, "it timed out beside other gradings")
+    assert "ATTACK-SLEEPING" in report["sandbox"]["checks_output"] and report["error"].startswith(timed_out)
+    assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # the timeout alone is final: kept
 
 
 def test_a_cpu_hog_beside_a_grading_cannot_make_its_timeout_final(alpha_grader, patient_alpha_grader,
