@@ -325,6 +325,20 @@ def double(x):  # the checks' process, in each check that calls it
 '''
 
 
+# busy children, each in a session of its own: with scheduler autogroups each session gets its own
+# share of the CPUs, so a neighbour's grading gets about a hundredth of them and runs into its
+# deadline (red team 35: an honest grading's checks took 12 s instead of 0.5 s)
+CPU_HOG = '''
+spin = ("import os, sys\\ncount = 0\\nfor _ in range(100):\\n    try:\\n        if os.fork() == 0:\\n"
+        "            os.setsid()\\n            while True:\\n                pass\\n    except OSError:\\n"
+        "        break\\n    count += 1\\nprint('ATTACK-HOG-CHILDREN %d' % count, flush=True)\\n"
+        "while True:\\n    pass\\n")
+if IN_PROBE:
+    _subprocess.Popen([_sys.executable, "-c", spin, MARK + "-hog"], stdin=_subprocess.DEVNULL)
+    print("ATTACK-HOGGING", flush=True)
+    _time.sleep(1000)
+'''
+
 FORGE_STATE = """
 # the batch's state, from inside: full marks in its own report with the hashes a rerun trusts,
 # another student's report replaced, the gradebook rewritten, a student added, a regrade kept for later
@@ -579,7 +593,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         "chmod_link": CHMOD_LINK, "link_checks": LINK_CHECKS, "many_members": MANY_MEMBERS,
         "many_files": MANY_FILES, "leave_behind": LEAVE_BEHIND, "deep_folders": DEEP_FOLDERS,
         "drive_cluster": DRIVE_CLUSTER, "hoard": HOARD, "kill_entry": KILL_ENTRY, "kill_probe": KILL_PROBE,
-        "forks_into_checks": FORKS_INTO_CHECKS, "flood_uncaught": FLOOD_UNCAUGHT,
+        "forks_into_checks": FORKS_INTO_CHECKS, "flood_uncaught": FLOOD_UNCAUGHT, "cpu_hog": CPU_HOG,
     }
     formatted = ("read_reference", "write_outside", "forge_state", "chmod_link")
     files = {f"{name}.py": attack(body.format(**values) if name in formatted else body,

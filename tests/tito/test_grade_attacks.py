@@ -9,6 +9,7 @@ honest submissions. Each must earn no more than the stub, change no file outside
 and leave the other students' grades intact.
 """
 
+import copy
 import csv
 import hashlib
 import itertools
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import pytest
 import grade_attacks
-from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, settled, slow
-from tiny_course import ALPHA_DEV, HANG_SECONDS, PATIENT_SECONDS, REAL_ROOT, flat, rows_of, run_tito
+from grade_attacks import DAEMON, MARK, SLEEPER, attack, attack_submissions, owner_pid, running, settled, slow
+from tiny_course import (ALPHA_DEV, HANG_SECONDS, PATIENT_SECONDS, REAL_ROOT, flat, rows_of, run_tito,
+                         with_deadline)
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch
@@ -70,8 +72,6 @@ RUN_INTO_THE_DEADLINE = {"sleeper"}  # graded with alpha_grader's short deadline
 def short_deadline_for(students: set, hasty, patient):
     """A grader for one batch: ``patient``, but grading ``students`` with ``hasty`` (both copies of
     one prepared grader, with different deadlines)."""
-    import copy
-
     mixed = copy.copy(patient)
     mixed.grade = lambda path, student=None, *args: (hasty if student in students else patient).grade(
         path, student, *args)
@@ -85,10 +85,11 @@ def batch(alpha_grader, patient_alpha_grader, instructor_course, tmp_path_factor
     The sleeper runs until its deadline, alpha_grader's short one; every other grading is asserted
     as it ends by itself, so it gets a deadline no load reaches. The sleeper and the daemons go
     first, side by side. ``many_files`` is graded alone
-    (``test_writing_without_end_into_the_job_folder_is_stopped``)."""
+    (``test_writing_without_end_into_the_job_folder_is_stopped``), ``cpu_hog`` beside one honest
+    grading (``test_a_cpu_hog_beside_a_grading_cannot_make_its_timeout_final``)."""
     folder, out = tmp_path_factory.mktemp("attacks"), tmp_path_factory.mktemp("attack-grades")
     files = attack_submissions(instructor_course, out=out)
-    del files["many_files.py"]
+    del files["many_files.py"], files["cpu_hog.py"]
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     before = course_state(instructor_course)
@@ -952,6 +953,122 @@ def test_jobs_stopped_by_a_full_disk_are_graded_again_alone(alpha_grader, instru
                                 timeout=PATIENT_SECONDS, on_done=done.append)
     assert sum(g.sandbox["starved"] for g in done[:2]) >= 1 and len(done) > 2  # stopped side by side, then again
     assert {(g.student, g.score, g.incomplete) for g in result.graded} == {("ann", 4, False), ("ben", 4, False)}
+
+
+def test_a_grading_that_timed_out_beside_others_is_graded_again_alone_then_final(alpha_grader, instructor_course,
+                                                                                   tmp_path, monkeypatch, tito):
+    """Red team 35: a neighbour keeping the CPUs busy made an honest grading time out, and the
+    timeout was final. A grading that timed out beside another is graded once more alone, and the
+    grade alone is kept: the sleeper, which runs into any deadline, times out alone too, and that
+    is final (the next run keeps it). The progress line says it is a second grading, alone, and
+    why (it said "[3/2] sleeper")."""
+    from tito.grading import slots
+
+    monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    for name, text in attack_submissions(instructor_course, ("sleeper",)).items():
+        if name.startswith(("sleeper", "alice")):
+            (folder / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(instructor_course)
+    limit = f"{alpha_grader.limits.seconds:g}"
+
+    def grade():
+        result = tito("grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2", "--timeout", limit,
+                      "--no-calibrate")
+        return result.exit_code, flat(result.output)
+
+    code, said = grade()
+    timed_out = f"timed out after {limit} s (in checks, while importing the submission)"
+    assert code == 0 and re.search(rf"\[[12]/2\] sleeper: 0/7 \([0-9.]+ s\) - {re.escape(timed_out)}", said), said
+    # alice too, were the machine loaded enough for her to run out of time beside it: [again 1/2], [again 2/2]
+    assert re.search(r"\[again [12]/[12]\] sleeper: 0/7 \([0-9.]+ s, graded alone: it timed out beside other "
+                     rf"gradings\) - {re.escape(timed_out)}", said), said
+    assert "[3/" not in said
+    report = json.loads((out / "sleeper.json").read_text())
+    assert (report["incomplete"], report["sandbox"]["alone"], report["sandbox"]["ran_out_of_time"],
+            report["sandbox"]["graded_again_alone"]) == (False, True, True, "it timed out beside other gradings")
+    assert "ATTACK-SLEEPING" in report["sandbox"]["checks_output"] and report["error"].startswith(timed_out)
+    assert grade()[1].count("already graded and unchanged; grading 0.") == 1  # the timeout alone is final: kept
+
+
+def test_a_cpu_hog_beside_a_grading_cannot_make_its_timeout_final(alpha_grader, patient_alpha_grader,
+                                                                   instructor_course, tmp_path, monkeypatch):
+    """Red team 35: a submission whose checks' process forks a hundred busy children, each in a
+    session of its own, made an honest neighbour's grading time out, and its grade (6/6, "only
+    feedback was cut short") was final. The neighbour, graded beside the hog with a deadline it
+    misses beside it, is graded again alone and keeps that grade. Its grading alone gets a deadline
+    no load reaches (on a shared machine a short one can be missed alone too, which is not what
+    is tested here); the hog runs into its own, short, deadline twice, and every process it
+    started dies with its sandbox. Nothing here measures how much the hog slowed anyone."""
+    from tito.grading import slots
+    from tito.grading.batch import _alone_again, _grade_checked
+    from tito.grading.executors import LocalExecutor
+    from tito.grading.gradebook import SetAside
+
+    monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    for name, text in attack_submissions(instructor_course, ("cpu_hog",)).items():
+        if name.startswith(("cpu_hog", "alice")):
+            (folder / name).write_text(text, encoding="utf-8")
+    paths = {name: folder / f"{name}.py" for name in ("cpu_hog", "alice")}
+    hasty, graded = with_deadline(alpha_grader, 5), []
+
+    def grade(path, student=None, *args):
+        graded.append(student)
+        grader = alpha_grader if student == "cpu_hog" else hasty if graded.count("alice") == 1 else patient_alpha_grader
+        return grader.grade(path, student, *args)
+
+    grader = copy.copy(patient_alpha_grader)
+    grader.grade = grade
+    executor = LocalExecutor(2, alpha_grader.sandbox)
+    first = _grade_checked(grader, list(paths.items()), out, executor)
+    grades = {g.student: g for g in _alone_again(grader, first, paths, out, executor, None, set(paths), {},
+                                                  SetAside())}
+    assert settled(lambda: running("-hog")) is False
+    alice, hog = grades["alice"], grades["cpu_hog"]
+    assert (alice.score, alice.max_score, alice.error, alice.sandbox["alone"]) == (6, 6, "", True)
+    if graded.count("alice") == 2:  # graded again alone: the grade kept is that one
+        assert alice.sandbox["graded_again_alone"] == "it timed out beside other gradings"
+    assert (hog.score, hog.max_score, hog.sandbox["alone"]) == (0, 6, True)
+    assert hog.sandbox["graded_again_alone"] == "it timed out beside other gradings"
+    assert said(hog, "ATTACK-HOGGING") and re.search(r"ATTACK-HOG-CHILDREN [1-9]", hog.sandbox["checks_output"]), (
+        hog.sandbox["checks_output"])
+    assert json.loads((out / "alice.json").read_text())["score"] == 6
+
+
+class AnnTimedOutBesideMal:
+    """An executor: ann's grading times out whenever mal's runs beside it (a CPU hog); alone it scores 3."""
+
+    def __init__(self, alone=False):
+        self.alone, self.ran = alone, []
+
+    def run(self, grader, todo, done):
+        from tito.grading.report import Grade, TestScore
+
+        for student, _ in todo:
+            self.ran.append(student)
+            timed_out = student == "ann" and not self.alone
+            done(Grade("alpha", f"{student}.py", student, [TestScore("double", not timed_out, 3)],
+                       error="timed out after 25 s (in pytest)" if timed_out else "",
+                       sandbox={"ran_out_of_time": timed_out}, sha256="a" * 64, fingerprint="f"))
+
+    def one_at_a_time(self):
+        self.single = AnnTimedOutBesideMal(True)
+        return self.single
+
+
+def test_a_timeout_beside_a_cpu_hog_gives_way_to_the_grade_alone(tmp_path):
+    """The grade alone replaces the timeout beside others, in the report and the gradebook; the
+    neighbour that did not time out is not graded again."""
+    executor = AnnTimedOutBesideMal()
+    grades = oom_batch(executor, tmp_path)
+    assert (executor.ran, executor.single.ran) == (["ann", "mal"], ["ann"])
+    assert (grades["ann"].score, grades["ann"].error, grades["ann"].sandbox["graded_again_alone"]) == (
+        3, "", "it timed out beside other gradings")
+    assert json.loads((tmp_path / "ann.json").read_text())["score"] == 3
+    assert (rows_of(tmp_path)["ann"]["score"], rows_of(tmp_path)["ann"]["error"]) == ("3", "")
 
 
 # --------------------------------------------------------------------------- memory and space no limit counts

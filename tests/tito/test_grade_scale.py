@@ -738,6 +738,42 @@ def test_the_progress_bar_counts_done_and_failed(monkeypatch):
     assert "2/2" in text and "1 failed" in text and "ETA" in text
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_grading_graded_again_alone_is_counted_apart_and_added_to_the_total(monkeypatch, terminal):
+    """Red team 35: the grade alone of a grading that timed out beside others was shown as
+    "[3/2] mallory", and an interrupt then said "after 3 of 2 submissions". It is counted apart,
+    saying why, the bar's total grows by it, and its failure no longer counts once it passes."""
+    from rich.console import Console
+
+    from tito.grading import progress_bar
+    from tito.grading.state import Plan
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress_bar, "console", lambda: Console(file=screen, force_terminal=terminal, width=200))
+    monkeypatch.setattr(progress_bar, "plain_output", lambda: not terminal)
+    bar = progress_bar.BatchProgress("Grading 01_alpha")
+    bar.start(Plan(todo=[("mallory", None, "new"), ("alice", None, "new")]))
+    bar.done(Grade("alpha", "mallory.py", "mallory", [TestScore("double", False, 3)],
+                   error="timed out after 25 s (in checks): checks that had not finished score 0"))
+    bar.done(Grade("alpha", "alice.py", "alice", [TestScore("double", True, 3)]))
+    bar.again({"mallory": "it timed out beside other gradings"})
+    assert bar.so_far() == "2 of 2 submissions, and 0 of 1 graded again alone"
+    if terminal:
+        assert bar.bar.tasks[0].total == 3 and bar.bar.tasks[0].fields["failed"] == 1
+    bar.done(Grade("alpha", "mallory.py", "mallory", [TestScore("double", True, 3)]))
+    assert bar.so_far() == "2 of 2 submissions, and 1 of 1 graded again alone"
+    if terminal:
+        assert (bar.bar.tasks[0].completed, bar.bar.tasks[0].total, bar.bar.tasks[0].fields["failed"]) == (3, 3, 0)
+    bar.stop()
+    said = ["grading 2 (2 new).", "[1/2] mallory: 0/3 (0.0 s) - timed out after 25 s (in checks): checks that had not "
+            "finished score 0", "[2/2] alice: 3/3 (0.0 s)",
+            "[again 1/1] mallory: 3/3 (0.0 s, graded alone: it timed out beside other gradings)"]
+    if terminal:  # printed above the bar
+        assert all(line in screen.getvalue() for line in said) and "3/3" in screen.getvalue()
+    else:
+        assert screen.getvalue().splitlines() == said
+
+
 def test_two_batches_may_not_write_one_reports_folder(tmp_path):
     from tito.grading.state import locked
 

@@ -193,6 +193,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         with _terminate_as_interrupt():
             batch = grade_folder(course, module, submissions, out_dir, executor, timeout=timeout, calibrate=calibrate,
                                  regrade=tuple(regrade), on_start=start, on_done=progress.done,
+                                 on_again=progress.again,
                                  feedback=feedback, aside=aside,
                                  held={student: f"files {', '.join(files)}" for student, files in several.items()})
     except KeyboardInterrupt:
@@ -200,7 +201,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         _say_what_was_set_aside(aside, out_dir)
         done = (f"their reports and {out_dir / 'gradebook.csv'} are written" if progress.done_count else
                 f"{out_dir / 'gradebook.csv'} keeps the grades it had")
-        err_console().print(f"Interrupted after {progress.done_count} of {progress.total} submissions: {done}. Run the "
+        err_console().print(f"Interrupted after {progress.so_far()}: {done}. Run the "
                             "same command again to grade the rest.", highlight=False, markup=False, soft_wrap=True)
         sys.exit(130)
     finally:

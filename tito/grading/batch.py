@@ -78,10 +78,11 @@ def grade_batch(grader, submissions: list[tuple[str, Path]], out: Path, jobs: in
 
 def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, executor, on_done=None,
                    students=None, pending: dict | None = None, aside: SetAside | None = None,
-                   adjustments: dict | None = None) -> list[Grade]:
+                   adjustments: dict | None = None, again: dict | None = None) -> list[Grade]:
     """``grade_batch`` once the report names are known not to clash (``students``: the gradebook's rows;
     ``pending``: why each is graded, said in the CSV until they are; ``aside``: what the batch kept aside;
-    ``adjustments``: the batch's adjustments.csv, read when not given)."""
+    ``adjustments``: the batch's adjustments.csv, read when not given; ``again``: student -> why they
+    are graded once more alone, kept in their report as ``sandbox["graded_again_alone"]``)."""
     from tito.grading.state import settle
 
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,8 @@ def _grade_checked(grader, submissions: list[tuple[str, Path]], out: Path, execu
         # grading on the machine (another batch, its own or on a worker there) held a job slot beside it
         grade.sandbox["alone"] = ((getattr(executor, "alone", False) or len(submissions) == 1)
                                   and grade.sandbox.get("beside_other_gradings") is not True)
+        if again and grade.student in again:
+            grade.sandbox["graded_again_alone"] = again[grade.student]
         grade = settle(grade, out)
         try:
             book.add(grade)
@@ -138,26 +141,48 @@ def ran_in_a_sandbox(grade: Grade) -> bool:
 
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
-                 held: dict, aside: SetAside, adjustments: dict | None = None) -> list[Grade]:
-    """Grade once more, one at a time, the submissions a neighbour may have stopped: with jobs side
-    by side, one that fills the disk would stop its neighbour's on every run, and one that holds
-    memory no process is charged for (socket buffers) gets the OOM killer to kill its neighbour's
-    grading, on every run — until ``settle`` made that 0 final. Graded alone, a grading the OOM
-    killer ends again is final (``settle``): nothing else of the batch ran beside it. ``held``: the
-    ``pending`` cells of students held back, which the gradebook written again keeps."""
-    again = [g.student for g in graded if spoilable(g)]
+                 held: dict, aside: SetAside, adjustments: dict | None = None, on_again=None) -> list[Grade]:
+    """Grade once more, one at a time, the submissions a neighbour may have spoilt (``spoilable``):
+    with jobs side by side, one that fills the disk would stop its neighbour's on every run, one
+    that holds memory no process is charged for (socket buffers) gets the OOM killer to kill its
+    neighbour's grading, on every run — until ``settle`` made that 0 final — and one that keeps
+    the CPUs busy makes its neighbour's time out, a grade that was final. The grade alone is the
+    one kept: a timeout alone is final, and so is a grading the OOM killer ends again (``settle``):
+    nothing else of the batch ran beside it. ``held``: the ``pending`` cells of students held
+    back, which the gradebook written again keeps; ``on_again(again)`` (student -> why) is called
+    before they are graded again."""
+    again = {g.student: spoiled_by(g) for g in graded if spoilable(g)}
     if not again:
         return graded
+    if on_again:
+        on_again(again)
     alone = {g.student: g for g in _grade_checked(grader, [(s, paths[s]) for s in again], out,
                                                   executor.one_at_a_time(), on_done, students, held, aside,
-                                                  adjustments)}
+                                                  adjustments, again)}
     return [alone.get(g.student, g) for g in graded]
 
 
 def spoilable(grade: Grade) -> bool:
-    """A grading not finished for want of disk or memory while others of the batch ran beside it."""
-    return grade.incomplete and not grade.sandbox.get("alone") and bool(
-        grade.sandbox.get("starved") or grade.sandbox.get("out_of_memory"))
+    """A grading a neighbour may have spoilt: graded beside others, it timed out, or it was not
+    finished for want of disk or memory (``spoiled_by``)."""
+    return bool(spoiled_by(grade))
+
+
+def spoiled_by(grade: Grade) -> str:
+    """Why a grading that ran beside others (not ``alone``) is graded once more alone, as the
+    progress line and its report (``sandbox["graded_again_alone"]``) say it; '' when it is not.
+    Beside others, a job that fills the disk or holds memory no process is charged for stops its
+    neighbour's grading, and one that keeps the CPUs busy (processes in sessions of their own, each
+    its own share of them) makes its neighbour's run into its deadline."""
+    if grade.sandbox.get("alone"):
+        return ""
+    if grade.incomplete and grade.sandbox.get("starved"):
+        return "the disk ran low beside other gradings"
+    if grade.incomplete and grade.sandbox.get("out_of_memory"):
+        return "the kernel killed it for memory beside other gradings"
+    if grade.sandbox.get("ran_out_of_time") is True:
+        return "it timed out beside other gradings"
+    return ""
 
 
 def pending_rows(todo: list) -> dict[str, str]:
@@ -214,12 +239,14 @@ class Batch:
 
 
 def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path, executor, *, timeout: float,
-                 calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None,
+                 calibrate: bool = True, regrade: tuple = (), on_start=None, on_done=None, on_again=None,
                  feedback: bool = True, aside: SetAside | None = None, held: dict | None = None) -> Batch:
     """Grade what in ``submissions`` has no up-to-date report in ``out``, then rebuild the gradebook.
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
-    ``on_done(grade)`` as each grade is written; ``aside`` collects what was kept rather than
+    ``on_done(grade)`` as each grade is written, ``on_again(again)`` (student -> why) before the
+    gradings a neighbour may have spoilt are graded once more alone (``spoilable``; each grade of
+    theirs comes to ``on_done`` again); ``aside`` collects what was kept rather than
     overwritten (also when the batch is interrupted). Students who would share a report file are not
     graded (``Batch.clashes``), nor in the gradebook, except the one of them whose report is
     already there (``Batch.owners``): everyone else is. ``held``: student -> why they are not
@@ -247,7 +274,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                            held, adjusted, batch)
         if todo.todo or todo.rescore:
             _grade_planned(planned, course, module, executor, on_start, on_done, timeout=timeout,
-                           calibrate=calibrate, feedback=feedback)
+                           calibrate=calibrate, feedback=feedback, on_again=on_again)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             _rebuild_gradebook(planned, module.name, on_start)
         batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
@@ -301,7 +328,7 @@ class _Planned:
 
 
 def _grade_planned(planned: _Planned, course, module, executor, on_start, on_done, *, timeout: float,
-                   calibrate: bool, feedback: bool) -> None:
+                   calibrate: bool, feedback: bool, on_again=None) -> None:
     """Prepare the grader, keep the folder's seed and grading, then re-score and grade what
     ``planned.todo`` lists into ``planned.batch`` (``rescored``, ``graded``)."""
     from tito.grading.changes import keep_grading
@@ -330,7 +357,7 @@ def _grade_planned(planned: _Planned, course, module, executor, on_start, on_don
                                           planned.students, {**held, **pending_rows(todo.todo)}, batch.aside,
                                           planned.adjusted)
             batch.graded = _alone_again(grader, batch.graded, dict(planned.submissions), out, executor, graded,
-                                        planned.students, held, batch.aside, planned.adjusted)
+                                        planned.students, held, batch.aside, planned.adjusted, on_again)
 
 
 def _rebuild_gradebook(planned: _Planned, module: str, on_start) -> None:

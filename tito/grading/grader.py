@@ -92,6 +92,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(beside_other_gradings=crowded, feedback=limits.feedback, tito_source=tito_source(),
                              exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
+                             ran_out_of_time=ran_out_of_time(outcome, status),
                              disk_free_at_start=outcome.free_at_start,
                              out_of_memory=killed, oom_kills=outcome.oom_kills,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
@@ -217,6 +218,18 @@ def _exit_code(code) -> str:
 def _step(status: dict, name: str) -> dict:
     step = _steps(status).get(name)
     return step if isinstance(step, dict) else {}
+
+
+def _late_steps(status: dict) -> list[str]:
+    """The steps the sandbox's status says its deadline stopped (checks, inline, pytest)."""
+    return [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
+
+
+def ran_out_of_time(outcome, status: dict) -> bool:
+    """True when the deadline stopped the grading: the sandbox killed at it (``Outcome.timed_out``),
+    or a step inside it stopped for want of the time left (the sandbox's word, which a submission
+    can forge: that buys it one more grading, alone, ``tito.grading.batch.spoilable``)."""
+    return bool(outcome.timed_out or _late_steps(status))
 
 
 def _running(status: dict) -> str:
@@ -379,7 +392,7 @@ def _reason(status: dict, outcome, limits: Limits, import_failure: str, checks_r
     if ended:
         reasons.append(f"the checks' process ended during {', '.join(ended)} and was started again for the "
                        "checks after it (os._exit or a crash in the submission's code?)")
-    late = [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
+    late = _late_steps(status)
     if outcome.stopped:
         reasons.append(f"stopped by the grader: {outcome.stopped}; checks that had not finished score 0")
     elif outcome.timed_out or late:

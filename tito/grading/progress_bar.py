@@ -2,7 +2,9 @@
 
 On a terminal (and without NO_COLOR): a bar with done/total, how many failed (scored 0 with a
 reason), the time elapsed and the estimated time left, with one line per grade printed above
-it. In a log or with NO_COLOR: the same lines, plain, one per grade as it is known.
+it. In a log or with NO_COLOR: the same lines, plain, one per grade as it is known. The gradings
+the batch grades once more alone at its end (``tito.grading.batch.spoilable``) are counted
+apart, "[again 1/2] ...", and added to the bar's total.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ def rescored(plan) -> str:
 class BatchProgress:
     def __init__(self, title: str):
         self.title = title
-        self.total = self.done_count = self.failures = 0
+        self.total = self.done_count = self.failures = 0  # the submissions of the plan
+        self.again_total = self.again_count = 0  # the gradings graded once more alone
+        self.why_again: dict = {}  # student -> why they are graded once more alone
+        self.failing: set = set()  # students whose last grade failed: a grade alone replaces the one before
         self.out = console()
         self.bar = self.task = None
 
@@ -51,17 +56,34 @@ class BatchProgress:
             self.task = self.bar.add_task(self.title, total=self.total, failed=0)
             self.bar.start()
 
+    def again(self, again: dict) -> None:
+        """The batch grades ``again`` (student -> why) once more alone: the grades after this are theirs."""
+        self.again_total, self.why_again = len(again), dict(again)
+        if self.bar is not None:
+            self.bar.update(self.task, total=self.total + self.again_total)
+
     def done(self, grade) -> None:
-        self.done_count += 1
-        self.failures += failed(grade)
+        (self.failing.add if failed(grade) else self.failing.discard)(grade.student)
+        self.failures = len(self.failing)
         note = f" - {first_line(grade.error, 120)}" if grade.error else ""
-        line = (f"[{self.done_count}/{self.total}] {grade.student}: {grade.score}/{grade.max_score}"
-                f" ({grade.seconds:.1f} s){note}")
+        if self.again_total:
+            self.again_count += 1
+            line = (f"[again {self.again_count}/{self.again_total}] {grade.student}: {grade.score}/{grade.max_score}"
+                    f" ({grade.seconds:.1f} s, graded alone: {self.why_again.get(grade.student, '')}){note}")
+        else:
+            self.done_count += 1
+            line = (f"[{self.done_count}/{self.total}] {grade.student}: {grade.score}/{grade.max_score}"
+                    f" ({grade.seconds:.1f} s){note}")
         if self.bar is not None:
             self.bar.console.print(line, highlight=False, markup=False)
             self.bar.update(self.task, advance=1, failed=self.failures)
         else:
             self.out.print(line, highlight=False, markup=False)
+
+    def so_far(self) -> str:
+        """'3 of 4 submissions', then ', and 0 of 1 graded again alone' once that began."""
+        again = f", and {self.again_count} of {self.again_total} graded again alone" if self.again_total else ""
+        return f"{self.done_count} of {self.total} submissions{again}"
 
     def stop(self) -> None:
         if self.bar is not None:
