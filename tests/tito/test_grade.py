@@ -260,8 +260,8 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     """A student's folder without a module source gets a 0 saying what it holds, its only source of
     another name is graded as a platform's autograder grades it (said so), a .PY counts,
     of a .py and an .ipynb the one not as released is graded and said so, a file that is no submission is named
-    (also inside a student's folder), and a report whose submission is gone stays on disk but leaves the
-    gradebook, said so."""
+    (also inside a student's folder), an archive is its student's row saying to unpack it, and a report
+    whose submission is gone stays on disk but leaves the gradebook, said so."""
     folder, out = tmp_path / "submissions", tmp_path / "grades"
     for student in ("erin", "dan", "peggy", "__MACOSX"):
         (folder / student).mkdir(parents=True)
@@ -277,9 +277,12 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     (folder / "bob.ipynb").write_text(notebook(HALF_DONE))
     os.utime(folder / "bob.py", (1, 1))  # and older
     (folder / "notes.txt").write_text("not a submission")
+    (folder / "kim.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # instructor walkthrough 35: kim had no row
+    (folder / "alice.tar.gz").write_bytes(b"packed too")  # alice's .py is graded: her archive is left out, said
     proc = run_tito(instructor_course, "grade", str(folder), "--module", "alpha", "--out", str(out), "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     said = flat(proc.stdout)
+    assert "Note: left out, not a submission: alice.tar.gz" in said and "not a submission: kim.zip" not in said
     assert "Note: bob: bob.ipynb, bob.py; graded bob.ipynb (the other is as released)" in said
     assert "Note: left out, not a submission: notes.txt" in said
     assert ("Note: erin: graded erin/my_alpha.py, the only module source in erin/ (not named alpha_dev.py)"
@@ -287,7 +290,9 @@ def test_no_student_of_a_folder_is_dropped_in_silence(instructor_course, tmp_pat
     assert "Note: left out of peggy's submission: peggy/alpha_dev_v2.py, peggy/notes.txt" in said
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     assert {name: row["score"] for name, row in rows.items()} == {"alice": "6", "bob": "4", "dan": "0", "erin": "6",
-                                                                  "ivy": "6", "peggy": "6"}
+                                                                  "ivy": "6", "kim": "0", "peggy": "6"}
+    assert rows["kim"]["error"] == ("cannot read the submission: kim.zip is an archive, which tito does not unpack: "
+                                    "unpack it into a folder kim/ beside it and grade again; it scores 0")
     assert rows["dan"]["error"] == ("cannot read the submission: dan/ holds no alpha_dev.py or alpha_dev.ipynb; "
                                     "it has readme.txt; it scores 0")
     (folder / "ivy.PY").unlink()

@@ -24,6 +24,13 @@ from tito.errors import TitoError
 from tito.grading.data import same_student, showable, showable_name
 
 SUFFIXES = (".py", ".ipynb")
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar")  # a student's files packed
+
+
+def archive_stem(name: str) -> str:
+    """'kim' for an archive named 'kim.zip' or 'kim.tar.gz'; '' for a name that is no archive's."""
+    lowered = name.lower()
+    return next((name[:-len(end)] for end in ARCHIVES if lowered.endswith(end) and len(name) > len(end)), "")
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
 MAX_CELLS = 2000  # the cnn module has about 80
 SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden ones and folders not counted)
@@ -58,18 +65,20 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
     matched in any case (``ivy.PY``); hidden files, ``__MACOSX/`` and ``__pycache__/`` are skipped
     (any other ``__*`` is left out, with a note).
 
-    No student is dropped in silence: a student's folder without a module source, and a
-    symbolic link in a student's place, are kept as they are, for ``read_bytes`` to refuse with
-    the reason (a link could make the reference solution, or another student's file, this
-    student's submission). ``notes``, when given, gets a line for each file left out (also
-    inside a student's folder), each choice between two files and each source graded under
-    another name than the module's. A student with files that are not one ``.py`` and ``.ipynb``
-    pair (``alice.py`` and ``alice_cnn_dev.py``: one may be a classmate's, planted with a later
-    time) is not graded: ``clashes`` gets student -> those files, for the instructor to settle.
+    No student is dropped in silence: a student's folder without a module source, an archive
+    (``kim.zip``, when nothing else is kim's) and a symbolic link in a student's place are kept as
+    they are, for ``read_bytes`` to refuse with the reason (a link could make the reference
+    solution, or another student's file, this student's submission). ``notes``, when given, gets a
+    line for each file left out (also inside a student's folder), each choice between two files and
+    each source graded under another name than the module's. A student with files that are not one
+    ``.py`` and ``.ipynb`` pair (``alice.py`` and ``alice_cnn_dev.py``: one may be a classmate's,
+    planted with a later time) is not graded: ``clashes`` gets student -> those files, for the
+    instructor to settle.
     """
     notes = [] if notes is None else notes
     candidates: dict[str, list[Path]] = {}
     without_source: dict[str, Path] = {}  # a student's folder with no module file, if nothing else is theirs
+    archives: dict[str, list[Path]] = {}  # kim.zip: kim's row says to unpack it, if nothing else is kim's
     for path in sorted(Path(folder).iterdir()):
         if no_ones(path.name):
             continue
@@ -86,10 +95,17 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
                 candidates.setdefault(student_name(path.name, module.name), []).extend(inside)
             else:
                 without_source[student_name(path.name, module.name)] = path
+        elif path.is_file() and archive_stem(path.name):
+            archives.setdefault(student_name(archive_stem(path.name), module.name), []).append(path)
         else:
             notes.append(f"left out, not a submission: {showable(path.name)}")
     for student, path in without_source.items():
         candidates.setdefault(student, [path])
+    for student, paths in archives.items():
+        if student in candidates:
+            notes.extend(f"left out, not a submission: {showable(path.name)}" for path in paths)
+        else:
+            candidates[student] = paths
     found, clashes = [], {} if clashes is None else clashes
     for name, paths in sorted(candidates.items()):  # by the names on disk: two may show alike
         student = showable_name(name)
@@ -220,6 +236,9 @@ def read_bytes(path: Path, module: str = "") -> bytes:
         wanted = " or ".join(source_names(module)) if module else "a module source"
         raise SubmissionError(f"{path.name}/ holds no {wanted}; it has "
                               + (", ".join(held) if held else "nothing"))
+    if archive_stem(path.name) and not path.is_dir():
+        raise SubmissionError(f"{path.name} is an archive, which tito does not unpack: unpack it into a folder "
+                              f"{archive_stem(path.name)}/ beside it and grade again")
     if path.suffix.lower() not in SUFFIXES:
         raise SubmissionError(f"{path.name}: a submission is a .py or .ipynb file, got "
                               f"'{path.suffix or 'no suffix'}'")
