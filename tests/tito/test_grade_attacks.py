@@ -730,6 +730,15 @@ def test_a_sigkill_of_its_own_is_graded_as_any_crash_while_no_memory_ran_out(bat
     assert grades["kill_probe"].error.startswith("the checks' process ended during double (exit code -9)")
 
 
+def beside_alice(instructor_course, folder: Path, attacks: tuple) -> Path:
+    """``folder``, made to hold the submissions of ``attacks`` and of the honest alice."""
+    folder.mkdir()
+    for name, text in attack_submissions(instructor_course, attacks).items():
+        if name.split(".")[0] in (*attacks, "alice"):
+            (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_final(instructor_course, tmp_path,
                                                                                      monkeypatch, tito):
     """The OOM killer cannot be set off safely on a shared machine: the count of OOM kills it
@@ -744,11 +753,7 @@ def test_a_grading_the_kernel_killed_out_of_memory_is_graded_again_alone_then_fi
     kills = itertools.count()
     monkeypatch.setattr(sandbox, "oom_kills", lambda: next(kills))
     monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
-    folder, out = tmp_path / "subs", tmp_path / "grades"
-    folder.mkdir()
-    for name, text in attack_submissions(instructor_course, ("kill_entry", "kill_probe")).items():
-        if name.startswith(("kill_", "alice")):
-            (folder / name).write_text(text, encoding="utf-8")
+    folder, out = beside_alice(instructor_course, tmp_path / "subs", ("kill_entry", "kill_probe")), tmp_path / "grades"
     monkeypatch.chdir(instructor_course)
 
     def grade():
@@ -965,11 +970,7 @@ def test_a_grading_that_timed_out_beside_others_is_graded_again_alone_then_final
     from tito.grading import slots
 
     monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
-    folder, out = tmp_path / "subs", tmp_path / "grades"
-    folder.mkdir()
-    for name, text in attack_submissions(instructor_course, ("sleeper",)).items():
-        if name.startswith(("sleeper", "alice")):
-            (folder / name).write_text(text, encoding="utf-8")
+    folder, out = beside_alice(instructor_course, tmp_path / "subs", ("sleeper",)), tmp_path / "grades"
     monkeypatch.chdir(instructor_course)
     limit = f"{alpha_grader.limits.seconds:g}"
 
@@ -1007,11 +1008,7 @@ def test_a_cpu_hog_beside_a_grading_cannot_make_its_timeout_final(alpha_grader, 
     from tito.grading.gradebook import SetAside
 
     monkeypatch.setattr(slots, "other_slots_held", lambda own: False)  # the test runner's other gradings aside
-    folder, out = tmp_path / "subs", tmp_path / "grades"
-    folder.mkdir()
-    for name, text in attack_submissions(instructor_course, ("cpu_hog",)).items():
-        if name.startswith(("cpu_hog", "alice")):
-            (folder / name).write_text(text, encoding="utf-8")
+    folder, out = beside_alice(instructor_course, tmp_path / "subs", ("cpu_hog",)), tmp_path / "grades"
     paths = {name: folder / f"{name}.py" for name in ("cpu_hog", "alice")}
     hasty, graded = with_deadline(alpha_grader, 5), []
 
