@@ -112,15 +112,16 @@ def out_of_memory_killed(outcome, status: dict) -> bool:
     send while the machine's count of OOM kills grew (``tito.grading.sandbox.oom_kills``, read outside the sandbox).
 
     Such a grade is not the submission's doing, so it is graded again (``Grade.incomplete``);
-    ``tito.grading.state.settle`` makes it final when the same bytes were killed so last time
-    too and this time it ran alone, so a submission that runs the machine out of memory itself is
-    graded twice, not forever. The count is the machine's: with jobs side by side, a kill in this
-    job's window may have been another job's, or the killer may have picked this job's process
-    for memory a neighbour holds that no process is charged for (socket buffers); so the batch
-    grades it again alone (``tito.grading.batch._alone_again``). A submission that
+    ``tito.grading.state.settle`` makes it final when the same bytes were killed so last time too
+    and this time it ran alone, so a submission that runs the machine out of memory itself is graded
+    twice, not forever (in a platform's container, where it ran alone, it is final at once:
+    ``tito.grading.hosted.final_in_its_container``). The count is the machine's: with jobs side by
+    side, a kill in this job's window may have been another job's, or the killer may have picked
+    this job's process for memory a neighbour holds that no process is charged for (socket buffers);
+    so the batch grades it again alone (``tito.grading.batch._alone_again``). A submission that
     kills itself with SIGKILL (or runs past its CPU time) while the count stays still is graded as
-    any crash is. The crashes come from the sandbox's status, which it can forge: a forgery gains
-    no more than a real SIGKILL of its own would."""
+    any crash is. The crashes come from the sandbox's status, which it can forge: a forgery gains no
+    more than a real SIGKILL of its own would."""
     if outcome.oom_kills <= 0:
         return False
     checks = _step(status, "checks")
