@@ -299,11 +299,17 @@ def test_a_row_waiting_for_a_grade_is_neither_handed_back_nor_final(tmp_path, ti
         ("dave", "", "no grade yet, not graded now (files dave.py, dave_cnn_dev.py)")]
     waiting = ("alice (old grade, to be graded again (changed)); dave (no grade yet, not graded now (files dave.py, "
                "dave_cnn_dev.py))")
+    (cnn / "feedback").mkdir()
+    (cnn / "feedback" / "notes.md").write_text("mine\n")  # walkthrough 35: only the first problem was said
+    (cnn / "feedback" / "bob.md").write_text("my own notes for bob\n")
     handed = tito("gradebook", "feedback", str(cnn))
     assert handed.exit_code == 1
-    assert ("Not written for the students whose row in gradebook.csv waits for a grade (its pending column), so that "
-            f"no one is handed an old grade: {waiting}.") in flat(handed.output)
-    assert sorted(p.name for p in (cnn / "feedback").iterdir()) == ["bob.md"]
+    assert (f"Not written, because a file tito did not write is there: {cnn}/feedback/bob.md. Not written for the "
+            "students whose row in gradebook.csv waits for a grade (its pending column), so that no one is handed an "
+            f"old grade: {waiting}.") in flat(handed.output), handed.output
+    assert "Move those files away" in handed.output and "Run the same tito grade command" in handed.output
+    assert sorted(p.name for p in (cnn / "feedback").iterdir()) == ["bob.md", "notes.md"]
+    assert (cnn / "feedback" / "bob.md").read_text() == "my own notes for bob\n"
     final = tito("gradebook", "final", str(cnn), "--out", str(tmp_path / "f.csv"))
     assert final.exit_code == 1
     assert ("Waiting for a grade (the pending column of gradebook.csv), so their cell in the CSV is an old grade or "

@@ -51,14 +51,17 @@ def feedback(reports, to):
     if graded.incomplete:
         out.print(f"Not graded completely, so their feedback says why they score 0: {_names(graded.incomplete)}. "
                   "Run tito grade again before handing these back.", markup=False, highlight=False)
+    problems = []  # (what was not written and why, what to do): every one said at once
     if handed.refused:
-        raise TitoError(f"Not written, because a file tito did not write is there: "
-                        f"{', '.join(str(path) for path in handed.refused)}.",
-                        hint="Move those files away (or give --to another folder) and run the same command again.")
+        problems.append((f"Not written, because a file tito did not write is there: "
+                         f"{', '.join(str(path) for path in handed.refused)}.",
+                         "Move those files away (or give --to another folder) and run the same command again."))
     if graded.pending:
-        raise TitoError("Not written for the students whose row in gradebook.csv waits for a grade (its pending "
-                        "column), so that no one is handed an old grade: " + _names(graded.waiting, "; ") + ".",
-                        hint=AGAIN)
+        problems.append(("Not written for the students whose row in gradebook.csv waits for a grade (its pending "
+                         "column), so that no one is handed an old grade: " + _names(graded.waiting, "; ") + ".",
+                         AGAIN))
+    if problems:
+        raise TitoError(" ".join(said for said, _ in problems), hint="\n".join(todo for _, todo in problems))
 
 
 @command.command("final", short_help="Several modules' grades in one CSV of final grades.")
