@@ -5,6 +5,7 @@ newcomer's name clashes with theirs, and students are named alike across modules
 None of these grades anything in a sandbox: the grades are written as reports beforehand."""
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -254,7 +255,10 @@ def test_a_file_planted_in_a_students_name_is_no_one_s_pick(instructor_course, t
     assert proc.returncode == 1, said
     assert ("Not graded, because one student's name has several files that are not a .py and .ipynb pair of the "
             "module (one may be a classmate's, so none is picked): alice (alice.py, alice_alpha_dev.py).") in said
-    assert "(0 graded now, 1 kept)" in said
+    assert "from 2 JSON reports" in said and "(0 graded now, 1 kept, 1 held back)" in said
+    # walkthrough 35: the table left alice out, whose row gradebook.csv keeps
+    assert re.search(r"\| alice +\| 5 +\| 5 +\| old grade, not graded now \(files alice.py, alice_alpha_dev.py\) +\|",
+                     proc.stdout), proc.stdout
     rows = rows_of(out)
     assert (rows["alice"]["score"], rows["alice"]["pending"]) == (
         "5", "old grade, not graded now (files alice.py, alice_alpha_dev.py)")

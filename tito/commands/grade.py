@@ -206,7 +206,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         sys.exit(130)
     finally:
         progress.stop()
-    _show_gradebook(batch, module, folder, out_dir)
+    _show_gradebook(batch, module, folder, out_dir, several)
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
     final = [grade.student for grade in killed if not grade.incomplete]
     if final:
@@ -220,21 +220,29 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         raise unfinished
 
 
-def _show_gradebook(batch, module, folder, out_dir) -> None:
-    """The grade table of a batch, what it wrote, and its notes (left out, set aside, unmatched
-    adjustments, an unfinished --regrade it replaced)."""
-    from tito.grading.gradebook import adjusted
+def _show_gradebook(batch, module, folder, out_dir, held: dict) -> None:
+    """The grade table of a batch (its rows as gradebook.csv has them: the students ``held`` back
+    last, with their old grade if they have one), what it wrote, and its notes (left out, set
+    aside, unmatched adjustments, an unfinished --regrade it replaced)."""
+    from tito.grading.gradebook import read_report, read_waiting, report_name, safe_cell
 
     out = console()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
-        score, added, why = adjusted(grade, batch.adjustments)
-        note = "; ".join(filter(None, [first_line(grade.error, 90), f"{added:+} adjusted ({why})" if added else ""]))
-        book.add_row(escape(grade.student), str(score), str(grade.max_score), escape(note))
+        book.add_row(*_row(grade, batch.adjustments))
+    waiting, kept_back = read_waiting(out_dir) or {}, 0
+    for student in sorted(set(held) - {grade.student for grade in batch.grades}):
+        old = read_report(out_dir / report_name(student))
+        mine = old is not None and (old.student, old.module) == (student, module.name)
+        kept_back += mine
+        cells = _row(old, batch.adjustments)[:3] if mine else (escape(student), "", "")
+        book.add_row(*cells, escape(waiting.get(safe_cell(student), "")))
     out.print(book)
     rescored = f"{len(batch.rescored)} re-scored without running, " if batch.rescored else ""
-    out.print(f"Wrote {batch.gradebook} from {len(batch.grades)} JSON reports in {out_dir}/ ({len(batch.graded)} "
-              f"graded now, {rescored}{len(batch.kept)} kept)", markup=False, highlight=False)
+    held_back = f", {kept_back} held back" if kept_back else ""
+    out.print(f"Wrote {batch.gradebook} from {len(batch.grades) + kept_back} JSON reports in {out_dir}/ "
+              f"({len(batch.graded)} graded now, {rescored}{len(batch.kept)} kept{held_back})",
+              markup=False, highlight=False)
     if batch.left_out:
         out.print(f"Left out of the gradebook, with no submission in {folder} now (their reports are kept): "
                   + ", ".join(batch.left_out), markup=False, highlight=False)
@@ -252,6 +260,15 @@ def _show_gradebook(batch, module, folder, out_dir) -> None:
                   f"graded again (their reports are kept): {', '.join(map(showable_name, batch.abandoned))}. To grade "
                   f"them again too: {' '.join('--regrade ' + shlex.quote(showable_name(s)) for s in batch.abandoned)}",
                   markup=False, highlight=False)
+
+
+def _row(grade, adjustments: dict) -> tuple:
+    """A grade's cells in the table: student, score (adjusted), max, note."""
+    from tito.grading.gradebook import adjusted
+
+    score, added, why = adjusted(grade, adjustments)
+    note = "; ".join(filter(None, [first_line(grade.error, 90), f"{added:+} adjusted ({why})" if added else ""]))
+    return escape(grade.student), str(score), str(grade.max_score), escape(note)
 
 
 def _not_graded_completely(batch, killed) -> TitoError | None:
