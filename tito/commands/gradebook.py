@@ -109,11 +109,12 @@ def final(folders, out_file, roster, weights):
     if result.not_on_roster:
         out.print(f"Graded but not on the roster (rows added after it): {_names(result.not_on_roster)}",
                   markup=False, highlight=False)
-    if result.case_twins:
+    if result.look_alikes:
         pairs = ", ".join(f"{_names([roster_name])} (roster) and {_names([graded_name])} (graded)"
-                          for roster_name, graded_name in result.case_twins)
-        out.print(f"Names differ only in letter case: {pairs}. If each pair is one student, write the roster's "
-                  "line as the submission is named and run this command again.", markup=False, highlight=False)
+                          for roster_name, graded_name in result.look_alikes)
+        out.print(f"Names that look alike (letter case, accents, a typo?): {pairs}. If each pair is one student, "
+                  "write the roster's line as the submission is named and run this command again.",
+                  markup=False, highlight=False)
     unfinished = [f"Not graded completely, so their 0 in the CSV is not final: {_names(result.incomplete, '; ')}."
                   if result.incomplete else "",
                   "Waiting for a grade (the pending column of gradebook.csv), so their cell in the CSV is an old "

@@ -38,7 +38,7 @@ class Final:
     rows: list[list] = field(default_factory=list)
     not_on_roster: list[str] = field(default_factory=list)
     never_graded: list[str] = field(default_factory=list)  # on the roster, in no folder
-    case_twins: list[tuple[str, str]] = field(default_factory=list)  # (never graded, not on roster), same casefold
+    look_alikes: list[tuple[str, str]] = field(default_factory=list)  # (never graded, not on roster), alike
     incomplete: list[str] = field(default_factory=list)  # 'cnn: bob': a 0 the grader owes a regrade
     waiting: list[str] = field(default_factory=list)  # 'cnn: bob (old grade, ...)': a row waiting for a grade
 
@@ -80,7 +80,7 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
                   never_graded=[name for key, name in listed.items() if key not in graded_students],
                   incomplete=[f"{g.module}: {student}" for g in folders for student in g.incomplete],
                   waiting=[f"{g.module}: {row}" for g in folders for row in g.waiting])
-    final.case_twins = _case_twins(final.never_graded, final.not_on_roster)
+    final.look_alikes = _look_alikes(final.never_graded, final.not_on_roster)
     for key in order:
         earned = {m: points[m][key][1] for m in modules if key in points[m]}
         final.rows.append([showable_name(listed.get(key) or graded_students[key]),
@@ -89,13 +89,28 @@ def combine(folders: list[GradedFolder], roster: list[str] | None = None,
     return final
 
 
-def _case_twins(never_graded: list[str], not_on_roster: list[str]) -> list[tuple[str, str]]:
-    """Pairs of a roster name and a graded name that differ only in letter case ('Alice', 'alice'):
-    names match exactly, as a file system may hold both, so these may be one student twice."""
+def _look_alikes(never_graded: list[str], not_on_roster: list[str]) -> list[tuple[str, str]]:
+    """Pairs of a roster name and a graded name that may be one student twice: the same but for
+    letter case or accents ('Alice', 'alice'; 'Jose', 'José'), else close enough for a typo
+    ('henri', 'henry'). Names match exactly, as a file system may hold both, so these are only said."""
+    import difflib
+
     graded = {}
     for name in not_on_roster:
-        graded.setdefault(name.casefold(), name)
-    return [(name, graded[name.casefold()]) for name in never_graded if name.casefold() in graded]
+        graded.setdefault(_folded(name), name)
+    pairs = []
+    for name in never_graded:
+        close = difflib.get_close_matches(_folded(name), list(graded), n=1, cutoff=0.8)
+        if close:
+            pairs.append((name, graded[close[0]]))
+    return pairs
+
+
+def _folded(name: str) -> str:
+    """A name without letter case and accents: 'José' and 'JOSE' are 'jose'."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
 
 
 def _percent(earned: dict, maxima: dict, weights: dict | None) -> float:
