@@ -142,7 +142,7 @@ def ran_in_a_sandbox(grade: Grade) -> bool:
 
 def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, on_done, students,
                  held: dict, aside: SetAside, adjustments: dict | None = None, on_again=None) -> list[Grade]:
-    """Grade once more, one at a time, the submissions a neighbour may have spoilt (``spoilable``):
+    """Grade once more, one at a time, the submissions a neighbour may have spoilt (``spoiled_by``):
     with jobs side by side, one that fills the disk would stop its neighbour's on every run, one
     that holds memory no process is charged for (socket buffers) gets the OOM killer to kill its
     neighbour's grading, on every run — until ``settle`` made that 0 final — and one that keeps
@@ -151,7 +151,7 @@ def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, 
     nothing else of the batch ran beside it. ``held``: the ``pending`` cells of students held
     back, which the gradebook written again keeps; ``on_again(again)`` (student -> why) is called
     before they are graded again."""
-    again = {g.student: spoiled_by(g) for g in graded if spoilable(g)}
+    again = {g.student: why for g in graded if (why := spoiled_by(g))}
     if not again:
         return graded
     if on_again:
@@ -160,12 +160,6 @@ def _alone_again(grader, graded: list[Grade], paths: dict, out: Path, executor, 
                                                   executor.one_at_a_time(), on_done, students, held, aside,
                                                   adjustments, again)}
     return [alone.get(g.student, g) for g in graded]
-
-
-def spoilable(grade: Grade) -> bool:
-    """A grading a neighbour may have spoilt: graded beside others, it timed out, or it was not
-    finished for want of disk or memory (``spoiled_by``)."""
-    return bool(spoiled_by(grade))
 
 
 def spoiled_by(grade: Grade) -> str:
@@ -245,7 +239,7 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
 
     ``on_start(plan)`` is called once the plan is known (``plan.todo``: (student, file, why)),
     ``on_done(grade)`` as each grade is written, ``on_again(again)`` (student -> why) before the
-    gradings a neighbour may have spoilt are graded once more alone (``spoilable``; each grade of
+    gradings a neighbour may have spoilt are graded once more alone (``spoiled_by``; each grade of
     theirs comes to ``on_done`` again); ``aside`` collects what was kept rather than
     overwritten (also when the batch is interrupted). Students who would share a report file are not
     graded (``Batch.clashes``), nor in the gradebook, except the one of them whose report is

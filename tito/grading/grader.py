@@ -229,7 +229,7 @@ def _late_steps(status: dict) -> list[str]:
 def ran_out_of_time(outcome, status: dict) -> bool:
     """True when the deadline stopped the grading: the sandbox killed at it (``Outcome.timed_out``),
     or a step inside it stopped for want of the time left (the sandbox's word, which a submission
-    can forge: that buys it one more grading, alone, ``tito.grading.batch.spoilable``)."""
+    can forge: that buys it one more grading, alone, ``tito.grading.batch.spoiled_by``)."""
     return bool(outcome.timed_out or _late_steps(status))
 
 

@@ -3,7 +3,7 @@
 On a terminal (and without NO_COLOR): a bar with done/total, how many failed (scored 0 with a
 reason), the time elapsed and the estimated time left, with one line per grade printed above
 it. In a log or with NO_COLOR: the same lines, plain, one per grade as it is known. The gradings
-the batch grades once more alone at its end (``tito.grading.batch.spoilable``) are counted
+the batch grades once more alone at its end (``tito.grading.batch.spoiled_by``) are counted
 apart, "[again 1/2] ...", and added to the bar's total.
 """
 

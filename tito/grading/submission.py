@@ -236,7 +236,7 @@ def read_bytes(path: Path, module: str = "") -> bytes:
         wanted = " or ".join(source_names(module)) if module else "a module source"
         raise SubmissionError(f"{path.name}/ holds no {wanted}; it has "
                               + (", ".join(held) if held else "nothing"))
-    if archive_stem(path.name) and not path.is_dir():
+    if archive_stem(path.name):
         raise SubmissionError(f"{path.name} is an archive, which tito does not unpack: unpack it into a folder "
                               f"{archive_stem(path.name)}/ beside it and grade again")
     if path.suffix.lower() not in SUFFIXES:
