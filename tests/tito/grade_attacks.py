@@ -526,6 +526,12 @@ FORGED_LINES = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({
                                                             "exit_code": 0}, {"check": "double", "exit_code": 0},
                                                            {"check": ["double"], "exit_code": 0}]}}})))
 
+# a status saying the feedback steps ran out of time, written at once: a timeout beside other gradings
+# is graded once more alone, so each run would have bought it a second grading (red team 35)
+FORGED_TIMEOUT = _STATUS_AT_EXIT.replace("{status!r}", repr(json.dumps({
+    "running": "", "steps": {"read": {"ok": True}, "inline": {"ok": False, "timed_out": True},
+                             "pytest": {"ok": False, "timed_out": True}}})))
+
 
 SLOW = '''
 if IN_PROBE:  # a submission that takes a while in its checks, then passes what it passes
@@ -610,6 +616,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         files[f"{name}.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(
             _STATUS_AT_IMPORT.replace("{status!r}", repr(status)))
     files["forged_lines.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_LINES)
+    files["forged_timeout.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_TIMEOUT)
     files["verdict_at_import.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_AT_IMPORT
     files["verdict_wiped.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_WIPED
     files["noisy_unexportable.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + NOISY_UNEXPORTABLE

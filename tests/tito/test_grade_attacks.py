@@ -454,6 +454,18 @@ def test_a_submission_cannot_put_lines_of_its_own_into_the_reason(batch):
     assert grade.error.startswith("the sandbox stopped early (exit code 1): ")
 
 
+
+def test_a_submission_cannot_say_it_ran_out_of_time_to_be_graded_again(batch):
+    """Red team 35: a status saying its steps ran out of time, written long before any deadline,
+    counted as a timeout beside other gradings, which buys one more grading, alone. The sandbox's
+    word of a late step is believed only when the sandbox ran until near its deadline, timed outside."""
+    from tito.grading.batch import spoiled_by
+
+    grade = batch[0]["forged_timeout"]
+    assert (grade.score, grade.incomplete, grade.sandbox["timed_out"]) == (4, False, False)  # as carol
+    assert grade.sandbox["sandbox_seconds"] < PATIENT_SECONDS / 2 and grade.sandbox["ran_out_of_time"] is False
+    assert spoiled_by(grade) == ""
+
 def test_the_reason_says_checks_finished_only_when_each_left_a_record():
     """Red team 34: a status saying the checks ended well and pytest was running, then the harness
     stopped (SIGSTOP) until the deadline, read "its checks had finished; only feedback was cut short" while

@@ -30,7 +30,7 @@ from tito.grading.report import (CHECK, INLINE, PYTEST, Grade, TestScore, gradin
 from tito.grading.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, choose, process_stat
 from tito.grading.state import digest, tito_source
 from tito.grading.verdict import judge
-from tito.grading.workspace import Prepared, new_job, prepare, remove_job
+from tito.grading.workspace import Prepared, entry_seconds, new_job, prepare, remove_job
 
 SCRATCH_PREFIX = "tito-grade-"
 OWNER_FILE = "owner"
@@ -92,7 +92,7 @@ def grade_submission(data: bytes, filename: str, student: str, prepared: Prepare
         steps = {k: _seconds(v.get("seconds")) for k, v in _steps(status).items() if isinstance(v, dict)}
         grade.sandbox.update(beside_other_gradings=crowded, feedback=limits.feedback, tito_source=tito_source(),
                              exit_code=outcome.returncode, timed_out=outcome.timed_out, starved=outcome.starved,
-                             ran_out_of_time=ran_out_of_time(outcome, status),
+                             ran_out_of_time=ran_out_of_time(outcome, status, ran - copied, limits),
                              disk_free_at_start=outcome.free_at_start,
                              out_of_memory=killed, oom_kills=outcome.oom_kills,
                              output_kept=len(outcome.output), output_dropped=outcome.dropped,
@@ -226,11 +226,14 @@ def _late_steps(status: dict) -> list[str]:
     return [step for step in ("checks", "inline", "pytest") if _step(status, step).get("timed_out")]
 
 
-def ran_out_of_time(outcome, status: dict) -> bool:
+def ran_out_of_time(outcome, status: dict, seconds_run: float, limits) -> bool:
     """True when the deadline stopped the grading: the sandbox killed at it (``Outcome.timed_out``),
-    or a step inside it stopped for want of the time left (the sandbox's word, which a submission
-    can forge: that buys it one more grading, alone, ``tito.grading.batch.spoiled_by``)."""
-    return bool(outcome.timed_out or _late_steps(status))
+    or a step inside it stopped for want of the time left. A submission can write that last word
+    into the sandbox's status, so it is believed only when the sandbox ran (``seconds_run``, timed
+    outside) until near the first process's own deadline, where an honest step runs out of time;
+    a forged timeout would buy one more grading, alone (``tito.grading.batch.spoiled_by``)."""
+    near_the_deadline = seconds_run >= entry_seconds(limits) - 1.0  # a step is given at least the time left - 0.5 s
+    return bool(outcome.timed_out or (_late_steps(status) and near_the_deadline))
 
 
 def _running(status: dict) -> str:

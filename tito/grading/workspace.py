@@ -334,6 +334,12 @@ def _passing(prepared: Prepared, expected: dict, stub: dict) -> list[str]:
 # --------------------------------------------------------------------------- one job per submission
 
 
+def entry_seconds(limits) -> float:
+    """The time the sandbox's first process gives its own steps: a little less than the sandbox's
+    deadline (``limits.seconds``), so that it ends them itself, saying where, before the kill."""
+    return max(1.0, limits.seconds - 3.0)
+
+
 def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data: bytes, filename: str,
             limits: Limits) -> tuple[Job, list[str]]:
     """A private job folder for one submission; returns it and the command the sandbox runs."""
@@ -356,7 +362,7 @@ def new_job(prepared: Prepared, parent: Path, sandbox: Sandbox, slot: int, data:
         "submission": f"{view.inputs}/{submission}", "filename": showable_name(filename), "module": prepared.module,
         "dev_file": prepared.dev_file, "reference_tests": f"{view.course}/{REFERENCE_TESTS}",
         "rlimits": limits.rlimits(), "feedback": limits.feedback,
-        "seconds": max(1.0, limits.seconds - 3.0),  # the entry ends its own steps a little before the kill
+        "seconds": entry_seconds(limits),
     }
     (inputs / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     _hand_over(job, sandbox.job_owner(slot))
