@@ -198,6 +198,8 @@ def test_a_newcomer_whose_report_would_clash_leaves_the_student_graded_before_in
     assert ("Note: adjustments.csv names students without a row in the gradebook (their points count for no one; a "
             "name must be as the gradebook writes it): 'bob '") in flat(first.stdout)
     assert (rows_of(out)["bob"]["adjustment"], rows_of(out)["bob"]["adjustment_reason"]) == ("1", "late")
+    assert "Note: adjustments.csv takes these scores outside 0 to the module's points (extra credit, or a typo?): " \
+           "bob: 6 of 5" in flat(first.stdout)
     gradebook = out / "gradebook.csv"
     gradebook.write_text(gradebook.read_text().replace("alice,alice.py,5", "alice,alice.py,4"))
     (folder / "BOB.py").write_text(ALPHA_DEV)

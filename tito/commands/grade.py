@@ -224,7 +224,7 @@ def _show_gradebook(batch, module, folder, out_dir, held: dict) -> None:
     """The grade table of a batch (its rows as gradebook.csv has them: the students ``held`` back
     last, with their old grade if they have one), what it wrote, and its notes (left out, set
     aside, unmatched adjustments, an unfinished --regrade it replaced)."""
-    from tito.grading.gradebook import read_report, read_waiting, report_name, safe_cell
+    from tito.grading.gradebook import beyond_the_points, read_report, read_waiting, report_name, safe_cell
 
     out = console()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
@@ -251,6 +251,10 @@ def _show_gradebook(batch, module, folder, out_dir, held: dict) -> None:
         out.print("Note: adjustments.csv names students without a row in the gradebook (their points count for no "
                   f"one; a name must be as the gradebook writes it): {', '.join(map(repr, batch.unmatched))}",
                   markup=False, highlight=False)
+    beyond = beyond_the_points(batch.grades, batch.adjustments)
+    if beyond:
+        out.print(f"Note: adjustments.csv takes these scores outside 0 to the module's points (extra credit, or a "
+                  f"typo?): {', '.join(beyond)}", markup=False, highlight=False)
     if batch.abandoned:
         import shlex
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.files import utc_stamp, write_atomically
-from tito.grading.data import same_student
+from tito.grading.data import same_student, showable_name
 from tito.grading.report import Grade
 
 GRADEBOOK = "gradebook.csv"
@@ -186,6 +186,14 @@ def adjusted(grade: Grade, adjustments: dict) -> tuple[int | float, int | float,
     writes them (``safe_cell``): ``'=x`` is the student ``=x``, not ``'=x`` (whose cell is ``''=x``)."""
     added, why = adjustments.get(safe_cell(grade.student), (0, ""))
     return grade.score + added, added, why
+
+
+def beyond_the_points(grades, adjustments: dict) -> list[str]:
+    """'carol: 1000000003 of 5' for each of ``grades`` that its adjustments take below 0 or above
+    its maximum: meant as extra credit, or a typo in adjustments.csv."""
+    scores = [(grade, adjusted(grade, adjustments)[0]) for grade in grades]
+    return [f"{showable_name(grade.student)}: {score:g} of {grade.max_score:g}" for grade, score in scores
+            if not 0 <= score <= grade.max_score]
 
 
 def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
