@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import os
 import signal
 import subprocess
@@ -279,6 +280,23 @@ def test_ctrl_c_stops_the_gradings_running_on_a_cluster_tito_did_not_start(patie
     assert not (tmp_path / "grades" / "hang.json").exists()
 
 
+def test_ctrl_c_at_the_terminal_stops_a_batch_on_a_local_cluster_without_the_workers_tracebacks(instructor_course,
+                                                                                                tmp_path):
+    """Instructor walkthrough 35: Ctrl-C during `tito grade --executor dask` printed about 100 lines
+    of the workers' own tracebacks before tito's line. A terminal sends SIGINT to every process of
+    its group, the LocalCluster's workers too: they leave it to tito, which stops the batch."""
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "hang.py").write_text(slow("hang", seconds=60))
+    command = ["grade", str(folder), "--module", "alpha", "--out", str(out), "--no-calibrate", "--executor", "dask",
+               "--jobs", "1"]
+    stopped = stop_when_running(instructor_course, command, "-hang", signal.SIGINT, WORKER_START_SECONDS, group=True)
+    said = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 130, said
+    assert re.search(r"Interrupted after 0 of 1 submissions?", flat(stopped.stderr)), said
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said and "distributed." not in said, said
+    assert settled(lambda: running("-hang")) is False
+
 def test_a_scheduler_killed_mid_batch_stops_it_saying_what_to_do(patient_alpha_grader, folder, tmp_path):
     """TA audit: `kill -9` of the dask scheduler while a submission ran left tito waiting forever
     (the client kept submitting to a scheduler it had lost), and Ctrl-C then ended in a traceback."""
@@ -385,18 +403,22 @@ def test_an_interrupted_then_killed_batch_continues_where_it_stopped(instructor_
     assert typo.returncode == 1 and "--regrade names no submission: zed." in flat(typo.stderr)
 
 
-def stop_when_running(cwd, command, tag, signum, seconds=60) -> subprocess.CompletedProcess:
-    """Start ``python -m tito COMMAND``, send ``signum`` once a process marked ``tag`` runs."""
+def stop_when_running(cwd, command, tag, signum, seconds=60, group=False) -> subprocess.CompletedProcess:
+    """Start ``python -m tito COMMAND``, send ``signum`` once a process marked ``tag`` runs: to tito,
+    or (``group``) to its whole process group, as a terminal's Ctrl-C does."""
     env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")  # what it printed survives a SIGKILL
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen([sys.executable, "-m", "tito", *command], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
     try:
         deadline = time.monotonic() + seconds
         while not running(tag) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert running(tag), f"{tag} never ran"
-        proc.send_signal(signum)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()

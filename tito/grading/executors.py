@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections import deque
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -226,7 +227,7 @@ class DaskExecutor(Executor):
             # the workers only wait on sandboxes: their statistical profiler (every 10 ms) would cost
             # about a third of an idle cluster's CPU; the HTTP server goes on a free port of this
             # machine only (None would still try 8787 first, on every interface)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            with dask.config.set({"distributed.worker.profile.enabled": False}), _ctrl_c_left_to_tito():
                 cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         try:
@@ -249,6 +250,22 @@ class DaskExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - the worker died, or could not run tito
             reason = grading_failed(exc, " on the cluster")
         return zero_grade(grader.prepared, str(path), student, reason, "?", incomplete=True)
+
+
+@contextmanager
+def _ctrl_c_left_to_tito():
+    """SIGINT ignored while a LocalCluster starts its worker processes, which keep that setting.
+    A Ctrl-C at the terminal goes to every process of its group: tito ends the batch and closes
+    the cluster, where each worker would print its own traceback (a Ctrl-C in these few seconds
+    is lost). Only the main thread can change how a signal is handled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Sent:
