@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -849,8 +850,10 @@ def test_the_grader_keeps_the_first_output_bytes_and_counts_the_rest():
 
 
 def test_a_setsid_process_holding_the_output_pipe_does_not_hold_the_grader():
+    mark = f"pipe-holder-{os.getpid()}-{time.monotonic_ns()}"  # the stray killed below is this test's only
     holder = ("import subprocess, sys\n"
-              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+              f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {mark!r}], "
+              "start_new_session=True)\n"
               "print('bye', flush=True)\n")
     stray = []
     outcome = _supervise([PYTHON, "-c", holder], {}, "/", Limits(seconds=60), lambda proc: stray.append(proc))
@@ -858,7 +861,7 @@ def test_a_setsid_process_holding_the_output_pipe_does_not_hold_the_grader():
     assert (outcome.output, outcome.returncode, outcome.timed_out) == (b"bye\n", 0, False)
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):  # the sandbox would have killed it; here we do
         try:
-            if b"time.sleep(600)" in cmdline.read_bytes() and int(cmdline.parent.name) != os.getpid():
+            if mark.encode() in cmdline.read_bytes() and int(cmdline.parent.name) != os.getpid():
                 os.kill(int(cmdline.parent.name), 9)
         except OSError:
             pass
