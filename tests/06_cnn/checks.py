@@ -223,6 +223,18 @@ def check_conv2d_layer_forward(cnn, rng):
     return {"is_tensor": isinstance(out, Tensor), "out": np.asarray(out.data)}
 
 
+def check_conv2d_layer_forward_in_the_weights_dtype(cnn, rng):
+    """The APPROACH: the input takes the weight's dtype. A float64 array gives float32 out; with
+    the parameters converted to float64, a float32 Tensor gives float64 out."""
+    conv, x = _layer(cnn, rng)
+    from_an_array = conv(x.astype(np.float64))
+    for parameter in conv.parameters():
+        parameter.data = parameter.data.astype(np.float64)
+    converted = conv(Tensor(x))
+    return {"float64_array": np.asarray(from_an_array.data), "float64_array_dtype": str(from_an_array.dtype),
+            "converted": np.asarray(converted.data), "converted_dtype": str(converted.dtype)}
+
+
 def check_conv2d_layer_forward_unbatched(cnn, rng):
     """One image (C, H, W) gives (F, H', W')."""
     conv, x = _layer(cnn, rng)

@@ -70,6 +70,23 @@ def test_conv2d_integer_input_gives_float32():
     assert out.dtype == np.float32 and out.data[0, 0].tolist() == [[12.0, 16.0], [24.0, 28.0]]
 
 
+def test_conv2d_gives_its_input_the_weights_dtype():
+    """APPROACH step 3: a float64 array computes in the weight's float32; float64 parameters
+    (converted, as PyTorch's model.double()) compute a float32 input in float64."""
+    conv = Conv2D(2, 3, 3, padding=1)
+    x = np.random.default_rng(7).standard_normal((2, 2, 5, 5))
+    out = conv(x)
+    assert out.dtype == np.float32, f"a float64 array gave {out.dtype}: give the input the weight's dtype (step 3)"
+    expected = conv2d_reference(x.astype(np.float32), conv.weight.data, conv.bias.data, (1, 1), (1, 1))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-5)
+    for parameter in conv.parameters():
+        parameter.data = parameter.data.astype(np.float64)
+    converted = conv(Tensor(x.astype(np.float32)))
+    assert converted.dtype == np.float64
+    np.testing.assert_allclose(converted.data, conv2d_reference(x.astype(np.float32), conv.weight.data,
+                                                                conv.bias.data, (1, 1), (1, 1)), rtol=1e-12)
+
+
 def test_conv2d_macs_and_output_shape():
     conv = Conv2D(3, 32, 5)
     assert conv.output_shape((128, 3, 32, 32)) == (128, 32, 28, 28)

@@ -1208,7 +1208,7 @@ def test_a_function_that_refuses_everything_earns_nothing(tmp_path):
     with Grader(course, course.get("cnn"), timeout=60, sandbox=sandbox, feedback=False) as grader:
         grade = grader.grade(refusing)
     rejects = [t for t in grade.checks if "_rejects_" in t.name]
-    assert len(rejects) == 10 and grade.max_score == 46
+    assert len(rejects) == 10 and grade.max_score == 47
     assert grade.score == 0, [(t.name, t.message) for t in grade.checks if t.passed]
     assert all(t.message.startswith("on a valid input it raised ValueError: ") for t in rejects), (
         [(t.name, t.message) for t in rejects])
