@@ -237,21 +237,61 @@ def _create_unused(parent: Path, prefix: str, suffix: str, make, what: str):
 
 
 def remove_tree(folder: Path) -> None:
-    """Delete ``folder`` whatever modes were left on what it holds (a folder made 0300 cannot be
-    walked, even by its owner), never following a link. Each real folder is made 0700 before it
-    is walked; call it once nothing can write into ``folder`` any more."""
-    pending = [str(folder)]
-    while pending:
-        current = pending.pop()
-        try:
-            if not stat.S_ISDIR(os.lstat(current).st_mode):
+    """Delete ``folder`` whatever it holds, never raising and never following a link. Folders left
+    unwalkable (a folder made 0300 cannot be read, even by its owner) are made 0700 first; folders
+    nested thousands deep (where ``shutil.rmtree`` recurses past Python's limit) or past PATH_MAX
+    are walked by descriptor, one level at a time. Call it once nothing can write into ``folder``."""
+    try:
+        here = os.open(folder, _FOLDER_FLAGS)
+    except OSError:  # gone, a link, or no folder: nothing of it to remove
+        return
+    names, waiting = [], [_emptied(here)]  # the path down to ``here``; each level's folders still to remove
+    try:
+        while True:
+            if waiting[-1]:
+                name = waiting[-1].pop()
+                with contextlib.suppress(OSError):
+                    below = os.open(name, _FOLDER_FLAGS, dir_fd=here)
+                    os.close(here)
+                    here, names = below, names + [name]
+                    waiting.append(_emptied(here))
                 continue
-            os.chmod(current, 0o700)  # a real folder (lstat): chmod does not pass through a link
-            entries = list(os.scandir(current))
-        except OSError:
-            continue
-        pending += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
-    shutil.rmtree(folder, ignore_errors=True)
+            waiting.pop()
+            if not names:
+                break
+            above = os.open("..", _FOLDER_FLAGS & ~os.O_NOFOLLOW, dir_fd=here)
+            os.close(here)
+            here = above
+            with contextlib.suppress(OSError):
+                os.rmdir(names.pop(), dir_fd=here)
+    except OSError:
+        pass
+    finally:
+        os.close(here)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _emptied(folder_fd: int) -> list[str]:
+    """Make the open folder ``folder_fd`` 0700 and remove every entry but its real folders, whose
+    names it returns (a link to a folder is removed as the link it is)."""
+    with contextlib.suppress(OSError):
+        os.fchmod(folder_fd, 0o700)
+    folders = []
+    try:
+        entries = list(os.scandir(folder_fd))
+    except OSError:
+        return folders
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            else:
+                os.unlink(entry.name, dir_fd=folder_fd)
+    return folders
 
 
 def file_digests(paths, base: Path) -> dict[str, str]:

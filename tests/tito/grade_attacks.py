@@ -416,6 +416,20 @@ if IN_PROBE:  # folders nested past PATH_MAX: a walk by path cannot enter them, 
     _time.sleep(5)
 '''
 
+# folders nested 1,500 deep with one-letter names: under every limit of the job, but past Python's
+# recursion in shutil.rmtree, which crashed removing the job (grading failed, graded again on every
+# run; no result on a platform) and every later grader sweeping stale scratch (red team 36)
+DEEP_NARROW = '''
+if IN_PROBE:
+    _here = _os.getcwd()
+    _os.chdir(_os.path.dirname(_json.loads(_sys.argv[1])["out"]))
+    for _ in range(1500):
+        _os.mkdir("d")
+        _os.chdir("d")
+    print("ATTACK-DEEP-NARROW", _os.getcwd().count("/d"), flush=True)
+    _os.chdir(_here)
+'''
+
 MANY_FILES = '''
 if IN_PROBE:  # the job folder is on the grader's disk: files without end would fill it for everyone
     folder = _os.path.join(_os.path.dirname(_json.loads(_sys.argv[1])["out"]), "fill")
@@ -616,6 +630,7 @@ def attack_submissions(instructor: Path, names: tuple = (), out: Path | None = N
         files[f"{name}.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(
             _STATUS_AT_IMPORT.replace("{status!r}", repr(status)))
     files["forged_lines.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_LINES)
+    files["deep_narrow.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(DEEP_NARROW)
     files["forged_timeout.py"] = HALF_DONE + "\n# %%\n#| export\n" + PRELUDE + textwrap.dedent(FORGED_TIMEOUT)
     files["verdict_at_import.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_AT_IMPORT
     files["verdict_wiped.py"] = ALPHA_DEV + "\n# %%\n#| export\n" + VERDICT_WIPED

@@ -339,6 +339,16 @@ def test_folders_nested_past_path_max_stop_the_job(batch):
     assert "File name too long" in grade.error
 
 
+def test_folders_nested_thousands_deep_are_removed_with_the_job(batch):
+    """Red team 36: 1,500 nested folders crashed shutil.rmtree (RecursionError) as the job was
+    removed: the grading failed and was never final, a platform wrote no result (an uncounted
+    attempt), and every later grader on the machine crashed sweeping the stale scratch. The job
+    folder is removed one level at a time, by descriptor; honest code beside the folders keeps 6/6."""
+    grade = batch[0]["deep_narrow"]
+    assert said(grade, "ATTACK-DEEP-NARROW 1500"), grade.sandbox["checks_output"]
+    assert (grade.score, grade.max_score, grade.incomplete, grade.error) == (6, 6, False, "")
+
+
 def test_the_sandboxs_shared_memory_is_a_sized_tmpfs(batch):
     """bwrap's own /dev has no size: its /dev/shm could take half the machine's memory."""
     assert said(batch[0]["leave_behind"], "ATTACK-SHM-MB 256")
