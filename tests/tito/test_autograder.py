@@ -244,6 +244,16 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
                                                   "submission: notes.txt, other.ipynb, work/mine.py.")
 
 
+def test_a_file_name_cannot_print_a_line_of_its_own_in_the_platforms_result(tmp_path):
+    """Red team 36: a submission named "odd\\n\\x1b[31mname.py" had its escape sequence shown escaped
+    but its newline kept, a line of its own in the result; it is named as tito grade names it."""
+    from tito.grading.submission import find_submission
+
+    odd = tmp_path / "odd\n\x1b[31mname.py"
+    odd.write_text("x = 1")
+    assert find_submission(tmp_path, "alpha") == (odd, "Graded odd\\x0a\\x1b[31mname.py.")
+
+
 def test_a_linked_submission_is_refused_not_read(tmp_path):
     """Root reads the submission before the sandbox: a link must not hand it another file."""
     from tito.grading.submission import SubmissionError, find_submission, read_bytes

@@ -21,7 +21,7 @@ from tito import format
 from tito.course import Module
 from tito.deps import load_jupytext
 from tito.errors import TitoError
-from tito.grading.data import same_student, showable, showable_name
+from tito.grading.data import same_student, showable_name
 
 SUFFIXES = (".py", ".ipynb")
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar")  # a student's files packed
@@ -84,7 +84,7 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
             continue
         is_source = path.suffix.lower() in SUFFIXES
         if path.name.startswith("__"):  # no student's name (__init__.py): said, as any file left out
-            notes.append(f"left out, not a submission: {showable(path.name)}")
+            notes.append(f"left out, not a submission: {showable_name(path.name)}")
         elif path.is_symlink() and (is_source or path.is_dir()):
             candidates.setdefault(student_name(path.stem if is_source else path.name, module.name), []).append(path)
         elif path.is_file() and is_source:
@@ -98,12 +98,12 @@ def find_submissions(folder: Path, module: Module, notes: list | None = None,
         elif path.is_file() and archive_stem(path.name):
             archives.setdefault(student_name(archive_stem(path.name), module.name), []).append(path)
         else:
-            notes.append(f"left out, not a submission: {showable(path.name)}")
+            notes.append(f"left out, not a submission: {showable_name(path.name)}")
     for student, path in without_source.items():
         candidates.setdefault(student, [path])
     for student, paths in archives.items():
         if student in candidates:
-            notes.extend(f"left out, not a submission: {showable(path.name)}" for path in paths)
+            notes.extend(f"left out, not a submission: {showable_name(path.name)}" for path in paths)
         else:
             candidates[student] = paths
     found, clashes = [], {} if clashes is None else clashes
@@ -147,7 +147,7 @@ def _sources_in(student: Path, folder: Path, module: str, notes: list, released:
         inside = [chosen]
         if chosen.name not in source_names(module):
             notes.append(f"{showable_name(student.name)}: graded {_relative(chosen, folder)}, "
-                         f"the only module source in {showable(student.name)}/ (not named {module}_dev.py)")
+                         f"the only module source in {showable_name(student.name)}/ (not named {module}_dev.py)")
     _name_left_out(student, inside, folder, notes)
     return inside
 
@@ -483,4 +483,4 @@ def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
 
 
 def _relative(path: Path, folder: Path) -> str:
-    return showable(str(path.relative_to(folder)))
+    return showable_name(str(path.relative_to(folder)))
