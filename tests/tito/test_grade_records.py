@@ -58,6 +58,10 @@ def test_a_gradebook_edited_by_hand_is_kept_before_a_rebuild_and_adjustments_las
     with pytest.raises(TitoError, match=r"adjustments.csv, line 2: expected a student and a number of points, "
                                         r"got 'carol' and 'two'"):
         write_gradebook(tmp_path, "alpha", grades)
+    (tmp_path / "adjustments.csv").write_text("student,points,reason\ncarol,1e308,a\ncarol,1e308,b\n")  # red team 36
+    with pytest.raises(TitoError, match=r"adjustments.csv, line 3: the points of 'carol' add up past any number "
+                                        r"\(1e\+308 \+ 1e\+308\)\.$"):
+        write_gradebook(tmp_path, "alpha", grades)
 
 
 def test_final_grades_count_the_adjustments_as_the_gradebook_does(tmp_path, tito):

@@ -227,6 +227,9 @@ def read_adjustments(folder: Path) -> dict[str, tuple[int | float, str]]:
                             f"{row.get('student')!r} and {row.get('points')!r}.")
         added, why = found.get(student, (0, ""))
         total = added + points
+        if abs(total) == float("inf"):
+            raise TitoError(f"{path}, line {rows.line_num}: the points of {student!r} add up past any number "
+                            f"({added:g} + {points:g}).")
         found[student] = (int(total) if total == int(total) else round(total, 2),
                           "; ".join(filter(None, [why, (row.get("reason") or "").strip()])))
     return found
