@@ -31,6 +31,7 @@ from tiny_course import (ALPHA_DEV, HANG_SECONDS, PATIENT_SECONDS, REAL_ROOT, fl
 
 from tito.grading import grade_batch
 from tito.grading.grader import SCRATCH_PREFIX, sweep_stale_scratch
+from tito.grading.state import plan
 
 
 def course_state(instructor: Path) -> dict:
@@ -1058,23 +1059,25 @@ def test_a_cpu_hog_beside_a_grading_cannot_make_its_timeout_final(alpha_grader, 
 
 
 class AnnTimedOutBesideMal:
-    """An executor: ann's grading times out whenever mal's runs beside it (a CPU hog); alone it scores 3."""
+    """An executor: ann's grading times out whenever mal's runs beside it (a CPU hog); alone it
+    scores 3, unless (``another_batch``) a hog in another batch on the machine runs beside it still."""
 
-    def __init__(self, alone=False):
-        self.alone, self.ran = alone, []
+    def __init__(self, alone=False, another_batch=False):
+        self.alone, self.another_batch, self.ran = alone, another_batch, []
 
     def run(self, grader, todo, done):
         from tito.grading.report import Grade, TestScore
 
         for student, _ in todo:
             self.ran.append(student)
-            timed_out = student == "ann" and not self.alone
+            timed_out = student == "ann" and (not self.alone or self.another_batch)
             done(Grade("alpha", f"{student}.py", student, [TestScore("double", not timed_out, 3)],
                        error="timed out after 25 s (in pytest)" if timed_out else "",
-                       sandbox={"ran_out_of_time": timed_out}, sha256="a" * 64, fingerprint="f"))
+                       sandbox={"ran_out_of_time": timed_out, "beside_other_gradings": self.another_batch},
+                       sha256="a" * 64, fingerprint="f"))
 
     def one_at_a_time(self):
-        self.single = AnnTimedOutBesideMal(True)
+        self.single = AnnTimedOutBesideMal(True, self.another_batch)
         return self.single
 
 
@@ -1088,6 +1091,21 @@ def test_a_timeout_beside_a_cpu_hog_gives_way_to_the_grade_alone(tmp_path):
         3, "", "it timed out beside other gradings")
     assert json.loads((tmp_path / "ann.json").read_text())["score"] == 3
     assert (rows_of(tmp_path)["ann"]["score"], rows_of(tmp_path)["ann"]["error"]) == ("3", "")
+
+
+def test_a_timeout_beside_another_batchs_grading_is_never_final(tmp_path):
+    """Red team 36: a CPU hog in another batch on the machine made eight honest solutions time out,
+    in the grading alone too (it was alone in its batch only), and their 0 was final. A timeout
+    with any other grading beside it is not final: the next run grades it again."""
+    executor = AnnTimedOutBesideMal(another_batch=True)
+    ann = oom_batch(executor, tmp_path)["ann"]
+    assert executor.single.ran == ["ann"]
+    assert (ann.score, ann.incomplete, ann.sandbox["alone"]) == (0, True, False)
+    assert ann.error == ("timed out after 25 s (in pytest); other gradings ran beside it on this machine, so "
+                         "this timeout is not final: it is graded again")
+    assert json.loads((tmp_path / "ann.json").read_text())["incomplete"] is True
+    (tmp_path / "ann.py").write_text("# ann")
+    assert plan([("ann", tmp_path / "ann.py")], tmp_path, "alpha", "f").todo[0][2] == "its last grading did not finish"
 
 
 # --------------------------------------------------------------------------- memory and space no limit counts

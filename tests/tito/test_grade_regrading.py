@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tiny_course import ALPHA_DEV, rows_of
+from tiny_course import ALPHA_DEV, PATIENT_SECONDS, rows_of
 
 from tito.course import Course
 from tito.grading import Grade, TestScore
@@ -138,7 +138,8 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
     folder.mkdir()
     out.mkdir()
     (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
-    grading = graded_under(out, record_of(root, timeout=15.0, sandboxed=False), ["alice", "bob", "carol"], folder)
+    grading = graded_under(out, record_of(root, timeout=PATIENT_SECONDS, sandboxed=False), ["alice", "bob", "carol"],
+                           folder)
     write_json(alpha_grade("bob", double_passed=False, fingerprint=grading,
                            sha256=digest((folder / "bob.py").read_bytes())).to_json(), out / "bob.json")
     carol = json.loads((out / "carol.json").read_text())
@@ -152,13 +153,13 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
     plans = []
     course = Course(root)
     batch = grade_folder(course, course.get("alpha"), sorted((p.stem, p) for p in folder.glob("*.py")), out,
-                         LocalExecutor(1, backend("none")), timeout=15.0, on_start=plans.append)
+                         LocalExecutor(1, backend("none")), timeout=PATIENT_SECONDS, on_start=plans.append)
     assert ran == ["carol"]
     assert ([g.student for g in batch.rescored], [g.student for g in batch.graded]) == (["alice", "bob"], ["carol"])
     assert [(s, c.why_rescore) for s, _, _, c in plans[0].rescore] == [("alice", "points of double changed"),
                                                                        ("bob", "points of double changed")]
     assert [(s, why) for s, _, why in plans[0].todo] == [("carol", "the grading changed: points of double")]
-    now = fingerprint(course, course.get("alpha"), True, 15.0, False, 7)
+    now = fingerprint(course, course.get("alpha"), True, PATIENT_SECONDS, False, 7)
     reports = {s: json.loads((out / f"{s}.json").read_text()) for s in ("alice", "bob", "carol")}
     assert {s: (r["score"], r["max_score"], r["fingerprint"] == now) for s, r in reports.items()} == {
         "alice": (8, 8, True), "bob": (2, 8, True), "carol": (8, 8, True)}
@@ -171,7 +172,7 @@ def test_points_alone_changed_rescores_every_report_without_running_a_sandbox(tm
     assert history == ["alice", "bob", "carol"]  # each result changed: the old reports are kept
     assert [json.loads(p.read_text())["max_score"] for p in sorted((out / "history").glob("alice.*.json"))] == [6]
     again = grade_folder(course, course.get("alpha"), sorted((p.stem, p) for p in folder.glob("*.py")), out,
-                         LocalExecutor(1, backend("none")), timeout=15.0)
+                         LocalExecutor(1, backend("none")), timeout=PATIENT_SECONDS)
     assert (len(again.kept), again.rescored, again.graded, ran) == (3, [], [], ["carol"])
 
 
@@ -190,7 +191,7 @@ def stoppable(tmp_path, monkeypatch):
     folder.mkdir()
     out.mkdir()
     (out / ".tito-seed").write_text(json.dumps({"seed": 7}))
-    graded_under(out, record_of(root, timeout=15.0, sandboxed=False), ["alice", "bob", "carol"], folder)
+    graded_under(out, record_of(root, timeout=PATIENT_SECONDS, sandboxed=False), ["alice", "bob", "carol"], folder)
     ran, stop_after = [], []
     real_grade = Grader.grade
 
@@ -208,7 +209,7 @@ def stoppable(tmp_path, monkeypatch):
         stop_after[:] = [stop] if stop else []
         submissions = sorted((p.stem, p) for p in folder.glob("*.py") if p.stem not in (held or {}))
         return grade_folder(course, course.get("alpha"), submissions, out, LocalExecutor(1, backend("none")),
-                            timeout=15.0, regrade=regrade, held=held)
+                            timeout=PATIENT_SECONDS, regrade=regrade, held=held)
 
     return SimpleNamespace(batch=batch, ran=ran, out=out)
 

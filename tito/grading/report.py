@@ -40,6 +40,11 @@ def out_of_memory() -> str:
     return f"{KILLED_OUT_OF_MEMORY}; it is graded again on the next run"
 
 
+def timed_out_beside_others(reason: str) -> str:
+    """``reason`` of a grading that ran out of time with another grading beside it: not final."""
+    return f"{reason}; other gradings ran beside it on this machine, so this timeout is not final: it is graded again"
+
+
 def filled_the_disk(reason: str, free: int) -> str:
     """``reason`` of a grading that filled the grader's disk itself (``state.filled_the_disk_itself``): final."""
     return (f"it filled the grader's disk itself ({free >> 20} MB were free when it started, with no other "

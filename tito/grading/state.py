@@ -41,7 +41,7 @@ from tito.course import Course, Module
 from tito.errors import TitoError
 from tito.files import file_digests, tito_source, write_atomically
 from tito.grading.gradebook import digest, read_report, report_name
-from tito.grading.report import Grade, filled_the_disk, out_of_memory_again
+from tito.grading.report import Grade, filled_the_disk, out_of_memory_again, timed_out_beside_others
 
 ALL = "\0"  # --regrade given without a name (no student can be named so: a file name holds no NUL)
 
@@ -271,6 +271,10 @@ def settle(grade: Grade, out: Path) -> Grade:
     it, whose memory could have made the killer pick it) and the report it replaces says the same
     bytes were killed so under the same grading, this grade is final, with a reason saying so."""
     if final_when_it_filled_the_disk(grade):
+        return grade
+    if grade.sandbox.get("ran_out_of_time") is True and grade.sandbox.get("alone") is not True:
+        grade.incomplete = True  # another grading's CPU hog may have made it run out of time
+        grade.error = timed_out_beside_others(grade.error)
         return grade
     if not (grade.incomplete and grade.sandbox.get("out_of_memory") and grade.sandbox.get("alone") is True):
         return grade
