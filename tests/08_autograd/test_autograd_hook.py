@@ -19,12 +19,13 @@ import tinytorch.core.autograd as autograd
 import tinytorch.core.cnn as cnn
 import tinytorch.core.tensor as tensor_module
 from tinytorch.core.activations import ReLU, Tanh
-from tinytorch.core.autograd import conv2d_backward, gradcheck
+from tinytorch.core.autograd import conv2d_backward
 from tinytorch.core.cnn import Conv2D, MaxPool2D
 from tinytorch.core.layers import Layer
 from tinytorch.core.tensor import Tensor
 
 from course_root import ROOT
+from finite_differences import gradcheck
 F64 = np.float64
 
 

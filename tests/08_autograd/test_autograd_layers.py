@@ -6,15 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinytorch.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from tinytorch.core.autograd import (
-    avg_pool2d_backward, conv2d_backward, gradcheck, max_pool2d_backward, numerical_gradient,
-)
+from tinytorch.core.autograd import avg_pool2d_backward, conv2d_backward, max_pool2d_backward
 from tinytorch.core.cnn import (
     AvgPool2D, Conv2D, Flatten, MaxPool2D, avg_pool2d_forward, conv2d_forward, max_pool2d_forward,
 )
 from tinytorch.core.layers import Dense
 from tinytorch.core.networks import Sequential
 from tinytorch.core.tensor import Tensor
+
+from finite_differences import central_differences, gradcheck
 
 F64 = np.float64
 
@@ -108,9 +108,9 @@ def test_conv2d_backward_finite_differences(x_shape, w_shape, stride, padding):
     loss = lambda: float((conv2d_forward(x, w, b, stride, padding) * g).sum())
     gx, gw, gb = conv2d_backward(g, x, w, stride, padding)
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == b.shape
-    np.testing.assert_allclose(gx, numerical_gradient(loss, x), atol=1e-7)
-    np.testing.assert_allclose(gw, numerical_gradient(loss, w), atol=1e-7)
-    np.testing.assert_allclose(gb, numerical_gradient(loss, b), atol=1e-7)
+    np.testing.assert_allclose(gx, central_differences(loss, x), atol=1e-7)
+    np.testing.assert_allclose(gw, central_differences(loss, w), atol=1e-7)
+    np.testing.assert_allclose(gb, central_differences(loss, b), atol=1e-7)
 
 
 def test_conv2d_backward_skips_input_gradient_on_request():
@@ -163,7 +163,7 @@ def test_max_pool_backward_finite_differences(x_shape, kernel, stride, padding):
     g = rng(12).normal(size=max_pool2d_forward(x, kernel, stride, padding).shape)
     loss = lambda: float((max_pool2d_forward(x, kernel, stride, padding) * g).sum())
     got = max_pool2d_backward(g, x, kernel, stride, padding)
-    np.testing.assert_allclose(got, numerical_gradient(loss, x, eps=1e-4), atol=1e-8)
+    np.testing.assert_allclose(got, central_differences(loss, x, eps=1e-4), atol=1e-8)
 
 
 @pytest.mark.parametrize("x_shape,kernel,stride,padding", POOL_CASES)
@@ -172,7 +172,7 @@ def test_avg_pool_backward_finite_differences(x_shape, kernel, stride, padding):
     g = rng(14).normal(size=avg_pool2d_forward(x, kernel, stride, padding).shape)
     loss = lambda: float((avg_pool2d_forward(x, kernel, stride, padding) * g).sum())
     got = avg_pool2d_backward(g, x.shape, kernel, stride, padding)
-    np.testing.assert_allclose(got, numerical_gradient(loss, x), atol=1e-8)
+    np.testing.assert_allclose(got, central_differences(loss, x), atol=1e-8)
 
 
 def test_max_pool_tie_goes_to_the_first_maximum():
@@ -258,9 +258,9 @@ def test_conv2d_backward_any_geometry(n, c, f, kh, kw, sh, sw, ph, pw, extra_h, 
     g = r.normal(size=conv2d_forward(x, w, b, (sh, sw), (ph, pw)).shape)
     loss = lambda: float((conv2d_forward(x, w, b, (sh, sw), (ph, pw)) * g).sum())
     gx, gw, gb = conv2d_backward(g, x, w, (sh, sw), (ph, pw))
-    np.testing.assert_allclose(gx, numerical_gradient(loss, x), atol=1e-7)
-    np.testing.assert_allclose(gw, numerical_gradient(loss, w), atol=1e-7)
-    np.testing.assert_allclose(gb, numerical_gradient(loss, b), atol=1e-7)
+    np.testing.assert_allclose(gx, central_differences(loss, x), atol=1e-7)
+    np.testing.assert_allclose(gw, central_differences(loss, w), atol=1e-7)
+    np.testing.assert_allclose(gb, central_differences(loss, b), atol=1e-7)
 
 
 def test_dense_keeps_an_input_of_another_dtype_in_the_graph():

@@ -5,9 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinytorch.core.autograd import gradcheck
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CrossEntropyLoss, MSELoss, accuracy, log_softmax
+
+from finite_differences import gradcheck
 
 F64 = np.float64
 
