@@ -46,7 +46,7 @@ test: $(STAMP)
 	$(TITO) export --check
 	$(TITO) test --all
 	$(PY) -m pytest tests -m slow -q
-	$(PY) -m pytest tests/test_package_examples.py tests/test_module_readmes.py tests/tito -q -n auto --maxprocesses 4 --dist loadfile
+	$(PY) -m pytest tests/test_package_examples.py tests/test_module_readmes.py tests/package tests/tito -q -n auto --maxprocesses 4 --dist loadfile
 
 demo: $(STAMP)
 	$(TITO) export --all
