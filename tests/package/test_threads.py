@@ -1,5 +1,5 @@
-"""tinytorch.utils.threads (hand-written, not a module students write): the one place that decides how many threads a matrix product uses
-(module 06, "Threads: when a second core pays")."""
+"""tinytorch.utils.threads (hand-written, not a module students write): the one place that
+decides how many threads a matrix product uses (module 06, "Threads: when a second core pays")."""
 
 import json
 import os
