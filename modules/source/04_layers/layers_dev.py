@@ -448,11 +448,22 @@ def _check_features(layer, shape, expected):
 # %%
 #| export
 class Dense(Layer):
-    """Fully connected layer ``y = x @ W + b``: (N, in) -> (N, out), or (in,) -> (out,).
+    """Fully connected layer ``y = x @ W + b`` (``torch.nn.Linear``, its weight transposed).
 
-    ``weight``: Tensor (input_size, output_size); ``bias``: Tensor (output_size,) or None.
-    Both are float32, requires_grad=True, drawn from U(-1/sqrt(input_size), 1/sqrt(input_size))
-    as in PyTorch's ``nn.Linear``. Leading batch dimensions are allowed: (..., in) -> (..., out).
+    Args:
+        input_size (int): the features of each input sample.
+        output_size (int): the features of each output sample.
+        use_bias (bool): add a learned bias. Default: True.
+
+    Shape:
+        Input: (..., input_size): one sample (input_size,), a batch (N, input_size), or more
+        leading dimensions.
+        Output: (..., output_size).
+
+    Attributes:
+        weight (Tensor): (input_size, output_size), float32, requires_grad=True, drawn from
+            U(−1/√input_size, 1/√input_size) as in PyTorch.
+        bias (Tensor or None): (output_size,), drawn likewise; None when ``use_bias=False``.
     """
 
     def __init__(self, input_size, output_size, use_bias=True):

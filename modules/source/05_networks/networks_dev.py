@@ -95,6 +95,13 @@ class Sequential(Layer):
     A Layer itself: ``forward``/``__call__``, ``parameters()`` (every layer's, in order),
     ``macs(input_shape)``; and a list: ``len``, indexing (a slice gives a new Sequential sharing
     the layers), iteration and a readable repr.
+
+    Args:
+        layers (list or tuple of Layer): applied first to last. Default: none (the identity).
+
+    Shape:
+        Input: what the first layer takes, e.g. (N, 4) for ``Dense(4, 8)``.
+        Output: what the last layer gives, e.g. (N, 2) for ``Dense(8, 2)``.
     """
 
     def __init__(self, layers=None):

@@ -973,13 +973,27 @@ def _check_size(name, value):
 
 
 class Conv2D(Layer):
-    """2-D convolution layer: (N, C, H, W) -> (N, F, H', W'), or (C, H, W) -> (F, H', W').
+    """2-D convolution (cross-correlation, as ``torch.nn.Conv2d``) of a batch of images.
 
-    H' = ⌊(H + 2·ph − kH)/sh⌋ + 1, W' likewise. ``weight`` is a Tensor (F, C, kH, kW) and
-    ``bias`` a Tensor (F,) or None, both uniform in ±1/√(C·kH·kW); ``kernel_size``, ``stride``
-    and a numeric ``padding`` are stored as (h, w) tuples. ``padding="valid"`` is no padding;
-    ``padding="same"`` keeps H' = H and W' = W (stride 1; for an even kernel the extra zero goes
-    to the bottom and right), both stored as the word, as in ``torch.nn.Conv2d``.
+    Args:
+        in_channels (int): C, the channels of each input image.
+        out_channels (int): F, the number of filters, which is the channels of the output.
+        kernel_size (int or (int, int)): (kH, kW); one int is a square kernel.
+        stride (int or (int, int)): (sh, sw), the step between windows. Default: 1.
+        padding (int, (int, int), "valid" or "same"): (ph, pw) zeros on each side. "valid" is no
+            padding; "same" keeps H' = H and W' = W (stride 1; for an even kernel the extra zero
+            goes to the bottom and right), stored as the word. Default: 0.
+        bias (bool): learn one bias per filter. Default: True.
+
+    Shape:
+        Input: (N, C, H, W) or (C, H, W).
+        Output: (N, F, H', W') or (F, H', W'), where H' = ⌊(H + 2·ph − kH)/sh⌋ + 1 and
+        W' = ⌊(W + 2·pw − kW)/sw⌋ + 1.
+
+    Attributes:
+        weight (Tensor): (F, C, kH, kW), uniform in ±1/√(C·kH·kW).
+        bias (Tensor or None): (F,), drawn likewise; None when ``bias=False``.
+        kernel_size, stride, padding: stored as (h, w) pairs (padding as the word, if given one).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
@@ -1333,13 +1347,35 @@ class _Pool2D(Layer):
 
 
 class MaxPool2D(_Pool2D):
-    """Max pooling: (N, C, H, W) -> (N, C, H', W'); stride defaults to kernel_size; pads with −∞."""
+    """Max pooling: the largest value of each window, per channel (``torch.nn.MaxPool2d``).
+
+    Args:
+        kernel_size (int or (int, int)): (kH, kW), the window.
+        stride (int or (int, int) or None): (sh, sw). Default: None, the kernel size.
+        padding (int or (int, int)): (ph, pw) on each side, at most half the kernel; padding
+            counts as −∞, so it never wins. Default: 0.
+
+    Shape:
+        Input: (N, C, H, W) or (C, H, W).
+        Output: (N, C, H', W') or (C, H', W'), where H' = ⌊(H + 2·ph − kH)/sh⌋ + 1, W' likewise.
+    """
 
     _forward = staticmethod(max_pool2d_forward)
 
 
 class AvgPool2D(_Pool2D):
-    """Average pooling: (N, C, H, W) -> (N, C, H', W'); zero padding is counted in the average."""
+    """Average pooling: the mean of each window, per channel (``torch.nn.AvgPool2d``).
+
+    Args:
+        kernel_size (int or (int, int)): (kH, kW), the window.
+        stride (int or (int, int) or None): (sh, sw). Default: None, the kernel size.
+        padding (int or (int, int)): (ph, pw) zeros on each side, at most half the kernel; the
+            zeros count in the mean (PyTorch's default, ``count_include_pad=True``). Default: 0.
+
+    Shape:
+        Input: (N, C, H, W) or (C, H, W).
+        Output: (N, C, H', W') or (C, H', W'), where H' = ⌊(H + 2·ph − kH)/sh⌋ + 1, W' likewise.
+    """
 
     _forward = staticmethod(avg_pool2d_forward)
 
@@ -1441,12 +1477,19 @@ def flatten(x):
 
 
 class Flatten(Layer):
-    """(N, d1, d2, ...) -> (N, d1·d2·...): the bridge from feature maps to Dense layers."""
+    """Each sample of a batch as one row: the bridge from feature maps to Dense layers.
+
+    Shape:
+        Input: (N, d1, d2, ...), at least 2 dimensions.
+        Output: (N, d1·d2·...).
+    """
 
     def forward(self, x):
+        """(N, d1, d2, ...) -> (N, d1·d2·...): ``flatten(x)``."""
         return flatten(x)
 
     def output_shape(self, input_shape):
+        """The output shape (N, d1·d2·...) for an input shape (N, d1, d2, ...)."""
         shape = tuple(int(n) for n in input_shape)
         if len(shape) < 2:  # as flatten(x) refuses it
             raise ValueError(f"Flatten expects input of shape (N, ...) with at least 2 dimensions, "
