@@ -25,7 +25,7 @@ from tiny_course import ALPHA_DEV, PATIENT_SECONDS, REAL_ROOT, flat, run_tito
 from tito.course import Course
 from tito.errors import TitoError
 from tito.grading import Grader, grade_batch, prepare, restore_reference_tests
-from tito.grading.bundle import build_gradescope
+from tito.grading.bundle import build
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
 from tito.grading.formats import FORMATS, render
@@ -201,7 +201,7 @@ def test_hidden_inline_tests_are_neither_run_nor_shown_in_any_feedback_nor_shipp
     for form in FORMATS:
         shown = json.dumps(render(grade, form))
         assert not [s for s in secrets if s in shown], form
-    zipped, _ = build_gradescope(course, course.get("alpha"), tmp_path / "dist", calibrate=False)
+    zipped, _ = build(course, course.get("alpha"), tmp_path / "dist", "gradescope", calibrate=False)
     with zipfile.ZipFile(zipped) as bundle:
         files = {name: bundle.read(name) for name in bundle.namelist()}
     with tarfile.open(fileobj=io.BytesIO(files["grading.tar.gz"])) as archive:

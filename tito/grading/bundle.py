@@ -266,12 +266,6 @@ def job_timeout(timeout: float) -> int:
     return seconds
 
 
-def build_gradescope(course: Course, module: Module, out: Path, timeout: float = DEFAULT_TIMEOUT,
-                     calibrate: bool = True, edition: Path | None = None) -> tuple[Path, list[str]]:
-    """Write ``out/<module>-autograder.zip``; returns its path and the names it holds."""
-    return build(course, module, out, "gradescope", timeout=timeout, calibrate=calibrate, edition=edition)
-
-
 def build(course: Course, module: Module, out: Path, platform: str, timeout: float = DEFAULT_TIMEOUT,
           calibrate: bool = True, edition: Path | None = None, image: str = "") -> tuple[Path, list[str]]:
     """Write the ``platform``'s bundle (``bundle_path``); returns its path and the names it holds."""
