@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
 import tempfile
 import time
@@ -239,13 +238,17 @@ def requirements(course: Course) -> list[str]:
 
 
 def python_floor(course: Course) -> tuple[str, tuple[int, int]]:
-    """The course's ``requires-python`` and the oldest Python it allows, e.g. ('>=3.10', (3, 10))."""
-    spec = str(_project(course).get("requires-python", ""))
-    floor = re.search(r">=\s*(\d+)\.(\d+)", spec)
-    if not floor:
+    """The course's ``requires-python`` and the oldest Python it allows, e.g. ('>=3.10', (3, 10)),
+    as the autograder's setup.sh checks the container's Python (``tito.course`` reads both)."""
+    from tito.course import oldest_python, requires_python
+
+    _project(course)  # no [project]: said as the autograder needs it
+    spec = requires_python(course.root)
+    floor = oldest_python(spec)
+    if floor is None:
         raise TitoError(f"The autograder checks the container's Python against pyproject.toml's requires-python, "
                         f"which should give the oldest Python as '>=3.N'; it is {spec!r}.")
-    return spec, (int(floor.group(1)), int(floor.group(2)))
+    return spec, floor
 
 
 def bundle_path(out: Path, module: str, platform: str = "gradescope") -> Path:
