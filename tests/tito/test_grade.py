@@ -974,6 +974,20 @@ def test_json_of_one_submission_replaces_only_the_same_students_report(tito, cou
         assert "holds the report of bob for module alpha" in flat(result.output)
 
 
+def test_a_file_too_big_to_be_a_report_is_neither_read_as_one_nor_replaced_as_one(tmp_path):
+    """One size says what no JSON report of tito's exceeds: a grade report past it is not read from a
+    reports folder, and the same file given as --json FILE is not taken for tito's (so not replaced)."""
+    from tito.files import MAX_REPORT_BYTES
+    from tito.grading.gradebook import read_report, write_json
+    from tito.grading.report import Grade
+    from tito.options import report_in
+
+    path = tmp_path / "alice.json"
+    for padding, known in ((MAX_REPORT_BYTES, False), (1000, True)):
+        write_json(Grade("alpha", "alice.py", "alice", [], error="x" * padding).to_json(), path)
+        assert (read_report(path) is not None, report_in(path, "grade") is not None) == (known, known), padding
+
+
 def test_every_report_tito_writes_is_known_as_one():
     from tito.grading.formats import FORMATS, render
     from tito.grading.report import Grade, TestScore
