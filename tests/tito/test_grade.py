@@ -893,6 +893,21 @@ def test_each_sandbox_says_plainly_what_it_keeps_from_student_code():
     assert max(map(len, lines)) < 300
 
 
+
+def test_the_epoll_bound_a_sandbox_states_follows_from_its_open_files():
+    """The weak point 'epoll watches' says the bound Limits.open_files makes: half the files epoll
+    instances, each watching the other half (about 200 bytes each), in each of its processes."""
+    from tito.commands.doctor import sandbox_points
+    from tito.grading.backends import kernel_memory
+    from tito.grading.sandbox import backend
+
+    assert ("- kernel memory it holds is not bounded: socket and pipe buffers (about 2 GB from one process), epoll "
+            "and inotify watches (at most 64 x 64 per process: about 0.8 MB, some 105 MB per job)"
+            in sandbox_points(backend("bubblewrap")).splitlines())
+    assert Limits().epoll_watches() == (64, 64) and Limits(open_files=257).epoll_watches() == (128, 129)
+    assert "(at most 128 x 128 per process: about 3.3 MB, some 210 MB per job)" in kernel_memory(
+        Limits(open_files=256, processes=64))
+
 LINKED_PYTHON_PROBE = """
 import os, sys
 from tito.grading.backends import _masks
