@@ -48,7 +48,7 @@ from tito.options import edition_option, grading_options, json_report_option
 @edition_option
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
             calibrate, sandbox_name, unsafe_no_sandbox, feedback, seed, edition):
-    """Grade student submissions, each in a sandbox, with points from the module's checks.
+    """Grade submissions, each in a sandbox, with the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
     them (alice.py, bob.ipynb, or carol/name_dev.py). Each runs in its own sandbox (no

@@ -14,7 +14,7 @@ from tito.progress import SOURCE_CHANGED, TESTS_CHANGED
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON instead of a table.")
 def command(as_json):
-    """Show every module's export and test status, and which edition this is.
+    """Show every module's export and test status, and the edition.
 
     \b
     exported: fresh (matches its source), stale (source changed since the
