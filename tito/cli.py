@@ -35,22 +35,18 @@ COMMANDS = {
     "book": "tito.commands.book",
 }
 
-SUMMARIES = {
-    "export": "Export module sources into the tinytorch package.",
-    "test": "Run a module's inline and pytest tests and record progress.",
-    "status": "Show every module's export and test status.",
-    "info": "Show a module's metadata, prerequisites and exports.",
-    "doctor": "Check that this machine and course are ready to work.",
-    "milestone": "Run a course milestone (e.g. train the CNN on digits).",
-    "release": "Write a student edition of the course without solutions.",
-    "notebooks": "Convert module sources to notebooks and back.",
-    "lab": "Open JupyterLab on a module's notebook.",
-    "module": "Manage a student's module (e.g. reset it).",
-    "grade": "Grade submissions, each in a sandbox, by the module's checks.",
-    "gradebook": "Hand back feedback files; combine modules into final grades.",
-    "autograder": "Package a module's grading for Gradescope or PrairieLearn.",
-    "book": "Build the course website, or preview it locally.",
-}
+def summary(name: str) -> str:
+    """What ``tito --help`` says of command ``name``: the first paragraph of its ``command``'s
+    docstring, which ``tito NAME --help`` opens with, read from its file without importing it (so
+    that ``tito --help`` stays fast); '' when it has none."""
+    import ast
+    from pathlib import Path
+
+    source = Path(importlib.util.find_spec(COMMANDS[name]).origin).read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "command":
+            return " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
+    return ""
 
 
 class LazyGroup(click.Group):
@@ -89,7 +85,7 @@ class LazyGroup(click.Group):
             raise TitoError(f"Stopped by Ctrl-C: tito {name} ended early; {kept}", exit_code=130) from None
 
     def format_commands(self, ctx, formatter):
-        rows = [(name, SUMMARIES[name]) for name in self.list_commands(ctx)]
+        rows = [(name, summary(name)) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

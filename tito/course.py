@@ -229,6 +229,28 @@ def read_pyproject(root: Path) -> dict:
         raise TitoError(f"pyproject.toml is not valid TOML: {exc}") from None
 
 
+def requires_python(root: Path) -> str:
+    """The Pythons the course at ``root`` supports: pyproject.toml's ``requires-python``, a version
+    specifier such as ">=3.10"; "" when it names none (a TitoError when it is not valid TOML)."""
+    project = read_pyproject(root).get("project")
+    return str(project.get("requires-python") or "") if isinstance(project, dict) else ""
+
+
+def python_allowed(requires: str, version: str) -> bool:
+    """Whether the ``requires-python`` specifier ``requires`` allows Python ``version`` ("3.12.1");
+    every version is when it is ""."""
+    from packaging.specifiers import SpecifierSet  # pytest's dependency
+
+    return not requires or SpecifierSet(requires).contains(version)
+
+
+def oldest_python(requires: str) -> tuple[int, int] | None:
+    """The oldest Python the ``requires-python`` specifier ``requires`` allows, from its ``>=3.N``
+    clause: (3, N); None when it has none (">=3.10,<4" -> (3, 10))."""
+    floor = re.search(r">=\s*(\d+)\.(\d+)", requires)
+    return (int(floor.group(1)), int(floor.group(2))) if floor else None
+
+
 def _load_yaml(path: Path, root: Path) -> dict:
     if not path.exists():
         return {}

@@ -310,6 +310,10 @@ def digest_of(digests: dict[str, str]) -> str:
 
 
 TITO_PACKAGE = Path(__file__).resolve().parent  # this tito's source
+# A JSON report tito writes (tito grade's, of any --format, and tito test's) is far smaller: a larger
+# file is none of its reports, so it is neither read as one (gradebook.read_report) nor replaced as
+# one (--json FILE, options.report_in), and a huge file is never loaded to find that out.
+MAX_REPORT_BYTES = 16 << 20
 
 
 def source_digests(folder: Path) -> dict[str, str]:

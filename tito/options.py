@@ -7,6 +7,7 @@ import click
 
 from tito.course import Course
 from tito.errors import TitoError
+from tito.files import MAX_REPORT_BYTES
 
 
 def module_choice(func):
@@ -31,7 +32,6 @@ def chosen_modules(course: Course, module_name, all_modules, required=True):
 # --all: modules) and `tito grade` (tito's format, Gradescope's and PrairieLearn's results all have
 # score and tests).
 REPORT_KEYS = {"test": ({"passed", "steps"}, {"passed", "modules"}), "grade": ({"score", "tests"},)}
-MAX_REPORT_BYTES = 64 << 20
 
 
 def json_report_option(command: str, help: str):

@@ -25,7 +25,7 @@ from tiny_course import ALPHA_DEV, PATIENT_SECONDS, REAL_ROOT, flat, run_tito
 from tito.course import Course
 from tito.errors import TitoError
 from tito.grading import Grader, grade_batch, prepare, restore_reference_tests
-from tito.grading.bundle import build_gradescope
+from tito.grading.bundle import build
 from tito.grading.checks import CheckSpec, check_specs
 from tito.grading.data import UnreadableRecord, read_record, write_record
 from tito.grading.formats import FORMATS, render
@@ -201,7 +201,7 @@ def test_hidden_inline_tests_are_neither_run_nor_shown_in_any_feedback_nor_shipp
     for form in FORMATS:
         shown = json.dumps(render(grade, form))
         assert not [s for s in secrets if s in shown], form
-    zipped, _ = build_gradescope(course, course.get("alpha"), tmp_path / "dist", calibrate=False)
+    zipped, _ = build(course, course.get("alpha"), tmp_path / "dist", "gradescope", calibrate=False)
     with zipfile.ZipFile(zipped) as bundle:
         files = {name: bundle.read(name) for name in bundle.namelist()}
     with tarfile.open(fileobj=io.BytesIO(files["grading.tar.gz"])) as archive:
@@ -893,6 +893,21 @@ def test_each_sandbox_says_plainly_what_it_keeps_from_student_code():
     assert max(map(len, lines)) < 300
 
 
+
+def test_the_epoll_bound_a_sandbox_states_follows_from_its_open_files():
+    """The weak point 'epoll watches' says the bound Limits.open_files makes: half the files epoll
+    instances, each watching the other half (about 200 bytes each), in each of its processes."""
+    from tito.commands.doctor import sandbox_points
+    from tito.grading.backends import kernel_memory
+    from tito.grading.sandbox import backend
+
+    assert ("- kernel memory it holds is not bounded: socket and pipe buffers (about 2 GB from one process), epoll "
+            "and inotify watches (at most 64 x 64 per process: about 0.8 MB, some 105 MB per job)"
+            in sandbox_points(backend("bubblewrap")).splitlines())
+    assert Limits().epoll_watches() == (64, 64) and Limits(open_files=257).epoll_watches() == (128, 129)
+    assert "(at most 128 x 128 per process: about 3.3 MB, some 210 MB per job)" in kernel_memory(
+        Limits(open_files=256, processes=64))
+
 LINKED_PYTHON_PROBE = """
 import os, sys
 from tito.grading.backends import _masks
@@ -972,6 +987,20 @@ def test_json_of_one_submission_replaces_only_the_same_students_report(tito, cou
         result = tito("grade", "alice.py", "--module", "alpha", "--format", form, "--json", "report.json")
         assert result.exit_code == 2 and (course.root / "report.json").read_text() == bobs
         assert "holds the report of bob for module alpha" in flat(result.output)
+
+
+def test_a_file_too_big_to_be_a_report_is_neither_read_as_one_nor_replaced_as_one(tmp_path):
+    """One size says what no JSON report of tito's exceeds: a grade report past it is not read from a
+    reports folder, and the same file given as --json FILE is not taken for tito's (so not replaced)."""
+    from tito.files import MAX_REPORT_BYTES
+    from tito.grading.gradebook import read_report, write_json
+    from tito.grading.report import Grade
+    from tito.options import report_in
+
+    path = tmp_path / "alice.json"
+    for padding, known in ((MAX_REPORT_BYTES, False), (1000, True)):
+        write_json(Grade("alpha", "alice.py", "alice", [], error="x" * padding).to_json(), path)
+        assert (read_report(path) is not None, report_in(path, "grade") is not None) == (known, known), padding
 
 
 def test_every_report_tito_writes_is_known_as_one():

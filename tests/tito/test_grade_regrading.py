@@ -257,6 +257,19 @@ def test_a_regrade_waits_for_a_student_held_back_and_says_whom_another_regrade_l
     assert not (out / REGRADE_FILE).exists()
 
 
+def test_a_batch_gives_the_old_grades_of_the_students_held_back_by_the_gradebooks_rule(stoppable):
+    """``Batch.held``: each student held back (their files clash) with their old grade, the report
+    that counts for them in gradebook.csv (the one in the file their name gives), else None:
+    dave's file holds zed's report, which is no grade of dave's (tito grade's table shows his row empty)."""
+    batch, out = stoppable.batch, stoppable.out
+    report = json.loads((out / "carol.json").read_text())
+    (out / "dave.json").write_text(json.dumps({**report, "student": "zed"}))
+    held = batch(held={"carol": "files carol.py, carol_alpha_dev.py", "dave": "files dave.py, dave.ipynb"})
+    assert [g.student for g in held.kept] == ["alice", "bob"]
+    assert list(held.held) == ["carol", "dave"] and held.held["dave"] is None
+    assert held.held["carol"].to_json() == report
+
+
 def test_a_report_graded_without_feedback_tests_is_graded_again_by_a_run_with_them(tmp_path):
     """Red team 14: reports of a --no-feedback run were kept by a later run with feedback, so the
     feedback handed back lacked its tests. A report says whether its feedback tests ran; a run

@@ -513,21 +513,56 @@ def test_the_grading_changes_with_its_deadline_its_sandbox_and_the_graders_own_c
     assert len(printed) == 2 and base in printed
 
 
-def test_a_reports_folder_keeps_one_seed_so_every_run_grades_on_the_same_inputs(instructor_course, tmp_path):
+def test_a_reports_folder_keeps_one_seed_so_every_run_grades_on_the_same_inputs(instructor_course, tmp_path,
+                                                                                monkeypatch):
+    """``grade_folder`` (no sandbox: --unsafe-no-sandbox's backend) draws the folder's seed on its first
+    batch and keeps it in .tito-seed only once the grader is prepared (a check that breaks on the
+    reference leaves no seed); the next batch grades on that seed, so it keeps every report; a new
+    seed (the file deleted) grades everyone again; a file tito did not write stops the batch."""
     from tito.course import Course
-    from tito.grading.state import SEED_FILE, batch_seed, fingerprint
+    from tito.grading import Grader, grade_folder
+    from tito.grading.executors import LocalExecutor
+    from tito.grading.sandbox import backend
+    from tito.grading.state import SEED_FILE, fingerprint
 
-    out = tmp_path / "grades"
-    out.mkdir()
-    seed = batch_seed(out)
-    assert batch_seed(out) == seed and json.loads((out / SEED_FILE).read_text()) == {"seed": seed}
     course = Course(instructor_course)
-    grading = fingerprint(course, course.get("alpha"), True, 120.0, True, seed)
+    folder, out = tmp_path / "subs", tmp_path / "grades"
+    folder.mkdir()
+    (folder / "alice.py").write_text(ALPHA_DEV)
+
+    def batch():
+        return grade_folder(course, course.get("alpha"), [("alice", folder / "alice.py")], out,
+                            LocalExecutor(1, backend("none")), timeout=15.0)
+
+    def seed_kept() -> int:
+        return json.loads((out / SEED_FILE).read_text())["seed"]
+
+    real_enter = Grader.__enter__
+
+    def broken_check(self):
+        raise TitoError("check_double fails on the reference")
+
+    monkeypatch.setattr(Grader, "__enter__", broken_check)
+    with pytest.raises(TitoError, match="check_double fails on the reference"):
+        batch()
+    assert not (out / SEED_FILE).exists()  # drawn, but not kept: the grader was never prepared
+    monkeypatch.setattr(Grader, "__enter__", real_enter)
+
+    first = batch()
+    seed = seed_kept()
+    assert [g.student for g in first.graded] == ["alice"]
+    assert (out / SEED_FILE).read_text() == json.dumps({"seed": seed}) + "\n"
+    assert first.graded[0].fingerprint == fingerprint(course, course.get("alpha"), True, 15.0, False, seed)
+    again = batch()  # the same seed: the same inputs, so alice's grade is kept
+    assert (seed_kept(), [g.student for g in again.kept], again.graded) == (seed, ["alice"], [])
     (out / SEED_FILE).unlink()  # a new seed: new inputs, so everyone is graded again
-    assert fingerprint(course, course.get("alpha"), True, 120.0, True, batch_seed(out)) != grading
+    renewed = batch()
+    assert seed_kept() != seed and [g.student for g in renewed.graded] == ["alice"]
+    assert renewed.graded[0].fingerprint == fingerprint(course, course.get("alpha"), True, 15.0, False,
+                                                        seed_kept())
     (out / SEED_FILE).write_text("not json")
     with pytest.raises(TitoError, match=r"\.tito-seed is not a seed tito wrote"):
-        batch_seed(out)
+        batch()
 
 
 def test_the_hash_is_of_the_bytes_graded_even_if_the_file_changes_meanwhile(patient_alpha_grader, tmp_path,

@@ -7,6 +7,7 @@ shows a notebook ahead; `tito lab`'s side writes the notebook when the .py is ah
 """
 
 import json
+import re
 import os
 
 import nbformat
@@ -222,9 +223,11 @@ def tito_notebook_of(edition):
 def test_status_shows_a_notebook_ahead(edition, tito):
     edit_notebook((edition / DEV).with_suffix(".ipynb"), STUB, "return np.asarray(x) * 2")
     rows = {row["name"]: row for row in json.loads(tito("status", "--json").output)["modules"]}
-    assert rows["alpha"]["notebook"] == "notebook ahead" and rows["beta"]["notebook"] == "in step"
+    assert rows["alpha"]["notebook"] == "ahead" and rows["beta"]["notebook"] == "in step"
     table = tito("status").output
-    assert "ahead" in table
+    assert re.search(r"01_alpha .* ahead ", table) and re.search(r"02_beta .* in step ", table), table
+    shown = flat(tito("status", "--help").output)  # the words --help explains are those of the table and the JSON
+    assert "in step, ahead (name_dev.ipynb edited after name_dev.py;" in shown and ", behind (the .py" in shown
     assert "Notebook edits not yet in the .py: alpha (`tito test --module alpha` takes them)." in table
 
 

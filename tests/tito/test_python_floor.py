@@ -58,3 +58,18 @@ def test_doctor_names_a_python_below_the_floor_and_how_to_fix_it(tmp_path):
     assert not check.ok
     assert "the course needs Python >=3.99" in check.detail
     assert check.fix.startswith("Use a Python >=3.99, ")
+
+
+def test_the_autograder_and_doctor_read_one_requires_python(tmp_path):
+    """tito.course reads ``requires-python`` once for both: doctor's check against the whole
+    specifier, the autograder's floor from its '>=3.N' clause (spaces and an upper bound allowed)."""
+    from types import SimpleNamespace
+
+    from tito.course import oldest_python, python_allowed, requires_python
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "c"\nrequires-python = ">= 3.11, <4"\n')
+    assert requires_python(tmp_path) == ">= 3.11, <4"
+    assert python_floor(SimpleNamespace(root=tmp_path)) == (">= 3.11, <4", (3, 11))
+    assert (python_allowed(">= 3.11, <4", "3.10.9"), python_allowed(">= 3.11, <4", "3.11.0")) == (False, True)
+    assert python_allowed("", "2.7.18") and oldest_python("<4") is None
+    assert "the course needs Python >= 3.11, <4" in check_python(tmp_path).detail

@@ -38,6 +38,20 @@ def test_top_level_help_lists_the_commands(tito):
         assert f"  {name} " in result.output
 
 
+def test_each_command_is_summed_up_by_the_first_paragraph_of_its_own_help(tito):
+    """``tito --help`` says of each command what ``tito NAME --help`` opens with (one owner: the
+    command's docstring), read without importing the command."""
+    import importlib
+
+    from tito.cli import COMMANDS, summary
+
+    for name, path in COMMANDS.items():
+        opening = " ".join(importlib.import_module(path).command.help.split("\n\n")[0].split())
+        assert summary(name) == opening and opening.endswith("."), name
+    listed = " ".join(tito("--help").output.split())
+    assert "grade Grade submissions, each in a sandbox, with the module's checks. gradebook " in listed
+
+
 def test_a_mistyped_command_gets_a_suggestion(tito):
     result = tito("statuss")
     assert result.exit_code == 2

@@ -11,7 +11,9 @@ from tito.options import edition_option, grading_options
 
 @click.group("autograder")
 def command():
-    """Package a module's grading for a learning platform, with no reference solution in it.
+    """Package a module's grading for Gradescope or PrairieLearn.
+
+    No reference solution is in a bundle: the checks compare with results computed beforehand.
 
     \b
     Example:

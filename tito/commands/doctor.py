@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tito.console import console, plain_output, table
-from tito.course import MODULE_FILES, Course, read_pyproject
+from tito.course import MODULE_FILES, Course, python_allowed, requires_python
 from tito.errors import TitoError
 
 
@@ -79,11 +79,9 @@ def _status(check: Check) -> str:
 
 def check_python(root: Path | None) -> Check:
     """This Python against the versions the course supports (``requires-python``)."""
-    from packaging.specifiers import SpecifierSet  # pytest's dependency
-
     version = ".".join(map(str, sys.version_info[:3]))
     supported = supported_python(root)
-    ok = not supported or SpecifierSet(supported).contains(version)
+    ok = python_allowed(supported, version)
     needs = f"; the course needs Python {supported} (pyproject.toml's requires-python)" if supported else ""
     return Check("python", ok, f"Python {version} at {sys.executable}{needs}",
                  "" if ok else f"Use a Python {supported}, e.g. `python3.12 -m venv .venv`, then `make install`.")
@@ -95,9 +93,9 @@ def supported_python(root: Path | None) -> str:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        declared = read_pyproject(root).get("project", {}).get("requires-python") if root else None
+        declared = requires_python(root) if root else ""
     except TitoError:  # a broken pyproject.toml: the installed package still says
-        declared = None
+        declared = ""
     if declared:
         return declared
     try:

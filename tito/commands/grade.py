@@ -48,7 +48,7 @@ from tito.options import edition_option, grading_options, json_report_option
 @edition_option
 def command(submission, module_name, json_file, form, timeout, jobs, executor, scheduler, out_dir, regrade,
             calibrate, sandbox_name, unsafe_no_sandbox, feedback, seed, edition):
-    """Grade student submissions, each in a sandbox, with points from the module's checks.
+    """Grade submissions, each in a sandbox, with the module's checks.
 
     SUBMISSION is one student's module source (name_dev.py or .ipynb), or a folder of
     them (alice.py, bob.ipynb, or carol/name_dev.py). Each runs in its own sandbox (no
@@ -206,7 +206,7 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         sys.exit(130)
     finally:
         progress.stop()
-    _show_gradebook(batch, module, folder, out_dir, several)
+    _show_gradebook(batch, module, folder, out_dir)
     killed = [grade for grade in batch.graded if grade.sandbox.get("out_of_memory")]
     final = [grade.student for grade in killed if not grade.incomplete]
     if final:
@@ -220,24 +220,22 @@ def _grade_folder(course, module, folder, executor, out_dir, timeout, calibrate,
         raise unfinished
 
 
-def _show_gradebook(batch, module, folder, out_dir, held: dict) -> None:
-    """The grade table of a batch (its rows as gradebook.csv has them: the students ``held`` back
-    last, with their old grade if they have one), what it wrote, and its notes (left out, set
-    aside, unmatched adjustments, an unfinished --regrade it replaced)."""
-    from tito.grading.gradebook import beyond_the_points, read_report, read_waiting, report_name, safe_cell
+def _show_gradebook(batch, module, folder, out_dir) -> None:
+    """The grade table of a batch (its rows as gradebook.csv has them: the students held back
+    last, with their old grade if they have one, ``Batch.held``), what it wrote, and its notes
+    (left out, set aside, unmatched adjustments, an unfinished --regrade it replaced)."""
+    from tito.grading.gradebook import beyond_the_points, read_waiting, safe_cell
 
     out = console()
     book = table("Student", "Score", "Max", "Note", title=f"Gradebook: {module.dirname}")
     for grade in batch.grades:
         book.add_row(*_row(grade, batch.adjustments))
-    waiting, kept_back = read_waiting(out_dir) or {}, 0
-    for student in sorted(set(held) - {grade.student for grade in batch.grades}):
-        old = read_report(out_dir / report_name(student))
-        mine = old is not None and (old.student, old.module) == (student, module.name)
-        kept_back += mine
-        cells = _row(old, batch.adjustments)[:3] if mine else (escape(student), "", "")
+    waiting = read_waiting(out_dir) or {}
+    for student, old in batch.held.items():
+        cells = _row(old, batch.adjustments)[:3] if old is not None else (escape(student), "", "")
         book.add_row(*cells, escape(waiting.get(safe_cell(student), "")))
     out.print(book)
+    kept_back = sum(old is not None for old in batch.held.values())
     rescored = f"{len(batch.rescored)} re-scored without running, " if batch.rescored else ""
     held_back = f", {kept_back} held back" if kept_back else ""
     out.print(f"Wrote {batch.gradebook} from {len(batch.grades) + kept_back} JSON reports in {out_dir}/ "

@@ -12,7 +12,9 @@ REPORTS = click.Path(exists=True, file_okay=False, path_type=Path)
 
 @click.group("gradebook")
 def command():
-    """Hand back feedback, and combine modules' grades into final grades (from tito grade's reports).
+    """Hand back feedback; combine modules' grades into final grades.
+
+    Both read the reports folders tito grade writes (grades/NAME by default).
 
     \b
     Example:

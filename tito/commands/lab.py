@@ -18,7 +18,7 @@ from tito.errors import TitoError
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port for JupyterLab (default: its own, 8888).")
 def command(name, no_browser, port):
-    """Open JupyterLab on module NAME's notebook (or on the course, without NAME).
+    """Open JupyterLab on module NAME's notebook, or on the course.
 
     The notebook modules/source/NN_name/name_dev.ipynb is written from name_dev.py when it
     is missing or when you edited the .py last. The notebook's kernel imports this course's

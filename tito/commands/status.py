@@ -7,20 +7,22 @@ import click
 from tito.console import PLAIN_WIDTH, console, plain_output, say, table
 from tito.course import Course
 from tito.editions import which_edition
+from tito.notebooks.sync import BOTH_CHANGED, IN_STEP, NO_NOTEBOOK, NOTEBOOK_AHEAD, SOURCE_AHEAD
 from tito.progress import SOURCE_CHANGED, TESTS_CHANGED
 
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON instead of a table.")
 def command(as_json):
-    """Show every module's export and test status, and which edition this is.
+    """Show every module's export and test status, and the edition.
 
     \b
     exported: fresh (matches its source), stale (source changed since the
               last export), missing, edited (changed by hand) or error
-    notebook: - (none), in step, ahead (name_dev.ipynb edited after
-              name_dev.py; tito test/export take it), behind (the .py edited
-              after it; tito lab updates it), both changed
+    notebook: - (none; "no notebook" in --json), in step, ahead
+              (name_dev.ipynb edited after name_dev.py; tito test/export take
+              it), behind (the .py edited after it; tito lab updates it),
+              both changed
     last test: the result and time of the last `tito test` of the module
                (passed, source changed since: you edited it, the .py or the
                notebook, after that pass;
@@ -48,11 +50,11 @@ def command(as_json):
     for row in rows:
         if row["exported"] == "error":
             say(f"{row['number']}_{row['name']} cannot be exported: {row['export_error']}")
-    ahead = [row["name"] for row in rows if row["notebook"] == "notebook ahead"]
+    ahead = [row["name"] for row in rows if row["notebook"] == NOTEBOOK_AHEAD]
     if ahead:
         say(f"Notebook edits not yet in the .py: {', '.join(ahead)} "
             f"(`tito test --module {ahead[0]}` takes them).")
-    both = [row["name"] for row in rows if row["notebook"] == "both changed"]
+    both = [row["name"] for row in rows if row["notebook"] == BOTH_CHANGED]
     if both:
         say(f"Both the notebook and the .py changed: {', '.join(both)}. Keep one: "
             f"`tito notebooks --module {both[0]} --sync` keeps the notebook, `tito notebooks --module {both[0]}` "
@@ -77,7 +79,7 @@ def _cells(row) -> tuple:
     from rich.markup import escape
 
     return (f"{row['number']}_{escape(row['name'])}", escape(row["title"]), _styled(row["exported"]),
-            _styled(NOTEBOOK_WORDS.get(row["notebook"], row["notebook"])), _styled(row["last_result"]),
+            _styled("-" if row["notebook"] == NO_NOTEBOOK else row["notebook"]), _styled(row["last_result"]),
             _when(row["last_run"]))
 
 
@@ -118,8 +120,7 @@ def module_rows(course) -> list:
 STYLES = {"fresh": "green", "passed": "green", "stale": "yellow", "never": "dim", TESTS_CHANGED: "yellow",
           SOURCE_CHANGED: "yellow",
           "missing": "yellow", "edited": "red", "error": "red", "failed": "red",
-          "in step": "green", "-": "dim", "ahead": "yellow", "behind": "yellow", "both changed": "red"}
-NOTEBOOK_WORDS = {"no notebook": "-", "notebook ahead": "ahead", "source ahead": "behind"}
+          IN_STEP: "green", "-": "dim", NOTEBOOK_AHEAD: "yellow", SOURCE_AHEAD: "yellow", BOTH_CHANGED: "red"}
 
 
 def _styled(word: str) -> str:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Sandbox, View, _kill_group, kill_uid, process_ids,
+from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Limits, Sandbox, View, _kill_group, kill_uid, process_ids,
                                   process_stat, python_problem, site_packages, which)
 from tito.files import remove_tree
 from tito.grading.slots import job_slot
@@ -33,10 +33,21 @@ def drop_to(uid: int) -> list[str]:
             "--no-new-privs", "--"]  # no setuid program gives root back
 
 
-# memory the kernel holds for a process, outside RLIMIT_AS and its resident size (no cgroup counts it)
 PER_PROCESS_ONLY = "total memory and CPU across its processes are only bounded per process (no cgroup)"
-KERNEL_MEMORY = ("kernel memory it holds is not bounded: socket and pipe buffers (about 2 GB from one process), "
-                 "epoll and inotify watches (at most 64 x 64 per process: about 0.8 MB, some 100 MB per job)")
+EPOLL_WATCH_BYTES = 200  # kernel memory of one epoll watch (its epitem and wait queue entry), about
+
+
+def kernel_memory(limits: Limits) -> str:
+    """What a sandbox says of the memory the kernel holds for a process, outside RLIMIT_AS and its
+    resident size (no cgroup counts it): the epoll watches as ``limits`` bound them."""
+    instances, watched = limits.epoll_watches()
+    per_process = instances * watched * EPOLL_WATCH_BYTES
+    return ("kernel memory it holds is not bounded: socket and pipe buffers (about 2 GB from one process), "
+            f"epoll and inotify watches (at most {instances} x {watched} per process: about "
+            f"{per_process / 1e6:.1f} MB, some {per_process * limits.processes / 1e6:.0f} MB per job)")
+
+
+KERNEL_MEMORY = kernel_memory(Limits())
 
 
 class Bubblewrap(Sandbox):

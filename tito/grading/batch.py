@@ -226,6 +226,7 @@ class Batch:
     adjustments: dict = field(default_factory=dict)  # adjustments.csv: student -> (points, reason)
     unmatched: list = field(default_factory=list)  # students of adjustments.csv with no row
     abandoned: list = field(default_factory=list)  # left to grade by an earlier --regrade this one replaced
+    held: dict = field(default_factory=dict)  # student held back -> their old grade (``read_grades``' rule), or None
 
     @property
     def grades(self) -> list[Grade]:
@@ -271,7 +272,9 @@ def grade_folder(course, module, submissions: list[tuple[str, Path]], out: Path,
                            calibrate=calibrate, feedback=feedback, on_again=on_again)
         else:  # nothing to grade: gradebook.csv is still rebuilt (it may be missing, or older than the reports)
             _rebuild_gradebook(planned, module.name, on_start)
-        batch.left_out = sorted({g.student for g in read_grades(out, module.name)} - students - clashing)
+        reports = {grade.student: grade for grade in read_grades(out, module.name)}
+        batch.left_out = sorted(set(reports) - students - clashing)
+        batch.held = {student: reports.get(student) for student in sorted(held)}
         batch.adjustments, batch.unmatched = adjusted, sorted(set(adjusted) - set(map(safe_cell, students)))
     return batch
 

@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
 import tempfile
 import time
@@ -239,13 +238,17 @@ def requirements(course: Course) -> list[str]:
 
 
 def python_floor(course: Course) -> tuple[str, tuple[int, int]]:
-    """The course's ``requires-python`` and the oldest Python it allows, e.g. ('>=3.10', (3, 10))."""
-    spec = str(_project(course).get("requires-python", ""))
-    floor = re.search(r">=\s*(\d+)\.(\d+)", spec)
-    if not floor:
+    """The course's ``requires-python`` and the oldest Python it allows, e.g. ('>=3.10', (3, 10)),
+    as the autograder's setup.sh checks the container's Python (``tito.course`` reads both)."""
+    from tito.course import oldest_python, requires_python
+
+    _project(course)  # no [project]: said as the autograder needs it
+    spec = requires_python(course.root)
+    floor = oldest_python(spec)
+    if floor is None:
         raise TitoError(f"The autograder checks the container's Python against pyproject.toml's requires-python, "
                         f"which should give the oldest Python as '>=3.N'; it is {spec!r}.")
-    return spec, (int(floor.group(1)), int(floor.group(2)))
+    return spec, floor
 
 
 def bundle_path(out: Path, module: str, platform: str = "gradescope") -> Path:
@@ -264,12 +267,6 @@ def job_timeout(timeout: float) -> int:
                         f"needs {STARTUP} s beyond its --timeout: give --timeout "
                         f"{PRAIRIELEARN_MAX_TIMEOUT - STARTUP} or less, not {timeout:g}.")
     return seconds
-
-
-def build_gradescope(course: Course, module: Module, out: Path, timeout: float = DEFAULT_TIMEOUT,
-                     calibrate: bool = True, edition: Path | None = None) -> tuple[Path, list[str]]:
-    """Write ``out/<module>-autograder.zip``; returns its path and the names it holds."""
-    return build(course, module, out, "gradescope", timeout=timeout, calibrate=calibrate, edition=edition)
 
 
 def build(course: Course, module: Module, out: Path, platform: str, timeout: float = DEFAULT_TIMEOUT,

@@ -36,7 +36,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tito.files import utc_stamp, write_atomically
+from tito.files import MAX_REPORT_BYTES, utc_stamp, write_atomically
 from tito.grading.data import same_student, showable_name
 from tito.grading.report import Grade
 
@@ -46,7 +46,6 @@ WAITING = ".gradebook.pending"  # its pending cells, by student cell: what a han
 HISTORY = "history"  # reports replaced by a different result
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REWRITE_SECONDS = 2.0  # during a batch, gradebook.csv is rebuilt at most this often
-MAX_REPORT_BYTES = 16 << 20
 
 
 MAX_NAME_BYTES = 200  # of a report's name; file systems allow 255, and its temporary name adds 18

@@ -63,7 +63,7 @@ class Limits:
     processes: int = 128  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_size: int = 64 << 20  # largest file it may write (RLIMIT_FSIZE)
     # RLIMIT_NOFILE: the cnn module's grading (checks and feedback) needs fewer than 24; the epoll watches a
-    # process can make, kernel memory no other limit counts, grow as its square (64 x 64 here)
+    # process can make, kernel memory no other limit counts, grow as its square (``epoll_watches``)
     open_files: int = 128
     output: int = 1 << 20  # stdout+stderr kept by the grader; the rest is counted and dropped
     tmp_size: int = 256 << 20  # its /tmp (bubblewrap)
@@ -72,6 +72,13 @@ class Limits:
     disk: int = 1 << 30
     files: int = 20_000
     feedback: bool = True  # after the checks, the module's inline and pytest tests (no points)
+
+    def epoll_watches(self) -> tuple[int, int]:
+        """The most epoll watches one process can hold, as (epoll instances, files each watches): its
+        ``open_files`` split in two, every file of one half an epoll instance watching every file of
+        the other (64 x 64 for 128 open files)."""
+        instances = self.open_files // 2
+        return instances, self.open_files - instances
 
     def rlimits(self) -> dict:
         """What the entry sets with ``resource.setrlimit`` (soft = hard) before student code runs."""

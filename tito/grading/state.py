@@ -49,15 +49,6 @@ ALL = "\0"  # --regrade given without a name (no student can be named so: a file
 SEED_FILE = ".tito-seed"
 
 
-def batch_seed(out: Path) -> int:
-    """The secret seed of the reports folder ``out``: drawn on its first batch, then kept."""
-    seed = read_seed(out)
-    if seed is None:
-        seed = draw_seed()
-        keep_seed(out, seed)
-    return seed
-
-
 def read_seed(out: Path) -> int | None:
     """The seed the reports folder ``out`` keeps, or None before its first batch."""
     path = Path(out) / SEED_FILE
@@ -71,6 +62,7 @@ def read_seed(out: Path) -> int | None:
 
 
 def draw_seed() -> int:
+    """A new secret seed for a reports folder's checks (62 random bits)."""
     import secrets
 
     return secrets.randbits(62)

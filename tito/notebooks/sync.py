@@ -7,9 +7,10 @@ first. This file is the one rule every command uses:
 * Each time tito brings the two files in step it records the sha256 of both in
   ``.tito/notebooks.json``; before the first time, the pair a release wrote
   (``.tito/release/manifest.json``) is the record.
-* Against that record a module is **in step** (neither changed, or both hold the same code),
-  **notebook ahead** (only the notebook changed), **source ahead** (only the ``.py`` changed)
-  or **both changed**. Without any record, the newer of two differing files is ahead.
+* Against that record a module's notebook is **in step** (neither changed, or both hold the same
+  code), **ahead** of the ``.py`` (only the notebook changed), **behind** it (only the ``.py``
+  changed) or **both changed**. Without any record, the newer of two differing files is ahead.
+  These words are this file's: ``tito status`` shows them, in its table and its JSON.
 * ``source_up_to_date`` (``tito test`` and ``tito export``, through ``take_notebook_edits``)
   writes an ahead notebook's code into the ``.py``, after copying the ``.py`` to
   ``.tito/backups/``; ``notebook_up_to_date`` (``tito lab``) does the converse. Both change
@@ -44,7 +45,7 @@ from tito.notebooks.convert import from_notebook, jupytext_header, notebook_json
 RECORD = Path(".tito") / "notebooks.json"
 
 IN_STEP, NOTEBOOK_AHEAD, SOURCE_AHEAD, BOTH_CHANGED, NO_NOTEBOOK = (
-    "in step", "notebook ahead", "source ahead", "both changed", "no notebook")
+    "in step", "ahead", "behind", "both changed", "no notebook")
 
 
 @dataclass
