@@ -113,13 +113,21 @@ def _read_only(course) -> bool:
 
 def _say_which_save(module) -> None:
     """From a notebook cell (`!tito test`): which save of the notebook is tested — Jupyter saves
-    by itself only every two minutes, and a student who just ran a cell expects that code. Not in
-    Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
+    by itself only every two minutes, and a student who just ran a cell expects that code; or, when
+    the .py was edited after the notebook (``tito status``: notebook behind), that the .py is. Not
+    in Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
     from datetime import datetime
+
+    from tito.notebooks.sync import SOURCE_AHEAD, state
 
     if from_a_notebook() and not in_colab() and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
-        say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
+        if state(module) == SOURCE_AHEAD:  # the .py was edited after the notebook: it is what runs
+            say(f"Testing {module.dev_file.name}, edited after the notebook ({module.notebook.name} was saved at "
+                f"{saved}): the .py's code is what runs.")
+        else:
+            say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your "
+                "latest edits.")
 
 
 def _test_one(course, module, store, keyword, verbose, full):
