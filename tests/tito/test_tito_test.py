@@ -863,11 +863,16 @@ def test_one_unreadable_source_stops_the_course_at_its_module_not_before(course,
     assert "02_beta: modules/source/02_beta/beta_dev.py is not UTF-8 text" in flat(result.output)
 
 
-def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
-    result = tito("test", "--module", "alpha", "--keep-going")
+@pytest.mark.parametrize("command", ["test", "export"])
+def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito, command):
+    """Student audit: `tito export --module cnn --keep-going` exited 0 without a word, where
+    `tito test` refused it: one rule (tito.options.chosen_modules) for both."""
+    before = course.generated("alpha").exists()
+    result = tito(command, "--module", "alpha", "--keep-going")
     assert result.exit_code == 2
-    assert "--keep-going is for --all (test every module even after a failure); --module alpha tests one module." \
-        in flat(result.output)
+    assert ("--keep-going is for --all (go on to the next module after one fails); --module alpha names one "
+            "module.") in flat(result.output)
+    assert course.generated("alpha").exists() == before  # nothing was exported
 
 
 def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):

@@ -34,7 +34,7 @@ def command(module_name, all_modules, check, force, keep_going):
       tito export --check
     """
     course = Course.here()
-    modules = chosen_modules(course, module_name, all_modules, required=not check)
+    modules = chosen_modules(course, module_name, all_modules, required=not check, keep_going=keep_going)
     if check:
         _check(modules)
         return

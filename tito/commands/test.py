@@ -56,11 +56,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     """
     from tito.course_lock import one_run_at_a_time
 
-    if keep_going and module_name and not all_modules:
-        raise click.UsageError("--keep-going is for --all (test every module even after a failure); "
-                               f"--module {module_name} tests one module.")
     course = Course.here()
-    modules = chosen_modules(course, module_name, all_modules)
+    modules = chosen_modules(course, module_name, all_modules, keep_going=keep_going)
     with one_run_at_a_time(course.root):  # another run's export must not land under these tests
         payload = _test(course, modules, all_modules, keep_going, keyword, verbose, full)
     if json_file:
