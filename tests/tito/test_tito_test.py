@@ -726,6 +726,25 @@ def test_a_stub_raised_under_another_exception_counts_as_not_implemented(course,
         in result.output
 
 
+def test_failed_on_a_stub_has_one_rule_for_tito_test_and_grade_feedback():
+    """Failed on a stub: named in the message or the traceback (a stub under another exception);
+    never a test that passed or was skipped; a grade's TestScore, which has no traceback, by its
+    message. tito test's lines, its report's not_implemented and a grade's feedback all use it."""
+    from tito.grading.report import TestScore
+    from tito.testing.outcomes import TestOutcome, stubs_failed_on
+
+    raised = "NotImplementedError: TODO: implement double"
+    wrapped = TestOutcome("test_unit_wrapped", False, "ValueError: layer 1 failed",
+                          details=f"{raised}\n\nThe above exception was the direct cause ...\n"
+                                  "NotImplementedError: TODO: implement Scaler.__call__\n" + raised)
+    assert stubs_failed_on(wrapped) == ["double", "Scaler.__call__"]
+    assert stubs_failed_on(TestOutcome("t", True, raised)) == []
+    assert stubs_failed_on(TestOutcome("t", False, raised, skipped=True)) == []
+    assert stubs_failed_on(TestOutcome("t", False, "AssertionError: 5 != 6")) == []
+    assert stubs_failed_on(TestScore("t", False, 0, message=raised, detail="hidden")) == ["double"]
+    assert stubs_failed_on(TestScore("t", True, 1, message=raised)) == []
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""

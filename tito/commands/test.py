@@ -15,7 +15,7 @@ from tito.files import write_atomically
 from tito.notebooks.places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
 from tito.testing.cell_hints import unexported_versions
-from tito.testing.outcomes import tail
+from tito.testing.outcomes import stubs_failed_on, tail
 from tito.testing.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
@@ -312,10 +312,8 @@ def _missing_packages(result) -> list:
 
 
 def _stub_of(test) -> str:
-    """The function whose released stub made this test fail, or ''."""
-    from tito.format import stubs_named_in
-
-    found = stubs_named_in(test.message + "\n" + test.details)
+    """The (first) function whose released stub made this test fail, or ''."""
+    found = stubs_failed_on(test)
     return found[0] if found else ""
 
 

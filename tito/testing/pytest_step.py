@@ -16,12 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tito import format
 from tito.course import Module
 from tito.testing import limits
 from tito.testing.cell_hints import explain_missing_names
 from tito.testing.limits import STEP_VARIABLE, step_seconds
-from tito.testing.outcomes import StepResult, TestOutcome, tail
+from tito.testing.outcomes import StepResult, TestOutcome, stubs_failed_on, tail
 from tito.testing.processes import run_watched, subprocess_environment
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
@@ -128,8 +127,7 @@ def finished_tests(done: Path) -> list:
 
 def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
     step = StepResult("pytest", True, tests=tests, output=output)
-    step.not_implemented = list(dict.fromkeys(
-        name for t in tests if t.status == "failed" for name in format.stubs_named_in(t.message + "\n" + t.details)))
+    step.not_implemented = list(dict.fromkeys(name for t in tests for name in stubs_failed_on(t)))
     failed = step.failures
     if failed:
         names = [t.name for t in failed]
