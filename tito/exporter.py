@@ -21,7 +21,7 @@ from pathlib import Path
 from tito import docstrings, format
 from tito.course import Module
 from tito.errors import TitoError
-from tito.files import read_json_object, write_atomically
+from tito.files import backup, read_json_object, write_atomically
 from tito.format import SourceCell, code_cells
 from tito.notebooks import syntax as notebook_syntax
 from tito.notebooks.places import in_notebook
@@ -35,6 +35,7 @@ class Generated:
     target: Path
     text: str
     warnings: list[str] = field(default_factory=list)  # what the author should hear, e.g. a name defined twice
+    kept: Path | None = None  # where export copied the hand-edited file it overwrote (in .tito/backups/)
 
 
 def exported_code(cell: SourceCell) -> str:
@@ -379,7 +380,8 @@ def _ensure_packages(root: Path, target: Path) -> None:
 def export(module: Module, force: bool = False) -> tuple[Generated, str]:
     """Write a module's generated file; returns it with its state before writing.
 
-    A file edited by hand is refused unless ``force``; the old file is never touched on error.
+    A file edited by hand is refused unless ``force``, and then copied to ``.tito/backups/`` first
+    (``generated.kept``); the old file is never touched on error.
     """
     inputs = _render_inputs(module)
     generated = render(module)
@@ -390,11 +392,13 @@ def export(module: Module, force: bool = False) -> tuple[Generated, str]:
             f"{rel} was edited by hand since it was last exported; not overwriting it.",
             hint=(
                 f"To keep the edit, move it into {module.relative(module.dev_file)} and export again.\n"
-                f"To discard it, run: tito export --module {module.name} --force"
+                f"To discard it, run: tito export --module {module.name} --force (a copy goes to .tito/backups/)"
             ),
         )
     if state != "fresh":
         _ensure_packages(module.root / "tinytorch", generated.target)
+        if state == "edited":
+            generated.kept = backup(module.root, generated.target)
         write_atomically(generated.target, generated.text)
     _record_fresh(generated, inputs)
     return generated, state

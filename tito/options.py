@@ -17,10 +17,14 @@ def module_choice(func):
                         help="A module, named as cnn, 06 or 06_cnn.")(func)
 
 
-def chosen_modules(course: Course, module_name, all_modules, required=True):
-    """The modules a command works on, from --module or --all."""
+def chosen_modules(course: Course, module_name, all_modules, required=True, keep_going=False):
+    """The modules a command works on, from --module or --all (``keep_going``: the command's
+    --keep-going, which only --all can use)."""
     if module_name and all_modules:
         raise TitoError("Give either --module NAME or --all, not both.", exit_code=2)
+    if keep_going and module_name:
+        raise TitoError(f"--keep-going is for --all (go on to the next module after one fails); --module "
+                        f"{module_name} names one module.", exit_code=2)
     if module_name:
         return [course.get(module_name)]
     if all_modules or not required:

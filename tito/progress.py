@@ -160,6 +160,13 @@ NEVER, FAILED, PASSED = "never", "failed", "passed"
 TESTS_CHANGED, SOURCE_CHANGED = "passed, tests changed since", "passed, source changed since"
 
 
+def result_at(result: str, when: str) -> str:
+    """A ``last_result`` with the time of that run: 'passed at 2026-11-30T12:57:03', 'passed at
+    2026-11-30T12:57:03, source changed since' (the time is the pass's, not the change's)."""
+    head, comma, rest = result.partition(", ")
+    return f"{head} at {when}{comma}{rest}"
+
+
 def last_result(last: dict | None, module, notebook: str | None = None) -> str:
     """What a module's last recorded run (``ProgressStore.last``) says of it now: 'never',
     'failed', 'passed', 'passed -k EXPR' for a run limited to some pytest tests, 'passed, source

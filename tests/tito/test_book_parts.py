@@ -92,6 +92,24 @@ def test_cards_that_would_open_the_instructors_own_repository_are_warned_of():
     assert solutions_warning(course, Repository.parse("https://github.com/me/student")) == ""
 
 
+def test_the_colab_card_says_what_the_editions_notebooks_do_there(course, tito, tmp_path):
+    """Student audit: in an edition released without --repository, whose notebooks have no cell to
+    fetch the course (its README says they "cannot fetch the course in Colab"), the Colab card
+    said "its first cell fetches the course repository"."""
+    from tito.book.pages import launch_cards
+
+    fetching = "nothing to install: its first cell fetches the course repository."
+    course.write("pyproject.toml", '[project]\nname = "tiny"\n')  # where an edition records its repository
+    for name, args in (("plain", ()), ("named", ("--repository", "https://github.com/me/student"))):
+        assert tito("release", "--all", "--out", str(tmp_path / name), *args).exit_code == 0
+    plain = flat(launch_cards(Course(tmp_path / "plain").get("alpha"), Repository.parse(URL)))
+    assert fetching not in plain
+    assert ("This edition was released without its repository (`tito release --repository URL`), so its "
+            "notebooks cannot fetch the course there and their imports of tinytorch fail: run it on Binder "
+            "or locally.") in plain
+    assert fetching in flat(launch_cards(Course(tmp_path / "named").get("alpha"), Repository.parse(URL)))
+
+
 def test_markdown_text_escapes_markup():
     assert markdown_text("the __call__ | a*b\n  [x]") == r"the \_\_call\_\_ \| a\*b \[x\]"
 

@@ -102,6 +102,23 @@ def test_from_a_notebook_cell_tito_test_says_which_save_it_tests(edition, tito, 
     assert "as saved at" not in flat(tito("test", "--module", "alpha").output)
 
 
+def test_from_a_notebook_cell_a_py_edited_after_the_notebook_is_named_as_the_one_tested(edition, tito, monkeypatch):
+    """Student audit: with the notebook saved and then the .py edited in an editor, `!tito test`
+    said it tested the notebook "as saved at ..." and then failed on the .py's code."""
+    dev, notebook = edition / DEV, (edition / DEV).with_suffix(".ipynb")
+    dev.write_text(dev.read_text().replace(STUB, "return np.asarray(x) * 3"))
+    os.utime(notebook, (1_800_000_000, 1_800_000_000))
+    os.utime(dev, (1_800_000_010, 1_800_000_010))
+    assert state(Course(edition).get("alpha")) == SOURCE_AHEAD  # tito status: notebook behind
+    saved = __import__("datetime").datetime.fromtimestamp(1_800_000_000).strftime("%H:%M:%S")
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.setenv("JPY_PARENT_PID", "1")
+    words = flat(tito("test", "--module", "alpha").output)
+    assert (f"Testing alpha_dev.py, edited after the notebook (alpha_dev.ipynb was saved at {saved}): "
+            "the .py's code is what runs.") in words, words
+    assert "alpha_dev.ipynb as saved at" not in words
+
+
 def test_jupyter_only_syntax_is_placed_in_the_notebook_too(edition, tito):
     """Smoke test: the note on a `!tito test` cell said "cell 41 line 1764", the .py's count of
     cells (markdown ones too), where Jupyter shows [26]."""

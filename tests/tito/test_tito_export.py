@@ -101,6 +101,11 @@ def test_hand_edit_is_detected_and_never_overwritten_silently(course, tito):
     forced = tito("export", "--module", "alpha", "--force")
     assert forced.exit_code == 0
     assert "# my fix" not in target.read_text()
+    # student audit: --force discarded the edit without a copy, unlike every other overwrite of tito's
+    kept = list((course.root / ".tito" / "backups").glob("alpha.*.py"))
+    assert [path.read_text() for path in kept] == [edited]
+    assert (f"01_alpha: overwrote hand edit in tinytorch/core/alpha.py (the hand-edited file is in "
+            f".tito/backups/{kept[0].name})") in flat(forced.output)
 
 
 def test_syntax_error_refuses_and_keeps_old_file_byte_for_byte(course, tito):

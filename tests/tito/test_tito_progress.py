@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -61,7 +62,7 @@ def test_a_pass_of_tests_changed_since_is_not_counted_as_passed(course, tito):
     assert "Tests changed since their last pass: alpha (`tito test --module alpha` runs them again)." in table
     # every reader of the record says so: tito info, and the module that builds on it
     info = json.loads(tito("info", "alpha", "--json").output)
-    assert info["last_test"].startswith("passed, tests changed since at ")
+    assert re.fullmatch(r"passed at [0-9T:.+-]+, tests changed since", info["last_test"]), info["last_test"]
     assert ("prerequisite 'alpha' passed before its tests changed (run: tito test --module alpha)."
             in tito("test", "--module", "beta").stderr)
 
@@ -77,7 +78,7 @@ def test_a_pass_of_a_source_edited_since_is_not_counted_as_passed(course, tito):
     assert ("Edited since their last pass: alpha (`tito test --module alpha` tests them as they are now)."
             in flat(tito("status").output))
     info = json.loads(tito("info", "alpha", "--json").output)
-    assert info["last_test"].startswith("passed, source changed since at ")
+    assert re.fullmatch(r"passed at [0-9T:.+-]+, source changed since", info["last_test"]), info["last_test"]
     assert ("prerequisite 'alpha' was edited since it last passed (run: tito test --module alpha)."
             in tito("test", "--module", "beta").stderr)
     assert tito("test", "--module", "alpha").exit_code == 0
@@ -105,7 +106,7 @@ def test_a_pass_of_a_notebook_edited_since_is_not_counted_as_passed(course, tito
     assert (row["notebook"], row["last_result"]) == ("ahead", "passed, source changed since")
     # every reader of the record says so: tito info, and the module that builds on it
     info = json.loads(tito("info", "alpha", "--json").output)
-    assert info["last_test"].startswith("passed, source changed since at ")
+    assert re.fullmatch(r"passed at [0-9T:.+-]+, source changed since", info["last_test"]), info["last_test"]
     assert ("prerequisite 'alpha' was edited since it last passed (run: tito test --module alpha)."
             in tito("test", "--module", "beta").stderr)
 

@@ -427,6 +427,45 @@ def test_a_hanging_test_fails_alone_saying_where_it_was(course, tito, monkeypatc
     assert f"at alpha_dev.py:{line} in double: an endless loop?" in result.output
 
 
+def test_collecting_the_tests_is_not_timed_as_one_test(course, tito, monkeypatch):
+    """Student audit: under load, importing numpy, hypothesis and the package ran into the per-test
+    limit: 'StillRunning ... at test_cnn_conv.py:6 in <module>' and half the tests never ran. A
+    test file whose import takes longer than a test may (a 1.5 s sleep, 0.5 s per test) is collected."""
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", "0.5")
+    course.write("tests/01_alpha/test_slow_import.py",
+                 "import time\n\ntime.sleep(1.5)\n\n\ndef test_after_a_slow_import():\n    assert True\n")
+    result, payload = run(tito, course, "--module", "alpha")
+    tests = named_tests(payload, "pytest")
+    assert tests["tests/01_alpha/test_slow_import.py::test_after_a_slow_import"]["status"] == "passed", result.output
+    assert "StillRunning" not in result.output
+
+
+def test_a_test_faulthandler_stops_is_named_with_the_students_line(course, tito, monkeypatch):
+    """Student audit: a pytest run ended by faulthandler (the stop swallowed, or pytest too slow to
+    report it) said 'pytest exited with code 1:' and the last lines of the dump: pytest's and
+    pluggy's outer frames, no test, no line of the student's."""
+    step_seconds = 2 * STEP_SECONDS  # faulthandler's grace grows with the load: a stop before the step's end
+    monkeypatch.setenv("TITO_TEST_TIMEOUT", str(step_seconds))
+    monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", str(TEST_SECONDS))
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
+        "    while x == 4:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    result, payload = run(tito, course, "--module", "alpha")
+    assert result.exit_code == 1
+    pytest_step = step_of(payload, "pytest")
+    hung = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_ops.py::test_double"]
+    where = line_of(dev, "while x == 4:")
+    line = int(hung["location"].rpartition("(source: modules/source/01_alpha/alpha_dev.py:")[2].rstrip(")"))
+    assert where <= line < where + 7, hung["location"]
+    assert hung["location"].startswith("tinytorch/core/alpha.py:")
+    assert hung["message"] == pytest_step["error"] == (
+        f"The pytest process was stopped while running tests/01_alpha/test_alpha_ops.py::test_double: still "
+        f"running at alpha_dev.py:{line} in double: an endless loop? (TITO_TEST_TIMEOUT_PER_TEST={TEST_SECONDS} s "
+        f"for each test, TITO_TEST_TIMEOUT={step_seconds} s for the whole step: set them to allow longer).")
+    assert "pluggy" not in result.output and "exited with code" not in result.output
+
+
 def test_the_step_limit_stops_a_test_whatever_the_test_limit(monkeypatch):
     from tito.testing.limits import Limits, StillRunning
 
@@ -687,6 +726,25 @@ def test_a_stub_raised_under_another_exception_counts_as_not_implemented(course,
         in result.output
 
 
+def test_failed_on_a_stub_has_one_rule_for_tito_test_and_grade_feedback():
+    """Failed on a stub: named in the message or the traceback (a stub under another exception);
+    never a test that passed or was skipped; a grade's TestScore, which has no traceback, by its
+    message. tito test's lines, its report's not_implemented and a grade's feedback all use it."""
+    from tito.grading.report import TestScore
+    from tito.testing.outcomes import TestOutcome, stubs_failed_on
+
+    raised = "NotImplementedError: TODO: implement double"
+    wrapped = TestOutcome("test_unit_wrapped", False, "ValueError: layer 1 failed",
+                          details=f"{raised}\n\nThe above exception was the direct cause ...\n"
+                                  "NotImplementedError: TODO: implement Scaler.__call__\n" + raised)
+    assert stubs_failed_on(wrapped) == ["double", "Scaler.__call__"]
+    assert stubs_failed_on(TestOutcome("t", True, raised)) == []
+    assert stubs_failed_on(TestOutcome("t", False, raised, skipped=True)) == []
+    assert stubs_failed_on(TestOutcome("t", False, "AssertionError: 5 != 6")) == []
+    assert stubs_failed_on(TestScore("t", False, 0, message=raised, detail="hidden")) == ["double"]
+    assert stubs_failed_on(TestScore("t", True, 1, message=raised)) == []
+
+
 def test_not_implemented_is_read_from_the_source_even_when_nothing_runs(course, tito):
     """beta's prerequisite alpha is not exported: beta's code cannot even import, yet every
     function still to write is listed, in source order."""
@@ -824,11 +882,16 @@ def test_one_unreadable_source_stops_the_course_at_its_module_not_before(course,
     assert "02_beta: modules/source/02_beta/beta_dev.py is not UTF-8 text" in flat(result.output)
 
 
-def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito):
-    result = tito("test", "--module", "alpha", "--keep-going")
+@pytest.mark.parametrize("command", ["test", "export"])
+def test_keep_going_with_one_module_is_refused_as_meant_for_all(course, tito, command):
+    """Student audit: `tito export --module cnn --keep-going` exited 0 without a word, where
+    `tito test` refused it: one rule (tito.options.chosen_modules) for both."""
+    before = course.generated("alpha").exists()
+    result = tito(command, "--module", "alpha", "--keep-going")
     assert result.exit_code == 2
-    assert "--keep-going is for --all (test every module even after a failure); --module alpha tests one module." \
-        in flat(result.output)
+    assert ("--keep-going is for --all (go on to the next module after one fails); --module alpha names one "
+            "module.") in flat(result.output)
+    assert course.generated("alpha").exists() == before  # nothing was exported
 
 
 def test_skipped_tests_say_why_when_most_share_a_reason(course, tito):

@@ -341,9 +341,7 @@ def launch_cards(module: Module, repository: Repository) -> str:
     cards = [
         ("🚀 Launch Binder", f"Launch Binder: {named} notebook", repository.binder(notebook),
          "Run this module interactively in your browser, in JupyterLab. No installation required!"),
-        ("⚡ Open in Colab", f"Open in Colab: {named} notebook", repository.colab(notebook),
-         "Run this module in Google Colab, nothing to install: its first cell fetches the course "
-         "repository."),
+        ("⚡ Open in Colab", f"Open in Colab: {named} notebook", repository.colab(notebook), _colab_text(module)),
         ("📖 View Source", f"View Source on GitHub: {named}, {module.dev_file.name}", repository.source(source),
          f"Read the module's source on GitHub: its explanations, {code}, and its inline tests."),
     ]
@@ -358,6 +356,21 @@ def launch_cards(module: Module, repository: Repository) -> str:
               "work, commit and push it to your fork and open the same module there "
               f"({fork_help}).", "```"]
     return "\n".join(lines) + "\n"
+
+
+def _colab_text(module: Module) -> str:
+    """What the Colab card's notebook does there: in an edition, as its module's source says (a
+    first cell that fetches the course only when released with ``--repository``); a course's own
+    site opens a student edition's notebooks, which are released so."""
+    from tito.editions import is_student_edition
+    from tito.editions.colab import fetches_the_course
+
+    if not is_student_edition(module.root) or fetches_the_course(module):
+        return ("Run this module in Google Colab, nothing to install: its first cell fetches the course "
+                "repository.")
+    return ("Read this module's notebook in Google Colab. This edition was released without its repository "
+            "(`tito release --repository URL`), so its notebooks cannot fetch the course there and their "
+            "imports of tinytorch fail: run it on Binder or locally.")
 
 
 def notebook_intro(module: Module, download: str) -> str:

@@ -11,7 +11,8 @@ from tito.options import chosen_modules, module_choice
 @click.command("export")
 @module_choice
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated file is out of step.")
-@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand (each is "
+              "first copied to .tito/backups/).")
 @click.option("--keep-going", is_flag=True,
               help="With --all: export every module that can be, even after one that cannot; exit 1 naming those.")
 def command(module_name, all_modules, check, force, keep_going):
@@ -33,7 +34,7 @@ def command(module_name, all_modules, check, force, keep_going):
       tito export --check
     """
     course = Course.here()
-    modules = chosen_modules(course, module_name, all_modules, required=not check)
+    modules = chosen_modules(course, module_name, all_modules, required=not check, keep_going=keep_going)
     if check:
         _check(modules)
         return
@@ -62,7 +63,8 @@ def _export(modules, force, keep_going=False):
 def _say_exported(module, generated, before):
     rel = module.relative(generated.target)
     verb = "unchanged" if before == "fresh" else ("overwrote hand edit in" if before == "edited" else "wrote")
-    console().print(f"[green]✓[/] {module.dirname}: {verb} {rel}")
+    kept = f" (the hand-edited file is in {module.relative(generated.kept)})" if generated.kept else ""
+    console().print(f"[green]✓[/] {module.dirname}: {verb} {escape(rel)}{escape(kept)}")
     for message in generated.warnings:
         warn(message)
 

@@ -41,7 +41,7 @@ def _lines(text: str, width: int = 100) -> str:
 def module_facts(course, module) -> dict:
     """Everything tito knows about a module, as plain data."""
     from tito.exporter import rendered_state
-    from tito.progress import ProgressStore, last_result
+    from tito.progress import ProgressStore, last_result, result_at
 
     meta = module.meta
     generated, state, error = rendered_state(module)
@@ -62,7 +62,7 @@ def module_facts(course, module) -> dict:
         "components": [str(c) for c in (meta.get("components") or [])],
         "source": module.relative(module.dev_file),
         "tests": [f"{module.relative(module.tests_dir)}/{t}" for t in tests],
-        "last_test": None if last is None else f"{last_result(last, module)} at {last.get('when', '?')}",
+        "last_test": None if last is None else result_at(last_result(last, module), last.get("when", "?")),
     }
 
 

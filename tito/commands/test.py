@@ -15,7 +15,7 @@ from tito.files import write_atomically
 from tito.notebooks.places import in_notebook
 from tito.options import chosen_modules, json_report_option, module_choice
 from tito.testing.cell_hints import unexported_versions
-from tito.testing.outcomes import tail
+from tito.testing.outcomes import stubs_failed_on, tail
 from tito.testing.runner import stubs_in_prerequisites
 
 SHOWN_FAILURES = 3
@@ -56,11 +56,8 @@ def command(module_name, all_modules, keep_going, keyword, verbose, full, json_f
     """
     from tito.course_lock import one_run_at_a_time
 
-    if keep_going and module_name and not all_modules:
-        raise click.UsageError("--keep-going is for --all (test every module even after a failure); "
-                               f"--module {module_name} tests one module.")
     course = Course.here()
-    modules = chosen_modules(course, module_name, all_modules)
+    modules = chosen_modules(course, module_name, all_modules, keep_going=keep_going)
     with one_run_at_a_time(course.root):  # another run's export must not land under these tests
         payload = _test(course, modules, all_modules, keep_going, keyword, verbose, full)
     if json_file:
@@ -113,13 +110,21 @@ def _read_only(course) -> bool:
 
 def _say_which_save(module) -> None:
     """From a notebook cell (`!tito test`): which save of the notebook is tested — Jupyter saves
-    by itself only every two minutes, and a student who just ran a cell expects that code. Not in
-    Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
+    by itself only every two minutes, and a student who just ran a cell expects that code; or, when
+    the .py was edited after the notebook (``tito status``: notebook behind), that the .py is. Not
+    in Colab, where the setup cell's hook has just saved the notebook into the clone (and said so)."""
     from datetime import datetime
+
+    from tito.notebooks.sync import SOURCE_AHEAD, state
 
     if from_a_notebook() and not in_colab() and module.notebook.exists():
         saved = datetime.fromtimestamp(module.notebook.stat().st_mtime).strftime("%H:%M:%S")
-        say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your latest edits.")
+        if state(module) == SOURCE_AHEAD:  # the .py was edited after the notebook: it is what runs
+            say(f"Testing {module.dev_file.name}, edited after the notebook ({module.notebook.name} was saved at "
+                f"{saved}): the .py's code is what runs.")
+        else:
+            say(f"Testing {module.notebook.name} as saved at {saved}: save it first (Ctrl-S) to test your "
+                "latest edits.")
 
 
 def _test_one(course, module, store, keyword, verbose, full):
@@ -307,10 +312,8 @@ def _missing_packages(result) -> list:
 
 
 def _stub_of(test) -> str:
-    """The function whose released stub made this test fail, or ''."""
-    from tito.format import stubs_named_in
-
-    found = stubs_named_in(test.message + "\n" + test.details)
+    """The (first) function whose released stub made this test fail, or ''."""
+    found = stubs_failed_on(test)
     return found[0] if found else ""
 
 

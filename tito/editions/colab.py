@@ -88,6 +88,16 @@ def without_repository(data: bytes) -> bytes:
     return REPOSITORY_LINE.sub(rb'\1""', data) if b"REPOSITORY" in data else data
 
 
+def fetches_the_course(module: Module) -> bool:
+    """Whether the module's source (and so its notebook) starts with the cell that fetches the
+    course in Colab: an edition released with ``--repository`` records that repository in each
+    module's cell, one released without it has no such cell."""
+    try:
+        return REPOSITORY_LINE.search(module.dev_file.read_bytes()) is not None
+    except OSError:
+        return False
+
+
 def colab_cell(module: Module, repository: str) -> str:
     """The cell, as percent-format source, for ``module`` of an edition at ``repository``."""
     folder = module.folder.relative_to(module.root).as_posix()

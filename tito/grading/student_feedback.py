@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.console import counted
-from tito.format import stubs_named_in
 from tito.files import write_atomically
 from tito.grading.data import showable, showable_name
 from tito.grading.formats import answer_withheld, summary
 from tito.grading.gradebook import adjusted, report_name, safe_cell
 from tito.grading.report import Grade, TestScore
 from tito.grading.results import GradedFolder
+from tito.testing.outcomes import stubs_failed_on
 
 FOLDER = "feedback"  # default: OUT/feedback/<student>.md
 MARK = "<!-- tito feedback"  # how every feedback file tito writes starts (an HTML comment: not rendered)
@@ -81,7 +81,7 @@ def feedback_markdown(grade: Grade, adjustments: dict | None = None) -> str:
     if grade.feedback:
         lines += ["", "## Tests run for feedback (no points)", ""]
         failed = [t for t in grade.feedback if not t.passed]
-        stubs = {id(t): stubs_named_in(t.message) for t in failed}
+        stubs = {id(t): stubs_failed_on(t) for t in failed}
         for test in [t for t in failed if not stubs[id(t)]]:
             lines += _test_lines(test, f"{test.kind} test")
         unwritten = Counter(name for t in failed for name in stubs[id(t)][:1])

@@ -31,7 +31,8 @@ import time
 STEP_VARIABLE, TEST_VARIABLE = "TITO_TEST_TIMEOUT", "TITO_TEST_TIMEOUT_PER_TEST"
 STARTED_VARIABLE = "TITO_TEST_STARTED"  # when the parent started the step (time.time()), set by tito
 STEP_DEFAULT, TEST_DEFAULT = 300.0, 30.0
-GRACE = 5.0  # after StillRunning is raised, how long until faulthandler stops the process
+GRACE = 5.0  # after StillRunning is raised, how long until faulthandler stops the process (see grace())
+MOST_GRACE = 60.0
 PROBE = 0.5  # after a test was stopped, how often the next tests are looked at (see Limits.arm)
 
 
@@ -54,6 +55,18 @@ def _seconds(variable: str, default: float) -> float:
     except ValueError:
         return default
     return value if value > 0 else default
+
+
+def grace() -> float:
+    """How long a stopped test has to report its failure (pytest reads sources and formats the
+    traceback) before faulthandler ends the process: GRACE seconds on an idle machine, times the
+    load per core on a busy one (a load of 60 on 2 cores makes a second's work take half a
+    minute), at most MOST_GRACE; never past the step's own end (``Limits.kill_at``)."""
+    try:
+        busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = 1.0
+    return min(GRACE * max(busy, 1.0), MOST_GRACE)
 
 
 def _running_for() -> float:
@@ -100,8 +113,10 @@ class Limits:
         if self.can_signal:
             signal.signal(signal.SIGALRM, self._ran_out)
 
-    def arm(self) -> None:
-        """Start the clock of one test (or statement).
+    def arm(self, whole_step: bool = False) -> None:
+        """Start the clock of one test (or statement); with ``whole_step``, of something that is
+        no one test and may take the rest of the step (pytest collecting: importing numpy,
+        hypothesis and the package, which on a loaded machine takes longer than a test may).
 
         Once a test was stopped, the next ones are looked at every half second (PROBE) as
         well: one found at the very line where an earlier test was stopped is stopped at once,
@@ -110,12 +125,12 @@ class Limits:
         """
         now = time.monotonic()
         self.armed_at = now
-        self.whole_step = self.stop_at - now <= self.test
-        seconds = max(min(self.test, self.stop_at - now), 0.01)
+        self.whole_step = whole_step or self.stop_at - now <= self.test
+        seconds = max(self.stop_at - now if whole_step else min(self.test, self.stop_at - now), 0.01)
         self.ends_at = now + seconds
         if self.can_signal:
             signal.setitimer(signal.ITIMER_REAL, min(seconds, PROBE) if self.stopped_at else seconds)
-            self._backstop(now + seconds + GRACE)
+            self._backstop(now + seconds + grace())
         else:
             self._backstop(now + seconds)
 
@@ -141,7 +156,7 @@ class Limits:
             return
         if where:
             self.stopped_at.add(_function(where))
-        self._backstop(now + GRACE)  # time to report the failure, not to go on forever
+        self._backstop(now + grace())  # time to report the failure, not to go on forever
         ran = now - self.armed_at if again else self.ends_at - self.armed_at  # the limit, not a late handler's time
         raise StillRunning(self.message(ran, where, again), self.whole_step)
 
@@ -167,15 +182,35 @@ def both_limits() -> str:
             "for the whole step: set them to allow longer)")
 
 
+def still_running(where: str) -> str:
+    """Why faulthandler stopped a process, at ``where`` ('cnn_dev.py:1204 in f', or ''): 'still
+    running at cnn_dev.py:1204 in f: an endless loop? (TITO_TEST_TIMEOUT_PER_TEST=30 s ...)'."""
+    return f"still running{f' at {where}' if where else ''}: an endless loop? {both_limits()}"
+
+
 def innermost(frame, wanted) -> tuple | None:
     """(file, line, function) of the innermost frame from ``frame`` outwards whose file
     ``wanted(path)`` accepts, else None."""
+    return next((found for found in frames_of(frame) if wanted(found[0])), None)
+
+
+def frames_of(frame) -> list[tuple[str, int, str]]:
+    """(file, line, function) of ``frame`` and each frame that called it, innermost first."""
+    frames = []
     while frame is not None:
-        code = frame.f_code
-        if wanted(code.co_filename):
-            return code.co_filename, frame.f_lineno, code.co_name
+        frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
         frame = frame.f_back
-    return None
+    return frames
+
+
+def dumped(path) -> list[tuple[str, int, str]]:
+    """The frames of the faulthandler dump in the file ``path`` ([] when it is missing or empty:
+    faulthandler writes there only when it stops the process)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return dumped_frames(handle.read())
+    except OSError:
+        return []
 
 
 def dumped_frames(text: str) -> list[tuple[str, int, str]]:

@@ -25,6 +25,19 @@ def cell_failure_name(line) -> str:
     return f"{CELL_FAILURE}{line}"
 
 
+def stubs_failed_on(test) -> list[str]:
+    """The functions whose released stubs (``raise NotImplementedError``) made ``test`` fail, in
+    order, once each; [] for a test that passed or was skipped. Read from its message and, for a
+    ``TestOutcome``, its traceback (``details``); a grade's ``TestScore`` has only its message.
+    ``tito test``'s summary and list, its report's ``not_implemented`` and a student's grade
+    feedback all tell "failed on a stub" by this."""
+    from tito.format import stubs_named_in
+
+    if test.passed or getattr(test, "skipped", False):
+        return []
+    return stubs_named_in(test.message + "\n" + getattr(test, "details", ""))
+
+
 @dataclass
 class TestOutcome:
     __test__ = False  # not a pytest test class

@@ -4,9 +4,13 @@
   out of time fails with ``StillRunning`` saying where the student's code was (the generated
   package's line traced back to the module source); when the whole run's time is out, the
   run stops there, and pytest still writes its report;
+- collecting the tests (importing numpy, hypothesis, the package) is no one test: it may take the
+  whole step's time;
 - ``$TITO_PYTEST_RUNNING`` holds the node id of the test running now, and ``$TITO_PYTEST_DONE``
   gets a JSON line per finished test (name, outcome, first line of a failure), for a run killed
-  at its deadline, when pytest never writes its report.
+  at its deadline, when pytest never writes its report; faulthandler, when it stops code that
+  ``StillRunning`` could not, writes its stacks to ``$TITO_PYTEST_STACKS`` (``ours`` finds the
+  student's line in them).
 """
 
 import json
@@ -23,9 +27,10 @@ _state = {"limits": None, "session": None}
 def pytest_configure(config):
     if not os.environ.get("TITO_PYTEST_RUNNING"):
         return
-    stacks = os.fdopen(os.dup(2), "w")  # fd 2 itself is captured while a test runs
+    path = os.environ.get("TITO_PYTEST_STACKS")
+    stacks = open(path, "w", encoding="utf-8") if path else os.fdopen(os.dup(2), "w")  # fd 2 is captured in a test
     _state["limits"] = limits.Limits(_where, stacks)
-    _state["limits"].arm()  # collection (importing the tests, and the package) is timed too
+    _state["limits"].arm(whole_step=True)  # collection is timed too, but as the step, not as one test
 
 
 def pytest_sessionstart(session):
@@ -38,19 +43,27 @@ def pytest_collection_finish(session):
 
 
 def _where(frame) -> str:
-    """'cnn_dev.py:1204 in f' for the innermost frame in the course's package (its module
-    source line) or, failing that, in its tests; '' elsewhere."""
-    root = Path.cwd()
-    package, tests = str(root / "tinytorch") + os.sep, str(root / "tests") + os.sep
-    found = limits.innermost(frame, lambda path: path.startswith(package))
-    if found:
-        from tito.testing.source_map import source_of
+    return where(ours(limits.frames_of(frame), Path.cwd()), Path.cwd())
 
-        origin = source_of(root, f"{found[0]}:{found[1]}")  # 'modules/source/06_cnn/cnn_dev.py:1204'
-        at = Path(origin).name if origin else f"{Path(found[0]).name}:{found[1]}"
-        return f"{at} in {found[2]}"
-    found = limits.innermost(frame, lambda path: path.startswith(tests))
-    return f"{Path(found[0]).name}:{found[1]} in {found[2]}" if found else ""
+
+def ours(frames: list, root: Path) -> tuple | None:
+    """Of ``frames`` ((file, line, function), innermost first), the innermost in the course's
+    package (``root``/tinytorch) or, failing that, in its tests; None when none is."""
+    package, tests = str(root / "tinytorch") + os.sep, str(root / "tests") + os.sep
+    return (next((frame for frame in frames if frame[0].startswith(package)), None)
+            or next((frame for frame in frames if frame[0].startswith(tests)), None))
+
+
+def where(frame: tuple | None, root: Path) -> str:
+    """'cnn_dev.py:1204 in f' for a frame of ``ours`` (a package line named by its module source
+    line), '' for None."""
+    if frame is None:
+        return ""
+    from tito.testing.source_map import source_of
+
+    origin = source_of(root, f"{frame[0]}:{frame[1]}")  # 'modules/source/06_cnn/cnn_dev.py:1204'
+    at = Path(origin).name if origin else f"{Path(frame[0]).name}:{frame[1]}"
+    return f"{at} in {frame[2]}"
 
 
 def pytest_runtest_logstart(nodeid, location):

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tito import format
 from tito.course import Module
+from tito.testing import limits
 from tito.testing.cell_hints import explain_missing_names
 from tito.testing.limits import STEP_VARIABLE, step_seconds
-from tito.testing.outcomes import StepResult, TestOutcome, tail
+from tito.testing.outcomes import StepResult, TestOutcome, stubs_failed_on, tail
 from tito.testing.processes import run_watched, subprocess_environment
 
 LOCATION = re.compile(r"^(\S[^\n]*?\.py):(\d+): ", re.MULTILINE)
@@ -42,6 +42,7 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
                           f"No tests ran: {rel}/ does not exist." + (f" {misnamed}" if misnamed else ""))
     with tempfile.TemporaryDirectory(prefix="tito-pytest-") as scratch:
         report, running, done = Path(scratch) / "report.xml", Path(scratch) / "running", Path(scratch) / "done"
+        stacks = Path(scratch) / "stacks"
         command = [
             sys.executable, "-m", "pytest", rel, "-p", "no:cacheprovider", "-p", "tito.testing.pytest_plugin",
             "--continue-on-collection-errors",  # a file that cannot import one name hides no other file's tests
@@ -53,12 +54,18 @@ def run_pytest(module: Module, keyword: str | None = None, verbose: bool = False
         elif not full:
             command += ["-m", f"not {SLOW}"]
         environment = dict(subprocess_environment(module.root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-                           TITO_PYTEST_RUNNING=str(running), TITO_PYTEST_DONE=str(done))
+                           TITO_PYTEST_RUNNING=str(running), TITO_PYTEST_DONE=str(done),
+                           TITO_PYTEST_STACKS=str(stacks))
         deadline = time.monotonic() + step_seconds()
         output, returncode, ended = run_watched(command, module.root, environment,
                                                 lambda proc: time.monotonic() <= deadline, poll=0.02)
         if not ended:
             return _timed_out(output, running, done)
+        frames = limits.dumped(stacks)
+        if frames:  # faulthandler ended pytest: it wrote no report
+            step = _stopped(module, output, running, done, frames)
+            step.hints = explain_missing_names(module, step.tests)
+            return step
         tests = parse_junit(report) if report.exists() else []
     hints = explain_missing_names(module, tests)
     step = _pytest_result(rel, tests, returncode, output, keyword)
@@ -82,6 +89,24 @@ def _timed_out(output: str, running: Path, done: Path) -> StepResult:
     return StepResult("pytest", False, error, tests=tests, output=output)
 
 
+def _stopped(module: Module, output: str, running: Path, done: Path, frames: list) -> StepResult:
+    """The step of a pytest run that faulthandler ended (code ``StillRunning`` could not stop: a
+    long C call, an ``except BaseException`` that swallowed it, or pytest too slow, on a loaded
+    machine, to report the stop): the tests that finished before, then the one that was running,
+    failed where the student's code was (the stacks' innermost line of the package or the tests)."""
+    from tito.testing.pytest_plugin import ours, where
+
+    hung = running.read_text(encoding="utf-8") if running.exists() else ""
+    frame = ours(frames, module.root)
+    error = (f"The pytest process was stopped {f'while running {hung}' if hung else 'while collecting the tests'}: "
+             f"{limits.still_running(where(frame, module.root))}.")
+    tests = finished_tests(done)
+    if hung and hung not in {t.name for t in tests}:
+        location = f"{module.relative(Path(frame[0]))}:{frame[1]}" if frame else ""
+        tests.append(TestOutcome(hung, False, error, location=location))
+    return StepResult("pytest", False, error, tests=tests, output=output)
+
+
 def finished_tests(done: Path) -> list:
     """TestOutcomes of the JSON lines tito.testing.pytest_plugin wrote as tests finished (a line cut
     short by the kill is left out)."""
@@ -102,8 +127,7 @@ def finished_tests(done: Path) -> list:
 
 def _pytest_result(rel, tests, returncode, output, keyword) -> StepResult:
     step = StepResult("pytest", True, tests=tests, output=output)
-    step.not_implemented = list(dict.fromkeys(
-        name for t in tests if t.status == "failed" for name in format.stubs_named_in(t.message + "\n" + t.details)))
+    step.not_implemented = list(dict.fromkeys(name for t in tests for name in stubs_failed_on(t)))
     failed = step.failures
     if failed:
         names = [t.name for t in failed]

@@ -92,7 +92,7 @@ def _watch(command, root: Path, results: Path, on_progress, stop=None):
     The harness keeps its own time limits (``tito.testing.limits``) and says where it stopped; this
     kills it only if it outlives them. Ctrl-C reaches it through ``stop``.
     """
-    deadline = time.monotonic() + step_seconds() + limits.GRACE
+    deadline = time.monotonic() + step_seconds() + limits.grace()
     last, interrupted = None, None
 
     def keep_waiting(proc) -> bool:
@@ -116,11 +116,7 @@ def _watch(command, root: Path, results: Path, on_progress, stop=None):
 def _stopped_at(stacks: Path, dev_file: str) -> tuple | None:
     """(file, line, function) of the innermost frame in the dev file of the stacks faulthandler
     wrote when it stopped the harness, else None."""
-    try:
-        text = stacks.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return next((frame for frame in limits.dumped_frames(text) if frame[0] == dev_file), None)
+    return next((frame for frame in limits.dumped(stacks) if frame[0] == dev_file), None)
 
 
 def _progress_text(events: list) -> str:
@@ -201,8 +197,8 @@ def _inline_result(module, events, output, returncode, timed_out, stopped_at=Non
         location = ""
         if stopped_at:  # faulthandler stopped it: a loop that StillRunning could not interrupt
             location = f"{module.relative(module.dev_file)}:{stopped_at[1]}"
-            reason = (f"was stopped{where}: still running at {Path(stopped_at[0]).name}:{stopped_at[1]} in "
-                      f"{stopped_at[2]}: an endless loop? {limits.both_limits()}")
+            reason = (f"was stopped{where}: "
+                      + limits.still_running(f"{Path(stopped_at[0]).name}:{stopped_at[1]} in {stopped_at[2]}"))
         elif timed_out:
             reason = f"timed out after {step_seconds():g} s{where} (set {STEP_VARIABLE} to allow longer)"
         else:
