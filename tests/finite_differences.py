@@ -10,18 +10,22 @@ import numpy as np
 
 
 def central_differences(f, x, eps=1e-6):
-    """d f() / d x, of x's shape, for a scalar ``f()`` that reads the float array ``x`` (changed
-    in place one element at a time, and restored): (f(x + eps·eᵢ) − f(x − eps·eᵢ)) / (2·eps)."""
+    """d f() / d x, of x's shape, for a scalar ``f()`` that reads the float array ``x``:
+    (f(x + eps·eᵢ) − f(x − eps·eᵢ)) / (2·eps) for each element i."""
     grad = np.zeros(x.shape)
     for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + eps
-        plus = float(f())
-        x[index] = old - eps
-        minus = float(f())
-        x[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
+        grad[index] = (_nudged(f, x, index, eps) - _nudged(f, x, index, -eps)) / (2 * eps)
     return grad
+
+
+def _nudged(f, x, index, step):
+    """``f()`` with ``x[index]`` moved by ``step``; x is as it was afterwards."""
+    old = x[index]
+    x[index] = old + step
+    try:
+        return float(f())
+    finally:
+        x[index] = old
 
 
 def gradcheck(fn, tensors, **tolerances):

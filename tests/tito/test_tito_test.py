@@ -379,16 +379,22 @@ def test_a_hanging_inline_test_says_where_it_was_when_the_step_runs_out(course, 
     assert step_of(payload, "pytest")["ok"] is True
 
 
+def loop_swallowing_the_stop(course, value: int):
+    """alpha's double loops forever when x == value, swallowing every exception (StillRunning
+    too): (its source file, the loop's first line)."""
+    dev = course.dev("alpha")
+    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
+        f"    while x == {value}:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    return dev, line_of(dev, f"while x == {value}:")
+
+
 def test_a_loop_that_swallows_the_stop_is_ended_and_still_located(course, tito, monkeypatch):
     monkeypatch.setenv("TITO_TEST_TIMEOUT", str(STEP_SECONDS))
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", str(TEST_SECONDS))
-    dev = course.dev("alpha")
-    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
-        "    while x == 3:\n        try:\n            while True:\n                pass\n"
-        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    dev, where = loop_swallowing_the_stop(course, 3)
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
-    where = line_of(dev, "while x == 3:")
     hung = named_tests(payload, "inline")["test_unit_double"]
     assert hung["location"] in {f"modules/source/01_alpha/alpha_dev.py:{n}" for n in range(where, where + 7)}
     line = hung["location"].rpartition(":")[2]
@@ -447,15 +453,11 @@ def test_a_test_faulthandler_stops_is_named_with_the_students_line(course, tito,
     step_seconds = 2 * STEP_SECONDS  # faulthandler's grace grows with the load: a stop before the step's end
     monkeypatch.setenv("TITO_TEST_TIMEOUT", str(step_seconds))
     monkeypatch.setenv("TITO_TEST_TIMEOUT_PER_TEST", str(TEST_SECONDS))
-    dev = course.dev("alpha")
-    dev.write_text(dev.read_text().replace(LOOP_WHEN, LOOP_WHEN + (
-        "    while x == 4:\n        try:\n            while True:\n                pass\n"
-        "        except BaseException:  # swallows StillRunning too\n            pass\n"), 1))
+    dev, where = loop_swallowing_the_stop(course, 4)
     result, payload = run(tito, course, "--module", "alpha")
     assert result.exit_code == 1
     pytest_step = step_of(payload, "pytest")
     hung = named_tests(payload, "pytest")["tests/01_alpha/test_alpha_ops.py::test_double"]
-    where = line_of(dev, "while x == 4:")
     line = int(hung["location"].rpartition("(source: modules/source/01_alpha/alpha_dev.py:")[2].rstrip(")"))
     assert where <= line < where + 7, hung["location"]
     assert hung["location"].startswith("tinytorch/core/alpha.py:")
