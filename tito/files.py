@@ -20,6 +20,7 @@ import secrets
 import shutil
 import stat
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -236,24 +237,28 @@ def _create_unused(parent: Path, prefix: str, suffix: str, make, what: str):
     raise FileExistsError(f"could not create {what}")
 
 
-def remove_tree(folder: Path) -> None:
-    """Delete ``folder`` whatever it holds, never raising and never following a link. Folders left
-    unwalkable (a folder made 0300 cannot be read, even by its owner) are made 0700 first; folders
-    nested thousands deep (where ``shutil.rmtree`` recurses past Python's limit) or past PATH_MAX
-    are walked by descriptor, one level at a time. Call it once nothing can write into ``folder``."""
+def remove_tree(folder: Path, seconds: float | None = None) -> bool:
+    """Delete ``folder`` whatever it holds, never raising and never following a link; whether it
+    is gone. Folders left unwalkable (a folder made 0300 cannot be read, even by its owner) are
+    made 0700 first; folders nested thousands deep (where ``shutil.rmtree`` recurses past Python's
+    limit) or past PATH_MAX are walked by descriptor, one level at a time, in time linear in what
+    they hold. With ``seconds``, it stops after about that long and leaves the rest. Call it once
+    nothing can write into ``folder``."""
     try:
         here = os.open(folder, _FOLDER_FLAGS)
     except OSError:  # gone, a link, or no folder: nothing of it to remove
-        return
+        return not os.path.lexists(folder)
+    stop_at = None if seconds is None else time.monotonic() + seconds
     names, waiting = [], [_emptied(here)]  # the path down to ``here``; each level's folders still to remove
     try:
-        while True:
+        while stop_at is None or time.monotonic() < stop_at:
             if waiting[-1]:
                 name = waiting[-1].pop()
                 with contextlib.suppress(OSError):
                     below = os.open(name, _FOLDER_FLAGS, dir_fd=here)
                     os.close(here)
-                    here, names = below, names + [name]
+                    here = below
+                    names.append(name)
                     waiting.append(_emptied(here))
                 continue
             waiting.pop()
@@ -270,6 +275,7 @@ def remove_tree(folder: Path) -> None:
         os.close(here)
     with contextlib.suppress(OSError):
         os.rmdir(folder)
+    return not os.path.lexists(folder)
 
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

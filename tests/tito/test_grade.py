@@ -849,6 +849,36 @@ def test_the_grader_keeps_the_first_output_bytes_and_counts_the_rest():
     assert (outcome.returncode, outcome.timed_out) == (0, False)
 
 
+def test_a_job_folder_is_removed_however_deep_locked_or_linked_and_within_a_budget_if_given(tmp_path):
+    """Red team 36: shutil.rmtree recursed once per level (1,500 crashed it), and the first walk
+    by descriptor copied its path list at each level (150,000 levels took a minute); under uid-drop
+    a chain in /tmp could hold a platform's grading past its job's time. What lies outside, behind
+    a link, stays; with a budget of no time, the removal stops and says the folder is still there."""
+    from tito.files import remove_tree
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    folder = tmp_path / "job"
+    folder.mkdir()
+    here = os.open(folder, os.O_RDONLY)
+    for _ in range(3000):  # 6 KB of path: past PATH_MAX
+        os.mkdir("d", dir_fd=here)
+        below = os.open("d", os.O_RDONLY, dir_fd=here)
+        os.close(here)
+        here = below
+    os.close(os.open("file", os.O_WRONLY | os.O_CREAT, dir_fd=here))
+    os.close(here)
+    (folder / "link").symlink_to(outside)
+    (folder / "locked").mkdir()
+    (folder / "locked" / "x").write_text("x")
+    (folder / "locked").chmod(0o300)
+    assert remove_tree(folder, seconds=0) is False and (folder / "d").is_dir()
+    assert remove_tree(folder) is True and not folder.exists()
+    assert (outside / "keep").read_text() == "keep"
+    assert remove_tree(folder) is True  # gone already
+
+
 def test_a_setsid_process_holding_the_output_pipe_does_not_hold_the_grader():
     mark = f"pipe-holder-{os.getpid()}-{time.monotonic_ns()}"  # the stray killed below is this test's only
     holder = ("import subprocess, sys\n"

@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Limits, Sandbox, View, _kill_group, kill_uid, process_ids,
@@ -14,6 +15,7 @@ from tito.grading.sandbox import (PYTHON, UID_BASE, Job, Limits, Sandbox, View, 
 from tito.files import remove_tree
 from tito.grading.slots import job_slot
 
+SHARED_CLEANUP_SECONDS = 15.0  # uid-drop: what a job left in /tmp and the like is removed for this long
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
 # what in site-packages could lead to the instructor's course: .pth files run code and extend
@@ -283,8 +285,9 @@ class UidDrop(Sandbox):
 
     def cleanup(self, job):
         kill_uid(_uid(job.slot))
+        stop_at = time.monotonic() + SHARED_CLEANUP_SECONDS
         for shared in ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock"):
-            _remove_owned(Path(shared), _uid(job.slot))
+            _remove_owned(Path(shared), _uid(job.slot), stop_at)
         _remove_ipc_of(_uid(job.slot))
 
 
@@ -315,8 +318,11 @@ def _remove_ipc_of(uid: int) -> None:
             subprocess.run([ipcrm, *(arg for i in ids for arg in (option, i))], capture_output=True)
 
 
-def _remove_owned(folder: Path, uid: int) -> None:
-    """Remove what ``uid`` left directly in a shared folder (never following links)."""
+def _remove_owned(folder: Path, uid: int, stop_at: float) -> None:
+    """Remove what ``uid`` left directly in a shared folder (never following links), until the
+    time.monotonic() ``stop_at``: a job can build faster than anyone removes (a chain of a million
+    nested folders in /tmp took minutes to remove), and the rest is removed by the next jobs of
+    its uid, each in its own time."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -327,7 +333,7 @@ def _remove_owned(folder: Path, uid: int) -> None:
             if info.st_uid != uid:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                remove_tree(Path(entry.path))
+                remove_tree(Path(entry.path), seconds=max(stop_at - time.monotonic(), 0.0))
             else:
                 os.unlink(entry.path)
         except OSError:
