@@ -65,6 +65,9 @@ def bundle(instructor_course, tmp_path_factory) -> Path:
     assert steps[1].startswith(f"AG=$(mktemp -d) && python3 -m zipfile -e {dist / 'alpha-autograder.zip'} ")
     assert "setup.sh" in steps[2]
     assert "/usr/bin/python3 works, a pyenv Python under /root (a private folder) does not." in proc.stdout
+    # red team 36: under uid-drop a submission tried locally read the course's solution and this zip
+    assert "That user can also read every file others can on this machine (your course, this zip): try " \
+           "untrusted files in" in flat(proc.stdout)
     return dist / "alpha-autograder.zip"
 
 

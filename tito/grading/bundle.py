@@ -201,6 +201,8 @@ the platform's container, the image's), so never run it with your system's Pytho
 The venv is outside $AG, which {run} makes readable by root only: the sandbox's user runs its Python.
 As root without user namespaces (or with TITO_SANDBOX=uid-drop) that user must also be able to run the
 Python the venv was made from: /usr/bin/python3 works, a pyenv Python under /root (a private folder) does not.
+That user can also read every file others can on this machine (your course, this zip): try untrusted files in
+bubblewrap only (TITO_SANDBOX=bubblewrap) or in a container.
 (Or in a throwaway container, as {platform_title} does: {container})"""  # noqa: E501 (a command a student copies is one line)
 
 
