@@ -247,6 +247,22 @@ def test_the_submission_is_the_modules_file_or_the_only_source(tmp_path):
                                                   "submission: notes.txt, other.ipynb, work/mine.py.")
 
 
+def test_the_modules_file_is_found_in_a_whole_fork_past_the_files_listed(tmp_path):
+    """Red team 36b: a student's whole fork, with 250 images in a folder before modules/, scored 0:
+    only the first 200 files were looked at, the module's file among them or not."""
+    from tito.grading.submission import find_submission
+
+    (tmp_path / "data").mkdir()
+    for n in range(250):
+        (tmp_path / "data" / f"img{n:03}.png").write_bytes(b"png")
+    dev = tmp_path / "modules" / "source" / "01_alpha" / "alpha_dev.py"
+    dev.parent.mkdir(parents=True)
+    dev.write_text("x = 1")
+    graded, note = find_submission(tmp_path, "alpha")
+    assert graded == dev
+    assert note.startswith("Graded modules/source/01_alpha/alpha_dev.py; left out of your submission: data/img000.png")
+
+
 def test_a_file_name_cannot_print_a_line_of_its_own_in_the_platforms_result(tmp_path):
     """Red team 36: a submission named "odd\\n\\x1b[31mname.py" had its escape sequence shown escaped
     but its newline kept, a line of its own in the result; it is named as tito grade names it."""
@@ -394,11 +410,13 @@ def test_hidden_files_do_not_use_up_the_files_looked_at_and_a_cap_is_said(tmp_pa
     (tmp_path / "fork" / "modules" / "alpha_dev.py").write_text("# mine")
     assert find_submission(tmp_path / "fork", "alpha") == (tmp_path / "fork" / "modules" / "alpha_dev.py",
                                                            "Graded modules/alpha_dev.py.")
+    notes = tmp_path / "notes"  # no module source among them, nor past them
+    notes.mkdir()
     for n in range(SUBMISSION_LIMIT + 1):
-        (tmp_path / f"a{n:03d}.txt").write_text("")
+        (notes / f"a{n:03d}.txt").write_text("")
     with pytest.raises(NotGraded, match=rf"this submission has a000.txt, .*, a009.txt \(and more: only the first "
                                         rf"{SUBMISSION_LIMIT} files were looked at\)\.$"):
-        find_submission(tmp_path, "alpha")
+        find_submission(notes, "alpha")
 
 
 def test_a_grader_that_cannot_grade_writes_no_result_and_exits_1(root, monkeypatch, capsys):

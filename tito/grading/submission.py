@@ -34,6 +34,7 @@ def archive_stem(name: str) -> str:
 MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
 MAX_CELLS = 2000  # the cnn module has about 80
 SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden ones and folders not counted)
+WALK_LIMIT = 20_000  # files of one platform submission walked past those, for the module's source
 
 
 class NotGraded(Exception):
@@ -441,7 +442,7 @@ def find_submission(folder: Path, module: str, released: dict | None = None) -> 
     """The file to grade in a submission folder and the line that names it, with why when there
     was a choice (NotGraded when there is none, or no single one). ``released``: the pair as
     handed out (``tito.editions.released_pair``, kept in ``autograder.json``)."""
-    files, capped = _submitted_files(folder)
+    files, capped = _submitted_files(folder, source_names(module))
     named = [p for p in files if p.name in source_names(module)]
     if is_pair(named):
         chosen, why = graded_of(named, released)  # the student's .py and notebook: tito grade's rule
@@ -465,21 +466,26 @@ def _with_the_rest(graded: str, files: list[Path], used: list[Path], folder: Pat
     return f"{graded}; {left_out('your', rest)}." if rest else f"{graded}."
 
 
-def _submitted_files(folder: Path) -> tuple[list[Path], bool]:
-    """The files in ``folder`` a student meant to submit, in name order, at most
-    ``SUBMISSION_LIMIT``: not hidden (``.git/``, ``.ipynb_checkpoints``) nor ``__MACOSX``-like, and
-    whether there were more."""
-    files = []
+def _submitted_files(folder: Path, wanted=()) -> tuple[list[Path], bool]:
+    """The files in ``folder`` a student meant to submit, in name order, and whether there were
+    more: not hidden (``.git/``, ``.ipynb_checkpoints``) nor ``__MACOSX``-like, at most
+    ``SUBMISSION_LIMIT``, and beyond those the files named in ``wanted`` (the module's source,
+    in a whole fork with a folder of images before ``modules/``), of at most WALK_LIMIT looked at."""
+    files, capped, seen = [], False, 0
     for parent, folders, names in os.walk(folder):
         folders[:] = sorted(f for f in folders if not f.startswith((".", "__")))
         for name in sorted(names):
             path = Path(parent) / name
             if name.startswith((".", "__")) or not (path.is_file() or path.is_symlink()):
                 continue
-            if len(files) == SUBMISSION_LIMIT:
+            seen += 1
+            if seen > WALK_LIMIT:
                 return sorted(files), True
+            if len(files) >= SUBMISSION_LIMIT and name not in wanted:
+                capped = True
+                continue
             files.append(path)
-    return sorted(files), False
+    return sorted(files), capped
 
 
 def _relative(path: Path, folder: Path) -> str:
