@@ -257,11 +257,14 @@ def _why_grade(student: str, path: Path, report: Path, module: str, grading: str
 
 
 def settle(grade: Grade, out: Path) -> Grade:
-    """``grade`` as the batch writes it into the reports folder ``out``: a grading the kernel's
-    OOM killer ended (``Grade.sandbox["out_of_memory"]``, see ``tito.grading.grader``) is graded
-    again, once: if it ran alone (``Grade.sandbox["alone"]``: no other grading of the batch beside
-    it, whose memory could have made the killer pick it) and the report it replaces says the same
-    bytes were killed so under the same grading, this grade is final, with a reason saying so."""
+    """``grade`` as the batch writes it into the reports folder ``out``. A grading that filled the
+    disk itself is final (``final_when_it_filled_the_disk``). One that ran out of time with
+    another grading beside it (not ``Grade.sandbox["alone"]``, which another batch's CPU hog also
+    makes false) is not final: graded again. A grading the kernel's OOM killer ended
+    (``Grade.sandbox["out_of_memory"]``, see ``tito.grading.grader``) is graded again, once: if it
+    ran alone (no other grading beside it, whose memory could have made the killer pick it) and
+    the report it replaces says the same bytes were killed so under the same grading, this grade
+    is final, with a reason saying so."""
     if final_when_it_filled_the_disk(grade):
         return grade
     if grade.sandbox.get("ran_out_of_time") is True and grade.sandbox.get("alone") is not True:
