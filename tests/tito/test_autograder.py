@@ -283,6 +283,17 @@ def test_a_linked_submission_is_refused_not_read(tmp_path):
         read_bytes(linked)
 
 
+def test_a_fifo_named_as_the_module_is_told_as_no_regular_file(tmp_path):
+    """Red team 36b: a FIFO named alpha_dev.py was said as 'this submission has no files'."""
+    from tito.grading.submission import SubmissionError, find_submission, read_bytes
+
+    os.mkfifo(tmp_path / "alpha_dev.py")
+    fifo, note = find_submission(tmp_path, "alpha")
+    assert (fifo, note) == (tmp_path / "alpha_dev.py", "Graded alpha_dev.py.")
+    with pytest.raises(SubmissionError, match=r"^alpha_dev.py is not a regular file$"):
+        read_bytes(fifo)
+
+
 def test_two_module_files_in_one_submission_are_refused_not_guessed(tmp_path):
     """On Gradescope, file times are upload times: the newer of two files says nothing."""
     from tito.grading.submission import NotGraded, find_submission

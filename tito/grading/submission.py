@@ -476,7 +476,7 @@ def _submitted_files(folder: Path, wanted=()) -> tuple[list[Path], bool]:
         folders[:] = sorted(f for f in folders if not f.startswith((".", "__")))
         for name in sorted(names):
             path = Path(parent) / name
-            if name.startswith((".", "__")) or not (path.is_file() or path.is_symlink()):
+            if name.startswith((".", "__")):  # a FIFO or a device is listed, and refused when read
                 continue
             seen += 1
             if seen > WALK_LIMIT:
