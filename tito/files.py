@@ -237,6 +237,9 @@ def _create_unused(parent: Path, prefix: str, suffix: str, make, what: str):
     raise FileExistsError(f"could not create {what}")
 
 
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 def remove_tree(folder: Path, seconds: float | None = None) -> bool:
     """Delete ``folder`` whatever it holds, never raising and never following a link; whether it
     is gone. Folders left unwalkable (a folder made 0300 cannot be read, even by its owner) are
@@ -276,9 +279,6 @@ def remove_tree(folder: Path, seconds: float | None = None) -> bool:
     with contextlib.suppress(OSError):
         os.rmdir(folder)
     return not os.path.lexists(folder)
-
-
-_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def _emptied(folder_fd: int) -> list[str]:

@@ -25,16 +25,16 @@ from tito.grading.data import same_student, showable_name
 
 SUFFIXES = (".py", ".ipynb")
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar")  # a student's files packed
+MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
+MAX_CELLS = 2000  # the cnn module has about 80
+SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden ones and folders not counted)
+WALK_LIMIT = 20_000  # files of one platform submission walked past those, for the module's source
 
 
 def archive_stem(name: str) -> str:
     """'kim' for an archive named 'kim.zip' or 'kim.tar.gz'; '' for a name that is no archive's."""
     lowered = name.lower()
     return next((name[:-len(end)] for end in ARCHIVES if lowered.endswith(end) and len(name) > len(end)), "")
-MAX_BYTES = 20 << 20  # a module source or notebook; the cnn notebook is about 0.1 MB
-MAX_CELLS = 2000  # the cnn module has about 80
-SUBMISSION_LIMIT = 200  # files of one platform submission looked at (hidden ones and folders not counted)
-WALK_LIMIT = 20_000  # files of one platform submission walked past those, for the module's source
 
 
 class NotGraded(Exception):
